@@ -1,0 +1,483 @@
+/**
+ * The token's firmware: one deterministic event loop over the HAL. Inputs (button edges, bytes
+ * from a host, timer ticks) are queued and handled one at a time; every effect is a HAL call.
+ * Nothing here knows whether it runs in the emulator, on a board or in a test.
+ */
+import {
+  COMMANDS,
+  EVENTS,
+  isCommandName,
+  type CommandName,
+  type CommandSpec,
+  type EventFields,
+  type EventName,
+  type ReplyFields,
+  type RequestArgs,
+  type TokenInfo,
+} from '../../protocol/commands.ts';
+import { ProtocolError } from '../../protocol/errors.ts';
+import { decodeFields, encodeFields } from '../../protocol/fields.ts';
+import { errorResponse, type Fields } from '../../protocol/message.ts';
+import { createOathKey, hotpCode, totpCode, totpStep, type OathKey } from '../../protocol/oath/index.ts';
+import { PROTOCOL_VERSION } from '../../protocol/version.ts';
+import type { Hal, InputEvent } from '../hal/index.ts';
+import { DECIMAL_POINT, codeToText, textToSegments } from './segments.ts';
+import { FlashStore, StorageError } from './flash-store.ts';
+import { HostLink, type RequestMessage } from './host-link.ts';
+import {
+  TAG,
+  decodeCounter,
+  decodeEnrolment,
+  decodeSettings,
+  encodeCounter,
+  encodeEnrolment,
+  encodeSettings,
+  type EnrolmentRecord,
+} from './records.ts';
+import { Scheduler } from './scheduler.ts';
+
+export const FIRMWARE_VERSION = '0.1.0';
+
+export interface Timings {
+  /** An edge counts once the pin has been stable this long. */
+  readonly debounceMs: number;
+  /** Pressed this long is a hold, not a press. */
+  readonly holdMs: number;
+  /** A code (or the serial number) stays on the display this long. */
+  readonly displayMs: number;
+  /** Short messages (not enrolled, cancelled, …) stay this long. */
+  readonly messageMs: number;
+  /** A wipe waits this long for the button to be held. */
+  readonly confirmMs: number;
+}
+
+export const DEFAULT_TIMINGS: Timings = {
+  debounceMs: 20,
+  holdMs: 2000,
+  displayMs: 30_000,
+  messageMs: 3000,
+  confirmMs: 30_000,
+};
+
+export interface FirmwareConfig {
+  readonly model: string;
+  /** Which target runs the firmware: `emulator`, `johnny-five`, … */
+  readonly hardware: string;
+  /** The serial number to take at first boot; a random 8-digit one otherwise. */
+  readonly factorySerial?: string;
+  readonly timings?: Partial<Timings>;
+}
+
+/** Battery levels (percent) below which a code carries a warning, and below which no code is made. */
+export const BATTERY_LOW = 10;
+export const BATTERY_EMPTY = 2;
+/** A TOTP token refuses codes while its clock reads earlier than this (2020-01-01): it was never set. */
+export const EARLIEST_PLAUSIBLE_TIME = 1_577_836_800_000;
+
+export const MESSAGES = {
+  notEnrolled: 'no SEEd',
+  lowBattery: 'Lo bAtt',
+  confirmWipe: 'HoLd CLr',
+  cancelled: 'CAnCEL',
+  wiped: 'CLEArEd',
+  enrolled: 'rEAdy',
+  storageError: 'Err FL',
+  clockError: 'Err CL',
+} as const;
+
+type TimerName = 'debounce' | 'hold' | 'screen' | 'confirm';
+
+type Screen =
+  | { kind: 'blank' }
+  | { kind: 'code'; text: string; step?: number; lowBattery: boolean }
+  | { kind: 'serial' }
+  | { kind: 'message'; text: string }
+  | { kind: 'confirm' };
+
+interface Enrolled {
+  readonly record: EnrolmentRecord;
+  readonly key: OathKey;
+}
+
+/** Who sent a request: where its answer goes, and under which ID. */
+interface Requester {
+  readonly link: HostLink;
+  readonly requestId: number;
+}
+
+type Handler<C extends CommandName> = (args: RequestArgs[C], from: Requester) => ReplyFields[C] | undefined;
+
+export class Firmware {
+  private readonly timings: Timings;
+  private readonly timers = new Scheduler<TimerName>();
+  private readonly links: HostLink[];
+  private readonly queue: InputEvent[] = [];
+  private draining = false;
+
+  private store: FlashStore | undefined;
+  private serial = '00000000';
+  private enrolled: Enrolled | undefined;
+  private counter = 0;
+  private push = true;
+  private eventSeq = 0;
+  private bootedAt = 0;
+
+  private buttonLevel = false;
+  private holdFired = false;
+  private screen: Screen = { kind: 'blank' };
+  private pending: Requester | undefined;
+
+  constructor(
+    private readonly hal: Hal,
+    private readonly config: FirmwareConfig,
+  ) {
+    this.timings = { ...DEFAULT_TIMINGS, ...config.timings };
+    this.links = hal.transports.map((transport) => new HostLink(transport, (request, link) => this.onRequest(request, link)));
+  }
+
+  /** Mounts the flash and restores serial number, enrolment, counter and settings. */
+  boot(): void {
+    this.bootedAt = this.hal.clock.now();
+    this.hal.display.show(textToSegments(''));
+    try {
+      this.store = FlashStore.mount(this.hal.flash);
+    } catch (error) {
+      if (!(error instanceof StorageError)) throw error;
+      this.store = undefined;
+      return;
+    }
+    this.serial = this.loadSerial();
+    this.push = decodeSettings(this.store.get(TAG.settings)).push;
+    const enrolment = this.store.get(TAG.enrolment);
+    const record = enrolment && decodeEnrolment(enrolment);
+    if (record) {
+      this.enrolled = { record: { ...record, secret: new Uint8Array(0) }, key: createOathKey(record.secret, record.algorithm) };
+      record.secret.fill(0);
+      const stored = this.store.get(TAG.counter);
+      this.counter = (stored && decodeCounter(stored)) ?? record.initialCounter;
+    }
+  }
+
+  /** Hands the firmware one input. Inputs that arrive while one is being handled wait their turn. */
+  input(event: InputEvent): void {
+    this.queue.push(event);
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      for (let next = this.queue.shift(); next; next = this.queue.shift()) this.handle(next);
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  private handle(event: InputEvent): void {
+    this.runDueTimers();
+    switch (event.type) {
+      case 'button':
+        // Every edge restarts the settle time; the level is sampled once the contacts are quiet.
+        this.timers.set('debounce', this.hal.clock.now() + this.timings.debounceMs);
+        break;
+      case 'received':
+        this.links[event.link]?.receive(event.bytes);
+        break;
+      case 'tick':
+        break;
+    }
+    this.runDueTimers();
+    this.hal.clock.wakeAt(this.timers.next());
+  }
+
+  private runDueTimers(): void {
+    for (let timer = this.timers.takeDue(this.hal.clock.now()); timer; timer = this.timers.takeDue(this.hal.clock.now())) {
+      this.onTimer(timer);
+    }
+  }
+
+  private onTimer(timer: TimerName): void {
+    switch (timer) {
+      case 'debounce': {
+        const pressed = this.hal.button.isPressed();
+        if (pressed === this.buttonLevel) return;
+        this.buttonLevel = pressed;
+        if (pressed) {
+          this.holdFired = false;
+          this.timers.set('hold', this.hal.clock.now() + this.timings.holdMs);
+        } else {
+          this.timers.cancel('hold');
+          if (!this.holdFired) this.onPress();
+        }
+        return;
+      }
+      case 'hold':
+        this.holdFired = true;
+        return this.onHold();
+      case 'screen':
+        return this.showScreen({ kind: 'blank' }, null);
+      case 'confirm':
+        return this.finishConfirm('denied', 'timeout');
+    }
+  }
+
+  // ---- the button ----
+
+  private onPress(): void {
+    if (this.pending) return this.finishConfirm('denied', 'cancelled');
+    if (!this.store) return this.showMessage(MESSAGES.storageError);
+    if (!this.enrolled) return this.showMessage(MESSAGES.notEnrolled);
+    const battery = this.hal.power.batteryPercent();
+    if (battery < BATTERY_EMPTY) return this.showMessage(MESSAGES.lowBattery);
+    const { record, key } = this.enrolled;
+    const batteryField = battery < BATTERY_LOW ? { battery: 'low' as const } : {};
+    if (record.mode === 'hotp') {
+      // A press while a code is shown shows it longer: fidgeting never burns counters.
+      if (this.screen.kind === 'code') return this.showScreen(this.screen, this.timings.displayMs);
+      const used = this.counter;
+      if (used >= Number.MAX_SAFE_INTEGER) return this.showMessage(MESSAGES.storageError);
+      // The counter is committed before the code exists anywhere: a power cut can never repeat it.
+      if (!this.commit(() => this.store!.put(TAG.counter, encodeCounter(used + 1)))) return;
+      this.counter = used + 1;
+      this.hal.power.spend('code');
+      const code = hotpCode(key, used, record.digits);
+      this.showCode(code, battery, undefined);
+      this.emit('press', { code, counter: used, ...batteryField });
+    } else {
+      const now = this.hal.rtc.read();
+      if (now < EARLIEST_PLAUSIBLE_TIME) return this.showMessage(MESSAGES.clockError);
+      const step = totpStep(now, record.period);
+      const sameStep = this.screen.kind === 'code' && this.screen.step === step;
+      this.hal.power.spend('code');
+      const code = totpCode(key, now, record.period, record.digits);
+      this.showCode(code, battery, step);
+      if (!sameStep) this.emit('press', { code, step, ...batteryField });
+    }
+  }
+
+  private onHold(): void {
+    if (this.pending) return this.confirmWipe();
+    this.showScreen({ kind: 'serial' }, this.timings.displayMs);
+  }
+
+  // ---- requests from a host ----
+
+  private onRequest(request: RequestMessage, link: HostLink): void {
+    if (!isCommandName(request.name)) return link.send(errorResponse(request.id, 'unknown_command'));
+    try {
+      const reply = this.dispatch(request.name, request.fields, { link, requestId: request.id });
+      if (reply !== undefined) link.send({ kind: 'response', id: request.id, ok: true, fields: reply });
+    } catch (error) {
+      if (!(error instanceof ProtocolError)) throw error;
+      link.send(errorResponse(request.id, error.code, error.detail));
+    }
+  }
+
+  /** Decodes a command's arguments by its schema and runs its handler; undefined when the answer comes later. */
+  private dispatch<C extends CommandName>(command: C, fields: Fields, from: Requester): Fields | undefined {
+    const spec: CommandSpec<C> = COMMANDS[command];
+    const args = decodeFields(spec.args, fields, true);
+    if (!args.ok) throw new ProtocolError('bad_argument', args.key);
+    if (this.pending && spec.mutating) throw new ProtocolError('busy');
+    const handler: Handler<C> = this.handlers[command];
+    const reply = handler(args.value, from);
+    return reply === undefined ? undefined : encodeFields(spec.reply, reply);
+  }
+
+  private readonly handlers: { readonly [C in CommandName]: Handler<C> } = {
+    hello: ({ proto }) => {
+      if (proto !== undefined && proto !== PROTOCOL_VERSION) throw new ProtocolError('unsupported_version');
+      return this.identity();
+    },
+    info: () => this.info(),
+    status: () => ({ ...this.state(), busy: this.pending !== undefined, uptime: this.hal.clock.now() - this.bootedAt }),
+    enroll: (args) => this.enroll(args),
+    time: () => ({ clock: this.clock() }),
+    settime: ({ at, force }) => {
+      if (at < this.hal.rtc.read() && !force) throw new ProtocolError('denied', 'backwards');
+      this.hal.rtc.write(at);
+      return { clock: this.clock() };
+    },
+    wipe: (_args, from) => {
+      this.startConfirm(from);
+      return undefined;
+    },
+    push: ({ on }) => {
+      this.requireStore();
+      if (on !== this.push && !this.commit(() => this.store!.put(TAG.settings, encodeSettings({ push: on })))) {
+        throw new ProtocolError('storage_failure');
+      }
+      this.push = on;
+      return { push: on };
+    },
+  };
+
+  private enroll(args: RequestArgs['enroll']): { counter?: number } {
+    this.requireStore();
+    if (this.enrolled) throw new ProtocolError('already_enrolled');
+    if (args.mode === 'hotp' && args.period !== undefined) throw new ProtocolError('bad_argument', 'period');
+    if (args.mode === 'totp' && args.counter !== undefined) throw new ProtocolError('bad_argument', 'counter');
+    if (this.hal.power.batteryPercent() < BATTERY_EMPTY) throw new ProtocolError('low_battery');
+    const record: EnrolmentRecord = {
+      mode: args.mode,
+      algorithm: args.algorithm,
+      digits: args.digits,
+      period: args.mode === 'totp' ? (args.period ?? 30) : 0,
+      initialCounter: args.mode === 'hotp' ? (args.counter ?? 0) : 0,
+      secret: args.secret,
+    };
+    const payload = encodeEnrolment(record);
+    const written = this.commit(() => this.store!.put(TAG.enrolment, payload));
+    payload.fill(0);
+    if (!written) throw new ProtocolError('storage_failure');
+    this.enrolled = { record: { ...record, secret: new Uint8Array(0) }, key: createOathKey(args.secret, args.algorithm) };
+    args.secret.fill(0);
+    this.counter = record.initialCounter;
+    this.showMessage(MESSAGES.enrolled);
+    return record.mode === 'hotp' ? { counter: this.counter } : {};
+  }
+
+  private startConfirm(from: Requester): void {
+    this.pending = from;
+    this.timers.set('confirm', this.hal.clock.now() + this.timings.confirmMs);
+    this.showScreen({ kind: 'confirm' }, null);
+    this.sendEvent(from.link, 'confirm', { op: 'wipe', timeout_ms: this.timings.confirmMs });
+  }
+
+  private confirmWipe(): void {
+    const pending = this.pending!;
+    this.pending = undefined;
+    this.timers.cancel('confirm');
+    if (!this.store || !this.commit(() => this.store!.retainOnly((tag) => tag === TAG.serial || tag === TAG.settings))) {
+      this.showMessage(MESSAGES.storageError);
+      return pending.link.send(errorResponse(pending.requestId, 'storage_failure'));
+    }
+    this.enrolled?.key.destroy();
+    this.enrolled = undefined;
+    this.counter = 0;
+    this.showMessage(MESSAGES.wiped);
+    pending.link.send({ kind: 'response', id: pending.requestId, ok: true, fields: {} });
+  }
+
+  private finishConfirm(code: 'denied', detail: 'timeout' | 'cancelled'): void {
+    const pending = this.pending;
+    if (!pending) return;
+    this.pending = undefined;
+    this.timers.cancel('confirm');
+    if (detail === 'cancelled') this.showMessage(MESSAGES.cancelled);
+    else this.showScreen({ kind: 'blank' }, null);
+    pending.link.send(errorResponse(pending.requestId, code, detail));
+  }
+
+  // ---- state ----
+
+  private identity() {
+    return {
+      proto: PROTOCOL_VERSION,
+      model: this.config.model,
+      hardware: this.config.hardware,
+      serial: this.serial,
+      firmware: FIRMWARE_VERSION,
+    };
+  }
+
+  private state() {
+    const record = this.enrolled?.record;
+    return {
+      enrolled: record !== undefined,
+      counter: record?.mode === 'hotp' ? this.counter : undefined,
+      battery: Math.max(0, Math.min(100, Math.round(this.hal.power.batteryPercent()))),
+      clock: this.clock(),
+      push: this.push,
+    };
+  }
+
+  private clock(): number {
+    return Math.max(0, Math.floor(this.hal.rtc.read()));
+  }
+
+  private info(): TokenInfo {
+    const record = this.enrolled?.record;
+    return {
+      ...this.identity(),
+      ...this.state(),
+      mode: record?.mode,
+      algorithm: record?.algorithm,
+      digits: record?.digits,
+      period: record?.mode === 'totp' ? record.period : undefined,
+    };
+  }
+
+  private loadSerial(): string {
+    const stored = this.store!.get(TAG.serial);
+    if (stored) return String.fromCharCode(...stored);
+    const serial = this.config.factorySerial ?? this.randomSerial();
+    const bytes = Uint8Array.from(serial, (char) => char.charCodeAt(0));
+    this.commit(() => this.store!.put(TAG.serial, bytes));
+    return serial;
+  }
+
+  private randomSerial(): string {
+    const bytes = new Uint8Array(4);
+    this.hal.rng.fill(bytes);
+    const value = new DataView(bytes.buffer).getUint32(0) % 90_000_000;
+    return String(10_000_000 + value);
+  }
+
+  /** Runs a flash write; a storage failure puts the token in its error state instead of crashing it. */
+  private commit(write: () => void): boolean {
+    try {
+      write();
+      return true;
+    } catch (error) {
+      if (!(error instanceof StorageError)) throw error;
+      this.showMessage(MESSAGES.storageError);
+      return false;
+    }
+  }
+
+  private requireStore(): void {
+    if (!this.store) throw new ProtocolError('storage_failure');
+  }
+
+  // ---- display and events ----
+
+  private showCode(code: string, battery: number, step: number | undefined): void {
+    this.showScreen({ kind: 'code', text: codeToText(code), step, lowBattery: battery < BATTERY_LOW }, this.timings.displayMs);
+  }
+
+  private showMessage(text: string): void {
+    this.showScreen({ kind: 'message', text }, this.timings.messageMs);
+  }
+
+  private showScreen(screen: Screen, durationMs: number | null): void {
+    this.screen = screen;
+    if (durationMs === null) this.timers.cancel('screen');
+    else this.timers.set('screen', this.hal.clock.now() + durationMs);
+    const segments = textToSegments(this.screenText(screen));
+    // A low battery lights the last decimal point beside the code, as a token's battery mark would.
+    if (screen.kind === 'code' && screen.lowBattery) segments[segments.length - 1]! |= DECIMAL_POINT;
+    this.hal.display.show(segments);
+  }
+
+  private screenText(screen: Screen): string {
+    switch (screen.kind) {
+      case 'blank':
+        return '';
+      case 'code':
+      case 'message':
+        return screen.text;
+      case 'serial':
+        return this.serial.slice(-8);
+      case 'confirm':
+        return MESSAGES.confirmWipe;
+    }
+  }
+
+  private emit<E extends EventName>(name: E, fields: EventFields[E]): void {
+    if (name === 'press' && !this.push) return;
+    for (const link of this.links) this.sendEvent(link, name, fields);
+  }
+
+  private sendEvent<E extends EventName>(link: HostLink, name: E, fields: EventFields[E]): void {
+    link.send({ kind: 'event', seq: this.eventSeq, name, fields: encodeFields(EVENTS[name], fields) });
+    this.eventSeq = (this.eventSeq + 1) >>> 0;
+  }
+}

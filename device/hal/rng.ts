@@ -1,0 +1,4 @@
+/** The hardware random number generator. */
+export interface Rng {
+  fill(bytes: Uint8Array): void;
+}

@@ -1,0 +1,113 @@
+/** The simulated token's other parts: clock, real-time clock, button, display, battery, random source. */
+import type { Button } from '../hal/button.ts';
+import type { MonotonicClock, RealTimeClock } from '../hal/clock.ts';
+import { DISPLAY_POSITIONS, type SegmentDisplay } from '../hal/display.ts';
+import type { Power, PowerWork } from '../hal/power.ts';
+import type { Rng } from '../hal/rng.ts';
+
+/**
+ * Milliseconds since power-on: a time source (real elapsed time in the emulator, nothing in a
+ * test) plus whatever `advance` has added.
+ */
+export class SimClock implements MonotonicClock {
+  private offset = 0;
+  private wake: number | null = null;
+
+  constructor(
+    private readonly source: () => number = () => 0,
+    private readonly onWakeRequest?: (atMs: number | null) => void,
+  ) {}
+
+  now(): number {
+    return this.source() + this.offset;
+  }
+
+  wakeAt(atMs: number | null): void {
+    this.wake = atMs;
+    this.onWakeRequest?.(atMs);
+  }
+
+  get pendingWake(): number | null {
+    return this.wake;
+  }
+
+  advance(ms: number): void {
+    this.offset += ms;
+  }
+}
+
+export interface RtcState {
+  /** The clock's reading at `monotonicMs`. */
+  readonly unixMs: number;
+  readonly monotonicMs: number;
+}
+
+/** A real-time clock counting from the monotonic clock, fast or slow by `driftPpm` parts per million. */
+export class SimRtc implements RealTimeClock {
+  private state: RtcState;
+
+  constructor(
+    private readonly clock: MonotonicClock,
+    initialUnixMs: number,
+    public driftPpm = 0,
+    private readonly onWrite?: (unixMs: number) => void,
+  ) {
+    this.state = { unixMs: initialUnixMs, monotonicMs: clock.now() };
+  }
+
+  read(): number {
+    return this.state.unixMs + (this.clock.now() - this.state.monotonicMs) * (1 + this.driftPpm / 1e6);
+  }
+
+  write(unixMs: number): void {
+    this.state = { unixMs, monotonicMs: this.clock.now() };
+    this.onWrite?.(unixMs);
+  }
+}
+
+export class SimButton implements Button {
+  pressed = false;
+
+  isPressed(): boolean {
+    return this.pressed;
+  }
+}
+
+export class SimDisplay implements SegmentDisplay {
+  segments = new Uint8Array(DISPLAY_POSITIONS);
+  private readonly listeners: ((segments: Uint8Array) => void)[] = [];
+
+  show(segments: Uint8Array): void {
+    this.segments = segments.slice();
+    for (const listener of this.listeners) listener(this.segments);
+  }
+
+  onChange(listener: (segments: Uint8Array) => void): void {
+    this.listeners.push(listener);
+  }
+}
+
+/** A coin cell: every code costs a little charge. */
+export class SimPower implements Power {
+  constructor(
+    public percent = 100,
+    private readonly costPerCode = 0.005,
+  ) {}
+
+  batteryPercent(): number {
+    return this.percent;
+  }
+
+  spend(work: PowerWork): void {
+    if (work === 'code') this.percent = Math.max(0, this.percent - this.costPerCode);
+  }
+}
+
+/** Randomness from Web Crypto, or from a function a test supplies for reproducible runs. */
+export class SimRng implements Rng {
+  constructor(private readonly source: (bytes: Uint8Array) => void = (bytes) => globalThis.crypto.getRandomValues(bytes)) {}
+
+  fill(bytes: Uint8Array): void {
+    this.source(bytes);
+  }
+}

@@ -1,0 +1,153 @@
+/**
+ * A whole token on simulated parts: the firmware core, its flash, clocks, button, display and
+ * battery, plus the lab's powers over it (press, hold, read the display, advance time, cut power).
+ * The emulator serves this over a pty and a debug socket; tests use it in-process.
+ */
+import { Firmware, type FirmwareConfig } from '../firmware/token.ts';
+import { segmentsToText } from '../firmware/segments.ts';
+import type { Hal, InputEvent } from '../hal/index.ts';
+import type { Rng } from '../hal/rng.ts';
+import type { Transport } from '../hal/transport.ts';
+import { PowerLossError, SimFlash, type PowerCutPlan } from './sim-flash.ts';
+import { SimButton, SimClock, SimDisplay, SimPower, SimRng, SimRtc } from './sim-parts.ts';
+
+export interface SimTokenParts {
+  readonly config: FirmwareConfig;
+  readonly flash: SimFlash;
+  readonly transports: readonly Transport[];
+  readonly clock?: SimClock;
+  readonly rtc?: SimRtc;
+  readonly power?: SimPower;
+  readonly rng?: Rng;
+}
+
+/** How long the lab's finger stays on the button for a press, and how long it lets go after. */
+export const PRESS_MS = 100;
+export const RELEASE_MS = 100;
+
+export class SimToken {
+  readonly flash: SimFlash;
+  readonly clock: SimClock;
+  readonly rtc: SimRtc;
+  readonly button = new SimButton();
+  readonly display = new SimDisplay();
+  readonly power: SimPower;
+  private readonly hal: Hal;
+  private firmware: Firmware | undefined;
+  private readonly powerListeners: ((on: boolean) => void)[] = [];
+  /** Times the firmware has booted, the first power-on included. */
+  boots = 0;
+
+  constructor(private readonly parts: SimTokenParts) {
+    this.flash = parts.flash;
+    this.clock = parts.clock ?? new SimClock();
+    this.rtc = parts.rtc ?? new SimRtc(this.clock, Date.UTC(2026, 0, 1));
+    this.power = parts.power ?? new SimPower();
+    this.hal = {
+      button: this.button,
+      display: this.display,
+      clock: this.clock,
+      rtc: this.rtc,
+      flash: this.flash,
+      rng: parts.rng ?? new SimRng(),
+      power: this.power,
+      transports: parts.transports,
+    };
+  }
+
+  get poweredOn(): boolean {
+    return this.firmware !== undefined;
+  }
+
+  /** Boots the firmware from what the flash holds. A power cut during boot leaves the token off. */
+  powerOn(): void {
+    if (this.firmware) return;
+    this.flash.restorePower();
+    const firmware = new Firmware(this.hal, this.parts.config);
+    this.boots++;
+    if (this.guard(() => firmware.boot())) {
+      this.firmware = firmware;
+      this.notifyPower(true);
+    }
+  }
+
+  /** Power goes now: whatever the firmware was doing stops where it is. */
+  powerOff(): void {
+    this.firmware = undefined;
+    this.clock.wakeAt(null);
+    this.display.show(new Uint8Array(this.display.segments.length));
+    this.notifyPower(false);
+  }
+
+  /** Power will fail in the middle of a coming flash operation. */
+  armPowerCut(plan: PowerCutPlan): void {
+    this.flash.armPowerCut(plan);
+  }
+
+  input(event: InputEvent): void {
+    const firmware = this.firmware;
+    if (firmware) this.guard(() => firmware.input(event));
+  }
+
+  receive(link: number, bytes: Uint8Array): void {
+    this.input({ type: 'received', link, bytes });
+  }
+
+  /** Moves time on by `ms`, delivering every timer that falls due on the way, in order. */
+  advance(ms: number): void {
+    const target = this.clock.now() + ms;
+    for (let wake = this.clock.pendingWake; wake !== null && wake <= target && this.firmware; wake = this.clock.pendingWake) {
+      this.clock.advance(Math.max(0, wake - this.clock.now()));
+      this.input({ type: 'tick' });
+      if (this.clock.pendingWake === wake) break;
+    }
+    this.clock.advance(Math.max(0, target - this.clock.now()));
+    this.input({ type: 'tick' });
+  }
+
+  setButton(pressed: boolean): void {
+    this.button.pressed = pressed;
+    this.input({ type: 'button', pressed });
+  }
+
+  /** A short press, as a finger makes it. */
+  press(): void {
+    this.setButton(true);
+    this.advance(PRESS_MS);
+    this.setButton(false);
+    this.advance(RELEASE_MS);
+  }
+
+  /** Holds the button for `ms` (by default just past the hold time), then lets go. */
+  hold(ms = (this.parts.config.timings?.holdMs ?? 2000) + 200): void {
+    this.setButton(true);
+    this.advance(ms);
+    this.setButton(false);
+    this.advance(RELEASE_MS);
+  }
+
+  /** What a person reads off the display now. */
+  readDisplay(): string {
+    return segmentsToText(this.display.segments);
+  }
+
+  onPowerChange(listener: (on: boolean) => void): void {
+    this.powerListeners.push(listener);
+  }
+
+  /** Runs firmware code; a power loss inside it turns the token off. False when power was lost. */
+  private guard(run: () => void): boolean {
+    try {
+      run();
+      return true;
+    } catch (error) {
+      if (!(error instanceof PowerLossError)) throw error;
+      this.powerOff();
+      return false;
+    }
+  }
+
+  private notifyPower(on: boolean): void {
+    for (const listener of this.powerListeners) listener(on);
+  }
+}

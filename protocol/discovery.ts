@@ -1,0 +1,48 @@
+/**
+ * How a running emulator announces itself to hosts on the same machine (a pty is never listed by
+ * the operating system): one JSON file per emulator in a per-user runtime folder. This module
+ * holds the file's format and the folder's name; reading and writing it is each side's own.
+ */
+
+export interface EmulatorAnnouncement {
+  readonly format: 1;
+  readonly pid: number;
+  /** The serial port a host opens: the pty's slave side. */
+  readonly port: string;
+  /** The emulator's debug link (a Unix socket path). */
+  readonly debug: string;
+  readonly serial: string;
+  readonly model: string;
+  readonly profile: string;
+  readonly startedAt: string;
+}
+
+export interface RuntimeEnvironment {
+  readonly NOEGLEVISER_RUNTIME_DIR?: string;
+  readonly XDG_RUNTIME_DIR?: string;
+}
+
+/** The per-user folder for announcements and debug sockets. */
+export function runtimeDirectory(env: RuntimeEnvironment, tmpdir: string, uid: number): string {
+  if (env.NOEGLEVISER_RUNTIME_DIR) return env.NOEGLEVISER_RUNTIME_DIR;
+  if (env.XDG_RUNTIME_DIR) return `${env.XDG_RUNTIME_DIR}/noegleviser`;
+  return `${tmpdir}/noegleviser-${uid}`;
+}
+
+export function announcementFileName(pid: number, serial: string): string {
+  return `emulator-${pid}-${serial}.json`;
+}
+
+export function parseAnnouncement(text: string): EmulatorAnnouncement | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null) return undefined;
+  const a = value as Record<string, unknown>;
+  const strings = ['port', 'debug', 'serial', 'model', 'profile', 'startedAt'] as const;
+  if (a.format !== 1 || !Number.isInteger(a.pid) || !strings.every((key) => typeof a[key] === 'string')) return undefined;
+  return a as unknown as EmulatorAnnouncement;
+}

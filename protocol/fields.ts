@@ -1,0 +1,99 @@
+/**
+ * Typed fields: each message's `key=value` pairs described once by a schema, so that the token's
+ * parser and the host's encoder (and the reverse for replies) can never disagree.
+ */
+import { bytesToHex, hexToBytes } from './bytes.ts';
+import type { Fields } from './message.ts';
+
+export interface Codec<V> {
+  encode(value: V): string;
+  /** undefined when the text is not a valid value. */
+  decode(text: string): V | undefined;
+}
+
+export interface FieldSpec<V> {
+  readonly codec: Codec<V>;
+  readonly optional?: boolean;
+}
+
+/** One spec per property of T; the property name is the wire key. */
+export type Schema<T> = { readonly [K in keyof T]-?: FieldSpec<Exclude<T[K], undefined>> };
+
+export const uint = (min = 0, max = Number.MAX_SAFE_INTEGER): Codec<number> => ({
+  encode: (value) => String(value),
+  decode: (text) => {
+    if (!/^(0|[1-9][0-9]{0,15})$/.test(text)) return undefined;
+    const value = Number(text);
+    return Number.isSafeInteger(value) && value >= min && value <= max ? value : undefined;
+  },
+});
+
+export const bool: Codec<boolean> = {
+  encode: (value) => (value ? '1' : '0'),
+  decode: (text) => (text === '1' ? true : text === '0' ? false : undefined),
+};
+
+/** A short identifier: model names, serial numbers, versions. */
+export const word: Codec<string> = {
+  encode: (value) => value,
+  decode: (text) => (/^[A-Za-z0-9._:+-]{1,32}$/.test(text) ? text : undefined),
+};
+
+/** A string of decimal digits of a given length range, kept as text (leading zeros matter in codes). */
+export const digitString = (minLength: number, maxLength: number): Codec<string> => ({
+  encode: (value) => value,
+  decode: (text) =>
+    text.length >= minLength && text.length <= maxLength && /^[0-9]+$/.test(text) ? text : undefined,
+});
+
+export const hexBytes = (minBytes: number, maxBytes: number): Codec<Uint8Array> => ({
+  encode: (value) => bytesToHex(value),
+  decode: (text) => {
+    const bytes = hexToBytes(text);
+    return bytes && bytes.length >= minBytes && bytes.length <= maxBytes ? bytes : undefined;
+  },
+});
+
+export const oneOf = <T extends string>(values: readonly T[]): Codec<T> => ({
+  encode: (value) => value,
+  decode: (text) => (values as readonly string[]).includes(text) ? (text as T) : undefined,
+});
+
+export function encodeFields<T>(schema: Schema<T>, value: T): Fields {
+  const fields: Record<string, string> = {};
+  for (const key of Object.keys(schema) as (keyof T & string)[]) {
+    const v = value[key];
+    if (v === undefined) {
+      if (!schema[key].optional) throw new RangeError(`field "${key}" is required`);
+      continue;
+    }
+    fields[key] = schema[key].codec.encode(v as Exclude<T[typeof key], undefined>);
+  }
+  return fields;
+}
+
+export type DecodeResult<T> = { ok: true; value: T } | { ok: false; key: string };
+
+/**
+ * Decodes fields by a schema. `strict` refuses keys the schema does not name (a token receiving a
+ * request); without it unknown keys are ignored (a host reading a reply from a newer firmware).
+ */
+export function decodeFields<T>(schema: Schema<T>, fields: Fields, strict: boolean): DecodeResult<T> {
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(schema) as (keyof T & string)[]) {
+    const text = fields[key];
+    if (text === undefined) {
+      if (!schema[key].optional) return { ok: false, key };
+      continue;
+    }
+    const v = schema[key].codec.decode(text);
+    if (v === undefined) return { ok: false, key };
+    out[key] = v;
+  }
+  if (strict) {
+    for (const key of Object.keys(fields)) {
+      if (!Object.prototype.hasOwnProperty.call(schema, key)) return { ok: false, key };
+    }
+  }
+  return { ok: true, value: out as T };
+}

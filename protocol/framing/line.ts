@@ -1,0 +1,78 @@
+/**
+ * Line framing, for serial ports: each message body travels as `BODY*CRC\n`, where CRC is the
+ * CRC-32 of BODY in eight hex digits (after NMEA's `*hh` checksum), the whole line at most
+ * MAX_LINE_BYTES bytes of printable ASCII. An empty line is ignored, so a host may send `\n` to
+ * clear whatever half-line a token holds.
+ */
+import { crc32Ascii, crcHex } from '../crc32.ts';
+import { ProtocolError } from '../errors.ts';
+import { decodeMessage, encodeMessage, type Message } from '../message.ts';
+import { MAX_LINE_BYTES } from '../version.ts';
+
+const LF = 0x0a;
+const CR = 0x0d;
+
+export function encodeLine(message: Message): string {
+  const body = encodeMessage(message);
+  return `${body}*${crcHex(crc32Ascii(body))}\n`;
+}
+
+/** Checks a received line (its `\n` and any `\r` already removed) and returns its body. */
+export function unwrapLine(line: string): string {
+  if (line.length > MAX_LINE_BYTES - 1) throw new ProtocolError('too_long');
+  for (let i = 0; i < line.length; i++) {
+    const c = line.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e) throw new ProtocolError('bad_frame', 'charset');
+  }
+  const star = line.lastIndexOf('*');
+  const check = line.slice(star + 1);
+  if (star < 0 || !/^[0-9A-Fa-f]{8}$/.test(check)) throw new ProtocolError('bad_frame', 'check');
+  const body = line.slice(0, star);
+  if (parseInt(check, 16) !== crc32Ascii(body)) throw new ProtocolError('bad_crc');
+  return body;
+}
+
+export function decodeLine(line: string): Message {
+  return decodeMessage(unwrapLine(line));
+}
+
+/**
+ * Gathers bytes into lines in a fixed buffer, as a UART receive routine would. An overlong line
+ * is dropped up to its newline and reported once, so the next line is read normally.
+ */
+export class LineAssembler {
+  private readonly buffer = new Uint8Array(MAX_LINE_BYTES);
+  private length = 0;
+  private overflowed = false;
+
+  constructor(
+    private readonly onLine: (line: string) => void,
+    private readonly onOverflow: () => void,
+  ) {}
+
+  push(bytes: Uint8Array): void {
+    for (let i = 0; i < bytes.length; i++) {
+      const byte = bytes[i]!;
+      if (byte === LF) {
+        this.endLine();
+      } else if (this.length < this.buffer.length - 1) {
+        this.buffer[this.length++] = byte;
+      } else {
+        this.overflowed = true;
+      }
+    }
+  }
+
+  private endLine(): void {
+    let end = this.length;
+    if (end > 0 && this.buffer[end - 1] === CR) end--;
+    const overflowed = this.overflowed;
+    this.length = 0;
+    this.overflowed = false;
+    if (overflowed) return this.onOverflow();
+    if (end === 0) return;
+    let line = '';
+    for (let i = 0; i < end; i++) line += String.fromCharCode(this.buffer[i]!);
+    this.onLine(line);
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * The message layer: what every framing carries. A message body is one line of printable ASCII:
+ *
+ *   request   >ID NAME key=value ...        ID 1..65535, chosen by the host
+ *   response  <ID ok key=value ...           ID echoes the request; 0 when the request's ID was unreadable
+ *             <ID err code=NAME [detail=WORD]
+ *   event     !SEQ NAME key=value ...       pushed by the token, SEQ counts up from boot
+ *
+ * Framings (text lines, HID reports) add their own integrity check and bounds around this body.
+ */
+import { ProtocolError, type TokenErrorCode } from './errors.ts';
+import { MAX_BODY_BYTES } from './version.ts';
+
+export type Fields = Readonly<Record<string, string>>;
+
+export type Message =
+  | { readonly kind: 'request'; readonly id: number; readonly name: string; readonly fields: Fields }
+  | { readonly kind: 'response'; readonly id: number; readonly ok: boolean; readonly fields: Fields }
+  | { readonly kind: 'event'; readonly seq: number; readonly name: string; readonly fields: Fields };
+
+export const MAX_REQUEST_ID = 0xffff;
+/** The ID a token answers with when it could not read the request's own. */
+export const UNATTRIBUTED_ID = 0;
+
+const NAME = /^[a-z][a-z0-9_-]{0,15}$/;
+const KEY = /^[a-z][a-z0-9_]{0,15}$/;
+/** Printable ASCII without space and `*` (which the line framing reserves). */
+const VALUE = /^[!-)+-~]{1,200}$/;
+const DECIMAL = /^(0|[1-9][0-9]{0,9})$/;
+
+const SIGIL = { request: '>', response: '<', event: '!' } as const;
+
+export function encodeMessage(message: Message): string {
+  let head: string;
+  switch (message.kind) {
+    case 'request':
+      head = `>${message.id} ${message.name}`;
+      break;
+    case 'response':
+      head = `<${message.id} ${message.ok ? 'ok' : 'err'}`;
+      break;
+    case 'event':
+      head = `!${message.seq} ${message.name}`;
+      break;
+  }
+  let body = head;
+  for (const key of Object.keys(message.fields)) {
+    const value = message.fields[key]!;
+    if (!KEY.test(key) || !VALUE.test(value)) throw new RangeError(`field "${key}" cannot be encoded`);
+    body += ` ${key}=${value}`;
+  }
+  if (body.length > MAX_BODY_BYTES) throw new RangeError(`message body of ${body.length} bytes exceeds ${MAX_BODY_BYTES}`);
+  return body;
+}
+
+/** Parses a body; throws ProtocolError('bad_frame', detail) naming the part that is wrong. */
+export function decodeMessage(body: string): Message {
+  const words = body.split(' ');
+  const head = words[0]!;
+  const sigil = head.charAt(0);
+  const number = head.slice(1);
+  if (!DECIMAL.test(number)) throw new ProtocolError('bad_frame', 'id');
+  const id = Number(number);
+  const name = words[1];
+  if (name === undefined || !NAME.test(name)) throw new ProtocolError('bad_frame', 'name');
+  const fields: Record<string, string> = {};
+  for (let i = 2; i < words.length; i++) {
+    const word = words[i]!;
+    const eq = word.indexOf('=');
+    const key = word.slice(0, eq);
+    const value = word.slice(eq + 1);
+    if (eq <= 0 || !KEY.test(key) || !VALUE.test(value) || Object.prototype.hasOwnProperty.call(fields, key)) {
+      throw new ProtocolError('bad_frame', 'field');
+    }
+    fields[key] = value;
+  }
+  switch (sigil) {
+    case SIGIL.request:
+      if (id < 1 || id > MAX_REQUEST_ID) throw new ProtocolError('bad_frame', 'id');
+      return { kind: 'request', id, name, fields };
+    case SIGIL.response:
+      if (id > MAX_REQUEST_ID) throw new ProtocolError('bad_frame', 'id');
+      if (name !== 'ok' && name !== 'err') throw new ProtocolError('bad_frame', 'name');
+      return { kind: 'response', id, ok: name === 'ok', fields };
+    case SIGIL.event:
+      return { kind: 'event', seq: id, name, fields };
+    default:
+      throw new ProtocolError('bad_frame', 'kind');
+  }
+}
+
+export function errorResponse(id: number, code: TokenErrorCode, detail?: string): Message {
+  return { kind: 'response', id, ok: false, fields: detail ? { code, detail } : { code } };
+}

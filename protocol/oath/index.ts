@@ -1,0 +1,143 @@
+/**
+ * The OATH code engine that the token firmware and the validation server both compute with:
+ * HOTP (RFC 4226) and TOTP (RFC 6238) over HMAC-SHA-1/256/512.
+ *
+ * Firmware-safe: imports nothing from Node. Keys are prepared once (the HMAC key state is cached)
+ * and each code then costs two hash compressions for SHA-1.
+ */
+import { createNobleOathHmac } from './noble-hmac.ts';
+import { Sha1OathHmac } from './sha1-hmac.ts';
+
+export type OathAlgorithm = 'sha1' | 'sha256' | 'sha512';
+
+export const OATH_ALGORITHMS: readonly OathAlgorithm[] = Object.freeze(['sha1', 'sha256', 'sha512']);
+
+/** Smallest and largest code length. RFC 4226 requires at least 6; oathtool and pam_oath stop at 8. */
+export const MIN_DIGITS = 6;
+export const MAX_DIGITS = 8;
+
+/** A prepared key: holds the HMAC key state, which is as secret as the seed itself. */
+export interface OathKey {
+  readonly algorithm: OathAlgorithm;
+  /** RFC 4226 dynamic truncation of HMAC(key, counter): a 31-bit number. */
+  truncatedValue(counter: number): number;
+  /** Overwrites the cached key state with zeros; the key is unusable afterwards (throws). */
+  destroy(): void;
+}
+
+/** What both HMAC engines offer; the counter arrives split into 32-bit halves. */
+interface OathHmacEngine {
+  truncatedValue(counterHi: number, counterLo: number): number;
+  wipe(): void;
+}
+
+const TWO_POW_32 = 2 ** 32;
+const POWERS_OF_TEN: readonly number[] = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10];
+
+function assertCounter(counter: number): void {
+  if (!Number.isSafeInteger(counter) || counter < 0) {
+    throw new RangeError('OATH counter must be a safe integer from 0 to 2^53-1');
+  }
+}
+
+function assertDigits(digits: number): void {
+  if (!Number.isInteger(digits) || digits < MIN_DIGITS || digits > MAX_DIGITS) {
+    throw new RangeError(`OATH code length must be an integer from ${MIN_DIGITS} to ${MAX_DIGITS} digits`);
+  }
+}
+
+class PreparedOathKey implements OathKey {
+  readonly algorithm: OathAlgorithm;
+  #engine: OathHmacEngine | null;
+
+  constructor(algorithm: OathAlgorithm, engine: OathHmacEngine) {
+    this.algorithm = algorithm;
+    this.#engine = engine;
+  }
+
+  truncatedValue(counter: number): number {
+    const engine = this.#engine;
+    if (engine === null) throw new Error(`${this.toString()} has been destroyed`);
+    assertCounter(counter);
+    return engine.truncatedValue(Math.floor(counter / TWO_POW_32), counter >>> 0);
+  }
+
+  destroy(): void {
+    this.#engine?.wipe();
+    this.#engine = null;
+  }
+
+  // An accidental log line or JSON dump of a key shows only its kind, never its state.
+  toString(): string {
+    return `OathKey(${this.algorithm})`;
+  }
+
+  toJSON(): string {
+    return this.toString();
+  }
+
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return this.toString();
+  }
+}
+
+/**
+ * Prepares `secret` for code generation. The caller keeps ownership of `secret` (it is not
+ * retained or modified); the returned key holds derived state until `destroy()`.
+ */
+export function createOathKey(secret: Uint8Array, algorithm: OathAlgorithm): OathKey {
+  if (!(secret instanceof Uint8Array)) throw new TypeError('OATH secret must be a Uint8Array');
+  if (secret.length < 1) throw new RangeError('OATH secret must be at least 1 byte');
+  switch (algorithm) {
+    case 'sha1':
+      return new PreparedOathKey(algorithm, new Sha1OathHmac(secret));
+    case 'sha256':
+    case 'sha512':
+      return new PreparedOathKey(algorithm, createNobleOathHmac(algorithm, secret));
+    default:
+      throw new TypeError(`OATH algorithm must be one of ${OATH_ALGORITHMS.join(', ')}`);
+  }
+}
+
+/** The numeric HOTP code (value mod 10^digits). `digits` is 6..8, else RangeError. */
+export function hotpValue(key: OathKey, counter: number, digits: number): number {
+  assertDigits(digits);
+  return key.truncatedValue(counter) % POWERS_OF_TEN[digits]!;
+}
+
+/** The code as a zero-padded string of `digits` characters. */
+export function hotpCode(key: OathKey, counter: number, digits: number): string {
+  return formatCode(hotpValue(key, counter, digits), digits);
+}
+
+/** Zero-pads a code value to `digits` characters; the value must be below 10^digits. */
+export function formatCode(value: number, digits: number): string {
+  assertDigits(digits);
+  if (!Number.isInteger(value) || value < 0 || value >= POWERS_OF_TEN[digits]!) {
+    throw new RangeError(`OATH code value must be an integer from 0 to 10^${digits}-1`);
+  }
+  return String(value).padStart(digits, '0');
+}
+
+/**
+ * RFC 6238 time step: floor((unixMs/1000 - t0Seconds) / periodSeconds). Throws RangeError for a
+ * time before T0 (there is no step to compute a code for) or a period that is not a whole
+ * number of seconds ≥ 1.
+ */
+export function totpStep(unixMs: number, periodSeconds: number, t0Seconds = 0): number {
+  if (!Number.isSafeInteger(periodSeconds) || periodSeconds < 1) {
+    throw new RangeError('TOTP period must be a whole number of seconds, at least 1');
+  }
+  if (!Number.isSafeInteger(t0Seconds)) throw new RangeError('TOTP T0 must be a whole number of seconds');
+  if (!Number.isFinite(unixMs)) throw new RangeError('TOTP time must be a finite number of milliseconds');
+  // Integer milliseconds over integer milliseconds: one rounding, so exact step boundaries.
+  const step = Math.floor((unixMs - t0Seconds * 1000) / (periodSeconds * 1000));
+  if (step < 0) throw new RangeError('TOTP time is before T0');
+  if (!Number.isSafeInteger(step)) throw new RangeError('TOTP time step exceeds 2^53-1');
+  return step;
+}
+
+/** The TOTP code (T0 = 0) at `unixMs` as a zero-padded string of `digits` characters. */
+export function totpCode(key: OathKey, unixMs: number, periodSeconds: number, digits: number): string {
+  return hotpCode(key, totpStep(unixMs, periodSeconds), digits);
+}

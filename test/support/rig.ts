@@ -1,0 +1,99 @@
+/**
+ * An in-process bench for the firmware core: a SimToken whose one host link is captured here,
+ * with a tiny host that frames requests and reads back framed answers. No Node, no ports.
+ */
+import { encodeLine, decodeLine } from '../../protocol/framing/line.ts';
+import { asciiToBytes, bytesToAscii } from '../../protocol/bytes.ts';
+import type { Fields, Message } from '../../protocol/message.ts';
+import type { Transport } from '../../device/hal/transport.ts';
+import type { FirmwareConfig } from '../../device/firmware/token.ts';
+import { SimFlash, type SimFlashOptions } from '../../device/sim/sim-flash.ts';
+import { SimToken } from '../../device/sim/sim-token.ts';
+import { SimRng } from '../../device/sim/sim-parts.ts';
+
+export class CapturingTransport implements Transport {
+  readonly framing = 'line' as const;
+  private text = '';
+
+  send(bytes: Uint8Array): void {
+    this.text += bytesToAscii(bytes);
+  }
+
+  /** Complete lines sent since the last call. */
+  takeLines(): string[] {
+    const lines = this.text.split('\n');
+    this.text = lines.pop() ?? '';
+    return lines;
+  }
+}
+
+export interface Rig {
+  token: SimToken;
+  link: CapturingTransport;
+  /** Sends one request and returns every message the token sent in answer (events included). */
+  send(name: string, fields?: Fields): Message[];
+  /** Sends raw text (a whole line with its newline, or any bytes) and returns the messages sent back. */
+  sendRaw(text: string): Message[];
+  /** Sends a request and returns its response's fields, throwing on an error response. */
+  ok(name: string, fields?: Fields): Fields;
+  /** Messages the token sent on its own (events), decoded. */
+  drain(): Message[];
+  /** Presses the button and returns the display text and the press event, if any. */
+  press(): { display: string; event?: Extract<Message, { kind: 'event' }> };
+}
+
+/** A deterministic random source for reproducible serial numbers. */
+export function seededRandom(seed: number): (bytes: Uint8Array) => void {
+  let state = seed >>> 0 || 1;
+  return (bytes) => {
+    for (let i = 0; i < bytes.length; i++) {
+      state ^= state << 13;
+      state ^= state >>> 17;
+      state ^= state << 5;
+      bytes[i] = state & 0xff;
+    }
+  };
+}
+
+export const TEST_CONFIG: FirmwareConfig = { model: 'NV1', hardware: 'test', factorySerial: '40000001' };
+
+export function createRig(options: { flash?: SimFlash; flashOptions?: SimFlashOptions; config?: FirmwareConfig } = {}): Rig {
+  const link = new CapturingTransport();
+  const flash = options.flash ?? new SimFlash(options.flashOptions);
+  const token = new SimToken({
+    config: options.config ?? TEST_CONFIG,
+    flash,
+    transports: [link],
+    rng: new SimRng(seededRandom(7)),
+  });
+  token.powerOn();
+  let nextId = 1;
+  const decodeAll = () => link.takeLines().map((line) => decodeLine(line));
+  const rig: Rig = {
+    token,
+    link,
+    sendRaw(text) {
+      token.receive(0, asciiToBytes(text));
+      return decodeAll();
+    },
+    send(name, fields = {}) {
+      const id = nextId++;
+      if (nextId > 0xffff) nextId = 1;
+      return rig.sendRaw(encodeLine({ kind: 'request', id, name, fields }));
+    },
+    ok(name, fields = {}) {
+      const messages = rig.send(name, fields);
+      const response = messages.find((m) => m.kind === 'response');
+      if (!response || response.kind !== 'response') throw new Error(`no response to ${name}`);
+      if (!response.ok) throw new Error(`${name} failed: ${response.fields.code} ${response.fields.detail ?? ''}`);
+      return response.fields;
+    },
+    drain: decodeAll,
+    press() {
+      token.press();
+      const event = decodeAll().find((m): m is Extract<Message, { kind: 'event' }> => m.kind === 'event' && m.name === 'press');
+      return { display: token.readDisplay(), event };
+    },
+  };
+  return rig;
+}
