@@ -135,6 +135,11 @@ export class Firmware {
     this.links = hal.transports.map((transport) => new HostLink(transport, (request, link) => this.onRequest(request, link)));
   }
 
+  /** The serial number, for the board to print on its label (it is no secret). */
+  get serialNumber(): string {
+    return this.serial;
+  }
+
   /** Mounts the flash and restores serial number, enrolment, counter and settings. */
   boot(): void {
     this.bootedAt = this.hal.clock.now();
@@ -287,7 +292,7 @@ export class Firmware {
       return this.identity();
     },
     info: () => this.info(),
-    status: () => ({ ...this.state(), busy: this.pending !== undefined, uptime: this.hal.clock.now() - this.bootedAt }),
+    status: () => ({ ...this.state(), busy: this.pending !== undefined, uptime: Math.floor(this.hal.clock.now() - this.bootedAt) }),
     enroll: (args) => this.enroll(args),
     time: () => ({ clock: this.clock() }),
     settime: ({ at, force }) => {

@@ -55,6 +55,11 @@ export class SimToken {
     };
   }
 
+  /** The serial number the firmware booted with (undefined while off). */
+  get serial(): string | undefined {
+    return this.firmware?.serialNumber;
+  }
+
   get poweredOn(): boolean {
     return this.firmware !== undefined;
   }

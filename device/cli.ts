@@ -1,0 +1,221 @@
+/**
+ * `noegleviser device …`: run an emulated token, and the lab's debug-link powers over a running
+ * one (press, hold, display, advance, power-cut, power-on, battery, state).
+ */
+import os from 'node:os';
+import path from 'node:path';
+import { Command, Option } from 'commander';
+import { DebugClient, type DebugArgs, type DebugOp, type DebugResult } from './targets/emulator/debug-link.ts';
+import { startEmulator, type RunningEmulator } from './targets/emulator/emulator.ts';
+import { startTerminalFace } from './targets/emulator/face.ts';
+
+class DeviceCliError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A face needs a terminal to draw on and to read keys from. */
+export function hasTerminal(): boolean {
+  return Boolean(process.stdin.isTTY && process.stdout.isTTY);
+}
+
+export function defaultProfileDir(name = 'default'): string {
+  const state = process.env.XDG_STATE_HOME || path.join(os.homedir(), '.local', 'state');
+  return path.join(state, 'noegleviser', 'tokens', name);
+}
+
+function numberArgument(name: string, min: number, max: number) {
+  return (text: string): number => {
+    const value = Number(text);
+    if (text.trim() === '' || !Number.isFinite(value) || value < min || value > max) {
+      throw new DeviceCliError('NV_BAD_ARGUMENT', `${name} must be a number from ${min} to ${max}, not "${text}"`);
+    }
+    return value;
+  };
+}
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** "250", "250ms", "30s", "2m", "1h", "1d" → milliseconds. */
+export function parseDuration(text: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(text.trim());
+  if (!match) throw new DeviceCliError('NV_BAD_ARGUMENT', `"${text}" is not a duration (e.g. 500ms, 30s, 2m, 1h)`);
+  return Math.round(Number(match[1]) * UNITS[match[2] ?? 'ms']!);
+}
+
+export interface EmulateOptions {
+  profile?: string;
+  headless?: boolean;
+  serial?: string;
+  drift?: number;
+  battery?: number;
+}
+
+/** Starts an emulator, prints its ready line, and serves until SIGINT/SIGTERM (or q on its face). */
+export async function runEmulator(options: EmulateOptions): Promise<void> {
+  if (options.serial !== undefined && !/^[1-9][0-9]{7}$/.test(options.serial)) {
+    throw new DeviceCliError('NV_BAD_ARGUMENT', `--serial must be 8 digits not starting with 0, not "${options.serial}"`);
+  }
+  const emulator = await startEmulator({
+    profileDir: options.profile ?? defaultProfileDir(),
+    serial: options.serial,
+    driftPpm: options.drift,
+    battery: options.battery,
+  });
+  process.stdout.write(
+    JSON.stringify({ event: 'ready', port: emulator.port, debug: emulator.debug, serial: emulator.serial, profile: emulator.profile, pid: process.pid }) + '\n',
+  );
+  await serveEmulator(emulator, !options.headless && hasTerminal()).stopped;
+}
+
+export interface ServedEmulator {
+  /** A line beside the battery on the face (e.g. what a bridge made of the last code). */
+  setStatus(text: string): void;
+  /** Resolves once the emulator has been stopped and closed. */
+  readonly stopped: Promise<void>;
+}
+
+/** Serves a running emulator until SIGINT/SIGTERM/SIGHUP (or q on its face), with a terminal face if asked. */
+export function serveEmulator(emulator: RunningEmulator, withFace: boolean): ServedEmulator {
+  let status = '';
+  let redraw = () => {};
+  const stopped = new Promise<void>((resolve) => {
+    let stopping = false;
+    const stop = () => {
+      if (stopping) return;
+      stopping = true;
+      face?.stop();
+      void emulator.close().then(resolve);
+    };
+    const face = withFace
+      ? startTerminalFace(process.stdin, process.stdout, emulator, {
+          press: () => emulator.token.poweredOn && emulator.token.press(),
+          hold: () => emulator.token.poweredOn && emulator.token.hold(),
+          quit: stop,
+        })
+      : undefined;
+    if (face) {
+      redraw = () => {
+        const power = emulator.token.poweredOn ? `battery ${Math.round(emulator.token.power.percent)} %` : 'power off';
+        face.render(emulator.token.display.segments, status ? `${power}   ${status}` : power);
+      };
+      emulator.onChange(() => redraw());
+      redraw();
+    }
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    process.once('SIGHUP', stop);
+  });
+  return {
+    setStatus: (text) => {
+      status = text;
+      redraw();
+    },
+    stopped,
+  };
+}
+
+async function withDebug(address: string, op: DebugOp, args: DebugArgs): Promise<DebugResult> {
+  const client = await DebugClient.connect(address);
+  try {
+    return await client.call(op, args);
+  } finally {
+    client.close();
+  }
+}
+
+function printDisplay(result: DebugResult, json: boolean | undefined): void {
+  process.stdout.write(json ? JSON.stringify(result) + '\n' : `${String(result.display ?? '').trim()}\n`);
+}
+
+export function deviceCommand(): Command {
+  const device = new Command('device').description('run an emulated token, and press, read and power it through its debug link');
+
+  device
+    .command('emulate')
+    .description('run an emulated token on a pseudo-terminal; prints a JSON ready line with its port and debug link')
+    .addOption(new Option('--profile <dir>', 'where its flash and clock persist').default(undefined, defaultProfileDir()))
+    .addOption(new Option('--headless', 'no terminal face'))
+    .addOption(new Option('--serial <number>', 'serial number for a new profile (8 digits)'))
+    .addOption(new Option('--drift <ppm>', 'real-time clock error in parts per million').argParser(numberArgument('--drift', -100_000, 100_000)))
+    .addOption(new Option('--battery <percent>', 'battery charge').argParser(numberArgument('--battery', 0, 100)))
+    .action((options: EmulateOptions) => runEmulator(options));
+
+  const debugOption = () => new Option('--debug <socket>', "the emulator's debug link (its ready line names it)").makeOptionMandatory();
+  const jsonOption = () => new Option('--json', 'print the whole result as JSON');
+
+  device
+    .command('press')
+    .description('press the button briefly; prints the display afterwards')
+    .addOption(debugOption())
+    .addOption(jsonOption())
+    .action(async (o: { debug: string; json?: boolean }) => printDisplay(await withDebug(o.debug, 'press', {}), o.json));
+  device
+    .command('hold')
+    .description('hold the button (long enough for a hold unless --ms says otherwise)')
+    .addOption(debugOption())
+    .addOption(new Option('--ms <ms>', 'how long to hold').argParser(numberArgument('--ms', 0, 600_000)))
+    .addOption(jsonOption())
+    .action(async (o: { debug: string; ms?: number; json?: boolean }) => printDisplay(await withDebug(o.debug, 'hold', o.ms === undefined ? {} : { ms: o.ms }), o.json));
+  device
+    .command('display')
+    .description('print what the 7-segment display shows right now')
+    .addOption(debugOption())
+    .addOption(jsonOption())
+    .action(async (o: { debug: string; json?: boolean }) => printDisplay(await withDebug(o.debug, 'display', {}), o.json));
+  device
+    .command('advance')
+    .description("move the token's virtual clock forward (timers fire, the RTC moves)")
+    .argument('<duration>', 'e.g. 500ms, 30s, 2m, 1h, 1d')
+    .addOption(debugOption())
+    .addOption(jsonOption())
+    .action(async (duration: string, o: { debug: string; json?: boolean }) => {
+      const result = await withDebug(o.debug, 'advance', { ms: parseDuration(duration) });
+      process.stdout.write(o.json ? JSON.stringify(result) + '\n' : `${new Date(Number(result.clock)).toISOString()}\n`);
+    });
+  device
+    .command('power-cut')
+    .description('cut power now, or during a coming flash write (--at-write); it comes back after --off-ms')
+    .addOption(debugOption())
+    .addOption(new Option('--at-write <n>', 'cut during the n-th flash program or erase from now').argParser(numberArgument('--at-write', 1, 1_000_000)))
+    .addOption(new Option('--fraction <f>', 'how much of that write is done, 0..1').argParser(numberArgument('--fraction', 0, 1)))
+    .addOption(new Option('--off-ms <ms>', 'how long power stays off').argParser(numberArgument('--off-ms', 0, 3_600_000)))
+    .addOption(jsonOption())
+    .action(async (o: { debug: string; atWrite?: number; fraction?: number; offMs?: number; json?: boolean }) => {
+      const args: Record<string, number> = {};
+      if (o.atWrite !== undefined) args.atOperation = o.atWrite;
+      if (o.fraction !== undefined) args.fraction = o.fraction;
+      if (o.offMs !== undefined) args.offMs = o.offMs;
+      const result = await withDebug(o.debug, 'power-cut', args);
+      process.stdout.write(o.json ? JSON.stringify(result) + '\n' : result.armed ? `power cut armed for flash write ${result.atOperation}\n` : 'power cut\n');
+    });
+  device
+    .command('power-on')
+    .description('restore power after a cut')
+    .addOption(debugOption())
+    .action(async (o: { debug: string }) => {
+      await withDebug(o.debug, 'power-on', {});
+      process.stdout.write('power on\n');
+    });
+  device
+    .command('battery')
+    .description('set the battery charge')
+    .argument('<percent>', '0..100')
+    .addOption(debugOption())
+    .action(async (percent: string, o: { debug: string }) => {
+      const result = await withDebug(o.debug, 'battery', { percent: numberArgument('battery', 0, 100)(percent) });
+      process.stdout.write(`battery ${String(result.battery)} %\n`);
+    });
+  device
+    .command('state')
+    .description('the simulated hardware: power, battery, clock, flash wear (JSON)')
+    .addOption(debugOption())
+    .action(async (o: { debug: string }) => {
+      process.stdout.write(JSON.stringify(await withDebug(o.debug, 'state', {}), null, 2) + '\n');
+    });
+  return device;
+}

@@ -1,0 +1,242 @@
+/**
+ * The emulator: the firmware core on PC parts. A pty is its serial port, a profile directory its
+ * flash chip and battery-backed clock, a Unix socket its debug link; it announces itself in the
+ * runtime folder so that `noegleviser list` finds it.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { announcementFileName, runtimeDirectory, type EmulatorAnnouncement } from '../../../protocol/discovery.ts';
+import type { Timings } from '../../firmware/token.ts';
+import { segmentsToText } from '../../firmware/segments.ts';
+import { SimClock, SimPower, SimRtc } from '../../sim/sim-parts.ts';
+import { SimToken } from '../../sim/sim-token.ts';
+import { DebugLinkError, serveDebugLink, type DebugArgs, type DebugOp, type DebugResult } from './debug-link.ts';
+import { Profile } from './profile.ts';
+import { PtyTransport } from './pty-transport.ts';
+
+export const EMULATOR_MODEL = 'NV1';
+
+export interface EmulatorOptions {
+  readonly profileDir: string;
+  /** Serial number for a new profile; a profile keeps the one it was first given. */
+  readonly serial?: string;
+  readonly driftPpm?: number;
+  readonly battery?: number;
+  readonly timings?: Partial<Timings>;
+  /** Where to announce the emulator and put its debug socket (default: the per-user runtime folder). */
+  readonly runtimeDir?: string;
+}
+
+export interface RunningEmulator {
+  readonly serial: string;
+  readonly port: string;
+  readonly debug: string;
+  readonly profile: string;
+  readonly token: SimToken;
+  /** Called with every change of the display, and of power. */
+  onChange(listener: () => void): void;
+  close(): Promise<void>;
+}
+
+export function defaultRuntimeDir(): string {
+  const { NOEGLEVISER_RUNTIME_DIR, XDG_RUNTIME_DIR } = process.env;
+  return runtimeDirectory({ NOEGLEVISER_RUNTIME_DIR, XDG_RUNTIME_DIR }, os.tmpdir(), process.getuid?.() ?? 0);
+}
+
+export async function startEmulator(options: EmulatorOptions): Promise<RunningEmulator> {
+  const profile = new Profile(path.resolve(options.profileDir));
+  profile.lock();
+  const cleanups: (() => void | Promise<void>)[] = [() => profile.unlock()];
+  const cleanup = async () => {
+    for (const step of cleanups.reverse()) await step();
+    cleanups.length = 0;
+  };
+  try {
+    return await assemble(options, profile, cleanups, cleanup);
+  } catch (error) {
+    await cleanup();
+    throw error;
+  }
+}
+
+async function assemble(
+  options: EmulatorOptions,
+  profile: Profile,
+  cleanups: (() => void | Promise<void>)[],
+  cleanup: () => Promise<void>,
+): Promise<RunningEmulator> {
+  let hardware = profile.loadHardware({ driftPpm: options.driftPpm, battery: options.battery }, Date.now());
+  const { flash, close: closeFlash } = profile.openFlash(hardware);
+  cleanups.push(closeFlash);
+
+  const listeners: (() => void)[] = [];
+  const changed = () => listeners.forEach((listener) => listener());
+
+  let wakeTimer: NodeJS.Timeout | undefined;
+  const started = performance.now();
+  const clock = new SimClock(
+    () => performance.now() - started,
+    (atMs) => {
+      clearTimeout(wakeTimer);
+      wakeTimer = atMs === null ? undefined : setTimeout(() => token.input({ type: 'tick' }), Math.max(0, atMs - clock.now()));
+    },
+  );
+  cleanups.push(() => clearTimeout(wakeTimer));
+
+  const saveHardware = () => {
+    hardware = { ...hardware, battery: power.percent, rtc: { unixMs: rtc.read(), hostMs: Date.now() } };
+    profile.saveHardware(hardware);
+  };
+  const rtcNow = hardware.rtc.unixMs + (Date.now() - hardware.rtc.hostMs) * (1 + hardware.driftPpm / 1e6);
+  const rtc = new SimRtc(clock, rtcNow, hardware.driftPpm, () => saveHardware());
+  const power = new SimPower(hardware.battery);
+
+  const pty = new PtyTransport((bytes) => token.receive(0, bytes));
+  cleanups.push(() => pty.close());
+
+  const token: SimToken = new SimToken({
+    config: { model: EMULATOR_MODEL, hardware: 'emulator', factorySerial: options.serial, timings: options.timings },
+    flash,
+    transports: [pty],
+    clock,
+    rtc,
+    power,
+  });
+  token.display.onChange(changed);
+
+  let restoreDelayMs = 0;
+  let restoreTimer: NodeJS.Timeout | undefined;
+  token.onPowerChange((on) => {
+    changed();
+    if (!on) restoreTimer = setTimeout(() => token.powerOn(), restoreDelayMs);
+  });
+  cleanups.push(() => clearTimeout(restoreTimer));
+
+  token.powerOn();
+  const serial = token.serial;
+  if (!serial) throw new Error('the token did not boot');
+
+  const runtimeDir = options.runtimeDir ?? defaultRuntimeDir();
+  fs.mkdirSync(runtimeDir, { recursive: true, mode: 0o700 });
+  const debug = path.join(runtimeDir, `debug-${process.pid}-${serial}.sock`);
+  const debugServer = await serveDebugLink(debug, (op, args) =>
+    handleDebug(op, args, {
+      token,
+      port: pty.path,
+      setRestoreDelay: (ms) => (restoreDelayMs = ms),
+      saveHardware,
+      dropped: () => pty.dropped,
+    }),
+  );
+  cleanups.push(() => debugServer.close());
+
+  const announcement: EmulatorAnnouncement = {
+    format: 1,
+    pid: process.pid,
+    port: pty.path,
+    debug,
+    serial,
+    model: EMULATOR_MODEL,
+    profile: profile.dir,
+    startedAt: new Date().toISOString(),
+  };
+  const announcementPath = path.join(runtimeDir, announcementFileName(process.pid, serial));
+  fs.writeFileSync(announcementPath, JSON.stringify(announcement) + '\n', { mode: 0o600 });
+  cleanups.push(() => fs.rmSync(announcementPath, { force: true }));
+  cleanups.push(() => saveHardware());
+
+  return {
+    serial,
+    port: pty.path,
+    debug,
+    profile: profile.dir,
+    token,
+    onChange: (listener) => listeners.push(listener),
+    close: cleanup,
+  };
+}
+
+interface DebugContext {
+  readonly token: SimToken;
+  readonly port: string;
+  setRestoreDelay(ms: number): void;
+  saveHardware(): void;
+  dropped(): number;
+}
+
+function handleDebug(op: DebugOp, args: DebugArgs, context: DebugContext): DebugResult {
+  const { token } = context;
+  const display = () => ({ display: segmentsToText(token.display.segments), segments: [...token.display.segments], on: token.poweredOn });
+  switch (op) {
+    case 'press':
+      requireOn(token);
+      token.press();
+      return display();
+    case 'hold':
+      requireOn(token);
+      token.hold(args.ms === undefined ? undefined : numberArg(args, 'ms', 0, 600_000));
+      return display();
+    case 'button':
+      requireOn(token);
+      if (typeof args.pressed !== 'boolean') throw new DebugLinkError('NV_DEBUG_BAD_ARG', '"pressed" must be true or false');
+      token.setButton(args.pressed);
+      return display();
+    case 'display':
+      return display();
+    case 'advance': {
+      token.advance(numberArg(args, 'ms', 0, 10 * 365 * 86_400_000));
+      context.saveHardware();
+      return { clock: Math.floor(token.rtc.read()), ...display() };
+    }
+    case 'power-cut': {
+      const offMs = args.offMs === undefined ? 0 : numberArg(args, 'offMs', 0, 3_600_000);
+      context.setRestoreDelay(offMs);
+      if (args.atOperation !== undefined) {
+        const atOperation = numberArg(args, 'atOperation', 1, 1_000_000);
+        const fraction = args.fraction === undefined ? 0.5 : numberArg(args, 'fraction', 0, 1);
+        token.armPowerCut({ atOperation, fraction });
+        return { armed: true, atOperation, fraction, offMs };
+      }
+      token.powerOff();
+      return { cut: true, offMs };
+    }
+    case 'power-on':
+      token.powerOn();
+      return { on: token.poweredOn };
+    case 'battery':
+      token.power.percent = numberArg(args, 'percent', 0, 100);
+      context.saveHardware();
+      return { battery: token.power.percent };
+    case 'state':
+      return {
+        serial: token.serial ?? null,
+        port: context.port,
+        powered: token.poweredOn,
+        boots: token.boots,
+        battery: Math.round(token.power.percent * 1000) / 1000,
+        clock: Math.floor(token.rtc.read()),
+        driftPpm: token.rtc.driftPpm,
+        flash: {
+          operations: token.flash.operations,
+          endurance: token.flash.endurance,
+          maxPageErases: Math.max(...token.flash.eraseCounts),
+          pageErases: [...token.flash.eraseCounts],
+        },
+        droppedOutputBytes: context.dropped(),
+        ...display(),
+      };
+  }
+}
+
+function requireOn(token: SimToken): void {
+  if (!token.poweredOn) throw new DebugLinkError('NV_DEBUG_POWERED_OFF', 'the token is powered off');
+}
+
+function numberArg(args: DebugArgs, name: string, min: number, max: number): number {
+  const value = args[name];
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
+    throw new DebugLinkError('NV_DEBUG_BAD_ARG', `"${name}" must be a number from ${min} to ${max}`);
+  }
+  return value;
+}

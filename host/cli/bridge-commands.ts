@@ -1,0 +1,285 @@
+/**
+ * The bridge's commands: a thin layer over host/bridge. Each opens the token named by --port,
+ * does one thing, prints the result (or JSON with --json) and closes the port.
+ */
+import { Command, Option } from 'commander';
+import { generateSecret, generateURI } from 'otplib';
+import type { EnrollArgs, OathMode, TokenInfo } from '../../protocol/commands.ts';
+import { bytesToHex } from '../../protocol/bytes.ts';
+import { MAX_DIGITS, MIN_DIGITS, OATH_ALGORITHMS, type OathAlgorithm } from '../../protocol/oath/index.ts';
+import { discover } from '../bridge/discovery.ts';
+import { connectSerial, enroll, readInfo, setPressEvents, syncClock, waitForPress, wipe, type ConnectedToken } from '../bridge/operations.ts';
+import { TokenError } from '../bridge/session.ts';
+import { CliError, usageError } from './errors.ts';
+import { createOutput, table, type Output } from './output.ts';
+import { RECOMMENDED_MIN_SECRET_BYTES, encodeBase32, parseSeed, readSeedFile, type SeedFormat } from './seed-input.ts';
+
+interface PortOptions {
+  port: string;
+  json?: boolean;
+  timeout?: string;
+}
+
+const portOption = () => new Option('-p, --port <path>', 'serial port of the token (an emulator prints its own)').makeOptionMandatory();
+const jsonOption = () => new Option('--json', 'print the result as JSON');
+
+/** Runs `work` with a session to the token on --port, always closing the port afterwards. */
+async function withToken<T>(options: PortOptions, work: (token: ConnectedToken, output: Output) => Promise<T>): Promise<T> {
+  const output = createOutput(Boolean(options.json));
+  const token = await connectSerial(options.port);
+  try {
+    return await work(token, output);
+  } finally {
+    await token.close();
+  }
+}
+
+function integerOption(name: string, min: number, max: number) {
+  return (text: string): number => {
+    if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > max) {
+      throw usageError('NV_BAD_ARGUMENT', `${name} must be a whole number from ${min} to ${max}, not "${text}"`);
+    }
+    return Number(text);
+  };
+}
+
+function seconds(text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback * 1000;
+  if (!/^\d+(\.\d+)?$/.test(text) || Number(text) <= 0) throw usageError('NV_BAD_ARGUMENT', `--timeout must be a number of seconds, not "${text}"`);
+  return Number(text) * 1000;
+}
+
+export function infoLines(info: TokenInfo): string[] {
+  return table({
+    serial: info.serial,
+    model: `${info.model} (${info.hardware})`,
+    firmware: info.firmware,
+    protocol: `v${info.proto}`,
+    enrolled: info.enrolled,
+    mode: info.mode?.toUpperCase(),
+    algorithm: info.algorithm?.toUpperCase().replace('SHA', 'SHA-'),
+    digits: info.digits,
+    period: info.period === undefined ? undefined : `${info.period} s`,
+    counter: info.counter,
+    battery: `${info.battery} %`,
+    clock: new Date(info.clock).toISOString(),
+    'press events': info.push ? 'on' : 'off',
+  });
+}
+
+export function bridgeCommands(): Command[] {
+  const list = new Command('list')
+    .description('list serial ports and running emulated tokens')
+    .addOption(jsonOption())
+    .action(async (options: { json?: boolean }) => {
+      const output = createOutput(Boolean(options.json));
+      const { ports, warnings } = await discover();
+      for (const warning of warnings) output.note(`warning: ${warning}`);
+      output.result({ ports, warnings }, () =>
+        ports.length === 0
+          ? ['no tokens or serial ports found']
+          : ports.map((p) => `${p.port.padEnd(16)} ${p.kind.padEnd(9)} ${(p.serial ?? '-').padEnd(10)} ${p.description}`),
+      );
+    });
+
+  const info = new Command('info')
+    .description("show the token's identity, enrolment and state (never its seed)")
+    .addOption(portOption())
+    .addOption(jsonOption())
+    .action((options: PortOptions) =>
+      withToken(options, async ({ session }, output) => {
+        const value = await readInfo(session);
+        output.result(value, () => infoLines(value));
+      }),
+    );
+
+  const enrollCommand = new Command('enroll')
+    .description('write a seed to the token (once: re-enrolment needs a wipe)')
+    .addOption(portOption())
+    .addOption(new Option('--seed <hex>', 'the seed, in hex (prefer --seed-file: a command line ends up in shell history)'))
+    .addOption(new Option('--seed-file <path>', 'read the seed from a file, or - for standard input'))
+    .addOption(new Option('--seed-format <format>', 'how --seed-file is written').choices(['hex', 'base32']).default('hex'))
+    .addOption(new Option('--generate', 'generate a random seed and print it once, with an otpauth:// URI'))
+    .addOption(new Option('--hotp', 'event-based codes, one per press (the default, as on a NemID token)').conflicts('totp'))
+    .addOption(new Option('--totp', 'time-based codes'))
+    .addOption(new Option('--digits <n>', 'code length').argParser(integerOption('--digits', MIN_DIGITS, MAX_DIGITS)).default(6))
+    .addOption(new Option('--algorithm <name>', 'HMAC hash').choices([...OATH_ALGORITHMS]).default('sha1'))
+    .addOption(new Option('--period <seconds>', 'TOTP time step').argParser(integerOption('--period', 1, 3600)))
+    .addOption(new Option('--counter <n>', 'HOTP counter to start from').argParser(integerOption('--counter', 0, Number.MAX_SAFE_INTEGER)))
+    .addOption(new Option('--allow-short-seed', `accept a seed under ${RECOMMENDED_MIN_SECRET_BYTES} bytes (RFC 4226 asks for 128 bits)`))
+    .addOption(jsonOption())
+    .action(async (options: PortOptions & EnrollOptions) => {
+      const plan = planEnrolment(options);
+      await withToken(options, async ({ session, identity }, output) => {
+        const result = await enroll(session, plan.args);
+        plan.args.secret.fill(0);
+        const shown = plan.generated && {
+          hex: plan.generated.hex,
+          base32: plan.generated.base32,
+          uri: generateURI({
+            strategy: plan.args.mode,
+            issuer: 'noegleviser',
+            label: identity.serial,
+            secret: plan.generated.base32,
+            algorithm: plan.args.algorithm,
+            digits: plan.args.digits as 6 | 7 | 8,
+            period: plan.args.period,
+            counter: plan.args.mode === 'hotp' ? (plan.args.counter ?? 0) : undefined,
+          }),
+        };
+        const summary = {
+          serial: identity.serial,
+          mode: plan.args.mode,
+          algorithm: plan.args.algorithm,
+          digits: plan.args.digits,
+          period: plan.args.period,
+          counter: result.counter,
+          ...(shown ? { seed: shown } : {}),
+        };
+        output.result(summary, () => [
+          `enrolled token ${identity.serial}: ${plan.args.mode.toUpperCase()} ${plan.args.algorithm.toUpperCase()} ${plan.args.digits} digits` +
+            (plan.args.period ? `, ${plan.args.period} s steps` : `, counter ${result.counter ?? 0}`),
+          ...(shown
+            ? ['the seed is shown this once; the token will never reveal it:', ...table({ hex: shown.hex, base32: shown.base32, uri: shown.uri })]
+            : []),
+        ]);
+      });
+    });
+
+  const code = new Command('code')
+    .description('wait for the next button press and print the code it shows')
+    .addOption(portOption())
+    .addOption(new Option('--timeout <seconds>', 'how long to wait for a press').default('60'))
+    .addOption(jsonOption())
+    .action((options: PortOptions) =>
+      withToken(options, async ({ session }, output) => {
+        if (!output.json) output.note('press the button on the token…');
+        const pressed = await waitForPress(session, seconds(options.timeout, 60));
+        output.result(pressed, () => [
+          pressed.code +
+            (pressed.counter !== undefined ? `  (counter ${pressed.counter})` : `  (time step ${pressed.step})`) +
+            (pressed.lowBattery ? '  battery low' : ''),
+        ]);
+      }),
+    );
+
+  const time = new Command('time').description("read or set the token's real-time clock");
+  time
+    .command('show')
+    .description("print the token's clock and how far it is from this host's")
+    .addOption(portOption())
+    .addOption(jsonOption())
+    .action((options: PortOptions) =>
+      withToken(options, async ({ session }, output) => {
+        const { clock } = await session.request('time', {});
+        const offsetMs = clock - Date.now();
+        output.result({ clock, offsetMs }, () => table({ clock: new Date(clock).toISOString(), offset: `${formatOffset(offsetMs)} from this host` }));
+      }),
+    );
+  time
+    .command('sync')
+    .description("set the token's clock from this host's (moving it back needs --force)")
+    .addOption(portOption())
+    .addOption(new Option('--force', 'also set a clock that runs ahead back'))
+    .addOption(jsonOption())
+    .action((options: PortOptions & { force?: boolean }) =>
+      withToken(options, async ({ session }, output) => {
+        const sync = await syncClock(session, { force: options.force }).catch((error: unknown) => {
+          if (error instanceof TokenError && error.detail === 'backwards') {
+            throw new CliError('NV_CLOCK_AHEAD', "the token's clock is ahead of this host's; setting it back needs --force");
+          }
+          throw error;
+        });
+        output.result(sync, () => table({ before: formatOffset(sync.offsetBeforeMs), after: formatOffset(sync.offsetAfterMs) }));
+      }),
+    );
+
+  const wipeCommand = new Command('wipe')
+    .description("erase the token's seed; the token asks for its button to be held")
+    .addOption(portOption())
+    .addOption(jsonOption())
+    .action((options: PortOptions) =>
+      withToken(options, async ({ session, identity }, output) => {
+        await wipe(session, (timeoutMs) => output.note(`hold the button on token ${identity.serial} to confirm the wipe (${Math.round(timeoutMs / 1000)} s)…`));
+        output.result({ serial: identity.serial, wiped: true }, () => [`token ${identity.serial} wiped: it holds no seed`]);
+      }),
+    );
+
+  const events = new Command('events')
+    .description('switch the press events the token pushes to a host on or off')
+    .argument('<state>', 'on or off')
+    .addOption(portOption())
+    .addOption(jsonOption())
+    .action((state: string, options: PortOptions) => {
+      if (state !== 'on' && state !== 'off') throw usageError('NV_BAD_ARGUMENT', `events takes "on" or "off", not "${state}"`);
+      return withToken(options, async ({ session }, output) => {
+        const push = await setPressEvents(session, state === 'on');
+        output.result({ push }, () => [`press events ${push ? 'on' : 'off'}`]);
+      });
+    });
+
+  return [list, info, enrollCommand, code, time, wipeCommand, events];
+}
+
+interface EnrollOptions {
+  seed?: string;
+  seedFile?: string;
+  seedFormat: SeedFormat;
+  generate?: boolean;
+  hotp?: boolean;
+  totp?: boolean;
+  digits: number;
+  algorithm: OathAlgorithm;
+  period?: number;
+  counter?: number;
+  allowShortSeed?: boolean;
+}
+
+interface EnrolmentPlan {
+  readonly args: EnrollArgs;
+  readonly generated?: { hex: string; base32: string };
+}
+
+const GENERATED_SEED_BYTES: Record<OathAlgorithm, number> = { sha1: 20, sha256: 32, sha512: 64 };
+
+/** Checks the enrol options before the port is touched, and fixes where the seed comes from. */
+function planEnrolment(options: EnrollOptions): EnrolmentPlan {
+  const sources = [options.seed !== undefined, options.seedFile !== undefined, Boolean(options.generate)].filter(Boolean).length;
+  if (sources !== 1) throw usageError('NV_BAD_ARGUMENT', 'give exactly one of --seed, --seed-file or --generate');
+  const mode: OathMode = options.totp ? 'totp' : 'hotp';
+  if (mode === 'hotp' && options.period !== undefined) throw usageError('NV_BAD_ARGUMENT', '--period is for --totp tokens');
+  if (mode === 'totp' && options.counter !== undefined) throw usageError('NV_BAD_ARGUMENT', '--counter is for --hotp tokens');
+  let secret: Uint8Array;
+  let generated: EnrolmentPlan['generated'];
+  if (options.generate) {
+    const base32 = generateSecret({ length: GENERATED_SEED_BYTES[options.algorithm] });
+    secret = parseSeed(base32, 'base32', 'the generator');
+    generated = { hex: bytesToHex(secret), base32 };
+  } else if (options.seed !== undefined) {
+    secret = parseSeed(options.seed, 'hex', '--seed');
+  } else {
+    secret = readSeedFile(options.seedFile!, options.seedFormat);
+  }
+  if (secret.length < RECOMMENDED_MIN_SECRET_BYTES && !options.allowShortSeed) {
+    throw usageError(
+      'NV_SHORT_SEED',
+      `the seed is ${secret.length} bytes; RFC 4226 asks for at least ${RECOMMENDED_MIN_SECRET_BYTES} (use --allow-short-seed to enrol it anyway)`,
+    );
+  }
+  return {
+    args: {
+      secret,
+      mode,
+      algorithm: options.algorithm,
+      digits: options.digits,
+      period: mode === 'totp' ? (options.period ?? 30) : undefined,
+      counter: mode === 'hotp' ? options.counter : undefined,
+    },
+    generated,
+  };
+}
+
+function formatOffset(ms: number): string {
+  const sign = ms < 0 ? '-' : '+';
+  return `${sign}${(Math.abs(ms) / 1000).toFixed(3)} s`;
+}

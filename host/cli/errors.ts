@@ -1,0 +1,30 @@
+/** How the CLI fails: one line, a stable code, a non-zero exit, never a stack trace. */
+import { BridgeError } from '../bridge/link.ts';
+
+export class CliError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    /** 2 for a usage error (the command line is wrong), 1 for everything else. */
+    readonly exitCode: 1 | 2 = 1,
+  ) {
+    super(message);
+    this.name = 'CliError';
+  }
+}
+
+export function usageError(code: string, message: string): CliError {
+  return new CliError(code, message, 2);
+}
+
+/** Any error as the one line the CLI prints and the exit code it returns. */
+export function describeFailure(error: unknown): { line: string; exitCode: number } {
+  if (error instanceof CliError) return { line: `${error.message} [${error.code}]`, exitCode: error.exitCode };
+  if (error instanceof BridgeError) return { line: `${error.message} [${error.code}]`, exitCode: 1 };
+  const coded = error as { code?: unknown; message?: unknown };
+  if (error instanceof Error && typeof coded.code === 'string' && /^NV_[A-Z_]+$/.test(coded.code)) {
+    return { line: `${error.message} [${coded.code}]`, exitCode: 1 };
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return { line: `unexpected failure: ${message.split('\n')[0]} [NV_INTERNAL]`, exitCode: 1 };
+}
