@@ -174,6 +174,8 @@ export interface EventFields {
   press: { code: string; counter?: number; step?: number; battery?: 'low' };
   /** The token waits for the user to hold the button to confirm `op`. */
   confirm: { op: 'wipe'; timeout_ms: number };
+  /** The token has (re)started: a request in flight at that moment was lost. */
+  boot: { serial: string };
 }
 
 export type EventName = keyof EventFields;
@@ -186,6 +188,7 @@ export const EVENTS: { readonly [E in EventName]: Schema<EventFields[E]> } = {
     battery: { codec: oneOf(['low'] as const), optional: true },
   },
   confirm: { op: { codec: oneOf(['wipe'] as const) }, timeout_ms: { codec: uint() } },
+  boot: { serial: { codec: word } },
 };
 
 export function isEventName(name: string): name is EventName {

@@ -71,8 +71,6 @@ export interface FirmwareConfig {
 /** Battery levels (percent) below which a code carries a warning, and below which no code is made. */
 export const BATTERY_LOW = 10;
 export const BATTERY_EMPTY = 2;
-/** A TOTP token refuses codes while its clock reads earlier than this (2020-01-01): it was never set. */
-export const EARLIEST_PLAUSIBLE_TIME = 1_577_836_800_000;
 
 export const MESSAGES = {
   notEnrolled: 'no SEEd',
@@ -82,7 +80,6 @@ export const MESSAGES = {
   wiped: 'CLEArEd',
   enrolled: 'rEAdy',
   storageError: 'Err FL',
-  clockError: 'Err CL',
 } as const;
 
 type TimerName = 'debounce' | 'hold' | 'screen' | 'confirm';
@@ -140,10 +137,15 @@ export class Firmware {
     return this.serial;
   }
 
-  /** Mounts the flash and restores serial number, enrolment, counter and settings. */
+  /** Mounts the flash, restores serial number, enrolment, counter and settings, and tells the hosts. */
   boot(): void {
     this.bootedAt = this.hal.clock.now();
     this.hal.display.show(textToSegments(''));
+    this.restore();
+    for (const link of this.links) this.sendEvent(link, 'boot', { serial: this.serial });
+  }
+
+  private restore(): void {
     try {
       this.store = FlashStore.mount(this.hal.flash);
     } catch (error) {
@@ -247,7 +249,6 @@ export class Firmware {
       this.emit('press', { code, counter: used, ...batteryField });
     } else {
       const now = this.hal.rtc.read();
-      if (now < EARLIEST_PLAUSIBLE_TIME) return this.showMessage(MESSAGES.clockError);
       const step = totpStep(now, record.period);
       const sameStep = this.screen.kind === 'code' && this.screen.step === step;
       this.hal.power.spend('code');

@@ -42,8 +42,9 @@ export interface PressedCode {
 /**
  * Waits for the next button press on the token. Presses the token pushed before this call (still
  * in transit) are skipped: only a counter at or past the one the token reports now counts.
+ * `onListening` is called once a press from now on will be caught.
  */
-export async function waitForPress(session: TokenSession, timeoutMs: number): Promise<PressedCode> {
+export async function waitForPress(session: TokenSession, timeoutMs: number, onListening?: () => void): Promise<PressedCode> {
   const status = await session.request('status', {});
   if (!status.enrolled) throw new BridgeError('NV_NOT_ENROLLED', 'the token holds no seed: enroll it first');
   if (!status.push) throw new BridgeError('NV_PUSH_OFF', 'the token does not report presses: switch them on with `noegleviser events on`');
@@ -56,6 +57,7 @@ export async function waitForPress(session: TokenSession, timeoutMs: number): Pr
       done({ code: event.fields.code, counter: event.fields.counter, step: event.fields.step, lowBattery: event.fields.battery === 'low' });
     });
     session.onClose((error) => done(error ?? new BridgeError('NV_LINK_CLOSED', 'the token went away')));
+    onListening?.();
     let settled = false;
     function done(outcome: PressedCode | Error) {
       if (settled) return;
@@ -95,7 +97,7 @@ export async function wipe(session: TokenSession, onPrompt: (timeoutMs: number) 
     if (event.name === 'confirm') onPrompt(event.fields.timeout_ms);
   });
   try {
-    await session.request('wipe', {}, { timeoutMs: 5 * 60_000, retries: 0 });
+    await session.request('wipe', {}, { timeoutMs: 2 * 60_000, retries: 0 });
   } finally {
     stop();
   }

@@ -48,6 +48,7 @@ const UNREAD: ReadonlySet<string> = new Set(['bad_crc', 'bad_frame', 'too_long']
 interface InFlight {
   readonly id: number;
   settle(message: Extract<Message, { kind: 'response' }>): void;
+  fail(error: Error): void;
 }
 
 export class TokenSession {
@@ -77,7 +78,11 @@ export class TokenSession {
     const session = new TokenSession(link);
     let identity: HelloReply;
     try {
-      identity = await session.request('hello', { proto: PROTOCOL_VERSION }, { timeoutMs });
+      const hello = () => session.request('hello', { proto: PROTOCOL_VERSION }, { timeoutMs });
+      // A token that just booted may still be announcing it: its hello answer comes next.
+      identity = await hello().catch((error: unknown) =>
+        error instanceof BridgeError && error.code === 'NV_TOKEN_RESTARTED' ? hello() : Promise.reject(error),
+      );
     } catch (error) {
       if (error instanceof TokenError && error.tokenCode === 'unsupported_version') {
         throw new BridgeError('NV_PROTOCOL_MISMATCH', `${link.description} does not speak protocol v${PROTOCOL_VERSION}`);
@@ -160,7 +165,7 @@ export class TokenSession {
         const index = this.closeListeners.indexOf(onClose);
         if (index >= 0) this.closeListeners.splice(index, 1);
       };
-      this.inFlight = { id, settle: finish };
+      this.inFlight = { id, settle: finish, fail: finish };
       send().catch((error: Error) => finish(error));
     });
   }
@@ -179,6 +184,7 @@ export class TokenSession {
       this.noise++;
       return;
     }
+    if (event.name === 'boot') this.inFlight?.fail(new BridgeError('NV_TOKEN_RESTARTED', `${this.link.description} restarted before it answered`));
     for (const listener of this.eventListeners) listener(event);
   }
 

@@ -153,8 +153,7 @@ export function bridgeCommands(): Command[] {
     .addOption(jsonOption())
     .action((options: PortOptions) =>
       withToken(options, async ({ session }, output) => {
-        if (!output.json) output.note('press the button on the token…');
-        const pressed = await waitForPress(session, seconds(options.timeout, 60));
+        const pressed = await waitForPress(session, seconds(options.timeout, 60), () => output.note('press the button on the token…'));
         output.result(pressed, () => [
           pressed.code +
             (pressed.counter !== undefined ? `  (counter ${pressed.counter})` : `  (time step ${pressed.step})`) +

@@ -67,6 +67,7 @@ export function createRig(options: { flash?: SimFlash; flashOptions?: SimFlashOp
     rng: new SimRng(seededRandom(7)),
   });
   token.powerOn();
+  link.takeLines(); // the boot event
   let nextId = 1;
   const decodeAll = () => link.takeLines().map((line) => decodeLine(line));
   const rig: Rig = {

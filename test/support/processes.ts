@@ -1,0 +1,123 @@
+/** Real processes for end-to-end tests: the `noegleviser` CLI and emulators, as a user runs them. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+export const ROOT = path.resolve(import.meta.dirname, '..', '..');
+const BIN = path.join(ROOT, 'bin', 'noegleviser.mjs');
+
+export function tempDir(prefix: string): string {
+  // Short paths: Unix socket paths are limited to about 100 bytes.
+  return fs.mkdtempSync(path.join(os.tmpdir(), `nv-${prefix}-`));
+}
+
+export interface CliResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export interface CliOptions {
+  readonly env?: NodeJS.ProcessEnv;
+  readonly input?: string;
+  readonly timeoutMs?: number;
+}
+
+/** Runs `noegleviser ARGS` to completion. */
+export function cli(args: string[], options: CliOptions = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...options.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`noegleviser ${args.join(' ')} did not finish in ${options.timeoutMs ?? 30_000} ms; stderr: ${stderr}`));
+    }, options.timeoutMs ?? 30_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+    child.stdin.end(options.input ?? '');
+  });
+}
+
+/** A CLI process left running (e.g. `code`, waiting for a press). */
+export function cliInBackground(args: string[], options: CliOptions = {}): { child: ChildProcess; result: Promise<CliResult>; stderrIncludes(text: string): Promise<void> } {
+  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  const waiters: { text: string; resolve(): void }[] = [];
+  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+    for (const waiter of waiters.filter((w) => stderr.includes(w.text))) waiter.resolve();
+  });
+  const result = new Promise<CliResult>((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+  return {
+    child,
+    result,
+    stderrIncludes: (text) =>
+      stderr.includes(text)
+        ? Promise.resolve()
+        : new Promise<void>((resolve, reject) => {
+            waiters.push({ text, resolve });
+            result.then((r) => reject(new Error(`process ended (exit ${r.code}) before printing "${text}": ${r.stderr}`)));
+          }),
+  };
+}
+
+export interface EmulatorProcess {
+  readonly port: string;
+  readonly debug: string;
+  readonly serial: string;
+  readonly pid: number;
+  readonly child: ChildProcess;
+  /** Everything it wrote to stderr so far. */
+  stderr(): string;
+  /** SIGTERM (a clean stop), or SIGKILL; resolves with the exit code once it is gone. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export async function startEmulatorProcess(options: { profile: string; runtimeDir: string; args?: string[] }): Promise<EmulatorProcess> {
+  const child = spawn(process.execPath, [BIN, 'device', 'emulate', '--headless', '--profile', options.profile, ...(options.args ?? [])], {
+    env: { ...process.env, NOEGLEVISER_RUNTIME_DIR: options.runtimeDir },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const ready = await new Promise<{ port: string; debug: string; serial: string; pid: number }>((resolve, reject) => {
+    let stdout = '';
+    const timer = setTimeout(() => reject(new Error(`emulator not ready within 20 s; stderr: ${stderr}`)), 20_000);
+    child.stdout!.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      const line = stdout.split('\n').find((l) => l.includes('"event":"ready"'));
+      if (line) {
+        clearTimeout(timer);
+        resolve(JSON.parse(line));
+      }
+    });
+    void exited.then((code) => reject(new Error(`emulator exited (${code}) before ready; stderr: ${stderr}`)));
+  });
+  return {
+    ...ready,
+    child,
+    stderr: () => stderr,
+    stop: async (signal = 'SIGTERM') => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+/** Debian tools the interop tests use: skipped with a message locally, a failure in CI. */
+export function toolAvailable(tool: string): boolean {
+  const dirs = (process.env.PATH ?? '').split(path.delimiter);
+  return dirs.some((dir) => fs.existsSync(path.join(dir, tool)));
+}
+
+export const IN_CI = process.env.CI === 'true' || process.env.CI === '1';
