@@ -151,16 +151,17 @@ export function bridgeCommands(): Command[] {
     .addOption(portOption())
     .addOption(new Option('--timeout <seconds>', 'how long to wait for a press').default('60'))
     .addOption(jsonOption())
-    .action((options: PortOptions) =>
-      withToken(options, async ({ session }, output) => {
-        const pressed = await waitForPress(session, seconds(options.timeout, 60), () => output.note('press the button on the token…'));
+    .action((options: PortOptions) => {
+      const timeoutMs = seconds(options.timeout, 60);
+      return withToken(options, async ({ session }, output) => {
+        const pressed = await waitForPress(session, timeoutMs, () => output.note('press the button on the token…'));
         output.result(pressed, () => [
           pressed.code +
             (pressed.counter !== undefined ? `  (counter ${pressed.counter})` : `  (time step ${pressed.step})`) +
             (pressed.lowBattery ? '  battery low' : ''),
         ]);
-      }),
-    );
+      });
+    });
 
   const time = new Command('time').description("read or set the token's real-time clock");
   time
