@@ -8,9 +8,14 @@ import type { Rng } from '../hal/rng.ts';
 /**
  * Milliseconds since power-on: a time source (real elapsed time in the emulator, nothing in a
  * test) plus whatever `advance` has added.
+ *
+ * A lab finger's press "warps" time: the firmware's timers see the press take its 100 ms, but the
+ * real-time clock does not move, so a thousand emulated presses do not leave the RTC ahead of
+ * the wall clock. `wallNow()` is the time without warps, which the RTC counts from.
  */
 export class SimClock implements MonotonicClock {
   private offset = 0;
+  private warped = 0;
   private wake: number | null = null;
 
   constructor(
@@ -19,6 +24,10 @@ export class SimClock implements MonotonicClock {
   ) {}
 
   now(): number {
+    return this.source() + this.offset + this.warped;
+  }
+
+  wallNow(): number {
     return this.source() + this.offset;
   }
 
@@ -31,36 +40,38 @@ export class SimClock implements MonotonicClock {
     return this.wake;
   }
 
-  advance(ms: number): void {
-    this.offset += ms;
+  /** Moves time on; a `warp` moves only the firmware's own timebase, not the wall clock. */
+  advance(ms: number, warp = false): void {
+    if (warp) this.warped += ms;
+    else this.offset += ms;
   }
 }
 
-export interface RtcState {
-  /** The clock's reading at `monotonicMs`. */
+interface RtcState {
+  /** The clock's reading when the wall time was `wallMs`. */
   readonly unixMs: number;
-  readonly monotonicMs: number;
+  readonly wallMs: number;
 }
 
-/** A real-time clock counting from the monotonic clock, fast or slow by `driftPpm` parts per million. */
+/** A real-time clock counting wall time, fast or slow by `driftPpm` parts per million. */
 export class SimRtc implements RealTimeClock {
   private state: RtcState;
 
   constructor(
-    private readonly clock: MonotonicClock,
+    private readonly clock: SimClock,
     initialUnixMs: number,
     public driftPpm = 0,
     private readonly onWrite?: (unixMs: number) => void,
   ) {
-    this.state = { unixMs: initialUnixMs, monotonicMs: clock.now() };
+    this.state = { unixMs: initialUnixMs, wallMs: clock.wallNow() };
   }
 
   read(): number {
-    return this.state.unixMs + (this.clock.now() - this.state.monotonicMs) * (1 + this.driftPpm / 1e6);
+    return this.state.unixMs + (this.clock.wallNow() - this.state.wallMs) * (1 + this.driftPpm / 1e6);
   }
 
   write(unixMs: number): void {
-    this.state = { unixMs, monotonicMs: this.clock.now() };
+    this.state = { unixMs, wallMs: this.clock.wallNow() };
     this.onWrite?.(unixMs);
   }
 }

@@ -3,7 +3,7 @@
  * battery, plus the lab's powers over it (press, hold, read the display, advance time, cut power).
  * The emulator serves this over a pty and a debug socket; tests use it in-process.
  */
-import { Firmware, type FirmwareConfig } from '../firmware/token.ts';
+import { DEFAULT_TIMINGS, Firmware, type FirmwareConfig } from '../firmware/token.ts';
 import { segmentsToText } from '../firmware/segments.ts';
 import type { Hal, InputEvent } from '../hal/index.ts';
 import type { Rng } from '../hal/rng.ts';
@@ -100,13 +100,25 @@ export class SimToken {
 
   /** Moves time on by `ms`, delivering every timer that falls due on the way, in order. */
   advance(ms: number): void {
+    this.step(ms, false);
+  }
+
+  /**
+   * Like advance, for the lab's own actions (a press takes its 100 ms): the firmware's timers see
+   * the time pass, the real-time clock does not (see SimClock).
+   */
+  private warp(ms: number): void {
+    this.step(ms, true);
+  }
+
+  private step(ms: number, warp: boolean): void {
     const target = this.clock.now() + ms;
     for (let wake = this.clock.pendingWake; wake !== null && wake <= target && this.firmware; wake = this.clock.pendingWake) {
-      this.clock.advance(Math.max(0, wake - this.clock.now()));
+      this.clock.advance(Math.max(0, wake - this.clock.now()), warp);
       this.input({ type: 'tick' });
       if (this.clock.pendingWake === wake) break;
     }
-    this.clock.advance(Math.max(0, target - this.clock.now()));
+    this.clock.advance(Math.max(0, target - this.clock.now()), warp);
     this.input({ type: 'tick' });
   }
 
@@ -118,17 +130,17 @@ export class SimToken {
   /** A short press, as a finger makes it. */
   press(): void {
     this.setButton(true);
-    this.advance(PRESS_MS);
+    this.warp(PRESS_MS);
     this.setButton(false);
-    this.advance(RELEASE_MS);
+    this.warp(RELEASE_MS);
   }
 
   /** Holds the button for `ms` (by default just past the hold time), then lets go. */
-  hold(ms = (this.parts.config.timings?.holdMs ?? 2000) + 200): void {
+  hold(ms = (this.parts.config.timings?.holdMs ?? DEFAULT_TIMINGS.holdMs) + 200): void {
     this.setButton(true);
-    this.advance(ms);
+    this.warp(ms);
     this.setButton(false);
-    this.advance(RELEASE_MS);
+    this.warp(RELEASE_MS);
   }
 
   /** What a person reads off the display now. */
