@@ -3,10 +3,19 @@
  * events a token pushes. Token and host both read their messages through these schemas.
  */
 import { MAX_DIGITS, MIN_DIGITS, OATH_ALGORITHMS, type OathAlgorithm } from './oath/index.ts';
-import { bool, digitString, hexBytes, oneOf, uint, word, type Schema } from './fields.ts';
+import { bool, digitString, hexBytes, oneOf, uint, wordOf, type Schema } from './fields.ts';
 
 export type OathMode = 'hotp' | 'totp';
 export const OATH_MODES: readonly OathMode[] = ['hotp', 'totp'];
+
+/**
+ * Identity fields are bounded so that the longest `info` reply still fits a line (MAX_BODY_BYTES):
+ * a firmware whose configuration exceeds them is refused at start-up, not at its first `info`.
+ */
+export const IDENTITY_LIMITS = { model: 12, hardware: 16, serial: 16, firmware: 16 } as const;
+
+/** The latest clock reading a token reports or accepts: the last millisecond of the year 9999. */
+export const MAX_CLOCK_MS = 253_402_300_799_999;
 
 /** Longest seed a token stores: 64 bytes, SHA-512's output size (RFC 4226 asks for at least 16). */
 export const MAX_SECRET_BYTES = 64;
@@ -101,14 +110,14 @@ const algorithm = oneOf(OATH_ALGORITHMS);
 const digits = uint(MIN_DIGITS, MAX_DIGITS);
 const period = uint(1, 3600);
 const counter = uint();
-const clock = uint();
+const clock = uint(0, MAX_CLOCK_MS);
 
 const helloReply: Schema<HelloReply> = {
   proto: { codec: uint(1, 0xffff) },
-  model: { codec: word },
-  hardware: { codec: word },
-  serial: { codec: word },
-  firmware: { codec: word },
+  model: { codec: wordOf(IDENTITY_LIMITS.model) },
+  hardware: { codec: wordOf(IDENTITY_LIMITS.hardware) },
+  serial: { codec: wordOf(IDENTITY_LIMITS.serial) },
+  firmware: { codec: wordOf(IDENTITY_LIMITS.firmware) },
 };
 
 const stateFields = {
@@ -188,7 +197,7 @@ export const EVENTS: { readonly [E in EventName]: Schema<EventFields[E]> } = {
     battery: { codec: oneOf(['low'] as const), optional: true },
   },
   confirm: { op: { codec: oneOf(['wipe'] as const) }, timeout_ms: { codec: uint() } },
-  boot: { serial: { codec: word } },
+  boot: { serial: { codec: wordOf(IDENTITY_LIMITS.serial) } },
 };
 
 export function isEventName(name: string): name is EventName {

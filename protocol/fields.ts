@@ -33,11 +33,16 @@ export const bool: Codec<boolean> = {
   decode: (text) => (text === '1' ? true : text === '0' ? false : undefined),
 };
 
-/** A short identifier: model names, serial numbers, versions. */
-export const word: Codec<string> = {
-  encode: (value) => value,
-  decode: (text) => (/^[A-Za-z0-9._:+-]{1,32}$/.test(text) ? text : undefined),
+/** A short identifier of at most `maxLength` characters: model names, serial numbers, versions. */
+export const wordOf = (maxLength: number): Codec<string> => {
+  const pattern = new RegExp(`^[A-Za-z0-9._:+-]{1,${maxLength}}$`);
+  return {
+    encode: (value) => value,
+    decode: (text) => (pattern.test(text) ? text : undefined),
+  };
 };
+
+export const word: Codec<string> = wordOf(32);
 
 /** A string of decimal digits of a given length range, kept as text (leading zeros matter in codes). */
 export const digitString = (minLength: number, maxLength: number): Codec<string> => ({

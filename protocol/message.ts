@@ -31,6 +31,12 @@ const DECIMAL = /^(0|[1-9][0-9]{0,9})$/;
 const SIGIL = { request: '>', response: '<', event: '!' } as const;
 
 export function encodeMessage(message: Message): string {
+  const number = message.kind === 'event' ? message.seq : message.id;
+  const numberOk =
+    Number.isInteger(number) &&
+    (message.kind === 'request' ? number >= 1 && number <= MAX_REQUEST_ID : message.kind === 'response' ? number >= 0 && number <= MAX_REQUEST_ID : number >= 0 && number <= 0xffffffff);
+  if (!numberOk) throw new RangeError(`a ${message.kind} cannot carry the number ${number}`);
+  if (message.kind !== 'response' && !NAME.test(message.name)) throw new RangeError(`"${message.name}" is not a message name`);
   let head: string;
   switch (message.kind) {
     case 'request':

@@ -299,3 +299,25 @@ describe('wipe, confirmed on the device', () => {
     expect(Buffer.from(flash.image).includes(seed)).toBe(false);
   });
 });
+
+describe('replies always fit a line', () => {
+  it('the longest info a token can give fits, with identity fields at their limits', () => {
+    const rig = createRig({ config: { model: 'M'.repeat(12), hardware: 'H'.repeat(16), factorySerial: '9'.repeat(16) } });
+    rig.ok('enroll', { secret: 'ab'.repeat(64), mode: 'hotp', algorithm: 'sha512', digits: '8', counter: String(Number.MAX_SAFE_INTEGER - 1) });
+    rig.ok('settime', { at: '253402300799999' });
+    rig.token.advance(86_400_000);
+    const info = rig.ok('info');
+    expect(info.clock).toBe('253402300799999');
+    expect(info.counter).toBe(String(Number.MAX_SAFE_INTEGER - 1));
+  });
+
+  it('refuses at start-up an identity that would not fit', () => {
+    expect(() => createRig({ config: { model: 'M'.repeat(13), hardware: 'test' } })).toThrow(/model/);
+    expect(() => createRig({ config: { model: 'NV1', hardware: 'test', factorySerial: 'has space' } })).toThrow(/serial/);
+  });
+
+  it('refuses a clock setting past the year 9999', () => {
+    const rig = createRig();
+    expect(rig.send('settime', { at: '253402300800000' })).toMatchObject([{ ok: false, fields: { code: 'bad_argument', detail: 'at' } }]);
+  });
+});

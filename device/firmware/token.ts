@@ -6,6 +6,8 @@
 import {
   COMMANDS,
   EVENTS,
+  IDENTITY_LIMITS,
+  MAX_CLOCK_MS,
   isCommandName,
   type CommandName,
   type CommandSpec,
@@ -129,6 +131,11 @@ export class Firmware {
     private readonly config: FirmwareConfig,
   ) {
     this.timings = { ...DEFAULT_TIMINGS, ...config.timings };
+    for (const [field, value] of [['model', config.model], ['hardware', config.hardware], ['serial', config.factorySerial]] as const) {
+      if (value !== undefined && !COMMANDS.hello.reply[field].codec.decode(value)) {
+        throw new RangeError(`${field} "${value}" is not a word of at most ${IDENTITY_LIMITS[field]} characters`);
+      }
+    }
     this.links = hal.transports.map((transport) => new HostLink(transport, (request, link) => this.onRequest(request, link)));
   }
 
@@ -396,7 +403,7 @@ export class Firmware {
   }
 
   private clock(): number {
-    return Math.max(0, Math.floor(this.hal.rtc.read()));
+    return Math.min(MAX_CLOCK_MS, Math.max(0, Math.floor(this.hal.rtc.read())));
   }
 
   private info(): TokenInfo {
