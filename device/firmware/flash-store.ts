@@ -42,6 +42,8 @@ export interface StoreStats {
 export class FlashStore {
   private readonly values = new Map<number, Uint8Array>();
   private readonly bad = new Set<number>();
+  /** Pages this boot erased and verified and has not written since: usable without another erase. */
+  private readonly erased = new Set<number>();
   private readonly pageSize: number;
   private readonly pageCount: number;
   private active = -1;
@@ -173,7 +175,9 @@ export class FlashStore {
   }
 
   private writePage(page: number, sequence: number, records: Uint8Array[]): boolean {
-    if (!this.eraseVerified(page)) return false;
+    // An erase this boot verified is trusted; one interrupted before a reboot may read blank yet be weak.
+    if (!this.erased.has(page) && !this.eraseVerified(page)) return false;
+    this.erased.delete(page);
     const base = this.pageBase(page);
     const header = new Uint8Array(12);
     const view = new DataView(header.buffer);
@@ -202,7 +206,10 @@ export class FlashStore {
     this.flash.erase(page);
     const check = new Uint8Array(this.pageSize);
     this.flash.read(this.pageBase(page), check);
-    if (isBlank(check, 0, this.pageSize)) return true;
+    if (isBlank(check, 0, this.pageSize)) {
+      this.erased.add(page);
+      return true;
+    }
     this.bad.add(page);
     return false;
   }
