@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import * as zlib from 'node:zlib';
+import { uniform } from '../test/support/random.ts';
 import { crc32, crc32Ascii, crcHex } from './crc32.ts';
 
 /** Bitwise reflected CRC-32, no table: slow, obviously right. */
@@ -17,17 +18,6 @@ function referenceCrc32(bytes: ArrayLike<number>): number {
 }
 
 const zlibCrc32 = (zlib as unknown as { crc32?: (data: Uint8Array, value?: number) => number }).crc32;
-
-/** xorshift32, seeded, so a failure reproduces. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0 || 1;
-  return () => {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    return (state >>> 0) / 0x1_0000_0000;
-  };
-}
 
 const SEED = 0xc0ffee;
 
@@ -65,7 +55,7 @@ describe('crc32', () => {
   });
 
   it('agrees with a bitwise reference on random bytes of every length up to 300', () => {
-    const random = prng(SEED);
+    const random = uniform(SEED);
     for (let length = 0; length <= 300; length++) {
       const bytes = randomBytes(random, length);
       expect(crc32(bytes), `seed ${SEED.toString(16)} length ${length}`).toBe(referenceCrc32(bytes));
@@ -73,7 +63,7 @@ describe('crc32', () => {
   });
 
   it.runIf(typeof zlibCrc32 === 'function')('agrees with node:zlib crc32 on 2,000 random inputs', () => {
-    const random = prng(SEED + 1);
+    const random = uniform(SEED + 1);
     for (let i = 0; i < 2000; i++) {
       const bytes = randomBytes(random, Math.floor(random() * 600));
       expect(crc32(bytes), `seed ${(SEED + 1).toString(16)} case ${i}`).toBe(zlibCrc32!(bytes) >>> 0);
@@ -81,7 +71,7 @@ describe('crc32', () => {
   });
 
   it('returns an unsigned 32-bit integer', () => {
-    const random = prng(SEED + 2);
+    const random = uniform(SEED + 2);
     let sawHighBit = false;
     for (let i = 0; i < 500; i++) {
       const value = crc32(randomBytes(random, 1 + Math.floor(random() * 40)));
@@ -94,7 +84,7 @@ describe('crc32', () => {
   });
 
   it('crc32Ascii(text) equals crc32 of the same characters as bytes, on random ASCII', () => {
-    const random = prng(SEED + 3);
+    const random = uniform(SEED + 3);
     for (let i = 0; i < 2000; i++) {
       const text = randomAscii(random, Math.floor(random() * 300));
       const expected = referenceCrc32(bytesOf(text));
@@ -112,7 +102,7 @@ describe('crc32', () => {
   });
 
   it('covers exactly bytes[start, end) when given a range', () => {
-    const random = prng(SEED + 4);
+    const random = uniform(SEED + 4);
     for (let i = 0; i < 1000; i++) {
       const bytes = randomBytes(random, Math.floor(random() * 100));
       const start = Math.floor(random() * (bytes.length + 1));
@@ -130,7 +120,7 @@ describe('crc32', () => {
   });
 
   it('detects every single-bit change in a 64-byte message', () => {
-    const random = prng(SEED + 5);
+    const random = uniform(SEED + 5);
     const bytes = randomBytes(random, 64);
     const original = crc32(bytes);
     const seen = new Set<number>();
@@ -163,7 +153,7 @@ describe('crcHex', () => {
   });
 
   it('round-trips random values through parseInt', () => {
-    const random = prng(SEED + 6);
+    const random = uniform(SEED + 6);
     for (let i = 0; i < 2000; i++) {
       const value = Math.floor(random() * 0x1_0000_0000);
       const hex = crcHex(value);

@@ -4,8 +4,9 @@
  * twice. Every program and erase the scenario performs is a cut point, at three tear fractions;
  * the count is printed and asserted.
  */
-import { createHash, createHmac } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { referenceHotp as hotp } from './support/oath-reference.ts';
 import { createRig, TEST_CONFIG, type Rig } from './support/rig.ts';
 import { SimFlash, DEFAULT_GEOMETRY, type PowerCutPlan } from '../device/sim/sim-flash.ts';
 import type { FlashGeometry } from '../device/hal/flash.ts';
@@ -22,15 +23,6 @@ const RFC_SEED = Buffer.from('12345678901234567890');
 const RFC4226_CODES = ['755224', '287082', '359152', '969429', '338314', '254676', '287922', '162583', '399871', '520489'];
 /** A second, distinctive seed for the wipe runs: its bytes must vanish from the chip. */
 const WIPE_SEED = createHash('sha1').update('noegleviser wipe seed').digest();
-
-/** Reference HOTP with node:crypto, independent of the firmware's engine. */
-function hotp(seed: Buffer, counter: number): string {
-  const message = Buffer.alloc(8);
-  message.writeBigUInt64BE(BigInt(counter));
-  const mac = createHmac('sha1', seed).update(message).digest();
-  const offset = mac[mac.length - 1]! & 0x0f;
-  return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, '0');
-}
 
 const referenceCache = new Map<Buffer, string[]>();
 function reference(seed: Buffer, counter: number): string {

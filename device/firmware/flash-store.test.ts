@@ -1,6 +1,7 @@
 /** The journaled key-value store on simulated NOR flash: durability, compaction, wear, wipes, torn writes. */
 import { describe, expect, it } from 'vitest';
 import { crc32 } from '../../protocol/crc32.ts';
+import { randomBytes, xorshift32 } from '../../test/support/random.ts';
 import type { Flash } from '../hal/flash.ts';
 import { PowerLossError, SimFlash, type SimFlashOptions } from '../sim/sim-flash.ts';
 import { FlashStore, MAX_PAYLOAD_BYTES, StorageError } from './flash-store.ts';
@@ -8,19 +9,10 @@ import { FlashStore, MAX_PAYLOAD_BYTES, StorageError } from './flash-store.ts';
 const SMALL = { pageSize: 256, pageCount: 4 };
 const FRACTIONS = [0, 0.5, 1] as const;
 
-/** A deterministic byte source (xorshift32), so failures reproduce. */
+/** A deterministic byte source (test/support/random.ts), so failures reproduce: each call takes the next `length` bytes. */
 function prng(seed: number): (length: number) => Uint8Array {
-  let state = seed >>> 0 || 1;
-  return (length) => {
-    const out = new Uint8Array(length);
-    for (let i = 0; i < length; i++) {
-      state ^= state << 13;
-      state ^= state >>> 17;
-      state ^= state << 5;
-      out[i] = state & 0xff;
-    }
-    return out;
-  };
+  const next = xorshift32(seed);
+  return (length) => randomBytes(next, length);
 }
 
 /** A copy of the chip, to mount without touching the original (mounting may erase pages). */

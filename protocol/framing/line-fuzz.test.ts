@@ -17,6 +17,7 @@ import { MAX_CLOCK_MS } from '../commands.ts';
 import { decodeLine } from './line.ts';
 import type { Message } from '../message.ts';
 import { createRig, type Rig } from '../../test/support/rig.ts';
+import { uniform } from '../../test/support/random.ts';
 import { DEFAULT_TIMINGS, FIRMWARE_VERSION } from '../../device/firmware/token.ts';
 
 const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : 0x1ee7f022;
@@ -173,16 +174,6 @@ function splitLines(bytes: Uint8Array): Uint8Array[] {
 }
 
 // ---- the generator ----
-
-function xorshift(seed: number): () => number {
-  let state = seed >>> 0 || 1;
-  return () => {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    return (state >>> 0) / 0x1_0000_0000;
-  };
-}
 
 const SAFE_NAMES = ['hello', 'info', 'status', 'time', 'push', 'settime'] as const;
 const NEAR_NAMES = ['Hello', 'HELLO', 'infos', 'inf', 'stat', 'tim', 'settime2', 'settim', 'push_', 'hello-', 'x', 'frobnicate', 'a'.repeat(16), 'a'.repeat(17), '1hello', '', 'wipe2', 'enroll_', 'enrol', 'wip', 'ok', 'err', 'press'];
@@ -472,7 +463,7 @@ function finalChecks(rig: Rig, model: Model): void {
 function fuzzLineByLine(): void {
   const started = performance.now();
   const { rig, model } = enrolledRig();
-  const gen = new Generator(xorshift(SEED), model);
+  const gen = new Generator(uniform(SEED), model);
   const tally: Tally = { lines: 0, seen: 0, responses: 0, ok: 0, byCode: {} };
   const kinds: Record<string, number> = {};
   for (let i = 0; i < LINES; i++) {
@@ -528,7 +519,7 @@ function fuzzLineByLine(): void {
 /** The same kind of corpus as one stream cut into random chunks: answers matched in order. */
 function fuzzChunkedStream(): void {
   const { rig, model } = enrolledRig();
-  const random = xorshift(SEED + 1);
+  const random = uniform(SEED + 1);
   const gen = new Generator(random, model);
   const pending: { index: number; expectation: Expectation }[] = [];
   const tally: Tally = { lines: 0, seen: 0, responses: 0, ok: 0, byCode: {} };

@@ -9,6 +9,7 @@ import { ProtocolError } from '../errors.ts';
 import { decodeMessage, type Message } from '../message.ts';
 import { MAX_BODY_BYTES, MAX_LINE_BYTES } from '../version.ts';
 import { decodeLine, encodeLine, LineAssembler, unwrapLine } from './line.ts';
+import { uniform } from '../../test/support/random.ts';
 
 function referenceCrc32(text: string): number {
   const zlibCrc32 = (zlib as unknown as { crc32?: (data: Uint8Array) => number }).crc32;
@@ -24,16 +25,6 @@ function referenceCrc32(text: string): number {
 
 /** A line (without newline) framed by hand: body, '*', eight upper-case hex digits. */
 const frame = (body: string) => `${body}*${referenceCrc32(body).toString(16).toUpperCase().padStart(8, '0')}`;
-
-function prng(seed: number): () => number {
-  let state = seed >>> 0 || 1;
-  return () => {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    return (state >>> 0) / 0x1_0000_0000;
-  };
-}
 
 function caught(run: () => unknown): ProtocolError {
   try {
@@ -89,7 +80,7 @@ describe('encodeLine', () => {
       { kind: 'response', id: 0, ok: false, fields: { code: 'bad_frame', detail: 'charset' } },
       { kind: 'event', seq: 4294967295, name: 'press', fields: { code: '00123456', counter: '9' } },
     ];
-    const random = prng(0x11e);
+    const random = uniform(0x11e);
     for (let i = 0; i < 500; i++) {
       const fields: Record<string, string> = {};
       const count = Math.floor(random() * 4);
@@ -253,7 +244,7 @@ describe('unwrapLine / decodeLine', () => {
   it('refuses random pairs of bit flips in the body of a sample frame', () => {
     const body = '>4711 settime at=1767225600000 force=1';
     const check = frame(body).slice(body.length);
-    const random = prng(0xb17);
+    const random = uniform(0xb17);
     for (let i = 0; i < 5000; i++) {
       const chars = [...body].map((c) => c.charCodeAt(0));
       const a = Math.floor(random() * chars.length * 8);
@@ -320,7 +311,7 @@ describe('LineAssembler', () => {
 
   it('cuts a randomly chunked stream of 2,000 frames into exactly those lines', () => {
     for (const seed of [1, 2, 3, 0xdead]) {
-      const random = prng(seed);
+      const random = uniform(seed);
       const expected: string[] = [];
       let stream = '';
       for (let i = 0; i < 2000; i++) {
@@ -395,7 +386,7 @@ describe('LineAssembler', () => {
   });
 
   it('reports an overlong line once however it is chunked', () => {
-    const random = prng(0x0f10);
+    const random = uniform(0x0f10);
     for (let i = 0; i < 200; i++) {
       const a = assembler();
       const long = 'B'.repeat(256 + Math.floor(random() * 3000));

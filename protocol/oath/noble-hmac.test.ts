@@ -1,23 +1,6 @@
-import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { referenceTruncated as nodeTruncated } from '../../test/support/oath-reference.ts';
 import { createNobleOathHmac, type NobleOathAlgorithm } from './noble-hmac.ts';
-
-function counterBytes(hi: number, lo: number): Uint8Array {
-  const bytes = new Uint8Array(8);
-  const view = new DataView(bytes.buffer);
-  view.setUint32(0, hi);
-  view.setUint32(4, lo);
-  return bytes;
-}
-
-function truncate(mac: Uint8Array): number {
-  const offset = mac[mac.length - 1]! & 0xf;
-  return new DataView(mac.buffer, mac.byteOffset).getUint32(offset) & 0x7fffffff;
-}
-
-function nodeTruncated(algorithm: NobleOathAlgorithm, secret: Uint8Array, hi: number, lo: number): number {
-  return truncate(createHmac(algorithm, secret).update(counterBytes(hi, lo)).digest());
-}
 
 describe.each<NobleOathAlgorithm>(['sha256', 'sha512'])('NobleOathHmac %s', (algorithm) => {
   it('matches node:crypto for keys around the block size and many counters on one key', () => {

@@ -1,41 +1,12 @@
-import { createHash, createHmac } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { referenceMac, referenceTruncated, truncate } from '../../test/support/oath-reference.ts';
+import { randomBytes, xorshift32 } from '../../test/support/random.ts';
 import { Sha1OathHmac, sha1 } from './sha1-hmac.ts';
-
-/** Deterministic xorshift32 so failures reproduce. */
-function prng(seed: number): () => number {
-  let x = seed | 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return x >>> 0;
-  };
-}
-
-function randomBytes(next: () => number, length: number): Uint8Array {
-  const bytes = new Uint8Array(length);
-  for (let i = 0; i < length; i++) bytes[i] = next();
-  return bytes;
-}
-
-function counterBytes(hi: number, lo: number): Uint8Array {
-  const bytes = new Uint8Array(8);
-  const view = new DataView(bytes.buffer);
-  view.setUint32(0, hi);
-  view.setUint32(4, lo);
-  return bytes;
-}
-
-/** RFC 4226 §5.3 dynamic truncation over a full HMAC. */
-function truncate(mac: Uint8Array): number {
-  const offset = mac[mac.length - 1]! & 0xf;
-  return new DataView(mac.buffer, mac.byteOffset).getUint32(offset) & 0x7fffffff;
-}
 
 describe('sha1', () => {
   it('matches node:crypto for every length 0..300 (all padding cases)', () => {
-    const next = prng(0x5a1);
+    const next = xorshift32(0x5a1);
     for (let length = 0; length <= 300; length++) {
       const message = randomBytes(next, length);
       const expected = createHash('sha1').update(message).digest('hex');
@@ -60,14 +31,14 @@ describe('Sha1OathHmac', () => {
   });
 
   it('matches node:crypto HMAC-SHA-1 for random keys of 1..200 bytes and any counter', () => {
-    const next = prng(20240611);
+    const next = xorshift32(20240611);
     for (let i = 0; i < 5000; i++) {
       const secret = randomBytes(next, 1 + (next() % 200));
       const key = new Sha1OathHmac(secret);
       for (let j = 0; j < 4; j++) {
         const hi = next() % 2 ** 21; // counters up to 2^53-1
         const lo = next();
-        const expected = truncate(createHmac('sha1', secret).update(counterBytes(hi, lo)).digest());
+        const expected = referenceTruncated('sha1', secret, hi, lo);
         expect(key.truncatedValue(hi, lo), `key length ${secret.length}`).toBe(expected);
       }
     }
@@ -78,7 +49,7 @@ describe('Sha1OathHmac', () => {
     const key = new Sha1OathHmac(secret);
     const seen = new Set<number>();
     for (let lo = 0; seen.size < 16; lo++) {
-      const mac = createHmac('sha1', secret).update(counterBytes(0, lo)).digest();
+      const mac = referenceMac('sha1', secret, 0, lo);
       seen.add(mac[19]! & 0xf);
       expect(key.truncatedValue(0, lo)).toBe(truncate(mac));
     }
@@ -87,7 +58,7 @@ describe('Sha1OathHmac', () => {
   it('treats a 64-byte key as one block and a 65-byte key as hashed (RFC 2104)', () => {
     for (const length of [63, 64, 65, 128]) {
       const secret = new Uint8Array(length).fill(0xa5);
-      const expected = truncate(createHmac('sha1', secret).update(counterBytes(1, 2)).digest());
+      const expected = referenceTruncated('sha1', secret, 1, 2);
       expect(new Sha1OathHmac(secret).truncatedValue(1, 2), `length ${length}`).toBe(expected);
     }
   });

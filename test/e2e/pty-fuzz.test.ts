@@ -11,7 +11,7 @@ import { crc32Ascii, crcHex } from '../../protocol/crc32.ts';
 import { TOKEN_ERRORS } from '../../protocol/errors.ts';
 import { decodeLine, encodeLine } from '../../protocol/framing/line.ts';
 import type { Message } from '../../protocol/message.ts';
-import { seededRandom } from '../support/rig.ts';
+import { seededBytes } from '../support/random.ts';
 import { startEmulatorProcess, tempDir, type EmulatorProcess } from '../support/processes.ts';
 
 const LINES = 10_000;
@@ -109,7 +109,7 @@ describe('fuzzing the token over its serial port', () => {
     const setup = await exchange(Buffer.from(encodeLine({ kind: 'request', id: 9, name: 'enroll', fields: { secret: '3132333435363738393031323334353637383930', mode: 'hotp', algorithm: 'sha1', digits: '6' } }).trimEnd()), PROBE_ID);
     expect(setup.filter((m) => m.kind === 'response')).toMatchObject([{ id: 9, ok: true }]);
 
-    const bytes = seededRandom(SEED);
+    const bytes = seededBytes(SEED);
     const word = new Uint8Array(4);
     const uniform = () => {
       bytes(word);

@@ -10,6 +10,7 @@ import type { FirmwareConfig } from '../../device/firmware/token.ts';
 import { SimFlash, type SimFlashOptions } from '../../device/sim/sim-flash.ts';
 import { SimToken } from '../../device/sim/sim-token.ts';
 import { SimRng } from '../../device/sim/sim-parts.ts';
+import { seededBytes } from './random.ts';
 
 export class CapturingTransport implements Transport {
   readonly framing = 'line' as const;
@@ -42,19 +43,6 @@ export interface Rig {
   press(): { display: string; event?: Extract<Message, { kind: 'event' }> };
 }
 
-/** A deterministic random source for reproducible serial numbers. */
-export function seededRandom(seed: number): (bytes: Uint8Array) => void {
-  let state = seed >>> 0 || 1;
-  return (bytes) => {
-    for (let i = 0; i < bytes.length; i++) {
-      state ^= state << 13;
-      state ^= state >>> 17;
-      state ^= state << 5;
-      bytes[i] = state & 0xff;
-    }
-  };
-}
-
 export const TEST_CONFIG: FirmwareConfig = { model: 'NV1', hardware: 'test', factorySerial: '40000001' };
 
 export function createRig(options: { flash?: SimFlash; flashOptions?: SimFlashOptions; config?: FirmwareConfig } = {}): Rig {
@@ -64,7 +52,7 @@ export function createRig(options: { flash?: SimFlash; flashOptions?: SimFlashOp
     config: options.config ?? TEST_CONFIG,
     flash,
     transports: [link],
-    rng: new SimRng(seededRandom(7)),
+    rng: new SimRng(seededBytes(7)), // reproducible serial numbers
   });
   token.powerOn();
   link.takeLines(); // the boot event
