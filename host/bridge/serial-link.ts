@@ -43,7 +43,13 @@ export class SerialLineLink implements MessageLink {
   static async open(path: string, baudRate = DEFAULT_BAUD_RATE): Promise<SerialLineLink> {
     const port = new SerialPort({ path, baudRate, autoOpen: false });
     await new Promise<void>((resolve, reject) =>
-      port.open((error) => (error ? reject(new BridgeError('NV_PORT_OPEN', `cannot open ${path}: ${error.message.replace(/^Error: /, '')}`)) : resolve())),
+      port.open((error) => {
+        if (!error) return resolve();
+        if (/cannot lock port/i.test(error.message)) {
+          return reject(new BridgeError('NV_PORT_BUSY', `${path} is open in another program (a \`noegleviser watch\`, a terminal?); a serial port has one host at a time`));
+        }
+        reject(new BridgeError('NV_PORT_OPEN', `cannot open ${path}: ${error.message.replace(/^Error:? /, '')}`));
+      }),
     );
     await new Promise<void>((resolve) => port.flush(() => resolve()));
     return new SerialLineLink(port, path);

@@ -8,10 +8,13 @@ import type { EnrollArgs, OathMode, TokenInfo } from '../../protocol/commands.ts
 import { bytesToHex } from '../../protocol/bytes.ts';
 import { MAX_DIGITS, MIN_DIGITS, OATH_ALGORITHMS, type OathAlgorithm } from '../../protocol/oath/index.ts';
 import { discover } from '../bridge/discovery.ts';
+import { enrollWithServer } from '../bridge/enrolment.ts';
 import { connectSerial, enroll, readInfo, setPressEvents, syncClock, waitForPress, wipe, type ConnectedToken } from '../bridge/operations.ts';
+import { ServerClient } from '../bridge/server-client.ts';
 import { TokenError } from '../bridge/session.ts';
 import { CliError, usageError } from './errors.ts';
 import { createOutput, table, type Output } from './output.ts';
+import { addServerOptions, resolveEndpoint, type ServerCliOptions } from './server-options.ts';
 import { RECOMMENDED_MIN_SECRET_BYTES, encodeBase32, parseSeed, readSeedFile, type SeedFormat } from './seed-input.ts';
 
 interface PortOptions {
@@ -93,58 +96,67 @@ export function bridgeCommands(): Command[] {
       }),
     );
 
-  const enrollCommand = new Command('enroll')
-    .description('write a seed to the token (once: re-enrolment needs a wipe)')
-    .addOption(portOption())
-    .addOption(new Option('--seed <hex>', 'the seed, in hex (prefer --seed-file: a command line ends up in shell history)'))
-    .addOption(new Option('--seed-file <path>', 'read the seed from a file, or - for standard input'))
-    .addOption(new Option('--seed-format <format>', 'how --seed-file is written').choices(['hex', 'base32']).default('hex'))
-    .addOption(new Option('--generate', 'generate a random seed and print it once, with an otpauth:// URI'))
-    .addOption(new Option('--hotp', 'event-based codes, one per press (the default, as on a NemID token)').conflicts('totp'))
-    .addOption(new Option('--totp', 'time-based codes'))
-    .addOption(new Option('--digits <n>', 'code length').argParser(integerOption('--digits', MIN_DIGITS, MAX_DIGITS)).default(6))
-    .addOption(new Option('--algorithm <name>', 'HMAC hash').choices([...OATH_ALGORITHMS]).default('sha1'))
-    .addOption(new Option('--period <seconds>', 'TOTP time step').argParser(integerOption('--period', 1, 3600)))
-    .addOption(new Option('--counter <n>', 'HOTP counter to start from').argParser(integerOption('--counter', 0, Number.MAX_SAFE_INTEGER)))
-    .addOption(new Option('--allow-short-seed', `accept a seed under ${RECOMMENDED_MIN_SECRET_BYTES} bytes (RFC 4226 asks for 128 bits)`))
-    .addOption(jsonOption())
-    .action(async (options: PortOptions & EnrollOptions) => {
-      const plan = planEnrolment(options);
-      await withToken(options, async ({ session, identity }, output) => {
-        const result = await enroll(session, plan.args);
-        plan.args.secret.fill(0);
-        const shown = plan.generated && {
-          hex: plan.generated.hex,
-          base32: plan.generated.base32,
-          uri: generateURI({
-            strategy: plan.args.mode,
-            issuer: 'noegleviser',
-            label: identity.serial,
-            secret: plan.generated.base32,
-            algorithm: plan.args.algorithm,
-            digits: plan.args.digits as 6 | 7 | 8,
-            period: plan.args.period,
-            counter: plan.args.mode === 'hotp' ? (plan.args.counter ?? 0) : undefined,
-          }),
-        };
-        const summary = {
-          serial: identity.serial,
-          mode: plan.args.mode,
+  const enrollCommand = addServerOptions(
+    new Command('enroll')
+      .description('write a seed to the token (once: re-enrolment needs a wipe); with a server, register it there in the same step')
+      .addOption(portOption())
+      .addOption(new Option('--seed <hex>', 'the seed, in hex (prefer --seed-file: a command line ends up in shell history)'))
+      .addOption(new Option('--seed-file <path>', 'read the seed from a file, or - for standard input'))
+      .addOption(new Option('--seed-format <format>', 'how --seed-file is written').choices(['hex', 'base32']).default('hex'))
+      .addOption(new Option('--generate', 'generate a random seed and print it once, with an otpauth:// URI'))
+      .addOption(new Option('--hotp', 'event-based codes, one per press (the default, as on a NemID token)').conflicts('totp'))
+      .addOption(new Option('--totp', 'time-based codes'))
+      .addOption(new Option('--digits <n>', 'code length').argParser(integerOption('--digits', MIN_DIGITS, MAX_DIGITS)).default(6))
+      .addOption(new Option('--algorithm <name>', 'HMAC hash').choices([...OATH_ALGORITHMS]).default('sha1'))
+      .addOption(new Option('--period <seconds>', 'TOTP time step').argParser(integerOption('--period', 1, 3600)))
+      .addOption(new Option('--counter <n>', 'HOTP counter to start from').argParser(integerOption('--counter', 0, Number.MAX_SAFE_INTEGER)))
+      .addOption(new Option('--owner <user>', 'assign the token to this user on the server'))
+      .addOption(new Option('--token-only', 'write the seed to the token only, even if a server is configured'))
+      .addOption(new Option('--allow-short-seed', `accept a seed under ${RECOMMENDED_MIN_SECRET_BYTES} bytes (RFC 4226 asks for 128 bits)`))
+      .addOption(jsonOption()),
+  ).action(async (options: PortOptions & EnrollOptions & ServerCliOptions & { owner?: string; tokenOnly?: boolean }) => {
+    const plan = planEnrolment(options);
+    const endpoint = options.tokenOnly ? undefined : resolveEndpoint(options);
+    await withToken(options, async (token, output) => {
+      const { identity } = token;
+      const result = endpoint
+        ? await enrollWithServer(token, new ServerClient(endpoint), plan.args, { owner: options.owner, reconnect: () => connectSerial(options.port) })
+        : await enroll(token.session, plan.args);
+      plan.args.secret.fill(0);
+      const shown = plan.generated && {
+        hex: plan.generated.hex,
+        base32: plan.generated.base32,
+        uri: generateURI({
+          strategy: plan.args.mode,
+          issuer: 'noegleviser',
+          label: identity.serial,
+          secret: plan.generated.base32,
           algorithm: plan.args.algorithm,
-          digits: plan.args.digits,
+          digits: plan.args.digits as 6 | 7 | 8,
           period: plan.args.period,
-          counter: result.counter,
-          ...(shown ? { seed: shown } : {}),
-        };
-        output.result(summary, () => [
-          `enrolled token ${identity.serial}: ${plan.args.mode.toUpperCase()} ${plan.args.algorithm.toUpperCase()} ${plan.args.digits} digits` +
-            (plan.args.period ? `, ${plan.args.period} s steps` : `, counter ${result.counter ?? 0}`),
-          ...(shown
-            ? ['the seed is shown this once; the token will never reveal it:', ...table({ hex: shown.hex, base32: shown.base32, uri: shown.uri })]
-            : []),
-        ]);
-      });
+          counter: plan.args.mode === 'hotp' ? (plan.args.counter ?? 0) : undefined,
+        }),
+      };
+      const summary = {
+        serial: identity.serial,
+        mode: plan.args.mode,
+        algorithm: plan.args.algorithm,
+        digits: plan.args.digits,
+        period: plan.args.period,
+        counter: result.counter,
+        server: endpoint?.url ?? null,
+        ...(shown ? { seed: shown } : {}),
+      };
+      output.result(summary, () => [
+        `enrolled token ${identity.serial}: ${plan.args.mode.toUpperCase()} ${plan.args.algorithm.toUpperCase()} ${plan.args.digits} digits` +
+          (plan.args.period ? `, ${plan.args.period} s steps` : `, counter ${result.counter ?? 0}`) +
+          (endpoint ? `; registered with ${endpoint.url}` : ''),
+        ...(shown
+          ? ['the seed is shown this once; the token will never reveal it:', ...table({ hex: shown.hex, base32: shown.base32, uri: shown.uri })]
+          : []),
+      ]);
     });
+  });
 
   const code = new Command('code')
     .description('wait for the next button press and print the code it shows')

@@ -13,6 +13,14 @@ export class CliError extends Error {
   }
 }
 
+/** Ends a command with a non-zero exit after it has printed its result (e.g. a code the server rejected). */
+export class CommandExit extends Error {
+  constructor(readonly exitCode: number) {
+    super(`exit ${exitCode}`);
+    this.name = 'CommandExit';
+  }
+}
+
 export function usageError(code: string, message: string): CliError {
   return new CliError(code, message, 2);
 }

@@ -1,6 +1,6 @@
 /** The `noegleviser` program: commands mounted on one commander root, and the one place errors are printed. */
 import { Command, CommanderError } from 'commander';
-import { describeFailure } from './errors.ts';
+import { CommandExit, describeFailure } from './errors.ts';
 
 export const PROGRAM_NAME = 'noegleviser';
 
@@ -27,6 +27,7 @@ export async function runProgram(program: Command, argv: string[], stderr: NodeJ
     await program.parseAsync(argv, { from: 'user' });
     return 0;
   } catch (error) {
+    if (error instanceof CommandExit) return error.exitCode;
     if (error instanceof CommanderError) {
       if (error.exitCode === 0 || error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return 0;
       if (error.code === 'commander.help' || error.code === 'commander.executeSubCommandAsync') return error.exitCode;

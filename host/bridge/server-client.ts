@@ -1,0 +1,105 @@
+/** The bridge's side of the validation server's HTTP API. */
+import type { ResyncOutcome, TokenView, VerifyOutcome } from '../server/token-service.ts';
+import { BridgeError } from './link.ts';
+
+export interface ServerEndpoint {
+  readonly url: string;
+  readonly adminKey?: string;
+  readonly clientKey?: string;
+}
+
+export interface TokenRegistration {
+  readonly serial: string;
+  readonly kind: 'hotp' | 'totp';
+  readonly algorithm: string;
+  readonly digits: number;
+  readonly period?: number;
+  readonly counter?: number;
+  /** Hex; sent once, over the request body, and never logged. */
+  readonly seed: string;
+  readonly owner?: string | null;
+}
+
+/** The server answered with a coded error (`status` is its HTTP status). */
+export class ServerError extends BridgeError {
+  constructor(
+    code: string,
+    message: string,
+    readonly status: number,
+  ) {
+    super(code, message);
+    this.name = 'ServerError';
+  }
+}
+
+export class ServerClient {
+  readonly url: string;
+
+  constructor(
+    private readonly endpoint: ServerEndpoint,
+    private readonly timeoutMs = 10_000,
+  ) {
+    this.url = endpoint.url.replace(/\/+$/, '');
+  }
+
+  async register(token: TokenRegistration): Promise<TokenView> {
+    return (await this.call<{ token: TokenView }>('admin', 'POST', '/v1/tokens', token)).token;
+  }
+
+  async getToken(serial: string): Promise<TokenView | undefined> {
+    try {
+      return (await this.call<{ token: TokenView }>('admin', 'GET', `/v1/tokens/${encodeURIComponent(serial)}`)).token;
+    } catch (error) {
+      if (error instanceof ServerError && error.status === 404) return undefined;
+      throw error;
+    }
+  }
+
+  async deleteToken(serial: string): Promise<void> {
+    await this.call('admin', 'DELETE', `/v1/tokens/${encodeURIComponent(serial)}`);
+  }
+
+  async advanceCounter(serial: string, counter: number): Promise<{ token: TokenView; moved: boolean }> {
+    return this.call('admin', 'POST', `/v1/tokens/${encodeURIComponent(serial)}/counter`, { counter });
+  }
+
+  async resetDrift(serial: string): Promise<TokenView> {
+    return (await this.call<{ token: TokenView }>('admin', 'POST', `/v1/tokens/${encodeURIComponent(serial)}/drift/reset`, {})).token;
+  }
+
+  async verify(serial: string, code: string): Promise<VerifyOutcome> {
+    return this.call('client', 'POST', '/v1/verify', { serial, code });
+  }
+
+  async resync(serial: string, codes: [string, string]): Promise<ResyncOutcome> {
+    return this.call('client', 'POST', '/v1/resync', { serial, codes });
+  }
+
+  private async call<T>(role: 'admin' | 'client', method: string, path: string, body?: unknown): Promise<T> {
+    const key = role === 'admin' ? this.endpoint.adminKey : (this.endpoint.clientKey ?? this.endpoint.adminKey);
+    if (!key) {
+      throw new BridgeError('NV_NO_API_KEY', `this needs the server's ${role} API key (--${role}-key, NOEGLEVISER_${role.toUpperCase()}_KEY or the config file)`);
+    }
+    let response: Response;
+    try {
+      response = await fetch(this.url + path, {
+        method,
+        headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+    } catch (error) {
+      const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).name;
+      throw new BridgeError('NV_SERVER_UNREACHABLE', `the server at ${this.url} could not be reached (${cause})`);
+    }
+    const text = await response.text();
+    if (response.ok) return (text ? JSON.parse(text) : {}) as T;
+    let failure: { code?: string; message?: string } = {};
+    try {
+      failure = (JSON.parse(text) as { error?: typeof failure }).error ?? {};
+    } catch {
+      // not our server, or a proxy's error page
+    }
+    throw new ServerError(failure.code ?? `NV_HTTP_${response.status}`, `the server refused: ${failure.message ?? response.statusText}`, response.status);
+  }
+}

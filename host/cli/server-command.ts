@@ -1,0 +1,65 @@
+/** `noegleviser server`: the validation server, until SIGINT/SIGTERM. */
+import { Command, Option } from 'commander';
+import { DEFAULT_POLICY } from '../server/policy.ts';
+import { DEFAULT_PORT, LOG_REDACTIONS, defaultDbFile, startServer } from '../server/server.ts';
+import { usageError } from './errors.ts';
+
+interface ServerCommandOptions {
+  db?: string;
+  listen: string;
+  window: number;
+  maxFail: number;
+  resyncWindow: number;
+  autoResync?: boolean;
+  rateLimit: number;
+  quiet?: boolean;
+}
+
+export function parseListen(text: string): { host: string; port: number } {
+  const match = /^(?:\[([0-9a-fA-F:]+)\]|([^:]+)):(\d{1,5})$/.exec(text);
+  const port = match ? Number(match[3]) : NaN;
+  if (!match || port > 65535) throw usageError('NV_BAD_ARGUMENT', `--listen takes HOST:PORT (e.g. 127.0.0.1:${DEFAULT_PORT}), not "${text}"`);
+  return { host: match[1] ?? match[2]!, port };
+}
+
+function whole(name: string, min: number, max: number) {
+  return (text: string): number => {
+    if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > max) throw usageError('NV_BAD_ARGUMENT', `${name} must be a whole number from ${min} to ${max}`);
+    return Number(text);
+  };
+}
+
+export function serverCommand(): Command {
+  return new Command('server')
+    .description('run the validation server (HTTP JSON API, SQLite store)')
+    .addOption(new Option('--db <path>', 'the SQLite file; its folder holds master.key too').default(undefined, defaultDbFile()))
+    .addOption(new Option('--listen <host:port>', 'where to listen').default(`127.0.0.1:${DEFAULT_PORT}`))
+    .addOption(new Option('--window <n>', 'HOTP look-ahead window').argParser(whole('--window', 1, 1000)).default(DEFAULT_POLICY.hotpWindow))
+    .addOption(new Option('--resync-window <n>', 'counters a resync searches').argParser(whole('--resync-window', 2, 100_000)).default(DEFAULT_POLICY.resyncWindow))
+    .addOption(new Option('--max-fail <n>', 'wrong codes that lock a token').argParser(whole('--max-fail', 1, 1000)).default(DEFAULT_POLICY.maxFail))
+    .addOption(new Option('--auto-resync', 'resync by itself on a code beyond the window followed by the next one'))
+    .addOption(new Option('--rate-limit <n>', 'requests a second per client (0: no limit)').argParser(whole('--rate-limit', 0, 1_000_000)).default(200))
+    .addOption(new Option('--quiet', 'no request log on stderr'))
+    .action(async (options: ServerCommandOptions) => {
+      const { host, port } = parseListen(options.listen);
+      const server = await startServer({
+        dbFile: options.db,
+        host,
+        port,
+        policy: { hotpWindow: options.window, resyncWindow: options.resyncWindow, maxFail: options.maxFail, autoResync: Boolean(options.autoResync) },
+        rateLimitPerSecond: options.rateLimit,
+        logger: options.quiet ? false : { level: 'info', stream: process.stderr, redact: LOG_REDACTIONS },
+      });
+      process.stdout.write(JSON.stringify({ event: 'ready', url: server.url, db: server.dbFile, pid: process.pid }) + '\n');
+      if (server.createdKeys.admin || server.createdKeys.client) {
+        process.stdout.write(
+          JSON.stringify({ event: 'api-keys', ...server.createdKeys, note: 'shown this once: only their hashes are stored' }) + '\n',
+        );
+      }
+      await new Promise<void>((resolve) => {
+        const stop = () => void server.close().then(resolve);
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+    });
+}

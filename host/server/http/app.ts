@@ -1,0 +1,207 @@
+/**
+ * The HTTP API on fastify: JSON in and out, every failure a 4xx/5xx with
+ * `{"error":{"code":"NV_…","message":"…"}}`. Administrative routes need the admin key, verify and
+ * resync the client key (`Authorization: Bearer …`). /health and /metrics are open.
+ */
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import rateLimit from '@fastify/rate-limit';
+import { hexToBytes } from '../../../protocol/bytes.ts';
+import { ApiError } from '../errors.ts';
+import type { ServerMetrics } from '../metrics.ts';
+import type { ApiKeys, Principal, Role } from '../secrets.ts';
+import type { TokenStore, TokenState } from '../store/types.ts';
+import type { Actor, TokenService } from '../token-service.ts';
+import * as schema from './schemas.ts';
+
+export interface AppOptions {
+  readonly service: TokenService;
+  readonly store: TokenStore;
+  readonly keys: ApiKeys;
+  readonly metrics: ServerMetrics;
+  readonly logger: FastifyServerOptions['logger'];
+  /** Largest request body, bytes. */
+  readonly bodyLimit?: number;
+  /** Requests per client (API key, or address without one) per second; 0 switches the limit off. */
+  readonly rateLimitPerSecond?: number;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal?: Principal;
+  }
+}
+
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: options.logger,
+    bodyLimit: options.bodyLimit ?? 16 * 1024,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
+  });
+  const { service, keys, metrics } = options;
+
+  app.addHook('onRequest', async (request) => {
+    request.principal = keys.authenticate(bearer(request));
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    metrics.requests.observe(
+      { method: request.method, route: request.routeOptions.url ?? 'unknown', status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+  });
+
+  const perSecond = options.rateLimitPerSecond ?? 200;
+  if (perSecond > 0) {
+    await app.register(rateLimit, {
+      max: perSecond,
+      timeWindow: 1000,
+      keyGenerator: (request) => request.principal?.id ?? request.ip,
+      allowList: (request) => request.url === '/health' || request.url === '/metrics',
+      errorResponseBuilder: (_request, context) => new ApiError(429, 'NV_RATE_LIMITED', `more than ${context.max} requests a second; retry in ${context.after}`),
+    });
+  }
+
+  app.setErrorHandler((error: FastifyError | ApiError, request, reply) => {
+    const failure = toApiError(error);
+    if (failure.status >= 500) request.log.error({ err: error }, 'request failed');
+    return reply.status(failure.status).send({ error: { code: failure.code, message: failure.message } });
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply.status(404).send({ error: { code: 'NV_NO_ROUTE', message: `no route ${request.method} ${request.url.split('?')[0]}` } }),
+  );
+
+  const requireRole = (...roles: Role[]) => async (request: FastifyRequest) => {
+    if (!request.principal) throw new ApiError(401, 'NV_UNAUTHORIZED', 'an API key is needed: Authorization: Bearer <key>');
+    if (!roles.includes(request.principal.role)) throw new ApiError(403, 'NV_FORBIDDEN', `this needs the ${roles.join(' or ')} key`);
+  };
+  const admin = { preHandler: requireRole('admin') };
+  const client = { preHandler: requireRole('client', 'admin') };
+  const actor = (request: FastifyRequest): Actor => ({ name: request.principal?.id ?? 'anonymous', ip: request.ip });
+
+  app.get('/health', async () => {
+    await options.store.ping();
+    return { status: 'ok' };
+  });
+  app.get('/metrics', async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
+
+  app.post<{ Body: schema.EnrollBody }>('/v1/tokens', { ...admin, schema: { body: schema.enrollBody } }, async (request, reply) => {
+    const body = request.body;
+    const seed = hexToBytes(body.seed)!;
+    try {
+      const token = await service.enroll(
+        {
+          serial: body.serial,
+          kind: body.kind,
+          algorithm: body.algorithm ?? 'sha1',
+          digits: body.digits ?? 6,
+          period: body.period,
+          counter: body.counter,
+          seed,
+          owner: body.owner,
+        },
+        actor(request),
+      );
+      return reply.status(201).send({ token });
+    } finally {
+      seed.fill(0);
+    }
+  });
+  app.get<{ Querystring: { owner?: string; state?: TokenState; limit?: number; offset?: number } }>(
+    '/v1/tokens',
+    { ...admin, schema: { querystring: { ...schema.listQuery } } },
+    async (request) => ({ tokens: await service.list(request.query) }),
+  );
+  app.get<{ Params: { serial: string } }>('/v1/tokens/:serial', { ...admin, schema: { params: schema.serialParams } }, async (request) => ({
+    token: await service.get(request.params.serial),
+  }));
+  app.delete<{ Params: { serial: string } }>('/v1/tokens/:serial', { ...admin, schema: { params: schema.serialParams } }, async (request, reply) => {
+    await service.delete(request.params.serial, actor(request));
+    return reply.status(204).send();
+  });
+  for (const action of ['disable', 'enable', 'unlock', 'revoke'] as const) {
+    app.post<{ Params: { serial: string } }>(
+      `/v1/tokens/:serial/${action}`,
+      { ...admin, schema: { params: schema.serialParams, body: schema.emptyBody } },
+      async (request) => ({ token: await service[action](request.params.serial, actor(request)) }),
+    );
+  }
+  app.post<{ Params: { serial: string }; Body: { replacement?: boolean; validDays?: number } | null }>(
+    '/v1/tokens/:serial/lost',
+    { ...admin, schema: { params: schema.serialParams, body: schema.lostBody } },
+    async (request) =>
+      service.reportLost(request.params.serial, { replacement: request.body?.replacement ?? false, validDays: request.body?.validDays }, actor(request)),
+  );
+  app.post<{ Params: { serial: string }; Body: { owner: string | null } }>(
+    '/v1/tokens/:serial/assign',
+    { ...admin, schema: { params: schema.serialParams, body: schema.assignBody } },
+    async (request) => ({ token: await service.assign(request.params.serial, request.body.owner, actor(request)) }),
+  );
+  app.post<{ Params: { serial: string }; Body: { counter: number } }>(
+    '/v1/tokens/:serial/counter',
+    { ...admin, schema: { params: schema.serialParams, body: schema.counterBody } },
+    async (request) => service.advanceCounter(request.params.serial, request.body.counter, actor(request)),
+  );
+  app.post<{ Params: { serial: string } }>(
+    '/v1/tokens/:serial/drift/reset',
+    { ...admin, schema: { params: schema.serialParams, body: schema.emptyBody } },
+    async (request) => ({ token: await service.resetDrift(request.params.serial, actor(request)) }),
+  );
+  app.get<{ Querystring: { serial?: string; action?: string; after?: number; limit?: number } }>(
+    '/v1/audit',
+    { ...admin, schema: { querystring: { ...schema.auditQuery } } },
+    async (request) => ({
+      entries: (await service.audit({ serial: request.query.serial, action: request.query.action, afterId: request.query.after, limit: request.query.limit })).map(
+        (entry) => ({ ...entry, at: new Date(entry.at).toISOString() }),
+      ),
+    }),
+  );
+
+  app.post<{ Body: { serial?: string; user?: string; code: string } }>('/v1/verify', { ...client, schema: { body: schema.verifyBody } }, async (request) => {
+    const { serial, user, code } = request.body;
+    return serial !== undefined ? service.verify(serial, code, actor(request)) : service.verifyUser(user!, code, actor(request));
+  });
+  app.post<{ Body: { serial: string; codes: [string, string] } }>('/v1/resync', { ...client, schema: { body: schema.resyncBody } }, async (request) =>
+    service.resync(request.body.serial, request.body.codes[0], request.body.codes[1], actor(request)),
+  );
+
+  return app;
+}
+
+function bearer(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  const match = header === undefined ? null : /^Bearer\s+(\S+)$/i.exec(header);
+  return match?.[1];
+}
+
+/** Any error as the API's coded error. */
+function toApiError(error: FastifyError | ApiError): ApiError {
+  if (error instanceof ApiError) return error;
+  const fastifyError = error as FastifyError & { validation?: { keyword: string; instancePath: string; params: Record<string, unknown> }[]; validationContext?: string };
+  if (fastifyError.validation) {
+    const first = fastifyError.validation[0]!;
+    const where = `${fastifyError.validationContext ?? 'body'}${first.instancePath.replace(/\//g, '.')}`;
+    if (first.keyword === 'additionalProperties') {
+      return new ApiError(400, 'NV_UNKNOWN_FIELD', `${where} has a field this API does not know: "${String(first.params.additionalProperty)}"`);
+    }
+    if (first.keyword === 'required') return new ApiError(400, 'NV_MISSING_FIELD', `${where} lacks "${String(first.params.missingProperty)}"`);
+    if (first.keyword === 'oneOf' && fastifyError.validationContext === 'body') {
+      return new ApiError(400, 'NV_BAD_FIELD', 'give exactly one of "serial" and "user"');
+    }
+    return new ApiError(400, 'NV_BAD_FIELD', `${where} ${fastifyError.message.replace(/^(body|querystring|params)(\/\S+)? /, '')}`);
+  }
+  switch (fastifyError.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new ApiError(413, 'NV_BODY_TOO_LARGE', 'the request body is larger than this server accepts');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new ApiError(415, 'NV_BAD_MEDIA_TYPE', 'send JSON (Content-Type: application/json)');
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new ApiError(400, 'NV_BAD_JSON', 'the body is empty; send a JSON object');
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return new ApiError(400, 'NV_BAD_JSON', 'the body is not valid JSON');
+  }
+  if (error instanceof SyntaxError || fastifyError.statusCode === 400) return new ApiError(400, 'NV_BAD_JSON', 'the body is not valid JSON');
+  if (fastifyError.statusCode === 429) return new ApiError(429, 'NV_RATE_LIMITED', error.message);
+  if (fastifyError.statusCode && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
+    return new ApiError(fastifyError.statusCode, 'NV_BAD_REQUEST', error.message);
+  }
+  return new ApiError(500, 'NV_INTERNAL', 'the server failed to handle this request');
+}

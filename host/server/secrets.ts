@@ -1,0 +1,93 @@
+/**
+ * The server's own secrets: the master key that seals seeds, and the API keys. The master key
+ * comes from NOEGLEVISER_MASTER_KEY (64 hex digits), or a file (NOEGLEVISER_MASTER_KEY_FILE, else
+ * master.key in the data directory) created with mode 0600 on first start. API keys are stored
+ * as SHA-256 hashes only; new ones are shown once, when they are made.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { ApiError } from './errors.ts';
+import { MASTER_KEY_BYTES } from './seed-vault.ts';
+import type { ApiKeyRecord, TokenStore } from './store/types.ts';
+
+export type Role = 'admin' | 'client';
+
+export interface MasterKeySource {
+  readonly key: Uint8Array;
+  /** Where it came from, for the start-up log (never the key). */
+  readonly origin: string;
+  readonly created: boolean;
+}
+
+export function loadMasterKey(dataDir: string, env: NodeJS.ProcessEnv): MasterKeySource {
+  if (env.NOEGLEVISER_MASTER_KEY) {
+    return { key: parseMasterKey(env.NOEGLEVISER_MASTER_KEY, 'NOEGLEVISER_MASTER_KEY'), origin: 'environment', created: false };
+  }
+  const file = env.NOEGLEVISER_MASTER_KEY_FILE || path.join(dataDir, 'master.key');
+  if (fs.existsSync(file)) {
+    const mode = fs.statSync(file).mode & 0o777;
+    if (mode & 0o077) throw new ApiError(500, 'NV_MASTER_KEY_EXPOSED', `${file} is readable by others (mode ${mode.toString(8)}); chmod 600 it`);
+    return { key: parseMasterKey(fs.readFileSync(file, 'utf8'), file), origin: file, created: false };
+  }
+  const key = randomBytes(MASTER_KEY_BYTES);
+  fs.writeFileSync(file, key.toString('hex') + '\n', { mode: 0o600, flag: 'wx' });
+  return { key: new Uint8Array(key), origin: file, created: true };
+}
+
+function parseMasterKey(text: string, origin: string): Uint8Array {
+  const hex = text.trim();
+  if (!new RegExp(`^[0-9a-fA-F]{${MASTER_KEY_BYTES * 2}}$`).test(hex)) {
+    throw new ApiError(500, 'NV_MASTER_KEY_INVALID', `the master key in ${origin} is not ${MASTER_KEY_BYTES * 2} hex digits`);
+  }
+  return new Uint8Array(Buffer.from(hex, 'hex'));
+}
+
+function hashKey(key: string): string {
+  return createHash('sha256').update(key, 'utf8').digest('hex');
+}
+
+export function newApiKey(role: Role): string {
+  return `nv_${role}_${randomBytes(24).toString('base64url')}`;
+}
+
+export interface Principal {
+  readonly id: string;
+  readonly role: Role;
+}
+
+export class ApiKeys {
+  private constructor(private readonly byHash: Map<string, Principal>) {}
+
+  /**
+   * Loads the stored keys and adds those the operator set. When no key of a role exists at all,
+   * one is made; it is returned in `created`, the only time it is ever seen.
+   */
+  static async load(store: TokenStore, given: Partial<Record<Role, string>>, now = Date.now()): Promise<{ keys: ApiKeys; created: Partial<Record<Role, string>> }> {
+    const created: Partial<Record<Role, string>> = {};
+    const stored = await store.listApiKeys();
+    const add = async (role: Role, key: string) => {
+      const hash = hashKey(key);
+      if (stored.some((record) => record.hash === hash)) return;
+      const record: ApiKeyRecord = { id: `${role}-${hash.slice(0, 8)}`, role, hash, createdAt: now };
+      await store.insertApiKey(record);
+      stored.push(record);
+    };
+    for (const role of ['admin', 'client'] as const) {
+      const key = given[role];
+      if (key !== undefined) {
+        if (key.length < 16) throw new ApiError(500, 'NV_API_KEY_WEAK', `the ${role} API key must be at least 16 characters`);
+        await add(role, key);
+      } else if (!stored.some((record) => record.role === role)) {
+        created[role] = newApiKey(role);
+        await add(role, created[role]);
+      }
+    }
+    return { keys: new ApiKeys(new Map(stored.map((record) => [record.hash, { id: record.id, role: record.role }]))), created };
+  }
+
+  /** The principal a bearer key stands for, if any. */
+  authenticate(key: string | undefined): Principal | undefined {
+    return key === undefined ? undefined : this.byHash.get(hashKey(key));
+  }
+}

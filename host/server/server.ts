@@ -1,0 +1,97 @@
+/**
+ * Starting the validation server: data directory, master key, store, API keys, HTTP. The store
+ * is SQLite in the data directory unless a store is handed in (a PostgreSQL store, later).
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { FastifyInstance, FastifyServerOptions } from 'fastify';
+import { ApiError } from './errors.ts';
+import { buildApp } from './http/app.ts';
+import { ServerMetrics } from './metrics.ts';
+import { DEFAULT_POLICY, type VerifyPolicy } from './policy.ts';
+import { ApiKeys, loadMasterKey, type Role } from './secrets.ts';
+import { SeedVault } from './seed-vault.ts';
+import { SqliteTokenStore } from './store/sqlite-store.ts';
+import type { TokenStore } from './store/types.ts';
+import { TokenService } from './token-service.ts';
+
+export const DEFAULT_PORT = 8421;
+
+export interface ServerOptions {
+  /** The SQLite file; its folder is the data directory. Default: $XDG_DATA_HOME/noegleviser/server/tokens.db */
+  readonly dbFile?: string;
+  readonly host?: string;
+  readonly port?: number;
+  readonly policy?: Partial<VerifyPolicy>;
+  /** API keys set by the operator (also taken from NOEGLEVISER_ADMIN_KEY / NOEGLEVISER_CLIENT_KEY). */
+  readonly apiKeys?: Partial<Record<Role, string>>;
+  readonly rateLimitPerSecond?: number;
+  readonly logger?: FastifyServerOptions['logger'];
+  readonly env?: NodeJS.ProcessEnv;
+  readonly now?: () => number;
+}
+
+export interface RunningServer {
+  readonly url: string;
+  readonly dbFile: string;
+  /** API keys made on this start: shown once, never stored in the clear. */
+  readonly createdKeys: Partial<Record<Role, string>>;
+  readonly masterKey: { readonly origin: string; readonly created: boolean };
+  readonly app: FastifyInstance;
+  close(): Promise<void>;
+}
+
+export function defaultDbFile(env: NodeJS.ProcessEnv = process.env): string {
+  const dataHome = env.XDG_DATA_HOME || path.join(os.homedir(), '.local', 'share');
+  return path.join(dataHome, 'noegleviser', 'server', 'tokens.db');
+}
+
+/** Secrets in request logs are replaced before they are written. */
+export const LOG_REDACTIONS = ['req.headers.authorization', 'req.body.seed', 'req.body.code', 'req.body.codes', 'req.body.password'];
+
+export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
+  const env = options.env ?? process.env;
+  const dbFile = path.resolve(options.dbFile ?? defaultDbFile(env));
+  const dataDir = path.dirname(dbFile);
+  fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const master = loadMasterKey(dataDir, env);
+  const vault = new SeedVault(master.key);
+  master.key.fill(0);
+
+  let store: TokenStore | undefined;
+  try {
+    store = new SqliteTokenStore(dbFile);
+    const check = await store.getMeta('master_key_check');
+    if (check === undefined) await store.setMeta('master_key_check', vault.keyCheck());
+    else if (!vault.matches(check)) {
+      throw new ApiError(500, 'NV_MASTER_KEY_MISMATCH', `the master key (${master.origin}) is not the one ${dbFile} was sealed with`);
+    }
+    const { keys, created } = await ApiKeys.load(store, {
+      admin: options.apiKeys?.admin ?? (env.NOEGLEVISER_ADMIN_KEY || undefined),
+      client: options.apiKeys?.client ?? (env.NOEGLEVISER_CLIENT_KEY || undefined),
+    });
+    const metrics = new ServerMetrics(store);
+    const service = new TokenService(store, vault, { ...DEFAULT_POLICY, ...options.policy }, options.now, {
+      verified: (outcome) => metrics.verified(outcome),
+      resynced: (outcome) => metrics.resynced(outcome),
+    });
+    const app = await buildApp({ service, store, keys, metrics, logger: options.logger ?? false, rateLimitPerSecond: options.rateLimitPerSecond });
+    const address = await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? DEFAULT_PORT });
+    const openStore = store;
+    return {
+      url: address,
+      dbFile,
+      createdKeys: created,
+      masterKey: { origin: master.origin, created: master.created },
+      app,
+      close: async () => {
+        await app.close();
+        await openStore.close();
+      },
+    };
+  } catch (error) {
+    await store?.close();
+    throw error;
+  }
+}

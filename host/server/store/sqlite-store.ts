@@ -1,0 +1,277 @@
+/**
+ * The embedded store: one SQLite file through better-sqlite3, in WAL mode with synchronous=FULL,
+ * so a change is on disk before the request that made it is answered.
+ */
+import Database from 'better-sqlite3';
+import {
+  DuplicateSerialError,
+  TOKEN_STATES,
+  type ApiKeyRecord,
+  type AuditEntry,
+  type AuditFilter,
+  type NewAuditEntry,
+  type NewToken,
+  type TokenChanges,
+  type TokenFilter,
+  type TokenRecord,
+  type TokenState,
+  type TokenStore,
+} from './types.ts';
+
+const SCHEMA_VERSION = 1;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+CREATE TABLE IF NOT EXISTS tokens (
+  serial TEXT PRIMARY KEY,
+  kind TEXT NOT NULL CHECK (kind IN ('hotp', 'totp', 'password')),
+  algorithm TEXT NOT NULL CHECK (algorithm IN ('sha1', 'sha256', 'sha512')),
+  digits INTEGER NOT NULL,
+  period INTEGER NOT NULL,
+  counter INTEGER NOT NULL,
+  last_step INTEGER NOT NULL,
+  drift_steps INTEGER NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('active', 'disabled', 'locked', 'lost', 'revoked')),
+  fail_count INTEGER NOT NULL,
+  owner TEXT,
+  sealed_seed BLOB NOT NULL,
+  replaces TEXT,
+  valid_until INTEGER,
+  pending_counter INTEGER,
+  pending_at INTEGER,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  last_used_at INTEGER,
+  version INTEGER NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS tokens_owner ON tokens (owner);
+CREATE TABLE IF NOT EXISTS audit (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  at INTEGER NOT NULL,
+  actor TEXT NOT NULL,
+  action TEXT NOT NULL,
+  serial TEXT,
+  result TEXT NOT NULL,
+  detail TEXT NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS audit_serial ON audit (serial, id);
+CREATE TABLE IF NOT EXISTS api_keys (
+  id TEXT PRIMARY KEY,
+  role TEXT NOT NULL CHECK (role IN ('admin', 'client')),
+  hash TEXT NOT NULL UNIQUE,
+  created_at INTEGER NOT NULL
+) STRICT;
+`;
+
+interface TokenRow {
+  serial: string;
+  kind: string;
+  algorithm: string;
+  digits: number;
+  period: number;
+  counter: number;
+  last_step: number;
+  drift_steps: number;
+  state: string;
+  fail_count: number;
+  owner: string | null;
+  sealed_seed: Buffer;
+  replaces: string | null;
+  valid_until: number | null;
+  pending_counter: number | null;
+  pending_at: number | null;
+  created_at: number;
+  updated_at: number;
+  last_used_at: number | null;
+  version: number;
+}
+
+const COLUMNS: Record<keyof TokenChanges, string> = {
+  counter: 'counter',
+  lastStep: 'last_step',
+  driftSteps: 'drift_steps',
+  state: 'state',
+  failCount: 'fail_count',
+  owner: 'owner',
+  validUntil: 'valid_until',
+  pendingCounter: 'pending_counter',
+  pendingAt: 'pending_at',
+  lastUsedAt: 'last_used_at',
+};
+
+function toRecord(row: TokenRow): TokenRecord {
+  return {
+    serial: row.serial,
+    kind: row.kind as TokenRecord['kind'],
+    algorithm: row.algorithm as TokenRecord['algorithm'],
+    digits: row.digits,
+    period: row.period,
+    counter: row.counter,
+    lastStep: row.last_step,
+    driftSteps: row.drift_steps,
+    state: row.state as TokenState,
+    failCount: row.fail_count,
+    owner: row.owner,
+    sealedSeed: new Uint8Array(row.sealed_seed),
+    replaces: row.replaces,
+    validUntil: row.valid_until,
+    pendingCounter: row.pending_counter,
+    pendingAt: row.pending_at,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    lastUsedAt: row.last_used_at,
+    version: row.version,
+  };
+}
+
+export class SqliteTokenStore implements TokenStore {
+  private readonly db: Database.Database;
+  private readonly statements;
+
+  constructor(readonly file: string) {
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.pragma('foreign_keys = ON');
+    this.db.exec(SCHEMA);
+    const version = this.db.prepare<[], { value: string }>("SELECT value FROM meta WHERE key = 'schema_version'").get();
+    if (!version) this.db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?)").run(String(SCHEMA_VERSION));
+    else if (Number(version.value) !== SCHEMA_VERSION) {
+      throw new Error(`${file} has schema version ${version.value}; this server reads version ${SCHEMA_VERSION}`);
+    }
+    this.statements = {
+      insertToken: this.db.prepare(`INSERT INTO tokens (serial, kind, algorithm, digits, period, counter, last_step, drift_steps, state,
+        fail_count, owner, sealed_seed, replaces, valid_until, pending_counter, pending_at, created_at, updated_at, last_used_at, version)
+        VALUES (@serial, @kind, @algorithm, @digits, @period, @counter, @lastStep, @driftSteps, @state, @failCount, @owner, @sealedSeed,
+        @replaces, @validUntil, NULL, NULL, @now, @now, NULL, 1)`),
+      getToken: this.db.prepare<[string], TokenRow>('SELECT * FROM tokens WHERE serial = ?'),
+      deleteToken: this.db.prepare<[string]>('DELETE FROM tokens WHERE serial = ?'),
+      countTokens: this.db.prepare<[], { state: string; n: number }>('SELECT state, COUNT(*) AS n FROM tokens GROUP BY state'),
+      insertAudit: this.db.prepare('INSERT INTO audit (at, actor, action, serial, result, detail) VALUES (@at, @actor, @action, @serial, @result, @detail)'),
+      listApiKeys: this.db.prepare<[], { id: string; role: string; hash: string; created_at: number }>('SELECT * FROM api_keys ORDER BY created_at'),
+      insertApiKey: this.db.prepare('INSERT INTO api_keys (id, role, hash, created_at) VALUES (?, ?, ?, ?)'),
+      getMeta: this.db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?'),
+      setMeta: this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
+      ping: this.db.prepare('SELECT 1'),
+    };
+  }
+
+  async insertToken(token: NewToken, audit: NewAuditEntry): Promise<TokenRecord> {
+    const now = audit.at;
+    this.db.transaction(() => {
+      try {
+        this.statements.insertToken.run({ ...token, sealedSeed: Buffer.from(token.sealedSeed), now });
+      } catch (error) {
+        if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new DuplicateSerialError(token.serial);
+        throw error;
+      }
+      this.insertAudit(audit);
+    })();
+    return (await this.getToken(token.serial))!;
+  }
+
+  async getToken(serial: string): Promise<TokenRecord | undefined> {
+    const row = this.statements.getToken.get(serial);
+    return row && toRecord(row);
+  }
+
+  async listTokens(filter: TokenFilter): Promise<TokenRecord[]> {
+    const where: string[] = [];
+    const params: (string | number)[] = [];
+    if (filter.owner !== undefined) {
+      where.push('owner = ?');
+      params.push(filter.owner);
+    }
+    if (filter.state !== undefined) {
+      where.push('state = ?');
+      params.push(filter.state);
+    }
+    const sql = `SELECT * FROM tokens ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY serial LIMIT ? OFFSET ?`;
+    const rows = this.db.prepare<(string | number)[], TokenRow>(sql).all(...params, filter.limit ?? 1000, filter.offset ?? 0);
+    return rows.map(toRecord);
+  }
+
+  async countTokens(): Promise<Record<TokenState, number>> {
+    const counts = Object.fromEntries(TOKEN_STATES.map((state) => [state, 0])) as Record<TokenState, number>;
+    for (const row of this.statements.countTokens.all()) counts[row.state as TokenState] = row.n;
+    return counts;
+  }
+
+  async updateToken(serial: string, expectedVersion: number, changes: TokenChanges, audit: NewAuditEntry | null): Promise<TokenRecord | undefined> {
+    const keys = Object.keys(changes) as (keyof TokenChanges)[];
+    const assignments = keys.map((key) => `${COLUMNS[key]} = @${key}`);
+    const sql = `UPDATE tokens SET ${[...assignments, 'version = version + 1', 'updated_at = @updatedAt'].join(', ')}
+      WHERE serial = @serial AND version = @expectedVersion`;
+    const statement = this.db.prepare(sql);
+    const applied = this.db.transaction(() => {
+      const result = statement.run({ ...changes, serial, expectedVersion, updatedAt: audit?.at ?? Date.now() });
+      if (result.changes !== 1) return false;
+      if (audit) this.insertAudit(audit);
+      return true;
+    })();
+    return applied ? this.getToken(serial) : undefined;
+  }
+
+  async deleteToken(serial: string, audit: NewAuditEntry): Promise<boolean> {
+    return this.db.transaction(() => {
+      const deleted = this.statements.deleteToken.run(serial).changes === 1;
+      if (deleted) this.insertAudit(audit);
+      return deleted;
+    })();
+  }
+
+  async appendAudit(entry: NewAuditEntry): Promise<void> {
+    this.insertAudit(entry);
+  }
+
+  async listAudit(filter: AuditFilter): Promise<AuditEntry[]> {
+    const where: string[] = [];
+    const params: (string | number)[] = [];
+    if (filter.serial !== undefined) {
+      where.push('serial = ?');
+      params.push(filter.serial);
+    }
+    if (filter.action !== undefined) {
+      where.push('action = ?');
+      params.push(filter.action);
+    }
+    if (filter.afterId !== undefined) {
+      where.push('id > ?');
+      params.push(filter.afterId);
+    }
+    const sql = `SELECT * FROM audit ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id LIMIT ?`;
+    const rows = this.db
+      .prepare<(string | number)[], { id: number; at: number; actor: string; action: string; serial: string | null; result: string; detail: string }>(sql)
+      .all(...params, filter.limit ?? 1000);
+    return rows.map((row) => ({ ...row, detail: JSON.parse(row.detail) as AuditEntry['detail'] }));
+  }
+
+  async listApiKeys(): Promise<ApiKeyRecord[]> {
+    return this.statements.listApiKeys.all().map((row) => ({ id: row.id, role: row.role as ApiKeyRecord['role'], hash: row.hash, createdAt: row.created_at }));
+  }
+
+  async insertApiKey(key: ApiKeyRecord): Promise<void> {
+    this.statements.insertApiKey.run(key.id, key.role, key.hash, key.createdAt);
+  }
+
+  async getMeta(key: string): Promise<string | undefined> {
+    return this.statements.getMeta.get(key)?.value;
+  }
+
+  async setMeta(key: string, value: string): Promise<void> {
+    this.statements.setMeta.run(key, value);
+  }
+
+  async ping(): Promise<void> {
+    this.statements.ping.get();
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+
+  private insertAudit(entry: NewAuditEntry): void {
+    this.statements.insertAudit.run({ ...entry, detail: JSON.stringify(entry.detail) });
+  }
+}

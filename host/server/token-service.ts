@@ -1,0 +1,411 @@
+/**
+ * The validation server's rules: enrolment, verification with its windows, replay guard and
+ * lockout, resync (which is also how a holder unlocks a locked token), and every lifecycle step.
+ * Each change is one compare-and-set on the token's version, written together with its audit
+ * record: of two requests racing with the same code, exactly one moves the counter.
+ */
+import { randomInt } from 'node:crypto';
+import { timingSafeEqual } from '../../protocol/bytes.ts';
+import { createOathKey, type OathAlgorithm, type OathKey } from '../../protocol/oath/index.ts';
+import { ApiError, badCode, badState, unknownSerial } from './errors.ts';
+import type { VerifyPolicy } from './policy.ts';
+import type { SeedVault } from './seed-vault.ts';
+import { DuplicateSerialError, type AuditEntry, type AuditFilter, type NewAuditEntry, type TokenChanges, type TokenFilter, type TokenKind, type TokenRecord, type TokenState, type TokenStore } from './store/types.ts';
+import { currentStep, findConsecutive, findCounter, stepRange } from './verification.ts';
+
+/** Who asked: an API key's name, and where the request came from. */
+export interface Actor {
+  readonly name: string;
+  readonly ip?: string;
+}
+
+/** A token as the API shows it: everything but the seed. */
+export interface TokenView {
+  serial: string;
+  kind: TokenKind;
+  algorithm: OathAlgorithm;
+  digits: number;
+  period?: number;
+  counter?: number;
+  lastStep?: number;
+  driftSteps?: number;
+  state: TokenState;
+  failCount: number;
+  owner: string | null;
+  replaces?: string;
+  validUntil?: string;
+  createdAt: string;
+  updatedAt: string;
+  lastUsedAt: string | null;
+}
+
+export interface EnrollInput {
+  readonly serial: string;
+  readonly kind: 'hotp' | 'totp';
+  readonly algorithm: OathAlgorithm;
+  readonly digits: number;
+  readonly period?: number;
+  readonly counter?: number;
+  readonly seed: Uint8Array;
+  readonly owner?: string | null;
+}
+
+export type RejectReason = 'wrong_code' | 'replayed' | 'out_of_window' | 'locked' | 'disabled' | 'lost' | 'revoked' | 'expired';
+
+export type VerifyOutcome =
+  | { readonly result: 'accepted'; readonly serial: string; readonly counter?: number; readonly step?: number }
+  | { readonly result: 'rejected'; readonly serial: string; readonly reason: RejectReason; readonly failCount: number; readonly locked: boolean };
+
+export type ResyncOutcome =
+  | { readonly result: 'resynced'; readonly serial: string; readonly counter?: number; readonly driftSteps?: number; readonly unlocked: boolean }
+  | { readonly result: 'rejected'; readonly serial: string; readonly reason: 'no_consecutive_codes'; readonly failCount: number };
+
+export interface Replacement {
+  readonly serial: string;
+  readonly password: string;
+  readonly validUntil: string;
+}
+
+export interface ServiceEvents {
+  verified?(outcome: VerifyOutcome): void;
+  resynced?(outcome: ResyncOutcome): void;
+}
+
+const MAX_ATTEMPTS = 16;
+const PASSWORD_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789';
+const PASSWORD_LENGTH = 12;
+
+export function viewToken(token: TokenRecord): TokenView {
+  const iso = (ms: number) => new Date(ms).toISOString();
+  return {
+    serial: token.serial,
+    kind: token.kind,
+    algorithm: token.algorithm,
+    digits: token.digits,
+    ...(token.kind === 'totp' ? { period: token.period, lastStep: token.lastStep, driftSteps: token.driftSteps } : {}),
+    ...(token.kind === 'hotp' ? { counter: token.counter } : {}),
+    state: token.state,
+    failCount: token.failCount,
+    owner: token.owner,
+    ...(token.replaces ? { replaces: token.replaces } : {}),
+    ...(token.validUntil !== null ? { validUntil: iso(token.validUntil) } : {}),
+    createdAt: iso(token.createdAt),
+    updatedAt: iso(token.updatedAt),
+    lastUsedAt: token.lastUsedAt === null ? null : iso(token.lastUsedAt),
+  };
+}
+
+/** One step of a compare-and-set loop: what to change (with its audit record), and what to answer. */
+interface Decision<T> {
+  readonly changes: TokenChanges | null;
+  readonly audit: Omit<NewAuditEntry, 'at' | 'actor' | 'serial'> | null;
+  readonly answer: T;
+}
+
+export class TokenService {
+  constructor(
+    private readonly store: TokenStore,
+    private readonly vault: SeedVault,
+    private readonly policy: VerifyPolicy,
+    private readonly now: () => number = Date.now,
+    private readonly events: ServiceEvents = {},
+  ) {}
+
+  async enroll(input: EnrollInput, actor: Actor): Promise<TokenView> {
+    const sealed = this.vault.seal(input.serial, input.seed);
+    try {
+      const token = await this.store.insertToken(
+        {
+          serial: input.serial,
+          kind: input.kind,
+          algorithm: input.algorithm,
+          digits: input.digits,
+          period: input.kind === 'totp' ? (input.period ?? 30) : 0,
+          counter: input.kind === 'hotp' ? (input.counter ?? 0) : 0,
+          lastStep: -1,
+          driftSteps: 0,
+          state: 'active',
+          failCount: 0,
+          owner: input.owner ?? null,
+          sealedSeed: sealed,
+          replaces: null,
+          validUntil: null,
+        },
+        this.auditEntry(actor, 'enroll', input.serial, 'ok', { kind: input.kind, algorithm: input.algorithm, digits: input.digits, owner: input.owner ?? null }),
+      );
+      return viewToken(token);
+    } catch (error) {
+      if (error instanceof DuplicateSerialError) throw new ApiError(409, 'NV_SERIAL_EXISTS', error.message);
+      throw error;
+    }
+  }
+
+  async get(serial: string): Promise<TokenView> {
+    return viewToken(await this.require(serial));
+  }
+
+  async list(filter: TokenFilter): Promise<TokenView[]> {
+    return (await this.store.listTokens(filter)).map(viewToken);
+  }
+
+  async audit(filter: AuditFilter): Promise<AuditEntry[]> {
+    return this.store.listAudit(filter);
+  }
+
+  /** Checks a code of the token `serial`. Unknown serials and malformed codes are errors; a wrong code is an answer. */
+  async verify(serial: string, code: string, actor: Actor): Promise<VerifyOutcome> {
+    const outcome = await this.mutate(serial, actor, (token) => this.judge(token, code));
+    this.events.verified?.(outcome);
+    return outcome;
+  }
+
+  /** Checks a code against every token of a user; accepted by the first that takes it. */
+  async verifyUser(owner: string, code: string, actor: Actor): Promise<VerifyOutcome> {
+    const tokens = (await this.store.listTokens({ owner })).filter((t) => t.state === 'active');
+    if (tokens.length === 0) throw new ApiError(404, 'NV_UNKNOWN_USER', `no active token is assigned to ${owner}`);
+    let last: VerifyOutcome | undefined;
+    for (const token of tokens) {
+      if (!codeFits(token, code)) continue;
+      last = await this.verify(token.serial, code, actor);
+      if (last.result === 'accepted') return last;
+    }
+    if (!last) throw badCode(`the code fits none of ${owner}'s tokens`);
+    return last;
+  }
+
+  /** Two consecutive codes move the counter (or learn the drift), and unlock a locked token. */
+  async resync(serial: string, first: string, second: string, actor: Actor): Promise<ResyncOutcome> {
+    const outcome = await this.mutate(serial, actor, (token): Decision<ResyncOutcome> => {
+      if (token.kind === 'password') throw badState(`${serial} is a temporary password, which has no sequence to resync`);
+      if (token.state !== 'active' && token.state !== 'locked') throw badState(`${serial} is ${token.state}; only an active or locked token resyncs`);
+      for (const code of [first, second]) if (!codeFits(token, code)) throw badCode(`a code of ${serial} is ${token.digits} digits`);
+      const unlocked = token.state === 'locked';
+      const found = this.withKey(token, (key) => {
+        if (token.kind === 'hotp') {
+          const at = findConsecutive(key, token.digits, first, second, token.counter, this.policy.resyncWindow);
+          return at === undefined ? undefined : { counter: at + 2 };
+        }
+        const step = currentStep(this.now(), token.period);
+        const half = Math.floor(this.policy.resyncWindow / 2);
+        const range = stepRange(step, half, token.lastStep);
+        const at = findConsecutive(key, token.digits, first, second, range.from, range.count);
+        return at === undefined ? undefined : { lastStep: at + 1, driftSteps: at + 1 - step };
+      });
+      if (!found) {
+        const failCount = token.failCount + 1;
+        const lock = token.state === 'active' && failCount >= this.policy.maxFail;
+        return {
+          changes: { failCount, ...(lock ? { state: 'locked' as const } : {}) },
+          audit: { action: 'resync', result: 'rejected', detail: { reason: 'no_consecutive_codes', failCount, locked: lock || unlocked } },
+          answer: { result: 'rejected', serial, reason: 'no_consecutive_codes', failCount },
+        };
+      }
+      return {
+        changes: { ...found, failCount: 0, state: 'active', pendingCounter: null, pendingAt: null, lastUsedAt: this.now() },
+        audit: { action: 'resync', result: 'ok', detail: { ...found, unlocked } },
+        answer: { result: 'resynced', serial, ...found, unlocked },
+      };
+    });
+    this.events.resynced?.(outcome);
+    return outcome;
+  }
+
+  async disable(serial: string, actor: Actor): Promise<TokenView> {
+    return this.transition(serial, actor, 'disable', ['active', 'locked'], 'disabled');
+  }
+
+  async enable(serial: string, actor: Actor): Promise<TokenView> {
+    return this.transition(serial, actor, 'enable', ['disabled'], 'active');
+  }
+
+  async unlock(serial: string, actor: Actor): Promise<TokenView> {
+    return this.transition(serial, actor, 'unlock', ['locked'], 'active');
+  }
+
+  /** Final: the token never verifies again. */
+  async revoke(serial: string, actor: Actor): Promise<TokenView> {
+    return this.transition(serial, actor, 'revoke', ['active', 'disabled', 'locked', 'lost'], 'revoked');
+  }
+
+  /**
+   * Blocks a lost token. With `replacement`, issues a temporary password for its owner, valid for
+   * `validDays`, as privacyIDEA's lost-token flow does; the password is shown this once.
+   */
+  async reportLost(serial: string, options: { replacement: boolean; validDays?: number }, actor: Actor): Promise<{ token: TokenView; replacement?: Replacement }> {
+    const token = await this.transition(serial, actor, 'lost', ['active', 'disabled', 'locked'], 'lost');
+    if (!options.replacement) return { token };
+    const replacementSerial = `LOST-${serial}`;
+    const existing = await this.store.getToken(replacementSerial);
+    if (existing) await this.store.deleteToken(replacementSerial, this.auditEntry(actor, 'delete', replacementSerial, 'ok', { reason: 'superseded' }));
+    const password = Array.from({ length: PASSWORD_LENGTH }, () => PASSWORD_ALPHABET[randomInt(PASSWORD_ALPHABET.length)]).join('');
+    const validUntil = this.now() + (options.validDays ?? this.policy.replacementValidDays) * 86_400_000;
+    await this.store.insertToken(
+      {
+        serial: replacementSerial,
+        kind: 'password',
+        algorithm: 'sha1',
+        digits: PASSWORD_LENGTH,
+        period: 0,
+        counter: 0,
+        lastStep: -1,
+        driftSteps: 0,
+        state: 'active',
+        failCount: 0,
+        owner: token.owner,
+        sealedSeed: this.vault.seal(replacementSerial, Buffer.from(password, 'ascii')),
+        replaces: serial,
+        validUntil,
+      },
+      this.auditEntry(actor, 'issue_replacement', replacementSerial, 'ok', { replaces: serial, validUntil: new Date(validUntil).toISOString() }),
+    );
+    return { token, replacement: { serial: replacementSerial, password, validUntil: new Date(validUntil).toISOString() } };
+  }
+
+  async assign(serial: string, owner: string | null, actor: Actor): Promise<TokenView> {
+    return viewToken(
+      await this.mutate(serial, actor, (token) => ({
+        changes: { owner },
+        audit: { action: 'assign', result: 'ok', detail: { owner, previous: token.owner } },
+        answer: token,
+      })).then(() => this.require(serial)),
+    );
+  }
+
+  /** The bridge's HOTP sync: the counter moves up to the token's, never down. */
+  async advanceCounter(serial: string, counter: number, actor: Actor): Promise<{ token: TokenView; moved: boolean }> {
+    const moved = await this.mutate(serial, actor, (token) => {
+      if (token.kind !== 'hotp') throw badState(`${serial} is not an HOTP token`);
+      if (counter <= token.counter) return { changes: null, audit: { action: 'sync_counter', result: 'unchanged', detail: { counter: token.counter, offered: counter } }, answer: false };
+      return { changes: { counter, pendingCounter: null, pendingAt: null }, audit: { action: 'sync_counter', result: 'ok', detail: { from: token.counter, to: counter } }, answer: true };
+    });
+    return { token: await this.get(serial), moved };
+  }
+
+  /** The bridge's TOTP sync: the token's clock was just set, so what was learned of its drift is forgotten. */
+  async resetDrift(serial: string, actor: Actor): Promise<TokenView> {
+    await this.mutate(serial, actor, (token) => {
+      if (token.kind !== 'totp') throw badState(`${serial} is not a TOTP token`);
+      return { changes: { driftSteps: 0 }, audit: { action: 'reset_drift', result: 'ok', detail: { from: token.driftSteps } }, answer: null };
+    });
+    return this.get(serial);
+  }
+
+  async delete(serial: string, actor: Actor): Promise<void> {
+    const deleted = await this.store.deleteToken(serial, this.auditEntry(actor, 'delete', serial, 'ok', {}));
+    if (!deleted) throw unknownSerial(serial);
+  }
+
+  // ---- the verdict on one code ----
+
+  private judge(token: TokenRecord, code: string): Decision<VerifyOutcome> {
+    if (!codeFits(token, code)) {
+      throw badCode(token.kind === 'password' ? `${token.serial} takes a ${token.digits}-character password` : `a code of ${token.serial} is ${token.digits} digits`);
+    }
+    const reject = (reason: RejectReason, countsAsFailure: boolean, extra: TokenChanges = {}): Decision<VerifyOutcome> => {
+      const failCount = countsAsFailure ? token.failCount + 1 : token.failCount;
+      const lock = countsAsFailure && token.state === 'active' && failCount >= this.policy.maxFail;
+      const changes = countsAsFailure || Object.keys(extra).length ? { ...extra, failCount, ...(lock ? { state: 'locked' as const } : {}) } : null;
+      return {
+        changes,
+        audit: { action: 'verify', result: 'rejected', detail: { reason, failCount, locked: lock || token.state === 'locked' } },
+        answer: { result: 'rejected', serial: token.serial, reason, failCount, locked: lock || token.state === 'locked' },
+      };
+    };
+    if (token.state !== 'active') return reject(token.state as RejectReason, false);
+    const now = this.now();
+    if (token.validUntil !== null && now > token.validUntil) return reject('expired', false);
+    const accept = (changes: TokenChanges, where: { counter?: number; step?: number }): Decision<VerifyOutcome> => ({
+      changes: { ...changes, failCount: 0, lastUsedAt: now, pendingCounter: null, pendingAt: null },
+      audit: { action: 'verify', result: 'accepted', detail: { ...where } },
+      answer: { result: 'accepted', serial: token.serial, ...where },
+    });
+
+    if (token.kind === 'password') {
+      const seed = this.vault.open(token.serial, token.sealedSeed);
+      const matches = timingSafeEqual(seed, Buffer.from(code, 'ascii'));
+      seed.fill(0);
+      return matches ? accept({}, {}) : reject('wrong_code', true);
+    }
+    return this.withKey(token, (key) => {
+      if (token.kind === 'hotp') {
+        const counter = findCounter(key, token.digits, code, token.counter, this.policy.hotpWindow);
+        if (counter !== undefined) return accept({ counter: counter + 1 }, { counter });
+        if (this.policy.autoResync) {
+          const pending = token.pendingCounter;
+          if (pending !== null && token.pendingAt !== null && now - token.pendingAt <= this.policy.autoResyncTimeoutMs && findCounter(key, token.digits, code, pending + 1, 1) !== undefined) {
+            return accept({ counter: pending + 2 }, { counter: pending + 1 });
+          }
+          const ahead = findCounter(key, token.digits, code, token.counter + this.policy.hotpWindow, this.policy.resyncWindow);
+          if (ahead !== undefined) return reject('out_of_window', false, { pendingCounter: ahead, pendingAt: now });
+        }
+        const lookback = Math.min(this.policy.replayLookback, token.counter);
+        const replayed = findCounter(key, token.digits, code, token.counter - lookback, lookback) !== undefined;
+        return reject(replayed ? 'replayed' : 'wrong_code', true);
+      }
+      const step = currentStep(now, token.period);
+      const centre = step + token.driftSteps;
+      const range = stepRange(centre, this.policy.totpSteps, token.lastStep);
+      const found = findCounter(key, token.digits, code, range.from, range.count);
+      if (found !== undefined) return accept({ lastStep: found, driftSteps: found - step }, { step: found });
+      const earliest = Math.max(0, centre - this.policy.totpSteps);
+      const used = Math.max(0, token.lastStep - earliest + 1);
+      const replayed = token.lastStep >= earliest && findCounter(key, token.digits, code, earliest, used) !== undefined;
+      return reject(replayed ? 'replayed' : 'wrong_code', true);
+    });
+  }
+
+  // ---- machinery ----
+
+  private withKey<T>(token: TokenRecord, use: (key: OathKey) => T): T {
+    const seed = this.vault.open(token.serial, token.sealedSeed);
+    const key = createOathKey(seed, token.algorithm);
+    seed.fill(0);
+    try {
+      return use(key);
+    } finally {
+      key.destroy();
+    }
+  }
+
+  private async transition(serial: string, actor: Actor, action: string, from: readonly TokenState[], to: TokenState): Promise<TokenView> {
+    await this.mutate(serial, actor, (token) => {
+      if (!from.includes(token.state)) throw badState(`${serial} is ${token.state}; ${action} applies to a token that is ${from.join(' or ')}`);
+      return {
+        changes: { state: to, ...(to === 'active' ? { failCount: 0 } : {}) },
+        audit: { action, result: 'ok', detail: { from: token.state, to } },
+        answer: null,
+      };
+    });
+    return this.get(serial);
+  }
+
+  /** Reads the token, decides, and writes the decision if nobody changed the token meanwhile; else decides again. */
+  private async mutate<T>(serial: string, actor: Actor, decide: (token: TokenRecord) => Decision<T>): Promise<T> {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const token = await this.require(serial);
+      const decision = decide(token);
+      const audit = decision.audit && this.auditEntry(actor, decision.audit.action, serial, decision.audit.result, decision.audit.detail);
+      if (!decision.changes) {
+        if (audit) await this.store.appendAudit(audit);
+        return decision.answer;
+      }
+      if (await this.store.updateToken(serial, token.version, decision.changes, audit)) return decision.answer;
+    }
+    throw new ApiError(503, 'NV_CONTENDED', `${serial} changed ${MAX_ATTEMPTS} times while this request was deciding; try again`);
+  }
+
+  private async require(serial: string): Promise<TokenRecord> {
+    const token = await this.store.getToken(serial);
+    if (!token) throw unknownSerial(serial);
+    return token;
+  }
+
+  private auditEntry(actor: Actor, action: string, serial: string | null, result: string, detail: AuditEntry['detail']): NewAuditEntry {
+    return { at: this.now(), actor: actor.name, action, serial, result, detail: actor.ip ? { ...detail, ip: actor.ip } : detail };
+  }
+}
+
+function codeFits(token: TokenRecord, code: string): boolean {
+  if (code.length !== token.digits) return false;
+  return token.kind === 'password' ? /^[A-Za-z0-9]+$/.test(code) : /^[0-9]+$/.test(code);
+}
