@@ -73,7 +73,7 @@ async function tokenHoldsSeed(token: ConnectedToken, serial: string, reconnect: 
     // the link is gone: try the port again
   }
   if (!reconnect) return undefined;
-  for (let attempt = 0; attempt < 3; attempt++) {
+  for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const again = await reconnect();
       try {

@@ -78,7 +78,7 @@ export class TokenSession {
     const session = new TokenSession(link);
     let identity: HelloReply;
     try {
-      const hello = () => session.request('hello', { proto: PROTOCOL_VERSION }, { timeoutMs });
+      const hello = () => session.request('hello', { proto: PROTOCOL_VERSION }, { timeoutMs, retries: 1 });
       // A token that just booted may still be announcing it: its hello answer comes next.
       identity = await hello().catch((error: unknown) =>
         error instanceof BridgeError && error.code === 'NV_TOKEN_RESTARTED' ? hello() : Promise.reject(error),

@@ -121,3 +121,85 @@ export function toolAvailable(tool: string): boolean {
 }
 
 export const IN_CI = process.env.CI === 'true' || process.env.CI === '1';
+
+export interface ServerProcess {
+  readonly url: string;
+  readonly adminKey: string;
+  readonly clientKey: string;
+  readonly dbFile: string;
+  readonly child: ChildProcess;
+  /** Everything it wrote so far (request logs go to stderr). */
+  stdout(): string;
+  stderr(): string;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export const TEST_ADMIN_KEY = 'nv_admin_test_key_0123456789abcdef';
+export const TEST_CLIENT_KEY = 'nv_client_test_key_0123456789abcdef';
+
+/** `noegleviser server` on a free loopback port, with known API keys (as an operator sets them). */
+export async function startServerProcess(options: { dbFile: string; args?: string[]; env?: NodeJS.ProcessEnv; port?: number }): Promise<ServerProcess> {
+  const child = spawn(
+    process.execPath,
+    [BIN, 'server', '--db', options.dbFile, '--listen', `127.0.0.1:${options.port ?? 0}`, ...(options.args ?? [])],
+    {
+      env: { ...process.env, NOEGLEVISER_ADMIN_KEY: TEST_ADMIN_KEY, NOEGLEVISER_CLIENT_KEY: TEST_CLIENT_KEY, ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let stdout = '';
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const ready = await new Promise<{ url: string; db: string }>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server not ready within 20 s; stderr: ${stderr}`)), 20_000);
+    child.stdout!.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      const line = stdout.split('\n').find((l) => l.includes('"event":"ready"'));
+      if (line) {
+        clearTimeout(timer);
+        resolve(JSON.parse(line));
+      }
+    });
+    void exited.then((code) => reject(new Error(`server exited (${code}) before ready; stderr: ${stderr}`)));
+  });
+  return {
+    url: ready.url,
+    adminKey: TEST_ADMIN_KEY,
+    clientKey: TEST_CLIENT_KEY,
+    dbFile: ready.db,
+    child,
+    stdout: () => stdout,
+    stderr: () => stderr,
+    stop: async (signal = 'SIGTERM') => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+/** A JSON request to a test server; answers status and parsed body. */
+export async function api(
+  server: Pick<ServerProcess, 'url'>,
+  method: string,
+  path: string,
+  options: { key?: string; body?: unknown; raw?: string; headers?: Record<string, string> } = {},
+): Promise<{ status: number; body: any; text: string }> {
+  const response = await fetch(server.url + path, {
+    method,
+    headers: {
+      ...(options.key ? { authorization: `Bearer ${options.key}` } : {}),
+      ...(options.body !== undefined || options.raw !== undefined ? { 'content-type': 'application/json' } : {}),
+      ...options.headers,
+    },
+    body: options.raw ?? (options.body === undefined ? undefined : JSON.stringify(options.body)),
+  });
+  const text = await response.text();
+  let body: unknown;
+  try {
+    body = text ? JSON.parse(text) : undefined;
+  } catch {
+    body = undefined;
+  }
+  return { status: response.status, body, text };
+}

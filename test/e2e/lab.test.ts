@@ -1,0 +1,81 @@
+/** `npm start`'s lab, headless: server, emulated token and bridge in one process, across two runs. */
+import { describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { cli, ROOT, tempDir } from '../support/processes.ts';
+
+interface LabRun {
+  ready: { server: string; port: string; debug: string; serial: string };
+  lines: string[];
+  waitFor(pattern: RegExp): Promise<string>;
+  stop(): Promise<number | null>;
+}
+
+async function startLab(dir: string, runtimeDir: string): Promise<LabRun> {
+  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'noegleviser.mjs'), 'lab', '--headless', '--dir', dir, '--listen', '127.0.0.1:0'], {
+    env: { ...process.env, NOEGLEVISER_RUNTIME_DIR: runtimeDir },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: string[] = [];
+  let stderr = '';
+  let buffered = '';
+  const waiters: { pattern: RegExp; resolve(line: string): void }[] = [];
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stdout.on('data', (chunk: Buffer) => {
+    buffered += chunk.toString();
+    const parts = buffered.split('\n');
+    buffered = parts.pop()!;
+    for (const line of parts) {
+      lines.push(line);
+      for (const waiter of waiters.filter((w) => w.pattern.test(line))) {
+        waiters.splice(waiters.indexOf(waiter), 1);
+        waiter.resolve(line);
+      }
+    }
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const waitFor = (pattern: RegExp) => {
+    const seen = lines.find((line) => pattern.test(line));
+    if (seen) return Promise.resolve(seen);
+    return new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`lab printed no ${pattern} in 20 s; stdout: ${lines.join('\n')}; stderr: ${stderr}`)), 20_000);
+      waiters.push({ pattern, resolve: (line) => (clearTimeout(timer), resolve(line)) });
+    });
+  };
+  const ready = JSON.parse(await waitFor(/"event":"ready"/));
+  return {
+    ready,
+    lines,
+    waitFor,
+    stop: async () => {
+      child.kill('SIGINT');
+      return exited;
+    },
+  };
+}
+
+describe('the lab (npm start), headless', () => {
+  const dir = tempDir('lab');
+  const runtimeDir = path.join(dir, 'run');
+  const env = { NOEGLEVISER_RUNTIME_DIR: runtimeDir };
+
+  it('enrols its token with its server on the first run and relays each press: accepted', async () => {
+    const lab = await startLab(path.join(dir, 'data'), runtimeDir);
+    expect(lab.lines.some((line) => line.startsWith(`enrolled token ${lab.ready.serial} with the server`))).toBe(true);
+    const shown = await cli(['device', 'press', '--debug', lab.ready.debug], { env });
+    const verdict = await lab.waitFor(/accepted|rejected/);
+    expect(verdict).toBe(`${shown.stdout.trim()} accepted (counter 0)`);
+    expect(await lab.stop()).toBe(0);
+  });
+
+  it('a second run reuses the same token and server record; the counter goes on; Ctrl-C stops it cleanly', async () => {
+    const lab = await startLab(path.join(dir, 'data'), runtimeDir);
+    expect(lab.lines.some((line) => line.startsWith('enrolled'))).toBe(false);
+    const shown = await cli(['device', 'press', '--debug', lab.ready.debug], { env });
+    expect(await lab.waitFor(/accepted|rejected/)).toBe(`${shown.stdout.trim()} accepted (counter 1)`);
+    expect(await lab.stop()).toBe(0);
+    // Nothing of the lab is left running: its emulator's announcement is gone.
+    const listed = JSON.parse((await cli(['list', '--json'], { env })).stdout);
+    expect(listed.ports.filter((p: { kind: string }) => p.kind === 'emulator')).toEqual([]);
+  });
+});
