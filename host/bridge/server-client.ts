@@ -1,5 +1,9 @@
 /** The bridge's side of the validation server's HTTP API. */
-import type { ResyncOutcome, TokenView, VerifyOutcome } from '../server/token-service.ts';
+import type { Replacement, ResyncOutcome, TokenView, VerifyOutcome } from '../server/token-service.ts';
+import type { AuditEntry } from '../server/store/types.ts';
+
+/** An audit entry as the API sends it (time as an ISO string). */
+export type AuditView = Omit<AuditEntry, 'at'> & { at: string };
 import { BridgeError } from './link.ts';
 
 export interface ServerEndpoint {
@@ -53,6 +57,31 @@ export class ServerClient {
       if (error instanceof ServerError && error.status === 404) return undefined;
       throw error;
     }
+  }
+
+  async listTokens(filter: { owner?: string; state?: string } = {}): Promise<TokenView[]> {
+    const query = new URLSearchParams(Object.entries(filter).filter((entry): entry is [string, string] => entry[1] !== undefined));
+    return (await this.call<{ tokens: TokenView[] }>('admin', 'GET', `/v1/tokens${query.size ? `?${query}` : ''}`)).tokens;
+  }
+
+  /** disable, enable, unlock or revoke. */
+  async changeState(serial: string, action: 'disable' | 'enable' | 'unlock' | 'revoke'): Promise<TokenView> {
+    return (await this.call<{ token: TokenView }>('admin', 'POST', `/v1/tokens/${encodeURIComponent(serial)}/${action}`, {})).token;
+  }
+
+  async reportLost(serial: string, options: { replacement: boolean; validDays?: number }): Promise<{ token: TokenView; replacement?: Replacement }> {
+    return this.call('admin', 'POST', `/v1/tokens/${encodeURIComponent(serial)}/lost`, options);
+  }
+
+  async assign(serial: string, owner: string | null): Promise<TokenView> {
+    return (await this.call<{ token: TokenView }>('admin', 'POST', `/v1/tokens/${encodeURIComponent(serial)}/assign`, { owner })).token;
+  }
+
+  async audit(filter: { serial?: string; limit?: number } = {}): Promise<AuditView[]> {
+    const query = new URLSearchParams();
+    if (filter.serial) query.set('serial', filter.serial);
+    if (filter.limit) query.set('limit', String(filter.limit));
+    return (await this.call<{ entries: AuditView[] }>('admin', 'GET', `/v1/audit${query.size ? `?${query}` : ''}`)).entries;
   }
 
   async deleteToken(serial: string): Promise<void> {

@@ -12,7 +12,7 @@ import { enrollWithServer } from '../bridge/enrolment.ts';
 import { connectSerial, enroll, readInfo, setPressEvents, syncClock, waitForPress, wipe, type ConnectedToken } from '../bridge/operations.ts';
 import { ServerClient } from '../bridge/server-client.ts';
 import { TokenError } from '../bridge/session.ts';
-import { CliError, usageError } from './errors.ts';
+import { CliError, usageError, wholeNumber } from './errors.ts';
 import { createOutput, table, type Output } from './output.ts';
 import { addServerOptions, resolveEndpoint, type ServerCliOptions } from './server-options.ts';
 import { RECOMMENDED_MIN_SECRET_BYTES, encodeBase32, parseSeed, readSeedFile, type SeedFormat } from './seed-input.ts';
@@ -35,15 +35,6 @@ async function withToken<T>(options: PortOptions, work: (token: ConnectedToken, 
   } finally {
     await token.close();
   }
-}
-
-function integerOption(name: string, min: number, max: number) {
-  return (text: string): number => {
-    if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > max) {
-      throw usageError('NV_BAD_ARGUMENT', `${name} must be a whole number from ${min} to ${max}, not "${text}"`);
-    }
-    return Number(text);
-  };
 }
 
 function seconds(text: string | undefined, fallback: number): number {
@@ -106,10 +97,10 @@ export function bridgeCommands(): Command[] {
       .addOption(new Option('--generate', 'generate a random seed and print it once, with an otpauth:// URI'))
       .addOption(new Option('--hotp', 'event-based codes, one per press (the default, as on a NemID token)').conflicts('totp'))
       .addOption(new Option('--totp', 'time-based codes'))
-      .addOption(new Option('--digits <n>', 'code length').argParser(integerOption('--digits', MIN_DIGITS, MAX_DIGITS)).default(6))
+      .addOption(new Option('--digits <n>', 'code length').argParser(wholeNumber('--digits', MIN_DIGITS, MAX_DIGITS)).default(6))
       .addOption(new Option('--algorithm <name>', 'HMAC hash').choices([...OATH_ALGORITHMS]).default('sha1'))
-      .addOption(new Option('--period <seconds>', 'TOTP time step').argParser(integerOption('--period', 1, 3600)))
-      .addOption(new Option('--counter <n>', 'HOTP counter to start from').argParser(integerOption('--counter', 0, Number.MAX_SAFE_INTEGER)))
+      .addOption(new Option('--period <seconds>', 'TOTP time step').argParser(wholeNumber('--period', 1, 3600)))
+      .addOption(new Option('--counter <n>', 'HOTP counter to start from').argParser(wholeNumber('--counter', 0, Number.MAX_SAFE_INTEGER)))
       .addOption(new Option('--owner <user>', 'assign the token to this user on the server'))
       .addOption(new Option('--token-only', 'write the seed to the token only, even if a server is configured'))
       .addOption(new Option('--allow-short-seed', `accept a seed under ${RECOMMENDED_MIN_SECRET_BYTES} bytes (RFC 4226 asks for 128 bits)`))

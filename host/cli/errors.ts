@@ -36,3 +36,13 @@ export function describeFailure(error: unknown): { line: string; exitCode: numbe
   const message = error instanceof Error ? error.message : String(error);
   return { line: `unexpected failure: ${message.split('\n')[0]} [NV_INTERNAL]`, exitCode: 1 };
 }
+
+/** A commander argument parser for a whole number in [min, max]; anything else is a usage error. */
+export function wholeNumber(name: string, min: number, max: number): (text: string) => number {
+  return (text) => {
+    if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > max) {
+      throw usageError('NV_BAD_ARGUMENT', `${name} must be a whole number from ${min} to ${max}, not "${text}"`);
+    }
+    return Number(text);
+  };
+}

@@ -2,7 +2,7 @@
 import { Command, Option } from 'commander';
 import { DEFAULT_POLICY } from '../server/policy.ts';
 import { DEFAULT_PORT, LOG_REDACTIONS, defaultDbFile, startServer } from '../server/server.ts';
-import { usageError } from './errors.ts';
+import { usageError, wholeNumber } from './errors.ts';
 
 interface ServerCommandOptions {
   db?: string;
@@ -22,23 +22,16 @@ export function parseListen(text: string): { host: string; port: number } {
   return { host: match[1] ?? match[2]!, port };
 }
 
-function whole(name: string, min: number, max: number) {
-  return (text: string): number => {
-    if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > max) throw usageError('NV_BAD_ARGUMENT', `${name} must be a whole number from ${min} to ${max}`);
-    return Number(text);
-  };
-}
-
 export function serverCommand(): Command {
   return new Command('server')
     .description('run the validation server (HTTP JSON API, SQLite store)')
     .addOption(new Option('--db <path>', 'the SQLite file; its folder holds master.key too').default(undefined, defaultDbFile()))
     .addOption(new Option('--listen <host:port>', 'where to listen').default(`127.0.0.1:${DEFAULT_PORT}`))
-    .addOption(new Option('--window <n>', 'HOTP look-ahead window').argParser(whole('--window', 1, 1000)).default(DEFAULT_POLICY.hotpWindow))
-    .addOption(new Option('--resync-window <n>', 'counters a resync searches').argParser(whole('--resync-window', 2, 100_000)).default(DEFAULT_POLICY.resyncWindow))
-    .addOption(new Option('--max-fail <n>', 'wrong codes that lock a token').argParser(whole('--max-fail', 1, 1000)).default(DEFAULT_POLICY.maxFail))
+    .addOption(new Option('--window <n>', 'HOTP look-ahead window').argParser(wholeNumber('--window', 1, 1000)).default(DEFAULT_POLICY.hotpWindow))
+    .addOption(new Option('--resync-window <n>', 'counters a resync searches').argParser(wholeNumber('--resync-window', 2, 100_000)).default(DEFAULT_POLICY.resyncWindow))
+    .addOption(new Option('--max-fail <n>', 'wrong codes that lock a token').argParser(wholeNumber('--max-fail', 1, 1000)).default(DEFAULT_POLICY.maxFail))
     .addOption(new Option('--auto-resync', 'resync by itself on a code beyond the window followed by the next one'))
-    .addOption(new Option('--rate-limit <n>', 'requests a second per client (0: no limit)').argParser(whole('--rate-limit', 0, 1_000_000)).default(200))
+    .addOption(new Option('--rate-limit <n>', 'requests a second per client (0: no limit)').argParser(wholeNumber('--rate-limit', 0, 1_000_000)).default(200))
     .addOption(new Option('--quiet', 'no request log on stderr'))
     .action(async (options: ServerCommandOptions) => {
       const { host, port } = parseListen(options.listen);

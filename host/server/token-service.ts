@@ -232,7 +232,8 @@ export class TokenService {
    * `validDays`, as privacyIDEA's lost-token flow does; the password is shown this once.
    */
   async reportLost(serial: string, options: { replacement: boolean; validDays?: number }, actor: Actor): Promise<{ token: TokenView; replacement?: Replacement }> {
-    const token = await this.transition(serial, actor, 'lost', ['active', 'disabled', 'locked'], 'lost');
+    // Lost again: a replacement can be issued anew (the old one is superseded).
+    const token = await this.transition(serial, actor, 'lost', ['active', 'disabled', 'locked', 'lost'], 'lost');
     if (!options.replacement) return { token };
     const replacementSerial = `LOST-${serial}`;
     const existing = await this.store.getToken(replacementSerial);

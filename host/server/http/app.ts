@@ -105,10 +105,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       seed.fill(0);
     }
   });
-  app.get<{ Querystring: { owner?: string; state?: TokenState; limit?: number; offset?: number } }>(
+  app.get<{ Querystring: { owner?: string; state?: TokenState; limit?: string; offset?: string } }>(
     '/v1/tokens',
     { ...admin, schema: { querystring: { ...schema.listQuery } } },
-    async (request) => ({ tokens: await service.list(request.query) }),
+    async (request) => {
+      const { owner, state, limit, offset } = request.query;
+      return { tokens: await service.list({ owner, state, limit: pageSize(limit), offset: offset === undefined ? undefined : Number(offset) }) };
+    },
   );
   app.get<{ Params: { serial: string } }>('/v1/tokens/:serial', { ...admin, schema: { params: schema.serialParams } }, async (request) => ({
     token: await service.get(request.params.serial),
@@ -145,11 +148,18 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     { ...admin, schema: { params: schema.serialParams, body: schema.emptyBody } },
     async (request) => ({ token: await service.resetDrift(request.params.serial, actor(request)) }),
   );
-  app.get<{ Querystring: { serial?: string; action?: string; after?: number; limit?: number } }>(
+  app.get<{ Querystring: { serial?: string; action?: string; after?: string; limit?: string } }>(
     '/v1/audit',
     { ...admin, schema: { querystring: { ...schema.auditQuery } } },
     async (request) => ({
-      entries: (await service.audit({ serial: request.query.serial, action: request.query.action, afterId: request.query.after, limit: request.query.limit })).map(
+      entries: (
+        await service.audit({
+          serial: request.query.serial,
+          action: request.query.action,
+          afterId: request.query.after === undefined ? undefined : Number(request.query.after),
+          limit: pageSize(request.query.limit),
+        })
+      ).map(
         (entry) => ({ ...entry, at: new Date(entry.at).toISOString() }),
       ),
     }),
@@ -164,6 +174,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   );
 
   return app;
+}
+
+/** A page of at most 1000 rows. */
+function pageSize(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const size = Number(text);
+  if (size < 1 || size > 1000) throw new ApiError(400, 'NV_BAD_FIELD', 'querystring.limit must be from 1 to 1000');
+  return size;
 }
 
 function bearer(request: FastifyRequest): string | undefined {

@@ -1,6 +1,9 @@
 /** JSON schemas of the API's requests: unknown fields are refused, not dropped. */
 const serial = { type: 'string', pattern: '^[A-Za-z0-9._:-]{1,32}$' } as const;
 const owner = { type: 'string', minLength: 1, maxLength: 64, pattern: '^[^\\u0000-\\u001f]+$' } as const;
+/** Query strings arrive as text: whole numbers are checked as digits and converted by the route. */
+const wholeText = { type: 'string', pattern: '^[0-9]{1,9}$' } as const;
+
 /** A code or temporary password: its exact form is checked against the token. */
 const code = { type: 'string', minLength: 1, maxLength: 64 } as const;
 
@@ -38,8 +41,8 @@ export const listQuery = {
   properties: {
     owner,
     state: { enum: ['active', 'disabled', 'locked', 'lost', 'revoked'] },
-    limit: { type: 'integer', minimum: 1, maximum: 1000 },
-    offset: { type: 'integer', minimum: 0 },
+    limit: wholeText,
+    offset: wholeText,
   },
   additionalProperties: false,
 } as const;
@@ -71,8 +74,8 @@ export const auditQuery = {
   properties: {
     serial,
     action: { type: 'string', pattern: '^[a-z_]{1,32}$' },
-    after: { type: 'integer', minimum: 0 },
-    limit: { type: 'integer', minimum: 1, maximum: 1000 },
+    after: wholeText,
+    limit: wholeText,
   },
   additionalProperties: false,
 } as const;
