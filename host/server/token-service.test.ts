@@ -426,7 +426,7 @@ describe('lifecycle', () => {
     expectRejected(await svc.verifyUser('alice', password, client), 'expired');
   });
 
-  it('lost without a replacement only blocks; a replacement is valid for the policy default; lost is not re-enabled', async () => {
+  it('lost without a replacement only blocks; a replacement lasts the policy default; reported lost again, a new one supersedes it', async () => {
     const svc = service();
     await enrollHotp(svc, 'C4', { owner: 'bob' });
     const plain = await svc.reportLost('C4', { replacement: false }, admin);
@@ -438,9 +438,19 @@ describe('lifecycle', () => {
     const replacement = (await svc.reportLost('C5', { replacement: true }, admin)).replacement!;
     expect(Date.parse(replacement.validUntil)).toBe(clock + DEFAULT_POLICY.replacementValidDays * 86_400_000);
     await expectApiError(svc.enable('C5', admin), 409, 'NV_BAD_STATE');
-    await expectApiError(svc.reportLost('C5', { replacement: true }, admin), 409, 'NV_BAD_STATE');
+    expectAccepted(await svc.verifyUser('carol', replacement.password, client));
+    const again = (await svc.reportLost('C5', { replacement: true, validDays: 1 }, admin)).replacement!;
+    expect(again.serial).toBe('LOST-C5');
+    expect(again.password).not.toBe(replacement.password);
+    expectRejected(await svc.verifyUser('carol', replacement.password, client), 'wrong_code');
+    expectAccepted(await svc.verifyUser('carol', again.password, client));
+    expect((await svc.list({ owner: 'carol' })).map((t) => t.serial)).toEqual(['C5', 'LOST-C5']);
     expect((await svc.get('C5')).state).toBe('lost');
     expect((await svc.revoke('C5', admin)).state).toBe('revoked');
+    // Revoking the lost token ends its temporary password too.
+    expect((await svc.get('LOST-C5')).state).toBe('revoked');
+    expectRejected(await svc.verify('LOST-C5', again.password, client), 'revoked');
+    await expectApiError(svc.reportLost('C5', { replacement: true }, admin), 409, 'NV_BAD_STATE');
   });
 
   it('assign sets and clears the owner; verifyUser finds the owner’s active token', async () => {
@@ -512,6 +522,28 @@ describe('concurrency', () => {
     const code = totp(seed);
     const outcomes = await Promise.all(Array.from({ length: 50 }, () => svc.verify('R2', code, client)));
     expect(outcomes.filter((o) => o.result === 'accepted')).toHaveLength(1);
+  });
+
+  it('a crowd of replayed codes is answered, every one, and each counts toward the lockout', async () => {
+    const svc = service({ maxFail: 1000 });
+    const seed = await enrollHotp(svc, 'R4');
+    expectAccepted(await svc.verify('R4', hotp(seed, 0), client));
+    const outcomes = await Promise.all(Array.from({ length: 50 }, () => svc.verify('R4', hotp(seed, 0), client)));
+    for (const outcome of outcomes) expectRejected(outcome, 'replayed');
+    expect((await svc.get('R4')).failCount).toBe(50);
+    const counts = outcomes.map((o) => (o.result === 'rejected' ? o.failCount : 0)).sort((a, b) => a - b);
+    expect(counts).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+  });
+
+  it('a crowd of wrong codes locks the token exactly at maxFail', async () => {
+    const svc = service({ maxFail: 5 });
+    const seed = await enrollHotp(svc, 'R5');
+    const wrong = wrongCode(seed);
+    const outcomes = await Promise.all(Array.from({ length: 20 }, () => svc.verify('R5', wrong, client)));
+    // However the requests interleave, the first four failures leave it open and every later answer says locked.
+    expect(outcomes.every((o) => o.result === 'rejected')).toBe(true);
+    expect(outcomes.filter((o) => o.result === 'rejected' && !o.locked)).toHaveLength(4);
+    expect((await svc.get('R5')).state).toBe('locked');
   });
 
   it('concurrent resyncs with the same pair move the counter once', async () => {

@@ -95,12 +95,16 @@ export function viewToken(token: TokenRecord): TokenView {
   };
 }
 
-/** One step of a compare-and-set loop: what to change (with its audit record), and what to answer. */
-interface Decision<T> {
-  readonly changes: TokenChanges | null;
-  readonly audit: Omit<NewAuditEntry, 'at' | 'actor' | 'serial'> | null;
-  readonly answer: T;
-}
+type AuditDraft = Omit<NewAuditEntry, 'at' | 'actor' | 'serial'>;
+
+/**
+ * What a request decided about a token: either changes to write if the token is still as it was
+ * read (a compare-and-set), or a failure to count. A failure is counted by an atomic increment
+ * that needs no retry, so a crowd of wrong or replayed codes is answered, never left contending.
+ */
+type Decision<T> =
+  | { readonly kind: 'write'; readonly changes: TokenChanges | null; readonly audit: AuditDraft | null; readonly answer: T }
+  | { readonly kind: 'failure'; readonly audit: (counted: TokenRecord) => AuditDraft; readonly answer: (counted: TokenRecord) => T };
 
 export class TokenService {
   constructor(
@@ -192,15 +196,14 @@ export class TokenService {
         return at === undefined ? undefined : { lastStep: at + 1, driftSteps: at + 1 - step };
       });
       if (!found) {
-        const failCount = token.failCount + 1;
-        const lock = token.state === 'active' && failCount >= this.policy.maxFail;
         return {
-          changes: { failCount, ...(lock ? { state: 'locked' as const } : {}) },
-          audit: { action: 'resync', result: 'rejected', detail: { reason: 'no_consecutive_codes', failCount, locked: lock || unlocked } },
-          answer: { result: 'rejected', serial, reason: 'no_consecutive_codes', failCount },
+          kind: 'failure',
+          audit: (counted) => ({ action: 'resync', result: 'rejected', detail: { reason: 'no_consecutive_codes', failCount: counted.failCount, locked: counted.state === 'locked' } }),
+          answer: (counted) => ({ result: 'rejected', serial, reason: 'no_consecutive_codes', failCount: counted.failCount }),
         };
       }
       return {
+        kind: 'write',
         changes: { ...found, failCount: 0, state: 'active', pendingCounter: null, pendingAt: null, lastUsedAt: this.now() },
         audit: { action: 'resync', result: 'ok', detail: { ...found, unlocked } },
         answer: { result: 'resynced', serial, ...found, unlocked },
@@ -222,9 +225,14 @@ export class TokenService {
     return this.transition(serial, actor, 'unlock', ['locked'], 'active');
   }
 
-  /** Final: the token never verifies again. */
+  /** Final: the token never verifies again, nor does a temporary replacement issued for it. */
   async revoke(serial: string, actor: Actor): Promise<TokenView> {
-    return this.transition(serial, actor, 'revoke', ['active', 'disabled', 'locked', 'lost'], 'revoked');
+    const token = await this.transition(serial, actor, 'revoke', ['active', 'disabled', 'locked', 'lost'], 'revoked');
+    const replacement = await this.store.getToken(replacementSerial(serial));
+    if (replacement && replacement.state !== 'revoked') {
+      await this.transition(replacement.serial, actor, 'revoke', ['active', 'disabled', 'locked', 'lost'], 'revoked');
+    }
+    return token;
   }
 
   /**
@@ -235,14 +243,14 @@ export class TokenService {
     // Lost again: a replacement can be issued anew (the old one is superseded).
     const token = await this.transition(serial, actor, 'lost', ['active', 'disabled', 'locked', 'lost'], 'lost');
     if (!options.replacement) return { token };
-    const replacementSerial = `LOST-${serial}`;
-    const existing = await this.store.getToken(replacementSerial);
-    if (existing) await this.store.deleteToken(replacementSerial, this.auditEntry(actor, 'delete', replacementSerial, 'ok', { reason: 'superseded' }));
+    const replacing = replacementSerial(serial);
+    const existing = await this.store.getToken(replacing);
+    if (existing) await this.store.deleteToken(replacing, this.auditEntry(actor, 'delete', replacing, 'ok', { reason: 'superseded' }));
     const password = Array.from({ length: PASSWORD_LENGTH }, () => PASSWORD_ALPHABET[randomInt(PASSWORD_ALPHABET.length)]).join('');
     const validUntil = this.now() + (options.validDays ?? this.policy.replacementValidDays) * 86_400_000;
     await this.store.insertToken(
       {
-        serial: replacementSerial,
+        serial: replacing,
         kind: 'password',
         algorithm: 'sha1',
         digits: PASSWORD_LENGTH,
@@ -253,18 +261,19 @@ export class TokenService {
         state: 'active',
         failCount: 0,
         owner: token.owner,
-        sealedSeed: this.vault.seal(replacementSerial, Buffer.from(password, 'ascii')),
+        sealedSeed: this.vault.seal(replacing, Buffer.from(password, 'ascii')),
         replaces: serial,
         validUntil,
       },
-      this.auditEntry(actor, 'issue_replacement', replacementSerial, 'ok', { replaces: serial, validUntil: new Date(validUntil).toISOString() }),
+      this.auditEntry(actor, 'issue_replacement', replacing, 'ok', { replaces: serial, validUntil: new Date(validUntil).toISOString() }),
     );
-    return { token, replacement: { serial: replacementSerial, password, validUntil: new Date(validUntil).toISOString() } };
+    return { token, replacement: { serial: replacing, password, validUntil: new Date(validUntil).toISOString() } };
   }
 
   async assign(serial: string, owner: string | null, actor: Actor): Promise<TokenView> {
     return viewToken(
       await this.mutate(serial, actor, (token) => ({
+        kind: 'write',
         changes: { owner },
         audit: { action: 'assign', result: 'ok', detail: { owner, previous: token.owner } },
         answer: token,
@@ -274,10 +283,12 @@ export class TokenService {
 
   /** The bridge's HOTP sync: the counter moves up to the token's, never down. */
   async advanceCounter(serial: string, counter: number, actor: Actor): Promise<{ token: TokenView; moved: boolean }> {
-    const moved = await this.mutate(serial, actor, (token) => {
+    const moved = await this.mutate(serial, actor, (token): Decision<boolean> => {
       if (token.kind !== 'hotp') throw badState(`${serial} is not an HOTP token`);
-      if (counter <= token.counter) return { changes: null, audit: { action: 'sync_counter', result: 'unchanged', detail: { counter: token.counter, offered: counter } }, answer: false };
-      return { changes: { counter, pendingCounter: null, pendingAt: null }, audit: { action: 'sync_counter', result: 'ok', detail: { from: token.counter, to: counter } }, answer: true };
+      if (counter <= token.counter) {
+        return { kind: 'write', changes: null, audit: { action: 'sync_counter', result: 'unchanged', detail: { counter: token.counter, offered: counter } }, answer: false };
+      }
+      return { kind: 'write', changes: { counter, pendingCounter: null, pendingAt: null }, audit: { action: 'sync_counter', result: 'ok', detail: { from: token.counter, to: counter } }, answer: true };
     });
     return { token: await this.get(serial), moved };
   }
@@ -286,7 +297,7 @@ export class TokenService {
   async resetDrift(serial: string, actor: Actor): Promise<TokenView> {
     await this.mutate(serial, actor, (token) => {
       if (token.kind !== 'totp') throw badState(`${serial} is not a TOTP token`);
-      return { changes: { driftSteps: 0 }, audit: { action: 'reset_drift', result: 'ok', detail: { from: token.driftSteps } }, answer: null };
+      return { kind: 'write', changes: { driftSteps: 0 }, audit: { action: 'reset_drift', result: 'ok', detail: { from: token.driftSteps } }, answer: null };
     });
     return this.get(serial);
   }
@@ -302,20 +313,25 @@ export class TokenService {
     if (!codeFits(token, code)) {
       throw badCode(token.kind === 'password' ? `${token.serial} takes a ${token.digits}-character password` : `a code of ${token.serial} is ${token.digits} digits`);
     }
-    const reject = (reason: RejectReason, countsAsFailure: boolean, extra: TokenChanges = {}): Decision<VerifyOutcome> => {
-      const failCount = countsAsFailure ? token.failCount + 1 : token.failCount;
-      const lock = countsAsFailure && token.state === 'active' && failCount >= this.policy.maxFail;
-      const changes = countsAsFailure || Object.keys(extra).length ? { ...extra, failCount, ...(lock ? { state: 'locked' as const } : {}) } : null;
-      return {
-        changes,
-        audit: { action: 'verify', result: 'rejected', detail: { reason, failCount, locked: lock || token.state === 'locked' } },
-        answer: { result: 'rejected', serial: token.serial, reason, failCount, locked: lock || token.state === 'locked' },
-      };
-    };
-    if (token.state !== 'active') return reject(token.state as RejectReason, false);
+    const locked = token.state === 'locked';
+    /** A rejection that is no failure of the holder's (the token is blocked, expired, or ahead). */
+    const refuse = (reason: RejectReason, changes: TokenChanges | null = null): Decision<VerifyOutcome> => ({
+      kind: 'write',
+      changes,
+      audit: { action: 'verify', result: 'rejected', detail: { reason, failCount: token.failCount, locked } },
+      answer: { result: 'rejected', serial: token.serial, reason, failCount: token.failCount, locked },
+    });
+    /** A wrong or replayed code: it counts toward the lockout. */
+    const fail = (reason: RejectReason): Decision<VerifyOutcome> => ({
+      kind: 'failure',
+      audit: (counted) => ({ action: 'verify', result: 'rejected', detail: { reason, failCount: counted.failCount, locked: counted.state === 'locked' } }),
+      answer: (counted) => ({ result: 'rejected', serial: token.serial, reason, failCount: counted.failCount, locked: counted.state === 'locked' }),
+    });
+    if (token.state !== 'active') return refuse(token.state as RejectReason);
     const now = this.now();
-    if (token.validUntil !== null && now > token.validUntil) return reject('expired', false);
+    if (token.validUntil !== null && now > token.validUntil) return refuse('expired');
     const accept = (changes: TokenChanges, where: { counter?: number; step?: number }): Decision<VerifyOutcome> => ({
+      kind: 'write',
       changes: { ...changes, failCount: 0, lastUsedAt: now, pendingCounter: null, pendingAt: null },
       audit: { action: 'verify', result: 'accepted', detail: { ...where } },
       answer: { result: 'accepted', serial: token.serial, ...where },
@@ -325,7 +341,7 @@ export class TokenService {
       const seed = this.vault.open(token.serial, token.sealedSeed);
       const matches = timingSafeEqual(seed, Buffer.from(code, 'ascii'));
       seed.fill(0);
-      return matches ? accept({}, {}) : reject('wrong_code', true);
+      return matches ? accept({}, {}) : fail('wrong_code');
     }
     return this.withKey(token, (key) => {
       if (token.kind === 'hotp') {
@@ -337,11 +353,11 @@ export class TokenService {
             return accept({ counter: pending + 2 }, { counter: pending + 1 });
           }
           const ahead = findCounter(key, token.digits, code, token.counter + this.policy.hotpWindow, this.policy.resyncWindow);
-          if (ahead !== undefined) return reject('out_of_window', false, { pendingCounter: ahead, pendingAt: now });
+          if (ahead !== undefined) return refuse('out_of_window', { pendingCounter: ahead, pendingAt: now });
         }
         const lookback = Math.min(this.policy.replayLookback, token.counter);
         const replayed = findCounter(key, token.digits, code, token.counter - lookback, lookback) !== undefined;
-        return reject(replayed ? 'replayed' : 'wrong_code', true);
+        return fail(replayed ? 'replayed' : 'wrong_code');
       }
       const step = currentStep(now, token.period);
       const centre = step + token.driftSteps;
@@ -351,7 +367,7 @@ export class TokenService {
       const earliest = Math.max(0, centre - this.policy.totpSteps);
       const used = Math.max(0, token.lastStep - earliest + 1);
       const replayed = token.lastStep >= earliest && findCounter(key, token.digits, code, earliest, used) !== undefined;
-      return reject(replayed ? 'replayed' : 'wrong_code', true);
+      return fail(replayed ? 'replayed' : 'wrong_code');
     });
   }
 
@@ -372,6 +388,7 @@ export class TokenService {
     await this.mutate(serial, actor, (token) => {
       if (!from.includes(token.state)) throw badState(`${serial} is ${token.state}; ${action} applies to a token that is ${from.join(' or ')}`);
       return {
+        kind: 'write',
         changes: { state: to, ...(to === 'active' ? { failCount: 0 } : {}) },
         audit: { action, result: 'ok', detail: { from: token.state, to } },
         answer: null,
@@ -385,6 +402,14 @@ export class TokenService {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const token = await this.require(serial);
       const decision = decide(token);
+      if (decision.kind === 'failure') {
+        const counted = await this.store.recordFailure(serial, this.policy.maxFail, (updated) => {
+          const draft = decision.audit(updated);
+          return this.auditEntry(actor, draft.action, serial, draft.result, draft.detail);
+        });
+        if (!counted) throw unknownSerial(serial);
+        return decision.answer(counted);
+      }
       const audit = decision.audit && this.auditEntry(actor, decision.audit.action, serial, decision.audit.result, decision.audit.detail);
       if (!decision.changes) {
         if (audit) await this.store.appendAudit(audit);
@@ -404,6 +429,11 @@ export class TokenService {
   private auditEntry(actor: Actor, action: string, serial: string | null, result: string, detail: AuditEntry['detail']): NewAuditEntry {
     return { at: this.now(), actor: actor.name, action, serial, result, detail: actor.ip ? { ...detail, ip: actor.ip } : detail };
   }
+}
+
+/** The serial of the temporary password issued when `serial` was reported lost. */
+export function replacementSerial(serial: string): string {
+  return `LOST-${serial}`;
 }
 
 function codeFits(token: TokenRecord, code: string): boolean {

@@ -37,6 +37,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     bodyLimit: options.bodyLimit ?? 16 * 1024,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   });
+  app.removeContentTypeParser('text/plain'); // JSON only: text/plain gets 415 NV_BAD_MEDIA_TYPE, not a misleading schema error
   const { service, keys, metrics } = options;
 
   app.addHook('onRequest', async (request) => {
@@ -55,7 +56,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       max: perSecond,
       timeWindow: 1000,
       keyGenerator: (request) => request.principal?.id ?? request.ip,
-      allowList: (request) => request.url === '/health' || request.url === '/metrics',
+      allowList: (request) => ['/health', '/metrics'].includes(request.url.split('?')[0]!),
       errorResponseBuilder: (_request, context) => new ApiError(429, 'NV_RATE_LIMITED', `more than ${context.max} requests a second; retry in ${context.after}`),
     });
   }
@@ -73,8 +74,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     if (!request.principal) throw new ApiError(401, 'NV_UNAUTHORIZED', 'an API key is needed: Authorization: Bearer <key>');
     if (!roles.includes(request.principal.role)) throw new ApiError(403, 'NV_FORBIDDEN', `this needs the ${roles.join(' or ')} key`);
   };
-  const admin = { preHandler: requireRole('admin') };
-  const client = { preHandler: requireRole('client', 'admin') };
+  // Checked before the body is validated: without the right key, a request learns nothing of the schema.
+  const admin = { preValidation: requireRole('admin') };
+  const client = { preValidation: requireRole('client', 'admin') };
   const actor = (request: FastifyRequest): Actor => ({ name: request.principal?.id ?? 'anonymous', ip: request.ip });
 
   app.get('/health', async () => {
@@ -167,6 +169,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   app.post<{ Body: { serial?: string; user?: string; code: string } }>('/v1/verify', { ...client, schema: { body: schema.verifyBody } }, async (request) => {
     const { serial, user, code } = request.body;
+    if ((serial === undefined) === (user === undefined)) throw new ApiError(400, 'NV_BAD_FIELD', 'give exactly one of "serial" and "user"');
     return serial !== undefined ? service.verify(serial, code, actor(request)) : service.verifyUser(user!, code, actor(request));
   });
   app.post<{ Body: { serial: string; codes: [string, string] } }>('/v1/resync', { ...client, schema: { body: schema.resyncBody } }, async (request) =>
@@ -201,9 +204,6 @@ function toApiError(error: FastifyError | ApiError): ApiError {
       return new ApiError(400, 'NV_UNKNOWN_FIELD', `${where} has a field this API does not know: "${String(first.params.additionalProperty)}"`);
     }
     if (first.keyword === 'required') return new ApiError(400, 'NV_MISSING_FIELD', `${where} lacks "${String(first.params.missingProperty)}"`);
-    if (first.keyword === 'oneOf' && fastifyError.validationContext === 'body') {
-      return new ApiError(400, 'NV_BAD_FIELD', 'give exactly one of "serial" and "user"');
-    }
     return new ApiError(400, 'NV_BAD_FIELD', `${where} ${fastifyError.message.replace(/^(body|querystring|params)(\/\S+)? /, '')}`);
   }
   switch (fastifyError.code) {

@@ -84,7 +84,6 @@ export const verifyBody = {
   type: 'object',
   properties: { serial, user: owner, code },
   required: ['code'],
-  oneOf: [{ required: ['serial'] }, { required: ['user'] }],
   additionalProperties: false,
 } as const;
 

@@ -147,6 +147,9 @@ export class SqliteTokenStore implements TokenStore {
         @replaces, @validUntil, NULL, NULL, @now, @now, NULL, 1)`),
       getToken: this.db.prepare<[string], TokenRow>('SELECT * FROM tokens WHERE serial = ?'),
       deleteToken: this.db.prepare<[string]>('DELETE FROM tokens WHERE serial = ?'),
+      recordFailure: this.db.prepare(`UPDATE tokens SET fail_count = fail_count + 1,
+        state = CASE WHEN state = 'active' AND fail_count + 1 >= @maxFail THEN 'locked' ELSE state END,
+        version = version + 1, updated_at = @now WHERE serial = @serial`),
       countTokens: this.db.prepare<[], { state: string; n: number }>('SELECT state, COUNT(*) AS n FROM tokens GROUP BY state'),
       insertAudit: this.db.prepare('INSERT INTO audit (at, actor, action, serial, result, detail) VALUES (@at, @actor, @action, @serial, @result, @detail)'),
       listApiKeys: this.db.prepare<[], { id: string; role: string; hash: string; created_at: number }>('SELECT * FROM api_keys ORDER BY created_at'),
@@ -211,6 +214,15 @@ export class SqliteTokenStore implements TokenStore {
       return true;
     })();
     return applied ? this.getToken(serial) : undefined;
+  }
+
+  async recordFailure(serial: string, maxFail: number, audit: (counted: TokenRecord) => NewAuditEntry): Promise<TokenRecord | undefined> {
+    return this.db.transaction(() => {
+      if (this.statements.recordFailure.run({ serial, maxFail, now: Date.now() }).changes !== 1) return undefined;
+      const counted = toRecord(this.statements.getToken.get(serial)!);
+      this.insertAudit(audit(counted));
+      return counted;
+    })();
   }
 
   async deleteToken(serial: string, audit: NewAuditEntry): Promise<boolean> {

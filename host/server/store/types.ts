@@ -101,6 +101,12 @@ export interface TokenStore {
    * `expectedVersion`. Returns the new record, or undefined when someone else changed it first.
    */
   updateToken(serial: string, expectedVersion: number, changes: TokenChanges, audit: NewAuditEntry | null): Promise<TokenRecord | undefined>;
+  /**
+   * Counts a failed code: fail count + 1, and an active token whose count reaches `maxFail`
+   * becomes locked. Atomic without a version check (a failure never races a decision), with the
+   * audit record made from the counted token in the same transaction. Undefined for no such token.
+   */
+  recordFailure(serial: string, maxFail: number, audit: (counted: TokenRecord) => NewAuditEntry): Promise<TokenRecord | undefined>;
   deleteToken(serial: string, audit: NewAuditEntry): Promise<boolean>;
   appendAudit(entry: NewAuditEntry): Promise<void>;
   listAudit(filter: AuditFilter): Promise<AuditEntry[]>;
