@@ -151,4 +151,21 @@ describe('bridge and server', () => {
     expect(JSON.parse(result.stdout)).toMatchObject({ result: 'resynced', counter: 13 });
     expect((await cli(['verify', '--serial', token.serial, codes[13]!], { env })).stdout).toContain('accepted (counter 13)');
   });
+
+  it('resync, TOTP: a token whose clock runs 2 minutes fast is recovered by two consecutive codes, then verifies normally', async () => {
+    const token = await newToken('resync-totp');
+    expect((await cli(['enroll', '--port', token.port, '--seed', SEED_HEX, '--totp'], { env })).code).toBe(0);
+    await debugCall(token.debug, 'advance', { ms: 120_000 });
+    const first = String((await debugCall(token.debug, 'press')).display).trim();
+    expect((await cli(['verify', '--serial', token.serial, first], { env })).stdout).toContain('rejected');
+    await debugCall(token.debug, 'advance', { ms: 30_000 });
+    const second = String((await debugCall(token.debug, 'press')).display).trim();
+    const resynced = await cli(['resync', '--serial', token.serial, first, second, '--json'], { env });
+    expect(resynced.code, resynced.stderr).toBe(0);
+    // The pair lies 4 and 5 steps ahead of the server's clock (give or take the step the host is in).
+    expect(JSON.parse(resynced.stdout).driftSteps).toBeGreaterThanOrEqual(4);
+    await debugCall(token.debug, 'advance', { ms: 30_000 });
+    const next = String((await debugCall(token.debug, 'press')).display).trim();
+    expect((await cli(['verify', '--serial', token.serial, next], { env })).stdout).toContain('accepted');
+  });
 });
