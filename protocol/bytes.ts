@@ -1,4 +1,4 @@
-/** Byte and text helpers for code that may not use Node's Buffer. */
+/** Byte and text helpers on Uint8Array, for code that runs without Node (the firmware). */
 
 export function hexToBytes(hex: string): Uint8Array | undefined {
   if (hex.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(hex)) return undefined;

@@ -82,36 +82,52 @@ export interface EmulatorProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export async function startEmulatorProcess(options: { profile: string; runtimeDir: string; args?: string[] }): Promise<EmulatorProcess> {
-  const child = spawn(process.execPath, [BIN, 'device', 'emulate', '--headless', '--profile', options.profile, ...(options.args ?? [])], {
-    env: { ...process.env, NOEGLEVISER_RUNTIME_DIR: options.runtimeDir },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+/** A long-running `noegleviser` process, once it has printed its JSON ready line. */
+interface ReadyProcess<Ready> {
+  readonly ready: Ready;
+  readonly child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+async function spawnUntilReady<Ready>(name: string, args: string[], env: NodeJS.ProcessEnv): Promise<ReadyProcess<Ready>> {
+  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const ready = await new Promise<{ port: string; debug: string; serial: string; pid: number }>((resolve, reject) => {
-    let stdout = '';
-    const timer = setTimeout(() => reject(new Error(`emulator not ready within 20 s; stderr: ${stderr}`)), 20_000);
+  const ready = await new Promise<Ready>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name} not ready within 20 s; stderr: ${stderr}`)), 20_000);
     child.stdout!.on('data', (chunk: Buffer) => {
       stdout += chunk.toString();
       const line = stdout.split('\n').find((l) => l.includes('"event":"ready"'));
       if (line) {
         clearTimeout(timer);
-        resolve(JSON.parse(line));
+        resolve(JSON.parse(line) as Ready);
       }
     });
-    void exited.then((code) => reject(new Error(`emulator exited (${code}) before ready; stderr: ${stderr}`)));
+    void exited.then((code) => reject(new Error(`${name} exited (${code}) before ready; stderr: ${stderr}`)));
   });
   return {
-    ...ready,
+    ready,
     child,
+    stdout: () => stdout,
     stderr: () => stderr,
     stop: async (signal = 'SIGTERM') => {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       return exited;
     },
   };
+}
+
+export async function startEmulatorProcess(options: { profile: string; runtimeDir: string; args?: string[] }): Promise<EmulatorProcess> {
+  const emulator = await spawnUntilReady<{ port: string; debug: string; serial: string; pid: number }>(
+    'emulator',
+    ['device', 'emulate', '--headless', '--profile', options.profile, ...(options.args ?? [])],
+    { NOEGLEVISER_RUNTIME_DIR: options.runtimeDir },
+  );
+  return { ...emulator.ready, child: emulator.child, stderr: emulator.stderr, stop: emulator.stop };
 }
 
 /** Debian tools the interop tests use: skipped with a message locally, a failure in CI. */
@@ -139,42 +155,20 @@ export const TEST_CLIENT_KEY = 'nv_client_test_key_0123456789abcdef';
 
 /** `noegleviser server` on a free loopback port, with known API keys (as an operator sets them). */
 export async function startServerProcess(options: { dbFile: string; args?: string[]; env?: NodeJS.ProcessEnv; port?: number }): Promise<ServerProcess> {
-  const child = spawn(
-    process.execPath,
-    [BIN, 'server', '--db', options.dbFile, '--listen', `127.0.0.1:${options.port ?? 0}`, ...(options.args ?? [])],
-    {
-      env: { ...process.env, NOEGLEVISER_ADMIN_KEY: TEST_ADMIN_KEY, NOEGLEVISER_CLIENT_KEY: TEST_CLIENT_KEY, ...options.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
+  const server = await spawnUntilReady<{ url: string; db: string }>(
+    'server',
+    ['server', '--db', options.dbFile, '--listen', `127.0.0.1:${options.port ?? 0}`, ...(options.args ?? [])],
+    { NOEGLEVISER_ADMIN_KEY: TEST_ADMIN_KEY, NOEGLEVISER_CLIENT_KEY: TEST_CLIENT_KEY, ...options.env },
   );
-  let stdout = '';
-  let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const ready = await new Promise<{ url: string; db: string }>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server not ready within 20 s; stderr: ${stderr}`)), 20_000);
-    child.stdout!.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-      const line = stdout.split('\n').find((l) => l.includes('"event":"ready"'));
-      if (line) {
-        clearTimeout(timer);
-        resolve(JSON.parse(line));
-      }
-    });
-    void exited.then((code) => reject(new Error(`server exited (${code}) before ready; stderr: ${stderr}`)));
-  });
   return {
-    url: ready.url,
+    url: server.ready.url,
     adminKey: TEST_ADMIN_KEY,
     clientKey: TEST_CLIENT_KEY,
-    dbFile: ready.db,
-    child,
-    stdout: () => stdout,
-    stderr: () => stderr,
-    stop: async (signal = 'SIGTERM') => {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      return exited;
-    },
+    dbFile: server.ready.db,
+    child: server.child,
+    stdout: server.stdout,
+    stderr: server.stderr,
+    stop: server.stop,
   };
 }
 

@@ -1,11 +1,11 @@
 /**
  * Codes per second on one core: this engine vs node:crypto vs otplib (dev tool, runs on Node).
  *
- *   npx tsx protocol/oath/bench-engine.ts
+ *   npx tsx bench/oath-engine.ts
  */
 import { createHmac } from 'node:crypto';
 import { generateSync } from 'otplib';
-import { createOathKey, hotpCode, type OathAlgorithm } from './index.ts';
+import { createOathKey, hotpCode, type OathAlgorithm } from '../protocol/oath/index.ts';
 
 const RUNS = 5;
 const SECRET = new TextEncoder().encode('12345678901234567890');
