@@ -164,6 +164,7 @@ export class Firmware {
     this.push = decodeSettings(this.store.get(TAG.settings)).push;
     const enrolment = this.store.get(TAG.enrolment);
     const record = enrolment && decodeEnrolment(enrolment);
+    enrolment?.fill(0);
     if (record) {
       this.enrolled = { record: { ...record, secret: new Uint8Array(0) }, key: createOathKey(record.secret, record.algorithm) };
       record.secret.fill(0);
