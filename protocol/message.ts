@@ -59,6 +59,21 @@ export function encodeMessage(message: Message): string {
   return body;
 }
 
+/** Throws bad_frame 'charset' unless every character is printable ASCII. */
+export function assertPrintable(text: string): void {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e) throw new ProtocolError('bad_frame', 'charset');
+  }
+}
+
+/** Parses a body that no framing has checked yet (HID carries bytes): length and charset first. */
+export function decodeMessageText(body: string): Message {
+  if (body.length > MAX_BODY_BYTES) throw new ProtocolError('too_long');
+  assertPrintable(body);
+  return decodeMessage(body);
+}
+
 /** Parses a body; throws ProtocolError('bad_frame', detail) naming the part that is wrong. */
 export function decodeMessage(body: string): Message {
   const words = body.split(' ');

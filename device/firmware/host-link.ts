@@ -1,58 +1,44 @@
 /**
- * One host link: a transport plus its framing. Incoming bytes become messages (or coded errors
- * that are answered at once); outgoing messages are framed and sent. Every framing ends in the
- * same `onRequest`, so no command is implemented per transport.
+ * A link to a host: a transport and its framing. Every framing hands complete requests to the
+ * same `onRequest` and takes back messages to send, so no command is implemented per transport.
  */
-import { asciiToBytes } from '../../protocol/bytes.ts';
 import { ProtocolError } from '../../protocol/errors.ts';
-import { LineAssembler, encodeLine, unwrapLine } from '../../protocol/framing/line.ts';
-import { decodeMessage, errorResponse, UNATTRIBUTED_ID, type Message } from '../../protocol/message.ts';
-import type { Transport } from '../hal/transport.ts';
+import { decodeMessage, decodeMessageText, errorResponse, UNATTRIBUTED_ID, type Message } from '../../protocol/message.ts';
 
 export type RequestMessage = Extract<Message, { kind: 'request' }>;
 
-export class HostLink {
-  private readonly assembler: LineAssembler;
+export interface HostLink {
+  /** Bytes (a line framing's stream, a HID framing's report) arrived at `nowMs`. */
+  receive(bytes: Uint8Array, nowMs: number): void;
+  /** A response goes where its request came from; an event to every host listening. */
+  send(message: Message): void;
+  /** The request `requestId` of this link waits for the user (a hold): a framing that can say so does. */
+  waiting(requestId: number): void;
+  /** When the link next needs `expire` called (a half-received message timing out), or null. */
+  deadline(): number | null;
+  expire(nowMs: number): void;
+}
 
-  constructor(
-    private readonly transport: Transport,
-    onRequest: (request: RequestMessage, link: HostLink) => void,
-  ) {
-    this.assembler = new LineAssembler(
-      (line) => this.receiveLine(line, onRequest),
-      () => this.send(errorResponse(UNATTRIBUTED_ID, 'too_long')),
-    );
-  }
+export interface LinkHandlers {
+  onRequest(request: RequestMessage, link: HostLink): void;
+  /** The host gave up on the request (HID CANCEL). */
+  onCancel(requestId: number, link: HostLink): void;
+}
 
-  receive(bytes: Uint8Array): void {
-    this.assembler.push(bytes);
-  }
-
-  send(message: Message): void {
-    this.transport.send(asciiToBytes(encodeLine(message)));
-  }
-
-  private receiveLine(line: string, onRequest: (request: RequestMessage, link: HostLink) => void): void {
-    let body: string;
-    try {
-      body = unwrapLine(line);
-    } catch (error) {
-      return this.sendError(UNATTRIBUTED_ID, error);
-    }
-    let message: Message;
-    try {
-      message = decodeMessage(body);
-    } catch (error) {
-      return this.sendError(readableRequestId(body), error);
-    }
-    if (message.kind !== 'request') return this.sendError(UNATTRIBUTED_ID, new ProtocolError('bad_frame', 'kind'));
-    onRequest(message, this);
-  }
-
-  private sendError(id: number, error: unknown): void {
+/**
+ * A body that passed its framing's integrity check, as a request; or the coded error to answer it
+ * with (under the request's own ID when that much of it can be read).
+ */
+export function requestFromBody(body: string, checked: 'line' | 'bytes'): { request: RequestMessage } | { error: Message } {
+  let message: Message;
+  try {
+    message = checked === 'line' ? decodeMessage(body) : decodeMessageText(body);
+  } catch (error) {
     if (!(error instanceof ProtocolError)) throw error;
-    this.send(errorResponse(id, error.code, error.detail));
+    return { error: errorResponse(readableRequestId(body), error.code, error.detail) };
   }
+  if (message.kind !== 'request') return { error: errorResponse(UNATTRIBUTED_ID, 'bad_frame', 'kind') };
+  return { request: message };
 }
 
 /** The ID of a request whose integrity check passed but whose body did not parse, when it can be read. */

@@ -21,11 +21,14 @@ import { ProtocolError } from '../../protocol/errors.ts';
 import { decodeFields, encodeFields } from '../../protocol/fields.ts';
 import { errorResponse, type Fields } from '../../protocol/message.ts';
 import { createOathKey, hotpCode, totpCode, totpStep, type OathKey } from '../../protocol/oath/index.ts';
+import { HID_KEEPALIVE_INTERVAL_MS } from '../../protocol/framing/hid.ts';
 import { PROTOCOL_VERSION } from '../../protocol/version.ts';
 import type { Hal, InputEvent } from '../hal/index.ts';
 import { DECIMAL_POINT, codeToText, textToSegments } from './segments.ts';
 import { FlashStore, StorageError } from './flash-store.ts';
-import { HostLink, type RequestMessage } from './host-link.ts';
+import type { HostLink, LinkHandlers, RequestMessage } from './host-link.ts';
+import { HidLink } from './hid-link.ts';
+import { LineLink } from './line-link.ts';
 import {
   TAG,
   decodeCounter,
@@ -70,6 +73,9 @@ export interface FirmwareConfig {
   readonly timings?: Partial<Timings>;
 }
 
+/** While a request waits for the user, hosts that can be told so are told this often (HID keepalive). */
+const KEEPALIVE_INTERVAL_MS = HID_KEEPALIVE_INTERVAL_MS;
+
 /** Battery levels (percent) below which a code carries a warning, and below which no code is made. */
 export const BATTERY_LOW = 10;
 export const BATTERY_EMPTY = 2;
@@ -84,7 +90,7 @@ export const MESSAGES = {
   storageError: 'Err FL',
 } as const;
 
-type TimerName = 'debounce' | 'hold' | 'screen' | 'confirm';
+type TimerName = 'debounce' | 'hold' | 'screen' | 'confirm' | 'keepalive' | 'links';
 
 type Screen =
   | { kind: 'blank' }
@@ -136,7 +142,16 @@ export class Firmware {
         throw new RangeError(`${field} "${value}" is not a word of at most ${IDENTITY_LIMITS[field]} characters`);
       }
     }
-    this.links = hal.transports.map((transport) => new HostLink(transport, (request, link) => this.onRequest(request, link)));
+    const handlers: LinkHandlers = {
+      onRequest: (request, link) => this.onRequest(request, link),
+      onCancel: (requestId, link) => {
+        if (this.pending?.link === link && this.pending.requestId === requestId) this.finishConfirm('denied', 'cancelled');
+      },
+    };
+    const version = FIRMWARE_VERSION.split('.').map(Number) as [number, number, number];
+    this.links = hal.transports.map((transport) =>
+      transport.framing === 'hid' ? new HidLink(transport, handlers, { rng: hal.rng, firmwareVersion: version }) : new LineLink(transport, handlers),
+    );
   }
 
   /** The serial number, for the board to print on its label (it is no secret). */
@@ -193,13 +208,25 @@ export class Firmware {
         this.timers.set('debounce', this.hal.clock.now() + this.timings.debounceMs);
         break;
       case 'received':
-        this.links[event.link]?.receive(event.bytes);
+        this.links[event.link]?.receive(event.bytes, this.hal.clock.now());
         break;
       case 'tick':
         break;
     }
     this.runDueTimers();
+    this.scheduleLinks();
     this.hal.clock.wakeAt(this.timers.next());
+  }
+
+  /** Links with something to time out (a half-received HID message) get a timer of their own. */
+  private scheduleLinks(): void {
+    let earliest: number | null = null;
+    for (const link of this.links) {
+      const deadline = link.deadline();
+      if (deadline !== null && (earliest === null || deadline < earliest)) earliest = deadline;
+    }
+    if (earliest === null) this.timers.cancel('links');
+    else this.timers.set('links', earliest);
   }
 
   private runDueTimers(): void {
@@ -230,6 +257,13 @@ export class Firmware {
         return this.showScreen({ kind: 'blank' }, null);
       case 'confirm':
         return this.finishConfirm('denied', 'timeout');
+      case 'keepalive':
+        if (!this.pending) return;
+        this.pending.link.waiting(this.pending.requestId);
+        return this.timers.set('keepalive', this.hal.clock.now() + KEEPALIVE_INTERVAL_MS);
+      case 'links':
+        for (const link of this.links) link.expire(this.hal.clock.now());
+        return;
     }
   }
 
@@ -351,6 +385,7 @@ export class Firmware {
   private startConfirm(from: Requester): void {
     this.pending = from;
     this.timers.set('confirm', this.hal.clock.now() + this.timings.confirmMs);
+    this.timers.set('keepalive', this.hal.clock.now() + KEEPALIVE_INTERVAL_MS);
     this.showScreen({ kind: 'confirm' }, null);
     this.sendEvent(from.link, 'confirm', { op: 'wipe', timeout_ms: this.timings.confirmMs });
   }
@@ -359,6 +394,7 @@ export class Firmware {
     const pending = this.pending!;
     this.pending = undefined;
     this.timers.cancel('confirm');
+    this.timers.cancel('keepalive');
     if (!this.store || !this.commit(() => this.store!.retainOnly((tag) => tag === TAG.serial || tag === TAG.settings))) {
       this.showMessage(MESSAGES.storageError);
       return pending.link.send(errorResponse(pending.requestId, 'storage_failure'));
@@ -375,6 +411,7 @@ export class Firmware {
     if (!pending) return;
     this.pending = undefined;
     this.timers.cancel('confirm');
+    this.timers.cancel('keepalive');
     if (detail === 'cancelled') this.showMessage(MESSAGES.cancelled);
     else this.showScreen({ kind: 'blank' }, null);
     pending.link.send(errorResponse(pending.requestId, code, detail));

@@ -6,7 +6,7 @@
  */
 import { crc32Ascii, crcHex } from '../crc32.ts';
 import { ProtocolError } from '../errors.ts';
-import { decodeMessage, encodeMessage, type Message } from '../message.ts';
+import { assertPrintable, decodeMessage, encodeMessage, type Message } from '../message.ts';
 import { MAX_LINE_BYTES } from '../version.ts';
 
 const LF = 0x0a;
@@ -20,10 +20,7 @@ export function encodeLine(message: Message): string {
 /** Checks a received line (its `\n` and any `\r` already removed) and returns its body. */
 export function unwrapLine(line: string): string {
   if (line.length > MAX_LINE_BYTES - 1) throw new ProtocolError('too_long');
-  for (let i = 0; i < line.length; i++) {
-    const c = line.charCodeAt(i);
-    if (c < 0x20 || c > 0x7e) throw new ProtocolError('bad_frame', 'charset');
-  }
+  assertPrintable(line);
   const star = line.lastIndexOf('*');
   const check = line.slice(star + 1);
   if (star < 0 || !/^[0-9A-Fa-f]{8}$/.test(check)) throw new ProtocolError('bad_frame', 'check');
