@@ -67,7 +67,7 @@ export async function runEmulator(options: EmulateOptions): Promise<void> {
     battery: options.battery,
   });
   process.stdout.write(
-    JSON.stringify({ event: 'ready', port: emulator.port, debug: emulator.debug, serial: emulator.serial, profile: emulator.profile, pid: process.pid }) + '\n',
+    JSON.stringify({ event: 'ready', port: emulator.port, hid: emulator.hid, debug: emulator.debug, serial: emulator.serial, profile: emulator.profile, pid: process.pid }) + '\n',
   );
   await serveEmulator(emulator, !options.headless && hasTerminal()).stopped;
 }

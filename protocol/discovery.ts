@@ -9,6 +9,8 @@ export interface EmulatorAnnouncement {
   readonly pid: number;
   /** The serial port a host opens: the pty's slave side. */
   readonly port: string;
+  /** Its HID interface over UDP, `udp://127.0.0.1:PORT`. */
+  readonly hid?: string;
   /** The emulator's debug link (a Unix socket path). */
   readonly debug: string;
   readonly serial: string;

@@ -7,10 +7,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { SerialPort } from 'serialport';
 import { parseAnnouncement, runtimeDirectory, type EmulatorAnnouncement } from '../../protocol/discovery.ts';
+import { listHidTokens, loadNodeHid, type HidBackend } from './node-hid-port.ts';
 
 export interface FoundPort {
-  readonly kind: 'serial' | 'emulator';
+  readonly kind: 'serial' | 'hid' | 'emulator';
+  /** What `--port` takes to reach it. */
   readonly port: string;
+  /** An emulator's HID interface, as `--port` takes it. */
+  readonly hid?: string;
   readonly serial?: string;
   readonly model?: string;
   /** The emulator's debug link. */
@@ -56,11 +60,12 @@ export function listEmulators(runtimeDir = hostRuntimeDir()): EmulatorAnnounceme
   return found.sort((a, b) => a.serial.localeCompare(b.serial));
 }
 
-export async function discover(runtimeDir = hostRuntimeDir()): Promise<Discovery> {
+export async function discover(runtimeDir = hostRuntimeDir(), hid: () => HidBackend = loadNodeHid): Promise<Discovery> {
   const warnings: string[] = [];
   const ports: FoundPort[] = listEmulators(runtimeDir).map((e) => ({
     kind: 'emulator',
     port: e.port,
+    ...(e.hid ? { hid: `hid+${e.hid}` } : {}),
     serial: e.serial,
     model: e.model,
     debug: e.debug,
@@ -78,6 +83,13 @@ export async function discover(runtimeDir = hostRuntimeDir()): Promise<Discovery
     }
   } catch (error) {
     warnings.push(`serial ports could not be listed: ${(error as Error).message.split('\n')[0]} (is udev installed?)`);
+  }
+  try {
+    for (const device of await listHidTokens(hid())) {
+      ports.push({ kind: 'hid', port: `hid:${device.path}`, serial: device.serialNumber, description: device.product ?? 'noegleviser HID token' });
+    }
+  } catch (error) {
+    warnings.push(`HID tokens could not be listed: ${(error as Error).message}`);
   }
   return { ports, warnings };
 }

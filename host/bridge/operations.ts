@@ -1,7 +1,7 @@
 /** What a host does with a token, built on a session: connect, enroll, wait for a code, set the clock, wipe. */
 import type { EnrollArgs, HelloReply, TokenInfo } from '../../protocol/commands.ts';
 import { BridgeError } from './link.ts';
-import { SerialLineLink } from './serial-link.ts';
+import { openLink, parseAddress, type LinkOptions } from './connect.ts';
 import { TokenSession, type TokenEvent } from './session.ts';
 
 export interface ConnectedToken {
@@ -10,10 +10,9 @@ export interface ConnectedToken {
   close(): Promise<void>;
 }
 
-/** Opens a serial port and starts a session with the token behind it. */
-export async function connectSerial(path: string, options: { baudRate?: number; timeoutMs?: number } = {}): Promise<ConnectedToken> {
-  const link = await SerialLineLink.open(path, options.baudRate);
-  await link.clearLine();
+/** Opens the token at `address` (see connect.ts) and starts a session with it. */
+export async function connectToken(address: string, options: LinkOptions = {}): Promise<ConnectedToken> {
+  const link = await openLink(parseAddress(address), options);
   try {
     const { session, identity } = await TokenSession.start(link, options.timeoutMs);
     return { session, identity, close: () => session.close() };

@@ -9,7 +9,7 @@ import { bytesToHex } from '../../protocol/bytes.ts';
 import { MAX_DIGITS, MIN_DIGITS, OATH_ALGORITHMS, type OathAlgorithm } from '../../protocol/oath/index.ts';
 import { discover } from '../bridge/discovery.ts';
 import { enrollWithServer } from '../bridge/enrolment.ts';
-import { connectSerial, enroll, readInfo, setPressEvents, syncClock, waitForPress, wipe, type ConnectedToken } from '../bridge/operations.ts';
+import { connectToken, enroll, readInfo, setPressEvents, syncClock, waitForPress, wipe, type ConnectedToken } from '../bridge/operations.ts';
 import { ServerClient } from '../bridge/server-client.ts';
 import { TokenError } from '../bridge/session.ts';
 import { CliError, usageError, wholeNumber } from './errors.ts';
@@ -23,13 +23,13 @@ interface PortOptions {
   timeout?: string;
 }
 
-const portOption = () => new Option('-p, --port <path>', 'serial port of the token (an emulator prints its own)').makeOptionMandatory();
+const portOption = () => new Option('-p, --port <path>', 'the token: a serial port, hid+udp://HOST:PORT (an emulator prints both) or hid:PATH').makeOptionMandatory();
 const jsonOption = () => new Option('--json', 'print the result as JSON');
 
 /** Runs `work` with a session to the token on --port, always closing the port afterwards. */
 async function withToken<T>(options: PortOptions, work: (token: ConnectedToken, output: Output) => Promise<T>): Promise<T> {
   const output = createOutput(Boolean(options.json));
-  const token = await connectSerial(options.port);
+  const token = await connectToken(options.port);
   try {
     return await work(token, output);
   } finally {
@@ -72,7 +72,10 @@ export function bridgeCommands(): Command[] {
       output.result({ ports, warnings }, () =>
         ports.length === 0
           ? ['no tokens or serial ports found']
-          : ports.map((p) => `${p.port.padEnd(16)} ${p.kind.padEnd(9)} ${(p.serial ?? '-').padEnd(10)} ${p.description}`),
+          : ports.flatMap((p) => [
+              `${p.port.padEnd(28)} ${p.kind.padEnd(9)} ${(p.serial ?? '-').padEnd(10)} ${p.description}`,
+              ...(p.hid ? [`${p.hid.padEnd(28)} ${'  (HID)'.padEnd(9)} ${(p.serial ?? '-').padEnd(10)} the same emulated token, over HID`] : []),
+            ]),
       );
     });
 
@@ -111,7 +114,7 @@ export function bridgeCommands(): Command[] {
     await withToken(options, async (token, output) => {
       const { identity } = token;
       const result = endpoint
-        ? await enrollWithServer(token, new ServerClient(endpoint), plan.args, { owner: options.owner, reconnect: () => connectSerial(options.port) })
+        ? await enrollWithServer(token, new ServerClient(endpoint), plan.args, { owner: options.owner, reconnect: () => connectToken(options.port) })
         : await enroll(token.session, plan.args);
       plan.args.secret.fill(0);
       const shown = plan.generated && {

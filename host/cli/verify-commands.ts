@@ -3,7 +3,7 @@
  * `watch` a token and relay every press to the server, `resync` a token that is not connected.
  */
 import { Command, Option } from 'commander';
-import { connectSerial, readInfo, syncClock } from '../bridge/operations.ts';
+import { connectToken, readInfo, syncClock } from '../bridge/operations.ts';
 import type { ServerClient } from '../bridge/server-client.ts';
 import type { TokenSession } from '../bridge/session.ts';
 import type { VerifyOutcome } from '../server/token-service.ts';
@@ -29,13 +29,13 @@ export function verifyCommands(): Command[] {
   const sync = addServerOptions(
     new Command('sync')
       .description("bring the server's record in line with the token: HOTP counter up to the token's; TOTP clock set and drift forgotten")
-      .requiredOption('-p, --port <path>', 'serial port of the token')
+      .requiredOption('-p, --port <path>', 'the token: a serial port, hid+udp://HOST:PORT or hid:PATH')
       .addOption(new Option('--force', "TOTP: also set a token clock that runs ahead back"))
       .addOption(new Option('--json', 'print the result as JSON')),
   ).action(async (options: ServerCliOptions & { port: string; force?: boolean; json?: boolean }) => {
     const server = requireServer(options);
     const output = createOutput(Boolean(options.json));
-    const token = await connectSerial(options.port);
+    const token = await connectToken(options.port);
     try {
       const info = await readInfo(token.session);
       if (!info.enrolled) throw new CliError('NV_NOT_ENROLLED', `token ${info.serial} holds no seed: enroll it first`);
@@ -94,12 +94,12 @@ export function verifyCommands(): Command[] {
   const watch = addServerOptions(
     new Command('watch')
       .description('relay every button press of the token to the server and print its verdict, until Ctrl-C')
-      .requiredOption('-p, --port <path>', 'serial port of the token')
+      .requiredOption('-p, --port <path>', 'the token: a serial port, hid+udp://HOST:PORT or hid:PATH')
       .addOption(new Option('--json', 'one JSON line per verdict')),
   ).action(async (options: ServerCliOptions & { port: string; json?: boolean }) => {
     const server = requireServer(options);
     const output = createOutput(Boolean(options.json));
-    const token = await connectSerial(options.port);
+    const token = await connectToken(options.port);
     const serial = token.identity.serial;
     try {
       await watchToken(token.session, serial, server, (line, verdict) => output.result(verdict, () => [line]), () =>

@@ -14,6 +14,7 @@ import { SimToken } from '../../sim/sim-token.ts';
 import { DebugLinkError, serveDebugLink, type DebugArgs, type DebugOp, type DebugResult } from './debug-link.ts';
 import { Profile } from './profile.ts';
 import { PtyTransport } from './pty-transport.ts';
+import { UdpHidTransport } from './udp-hid-transport.ts';
 
 export const EMULATOR_MODEL = 'NV1';
 
@@ -24,6 +25,8 @@ export interface EmulatorOptions {
   readonly driftPpm?: number;
   readonly battery?: number;
   readonly timings?: Partial<Timings>;
+  /** The UDP port of the HID interface (default: any free one). */
+  readonly hidPort?: number;
   /** Where to announce the emulator and put its debug socket (default: the per-user runtime folder). */
   readonly runtimeDir?: string;
 }
@@ -31,6 +34,8 @@ export interface EmulatorOptions {
 export interface RunningEmulator {
   readonly serial: string;
   readonly port: string;
+  /** The HID interface, `udp://127.0.0.1:PORT` (the bridge reaches it as `hid+udp://…`). */
+  readonly hid: string;
   readonly debug: string;
   readonly profile: string;
   readonly token: SimToken;
@@ -94,11 +99,13 @@ async function assemble(
 
   const pty = new PtyTransport((bytes) => token.receive(0, bytes));
   cleanups.push(() => pty.close());
+  const hid = await UdpHidTransport.open((report) => token.receive(1, report), options.hidPort);
+  cleanups.push(() => hid.close());
 
   const token: SimToken = new SimToken({
     config: { model: EMULATOR_MODEL, hardware: 'emulator', factorySerial: options.serial, timings: options.timings },
     flash,
-    transports: [pty],
+    transports: [pty, hid],
     clock,
     rtc,
     power,
@@ -135,6 +142,7 @@ async function assemble(
     format: 1,
     pid: process.pid,
     port: pty.path,
+    hid: hid.address,
     debug,
     serial,
     model: EMULATOR_MODEL,
@@ -149,6 +157,7 @@ async function assemble(
   return {
     serial,
     port: pty.path,
+    hid: hid.address,
     debug,
     profile: profile.dir,
     token,
