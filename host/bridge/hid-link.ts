@@ -2,6 +2,10 @@
  * The HID framing on the host side: a channel of its own (asked for with a nonce on the broadcast
  * channel), messages cut into reports and put back together, keepalives counted, and the token's
  * framing errors turned into the protocol's coded errors for the session above.
+ *
+ * A USB token that loses power vanishes from the bus, which node-hid reports; over UDP nothing
+ * would say so. So the link pings its channel every second: a token that restarted no longer knows
+ * the channel (INVALID_CHANNEL), one that is gone stops answering, and either ends the link.
  */
 import { randomBytes } from 'node:crypto';
 import {
@@ -22,6 +26,9 @@ import { decodeMessageText, encodeMessage, errorResponse, UNATTRIBUTED_ID, type 
 import { BridgeError, type MessageLink } from './link.ts';
 import type { ReportPort } from './report-port.ts';
 
+const LIVENESS_INTERVAL_MS = 1000;
+const UNANSWERED_PINGS_LIMIT = 3;
+
 export class HidMessageLink implements MessageLink {
   private readonly assembler = new MessageAssembler(MAX_HID_PAYLOAD_BYTES);
   private readonly messageListeners: ((message: Message) => void)[] = [];
@@ -29,15 +36,20 @@ export class HidMessageLink implements MessageLink {
   private readonly closeListeners: ((error?: Error) => void)[] = [];
   /** KEEPALIVE reports seen: the token saying it waits for its user. */
   keepalives = 0;
+  /** Reports go out one message at a time: a ping never lands between the packets of a message. */
+  private writing: Promise<void> = Promise.resolve();
+  private unansweredPings = 0;
+  private readonly liveness: NodeJS.Timeout;
+  private ended = false;
 
   private constructor(
     private readonly port: ReportPort,
     readonly channel: number,
   ) {
     port.onReport((report) => this.onReport(report));
-    port.onClose((error) => {
-      for (const listener of this.closeListeners) listener(error);
-    });
+    port.onClose((error) => this.end(error));
+    this.liveness = setInterval(() => this.ping(), LIVENESS_INTERVAL_MS);
+    this.liveness.unref();
   }
 
   get description(): string {
@@ -65,8 +77,8 @@ export class HidMessageLink implements MessageLink {
     return new HidMessageLink(port, channel);
   }
 
-  async send(message: Message): Promise<void> {
-    for (const report of fragment(this.channel, HID_COMMAND.MESSAGE, sealBody(encodeMessage(message)))) await this.port.write(report);
+  send(message: Message): Promise<void> {
+    return this.write(HID_COMMAND.MESSAGE, sealBody(encodeMessage(message)));
   }
 
   onMessage(listener: (message: Message) => void): void {
@@ -82,12 +94,41 @@ export class HidMessageLink implements MessageLink {
   }
 
   close(): Promise<void> {
+    this.ended = true;
+    clearInterval(this.liveness);
     return this.port.close();
+  }
+
+  private write(command: number, payload: Uint8Array): Promise<void> {
+    const reports = fragment(this.channel, command, payload);
+    const written = this.writing.then(async () => {
+      for (const report of reports) await this.port.write(report);
+    });
+    this.writing = written.catch(() => undefined);
+    return written;
+  }
+
+  private ping(): void {
+    if (this.unansweredPings >= UNANSWERED_PINGS_LIMIT) {
+      return this.end(new BridgeError('NV_LINK_CLOSED', `${this.description} stopped answering`));
+    }
+    this.unansweredPings++;
+    this.write(HID_COMMAND.PING, new Uint8Array(0)).catch(() => undefined);
+  }
+
+  /** The link is over: listeners hear why once, and the port is closed. */
+  private end(error?: Error): void {
+    if (this.ended) return;
+    this.ended = true;
+    clearInterval(this.liveness);
+    void this.port.close().catch(() => undefined);
+    for (const listener of this.closeListeners) listener(error);
   }
 
   private onReport(report: Uint8Array): void {
     const packet = parsePacket(report);
     if (!packet || packet.channel !== this.channel) return;
+    this.unansweredPings = 0;
     const result = packet.kind === 'init' ? this.assembler.start(packet, Date.now()) : this.assembler.continue(packet, Date.now());
     if (result.kind === 'pending') return;
     if (result.kind === 'error') return this.noise(new BridgeError('NV_HID_FRAMING', `a reply from ${this.description} broke off (${result.error})`));
@@ -107,6 +148,8 @@ export class HidMessageLink implements MessageLink {
       case HID_COMMAND.KEEPALIVE:
         this.keepalives++;
         return;
+      case HID_COMMAND.PING:
+        return;
       case HID_COMMAND.ERROR:
         return this.onFramingError(result.payload[0] ?? HID_ERROR.OTHER);
       default:
@@ -121,8 +164,7 @@ export class HidMessageLink implements MessageLink {
   private onFramingError(code: number): void {
     const name = hidErrorName(code) ?? 'OTHER';
     if (name === 'INVALID_CHANNEL') {
-      for (const listener of this.closeListeners) listener(new BridgeError('NV_HID_CHANNEL_LOST', `${this.description} no longer knows this host's channel`));
-      return;
+      return this.end(new BridgeError('NV_TOKEN_RESTARTED', `${this.description} no longer knows this host's channel: it restarted, and a request in flight may or may not have been carried out`));
     }
     this.deliver(errorResponse(UNATTRIBUTED_ID, name === 'CHANNEL_BUSY' ? 'busy' : 'bad_frame', name.toLowerCase()));
   }

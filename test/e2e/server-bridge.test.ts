@@ -50,14 +50,17 @@ describe('bridge and server', () => {
     await server?.stop('SIGKILL');
   });
 
-  it('the full chain: enroll through the bridge, press on the token, `watch` sees the server accept the code', async () => {
-    const token = await newToken('chain');
-    const enrolled = await cli(['enroll', '--port', token.port, '--seed-file', '-', '--owner', 'alice', '--json'], { env, input: SEED_HEX });
+  it.each([
+    { transport: 'serial', address: (token: EmulatorProcess) => token.port },
+    { transport: 'HID over UDP', address: (token: EmulatorProcess) => token.hid },
+  ])('the full chain over $transport: enroll through the bridge, press on the token, `watch` sees the server accept the code', async ({ transport, address }) => {
+    const token = await newToken(`chain-${transport.replace(/\W/g, '')}`);
+    const enrolled = await cli(['enroll', '--port', address(token), '--seed-file', '-', '--owner', 'alice', '--json'], { env, input: SEED_HEX });
     expect(enrolled.code, enrolled.stderr).toBe(0);
     expect(JSON.parse(enrolled.stdout)).toMatchObject({ serial: token.serial, server: server.url, counter: 0 });
     expect((await serverRecord(token.serial)).body.token).toMatchObject({ serial: token.serial, kind: 'hotp', counter: 0, owner: 'alice', state: 'active' });
 
-    const watching = cliInBackground(['watch', '--port', token.port, '--json'], { env });
+    const watching = cliInBackground(['watch', '--port', address(token), '--json'], { env });
     await watching.stderrIncludes('watching token');
     const verdicts: string[] = [];
     for (let i = 0; i < 3; i++) verdicts.push(await press(token));

@@ -72,6 +72,8 @@ export function cliInBackground(args: string[], options: CliOptions = {}): { chi
 
 export interface EmulatorProcess {
   readonly port: string;
+  /** Its HID interface as the bridge takes it: hid+udp://127.0.0.1:PORT. */
+  readonly hid: string;
   readonly debug: string;
   readonly serial: string;
   readonly pid: number;
@@ -122,12 +124,12 @@ async function spawnUntilReady<Ready>(name: string, args: string[], env: NodeJS.
 }
 
 export async function startEmulatorProcess(options: { profile: string; runtimeDir: string; args?: string[] }): Promise<EmulatorProcess> {
-  const emulator = await spawnUntilReady<{ port: string; debug: string; serial: string; pid: number }>(
+  const emulator = await spawnUntilReady<{ port: string; hid: string; debug: string; serial: string; pid: number }>(
     'emulator',
     ['device', 'emulate', '--headless', '--profile', options.profile, ...(options.args ?? [])],
     { NOEGLEVISER_RUNTIME_DIR: options.runtimeDir },
   );
-  return { ...emulator.ready, child: emulator.child, stderr: emulator.stderr, stop: emulator.stop };
+  return { ...emulator.ready, hid: `hid+${emulator.ready.hid}`, child: emulator.child, stderr: emulator.stderr, stop: emulator.stop };
 }
 
 /** Debian tools the interop tests use: skipped with a message locally, a failure in CI. */
