@@ -33,11 +33,22 @@ export interface HidBackend {
 
 const require = createRequire(import.meta.url);
 
+/** What the bridge uses of the node-hid module itself. */
+interface NodeHidModule {
+  devicesAsync(): Promise<HidDeviceInfo[]>;
+  HIDAsync: { open(path: string): Promise<HidDevice> };
+  /** Loads node-hid's native library (libusb and all) if it is not loaded yet. */
+  getHidapiVersion?(): string;
+}
+
 /** node-hid, or a one-line error saying what the machine lacks. */
 export function loadNodeHid(load: () => unknown = () => require('node-hid')): HidBackend {
-  let nodeHid: { devicesAsync(): Promise<HidDeviceInfo[]>; HIDAsync: { open(path: string): Promise<HidDevice> } };
+  let nodeHid: NodeHidModule;
   try {
-    nodeHid = load() as typeof nodeHid;
+    nodeHid = load() as NodeHidModule;
+    // `require('node-hid')` does not load its native library: its first call does. Load it here,
+    // so a missing libusb is this one error, not a raw dlopen failure from listing or opening.
+    nodeHid.getHidapiVersion?.();
   } catch (error) {
     const reason = (error as Error).message.split('\n')[0]!;
     const hint = /libusb/i.test(reason)
