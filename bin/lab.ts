@@ -11,7 +11,7 @@ import { Command, Option } from 'commander';
 import { hasTerminal, serveEmulator } from '../device/cli.ts';
 import { startEmulator, type RunningEmulator } from '../device/targets/emulator/emulator.ts';
 import { enrollWithServer } from '../host/bridge/enrolment.ts';
-import { connectSerial, readInfo, wipe, type ConnectedToken } from '../host/bridge/operations.ts';
+import { connectToken, readInfo, wipe, type ConnectedToken } from '../host/bridge/operations.ts';
 import { ServerClient } from '../host/bridge/server-client.ts';
 import { parseListen } from '../host/cli/server-command.ts';
 import { describeOutcome } from '../host/cli/verify-commands.ts';
@@ -67,9 +67,9 @@ async function runLab(options: LabOptions): Promise<void> {
     const emulator = await startEmulator({ profileDir: path.join(dir, 'token') });
     closers.push(() => emulator.close()); // a no-op once the face has stopped it
     const client = new ServerClient({ url: server.url, adminKey: keys.admin, clientKey: keys.client });
-    const bridge = await connectSerial(emulator.port);
+    const bridge = await connectToken(emulator.port);
     closers.push(() => bridge.close());
-    const enrolled = await ensureEnrolled(bridge, client, emulator, () => connectSerial(emulator.port));
+    const enrolled = await ensureEnrolled(bridge, client, emulator, () => connectToken(emulator.port));
     if (enrolled) log(`enrolled token ${emulator.serial} with the server (HOTP, SHA-1, 6 digits)`);
     log(JSON.stringify({ event: 'ready', server: server.url, port: emulator.port, debug: emulator.debug, serial: emulator.serial }));
 

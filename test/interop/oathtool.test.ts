@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { connectSerial, enroll, wipe, type ConnectedToken } from '../../host/bridge/operations.ts';
+import { connectToken, enroll, wipe, type ConnectedToken } from '../../host/bridge/operations.ts';
 import { DebugClient } from '../../device/targets/emulator/debug-link.ts';
 import { IN_CI, startEmulatorProcess, tempDir, toolAvailable, type EmulatorProcess } from '../support/processes.ts';
 
@@ -32,7 +32,7 @@ describe.skipIf(!HAVE_OATHTOOL)('the emulated token agrees with oathtool', () =>
 
   beforeAll(async () => {
     emulator = await startEmulatorProcess({ profile: path.join(dir, 'token'), runtimeDir: path.join(dir, 'run') });
-    token = await connectSerial(emulator.port);
+    token = await connectToken(emulator.port);
     debug = await DebugClient.connect(emulator.debug);
   });
   afterAll(async () => {
