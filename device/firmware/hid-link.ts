@@ -1,7 +1,9 @@
 /**
  * The HID framing's host link (a USB token, or the emulator's HID over UDP): 64-byte reports,
  * channels allocated to hosts on the broadcast channel, one message assembled at a time, a
- * keepalive while a request waits for the user, and ERROR reports for framing faults.
+ * keepalive while a request waits for the user, and ERROR reports for framing faults. Each
+ * channel is a reply path of its own: a host's answers, keepalives and prompts go to its channel
+ * only, whatever other hosts do meanwhile (their request IDs may well be the same).
  */
 import {
   BROADCAST_CHANNEL,
@@ -15,13 +17,14 @@ import {
   openBody,
   parsePacket,
   sealBody,
+  type AssemblyResult,
   type HidErrorName,
 } from '../../protocol/framing/hid.ts';
 import { encodeMessage, errorResponse, UNATTRIBUTED_ID, type Message } from '../../protocol/message.ts';
 import { PROTOCOL_VERSION } from '../../protocol/version.ts';
 import type { Rng } from '../hal/rng.ts';
 import type { Transport } from '../hal/transport.ts';
-import { requestFromBody, type HostLink, type LinkHandlers } from './host-link.ts';
+import { requestFromBody, type HostLink, type LinkHandlers, type ReplyPath } from './host-link.ts';
 
 /** Channels a token keeps at once; the one used longest ago makes room for a new host. */
 const MAX_CHANNELS = 8;
@@ -34,11 +37,8 @@ export interface HidLinkOptions {
 
 export class HidLink implements HostLink {
   private readonly assembler = new MessageAssembler();
-  /** Allocated channels, in order of last use. */
-  private readonly channels: number[] = [];
-  /** Which channel each request in progress came on, to send its answer back there. */
-  private readonly requestChannels = new Map<number, number>();
-  private lastChannel: number | undefined;
+  /** Allocated channels and their reply paths, in order of last use. */
+  private readonly channels = new Map<number, ReplyPath>();
 
   constructor(
     private readonly transport: Transport,
@@ -53,7 +53,7 @@ export class HidLink implements HostLink {
     const { channel } = packet;
     if (packet.kind === 'cont') return this.finish(this.assembler.continue(packet, nowMs));
     if (packet.command === HID_COMMAND.INIT) return this.init(channel, packet.data.subarray(0, Math.min(packet.length, INIT_NONCE_BYTES)), packet.length);
-    if (channel === BROADCAST_CHANNEL || !this.channels.includes(channel)) return this.error(channel, 'INVALID_CHANNEL');
+    if (channel === BROADCAST_CHANNEL || !this.channels.has(channel)) return this.error(channel, 'INVALID_CHANNEL');
     const busy = this.assembler.busyChannel;
     if (busy !== undefined && busy !== channel) return this.error(channel, 'CHANNEL_BUSY');
     if (busy === channel) {
@@ -64,20 +64,9 @@ export class HidLink implements HostLink {
     this.finish(this.assembler.start(packet, nowMs));
   }
 
-  send(message: Message): void {
-    if (message.kind === 'event') {
-      const payload = sealBody(encodeMessage(message));
-      for (const channel of this.channels) this.write(channel, HID_COMMAND.EVENT, payload);
-      return;
-    }
-    const channel = this.requestChannels.get(message.kind === 'response' ? message.id : -1) ?? this.lastChannel;
-    if (message.kind === 'response') this.requestChannels.delete(message.id);
-    if (channel !== undefined) this.write(channel, HID_COMMAND.MESSAGE, sealBody(encodeMessage(message)));
-  }
-
-  waiting(requestId: number): void {
-    const channel = this.requestChannels.get(requestId);
-    if (channel !== undefined) this.write(channel, HID_COMMAND.KEEPALIVE, Uint8Array.of(KEEPALIVE_STATUS.UPNEEDED));
+  broadcast(message: Message): void {
+    const payload = sealBody(encodeMessage(message));
+    for (const channel of this.channels.keys()) this.write(channel, HID_COMMAND.EVENT, payload);
   }
 
   deadline(): number | null {
@@ -95,7 +84,7 @@ export class HidLink implements HostLink {
     let allocated = channel;
     if (channel === BROADCAST_CHANNEL) {
       allocated = this.newChannel();
-    } else if (!this.channels.includes(channel)) {
+    } else if (!this.channels.has(channel)) {
       return this.error(channel, 'INVALID_CHANNEL');
     }
     if (this.assembler.busyChannel === channel) this.assembler.abort();
@@ -108,26 +97,23 @@ export class HidLink implements HostLink {
     this.write(channel, HID_COMMAND.INIT, response);
   }
 
-  private finish(result: ReturnType<MessageAssembler['start']>): void {
+  private finish(result: AssemblyResult): void {
     if (result.kind === 'pending') return;
     if (result.kind === 'error') return this.error(result.channel, result.error);
     const { channel, command, payload } = result;
-    this.lastChannel = channel;
+    const path = this.channels.get(channel);
+    if (!path) return this.error(channel, 'INVALID_CHANNEL');
     switch (command) {
       case HID_COMMAND.PING:
         return this.write(channel, HID_COMMAND.PING, payload);
       case HID_COMMAND.CANCEL:
-        for (const [requestId, requestChannel] of this.requestChannels) {
-          if (requestChannel === channel) this.handlers.onCancel(requestId, this);
-        }
-        return;
+        return this.handlers.onCancel(-1, path);
       case HID_COMMAND.MESSAGE: {
         const body = openBody(payload);
-        if (body === undefined) return this.write(channel, HID_COMMAND.MESSAGE, sealBody(encodeMessage(errorResponse(UNATTRIBUTED_ID, 'bad_crc'))));
-        const result = requestFromBody(body, 'bytes');
-        if ('error' in result) return this.write(channel, HID_COMMAND.MESSAGE, sealBody(encodeMessage(result.error)));
-        this.requestChannels.set(result.request.id, channel);
-        return this.handlers.onRequest(result.request, this);
+        if (body === undefined) return path.send(errorResponse(UNATTRIBUTED_ID, 'bad_crc'));
+        const request = requestFromBody(body, 'bytes');
+        if ('error' in request) return path.send(request.error);
+        return this.handlers.onRequest(request.request, path);
       }
       default:
         return this.error(channel, 'INVALID_CMD');
@@ -137,18 +123,26 @@ export class HidLink implements HostLink {
   private newChannel(): number {
     const bytes = new Uint8Array(4);
     let channel = 0;
-    while (channel === 0 || channel === BROADCAST_CHANNEL || this.channels.includes(channel)) {
+    while (channel === 0 || channel === BROADCAST_CHANNEL || this.channels.has(channel)) {
       this.options.rng.fill(bytes);
       channel = new DataView(bytes.buffer).getUint32(0);
     }
     return channel;
   }
 
+  /** Marks a channel most recently used, allocating its reply path if it is new. */
   private touch(channel: number): void {
-    const index = this.channels.indexOf(channel);
-    if (index >= 0) this.channels.splice(index, 1);
-    this.channels.push(channel);
-    if (this.channels.length > MAX_CHANNELS) this.channels.shift();
+    const path = this.channels.get(channel) ?? this.replyPath(channel);
+    this.channels.delete(channel);
+    this.channels.set(channel, path);
+    if (this.channels.size > MAX_CHANNELS) this.channels.delete(this.channels.keys().next().value!);
+  }
+
+  private replyPath(channel: number): ReplyPath {
+    return {
+      send: (message) => this.write(channel, message.kind === 'event' ? HID_COMMAND.EVENT : HID_COMMAND.MESSAGE, sealBody(encodeMessage(message))),
+      waiting: () => this.write(channel, HID_COMMAND.KEEPALIVE, Uint8Array.of(KEEPALIVE_STATUS.UPNEEDED)),
+    };
   }
 
   private error(channel: number, name: HidErrorName): void {

@@ -7,22 +7,27 @@ import { decodeMessage, decodeMessageText, errorResponse, UNATTRIBUTED_ID, type 
 
 export type RequestMessage = Extract<Message, { kind: 'request' }>;
 
+/** Where one host's requests came from and its answers go: a serial line, or one HID channel. */
+export interface ReplyPath {
+  send(message: Message): void;
+  /** The request `requestId` waits for the user (a hold): a framing that can say so does. */
+  waiting(requestId: number): void;
+}
+
 export interface HostLink {
   /** Bytes (a line framing's stream, a HID framing's report) arrived at `nowMs`. */
   receive(bytes: Uint8Array, nowMs: number): void;
-  /** A response goes where its request came from; an event to every host listening. */
-  send(message: Message): void;
-  /** The request `requestId` of this link waits for the user (a hold): a framing that can say so does. */
-  waiting(requestId: number): void;
+  /** An event, to every host listening on this link. */
+  broadcast(message: Message): void;
   /** When the link next needs `expire` called (a half-received message timing out), or null. */
   deadline(): number | null;
   expire(nowMs: number): void;
 }
 
 export interface LinkHandlers {
-  onRequest(request: RequestMessage, link: HostLink): void;
-  /** The host gave up on the request (HID CANCEL). */
-  onCancel(requestId: number, link: HostLink): void;
+  onRequest(request: RequestMessage, from: ReplyPath): void;
+  /** The host gave up on its request (HID CANCEL). */
+  onCancel(requestId: number, from: ReplyPath): void;
 }
 
 /**

@@ -7,9 +7,10 @@ import { ProtocolError } from '../../protocol/errors.ts';
 import { LineAssembler, encodeLine, unwrapLine } from '../../protocol/framing/line.ts';
 import { errorResponse, UNATTRIBUTED_ID, type Message } from '../../protocol/message.ts';
 import type { Transport } from '../hal/transport.ts';
-import { requestFromBody, type HostLink, type LinkHandlers } from './host-link.ts';
+import { requestFromBody, type HostLink, type LinkHandlers, type ReplyPath } from './host-link.ts';
 
-export class LineLink implements HostLink {
+/** One host at a time on a serial line: the link is its own reply path. */
+export class LineLink implements HostLink, ReplyPath {
   private readonly assembler: LineAssembler;
 
   constructor(
@@ -37,6 +38,10 @@ export class LineLink implements HostLink {
 
   send(message: Message): void {
     this.transport.send(asciiToBytes(encodeLine(message)));
+  }
+
+  broadcast(message: Message): void {
+    this.send(message);
   }
 
   private receiveLine(line: string, onRequest: LinkHandlers['onRequest']): void {

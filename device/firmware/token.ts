@@ -19,14 +19,14 @@ import {
 } from '../../protocol/commands.ts';
 import { ProtocolError } from '../../protocol/errors.ts';
 import { decodeFields, encodeFields } from '../../protocol/fields.ts';
-import { errorResponse, type Fields } from '../../protocol/message.ts';
+import { errorResponse, type Fields, type Message } from '../../protocol/message.ts';
 import { createOathKey, hotpCode, totpCode, totpStep, type OathKey } from '../../protocol/oath/index.ts';
 import { HID_KEEPALIVE_INTERVAL_MS } from '../../protocol/framing/hid.ts';
 import { PROTOCOL_VERSION } from '../../protocol/version.ts';
 import type { Hal, InputEvent } from '../hal/index.ts';
 import { DECIMAL_POINT, codeToText, textToSegments } from './segments.ts';
 import { FlashStore, StorageError } from './flash-store.ts';
-import type { HostLink, LinkHandlers, RequestMessage } from './host-link.ts';
+import type { HostLink, LinkHandlers, ReplyPath, RequestMessage } from './host-link.ts';
 import { HidLink } from './hid-link.ts';
 import { LineLink } from './line-link.ts';
 import {
@@ -106,7 +106,7 @@ interface Enrolled {
 
 /** Who sent a request: where its answer goes, and under which ID. */
 interface Requester {
-  readonly link: HostLink;
+  readonly link: ReplyPath;
   readonly requestId: number;
 }
 
@@ -144,8 +144,9 @@ export class Firmware {
     }
     const handlers: LinkHandlers = {
       onRequest: (request, link) => this.onRequest(request, link),
-      onCancel: (requestId, link) => {
-        if (this.pending?.link === link && this.pending.requestId === requestId) this.finishConfirm('denied', 'cancelled');
+      // A CANCEL names no request: it abandons whatever its host is waiting for.
+      onCancel: (_requestId, from) => {
+        if (this.pending?.link === from) this.finishConfirm('denied', 'cancelled');
       },
     };
     const version = FIRMWARE_VERSION.split('.').map(Number) as [number, number, number];
@@ -164,7 +165,7 @@ export class Firmware {
     this.bootedAt = this.hal.clock.now();
     this.hal.display.show(textToSegments(''));
     this.restore();
-    for (const link of this.links) this.sendEvent(link, 'boot', { serial: this.serial });
+    this.broadcast('boot', { serial: this.serial });
   }
 
   private restore(): void {
@@ -307,7 +308,7 @@ export class Firmware {
 
   // ---- requests from a host ----
 
-  private onRequest(request: RequestMessage, link: HostLink): void {
+  private onRequest(request: RequestMessage, link: ReplyPath): void {
     if (!isCommandName(request.name)) return link.send(errorResponse(request.id, 'unknown_command'));
     try {
       const reply = this.dispatch(request.name, request.fields, { link, requestId: request.id });
@@ -387,7 +388,7 @@ export class Firmware {
     this.timers.set('confirm', this.hal.clock.now() + this.timings.confirmMs);
     this.timers.set('keepalive', this.hal.clock.now() + KEEPALIVE_INTERVAL_MS);
     this.showScreen({ kind: 'confirm' }, null);
-    this.sendEvent(from.link, 'confirm', { op: 'wipe', timeout_ms: this.timings.confirmMs });
+    from.link.send(this.event('confirm', { op: 'wipe', timeout_ms: this.timings.confirmMs }));
   }
 
   private confirmWipe(): void {
@@ -524,11 +525,18 @@ export class Firmware {
 
   private emit<E extends EventName>(name: E, fields: EventFields[E]): void {
     if (name === 'press' && !this.push) return;
-    for (const link of this.links) this.sendEvent(link, name, fields);
+    this.broadcast(name, fields);
   }
 
-  private sendEvent<E extends EventName>(link: HostLink, name: E, fields: EventFields[E]): void {
-    link.send({ kind: 'event', seq: this.eventSeq, name, fields: encodeFields(EVENTS[name], fields) });
+  /** One event, one sequence number, to every host on every link. */
+  private broadcast<E extends EventName>(name: E, fields: EventFields[E]): void {
+    const message = this.event(name, fields);
+    for (const link of this.links) link.broadcast(message);
+  }
+
+  private event<E extends EventName>(name: E, fields: EventFields[E]): Message {
+    const message: Message = { kind: 'event', seq: this.eventSeq, name, fields: encodeFields(EVENTS[name], fields) };
     this.eventSeq = (this.eventSeq + 1) >>> 0;
+    return message;
   }
 }

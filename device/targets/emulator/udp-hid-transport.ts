@@ -4,6 +4,7 @@
  * (or, for a reply on the broadcast channel, to the host that just wrote).
  */
 import dgram from 'node:dgram';
+import { HID_REPORT_BYTES } from '../../../protocol/framing/hid.ts';
 import type { Transport } from '../../hal/transport.ts';
 
 interface Peer {
@@ -32,8 +33,11 @@ export class UdpHidTransport implements Transport {
     const transport = new UdpHidTransport(socket, `udp://127.0.0.1:${bound}`);
     socket.on('message', (message: Buffer, from) => {
       const peer = { address: from.address, port: from.port };
-      transport.lastPeer = peer;
-      if (message.length >= 4) transport.peers.set(message.readUInt32BE(0), peer);
+      // Only a well-formed report may say where its channel's replies go: junk cannot redirect them.
+      if (message.length === HID_REPORT_BYTES) {
+        transport.lastPeer = peer;
+        transport.peers.set(message.readUInt32BE(0), peer);
+      }
       onReport(new Uint8Array(message.buffer, message.byteOffset, message.byteLength));
     });
     // A host that went away makes sends fail; the token carries on regardless.
