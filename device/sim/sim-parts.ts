@@ -98,6 +98,15 @@ export class SimDisplay implements SegmentDisplay {
   }
 }
 
+/** Shows what the firmware shows on several displays at once (the emulator's mirror and a board's own). */
+export class TeeDisplay implements SegmentDisplay {
+  constructor(private readonly displays: readonly SegmentDisplay[]) {}
+
+  show(segments: Uint8Array): void {
+    for (const display of this.displays) display.show(segments);
+  }
+}
+
 /** A coin cell: every code costs a little charge. */
 export class SimPower implements Power {
   constructor(

@@ -5,16 +5,20 @@
  */
 import { DEFAULT_TIMINGS, Firmware, type FirmwareConfig } from '../firmware/token.ts';
 import { segmentsToText } from '../firmware/segments.ts';
-import type { Hal, InputEvent } from '../hal/index.ts';
+import type { Button, Hal, InputEvent, SegmentDisplay } from '../hal/index.ts';
 import type { Rng } from '../hal/rng.ts';
 import type { Transport } from '../hal/transport.ts';
 import { PowerLossError, SimFlash, type PowerCutPlan } from './sim-flash.ts';
-import { SimButton, SimClock, SimDisplay, SimPower, SimRng, SimRtc } from './sim-parts.ts';
+import { SimButton, SimClock, SimDisplay, SimPower, SimRng, SimRtc, TeeDisplay } from './sim-parts.ts';
 
 export interface SimTokenParts {
   readonly config: FirmwareConfig;
   readonly flash: SimFlash;
   readonly transports: readonly Transport[];
+  /** A real button (a board's) instead of the simulated one the lab's finger presses. */
+  readonly button?: Button;
+  /** Displays that show what the firmware shows, beside the simulated one (a board's MAX7219 or LCD). */
+  readonly displays?: readonly SegmentDisplay[];
   readonly clock?: SimClock;
   readonly rtc?: SimRtc;
   readonly power?: SimPower;
@@ -44,8 +48,8 @@ export class SimToken {
     this.rtc = parts.rtc ?? new SimRtc(this.clock, Date.UTC(2026, 0, 1));
     this.power = parts.power ?? new SimPower();
     this.hal = {
-      button: this.button,
-      display: this.display,
+      button: parts.button ?? this.button,
+      display: parts.displays?.length ? new TeeDisplay([this.display, ...parts.displays]) : this.display,
       clock: this.clock,
       rtc: this.rtc,
       flash: this.flash,

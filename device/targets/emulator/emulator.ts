@@ -1,7 +1,11 @@
 /**
- * The emulator: the firmware core on PC parts. A pty is its serial port, a profile directory its
- * flash chip and battery-backed clock, a Unix socket its debug link; it announces itself in the
- * runtime folder so that `noegleviser list` finds it.
+ * The emulator: the firmware core on PC parts. A pty is its serial port, UDP on loopback its HID
+ * interface, a profile directory its flash chip and battery-backed clock, a Unix socket its debug
+ * link; it announces itself in the runtime folder so that `noegleviser list` finds it.
+ *
+ * A dev board (device/targets/johnny-five) runs on the same runtime with its own button and
+ * display handed in as `board`: its clock and flash stay here on the host, and it serves the
+ * token protocol exactly as the emulator does, so a bridge cannot tell the two apart.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -9,6 +13,7 @@ import path from 'node:path';
 import { announcementFileName, runtimeDirectory, type EmulatorAnnouncement } from '../../../protocol/discovery.ts';
 import type { Timings } from '../../firmware/token.ts';
 import { segmentsToText } from '../../firmware/segments.ts';
+import type { Button, SegmentDisplay } from '../../hal/index.ts';
 import { SimClock, SimPower, SimRtc } from '../../sim/sim-parts.ts';
 import { SimToken } from '../../sim/sim-token.ts';
 import { DebugLinkError, serveDebugLink, type DebugArgs, type DebugOp, type DebugResult } from './debug-link.ts';
@@ -29,6 +34,31 @@ export interface EmulatorOptions {
   readonly hidPort?: number;
   /** Where to announce the emulator and put its debug socket (default: the per-user runtime folder). */
   readonly runtimeDir?: string;
+  /** A board's own parts; without them the token's button and display are simulated. The runtime closes them. */
+  readonly board?: BoardParts;
+}
+
+/** The lab's finger on the button: the emulator's is simulated; a virtual board's presses a pin. */
+export interface Finger {
+  press(): Promise<void>;
+  /** Holds for `ms`, or just past the hold time. */
+  hold(ms?: number): Promise<void>;
+  set(pressed: boolean): Promise<void>;
+}
+
+/** What a dev board brings to the runtime. */
+export interface BoardParts {
+  /** `johnny-five`, as the token reports it. */
+  readonly hardware: string;
+  readonly button: Button;
+  /** The runtime hands the board's button edges to the firmware through this. */
+  onButtonEdge(listener: (pressed: boolean) => void): void;
+  readonly displays: readonly SegmentDisplay[];
+  /** None on a real board: its button is pressed by hand. */
+  readonly finger?: Finger;
+  /** More for the debug link's `display` and `state`: what the display driver was sent, decoded. */
+  describe?(): Record<string, unknown>;
+  close(): Promise<void>;
 }
 
 export interface RunningEmulator {
@@ -102,15 +132,21 @@ async function assemble(
   const hid = await UdpHidTransport.open((report) => token.receive(1, report), options.hidPort);
   cleanups.push(() => hid.close());
 
+  const board = options.board;
+  if (board) cleanups.push(() => board.close());
   const token: SimToken = new SimToken({
-    config: { model: EMULATOR_MODEL, hardware: 'emulator', factorySerial: options.serial, timings: options.timings },
+    config: { model: EMULATOR_MODEL, hardware: board?.hardware ?? 'emulator', factorySerial: options.serial, timings: options.timings },
     flash,
     transports: [pty, hid],
     clock,
     rtc,
     power,
+    button: board?.button,
+    displays: board?.displays,
   });
   token.display.onChange(changed);
+  board?.onButtonEdge((pressed) => token.input({ type: 'button', pressed }));
+  const finger: Finger | undefined = board ? board.finger : simulatedFinger(token);
 
   let restoreDelayMs = 0;
   let restoreTimer: NodeJS.Timeout | undefined;
@@ -130,6 +166,8 @@ async function assemble(
   const debugServer = await serveDebugLink(debug, (op, args) =>
     handleDebug(op, args, {
       token,
+      finger,
+      describe: board?.describe,
       port: pty.path,
       setRestoreDelay: (ms) => (restoreDelayMs = ms),
       saveHardware,
@@ -166,30 +204,48 @@ async function assemble(
   };
 }
 
+/** The emulator's finger works in the token's own time: a press takes no wall-clock time at all. */
+function simulatedFinger(token: SimToken): Finger {
+  return {
+    press: async () => token.press(),
+    hold: async (ms) => token.hold(ms),
+    set: async (pressed) => token.setButton(pressed),
+  };
+}
+
 interface DebugContext {
   readonly token: SimToken;
+  readonly finger: Finger | undefined;
+  readonly describe: (() => Record<string, unknown>) | undefined;
   readonly port: string;
   setRestoreDelay(ms: number): void;
   saveHardware(): void;
   dropped(): number;
 }
 
-function handleDebug(op: DebugOp, args: DebugArgs, context: DebugContext): DebugResult {
+async function handleDebug(op: DebugOp, args: DebugArgs, context: DebugContext): Promise<DebugResult> {
   const { token } = context;
-  const display = () => ({ display: segmentsToText(token.display.segments), segments: [...token.display.segments], on: token.poweredOn });
+  const display = () => ({
+    display: segmentsToText(token.display.segments),
+    segments: [...token.display.segments],
+    on: token.poweredOn,
+    ...context.describe?.(),
+  });
+  const finger = () => {
+    requireOn(token);
+    if (!context.finger) throw new DebugLinkError('NV_DEBUG_NO_FINGER', "a real board's button is pressed by hand");
+    return context.finger;
+  };
   switch (op) {
     case 'press':
-      requireOn(token);
-      token.press();
+      await finger().press();
       return display();
     case 'hold':
-      requireOn(token);
-      token.hold(args.ms === undefined ? undefined : numberArg(args, 'ms', 0, 600_000));
+      await finger().hold(args.ms === undefined ? undefined : numberArg(args, 'ms', 0, 600_000));
       return display();
     case 'button':
-      requireOn(token);
       if (typeof args.pressed !== 'boolean') throw new DebugLinkError('NV_DEBUG_BAD_ARG', '"pressed" must be true or false');
-      token.setButton(args.pressed);
+      await finger().set(args.pressed);
       return display();
     case 'display':
       return display();
