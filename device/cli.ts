@@ -8,6 +8,9 @@ import { Command, Option } from 'commander';
 import { DebugClient, type DebugArgs, type DebugOp, type DebugResult } from './targets/emulator/debug-link.ts';
 import { startEmulator, type RunningEmulator } from './targets/emulator/emulator.ts';
 import { startTerminalFace } from './targets/emulator/face.ts';
+import { BOARD_DISPLAYS, BOARD_IOS, startBoard, type BoardDisplay, type BoardIo } from './targets/johnny-five/board.ts';
+import type { DigitOrder } from './targets/johnny-five/display-decoders.ts';
+import { parsePins } from './targets/johnny-five/pins.ts';
 
 class DeviceCliError extends Error {
   constructor(
@@ -47,6 +50,55 @@ export function parseDuration(text: string): number {
   return Math.round(Number(match[1]) * UNITS[match[2] ?? 'ms']!);
 }
 
+export interface BoardCommandOptions {
+  io: BoardIo;
+  port?: string;
+  display: BoardDisplay;
+  lcd: 'parallel' | 'i2c';
+  pins?: string;
+  digitOrder: DigitOrder;
+  profile?: string;
+  serial?: string;
+  headless?: boolean;
+  readyTimeout: number;
+}
+
+/** Starts the token on a dev board (or the virtual one), prints its ready line, and serves until stopped. */
+export async function runBoard(options: BoardCommandOptions): Promise<void> {
+  checkSerial(options.serial);
+  const pins = options.pins === undefined ? undefined : parsePins(options.pins);
+  const board = await startBoard({
+    io: options.io,
+    port: options.port,
+    display: options.display,
+    lcdWiring: options.lcd,
+    pins,
+    digitOrder: options.digitOrder,
+    profileDir: options.profile ?? defaultProfileDir('board'),
+    serial: options.serial,
+    readyTimeoutMs: options.readyTimeout * 1000,
+  });
+  process.stdout.write(
+    JSON.stringify({
+      event: 'ready',
+      port: board.port,
+      hid: board.hid,
+      debug: board.debug,
+      serial: board.serial,
+      profile: board.profile,
+      board: { io: options.io, display: options.display, ...(options.display === 'lcd' ? { lcd: options.lcd } : {}) },
+      pid: process.pid,
+    }) + '\n',
+  );
+  await serveEmulator(board, !options.headless && hasTerminal()).stopped;
+}
+
+function checkSerial(serial: string | undefined): void {
+  if (serial !== undefined && !/^[1-9][0-9]{7}$/.test(serial)) {
+    throw new DeviceCliError('NV_BAD_ARGUMENT', `--serial must be 8 digits not starting with 0, not "${serial}"`);
+  }
+}
+
 export interface EmulateOptions {
   profile?: string;
   headless?: boolean;
@@ -57,9 +109,7 @@ export interface EmulateOptions {
 
 /** Starts an emulator, prints its ready line, and serves until SIGINT/SIGTERM (or q on its face). */
 export async function runEmulator(options: EmulateOptions): Promise<void> {
-  if (options.serial !== undefined && !/^[1-9][0-9]{7}$/.test(options.serial)) {
-    throw new DeviceCliError('NV_BAD_ARGUMENT', `--serial must be 8 digits not starting with 0, not "${options.serial}"`);
-  }
+  checkSerial(options.serial);
   const emulator = await startEmulator({
     profileDir: options.profile ?? defaultProfileDir(),
     serial: options.serial,
@@ -144,6 +194,21 @@ export function deviceCommand(): Command {
     .addOption(new Option('--drift <ppm>', 'real-time clock error in parts per million').argParser(numberArgument('--drift', -100_000, 100_000)))
     .addOption(new Option('--battery <percent>', 'battery charge').argParser(numberArgument('--battery', 0, 100)))
     .action((options: EmulateOptions) => runEmulator(options));
+
+  device
+    .command('board')
+    .description('run the token on a dev board through johnny-five (or --io virtual, a board that is not there); prints a JSON ready line')
+    .addOption(new Option('--io <io>', 'firmata: an Arduino on StandardFirmata; raspi: a Raspberry Pi; virtual: no board').choices([...BOARD_IOS]).makeOptionMandatory())
+    .addOption(new Option('--port <path>', "the Arduino's serial port (firmata), e.g. /dev/ttyACM0"))
+    .addOption(new Option('--display <display>', 'an 8-digit MAX7219 module, or a 16x2 HD44780 LCD').choices([...BOARD_DISPLAYS]).default('max7219'))
+    .addOption(new Option('--lcd <wiring>', 'how the LCD is wired').choices(['parallel', 'i2c']).default('parallel'))
+    .addOption(new Option('--pins <map>', 'your wiring, e.g. button=2,data=12,clock=11,cs=10 (see hardware-notes.md)'))
+    .addOption(new Option('--digit-order <order>', "where the MAX7219's DIG0 sits: rtl (rightmost, the common modules) or ltr").choices(['rtl', 'ltr']).default('rtl'))
+    .addOption(new Option('--profile <dir>', 'where its flash and clock persist').default(undefined, defaultProfileDir('board')))
+    .addOption(new Option('--serial <number>', 'serial number for a new profile (8 digits)'))
+    .addOption(new Option('--ready-timeout <seconds>', 'how long to wait for the board').argParser(numberArgument('--ready-timeout', 1, 120)).default(10))
+    .addOption(new Option('--headless', 'no terminal face'))
+    .action((options: BoardCommandOptions) => runBoard(options));
 
   const debugOption = () => new Option('--debug <socket>', "the emulator's debug link (its ready line names it)").makeOptionMandatory();
   const jsonOption = () => new Option('--json', 'print the whole result as JSON');

@@ -1,0 +1,57 @@
+/**
+ * Which pin does what: defaults for an Arduino on StandardFirmata and for a Raspberry Pi, and the
+ * `--pins name=pin,…` a lab uses for its own wiring. See hardware-notes.md for the wiring tables.
+ */
+export type PinName = 'button' | 'led' | 'buzzer' | 'data' | 'clock' | 'cs' | 'rs' | 'en' | 'd4' | 'd5' | 'd6' | 'd7' | 'address';
+export const PIN_NAMES: readonly PinName[] = ['button', 'led', 'buzzer', 'data', 'clock', 'cs', 'rs', 'en', 'd4', 'd5', 'd6', 'd7', 'address'];
+
+/** A pin is a number (Arduino) or a name such as GPIO17 (Raspberry Pi); `address` is an I2C address. */
+export type Pin = number | string;
+export type PinMap = Readonly<Partial<Record<PinName, Pin>>>;
+
+export const ARDUINO_PINS: PinMap = {
+  button: 2,
+  led: 13,
+  data: 12,
+  clock: 11,
+  cs: 10,
+  rs: 7,
+  en: 8,
+  d4: 9,
+  d5: 10,
+  d6: 11,
+  d7: 12,
+  address: 0x27,
+};
+
+export const RASPBERRY_PI_PINS: PinMap = {
+  button: 'GPIO17',
+  led: 'GPIO27',
+  data: 'GPIO10',
+  clock: 'GPIO11',
+  cs: 'GPIO8',
+  rs: 'GPIO25',
+  en: 'GPIO24',
+  d4: 'GPIO23',
+  d5: 'GPIO18',
+  d6: 'GPIO15',
+  d7: 'GPIO14',
+  address: 0x27,
+};
+
+export class PinsError extends Error {
+  readonly code = 'NV_BAD_ARGUMENT';
+}
+
+/** "button=3,cs=9,address=0x3f" → the map it describes. */
+export function parsePins(text: string): PinMap {
+  const pins: Partial<Record<PinName, Pin>> = {};
+  for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const match = /^([a-z0-9]+)=([A-Za-z0-9-]+)$/.exec(part);
+    if (!match) throw new PinsError(`--pins takes name=pin pairs separated by commas (e.g. button=2,cs=10), not "${part}"`);
+    const [, name, value] = match as unknown as [string, string, string];
+    if (!(PIN_NAMES as readonly string[]).includes(name)) throw new PinsError(`--pins: "${name}" is not one of ${PIN_NAMES.join(', ')}`);
+    pins[name as PinName] = /^(0x[0-9a-fA-F]+|\d+)$/.test(value) ? Number(value) : value;
+  }
+  return pins;
+}
