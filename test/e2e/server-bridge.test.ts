@@ -5,7 +5,17 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import path from 'node:path';
-import { api, cli, cliInBackground, startEmulatorProcess, startServerProcess, tempDir, type EmulatorProcess, type ServerProcess } from '../support/processes.ts';
+import {
+  api,
+  cli,
+  cliInBackground,
+  startEmulatorProcess,
+  startServerProcess,
+  startVirtualBoardProcess,
+  tempDir,
+  type EmulatorProcess,
+  type ServerProcess,
+} from '../support/processes.ts';
 import { startSerialProxy } from '../support/serial-proxy.ts';
 import { debugCall } from '../../device/targets/emulator/debug-link.ts';
 
@@ -74,6 +84,35 @@ describe('bridge and server', () => {
     expect(replay.code).toBe(1);
     expect(replay.stdout).toContain('rejected: replayed');
   });
+
+  it.each([
+    { name: 'MAX7219', display: 'max7219', lcd: undefined, read: (result: Record<string, any>) => String(result.driver.display).trim() },
+    { name: 'HD44780 LCD, parallel', display: 'lcd', lcd: 'parallel', read: (result: Record<string, any>) => String(result.driver.lines[0]).trim() },
+    { name: 'HD44780 LCD on an I2C backpack', display: 'lcd', lcd: 'i2c', read: (result: Record<string, any>) => String(result.driver.lines[0]).trim() },
+  ] as const)(
+    'the same chain on the johnny-five target over the virtual board, $name: the digits decoded from the display driver are the code the server accepted',
+    async ({ display, lcd, read }) => {
+      const board = await startVirtualBoardProcess({ profile: path.join(dir, `board-${display}-${lcd ?? ''}`), runtimeDir, display, lcd });
+      emulators.push(board);
+      expect((await cli(['info', '--port', board.port, '--json'], { env })).stdout).toContain('"hardware":"johnny-five"');
+      const enrolled = await cli(['enroll', '--port', board.port, '--seed', SEED_HEX], { env });
+      expect(enrolled.code, enrolled.stderr).toBe(0);
+      const watching = cliInBackground(['watch', '--port', board.port, '--json'], { env });
+      await watching.stderrIncludes('watching token');
+      const driverShown: string[] = [];
+      for (let i = 0; i < 2; i++) {
+        // The press is a pin pulled low on the virtual board, in real time, through johnny-five's Button.
+        driverShown.push(read(await debugCall(board.debug, 'press')));
+        await debugCall(board.debug, 'advance', { ms: 31_000 });
+      }
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      watching.child.kill('SIGINT');
+      const verdicts = (await watching.result).stdout.trim().split('\n').map((line) => JSON.parse(line));
+      expect(verdicts.map((v) => v.result)).toEqual(['accepted', 'accepted']);
+      expect(driverShown).toEqual(verdicts.map((v) => v.code));
+      expect(driverShown).toEqual(['755224', '287082']);
+    },
+  );
 
   it('half-enrolment: the server unreachable — nothing is written to the token', async () => {
     const token = await newToken('unreachable');

@@ -132,6 +132,16 @@ export async function startEmulatorProcess(options: { profile: string; runtimeDi
   return { ...emulator.ready, hid: `hid+${emulator.ready.hid}`, child: emulator.child, stderr: emulator.stderr, stop: emulator.stop };
 }
 
+/** `noegleviser device board --io virtual`: the johnny-five target on a board that is not there. */
+export async function startVirtualBoardProcess(options: { profile: string; runtimeDir: string; display: 'max7219' | 'lcd'; lcd?: 'parallel' | 'i2c' }): Promise<EmulatorProcess> {
+  const board = await spawnUntilReady<{ port: string; hid: string; debug: string; serial: string; pid: number }>(
+    'board',
+    ['device', 'board', '--io', 'virtual', '--headless', '--display', options.display, '--lcd', options.lcd ?? 'parallel', '--profile', options.profile],
+    { NOEGLEVISER_RUNTIME_DIR: options.runtimeDir },
+  );
+  return { ...board.ready, hid: `hid+${board.ready.hid}`, child: board.child, stderr: board.stderr, stop: board.stop };
+}
+
 /** Debian tools the interop tests use: skipped with a message locally, a failure in CI. */
 export function toolAvailable(tool: string): boolean {
   const dirs = (process.env.PATH ?? '').split(path.delimiter);
