@@ -48,7 +48,7 @@ export class SerialLineLink implements MessageLink {
         if (/cannot lock port/i.test(error.message)) {
           return reject(new BridgeError('NV_PORT_BUSY', `${path} is open in another program (a \`noegleviser watch\`, a terminal?); a serial port has one host at a time`));
         }
-        reject(new BridgeError('NV_PORT_OPEN', `cannot open ${path}: ${error.message.replace(/^Error:? /, '')}`));
+        reject(new BridgeError('NV_PORT_OPEN', `cannot open ${path}: ${error.message.replace(/^Error:? /, '').replace(/, cannot open .*$/, '')}`));
       }),
     );
     await new Promise<void>((resolve) => port.flush(() => resolve()));

@@ -31,7 +31,8 @@ export function describeFailure(error: unknown): { line: string; exitCode: numbe
   if (error instanceof BridgeError) return { line: `${error.message} [${error.code}]`, exitCode: 1 };
   const coded = error as { code?: unknown; message?: unknown };
   if (error instanceof Error && typeof coded.code === 'string' && /^NV_[A-Z_]+$/.test(coded.code)) {
-    return { line: `${error.message} [${coded.code}]`, exitCode: 1 };
+    // A bad argument is a usage error wherever it is found (the device's commands check their own).
+    return { line: `${error.message} [${coded.code}]`, exitCode: coded.code === 'NV_BAD_ARGUMENT' ? 2 : 1 };
   }
   const message = error instanceof Error ? error.message : String(error);
   return { line: `unexpected failure: ${message.split('\n')[0]} [NV_INTERNAL]`, exitCode: 1 };

@@ -107,7 +107,18 @@ export function hotpValue(key: OathKey, counter: number, digits: number): number
 
 /** The code as a zero-padded string of `digits` characters. */
 export function hotpCode(key: OathKey, counter: number, digits: number): string {
-  return formatCode(hotpValue(key, counter, digits), digits);
+  return padDigits(hotpValue(key, counter, digits), digits);
+}
+
+/** "000".."999": a code is written as two or three of these, not digit by digit. */
+const THREE_DIGITS: readonly string[] = Array.from({ length: 1000 }, (_, n) => String(n).padStart(3, '0'));
+
+/** `value` (already checked to be below 10^digits, digits 6..8) as exactly `digits` characters. */
+function padDigits(value: number, digits: number): string {
+  const high = Math.floor(value / 1_000_000);
+  const middle = Math.floor(value / 1000) % 1000;
+  const six = THREE_DIGITS[middle]! + THREE_DIGITS[value % 1000]!;
+  return digits === 6 ? six : THREE_DIGITS[high]!.slice(9 - digits) + six;
 }
 
 /** Zero-pads a code value to `digits` characters; the value must be below 10^digits. */
@@ -116,7 +127,7 @@ export function formatCode(value: number, digits: number): string {
   if (!Number.isInteger(value) || value < 0 || value >= POWERS_OF_TEN[digits]!) {
     throw new RangeError(`OATH code value must be an integer from 0 to 10^${digits}-1`);
   }
-  return String(value).padStart(digits, '0');
+  return padDigits(value, digits);
 }
 
 /**

@@ -21,6 +21,8 @@ const K2 = 0x6ed9eba1;
 const K3 = 0x8f1bbcdc | 0;
 const K4 = 0xca62c1d6 | 0;
 
+import { oathDigest } from './sha1-oath-digest.ts';
+
 const IV: readonly number[] = [0x67452301, 0xefcdab89 | 0, 0x98badcfe | 0, 0x10325476, 0xc3d2e1f0 | 0];
 
 /** 0x80 end-of-message marker at the start of a word. */
@@ -264,6 +266,8 @@ const WORK = 10; // working chaining value for the current code
  */
 export class Sha1OathHmac {
   readonly #state = new Int32Array(15);
+  /** The MAC of the code being computed, five big-endian words. */
+  readonly #mac = new Int32Array(5);
   /** Inner block: words 0..1 the counter, the padding for a 72-byte message preset. */
   readonly #inner = new Int32Array(16);
   /** Outer block: words 0..4 the inner digest, the padding for an 84-byte message preset. */
@@ -306,44 +310,21 @@ export class Sha1OathHmac {
    * high and low 32-bit halves. Returns a 31-bit non-negative number.
    */
   truncatedValue(counterHi: number, counterLo: number): number {
-    const state = this.#state;
-    const inner = this.#inner;
-    const outer = this.#outer;
-
-    inner[0] = counterHi;
-    inner[1] = counterLo;
-    state[WORK] = state[INNER]!;
-    state[WORK + 1] = state[INNER + 1]!;
-    state[WORK + 2] = state[INNER + 2]!;
-    state[WORK + 3] = state[INNER + 3]!;
-    state[WORK + 4] = state[INNER + 4]!;
-    sha1Compress(state, WORK, inner);
-
-    outer[0] = state[WORK]!;
-    outer[1] = state[WORK + 1]!;
-    outer[2] = state[WORK + 2]!;
-    outer[3] = state[WORK + 3]!;
-    outer[4] = state[WORK + 4]!;
-    state[WORK] = state[OUTER]!;
-    state[WORK + 1] = state[OUTER + 1]!;
-    state[WORK + 2] = state[OUTER + 2]!;
-    state[WORK + 3] = state[OUTER + 3]!;
-    state[WORK + 4] = state[OUTER + 4]!;
-    sha1Compress(state, WORK, outer);
-
-    // The low nibble of digest byte 19 picks 4 bytes at offset 0..15, which may straddle two
+    const mac = this.#mac;
+    oathDigest(this.#state, counterHi, counterLo, mac);
+    // The low nibble of MAC byte 19 picks 4 bytes at offset 0..15, which may straddle two
     // big-endian words.
-    const offset = state[WORK + 4]! & 0xf;
-    const word = WORK + (offset >>> 2);
+    const offset = mac[4]! & 0xf;
+    const word = offset >>> 2;
     const shift = (offset & 3) << 3;
-    const bytes =
-      shift === 0 ? state[word]! : (state[word]! << shift) | (state[word + 1]! >>> (32 - shift));
+    const bytes = shift === 0 ? mac[word]! : (mac[word]! << shift) | (mac[word + 1]! >>> (32 - shift));
     return bytes & 0x7fffffff;
   }
 
   /** Overwrites the chaining values and blocks with zeros. */
   wipe(): void {
     this.#state.fill(0);
+    this.#mac.fill(0);
     this.#inner.fill(0);
     this.#outer.fill(0);
   }

@@ -67,8 +67,8 @@ describe('bad input to the CLI', () => {
 
   it('debug-link commands: an address with no emulator, a bad duration', async () => {
     expectOneLineError(await cli(['device', 'press', '--debug', path.join(dir, 'nothing.sock')], { env }), 'NV_DEBUG_UNREACHABLE');
-    expectOneLineError(await cli(['device', 'advance', 'banana', '--debug', emulator.debug], { env }), 'NV_BAD_ARGUMENT');
-    expectOneLineError(await cli(['device', 'battery', '150', '--debug', emulator.debug], { env }), 'NV_BAD_ARGUMENT');
+    expectOneLineError(await cli(['device', 'advance', 'banana', '--debug', emulator.debug], { env }), 'NV_BAD_ARGUMENT', 2);
+    expectOneLineError(await cli(['device', 'battery', '150', '--debug', emulator.debug], { env }), 'NV_BAD_ARGUMENT', 2);
   });
 
   it('a second emulator on a profile in use', async () => {

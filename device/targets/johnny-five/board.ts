@@ -17,8 +17,8 @@ import { startEmulator, type BoardParts, type EmulatorOptions, type Finger, type
 import { BoardButton, Buzzer, LcdDisplay, Max7219Display, StatusLed } from './board-parts.ts';
 import type { DigitOrder } from './display-decoders.ts';
 import { loadJohnnyFive, type J5Board } from './j5.ts';
-import { ARDUINO_PINS, RASPBERRY_PI_PINS, type Pin, type PinMap } from './pins.ts';
-import { VirtualBoard } from './virtual-board.ts';
+import { ARDUINO_PINS, PIN_NAMES, RASPBERRY_PI_PINS, type Pin, type PinMap } from './pins.ts';
+import { VIRTUAL_PIN_COUNT, VirtualBoard } from './virtual-board.ts';
 
 export type BoardIo = 'firmata' | 'raspi' | 'virtual';
 export type BoardDisplay = 'max7219' | 'lcd';
@@ -96,7 +96,9 @@ export async function startBoard(options: BoardOptions): Promise<RunningBoard> {
     };
   } catch (error) {
     await handle.close();
-    throw error;
+    if (error instanceof BoardError) throw error;
+    // johnny-five's own complaints (a pin the board does not have, a mode it does not support).
+    throw new BoardError('NV_BOARD_FAILED', `the board refused its parts: ${(error as Error).message.split('\n')[0]}`);
   }
   const running = await startEmulator({ ...options, board: parts });
   return { ...running, virtual: handle.virtual };
@@ -105,6 +107,10 @@ export async function startBoard(options: BoardOptions): Promise<RunningBoard> {
 async function openIo(options: BoardOptions, pins: PinMap, lcdWiring: 'parallel' | 'i2c', digitOrder: DigitOrder): Promise<BoardIoHandle> {
   switch (options.io) {
     case 'virtual': {
+      // Every pin the map names must be one the virtual board has: johnny-five hands some pins to
+      // the IO plugin as given (a Button's "GPIO17"), and a pin it lacks would fail deep inside a
+      // driver as an unexpected error instead of as a bad --pins.
+      for (const name of PIN_NAMES) if (name !== 'address' && pins[name] !== undefined) pinNumber(pins[name], name);
       const virtual = new VirtualBoard({
         max7219: options.display === 'max7219' ? { data: pinNumber(pins.data), clock: pinNumber(pins.clock), cs: pinNumber(pins.cs) } : undefined,
         lcdParallel:
@@ -121,7 +127,7 @@ async function openIo(options: BoardOptions, pins: PinMap, lcdWiring: 'parallel'
       const serial = new SerialPort({ path: options.port, baudRate: 57_600, autoOpen: false });
       await new Promise<void>((resolve, reject) =>
         serial.open((error) =>
-          error ? reject(new BoardError('NV_BOARD_PORT', `cannot open ${options.port}: ${error.message.replace(/^Error:? /, '')}`)) : resolve(),
+          error ? reject(new BoardError('NV_BOARD_PORT', `cannot open ${options.port}: ${portError(error)}`)) : resolve(),
         ),
       );
       const { Firmata } = require('firmata-io') as { Firmata: new (transport: SerialPort, options: Record<string, unknown>) => object };
@@ -166,8 +172,16 @@ function whenReady(board: J5Board, timeoutMs: number, where: string): Promise<vo
   });
 }
 
-function pinNumber(pin: Pin | undefined): number {
+/** serialport's message without its "Error:" and its trailing ", cannot open PATH". */
+function portError(error: Error): string {
+  return error.message.replace(/^Error:? /, '').replace(/, cannot open .*$/, '');
+}
+
+function pinNumber(pin: Pin | undefined, name?: string): number {
   if (typeof pin !== 'number') throw new BoardError('NV_BAD_ARGUMENT', `the virtual board numbers its pins; "${String(pin)}" is no pin number`);
+  if (name !== undefined && !(Number.isInteger(pin) && pin >= 0 && pin < VIRTUAL_PIN_COUNT)) {
+    throw new BoardError('NV_BAD_ARGUMENT', `--pins: the virtual board has pins 0..${VIRTUAL_PIN_COUNT - 1}; ${name}=${pin} is none of them`);
+  }
   return pin;
 }
 

@@ -52,7 +52,9 @@ export class Max7219Decoder {
   ) {}
 
   digitalWrite(pin: number, value: number): void {
-    const previous = this.levels.get(pin) ?? 1;
+    // Before its first write a pin is as the chip sees it at power-up: chip-select pulled high
+    // (deselected), clock and data low (an Arduino pin set to OUTPUT starts low).
+    const previous = this.levels.get(pin) ?? (pin === this.pins.cs ? 1 : 0);
     this.levels.set(pin, value);
     if (pin === this.pins.cs) {
       if (previous === 1 && value === 0) this.bits = [];
@@ -176,10 +178,13 @@ export class Hd44780Decoder {
     } else if (byte & 0x04) {
       // entry mode: this decoder always moves right
     } else if (byte & 0x02) {
+      // Return home and clear set a DDRAM address: characters after them go to DDRAM, not CGRAM.
       this.address = 0;
+      this.toCgram = false;
     } else if (byte & 0x01) {
       this.ddram.fill(0x20);
       this.address = 0;
+      this.toCgram = false;
     }
   }
 }

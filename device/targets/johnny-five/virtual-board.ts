@@ -26,6 +26,9 @@ export interface VirtualBoardWiring {
   readonly digitOrder?: DigitOrder;
 }
 
+/** Pins 0..19, as on an Arduino Uno (D0..D13, A0..A5). */
+export const VIRTUAL_PIN_COUNT = 20;
+
 export interface VirtualBoardOptions {
   readonly pinCount?: number;
   /** A board that never answers: johnny-five waits for `ready` in vain (for tests of the time-out). */
@@ -50,7 +53,7 @@ export class VirtualBoard extends EventEmitter {
     options: VirtualBoardOptions = {},
   ) {
     super();
-    this.pins = Array.from({ length: options.pinCount ?? 20 }, () => ({
+    this.pins = Array.from({ length: options.pinCount ?? VIRTUAL_PIN_COUNT }, () => ({
       supportedModes: [...DIGITAL_MODES],
       mode: MODES.INPUT,
       value: 0,
