@@ -13,6 +13,8 @@
  * unsigned words use `>>> 0`.
  */
 
+import { oathDigest } from './sha1-oath-digest.ts';
+
 const BLOCK_BYTES = 64;
 const DIGEST_BYTES = 20;
 
@@ -21,16 +23,8 @@ const K2 = 0x6ed9eba1;
 const K3 = 0x8f1bbcdc | 0;
 const K4 = 0xca62c1d6 | 0;
 
-import { oathDigest } from './sha1-oath-digest.ts';
-
 const IV: readonly number[] = [0x67452301, 0xefcdab89 | 0, 0x98badcfe | 0, 0x10325476, 0xc3d2e1f0 | 0];
 
-/** 0x80 end-of-message marker at the start of a word. */
-const PAD_WORD = 0x80000000 | 0;
-/** Bit length of the inner message: ipad block + 8-byte counter. */
-const INNER_BITS = (BLOCK_BYTES + 8) * 8;
-/** Bit length of the outer message: opad block + 20-byte inner digest. */
-const OUTER_BITS = (BLOCK_BYTES + DIGEST_BYTES) * 8;
 
 /**
  * Compresses one block into the five chaining words `state[at..at+4]`; `w[0..15]` holds the block
@@ -255,23 +249,16 @@ export function sha1(message: Uint8Array): Uint8Array {
   return digest;
 }
 
-// Layout of the key's state words.
-const INNER = 0; // chaining value after key ^ ipad
-const OUTER = 5; // chaining value after key ^ opad
-const WORK = 10; // working chaining value for the current code
-
 /**
  * A prepared HMAC-SHA-1 key for OATH. Holds the inner/outer chaining values, which are as
- * secret as the key: `wipe()` when done.
+ * secret as the key: `wipe()` when done. A code then costs the two compressions of
+ * `oathDigest` (generated, with the fixed words of both blocks folded in).
  */
 export class Sha1OathHmac {
-  readonly #state = new Int32Array(15);
+  /** Words 0..4: the chaining value after key ^ ipad; 5..9: after key ^ opad. */
+  readonly #state = new Int32Array(10);
   /** The MAC of the code being computed, five big-endian words. */
   readonly #mac = new Int32Array(5);
-  /** Inner block: words 0..1 the counter, the padding for a 72-byte message preset. */
-  readonly #inner = new Int32Array(16);
-  /** Outer block: words 0..4 the inner digest, the padding for an 84-byte message preset. */
-  readonly #outer = new Int32Array(16);
 
   constructor(secret: Uint8Array) {
     const key = secret.length > BLOCK_BYTES ? sha1(secret) : secret;
@@ -279,30 +266,16 @@ export class Sha1OathHmac {
     padded.set(key);
     if (key !== secret) key.fill(0);
     const state = this.#state;
-    for (let i = 0; i < 5; i++) {
-      state[INNER + i] = IV[i]!;
-      state[OUTER + i] = IV[i]!;
-    }
-    // The key blocks pass through #inner, which is reset to its per-code layout below.
-    const block = this.#inner;
+    state.set(IV, 0);
+    state.set(IV, 5);
+    const block = new Int32Array(16);
     loadBlock(block, padded, 0);
     padded.fill(0);
     for (let i = 0; i < 16; i++) block[i] = block[i]! ^ 0x36363636;
-    sha1Compress(state, INNER, block);
+    sha1Compress(state, 0, block);
     for (let i = 0; i < 16; i++) block[i] = block[i]! ^ (0x36363636 ^ 0x5c5c5c5c);
-    sha1Compress(state, OUTER, block);
-    this.#presetBlocks();
-  }
-
-  #presetBlocks(): void {
-    const inner = this.#inner;
-    const outer = this.#outer;
-    inner.fill(0);
-    inner[2] = PAD_WORD;
-    inner[15] = INNER_BITS;
-    outer.fill(0);
-    outer[5] = PAD_WORD;
-    outer[15] = OUTER_BITS;
+    sha1Compress(state, 5, block);
+    block.fill(0);
   }
 
   /**
@@ -325,7 +298,5 @@ export class Sha1OathHmac {
   wipe(): void {
     this.#state.fill(0);
     this.#mac.fill(0);
-    this.#inner.fill(0);
-    this.#outer.fill(0);
   }
 }
