@@ -13,7 +13,7 @@
  * unsigned words use `>>> 0`.
  */
 
-import { oathDigest } from './sha1-oath-digest.ts';
+import { oathTruncatedValue } from './sha1-oath-digest.ts';
 
 const BLOCK_BYTES = 64;
 const DIGEST_BYTES = 20;
@@ -252,13 +252,11 @@ export function sha1(message: Uint8Array): Uint8Array {
 /**
  * A prepared HMAC-SHA-1 key for OATH. Holds the inner/outer chaining values, which are as
  * secret as the key: `wipe()` when done. A code then costs the two compressions of
- * `oathDigest` (generated, with the fixed words of both blocks folded in).
+ * `oathTruncatedValue` (generated, with the fixed words of both blocks folded in).
  */
 export class Sha1OathHmac {
   /** Words 0..4: the chaining value after key ^ ipad; 5..9: after key ^ opad. */
   readonly #state = new Int32Array(10);
-  /** The MAC of the code being computed, five big-endian words. */
-  readonly #mac = new Int32Array(5);
 
   constructor(secret: Uint8Array) {
     const key = secret.length > BLOCK_BYTES ? sha1(secret) : secret;
@@ -283,20 +281,11 @@ export class Sha1OathHmac {
    * high and low 32-bit halves. Returns a 31-bit non-negative number.
    */
   truncatedValue(counterHi: number, counterLo: number): number {
-    const mac = this.#mac;
-    oathDigest(this.#state, counterHi, counterLo, mac);
-    // The low nibble of MAC byte 19 picks 4 bytes at offset 0..15, which may straddle two
-    // big-endian words.
-    const offset = mac[4]! & 0xf;
-    const word = offset >>> 2;
-    const shift = (offset & 3) << 3;
-    const bytes = shift === 0 ? mac[word]! : (mac[word]! << shift) | (mac[word + 1]! >>> (32 - shift));
-    return bytes & 0x7fffffff;
+    return oathTruncatedValue(this.#state, counterHi, counterLo);
   }
 
   /** Overwrites the chaining values and blocks with zeros. */
   wipe(): void {
     this.#state.fill(0);
-    this.#mac.fill(0);
   }
 }
