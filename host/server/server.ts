@@ -87,6 +87,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       app,
       close: async () => {
         await app.close();
+        service.forgetKeys();
         await openStore.close();
       },
     };

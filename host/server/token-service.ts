@@ -6,7 +6,8 @@
  */
 import { randomInt } from 'node:crypto';
 import { timingSafeEqual } from '../../protocol/bytes.ts';
-import { createOathKey, type OathAlgorithm, type OathKey } from '../../protocol/oath/index.ts';
+import type { OathAlgorithm, OathKey } from '../../protocol/oath/index.ts';
+import { KeyCache } from './key-cache.ts';
 import { ApiError, badCode, badState, unknownSerial } from './errors.ts';
 import type { VerifyPolicy } from './policy.ts';
 import type { SeedVault } from './seed-vault.ts';
@@ -107,13 +108,22 @@ type Decision<T> =
   | { readonly kind: 'failure'; readonly audit: (counted: TokenRecord) => AuditDraft; readonly answer: (counted: TokenRecord) => T };
 
 export class TokenService {
+  private readonly keys: KeyCache;
+
   constructor(
     private readonly store: TokenStore,
     private readonly vault: SeedVault,
     private readonly policy: VerifyPolicy,
     private readonly now: () => number = Date.now,
     private readonly events: ServiceEvents = {},
-  ) {}
+  ) {
+    this.keys = new KeyCache(vault);
+  }
+
+  /** Destroys the prepared keys this service holds (on shutdown). */
+  forgetKeys(): void {
+    this.keys.clear();
+  }
 
   async enroll(input: EnrollInput, actor: Actor): Promise<TokenView> {
     const sealed = this.vault.seal(input.serial, input.seed);
@@ -303,6 +313,7 @@ export class TokenService {
   }
 
   async delete(serial: string, actor: Actor): Promise<void> {
+    this.keys.forget(serial);
     const deleted = await this.store.deleteToken(serial, this.auditEntry(actor, 'delete', serial, 'ok', {}));
     if (!deleted) throw unknownSerial(serial);
   }
@@ -374,14 +385,7 @@ export class TokenService {
   // ---- machinery ----
 
   private withKey<T>(token: TokenRecord, use: (key: OathKey) => T): T {
-    const seed = this.vault.open(token.serial, token.sealedSeed);
-    const key = createOathKey(seed, token.algorithm);
-    seed.fill(0);
-    try {
-      return use(key);
-    } finally {
-      key.destroy();
-    }
+    return use(this.keys.get(token.serial, token.sealedSeed, token.algorithm));
   }
 
   private async transition(serial: string, actor: Actor, action: string, from: readonly TokenState[], to: TokenState): Promise<TokenView> {
