@@ -41,6 +41,15 @@ function numberArgument(name: string, min: number, max: number) {
   };
 }
 
+function wholeNumberArgument(name: string, min: number, max: number) {
+  return (text: string): number => {
+    if (!/^\d+$/.test(text.trim()) || Number(text) < min || Number(text) > max) {
+      throw new DeviceCliError('NV_BAD_ARGUMENT', `${name} must be a whole number from ${min} to ${max}, not "${text}"`);
+    }
+    return Number(text);
+  };
+}
+
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 /** "250", "250ms", "30s", "2m", "1h", "1d" → milliseconds. */
@@ -105,11 +114,20 @@ export interface EmulateOptions {
   serial?: string;
   drift?: number;
   battery?: number;
+  /** How many tokens to run in this process (a rack); 1 by default. */
+  count?: number;
 }
 
-/** Starts an emulator, prints its ready line, and serves until SIGINT/SIGTERM (or q on its face). */
+/** The most tokens one rack runs (each holds about six file descriptors). */
+export const MAX_RACK_SIZE = 1000;
+/** How many of a rack's tokens start at once: starting one is mostly file-system and socket set-up. */
+const RACK_START_CONCURRENCY = 8;
+
+/** Starts an emulator (or a rack of them), prints its ready line, and serves until SIGINT/SIGTERM (or q on its face). */
 export async function runEmulator(options: EmulateOptions): Promise<void> {
   checkSerial(options.serial);
+  const count = options.count ?? 1;
+  if (count > 1) return runRack({ ...options, count });
   const emulator = await startEmulator({
     profileDir: options.profile ?? defaultProfileDir(),
     serial: options.serial,
@@ -120,6 +138,100 @@ export async function runEmulator(options: EmulateOptions): Promise<void> {
     JSON.stringify({ event: 'ready', port: emulator.port, hid: emulator.hid, debug: emulator.debug, serial: emulator.serial, profile: emulator.profile, pid: process.pid }) + '\n',
   );
   await serveEmulator(emulator, !options.headless && hasTerminal()).stopped;
+}
+
+/** A rack's N tokens each keep their flash and clock in a subfolder of the profile: token-001, token-002, … */
+export function rackProfileName(index: number): string {
+  return `token-${String(index + 1).padStart(3, '0')}`;
+}
+
+export interface RackOptions {
+  /** The rack's folder; token i's profile is `dir/token-00i`. */
+  readonly profileDir: string;
+  readonly count: number;
+  /** The first token's serial number for new profiles; the others count on from it. */
+  readonly serial?: string;
+  readonly driftPpm?: number;
+  readonly battery?: number;
+  readonly runtimeDir?: string;
+}
+
+/**
+ * Starts `count` emulated tokens in this process, a few at a time. If any of them cannot start,
+ * those already started are closed again and the first failure is thrown.
+ */
+export async function startRack(options: RackOptions): Promise<RunningEmulator[]> {
+  const { count } = options;
+  if (!Number.isInteger(count) || count < 1 || count > MAX_RACK_SIZE) {
+    throw new DeviceCliError('NV_BAD_ARGUMENT', `--count must be a whole number from 1 to ${MAX_RACK_SIZE}, not "${count}"`);
+  }
+  const first = options.serial === undefined ? undefined : Number(options.serial);
+  if (first !== undefined && first + count - 1 > 99_999_999) {
+    throw new DeviceCliError('NV_BAD_ARGUMENT', `--serial ${options.serial} leaves no room for ${count} consecutive 8-digit serial numbers`);
+  }
+  const started: (RunningEmulator | undefined)[] = new Array<RunningEmulator | undefined>(count);
+  let failure: { error: unknown } | undefined;
+  let next = 0;
+  const worker = async () => {
+    while (!failure && next < count) {
+      const index = next++;
+      try {
+        started[index] = await startEmulator({
+          profileDir: path.join(options.profileDir, rackProfileName(index)),
+          serial: first === undefined ? undefined : String(first + index),
+          driftPpm: options.driftPpm,
+          battery: options.battery,
+          runtimeDir: options.runtimeDir,
+        });
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(RACK_START_CONCURRENCY, count) }, worker));
+  const running = started.filter((emulator): emulator is RunningEmulator => emulator !== undefined);
+  if (!failure) {
+    const seen = new Map<string, string>();
+    for (const emulator of running) {
+      const other = seen.get(emulator.serial);
+      if (other !== undefined) {
+        failure = {
+          error: new DeviceCliError('NV_RACK_DUPLICATE_SERIAL', `profiles ${other} and ${emulator.profile} hold the same serial number ${emulator.serial}: a rack needs each token once`),
+        };
+        break;
+      }
+      seen.set(emulator.serial, emulator.profile);
+    }
+  }
+  if (failure) {
+    await Promise.allSettled(running.map((emulator) => emulator.close()));
+    throw failure.error;
+  }
+  return running;
+}
+
+/** A rack: N tokens in one process, one ready line listing them all, served until SIGINT/SIGTERM/SIGHUP. */
+async function runRack(options: EmulateOptions & { count: number }): Promise<void> {
+  const rack = await startRack({
+    profileDir: options.profile ?? defaultProfileDir('rack'),
+    count: options.count,
+    serial: options.serial,
+    driftPpm: options.drift,
+    battery: options.battery,
+  });
+  const tokens = rack.map((e) => ({ port: e.port, hid: e.hid, debug: e.debug, serial: e.serial, profile: e.profile }));
+  process.stdout.write(JSON.stringify({ event: 'ready', count: rack.length, tokens, pid: process.pid }) + '\n');
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const stop = () => {
+      if (stopping) return;
+      stopping = true;
+      void Promise.allSettled(rack.map((emulator) => emulator.close())).then(() => resolve());
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    process.once('SIGHUP', stop);
+  });
 }
 
 export interface ServedEmulator {
@@ -187,12 +299,20 @@ export function deviceCommand(): Command {
 
   device
     .command('emulate')
-    .description('run an emulated token on a pseudo-terminal; prints a JSON ready line with its port and debug link')
-    .addOption(new Option('--profile <dir>', 'where its flash and clock persist').default(undefined, defaultProfileDir()))
+    .description('run an emulated token (or, with --count, a rack of them) on pseudo-terminals; prints a JSON ready line with their ports and debug links')
+    .addOption(
+      new Option('--profile <dir>', `where its flash and clock persist; a rack keeps one subfolder a token, token-001… (default ${defaultProfileDir('rack')})`).default(
+        undefined,
+        defaultProfileDir(),
+      ),
+    )
     .addOption(new Option('--headless', 'no terminal face'))
-    .addOption(new Option('--serial <number>', 'serial number for a new profile (8 digits)'))
+    .addOption(new Option('--serial <number>', 'serial number for a new profile (8 digits); a rack counts on from it'))
     .addOption(new Option('--drift <ppm>', 'real-time clock error in parts per million').argParser(numberArgument('--drift', -100_000, 100_000)))
     .addOption(new Option('--battery <percent>', 'battery charge').argParser(numberArgument('--battery', 0, 100)))
+    .addOption(
+      new Option('--count <n>', `run a rack of n tokens in this process (profiles DIR/token-001…; no face)`).argParser(wholeNumberArgument('--count', 1, MAX_RACK_SIZE)),
+    )
     .action((options: EmulateOptions) => runEmulator(options));
 
   device

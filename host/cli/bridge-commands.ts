@@ -14,6 +14,7 @@ import { ServerClient } from '../bridge/server-client.ts';
 import { TokenError } from '../bridge/session.ts';
 import { CliError, usageError, wholeNumber } from './errors.ts';
 import { createOutput, table, type Output } from './output.ts';
+import { DEFAULT_BATCH_CONCURRENCY, GENERATED_SEED_BYTES, MAX_BATCH_CONCURRENCY, isBatch, runBatchEnrolment, type BatchEnrollOptions } from './batch-enroll.ts';
 import { addServerOptions, resolveEndpoint, type ServerCliOptions } from './server-options.ts';
 import { RECOMMENDED_MIN_SECRET_BYTES, encodeBase32, parseSeed, readSeedFile, type SeedFormat } from './seed-input.ts';
 
@@ -92,8 +93,18 @@ export function bridgeCommands(): Command[] {
 
   const enrollCommand = addServerOptions(
     new Command('enroll')
-      .description('write a seed to the token (once: re-enrolment needs a wipe); with a server, register it there in the same step')
-      .addOption(portOption())
+      .description(
+        'write a seed to the token (once: re-enrolment needs a wipe); with a server, register it there in the same step. ' +
+          'With --all, enrol every token found (running emulators, USB HID tokens), each with a generated seed that only the token and the server get',
+      )
+      .addOption(new Option('-p, --port <path>', 'the token: a serial port, hid+udp://HOST:PORT (an emulator prints both) or hid:PATH'))
+      .addOption(new Option('--all', 'enrol every token found, each with a freshly generated seed (needs a server)'))
+      .addOption(new Option('--ports <list>', 'a batch of these tokens (comma-separated) instead of every token found'))
+      .addOption(
+        new Option('--concurrency <n>', 'with --all: how many tokens are enrolled at once')
+          .argParser(wholeNumber('--concurrency', 1, MAX_BATCH_CONCURRENCY))
+          .default(DEFAULT_BATCH_CONCURRENCY),
+      )
       .addOption(new Option('--seed <hex>', 'the seed, in hex (prefer --seed-file: a command line ends up in shell history)'))
       .addOption(new Option('--seed-file <path>', 'read the seed from a file, or - for standard input'))
       .addOption(new Option('--seed-format <format>', 'how --seed-file is written').choices(['hex', 'base32']).default('hex'))
@@ -108,7 +119,9 @@ export function bridgeCommands(): Command[] {
       .addOption(new Option('--token-only', 'write the seed to the token only, even if a server is configured'))
       .addOption(new Option('--allow-short-seed', `accept a seed under ${RECOMMENDED_MIN_SECRET_BYTES} bytes (RFC 4226 asks for 128 bits)`))
       .addOption(jsonOption()),
-  ).action(async (options: PortOptions & EnrollOptions & ServerCliOptions & { owner?: string; tokenOnly?: boolean }) => {
+  ).action(async (options: PortOptions & EnrollOptions & ServerCliOptions & { owner?: string; tokenOnly?: boolean; all?: boolean; ports?: string; concurrency: number }) => {
+    if (isBatch(options as BatchEnrollOptions)) return runBatchEnrolment(options as BatchEnrollOptions);
+    if (options.port === undefined) throw usageError('NV_BAD_ARGUMENT', 'give the token with --port, or enrol every token found with --all');
     const plan = planEnrolment(options);
     const endpoint = options.tokenOnly ? undefined : resolveEndpoint(options);
     await withToken(options, async (token, output) => {
@@ -245,8 +258,6 @@ interface EnrolmentPlan {
   readonly args: EnrollArgs;
   readonly generated?: { hex: string; base32: string };
 }
-
-const GENERATED_SEED_BYTES: Record<OathAlgorithm, number> = { sha1: 20, sha256: 32, sha512: 64 };
 
 /** Checks the enrol options before the port is touched, and fixes where the seed comes from. */
 function planEnrolment(options: EnrollOptions): EnrolmentPlan {
