@@ -1,7 +1,7 @@
 /** `noegleviser server`: the validation server, until SIGINT/SIGTERM. */
 import { Command, Option } from 'commander';
 import { DEFAULT_POLICY } from '../server/policy.ts';
-import { DEFAULT_PORT, LOG_REDACTIONS, defaultDbFile, startServer } from '../server/server.ts';
+import { DEFAULT_PORT, LOG_REDACTIONS, defaultDbFile } from '../server/defaults.ts';
 import { usageError, wholeNumber } from './errors.ts';
 
 interface ServerCommandOptions {
@@ -35,6 +35,8 @@ export function serverCommand(): Command {
     .addOption(new Option('--quiet', 'no request log on stderr'))
     .action(async (options: ServerCommandOptions) => {
       const { host, port } = parseListen(options.listen);
+      // Loaded here: fastify and SQLite are for this command only, not for every start of the CLI.
+      const { startServer } = await import('../server/server.ts');
       const server = await startServer({
         dbFile: options.db,
         host,

@@ -3,9 +3,9 @@
  * is SQLite in the data directory unless a store is handed in (a PostgreSQL store, later).
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
+import { DEFAULT_PORT, defaultDbFile } from './defaults.ts';
 import { ApiError } from './errors.ts';
 import { buildApp } from './http/app.ts';
 import { ServerMetrics } from './metrics.ts';
@@ -15,8 +15,6 @@ import { SeedVault } from './seed-vault.ts';
 import { SqliteTokenStore } from './store/sqlite-store.ts';
 import type { TokenStore } from './store/types.ts';
 import { TokenService } from './token-service.ts';
-
-export const DEFAULT_PORT = 8421;
 
 export interface ServerOptions {
   /** The SQLite file; its folder is the data directory. Default: $XDG_DATA_HOME/noegleviser/server/tokens.db */
@@ -41,14 +39,6 @@ export interface RunningServer {
   readonly app: FastifyInstance;
   close(): Promise<void>;
 }
-
-export function defaultDbFile(env: NodeJS.ProcessEnv = process.env): string {
-  const dataHome = env.XDG_DATA_HOME || path.join(os.homedir(), '.local', 'share');
-  return path.join(dataHome, 'noegleviser', 'server', 'tokens.db');
-}
-
-/** Secrets in request logs are replaced before they are written. */
-export const LOG_REDACTIONS = ['req.headers.authorization', 'req.body.seed', 'req.body.code', 'req.body.codes', 'req.body.password'];
 
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
   const env = options.env ?? process.env;
