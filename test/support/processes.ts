@@ -85,7 +85,7 @@ export interface EmulatorProcess {
 }
 
 /** A long-running `noegleviser` process, once it has printed its JSON ready line. */
-interface ReadyProcess<Ready> {
+export interface ReadyProcess<Ready> {
   readonly ready: Ready;
   readonly child: ChildProcess;
   stdout(): string;
@@ -93,7 +93,7 @@ interface ReadyProcess<Ready> {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-async function spawnUntilReady<Ready>(name: string, args: string[], env: NodeJS.ProcessEnv): Promise<ReadyProcess<Ready>> {
+export async function spawnUntilReady<Ready>(name: string, args: string[], env: NodeJS.ProcessEnv): Promise<ReadyProcess<Ready>> {
   const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';

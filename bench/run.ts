@@ -1,0 +1,53 @@
+/**
+ * `npm run bench`: every speed and size figure of the project, each beside the reference measured
+ * in the same run, in one table; a missed goal is marked, not hidden. With --update-readme the
+ * README's benchmark section is rewritten with this run's table and machine.
+ */
+import os from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { batchEnrolmentRows } from './figures/batch-enrolment.ts';
+import { bridgeRttRows } from './figures/bridge-rtt.ts';
+import { flashEnduranceRows } from './figures/flash-endurance.ts';
+import { hotpEngineRows } from './figures/hotp-engine.ts';
+import { serverLoadRows } from './figures/server-load.ts';
+import { verifyWindowRows } from './figures/verify-window.ts';
+import { markdownTable, type Row } from './table.ts';
+
+const FIGURES: { readonly name: string; readonly run: () => Promise<Row[]> }[] = [
+  { name: 'HOTP engine', run: hotpEngineRows },
+  { name: 'verify window and resync scan', run: verifyWindowRows },
+  { name: 'server under load', run: serverLoadRows },
+  { name: 'bridge round trip', run: bridgeRttRows },
+  { name: 'batch enrolment and rack memory', run: batchEnrolmentRows },
+  { name: 'flash endurance', run: flashEnduranceRows },
+];
+
+function machine(): string {
+  const cpus = os.cpus();
+  return `${cpus.length} × ${cpus[0]?.model.trim() ?? 'unknown CPU'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${os.type()} ${os.release()}`;
+}
+
+const started = performance.now();
+const rows: Row[] = [];
+for (const figure of FIGURES) {
+  process.stderr.write(`bench: ${figure.name}…\n`);
+  const figureStart = performance.now();
+  rows.push(...(await figure.run()));
+  process.stderr.write(`bench: ${figure.name} took ${((performance.now() - figureStart) / 1000).toFixed(0)} s\n`);
+}
+const table = markdownTable(rows);
+const missed = rows.filter((row) => row.met === false).length;
+const summary = `${new Date().toISOString().slice(0, 10)}, ${machine()}; the whole run took ${((performance.now() - started) / 60_000).toFixed(1)} min; ${missed === 0 ? 'every goal met' : `${missed} goal${missed === 1 ? '' : 's'} missed`}.`;
+process.stdout.write(`${table}\n\n${summary}\n`);
+
+if (process.argv.includes('--update-readme')) {
+  const readme = new URL('../README.md', import.meta.url);
+  const text = readFileSync(readme, 'utf8');
+  const begin = '<!-- bench:begin -->';
+  const end = '<!-- bench:end -->';
+  const start = text.indexOf(begin);
+  const stop = text.indexOf(end);
+  if (start < 0 || stop < start) throw new Error('README.md has no bench:begin/bench:end markers');
+  writeFileSync(readme, `${text.slice(0, start + begin.length)}\n${table}\n\n${summary}\n${text.slice(stop)}`);
+  process.stderr.write('bench: README.md updated\n');
+}
