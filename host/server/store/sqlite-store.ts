@@ -141,6 +141,8 @@ export class SqliteTokenStore implements TokenStore {
   private readonly statements;
   private readonly updates = new Map<string, Database.Statement>();
   private batch: Batch | undefined;
+  /** Runs a write in a savepoint of the batch's transaction (made once: better-sqlite3 nests it). */
+  private readonly inSavepoint: <T>(work: () => T) => T;
 
   constructor(readonly file: string) {
     this.db = new Database(file);
@@ -154,6 +156,7 @@ export class SqliteTokenStore implements TokenStore {
     else if (Number(version.value) !== SCHEMA_VERSION) {
       throw new Error(`${file} has schema version ${version.value}; this server reads version ${SCHEMA_VERSION}`);
     }
+    this.inSavepoint = this.db.transaction(<T>(work: () => T): T => work()) as <T>(work: () => T) => T;
     this.statements = {
       insertToken: this.db.prepare(`INSERT INTO tokens (serial, kind, algorithm, digits, period, counter, last_step, drift_steps, state,
         fail_count, owner, sealed_seed, replaces, valid_until, pending_counter, pending_at, created_at, updated_at, last_used_at, version)
@@ -214,13 +217,13 @@ export class SqliteTokenStore implements TokenStore {
     return counts;
   }
 
-  async updateToken(serial: string, expectedVersion: number, changes: TokenChanges, audit: NewAuditEntry | null): Promise<TokenRecord | undefined> {
+  async updateToken(serial: string, expectedVersion: number, changes: TokenChanges, audit: NewAuditEntry | null): Promise<boolean> {
     const statement = this.updateStatement(Object.keys(changes) as (keyof TokenChanges)[]);
+    const updatedAt = audit?.at ?? Date.now();
     return this.write(() => {
-      const result = statement.run({ ...changes, serial, expectedVersion, updatedAt: audit?.at ?? Date.now() });
-      if (result.changes !== 1) return undefined;
+      if (statement.run({ ...changes, serial, expectedVersion, updatedAt }).changes !== 1) return false;
       if (audit) this.insertAudit(audit);
-      return toRecord(this.statements.getToken.get(serial)!);
+      return true;
     });
   }
 
@@ -301,8 +304,7 @@ export class SqliteTokenStore implements TokenStore {
     if (!this.batch) this.openBatch();
     const { committed } = this.batch!;
     try {
-      // Inside the batch's transaction, better-sqlite3 makes this a savepoint.
-      const result = this.db.transaction(work)();
+      const result = this.inSavepoint(work);
       return committed.then(() => result);
     } catch (error) {
       return Promise.reject(error);

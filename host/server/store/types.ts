@@ -98,9 +98,9 @@ export interface TokenStore {
   countTokens(): Promise<Record<TokenState, number>>;
   /**
    * Applies `changes` (and appends `audit`, in the same transaction) only if the token is still at
-   * `expectedVersion`. Returns the new record, or undefined when someone else changed it first.
+   * `expectedVersion`. False when someone else changed it first.
    */
-  updateToken(serial: string, expectedVersion: number, changes: TokenChanges, audit: NewAuditEntry | null): Promise<TokenRecord | undefined>;
+  updateToken(serial: string, expectedVersion: number, changes: TokenChanges, audit: NewAuditEntry | null): Promise<boolean>;
   /**
    * Counts a failed code: fail count + 1, and an active token whose count reaches `maxFail`
    * becomes locked. Atomic without a version check (a failure never races a decision), with the
