@@ -6,9 +6,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { DebugClient, type DebugArgs, type DebugOp, type DebugResult } from './targets/emulator/debug-link.ts';
-import { startEmulator, type RunningEmulator } from './targets/emulator/emulator.ts';
+import type { RunningEmulator } from './targets/emulator/emulator.ts';
 import { startTerminalFace } from './targets/emulator/face.ts';
-import { BOARD_DISPLAYS, BOARD_IOS, startBoard, type BoardDisplay, type BoardIo } from './targets/johnny-five/board.ts';
+import { BOARD_DISPLAYS, BOARD_IOS, type BoardDisplay, type BoardIo } from './targets/johnny-five/pins.ts';
 import type { DigitOrder } from './targets/johnny-five/display-decoders.ts';
 import { parsePins } from './targets/johnny-five/pins.ts';
 
@@ -76,6 +76,8 @@ export interface BoardCommandOptions {
 export async function runBoard(options: BoardCommandOptions): Promise<void> {
   checkSerial(options.serial);
   const pins = options.pins === undefined ? undefined : parsePins(options.pins);
+  // The emulator's runtime and johnny-five load only for the commands that run a token.
+  const { startBoard } = await import('./targets/johnny-five/board.ts');
   const board = await startBoard({
     io: options.io,
     port: options.port,
@@ -128,6 +130,7 @@ export async function runEmulator(options: EmulateOptions): Promise<void> {
   checkSerial(options.serial);
   const count = options.count ?? 1;
   if (count > 1) return runRack({ ...options, count });
+  const { startEmulator } = await import('./targets/emulator/emulator.ts');
   const emulator = await startEmulator({
     profileDir: options.profile ?? defaultProfileDir(),
     serial: options.serial,
@@ -169,6 +172,7 @@ export async function startRack(options: RackOptions): Promise<RunningEmulator[]
   if (first !== undefined && first + count - 1 > 99_999_999) {
     throw new DeviceCliError('NV_BAD_ARGUMENT', `--serial ${options.serial} leaves no room for ${count} consecutive 8-digit serial numbers`);
   }
+  const { startEmulator } = await import('./targets/emulator/emulator.ts');
   const started: (RunningEmulator | undefined)[] = new Array<RunningEmulator | undefined>(count);
   let failure: { error: unknown } | undefined;
   let next = 0;

@@ -2,7 +2,7 @@
  * Protocol v1's message set: every command a host may send, the fields of its reply, and the
  * events a token pushes. Token and host both read their messages through these schemas.
  */
-import { MAX_DIGITS, MIN_DIGITS, OATH_ALGORITHMS, type OathAlgorithm } from './oath/index.ts';
+import { MAX_DIGITS, MIN_DIGITS, OATH_ALGORITHMS, type OathAlgorithm } from './oath/parameters.ts';
 import { bool, digitString, hexBytes, oneOf, uint, wordOf, type Schema } from './fields.ts';
 
 export type OathMode = 'hotp' | 'totp';

@@ -1,5 +1,5 @@
 /** What the token keeps in flash, and the byte layout of each record. */
-import { OATH_ALGORITHMS, type OathAlgorithm } from '../../protocol/oath/index.ts';
+import { OATH_ALGORITHMS, type OathAlgorithm } from '../../protocol/oath/parameters.ts';
 import { OATH_MODES, type OathMode } from '../../protocol/commands.ts';
 
 export const TAG = {

@@ -4,15 +4,14 @@
  * a few tokens at a time, with a progress bar on a terminal and a summary at the end.
  */
 import cliProgress from 'cli-progress';
-import { generateSecret } from 'otplib';
 import type { OathMode } from '../../protocol/commands.ts';
-import type { OathAlgorithm } from '../../protocol/oath/index.ts';
+import type { OathAlgorithm } from '../../protocol/oath/parameters.ts';
 import { PatientServerClient, enrollBatch, summarize, type BatchOutcome, type BatchTarget } from '../bridge/batch-enrolment.ts';
 import { hostRuntimeDir, listEmulators } from '../bridge/discovery.ts';
 import { listHidTokens, loadNodeHid } from '../bridge/node-hid-port.ts';
 import { CliError, CommandExit, usageError } from './errors.ts';
 import { createOutput, type Output } from './output.ts';
-import { parseSeed } from './seed-input.ts';
+import { otplib, parseSeed } from './seed-input.ts';
 import { resolveEndpoint, type ServerCliOptions } from './server-options.ts';
 
 export const DEFAULT_BATCH_CONCURRENCY = 16;
@@ -80,7 +79,7 @@ export async function runBatchEnrolment(options: BatchEnrollOptions): Promise<vo
       period: mode === 'totp' ? (options.period ?? 30) : undefined,
       counter: mode === 'hotp' ? options.counter : undefined,
     },
-    newSecret: () => parseSeed(generateSecret({ length: GENERATED_SEED_BYTES[options.algorithm] }), 'base32', 'the generator'),
+    newSecret: () => parseSeed(otplib().generateSecret({ length: GENERATED_SEED_BYTES[options.algorithm] }), 'base32', 'the generator'),
     concurrency: options.concurrency,
     onOutcome: (outcome) => progress.tick(outcome),
   }).finally(() => progress.stop());

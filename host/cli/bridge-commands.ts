@@ -3,10 +3,9 @@
  * does one thing, prints the result (or JSON with --json) and closes the port.
  */
 import { Command, Option } from 'commander';
-import { generateSecret, generateURI } from 'otplib';
 import type { EnrollArgs, OathMode, TokenInfo } from '../../protocol/commands.ts';
 import { bytesToHex } from '../../protocol/bytes.ts';
-import { MAX_DIGITS, MIN_DIGITS, OATH_ALGORITHMS, type OathAlgorithm } from '../../protocol/oath/index.ts';
+import { MAX_DIGITS, MIN_DIGITS, OATH_ALGORITHMS, type OathAlgorithm } from '../../protocol/oath/parameters.ts';
 import { discover } from '../bridge/discovery.ts';
 import { enrollWithServer } from '../bridge/enrolment.ts';
 import { connectToken, enroll, readInfo, setPressEvents, syncClock, waitForPress, wipe, type ConnectedToken } from '../bridge/operations.ts';
@@ -16,7 +15,7 @@ import { CliError, usageError, wholeNumber } from './errors.ts';
 import { createOutput, table, type Output } from './output.ts';
 import { DEFAULT_BATCH_CONCURRENCY, GENERATED_SEED_BYTES, MAX_BATCH_CONCURRENCY, isBatch, runBatchEnrolment, type BatchEnrollOptions } from './batch-enroll.ts';
 import { addServerOptions, resolveEndpoint, type ServerCliOptions } from './server-options.ts';
-import { RECOMMENDED_MIN_SECRET_BYTES, encodeBase32, parseSeed, readSeedFile, type SeedFormat } from './seed-input.ts';
+import { RECOMMENDED_MIN_SECRET_BYTES, encodeBase32, otplib, parseSeed, readSeedFile, type SeedFormat } from './seed-input.ts';
 
 interface PortOptions {
   port: string;
@@ -133,7 +132,7 @@ export function bridgeCommands(): Command[] {
       const shown = plan.generated && {
         hex: plan.generated.hex,
         base32: plan.generated.base32,
-        uri: generateURI({
+        uri: otplib().generateURI({
           strategy: plan.args.mode,
           issuer: 'noegleviser',
           label: identity.serial,
@@ -269,7 +268,7 @@ function planEnrolment(options: EnrollOptions): EnrolmentPlan {
   let secret: Uint8Array;
   let generated: EnrolmentPlan['generated'];
   if (options.generate) {
-    const base32 = generateSecret({ length: GENERATED_SEED_BYTES[options.algorithm] });
+    const base32 = otplib().generateSecret({ length: GENERATED_SEED_BYTES[options.algorithm] });
     secret = parseSeed(base32, 'base32', 'the generator');
     generated = { hex: bytesToHex(secret), base32 };
   } else if (options.seed !== undefined) {

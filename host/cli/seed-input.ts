@@ -3,7 +3,7 @@
  * not sit in shell history), or `--generate`. Error messages never echo the seed.
  */
 import fs from 'node:fs';
-import { ScureBase32Plugin } from 'otplib';
+import { createRequire } from 'node:module';
 import { hexToBytes } from '../../protocol/bytes.ts';
 import { MAX_SECRET_BYTES } from '../../protocol/commands.ts';
 import { usageError } from './errors.ts';
@@ -13,7 +13,18 @@ export type SeedFormat = 'hex' | 'base32';
 /** RFC 4226 §4: the shared secret MUST be at least 128 bits. */
 export const RECOMMENDED_MIN_SECRET_BYTES = 16;
 
-const base32 = new ScureBase32Plugin();
+const require = createRequire(import.meta.url);
+
+/** otplib, loaded the first time a command needs it (most commands never do). */
+export function otplib(): typeof import('otplib') {
+  return require('otplib') as typeof import('otplib');
+}
+
+let base32Plugin: InstanceType<typeof import('otplib').ScureBase32Plugin> | undefined;
+function base32(): InstanceType<typeof import('otplib').ScureBase32Plugin> {
+  base32Plugin ??= new (otplib().ScureBase32Plugin)();
+  return base32Plugin;
+}
 
 export function parseSeed(text: string, format: SeedFormat, source: string): Uint8Array {
   const cleaned = text.replace(/[\s-]/g, '');
@@ -23,7 +34,7 @@ export function parseSeed(text: string, format: SeedFormat, source: string): Uin
     if (!bytes) throw usageError('NV_BAD_SEED', `the seed from ${source} is not hexadecimal (an even number of 0-9, a-f)`);
   } else {
     try {
-      bytes = base32.decode(cleaned.toUpperCase().replace(/=+$/, ''));
+      bytes = base32().decode(cleaned.toUpperCase().replace(/=+$/, ''));
     } catch {
       throw usageError('NV_BAD_SEED', `the seed from ${source} is not base32 (A-Z, 2-7)`);
     }
@@ -46,5 +57,5 @@ export function readSeedFile(file: string, format: SeedFormat, stdin: number = 0
 }
 
 export function encodeBase32(bytes: Uint8Array): string {
-  return base32.encode(bytes);
+  return base32().encode(bytes);
 }

@@ -8,13 +8,10 @@
 import { createNobleOathHmac } from './noble-hmac.ts';
 import { Sha1OathHmac } from './sha1-hmac.ts';
 
-export type OathAlgorithm = 'sha1' | 'sha256' | 'sha512';
+import { MAX_DIGITS, MIN_DIGITS, OATH_ALGORITHMS, type OathAlgorithm } from './parameters.ts';
 
-export const OATH_ALGORITHMS: readonly OathAlgorithm[] = Object.freeze(['sha1', 'sha256', 'sha512']);
+export { MAX_DIGITS, MIN_DIGITS, OATH_ALGORITHMS, type OathAlgorithm } from './parameters.ts';
 
-/** Smallest and largest code length. RFC 4226 requires at least 6; oathtool and pam_oath stop at 8. */
-export const MIN_DIGITS = 6;
-export const MAX_DIGITS = 8;
 
 /** A prepared key: holds the HMAC key state, which is as secret as the seed itself. */
 export interface OathKey {

@@ -17,13 +17,11 @@ import { startEmulator, type BoardParts, type EmulatorOptions, type Finger, type
 import { BoardButton, Buzzer, LcdDisplay, Max7219Display, StatusLed } from './board-parts.ts';
 import type { DigitOrder } from './display-decoders.ts';
 import { loadJohnnyFive, type J5Board } from './j5.ts';
-import { ARDUINO_PINS, PIN_NAMES, RASPBERRY_PI_PINS, type Pin, type PinMap } from './pins.ts';
+import { ARDUINO_PINS, PIN_NAMES, RASPBERRY_PI_PINS, type BoardDisplay, type BoardIo, type Pin, type PinMap } from './pins.ts';
+
+export { BOARD_DISPLAYS, BOARD_IOS, type BoardDisplay, type BoardIo } from './pins.ts';
 import { VIRTUAL_PIN_COUNT, VirtualBoard } from './virtual-board.ts';
 
-export type BoardIo = 'firmata' | 'raspi' | 'virtual';
-export type BoardDisplay = 'max7219' | 'lcd';
-export const BOARD_IOS: readonly BoardIo[] = ['firmata', 'raspi', 'virtual'];
-export const BOARD_DISPLAYS: readonly BoardDisplay[] = ['max7219', 'lcd'];
 
 export class BoardError extends Error {
   constructor(

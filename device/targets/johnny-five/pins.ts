@@ -2,6 +2,12 @@
  * Which pin does what: defaults for an Arduino on StandardFirmata and for a Raspberry Pi, and the
  * `--pins name=pin,…` a lab uses for its own wiring. See hardware-notes.md for the wiring tables.
  */
+/** Which board drives the token, and which display it has. */
+export type BoardIo = 'firmata' | 'raspi' | 'virtual';
+export type BoardDisplay = 'max7219' | 'lcd';
+export const BOARD_IOS: readonly BoardIo[] = ['firmata', 'raspi', 'virtual'];
+export const BOARD_DISPLAYS: readonly BoardDisplay[] = ['max7219', 'lcd'];
+
 export type PinName = 'button' | 'led' | 'buzzer' | 'data' | 'clock' | 'cs' | 'rs' | 'en' | 'd4' | 'd5' | 'd6' | 'd7' | 'address';
 export const PIN_NAMES: readonly PinName[] = ['button', 'led', 'buzzer', 'data', 'clock', 'cs', 'rs', 'en', 'd4', 'd5', 'd6', 'd7', 'address'];
 

@@ -4,7 +4,7 @@
  * to a token is a compare-and-set on its `version`: two nodes (or two requests) that read the same
  * token cannot both move it.
  */
-import type { OathAlgorithm } from '../../../protocol/oath/index.ts';
+import type { OathAlgorithm } from '../../../protocol/oath/parameters.ts';
 
 export type TokenKind = 'hotp' | 'totp' | 'password';
 export type TokenState = 'active' | 'disabled' | 'locked' | 'lost' | 'revoked';
