@@ -14,7 +14,7 @@ import { createOutput, type Output } from './output.ts';
 import { otplib, parseSeed } from './seed-input.ts';
 import { resolveEndpoint, type ServerCliOptions } from './server-options.ts';
 
-export const DEFAULT_BATCH_CONCURRENCY = 16;
+export const DEFAULT_BATCH_CONCURRENCY = 32;
 export const MAX_BATCH_CONCURRENCY = 256;
 
 /** Seed length per hash: the hash's own output size, as RFC 4226 and RFC 6238 recommend. */
@@ -105,12 +105,14 @@ function parsePortList(text: string): BatchTarget[] {
 }
 
 /**
- * The running emulators (through their serial ports, or their HID when another program holds
- * the port) and the USB HID tokens. Plain serial ports
- * the system lists are not probed: any device may sit behind one; name those with --ports.
+ * The running emulators (through their HID over UDP, which costs less to open than a pty, or
+ * their serial port) and the USB HID tokens. Plain serial ports the system lists are not probed:
+ * any device may sit behind one; name those with --ports.
  */
 async function findTokens(output: Output): Promise<BatchTarget[]> {
-  const targets: BatchTarget[] = listEmulators(hostRuntimeDir()).map((e) => ({ port: e.port, serial: e.serial, ...(e.hid ? { alternate: `hid+${e.hid}` } : {}) }));
+  const targets: BatchTarget[] = listEmulators(hostRuntimeDir()).map((e) =>
+    e.hid ? { port: `hid+${e.hid}`, serial: e.serial, alternate: e.port } : { port: e.port, serial: e.serial },
+  );
   try {
     for (const device of await listHidTokens(loadNodeHid())) {
       if (device.path) targets.push({ port: `hid:${device.path}`, serial: device.serialNumber });
