@@ -1,8 +1,14 @@
 /**
- * Running the lab (`npm start`): the validation server on its embedded SQLite, an emulated token with its
- * face, and the bridge between them relaying every press to the server, which says "accepted" or
- * "rejected" beside the code. The first run enrols the token with the server; everything stays in
- * --dir, so the next run continues with the same token, counter and server record.
+ * Running the lab (`npm start`): the validation server on its embedded SQLite with the login
+ * service, an emulated token with its face (in the terminal and on the lab page at /lab), and the
+ * bridge between them relaying every press. The first run enrols the token with the server and
+ * orders a lab person whose NemID is that token (the welcome letter, with the temporary password,
+ * is in the outbox on the lab page); everything stays in --dir, so the next run continues with the
+ * same token, counter, person and server record.
+ *
+ * By default a press is for logging in: the bridge reports it and leaves the code unused, so it
+ * can be typed at /login. With --verify-presses the bridge has the server verify each press at
+ * once ("accepted"/"rejected" beside the code), as a relying party would.
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -17,12 +23,17 @@ import { describeOutcome } from '../host/cli/verify-commands.ts';
 import { newApiKey } from '../host/server/secrets.ts';
 import { LOG_REDACTIONS } from '../host/server/defaults.ts';
 import { startServer, type RunningServer } from '../host/server/server.ts';
+import { registerLabPage } from '../host/lab/lab-page.ts';
 
 export interface LabOptions {
   dir: string;
   listen: string;
   headless?: boolean;
+  verifyPresses?: boolean;
 }
+
+/** The lab person's made-up CPR number (a date that exists, a form that parses): born 1 January 1990. */
+const LAB_PERSON = { name: 'Lab Person', cpr: '010190-1234' } as const;
 
 /** The lab's API keys, made on the first run and kept (mode 0600) beside its data. */
 function labKeys(dir: string): { admin: string; client: string } {
@@ -47,34 +58,42 @@ export async function runLab(options: LabOptions): Promise<void> {
     for (const close of closers.reverse()) await close().catch(() => {});
   };
   try {
+    const emulator = await startEmulator({ profileDir: path.join(dir, 'token') });
+    closers.push(() => emulator.close()); // a no-op once the face has stopped it
+    const outboxDir = path.join(dir, 'server', 'outbox');
     const server: RunningServer = await startServer({
       dbFile: path.join(dir, 'server', 'tokens.db'),
       host,
       port,
       apiKeys: keys,
+      outboxDir,
       logger: { level: 'info', stream: fs.createWriteStream(path.join(dir, 'server.log'), { flags: 'a' }), redact: LOG_REDACTIONS },
+      extend: (app) => registerLabPage(app, { debugAddress: emulator.debug, tokenSerial: emulator.serial, outboxDir }),
     });
     closers.push(() => server.close());
-    const emulator = await startEmulator({ profileDir: path.join(dir, 'token') });
-    closers.push(() => emulator.close()); // a no-op once the face has stopped it
     const client = new ServerClient({ url: server.url, adminKey: keys.admin, clientKey: keys.client });
     const bridge = await connectToken(emulator.port);
     closers.push(() => bridge.close());
     const enrolled = await ensureEnrolled(bridge, client, emulator, () => connectToken(emulator.port));
     if (enrolled) log(`enrolled token ${emulator.serial} with the server (HOTP, SHA-1, 6 digits)`);
-    log(JSON.stringify({ event: 'ready', server: server.url, port: emulator.port, debug: emulator.debug, serial: emulator.serial }));
+    const person = await ensureLabPerson(server, emulator.serial);
+    if (person.ordered) log(`ordered NemID ${person.nemIdNumber} for ${LAB_PERSON.name} with token ${emulator.serial}; the welcome letter is in the outbox`);
+    const page = `${server.url}/lab`;
+    log(JSON.stringify({ event: 'ready', server: server.url, lab: page, port: emulator.port, debug: emulator.debug, serial: emulator.serial, person: person.nemIdNumber }));
 
     const served = serveEmulator(emulator, withFace);
-    served.setStatus(`server ${server.url} · press space for a code`);
+    served.setStatus(`lab page ${page} · press space for a code`);
     let verdicts = Promise.resolve();
     bridge.session.onEvent((event) => {
       if (event.name !== 'press') return;
       const code = event.fields.code;
       verdicts = verdicts.then(async () => {
-        const line = await client.verify(emulator.serial, code).then(
-          (outcome) => describeOutcome(code, outcome),
-          (error: Error) => `${code} not checked: ${error.message}`,
-        );
+        const line = options.verifyPresses
+          ? await client.verify(emulator.serial, code).then(
+              (outcome) => describeOutcome(code, outcome),
+              (error: Error) => `${code} not checked: ${error.message}`,
+            )
+          : `${code} shown (counter ${event.fields.counter ?? '?'}): type it at ${page}`;
         served.setStatus(line);
         log(line);
       });
@@ -84,6 +103,25 @@ export async function runLab(options: LabOptions): Promise<void> {
   } finally {
     await closeAll();
   }
+}
+
+/**
+ * The lab person owns the lab token: ordered once (their welcome letter goes to the outbox), found
+ * again on later runs. A token re-enrolled after a wipe is handed to the same person.
+ */
+async function ensureLabPerson(server: RunningServer, serial: string): Promise<{ nemIdNumber: string; ordered: boolean }> {
+  const { service } = server;
+  const actor = { name: 'lab' };
+  const token = await service.tokens.get(serial);
+  if (token.owner && /^\d{10}$/.test(token.owner) && (await service.store.getPerson(token.owner))) return { nemIdNumber: token.owner, ordered: false };
+  const known = await service.store.getMeta('lab_person');
+  if (known && (await service.store.getPerson(known))) {
+    await service.tokens.assign(serial, known, actor);
+    return { nemIdNumber: known, ordered: false };
+  }
+  const issued = await service.people.order({ ...LAB_PERSON, credential: { kind: 'token', serial } }, actor);
+  await service.store.setMeta('lab_person', issued.person.id);
+  return { nemIdNumber: issued.person.id, ordered: true };
 }
 
 /**

@@ -48,6 +48,11 @@ export class SeedVault {
     }
   }
 
+  /** A keyed digest of `value` for `purpose` (e.g. a CPR number, to find a person without storing it). */
+  digest(purpose: string, value: string): string {
+    return createHmac('sha256', this.#key).update(`noegleviser:${purpose}:v1:`).update(value, 'utf8').digest('hex');
+  }
+
   /** A value that identifies the master key without revealing it, stored to refuse a wrong key at start-up. */
   keyCheck(): string {
     return createHmac('sha256', this.#key).update('noegleviser master key check v1').digest('hex');

@@ -13,8 +13,11 @@ import { DEFAULT_POLICY, type VerifyPolicy } from './policy.ts';
 import { ApiKeys, loadMasterKey, type Role } from './secrets.ts';
 import { SeedVault } from './seed-vault.ts';
 import { SqliteTokenStore } from './store/sqlite-store.ts';
-import type { TokenStore } from './store/types.ts';
 import { TokenService } from './token-service.ts';
+import { createNemIdService, type NemIdService } from '../service/service.ts';
+import type { ServicePolicy } from '../service/service-policy.ts';
+import { registerService } from '../service/web/register.ts';
+import type { Store } from './store/store.ts';
 
 export interface ServerOptions {
   /** The SQLite file; its folder is the data directory. Default: $XDG_DATA_HOME/noegleviser/server/tokens.db */
@@ -28,6 +31,14 @@ export interface ServerOptions {
   readonly logger?: FastifyServerOptions['logger'];
   readonly env?: NodeJS.ProcessEnv;
   readonly now?: () => number;
+  /** The login service's rules (lockout, threshold, extra cards, login rate…). */
+  readonly servicePolicy?: Partial<ServicePolicy>;
+  /** Where the service's letters go; default: `outbox` in the data directory. */
+  readonly outboxDir?: string;
+  /** Mark the session cookie Secure (default true). */
+  readonly secureCookies?: boolean;
+  /** Adds routes to the app before it listens (the lab's page). */
+  readonly extend?: (app: FastifyInstance) => Promise<void> | void;
 }
 
 export interface RunningServer {
@@ -37,6 +48,8 @@ export interface RunningServer {
   readonly createdKeys: Partial<Record<Role, string>>;
   readonly masterKey: { readonly origin: string; readonly created: boolean };
   readonly app: FastifyInstance;
+  /** The login service on this server (people, cards, outbox). */
+  readonly service: NemIdService;
   close(): Promise<void>;
 }
 
@@ -49,7 +62,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const vault = new SeedVault(master.key);
   master.key.fill(0);
 
-  let store: TokenStore | undefined;
+  let store: Store | undefined;
   try {
     store = new SqliteTokenStore(dbFile);
     const check = await store.getMeta('master_key_check');
@@ -67,6 +80,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       resynced: (outcome) => metrics.resynced(outcome),
     });
     const app = await buildApp({ service, store, keys, metrics, logger: options.logger ?? false, rateLimitPerSecond: options.rateLimitPerSecond });
+    const nemId = createNemIdService({ store, vault, tokens: service, outboxDir: options.outboxDir ?? path.join(dataDir, 'outbox'), policy: options.servicePolicy, now: options.now });
+    await registerService(app, nemId, { secureCookies: options.secureCookies });
+    await options.extend?.(app);
     const address = await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? DEFAULT_PORT });
     const openStore = store;
     return {
@@ -75,6 +91,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       createdKeys: created,
       masterKey: { origin: master.origin, created: master.created },
       app,
+      service: nemId,
       close: async () => {
         await app.close();
         service.forgetKeys();

@@ -1,18 +1,21 @@
-/** `npm start`'s lab, headless: server, emulated token and bridge in one process, across two runs. */
+/**
+ * `npm start`'s lab, headless: server, login service, emulated token and bridge in one process,
+ * across runs. By default a press is left for logging in; --verify-presses has the bridge verify it.
+ */
 import { describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { cli, ROOT, tempDir } from '../support/processes.ts';
 
 interface LabRun {
-  ready: { server: string; port: string; debug: string; serial: string };
+  ready: { server: string; lab: string; port: string; debug: string; serial: string; person: string };
   lines: string[];
   waitFor(pattern: RegExp): Promise<string>;
   stop(): Promise<number | null>;
 }
 
-async function startLab(dir: string, runtimeDir: string): Promise<LabRun> {
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'noegleviser.mjs'), 'lab', '--headless', '--dir', dir, '--listen', '127.0.0.1:0'], {
+async function startLab(dir: string, runtimeDir: string, extra: string[] = []): Promise<LabRun> {
+  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'noegleviser.mjs'), 'lab', '--headless', '--dir', dir, '--listen', '127.0.0.1:0', ...extra], {
     env: { ...process.env, NOEGLEVISER_RUNTIME_DIR: runtimeDir },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -59,18 +62,25 @@ describe('the lab (npm start), headless', () => {
   const runtimeDir = path.join(dir, 'run');
   const env = { NOEGLEVISER_RUNTIME_DIR: runtimeDir };
 
-  it('enrols its token with its server on the first run and relays each press: accepted', async () => {
+  it('enrols its token, orders the lab person whose NemID it is, serves the lab page, and leaves a press for logging in', async () => {
     const lab = await startLab(path.join(dir, 'data'), runtimeDir);
     expect(lab.lines.some((line) => line.startsWith(`enrolled token ${lab.ready.serial} with the server`))).toBe(true);
+    expect(lab.ready.person).toMatch(/^\d{10}$/);
+    expect(lab.lines.some((line) => line.startsWith(`ordered NemID ${lab.ready.person} for Lab Person with token ${lab.ready.serial}`))).toBe(true);
+    const page = await fetch(lab.ready.lab);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('id="token-button"');
+    const letters = (await (await fetch(`${lab.ready.server}/lab/outbox`)).json()) as { letters: { kind: string; personId: string }[] };
+    expect(letters.letters).toEqual([expect.objectContaining({ kind: 'welcome', personId: lab.ready.person })]);
     const shown = await cli(['device', 'press', '--debug', lab.ready.debug], { env });
-    const verdict = await lab.waitFor(/accepted|rejected/);
-    expect(verdict).toBe(`${shown.stdout.trim()} accepted (counter 0)`);
+    const line = await lab.waitFor(/shown/);
+    expect(line).toBe(`${shown.stdout.trim()} shown (counter 0): type it at ${lab.ready.lab}`);
     expect(await lab.stop()).toBe(0);
   });
 
-  it('a second run reuses the same token and server record; the counter goes on; Ctrl-C stops it cleanly', async () => {
-    const lab = await startLab(path.join(dir, 'data'), runtimeDir);
-    expect(lab.lines.some((line) => line.startsWith('enrolled'))).toBe(false);
+  it('a second run reuses the same token, person and server record; --verify-presses verifies each press; Ctrl-C stops it cleanly', async () => {
+    const lab = await startLab(path.join(dir, 'data'), runtimeDir, ['--verify-presses']);
+    expect(lab.lines.some((line) => line.startsWith('enrolled') || line.startsWith('ordered'))).toBe(false);
     const shown = await cli(['device', 'press', '--debug', lab.ready.debug], { env });
     expect(await lab.waitFor(/accepted|rejected/)).toBe(`${shown.stdout.trim()} accepted (counter 1)`);
     expect(await lab.stop()).toBe(0);

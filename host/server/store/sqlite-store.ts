@@ -7,8 +7,28 @@
  * its promise settles only when the batch is committed at the end of the event-loop turn. The
  * verifications that arrive together cost one fsync between them, and none is answered before
  * it is on disk.
+ *
+ * One file holds the tokens and the service (people, code cards, key files, organisations,
+ * sessions): this class implements `TokenStore` and `ServiceStore`. The service's tables, rows and
+ * SQL are in sqlite-service.ts; their writes go through the same `write()` as the tokens'.
  */
 import Database from 'better-sqlite3';
+import type {
+  CodeCardChanges,
+  CodeCardRecord,
+  KeyFileChanges,
+  KeyFileRecord,
+  NewCodeCard,
+  NewKeyFile,
+  NewPerson,
+  OrganisationRecord,
+  PersonChanges,
+  PersonRecord,
+  ServiceStore,
+  SessionChanges,
+  SessionRecord,
+} from './service-types.ts';
+import { SERVICE_SCHEMA, ServiceTables } from './sqlite-service.ts';
 import {
   DuplicateSerialError,
   TOKEN_STATES,
@@ -24,7 +44,8 @@ import {
   type TokenStore,
 } from './types.ts';
 
-const SCHEMA_VERSION = 1;
+/** 1: tokens, audit, API keys. 2: and the service's tables (a version-1 file is upgraded on open). */
+const SCHEMA_VERSION = 2;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
@@ -136,9 +157,10 @@ interface Batch {
   reject(error: Error): void;
 }
 
-export class SqliteTokenStore implements TokenStore {
+export class SqliteTokenStore implements TokenStore, ServiceStore {
   private readonly db: Database.Database;
   private readonly statements;
+  private readonly service: ServiceTables;
   private readonly updates = new Map<string, Database.Statement>();
   private batch: Batch | undefined;
   /** Runs a write in a savepoint of the batch's transaction (made once: better-sqlite3 nests it). */
@@ -150,12 +172,7 @@ export class SqliteTokenStore implements TokenStore {
     this.db.pragma('synchronous = FULL');
     this.db.pragma('busy_timeout = 5000');
     this.db.pragma('foreign_keys = ON');
-    this.db.exec(SCHEMA);
-    const version = this.db.prepare<[], { value: string }>("SELECT value FROM meta WHERE key = 'schema_version'").get();
-    if (!version) this.db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?)").run(String(SCHEMA_VERSION));
-    else if (Number(version.value) !== SCHEMA_VERSION) {
-      throw new Error(`${file} has schema version ${version.value}; this server reads version ${SCHEMA_VERSION}`);
-    }
+    this.migrate();
     this.inSavepoint = this.db.transaction(<T>(work: () => T): T => work()) as <T>(work: () => T) => T;
     this.statements = {
       insertToken: this.db.prepare(`INSERT INTO tokens (serial, kind, algorithm, digits, period, counter, last_step, drift_steps, state,
@@ -175,6 +192,29 @@ export class SqliteTokenStore implements TokenStore {
       setMeta: this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
       ping: this.db.prepare('SELECT 1'),
     };
+    this.service = new ServiceTables(this.db, (entry) => this.insertAudit(entry));
+  }
+
+  /** Creates the tables of a new file, or brings an older file up to SCHEMA_VERSION, in one transaction. */
+  private migrate(): void {
+    const upgrade = this.db.transaction(() => {
+      this.db.exec(SCHEMA);
+      const found = this.db.prepare<[], { value: string }>("SELECT value FROM meta WHERE key = 'schema_version'").get();
+      const version = found ? Number(found.value) : SCHEMA_VERSION;
+      if (!Number.isInteger(version) || version < 1 || version > SCHEMA_VERSION) {
+        throw new Error(`${this.file} has schema version ${found?.value}; this server reads versions 1 to ${SCHEMA_VERSION}`);
+      }
+      this.db.exec(SERVICE_SCHEMA);
+      this.db
+        .prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+        .run(String(SCHEMA_VERSION));
+    });
+    try {
+      upgrade.immediate();
+    } catch (error) {
+      this.db.close();
+      throw error;
+    }
   }
 
   async insertToken(token: NewToken, audit: NewAuditEntry): Promise<TokenRecord> {
@@ -292,6 +332,100 @@ export class SqliteTokenStore implements TokenStore {
 
   async ping(): Promise<void> {
     this.statements.ping.get();
+  }
+
+  // The service (ServiceStore): SQL in sqlite-service.ts; every write through write().
+
+  async insertOrganisation(organisation: OrganisationRecord, audit: NewAuditEntry): Promise<void> {
+    return this.write(() => this.service.insertOrganisation(organisation, audit));
+  }
+
+  async getOrganisation(id: string): Promise<OrganisationRecord | undefined> {
+    return this.service.getOrganisation(id);
+  }
+
+  async getOrganisationByCvr(cvr: string): Promise<OrganisationRecord | undefined> {
+    return this.service.getOrganisationByCvr(cvr);
+  }
+
+  async insertPerson(person: NewPerson, audit: NewAuditEntry): Promise<PersonRecord> {
+    return this.write(() => this.service.insertPerson(person, audit));
+  }
+
+  async getPerson(id: string): Promise<PersonRecord | undefined> {
+    return this.service.getPerson(id);
+  }
+
+  async getPersonByUserId(userId: string): Promise<PersonRecord | undefined> {
+    return this.service.getPersonByUserId(userId);
+  }
+
+  async listPeople(filter: { readonly organisationId?: string; readonly limit?: number; readonly offset?: number }): Promise<PersonRecord[]> {
+    return this.service.listPeople(filter);
+  }
+
+  async updatePerson(id: string, expectedVersion: number, changes: PersonChanges, audit: NewAuditEntry | null): Promise<boolean> {
+    return this.write(() => this.service.updatePerson(id, expectedVersion, changes, audit));
+  }
+
+  async recordPersonFailure(id: string, maxFail: number, audit: (counted: PersonRecord) => NewAuditEntry): Promise<PersonRecord | undefined> {
+    return this.write(() => this.service.recordPersonFailure(id, maxFail, audit));
+  }
+
+  async insertCard(card: NewCodeCard, audit: NewAuditEntry): Promise<CodeCardRecord> {
+    return this.write(() => this.service.insertCard(card, audit));
+  }
+
+  async getCard(serial: string): Promise<CodeCardRecord | undefined> {
+    return this.service.getCard(serial);
+  }
+
+  async listCards(personId: string): Promise<CodeCardRecord[]> {
+    return this.service.listCards(personId);
+  }
+
+  async updateCard(serial: string, expectedVersion: number, changes: CodeCardChanges, audit: NewAuditEntry | null): Promise<boolean> {
+    return this.write(() => this.service.updateCard(serial, expectedVersion, changes, audit));
+  }
+
+  async insertKeyFile(keyFile: NewKeyFile, audit: NewAuditEntry): Promise<KeyFileRecord> {
+    return this.write(() => this.service.insertKeyFile(keyFile, audit));
+  }
+
+  async getKeyFile(id: string): Promise<KeyFileRecord | undefined> {
+    return this.service.getKeyFile(id);
+  }
+
+  async listKeyFiles(personId: string): Promise<KeyFileRecord[]> {
+    return this.service.listKeyFiles(personId);
+  }
+
+  async getKeyFileByActivation(activationDigest: string): Promise<KeyFileRecord | undefined> {
+    return this.service.getKeyFileByActivation(activationDigest);
+  }
+
+  async updateKeyFile(id: string, expectedVersion: number, changes: KeyFileChanges, audit: NewAuditEntry | null): Promise<boolean> {
+    return this.write(() => this.service.updateKeyFile(id, expectedVersion, changes, audit));
+  }
+
+  async insertSession(session: SessionRecord): Promise<void> {
+    return this.write(() => this.service.insertSession(session));
+  }
+
+  async getSession(digest: string, now: number): Promise<SessionRecord | undefined> {
+    return this.service.getSession(digest, now);
+  }
+
+  async updateSession(digest: string, changes: SessionChanges): Promise<void> {
+    return this.write(() => this.service.updateSession(digest, changes));
+  }
+
+  async deleteSession(digest: string): Promise<void> {
+    return this.write(() => this.service.deleteSession(digest));
+  }
+
+  async deleteSessionsOf(personId: string): Promise<void> {
+    return this.write(() => this.service.deleteSessionsOf(personId));
   }
 
   async close(): Promise<void> {

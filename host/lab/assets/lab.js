@@ -1,0 +1,185 @@
+// The lab page's script: draws the token's 7-segment display from the segment patterns the debug
+// link reports, presses the button through the server, and lists the outbox. No framework, no
+// fetches beyond this server.
+
+const SVG = 'http://www.w3.org/2000/svg';
+const SEGMENT_NAMES = ['a', 'b', 'c', 'd', 'e', 'f', 'g'];
+const DECIMAL_POINT = 0x80;
+const CELL = 56;
+const T = 8; // segment thickness
+
+const display = document.getElementById('token-display');
+const button = document.getElementById('token-button');
+const status = document.getElementById('token-status');
+const outbox = document.getElementById('outbox');
+const outboxEmpty = document.getElementById('outbox-empty');
+const refresh = document.getElementById('outbox-refresh');
+const positions = Number(display.dataset.positions || '8');
+
+function horizontal(x1, x2, y) {
+  const h = T / 2;
+  return [[x1, y], [x1 + h, y - h], [x2 - h, y - h], [x2, y], [x2 - h, y + h], [x1 + h, y + h]];
+}
+function vertical(x, y1, y2) {
+  const h = T / 2;
+  return [[x, y1], [x + h, y1 + h], [x + h, y2 - h], [x, y2], [x - h, y2 - h], [x - h, y1 + h]];
+}
+// Segment a..g of one cell (50 × 96), as on the firmware's display: a top, b top right, c bottom
+// right, d bottom, e bottom left, f top left, g middle.
+const SHAPES = {
+  a: horizontal(10, 42, 8),
+  b: vertical(44, 10, 46),
+  c: vertical(44, 50, 86),
+  d: horizontal(10, 42, 88),
+  e: vertical(8, 50, 86),
+  f: vertical(8, 10, 46),
+  g: horizontal(10, 42, 48),
+};
+
+const cells = [];
+function drawFace() {
+  const svg = document.createElementNS(SVG, 'svg');
+  svg.setAttribute('viewBox', `0 0 ${positions * CELL + 8} 100`);
+  svg.setAttribute('aria-hidden', 'true');
+  for (let i = 0; i < positions; i++) {
+    const cell = document.createElementNS(SVG, 'g');
+    cell.setAttribute('class', 'digit');
+    cell.setAttribute('data-position', String(i));
+    cell.setAttribute('transform', `translate(${8 + i * CELL} 2) skewX(-6)`);
+    const parts = {};
+    for (const name of SEGMENT_NAMES) {
+      const segment = document.createElementNS(SVG, 'polygon');
+      segment.setAttribute('points', SHAPES[name].map((p) => p.join(',')).join(' '));
+      segment.setAttribute('class', 'seg');
+      segment.setAttribute('data-seg', name);
+      cell.appendChild(segment);
+      parts[name] = segment;
+    }
+    const dot = document.createElementNS(SVG, 'circle');
+    dot.setAttribute('cx', '51');
+    dot.setAttribute('cy', '88');
+    dot.setAttribute('r', '4');
+    dot.setAttribute('class', 'seg');
+    dot.setAttribute('data-seg', 'dp');
+    cell.appendChild(dot);
+    parts.dp = dot;
+    svg.appendChild(cell);
+    cells.push(parts);
+  }
+  display.appendChild(svg);
+}
+
+// Answers can arrive out of order (a slow poll after a press): only a newer request's answer is drawn.
+let issued = 0;
+let drawn = 0;
+let presses = 0;
+
+function show(face, ticket) {
+  if (ticket < drawn) return;
+  drawn = ticket;
+  cells.forEach((parts, i) => {
+    const pattern = face.segments[i] ?? 0;
+    SEGMENT_NAMES.forEach((name, bit) => parts[name].classList.toggle('on', face.on && (pattern & (1 << bit)) !== 0));
+    parts.dp.classList.toggle('on', face.on && (pattern & DECIMAL_POINT) !== 0);
+  });
+  display.classList.toggle('off', !face.on);
+  display.dataset.text = face.on ? face.display : '';
+  display.setAttribute('aria-label', face.on ? `display: ${face.display || 'blank'}` : 'display: off');
+}
+
+function setStatus(text, isError) {
+  status.textContent = text;
+  status.classList.toggle('error', Boolean(isError));
+}
+
+async function call(method, url) {
+  const response = await fetch(url, { method, headers: { 'x-requested-by': 'noegleviser-lab' }, cache: 'no-store' });
+  const body = await response.json();
+  if (!response.ok) throw new Error(body && body.error ? `${body.error.message} (${body.error.code})` : `HTTP ${response.status}`);
+  return body;
+}
+
+async function press() {
+  const ticket = ++issued;
+  try {
+    const face = await call('POST', '/lab/token/press');
+    show(face, ticket);
+    presses += 1;
+    display.dataset.presses = String(presses);
+    setStatus(face.display ? `Code ${face.display}: type it into the login page` : 'Pressed', false);
+  } catch (error) {
+    setStatus(`Press failed: ${error.message}`, true);
+  }
+}
+
+async function readDisplay() {
+  const ticket = ++issued;
+  try {
+    show(await call('GET', '/lab/token/display'), ticket);
+  } catch (error) {
+    setStatus(`Display not read: ${error.message}`, true);
+  }
+}
+
+let shownLetters = '';
+const seen = new Set();
+let firstList = true;
+
+function link(href, text, attributes) {
+  const a = document.createElement('a');
+  a.href = href;
+  a.target = 'letter';
+  a.textContent = text;
+  for (const [name, value] of Object.entries(attributes)) a.setAttribute(name, value);
+  return a;
+}
+
+async function listLetters() {
+  let letters;
+  try {
+    letters = (await call('GET', '/lab/outbox')).letters;
+  } catch (error) {
+    outboxEmpty.textContent = `Outbox not read: ${error.message}`;
+    return;
+  }
+  const key = JSON.stringify(letters.map((letter) => letter.id));
+  if (key === shownLetters) return;
+  shownLetters = key;
+  outbox.replaceChildren();
+  for (const letter of [...letters].reverse()) {
+    const item = document.createElement('li');
+    if (!firstList && !seen.has(letter.id)) item.classList.add('new');
+    seen.add(letter.id);
+    const base = `/lab/outbox/${encodeURIComponent(letter.id)}`;
+    item.appendChild(link(base, letter.subject, { 'data-letter-id': letter.id }));
+    const meta = document.createElement('span');
+    meta.className = 'meta';
+    meta.textContent = `to ${letter.recipient} · ${letter.kind} · ${new Date(letter.at).toLocaleString()}`;
+    item.appendChild(meta);
+    if (letter.attachments.length > 0) {
+      const attachments = document.createElement('span');
+      attachments.className = 'attachments';
+      for (const attachment of letter.attachments) {
+        attachments.appendChild(link(`${base}/${encodeURIComponent(attachment.name)}`, attachment.name, { 'data-attachment': attachment.name }));
+      }
+      item.appendChild(attachments);
+    }
+    outbox.appendChild(item);
+  }
+  firstList = false;
+  outboxEmpty.hidden = letters.length > 0;
+  outboxEmpty.textContent = 'No letters yet (ingen breve).';
+}
+
+drawFace();
+button.addEventListener('click', () => void press());
+refresh.addEventListener('click', () => void listLetters());
+void readDisplay();
+void listLetters();
+// The token's display changes on its own (a code times out) and letters arrive from the service.
+setInterval(() => {
+  if (document.visibilityState === 'visible') void readDisplay();
+}, 1000);
+setInterval(() => {
+  if (document.visibilityState === 'visible') void listLetters();
+}, 2000);

@@ -1,0 +1,125 @@
+/**
+ * The lab page's routes over real HTTP on a real validation server (no browser; that is
+ * test/e2e/lab-page.browser.test.ts): the page and its policy, the outbox as the Outbox module
+ * wrote it, and coded JSON errors for every failure.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { startServer, type RunningServer } from '../server/server.ts';
+import { Outbox, type LetterSummary } from '../service/outbox/outbox.ts';
+import { tempDir } from '../../test/support/processes.ts';
+import { registerLabPage } from './lab-page.ts';
+
+describe('the lab page routes', () => {
+  const dir = tempDir('labpage');
+  const outboxDir = path.join(dir, 'outbox');
+  const serial = 'NV1-<b>&"1';
+  let server: RunningServer;
+  let letter: LetterSummary;
+  const letterHtml = `<!doctype html><p>Your temporary password: <b data-secret="temporary-password">${randomBytes(6).toString('hex')}</b></p>`;
+  const pdf = new Uint8Array([0x25, 0x50, 0x44, 0x46, 0x2d, 0x00, 0xff, 0x10]);
+
+  beforeAll(async () => {
+    server = await startServer({
+      dbFile: path.join(dir, 'server', 'tokens.db'),
+      port: 0,
+      env: {},
+      extend: (app) => registerLabPage(app, { debugAddress: path.join(dir, 'no-token.sock'), tokenSerial: serial, outboxDir }),
+    });
+    letter = await new Outbox(outboxDir).post({
+      kind: 'welcome',
+      personId: '1234567890',
+      recipient: 'Karen Jensen',
+      subject: 'Welcome to NemID',
+      html: letterHtml,
+      attachments: [{ name: 'card-K1.pdf', contentType: 'application/pdf', bytes: pdf }],
+    });
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  const get = (route: string, init?: RequestInit) => fetch(server.url + route, init);
+  const errorOf = async (response: Response) => ((await response.json()) as { error: { code: string; message: string } }).error;
+
+  it('GET /lab: one HTML page with the token, the outbox and the login frame, under a self-only policy', async () => {
+    const response = await get('/lab');
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    const policy = response.headers.get('content-security-policy') ?? '';
+    expect(policy).toContain("default-src 'self'");
+    expect(policy).toContain("script-src 'self'");
+    expect(policy).not.toMatch(/unsafe-inline|unsafe-eval|https?:/);
+    const page = await response.text();
+    for (const id of ['token-button', 'token-display', 'outbox']) expect(page).toContain(`id="${id}"`);
+    expect(page).toMatch(/<iframe name="service"[^>]* src="\/login"/);
+    expect(page).toContain('NV1-&lt;b&gt;&amp;&quot;1');
+    expect(page).not.toContain(serial);
+    // Everything the page loads is on this server.
+    for (const [, url] of page.matchAll(/(?:src|href)="([^"]+)"/g)) expect(url).toMatch(/^\//);
+  });
+
+  it('serves its own script and style, and nothing else under /lab/assets', async () => {
+    const script = await get('/lab/assets/lab.js');
+    expect(script.status).toBe(200);
+    expect(script.headers.get('content-type')).toMatch(/^text\/javascript/);
+    expect(await script.text()).toContain('/lab/token/press');
+    expect((await get('/lab/assets/lab.css')).headers.get('content-type')).toMatch(/^text\/css/);
+    for (const name of ['..%2Flab-page.ts', 'lab-page.ts', '%2E%2E%2F%2E%2E%2Fpackage.json']) {
+      const response = await get(`/lab/assets/${name}`);
+      expect(response.status).toBe(404);
+      expect((await errorOf(response)).code).toBe('NV_NO_ASSET');
+    }
+  });
+
+  it('a press needs the lab header: a cross-site form post is refused', async () => {
+    const response = await get('/lab/token/press', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'x=1' });
+    expect([403, 415]).toContain(response.status);
+    const bare = await get('/lab/token/press', { method: 'POST' });
+    expect(bare.status).toBe(403);
+    expect((await errorOf(bare)).code).toBe('NV_LAB_FORBIDDEN');
+  });
+
+  it('without a running token, press and display answer a coded 502', async () => {
+    const press = await get('/lab/token/press', { method: 'POST', headers: { 'x-requested-by': 'noegleviser-lab' } });
+    expect(press.status).toBe(502);
+    expect((await errorOf(press)).code).toBe('NV_LAB_TOKEN_UNREACHABLE');
+    const display = await get('/lab/token/display');
+    expect(display.status).toBe(502);
+    expect((await errorOf(display)).code).toBe('NV_LAB_TOKEN_UNREACHABLE');
+  });
+
+  it('lists the outbox and opens a letter as it was posted, in a sandbox, never cached', async () => {
+    const list = await get('/lab/outbox');
+    expect(list.status).toBe(200);
+    expect(list.headers.get('cache-control')).toBe('no-store');
+    expect(((await list.json()) as { letters: LetterSummary[] }).letters).toEqual([letter]);
+
+    const opened = await get(`/lab/outbox/${letter.id}`);
+    expect(opened.status).toBe(200);
+    expect(opened.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(opened.headers.get('cache-control')).toBe('no-store');
+    expect(opened.headers.get('content-security-policy')).toMatch(/^sandbox;/);
+    expect(await opened.text()).toBe(letterHtml);
+  });
+
+  it('serves an attachment byte for byte with its content type', async () => {
+    const response = await get(`/lab/outbox/${letter.id}/card-K1.pdf`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('application/pdf');
+    expect(response.headers.get('content-disposition')).toBe("inline; filename*=UTF-8''card-K1.pdf");
+    expect(new Uint8Array(await response.arrayBuffer())).toEqual(pdf);
+  });
+
+  it.each([
+    ['an unknown letter', () => '/lab/outbox/9999-welcome'],
+    ['a letter id that climbs out', () => '/lab/outbox/..%2F..%2Fserver'],
+    ['an attachment the letter does not list', () => `/lab/outbox/${letter.id}/letter.json`],
+    ['an attachment name that climbs out', () => `/lab/outbox/${letter.id}/..%2F..%2Fserver%2Ftokens.db`],
+  ])('%s: 404 NV_NO_LETTER', async (_what, route) => {
+    const response = await get(route());
+    expect(response.status).toBe(404);
+    expect(await errorOf(response)).toMatchObject({ code: 'NV_NO_LETTER' });
+  });
+});

@@ -1,0 +1,163 @@
+/**
+ * The lab in a browser (`npm start`): one page at /lab with the emulated token's face (its
+ * 7-segment display and a round button, driven through the token's debug link), the service's
+ * outbox, and the service's login page beside them, so a newcomer presses the token and logs in
+ * with its code in one window.
+ *
+ * Lab only. The outbox routes hand out letters whole, temporary passwords and card keys included,
+ * and the token routes press a token's button from afar: they exist only on a server the lab
+ * registers them on (bin/lab-run.ts), never on a validation server a bank would run.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ApiError } from '../server/errors.ts';
+import { escapeHtml } from '../service/outbox/html.ts';
+import { Outbox } from '../service/outbox/outbox.ts';
+import { TokenLink } from './token-link.ts';
+
+export interface LabPageOptions {
+  /** The emulator's debug-link socket (`RunningEmulator.debug`). */
+  readonly debugAddress: string;
+  /** Shown on the token's face (`RunningEmulator.serial`). */
+  readonly tokenSerial: string;
+  /** The service's outbox folder. */
+  readonly outboxDir: string;
+}
+
+/** The display's positions, as the emulator has them; the page draws whatever the link reports. */
+const POSITIONS = 8;
+
+const ASSETS: Readonly<Record<string, string>> = {
+  'lab.css': 'text/css; charset=utf-8',
+  'lab.js': 'text/javascript; charset=utf-8',
+  'favicon.svg': 'image/svg+xml',
+};
+
+/** The page and its assets come from this server only; the service's pages load in its frames. */
+const PAGE_POLICY = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "frame-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+/** A letter or attachment is a document: no script runs in it, and only the lab page may frame it. */
+const LETTER_POLICY = ["sandbox", "default-src 'none'", "style-src 'unsafe-inline'", "img-src 'self' data:", "frame-ancestors 'self'"].join('; ');
+
+/**
+ * Cross-site pages can post a form but not set a header without a CORS preflight, which this
+ * server never answers: the header keeps another site from pressing the lab's token.
+ */
+const LAB_HEADER = 'x-requested-by';
+const LAB_HEADER_VALUE = 'noegleviser-lab';
+
+export async function registerLabPage(app: FastifyInstance, options: LabPageOptions): Promise<void> {
+  const assets = new Map<string, { type: string; body: string }>();
+  for (const [name, type] of Object.entries(ASSETS)) {
+    assets.set(name, { type, body: await fs.promises.readFile(path.join(import.meta.dirname, 'assets', name), 'utf8') });
+  }
+  const page = labPageHtml(options.tokenSerial);
+  const token = new TokenLink(options.debugAddress);
+  const outbox = new Outbox(options.outboxDir);
+  app.addHook('onClose', async () => token.close());
+
+  app.get('/lab', async (_request, reply) => html(reply, PAGE_POLICY).send(page));
+  app.get<{ Params: { name: string } }>('/lab/assets/:name', async (request, reply) => {
+    const asset = assets.get(request.params.name);
+    if (!asset) throw new ApiError(404, 'NV_NO_ASSET', `no lab asset ${request.params.name}`);
+    return reply.type(asset.type).header('x-content-type-options', 'nosniff').header('cache-control', 'no-cache').send(asset.body);
+  });
+
+  app.post('/lab/token/press', async (request, reply) => {
+    requireLabHeader(request);
+    return noStore(reply).send(await token.press());
+  });
+  app.get('/lab/token/display', async (_request, reply) => noStore(reply).send(await token.read()));
+
+  app.get('/lab/outbox', async (_request, reply) => noStore(reply).send({ letters: await outbox.list() }));
+  const letter = async (request: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply) => {
+    const { html: body } = await outbox.open(request.params.id);
+    return noStore(html(reply, LETTER_POLICY)).send(body);
+  };
+  app.get<{ Params: { id: string } }>('/lab/outbox/:id', letter);
+  app.get<{ Params: { id: string; name: string } }>('/lab/outbox/:id/:name', async (request, reply) => {
+    const attachment = await outbox.attachment(request.params.id, request.params.name);
+    const disposition = /^(image\/|application\/pdf$|text\/plain)/.test(attachment.contentType) ? 'inline' : 'attachment';
+    return noStore(reply)
+      .type(attachment.contentType)
+      .header('content-security-policy', LETTER_POLICY)
+      .header('x-content-type-options', 'nosniff')
+      .header('content-disposition', `${disposition}; filename*=UTF-8''${encodeURIComponent(attachment.name)}`)
+      .send(Buffer.from(attachment.bytes.buffer, attachment.bytes.byteOffset, attachment.bytes.byteLength));
+  });
+}
+
+function requireLabHeader(request: FastifyRequest): void {
+  if (request.headers[LAB_HEADER] !== LAB_HEADER_VALUE) {
+    throw new ApiError(403, 'NV_LAB_FORBIDDEN', `a lab action needs the header "${LAB_HEADER}: ${LAB_HEADER_VALUE}" (the lab page sends it)`);
+  }
+}
+
+function html(reply: FastifyReply, policy: string): FastifyReply {
+  return reply
+    .type('text/html; charset=utf-8')
+    .header('content-security-policy', policy)
+    .header('x-content-type-options', 'nosniff')
+    .header('referrer-policy', 'no-referrer');
+}
+
+/** Letters hold temporary passwords, and a display a code: neither belongs in a cache. */
+function noStore(reply: FastifyReply): FastifyReply {
+  return reply.header('cache-control', 'no-store');
+}
+
+/** The page itself; lab.js draws the display and fills the outbox. */
+export function labPageHtml(tokenSerial: string): string {
+  const serial = escapeHtml(tokenSerial);
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>noegleviser lab</title>
+<link rel="icon" href="/lab/assets/favicon.svg">
+<link rel="stylesheet" href="/lab/assets/lab.css">
+<script type="module" src="/lab/assets/lab.js"></script>
+</head>
+<body>
+<header>
+<h1>noegleviser lab</h1>
+<p>Press the code token (nøgleviser), read its code, and log in with it on the right. Letters the service sends arrive in the outbox (post).</p>
+</header>
+<main>
+<section class="bench">
+<figure class="token" id="token" data-serial="${serial}">
+<div class="token-body">
+<div id="token-display" class="lcd" role="img" aria-live="polite" aria-label="display" data-text="" data-presses="0" data-positions="${POSITIONS}"></div>
+<button id="token-button" type="button" aria-label="Press the token's button" title="Press the button"></button>
+</div>
+<figcaption>Code token (nøgleviser) <span class="serial">${serial}</span></figcaption>
+<p id="token-status" role="status"></p>
+</figure>
+<section class="outbox" aria-labelledby="outbox-title">
+<h2 id="outbox-title">Outbox (post) <button id="outbox-refresh" type="button">Refresh</button></h2>
+<ol id="outbox"></ol>
+<p id="outbox-empty" class="empty">No letters yet (ingen breve).</p>
+</section>
+<iframe name="letter" id="letter" title="The letter you opened"></iframe>
+</section>
+<section class="service">
+<iframe name="service" id="service" src="/login" title="The service's login page"></iframe>
+</section>
+</main>
+</body>
+</html>
+`;
+}

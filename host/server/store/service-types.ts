@@ -1,0 +1,187 @@
+/**
+ * What the service keeps (people, their code cards and key files, organisations, login sessions),
+ * in the same store as the tokens and behind the same kind of interface: the SQLite store
+ * implements both `TokenStore` and `ServiceStore` on one file. Every change to a person or a card
+ * is a compare-and-set on its `version`, like a token's. Nothing here holds a secret in the clear:
+ * passwords are scrypt hashes, card secrets are sealed by the seed vault, a key file's private key
+ * never reaches the server (only its public key), and session ids and activation codes are kept
+ * as SHA-256 digests.
+ */
+import type { NewAuditEntry } from './types.ts';
+
+/** What a login may do, as the seed's eligibility rules give it. */
+export type Scope = 'full' | 'view-only' | 'bank-only';
+
+/** `pending`: ordered, the temporary password not yet replaced; `locked`: too many failures; `blocked` (spærret): on suspected misuse. */
+export type PersonState = 'pending' | 'active' | 'locked' | 'blocked';
+
+/** An employee's place in an organisation (medarbejdersignatur). */
+export type OrganisationRole = 'employee' | 'administrator';
+
+export interface PersonRecord {
+  /** The NemID number (10 digits), in the welcome letter; never changes. It logs in until a user-id is chosen, and after. */
+  readonly id: string;
+  /** Chosen by the person at first login (case-insensitively unique, never all digits); null until then. */
+  readonly userId: string | null;
+  readonly name: string;
+  /** HMAC-SHA256 of the CPR number under a key derived from the master key (one person per CPR); null without one. */
+  readonly cprDigest: string | null;
+  /** ISO date (YYYY-MM-DD) from the CPR number, or given at ordering without one; null for an employee ordered without either. */
+  readonly birthDate: string | null;
+  readonly scope: Scope;
+  readonly organisationId: string | null;
+  readonly role: OrganisationRole | null;
+  /** `scrypt$…` (see passwords.ts); null for a key-file employee, who has no password at the service. */
+  readonly passwordHash: string | null;
+  /** True until the person chooses their own password at first login. */
+  readonly passwordTemporary: boolean;
+  readonly state: PersonState;
+  /** Wrong passwords and wrong keys since the last success (both steps count alike). */
+  readonly failCount: number;
+  /** A new card is sent when the active card's keys left reach this. */
+  readonly cardThreshold: number;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+  readonly lastLoginAt: number | null;
+  readonly version: number;
+}
+
+export type NewPerson = Omit<PersonRecord, 'version' | 'createdAt' | 'updatedAt' | 'lastLoginAt' | 'failCount'>;
+export type PersonChanges = Partial<
+  Pick<PersonRecord, 'userId' | 'passwordHash' | 'passwordTemporary' | 'state' | 'failCount' | 'cardThreshold' | 'lastLoginAt' | 'role'>
+>;
+
+/**
+ * A code card (nøglekort). `issued`: in the outbox, not yet used (becomes `active` with its first
+ * key); `active`: in use; `used-up`: no keys left; `replaced`: a newer card was activated;
+ * `blocked` (spærret): never accepted again.
+ */
+export type CardState = 'issued' | 'active' | 'used-up' | 'replaced' | 'blocked';
+export const CARD_KEYS = 148;
+
+export interface CodeCardRecord {
+  /** Printed on the card, e.g. `K123-456-789`. */
+  readonly serial: string;
+  readonly personId: string;
+  /** The card's 32-byte secret, sealed by the seed vault under `card:<serial>`. Its keys derive from it. */
+  readonly sealedSecret: Uint8Array;
+  readonly state: CardState;
+  /** One bit per key index (0…147), set once the key is used. 19 bytes. */
+  readonly usedKeys: Uint8Array;
+  readonly keysLeft: number;
+  /** The key index the service asked for and has not had answered yet (it asks for the same one until it is). */
+  readonly pendingIndex: number | null;
+  /** Ordered by an administrator as an extra card (at most 3 not yet activated at a time). */
+  readonly extra: boolean;
+  /** The threshold successor was issued for this card (so it is issued exactly once). */
+  readonly successorIssued: boolean;
+  readonly createdAt: number;
+  readonly activatedAt: number | null;
+  readonly updatedAt: number;
+  readonly version: number;
+}
+
+export type NewCodeCard = Omit<CodeCardRecord, 'version' | 'createdAt' | 'updatedAt' | 'activatedAt' | 'pendingIndex' | 'successorIssued'>;
+export type CodeCardChanges = Partial<Pick<CodeCardRecord, 'state' | 'usedKeys' | 'keysLeft' | 'pendingIndex' | 'successorIssued' | 'activatedAt'>>;
+
+/** `awaiting-activation`: issued, the activation code not yet used; `active`; `blocked` (spærret). */
+export type KeyFileState = 'awaiting-activation' | 'active' | 'blocked';
+
+export interface KeyFileRecord {
+  readonly id: string;
+  readonly personId: string;
+  readonly state: KeyFileState;
+  /** SHA-256 (hex) of the one-time activation code in the welcome letter; null once used. */
+  readonly activationDigest: string | null;
+  /** Unix ms after which the activation code no longer works. */
+  readonly activationExpiresAt: number | null;
+  /** The ECDSA P-256 public key (SPKI DER) made in the employee's browser; null before activation. */
+  readonly publicKey: Uint8Array | null;
+  readonly createdAt: number;
+  readonly activatedAt: number | null;
+  readonly updatedAt: number;
+  readonly version: number;
+}
+
+export type NewKeyFile = Pick<KeyFileRecord, 'id' | 'personId' | 'activationDigest' | 'activationExpiresAt'>;
+export type KeyFileChanges = Partial<Pick<KeyFileRecord, 'state' | 'activationDigest' | 'activationExpiresAt' | 'publicKey' | 'activatedAt'>>;
+
+export interface OrganisationRecord {
+  readonly id: string;
+  /** 8 digits, modulus-11 checked. Unique. */
+  readonly cvr: string;
+  readonly name: string;
+  readonly createdAt: number;
+}
+
+/**
+ * A browser's session. `anonymous`: before step 1 (it still carries a CSRF token); `second-step`:
+ * the password was right, a key is due; `choose-credentials`: first login, a user-id and password
+ * are due; `authenticated`.
+ */
+export type SessionStage = 'anonymous' | 'second-step' | 'choose-credentials' | 'authenticated';
+
+export interface SessionRecord {
+  /** SHA-256 (hex) of the cookie's value. */
+  readonly digest: string;
+  readonly stage: SessionStage;
+  readonly personId: string | null;
+  /** The CSRF token every form and JSON call of this session must echo. */
+  readonly csrfToken: string;
+  /** Key-file login: the challenge the browser must sign (base64url), once. */
+  readonly challenge: string | null;
+  /** Step 2 with a card: which card the person chose (null: the service's choice). */
+  readonly cardSerial: string | null;
+  readonly createdAt: number;
+  readonly expiresAt: number;
+}
+
+export type SessionChanges = Partial<Pick<SessionRecord, 'stage' | 'personId' | 'challenge' | 'cardSerial' | 'expiresAt'>>;
+
+export interface ServiceStore {
+  insertOrganisation(organisation: OrganisationRecord, audit: NewAuditEntry): Promise<void>;
+  getOrganisation(id: string): Promise<OrganisationRecord | undefined>;
+  getOrganisationByCvr(cvr: string): Promise<OrganisationRecord | undefined>;
+
+  /** Throws `DuplicatePersonError` for a CPR digest or user-id already taken. */
+  insertPerson(person: NewPerson, audit: NewAuditEntry): Promise<PersonRecord>;
+  getPerson(id: string): Promise<PersonRecord | undefined>;
+  /** Case-insensitive. */
+  getPersonByUserId(userId: string): Promise<PersonRecord | undefined>;
+  listPeople(filter: { readonly organisationId?: string; readonly limit?: number; readonly offset?: number }): Promise<PersonRecord[]>;
+  /** Compare-and-set on `version`; false when someone changed the person first. Throws `DuplicatePersonError` for a user-id taken. */
+  updatePerson(id: string, expectedVersion: number, changes: PersonChanges, audit: NewAuditEntry | null): Promise<boolean>;
+  /**
+   * Counts a wrong password or key: fail count + 1, and a `pending` or `active` person whose count
+   * reaches `maxFail` becomes `locked`. Atomic, with the audit made from the counted person.
+   */
+  recordPersonFailure(id: string, maxFail: number, audit: (counted: PersonRecord) => NewAuditEntry): Promise<PersonRecord | undefined>;
+
+  insertCard(card: NewCodeCard, audit: NewAuditEntry): Promise<CodeCardRecord>;
+  getCard(serial: string): Promise<CodeCardRecord | undefined>;
+  /** Newest first. */
+  listCards(personId: string): Promise<CodeCardRecord[]>;
+  updateCard(serial: string, expectedVersion: number, changes: CodeCardChanges, audit: NewAuditEntry | null): Promise<boolean>;
+
+  insertKeyFile(keyFile: NewKeyFile, audit: NewAuditEntry): Promise<KeyFileRecord>;
+  getKeyFile(id: string): Promise<KeyFileRecord | undefined>;
+  listKeyFiles(personId: string): Promise<KeyFileRecord[]>;
+  /** The key file awaiting the activation code with this digest. */
+  getKeyFileByActivation(activationDigest: string): Promise<KeyFileRecord | undefined>;
+  updateKeyFile(id: string, expectedVersion: number, changes: KeyFileChanges, audit: NewAuditEntry | null): Promise<boolean>;
+
+  insertSession(session: SessionRecord): Promise<void>;
+  /** Undefined for an unknown or expired session. */
+  getSession(digest: string, now: number): Promise<SessionRecord | undefined>;
+  updateSession(digest: string, changes: SessionChanges): Promise<void>;
+  deleteSession(digest: string): Promise<void>;
+  /** Ends every session of a person (on blocking, password change…). */
+  deleteSessionsOf(personId: string): Promise<void>;
+}
+
+export class DuplicatePersonError extends Error {
+  constructor(readonly field: 'cpr' | 'userId') {
+    super(field === 'cpr' ? 'a person with this CPR number already has a credential' : 'this user-id is taken');
+    this.name = 'DuplicatePersonError';
+  }
+}

@@ -1,0 +1,542 @@
+/**
+ * The service's side of the SQLite store, on real files in a temp dir: every ServiceStore method,
+ * compare-and-set, duplicates, lockout counting, blobs, sessions, the version-1 → 2 upgrade,
+ * durability across reopen and group commit. Where a test needs to see the file itself it opens
+ * it with a second better-sqlite3 connection, independent of the store.
+ */
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { tempDir } from '../../../test/support/processes.ts';
+import { ApiError } from '../errors.ts';
+import { DuplicatePersonError, type NewCodeCard, type NewPerson, type PersonRecord, type SessionRecord } from './service-types.ts';
+import { SqliteTokenStore } from './sqlite-store.ts';
+import type { NewAuditEntry } from './types.ts';
+
+const T0 = 1_800_000_000_000;
+
+let dir: string;
+let file: string;
+let store: SqliteTokenStore;
+const opened: SqliteTokenStore[] = [];
+
+function open(): SqliteTokenStore {
+  const s = new SqliteTokenStore(file);
+  opened.push(s);
+  return s;
+}
+
+beforeEach(() => {
+  dir = tempDir('sqlsvc');
+  file = path.join(dir, 'store.db');
+  store = open();
+});
+
+afterEach(async () => {
+  for (const s of opened.splice(0)) await s.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+const audit = (action: string, serial: string | null, at = T0): NewAuditEntry => ({ at, actor: 'admin-test', action, serial, result: 'ok', detail: {} });
+
+let people = 0;
+function newPerson(overrides: Partial<NewPerson> = {}): NewPerson {
+  people += 1;
+  return {
+    id: `P${String(people).padStart(12, '0')}`,
+    userId: null,
+    name: `Person ${people}`,
+    cprDigest: randomBytes(32).toString('hex'),
+    birthDate: '1980-02-29',
+    scope: 'full',
+    organisationId: null,
+    role: null,
+    passwordHash: 'scrypt$not-a-real-hash',
+    passwordTemporary: true,
+    state: 'pending',
+    cardThreshold: 20,
+    ...overrides,
+  };
+}
+
+let cards = 0;
+function newCard(personId: string, overrides: Partial<NewCodeCard> = {}): NewCodeCard {
+  cards += 1;
+  return {
+    serial: `K${String(cards).padStart(9, '0')}`,
+    personId,
+    sealedSecret: new Uint8Array(randomBytes(60)),
+    state: 'issued',
+    usedKeys: new Uint8Array(19),
+    keysLeft: 148,
+    extra: false,
+    ...overrides,
+  };
+}
+
+function newSession(overrides: Partial<SessionRecord> = {}): SessionRecord {
+  return {
+    digest: randomBytes(32).toString('hex'),
+    stage: 'anonymous',
+    personId: null,
+    csrfToken: randomBytes(16).toString('base64url'),
+    challenge: null,
+    cardSerial: null,
+    createdAt: T0,
+    expiresAt: T0 + 15 * 60_000,
+    ...overrides,
+  };
+}
+
+/** Reads the file with a connection of its own: only what is committed. */
+function rawQuery<T>(sql: string, ...params: unknown[]): T[] {
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    return db.prepare(sql).all(...params) as T[];
+  } finally {
+    db.close();
+  }
+}
+
+const tablesOf = () => rawQuery<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table'").map((row) => row.name);
+
+describe('schema', () => {
+  it('makes a new file at version 2 with the service tables', async () => {
+    expect(await store.getMeta('schema_version')).toBe('2');
+    expect(tablesOf()).toEqual(expect.arrayContaining(['tokens', 'audit', 'organisations', 'people', 'code_cards', 'key_files', 'sessions']));
+  });
+
+  it('upgrades a version-1 file in place, keeping its tokens and audit', async () => {
+    await store.close();
+    fs.rmSync(file);
+    // The version-1 layout as it shipped (tokens, audit, API keys, meta), written without the store.
+    const v1 = new Database(file);
+    v1.exec(`
+      CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+      CREATE TABLE tokens (serial TEXT PRIMARY KEY, kind TEXT NOT NULL, algorithm TEXT NOT NULL, digits INTEGER NOT NULL,
+        period INTEGER NOT NULL, counter INTEGER NOT NULL, last_step INTEGER NOT NULL, drift_steps INTEGER NOT NULL,
+        state TEXT NOT NULL, fail_count INTEGER NOT NULL, owner TEXT, sealed_seed BLOB NOT NULL, replaces TEXT,
+        valid_until INTEGER, pending_counter INTEGER, pending_at INTEGER, created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL, last_used_at INTEGER, version INTEGER NOT NULL) STRICT;
+      CREATE TABLE audit (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
+        serial TEXT, result TEXT NOT NULL, detail TEXT NOT NULL) STRICT;
+      CREATE TABLE api_keys (id TEXT PRIMARY KEY, role TEXT NOT NULL, hash TEXT NOT NULL UNIQUE, created_at INTEGER NOT NULL) STRICT;
+      INSERT INTO meta VALUES ('schema_version', '1');
+    `);
+    const seed = randomBytes(48);
+    v1.prepare(`INSERT INTO tokens VALUES ('NV00000001', 'hotp', 'sha1', 6, 0, 42, -1, 0, 'active', 2, 'anna', ?, NULL, NULL, NULL, NULL, 1, 2, NULL, 7)`).run(seed);
+    v1.prepare(`INSERT INTO audit (at, actor, action, serial, result, detail) VALUES (5, 'admin', 'enroll', 'NV00000001', 'ok', '{}')`).run();
+    v1.close();
+    expect(tablesOf()).not.toContain('people');
+
+    const upgraded = open();
+    const token = await upgraded.getToken('NV00000001');
+    expect(token).toMatchObject({ kind: 'hotp', counter: 42, failCount: 2, owner: 'anna', version: 7 });
+    expect(Buffer.from(token!.sealedSeed).equals(seed)).toBe(true);
+    expect(await upgraded.listAudit({ serial: 'NV00000001' })).toHaveLength(1);
+    expect(await upgraded.getMeta('schema_version')).toBe('2');
+    expect(tablesOf()).toEqual(expect.arrayContaining(['organisations', 'people', 'code_cards', 'key_files', 'sessions']));
+
+    const person = await upgraded.insertPerson(newPerson(), audit('order', null));
+    await upgraded.close();
+    const again = open();
+    expect(await again.getPerson(person.id)).toEqual(person);
+    expect((await again.getToken('NV00000001'))?.counter).toBe(42);
+  });
+
+  it('refuses a file of a newer schema and leaves it as it was', async () => {
+    await store.setMeta('schema_version', '3');
+    await store.close();
+    expect(() => open()).toThrow(/schema version 3/);
+    expect(rawQuery<{ value: string }>("SELECT value FROM meta WHERE key = 'schema_version'")[0]?.value).toBe('3');
+  });
+});
+
+describe('organisations', () => {
+  it('stores, finds by id and by CVR, audits, and refuses a CVR taken', async () => {
+    const org = { id: 'O1', cvr: '13585628', name: 'Bygherre ApS', createdAt: T0 };
+    await store.insertOrganisation(org, audit('organisation-create', 'O1'));
+    expect(await store.getOrganisation('O1')).toEqual(org);
+    expect(await store.getOrganisationByCvr('13585628')).toEqual(org);
+    expect(await store.getOrganisation('O2')).toBeUndefined();
+    expect(await store.getOrganisationByCvr('00000000')).toBeUndefined();
+    expect((await store.listAudit({ serial: 'O1' })).map((entry) => entry.action)).toEqual(['organisation-create']);
+
+    const duplicate = store.insertOrganisation({ ...org, id: 'O2', name: 'Other' }, audit('organisation-create', 'O2'));
+    await expect(duplicate).rejects.toBeInstanceOf(ApiError);
+    await expect(duplicate).rejects.toMatchObject({ status: 409, code: 'NV_DUPLICATE_CVR' });
+    expect(await store.getOrganisation('O2')).toBeUndefined();
+    expect(await store.listAudit({ serial: 'O2' })).toEqual([]);
+  });
+});
+
+describe('people', () => {
+  it('inserts a person as given, at version 1 with no failures, and audits it', async () => {
+    const input = newPerson();
+    const person = await store.insertPerson(input, audit('order', input.id, T0 + 5));
+    expect(person).toEqual({ ...input, failCount: 0, createdAt: T0 + 5, updatedAt: T0 + 5, lastLoginAt: null, version: 1 });
+    expect(await store.getPerson(input.id)).toEqual(person);
+    expect(await store.getPerson('P-nobody')).toBeUndefined();
+    expect(await store.listAudit({ serial: input.id })).toMatchObject([{ action: 'order', at: T0 + 5 }]);
+  });
+
+  it('keeps booleans and nulls apart from strings and numbers', async () => {
+    const input = newPerson({ passwordTemporary: false, passwordHash: null, cprDigest: null, scope: 'bank-only', state: 'active' });
+    const person = await store.insertPerson(input, audit('order', input.id));
+    expect(person.passwordTemporary).toBe(false);
+    expect(person.passwordHash).toBeNull();
+    expect(person.cprDigest).toBeNull();
+    expect(person.scope).toBe('bank-only');
+  });
+
+  it('lets many people be without a CPR number or a user-id', async () => {
+    for (let i = 0; i < 3; i++) await store.insertPerson(newPerson({ cprDigest: null, userId: null }), audit('order', null));
+    expect(await store.listPeople({})).toHaveLength(3);
+  });
+
+  it('finds a person by user-id whatever its case', async () => {
+    const person = await store.insertPerson(newPerson({ userId: 'Anna.Hansen' }), audit('order', null));
+    expect((await store.getPersonByUserId('anna.hansen'))?.id).toBe(person.id);
+    expect((await store.getPersonByUserId('ANNA.HANSEN'))?.id).toBe(person.id);
+    expect(await store.getPersonByUserId('anna.hanse')).toBeUndefined();
+  });
+
+  it('refuses a second person with the same CPR digest, as DuplicatePersonError("cpr"), storing nothing', async () => {
+    const first = await store.insertPerson(newPerson(), audit('order', null));
+    const second = newPerson({ cprDigest: first.cprDigest });
+    const error = await store.insertPerson(second, audit('order', second.id)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DuplicatePersonError);
+    expect((error as DuplicatePersonError).field).toBe('cpr');
+    expect(await store.getPerson(second.id)).toBeUndefined();
+    expect(await store.listAudit({ serial: second.id })).toEqual([]);
+  });
+
+  it('refuses a user-id taken in another case, as DuplicatePersonError("userId")', async () => {
+    await store.insertPerson(newPerson({ userId: 'Anna.Hansen' }), audit('order', null));
+    const error = await store.insertPerson(newPerson({ userId: 'anna.hansen' }), audit('order', null)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DuplicatePersonError);
+    expect((error as DuplicatePersonError).field).toBe('userId');
+  });
+
+  it('refuses a person in an organisation that does not exist', async () => {
+    await expect(store.insertPerson(newPerson({ organisationId: 'O-none', role: 'employee' }), audit('order', null))).rejects.toThrow();
+  });
+
+  it('lists people, by organisation, in pages', async () => {
+    await store.insertOrganisation({ id: 'OA', cvr: '11111111', name: 'A', createdAt: T0 }, audit('organisation-create', 'OA'));
+    await store.insertOrganisation({ id: 'OB', cvr: '22222222', name: 'B', createdAt: T0 }, audit('organisation-create', 'OB'));
+    const inA: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      inA.push((await store.insertPerson(newPerson({ organisationId: 'OA', role: 'employee' }), audit('order', null, T0 + i))).id);
+    }
+    const inB = (await store.insertPerson(newPerson({ organisationId: 'OB', role: 'administrator' }), audit('order', null, T0))).id;
+    const loose = (await store.insertPerson(newPerson(), audit('order', null, T0))).id;
+
+    expect((await store.listPeople({ organisationId: 'OA' })).map((p) => p.id)).toEqual(inA);
+    expect((await store.listPeople({ organisationId: 'OB' })).map((p) => p.id)).toEqual([inB]);
+    expect((await store.listPeople({})).map((p) => p.id).sort()).toEqual([...inA, inB, loose].sort());
+    expect((await store.listPeople({ organisationId: 'OA', limit: 2, offset: 1 })).map((p) => p.id)).toEqual(inA.slice(1, 3));
+  });
+
+  it('updates a person only at the expected version, bumping it and stamping the audit time', async () => {
+    const person = await store.insertPerson(newPerson(), audit('order', null));
+    const changes = { userId: 'bo', passwordHash: 'scrypt$other', passwordTemporary: false, state: 'active', failCount: 0, cardThreshold: 30, lastLoginAt: T0 + 9, role: null } as const;
+    expect(await store.updatePerson(person.id, person.version, changes, audit('first-login', person.id, T0 + 10))).toBe(true);
+    const updated = await store.getPerson(person.id);
+    expect(updated).toEqual({ ...person, ...changes, version: person.version + 1, updatedAt: T0 + 10 });
+    expect((await store.listAudit({ serial: person.id })).map((entry) => entry.action)).toEqual(['first-login']);
+
+    // The version read before the update is stale now: refused, nothing changed, no audit.
+    expect(await store.updatePerson(person.id, person.version, { cardThreshold: 5 }, audit('threshold', person.id))).toBe(false);
+    expect(await store.getPerson(person.id)).toEqual(updated);
+    expect((await store.listAudit({ serial: person.id })).map((entry) => entry.action)).toEqual(['first-login']);
+
+    expect(await store.updatePerson('P-gone', 1, { cardThreshold: 5 }, null)).toBe(false);
+  });
+
+  it('stamps a change without an audit with the current time', async () => {
+    const person = await store.insertPerson(newPerson(), audit('order', null, 1));
+    const before = Date.now();
+    expect(await store.updatePerson(person.id, 1, { cardThreshold: 25 }, null)).toBe(true);
+    const updated = (await store.getPerson(person.id))!;
+    expect(updated.updatedAt).toBeGreaterThanOrEqual(before);
+    expect(updated.updatedAt).toBeLessThanOrEqual(Date.now());
+    expect(updated.cardThreshold).toBe(25);
+  });
+
+  it('ignores fields left undefined in a change', async () => {
+    const person = await store.insertPerson(newPerson({ userId: 'keep' }), audit('order', null));
+    expect(await store.updatePerson(person.id, 1, { userId: undefined, cardThreshold: 10 }, null)).toBe(true);
+    expect((await store.getPerson(person.id))?.userId).toBe('keep');
+  });
+
+  it('refuses to change a user-id to one taken (in any case), leaving the person as they were', async () => {
+    await store.insertPerson(newPerson({ userId: 'Anna.Hansen' }), audit('order', null));
+    const bo = await store.insertPerson(newPerson({ userId: 'bo' }), audit('order', null));
+    const error = await store.updatePerson(bo.id, bo.version, { userId: 'ANNA.hansen' }, audit('first-login', bo.id)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DuplicatePersonError);
+    expect((error as DuplicatePersonError).field).toBe('userId');
+    expect(await store.getPerson(bo.id)).toEqual(bo);
+    expect(await store.listAudit({ serial: bo.id })).toEqual([]);
+  });
+});
+
+describe('recordPersonFailure', () => {
+  it('counts failures and locks an active person when the count reaches maxFail, not before', async () => {
+    const person = await store.insertPerson(newPerson({ state: 'active' }), audit('order', null));
+    const seen: PersonRecord[] = [];
+    const count = () => store.recordPersonFailure(person.id, 3, (counted) => (seen.push(counted), audit('login-failed', counted.id)));
+    expect(await count()).toMatchObject({ failCount: 1, state: 'active', version: 2 });
+    expect(await count()).toMatchObject({ failCount: 2, state: 'active', version: 3 });
+    expect(await count()).toMatchObject({ failCount: 3, state: 'locked', version: 4 });
+    expect(seen.map((p) => [p.failCount, p.state])).toEqual([
+      [1, 'active'],
+      [2, 'active'],
+      [3, 'locked'],
+    ]);
+    expect(await store.getPerson(person.id)).toEqual(seen[2]);
+    expect(await store.listAudit({ serial: person.id, action: 'login-failed' })).toHaveLength(3);
+  });
+
+  it('locks a pending person too', async () => {
+    const person = await store.insertPerson(newPerson({ state: 'pending' }), audit('order', null));
+    const counted = await store.recordPersonFailure(person.id, 1, (p) => audit('login-failed', p.id));
+    expect(counted).toMatchObject({ failCount: 1, state: 'locked' });
+  });
+
+  it('counts but never changes the state of a blocked person', async () => {
+    const person = await store.insertPerson(newPerson({ state: 'blocked' }), audit('order', null));
+    for (let i = 1; i <= 3; i++) {
+      expect(await store.recordPersonFailure(person.id, 2, (p) => audit('login-failed', p.id))).toMatchObject({ failCount: i, state: 'blocked' });
+    }
+  });
+
+  it('answers undefined for no such person, without an audit', async () => {
+    let called = false;
+    expect(await store.recordPersonFailure('P-nobody', 3, (p) => ((called = true), audit('login-failed', p.id)))).toBeUndefined();
+    expect(called).toBe(false);
+    expect(await store.listAudit({})).toEqual([]);
+  });
+
+  it('moves the version, so a decision taken before the failure no longer applies', async () => {
+    const person = await store.insertPerson(newPerson({ state: 'active' }), audit('order', null));
+    await store.recordPersonFailure(person.id, 5, (p) => audit('login-failed', p.id));
+    expect(await store.updatePerson(person.id, person.version, { failCount: 0 }, null)).toBe(false);
+    expect((await store.getPerson(person.id))?.failCount).toBe(1);
+  });
+});
+
+describe('code cards', () => {
+  let owner: PersonRecord;
+  beforeEach(async () => {
+    owner = await store.insertPerson(newPerson(), audit('order', null));
+  });
+
+  it('stores a card and gives back its blobs byte for byte, as plain Uint8Arrays', async () => {
+    const usedKeys = new Uint8Array(randomBytes(19));
+    const input = newCard(owner.id, { usedKeys, keysLeft: 100, extra: true });
+    const card = await store.insertCard(input, audit('card-issue', input.serial, T0 + 1));
+    expect(card).toEqual({ ...input, pendingIndex: null, successorIssued: false, createdAt: T0 + 1, activatedAt: null, updatedAt: T0 + 1, version: 1 });
+    const read = (await store.getCard(input.serial))!;
+    expect(read.usedKeys.constructor).toBe(Uint8Array);
+    expect(read.sealedSecret.constructor).toBe(Uint8Array);
+    expect(Array.from(read.usedKeys)).toEqual(Array.from(usedKeys));
+    expect(Array.from(read.sealedSecret)).toEqual(Array.from(input.sealedSecret));
+    expect(read.extra).toBe(true);
+    expect(await store.getCard('K-none')).toBeUndefined();
+    expect(await store.listAudit({ serial: input.serial })).toHaveLength(1);
+  });
+
+  it('refuses a used-keys bitmap that is not 19 bytes, and a card for no person', async () => {
+    await expect(store.insertCard(newCard(owner.id, { usedKeys: new Uint8Array(18) }), audit('card-issue', null))).rejects.toThrow();
+    await expect(store.insertCard(newCard('P-nobody'), audit('card-issue', null))).rejects.toThrow();
+  });
+
+  it('lists a person’s cards newest first, then by serial', async () => {
+    const other = await store.insertPerson(newPerson(), audit('order', null));
+    const a = newCard(owner.id);
+    const b = newCard(owner.id);
+    const c = newCard(owner.id);
+    await store.insertCard(c, audit('card-issue', null, T0 + 2));
+    await store.insertCard(a, audit('card-issue', null, T0));
+    await store.insertCard(b, audit('card-issue', null, T0 + 2));
+    await store.insertCard(newCard(other.id), audit('card-issue', null, T0 + 3));
+    const serialsByAge = [b.serial, c.serial].sort();
+    expect((await store.listCards(owner.id)).map((card) => card.serial)).toEqual([...serialsByAge, a.serial]);
+    expect(await store.listCards('P-nobody')).toEqual([]);
+  });
+
+  it('updates a card only at the expected version', async () => {
+    const card = await store.insertCard(newCard(owner.id), audit('card-issue', null));
+    const usedKeys = new Uint8Array(19);
+    usedKeys[0] = 0b0000_0100;
+    const changes = { state: 'active', usedKeys, keysLeft: 147, pendingIndex: 17, successorIssued: true, activatedAt: T0 + 3 } as const;
+    expect(await store.updateCard(card.serial, 1, changes, audit('card-key-used', card.serial, T0 + 4))).toBe(true);
+    const updated = (await store.getCard(card.serial))!;
+    expect(updated).toEqual({ ...card, ...changes, version: 2, updatedAt: T0 + 4 });
+    expect(updated.usedKeys.constructor).toBe(Uint8Array);
+
+    expect(await store.updateCard(card.serial, 1, { state: 'blocked' }, audit('card-block', card.serial))).toBe(false);
+    expect((await store.getCard(card.serial))?.state).toBe('active');
+    expect(await store.listAudit({ serial: card.serial, action: 'card-block' })).toEqual([]);
+
+    expect(await store.updateCard(card.serial, 2, { pendingIndex: null }, null)).toBe(true);
+    expect((await store.getCard(card.serial))?.pendingIndex).toBeNull();
+    expect(await store.updateCard('K-none', 1, { state: 'blocked' }, null)).toBe(false);
+  });
+});
+
+describe('key files', () => {
+  it('stores a key file awaiting activation, then activates it with its public key, at the expected version', async () => {
+    const person = await store.insertPerson(newPerson({ passwordHash: null }), audit('order', null));
+    const digest = randomBytes(32).toString('hex');
+    const keyFile = await store.insertKeyFile({ id: 'F1', personId: person.id, activationDigest: digest, activationExpiresAt: T0 + 1000 }, audit('keyfile-issue', 'F1', T0));
+    expect(keyFile).toEqual({
+      id: 'F1',
+      personId: person.id,
+      state: 'awaiting-activation',
+      activationDigest: digest,
+      activationExpiresAt: T0 + 1000,
+      publicKey: null,
+      createdAt: T0,
+      activatedAt: null,
+      updatedAt: T0,
+      version: 1,
+    });
+    expect(await store.getKeyFile('F1')).toEqual(keyFile);
+    expect(await store.getKeyFileByActivation(digest)).toEqual(keyFile);
+    expect(await store.getKeyFileByActivation(randomBytes(32).toString('hex'))).toBeUndefined();
+
+    const publicKey = new Uint8Array(randomBytes(91));
+    const changes = { state: 'active', activationDigest: null, activationExpiresAt: null, publicKey, activatedAt: T0 + 5 } as const;
+    expect(await store.updateKeyFile('F1', 1, changes, audit('keyfile-activate', 'F1', T0 + 5))).toBe(true);
+    const active = (await store.getKeyFile('F1'))!;
+    expect(active).toEqual({ ...keyFile, ...changes, version: 2, updatedAt: T0 + 5 });
+    // Used: the digest is gone, so the code no longer finds it.
+    expect(await store.getKeyFileByActivation(digest)).toBeUndefined();
+    expect(active.publicKey?.constructor).toBe(Uint8Array);
+
+    expect(await store.updateKeyFile('F1', 1, { state: 'blocked' }, null)).toBe(false);
+    expect((await store.getKeyFile('F1'))?.state).toBe('active');
+    expect(await store.updateKeyFile('F-none', 1, { state: 'blocked' }, null)).toBe(false);
+    expect(await store.getKeyFile('F-none')).toBeUndefined();
+  });
+
+  it('lists a person’s key files newest first and refuses an activation digest twice', async () => {
+    const person = await store.insertPerson(newPerson(), audit('order', null));
+    const digest = randomBytes(32).toString('hex');
+    await store.insertKeyFile({ id: 'F1', personId: person.id, activationDigest: digest, activationExpiresAt: T0 }, audit('keyfile-issue', 'F1', T0));
+    await store.insertKeyFile({ id: 'F2', personId: person.id, activationDigest: null, activationExpiresAt: null }, audit('keyfile-issue', 'F2', T0 + 1));
+    await store.insertKeyFile({ id: 'F3', personId: person.id, activationDigest: null, activationExpiresAt: null }, audit('keyfile-issue', 'F3', T0 + 2));
+    expect((await store.listKeyFiles(person.id)).map((k) => k.id)).toEqual(['F3', 'F2', 'F1']);
+    await expect(
+      store.insertKeyFile({ id: 'F4', personId: person.id, activationDigest: digest, activationExpiresAt: T0 }, audit('keyfile-issue', 'F4')),
+    ).rejects.toThrow();
+    expect(await store.getKeyFile('F4')).toBeUndefined();
+  });
+});
+
+describe('sessions', () => {
+  it('stores a session and finds it until it expires', async () => {
+    const session = newSession({ challenge: 'abc', cardSerial: 'K1' });
+    await store.insertSession(session);
+    expect(await store.getSession(session.digest, T0)).toEqual(session);
+    expect(await store.getSession(session.digest, session.expiresAt - 1)).toEqual(session);
+    expect(await store.getSession(session.digest, session.expiresAt)).toBeUndefined();
+    expect(await store.getSession('f'.repeat(64), T0)).toBeUndefined();
+  });
+
+  it('updates a session’s fields, and no others', async () => {
+    const session = newSession();
+    await store.insertSession(session);
+    const changes = { stage: 'second-step', personId: 'P1', challenge: 'chal', cardSerial: 'K9', expiresAt: T0 + 99_000 } as const;
+    await store.updateSession(session.digest, changes);
+    expect(await store.getSession(session.digest, T0)).toEqual({ ...session, ...changes });
+    await store.updateSession(session.digest, { challenge: null });
+    expect(await store.getSession(session.digest, T0)).toEqual({ ...session, ...changes, challenge: null });
+    await store.updateSession(session.digest, {});
+    await store.updateSession('f'.repeat(64), { stage: 'authenticated' });
+    expect(await store.getSession('f'.repeat(64), T0)).toBeUndefined();
+  });
+
+  it('deletes one session, or every session of a person', async () => {
+    const anna = [newSession({ personId: 'PA' }), newSession({ personId: 'PA' })];
+    const bo = newSession({ personId: 'PB' });
+    const nobody = newSession();
+    for (const s of [...anna, bo, nobody]) await store.insertSession(s);
+    await store.deleteSessionsOf('PA');
+    for (const s of anna) expect(await store.getSession(s.digest, T0)).toBeUndefined();
+    expect(await store.getSession(bo.digest, T0)).toEqual(bo);
+    await store.deleteSession(bo.digest);
+    expect(await store.getSession(bo.digest, T0)).toBeUndefined();
+    expect(await store.getSession(nobody.digest, T0)).toEqual(nobody);
+  });
+
+  it('sweeps the sessions expired by the time a new one is made, and only those', async () => {
+    const old = newSession({ createdAt: T0, expiresAt: T0 + 100 });
+    const live = newSession({ createdAt: T0, expiresAt: T0 + 201 });
+    await store.insertSession(old);
+    await store.insertSession(live);
+    // Asked about a moment before expiry, both are there: getSession's own filter is not what hides them.
+    expect(await store.getSession(old.digest, T0)).toEqual(old);
+    await store.insertSession(newSession({ createdAt: T0 + 200, expiresAt: T0 + 900 }));
+    expect(await store.getSession(old.digest, T0)).toBeUndefined();
+    expect(await store.getSession(live.digest, T0)).toEqual(live);
+    expect(rawQuery<{ n: number }>('SELECT COUNT(*) AS n FROM sessions WHERE digest = ?', old.digest)[0]?.n).toBe(0);
+  });
+});
+
+describe('durability and group commit', () => {
+  it('keeps everything across close and reopen', async () => {
+    await store.insertOrganisation({ id: 'O1', cvr: '13585628', name: 'Org', createdAt: T0 }, audit('organisation-create', 'O1'));
+    const person = await store.insertPerson(newPerson({ organisationId: 'O1', role: 'administrator', userId: 'Admin' }), audit('order', null));
+    const card = await store.insertCard(newCard(person.id, { usedKeys: new Uint8Array(randomBytes(19)) }), audit('card-issue', null));
+    const keyFile = await store.insertKeyFile({ id: 'F1', personId: person.id, activationDigest: 'ab', activationExpiresAt: T0 }, audit('keyfile-issue', 'F1'));
+    const session = newSession({ personId: person.id, stage: 'authenticated' });
+    await store.insertSession(session);
+    const auditCount = (await store.listAudit({})).length;
+    await store.close();
+
+    const reopened = open();
+    expect(await reopened.getOrganisationByCvr('13585628')).toMatchObject({ id: 'O1' });
+    expect(await reopened.getPersonByUserId('admin')).toEqual(person);
+    expect(await reopened.getCard(card.serial)).toEqual(card);
+    expect(await reopened.getKeyFile('F1')).toEqual(keyFile);
+    expect(await reopened.getSession(session.digest, T0)).toEqual(session);
+    expect(await reopened.listAudit({})).toHaveLength(auditCount);
+  });
+
+  it('settles a write only once another connection can read it', async () => {
+    const input = newPerson();
+    let seenAtSettle: number | undefined;
+    await store.insertPerson(input, audit('order', input.id)).then(() => {
+      seenAtSettle = rawQuery<{ n: number }>('SELECT COUNT(*) AS n FROM people WHERE id = ?', input.id)[0]?.n;
+    });
+    expect(seenAtSettle).toBe(1);
+  });
+
+  it('undoes only the failing write of a batch, with all it did', async () => {
+    const person = await store.insertPerson(newPerson({ state: 'active' }), audit('order', null));
+    // Issued in one turn: one batch. The failure's UPDATE runs, then its audit throws: the savepoint must undo the count.
+    const card = newCard(person.id);
+    const writes = [
+      store.insertCard(card, audit('card-issue', card.serial)),
+      store.recordPersonFailure(person.id, 1, () => {
+        throw new Error('audit refused');
+      }),
+      store.updatePerson(person.id, person.version, { cardThreshold: 7 }, audit('threshold', person.id)),
+      store.insertPerson(newPerson({ cprDigest: person.cprDigest }), audit('order', 'dup')),
+    ];
+    const results = await Promise.allSettled(writes);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'rejected']);
+    await store.close();
+
+    const reopened = open();
+    const after = (await reopened.getPerson(person.id))!;
+    expect(after).toMatchObject({ failCount: 0, state: 'active', cardThreshold: 7, version: person.version + 1 });
+    expect(await reopened.getCard(card.serial)).toMatchObject({ serial: card.serial, version: 1 });
+    expect((await reopened.listAudit({})).map((entry) => entry.action)).toEqual(['order', 'card-issue', 'threshold']);
+  });
+});

@@ -1,0 +1,187 @@
+/**
+ * Code cards (nøglekort) through their life: issued with a sealed secret, asked for one key at a
+ * time in an order the service chooses, each key accepted once, a successor sent when the keys
+ * left reach the person's threshold (exactly once: the flag is set in the same compare-and-set as
+ * the key that crosses it), activated by its first key, blocked for good.
+ */
+import { ApiError } from '../server/errors.ts';
+import type { SeedVault } from '../server/seed-vault.ts';
+import type { CodeCardChanges, CodeCardRecord, PersonRecord } from '../server/store/service-types.ts';
+import type { Store } from '../server/store/store.ts';
+import type { NewAuditEntry } from '../server/store/types.ts';
+import { cardPairs, chooseChallenge, emptyUsedKeys, keyMatches, newCardSecret, newCardSerial, withKeyUsed, type CardPair } from './code-card.ts';
+import { CARD_KEYS } from '../server/store/service-types.ts';
+
+export type CardReason = 'welcome' | 'threshold' | 'extra' | 'reissue';
+
+/** Who did it, for the audit log. */
+export interface ServiceActor {
+  readonly name: string;
+  readonly ip?: string;
+  /** The organisation an administrator acted for. */
+  readonly organisationId?: string | null;
+}
+
+export interface Challenge {
+  readonly card: CodeCardRecord;
+  /** The 4-digit number printed beside the key asked for. */
+  readonly number: string;
+  /** The person's other cards a key could come from (a new or extra card). */
+  readonly otherCards: readonly string[];
+}
+
+export type KeyAnswer =
+  | { readonly result: 'accepted'; readonly card: CodeCardRecord; readonly successor: boolean }
+  | { readonly result: 'wrong' };
+
+const MAX_ATTEMPTS = 8;
+const SEAL_PREFIX = 'card:';
+
+export function auditEntry(actor: ServiceActor, action: string, subject: string | null, result: string, detail: NewAuditEntry['detail'] = {}, at = Date.now()): NewAuditEntry {
+  return { at, actor: actor.name, action, serial: subject, result, detail: { ...detail, ip: actor.ip, organisation: actor.organisationId ?? undefined } };
+}
+
+export class CodeCards {
+  constructor(
+    private readonly store: Store,
+    private readonly vault: SeedVault,
+    private readonly now: () => number,
+  ) {}
+
+  /** A new card for `person`: `welcome` cards are active at once, the others when their first key is used. */
+  async issue(person: PersonRecord, reason: CardReason, actor: ServiceActor): Promise<{ card: CodeCardRecord; pairs: CardPair[] }> {
+    const secret = newCardSecret();
+    try {
+      for (let attempt = 0; ; attempt++) {
+        const serial = newCardSerial();
+        if (await this.store.getCard(serial)) {
+          if (attempt >= MAX_ATTEMPTS) throw new ApiError(500, 'NV_INTERNAL', 'could not find a free card number');
+          continue;
+        }
+        const card = await this.store.insertCard(
+          {
+            serial,
+            personId: person.id,
+            sealedSecret: this.vault.seal(SEAL_PREFIX + serial, secret),
+            state: reason === 'welcome' ? 'active' : 'issued',
+            usedKeys: emptyUsedKeys(),
+            keysLeft: CARD_KEYS,
+            extra: reason === 'extra',
+          },
+          auditEntry(actor, 'card.issue', serial, 'ok', { person: person.id, reason }, this.now()),
+        );
+        return { card, pairs: cardPairs(secret) };
+      }
+    } finally {
+      secret.fill(0);
+    }
+  }
+
+  /** The cards of a person a key may still come from: active or issued, with keys left. */
+  async usable(personId: string): Promise<CodeCardRecord[]> {
+    const cards = await this.store.listCards(personId);
+    return cards.filter((card) => (card.state === 'active' || card.state === 'issued') && card.keysLeft > 0).reverse();
+  }
+
+  /**
+   * The key to ask for: from `preferred` if it is usable, else the oldest active card, else the
+   * newest issued one. The same key is asked for until it is answered.
+   */
+  async challenge(personId: string, preferred: string | null): Promise<Challenge> {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const usable = await this.usable(personId);
+      const card =
+        usable.find((c) => c.serial === preferred) ?? usable.find((c) => c.state === 'active' && !c.extra) ?? usable.find((c) => c.state === 'active') ?? usable.at(-1);
+      if (!card) throw new ApiError(409, 'NV_NO_CARD', 'there is no code card (nøglekort) with keys left; order a new one');
+      const otherCards = usable.filter((c) => c.serial !== card.serial).map((c) => c.serial);
+      if (card.pendingIndex !== null) return { card, number: this.pairsOf(card)[card.pendingIndex]!.number, otherCards };
+      const index = chooseChallenge(card.usedKeys);
+      if (await this.store.updateCard(card.serial, card.version, { pendingIndex: index }, null)) {
+        return { card: { ...card, pendingIndex: index, version: card.version + 1 }, number: this.pairsOf(card)[index]!.number, otherCards };
+      }
+    }
+    throw new ApiError(503, 'NV_BUSY', 'the card is being used elsewhere; try again');
+  }
+
+  /**
+   * Checks `key` against the key asked for on `serial`. Accepted keys are used up in the same
+   * compare-and-set that activates an issued card and, when the keys left reach `threshold`,
+   * marks that a successor is due (`successor: true` to exactly one caller).
+   */
+  async answer(person: PersonRecord, serial: string, key: string, actor: ServiceActor): Promise<KeyAnswer> {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const card = await this.store.getCard(serial);
+      if (!card || card.personId !== person.id || !(card.state === 'active' || card.state === 'issued') || card.pendingIndex === null) {
+        return { result: 'wrong' };
+      }
+      const index = card.pendingIndex;
+      if (!keyMatches(this.pairsOf(card), index, key)) return { result: 'wrong' };
+      const keysLeft = card.keysLeft - 1;
+      const successor = !card.extra && !card.successorIssued && keysLeft <= person.cardThreshold;
+      const changes: CodeCardChanges = {
+        usedKeys: withKeyUsed(card.usedKeys, index),
+        keysLeft,
+        pendingIndex: null,
+        state: keysLeft === 0 ? 'used-up' : 'active',
+        ...(card.state === 'issued' ? { activatedAt: this.now() } : {}),
+        ...(successor ? { successorIssued: true } : {}),
+      };
+      const audit = auditEntry(actor, 'card.key', serial, 'accepted', { person: person.id, keysLeft, activated: card.state === 'issued' }, this.now());
+      if (await this.store.updateCard(serial, card.version, changes, audit)) {
+        if (card.state === 'issued' && !card.extra) await this.retireOthers(person.id, serial, actor);
+        return { result: 'accepted', card: { ...card, ...changes, version: card.version + 1 } as CodeCardRecord, successor };
+      }
+    }
+    throw new ApiError(503, 'NV_BUSY', 'the card is being used elsewhere; try again');
+  }
+
+  /** Blocks (spærrer) a card for good. */
+  async block(serial: string, actor: ServiceActor, personId?: string): Promise<CodeCardRecord> {
+    return this.change(serial, personId, (card) => {
+      if (card.state === 'blocked') return null;
+      return { state: 'blocked', pendingIndex: null };
+    }, actor, 'card.block');
+  }
+
+  /** Extra cards still alive (issued or active), for the at-most-3 rule. */
+  async extraAlive(personId: string): Promise<number> {
+    return (await this.store.listCards(personId)).filter((c) => c.extra && (c.state === 'issued' || c.state === 'active')).length;
+  }
+
+  /** The card's pairs; the secret is wiped as soon as they are made. */
+  pairsOf(card: CodeCardRecord): CardPair[] {
+    const secret = this.vault.open(SEAL_PREFIX + card.serial, card.sealedSecret);
+    try {
+      return cardPairs(secret);
+    } finally {
+      secret.fill(0);
+    }
+  }
+
+  /** A successor's first key retires the person's older non-extra cards. */
+  private async retireOthers(personId: string, activated: string, actor: ServiceActor): Promise<void> {
+    for (const card of await this.store.listCards(personId)) {
+      if (card.serial === activated || card.extra || !(card.state === 'active' || card.state === 'issued')) continue;
+      await this.change(card.serial, personId, (c) => (c.state === 'active' || c.state === 'issued' ? { state: 'replaced', pendingIndex: null } : null), actor, 'card.replace');
+    }
+  }
+
+  private async change(
+    serial: string,
+    personId: string | undefined,
+    decide: (card: CodeCardRecord) => CodeCardChanges | null,
+    actor: ServiceActor,
+    action: string,
+  ): Promise<CodeCardRecord> {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const card = await this.store.getCard(serial);
+      if (!card || (personId !== undefined && card.personId !== personId)) throw new ApiError(404, 'NV_NO_CARD', `no code card ${serial}`);
+      const changes = decide(card);
+      if (!changes) return card;
+      if (await this.store.updateCard(serial, card.version, changes, auditEntry(actor, action, serial, 'ok', { person: card.personId }, this.now()))) {
+        return { ...card, ...changes, version: card.version + 1 } as CodeCardRecord;
+      }
+    }
+    throw new ApiError(503, 'NV_BUSY', 'the card is being changed elsewhere; try again');
+  }
+}

@@ -1,0 +1,230 @@
+/**
+ * The two-step login (log på i to trin) and what a signed-in person may change. Step 1: user-id
+ * (or NemID number) and password. Step 2: the key beside the number shown, from a code card, or the
+ * code a token shows after a press (verified by the validation server, with its window, replay
+ * guard and lockout). A key file instead signs a challenge in the browser. Wrong passwords, keys
+ * and signatures all count toward one lockout, and a failed step 1 never says whether the user-id
+ * exists (an unknown one costs the same scrypt as a wrong password).
+ */
+import { ApiError } from '../server/errors.ts';
+import type { PersonRecord, Scope } from '../server/store/service-types.ts';
+import type { Store } from '../server/store/store.ts';
+import type { TokenService } from '../server/token-service.ts';
+import { auditEntry, type CodeCards, type ServiceActor } from './cards.ts';
+import { parsePublicKey, verifySignature } from './key-file.ts';
+import { activationDigest, type People } from './people.ts';
+import { checkNewPassword, checkUserId, hashPassword, verifyPassword } from './passwords.ts';
+import type { ServicePolicy } from './service-policy.ts';
+
+export type LoginMethod = 'card' | 'token' | 'key-file';
+
+/** Who logged in, as a relying party sees it: the scope travels with every login. */
+export interface LoginPrincipal {
+  readonly nemIdNumber: string;
+  readonly userId: string | null;
+  readonly name: string;
+  readonly scope: Scope;
+  readonly method: LoginMethod;
+  readonly organisation: { readonly cvr: string; readonly name: string } | null;
+  readonly role: PersonRecord['role'];
+}
+
+export type SecondStep =
+  | { readonly method: 'card'; readonly cardSerial: string; readonly number: string; readonly otherCards: readonly string[] }
+  | { readonly method: 'token'; readonly tokenSerial: string };
+
+/** After a right key: a first login still has to choose its user-id and password. */
+export type KeyResult = { readonly next: 'choose-credentials'; readonly person: PersonRecord } | { readonly next: 'done'; readonly person: PersonRecord };
+
+const LOGIN_FAILED = () => new ApiError(401, 'NV_LOGIN_FAILED', 'The user-id or password is wrong.');
+const KEY_FILE_FAILED = () => new ApiError(401, 'NV_KEY_FILE_FAILED', 'The key file could not be verified.');
+
+export class LoginFlow {
+  constructor(
+    private readonly store: Store,
+    private readonly cards: CodeCards,
+    private readonly people: People,
+    private readonly tokens: TokenService,
+    private readonly policy: ServicePolicy,
+    private readonly now: () => number,
+  ) {}
+
+  /** Step 1 (trin 1). */
+  async password(login: string, password: string, actor: ServiceActor): Promise<PersonRecord> {
+    const person = await this.find(login);
+    const right = await verifyPassword(password, person?.passwordHash ?? null);
+    if (!person || !right) {
+      if (person) await this.fail(person, 'login.password', actor);
+      else await this.store.appendAudit(auditEntry(actor, 'login.password', null, 'unknown-user', {}, this.now()));
+      throw LOGIN_FAILED();
+    }
+    this.refuseUnusable(person);
+    await this.store.appendAudit(auditEntry(actor, 'login.password', person.id, 'ok', {}, this.now()));
+    return person;
+  }
+
+  /** What step 2 asks for: a token's code if the person has an active token, else a card key. */
+  async secondStep(person: PersonRecord, preferredCard: string | null): Promise<SecondStep> {
+    const token = (await this.tokens.list({ owner: person.id })).find((t) => t.state === 'active');
+    if (token) return { method: 'token', tokenSerial: token.serial };
+    const challenge = await this.cards.challenge(person.id, preferredCard);
+    return { method: 'card', cardSerial: challenge.card.serial, number: challenge.number, otherCards: challenge.otherCards };
+  }
+
+  /** Step 2 (trin 2): `answer` is the card key or the token's code; `step` what was asked. */
+  async key(personId: string, step: SecondStep, answer: string, actor: ServiceActor): Promise<KeyResult> {
+    const person = await this.current(personId);
+    if (step.method === 'card') {
+      const result = await this.cards.answer(person, step.cardSerial, answer.trim(), actor);
+      if (result.result === 'wrong') await this.fail(person, 'login.key', actor, new ApiError(401, 'NV_WRONG_KEY', 'The key is wrong. Find the number on your code card and type the key beside it.'));
+      if (result.result === 'accepted' && result.successor) await this.people.sendSuccessorCard(person, actor);
+    } else {
+      const code = answer.trim();
+      const wrong = new ApiError(401, 'NV_WRONG_CODE', 'The code is wrong. Press the button on your code token and type the new code.');
+      if (!/^\d{6,8}$/.test(code)) await this.fail(person, 'login.code', actor, wrong);
+      const outcome = await this.tokens.verify(step.tokenSerial, code, { name: actor.name, ip: actor.ip });
+      if (outcome.result === 'rejected') {
+        const reason =
+          outcome.reason === 'replayed'
+            ? new ApiError(401, 'NV_CODE_USED', 'This code has been used already. Press the button for a new one.')
+            : outcome.locked || outcome.reason === 'locked'
+              ? new ApiError(403, 'NV_TOKEN_LOCKED', 'Your code token is locked after too many wrong codes; contact support.')
+              : wrong;
+        await this.fail(person, 'login.code', actor, reason);
+      }
+    }
+    return this.succeed(person, actor);
+  }
+
+  /** First login: the person's own user-id and password; the temporary password stops working. */
+  async chooseCredentials(personId: string, input: { userId: string; password: string; passwordAgain: string }, actor: ServiceActor): Promise<PersonRecord> {
+    const person = await this.current(personId);
+    if (!person.passwordTemporary) throw new ApiError(409, 'NV_BAD_STATE', 'your user-id and password are chosen already');
+    const userId = checkUserId(input.userId);
+    checkNewPassword(input.password, { userId });
+    if (input.password !== input.passwordAgain) throw new ApiError(400, 'NV_PASSWORDS_DIFFER', 'The two passwords are not the same.');
+    const changes = { userId, passwordHash: await hashPassword(input.password), passwordTemporary: false, state: 'active' as const };
+    try {
+      if (!(await this.store.updatePerson(person.id, person.version, changes, auditEntry(actor, 'person.choose-credentials', person.id, 'ok', {}, this.now())))) {
+        throw new ApiError(409, 'NV_CONFLICT', 'your NemID changed meanwhile; log in again');
+      }
+    } catch (error) {
+      if ((error as Error).name === 'DuplicatePersonError') throw new ApiError(409, 'NV_USER_ID_TAKEN', 'This user-id is taken; choose another.');
+      throw error;
+    }
+    return { ...person, ...changes, version: person.version + 1 };
+  }
+
+  /** Key-file login: the signature of `challenge` by one of the person's active key files. */
+  async keyFile(personId: string, challenge: string, signature: string, actor: ServiceActor): Promise<PersonRecord> {
+    const person = /^\d{10}$/.test(personId) ? await this.store.getPerson(personId) : undefined;
+    const keyFiles = person ? (await this.store.listKeyFiles(person.id)).filter((k) => k.state === 'active' && k.publicKey) : [];
+    if (!person || !keyFiles.some((k) => verifySignature(k.publicKey!, challenge, signature))) {
+      if (person) await this.fail(person, 'login.key-file', actor, KEY_FILE_FAILED());
+      throw KEY_FILE_FAILED();
+    }
+    this.refuseUnusable(person);
+    return (await this.succeed(person, actor)).person;
+  }
+
+  /** The first half of activating a key file: who it is for (the browser puts it in the file). */
+  async activationBegin(code: string, actor: ServiceActor): Promise<{ personId: string; label: string }> {
+    const { person } = await this.activation(code, actor);
+    return { personId: person.id, label: person.name };
+  }
+
+  /** The second half: the public key made in the browser; the activation code stops working. */
+  async activationComplete(code: string, publicKey: string, actor: ServiceActor): Promise<PersonRecord> {
+    const { person, keyFile } = await this.activation(code, actor);
+    const spki = parsePublicKey(publicKey);
+    const now = this.now();
+    if (!(await this.store.updateKeyFile(keyFile.id, keyFile.version, { state: 'active', publicKey: spki, activationDigest: null, activationExpiresAt: null, activatedAt: now }, auditEntry(actor, 'key-file.activate', keyFile.id, 'ok', { person: person.id }, now)))) {
+      throw new ApiError(409, 'NV_ACTIVATION_USED', 'This activation code has been used already.');
+    }
+    if (person.state === 'pending') await this.store.updatePerson(person.id, person.version, { state: 'active' }, null);
+    return person;
+  }
+
+  async principal(person: PersonRecord, method: LoginMethod): Promise<LoginPrincipal> {
+    const organisation = person.organisationId ? await this.store.getOrganisation(person.organisationId) : undefined;
+    return {
+      nemIdNumber: person.id,
+      userId: person.userId,
+      name: person.name,
+      scope: person.scope,
+      method,
+      organisation: organisation ? { cvr: organisation.cvr, name: organisation.name } : null,
+      role: person.role,
+    };
+  }
+
+  /** Self-service: a new personal password (the current one is asked for; a wrong one counts). */
+  async changePassword(personId: string, input: { current: string; password: string; passwordAgain: string }, actor: ServiceActor): Promise<void> {
+    const person = await this.current(personId);
+    if (person.passwordHash === null) throw new ApiError(409, 'NV_BAD_STATE', 'a key-file employee has no password at the service');
+    if (!(await verifyPassword(input.current, person.passwordHash))) {
+      await this.fail(person, 'person.password', actor, new ApiError(401, 'NV_WRONG_PASSWORD', 'The current password is wrong.'));
+    }
+    checkNewPassword(input.password, { userId: person.userId });
+    if (input.password !== input.passwordAgain) throw new ApiError(400, 'NV_PASSWORDS_DIFFER', 'The two passwords are not the same.');
+    if (!(await this.store.updatePerson(person.id, person.version, { passwordHash: await hashPassword(input.password), failCount: 0 }, auditEntry(actor, 'person.password', person.id, 'ok', {}, this.now())))) {
+      throw new ApiError(409, 'NV_CONFLICT', 'your NemID changed meanwhile; try again');
+    }
+  }
+
+  /** Self-service: the keys left at which a new card is sent. */
+  async setThreshold(personId: string, threshold: number, actor: ServiceActor): Promise<void> {
+    if (!Number.isInteger(threshold) || threshold < 0 || threshold > 147) throw new ApiError(400, 'NV_BAD_FIELD', 'the threshold is a whole number from 0 to 147');
+    const person = await this.current(personId);
+    if (!(await this.store.updatePerson(person.id, person.version, { cardThreshold: threshold }, auditEntry(actor, 'person.threshold', person.id, 'ok', { threshold }, this.now())))) {
+      throw new ApiError(409, 'NV_CONFLICT', 'your NemID changed meanwhile; try again');
+    }
+  }
+
+  /** The person, still allowed in (a lockout or block during a session ends it). */
+  async current(personId: string): Promise<PersonRecord> {
+    const person = await this.store.getPerson(personId);
+    if (!person) throw LOGIN_FAILED();
+    this.refuseUnusable(person);
+    return person;
+  }
+
+  private async activation(code: string, actor: ServiceActor) {
+    const digest = activationDigest(code);
+    // The activation code is looked up by its digest among the key files awaiting one; listing by person is not possible here.
+    const keyFile = await this.store.getKeyFileByActivation(digest);
+    if (!keyFile || keyFile.state !== 'awaiting-activation' || (keyFile.activationExpiresAt ?? 0) <= this.now()) {
+      await this.store.appendAudit(auditEntry(actor, 'key-file.activate', null, 'refused', {}, this.now()));
+      throw new ApiError(404, 'NV_BAD_ACTIVATION', 'This activation code is unknown, used or expired; ask your administrator for a new one.');
+    }
+    const person = await this.current(keyFile.personId);
+    return { person, keyFile };
+  }
+
+  private refuseUnusable(person: PersonRecord): void {
+    if (person.state === 'locked') throw new ApiError(403, 'NV_LOCKED', 'Your NemID is locked (spærret) after too many wrong attempts. Contact support or your administrator.');
+    if (person.state === 'blocked') throw new ApiError(403, 'NV_BLOCKED', 'Your NemID is blocked (spærret). Contact support or your administrator.');
+  }
+
+  private async succeed(person: PersonRecord, actor: ServiceActor): Promise<KeyResult> {
+    const now = this.now();
+    await this.store.updatePerson(person.id, person.version, { failCount: 0, lastLoginAt: now }, auditEntry(actor, 'login', person.id, 'ok', { scope: person.scope }, now));
+    const updated = { ...person, failCount: 0, lastLoginAt: now, version: person.version + 1 };
+    return person.passwordTemporary ? { next: 'choose-credentials', person: updated } : { next: 'done', person: updated };
+  }
+
+  /** Counts a failure; throws `error` (or the lockout, when this failure caused it). */
+  private async fail(person: PersonRecord, action: string, actor: ServiceActor, error: ApiError = LOGIN_FAILED()): Promise<never> {
+    const counted = await this.store.recordPersonFailure(person.id, this.policy.maxFailures, (p) =>
+      auditEntry(actor, action, person.id, p.state === 'locked' ? 'locked' : 'failed', { failCount: p.failCount }, this.now()),
+    );
+    if (counted?.state === 'locked' && error.code !== 'NV_LOGIN_FAILED') this.refuseUnusable(counted);
+    throw error;
+  }
+
+  private async find(login: string): Promise<PersonRecord | undefined> {
+    const text = login.trim();
+    if (text.length === 0 || text.length > 64) return undefined;
+    return /^\d{10}$/.test(text) ? this.store.getPerson(text) : this.store.getPersonByUserId(text.toLowerCase());
+  }
+}

@@ -1,0 +1,314 @@
+/**
+ * Ordering and issuing credentials: a person ordered with a code card or a code token (checked
+ * against the seed's eligibility rules), an organisation with its first administrator, employees
+ * issued by an administrator with a card or a key file, and what an administrator may do to them
+ * afterwards (block, unblock, re-issue, extra cards, unlock). Every letter goes to the outbox;
+ * every act to the audit log. An administrator sees and touches only their own organisation's
+ * people: another organisation's person is "not found", exactly like a person who does not exist.
+ */
+import { createHash, randomBytes, randomInt } from 'node:crypto';
+import { ApiError } from '../server/errors.ts';
+import type { SeedVault } from '../server/seed-vault.ts';
+import {
+  DuplicatePersonError,
+  type KeyFileRecord,
+  type OrganisationRecord,
+  type OrganisationRole,
+  type PersonRecord,
+} from '../server/store/service-types.ts';
+import type { Store } from '../server/store/store.ts';
+import type { TokenService } from '../server/token-service.ts';
+import { auditEntry, type CodeCards, type ServiceActor } from './cards.ts';
+import type { Outbox } from './outbox/outbox.ts';
+import { employeeWelcomeLetter, keyFileActivationLetter, newCardLetter, welcomeLetter } from './outbox/letters.ts';
+import { hashPassword, temporaryPassword } from './passwords.ts';
+import { parseCpr } from './rules/cpr.ts';
+import { parseCvr } from './rules/cvr.ts';
+import { eligibility } from './rules/eligibility.ts';
+import type { ServicePolicy } from './service-policy.ts';
+
+export type CredentialOrder = { readonly kind: 'card' } | { readonly kind: 'token'; readonly serial: string };
+
+export interface PersonOrder {
+  readonly name: string;
+  readonly cpr?: string;
+  readonly birthDate?: string;
+  readonly credential: CredentialOrder;
+}
+
+export interface Issued {
+  readonly person: PersonRecord;
+  /** The outbox letter that carries the temporary password or activation code. */
+  readonly letterId: string;
+}
+
+/** An administrator acting for their organisation. */
+export interface OrganisationAdmin {
+  readonly person: PersonRecord;
+  readonly organisation: OrganisationRecord;
+}
+
+const NAME_PATTERN = /^[\p{L}\p{M}][\p{L}\p{M} .'-]{0,99}$/u;
+const ORGANISATION_PATTERN = /^[^\p{C}<>]{1,100}$/u;
+
+export class People {
+  constructor(
+    private readonly store: Store,
+    private readonly vault: SeedVault,
+    private readonly cards: CodeCards,
+    private readonly tokens: TokenService,
+    private readonly outbox: Outbox,
+    private readonly policy: ServicePolicy,
+    private readonly now: () => number,
+  ) {}
+
+  /** A private person's NemID (with the seed's eligibility rules): a temporary password and a card or a code token. */
+  async order(order: PersonOrder, actor: ServiceActor): Promise<Issued> {
+    const name = checkName(order.name);
+    const cpr = order.cpr === undefined ? undefined : parseCpr(order.cpr, new Date(this.now()));
+    const scope = eligibility({ cpr, birthDate: order.birthDate }, new Date(this.now()));
+    if (order.credential.kind === 'token') await this.claimableToken(order.credential.serial);
+    const password = temporaryPassword();
+    const person = await this.insertPerson(
+      {
+        name,
+        cprDigest: cpr ? this.vault.digest('cpr', cpr.digits) : null,
+        birthDate: cpr?.birthDate ?? order.birthDate ?? null,
+        scope,
+        organisationId: null,
+        role: null,
+        passwordHash: await hashPassword(password),
+        passwordTemporary: true,
+        state: 'pending',
+        cardThreshold: this.policy.defaultCardThreshold,
+      },
+      actor,
+    );
+    if (order.credential.kind === 'token') {
+      await this.tokens.assign(order.credential.serial, person.id, actor);
+      const letter = await this.outbox.post({
+        ...welcomeLetter({ recipient: name, nemIdNumber: person.id, temporaryPassword: password, token: { serial: order.credential.serial }, scope }),
+        personId: person.id,
+      });
+      return { person, letterId: letter.id };
+    }
+    const { card, pairs } = await this.cards.issue(person, 'welcome', actor);
+    const letter = await this.outbox.post({
+      ...welcomeLetter({ recipient: name, nemIdNumber: person.id, temporaryPassword: password, card: { serial: card.serial, pairs }, scope }),
+      personId: person.id,
+    });
+    return { person, letterId: letter.id };
+  }
+
+  /** An organisation (CVR checked) and its first NemID administrator, who gets a code card. */
+  async createOrganisation(input: { cvr: string; name: string; administrator: string }, actor: ServiceActor): Promise<{ organisation: OrganisationRecord } & Issued> {
+    const cvr = parseCvr(input.cvr);
+    if (await this.store.getOrganisationByCvr(cvr)) throw new ApiError(409, 'NV_ORGANISATION_EXISTS', `an organisation with CVR ${cvr} already exists`);
+    const organisation: OrganisationRecord = { id: `O${cvr}`, cvr, name: checkName(input.name, 'organisation name'), createdAt: this.now() };
+    await this.store.insertOrganisation(organisation, auditEntry(actor, 'organisation.create', organisation.id, 'ok', { cvr }, this.now()));
+    const issued = await this.issueEmployee({ person: undefined, organisation }, { name: input.administrator, role: 'administrator', credential: 'card' }, actor);
+    return { organisation, ...issued };
+  }
+
+  /** An employee credential (medarbejdersignatur) with a code card or a key file. */
+  async issueEmployee(
+    by: { person: PersonRecord | undefined; organisation: OrganisationRecord },
+    input: { name: string; role: OrganisationRole; credential: 'card' | 'key-file' },
+    actor: ServiceActor,
+  ): Promise<Issued> {
+    const name = checkName(input.name);
+    const { organisation } = by;
+    const withCard = input.credential === 'card';
+    const password = withCard ? temporaryPassword() : null;
+    const person = await this.insertPerson(
+      {
+        name,
+        cprDigest: null,
+        birthDate: null,
+        scope: 'full',
+        organisationId: organisation.id,
+        role: input.role,
+        passwordHash: password === null ? null : await hashPassword(password),
+        passwordTemporary: password !== null,
+        state: 'pending',
+        cardThreshold: this.policy.defaultCardThreshold,
+      },
+      actor,
+    );
+    return { person, letterId: await this.sendCredential(person, organisation, password, actor) };
+  }
+
+  /** The organisation's people, for its administrator. */
+  async employees(admin: OrganisationAdmin): Promise<PersonRecord[]> {
+    return this.store.listPeople({ organisationId: admin.organisation.id, limit: 1000 });
+  }
+
+  /** One of the administrator's own organisation's people; any other is "not found". */
+  async employee(admin: OrganisationAdmin, personId: string): Promise<PersonRecord> {
+    const person = await this.store.getPerson(personId);
+    if (!person || person.organisationId !== admin.organisation.id) throw new ApiError(404, 'NV_NO_PERSON', 'no such employee in your organisation');
+    return person;
+  }
+
+  async get(personId: string): Promise<PersonRecord> {
+    const person = await this.store.getPerson(personId);
+    if (!person) throw new ApiError(404, 'NV_NO_PERSON', `no person with NemID number ${personId}`);
+    return person;
+  }
+
+  async keyFiles(personId: string): Promise<KeyFileRecord[]> {
+    return this.store.listKeyFiles(personId);
+  }
+
+  /** Blocks (spærrer) a person on suspected misuse: every session ends, no login until unblocked. */
+  async block(person: PersonRecord, actor: ServiceActor): Promise<PersonRecord> {
+    const changed = await this.setState(person, 'blocked', actor, 'person.block');
+    await this.store.deleteSessionsOf(person.id);
+    return changed;
+  }
+
+  async unblock(person: PersonRecord, actor: ServiceActor): Promise<PersonRecord> {
+    if (person.state !== 'blocked') throw new ApiError(409, 'NV_BAD_STATE', 'only a blocked person is unblocked');
+    return this.setState(person, person.passwordTemporary || person.passwordHash === null ? 'pending' : 'active', actor, 'person.unblock');
+  }
+
+  /** Lifts a lockout after too many wrong attempts. */
+  async unlock(person: PersonRecord, actor: ServiceActor): Promise<PersonRecord> {
+    if (person.state !== 'locked') throw new ApiError(409, 'NV_BAD_STATE', 'the person is not locked');
+    return this.setState(person, person.passwordTemporary || person.passwordHash === null ? 'pending' : 'active', actor, 'person.unlock', { failCount: 0 });
+  }
+
+  /**
+   * Re-issues (genudsteder) a credential: every card and key file of the person is blocked, sessions
+   * end, and a new temporary password with a new card (or a new key-file activation code) goes out.
+   */
+  async reissue(person: PersonRecord, organisation: OrganisationRecord | null, actor: ServiceActor): Promise<Issued> {
+    for (const card of await this.store.listCards(person.id)) if (card.state !== 'blocked' && card.state !== 'replaced' && card.state !== 'used-up') await this.cards.block(card.serial, actor);
+    for (const keyFile of await this.store.listKeyFiles(person.id)) await this.blockKeyFile(keyFile, actor);
+    await this.store.deleteSessionsOf(person.id);
+    const withKeyFile = person.passwordHash === null;
+    const password = withKeyFile ? null : temporaryPassword();
+    const changes = { state: 'pending' as const, failCount: 0, passwordTemporary: !withKeyFile, passwordHash: password === null ? null : await hashPassword(password) };
+    if (!(await this.store.updatePerson(person.id, person.version, changes, auditEntry(actor, 'person.reissue', person.id, 'ok', {}, this.now())))) {
+      throw new ApiError(409, 'NV_CONFLICT', 'the person changed meanwhile; reload and try again');
+    }
+    const updated = { ...person, ...changes, version: person.version + 1 };
+    if (organisation) return { person: updated, letterId: await this.sendCredential(updated, organisation, password, actor) };
+    const { card, pairs } = await this.cards.issue(updated, 'welcome', actor);
+    const letter = await this.outbox.post({
+      ...welcomeLetter({ recipient: person.name, nemIdNumber: person.id, temporaryPassword: password!, card: { serial: card.serial, pairs }, scope: person.scope }),
+      personId: person.id,
+    });
+    return { person: updated, letterId: letter.id };
+  }
+
+  /** Extra cards (ekstra nøglekort): at most `maxExtraCards` alive at a time, never more. */
+  async orderExtraCards(person: PersonRecord, count: number, actor: ServiceActor): Promise<string[]> {
+    if (!Number.isInteger(count) || count < 1 || count > this.policy.maxExtraCards) {
+      throw new ApiError(400, 'NV_BAD_FIELD', `order from 1 to ${this.policy.maxExtraCards} extra cards`);
+    }
+    if (person.passwordHash === null) throw new ApiError(409, 'NV_BAD_STATE', 'a key-file employee has no code cards');
+    const alive = await this.cards.extraAlive(person.id);
+    if (alive + count > this.policy.maxExtraCards) {
+      await this.store.appendAudit(auditEntry(actor, 'card.extra', person.id, 'refused', { alive, asked: count }, this.now()));
+      throw new ApiError(409, 'NV_TOO_MANY_CARDS', `${person.name} has ${alive} extra card(s); at most ${this.policy.maxExtraCards} at a time`);
+    }
+    const letters: string[] = [];
+    for (let i = 0; i < count; i++) {
+      const { card, pairs } = await this.cards.issue(person, 'extra', actor);
+      const letter = await this.outbox.post({ ...newCardLetter({ recipient: person.name, card: { serial: card.serial, pairs }, reason: 'extra', employee: person.organisationId !== null }), personId: person.id });
+      letters.push(letter.id);
+    }
+    return letters;
+  }
+
+  /** The threshold successor, once `CodeCards.answer` said it is due. */
+  async sendSuccessorCard(person: PersonRecord, actor: ServiceActor): Promise<string> {
+    const { card, pairs } = await this.cards.issue(person, 'threshold', actor);
+    const letter = await this.outbox.post({ ...newCardLetter({ recipient: person.name, card: { serial: card.serial, pairs }, reason: 'threshold', employee: person.organisationId !== null }), personId: person.id });
+    return letter.id;
+  }
+
+  async blockKeyFile(keyFile: KeyFileRecord, actor: ServiceActor): Promise<void> {
+    if (keyFile.state === 'blocked') return;
+    await this.store.updateKeyFile(keyFile.id, keyFile.version, { state: 'blocked', activationDigest: null }, auditEntry(actor, 'key-file.block', keyFile.id, 'ok', { person: keyFile.personId }, this.now()));
+  }
+
+  private async sendCredential(person: PersonRecord, organisation: OrganisationRecord, password: string | null, actor: ServiceActor): Promise<string> {
+    const org = { name: organisation.name, cvr: organisation.cvr };
+    if (password !== null) {
+      const { card, pairs } = await this.cards.issue(person, 'welcome', actor);
+      const letter = await this.outbox.post({
+        ...employeeWelcomeLetter({ recipient: person.name, nemIdNumber: person.id, organisation: org, temporaryPassword: password, card: { serial: card.serial, pairs } }),
+        personId: person.id,
+      });
+      return letter.id;
+    }
+    const activationCode = newActivationCode();
+    const expiresAt = this.now() + this.policy.activationValidMs;
+    await this.store.insertKeyFile(
+      { id: `F${randomBytes(6).toString('hex').toUpperCase()}`, personId: person.id, activationDigest: activationDigest(activationCode), activationExpiresAt: expiresAt },
+      auditEntry(actor, 'key-file.issue', person.id, 'ok', {}, this.now()),
+    );
+    const letter = await this.outbox.post({
+      ...keyFileActivationLetter({ recipient: person.name, organisation: org, activationCode, expiresAt: new Date(expiresAt).toISOString() }),
+      personId: person.id,
+    });
+    return letter.id;
+  }
+
+  private async insertPerson(person: Omit<PersonRecord, 'id' | 'userId' | 'version' | 'createdAt' | 'updatedAt' | 'lastLoginAt' | 'failCount'>, actor: ServiceActor): Promise<PersonRecord> {
+    for (let attempt = 0; attempt < 8; attempt++) {
+      const id = newNemIdNumber();
+      if (await this.store.getPerson(id)) continue;
+      try {
+        return await this.store.insertPerson({ ...person, id, userId: null }, auditEntry(actor, 'person.order', id, 'ok', { scope: person.scope, organisation: person.organisationId ?? undefined }, this.now()));
+      } catch (error) {
+        if (error instanceof DuplicatePersonError && error.field === 'cpr') {
+          throw new ApiError(409, 'NV_ALREADY_HAS_NEMID', 'a person with this CPR number already has a NemID; block it or re-issue it instead');
+        }
+        throw error;
+      }
+    }
+    throw new ApiError(500, 'NV_INTERNAL', 'could not find a free NemID number');
+  }
+
+  private async claimableToken(serial: string): Promise<void> {
+    const token = await this.tokens.get(serial);
+    if (token.state !== 'active') throw new ApiError(409, 'NV_BAD_STATE', `token ${serial} is ${token.state}; only an active token is issued`);
+    if (token.owner !== null && token.owner !== 'lab') throw new ApiError(409, 'NV_TOKEN_TAKEN', `token ${serial} is already someone's`);
+  }
+
+  private async setState(person: PersonRecord, state: PersonRecord['state'], actor: ServiceActor, action: string, extra: { failCount?: number } = {}): Promise<PersonRecord> {
+    const changes = { state, ...extra };
+    if (!(await this.store.updatePerson(person.id, person.version, changes, auditEntry(actor, action, person.id, 'ok', {}, this.now())))) {
+      throw new ApiError(409, 'NV_CONFLICT', 'the person changed meanwhile; reload and try again');
+    }
+    return { ...person, ...changes, version: person.version + 1 };
+  }
+}
+
+export function activationDigest(code: string): string {
+  return createHash('sha256').update(code.replace(/[\s-]/g, '').toUpperCase()).digest('hex');
+}
+
+/** 16 characters in four groups, from an alphabet without look-alikes. */
+function newActivationCode(): string {
+  const alphabet = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
+  let code = '';
+  for (let i = 0; i < 16; i++) code += (i > 0 && i % 4 === 0 ? '-' : '') + alphabet[randomInt(alphabet.length)];
+  return code;
+}
+
+function newNemIdNumber(): string {
+  return String(randomInt(1, 10)) + String(randomInt(0, 1e9)).padStart(9, '0');
+}
+
+function checkName(name: string, what: 'name' | 'organisation name' = 'name'): string {
+  const trimmed = name.trim().replace(/\s+/g, ' ');
+  const ok = what === 'name' ? NAME_PATTERN.test(trimmed) : ORGANISATION_PATTERN.test(trimmed);
+  if (!ok) {
+    throw new ApiError(400, 'NV_BAD_NAME', what === 'name' ? 'a name is 1–100 letters, spaces, dots, apostrophes and hyphens' : 'an organisation name is 1–100 characters without control characters or < >');
+  }
+  return trimmed;
+}

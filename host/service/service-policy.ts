@@ -1,0 +1,24 @@
+/** The service's rules of thumb, in one place; each has a default a NemID user would recognise. */
+export interface ServicePolicy {
+  /** Wrong passwords and keys in a row (both steps count alike) that lock a person. */
+  readonly maxFailures: number;
+  /** A new card is sent when this many keys are left, unless the person chose otherwise. */
+  readonly defaultCardThreshold: number;
+  /** Extra cards (ekstra nøglekort) alive at a time, never more. */
+  readonly maxExtraCards: number;
+  /** How long a key-file activation code works. */
+  readonly activationValidMs: number;
+  /** A session ends after this long without a request. */
+  readonly sessionIdleMs: number;
+  /** Login attempts (POSTs to the login steps) per client address per minute. */
+  readonly loginAttemptsPerMinute: number;
+}
+
+export const DEFAULT_SERVICE_POLICY: ServicePolicy = {
+  maxFailures: 5,
+  defaultCardThreshold: 20,
+  maxExtraCards: 3,
+  activationValidMs: 14 * 24 * 3600_000,
+  sessionIdleMs: 15 * 60_000,
+  loginAttemptsPerMinute: 60,
+};

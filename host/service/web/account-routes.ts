@@ -1,0 +1,201 @@
+/**
+ * What a signed-in person sees: /self-service (selvbetjening: keys left, the new-card threshold,
+ * block a lost card, token or key file at once, change the password) and, for an organisation's
+ * NemID administrator, /admin (issue, block, unblock, re-issue employee credentials, order extra
+ * cards, lift a lockout). An administrator's every act names the organisation in the audit log;
+ * people of another organisation are "not found".
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ApiError } from '../../server/errors.ts';
+import type { OrganisationRecord, PersonRecord, SessionRecord } from '../../server/store/service-types.ts';
+import type { OrganisationAdmin } from '../people.ts';
+import { actorOf, asApiError, at, field, form, postedSession, redirect, sendPage, type WebContext } from './context.ts';
+import { adminPage, selfServicePage } from './views.ts';
+
+type Signed = SessionRecord & { personId: string };
+
+/** Notices after a redirect, by a fixed key (the query never carries text into the page). */
+const NOTICES: Readonly<Record<string, string>> = {
+  chosen: 'Your user-id and personal password are saved. The temporary password no longer works.',
+  threshold: 'Saved: a new code card will be sent when this many keys are left.',
+  blocked: 'Blocked (spærret). It will never be accepted again.',
+  password: 'Your password is changed.',
+  issued: 'The credential is issued; the letter is in the outbox.',
+  'employee-blocked': 'The employee is blocked (spærret).',
+  'employee-unblocked': 'The employee is unblocked.',
+  reissued: 'Re-issued (genudstedt): the old credentials are blocked and a new letter is in the outbox.',
+  'extra-cards': 'The extra cards are ordered; the letters are in the outbox.',
+  unlocked: 'The lockout is lifted.',
+};
+
+export function registerAccountRoutes(app: FastifyInstance, context: WebContext): void {
+  const { service, sessions } = context;
+
+  const signedIn = async (request: FastifyRequest): Promise<Signed | undefined> => at(await sessions.load(request), 'authenticated');
+
+  const selfService = async (reply: FastifyReply, session: Signed, message: { notice?: string; error?: ApiError }): Promise<FastifyReply> => {
+    const person = await service.login.current(session.personId);
+    const principal = await service.login.principal(person, 'card');
+    const cards = (await service.store.listCards(person.id)).map(({ serial, state, keysLeft, extra }) => ({ serial, state, keysLeft, extra }));
+    const tokens = (await service.tokens.list({ owner: person.id })).map(({ serial, state }) => ({ serial, state }));
+    const keyFiles = (await service.people.keyFiles(person.id)).map(({ id, state }) => ({ id, state }));
+    const html = selfServicePage({
+      csrf: session.csrfToken,
+      person: { name: person.name, userId: person.userId, scope: person.scope, organisation: principal.organisation ?? undefined, role: person.role ?? undefined, hasPassword: person.passwordHash !== null },
+      cards,
+      tokens,
+      keyFiles,
+      threshold: person.cardThreshold,
+      notice: message.notice,
+      error: message.error?.message,
+    });
+    return sendPage(reply, html, message.error?.status ?? 200);
+  };
+
+  app.get<{ Querystring: { done?: string } }>('/self-service', async (request, reply) => {
+    const session = await signedIn(request);
+    if (!session) return redirect(reply, '/login');
+    try {
+      return await selfService(reply, session, { notice: NOTICES[request.query.done ?? ''] });
+    } catch (error) {
+      return signOut(reply, session, error);
+    }
+  });
+
+  /** A self-service form: runs `act`, then back to the page with a notice, or the page with the error. */
+  const selfServiceForm = (path: string, done: string, act: (person: PersonRecord, values: Record<string, string | undefined>, request: FastifyRequest, session: Signed) => Promise<unknown>) =>
+    app.post(path, async (request, reply) => {
+      const session = at(await postedSession(context, request), 'authenticated');
+      if (!session) return redirect(reply, '/login');
+      try {
+        const person = await service.login.current(session.personId);
+        await act(person, form(request), request, session);
+        return redirect(reply, `/self-service?done=${done}`);
+      } catch (error) {
+        const failure = asApiError(error);
+        if (failure.code === 'NV_LOCKED' || failure.code === 'NV_BLOCKED' || failure.status >= 500) return signOut(reply, session, error);
+        return selfService(reply, session, { error: failure });
+      }
+    });
+
+  const signOut = async (reply: FastifyReply, session: SessionRecord, error: unknown) => {
+    const failure = asApiError(error);
+    if (failure.status >= 500) throw error;
+    await sessions.end(reply, session);
+    return redirect(reply, '/login');
+  };
+
+  selfServiceForm('/self-service/threshold', 'threshold', async (person, values, request, session) => {
+    const text = field(values, 'threshold', 4).trim();
+    if (!/^\d{1,3}$/.test(text)) throw new ApiError(400, 'NV_BAD_FIELD', 'the threshold is a whole number from 0 to 147');
+    await service.login.setThreshold(person.id, Number(text), actorOf(request, session));
+  });
+
+  selfServiceForm('/self-service/block', 'blocked', async (person, values, request, session) => {
+    const kind = field(values, 'kind', 10);
+    const id = field(values, 'id', 64);
+    const actor = actorOf(request, session);
+    if (kind === 'card') {
+      await service.cards.block(id, actor, person.id);
+    } else if (kind === 'token') {
+      const token = (await service.tokens.list({ owner: person.id })).find((t) => t.serial === id);
+      if (!token) throw new ApiError(404, 'NV_NO_TOKEN', 'no such code token of yours');
+      await service.tokens.reportLost(id, { replacement: false }, { name: actor.name, ip: actor.ip });
+    } else if (kind === 'key-file') {
+      const keyFile = (await service.people.keyFiles(person.id)).find((k) => k.id === id);
+      if (!keyFile) throw new ApiError(404, 'NV_NO_KEY_FILE', 'no such key file of yours');
+      await service.people.blockKeyFile(keyFile, actor);
+    } else {
+      throw new ApiError(400, 'NV_BAD_FIELD', 'kind is card, token or key-file');
+    }
+  });
+
+  selfServiceForm('/self-service/password', 'password', async (person, values, request, session) => {
+    await service.login.changePassword(
+      person.id,
+      { current: field(values, 'current', 128), password: field(values, 'password', 128), passwordAgain: field(values, 'passwordAgain', 128) },
+      actorOf(request, session),
+    );
+  });
+
+  // ---- the organisation's NemID administrator ----
+
+  const administrator = async (session: Signed | undefined): Promise<OrganisationAdmin | undefined> => {
+    if (!session) return undefined;
+    const person = await service.login.current(session.personId);
+    if (person.role !== 'administrator' || !person.organisationId) return undefined;
+    const organisation = await service.store.getOrganisation(person.organisationId);
+    return organisation && { person, organisation };
+  };
+
+  const adminView = async (reply: FastifyReply, session: Signed, admin: OrganisationAdmin, message: { notice?: string; error?: ApiError }) => {
+    const employees = await Promise.all(
+      (await service.people.employees(admin)).map(async (p) => ({
+        id: p.id,
+        name: p.name,
+        userId: p.userId,
+        role: p.role ?? 'employee',
+        state: p.state,
+        cards: (await service.store.listCards(p.id)).map(({ serial, state, keysLeft, extra }) => ({ serial, state, keysLeft, extra })),
+        keyFiles: (await service.people.keyFiles(p.id)).map(({ id, state }) => ({ id, state })),
+      })),
+    );
+    const html = adminPage({
+      csrf: session.csrfToken,
+      organisation: { name: admin.organisation.name, cvr: admin.organisation.cvr },
+      admin: { name: admin.person.name },
+      employees,
+      notice: message.notice,
+      error: message.error?.message,
+    });
+    return sendPage(reply, html, message.error?.status ?? 200);
+  };
+
+  app.get<{ Querystring: { done?: string } }>('/admin', async (request, reply) => {
+    const session = await signedIn(request);
+    if (!session) return redirect(reply, '/login');
+    const admin = await administrator(session).catch(() => undefined);
+    if (!admin) return redirect(reply, '/self-service');
+    return adminView(reply, session, admin, { notice: NOTICES[request.query.done ?? ''] });
+  });
+
+  const adminForm = (path: string, done: string, act: (admin: OrganisationAdmin, values: Record<string, string | undefined>, actor: ReturnType<typeof actorOf>, params: Record<string, string>) => Promise<unknown>) =>
+    app.post<{ Params: Record<string, string> }>(path, async (request, reply) => {
+      const session = at(await postedSession(context, request), 'authenticated');
+      const admin = await administrator(session).catch(() => undefined);
+      if (!session || !admin) return redirect(reply, '/login');
+      try {
+        await act(admin, form(request), actorOf(request, session, admin.organisation.id), request.params);
+        return redirect(reply, `/admin?done=${done}`);
+      } catch (error) {
+        const failure = asApiError(error);
+        if (failure.status >= 500) throw error;
+        return adminView(reply, session, admin, { error: failure });
+      }
+    });
+
+  adminForm('/admin/employees', 'issued', async (admin, values, actor) => {
+    const credential = field(values, 'credential', 10);
+    const role = field(values, 'role', 20);
+    if (credential !== 'card' && credential !== 'key-file') throw new ApiError(400, 'NV_BAD_FIELD', 'the credential is a code card or a key file');
+    if (role !== 'employee' && role !== 'administrator') throw new ApiError(400, 'NV_BAD_FIELD', 'the role is employee or administrator');
+    await service.people.issueEmployee(admin, { name: field(values, 'name', 100), role, credential }, actor);
+  });
+  const employeeAction = (action: string, done: string, act: (admin: OrganisationAdmin, person: PersonRecord, values: Record<string, string | undefined>, actor: ReturnType<typeof actorOf>, organisation: OrganisationRecord) => Promise<unknown>) =>
+    adminForm(`/admin/employees/:id/${action}`, done, async (admin, values, actor, params) => {
+      const person = await service.people.employee(admin, params.id ?? '');
+      await act(admin, person, values, actor, admin.organisation);
+    });
+  employeeAction('block', 'employee-blocked', (admin, person, _values, actor) => {
+    if (person.id === admin.person.id) throw new ApiError(409, 'NV_BAD_STATE', 'an administrator does not block themself here');
+    return service.people.block(person, actor);
+  });
+  employeeAction('unblock', 'employee-unblocked', (_admin, person, _values, actor) => service.people.unblock(person, actor));
+  employeeAction('reissue', 'reissued', (_admin, person, _values, actor, organisation) => service.people.reissue(person, organisation, actor));
+  employeeAction('unlock', 'unlocked', (_admin, person, _values, actor) => service.people.unlock(person, actor));
+  employeeAction('extra-cards', 'extra-cards', (_admin, person, values, actor) => {
+    const count = field(values, 'count', 2).trim();
+    if (!/^\d$/.test(count)) throw new ApiError(400, 'NV_BAD_FIELD', 'order from 1 to 3 extra cards');
+    return service.people.orderExtraCards(person, Number(count), actor);
+  });
+}

@@ -1,0 +1,68 @@
+/**
+ * What every route of the service's web layer shares: the service, the sessions, and small helpers
+ * to answer with a page, a redirect or a coded JSON error, and to read a form.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ApiError } from '../../server/errors.ts';
+import type { SessionRecord, SessionStage } from '../../server/store/service-types.ts';
+import type { ServiceActor } from '../cards.ts';
+import type { NemIdService } from '../service.ts';
+import { checkCsrf, type Sessions } from './sessions.ts';
+
+export interface WebContext {
+  readonly service: NemIdService;
+  readonly sessions: Sessions;
+}
+
+export type Form = Readonly<Record<string, string | undefined>>;
+
+export function sendPage(reply: FastifyReply, html: string, status = 200): FastifyReply {
+  return reply.status(status).type('text/html; charset=utf-8').send(html);
+}
+
+/** 303: the browser follows with a GET, so a reload never re-posts a form. */
+export function redirect(reply: FastifyReply, to: string): FastifyReply {
+  return reply.redirect(to, 303);
+}
+
+export function form(request: FastifyRequest): Form {
+  const body = request.body;
+  return body && typeof body === 'object' ? (body as Form) : {};
+}
+
+export function field(values: Form, name: string, maxLength = 200): string {
+  const value = values[name];
+  if (typeof value !== 'string') throw new ApiError(400, 'NV_MISSING_FIELD', `the form lacks "${name}"`);
+  if (value.length > maxLength) throw new ApiError(400, 'NV_BAD_FIELD', `"${name}" is longer than ${maxLength} characters`);
+  return value;
+}
+
+/** The session if it is at one of `stages`, else undefined. */
+export function at(session: SessionRecord | undefined, ...stages: SessionStage[]): (SessionRecord & { personId: string }) | undefined {
+  if (!session || !stages.includes(session.stage)) return undefined;
+  if (session.stage !== 'anonymous' && session.personId === null) return undefined;
+  return session as SessionRecord & { personId: string };
+}
+
+/** Loads the session and checks the CSRF token of a form (`_csrf`) or a JSON call (`x-csrf-token`). */
+export async function postedSession(context: WebContext, request: FastifyRequest): Promise<SessionRecord> {
+  const session = await context.sessions.load(request);
+  const header = request.headers['x-csrf-token'];
+  checkCsrf(session, typeof header === 'string' ? header : form(request)._csrf);
+  return session!;
+}
+
+export function actorOf(request: FastifyRequest, session?: SessionRecord | null, organisationId?: string | null): ServiceActor {
+  return { name: session?.personId ? `person:${session.personId}` : 'web', ip: request.ip, organisationId: organisationId ?? null };
+}
+
+export function asApiError(error: unknown): ApiError {
+  if (error instanceof ApiError) return error;
+  return new ApiError(500, 'NV_INTERNAL', 'the service failed to handle this request');
+}
+
+export function sendJsonError(reply: FastifyReply, error: unknown): FastifyReply {
+  const failure = asApiError(error);
+  if (failure.status >= 500) reply.log.error({ err: error }, 'request failed');
+  return reply.status(failure.status).send({ error: { code: failure.code, message: failure.message } });
+}

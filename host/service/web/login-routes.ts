@@ -1,0 +1,208 @@
+/**
+ * The login pages: /login (step 1), /login/key (step 2: a card key or a token code), /login/card
+ * (use another card), /login/choose (first login: own user-id and password), /login/key-file and
+ * /activate (key-file employees), /logout. Every POST checks the session's CSRF token; a new session
+ * id is issued at each step so an id from before a step is worth nothing after it.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ApiError } from '../../server/errors.ts';
+import type { SessionRecord } from '../../server/store/service-types.ts';
+import { newChallenge } from '../key-file.ts';
+import type { KeyResult, SecondStep } from '../login.ts';
+import { actorOf, asApiError, at, field, form, postedSession, redirect, sendJsonError, sendPage, type WebContext } from './context.ts';
+import { activatePage, cardStepPage, chooseCredentialsPage, keyFileLoginPage, loginPage, messagePage, tokenStepPage } from './views.ts';
+
+/** Errors after which the half-done login ends (the person is locked or blocked). */
+const FINAL = new Set(['NV_LOCKED', 'NV_BLOCKED', 'NV_TOKEN_LOCKED', 'NV_NO_CARD']);
+
+export function registerLoginRoutes(app: FastifyInstance, context: WebContext, loginLimit: object): void {
+  const { service, sessions } = context;
+  const { login } = service;
+
+  /** An anonymous session to carry the CSRF token of the login forms (reused while it lasts). */
+  const anonymous = async (request: FastifyRequest, reply: FastifyReply): Promise<SessionRecord> => {
+    const session = await sessions.load(request);
+    if (session?.stage === 'anonymous') return session;
+    return sessions.start(reply, 'anonymous', null, session);
+  };
+
+  app.get('/', async (request, reply) => redirect(reply, at(await sessions.load(request), 'authenticated') ? '/self-service' : '/login'));
+
+  app.get('/login', async (request, reply) => {
+    if (at(await sessions.load(request), 'authenticated')) return redirect(reply, '/self-service');
+    const session = await anonymous(request, reply);
+    return sendPage(reply, loginPage({ csrf: session.csrfToken }));
+  });
+
+  app.post('/login', loginLimit, async (request, reply) => {
+    const session = await postedSession(context, request);
+    const values = form(request);
+    try {
+      const person = await login.password(field(values, 'userId', 64), field(values, 'password', 128), actorOf(request));
+      await sessions.start(reply, 'second-step', person.id, session);
+      return redirect(reply, '/login/key');
+    } catch (error) {
+      const failure = asApiError(error);
+      const fresh = await sessions.start(reply, 'anonymous', null, session);
+      return sendPage(reply, loginPage({ csrf: fresh.csrfToken, error: failure.message, userId: values.userId?.slice(0, 64) }), failure.status);
+    }
+  });
+
+  const renderStep = async (reply: FastifyReply, session: SessionRecord & { personId: string }, error?: ApiError): Promise<FastifyReply> => {
+    const person = await login.current(session.personId);
+    const step = await login.secondStep(person, session.cardSerial);
+    if (step.method === 'card') {
+      if (session.cardSerial !== step.cardSerial) await sessions.update(session, { cardSerial: step.cardSerial });
+      return sendPage(reply, cardStepPage({ csrf: session.csrfToken, cardSerial: step.cardSerial, number: step.number, otherCards: [...step.otherCards], error: error?.message }), error?.status ?? 200);
+    }
+    return sendPage(reply, tokenStepPage({ csrf: session.csrfToken, tokenSerial: step.tokenSerial, error: error?.message }), error?.status ?? 200);
+  };
+
+  const ended = async (reply: FastifyReply, session: SessionRecord | undefined, error: ApiError) => {
+    await sessions.end(reply, session);
+    return sendPage(reply, messagePage({ title: 'Login stopped', message: error.message, status: error.status }), error.status);
+  };
+
+  app.get('/login/key', async (request, reply) => {
+    const session = at(await sessions.load(request), 'second-step');
+    if (!session) return redirect(reply, '/login');
+    try {
+      return await renderStep(reply, session);
+    } catch (error) {
+      return ended(reply, session, asApiError(error));
+    }
+  });
+
+  app.post('/login/card', loginLimit, async (request, reply) => {
+    const session = at(await postedSession(context, request), 'second-step');
+    if (!session) return redirect(reply, '/login');
+    const wanted = field(form(request), 'cardSerial', 40);
+    const usable = await service.cards.usable(session.personId);
+    if (usable.some((card) => card.serial === wanted)) await sessions.update(session, { cardSerial: wanted });
+    return redirect(reply, '/login/key');
+  });
+
+  app.post('/login/key', loginLimit, async (request, reply) => {
+    const session = at(await postedSession(context, request), 'second-step');
+    if (!session) return redirect(reply, '/login');
+    const values = form(request);
+    try {
+      const step = await askedStep(context, session);
+      const answer = step.method === 'card' ? field(values, 'key', 20) : field(values, 'code', 20);
+      const result = await login.key(session.personId, step, answer, actorOf(request, session));
+      return redirect(reply, await afterKey(context, reply, session, result));
+    } catch (error) {
+      const failure = asApiError(error);
+      if (FINAL.has(failure.code)) return ended(reply, session, failure);
+      if (failure.status >= 500) throw error;
+      return renderStep(reply, session, failure).catch((again: unknown) => ended(reply, session, asApiError(again)));
+    }
+  });
+
+  app.get('/login/choose', async (request, reply) => {
+    const session = at(await sessions.load(request), 'choose-credentials');
+    if (!session) return redirect(reply, '/login');
+    const person = await login.current(session.personId);
+    return sendPage(reply, chooseCredentialsPage({ csrf: session.csrfToken, name: person.name }));
+  });
+
+  app.post('/login/choose', loginLimit, async (request, reply) => {
+    const session = at(await postedSession(context, request), 'choose-credentials');
+    if (!session) return redirect(reply, '/login');
+    const values = form(request);
+    try {
+      await login.chooseCredentials(
+        session.personId,
+        { userId: field(values, 'userId', 64), password: field(values, 'password', 128), passwordAgain: field(values, 'passwordAgain', 128) },
+        actorOf(request, session),
+      );
+      await sessions.start(reply, 'authenticated', session.personId, session);
+      return redirect(reply, '/self-service?done=chosen');
+    } catch (error) {
+      const failure = asApiError(error);
+      if (failure.status >= 500) throw error;
+      const person = await login.current(session.personId);
+      return sendPage(reply, chooseCredentialsPage({ csrf: session.csrfToken, name: person.name, error: failure.message }), failure.status);
+    }
+  });
+
+  app.get('/login/key-file', async (request, reply) => {
+    const session = await anonymous(request, reply);
+    const challenge = newChallenge();
+    await sessions.update(session, { challenge });
+    return sendPage(reply, keyFileLoginPage({ csrf: session.csrfToken, challenge }));
+  });
+
+  app.post<{ Body: { personId?: unknown; signature?: unknown } }>('/login/key-file', loginLimit, async (request, reply) => {
+    try {
+      const session = at(await postedSession(context, request), 'anonymous');
+      if (!session?.challenge) throw new ApiError(409, 'NV_NO_CHALLENGE', 'Reload the page to get a new challenge, then try again.');
+      await sessions.update(session, { challenge: null }); // a challenge is signed once
+      const { personId, signature } = request.body ?? {};
+      if (typeof personId !== 'string' || typeof signature !== 'string' || signature.length > 200) throw new ApiError(400, 'NV_BAD_FIELD', 'send {"personId","signature"}');
+      const person = await login.keyFile(personId, session.challenge, signature, actorOf(request));
+      await sessions.start(reply, 'authenticated', person.id, session);
+      return reply.send({ next: person.role === 'administrator' ? '/admin' : '/self-service' });
+    } catch (error) {
+      return sendJsonError(reply, error);
+    }
+  });
+
+  app.get('/activate', async (request, reply) => {
+    const session = await anonymous(request, reply);
+    return sendPage(reply, activatePage({ csrf: session.csrfToken }));
+  });
+
+  app.post<{ Body: { activationCode?: unknown } }>('/activate/begin', loginLimit, async (request, reply) => {
+    try {
+      await postedSession(context, request);
+      const code = request.body?.activationCode;
+      if (typeof code !== 'string' || code.length > 40) throw new ApiError(400, 'NV_BAD_FIELD', 'send {"activationCode"}');
+      return reply.send(await login.activationBegin(code, actorOf(request)));
+    } catch (error) {
+      return sendJsonError(reply, error);
+    }
+  });
+
+  app.post<{ Body: { activationCode?: unknown; publicKey?: unknown } }>('/activate/complete', loginLimit, async (request, reply) => {
+    try {
+      await postedSession(context, request);
+      const { activationCode, publicKey } = request.body ?? {};
+      if (typeof activationCode !== 'string' || typeof publicKey !== 'string' || activationCode.length > 40 || publicKey.length > 400) {
+        throw new ApiError(400, 'NV_BAD_FIELD', 'send {"activationCode","publicKey"}');
+      }
+      await login.activationComplete(activationCode, publicKey, actorOf(request));
+      return reply.send({ next: '/login/key-file' });
+    } catch (error) {
+      return sendJsonError(reply, error);
+    }
+  });
+
+  app.post('/logout', async (request, reply) => {
+    const session = await postedSession(context, request);
+    await sessions.end(reply, session);
+    return redirect(reply, '/login');
+  });
+}
+
+/** What step 2 asked: the card whose number the page showed, else the person's token. */
+export async function askedStep(context: WebContext, session: SessionRecord & { personId: string }): Promise<SecondStep> {
+  const person = await context.service.login.current(session.personId);
+  if (session.cardSerial) {
+    const card = await context.service.store.getCard(session.cardSerial);
+    if (card && card.personId === person.id && card.pendingIndex !== null) return { method: 'card', cardSerial: card.serial, number: '', otherCards: [] };
+  }
+  const step = await context.service.login.secondStep(person, session.cardSerial);
+  if (step.method === 'card') throw new ApiError(409, 'NV_NO_CHALLENGE', 'The number shown has changed; type the key for the number now shown.');
+  return step;
+}
+
+/** A right key: the first login goes on to choose credentials, any other is signed in. */
+export async function afterKey(context: WebContext, reply: FastifyReply, session: SessionRecord, result: KeyResult): Promise<string> {
+  if (result.next === 'choose-credentials') {
+    await context.sessions.start(reply, 'choose-credentials', result.person.id, session);
+    return '/login/choose';
+  }
+  await context.sessions.start(reply, 'authenticated', result.person.id, session);
+  return result.person.role === 'administrator' ? '/admin' : '/self-service';
+}

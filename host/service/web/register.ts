@@ -1,0 +1,79 @@
+/**
+ * The service's web layer as one fastify plugin on the validation server: forms parsed as
+ * urlencoded (in this plugin only; the token API stays JSON-only), static assets from a fixed list,
+ * strict security headers on every answer, a tighter rate limit on the login steps, and errors as
+ * a page for a browser and as coded JSON for /api and /v1.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { ApiError } from '../../server/errors.ts';
+import type { NemIdService } from '../service.ts';
+import { registerAccountRoutes } from './account-routes.ts';
+import { registerApiRoutes } from './api-routes.ts';
+import { asApiError, sendJsonError, sendPage, type WebContext } from './context.ts';
+import { registerLoginRoutes } from './login-routes.ts';
+import { Sessions } from './sessions.ts';
+import { messagePage } from './views.ts';
+
+export interface WebOptions {
+  /** Mark the session cookie Secure (default true; browsers accept it on http://127.0.0.1 and localhost). */
+  readonly secureCookies?: boolean;
+}
+
+const ASSETS_DIR = path.join(import.meta.dirname, 'assets');
+const ASSETS: Readonly<Record<string, string>> = {
+  'service.css': 'text/css; charset=utf-8',
+  'key-file.js': 'text/javascript; charset=utf-8',
+  'key-file-login.js': 'text/javascript; charset=utf-8',
+  'activate.js': 'text/javascript; charset=utf-8',
+};
+
+const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  'content-security-policy': "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'self'; form-action 'self'; base-uri 'none'",
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'cache-control': 'no-store',
+};
+
+export async function registerService(app: FastifyInstance, service: NemIdService, options: WebOptions = {}): Promise<void> {
+  const assets = new Map(Object.entries(ASSETS).map(([name, type]) => [name, { type, body: fs.readFileSync(path.join(ASSETS_DIR, name)) }]));
+  await app.register(async (scope) => {
+    const context: WebContext = {
+      service,
+      sessions: new Sessions(service.store, { idleMs: service.policy.sessionIdleMs, secureCookies: options.secureCookies ?? true, now: service.now }),
+    };
+    scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 8 * 1024 }, (_request, body, done) => {
+      done(null, Object.fromEntries(new URLSearchParams(body as string)));
+    });
+    scope.addHook('onSend', async (_request, reply, payload) => {
+      for (const [name, value] of Object.entries(SECURITY_HEADERS)) if (!reply.hasHeader(name)) reply.header(name, value);
+      return payload;
+    });
+    scope.setErrorHandler((error: FastifyError, request, reply) => {
+      const failure = error.validation || error.statusCode === 400 || error.statusCode === 413 || error.statusCode === 415 || error.statusCode === 429 ? coded(error) : asApiError(error);
+      if (failure.status >= 500) request.log.error({ err: error }, 'request failed');
+      if (/^\/(api|v1|activate\/|login\/key-file)/.test(request.url)) return sendJsonError(reply, failure);
+      return sendPage(reply, messagePage({ title: failure.status === 403 ? 'Refused' : 'Something went wrong', message: failure.message, status: failure.status }), failure.status);
+    });
+
+    scope.get<{ Params: { name: string } }>('/assets/:name', async (request, reply) => {
+      const asset = assets.get(request.params.name);
+      if (!asset) return reply.status(404).send({ error: { code: 'NV_NO_ROUTE', message: 'no such asset' } });
+      return reply.type(asset.type).header('cache-control', 'no-cache').send(asset.body);
+    });
+
+    const loginLimit = { config: { rateLimit: { max: service.policy.loginAttemptsPerMinute, timeWindow: 60_000 } } };
+    registerLoginRoutes(scope, context, loginLimit);
+    registerAccountRoutes(scope, context);
+    registerApiRoutes(scope, context, loginLimit);
+  });
+}
+
+/** Fastify's own 4xx (a body too large, a rate limit…) as the service's coded errors. */
+function coded(error: FastifyError) {
+  const status = error.statusCode ?? 400;
+  const code = status === 413 ? 'NV_BODY_TOO_LARGE' : status === 415 ? 'NV_BAD_MEDIA_TYPE' : status === 429 ? 'NV_RATE_LIMITED' : 'NV_BAD_REQUEST';
+  const message = status === 429 ? 'Too many attempts; wait a minute and try again.' : status === 413 ? 'The form is larger than this service accepts.' : error.message;
+  return new ApiError(status, code, message);
+}

@@ -1,0 +1,99 @@
+/**
+ * Browser sessions: a random id in an HttpOnly, SameSite=Strict cookie (Secure unless switched off
+ * for plain-HTTP lab use), kept in the store as its SHA-256 only. A session is renewed with a fresh
+ * id at every step of a login, so an id seen before step 1 is worth nothing after it. Each session
+ * carries the CSRF token its forms and JSON calls must echo.
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ApiError } from '../../server/errors.ts';
+import type { SessionChanges, SessionRecord, SessionStage } from '../../server/store/service-types.ts';
+import type { Store } from '../../server/store/store.ts';
+
+export const SESSION_COOKIE = 'nv_session';
+
+export interface SessionOptions {
+  readonly idleMs: number;
+  /** Mark the cookie Secure (browsers keep Secure cookies on http://127.0.0.1 and localhost too). */
+  readonly secureCookies: boolean;
+  readonly now: () => number;
+}
+
+export class Sessions {
+  constructor(
+    private readonly store: Store,
+    private readonly options: SessionOptions,
+  ) {}
+
+  /** The request's session, if its cookie names a live one; its expiry moves on. */
+  async load(request: FastifyRequest): Promise<SessionRecord | undefined> {
+    const value = readCookie(request.headers.cookie, SESSION_COOKIE);
+    if (!value || !/^[A-Za-z0-9_-]{43}$/.test(value)) return undefined;
+    const now = this.options.now();
+    const session = await this.store.getSession(digestOf(value), now);
+    if (session && session.expiresAt - now < this.options.idleMs / 2) {
+      await this.store.updateSession(session.digest, { expiresAt: now + this.options.idleMs });
+    }
+    return session;
+  }
+
+  /** A new session (and cookie) at `stage`, ending `previous` if there was one. */
+  async start(reply: FastifyReply, stage: SessionStage, personId: string | null, previous?: SessionRecord, changes: SessionChanges = {}): Promise<SessionRecord> {
+    if (previous) await this.store.deleteSession(previous.digest);
+    const value = randomBytes(32).toString('base64url');
+    const now = this.options.now();
+    const session: SessionRecord = {
+      digest: digestOf(value),
+      stage,
+      personId,
+      csrfToken: randomBytes(24).toString('base64url'),
+      challenge: null,
+      cardSerial: null,
+      createdAt: now,
+      expiresAt: now + this.options.idleMs,
+      ...changes,
+    };
+    await this.store.insertSession(session);
+    reply.header('set-cookie', this.cookie(value, Math.round(this.options.idleMs / 1000)));
+    return session;
+  }
+
+  async update(session: SessionRecord, changes: SessionChanges): Promise<SessionRecord> {
+    await this.store.updateSession(session.digest, changes);
+    return { ...session, ...changes };
+  }
+
+  async end(reply: FastifyReply, session: SessionRecord | undefined): Promise<void> {
+    if (session) await this.store.deleteSession(session.digest);
+    reply.header('set-cookie', this.cookie('', 0));
+  }
+
+  private cookie(value: string, maxAgeSeconds: number): string {
+    return `${SESSION_COOKIE}=${value}; Path=/; Max-Age=${maxAgeSeconds}; HttpOnly; SameSite=Strict${this.options.secureCookies ? '; Secure' : ''}`;
+  }
+}
+
+/** Throws 403 NV_CSRF unless `given` is the session's CSRF token. */
+export function checkCsrf(session: SessionRecord | undefined, given: unknown): void {
+  if (!session || typeof given !== 'string' || given.length === 0) {
+    throw new ApiError(403, 'NV_CSRF', 'The form is missing its CSRF token or has expired; reload the page and try again.');
+  }
+  const expected = Buffer.from(session.csrfToken);
+  const actual = Buffer.from(given);
+  if (expected.length !== actual.length || !timingSafeEqual(expected, actual)) {
+    throw new ApiError(403, 'NV_CSRF', 'The form is missing its CSRF token or has expired; reload the page and try again.');
+  }
+}
+
+function digestOf(value: string): string {
+  return createHash('sha256').update(value).digest('hex');
+}
+
+function readCookie(header: string | undefined, name: string): string | undefined {
+  if (!header) return undefined;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return undefined;
+}

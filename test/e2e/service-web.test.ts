@@ -1,0 +1,404 @@
+/**
+ * The login service over real HTTP on loopback, against a real server with a real SQLite file:
+ * ordering (eligibility, CPR and CVR), the two-step login with a code card, first login, lockout,
+ * CSRF, self-service, extra cards, blocking, organisations and key files — and, at the end, every
+ * response body, log line, audit row and the database file searched for the secrets typed.
+ */
+import { Writable } from 'node:stream';
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServer, type RunningServer } from '../../host/server/server.ts';
+import { cardPairs } from '../../host/service/code-card.ts';
+import { createKeyFile, signChallenge } from '../../host/service/web/assets/key-file.js';
+import { tempDir } from '../support/processes.ts';
+import { WebClient, attributeOf, readLetter } from '../support/web-client.ts';
+
+const ADMIN_KEY = 'nv_admin_service-web-test-admin-key';
+const CLIENT_KEY = 'nv_client_service-web-test-client-key';
+
+let server: RunningServer;
+let dir: string;
+const logLines: string[] = [];
+/** Every secret a test typed or read from a letter: none may come back in an answer, log, audit row or the store. */
+const secrets = new Set<string>();
+const clients: WebClient[] = [];
+const apiAnswers: string[] = [];
+
+function client(): WebClient {
+  const web = new WebClient(server.url);
+  clients.push(web);
+  return web;
+}
+
+async function operator(method: 'GET' | 'POST', url: string, body?: unknown): Promise<{ status: number; json: any }> {
+  const response = await fetch(new URL(url, server.url), {
+    method,
+    headers: { authorization: `Bearer ${ADMIN_KEY}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  apiAnswers.push(text);
+  return { status: response.status, json: text ? JSON.parse(text) : null };
+}
+
+/** A CPR number of someone `age` years old today (day and month of 1 January, so no birthday edge). */
+function cprOfAge(age: number, serial = '4321'): string {
+  const year = new Date().getUTCFullYear() - age;
+  const yy = String(year % 100).padStart(2, '0');
+  const seventh = year >= 2000 ? (year % 100 <= 36 ? '4' : '5') : '1';
+  return `0101${yy}-${seventh}${serial.slice(1)}`;
+}
+
+interface Letter {
+  readonly password: string | undefined;
+  readonly activationCode: string | undefined;
+  readonly keys: Map<string, string>;
+}
+
+async function letter(id: string): Promise<Letter> {
+  const { html } = await server.service.outbox.open(id);
+  const read = readLetter(html);
+  const result = { password: read.secret('temporary-password'), activationCode: read.secret('activation-code'), keys: read.keys };
+  if (result.password) secrets.add(result.password);
+  if (result.activationCode) secrets.add(result.activationCode);
+  return result;
+}
+
+async function orderPerson(name: string, cpr: string): Promise<{ nemId: string; letter: Letter }> {
+  const ordered = await operator('POST', '/v1/people', { name, cpr, credential: 'card' });
+  expect(ordered.status, JSON.stringify(ordered.json)).toBe(201);
+  return { nemId: ordered.json.person.nemIdNumber, letter: await letter(ordered.json.letter) };
+}
+
+/** Step 1 and step 2 with a card; returns the page reached. */
+async function logIn(web: WebClient, userId: string, password: string, keys: Map<string, string>) {
+  await web.open('/login');
+  const afterPassword = await web.submit('/login', { userId, password });
+  expect(afterPassword.status, afterPassword.body.slice(0, 300)).toBe(200);
+  const number = attributeOf(afterPassword.body, 'key-number', 'data-number');
+  expect(number, 'step 2 shows a 4-digit number').toMatch(/^\d{4}$/);
+  const key = keys.get(number!);
+  expect(key, `the card has a key for ${number}`).toBeDefined();
+  secrets.add(key!);
+  return { number: number!, page: await web.submit('/login/key', { key: key! }) };
+}
+
+beforeAll(async () => {
+  dir = tempDir('service');
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      logLines.push(String(chunk));
+      done();
+    },
+  });
+  server = await startServer({
+    dbFile: path.join(dir, 'server', 'tokens.db'),
+    port: 0,
+    apiKeys: { admin: ADMIN_KEY, client: CLIENT_KEY },
+    logger: { level: 'info', stream: sink },
+    env: {},
+    servicePolicy: { loginAttemptsPerMinute: 10_000 },
+  });
+});
+
+afterAll(async () => {
+  await server?.close();
+});
+
+describe('ordering: eligibility, CPR and CVR', () => {
+  it.each([
+    ['a date that does not exist', '300290-1234', 'NV_BAD_CPR'],
+    ['a month out of range', '011390-1234', 'NV_BAD_CPR'],
+    ['too few digits', '01019-1234', 'NV_BAD_CPR'],
+    ['letters', '0101AB-1234', 'NV_BAD_CPR'],
+  ])('a CPR number with %s is refused with its own message', async (_what, cpr, code) => {
+    const { status, json } = await operator('POST', '/v1/people', { name: 'Test Person', cpr });
+    expect(status).toBe(400);
+    expect(json.error.code).toBe(code);
+    expect(json.error.message).not.toContain(cpr.replace('-', ''));
+  });
+
+  it('gives full use from 15 with a CPR number, view-only (kontokig) from 13 to 15, and bank-only without one', async () => {
+    const full = await operator('POST', '/v1/people', { name: 'Femten Årig', cpr: cprOfAge(15, '1111') });
+    const view = await operator('POST', '/v1/people', { name: 'Tretten Årig', cpr: cprOfAge(13, '2222') });
+    const year = new Date().getUTCFullYear() - 20;
+    const bank = await operator('POST', '/v1/people', { name: 'Uden Cpr', birthDate: `${year}-01-01` });
+    expect([full.status, view.status, bank.status]).toEqual([201, 201, 201]);
+    expect([full.json.person.scope, view.json.person.scope, bank.json.person.scope]).toEqual(['full', 'view-only', 'bank-only']);
+  });
+
+  it('refuses the under-13s, the under-15s without a CPR number, and a second NemID for one CPR number', async () => {
+    const young = await operator('POST', '/v1/people', { name: 'Tolv Årig', cpr: cprOfAge(12, '3333') });
+    expect([young.status, young.json.error.code]).toEqual([422, 'NV_NOT_ELIGIBLE']);
+    const year = new Date().getUTCFullYear() - 14;
+    const noCpr = await operator('POST', '/v1/people', { name: 'Fjorten Uden', birthDate: `${year}-01-01` });
+    expect([noCpr.status, noCpr.json.error.code]).toEqual([422, 'NV_NOT_ELIGIBLE']);
+    const cpr = cprOfAge(30, '5555');
+    expect((await operator('POST', '/v1/people', { name: 'Første Gang', cpr })).status).toBe(201);
+    const again = await operator('POST', '/v1/people', { name: 'Anden Gang', cpr });
+    expect([again.status, again.json.error.code]).toEqual([409, 'NV_ALREADY_HAS_NEMID']);
+  });
+
+  it.each([
+    ['seven digits', '1010394', 'NV_BAD_CVR'],
+    ['a wrong check digit', '10103941', 'NV_BAD_CVR'],
+    ['letters', '1010394X', 'NV_BAD_CVR'],
+  ])('a CVR number with %s is refused', async (_what, cvr, code) => {
+    const { status, json } = await operator('POST', '/v1/organisations', { cvr, name: 'Firma A/S', administrator: 'Ada Admin' });
+    expect([status, json.error.code]).toEqual([400, code]);
+  });
+});
+
+describe('the two-step login with a code card', () => {
+  it('first login with the temporary password and a key, then own user-id and password; the temporary one is refused after', async () => {
+    const { nemId, letter: welcome } = await orderPerson('Anna Hansen', cprOfAge(40, '1001'));
+    expect(welcome.password).toBeDefined();
+    expect(welcome.keys.size).toBe(148);
+    const web = client();
+    const first = await logIn(web, nemId, welcome.password!, welcome.keys);
+    expect(first.page.body).toContain('id="choose-form"');
+    secrets.add('anna-Pass-2026x');
+    const chosen = await web.submit('/login/choose', { userId: 'anna.hansen', password: 'anna-Pass-2026x', passwordAgain: 'anna-Pass-2026x' });
+    expect(chosen.status).toBe(200);
+    expect(attributeOf(chosen.body, 'scope', 'data-scope')).toBe('full');
+    await web.submit('/logout', {});
+
+    const again = client();
+    await again.open('/login');
+    const refused = await again.submit('/login', { userId: nemId, password: welcome.password! });
+    expect(refused.status).toBe(401);
+    const second = await logIn(again, 'Anna.Hansen', 'anna-Pass-2026x', welcome.keys);
+    expect(second.page.body).toContain('id="scope"');
+    expect(second.number).not.toBe(first.number);
+  });
+
+  it('never says whether a user-id exists: an unknown one gets the same answer as a wrong password', async () => {
+    const { nemId } = await orderPerson('Bo Jensen', cprOfAge(50, '1002'));
+    const web = client();
+    await web.open('/login');
+    const wrong = await web.submit('/login', { userId: nemId, password: 'not-the-password1' });
+    const unknown = await web.submit('/login', { userId: 'nobody.here', password: 'not-the-password1' });
+    const messageOf = (html: string) => /class="error"[^>]*>([^<]*)</.exec(html)?.[1];
+    expect(wrong.status).toBe(401);
+    expect(unknown.status).toBe(wrong.status);
+    expect(messageOf(unknown.body)).toBe(messageOf(wrong.body));
+    expect(messageOf(wrong.body)).toMatch(/user-id or password/i);
+  });
+
+  it('locks after five failures, wrong passwords and wrong keys alike; then even the right password and key are refused', async () => {
+    const { nemId, letter: welcome } = await orderPerson('Carl Lock', cprOfAge(35, '1003'));
+    const web = client();
+    await web.open('/login');
+    for (let i = 0; i < 3; i++) expect((await web.submit('/login', { userId: nemId, password: `wrong-${i}-password` })).status).toBe(401);
+    const step2 = await web.submit('/login', { userId: nemId, password: welcome.password! });
+    const number = attributeOf(step2.body, 'key-number', 'data-number')!;
+    const wrongKey = (Number(welcome.keys.get(number)) + 1) % 1_000_000;
+    const fourth = await web.submit('/login/key', { key: String(wrongKey).padStart(6, '0') });
+    expect(fourth.status).toBe(401);
+    expect(attributeOf(fourth.body, 'key-number', 'data-number'), 'the same number is asked again after a wrong key').toBe(number);
+    const fifth = await web.submit('/login/key', { key: String((wrongKey + 1) % 1_000_000).padStart(6, '0') });
+    expect(fifth.status).toBe(403);
+    expect(fifth.body).toMatch(/locked/i);
+    await web.open('/login');
+    const after = await web.submit('/login', { userId: nemId, password: welcome.password! });
+    expect(after.status).toBe(403);
+    expect(after.body).toMatch(/locked/i);
+    const person = await operator('GET', `/v1/people/${nemId}`);
+    expect([person.json.person.state, person.json.person.failCount]).toEqual(['locked', 5]);
+    const unlocked = await operator('POST', `/v1/people/${nemId}/unlock`, {});
+    expect(unlocked.json.person.state).toBe('pending');
+    expect((await logIn(client(), nemId, welcome.password!, welcome.keys)).page.body).toContain('id="choose-form"');
+  });
+
+  it('refuses a form without its CSRF token, or with another session’s', async () => {
+    const { nemId, letter: welcome } = await orderPerson('Dora Csrf', cprOfAge(28, '1004'));
+    const web = client();
+    await web.open('/login');
+    const missing = await web.post('/login', { userId: nemId, password: welcome.password! }, { csrf: false });
+    expect(missing.status).toBe(403);
+    expect(missing.body).toContain('CSRF');
+    const other = client();
+    await other.open('/login');
+    const foreign = await web.post('/login', { userId: nemId, password: welcome.password!, _csrf: /name="_csrf" value="([^"]+)"/.exec(other.lastPage)?.[1] ?? 'x' });
+    expect(foreign.status).toBe(403);
+    const json = await web.postJson('/api/login', { userId: nemId, password: welcome.password! });
+    expect([json.status, JSON.parse(json.body).error.code]).toEqual([403, 'NV_CSRF']);
+    const person = await operator('GET', `/v1/people/${nemId}`);
+    expect(person.json.person.failCount, 'a refused form is not a login attempt').toBe(0);
+  });
+});
+
+describe('code cards: keys used once, thresholds, extra cards, blocking', () => {
+  it('accepts each of the 148 keys once, in an order the server chooses, and then the card is used up', async () => {
+    const { nemId } = await orderPerson('Eva Keys', cprOfAge(33, '1005'));
+    const person = await server.service.people.get(nemId);
+    const [card] = await server.service.store.listCards(nemId);
+    const pairs = server.service.cards.pairsOf(card!);
+    const byNumber = new Map(pairs.map((p) => [p.number, p.key]));
+    const asked: string[] = [];
+    for (let i = 0; i < 148; i++) {
+      const challenge = await server.service.cards.challenge(nemId, card!.serial);
+      asked.push(challenge.number);
+      const answer = await server.service.cards.answer({ ...person, cardThreshold: 0 }, card!.serial, byNumber.get(challenge.number)!, { name: 'test' });
+      expect(answer.result).toBe('accepted');
+    }
+    expect(new Set(asked).size).toBe(148);
+    expect(asked).not.toEqual(pairs.map((p) => p.number)); // not the printed order
+    expect((await server.service.store.getCard(card!.serial))!.state).toBe('used-up');
+    await expect(server.service.cards.challenge(nemId, card!.serial)).rejects.toMatchObject({ code: 'NV_NO_CARD' });
+  });
+
+  it('sends a new card exactly once when the keys left reach the threshold, and the new card works', async () => {
+    const { nemId, letter: welcome } = await orderPerson('Frederik Threshold', cprOfAge(45, '1006'));
+    const web = client();
+    await logIn(web, nemId, welcome.password!, welcome.keys);
+    await web.submit('/login/choose', { userId: 'frederik.t', password: 'frederik-Pass1', passwordAgain: 'frederik-Pass1' });
+    secrets.add('frederik-Pass1');
+    const saved = await web.submit('/self-service/threshold', { threshold: '145' });
+    expect(saved.body).toContain('class="notice"');
+    const newCards = async () => (await server.service.outbox.list({ personId: nemId })).filter((l) => l.kind === 'new-card');
+    for (let login = 0; login < 4; login++) {
+      await web.submit('/logout', {});
+      await logIn(web, 'frederik.t', 'frederik-Pass1', welcome.keys);
+    }
+    const sent = await newCards();
+    expect(sent).toHaveLength(1); // 147 → 143 keys left crossed 145 once
+    const successor = await letter(sent[0]!.id);
+    await web.submit('/logout', {});
+    await web.open('/login');
+    const step2 = await web.submit('/login', { userId: 'frederik.t', password: 'frederik-Pass1' });
+    const cards = await server.service.store.listCards(nemId);
+    const fresh = cards.find((c) => c.state === 'issued')!;
+    const switched = await web.submit('/login/card', { cardSerial: fresh.serial });
+    expect(step2.body).toContain(fresh.serial);
+    const number = attributeOf(switched.body, 'key-number', 'data-number')!;
+    secrets.add(successor.keys.get(number)!);
+    const done = await web.submit('/login/key', { key: successor.keys.get(number)! });
+    expect(done.body).toContain('id="scope"');
+    const after = await server.service.store.listCards(nemId);
+    expect(after.find((c) => c.serial === fresh.serial)!.state).toBe('active');
+    expect(after.filter((c) => c.serial !== fresh.serial).map((c) => c.state)).toEqual(['replaced']);
+    expect(await newCards()).toHaveLength(1);
+  });
+
+  it('orders up to three extra cards, and refuses a fourth', async () => {
+    const { nemId } = await orderPerson('Gitte Extra', cprOfAge(60, '1007'));
+    const three = await operator('POST', `/v1/people/${nemId}/extra-cards`, { count: 3 });
+    expect(three.status).toBe(201);
+    expect(three.json.letters).toHaveLength(3);
+    const fourth = await operator('POST', `/v1/people/${nemId}/extra-cards`, { count: 1 });
+    expect([fourth.status, fourth.json.error.code]).toEqual([409, 'NV_TOO_MANY_CARDS']);
+    const extra = (await server.service.store.listCards(nemId)).filter((c) => c.extra);
+    expect(extra).toHaveLength(3);
+  });
+
+  it('blocks a card in self-service: its keys are refused from then on', async () => {
+    const { nemId, letter: welcome } = await orderPerson('Hans Block', cprOfAge(41, '1008'));
+    const web = client();
+    await logIn(web, nemId, welcome.password!, welcome.keys);
+    await web.submit('/login/choose', { userId: 'hans.block', password: 'hans-Block-22', passwordAgain: 'hans-Block-22' });
+    secrets.add('hans-Block-22');
+    const [card] = await server.service.store.listCards(nemId);
+    const blocked = await web.submit('/self-service/block', { kind: 'card', id: card!.serial });
+    expect(blocked.body).toContain('class="notice"');
+    expect((await server.service.store.getCard(card!.serial))!.state).toBe('blocked');
+    await web.submit('/logout', {});
+    await web.open('/login');
+    const step2 = await web.submit('/login', { userId: 'hans.block', password: 'hans-Block-22' });
+    expect(step2.body).not.toContain('id="key-number"');
+    const person = await server.service.people.get(nemId);
+    for (const [, key] of [...welcome.keys].slice(0, 20)) {
+      expect((await server.service.cards.answer(person, card!.serial, key, { name: 'test' })).result).toBe('wrong');
+    }
+  });
+
+  it('keeps a card’s keys unrecoverable from the store without the master key', async () => {
+    const { nemId, letter: welcome } = await orderPerson('Ida Vault', cprOfAge(38, '1009'));
+    const db = new Database(server.dbFile, { readonly: true });
+    const row = db.prepare('SELECT sealed_secret FROM code_cards WHERE person_id = ?').get(nemId) as { sealed_secret: Buffer };
+    db.close();
+    const fromStoredBytes = cardPairs(new Uint8Array(row.sealed_secret.subarray(0, 32)));
+    const keys = [...welcome.keys.values()];
+    expect(fromStoredBytes.map((p) => p.key).filter((k) => keys.includes(k)).length).toBeLessThan(3);
+    const files = [server.dbFile, `${server.dbFile}-wal`].filter((f) => fs.existsSync(f)).map((f) => fs.readFileSync(f).toString('latin1'));
+    for (const key of keys) for (const bytes of files) expect(bytes.includes(key)).toBe(false);
+  });
+});
+
+describe('organisations and employee credentials', () => {
+  it('lets an administrator issue an employee key file, which the employee activates and logs in with; another organisation sees nothing of it', async () => {
+    const created = await operator('POST', '/v1/organisations', { cvr: '10103940', name: 'Statsministeriet', administrator: 'Jens Admin' });
+    expect(created.status, JSON.stringify(created.json)).toBe(201);
+    const adminLetter = await letter(created.json.letter);
+    const admin = client();
+    await logIn(admin, created.json.administrator.nemIdNumber, adminLetter.password!, adminLetter.keys);
+    secrets.add('jens-Admin-99');
+    const adminHome = await admin.submit('/login/choose', { userId: 'jens.admin', password: 'jens-Admin-99', passwordAgain: 'jens-Admin-99' });
+    expect(adminHome.status).toBe(200);
+    const adminPage = await admin.open('/admin');
+    expect(adminPage.body).toContain('id="issue-form"');
+    const issued = await admin.submit('/admin/employees', { name: 'Karen Nøglefil', credential: 'key-file', role: 'employee' });
+    expect(issued.body).toContain('class="notice"');
+    const employee = (await server.service.store.listPeople({ organisationId: created.json.organisation.id })).find((p) => p.name === 'Karen Nøglefil')!;
+    const activation = (await server.service.outbox.list({ personId: employee.id })).find((l) => l.kind === 'key-file-activation')!;
+    const code = (await letter(activation.id)).activationCode!;
+
+    const browser = client();
+    await browser.open('/activate');
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(browser.lastPage)![1]!;
+    const begun = await browser.postJson('/activate/begin', { activationCode: code }, { 'x-csrf-token': csrf });
+    expect(begun.status, begun.body).toBe(200);
+    const { personId, label } = JSON.parse(begun.body) as { personId: string; label: string };
+    secrets.add('karen-File-77');
+    const made = await createKeyFile({ personId, label, password: 'karen-File-77' });
+    const completed = await browser.postJson('/activate/complete', { activationCode: code, publicKey: made.publicKey }, { 'x-csrf-token': csrf });
+    expect(completed.status, completed.body).toBe(200);
+    const reused = await browser.postJson('/activate/begin', { activationCode: code }, { 'x-csrf-token': csrf });
+    expect(reused.status).toBe(404);
+
+    const loginPage = await browser.open('/login/key-file');
+    const challenge = attributeOf(loginPage.body, 'key-file-form', 'data-challenge') ?? /data-challenge="([^"]+)"/.exec(loginPage.body)![1]!;
+    const pageCsrf = /name="_csrf" value="([^"]+)"/.exec(loginPage.body)?.[1] ?? /data-csrf="([^"]+)"/.exec(loginPage.body)![1]!;
+    const signature = await signChallenge(made.fileText, 'karen-File-77', challenge);
+    const signedIn = await browser.postJson('/login/key-file', { personId, signature }, { 'x-csrf-token': pageCsrf });
+    expect(signedIn.status, signedIn.body).toBe(200);
+    const session = JSON.parse((await browser.get('/api/session')).body);
+    expect(session.principal).toMatchObject({ nemIdNumber: personId, organisation: { cvr: '10103940' }, role: 'employee' });
+    const replay = await browser.postJson('/login/key-file', { personId, signature }, { 'x-csrf-token': pageCsrf });
+    expect(replay.status).toBeGreaterThanOrEqual(400);
+
+    const other = await operator('POST', '/v1/organisations', { cvr: '24256790', name: 'Novo Nordisk A/S', administrator: 'Lene Anden' });
+    expect(other.status, JSON.stringify(other.json)).toBe(201);
+    const otherLetter = await letter(other.json.letter);
+    const otherAdmin = client();
+    await logIn(otherAdmin, other.json.administrator.nemIdNumber, otherLetter.password!, otherLetter.keys);
+    await otherAdmin.submit('/login/choose', { userId: 'lene.anden', password: 'lene-Anden-11', passwordAgain: 'lene-Anden-11' });
+    secrets.add('lene-Anden-11');
+    const otherPage = await otherAdmin.open('/admin');
+    expect(otherPage.body).not.toContain(employee.id);
+    expect(otherPage.body).not.toContain('Karen');
+    const touch = await otherAdmin.post(`/admin/employees/${employee.id}/block`, {});
+    expect(touch.status).toBe(404);
+    expect((await server.service.people.get(employee.id)).state).toBe('active');
+    const audit = await server.service.store.listAudit({ action: 'person.order', limit: 1000 });
+    expect(audit.some((entry) => entry.serial === employee.id && entry.detail.organisation === created.json.organisation.id)).toBe(true);
+  });
+});
+
+describe('secrets', () => {
+  it('appear in no answer, log line, audit row or stored row', async () => {
+    expect(secrets.size).toBeGreaterThan(20);
+    const audit = JSON.stringify(await server.service.store.listAudit({ limit: 1000 }));
+    const db = new Database(server.dbFile, { readonly: true });
+    const rows = ['people', 'code_cards', 'key_files', 'sessions', 'audit', 'tokens'].map((table) => JSON.stringify(db.prepare(`SELECT * FROM ${table}`).all()));
+    db.close();
+    const haystacks = { answers: [...apiAnswers, ...clients.flatMap((c) => c.seen)].join('\n'), log: logLines.join(''), audit, store: rows.join('\n') };
+    expect(haystacks.answers.length).toBeGreaterThan(10_000);
+    expect(haystacks.log.length).toBeGreaterThan(1000);
+    for (const secret of secrets) {
+      for (const [where, text] of Object.entries(haystacks)) expect(text.includes(secret), `${where} contains a secret`).toBe(false);
+    }
+  });
+});
