@@ -119,6 +119,7 @@ async function ensureLabPerson(server: RunningServer, serial: string): Promise<{
     await service.tokens.assign(serial, known, actor);
     return { nemIdNumber: known, ordered: false };
   }
+  if (token.owner !== null) await service.tokens.assign(serial, null, actor); // a lab from before the service named its token's owner "lab"
   const issued = await service.people.order({ ...LAB_PERSON, credential: { kind: 'token', serial } }, actor);
   await service.store.setMeta('lab_person', issued.person.id);
   return { nemIdNumber: issued.person.id, ordered: true };
@@ -137,7 +138,7 @@ async function ensureEnrolled(bridge: ConnectedToken, client: ServerClient, emul
   if (record) await client.deleteToken(serial);
   const secret = new Uint8Array(randomBytes(20));
   try {
-    await enrollWithServer(bridge, client, { secret, mode: 'hotp', algorithm: 'sha1', digits: 6 }, { owner: 'lab', reconnect });
+    await enrollWithServer(bridge, client, { secret, mode: 'hotp', algorithm: 'sha1', digits: 6 }, { reconnect });
   } finally {
     secret.fill(0);
   }

@@ -24,7 +24,8 @@ export interface LoginPrincipal {
   readonly userId: string | null;
   readonly name: string;
   readonly scope: Scope;
-  readonly method: LoginMethod;
+  /** How this login was made (absent when a session is read back later). */
+  readonly method?: LoginMethod;
   readonly organisation: { readonly cvr: string; readonly name: string } | null;
   readonly role: PersonRecord['role'];
 }
@@ -145,14 +146,14 @@ export class LoginFlow {
     return person;
   }
 
-  async principal(person: PersonRecord, method: LoginMethod): Promise<LoginPrincipal> {
+  async principal(person: PersonRecord, method?: LoginMethod): Promise<LoginPrincipal> {
     const organisation = person.organisationId ? await this.store.getOrganisation(person.organisationId) : undefined;
     return {
       nemIdNumber: person.id,
       userId: person.userId,
       name: person.name,
       scope: person.scope,
-      method,
+      ...(method ? { method } : {}),
       organisation: organisation ? { cvr: organisation.cvr, name: organisation.name } : null,
       role: person.role,
     };

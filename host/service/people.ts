@@ -276,7 +276,7 @@ export class People {
   private async claimableToken(serial: string): Promise<void> {
     const token = await this.tokens.get(serial);
     if (token.state !== 'active') throw new ApiError(409, 'NV_BAD_STATE', `token ${serial} is ${token.state}; only an active token is issued`);
-    if (token.owner !== null && token.owner !== 'lab') throw new ApiError(409, 'NV_TOKEN_TAKEN', `token ${serial} is already someone's`);
+    if (token.owner !== null) throw new ApiError(409, 'NV_TOKEN_TAKEN', `token ${serial} is already someone's`);
   }
 
   private async setState(person: PersonRecord, state: PersonRecord['state'], actor: ServiceActor, action: string, extra: { failCount?: number } = {}): Promise<PersonRecord> {

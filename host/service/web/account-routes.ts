@@ -35,7 +35,7 @@ export function registerAccountRoutes(app: FastifyInstance, context: WebContext)
 
   const selfService = async (reply: FastifyReply, session: Signed, message: { notice?: string; error?: ApiError }): Promise<FastifyReply> => {
     const person = await service.login.current(session.personId);
-    const principal = await service.login.principal(person, 'card');
+    const principal = await service.login.principal(person);
     const cards = (await service.store.listCards(person.id)).map(({ serial, state, keysLeft, extra }) => ({ serial, state, keysLeft, extra }));
     const tokens = (await service.tokens.list({ owner: person.id })).map(({ serial, state }) => ({ serial, state }));
     const keyFiles = (await service.people.keyFiles(person.id)).map(({ id, state }) => ({ id, state }));

@@ -35,8 +35,8 @@ export function registerApiRoutes(app: FastifyInstance, context: WebContext, log
     let session = await sessions.load(request);
     if (!session) session = await sessions.start(reply, 'anonymous', null);
     const signed = at(session, 'authenticated');
-    const principal = signed ? await service.login.principal(await service.login.current(signed.personId), 'card') : null;
-    return { stage: session.stage, csrfToken: session.csrfToken, principal: principal && { ...principal, method: undefined } };
+    const principal = signed ? await service.login.principal(await service.login.current(signed.personId)) : null;
+    return { stage: session.stage, csrfToken: session.csrfToken, principal };
   });
 
   app.post<{ Body: { userId?: unknown; password?: unknown } }>('/api/login', loginLimit, async (request, reply) => {
