@@ -212,6 +212,27 @@ describe('the two-step login with a code card', () => {
     expect((await logIn(client(), nemId, welcome.password!, welcome.keys)).page.body).toContain('id="choose-form"');
   });
 
+  it('keeps the session in an HttpOnly, SameSite=Strict, Secure cookie, renewed at each step, with strict page headers', async () => {
+    const { nemId, letter: welcome } = await orderPerson('Erik Cookie', cprOfAge(31, '1012'));
+    const web = client();
+    const page = await web.get('/login');
+    const cookie = page.headers.getSetCookie()[0]!;
+    expect(cookie).toMatch(/^nv_session=[A-Za-z0-9_-]{43};/);
+    expect(cookie).toContain('HttpOnly');
+    expect(cookie).toContain('SameSite=Strict');
+    expect(cookie).toContain('Secure');
+    expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
+    expect(page.headers.get('cache-control')).toBe('no-store');
+    const step1 = await web.post('/login', { userId: nemId, password: welcome.password! });
+    const renewed = step1.headers.getSetCookie()[0]!;
+    expect(renewed.split(';')[0]).not.toBe(cookie.split(';')[0]);
+    const stale = new WebClient(server.url);
+    await stale.get('/login'); // a session of its own…
+    const reused = await fetch(new URL('/login/key', server.url), { headers: { cookie: cookie.split(';')[0]! }, redirect: 'manual' });
+    expect([reused.status, reused.headers.get('location')], 'the cookie from before step 1 is worth nothing after it').toEqual([303, '/login']);
+    clients.push(stale);
+  });
+
   it('refuses a form without its CSRF token, or with another session’s', async () => {
     const { nemId, letter: welcome } = await orderPerson('Dora Csrf', cprOfAge(28, '1004'));
     const web = client();
