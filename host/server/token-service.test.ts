@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { referenceHotp } from '../../test/support/oath-reference.ts';
 import { tempDir } from '../../test/support/processes.ts';
@@ -552,6 +553,33 @@ describe('concurrency', () => {
     const outcomes = await Promise.all(Array.from({ length: 10 }, () => svc.resync('R3', hotp(seed, 30), hotp(seed, 31), client)));
     expect(outcomes.filter((o) => o.result === 'resynced')).toHaveLength(1);
     expect((await svc.get('R3')).counter).toBe(32);
+  });
+});
+
+describe('the store’s copy of a token', () => {
+  it('a failure whose audit record fails is undone in the file and in the copy alike', async () => {
+    const svc = service();
+    await enrollHotp(svc, 'C1');
+    await expect(store.recordFailure('C1', 5, () => { throw new Error('audit refused'); })).rejects.toThrow('audit refused');
+    expect((await store.getToken('C1'))!.failCount).toBe(0);
+    await new Promise((resolve) => setImmediate(resolve)); // the batch commits: the file is free for another connection
+    const other = new SqliteTokenStore(path.join(dir, 'tokens.db'));
+    stores.push(other);
+    expect((await other.getToken('C1'))!.failCount).toBe(0);
+  });
+
+  it('a copy made stale by another writer of the file only fails its compare-and-set: nothing is accepted twice or wrongly', async () => {
+    const svc = service();
+    const seed = await enrollHotp(svc, 'C2');
+    expectAccepted(await svc.verify('C2', hotp(seed, 0), client)); // the copy now says: next counter 1
+    await new Promise((resolve) => setImmediate(resolve));
+    const other = new Database(path.join(dir, 'tokens.db'));
+    other.prepare('UPDATE tokens SET counter = 5, version = version + 1 WHERE serial = ?').run('C2'); // another node accepted counters 1–4
+    expectRejected(await svc.verify('C2', hotp(seed, 2), client), 'replayed');
+    expectAccepted(await svc.verify('C2', hotp(seed, 5), client));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(other.prepare<[string], { counter: number }>('SELECT counter FROM tokens WHERE serial = ?').get('C2')!.counter).toBe(6);
+    other.close();
   });
 });
 

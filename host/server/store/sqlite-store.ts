@@ -151,6 +151,9 @@ function toRecord(row: TokenRow): TokenRecord {
   };
 }
 
+/** Tokens kept in memory (see `SqliteTokenStore.tokens`): at most this many, the longest held forgotten first. */
+const TOKEN_CACHE_SIZE = 10_000;
+
 interface Batch {
   readonly committed: Promise<void>;
   resolve(): void;
@@ -163,6 +166,13 @@ export class SqliteTokenStore implements TokenStore, ServiceStore {
   private readonly service: ServiceTables;
   private readonly updates = new Map<string, Database.Statement>();
   private batch: Batch | undefined;
+  /**
+   * The tokens as this connection last wrote or read them: a verification reads its token here,
+   * not with a SELECT. This process is the file's only writer, and every token write goes through
+   * this class, which keeps the copy equal to the row (a write updates it, a failed batch clears it).
+   * A copy that were ever stale would only fail its compare-and-set, which forgets it.
+   */
+  private readonly tokens = new Map<string, TokenRecord>();
   /** Runs a write in a savepoint of the batch's transaction (made once: better-sqlite3 nests it). */
   private readonly inSavepoint: <T>(work: () => T) => T;
 
@@ -226,13 +236,15 @@ export class SqliteTokenStore implements TokenStore, ServiceStore {
         throw error;
       }
       this.insertAudit(audit);
-      return toRecord(this.statements.getToken.get(token.serial)!);
+      return this.remember(toRecord(this.statements.getToken.get(token.serial)!));
     });
   }
 
   async getToken(serial: string): Promise<TokenRecord | undefined> {
+    const cached = this.tokens.get(serial);
+    if (cached) return cached;
     const row = this.statements.getToken.get(serial);
-    return row && toRecord(row);
+    return row && this.remember(toRecord(row));
   }
 
   async listTokens(filter: TokenFilter): Promise<TokenRecord[]> {
@@ -261,16 +273,25 @@ export class SqliteTokenStore implements TokenStore, ServiceStore {
     const statement = this.updateStatement(Object.keys(changes) as (keyof TokenChanges)[]);
     const updatedAt = audit?.at ?? Date.now();
     return this.write(() => {
-      if (statement.run({ ...changes, serial, expectedVersion, updatedAt }).changes !== 1) return false;
+      const cached = this.tokens.get(serial);
+      if (statement.run({ ...changes, serial, expectedVersion, updatedAt }).changes !== 1) {
+        if (cached?.version === expectedVersion) this.tokens.delete(serial); // stale: read it again
+        return false;
+      }
       if (audit) this.insertAudit(audit);
+      if (cached?.version === expectedVersion) this.tokens.set(serial, { ...cached, ...changes, version: expectedVersion + 1, updatedAt });
+      else this.tokens.delete(serial);
       return true;
     });
   }
 
   async recordFailure(serial: string, maxFail: number, audit: (counted: TokenRecord) => NewAuditEntry): Promise<TokenRecord | undefined> {
     return this.write(() => {
-      if (this.statements.recordFailure.run({ serial, maxFail, now: Date.now() }).changes !== 1) return undefined;
-      const counted = toRecord(this.statements.getToken.get(serial)!);
+      if (this.statements.recordFailure.run({ serial, maxFail, now: Date.now() }).changes !== 1) {
+        this.tokens.delete(serial);
+        return undefined;
+      }
+      const counted = this.remember(toRecord(this.statements.getToken.get(serial)!));
       this.insertAudit(audit(counted));
       return counted;
     });
@@ -278,6 +299,7 @@ export class SqliteTokenStore implements TokenStore, ServiceStore {
 
   async deleteToken(serial: string, audit: NewAuditEntry): Promise<boolean> {
     return this.write(() => {
+      this.tokens.delete(serial);
       const deleted = this.statements.deleteToken.run(serial).changes === 1;
       if (deleted) this.insertAudit(audit);
       return deleted;
@@ -441,6 +463,8 @@ export class SqliteTokenStore implements TokenStore, ServiceStore {
       const result = this.inSavepoint(work);
       return committed.then(() => result);
     } catch (error) {
+      // Its savepoint is undone: whatever the work put in the token cache may not be in the file.
+      this.tokens.clear();
       return Promise.reject(error);
     }
   }
@@ -467,9 +491,17 @@ export class SqliteTokenStore implements TokenStore, ServiceStore {
       this.db.exec('COMMIT');
       batch.resolve();
     } catch (error) {
+      this.tokens.clear();
       if (this.db.inTransaction) this.db.exec('ROLLBACK');
       batch.reject(error as Error);
     }
+  }
+
+  private remember(token: TokenRecord): TokenRecord {
+    this.tokens.delete(token.serial);
+    this.tokens.set(token.serial, token);
+    if (this.tokens.size > TOKEN_CACHE_SIZE) this.tokens.delete(this.tokens.keys().next().value!);
+    return token;
   }
 
   /** UPDATE statements, prepared once for each set of columns a change touches. */
