@@ -81,6 +81,24 @@ describe('the lab page routes', () => {
     expect((await errorOf(bare)).code).toBe('NV_LAB_FORBIDDEN');
   });
 
+  it('answers only to a loopback host name: a rebound DNS name gets 403 and no letter', async () => {
+    const { request } = await import('node:http');
+    const url = new URL(server.url);
+    const status = (host: string, route: string) =>
+      new Promise<number>((resolve, reject) => {
+        const req = request({ host: url.hostname, port: url.port, path: route, headers: { host } }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    expect(await status(`attacker.example:${url.port}`, '/lab/outbox')).toBe(403);
+    expect(await status('attacker.example', '/lab')).toBe(403);
+    expect(await status(`localhost:${url.port}`, '/lab/outbox')).toBe(200);
+    expect(await status(`127.0.0.1:${url.port}`, '/lab')).toBe(200);
+  });
+
   it('without a running token, press and display answer a coded 502', async () => {
     const press = await get('/lab/token/press', { method: 'POST', headers: { 'x-requested-by': 'noegleviser-lab' } });
     expect(press.status).toBe(502);

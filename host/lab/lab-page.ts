@@ -56,6 +56,7 @@ const LETTER_POLICY = ["sandbox", "default-src 'none'", "style-src 'unsafe-inlin
  * server never answers: the header keeps another site from pressing the lab's token.
  */
 const LAB_HEADER = 'x-requested-by';
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
 const LAB_HEADER_VALUE = 'noegleviser-lab';
 
 export async function registerLabPage(app: FastifyInstance, options: LabPageOptions): Promise<void> {
@@ -67,6 +68,13 @@ export async function registerLabPage(app: FastifyInstance, options: LabPageOpti
   const token = new TokenLink(options.debugAddress);
   const outbox = new Outbox(options.outboxDir);
   app.addHook('onClose', async () => token.close());
+  // The lab's routes answer only to a loopback name: a page on another site that rebinds its DNS
+  // name to 127.0.0.1 (or a neighbour, if the lab listens wider) gets no letters and no presses.
+  app.addHook('onRequest', async (request) => {
+    if (request.url.startsWith('/lab') && !LOOPBACK_HOSTS.has(request.hostname.replace(/:\d+$/, ''))) {
+      throw new ApiError(403, 'NV_LAB_FORBIDDEN', 'the lab answers only on 127.0.0.1, [::1] or localhost');
+    }
+  });
 
   app.get('/lab', async (_request, reply) => html(reply, PAGE_POLICY).send(page));
   app.get<{ Params: { name: string } }>('/lab/assets/:name', async (request, reply) => {

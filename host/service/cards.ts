@@ -48,7 +48,7 @@ export class CodeCards {
     private readonly now: () => number,
   ) {}
 
-  /** A new card for `person`: `welcome` cards are active at once, the others when their first key is used. */
+  /** A new card for `person`: `welcome` and `reissue` cards are active at once (they are the only card), the others when their first key is used. */
   async issue(person: PersonRecord, reason: CardReason, actor: ServiceActor): Promise<{ card: CodeCardRecord; pairs: CardPair[] }> {
     const secret = newCardSecret();
     try {
@@ -63,7 +63,7 @@ export class CodeCards {
             serial,
             personId: person.id,
             sealedSecret: this.vault.seal(SEAL_PREFIX + serial, secret),
-            state: reason === 'welcome' ? 'active' : 'issued',
+            state: reason === 'welcome' || reason === 'reissue' ? 'active' : 'issued',
             usedKeys: emptyUsedKeys(),
             keysLeft: CARD_KEYS,
             extra: reason === 'extra',

@@ -37,7 +37,8 @@ export type SecondStep =
 /** After a right key: a first login still has to choose its user-id and password. */
 export type KeyResult = { readonly next: 'choose-credentials'; readonly person: PersonRecord } | { readonly next: 'done'; readonly person: PersonRecord };
 
-const LOGIN_FAILED = () => new ApiError(401, 'NV_LOGIN_FAILED', 'The user-id or password is wrong.');
+const LOGIN_FAILED = () =>
+  new ApiError(401, 'NV_LOGIN_FAILED', 'The user-id or password is wrong, or your NemID is locked (spærret). After 5 wrong attempts, contact support or your administrator.');
 const KEY_FILE_FAILED = () => new ApiError(401, 'NV_KEY_FILE_FAILED', 'The key file could not be verified.');
 
 export class LoginFlow {
@@ -50,16 +51,25 @@ export class LoginFlow {
     private readonly now: () => number,
   ) {}
 
-  /** Step 1 (trin 1). */
+  /**
+   * Step 1 (trin 1). Every failure here gets one answer, whether the user-id is unknown, the
+   * password wrong, or the person locked or blocked: otherwise a locked account would still tell
+   * a guesser when the password is right. The person is read again after the (slow) hash, so
+   * guesses racing a lockout see it.
+   */
   async password(login: string, password: string, actor: ServiceActor): Promise<PersonRecord> {
-    const person = await this.find(login);
-    const right = await verifyPassword(password, person?.passwordHash ?? null);
-    if (!person || !right) {
-      if (person) await this.fail(person, 'login.password', actor);
-      else await this.store.appendAudit(auditEntry(actor, 'login.password', null, 'unknown-user', {}, this.now()));
+    const found = await this.find(login);
+    const right = await verifyPassword(password, found?.passwordHash ?? null);
+    const person = found && (await this.store.getPerson(found.id));
+    if (!person) {
+      await this.store.appendAudit(auditEntry(actor, 'login.password', null, 'unknown-user', {}, this.now()));
       throw LOGIN_FAILED();
     }
-    this.refuseUnusable(person);
+    if (!right) await this.fail(person, 'login.password', actor, LOGIN_FAILED());
+    if (person.state === 'locked' || person.state === 'blocked') {
+      await this.store.appendAudit(auditEntry(actor, 'login.password', person.id, `refused-${person.state}`, {}, this.now()));
+      throw LOGIN_FAILED();
+    }
     await this.store.appendAudit(auditEntry(actor, 'login.password', person.id, 'ok', {}, this.now()));
     return person;
   }
@@ -116,12 +126,16 @@ export class LoginFlow {
     return { ...person, ...changes, version: person.version + 1 };
   }
 
-  /** Key-file login: the signature of `challenge` by one of the person's active key files. */
+  /**
+   * Key-file login: the signature of `challenge` by one of the person's active key files. A P-256
+   * signature cannot be guessed, so a bad one is audited but not counted toward the lockout (that
+   * would only let anyone lock anyone), and every failure gets one answer, known NemID number or not.
+   */
   async keyFile(personId: string, challenge: string, signature: string, actor: ServiceActor): Promise<PersonRecord> {
     const person = /^\d{10}$/.test(personId) ? await this.store.getPerson(personId) : undefined;
     const keyFiles = person ? (await this.store.listKeyFiles(person.id)).filter((k) => k.state === 'active' && k.publicKey) : [];
     if (!person || !keyFiles.some((k) => verifySignature(k.publicKey!, challenge, signature))) {
-      if (person) await this.fail(person, 'login.key-file', actor, KEY_FILE_FAILED());
+      await this.store.appendAudit(auditEntry(actor, 'login.key-file', null, 'failed', {}, this.now()));
       throw KEY_FILE_FAILED();
     }
     this.refuseUnusable(person);
@@ -207,11 +221,17 @@ export class LoginFlow {
     if (person.state === 'blocked') throw new ApiError(403, 'NV_BLOCKED', 'Your NemID is blocked (spærret). Contact support or your administrator.');
   }
 
+  /** A right key: the fail count starts over. Refused if the person was locked or blocked meanwhile. */
   private async succeed(person: PersonRecord, actor: ServiceActor): Promise<KeyResult> {
-    const now = this.now();
-    await this.store.updatePerson(person.id, person.version, { failCount: 0, lastLoginAt: now }, auditEntry(actor, 'login', person.id, 'ok', { scope: person.scope }, now));
-    const updated = { ...person, failCount: 0, lastLoginAt: now, version: person.version + 1 };
-    return person.passwordTemporary ? { next: 'choose-credentials', person: updated } : { next: 'done', person: updated };
+    for (let current = person, attempt = 0; attempt < 4; attempt++) {
+      const now = this.now();
+      if (await this.store.updatePerson(current.id, current.version, { failCount: 0, lastLoginAt: now }, auditEntry(actor, 'login', current.id, 'ok', { scope: current.scope }, now))) {
+        const updated = { ...current, failCount: 0, lastLoginAt: now, version: current.version + 1 };
+        return current.passwordTemporary ? { next: 'choose-credentials', person: updated } : { next: 'done', person: updated };
+      }
+      current = await this.current(current.id);
+    }
+    throw new ApiError(503, 'NV_BUSY', 'your NemID is being changed elsewhere; log in again');
   }
 
   /** Counts a failure; throws `error` (or the lockout, when this failure caused it). */

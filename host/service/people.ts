@@ -52,6 +52,8 @@ const NAME_PATTERN = /^[\p{L}\p{M}][\p{L}\p{M} .'-]{0,99}$/u;
 const ORGANISATION_PATTERN = /^[^\p{C}<>]{1,100}$/u;
 
 export class People {
+  private readonly queues = new Map<string, Promise<void>>();
+
   constructor(
     private readonly store: Store,
     private readonly vault: SeedVault,
@@ -169,13 +171,20 @@ export class People {
 
   async unblock(person: PersonRecord, actor: ServiceActor): Promise<PersonRecord> {
     if (person.state !== 'blocked') throw new ApiError(409, 'NV_BAD_STATE', 'only a blocked person is unblocked');
-    return this.setState(person, person.passwordTemporary || person.passwordHash === null ? 'pending' : 'active', actor, 'person.unblock');
+    return this.setState(person, await this.usableState(person), actor, 'person.unblock', { failCount: 0 });
   }
 
   /** Lifts a lockout after too many wrong attempts. */
   async unlock(person: PersonRecord, actor: ServiceActor): Promise<PersonRecord> {
     if (person.state !== 'locked') throw new ApiError(409, 'NV_BAD_STATE', 'the person is not locked');
-    return this.setState(person, person.passwordTemporary || person.passwordHash === null ? 'pending' : 'active', actor, 'person.unlock', { failCount: 0 });
+    return this.setState(person, await this.usableState(person), actor, 'person.unlock', { failCount: 0 });
+  }
+
+  /** What an unblocked or unlocked person returns to: `pending` until their first login is made (or their key file activated). */
+  private async usableState(person: PersonRecord): Promise<'pending' | 'active'> {
+    if (person.passwordTemporary) return 'pending';
+    if (person.passwordHash === null) return (await this.store.listKeyFiles(person.id)).some((k) => k.state === 'active') ? 'active' : 'pending';
+    return 'active';
   }
 
   /**
@@ -185,6 +194,9 @@ export class People {
   async reissue(person: PersonRecord, organisation: OrganisationRecord | null, actor: ServiceActor): Promise<Issued> {
     for (const card of await this.store.listCards(person.id)) if (card.state !== 'blocked' && card.state !== 'replaced' && card.state !== 'used-up') await this.cards.block(card.serial, actor);
     for (const keyFile of await this.store.listKeyFiles(person.id)) await this.blockKeyFile(keyFile, actor);
+    for (const token of await this.tokens.list({ owner: person.id })) {
+      if (token.state === 'active' || token.state === 'disabled' || token.state === 'locked') await this.tokens.reportLost(token.serial, { replacement: false }, actor);
+    }
     await this.store.deleteSessionsOf(person.id);
     const withKeyFile = person.passwordHash === null;
     const password = withKeyFile ? null : temporaryPassword();
@@ -193,8 +205,8 @@ export class People {
       throw new ApiError(409, 'NV_CONFLICT', 'the person changed meanwhile; reload and try again');
     }
     const updated = { ...person, ...changes, version: person.version + 1 };
-    if (organisation) return { person: updated, letterId: await this.sendCredential(updated, organisation, password, actor) };
-    const { card, pairs } = await this.cards.issue(updated, 'welcome', actor);
+    if (organisation) return { person: updated, letterId: await this.sendCredential(updated, organisation, password, actor, 'reissue') };
+    const { card, pairs } = await this.cards.issue(updated, 'reissue', actor);
     const letter = await this.outbox.post({
       ...welcomeLetter({ recipient: person.name, nemIdNumber: person.id, temporaryPassword: password!, card: { serial: card.serial, pairs }, scope: person.scope }),
       personId: person.id,
@@ -208,10 +220,15 @@ export class People {
       throw new ApiError(400, 'NV_BAD_FIELD', `order from 1 to ${this.policy.maxExtraCards} extra cards`);
     }
     if (person.passwordHash === null) throw new ApiError(409, 'NV_BAD_STATE', 'a key-file employee has no code cards');
-    const alive = await this.cards.extraAlive(person.id);
-    if (alive + count > this.policy.maxExtraCards) {
-      await this.store.appendAudit(auditEntry(actor, 'card.extra', person.id, 'refused', { alive, asked: count }, this.now()));
-      throw new ApiError(409, 'NV_TOO_MANY_CARDS', `${person.name} has ${alive} extra card(s); at most ${this.policy.maxExtraCards} at a time`);
+    if (person.state === 'blocked') throw new ApiError(409, 'NV_BAD_STATE', 'a blocked person gets no new cards; unblock or re-issue first');
+    return this.onePerPerson(person.id, () => this.issueExtraCards(person, count, actor));
+  }
+
+  private async issueExtraCards(person: PersonRecord, count: number, actor: ServiceActor): Promise<string[]> {
+    const allowed = await this.extraCardsAllowed(person);
+    if (count > allowed) {
+      await this.store.appendAudit(auditEntry(actor, 'card.extra', person.id, 'refused', { allowed, asked: count }, this.now()));
+      throw new ApiError(409, 'NV_TOO_MANY_CARDS', `${person.name} may have ${allowed} more extra card(s) now; at most ${this.policy.maxExtraCards} at a time`);
     }
     const letters: string[] = [];
     for (let i = 0; i < count; i++) {
@@ -220,6 +237,27 @@ export class People {
       letters.push(letter.id);
     }
     return letters;
+  }
+
+  /** Runs `work` after any earlier work for the same person has finished (two orders never both pass the count). */
+  private onePerPerson<T>(personId: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.queues.get(personId) ?? Promise.resolve();
+    const next = previous.then(work, work);
+    const settled = next.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.queues.set(personId, settled);
+    void settled.then(() => {
+      if (this.queues.get(personId) === settled) this.queues.delete(personId);
+    });
+    return next;
+  }
+
+  /** How many extra cards may be ordered for `person` now (0 for a blocked or key-file person). */
+  async extraCardsAllowed(person: PersonRecord): Promise<number> {
+    if (person.state === 'blocked' || person.passwordHash === null) return 0;
+    return Math.max(0, this.policy.maxExtraCards - (await this.cards.extraAlive(person.id)));
   }
 
   /** The threshold successor, once `CodeCards.answer` said it is due. */
@@ -234,10 +272,10 @@ export class People {
     await this.store.updateKeyFile(keyFile.id, keyFile.version, { state: 'blocked', activationDigest: null }, auditEntry(actor, 'key-file.block', keyFile.id, 'ok', { person: keyFile.personId }, this.now()));
   }
 
-  private async sendCredential(person: PersonRecord, organisation: OrganisationRecord, password: string | null, actor: ServiceActor): Promise<string> {
+  private async sendCredential(person: PersonRecord, organisation: OrganisationRecord, password: string | null, actor: ServiceActor, reason: 'welcome' | 'reissue' = 'welcome'): Promise<string> {
     const org = { name: organisation.name, cvr: organisation.cvr };
     if (password !== null) {
-      const { card, pairs } = await this.cards.issue(person, 'welcome', actor);
+      const { card, pairs } = await this.cards.issue(person, reason, actor);
       const letter = await this.outbox.post({
         ...employeeWelcomeLetter({ recipient: person.name, nemIdNumber: person.id, organisation: org, temporaryPassword: password, card: { serial: card.serial, pairs } }),
         personId: person.id,

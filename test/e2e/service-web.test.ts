@@ -203,10 +203,12 @@ describe('the two-step login with a code card', () => {
     expect(fifth.body).toMatch(/locked/i);
     await web.open('/login');
     const after = await web.submit('/login', { userId: nemId, password: welcome.password! });
-    expect(after.status).toBe(403);
+    const wrongNow = await web.submit('/login', { userId: nemId, password: 'still-wrong-1' });
+    expect(after.status, 'a locked account does not tell a guesser that the password is right').toBe(401);
     expect(after.body).toMatch(/locked/i);
+    expect(/class="error"[^>]*>([^<]*)</.exec(after.body)?.[1]).toBe(/class="error"[^>]*>([^<]*)</.exec(wrongNow.body)?.[1]);
     const person = await operator('GET', `/v1/people/${nemId}`);
-    expect([person.json.person.state, person.json.person.failCount]).toEqual(['locked', 5]);
+    expect([person.json.person.state, person.json.person.failCount]).toEqual(['locked', 6]);
     const unlocked = await operator('POST', `/v1/people/${nemId}/unlock`, {});
     expect(unlocked.json.person.state).toBe('pending');
     expect((await logIn(client(), nemId, welcome.password!, welcome.keys)).page.body).toContain('id="choose-form"');
@@ -231,6 +233,16 @@ describe('the two-step login with a code card', () => {
     const reused = await fetch(new URL('/login/key', server.url), { headers: { cookie: cookie.split(';')[0]! }, redirect: 'manual' });
     expect([reused.status, reused.headers.get('location')], 'the cookie from before step 1 is worth nothing after it').toEqual([303, '/login']);
     clients.push(stale);
+  });
+
+  it('answers a page route’s wrongly typed fields with a coded 400, not a failure', async () => {
+    const web = client();
+    await web.open('/login');
+    for (const userId of [42, true, { a: 1 }, ['x']]) {
+      const answer = await web.postJson('/login', { userId, password: 'whatever-1', _csrf: csrfOf(web.lastPage) });
+      expect(answer.status).toBe(400);
+      expect(answer.body).toContain('userId');
+    }
   });
 
   it('refuses a form without its CSRF token, or with another session’s', async () => {
@@ -339,6 +351,13 @@ describe('code cards: keys used once, thresholds, extra cards, blocking', () => 
     expect(await newCards()).toHaveLength(1);
   });
 
+  it('never orders a fourth extra card, also when orders race', async () => {
+    const { nemId } = await orderPerson('Gunnar Race', cprOfAge(61, '1013'));
+    const raced = await Promise.all([2, 2, 2].map((count) => operator('POST', `/v1/people/${nemId}/extra-cards`, { count })));
+    expect(raced.map((r) => r.status).sort()).toEqual([201, 409, 409]);
+    expect((await server.service.store.listCards(nemId)).filter((c) => c.extra)).toHaveLength(2);
+  });
+
   it('orders up to three extra cards, and refuses a fourth', async () => {
     const { nemId } = await orderPerson('Gitte Extra', cprOfAge(60, '1007'));
     const three = await operator('POST', `/v1/people/${nemId}/extra-cards`, { count: 3 });
@@ -356,8 +375,13 @@ describe('code cards: keys used once, thresholds, extra cards, blocking', () => 
     await logIn(web, nemId, welcome.password!, welcome.keys);
     await web.submit('/login/choose', { userId: 'hans.block', password: 'hans-Block-22', passwordAgain: 'hans-Block-22' });
     secrets.add('hans-Block-22');
+    const elsewhere = client(); // the same person signed in on another machine (or a thief with the card)
+    await logIn(elsewhere, 'hans.block', 'hans-Block-22', welcome.keys);
+    expect((await elsewhere.open('/self-service')).body).toContain('id="scope"');
     const [card] = await server.service.store.listCards(nemId);
     const blocked = await web.submit('/self-service/block', { kind: 'card', id: card!.serial });
+    expect((await elsewhere.get('/self-service')).location, 'blocking ends every other session').toBe('/login');
+    expect((await web.get('/self-service')).status, 'but not the one that blocked').toBe(200);
     expect(blocked.body).toContain('class="notice"');
     expect((await server.service.store.getCard(card!.serial))!.state).toBe('blocked');
     await web.submit('/logout', {});
@@ -406,7 +430,7 @@ describe('organisations and employee credentials', () => {
 
     const browser = client();
     await browser.open('/activate');
-    const csrf = /name="_csrf" value="([^"]+)"/.exec(browser.lastPage)![1]!;
+    const csrf = /data-csrf="([^"]+)"/.exec(browser.lastPage)![1]!;
     const begun = await browser.postJson('/activate/begin', { activationCode: code }, { 'x-csrf-token': csrf });
     expect(begun.status, begun.body).toBe(200);
     const { personId, label } = JSON.parse(begun.body) as { personId: string; label: string };
@@ -428,6 +452,19 @@ describe('organisations and employee credentials', () => {
     const replay = await browser.postJson('/login/key-file', { personId, signature }, { 'x-csrf-token': pageCsrf });
     expect(replay.status).toBeGreaterThanOrEqual(400);
 
+    // Forged signatures tell nothing about which NemID numbers exist, and lock nobody.
+    const forger = client();
+    const answers: string[] = [];
+    for (const target of [personId, '1234567890', personId, '1234567891', personId, personId, personId]) {
+      const page = await forger.open('/login/key-file');
+      const token = /data-csrf="([^"]+)"/.exec(page.body)![1]!;
+      const forged = await forger.postJson('/login/key-file', { personId: target, signature: 'A'.repeat(86) }, { 'x-csrf-token': token });
+      answers.push(`${forged.status} ${forged.body}`);
+    }
+    expect(new Set(answers).size).toBe(1);
+    expect(answers[0]).toMatch(/^401 .*NV_KEY_FILE_FAILED/);
+    expect((await server.service.people.get(personId)).state).toBe('active');
+
     const other = await operator('POST', '/v1/organisations', { cvr: '24256790', name: 'Novo Nordisk A/S', administrator: 'Lene Anden' });
     expect(other.status, JSON.stringify(other.json)).toBe(201);
     const otherLetter = await letter(other.json.letter);
@@ -448,7 +485,8 @@ describe('organisations and employee credentials', () => {
 
 describe('rate limits', () => {
   it('answers 429 with a coded error once an address has tried to log in too often in a minute', async () => {
-    const limited = await startServer({ dbFile: path.join(dir, 'limited', 'tokens.db'), port: 0, env: {}, servicePolicy: { loginAttemptsPerMinute: 3 } });
+    // The general rate limit off (--rate-limit 0): the login steps keep theirs.
+    const limited = await startServer({ dbFile: path.join(dir, 'limited', 'tokens.db'), port: 0, env: {}, rateLimitPerSecond: 0, servicePolicy: { loginAttemptsPerMinute: 3 } });
     try {
       const web = new WebClient(limited.url);
       await web.open('/login');
@@ -459,9 +497,9 @@ describe('rate limits', () => {
         if (web.lastPage.includes('name="_csrf"')) csrf = csrfOf(web.lastPage);
       }
       expect(statuses).toEqual([401, 401, 401, 429, 429]);
-      const codes: string[] = [];
-      for (let i = 0; i < 4; i++) codes.push(JSON.parse((await web.postJson('/api/login', { userId: 'x', password: 'y' }, { 'x-csrf-token': 'z' })).body).error.code);
-      expect(codes).toEqual(['NV_CSRF', 'NV_CSRF', 'NV_CSRF', 'NV_RATE_LIMITED']);
+      const json = await web.postJson('/api/login', { userId: 'x', password: 'y' }, { 'x-csrf-token': 'z' });
+      expect([json.status, JSON.parse(json.body).error.code], 'one allowance for all the login routes of an address').toEqual([429, 'NV_RATE_LIMITED']);
+      expect(json.headers.get('retry-after')).toMatch(/^\d+$/);
     } finally {
       await limited.close();
     }

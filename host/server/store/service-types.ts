@@ -175,8 +175,8 @@ export interface ServiceStore {
   getSession(digest: string, now: number): Promise<SessionRecord | undefined>;
   updateSession(digest: string, changes: SessionChanges): Promise<void>;
   deleteSession(digest: string): Promise<void>;
-  /** Ends every session of a person (on blocking, password change…). */
-  deleteSessionsOf(personId: string): Promise<void>;
+  /** Ends every session of a person (on blocking, password change…), but `except` (a digest) if given. */
+  deleteSessionsOf(personId: string, except?: string): Promise<void>;
 }
 
 export class DuplicatePersonError extends Error {

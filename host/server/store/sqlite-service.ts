@@ -332,7 +332,7 @@ export class ServiceTables {
         VALUES (@digest, @stage, @personId, @csrfToken, @challenge, @cardSerial, @createdAt, @expiresAt)`),
       getSession: db.prepare<[string, number], SessionRow>('SELECT * FROM sessions WHERE digest = ? AND expires_at > ?'),
       deleteSession: db.prepare<[string]>('DELETE FROM sessions WHERE digest = ?'),
-      deleteSessionsOf: db.prepare<[string]>('DELETE FROM sessions WHERE person_id = ?'),
+      deleteSessionsOf: db.prepare<[string, string]>('DELETE FROM sessions WHERE person_id = ? AND digest != ?'),
     };
   }
 
@@ -454,8 +454,8 @@ export class ServiceTables {
     this.statements.deleteSession.run(digest);
   }
 
-  deleteSessionsOf(personId: string): void {
-    this.statements.deleteSessionsOf.run(personId);
+  deleteSessionsOf(personId: string, except = ''): void {
+    this.statements.deleteSessionsOf.run(personId, except);
   }
 
   // Reads: immediate, and they see the writes of the batch not yet committed (one connection).

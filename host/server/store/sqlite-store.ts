@@ -446,8 +446,8 @@ export class SqliteTokenStore implements TokenStore, ServiceStore {
     return this.write(() => this.service.deleteSession(digest));
   }
 
-  async deleteSessionsOf(personId: string): Promise<void> {
-    return this.write(() => this.service.deleteSessionsOf(personId));
+  async deleteSessionsOf(personId: string, except?: string): Promise<void> {
+    return this.write(() => this.service.deleteSessionsOf(personId, except));
   }
 
   async close(): Promise<void> {

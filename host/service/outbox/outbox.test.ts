@@ -165,17 +165,22 @@ describe('Outbox', () => {
     expect((await outbox.list()).length).toBe(10);
   });
 
-  it('ignores and clears a temporary folder a crash left behind', async () => {
+  it('ignores and clears a temporary folder a crash left behind, but not one another writer is filling now', async () => {
     const outbox = new Outbox(dir);
     await outbox.post(letter());
     const crashed = path.join(dir, '.tmp-deadbeef');
     fs.mkdirSync(crashed);
     fs.writeFileSync(path.join(crashed, 'letter.html'), '<p>half</p>');
+    const anHourAgo = new Date(Date.now() - 3600_000);
+    fs.utimesSync(crashed, anHourAgo, anHourAgo);
+    const young = path.join(dir, '.tmp-cafebabe');
+    fs.mkdirSync(young);
     expect((await outbox.list()).map((l) => l.id)).toEqual(['0001-welcome']);
 
     const restarted = new Outbox(dir);
     expect((await restarted.list()).map((l) => l.id)).toEqual(['0001-welcome']);
     expect(fs.existsSync(crashed)).toBe(false);
+    expect(fs.existsSync(young)).toBe(true);
   });
 
   it('refuses attachments with a path, a reserved name or a duplicate name, and posts nothing', async () => {

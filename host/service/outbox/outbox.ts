@@ -7,7 +7,7 @@
  * Letters hold temporary passwords and card keys: the folders are 0700 and the files 0600.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm, chmod } from 'node:fs/promises';
+import { chmod, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { ApiError } from '../../server/errors.ts';
 
@@ -55,6 +55,8 @@ const LETTER_ID = /^(\d{4,})-([a-z-]+)$/;
 const ATTACHMENT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const RESERVED = new Set(['letter.json', 'letter.html']);
 const TEMP_PREFIX = '.tmp-';
+/** A temporary folder older than this was left by a crash. */
+const STALE_TEMP_MS = 10 * 60_000;
 
 const noLetter = () => new ApiError(404, 'NV_NO_LETTER', 'no such letter or attachment in the outbox');
 const badLetter = (message: string) => new ApiError(500, 'NV_BAD_LETTER', message);
@@ -166,7 +168,9 @@ export class Outbox {
       let value = 0;
       for (const entry of await readdir(this.dir)) {
         if (entry.startsWith(TEMP_PREFIX)) {
-          await rm(path.join(this.dir, entry), { recursive: true, force: true });
+          // Only a folder old enough to be a crash's: another Outbox on this folder (the lab page's) may be writing a young one.
+          const folder = path.join(this.dir, entry);
+          if (Date.now() - (await stat(folder)).mtimeMs > STALE_TEMP_MS) await rm(folder, { recursive: true, force: true });
           continue;
         }
         const match = LETTER_ID.exec(entry);

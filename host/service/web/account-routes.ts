@@ -70,6 +70,8 @@ export function registerAccountRoutes(app: FastifyInstance, context: WebContext)
       try {
         const person = await service.login.current(session.personId);
         await act(person, form(request), request, session);
+        // A lost card or a changed password ends every other session of the person (a thief's too).
+        await service.store.deleteSessionsOf(person.id, session.digest);
         return redirect(reply, `/self-service?done=${done}`);
       } catch (error) {
         const failure = asApiError(error);
@@ -138,6 +140,7 @@ export function registerAccountRoutes(app: FastifyInstance, context: WebContext)
         state: p.state,
         cards: (await service.store.listCards(p.id)).map(({ serial, state, keysLeft, extra }) => ({ serial, state, keysLeft, extra })),
         keyFiles: (await service.people.keyFiles(p.id)).map(({ id, state }) => ({ id, state })),
+        extraCardsAllowed: await service.people.extraCardsAllowed(p),
       })),
     );
     const html = adminPage({
@@ -145,6 +148,7 @@ export function registerAccountRoutes(app: FastifyInstance, context: WebContext)
       organisation: { name: admin.organisation.name, cvr: admin.organisation.cvr },
       admin: { name: admin.person.name },
       employees,
+      maxExtraCards: service.policy.maxExtraCards,
       notice: message.notice,
       error: message.error?.message,
     });

@@ -8,6 +8,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ApiError } from '../../server/errors.ts';
 import type { ServiceActor } from '../cards.ts';
 import type { PersonRecord } from '../../server/store/service-types.ts';
+import type { LoginLimit } from './login-throttle.ts';
 import { actorOf, at, postedSession, sendJsonError, type WebContext } from './context.ts';
 import { afterKey, askedStep } from './login-routes.ts';
 
@@ -28,7 +29,7 @@ export function viewPerson(person: PersonRecord) {
   };
 }
 
-export function registerApiRoutes(app: FastifyInstance, context: WebContext, loginLimit: object): void {
+export function registerApiRoutes(app: FastifyInstance, context: WebContext, loginLimit: LoginLimit): void {
   const { service, sessions } = context;
 
   app.get('/api/session', async (request, reply) => {

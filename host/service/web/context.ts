@@ -25,9 +25,11 @@ export function redirect(reply: FastifyReply, to: string): FastifyReply {
   return reply.redirect(to, 303);
 }
 
+/** The posted fields that are strings (a JSON body posted to a page route may carry anything). */
 export function form(request: FastifyRequest): Form {
   const body = request.body;
-  return body && typeof body === 'object' ? (body as Form) : {};
+  if (!body || typeof body !== 'object') return {};
+  return Object.fromEntries(Object.entries(body).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
 }
 
 export function field(values: Form, name: string, maxLength = 200): string {

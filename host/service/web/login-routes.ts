@@ -9,13 +9,14 @@ import { ApiError } from '../../server/errors.ts';
 import type { SessionRecord } from '../../server/store/service-types.ts';
 import { newChallenge } from '../key-file.ts';
 import type { KeyResult, SecondStep } from '../login.ts';
+import type { LoginLimit } from './login-throttle.ts';
 import { actorOf, asApiError, at, field, form, postedSession, redirect, sendJsonError, sendPage, type WebContext } from './context.ts';
 import { activatePage, cardStepPage, chooseCredentialsPage, keyFileLoginPage, loginPage, messagePage, tokenStepPage } from './views.ts';
 
 /** Errors after which the half-done login ends (the person is locked or blocked). */
 const FINAL = new Set(['NV_LOCKED', 'NV_BLOCKED', 'NV_TOKEN_LOCKED', 'NV_NO_CARD']);
 
-export function registerLoginRoutes(app: FastifyInstance, context: WebContext, loginLimit: object): void {
+export function registerLoginRoutes(app: FastifyInstance, context: WebContext, loginLimit: LoginLimit): void {
   const { service, sessions } = context;
   const { login } = service;
 
@@ -127,6 +128,7 @@ export function registerLoginRoutes(app: FastifyInstance, context: WebContext, l
   });
 
   app.get('/login/key-file', async (request, reply) => {
+    if (at(await sessions.load(request), 'authenticated')) return redirect(reply, '/self-service');
     const session = await anonymous(request, reply);
     const challenge = newChallenge();
     await sessions.update(session, { challenge });
@@ -149,6 +151,7 @@ export function registerLoginRoutes(app: FastifyInstance, context: WebContext, l
   });
 
   app.get('/activate', async (request, reply) => {
+    if (at(await sessions.load(request), 'authenticated')) return redirect(reply, '/self-service');
     const session = await anonymous(request, reply);
     return sendPage(reply, activatePage({ csrf: session.csrfToken }));
   });

@@ -1,7 +1,7 @@
 /**
  * The service's web layer as one fastify plugin on the validation server: forms parsed as
  * urlencoded (in this plugin only; the token API stays JSON-only), static assets from a fixed list,
- * strict security headers on every answer, a tighter rate limit on the login steps, and errors as
+ * strict security headers on every answer, one rate limit shared by the login steps, and errors as
  * a page for a browser and as coded JSON for /api and /v1.
  */
 import fs from 'node:fs';
@@ -12,6 +12,7 @@ import type { NemIdService } from '../service.ts';
 import { registerAccountRoutes } from './account-routes.ts';
 import { registerApiRoutes } from './api-routes.ts';
 import { asApiError, sendJsonError, sendPage, type WebContext } from './context.ts';
+import { LoginThrottle } from './login-throttle.ts';
 import { registerLoginRoutes } from './login-routes.ts';
 import { Sessions } from './sessions.ts';
 import { messagePage } from './views.ts';
@@ -63,7 +64,7 @@ export async function registerService(app: FastifyInstance, service: NemIdServic
       return reply.type(asset.type).header('cache-control', 'no-cache').send(asset.body);
     });
 
-    const loginLimit = { config: { rateLimit: { max: service.policy.loginAttemptsPerMinute, timeWindow: 60_000 } } };
+    const loginLimit = { onRequest: new LoginThrottle(service.policy.loginAttemptsPerMinute, service.now).hook };
     registerLoginRoutes(scope, context, loginLimit);
     registerAccountRoutes(scope, context);
     registerApiRoutes(scope, context, loginLimit);

@@ -126,14 +126,14 @@ function selfServiceView(overrides: Partial<SelfServiceView> = {}): SelfServiceV
 }
 
 function adminView(employees: readonly EmployeeRow[]): AdminView {
-  return { csrf: EVIL_CSRF, organisation: { name: EVIL, cvr: '12345674' }, admin: { name: EVIL }, employees, notice: EVIL, error: EVIL };
+  return { csrf: EVIL_CSRF, organisation: { name: EVIL, cvr: '12345674' }, admin: { name: EVIL }, employees, maxExtraCards: 3, notice: EVIL, error: EVIL };
 }
 
 const employees: EmployeeRow[] = [
-  { id: 'PACTIVE', name: EVIL, userId: 'anna.b', role: 'employee', state: 'active', cards: [card('K500-000-001', 'active', 100)], keyFiles: [] },
-  { id: 'PLOCKED', name: 'Bo', userId: null, role: 'administrator', state: 'locked', cards: [card('K500-000-002', 'active', 80)], keyFiles: [] },
-  { id: 'PBLOCKED', name: 'Cai', userId: 'cai', role: 'employee', state: 'blocked', cards: [card('K500-000-003', 'blocked', 80)], keyFiles: [] },
-  { id: 'PKEYFILE', name: 'Dana', userId: null, role: 'employee', state: 'pending', cards: [], keyFiles: [{ id: 'F9', state: 'awaiting-activation' }] },
+  { id: 'PACTIVE', name: EVIL, userId: 'anna.b', role: 'employee', state: 'active', cards: [card('K500-000-001', 'active', 100)], keyFiles: [], extraCardsAllowed: 3 },
+  { id: 'PLOCKED', name: 'Bo', userId: null, role: 'administrator', state: 'locked', cards: [card('K500-000-002', 'active', 80)], keyFiles: [], extraCardsAllowed: 2 },
+  { id: 'PBLOCKED', name: 'Cai', userId: 'cai', role: 'employee', state: 'blocked', cards: [card('K500-000-003', 'blocked', 80)], keyFiles: [], extraCardsAllowed: 0 },
+  { id: 'PKEYFILE', name: 'Dana', userId: null, role: 'employee', state: 'pending', cards: [], keyFiles: [{ id: 'F9', state: 'awaiting-activation' }], extraCardsAllowed: 0 },
   {
     id: 'PTWOEXTRA',
     name: 'Eli',
@@ -142,6 +142,7 @@ const employees: EmployeeRow[] = [
     state: 'active',
     cards: [card('K600-000-001', 'active', 30), card('K600-000-002', 'issued', 148, true), card('K600-000-003', 'issued', 148, true)],
     keyFiles: [],
+    extraCardsAllowed: 1,
   },
   {
     id: 'PTHREEEXTRA',
@@ -151,8 +152,9 @@ const employees: EmployeeRow[] = [
     state: 'active',
     cards: [card('K700-000-001', 'active', 30), card('K700-000-002', 'issued', 148, true), card('K700-000-003', 'issued', 148, true), card('K700-000-004', 'issued', 148, true)],
     keyFiles: [],
+    extraCardsAllowed: 0,
   },
-  { id: 'P<bad>"id', name: 'Gry', userId: 'gry', role: 'employee', state: 'active', cards: [], keyFiles: [] },
+  { id: 'P<bad>"id', name: 'Gry', userId: 'gry', role: 'employee', state: 'active', cards: [], keyFiles: [], extraCardsAllowed: 0 },
 ];
 
 interface PageCase {
@@ -161,6 +163,8 @@ interface PageCase {
   readonly ids: readonly string[];
   readonly scripts?: readonly string[];
   readonly signedIn?: boolean;
+  /** Forms handled only by the page's script: the browser must have nothing to post from them. */
+  readonly scriptForms?: readonly string[];
 }
 
 const pages: PageCase[] = [
@@ -181,12 +185,14 @@ const pages: PageCase[] = [
     page: keyFileLoginPage({ csrf: EVIL_CSRF, challenge: EVIL, error: EVIL }),
     ids: ['key-file-form', 'key-file-input', 'key-file-password', 'key-file-submit', 'key-file-status'],
     scripts: ['/assets/key-file-login.js'],
+    scriptForms: ['key-file-form'],
   },
   {
     name: 'activate',
     page: activatePage({ csrf: EVIL_CSRF, error: EVIL }),
     ids: ['activate-form', 'activation-code', 'key-file-new-password', 'key-file-new-password-again', 'activate-submit', 'activate-status', 'key-file-download'],
     scripts: ['/assets/activate.js'],
+    scriptForms: ['activate-form'],
   },
   {
     name: 'self-service',
@@ -203,7 +209,7 @@ const pages: PageCase[] = [
   { name: 'message', page: messagePage({ title: EVIL, message: EVIL, status: 423 }), ids: ['error'] },
 ];
 
-describe.each(pages)('the $name page', ({ page, ids, scripts = [], signedIn = false }) => {
+describe.each(pages)('the $name page', ({ page, ids, scripts = [], signedIn = false, scriptForms = [] }) => {
   it('is a whole HTML document with the stylesheet and exactly one h1', () => {
     expect(page.startsWith('<!doctype html>')).toBe(true);
     expect(page).toContain('</html>');
@@ -237,7 +243,8 @@ describe.each(pages)('the $name page', ({ page, ids, scripts = [], signedIn = fa
   });
 
   it('puts the CSRF token into every POST form, urlencoded', () => {
-    const all = forms(page);
+    const all = forms(page).filter(({ tag }) => !scriptForms.includes(tag.attrs.get('id') ?? ''));
+    expect(all.length + scriptForms.length).toBe(forms(page).length);
     for (const { tag, inner } of all) {
       expect(tag.attrs.get('method')).toBe('post');
       expect(tag.attrs.get('enctype') ?? 'application/x-www-form-urlencoded').toBe('application/x-www-form-urlencoded');
@@ -361,6 +368,30 @@ describe('login pages', () => {
     expect(byId(page, 'activate-status').attrs.get('role')).toBe('status');
     expect(byId(page, 'key-file-download').attrs.has('download')).toBe(true);
     expect(byId(page, 'activate-done').attrs.has('hidden')).toBe(true);
+  });
+
+  // The key and its password (and the activation code) must never leave the browser: even with the
+  // script off or not yet attached, submitting these forms must post nothing to the service.
+  it.each([
+    { name: 'key-file login', page: keyFileLoginPage({ csrf: 'csrf-1', challenge: 'ch-1' }), form: 'key-file-form', csrf: 'csrf-1' },
+    { name: 'activation', page: activatePage({ csrf: 'csrf-2' }), form: 'activate-form', csrf: 'csrf-2' },
+  ])('the $name page has no form the browser could post, and nothing named to post', ({ page, form, csrf }) => {
+    const all = forms(page);
+    expect(all.map(({ tag }) => tag.attrs.get('id'))).toEqual([form]);
+    const { tag, inner } = all[0]!;
+    expect(tag.attrs.has('method')).toBe(false);
+    expect(tag.attrs.has('action')).toBe(false);
+    expect(tag.attrs.has('enctype')).toBe(false);
+    expect(tag.attrs.get('data-csrf')).toBe(csrf);
+    expect(page).not.toMatch(/method\s*=\s*["']?post/i);
+    expect(page).not.toMatch(/\saction\s*=/i);
+    // No submittable control anywhere on the page has a name (so no hidden _csrf either).
+    const controls = tags(page).filter((t) => ['input', 'select', 'textarea', 'button'].includes(t.name));
+    expect(controls.length).toBeGreaterThan(0);
+    for (const control of controls) expect(control.attrs.has('name'), `<${control.name} id=${control.attrs.get('id')}>`).toBe(false);
+    // The inputs the scripts read by id are all inside that form.
+    const inputs = tags(inner).filter((t) => t.name === 'input').map((t) => t.attrs.get('id'));
+    expect(inputs).toEqual(form === 'key-file-form' ? ['key-file-input', 'key-file-password'] : ['activation-code', 'key-file-new-password', 'key-file-new-password-again']);
   });
 
   it('the message page says what happened and leads back to the login', () => {
@@ -487,17 +518,48 @@ describe('administration', () => {
     expect([...actionsOf('PBLOCKED').keys()].sort()).toEqual(['reissue', 'unblock']);
   });
 
-  it('never lets more than 3 extra cards be pending, and none for a key-file employee', () => {
+  it("offers as many extra cards as the server allows, and no form when it allows none", () => {
     const count = (id: string) => {
       const inner = actionsOf(id).get('extra-cards')?.inner;
       if (inner === undefined) return undefined;
       const input = tags(inner).find((tag) => tag.name === 'input' && tag.attrs.get('name') === 'count')!;
       return { min: input.attrs.get('min'), max: input.attrs.get('max') };
     };
+    for (const employee of employees) {
+      expect(count(employee.id), employee.id).toEqual(employee.extraCardsAllowed > 0 ? { min: '1', max: String(employee.extraCardsAllowed) } : undefined);
+    }
     expect(count('PACTIVE')).toEqual({ min: '1', max: '3' });
+    expect(count('PLOCKED')).toEqual({ min: '1', max: '2' });
     expect(count('PTWOEXTRA')).toEqual({ min: '1', max: '1' });
     expect(count('PTHREEEXTRA')).toBeUndefined();
     expect(count('PKEYFILE')).toBeUndefined();
+  });
+
+  it('decides nothing itself: the allowance given is shown as is, whatever the cards look like', () => {
+    // Two extra cards issued and one in use, yet the server says 2 more: the page follows the server.
+    const row: EmployeeRow = {
+      id: 'PSERVER',
+      name: 'Hal',
+      userId: 'hal',
+      role: 'employee',
+      state: 'active',
+      cards: [card('K800-000-001', 'active', 30), card('K800-000-002', 'issued', 148, true), card('K800-000-003', 'issued', 148, true), card('K800-000-004', 'active', 148, true)],
+      keyFiles: [],
+      extraCardsAllowed: 2,
+    };
+    const max = (view: AdminView) => {
+      const input = tags(adminPage(view)).find((tag) => tag.name === 'input' && tag.attrs.get('name') === 'count');
+      return input?.attrs.get('max');
+    };
+    expect(max(adminView([row]))).toBe('2');
+    expect(max(adminView([{ ...row, extraCardsAllowed: 0 }]))).toBeUndefined();
+    expect(max(adminView([{ ...row, cards: [], extraCardsAllowed: 5 }]))).toBe('5');
+  });
+
+  it("states the server's extra-card limit in its hint", () => {
+    const text = (view: AdminView) => decode(adminPage(view).replace(/<[^>]*>/g, ''));
+    expect(text({ ...adminView([]), maxExtraCards: 7 })).toMatch(/at most 7 extra cards/);
+    expect(text({ ...adminView([]), maxExtraCards: 2 })).toMatch(/at most 2 extra cards/);
   });
 
   it('puts an employee id into the form URLs percent-encoded', () => {

@@ -19,4 +19,4 @@ export {
 } from './views/login.ts';
 export { keyFileLoginPage, activatePage, type KeyFileLoginView, type ActivateView } from './views/key-file.ts';
 export { selfServicePage, type SelfServiceView, type CardRow, type TokenRow, type KeyFileRow } from './views/self-service.ts';
-export { adminPage, extraCardsAllowed, MAX_PENDING_EXTRA_CARDS, type AdminView, type EmployeeRow } from './views/admin.ts';
+export { adminPage, type AdminView, type EmployeeRow } from './views/admin.ts';

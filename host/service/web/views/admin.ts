@@ -7,9 +7,6 @@ import type { OrganisationRole, PersonState } from '../../../server/store/servic
 import { da, html, layout, messages, postForm, type SafeHtml } from './layout.ts';
 import { CARD_STATE_LABELS, KEY_FILE_STATE_LABELS, ROLE_LABELS, type CardRow, type KeyFileRow } from './self-service.ts';
 
-/** Extra cards not yet taken into use an employee may have at a time. */
-export const MAX_PENDING_EXTRA_CARDS = 3;
-
 export interface EmployeeRow {
   readonly id: string;
   readonly name: string;
@@ -19,6 +16,11 @@ export interface EmployeeRow {
   readonly state: PersonState;
   readonly cards: readonly CardRow[];
   readonly keyFiles: readonly KeyFileRow[];
+  /**
+   * How many more extra cards may be ordered for this employee now, as the server's policy decides
+   * (0 hides the order form). The page only shows it; it never works it out itself.
+   */
+  readonly extraCardsAllowed: number;
 }
 
 export interface AdminView {
@@ -26,6 +28,8 @@ export interface AdminView {
   readonly organisation: { readonly name: string; readonly cvr: string };
   readonly admin: { readonly name: string };
   readonly employees: readonly EmployeeRow[];
+  /** The policy's limit on extra cards per employee, for the hint text. */
+  readonly maxExtraCards: number;
   readonly notice?: string;
   readonly error?: string;
 }
@@ -36,15 +40,6 @@ export const PERSON_STATE_LABELS: Readonly<Record<PersonState, SafeHtml>> = {
   locked: html`Locked after wrong attempts${da('låst')}`,
   blocked: html`Blocked${da('spærret')}`,
 };
-
-/** How many more extra cards may be ordered now (0 when the employee cannot have cards ordered). */
-export function extraCardsAllowed(employee: EmployeeRow): number {
-  if (employee.state === 'blocked') return 0;
-  const usable = employee.cards.some((card) => card.state === 'issued' || card.state === 'active');
-  if (!usable) return 0;
-  const pending = employee.cards.filter((card) => card.extra && card.state === 'issued').length;
-  return Math.max(0, MAX_PENDING_EXTRA_CARDS - pending);
-}
 
 function actionForm(csrf: string, employee: EmployeeRow, action: string, className: string, label: SafeHtml, extra: SafeHtml | '' = ''): SafeHtml {
   return postForm({
@@ -67,7 +62,7 @@ function credentials(employee: EmployeeRow): SafeHtml {
 }
 
 function actions(csrf: string, employee: EmployeeRow): SafeHtml {
-  const allowed = extraCardsAllowed(employee);
+  const allowed = employee.extraCardsAllowed;
   const countId = `extra-count-${employee.id.replace(/[^A-Za-z0-9_-]/g, '_')}`;
   return html`${employee.state === 'blocked'
     ? actionForm(csrf, employee, 'unblock', 'unblock-employee', html`Unblock${da('ophæv spærring')}`)
@@ -129,7 +124,7 @@ ${view.employees.length === 0 ? html`<p id="no-employees">No employee signatures
 <thead><tr><th scope="col">Name</th><th scope="col">User-id</th><th scope="col">Role</th><th scope="col">State</th><th scope="col">Credentials</th><th scope="col">Actions</th></tr></thead>
 <tbody>${rows}</tbody>
 </table>
-<p class="hint">Block an employee signature at once on suspected misuse. At most ${MAX_PENDING_EXTRA_CARDS} extra cards can be ordered at a time.</p>
+<p class="hint">Block an employee signature at once on suspected misuse. An employee can have at most ${view.maxExtraCards} extra cards issued or in use.</p>
 </section>`,
   });
 }
