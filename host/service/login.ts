@@ -30,6 +30,10 @@ export interface LoginPrincipal {
   readonly role: PersonRecord['role'];
 }
 
+/** What step 2 asked for: a key of the card whose number was shown, or the token's code. */
+export type AskedStep = { readonly method: 'card'; readonly cardSerial: string } | { readonly method: 'token'; readonly tokenSerial: string };
+
+/** Step 2 as the page shows it: for a card, the number and the person's other cards. */
 export type SecondStep =
   | { readonly method: 'card'; readonly cardSerial: string; readonly number: string; readonly otherCards: readonly string[] }
   | { readonly method: 'token'; readonly tokenSerial: string };
@@ -82,8 +86,20 @@ export class LoginFlow {
     return { method: 'card', cardSerial: challenge.card.serial, number: challenge.number, otherCards: challenge.otherCards };
   }
 
+  /** What step 2 asked of this person: a key of `shownCard` if its number is still waiting, else the token's code. */
+  async askedStep(personId: string, shownCard: string | null): Promise<AskedStep> {
+    const person = await this.current(personId);
+    if (shownCard) {
+      const card = await this.store.getCard(shownCard);
+      if (card && card.personId === person.id && card.pendingIndex !== null) return { method: 'card', cardSerial: card.serial };
+    }
+    const token = (await this.tokens.list({ owner: person.id })).find((t) => t.state === 'active');
+    if (token) return { method: 'token', tokenSerial: token.serial };
+    throw new ApiError(409, 'NV_NO_CHALLENGE', 'The number shown has changed; type the key for the number now shown.');
+  }
+
   /** Step 2 (trin 2): `answer` is the card key or the token's code; `step` what was asked. */
-  async key(personId: string, step: SecondStep, answer: string, actor: ServiceActor): Promise<KeyResult> {
+  async key(personId: string, step: AskedStep, answer: string, actor: ServiceActor): Promise<KeyResult> {
     const person = await this.current(personId);
     if (step.method === 'card') {
       const result = await this.cards.answer(person, step.cardSerial, answer.trim(), actor);

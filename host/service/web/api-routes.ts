@@ -9,8 +9,7 @@ import { ApiError } from '../../server/errors.ts';
 import type { ServiceActor } from '../cards.ts';
 import type { PersonRecord } from '../../server/store/service-types.ts';
 import type { LoginLimit } from './login-throttle.ts';
-import { actorOf, at, postedSession, sendJsonError, type WebContext } from './context.ts';
-import { afterKey, askedStep } from './login-routes.ts';
+import { actorOf, at, postedSession, sendJsonError, signInAfterKey, type WebContext } from './context.ts';
 
 /** A person as the operator API shows them: never a hash or digest. */
 export function viewPerson(person: PersonRecord) {
@@ -60,9 +59,9 @@ export function registerApiRoutes(app: FastifyInstance, context: WebContext, log
       if (!session) throw new ApiError(409, 'NV_NO_LOGIN', 'log in with user-id and password first');
       const key = request.body?.key;
       if (typeof key !== 'string' || key.length > 20) throw new ApiError(400, 'NV_MISSING_FIELD', 'send {"key"}: the card key or the token code');
-      const step = await askedStep(context, session);
+      const step = await service.login.askedStep(session.personId, session.cardSerial);
       const result = await service.login.key(session.personId, step, key, actorOf(request, session));
-      await afterKey(context, reply, session, result);
+      await signInAfterKey(context, reply, session, result);
       if (result.next === 'choose-credentials') return { next: 'choose-credentials', message: 'first login: choose a user-id and password at /login/choose' };
       return { next: 'done', principal: await service.login.principal(result.person, step.method) };
     } catch (error) {

@@ -6,6 +6,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../../server/errors.ts';
 import type { SessionRecord, SessionStage } from '../../server/store/service-types.ts';
 import type { ServiceActor } from '../cards.ts';
+import type { KeyResult } from '../login.ts';
 import type { NemIdService } from '../service.ts';
 import { checkCsrf, type Sessions } from './sessions.ts';
 
@@ -67,4 +68,14 @@ export function sendJsonError(reply: FastifyReply, error: unknown): FastifyReply
   const failure = asApiError(error);
   if (failure.status >= 500) reply.log.error({ err: error }, 'request failed');
   return reply.status(failure.status).send({ error: { code: failure.code, message: failure.message } });
+}
+
+/** A right key: a first login goes on to choose its credentials, any other is signed in (with a new session id). */
+export async function signInAfterKey(context: WebContext, reply: FastifyReply, session: SessionRecord, result: KeyResult): Promise<string> {
+  if (result.next === 'choose-credentials') {
+    await context.sessions.start(reply, 'choose-credentials', result.person.id, session);
+    return '/login/choose';
+  }
+  await context.sessions.start(reply, 'authenticated', result.person.id, session);
+  return result.person.role === 'administrator' ? '/admin' : '/self-service';
 }

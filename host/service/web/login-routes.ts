@@ -8,9 +8,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../../server/errors.ts';
 import type { SessionRecord } from '../../server/store/service-types.ts';
 import { newChallenge } from '../key-file.ts';
-import type { KeyResult, SecondStep } from '../login.ts';
 import type { LoginLimit } from './login-throttle.ts';
-import { actorOf, asApiError, at, field, form, postedSession, redirect, sendJsonError, sendPage, type WebContext } from './context.ts';
+import { actorOf, asApiError, at, field, form, postedSession, redirect, sendJsonError, sendPage, signInAfterKey, type WebContext } from './context.ts';
 import { activatePage, cardStepPage, chooseCredentialsPage, keyFileLoginPage, loginPage, messagePage, tokenStepPage } from './views.ts';
 
 /** Errors after which the half-done login ends (the person is locked or blocked). */
@@ -88,10 +87,10 @@ export function registerLoginRoutes(app: FastifyInstance, context: WebContext, l
     if (!session) return redirect(reply, '/login');
     const values = form(request);
     try {
-      const step = await askedStep(context, session);
+      const step = await login.askedStep(session.personId, session.cardSerial);
       const answer = step.method === 'card' ? field(values, 'key', 20) : field(values, 'code', 20);
       const result = await login.key(session.personId, step, answer, actorOf(request, session));
-      return redirect(reply, await afterKey(context, reply, session, result));
+      return redirect(reply, await signInAfterKey(context, reply, session, result));
     } catch (error) {
       const failure = asApiError(error);
       if (FINAL.has(failure.code)) return ended(reply, session, failure);
@@ -186,26 +185,4 @@ export function registerLoginRoutes(app: FastifyInstance, context: WebContext, l
     await sessions.end(reply, session);
     return redirect(reply, '/login');
   });
-}
-
-/** What step 2 asked: the card whose number the page showed, else the person's token. */
-export async function askedStep(context: WebContext, session: SessionRecord & { personId: string }): Promise<SecondStep> {
-  const person = await context.service.login.current(session.personId);
-  if (session.cardSerial) {
-    const card = await context.service.store.getCard(session.cardSerial);
-    if (card && card.personId === person.id && card.pendingIndex !== null) return { method: 'card', cardSerial: card.serial, number: '', otherCards: [] };
-  }
-  const step = await context.service.login.secondStep(person, session.cardSerial);
-  if (step.method === 'card') throw new ApiError(409, 'NV_NO_CHALLENGE', 'The number shown has changed; type the key for the number now shown.');
-  return step;
-}
-
-/** A right key: the first login goes on to choose credentials, any other is signed in. */
-export async function afterKey(context: WebContext, reply: FastifyReply, session: SessionRecord, result: KeyResult): Promise<string> {
-  if (result.next === 'choose-credentials') {
-    await context.sessions.start(reply, 'choose-credentials', result.person.id, session);
-    return '/login/choose';
-  }
-  await context.sessions.start(reply, 'authenticated', result.person.id, session);
-  return result.person.role === 'administrator' ? '/admin' : '/self-service';
 }
