@@ -5,7 +5,15 @@
  * ascending order of their numbers, column by column, so a person finds the number the login page
  * shows as in a phone book; which pair the service asks for does not depend on the layout.
  */
-import PDFDocument from 'pdfkit';
+import { createRequire } from 'node:module';
+import type PDFKit from 'pdfkit';
+
+/** pdfkit (about 24 MB once loaded) is loaded by the first card rendered, not by every server start. */
+let pdfkit: typeof PDFKit | undefined;
+function PDFDocumentClass(): typeof PDFKit {
+  pdfkit ??= createRequire(import.meta.url)('pdfkit') as typeof PDFKit;
+  return pdfkit;
+}
 import type { CardPair } from '../code-card.ts';
 import { escapeHtml } from './html.ts';
 
@@ -101,6 +109,7 @@ ${cardSection(card)}
  * Synchronous underneath: pdfkit writes the whole file during `end()`.
  */
 export function cardPdfSync(card: CardToRender, options: { compress?: boolean } = {}): Uint8Array {
+  const PDFDocument = PDFDocumentClass();
   const doc = new PDFDocument({
     size: 'A4',
     margin: 40,
