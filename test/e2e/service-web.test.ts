@@ -4,6 +4,7 @@
  * CSRF, self-service, extra cards, blocking, organisations and key files — and, at the end, every
  * response body, log line, audit row and the database file searched for the secrets typed.
  */
+import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -295,6 +296,31 @@ describe('the JSON API for relying parties', () => {
     expect(JSON.parse(done.body)).toMatchObject({ next: 'done', principal: { nemIdNumber: ordered2.json.person.nemIdNumber, userId: 'lise.fuld', scope: 'full', method: 'card', organisation: null } });
     const viewOnly = await operator('GET', `/v1/people/${nemId}`);
     expect(viewOnly.json.person.scope).toBe('view-only');
+  });
+});
+
+describe('support: re-issue', () => {
+  it('re-issues a person with a code token: the token is reported lost, a new card and temporary password go out, and step 2 asks the card', async () => {
+    const seed = randomBytes(20).toString('hex');
+    secrets.add(seed);
+    const enrolled = await fetch(new URL('/v1/tokens', server.url), {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ serial: 'RE-1001', kind: 'hotp', algorithm: 'sha1', digits: 6, seed }),
+    });
+    expect(enrolled.status).toBe(201);
+    const ordered = await operator('POST', '/v1/people', { name: 'Rasmus Reissue', cpr: cprOfAge(44, '1014'), credential: 'token', tokenSerial: 'RE-1001' });
+    expect(ordered.status, JSON.stringify(ordered.json)).toBe(201);
+    const nemId = ordered.json.person.nemIdNumber as string;
+    const reissued = await operator('POST', `/v1/people/${nemId}/reissue`, {});
+    expect(reissued.status, JSON.stringify(reissued.json)).toBe(201);
+    const token = await fetch(new URL('/v1/tokens/RE-1001', server.url), { headers: { authorization: `Bearer ${ADMIN_KEY}` } });
+    expect(((await token.json()) as { token: { state: string } }).token.state).toBe('lost');
+    const fresh = await letter(reissued.json.letter);
+    expect(fresh.keys.size).toBe(148);
+    const web = client();
+    const step = await logIn(web, nemId, fresh.password!, fresh.keys);
+    expect(step.page.body).toContain('id="choose-form"');
   });
 });
 
