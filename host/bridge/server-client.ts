@@ -1,9 +1,23 @@
 /** The bridge's side of the validation server's HTTP API. */
 import type { Replacement, ResyncOutcome, TokenView, VerifyOutcome } from '../server/token-service.ts';
 import type { AuditEntry } from '../server/store/types.ts';
+import type { OrganisationRecord } from '../server/store/service-types.ts';
+import type { viewPerson } from '../service/web/api-routes.ts';
 
 /** An audit entry as the API sends it (time as an ISO string). */
 export type AuditView = Omit<AuditEntry, 'at'> & { at: string };
+
+/** A person of the login service as the operator API shows them (never a hash, a key or a password). */
+export type PersonView = ReturnType<typeof viewPerson>;
+
+/** What ordering a NemID sends: a CPR number or (without one) a birth date, and a card or an enrolled token. */
+export interface PersonOrderRequest {
+  readonly name: string;
+  readonly cpr?: string;
+  readonly birthDate?: string;
+  readonly credential: 'card' | 'token';
+  readonly tokenSerial?: string;
+}
 import { BridgeError } from './link.ts';
 
 export interface ServerEndpoint {
@@ -94,6 +108,35 @@ export class ServerClient {
 
   async resetDrift(serial: string): Promise<TokenView> {
     return (await this.call<{ token: TokenView }>('admin', 'POST', `/v1/tokens/${encodeURIComponent(serial)}/drift/reset`, {})).token;
+  }
+
+  /** Orders a NemID; the welcome letter (with the temporary password, never sent here) goes to the server's outbox. */
+  async orderPerson(order: PersonOrderRequest): Promise<{ person: PersonView; letter: string }> {
+    return this.call('admin', 'POST', '/v1/people', order);
+  }
+
+  async getPerson(nemId: string): Promise<PersonView> {
+    return (await this.call<{ person: PersonView }>('admin', 'GET', `/v1/people/${encodeURIComponent(nemId)}`)).person;
+  }
+
+  /** block, unblock or unlock a person. */
+  async changePerson(nemId: string, action: 'block' | 'unblock' | 'unlock'): Promise<PersonView> {
+    return (await this.call<{ person: PersonView }>('admin', 'POST', `/v1/people/${encodeURIComponent(nemId)}/${action}`, {})).person;
+  }
+
+  /** Re-issues a person's credential: the old ones are blocked, a new letter goes to the outbox. */
+  async reissuePerson(nemId: string): Promise<{ person: PersonView; letter: string }> {
+    return this.call('admin', 'POST', `/v1/people/${encodeURIComponent(nemId)}/reissue`, {});
+  }
+
+  /** Extra code cards (at most 3 alive at a time); answers the outbox letter of each. */
+  async orderExtraCards(nemId: string, count: number): Promise<string[]> {
+    return (await this.call<{ letters: string[] }>('admin', 'POST', `/v1/people/${encodeURIComponent(nemId)}/extra-cards`, { count })).letters;
+  }
+
+  /** An organisation (CVR checked) and its first administrator, who gets a code card by letter. */
+  async createOrganisation(input: { cvr: string; name: string; administrator: string }): Promise<{ organisation: OrganisationRecord; administrator: PersonView; letter: string }> {
+    return this.call('admin', 'POST', '/v1/organisations', input);
   }
 
   async verify(serial: string, code: string): Promise<VerifyOutcome> {
