@@ -132,6 +132,8 @@ export class DebugClient {
   }
 
   call(op: DebugOp, args: DebugArgs = {}): Promise<DebugResult> {
+    // A socket already closed emits no more 'close': the call would wait for ever.
+    if (this.socket.destroyed) return Promise.reject(new DebugLinkError('NV_DEBUG_LINK', 'debug link closed'));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
