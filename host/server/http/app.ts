@@ -197,8 +197,8 @@ function bearer(request: FastifyRequest): string | undefined {
   return match?.[1];
 }
 
-/** Any error as the API's coded error. */
-function toApiError(error: FastifyError | ApiError): ApiError {
+/** Any error as the API's coded error (fastify's own 4xx too: validation, body size, media type, JSON). */
+export function toApiError(error: FastifyError | ApiError): ApiError {
   if (error instanceof ApiError) return error;
   const fastifyError = error as FastifyError & { validation?: { keyword: string; instancePath: string; params: Record<string, unknown> }[]; validationContext?: string };
   if (fastifyError.validation) {

@@ -7,11 +7,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { ApiError } from '../../server/errors.ts';
+import { toApiError } from '../../server/http/app.ts';
 import type { NemIdService } from '../service.ts';
 import { registerAccountRoutes } from './account-routes.ts';
 import { registerApiRoutes } from './api-routes.ts';
-import { asApiError, sendJsonError, sendPage, type WebContext } from './context.ts';
+import { sendJsonError, sendPage, type WebContext } from './context.ts';
 import { LoginThrottle } from './login-throttle.ts';
 import { registerLoginRoutes } from './login-routes.ts';
 import { Sessions } from './sessions.ts';
@@ -52,7 +52,7 @@ export async function registerService(app: FastifyInstance, service: NemIdServic
       return payload;
     });
     scope.setErrorHandler((error: FastifyError, request, reply) => {
-      const failure = error.validation || error.statusCode === 400 || error.statusCode === 413 || error.statusCode === 415 || error.statusCode === 429 ? coded(error) : asApiError(error);
+      const failure = toApiError(error);
       if (failure.status >= 500) request.log.error({ err: error }, 'request failed');
       if (/^\/(api|v1|activate\/|login\/key-file)/.test(request.url)) return sendJsonError(reply, failure);
       return sendPage(reply, messagePage({ title: failure.status === 403 ? 'Refused' : 'Something went wrong', message: failure.message, status: failure.status }), failure.status);
@@ -69,12 +69,4 @@ export async function registerService(app: FastifyInstance, service: NemIdServic
     registerAccountRoutes(scope, context);
     registerApiRoutes(scope, context, loginLimit);
   });
-}
-
-/** Fastify's own 4xx (a body too large, a rate limit…) as the service's coded errors. */
-function coded(error: FastifyError) {
-  const status = error.statusCode ?? 400;
-  const code = status === 413 ? 'NV_BODY_TOO_LARGE' : status === 415 ? 'NV_BAD_MEDIA_TYPE' : status === 429 ? 'NV_RATE_LIMITED' : 'NV_BAD_REQUEST';
-  const message = status === 429 ? 'Too many attempts; wait a minute and try again.' : status === 413 ? 'The form is larger than this service accepts.' : error.message;
-  return new ApiError(status, code, message);
 }
