@@ -93,23 +93,34 @@ export interface ReadyProcess<Ready> {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export async function spawnUntilReady<Ready>(name: string, args: string[], env: NodeJS.ProcessEnv): Promise<ReadyProcess<Ready>> {
+export async function spawnUntilReady<Ready>(name: string, args: string[], env: NodeJS.ProcessEnv, options: { timeoutMs?: number } = {}): Promise<ReadyProcess<Ready>> {
   const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const timeoutMs = options.timeoutMs ?? 20_000;
   const ready = await new Promise<Ready>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name} not ready within 20 s; stderr: ${stderr}`)), 20_000);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${name} not ready within ${timeoutMs} ms; stderr: ${stderr}`));
+    }, timeoutMs);
     child.stdout!.on('data', (chunk: Buffer) => {
       stdout += chunk.toString();
-      const line = stdout.split('\n').find((l) => l.includes('"event":"ready"'));
+      // Only whole lines: a long ready line (a rack's) may come in several chunks.
+      const line = stdout
+        .slice(0, stdout.lastIndexOf('\n') + 1)
+        .split('\n')
+        .find((l) => l.includes('"event":"ready"'));
       if (line) {
         clearTimeout(timer);
         resolve(JSON.parse(line) as Ready);
       }
     });
-    void exited.then((code) => reject(new Error(`${name} exited (${code}) before ready; stderr: ${stderr}`)));
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`${name} exited (${code}) before ready; stderr: ${stderr}`));
+    });
   });
   return {
     ready,
