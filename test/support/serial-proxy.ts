@@ -3,11 +3,8 @@
  * from the host are forwarded to the token unless `cutOn` says otherwise, in which case the
  * cable is cut there and then (the line never arrives), as when a USB token is pulled mid-write.
  */
-import { createRequire } from 'node:module';
-import tty from 'node:tty';
 import { SerialPort } from 'serialport';
-
-const require = createRequire(import.meta.url);
+import { openRawPty } from '../../device/targets/emulator/pty-transport.ts';
 
 export interface SerialProxy {
   /** The port the host opens instead of the token's. */
@@ -18,12 +15,8 @@ export interface SerialProxy {
 }
 
 export async function startSerialProxy(tokenPort: string, cutOn: (line: string) => boolean): Promise<SerialProxy> {
-  const pair = (require('node-pty') as { native: { open(c: number, r: number): { master: number; slave: number; pty: string } } }).native.open(80, 24);
-  const slave = new tty.ReadStream(pair.slave);
-  slave.setRawMode(true);
-  slave.pause();
-  const master = new tty.ReadStream(pair.master);
-  master.on('error', () => {});
+  const pty = openRawPty();
+  const { master, slave } = pty;
   const token = new SerialPort({ path: tokenPort, baudRate: 115_200 });
   await new Promise<void>((resolve, reject) => token.once('open', resolve).once('error', reject));
   token.on('data', (chunk: Buffer) => {
@@ -52,5 +45,5 @@ export async function startSerialProxy(tokenPort: string, cutOn: (line: string) 
       token.write(line + '\n');
     }
   });
-  return { path: pair.pty, cut, close };
+  return { path: pty.path, cut, close };
 }

@@ -26,13 +26,30 @@ function openPtyPair(): PtyPair {
   return nodePty.native.open(80, 24);
 }
 
+/** A pty whose slave (`path`, what a host opens) is held open and raw, and whose master is ours to read and write. */
+export interface RawPty {
+  readonly path: string;
+  readonly master: tty.ReadStream;
+  readonly slave: tty.ReadStream;
+}
+
+export function openRawPty(): RawPty {
+  const pair = openPtyPair();
+  const slave = new tty.ReadStream(pair.slave);
+  slave.setRawMode(true);
+  slave.pause();
+  const master = new tty.ReadStream(pair.master);
+  // EIO on the master only means no host holds the slave open; the port itself lives on.
+  master.on('error', () => {});
+  return { path: pair.pty, master, slave };
+}
+
 /** A host that stops reading must not make the emulator hoard its output: past this, output is dropped, as a UART FIFO would. */
 const MAX_PENDING_OUTPUT = 64 * 1024;
 
 export class PtyTransport implements Transport {
   readonly framing = 'line' as const;
   readonly path: string;
-  private readonly pair: PtyPair;
   private readonly master: tty.ReadStream;
   private readonly slave: tty.ReadStream;
   private closed = false;
@@ -40,15 +57,8 @@ export class PtyTransport implements Transport {
   dropped = 0;
 
   constructor(onReceive: (bytes: Uint8Array) => void) {
-    this.pair = openPtyPair();
-    this.path = this.pair.pty;
-    this.slave = new tty.ReadStream(this.pair.slave);
-    this.slave.setRawMode(true);
-    this.slave.pause();
-    this.master = new tty.ReadStream(this.pair.master);
+    ({ path: this.path, master: this.master, slave: this.slave } = openRawPty());
     this.master.on('data', (chunk: Buffer) => onReceive(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength)));
-    // EIO on the master only means no host holds the slave open; the port itself lives on.
-    this.master.on('error', () => {});
   }
 
   send(bytes: Uint8Array): void {
