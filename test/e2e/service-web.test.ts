@@ -14,7 +14,7 @@ import { startServer, type RunningServer } from '../../host/server/server.ts';
 import { cardPairs } from '../../host/service/code-card.ts';
 import { createKeyFile, signChallenge } from '../../host/service/web/assets/key-file.js';
 import { tempDir } from '../support/processes.ts';
-import { WebClient, attributeOf, csrfOf, readLetter } from '../support/web-client.ts';
+import { WebClient, attributeOf, cprOfAge, csrfOf, readLetter } from '../support/web-client.ts';
 
 const ADMIN_KEY = 'nv_admin_service-web-test-admin-key';
 const CLIENT_KEY = 'nv_client_service-web-test-client-key';
@@ -42,14 +42,6 @@ async function operator(method: 'GET' | 'POST', url: string, body?: unknown): Pr
   const text = await response.text();
   apiAnswers.push(text);
   return { status: response.status, json: text ? JSON.parse(text) : null };
-}
-
-/** A CPR number of someone `age` years old today (day and month of 1 January, so no birthday edge). */
-function cprOfAge(age: number, serial = '4321'): string {
-  const year = new Date().getUTCFullYear() - age;
-  const yy = String(year % 100).padStart(2, '0');
-  const seventh = year >= 2000 ? (year % 100 <= 36 ? '4' : '5') : '1';
-  return `0101${yy}-${seventh}${serial.slice(1)}`;
 }
 
 interface Letter {

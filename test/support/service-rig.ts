@@ -20,7 +20,7 @@ import { startServer, type RunningServer } from '../../host/server/server.ts';
 import { launchChromium, recordTraffic, type Traffic } from './browser.ts';
 import { tempDir } from './processes.ts';
 import { seedSpellings } from './seed-search.ts';
-import { readLetter } from './web-client.ts';
+import { cprOfAge as cprWithSerial, readLetter } from './web-client.ts';
 
 const ADMIN_KEY = `nv_admin_${randomBytes(12).toString('hex')}`;
 const CLIENT_KEY = `nv_client_${randomBytes(12).toString('hex')}`;
@@ -314,16 +314,10 @@ export async function pressToken(lab: Page): Promise<string> {
 
 let cprSerial = 1000;
 
-/**
- * A CPR number, new on every call, of someone `age` years old today (born 1 January, so no
- * birthday edge); the seventh digit is the century digit the date needs.
- */
+/** A CPR number, new on every call, of someone `age` years old today. */
 export function cprOfAge(age: number): string {
-  const year = new Date().getUTCFullYear() - age;
-  const yy = String(year % 100).padStart(2, '0');
-  const seventh = year >= 2000 ? (year % 100 <= 36 ? '4' : '5') : '1';
   cprSerial += 1;
-  return `0101${yy}-${seventh}${String(cprSerial).slice(1)}`;
+  return cprWithSerial(age, String(cprSerial));
 }
 
 /** A password the service accepts that nobody has typed before. */

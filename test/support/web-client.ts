@@ -89,3 +89,11 @@ export function readLetter(html: string): { secret: (name: string) => string | u
     keys,
   };
 }
+
+/** A CPR number (form and date valid) of someone `age` years old today: born 1 January, so no birthday edge; `serial` is its last four digits' pattern. */
+export function cprOfAge(age: number, serial: string): string {
+  const year = new Date().getUTCFullYear() - age;
+  const yy = String(year % 100).padStart(2, '0');
+  const seventh = year >= 2000 ? (year % 100 <= 36 ? '4' : '5') : '1';
+  return `0101${yy}-${seventh}${serial.slice(1)}`;
+}
