@@ -9,6 +9,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { debugCall } from '../../device/targets/emulator/debug-link.ts';
 import { connectToken, readInfo } from '../../host/bridge/operations.ts';
+import { pressNewCodes } from '../support/debug-presses.ts';
 import { cli, tempDir } from '../support/processes.ts';
 import { startRackProcess, type RackProcess, type RackToken } from '../support/rack-process.ts';
 
@@ -172,4 +173,31 @@ describe(`a rack of ${COUNT} emulated tokens in one process`, () => {
       expect(result.stderr).toMatch(/\[NV_BAD_ARGUMENT\]\n$/);
     }
   });
+});
+
+describe('a rack in which one token is pressed with nobody reading its serial port', () => {
+  const dir = tempDir('rack-unread');
+  const runtimeDir = path.join(dir, 'run');
+  const env = { NOEGLEVISER_RUNTIME_DIR: runtimeDir };
+  let rack: RackProcess | undefined;
+
+  afterAll(async () => {
+    await rack?.stop('SIGKILL');
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('freezes none of its tokens: both still answer over their ptys and debug links, and SIGTERM ends the rack', async () => {
+    rack = await startRackProcess({ profile: path.join(dir, 'rack'), runtimeDir, count: 2 });
+    const [pressed, other] = rack.tokens as [RackToken, RackToken];
+    const enrolled = await cli(['enroll', '--port', pressed.port, '--seed', SEED_HEX, '--token-only'], { env });
+    expect(enrolled.code, enrolled.stderr).toBe(0);
+    // Far more press events than a pty holds (a frozen emulator stopped at about 450).
+    await pressNewCodes(pressed.debug, 1500);
+
+    expect(await info(other.port)).toMatchObject({ serial: other.serial, enrolled: false });
+    expect(await debugCall(other.debug, 'state')).toMatchObject({ serial: other.serial, powered: true });
+    expect(await info(pressed.port)).toMatchObject({ serial: pressed.serial, counter: 1500 });
+    expect(Number((await debugCall(pressed.debug, 'state')).droppedOutputBytes)).toBeGreaterThan(0);
+    expect(await rack.stop('SIGTERM')).toBe(0);
+  }, 120_000);
 });
