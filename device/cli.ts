@@ -7,7 +7,7 @@ import path from 'node:path';
 import { Command, Option } from 'commander';
 import { DebugClient, type DebugArgs, type DebugOp, type DebugResult } from './targets/emulator/debug-link.ts';
 import type { RunningEmulator } from './targets/emulator/emulator.ts';
-import { startTerminalFace } from './targets/emulator/face.ts';
+import { startTerminalFace, type FaceActions } from './targets/emulator/face.ts';
 import { BOARD_DISPLAYS, BOARD_IOS, type BoardDisplay, type BoardIo } from './targets/johnny-five/pins.ts';
 import type { DigitOrder } from './targets/johnny-five/display-decoders.ts';
 import { parsePins } from './targets/johnny-five/pins.ts';
@@ -257,13 +257,7 @@ export function serveEmulator(emulator: RunningEmulator, withFace: boolean): Ser
       face?.stop();
       void emulator.close().then(resolve);
     };
-    const face = withFace
-      ? startTerminalFace(process.stdin, process.stdout, emulator, {
-          press: () => emulator.token.poweredOn && emulator.token.press(),
-          hold: () => emulator.token.poweredOn && emulator.token.hold(),
-          quit: stop,
-        })
-      : undefined;
+    const face = withFace ? startTerminalFace(process.stdin, process.stdout, emulator, { button: faceButton(emulator), quit: stop }) : undefined;
     if (face) {
       redraw = () => {
         const power = emulator.token.poweredOn ? `battery ${Math.round(emulator.token.power.percent)} %` : 'power off';
@@ -283,6 +277,20 @@ export function serveEmulator(emulator: RunningEmulator, withFace: boolean): Ser
     },
     stopped,
   };
+}
+
+/**
+ * The face's keys press with the lab's finger, as the debug link does (on a virtual board it pulls
+ * the button pin low for real time), one gesture after the other; a real board has none.
+ */
+function faceButton(emulator: RunningEmulator): FaceActions['button'] {
+  const finger = emulator.finger;
+  if (!finger) return undefined;
+  let gestures = Promise.resolve();
+  const gesture = (act: () => Promise<void>) => {
+    gestures = gestures.then(() => (emulator.token.poweredOn ? act() : undefined)).catch(() => {});
+  };
+  return { press: () => gesture(() => finger.press()), hold: () => gesture(() => finger.hold()) };
 }
 
 async function withDebug(address: string, op: DebugOp, args: DebugArgs): Promise<DebugResult> {

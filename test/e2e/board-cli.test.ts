@@ -9,7 +9,9 @@ import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import path from 'node:path';
-import { cli, ROOT, tempDir, type CliResult } from '../support/processes.ts';
+import { debugCall } from '../../device/targets/emulator/debug-link.ts';
+import { cli, cliInBackground, ROOT, tempDir, type CliResult } from '../support/processes.ts';
+import { spawnOnTerminal, type TerminalProcess } from '../support/terminal-process.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -244,5 +246,48 @@ describe.each(HAPPY)('device board --io virtual with $name', ({ args, board: boa
     const listed = JSON.parse((await cli(['list', '--json'], { env })).stdout);
     expect(listed.ports.filter((p: { kind: string }) => p.kind === 'emulator')).toEqual([]);
     expect(fs.existsSync(board.ready.debug)).toBe(false);
+  });
+});
+
+const FACES = [
+  { name: 'the virtual board (device board --io virtual)', args: ['device', 'board', '--io', 'virtual'] },
+  { name: 'the emulator (device emulate)', args: ['device', 'emulate'] },
+];
+
+describe.each(FACES)("the terminal face of $name: its keys press the token's button", ({ args }) => {
+  const dir = tempDir('face');
+  const env = { NOEGLEVISER_RUNTIME_DIR: path.join(dir, 'run') };
+  const serial = '40077011';
+  let face: TerminalProcess<{ port: string; debug: string; serial: string }> | undefined;
+
+  afterAll(async () => {
+    await face?.stop('SIGKILL');
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** The code the token pushes to a host when `keys` are typed at its face. */
+  async function codeAfterTyping(keys: string): Promise<{ code: string; counter: number }> {
+    const waiting = cliInBackground(['code', '--port', face!.ready.port, '--json', '--timeout', '20'], { env });
+    await waiting.stderrIncludes('press the button');
+    face!.type(keys);
+    const result = await waiting.result;
+    expect(result.code, result.stderr).toBe(0);
+    return JSON.parse(result.stdout) as { code: string; counter: number };
+  }
+
+  it('space presses, h holds (the serial number shows), enter presses, q quits', async () => {
+    face = await spawnOnTerminal([...args, '--profile', path.join(dir, 'token'), '--serial', serial], env);
+    await expect.poll(() => face!.output()).toContain('space/enter: press   h: hold   q: quit');
+    const enrolled = await cli(['enroll', '--port', face.ready.port, '--seed', SEED_HEX, '--token-only'], { env });
+    expect(enrolled.code, enrolled.stderr).toBe(0);
+
+    expect(await codeAfterTyping(' ')).toMatchObject({ code: RFC4226_CODES[0], counter: 0 });
+    face.type('h');
+    const shown = async () => String((await debugCall(face!.ready.debug, 'display')).display).trim();
+    await expect.poll(shown, { timeout: 15_000 }).toBe(serial);
+    expect(await codeAfterTyping('\r')).toMatchObject({ code: RFC4226_CODES[1], counter: 1 });
+
+    face.type('q');
+    expect(await face.exited).toBe(0);
   });
 });

@@ -69,6 +69,8 @@ export interface RunningEmulator {
   readonly debug: string;
   readonly profile: string;
   readonly token: SimToken;
+  /** The lab's finger on the button (the debug link's and the face's); none on a real board, pressed by hand. */
+  readonly finger?: Finger;
   /** Called with every change of the display, and of power. */
   onChange(listener: () => void): void;
   close(): Promise<void>;
@@ -199,6 +201,7 @@ async function assemble(
     debug,
     profile: profile.dir,
     token,
+    finger,
     onChange: (listener) => listeners.push(listener),
     close: cleanup,
   };
