@@ -241,6 +241,14 @@ describe.each(HAPPY)('device board --io virtual with $name', ({ args, board: boa
     expect(info.counter).toBe(1);
   });
 
+  it('device commands find it by its serial number, or as the only one running', async () => {
+    for (const choice of [['--serial', '40077001'], []]) {
+      const result = await cli(['device', 'display', '--json', ...choice], { env });
+      expect(result.code, result.stderr).toBe(0);
+      expect(JSON.parse(result.stdout).driver).toMatchObject({ chip });
+    }
+  });
+
   it('a SIGTERM stops it cleanly, and its announcement goes with it', async () => {
     expect(await board.stop()).toBe(0);
     const listed = JSON.parse((await cli(['list', '--json'], { env })).stdout);

@@ -59,6 +59,23 @@ describe.each(TRANSPORTS)('an emulated token, driven through the CLI over $trans
     );
   });
 
+  it('device commands need no --debug when one emulator runs, take its --serial, and say when none runs', async () => {
+    const display = await cli(['device', 'display', '--json'], { env });
+    expect(display.code, display.stderr).toBe(0);
+    expect(JSON.parse(display.stdout)).toMatchObject({ on: true });
+    const state = await cli(['device', 'state', '--serial', '40012345'], { env });
+    expect(state.code, state.stderr).toBe(0);
+    expect(JSON.parse(state.stdout)).toMatchObject({ serial: '40012345', port: emulator.port });
+
+    const nowhere = path.join(dir, 'run-empty');
+    const none = await cli(['device', 'press'], { env: { NOEGLEVISER_RUNTIME_DIR: nowhere } });
+    expect(none.code).toBe(1);
+    expect(none.stderr).toMatch(/^noegleviser: no emulator is running .*device emulate.*--debug \[NV_NO_EMULATOR\]\n$/);
+    const other = await cli(['device', 'press', '--serial', '40012399'], { env });
+    expect(other.code).toBe(1);
+    expect(other.stderr).toMatch(/^noegleviser: no running emulator has serial number 40012399; running: 40012345 \(pid \d+\) \[NV_NO_SUCH_EMULATOR\]\n$/);
+  });
+
   it('info: an unenrolled token, with identity, battery and clock', async () => {
     const result = await cli(['info', '--port', address(emulator), '--json'], { env });
     expect(result.code, result.stderr).toBe(0);
