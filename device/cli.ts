@@ -77,7 +77,7 @@ export interface BoardCommandOptions {
 /** Starts the token on a dev board (or the virtual one), prints its ready line, and serves until stopped. */
 export async function runBoard(options: BoardCommandOptions): Promise<void> {
   checkSerial(options.serial);
-  const pins = options.pins === undefined ? undefined : parsePins(options.pins);
+  const pins = options.pins === undefined ? undefined : parsePins(options.pins, options.io);
   // The emulator's runtime and johnny-five load only for the commands that run a token.
   const { startBoard } = await import('./targets/johnny-five/board.ts');
   const board = await startBoard({
@@ -378,7 +378,7 @@ export function deviceCommand(): Command {
     .addOption(new Option('--port <path>', "the Arduino's serial port (firmata), e.g. /dev/ttyACM0"))
     .addOption(new Option('--display <display>', 'an 8-digit MAX7219 module, or a 16x2 HD44780 LCD').choices([...BOARD_DISPLAYS]).default('max7219'))
     .addOption(new Option('--lcd <wiring>', 'how the LCD is wired').choices(['parallel', 'i2c']).default('parallel'))
-    .addOption(new Option('--pins <map>', 'your wiring, e.g. button=2,data=12,clock=11,cs=10 (see hardware-notes.md)'))
+    .addOption(new Option('--pins <map>', 'your wiring, e.g. button=D2,data=D12,clock=D11,cs=D10 (Arduino: 2, D2 or A0; Raspberry Pi: GPIO17 or P1-11; see hardware-notes.md)'))
     .addOption(new Option('--digit-order <order>', "where the MAX7219's DIG0 sits: rtl (rightmost, the common modules) or ltr").choices(['rtl', 'ltr']).default('rtl'))
     .addOption(new Option('--profile <dir>', 'where its flash and clock persist').default(undefined, defaultProfileDir('board')))
     .addOption(new Option('--serial <number>', 'serial number for a new profile (8 digits)'))

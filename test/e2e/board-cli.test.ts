@@ -119,6 +119,10 @@ describe('device board: startup errors are one coded line and a prompt non-zero 
     for (const pins of ['button=GPIO17', 'led=GPIO27', 'button=99', 'cs=20', 'button=-1']) {
       expectOneLineError(await timed(board('--io', 'virtual', '--pins', pins), env), 'NV_BAD_ARGUMENT', 2);
     }
+    // A pin in a form no table uses: the error says which forms there are.
+    const unnamed = await timed(board('--io', 'virtual', '--pins', 'button=X2'), env);
+    expectOneLineError(unnamed, 'NV_BAD_ARGUMENT', 2);
+    for (const form of ['(2)', '(D2)', 'A0..A5']) expect(unnamed.stderr).toContain(form);
   });
 
   it('an out-of-range --ready-timeout or a bad --serial: NV_BAD_ARGUMENT', async () => {
@@ -184,8 +188,8 @@ async function startBoardProcess(args: string[], env: NodeJS.ProcessEnv): Promis
 const HAPPY = [
   { name: 'a MAX7219', args: [] as string[], board: { io: 'virtual', display: 'max7219' }, chip: 'MAX7219' },
   {
-    name: 'an I2C LCD, with its button moved by --pins',
-    args: ['--display', 'lcd', '--lcd', 'i2c', '--pins', 'button=3,led=5'],
+    name: 'an I2C LCD, with its button moved by --pins (named as the wiring table names pins)',
+    args: ['--display', 'lcd', '--lcd', 'i2c', '--pins', 'button=D3,led=D5,address=0x27'],
     board: { io: 'virtual', display: 'lcd', lcd: 'i2c' },
     chip: 'HD44780',
   },
