@@ -5,9 +5,11 @@
 import os from 'node:os';
 import path from 'node:path';
 import { Command, Option } from 'commander';
-import { DebugClient, type DebugArgs, type DebugOp, type DebugResult } from './targets/emulator/debug-link.ts';
+import type { EmulatorAnnouncement } from '../protocol/discovery.ts';
+import { debugCall, type DebugArgs, type DebugOp, type DebugResult } from './targets/emulator/debug-link.ts';
 import type { RunningEmulator } from './targets/emulator/emulator.ts';
-import { startTerminalFace } from './targets/emulator/face.ts';
+import { startTerminalFace, type FaceActions } from './targets/emulator/face.ts';
+import { defaultRuntimeDir, runningEmulators } from './targets/emulator/registry.ts';
 import { BOARD_DISPLAYS, BOARD_IOS, type BoardDisplay, type BoardIo } from './targets/johnny-five/pins.ts';
 import type { DigitOrder } from './targets/johnny-five/display-decoders.ts';
 import { parsePins } from './targets/johnny-five/pins.ts';
@@ -75,7 +77,7 @@ export interface BoardCommandOptions {
 /** Starts the token on a dev board (or the virtual one), prints its ready line, and serves until stopped. */
 export async function runBoard(options: BoardCommandOptions): Promise<void> {
   checkSerial(options.serial);
-  const pins = options.pins === undefined ? undefined : parsePins(options.pins);
+  const pins = options.pins === undefined ? undefined : parsePins(options.pins, options.io);
   // The emulator's runtime and johnny-five load only for the commands that run a token.
   const { startBoard } = await import('./targets/johnny-five/board.ts');
   const board = await startBoard({
@@ -257,13 +259,7 @@ export function serveEmulator(emulator: RunningEmulator, withFace: boolean): Ser
       face?.stop();
       void emulator.close().then(resolve);
     };
-    const face = withFace
-      ? startTerminalFace(process.stdin, process.stdout, emulator, {
-          press: () => emulator.token.poweredOn && emulator.token.press(),
-          hold: () => emulator.token.poweredOn && emulator.token.hold(),
-          quit: stop,
-        })
-      : undefined;
+    const face = withFace ? startTerminalFace(process.stdin, process.stdout, emulator, { button: faceButton(emulator), quit: stop }) : undefined;
     if (face) {
       redraw = () => {
         const power = emulator.token.poweredOn ? `battery ${Math.round(emulator.token.power.percent)} %` : 'power off';
@@ -285,13 +281,69 @@ export function serveEmulator(emulator: RunningEmulator, withFace: boolean): Ser
   };
 }
 
-async function withDebug(address: string, op: DebugOp, args: DebugArgs): Promise<DebugResult> {
-  const client = await DebugClient.connect(address);
-  try {
-    return await client.call(op, args);
-  } finally {
-    client.close();
+/**
+ * The face's keys press with the lab's finger, as the debug link does (on a virtual board it pulls
+ * the button pin low for real time), one gesture after the other; a real board has none.
+ */
+function faceButton(emulator: RunningEmulator): FaceActions['button'] {
+  const finger = emulator.finger;
+  if (!finger) return undefined;
+  let gestures = Promise.resolve();
+  const gesture = (act: () => Promise<void>) => {
+    gestures = gestures.then(() => (emulator.token.poweredOn ? act() : undefined)).catch(() => {});
+  };
+  return { press: () => gesture(() => finger.press()), hold: () => gesture(() => finger.hold()) };
+}
+
+/** How a debug-link command names its token: the socket itself, or a running emulator's serial number. */
+export interface DebugTarget {
+  readonly debug?: string;
+  readonly serial?: string;
+}
+
+/** How many running emulators an error lists by name before it points at `noegleviser list`. */
+const LISTED_IN_ERRORS = 8;
+
+function describeRunning(emulators: readonly EmulatorAnnouncement[]): string {
+  const named = emulators.slice(0, LISTED_IN_ERRORS).map((e) => `${e.serial} (pid ${e.pid})`);
+  const more = emulators.length - named.length;
+  return named.join(', ') + (more > 0 ? ` and ${more} more (see \`noegleviser list\`)` : '');
+}
+
+/**
+ * The debug link a command talks to: --debug as given; else the running emulator (or virtual
+ * board, or rack token) with --serial; else the only one running. Several and none chosen is an
+ * error that names them.
+ */
+export function chooseDebugLink(target: DebugTarget, runtimeDir = defaultRuntimeDir()): string {
+  if (target.debug !== undefined && target.serial !== undefined) {
+    throw new DeviceCliError('NV_BAD_ARGUMENT', 'give --debug or --serial, not both');
   }
+  if (target.debug !== undefined) return target.debug;
+  checkSerial(target.serial);
+  const running = runningEmulators(runtimeDir);
+  if (target.serial !== undefined) {
+    const chosen = running.filter((e) => e.serial === target.serial);
+    if (chosen.length === 1) return chosen[0]!.debug;
+    if (chosen.length > 1) {
+      const sockets = chosen.map((e) => `${e.debug} (pid ${e.pid})`).join(', ');
+      throw new DeviceCliError('NV_SEVERAL_EMULATORS', `${chosen.length} running emulators have serial number ${target.serial}: choose one with --debug: ${sockets}`);
+    }
+    const others = running.length > 0 ? `; running: ${describeRunning(running)}` : ` (none is announced in ${runtimeDir})`;
+    throw new DeviceCliError('NV_NO_SUCH_EMULATOR', `no running emulator has serial number ${target.serial}${others}`);
+  }
+  if (running.length === 1) return running[0]!.debug;
+  if (running.length === 0) {
+    throw new DeviceCliError(
+      'NV_NO_EMULATOR',
+      `no emulator is running (none is announced in ${runtimeDir}): start one with \`noegleviser device emulate\`, or name its debug link with --debug`,
+    );
+  }
+  throw new DeviceCliError('NV_SEVERAL_EMULATORS', `${running.length} emulators are running: ${describeRunning(running)}; choose one with --serial`);
+}
+
+function withDebug(target: DebugTarget, op: DebugOp, args: DebugArgs): Promise<DebugResult> {
+  return debugCall(chooseDebugLink(target), op, args);
 }
 
 function printDisplay(result: DebugResult, json: boolean | undefined): void {
@@ -326,7 +378,7 @@ export function deviceCommand(): Command {
     .addOption(new Option('--port <path>', "the Arduino's serial port (firmata), e.g. /dev/ttyACM0"))
     .addOption(new Option('--display <display>', 'an 8-digit MAX7219 module, or a 16x2 HD44780 LCD').choices([...BOARD_DISPLAYS]).default('max7219'))
     .addOption(new Option('--lcd <wiring>', 'how the LCD is wired').choices(['parallel', 'i2c']).default('parallel'))
-    .addOption(new Option('--pins <map>', 'your wiring, e.g. button=2,data=12,clock=11,cs=10 (see hardware-notes.md)'))
+    .addOption(new Option('--pins <map>', 'your wiring, e.g. button=D2,data=D12,clock=D11,cs=D10 (Arduino: 2, D2 or A0; Raspberry Pi: GPIO17 or P1-11; see hardware-notes.md)'))
     .addOption(new Option('--digit-order <order>', "where the MAX7219's DIG0 sits: rtl (rightmost, the common modules) or ltr").choices(['rtl', 'ltr']).default('rtl'))
     .addOption(new Option('--profile <dir>', 'where its flash and clock persist').default(undefined, defaultProfileDir('board')))
     .addOption(new Option('--serial <number>', 'serial number for a new profile (8 digits)'))
@@ -334,60 +386,68 @@ export function deviceCommand(): Command {
     .addOption(new Option('--headless', 'no terminal face'))
     .action((options: BoardCommandOptions) => runBoard(options));
 
-  const debugOption = () => new Option('--debug <socket>', "the emulator's debug link (its ready line names it)").makeOptionMandatory();
+  // Which token: --debug SOCKET, or --serial N of a running one, or neither when only one runs.
+  const debugOption = () => new Option('--debug <socket>', "the emulator's debug link (its ready line names it)");
+  const serialOption = () => new Option('--serial <number>', 'the running emulator (or virtual board) with this serial number');
   const jsonOption = () => new Option('--json', 'print the whole result as JSON');
 
   device
     .command('press')
     .description('press the button briefly; prints the display afterwards')
     .addOption(debugOption())
+    .addOption(serialOption())
     .addOption(jsonOption())
-    .action(async (o: { debug: string; json?: boolean }) => printDisplay(await withDebug(o.debug, 'press', {}), o.json));
+    .action(async (o: DebugTarget & { json?: boolean }) => printDisplay(await withDebug(o, 'press', {}), o.json));
   device
     .command('hold')
     .description('hold the button (long enough for a hold unless --ms says otherwise)')
     .addOption(debugOption())
+    .addOption(serialOption())
     .addOption(new Option('--ms <ms>', 'how long to hold').argParser(numberArgument('--ms', 0, 600_000)))
     .addOption(jsonOption())
-    .action(async (o: { debug: string; ms?: number; json?: boolean }) => printDisplay(await withDebug(o.debug, 'hold', o.ms === undefined ? {} : { ms: o.ms }), o.json));
+    .action(async (o: DebugTarget & { ms?: number; json?: boolean }) => printDisplay(await withDebug(o, 'hold', o.ms === undefined ? {} : { ms: o.ms }), o.json));
   device
     .command('display')
     .description('print what the 7-segment display shows right now')
     .addOption(debugOption())
+    .addOption(serialOption())
     .addOption(jsonOption())
-    .action(async (o: { debug: string; json?: boolean }) => printDisplay(await withDebug(o.debug, 'display', {}), o.json));
+    .action(async (o: DebugTarget & { json?: boolean }) => printDisplay(await withDebug(o, 'display', {}), o.json));
   device
     .command('advance')
     .description("move the token's virtual clock forward (timers fire, the RTC moves)")
     .argument('<duration>', 'e.g. 500ms, 30s, 2m, 1h, 1d')
     .addOption(debugOption())
+    .addOption(serialOption())
     .addOption(jsonOption())
-    .action(async (duration: string, o: { debug: string; json?: boolean }) => {
-      const result = await withDebug(o.debug, 'advance', { ms: parseDuration(duration) });
+    .action(async (duration: string, o: DebugTarget & { json?: boolean }) => {
+      const result = await withDebug(o, 'advance', { ms: parseDuration(duration) });
       process.stdout.write(o.json ? JSON.stringify(result) + '\n' : `${new Date(Number(result.clock)).toISOString()}\n`);
     });
   device
     .command('power-cut')
     .description('cut power now, or during a coming flash write (--at-write); it comes back after --off-ms')
     .addOption(debugOption())
+    .addOption(serialOption())
     .addOption(new Option('--at-write <n>', 'cut during the n-th flash program or erase from now').argParser(numberArgument('--at-write', 1, 1_000_000)))
     .addOption(new Option('--fraction <f>', 'how much of that write is done, 0..1').argParser(numberArgument('--fraction', 0, 1)))
     .addOption(new Option('--off-ms <ms>', 'how long power stays off').argParser(numberArgument('--off-ms', 0, 3_600_000)))
     .addOption(jsonOption())
-    .action(async (o: { debug: string; atWrite?: number; fraction?: number; offMs?: number; json?: boolean }) => {
+    .action(async (o: DebugTarget & { atWrite?: number; fraction?: number; offMs?: number; json?: boolean }) => {
       const args: Record<string, number> = {};
       if (o.atWrite !== undefined) args.atOperation = o.atWrite;
       if (o.fraction !== undefined) args.fraction = o.fraction;
       if (o.offMs !== undefined) args.offMs = o.offMs;
-      const result = await withDebug(o.debug, 'power-cut', args);
+      const result = await withDebug(o, 'power-cut', args);
       process.stdout.write(o.json ? JSON.stringify(result) + '\n' : result.armed ? `power cut armed for flash write ${result.atOperation}\n` : 'power cut\n');
     });
   device
     .command('power-on')
     .description('restore power after a cut')
     .addOption(debugOption())
-    .action(async (o: { debug: string }) => {
-      await withDebug(o.debug, 'power-on', {});
+    .addOption(serialOption())
+    .action(async (o: DebugTarget) => {
+      await withDebug(o, 'power-on', {});
       process.stdout.write('power on\n');
     });
   device
@@ -395,16 +455,18 @@ export function deviceCommand(): Command {
     .description('set the battery charge')
     .argument('<percent>', '0..100')
     .addOption(debugOption())
-    .action(async (percent: string, o: { debug: string }) => {
-      const result = await withDebug(o.debug, 'battery', { percent: numberArgument('battery', 0, 100)(percent) });
+    .addOption(serialOption())
+    .action(async (percent: string, o: DebugTarget) => {
+      const result = await withDebug(o, 'battery', { percent: numberArgument('battery', 0, 100)(percent) });
       process.stdout.write(`battery ${String(result.battery)} %\n`);
     });
   device
     .command('state')
     .description('the simulated hardware: power, battery, clock, flash wear (JSON)')
     .addOption(debugOption())
-    .action(async (o: { debug: string }) => {
-      process.stdout.write(JSON.stringify(await withDebug(o.debug, 'state', {}), null, 2) + '\n');
+    .addOption(serialOption())
+    .action(async (o: DebugTarget) => {
+      process.stdout.write(JSON.stringify(await withDebug(o, 'state', {}), null, 2) + '\n');
     });
   return device;
 }

@@ -9,7 +9,9 @@ import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import path from 'node:path';
-import { cli, ROOT, tempDir, type CliResult } from '../support/processes.ts';
+import { debugCall } from '../../device/targets/emulator/debug-link.ts';
+import { cli, cliInBackground, ROOT, tempDir, type CliResult } from '../support/processes.ts';
+import { spawnOnTerminal, type TerminalProcess } from '../support/terminal-process.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -117,6 +119,10 @@ describe('device board: startup errors are one coded line and a prompt non-zero 
     for (const pins of ['button=GPIO17', 'led=GPIO27', 'button=99', 'cs=20', 'button=-1']) {
       expectOneLineError(await timed(board('--io', 'virtual', '--pins', pins), env), 'NV_BAD_ARGUMENT', 2);
     }
+    // A pin in a form no table uses: the error says which forms there are.
+    const unnamed = await timed(board('--io', 'virtual', '--pins', 'button=X2'), env);
+    expectOneLineError(unnamed, 'NV_BAD_ARGUMENT', 2);
+    for (const form of ['(2)', '(D2)', 'A0..A5']) expect(unnamed.stderr).toContain(form);
   });
 
   it('an out-of-range --ready-timeout or a bad --serial: NV_BAD_ARGUMENT', async () => {
@@ -182,8 +188,8 @@ async function startBoardProcess(args: string[], env: NodeJS.ProcessEnv): Promis
 const HAPPY = [
   { name: 'a MAX7219', args: [] as string[], board: { io: 'virtual', display: 'max7219' }, chip: 'MAX7219' },
   {
-    name: 'an I2C LCD, with its button moved by --pins',
-    args: ['--display', 'lcd', '--lcd', 'i2c', '--pins', 'button=3,led=5'],
+    name: 'an I2C LCD, with its button moved by --pins (named as the wiring table names pins)',
+    args: ['--display', 'lcd', '--lcd', 'i2c', '--pins', 'button=D3,led=D5,address=0x27'],
     board: { io: 'virtual', display: 'lcd', lcd: 'i2c' },
     chip: 'HD44780',
   },
@@ -239,10 +245,61 @@ describe.each(HAPPY)('device board --io virtual with $name', ({ args, board: boa
     expect(info.counter).toBe(1);
   });
 
+  it('device commands find it by its serial number, or as the only one running', async () => {
+    for (const choice of [['--serial', '40077001'], []]) {
+      const result = await cli(['device', 'display', '--json', ...choice], { env });
+      expect(result.code, result.stderr).toBe(0);
+      expect(JSON.parse(result.stdout).driver).toMatchObject({ chip });
+    }
+  });
+
   it('a SIGTERM stops it cleanly, and its announcement goes with it', async () => {
     expect(await board.stop()).toBe(0);
     const listed = JSON.parse((await cli(['list', '--json'], { env })).stdout);
     expect(listed.ports.filter((p: { kind: string }) => p.kind === 'emulator')).toEqual([]);
     expect(fs.existsSync(board.ready.debug)).toBe(false);
+  });
+});
+
+const FACES = [
+  { name: 'the virtual board (device board --io virtual)', args: ['device', 'board', '--io', 'virtual'] },
+  { name: 'the emulator (device emulate)', args: ['device', 'emulate'] },
+];
+
+describe.each(FACES)("the terminal face of $name: its keys press the token's button", ({ args }) => {
+  const dir = tempDir('face');
+  const env = { NOEGLEVISER_RUNTIME_DIR: path.join(dir, 'run') };
+  const serial = '40077011';
+  let face: TerminalProcess<{ port: string; debug: string; serial: string }> | undefined;
+
+  afterAll(async () => {
+    await face?.stop('SIGKILL');
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** The code the token pushes to a host when `keys` are typed at its face. */
+  async function codeAfterTyping(keys: string): Promise<{ code: string; counter: number }> {
+    const waiting = cliInBackground(['code', '--port', face!.ready.port, '--json', '--timeout', '20'], { env });
+    await waiting.stderrIncludes('press the button');
+    face!.type(keys);
+    const result = await waiting.result;
+    expect(result.code, result.stderr).toBe(0);
+    return JSON.parse(result.stdout) as { code: string; counter: number };
+  }
+
+  it('space presses, h holds (the serial number shows), enter presses, q quits', async () => {
+    face = await spawnOnTerminal([...args, '--profile', path.join(dir, 'token'), '--serial', serial], env);
+    await expect.poll(() => face!.output()).toContain('space/enter: press   h: hold   q: quit');
+    const enrolled = await cli(['enroll', '--port', face.ready.port, '--seed', SEED_HEX, '--token-only'], { env });
+    expect(enrolled.code, enrolled.stderr).toBe(0);
+
+    expect(await codeAfterTyping(' ')).toMatchObject({ code: RFC4226_CODES[0], counter: 0 });
+    face.type('h');
+    const shown = async () => String((await debugCall(face!.ready.debug, 'display')).display).trim();
+    await expect.poll(shown, { timeout: 15_000 }).toBe(serial);
+    expect(await codeAfterTyping('\r')).toMatchObject({ code: RFC4226_CODES[1], counter: 1 });
+
+    face.type('q');
+    expect(await face.exited).toBe(0);
   });
 });

@@ -5,7 +5,10 @@
  * reports); only the address the bridge is given differs.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fs from 'node:fs';
 import path from 'node:path';
+import { debugCall } from '../../device/targets/emulator/debug-link.ts';
+import { pressNewCodes } from '../support/debug-presses.ts';
 import { cli, cliInBackground, startEmulatorProcess, tempDir, type EmulatorProcess } from '../support/processes.ts';
 
 const SEED_HEX = Buffer.from('12345678901234567890').toString('hex');
@@ -54,6 +57,23 @@ describe.each(TRANSPORTS)('an emulated token, driven through the CLI over $trans
     expect(JSON.parse(listed.stdout).ports).toContainEqual(
       expect.objectContaining({ kind: 'emulator', port: emulator.port, hid: emulator.hid, serial: '40012345', debug: emulator.debug }),
     );
+  });
+
+  it('device commands need no --debug when one emulator runs, take its --serial, and say when none runs', async () => {
+    const display = await cli(['device', 'display', '--json'], { env });
+    expect(display.code, display.stderr).toBe(0);
+    expect(JSON.parse(display.stdout)).toMatchObject({ on: true });
+    const state = await cli(['device', 'state', '--serial', '40012345'], { env });
+    expect(state.code, state.stderr).toBe(0);
+    expect(JSON.parse(state.stdout)).toMatchObject({ serial: '40012345', port: emulator.port });
+
+    const nowhere = path.join(dir, 'run-empty');
+    const none = await cli(['device', 'press'], { env: { NOEGLEVISER_RUNTIME_DIR: nowhere } });
+    expect(none.code).toBe(1);
+    expect(none.stderr).toMatch(/^noegleviser: no emulator is running .*device emulate.*--debug \[NV_NO_EMULATOR\]\n$/);
+    const other = await cli(['device', 'press', '--serial', '40012399'], { env });
+    expect(other.code).toBe(1);
+    expect(other.stderr).toMatch(/^noegleviser: no running emulator has serial number 40012399; running: 40012345 \(pid \d+\) \[NV_NO_SUCH_EMULATOR\]\n$/);
   });
 
   it('info: an unenrolled token, with identity, battery and clock', async () => {
@@ -169,4 +189,36 @@ describe.each(TRANSPORTS)('an emulated token, driven through the CLI over $trans
     if (info.enrolled) expect(info).toMatchObject({ mode: 'totp', algorithm: 'sha256' });
     else expect(info.mode).toBeUndefined();
   });
+});
+
+describe('an emulated token whose serial port nobody reads', () => {
+  const dir = tempDir('unread');
+  const runtimeDir = path.join(dir, 'run');
+  const env = { NOEGLEVISER_RUNTIME_DIR: runtimeDir };
+  let emulator: EmulatorProcess | undefined;
+
+  afterAll(async () => {
+    await emulator?.stop('SIGKILL');
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('drops the output nobody reads and counts it: after 5,000 presses info over the pty and display over the debug link answer, and SIGTERM ends it', async () => {
+    emulator = await startEmulatorProcess({ profile: path.join(dir, 'token'), runtimeDir });
+    const enrolled = await cli(['enroll', '--port', emulator.port, '--seed', SEED_HEX, '--token-only'], { env });
+    expect(enrolled.code, enrolled.stderr).toBe(0);
+
+    // Each press pushes an event line to a pty nobody has open: far more than its buffer holds.
+    await pressNewCodes(emulator.debug, 5000);
+
+    const display = await debugCall(emulator.debug, 'display');
+    expect(String(display.display).trim()).toMatch(/^\d{6}$/);
+    const info = await cli(['info', '--port', emulator.port, '--json'], { env });
+    expect(info.code, info.stderr).toBe(0);
+    expect(JSON.parse(info.stdout)).toMatchObject({ serial: emulator.serial, enrolled: true, counter: 5000 });
+    const state = await debugCall(emulator.debug, 'state');
+    expect(state.droppedOutputBytes).toBeGreaterThan(0);
+
+    expect(await emulator.stop('SIGTERM')).toBe(0);
+    expect(emulator.stderr()).toBe('');
+  }, 180_000);
 });

@@ -9,6 +9,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { debugCall } from '../../device/targets/emulator/debug-link.ts';
 import { connectToken, readInfo } from '../../host/bridge/operations.ts';
+import { pressNewCodes } from '../support/debug-presses.ts';
 import { cli, tempDir } from '../support/processes.ts';
 import { startRackProcess, type RackProcess, type RackToken } from '../support/rack-process.ts';
 
@@ -123,6 +124,36 @@ describe(`a rack of ${COUNT} emulated tokens in one process`, () => {
     expect(state).toMatchObject({ serial: tokens[5]!.serial, port: tokens[5]!.port });
   });
 
+  it('device commands pick a token by --serial; several running and none chosen is a coded error that names them', async () => {
+    const chosen = tokens[6]!;
+    const state = await cli(['device', 'state', '--serial', chosen.serial], { env });
+    expect(state.code, state.stderr).toBe(0);
+    expect(JSON.parse(state.stdout)).toMatchObject({ serial: chosen.serial, port: chosen.port });
+    // An unenrolled token says so when pressed; the one beside it stays dark.
+    const pressed = await cli(['device', 'press', '--serial', tokens[8]!.serial], { env });
+    expect(pressed.code, pressed.stderr).toBe(0);
+    expect(pressed.stdout.trim()).toBe('no 5EEd');
+    expect(String((await debugCall(tokens[8]!.debug, 'display')).display).trim()).toBe('no 5EEd');
+    expect(String((await debugCall(tokens[9]!.debug, 'display')).display).trim()).toBe('');
+
+    const unchosen = await cli(['device', 'press'], { env });
+    expect(unchosen.code).toBe(1);
+    expect(unchosen.stdout).toBe('');
+    expect(unchosen.stderr).toMatch(/^noegleviser: 20 emulators are running: .+; choose one with --serial \[NV_SEVERAL_EMULATORS\]\n$/);
+    const sorted = tokens.map((token) => token.serial).sort();
+    for (const serial of sorted.slice(0, 8)) expect(unchosen.stderr).toContain(`${serial} (pid ${rack.child.pid})`);
+    expect(unchosen.stderr).toContain('and 12 more');
+
+    const unknown = await cli(['device', 'display', '--serial', '49999999'], { env });
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/^noegleviser: no running emulator has serial number 49999999; running: .+ \[NV_NO_SUCH_EMULATOR\]\n$/);
+    for (const args of [['--serial', chosen.serial, '--debug', chosen.debug], ['--serial', '123']]) {
+      const refused = await cli(['device', 'display', ...args], { env });
+      expect(refused.code, args.join(' ')).toBe(2);
+      expect(refused.stderr).toMatch(/^noegleviser: .+ \[NV_BAD_ARGUMENT\]\n$/);
+    }
+  });
+
   it('SIGTERM closes every token cleanly: announcements, debug sockets, HID ports and profile locks go; a restart brings back the same serial numbers', async () => {
     expect(await rack.stop('SIGTERM')).toBe(0);
     expect(rack.stderr()).toBe('');
@@ -172,4 +203,31 @@ describe(`a rack of ${COUNT} emulated tokens in one process`, () => {
       expect(result.stderr).toMatch(/\[NV_BAD_ARGUMENT\]\n$/);
     }
   });
+});
+
+describe('a rack in which one token is pressed with nobody reading its serial port', () => {
+  const dir = tempDir('rack-unread');
+  const runtimeDir = path.join(dir, 'run');
+  const env = { NOEGLEVISER_RUNTIME_DIR: runtimeDir };
+  let rack: RackProcess | undefined;
+
+  afterAll(async () => {
+    await rack?.stop('SIGKILL');
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('freezes none of its tokens: both still answer over their ptys and debug links, and SIGTERM ends the rack', async () => {
+    rack = await startRackProcess({ profile: path.join(dir, 'rack'), runtimeDir, count: 2 });
+    const [pressed, other] = rack.tokens as [RackToken, RackToken];
+    const enrolled = await cli(['enroll', '--port', pressed.port, '--seed', SEED_HEX, '--token-only'], { env });
+    expect(enrolled.code, enrolled.stderr).toBe(0);
+    // Far more press events than a pty holds (a frozen emulator stopped at about 450).
+    await pressNewCodes(pressed.debug, 1500);
+
+    expect(await info(other.port)).toMatchObject({ serial: other.serial, enrolled: false });
+    expect(await debugCall(other.debug, 'state')).toMatchObject({ serial: other.serial, powered: true });
+    expect(await info(pressed.port)).toMatchObject({ serial: pressed.serial, counter: 1500 });
+    expect(Number((await debugCall(pressed.debug, 'state')).droppedOutputBytes)).toBeGreaterThan(0);
+    expect(await rack.stop('SIGTERM')).toBe(0);
+  }, 120_000);
 });

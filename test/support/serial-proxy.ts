@@ -4,7 +4,7 @@
  * cable is cut there and then (the line never arrives), as when a USB token is pulled mid-write.
  */
 import { SerialPort } from 'serialport';
-import { openRawPty } from '../../device/targets/emulator/pty-transport.ts';
+import { RawPty } from '../../device/targets/emulator/pty-transport.ts';
 
 export interface SerialProxy {
   /** The port the host opens instead of the token's. */
@@ -15,25 +15,23 @@ export interface SerialProxy {
 }
 
 export async function startSerialProxy(tokenPort: string, cutOn: (line: string) => boolean): Promise<SerialProxy> {
-  const pty = openRawPty();
-  const { master, slave } = pty;
+  const pty = new RawPty();
   const token = new SerialPort({ path: tokenPort, baudRate: 115_200 });
   await new Promise<void>((resolve, reject) => token.once('open', resolve).once('error', reject));
   token.on('data', (chunk: Buffer) => {
-    if (!master.destroyed) master.write(chunk);
+    pty.write(chunk);
   });
   let closed = false;
   const close = async () => {
     if (closed) return;
     closed = true;
-    master.destroy();
-    slave.destroy();
+    pty.close();
     if (token.isOpen) await new Promise((resolve) => token.close(resolve));
   };
   let cutLine: (line: string) => void = () => {};
   const cut = new Promise<string>((resolve) => (cutLine = resolve));
   let buffered = '';
-  master.on('data', (chunk: Buffer) => {
+  pty.input.on('data', (chunk: Buffer) => {
     buffered += chunk.toString('latin1');
     for (let nl = buffered.indexOf('\n'); nl >= 0 && !closed; nl = buffered.indexOf('\n')) {
       const line = buffered.slice(0, nl);

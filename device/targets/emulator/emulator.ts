@@ -8,9 +8,8 @@
  * token protocol exactly as the emulator does, so a bridge cannot tell the two apart.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { announcementFileName, runtimeDirectory, type EmulatorAnnouncement } from '../../../protocol/discovery.ts';
+import type { EmulatorAnnouncement } from '../../../protocol/discovery.ts';
 import type { Timings } from '../../firmware/token.ts';
 import { segmentsToText } from '../../firmware/segments.ts';
 import type { Button, SegmentDisplay } from '../../hal/index.ts';
@@ -18,6 +17,7 @@ import { SimClock, SimPower, SimRtc } from '../../sim/sim-parts.ts';
 import { SimToken } from '../../sim/sim-token.ts';
 import { DebugLinkError, serveDebugLink, type DebugArgs, type DebugOp, type DebugResult } from './debug-link.ts';
 import { Profile } from './profile.ts';
+import { announce, defaultRuntimeDir } from './registry.ts';
 import { PtyTransport } from './pty-transport.ts';
 import { UdpHidTransport } from './udp-hid-transport.ts';
 
@@ -69,14 +69,11 @@ export interface RunningEmulator {
   readonly debug: string;
   readonly profile: string;
   readonly token: SimToken;
+  /** The lab's finger on the button (the debug link's and the face's); none on a real board, pressed by hand. */
+  readonly finger?: Finger;
   /** Called with every change of the display, and of power. */
   onChange(listener: () => void): void;
   close(): Promise<void>;
-}
-
-export function defaultRuntimeDir(): string {
-  const { NOEGLEVISER_RUNTIME_DIR, XDG_RUNTIME_DIR } = process.env;
-  return runtimeDirectory({ NOEGLEVISER_RUNTIME_DIR, XDG_RUNTIME_DIR }, os.tmpdir(), process.getuid?.() ?? 0);
 }
 
 export async function startEmulator(options: EmulatorOptions): Promise<RunningEmulator> {
@@ -187,9 +184,7 @@ async function assemble(
     profile: profile.dir,
     startedAt: new Date().toISOString(),
   };
-  const announcementPath = path.join(runtimeDir, announcementFileName(process.pid, serial));
-  fs.writeFileSync(announcementPath, JSON.stringify(announcement) + '\n', { mode: 0o600 });
-  cleanups.push(() => fs.rmSync(announcementPath, { force: true }));
+  cleanups.push(announce(runtimeDir, announcement));
   cleanups.push(() => saveHardware());
 
   return {
@@ -199,6 +194,7 @@ async function assemble(
     debug,
     profile: profile.dir,
     token,
+    finger,
     onChange: (listener) => listeners.push(listener),
     close: cleanup,
   };

@@ -25,8 +25,8 @@ export function drawSegments(segments: Uint8Array): [string, string, string] {
 }
 
 export interface FaceActions {
-  press(): void;
-  hold(): void;
+  /** Without press and hold (a real board's button is pressed by hand), the keys only quit. */
+  readonly button?: { press(): void; hold(): void };
   quit(): void;
 }
 
@@ -37,6 +37,7 @@ export interface FaceInfo {
 }
 
 const HELP = 'space/enter: press   h: hold   q: quit';
+const HELP_WITHOUT_BUTTON = "press the board's own button   q: quit";
 
 /** Draws the token on a TTY and maps keys to the button. Returns a function that redraws it. */
 export function startTerminalFace(
@@ -47,6 +48,7 @@ export function startTerminalFace(
 ): { render(segments: Uint8Array, status: string): void; stop(): void } {
   let drawn = false;
   const LINES = 8;
+  const help = actions.button ? HELP : HELP_WITHOUT_BUTTON;
   const render = (segments: Uint8Array, status: string) => {
     const [top, middle, bottom] = drawSegments(segments);
     const frame = [
@@ -56,7 +58,7 @@ export function startTerminalFace(
       `  │ ${middle} │`,
       `  │ ${bottom} │`,
       '  └' + '─'.repeat(top.length + 2) + '┘',
-      `  ${HELP}`,
+      `  ${help}`,
       `  ${status}`,
     ];
     output.write((drawn ? `\x1b[${LINES}A` : '') + frame.map((line) => `\r\x1b[2K${line}`).join('\n') + '\n');
@@ -64,8 +66,8 @@ export function startTerminalFace(
   };
   const onKey = (key: Buffer) => {
     const char = key.toString('utf8');
-    if (char === ' ' || char === '\r' || char === '\n') actions.press();
-    else if (char === 'h' || char === 'H') actions.hold();
+    if (char === ' ' || char === '\r' || char === '\n') actions.button?.press();
+    else if (char === 'h' || char === 'H') actions.button?.hold();
     else if (char === 'q' || char === 'Q' || char === '\x03' || char === '\x04') actions.quit();
   };
   if (input.isTTY) input.setRawMode(true);

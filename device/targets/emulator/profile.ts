@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { FlashGeometry } from '../../hal/flash.ts';
 import { DEFAULT_ENDURANCE, DEFAULT_GEOMETRY, SimFlash } from '../../sim/sim-flash.ts';
+import { isAlive } from './registry.ts';
 
 export interface HardwareState {
   readonly format: 1;
@@ -182,13 +183,4 @@ function parseHardware(text: string, file: string): HardwareState {
 
 function sameGeometry(a: FlashGeometry, b: FlashGeometry): boolean {
   return a.pageSize === b.pageSize && a.pageCount === b.pageCount;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

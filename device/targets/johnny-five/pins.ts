@@ -49,15 +49,41 @@ export class PinsError extends Error {
   readonly code = 'NV_BAD_ARGUMENT';
 }
 
-/** "button=3,cs=9,address=0x3f" → the map it describes. */
-export function parsePins(text: string): PinMap {
+/** How a pin may be written, as the wiring tables in hardware-notes.md name them. */
+export const ARDUINO_PIN_FORMS = 'a pin number (2), a digital pin (D2) or an analog pin used as a digital one (A0..A5, the Uno\'s and Nano\'s D14..D19)';
+export const RASPBERRY_PI_PIN_FORMS = 'a GPIO name (GPIO17) or a header pin (P1-11)';
+
+/** A0..A5 are D14..D19 on an ATmega328P board (Uno, Nano), the boards the wiring table is for. */
+const FIRST_ANALOG_PIN = 14;
+
+function parsePin(name: PinName, value: string, io: BoardIo): Pin {
+  if (name === 'address') {
+    if (/^(0x[0-9a-f]{1,2}|\d{1,3})$/i.test(value) && Number(value) <= 0x7f) return Number(value);
+    throw new PinsError(`--pins: address is an I2C address such as 0x27, not "${value}"`);
+  }
+  if (io === 'raspi') {
+    const gpio = /^gpio(\d{1,2})$/i.exec(value);
+    if (gpio) return `GPIO${Number(gpio[1])}`;
+    const header = /^p1-(\d{1,2})$/i.exec(value);
+    if (header) return `P1-${Number(header[1])}`;
+    throw new PinsError(`--pins: ${name}=${value} is no Raspberry Pi pin: write ${RASPBERRY_PI_PIN_FORMS}`);
+  }
+  const digital = /^d?(\d{1,3})$/i.exec(value);
+  if (digital) return Number(digital[1]);
+  const analog = /^a([0-5])$/i.exec(value);
+  if (analog) return FIRST_ANALOG_PIN + Number(analog[1]);
+  throw new PinsError(`--pins: ${name}=${value} is no Arduino pin: write ${ARDUINO_PIN_FORMS}`);
+}
+
+/** "button=D3,cs=9,address=0x3f" → the map it describes, each pin as `io`'s driver takes it. */
+export function parsePins(text: string, io: BoardIo): PinMap {
   const pins: Partial<Record<PinName, Pin>> = {};
   for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
     const match = /^([a-z0-9]+)=([A-Za-z0-9-]+)$/.exec(part);
-    if (!match) throw new PinsError(`--pins takes name=pin pairs separated by commas (e.g. button=2,cs=10), not "${part}"`);
+    if (!match) throw new PinsError(`--pins takes name=pin pairs separated by commas (e.g. button=D2,cs=D10), not "${part}"`);
     const [, name, value] = match as unknown as [string, string, string];
     if (!(PIN_NAMES as readonly string[]).includes(name)) throw new PinsError(`--pins: "${name}" is not one of ${PIN_NAMES.join(', ')}`);
-    pins[name as PinName] = /^(0x[0-9a-fA-F]+|\d+)$/.test(value) ? Number(value) : value;
+    pins[name as PinName] = parsePin(name as PinName, value, io);
   }
   return pins;
 }
