@@ -78,6 +78,34 @@ async function logIn(web: WebClient, userId: string, password: string, keys: Map
   return { number: number!, page: await web.submit('/login/key', { key: key! }) };
 }
 
+/** A person ordered with a card who has made their first login and chosen `userId`: signed in, on /self-service. */
+async function signedInPerson(name: string, cpr: string, userId: string): Promise<{ web: WebClient; nemId: string; welcome: Letter; password: string }> {
+  const { nemId, letter: welcome } = await orderPerson(name, cpr);
+  const web = client();
+  await logIn(web, nemId, welcome.password!, welcome.keys);
+  const password = `${userId}-Pass-1x`;
+  secrets.add(password);
+  const home = await web.submit('/login/choose', { userId, password, passwordAgain: password });
+  expect(home.body, 'signed in on self-service').toContain('id="scope"');
+  return { web, nemId, welcome, password };
+}
+
+/** A new organisation whose administrator has made their first login: signed in, on /admin. */
+async function signedInAdministrator(cvr: string, name: string, userId: string): Promise<{ web: WebClient; nemId: string; organisationId: string }> {
+  const created = await operator('POST', '/v1/organisations', { cvr, name, administrator: 'Ada Administrator' });
+  expect(created.status, JSON.stringify(created.json)).toBe(201);
+  const nemId = created.json.administrator.nemIdNumber as string;
+  const { password: temporary } = await letter(created.json.letter);
+  const { keys } = await letter(created.json.cardLetter ?? created.json.letter);
+  const web = client();
+  await logIn(web, nemId, temporary!, keys);
+  const password = `${userId}-Pass-1x`;
+  secrets.add(password);
+  await web.submit('/login/choose', { userId, password, passwordAgain: password });
+  expect((await web.open('/admin')).body).toContain('id="issue-form"');
+  return { web, nemId, organisationId: created.json.organisation.id as string };
+}
+
 beforeAll(async () => {
   dir = tempDir('service');
   const sink = new Writable({
@@ -98,6 +126,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await server?.close();
+  if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 
 describe('ordering: eligibility, CPR and CVR', () => {
@@ -498,6 +527,24 @@ describe('organisations and employee credentials', () => {
     expect((await server.service.people.get(employee.id)).state).toBe('active');
     const audit = await server.service.store.listAudit({ action: 'person.order', limit: 1000 });
     expect(audit.some((entry) => entry.serial === employee.id && entry.detail.organisation === created.json.organisation.id)).toBe(true);
+  });
+});
+
+describe('notices after a redirect', () => {
+  it('shows none for a key that is not one of its own (__proto__, constructor…), on self-service and on /admin', async () => {
+    const { web } = await signedInPerson('Nina Notice', cprOfAge(42, '2001'), 'nina.notice');
+    const { web: admin } = await signedInAdministrator('30000005', 'Notice ApS', 'ada.notice');
+    const inherited = ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf', '__defineGetter__'];
+    for (const [who, page] of [[web, '/self-service'], [admin, '/admin']] as const) {
+      for (const done of inherited) {
+        const answer = await who.get(`${page}?done=${done}`);
+        expect(answer.status, `${page}?done=${done}`).toBe(200);
+        expect(answer.body, `${page}?done=${done}`).not.toContain('id="notice"');
+        expect(answer.body).not.toMatch(/\[object Object\]|native code|function /);
+      }
+      // Control: a notice of its own is shown.
+      expect((await who.get(`${page}?done=password`)).body).toContain('id="notice"');
+    }
   });
 });
 

@@ -14,8 +14,11 @@ import { adminPage, selfServicePage } from './views.ts';
 
 type Signed = SessionRecord & { personId: string };
 
-/** Notices after a redirect, by a fixed key (the query never carries text into the page). */
-const NOTICES: Readonly<Record<string, string>> = {
+/**
+ * Notices after a redirect, by a fixed key (the query never carries text into the page). A Map, so
+ * only its own keys answer: `?done=__proto__` or `constructor` finds nothing, not Object's insides.
+ */
+const NOTICES: ReadonlyMap<string, string> = new Map(Object.entries({
   chosen: 'Your user-id and personal password are saved. The temporary password no longer works.',
   threshold: 'Saved: a new code card will be sent when this many keys are left.',
   blocked: 'Blocked (spærret). It will never be accepted again.',
@@ -26,7 +29,9 @@ const NOTICES: Readonly<Record<string, string>> = {
   reissued: 'Re-issued (genudstedt): the old credentials are blocked and a new letter is in the outbox.',
   'extra-cards': 'The extra cards are ordered; the letters are in the outbox.',
   unlocked: 'The lockout is lifted.',
-};
+}));
+
+const noticeOf = (done: string | undefined): string | undefined => (typeof done === 'string' ? NOTICES.get(done) : undefined);
 
 export function registerAccountRoutes(app: FastifyInstance, context: WebContext): void {
   const { service, sessions } = context;
@@ -56,7 +61,7 @@ export function registerAccountRoutes(app: FastifyInstance, context: WebContext)
     const session = await signedIn(request);
     if (!session) return redirect(reply, '/login');
     try {
-      return await selfService(reply, session, { notice: NOTICES[request.query.done ?? ''] });
+      return await selfService(reply, session, { notice: noticeOf(request.query.done) });
     } catch (error) {
       return signOut(reply, session, error);
     }
@@ -160,7 +165,7 @@ export function registerAccountRoutes(app: FastifyInstance, context: WebContext)
     if (!session) return redirect(reply, '/login');
     const admin = await administrator(session).catch(() => undefined);
     if (!admin) return redirect(reply, '/self-service');
-    return adminView(reply, session, admin, { notice: NOTICES[request.query.done ?? ''] });
+    return adminView(reply, session, admin, { notice: noticeOf(request.query.done) });
   });
 
   const adminForm = (path: string, done: string, act: (admin: OrganisationAdmin, values: Record<string, string | undefined>, actor: ReturnType<typeof actorOf>, params: Record<string, string>) => Promise<unknown>) =>
