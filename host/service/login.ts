@@ -11,7 +11,7 @@ import type { PersonRecord, Scope } from '../server/store/service-types.ts';
 import type { Store } from '../server/store/store.ts';
 import type { TokenService } from '../server/token-service.ts';
 import { auditEntry, type CodeCards, type ServiceActor } from './cards.ts';
-import { parsePublicKey, verifySignature } from './key-file.ts';
+import { parsePublicKey, type KeyFileVerifier } from './key-file.ts';
 import { activationDigest, type People } from './people.ts';
 import { checkNewPassword, checkUserId, hashPassword, verifyPassword } from './passwords.ts';
 import type { ServicePolicy } from './service-policy.ts';
@@ -52,6 +52,7 @@ export class LoginFlow {
     private readonly people: People,
     private readonly tokens: TokenService,
     private readonly policy: ServicePolicy,
+    private readonly keyFileVerifier: KeyFileVerifier,
     private readonly now: () => number,
   ) {}
 
@@ -143,14 +144,20 @@ export class LoginFlow {
   }
 
   /**
-   * Key-file login: the signature of `challenge` by one of the person's active key files. A P-256
-   * signature cannot be guessed, so a bad one is audited but not counted toward the lockout (that
-   * would only let anyone lock anyone), and every failure gets one answer, known NemID number or not.
+   * Key-file login: the signature of `challenge` by the person's active key file (re-issuing blocks
+   * the old one, so there is at most one; the newest counts). A P-256 signature cannot be guessed,
+   * so a bad one is audited but not counted toward the lockout (that would only let anyone lock
+   * anyone), and every failure gets one answer, known NemID number or not. Every attempt does the
+   * same work: one signature verification, against a key nobody holds when the number is unknown or
+   * has no active key file, so its time does not tell which numbers have one.
    */
   async keyFile(personId: string, challenge: string, signature: string, actor: ServiceActor): Promise<PersonRecord> {
-    const person = /^\d{10}$/.test(personId) ? await this.store.getPerson(personId) : undefined;
-    const keyFiles = person ? (await this.store.listKeyFiles(person.id)).filter((k) => k.state === 'active' && k.publicKey) : [];
-    if (!person || !keyFiles.some((k) => verifySignature(k.publicKey!, challenge, signature))) {
+    const wellFormed = /^\d{10}$/.test(personId);
+    const person = wellFormed ? await this.store.getPerson(personId) : undefined;
+    const keyFiles = wellFormed ? await this.store.listKeyFiles(personId) : [];
+    const keyFile = keyFiles.filter((k) => k.state === 'active' && k.publicKey).sort((a, b) => (b.activatedAt ?? 0) - (a.activatedAt ?? 0))[0];
+    const right = this.keyFileVerifier.verify(keyFile?.publicKey ?? null, challenge, signature);
+    if (!person || !right) {
       await this.store.appendAudit(auditEntry(actor, 'login.key-file', null, 'failed', {}, this.now()));
       throw KEY_FILE_FAILED();
     }

@@ -27,6 +27,12 @@ const secrets = new Set<string>();
 const clients: WebClient[] = [];
 const apiAnswers: string[] = [];
 
+/** Registers a password the test types, and returns it. */
+function secretOf(text: string): string {
+  secrets.add(text);
+  return text;
+}
+
 function client(): WebClient {
   const web = new WebClient(server.url);
   clients.push(web);
@@ -527,6 +533,50 @@ describe('organisations and employee credentials', () => {
     expect((await server.service.people.get(employee.id)).state).toBe('active');
     const audit = await server.service.store.listAudit({ action: 'person.order', limit: 1000 });
     expect(audit.some((entry) => entry.serial === employee.id && entry.detail.organisation === created.json.organisation.id)).toBe(true);
+  });
+});
+
+describe('key-file login', () => {
+  /** One attempt as the login page makes it: a fresh challenge, signed by `sign`; the answer and the signature verifications it cost. */
+  async function attempt(web: WebClient, personId: string, sign: (challenge: string) => Promise<string>) {
+    const page = await web.open('/login/key-file');
+    const challenge = /data-challenge="([^"]+)"/.exec(page.body)![1]!;
+    const csrf = /data-csrf="([^"]+)"/.exec(page.body)![1]!;
+    const signature = await sign(challenge);
+    const before = server.service.keyFileVerifier.verifications;
+    const answer = await web.postJson('/login/key-file', { personId, signature }, { 'x-csrf-token': csrf });
+    return { status: answer.status, body: answer.body, verifications: server.service.keyFileVerifier.verifications - before };
+  }
+
+  it('makes exactly one signature verification per attempt, whether the NemID number has an active key file, none, or is unknown', async () => {
+    const { web: admin, organisationId } = await signedInAdministrator('30000013', 'Signatur ApS', 'ada.signatur');
+    for (const name of ['Sofie Signatur', 'Otto Uaktiveret']) await admin.submit('/admin/employees', { name, credential: 'key-file', role: 'employee' });
+    const employees = await server.service.store.listPeople({ organisationId });
+    const holder = employees.find((p) => p.name === 'Sofie Signatur')!;
+    const awaiting = employees.find((p) => p.name === 'Otto Uaktiveret')!;
+    const activation = (await server.service.outbox.list({ personId: holder.id })).find((l) => l.kind === 'key-file-activation')!;
+    const code = (await letter(activation.id)).activationCode!;
+    const made = await createKeyFile({ personId: holder.id, label: holder.name, password: secretOf('sofie-File-77') });
+    await server.service.login.activationComplete(code, made.publicKey, { name: 'test' });
+    const stranger = await createKeyFile({ personId: holder.id, label: 'not hers', password: secretOf('stranger-File-1') });
+    const { nemId: cardHolder } = await orderPerson('Carla Kortholder', cprOfAge(37, '2002'));
+    const forged = (challenge: string) => signChallenge(stranger.fileText, 'stranger-File-1', challenge);
+
+    const web = client();
+    const attempts = {
+      'an active key file, a signature by another key': await attempt(web, holder.id, forged),
+      'an unknown NemID number': await attempt(web, '1234567890', forged),
+      'a person with a code card and no key file': await attempt(web, cardHolder, forged),
+      'a key file awaiting activation': await attempt(web, awaiting.id, forged),
+      'not a NemID number at all': await attempt(web, 'x', forged),
+    };
+    for (const [what, { status, body, verifications }] of Object.entries(attempts)) {
+      expect(verifications, what).toBe(1);
+      expect(`${status} ${body}`, what).toBe(`${attempts['an unknown NemID number'].status} ${attempts['an unknown NemID number'].body}`);
+    }
+    expect(attempts['an unknown NemID number'].status).toBe(401);
+    const right = await attempt(web, holder.id, (challenge) => signChallenge(made.fileText, 'sofie-File-77', challenge));
+    expect([right.status, right.verifications], right.body).toEqual([200, 1]);
   });
 });
 
