@@ -137,8 +137,9 @@ export class LoginFlow {
         throw new ApiError(409, 'NV_CONFLICT', 'your NemID changed meanwhile; log in again');
       }
     } catch (error) {
-      if ((error as Error).name === 'DuplicatePersonError') throw new ApiError(409, 'NV_USER_ID_TAKEN', 'This user-id is taken; choose another.');
-      throw error;
+      if ((error as Error).name !== 'DuplicatePersonError') throw error;
+      await this.store.appendAudit(auditEntry(actor, 'person.choose-credentials', person.id, 'user-id-taken', {}, this.now()));
+      throw new ApiError(409, 'NV_USER_ID_TAKEN', 'This user-id is taken; choose another.');
     }
     return { ...person, ...changes, version: person.version + 1 };
   }

@@ -291,6 +291,72 @@ describe('the two-step login with a code card', () => {
   });
 });
 
+describe('first login: choosing the user-id', () => {
+  /** A person ordered with a card who has passed step 2 of their first login: on the choose page. */
+  async function atChoosePage(name: string, cpr: string) {
+    const { nemId, letter: welcome } = await orderPerson(name, cpr);
+    const web = client();
+    const { page } = await logIn(web, nemId, welcome.password!, welcome.keys);
+    expect(page.body).toContain('id="choose-form"');
+    return { web, nemId, welcome };
+  }
+  const takenAnswers = async (nemId: string) =>
+    (await server.service.store.listAudit({ serial: nemId, action: 'person.choose-credentials', limit: 1000 })).filter((entry) => entry.result === 'user-id-taken').length;
+
+  it('says a user-id is taken three times per first-login stage; after the third the person starts again at step 1', async () => {
+    for (const [i, userId] of ['taken.first', 'taken.second', 'taken.third'].entries()) await signedInPerson(`Tage Optaget ${'ABC'[i]}`, cprOfAge(46, `200${3 + i}`), userId);
+    const { web, nemId, welcome } = await atChoosePage('Ulla Ny', cprOfAge(29, '2006'));
+    const password = secretOf('ulla-Pass-2026');
+    const choose = (userId: string, again = password) => web.submit('/login/choose', { userId, password, passwordAgain: again });
+
+    const differ = await choose('ulla.ny', 'ulla-Pass-2027');
+    expect([differ.status, differ.body.includes('id="choose-form"')], 'a refusal that is no user-id taken is not counted').toEqual([400, true]);
+    for (const userId of ['taken.first', 'Taken.Second']) {
+      const refused = await choose(userId);
+      expect(refused.status).toBe(409);
+      expect(refused.body).toContain('id="choose-form"');
+      expect(refused.body).toMatch(/user-id is taken/);
+    }
+    const third = await choose('taken.third');
+    expect(third.status).toBe(409);
+    expect(third.body).toMatch(/user-id is taken/);
+    expect(third.body, 'the stage has ended: back at step 1').toContain('id="login-form"');
+    expect(third.body).not.toContain('id="choose-form"');
+    expect((await web.get('/login/choose')).location).toBe('/login');
+    expect((await web.post('/login/choose', { userId: 'ulla.ny', password, passwordAgain: password })).location).toBe('/login');
+    expect(await takenAnswers(nemId)).toBe(3);
+
+    // Step 1 again (and a new key): three more answers, and a free user-id is taken into use.
+    const again = await logIn(web, nemId, welcome.password!, welcome.keys);
+    expect(again.page.body).toContain('id="choose-form"');
+    expect((await choose('taken.first')).body).toContain('id="choose-form"');
+    expect((await choose('ulla.ny')).body).toContain('id="scope"');
+    expect(await takenAnswers(nemId)).toBe(4);
+  });
+
+  it('answers at most three “taken” to requests racing each other in one stage', async () => {
+    await signedInPerson('Vera Optaget', cprOfAge(51, '2007'), 'taken.race');
+    const { web, nemId } = await atChoosePage('Willy Hurtig', cprOfAge(33, '2008'));
+    const password = secretOf('willy-Pass-2026');
+    const csrf = csrfOf(web.lastPage);
+    const answers = await Promise.all(Array.from({ length: 8 }, () => web.post('/login/choose', { userId: 'taken.race', password, passwordAgain: password, _csrf: csrf })));
+    // 409: refused; 403: the stage (and its session) had ended before this one was read.
+    expect(answers.map((answer) => answer.status).filter((status) => status !== 409 && status !== 403)).toEqual([]);
+    expect(await takenAnswers(nemId)).toBe(3);
+    expect((await web.get('/login/choose')).location).toBe('/login');
+  });
+
+  it('keeps the user-id typed after a refusal (the passwords are typed again)', async () => {
+    const { web } = await atChoosePage('Xenia Tastefejl', cprOfAge(27, '2009'));
+    const password = secretOf('xenia-Pass-2026');
+    const differ = await web.submit('/login/choose', { userId: 'xenia.t', password, passwordAgain: `${password}x` });
+    expect(differ.status).toBe(400);
+    expect(differ.body).toMatch(/not the same/);
+    expect(attributeOf(differ.body, 'new-user-id', 'value')).toBe('xenia.t');
+    expect(attributeOf(differ.body, 'new-password', 'value')).toBeUndefined();
+  });
+});
+
 describe('the JSON API for relying parties', () => {
   it('runs the same two steps, and the scope travels with the login', async () => {
     const ordered = await operator('POST', '/v1/people', { name: 'Kim Kontokig', cpr: cprOfAge(14, '1010'), credential: 'card' });

@@ -106,10 +106,24 @@ export function registerLoginRoutes(app: FastifyInstance, context: WebContext, l
     return sendPage(reply, chooseCredentialsPage({ csrf: session.csrfToken, name: person.name }));
   });
 
+  /**
+   * The first login's own user-id and password. A user-id taken is said so, but only so often per
+   * first-login stage: each attempt takes one of the stage's refusals first (atomically, so racing
+   * requests cannot share one) and gives it back unless the user-id was taken; when they are used
+   * up, the stage ends and the person starts again at step 1.
+   */
   app.post('/login/choose', loginLimit, async (request, reply) => {
     const session = at(await postedSession(context, request), 'choose-credentials');
     if (!session) return redirect(reply, '/login');
     const values = form(request);
+    const allowed = service.policy.takenUserIdsPerFirstLogin;
+    const startAgain = async (lastTaken: boolean): Promise<FastifyReply> => {
+      const fresh = await sessions.start(reply, 'anonymous', null, session);
+      const message = `${lastTaken ? 'This user-id is taken. ' : ''}You have tried ${allowed} user-ids that are taken: log in again to choose another.`;
+      return sendPage(reply, loginPage({ csrf: fresh.csrfToken, error: message }), 409);
+    };
+    const taken = await service.store.takeSessionRefusal(session.digest, allowed);
+    if (taken === undefined) return startAgain(false);
     try {
       await login.chooseCredentials(
         session.personId,
@@ -120,9 +134,11 @@ export function registerLoginRoutes(app: FastifyInstance, context: WebContext, l
       return redirect(reply, '/self-service?done=chosen');
     } catch (error) {
       const failure = asApiError(error);
+      if (failure.code !== 'NV_USER_ID_TAKEN') await service.store.returnSessionRefusal(session.digest);
       if (failure.status >= 500) throw error;
+      if (failure.code === 'NV_USER_ID_TAKEN' && taken >= allowed) return startAgain(true);
       const person = await login.current(session.personId);
-      return sendPage(reply, chooseCredentialsPage({ csrf: session.csrfToken, name: person.name, error: failure.message }), failure.status);
+      return sendPage(reply, chooseCredentialsPage({ csrf: session.csrfToken, name: person.name, error: failure.message, userId: values.userId?.slice(0, 64) }), failure.status);
     }
   });
 

@@ -49,6 +49,7 @@ export class Sessions {
       csrfToken: randomBytes(24).toString('base64url'),
       challenge: null,
       cardSerial: null,
+      refusals: 0,
       createdAt: now,
       expiresAt: now + this.options.idleMs,
       ...changes,

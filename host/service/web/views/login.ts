@@ -141,6 +141,8 @@ export interface ChooseCredentialsView {
   /** The person's name, to greet them. */
   readonly name: string;
   readonly error?: string;
+  /** The user-id typed before, kept after a refusal (the passwords are not). */
+  readonly userId?: string;
 }
 
 /** First login: the person replaces the temporary password with their own user-id and password. */
@@ -156,7 +158,7 @@ ${postForm({
   action: '/login/choose',
   id: 'choose-form',
   body: html`<div class="field"><label for="new-user-id">User-id</label>
-<input id="new-user-id" name="userId" type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required minlength="6" maxlength="40" pattern="${USER_ID_PATTERN}" aria-describedby="user-id-rules">
+<input id="new-user-id" name="userId" type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required minlength="6" maxlength="40" pattern="${USER_ID_PATTERN}" aria-describedby="user-id-rules" value="${view.userId ?? ''}">
 <p class="rules" id="user-id-rules">6–40 characters of a–z, 0–9, dot, underscore and hyphen (. _ -), starting with a letter.</p></div>
 <div class="field"><label for="new-password">Password</label>
 <input id="new-password" name="password" type="password" autocomplete="new-password" required minlength="${PASSWORD_MIN}" maxlength="${PASSWORD_MAX}" aria-describedby="password-rules">
