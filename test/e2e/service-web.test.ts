@@ -14,6 +14,7 @@ import { startServer, type RunningServer } from '../../host/server/server.ts';
 import { cardPairs } from '../../host/service/code-card.ts';
 import { createKeyFile, signChallenge } from '../../host/service/web/assets/key-file.js';
 import { tempDir } from '../support/processes.ts';
+import { referenceHotp } from '../support/oath-reference.ts';
 import { WebClient, attributeOf, cprOfAge, csrfOf, readLetter } from '../support/web-client.ts';
 
 const ADMIN_KEY = 'nv_admin_service-web-test-admin-key';
@@ -33,14 +34,14 @@ function secretOf(text: string): string {
   return text;
 }
 
-function client(): WebClient {
-  const web = new WebClient(server.url);
+function client(on: RunningServer = server): WebClient {
+  const web = new WebClient(on.url);
   clients.push(web);
   return web;
 }
 
-async function operator(method: 'GET' | 'POST', url: string, body?: unknown): Promise<{ status: number; json: any }> {
-  const response = await fetch(new URL(url, server.url), {
+async function operator(method: 'GET' | 'POST', url: string, body?: unknown, on: RunningServer = server): Promise<{ status: number; json: any }> {
+  const response = await fetch(new URL(url, on.url), {
     method,
     headers: { authorization: `Bearer ${ADMIN_KEY}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
     body: body === undefined ? undefined : JSON.stringify(body),
@@ -56,8 +57,8 @@ interface Letter {
   readonly keys: Map<string, string>;
 }
 
-async function letter(id: string): Promise<Letter> {
-  const { html } = await server.service.outbox.open(id);
+async function letter(id: string, on: RunningServer = server): Promise<Letter> {
+  const { html } = await on.service.outbox.open(id);
   const read = readLetter(html);
   const result = { password: read.secret('temporary-password'), activationCode: read.secret('activation-code'), keys: read.keys };
   if (result.password) secrets.add(result.password);
@@ -82,6 +83,29 @@ async function logIn(web: WebClient, userId: string, password: string, keys: Map
   expect(key, `the card has a key for ${number}`).toBeDefined();
   secrets.add(key!);
   return { number: number!, page: await web.submit('/login/key', { key: key! }) };
+}
+
+/** A code token enrolled with a seed only the test knows, and a person ordered with it (their welcome letter read). */
+async function tokenHolder(name: string, cpr: string, serial: string, on: RunningServer = server): Promise<{ nemId: string; seed: Uint8Array; welcome: Letter }> {
+  const seed = new Uint8Array(randomBytes(20));
+  secrets.add(Buffer.from(seed).toString('hex'));
+  const enrolled = await operator('POST', '/v1/tokens', { serial, kind: 'hotp', algorithm: 'sha1', digits: 6, seed: Buffer.from(seed).toString('hex') }, on);
+  expect(enrolled.status, JSON.stringify(enrolled.json)).toBe(201);
+  const ordered = await operator('POST', '/v1/people', { name, cpr, credential: 'token', tokenSerial: serial }, on);
+  expect(ordered.status, JSON.stringify(ordered.json)).toBe(201);
+  return { nemId: ordered.json.person.nemIdNumber, seed, welcome: await letter(ordered.json.letter, on) };
+}
+
+/** `POST /v1/tokens/:serial/lost {replacement: true}`: the temporary password, shown this once (the answer is not kept with the others: it is meant to hold it). */
+async function reportLost(serial: string, on: RunningServer = server, validDays?: number): Promise<{ serial: string; password: string; validUntil: string }> {
+  const response = await fetch(new URL(`/v1/tokens/${serial}/lost`, on.url), {
+    method: 'POST',
+    headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ replacement: true, ...(validDays === undefined ? {} : { validDays }) }),
+  });
+  const answer = (await response.json()) as { replacement: { serial: string; password: string; validUntil: string } };
+  expect(response.status, JSON.stringify(answer)).toBe(200);
+  return { ...answer.replacement, password: secretOf(answer.replacement.password) };
 }
 
 /** A person ordered with a card who has made their first login and chosen `userId`: signed in, on /self-service. */
@@ -417,6 +441,59 @@ describe('support: re-issue', () => {
   });
 });
 
+describe('a lost code token: its temporary password at step 2', () => {
+  it('logs its holder in with the temporary password instead of a code; a wrong one (or a code) counts toward the lockout', async () => {
+    const { nemId, seed, welcome } = await tokenHolder('Lone Tabt', cprOfAge(39, '2010'), 'TABT-1');
+    const web = client();
+    await web.open('/login');
+    await web.submit('/login', { userId: nemId, password: welcome.password! });
+    expect((await web.submit('/login/key', { code: referenceHotp(seed, 0) })).body).toContain('id="choose-form"');
+    const password = secretOf('lone-Tabt-2026');
+    await web.submit('/login/choose', { userId: 'lone.tabt', password, passwordAgain: password });
+    await web.submit('/logout', {});
+
+    const replacement = await reportLost('TABT-1');
+    expect(replacement.password).toMatch(/^[A-Za-z0-9]{12}$/);
+    await web.open('/login');
+    const step2 = await web.submit('/login', { userId: 'lone.tabt', password });
+    expect(step2.status).toBe(200);
+    expect(step2.body, 'the page asks for the temporary password, not a code').toContain('id="temporary-password"');
+    expect(step2.body).not.toContain('id="code"');
+    expect(step2.body).toMatch(/temporary password/i);
+    expect(step2.body).toContain('TABT-1');
+    expect(attributeOf(step2.body, 'temporary-password', 'maxlength')).toBe('12');
+    expect(attributeOf(step2.body, 'temporary-password-valid-until', 'datetime')).toBe(replacement.validUntil);
+
+    const failCount = async () => (await operator('GET', `/v1/people/${nemId}`)).json.person.failCount as number;
+    const wrong = replacement.password.slice(0, 11) + (replacement.password.endsWith('a') ? 'b' : 'a');
+    const refused = await web.submit('/login/key', { code: wrong });
+    expect(refused.status).toBe(401);
+    expect(refused.body).toMatch(/temporary password is wrong/i);
+    expect(refused.body, 'asked again').toContain('id="temporary-password"');
+    expect(await failCount()).toBe(1);
+    const code = await web.submit('/login/key', { code: referenceHotp(seed, 1) });
+    expect(code.status, 'the lost token’s code is no answer either').toBe(401);
+    expect(await failCount()).toBe(2);
+
+    const done = await web.submit('/login/key', { code: replacement.password });
+    expect(done.status).toBe(200);
+    expect(done.body).toContain('id="scope"');
+    expect(done.body).toContain('lone.tabt');
+    expect(await failCount(), 'a right answer starts the count over').toBe(0);
+  });
+
+  it('the JSON API asks for the temporary password and takes it', async () => {
+    const { nemId, welcome } = await tokenHolder('Mads Api', cprOfAge(48, '2011'), 'TABT-2');
+    const replacement = await reportLost('TABT-2');
+    const rp = client();
+    const session = JSON.parse((await rp.get('/api/session')).body) as { csrfToken: string };
+    const step1 = JSON.parse((await rp.postJson('/api/login', { userId: nemId, password: welcome.password }, { 'x-csrf-token': session.csrfToken })).body);
+    expect(step1.step).toEqual({ method: 'temporary-password', tokenSerial: 'LOST-TABT-2', lostToken: 'TABT-2', validUntil: replacement.validUntil });
+    const step2 = await rp.postJson('/api/login/key', { key: replacement.password }, { 'x-csrf-token': step1.csrfToken });
+    expect([step2.status, JSON.parse(step2.body).next]).toEqual([200, 'choose-credentials']);
+  });
+});
+
 describe('code cards: keys used once, thresholds, extra cards, blocking', () => {
   it('accepts each of the 148 keys once, in an order the server chooses, and then the card is used up', async () => {
     const { nemId } = await orderPerson('Eva Keys', cprOfAge(33, '1005'));
@@ -643,6 +720,48 @@ describe('key-file login', () => {
     expect(attempts['an unknown NemID number'].status).toBe(401);
     const right = await attempt(web, holder.id, (challenge) => signChallenge(made.fileText, 'sofie-File-77', challenge));
     expect([right.status, right.verifications], right.body).toEqual([200, 1]);
+  });
+});
+
+describe('on a server whose clock the test moves', () => {
+  let clock = Date.parse('2026-03-02T08:00:00Z');
+  let timed: RunningServer;
+  const advance = (ms: number) => {
+    clock += ms;
+  };
+
+  beforeAll(async () => {
+    timed = await startServer({
+      dbFile: path.join(dir, 'timed', 'tokens.db'),
+      port: 0,
+      apiKeys: { admin: ADMIN_KEY, client: CLIENT_KEY },
+      env: {},
+      now: () => clock,
+      servicePolicy: { loginAttemptsPerMinute: 10_000 },
+    });
+  });
+  afterAll(async () => {
+    await timed?.close();
+  });
+
+  it('refuses a lost token’s temporary password once its validity has passed, and ends the login without counting a failure', async () => {
+    const { nemId, welcome } = await tokenHolder('Ole Udløbet', cprOfAge(55, '2012'), 'TABT-3', timed);
+    const replacement = await reportLost('TABT-3', timed, 1);
+    expect(Date.parse(replacement.validUntil)).toBe(clock + 86_400_000);
+    const web = client(timed);
+    advance(86_400_000 - 60_000);
+    await web.open('/login');
+    expect((await web.submit('/login', { userId: nemId, password: welcome.password! })).body, 'still valid a minute before').toContain('id="temporary-password"');
+    advance(2 * 60_000);
+    const late = await web.submit('/login/key', { code: replacement.password });
+    expect(late.status).toBe(403);
+    expect(late.body).toMatch(/temporary password for your lost code token has expired/);
+    expect(late.body).not.toContain('id="key-form"');
+    await web.open('/login');
+    const again = await web.submit('/login', { userId: nemId, password: welcome.password! });
+    expect(again.status).toBe(403);
+    expect(again.body).toMatch(/has expired/);
+    expect((await operator('GET', `/v1/people/${nemId}`, undefined, timed)).json.person.failCount).toBe(0);
   });
 });
 

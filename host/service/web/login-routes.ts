@@ -10,10 +10,10 @@ import type { SessionRecord } from '../../server/store/service-types.ts';
 import { newChallenge } from '../key-file.ts';
 import type { LoginLimit } from './login-throttle.ts';
 import { actorOf, asApiError, at, field, form, postedSession, redirect, sendJsonError, sendPage, signInAfterKey, type WebContext } from './context.ts';
-import { activatePage, cardStepPage, chooseCredentialsPage, keyFileLoginPage, loginPage, messagePage, tokenStepPage } from './views.ts';
+import { activatePage, cardStepPage, chooseCredentialsPage, keyFileLoginPage, loginPage, messagePage, temporaryPasswordStepPage, tokenStepPage } from './views.ts';
 
 /** Errors after which the half-done login ends (the person is locked or blocked). */
-const FINAL = new Set(['NV_LOCKED', 'NV_BLOCKED', 'NV_TOKEN_LOCKED', 'NV_NO_CARD']);
+const FINAL = new Set(['NV_LOCKED', 'NV_BLOCKED', 'NV_TOKEN_LOCKED', 'NV_NO_CARD', 'NV_REPLACEMENT_EXPIRED']);
 
 export function registerLoginRoutes(app: FastifyInstance, context: WebContext, loginLimit: LoginLimit): void {
   const { service, sessions } = context;
@@ -54,6 +54,9 @@ export function registerLoginRoutes(app: FastifyInstance, context: WebContext, l
     if (step.method === 'card') {
       if (session.cardSerial !== step.cardSerial) await sessions.update(session, { cardSerial: step.cardSerial });
       return sendPage(reply, cardStepPage({ csrf: session.csrfToken, cardSerial: step.cardSerial, number: step.number, otherCards: [...step.otherCards], error: error?.message }), error?.status ?? 200);
+    }
+    if (step.method === 'temporary-password') {
+      return sendPage(reply, temporaryPasswordStepPage({ csrf: session.csrfToken, lostToken: step.lostToken, validUntil: step.validUntil, error: error?.message }), error?.status ?? 200);
     }
     return sendPage(reply, tokenStepPage({ csrf: session.csrfToken, tokenSerial: step.tokenSerial, error: error?.message }), error?.status ?? 200);
   };

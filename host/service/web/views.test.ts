@@ -15,6 +15,7 @@ import {
   loginPage,
   messagePage,
   selfServicePage,
+  temporaryPasswordStepPage,
   tokenStepPage,
   type AdminView,
   type EmployeeRow,
@@ -176,8 +177,13 @@ const pages: PageCase[] = [
   },
   { name: 'token step', page: tokenStepPage({ csrf: EVIL_CSRF, tokenSerial: EVIL, error: EVIL }), ids: ['key-form', 'code', 'key-submit', 'cancel-form'] },
   {
+    name: 'temporary-password step',
+    page: temporaryPasswordStepPage({ csrf: EVIL_CSRF, lostToken: EVIL, validUntil: EVIL, error: EVIL }),
+    ids: ['key-form', 'temporary-password', 'key-submit', 'cancel-form', 'lost-token-serial'],
+  },
+  {
     name: 'choose credentials',
-    page: chooseCredentialsPage({ csrf: EVIL_CSRF, name: EVIL, error: EVIL }),
+    page: chooseCredentialsPage({ csrf: EVIL_CSRF, name: EVIL, error: EVIL, userId: EVIL }),
     ids: ['choose-form', 'new-user-id', 'new-password', 'new-password-again', 'choose-submit'],
   },
   {
@@ -330,6 +336,16 @@ describe('login pages', () => {
     expect(byId(page, 'code').attrs.get('autocomplete')).toBe('one-time-code');
     expect(textOf(page, byId(page, 'token-serial'))).toBe('NV0001');
     expect(page).toContain('Press the button on your code token');
+  });
+
+  it('step 2 for a lost token asks for its temporary password, says which token and until when', () => {
+    const page = temporaryPasswordStepPage({ csrf: 't', lostToken: 'NV0001', validUntil: '2026-03-09T08:00:00.000Z' });
+    expect(byId(page, 'key-form').attrs.get('action')).toBe('/login/key');
+    const input = byId(page, 'temporary-password');
+    expect([input.attrs.get('name'), input.attrs.get('maxlength'), input.attrs.get('pattern'), input.attrs.get('inputmode')]).toEqual(['code', '12', '[A-Za-z0-9]{12}', undefined]);
+    expect(textOf(page, byId(page, 'lost-token-serial'))).toBe('NV0001');
+    expect(textOf(page, byId(page, 'temporary-password-valid-until'))).toBe('2026-03-09 08:00 UTC');
+    expect(page).toContain('Type the temporary password');
   });
 
   it('the first-login page states the rules and its user-id pattern follows them', () => {

@@ -8,6 +8,7 @@ export {
   loginPage,
   cardStepPage,
   tokenStepPage,
+  temporaryPasswordStepPage,
   chooseCredentialsPage,
   USER_ID_PATTERN,
   PASSWORD_MIN,
@@ -15,6 +16,7 @@ export {
   type LoginView,
   type CardStepView,
   type TokenStepView,
+  type TemporaryPasswordStepView,
   type ChooseCredentialsView,
 } from './views/login.ts';
 export { keyFileLoginPage, activatePage, type KeyFileLoginView, type ActivateView } from './views/key-file.ts';

@@ -136,6 +136,38 @@ ${cancelForm(view.csrf)}`,
   });
 }
 
+export interface TemporaryPasswordStepView {
+  readonly csrf: string;
+  /** The serial of the code token reported lost. */
+  readonly lostToken: string;
+  /** When the temporary password stops working, ISO 8601. */
+  readonly validUntil: string;
+  readonly error?: string;
+}
+
+/** Step 2 while a code token is lost: the temporary password issued in its place, instead of a code. */
+export function temporaryPasswordStepPage(view: TemporaryPasswordStepView): string {
+  const until = Number.isNaN(Date.parse(view.validUntil)) ? view.validUntil : `${new Date(view.validUntil).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+  return layout({
+    title: 'Enter temporary password',
+    pageClass: 'narrow',
+    body: html`<h1>Enter the temporary password for your lost code token</h1>
+${steps(2)}
+${messages(view)}
+<p class="card-line">Code token <strong id="lost-token-serial">${view.lostToken}</strong>: blocked as lost${da('spærret')}</p>
+<p class="explain" id="temporary-password-explain">Type the temporary password${da('midlertidig adgangskode')} you were given when your code token was reported lost: 12 letters and digits. It works until <time id="temporary-password-valid-until" datetime="${view.validUntil}">${until}</time>, instead of a code from the token.</p>
+${postForm({
+  csrf: view.csrf,
+  action: '/login/key',
+  id: 'key-form',
+  body: html`<div class="field"><label for="temporary-password">Temporary password</label>
+<input id="temporary-password" name="code" type="text" autocomplete="off" autocapitalize="none" spellcheck="false" pattern="[A-Za-z0-9]{12}" maxlength="12" required class="code-input"></div>
+<button type="submit" id="key-submit" class="primary">Log in</button>`,
+})}
+${cancelForm(view.csrf)}`,
+  });
+}
+
 export interface ChooseCredentialsView {
   readonly csrf: string;
   /** The person's name, to greet them. */
