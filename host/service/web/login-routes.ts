@@ -9,7 +9,7 @@ import { ApiError } from '../../server/errors.ts';
 import type { SessionRecord } from '../../server/store/service-types.ts';
 import { newChallenge } from '../key-file.ts';
 import type { LoginLimit } from './login-throttle.ts';
-import { actorOf, asApiError, at, field, form, postedSession, redirect, sendJsonError, sendPage, signInAfterKey, type WebContext } from './context.ts';
+import { actorOf, asApiError, at, field, form, postedSession, redirect, sendJsonError, sendPage, SESSION_EXPIRED, signInAfterKey, type WebContext } from './context.ts';
 import { activatePage, cardStepPage, chooseCredentialsPage, keyFileLoginPage, loginPage, messagePage, temporaryPasswordStepPage, tokenStepPage } from './views.ts';
 
 /** Errors after which the half-done login ends (the person is locked or blocked). */
@@ -30,8 +30,9 @@ export function registerLoginRoutes(app: FastifyInstance, context: WebContext, l
 
   app.get('/login', async (request, reply) => {
     if (at(await sessions.load(request), 'authenticated')) return redirect(reply, '/self-service');
+    const expired = sessions.expired(request);
     const session = await anonymous(request, reply);
-    return sendPage(reply, loginPage({ csrf: session.csrfToken }));
+    return sendPage(reply, loginPage({ csrf: session.csrfToken, notice: expired ? SESSION_EXPIRED().message : undefined }));
   });
 
   app.post('/login', loginLimit, async (request, reply) => {

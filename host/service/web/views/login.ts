@@ -29,6 +29,8 @@ function cancelForm(csrf: string): SafeHtml {
 export interface LoginView {
   readonly csrf: string;
   readonly error?: string;
+  /** E.g. that the session expired. */
+  readonly notice?: string;
   /** Typed before, kept after a failed attempt. */
   readonly userId?: string;
 }
