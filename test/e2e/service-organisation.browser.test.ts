@@ -45,13 +45,15 @@ describe.skipIf(!chromium.available)('organisations and key files in the browser
   /** An organisation's first administrator: letter read in the lab, first login with a card key, credentials chosen, in again: lands on /admin. */
   async function administrator(organisation: { cvr: string; name: string; administrator: string }, userId: string): Promise<{ person: Person; frame: Frame }> {
     const person = await rig.newPerson();
-    const { adminNemId, letterId } = await rig.createOrganisation(organisation);
+    const { adminNemId, letterId, cardLetterId } = await rig.createOrganisation(organisation);
     const letter = await readLetterInLab(person.lab, letterId);
     expect(letter.nemId).toBe(adminNemId);
+    const card = await readLetterInLab(person.lab, cardLetterId);
+    expect([letter.keys.size, card.temporaryPassword], 'the password and the card come in separate letters').toEqual([0, undefined]);
     const frame = person.service();
     const typeKey = async () => {
       const number = await shownNumber(frame);
-      await frame.fill('#key', rig.typedKey(letter.keys.get(number!)!));
+      await frame.fill('#key', rig.typedKey(card.keys.get(number!)!));
       return submit(frame, '#key-submit');
     };
     expect((await stepOne(frame, adminNemId, rig.typedSecret(letter.temporaryPassword!))).path).toBe('/login/key');

@@ -126,7 +126,7 @@ async function signedInAdministrator(cvr: string, name: string, userId: string):
   expect(created.status, JSON.stringify(created.json)).toBe(201);
   const nemId = created.json.administrator.nemIdNumber as string;
   const { password: temporary } = await letter(created.json.letter);
-  const { keys } = await letter(created.json.cardLetter ?? created.json.letter);
+  const { keys } = await letter(created.json.cardLetter);
   const web = client();
   await logIn(web, nemId, temporary!, keys);
   const password = `${userId}-Pass-1x`;
@@ -607,12 +607,34 @@ describe('code cards: keys used once, thresholds, extra cards, blocking', () => 
 });
 
 describe('organisations and employee credentials', () => {
+  it('sends an employee’s temporary password and code card in two letters, neither with the other’s secret', async () => {
+    const created = await operator('POST', '/v1/organisations', { cvr: '30000021', name: 'Breve ApS', administrator: 'Bent Breve' });
+    expect(created.status, JSON.stringify(created.json)).toBe(201);
+    const nemId = created.json.administrator.nemIdNumber as string;
+    const passwordLetter = await letter(created.json.letter);
+    const cardLetter = await letter(created.json.cardLetter);
+    expect(created.json.cardLetter).not.toBe(created.json.letter);
+    expect([passwordLetter.password !== undefined, passwordLetter.keys.size]).toEqual([true, 0]);
+    expect([cardLetter.password, cardLetter.keys.size]).toEqual([undefined, 148]);
+    const letters = await server.service.outbox.list({ personId: nemId });
+    expect(letters.map((l) => l.kind).sort()).toEqual(['employee-card', 'employee-welcome']);
+    expect((await server.service.outbox.open(created.json.cardLetter)).html).not.toContain(nemId);
+
+    // Re-issued: again two letters, and the new pair logs in.
+    const reissued = await operator('POST', `/v1/people/${nemId}/reissue`, {});
+    expect(reissued.status, JSON.stringify(reissued.json)).toBe(201);
+    const [fresh, freshCard] = [await letter(reissued.json.letter), await letter(reissued.json.cardLetter)];
+    expect([fresh.keys.size, freshCard.password]).toEqual([0, undefined]);
+    expect((await logIn(client(), nemId, fresh.password!, freshCard.keys)).page.body).toContain('id="choose-form"');
+  });
+
   it('lets an administrator issue an employee key file, which the employee activates and logs in with; another organisation sees nothing of it', async () => {
     const created = await operator('POST', '/v1/organisations', { cvr: '10103940', name: 'Statsministeriet', administrator: 'Jens Admin' });
     expect(created.status, JSON.stringify(created.json)).toBe(201);
     const adminLetter = await letter(created.json.letter);
+    const adminCard = await letter(created.json.cardLetter);
     const admin = client();
-    await logIn(admin, created.json.administrator.nemIdNumber, adminLetter.password!, adminLetter.keys);
+    await logIn(admin, created.json.administrator.nemIdNumber, adminLetter.password!, adminCard.keys);
     secrets.add('jens-Admin-99');
     const adminHome = await admin.submit('/login/choose', { userId: 'jens.admin', password: 'jens-Admin-99', passwordAgain: 'jens-Admin-99' });
     expect(adminHome.status).toBe(200);
@@ -665,7 +687,7 @@ describe('organisations and employee credentials', () => {
     expect(other.status, JSON.stringify(other.json)).toBe(201);
     const otherLetter = await letter(other.json.letter);
     const otherAdmin = client();
-    await logIn(otherAdmin, other.json.administrator.nemIdNumber, otherLetter.password!, otherLetter.keys);
+    await logIn(otherAdmin, other.json.administrator.nemIdNumber, otherLetter.password!, (await letter(other.json.cardLetter)).keys);
     await otherAdmin.submit('/login/choose', { userId: 'lene.anden', password: 'lene-Anden-11', passwordAgain: 'lene-Anden-11' });
     secrets.add('lene-Anden-11');
     const otherPage = await otherAdmin.open('/admin');

@@ -23,10 +23,10 @@ const NOTICES: ReadonlyMap<string, string> = new Map(Object.entries({
   threshold: 'Saved: a new code card will be sent when this many keys are left.',
   blocked: 'Blocked (spærret). It will never be accepted again.',
   password: 'Your password is changed.',
-  issued: 'The credential is issued; the letter is in the outbox.',
+  issued: 'The credential is issued; its letters are in the outbox.',
   'employee-blocked': 'The employee is blocked (spærret).',
   'employee-unblocked': 'The employee is unblocked.',
-  reissued: 'Re-issued (genudstedt): the old credentials are blocked and a new letter is in the outbox.',
+  reissued: 'Re-issued (genudstedt): the old credentials are blocked and the new letters are in the outbox.',
   'extra-cards': 'The extra cards are ordered; the letters are in the outbox.',
   unlocked: 'The lockout is lifted.',
 }));
