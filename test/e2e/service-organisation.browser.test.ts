@@ -182,7 +182,9 @@ describe.skipIf(!chromium.available)('organisations and key files in the browser
     // Control: the same action from the employee's own administrator does block them.
     const own = adminA.frame;
     expect(await open(own, '/admin')).toEqual({ status: 200, path: '/admin' });
-    await own.click(`.block-employee[data-id="${issued.employeeId}"]`);
+    expect(await submit(own, `.block-employee[data-id="${issued.employeeId}"]`), 'asked first').toEqual({ status: 200, path: `/admin/employees/${issued.employeeId}/block` });
+    expect(await own.locator('#confirm-question').textContent()).toBe(`Block ${issued.employeeName}'s employee signature?`);
+    await own.click('#confirm-submit');
     await own.waitForURL((url) => url.searchParams.get('done') === 'employee-blocked');
     expect(await own.locator(`#employees tr[data-person="${issued.employeeId}"]`).getAttribute('data-state')).toBe('blocked');
     expect((await rig.server.service.people.get(issued.employeeId)).state).toBe('blocked');

@@ -575,7 +575,7 @@ describe('code cards: keys used once, thresholds, extra cards, blocking', () => 
     await logIn(elsewhere, 'hans.block', 'hans-Block-22', welcome.keys);
     expect((await elsewhere.open('/self-service')).body).toContain('id="scope"');
     const [card] = await server.service.store.listCards(nemId);
-    const blocked = await web.submit('/self-service/block', { kind: 'card', id: card!.serial });
+    const blocked = await web.submit('/self-service/block', { kind: 'card', id: card!.serial, confirm: 'yes' });
     expect((await elsewhere.get('/self-service')).location, 'blocking ends every other session').toBe('/login');
     expect((await web.get('/self-service')).status, 'but not the one that blocked').toBe(200);
     expect(blocked.body).toContain('class="notice"');
@@ -814,6 +814,67 @@ describe('on a server whose clock the test moves', () => {
     expect(again.status).toBe(403);
     expect(again.body).toMatch(/has expired/);
     expect((await operator('GET', `/v1/people/${nemId}`, undefined, timed)).json.person.failCount).toBe(0);
+  });
+});
+
+describe('blocking asks first', () => {
+  /** The confirmation page's form: where it posts and every field it carries (the CSRF token, the target, confirm=yes). */
+  function confirmForm(html: string): { action: string; fields: Record<string, string> } {
+    const form = /<form[^>]*id="confirm-form"[^>]*>([\s\S]*?)<\/form>/.exec(html);
+    expect(form, 'the page is a confirmation').not.toBeNull();
+    const fields = Object.fromEntries([...form![1]!.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)].map((m) => [m[1]!, m[2]!]));
+    return { action: /action="([^"]+)"/.exec(form![0])![1]!, fields };
+  }
+
+  it('self-service shows what will be blocked and blocks only once confirmed, by a form that needs no script', async () => {
+    const { web, nemId } = await signedInPerson('Yrsa Sikker', cprOfAge(34, '2014'), 'yrsa.sikker');
+    const { nemId: other } = await orderPerson('Zaki Anden', cprOfAge(35, '2015'));
+    const [card] = await server.service.store.listCards(nemId);
+    const [foreign] = await server.service.store.listCards(other);
+
+    const asked = await web.post('/self-service/block', { kind: 'card', id: card!.serial });
+    expect(asked.status).toBe(200);
+    expect(asked.body).toContain(`Block code card ${card!.serial}?`);
+    expect(asked.body).not.toContain('<script');
+    expect((await server.service.store.getCard(card!.serial))!.state, 'nothing is blocked by the question').toBe('active');
+    const { action, fields } = confirmForm(asked.body);
+    expect(action).toBe('/self-service/block');
+    expect(fields).toEqual({ _csrf: csrfOf(asked.body), kind: 'card', id: card!.serial, confirm: 'yes' });
+    expect(attributeOf(asked.body, 'confirm-cancel', 'href')).toBe('/self-service');
+
+    const done = await web.post(action, fields);
+    expect([done.status, done.location]).toEqual([303, '/self-service?done=blocked']);
+    expect((await server.service.store.getCard(card!.serial))!.state).toBe('blocked');
+
+    const notMine = await web.post('/self-service/block', { kind: 'card', id: foreign!.serial, _csrf: fields._csrf! });
+    expect(notMine.status, 'another person’s card is not asked about').toBe(404);
+    expect(notMine.body).not.toContain('id="confirm-form"');
+  });
+
+  it('the admin page asks before blocking an employee, offers no block on the administrator’s own row, and refuses it', async () => {
+    const { web: admin, nemId: self, organisationId } = await signedInAdministrator('30000048', 'Spærre ApS', 'ada.spaerre');
+    await admin.submit('/admin/employees', { name: 'Åge Ansat', credential: 'card', role: 'employee' });
+    const employee = (await server.service.store.listPeople({ organisationId })).find((p) => p.name === 'Åge Ansat')!;
+    const page = await admin.open('/admin');
+    expect(page.body).toContain(`class="block-employee danger" data-id="${employee.id}"`);
+    expect(page.body, 'no block on the own row').not.toContain(`class="block-employee danger" data-id="${self}"`);
+
+    const asked = await admin.post(`/admin/employees/${employee.id}/block`, {});
+    expect(asked.status).toBe(200);
+    expect(asked.body).toContain('Block Åge Ansat&#39;s employee signature?');
+    expect((await server.service.people.get(employee.id)).state).toBe('pending');
+    const { action, fields } = confirmForm(asked.body);
+    expect(fields).toEqual({ _csrf: csrfOf(asked.body), confirm: 'yes' });
+    const done = await admin.post(action, fields);
+    expect([done.status, done.location]).toEqual([303, '/admin?done=employee-blocked']);
+    expect((await server.service.people.get(employee.id)).state).toBe('blocked');
+
+    for (const body of [{}, { confirm: 'yes' }] as Record<string, string>[]) {
+      const refused = await admin.post(`/admin/employees/${self}/block`, body);
+      expect(refused.status).toBe(409);
+      expect(refused.body).toMatch(/cannot block your own employee signature/);
+    }
+    expect((await server.service.people.get(self)).state).toBe('active');
   });
 });
 

@@ -22,3 +22,4 @@ export {
 export { keyFileLoginPage, activatePage, type KeyFileLoginView, type ActivateView } from './views/key-file.ts';
 export { selfServicePage, type SelfServiceView, type CardRow, type TokenRow, type KeyFileRow } from './views/self-service.ts';
 export { adminPage, type AdminView, type EmployeeRow } from './views/admin.ts';
+export { confirmPage, type ConfirmView } from './views/confirm.ts';
