@@ -37,7 +37,7 @@ export function parsePublicKey(base64url: string): Uint8Array {
 }
 
 /** A P-256 public key nobody holds the private half of (made here and thrown away): what an attempt without a key is checked against. */
-const NOBODY_S_KEY: Uint8Array = (() => {
+const UNHELD_KEY: Uint8Array = (() => {
   const der = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'der', type: 'spki' });
   return new Uint8Array(der.buffer, der.byteOffset, der.byteLength);
 })();
@@ -63,7 +63,7 @@ export class KeyFileVerifier {
       if (typeof challenge !== 'string' || typeof signature !== 'string' || !BASE64URL.test(challenge) || !BASE64URL.test(signature)) return false;
       const raw = Buffer.from(signature, 'base64url');
       if (raw.length !== SIGNATURE_BYTES) return false;
-      const key = createPublicKey({ key: Buffer.from(publicKey ?? NOBODY_S_KEY), format: 'der', type: 'spki' });
+      const key = createPublicKey({ key: Buffer.from(publicKey ?? UNHELD_KEY), format: 'der', type: 'spki' });
       if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') return false;
       this.#verifications++;
       const right = verify('sha256', Buffer.from(LOGIN_CONTEXT + challenge, 'utf8'), { key, dsaEncoding: 'ieee-p1363' }, raw);
