@@ -124,8 +124,8 @@ export class ServerClient {
     return (await this.call<{ person: PersonView }>('admin', 'POST', `/v1/people/${encodeURIComponent(nemId)}/${action}`, {})).person;
   }
 
-  /** Re-issues a person's credential: the old ones are blocked, a new letter goes to the outbox. */
-  async reissuePerson(nemId: string): Promise<{ person: PersonView; letter: string }> {
+  /** Re-issues a person's credential: the old ones are blocked, a new letter goes to the outbox (an employee's card in a letter of its own). */
+  async reissuePerson(nemId: string): Promise<{ person: PersonView; letter: string; cardLetter?: string }> {
     return this.call('admin', 'POST', `/v1/people/${encodeURIComponent(nemId)}/reissue`, {});
   }
 
@@ -134,8 +134,8 @@ export class ServerClient {
     return (await this.call<{ letters: string[] }>('admin', 'POST', `/v1/people/${encodeURIComponent(nemId)}/extra-cards`, { count })).letters;
   }
 
-  /** An organisation (CVR checked) and its first administrator, who gets a code card by letter. */
-  async createOrganisation(input: { cvr: string; name: string; administrator: string }): Promise<{ organisation: OrganisationRecord; administrator: PersonView; letter: string }> {
+  /** An organisation (CVR checked) and its first administrator: the temporary password in `letter`, the code card in `cardLetter`. */
+  async createOrganisation(input: { cvr: string; name: string; administrator: string }): Promise<{ organisation: OrganisationRecord; administrator: PersonView; letter: string; cardLetter: string }> {
     return this.call('admin', 'POST', '/v1/organisations', input);
   }
 

@@ -74,7 +74,10 @@ export function personCommand(): Command {
     .argument('<nemId>', 'the NemID number')
     .action(async (nemId: string, o: Options) => {
       const result = await requireServer(o).reissuePerson(nemId);
-      createOutput(Boolean(o.json)).result(result, () => [`${nemId} is re-issued and now ${result.person.state}`, ...table({ letter: inOutbox(result.letter) })]);
+      createOutput(Boolean(o.json)).result(result, () => [
+        `${nemId} is re-issued and now ${result.person.state}`,
+        ...table({ letter: inOutbox(result.letter), ...(result.cardLetter ? { 'card letter': inOutbox(result.cardLetter) } : {}) }),
+      ]);
     });
   sub('extra-cards', `order extra code cards (ekstra nøglekort), at most ${DEFAULT_SERVICE_POLICY.maxExtraCards} alive at a time`)
     .argument('<nemId>', 'the NemID number')
@@ -101,6 +104,7 @@ export function organisationCommand(): Command {
           name: result.organisation.name,
           administrator: `${result.administrator.name}, NemID number ${result.administrator.nemIdNumber}`,
           letter: inOutbox(result.letter),
+          'card letter': inOutbox(result.cardLetter),
         }),
       ]);
     });

@@ -7,7 +7,7 @@
 import { createCipheriv, createDecipheriv, createPrivateKey, createPublicKey, generateKeyPairSync, pbkdf2Sync, randomBytes, sign, type KeyObject } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ApiError } from '../server/errors.ts';
-import { newChallenge, parsePublicKey, verifySignature } from './key-file.ts';
+import { KeyFileVerifier, newChallenge, parsePublicKey, verifySignature } from './key-file.ts';
 import { createKeyFile, readKeyFile, signChallenge, type KeyFile } from './web/assets/key-file.js';
 
 const PASSWORD = 'correct horse 42';
@@ -220,6 +220,19 @@ describe('server side', () => {
       [undefined as unknown as Uint8Array, challenge, signature],
     ];
     for (const [key, c, s] of cases) expect(verifySignature(key, c, s)).toBe(false);
+  });
+
+  it('KeyFileVerifier makes one verification per well-formed signature, also with no key (which it never accepts), and none for a malformed one', async () => {
+    const verifier = new KeyFileVerifier();
+    const challenge = newChallenge();
+    const signature = await signChallenge(made.fileText, PASSWORD, challenge);
+    expect(verifier.verify(parsePublicKey(made.publicKey), challenge, signature)).toBe(true);
+    expect(verifier.verifications).toBe(1);
+    expect(verifier.verify(null, challenge, signature)).toBe(false);
+    expect(verifier.verifications).toBe(2);
+    expect(verifier.verify(null, challenge, 'not base64url!')).toBe(false);
+    expect(verifier.verify(parsePublicKey(made.publicKey), challenge, signature.slice(0, 40))).toBe(false);
+    expect(verifier.verifications).toBe(2);
   });
 
   it('an RSA key never verifies a login', () => {

@@ -6,7 +6,7 @@
  * A login signature is ECDSA P-256 with SHA-256, raw r|s (IEEE P1363, as Web Crypto gives it),
  * over the UTF-8 bytes of `noegleviser-key-file/1 login:` followed by the challenge as sent.
  */
-import { createPublicKey, randomBytes, verify, type KeyObject } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, randomBytes, verify, type KeyObject } from 'node:crypto';
 import { ApiError } from '../server/errors.ts';
 
 const LOGIN_CONTEXT = 'noegleviser-key-file/1 login:';
@@ -36,16 +36,45 @@ export function parsePublicKey(base64url: string): Uint8Array {
   return new Uint8Array(der.buffer, der.byteOffset, der.byteLength);
 }
 
+/** A P-256 public key nobody holds the private half of (made here and thrown away): what an attempt without a key is checked against. */
+const UNHELD_KEY: Uint8Array = (() => {
+  const der = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'der', type: 'spki' });
+  return new Uint8Array(der.buffer, der.byteOffset, der.byteLength);
+})();
+
+/**
+ * The check of key-file login signatures, counting the signature verifications it makes. A
+ * well-formed signature costs exactly one verification whatever the NemID number: against the
+ * person's key, or, for an unknown number or one without an active key file, against a key nobody
+ * holds, through the same steps. So the time an attempt takes does not tell which numbers have a
+ * key file (a malformed signature is refused before any, for every number alike).
+ */
+export class KeyFileVerifier {
+  #verifications = 0;
+
+  /** Signature verifications made so far. */
+  get verifications(): number {
+    return this.#verifications;
+  }
+
+  /** True when `signature` (base64url) is the login signature of `publicKey` over `challenge`; false for anything else (and always for `null`), never a throw. */
+  verify(publicKey: Uint8Array | null, challenge: string, signature: string): boolean {
+    try {
+      if (typeof challenge !== 'string' || typeof signature !== 'string' || !BASE64URL.test(challenge) || !BASE64URL.test(signature)) return false;
+      const raw = Buffer.from(signature, 'base64url');
+      if (raw.length !== SIGNATURE_BYTES) return false;
+      const key = createPublicKey({ key: Buffer.from(publicKey ?? UNHELD_KEY), format: 'der', type: 'spki' });
+      if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') return false;
+      this.#verifications++;
+      const right = verify('sha256', Buffer.from(LOGIN_CONTEXT + challenge, 'utf8'), { key, dsaEncoding: 'ieee-p1363' }, raw);
+      return publicKey !== null && right;
+    } catch {
+      return false;
+    }
+  }
+}
+
 /** True when `signature` (base64url) is the key's login signature over `challenge`; false for anything else, never a throw. */
 export function verifySignature(publicKey: Uint8Array, challenge: string, signature: string): boolean {
-  try {
-    if (typeof challenge !== 'string' || typeof signature !== 'string' || !BASE64URL.test(challenge) || !BASE64URL.test(signature)) return false;
-    const raw = Buffer.from(signature, 'base64url');
-    if (raw.length !== SIGNATURE_BYTES) return false;
-    const key = createPublicKey({ key: Buffer.from(publicKey), format: 'der', type: 'spki' });
-    if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') return false;
-    return verify('sha256', Buffer.from(LOGIN_CONTEXT + challenge, 'utf8'), { key, dsaEncoding: 'ieee-p1363' }, raw);
-  } catch {
-    return false;
-  }
+  return new KeyFileVerifier().verify(publicKey ?? null, challenge, signature);
 }

@@ -11,12 +11,12 @@ import type { PersonRecord, Scope } from '../server/store/service-types.ts';
 import type { Store } from '../server/store/store.ts';
 import type { TokenService } from '../server/token-service.ts';
 import { auditEntry, type CodeCards, type ServiceActor } from './cards.ts';
-import { parsePublicKey, verifySignature } from './key-file.ts';
+import { parsePublicKey, type KeyFileVerifier } from './key-file.ts';
 import { activationDigest, type People } from './people.ts';
 import { checkNewPassword, checkUserId, hashPassword, verifyPassword } from './passwords.ts';
 import type { ServicePolicy } from './service-policy.ts';
 
-export type LoginMethod = 'card' | 'token' | 'key-file';
+export type LoginMethod = 'card' | 'token' | 'temporary-password' | 'key-file';
 
 /** Who logged in, as a relying party sees it: the scope travels with every login. */
 export interface LoginPrincipal {
@@ -30,13 +30,33 @@ export interface LoginPrincipal {
   readonly role: PersonRecord['role'];
 }
 
-/** What step 2 asked for: a key of the card whose number was shown, or the token's code. */
-export type AskedStep = { readonly method: 'card'; readonly cardSerial: string } | { readonly method: 'token'; readonly tokenSerial: string };
+/**
+ * What step 2 asked for: a key of the card whose number was shown, the token's code, or the
+ * temporary password that stands in for a token reported lost (the validation server keeps it as
+ * a token of its own, `LOST-<serial>`, valid for a while).
+ */
+export type AskedStep = { readonly method: 'card'; readonly cardSerial: string } | { readonly method: 'token' | 'temporary-password'; readonly tokenSerial: string };
 
-/** Step 2 as the page shows it: for a card, the number and the person's other cards. */
+/** Step 2 as the page shows it: for a card, the number and the person's other cards; for a temporary password, the lost token and until when it works. */
 export type SecondStep =
   | { readonly method: 'card'; readonly cardSerial: string; readonly number: string; readonly otherCards: readonly string[] }
-  | { readonly method: 'token'; readonly tokenSerial: string };
+  | { readonly method: 'token'; readonly tokenSerial: string }
+  | { readonly method: 'temporary-password'; readonly tokenSerial: string; readonly lostToken: string; readonly validUntil: string };
+
+type TokenStep = Exclude<SecondStep, { method: 'card' }>;
+
+/** What a wrong, used or locked answer to a token step is told. */
+const TOKEN_ANSWERS: Readonly<Record<TokenStep['method'], { wrong: () => ApiError; locked: () => ApiError }>> = {
+  token: {
+    wrong: () => new ApiError(401, 'NV_WRONG_CODE', 'The code is wrong. Press the button on your code token and type the new code.'),
+    locked: () => new ApiError(403, 'NV_TOKEN_LOCKED', 'Your code token is locked after too many wrong codes; contact support.'),
+  },
+  'temporary-password': {
+    wrong: () => new ApiError(401, 'NV_WRONG_CODE', 'The temporary password is wrong. Type its 12 letters and digits exactly as you were given them.'),
+    locked: () => new ApiError(403, 'NV_TOKEN_LOCKED', 'Your temporary password is locked after too many wrong tries; contact support.'),
+  },
+};
+const REPLACEMENT_EXPIRED = () => new ApiError(403, 'NV_REPLACEMENT_EXPIRED', 'The temporary password for your lost code token has expired; contact support for a new one.');
 
 /** After a right key: a first login still has to choose its user-id and password. */
 export type KeyResult = { readonly next: 'choose-credentials'; readonly person: PersonRecord } | { readonly next: 'done'; readonly person: PersonRecord };
@@ -52,6 +72,7 @@ export class LoginFlow {
     private readonly people: People,
     private readonly tokens: TokenService,
     private readonly policy: ServicePolicy,
+    private readonly keyFileVerifier: KeyFileVerifier,
     private readonly now: () => number,
   ) {}
 
@@ -78,10 +99,10 @@ export class LoginFlow {
     return person;
   }
 
-  /** What step 2 asks for: a token's code if the person has an active token, else a card key. */
+  /** What step 2 asks for: a token's code (or the temporary password of a lost one) if the person has an active token, else a card key. */
   async secondStep(person: PersonRecord, preferredCard: string | null): Promise<SecondStep> {
-    const token = (await this.tokens.list({ owner: person.id })).find((t) => t.state === 'active');
-    if (token) return { method: 'token', tokenSerial: token.serial };
+    const token = await this.tokenStep(person.id);
+    if (token) return token;
     const challenge = await this.cards.challenge(person.id, preferredCard);
     return { method: 'card', cardSerial: challenge.card.serial, number: challenge.number, otherCards: challenge.otherCards };
   }
@@ -93,12 +114,26 @@ export class LoginFlow {
       const card = await this.store.getCard(shownCard);
       if (card && card.personId === person.id && card.pendingIndex !== null) return { method: 'card', cardSerial: card.serial };
     }
-    const token = (await this.tokens.list({ owner: person.id })).find((t) => t.state === 'active');
-    if (token) return { method: 'token', tokenSerial: token.serial };
+    const token = await this.tokenStep(person.id);
+    if (token) return { method: token.method, tokenSerial: token.tokenSerial };
     throw new ApiError(409, 'NV_NO_CHALLENGE', 'The number shown has changed; type the key for the number now shown.');
   }
 
-  /** Step 2 (trin 2): `answer` is the card key or the token's code; `step` what was asked. */
+  /**
+   * The person's active code token, or else the temporary password issued for a lost one (an
+   * expired one ends the login: support issues a new one).
+   */
+  private async tokenStep(personId: string): Promise<TokenStep | undefined> {
+    const active = (await this.tokens.list({ owner: personId })).filter((t) => t.state === 'active');
+    const token = active.find((t) => t.kind !== 'password') ?? active[0];
+    if (!token) return undefined;
+    if (token.kind !== 'password') return { method: 'token', tokenSerial: token.serial };
+    const validUntil = token.validUntil ?? '';
+    if (this.now() > Date.parse(validUntil)) throw REPLACEMENT_EXPIRED();
+    return { method: 'temporary-password', tokenSerial: token.serial, lostToken: token.replaces ?? '', validUntil };
+  }
+
+  /** Step 2 (trin 2): `answer` is the card key, the token's code or the temporary password; `step` what was asked. */
   async key(personId: string, step: AskedStep, answer: string, actor: ServiceActor): Promise<KeyResult> {
     const person = await this.current(personId);
     if (step.method === 'card') {
@@ -106,17 +141,20 @@ export class LoginFlow {
       if (result.result === 'wrong') await this.fail(person, 'login.key', actor, new ApiError(401, 'NV_WRONG_KEY', 'The key is wrong. Find the number on your code card and type the key beside it.'));
       if (result.result === 'accepted' && result.successor) await this.people.sendSuccessorCard(person, actor);
     } else {
-      const code = answer.trim();
-      const wrong = new ApiError(401, 'NV_WRONG_CODE', 'The code is wrong. Press the button on your code token and type the new code.');
-      if (!/^\d{6,8}$/.test(code)) await this.fail(person, 'login.code', actor, wrong);
-      const outcome = await this.tokens.verify(step.tokenSerial, code, { name: actor.name, ip: actor.ip });
+      const answers = TOKEN_ANSWERS[step.method];
+      // The validation server judges the answer, its form too: a code or password of the wrong form counts as wrong.
+      const outcome = await this.tokens.verify(step.tokenSerial, answer.trim(), { name: actor.name, ip: actor.ip }).catch(async (error: unknown) => {
+        if (error instanceof ApiError && error.code === 'NV_BAD_CODE') return this.fail(person, 'login.code', actor, answers.wrong());
+        throw error;
+      });
       if (outcome.result === 'rejected') {
+        if (outcome.reason === 'expired') throw REPLACEMENT_EXPIRED();
         const reason =
           outcome.reason === 'replayed'
             ? new ApiError(401, 'NV_CODE_USED', 'This code has been used already. Press the button for a new one.')
             : outcome.locked || outcome.reason === 'locked'
-              ? new ApiError(403, 'NV_TOKEN_LOCKED', 'Your code token is locked after too many wrong codes; contact support.')
-              : wrong;
+              ? answers.locked()
+              : answers.wrong();
         await this.fail(person, 'login.code', actor, reason);
       }
     }
@@ -136,21 +174,28 @@ export class LoginFlow {
         throw new ApiError(409, 'NV_CONFLICT', 'your NemID changed meanwhile; log in again');
       }
     } catch (error) {
-      if ((error as Error).name === 'DuplicatePersonError') throw new ApiError(409, 'NV_USER_ID_TAKEN', 'This user-id is taken; choose another.');
-      throw error;
+      if ((error as Error).name !== 'DuplicatePersonError') throw error;
+      await this.store.appendAudit(auditEntry(actor, 'person.choose-credentials', person.id, 'user-id-taken', {}, this.now()));
+      throw new ApiError(409, 'NV_USER_ID_TAKEN', 'This user-id is taken; choose another.');
     }
     return { ...person, ...changes, version: person.version + 1 };
   }
 
   /**
-   * Key-file login: the signature of `challenge` by one of the person's active key files. A P-256
-   * signature cannot be guessed, so a bad one is audited but not counted toward the lockout (that
-   * would only let anyone lock anyone), and every failure gets one answer, known NemID number or not.
+   * Key-file login: the signature of `challenge` by the person's active key file (re-issuing blocks
+   * the old one, so there is at most one; the newest counts). A P-256 signature cannot be guessed,
+   * so a bad one is audited but not counted toward the lockout (that would only let anyone lock
+   * anyone), and every failure gets one answer, known NemID number or not. Every attempt does the
+   * same work: one signature verification, against a key nobody holds when the number is unknown or
+   * has no active key file, so its time does not tell which numbers have one.
    */
   async keyFile(personId: string, challenge: string, signature: string, actor: ServiceActor): Promise<PersonRecord> {
-    const person = /^\d{10}$/.test(personId) ? await this.store.getPerson(personId) : undefined;
-    const keyFiles = person ? (await this.store.listKeyFiles(person.id)).filter((k) => k.state === 'active' && k.publicKey) : [];
-    if (!person || !keyFiles.some((k) => verifySignature(k.publicKey!, challenge, signature))) {
+    const wellFormed = /^\d{10}$/.test(personId);
+    const person = wellFormed ? await this.store.getPerson(personId) : undefined;
+    const keyFiles = wellFormed ? await this.store.listKeyFiles(personId) : [];
+    const keyFile = keyFiles.filter((k) => k.state === 'active' && k.publicKey).sort((a, b) => (b.activatedAt ?? 0) - (a.activatedAt ?? 0))[0];
+    const right = this.keyFileVerifier.verify(keyFile?.publicKey ?? null, challenge, signature);
+    if (!person || !right) {
       await this.store.appendAudit(auditEntry(actor, 'login.key-file', null, 'failed', {}, this.now()));
       throw KEY_FILE_FAILED();
     }

@@ -20,7 +20,7 @@ import type { Store } from '../server/store/store.ts';
 import type { TokenService } from '../server/token-service.ts';
 import { auditEntry, type CodeCards, type ServiceActor } from './cards.ts';
 import type { Outbox } from './outbox/outbox.ts';
-import { employeeWelcomeLetter, keyFileActivationLetter, newCardLetter, welcomeLetter } from './outbox/letters.ts';
+import { employeeCardLetter, employeeWelcomeLetter, keyFileActivationLetter, newCardLetter, welcomeLetter } from './outbox/letters.ts';
 import { hashPassword, temporaryPassword } from './passwords.ts';
 import { parseCpr } from './rules/cpr.ts';
 import { parseCvr } from './rules/cvr.ts';
@@ -40,6 +40,8 @@ export interface Issued {
   readonly person: PersonRecord;
   /** The outbox letter that carries the temporary password or activation code. */
   readonly letterId: string;
+  /** An employee's code card comes in a letter of its own. */
+  readonly cardLetterId?: string;
 }
 
 /** An administrator acting for their organisation. */
@@ -137,7 +139,7 @@ export class People {
       },
       actor,
     );
-    return { person, letterId: await this.sendCredential(person, organisation, password, actor) };
+    return { person, ...(await this.sendCredential(person, organisation, password, actor)) };
   }
 
   /** The organisation's people, for its administrator. */
@@ -205,7 +207,7 @@ export class People {
       throw new ApiError(409, 'NV_CONFLICT', 'the person changed meanwhile; reload and try again');
     }
     const updated = { ...person, ...changes, version: person.version + 1 };
-    if (organisation) return { person: updated, letterId: await this.sendCredential(updated, organisation, password, actor, 'reissue') };
+    if (organisation) return { person: updated, ...(await this.sendCredential(updated, organisation, password, actor, 'reissue')) };
     const { card, pairs } = await this.cards.issue(updated, 'reissue', actor);
     const letter = await this.outbox.post({
       ...welcomeLetter({ recipient: person.name, nemIdNumber: person.id, temporaryPassword: password!, card: { serial: card.serial, pairs }, scope: person.scope }),
@@ -272,15 +274,23 @@ export class People {
     await this.store.updateKeyFile(keyFile.id, keyFile.version, { state: 'blocked', activationDigest: null }, auditEntry(actor, 'key-file.block', keyFile.id, 'ok', { person: keyFile.personId }, this.now()));
   }
 
-  private async sendCredential(person: PersonRecord, organisation: OrganisationRecord, password: string | null, actor: ServiceActor, reason: 'welcome' | 'reissue' = 'welcome'): Promise<string> {
+  /** An employee's letters: the temporary password and, in a letter of its own, the card; or the key file's activation code. */
+  private async sendCredential(
+    person: PersonRecord,
+    organisation: OrganisationRecord,
+    password: string | null,
+    actor: ServiceActor,
+    reason: 'welcome' | 'reissue' = 'welcome',
+  ): Promise<{ letterId: string; cardLetterId?: string }> {
     const org = { name: organisation.name, cvr: organisation.cvr };
     if (password !== null) {
       const { card, pairs } = await this.cards.issue(person, reason, actor);
       const letter = await this.outbox.post({
-        ...employeeWelcomeLetter({ recipient: person.name, nemIdNumber: person.id, organisation: org, temporaryPassword: password, card: { serial: card.serial, pairs } }),
+        ...employeeWelcomeLetter({ recipient: person.name, nemIdNumber: person.id, organisation: org, temporaryPassword: password, cardSerial: card.serial }),
         personId: person.id,
       });
-      return letter.id;
+      const cardLetter = await this.outbox.post({ ...employeeCardLetter({ recipient: person.name, organisation: org, card: { serial: card.serial, pairs } }), personId: person.id });
+      return { letterId: letter.id, cardLetterId: cardLetter.id };
     }
     const activationCode = newActivationCode();
     const expiresAt = this.now() + this.policy.activationValidMs;
@@ -292,7 +302,7 @@ export class People {
       ...keyFileActivationLetter({ recipient: person.name, organisation: org, activationCode, expiresAt: new Date(expiresAt).toISOString() }),
       personId: person.id,
     });
-    return letter.id;
+    return { letterId: letter.id };
   }
 
   private async insertPerson(person: Omit<PersonRecord, 'id' | 'userId' | 'version' | 'createdAt' | 'updatedAt' | 'lastLoginAt' | 'failCount'>, actor: ServiceActor): Promise<PersonRecord> {

@@ -12,6 +12,11 @@ export interface ServicePolicy {
   readonly sessionIdleMs: number;
   /** Login attempts (POSTs to the login steps) per client address per minute. */
   readonly loginAttemptsPerMinute: number;
+  /**
+   * Taken user-ids a first login is told of before it has to start again at step 1, so that the
+   * choice of a user-id cannot be used to probe which ones exist.
+   */
+  readonly takenUserIdsPerFirstLogin: number;
 }
 
 export const DEFAULT_SERVICE_POLICY: ServicePolicy = {
@@ -21,4 +26,5 @@ export const DEFAULT_SERVICE_POLICY: ServicePolicy = {
   activationValidMs: 14 * 24 * 3600_000,
   sessionIdleMs: 15 * 60_000,
   loginAttemptsPerMinute: 60,
+  takenUserIdsPerFirstLogin: 3,
 };

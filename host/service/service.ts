@@ -6,6 +6,7 @@ import type { SeedVault } from '../server/seed-vault.ts';
 import type { Store } from '../server/store/store.ts';
 import type { TokenService } from '../server/token-service.ts';
 import { CodeCards } from './cards.ts';
+import { KeyFileVerifier } from './key-file.ts';
 import { LoginFlow } from './login.ts';
 import { Outbox } from './outbox/outbox.ts';
 import { People } from './people.ts';
@@ -17,6 +18,8 @@ export interface NemIdService {
   readonly cards: CodeCards;
   readonly people: People;
   readonly login: LoginFlow;
+  /** Checks key-file login signatures (and counts them). */
+  readonly keyFileVerifier: KeyFileVerifier;
   readonly outbox: Outbox;
   readonly policy: ServicePolicy;
   readonly now: () => number;
@@ -28,6 +31,7 @@ export function createNemIdService(options: {
   tokens: TokenService;
   outboxDir: string;
   policy?: Partial<ServicePolicy>;
+  keyFileVerifier?: KeyFileVerifier;
   now?: () => number;
 }): NemIdService {
   const now = options.now ?? Date.now;
@@ -35,6 +39,7 @@ export function createNemIdService(options: {
   const outbox = new Outbox(options.outboxDir);
   const cards = new CodeCards(options.store, options.vault, now);
   const people = new People(options.store, options.vault, cards, options.tokens, outbox, policy, now);
-  const login = new LoginFlow(options.store, cards, people, options.tokens, policy, now);
-  return { store: options.store, tokens: options.tokens, cards, people, login, outbox, policy, now };
+  const keyFileVerifier = options.keyFileVerifier ?? new KeyFileVerifier();
+  const login = new LoginFlow(options.store, cards, people, options.tokens, policy, keyFileVerifier, now);
+  return { store: options.store, tokens: options.tokens, cards, people, login, keyFileVerifier, outbox, policy, now };
 }

@@ -137,7 +137,8 @@ describe('noegleviser person / organisation against a real server', () => {
     const text = await run(['organisation', 'create', '--cvr', '10103940', '--name', 'Statsministeriet', '--administrator', 'Jens Admin']);
     expect(text.code, text.stderr).toBe(0);
     expect(text.stdout).toMatch(/^CVR:\s+10103940$/m);
-    expect(text.stdout).toMatch(/^letter:\s+\d{4,}-\S+/m);
+    expect(text.stdout).toMatch(/^letter:\s+\d{4,}-employee-welcome/m);
+    expect(text.stdout, 'the code card comes in a letter of its own').toMatch(/^card letter:\s+\d{4,}-employee-card/m);
 
     expectOneLineError(await run(['organisation', 'create', '--cvr', '24256791', '--name', 'Forkert A/S', '--administrator', 'Kim Admin']), 'NV_BAD_CVR', 1);
     expectOneLineError(await run(['organisation', 'create', '--cvr', '24256790', '--name', 'Forkert A/S']), 'NV_USAGE', 2);

@@ -45,13 +45,15 @@ describe.skipIf(!chromium.available)('organisations and key files in the browser
   /** An organisation's first administrator: letter read in the lab, first login with a card key, credentials chosen, in again: lands on /admin. */
   async function administrator(organisation: { cvr: string; name: string; administrator: string }, userId: string): Promise<{ person: Person; frame: Frame }> {
     const person = await rig.newPerson();
-    const { adminNemId, letterId } = await rig.createOrganisation(organisation);
+    const { adminNemId, letterId, cardLetterId } = await rig.createOrganisation(organisation);
     const letter = await readLetterInLab(person.lab, letterId);
     expect(letter.nemId).toBe(adminNemId);
+    const card = await readLetterInLab(person.lab, cardLetterId);
+    expect([letter.keys.size, card.temporaryPassword], 'the password and the card come in separate letters').toEqual([0, undefined]);
     const frame = person.service();
     const typeKey = async () => {
       const number = await shownNumber(frame);
-      await frame.fill('#key', rig.typedKey(letter.keys.get(number!)!));
+      await frame.fill('#key', rig.typedKey(card.keys.get(number!)!));
       return submit(frame, '#key-submit');
     };
     expect((await stepOne(frame, adminNemId, rig.typedSecret(letter.temporaryPassword!))).path).toBe('/login/key');
@@ -180,7 +182,9 @@ describe.skipIf(!chromium.available)('organisations and key files in the browser
     // Control: the same action from the employee's own administrator does block them.
     const own = adminA.frame;
     expect(await open(own, '/admin')).toEqual({ status: 200, path: '/admin' });
-    await own.click(`.block-employee[data-id="${issued.employeeId}"]`);
+    expect(await submit(own, `.block-employee[data-id="${issued.employeeId}"]`), 'asked first').toEqual({ status: 200, path: `/admin/employees/${issued.employeeId}/block` });
+    expect(await own.locator('#confirm-question').textContent()).toBe(`Block ${issued.employeeName}'s employee signature?`);
+    await own.click('#confirm-submit');
     await own.waitForURL((url) => url.searchParams.get('done') === 'employee-blocked');
     expect(await own.locator(`#employees tr[data-person="${issued.employeeId}"]`).getAttribute('data-state')).toBe('blocked');
     expect((await rig.server.service.people.get(issued.employeeId)).state).toBe('blocked');

@@ -87,8 +87,25 @@ describe.skipIf(!chromium.available)('a code token in the browser', () => {
     expect(await typeCode(next)).toEqual({ status: 200, path: '/self-service' });
   });
 
+  it('with the token reported lost, its holder logs in with the temporary password issued in its place; the page says what to type', async () => {
+    expect(password, 'the first test chose the password').not.toBe('');
+    // Support reports the token lost (in-process: the one answer that shows the password is not the browser's).
+    const { replacement } = await rig.server.service.tokens.reportLost(rig.emulator.serial, { replacement: true }, { name: 'support' });
+    const temporary = rig.typedSecret(replacement!.password);
+
+    expect(await submit(frame, '#logout-submit'), 'signed out after the test before').toMatchObject({ path: '/login' });
+    expect(await stepOne(frame, 'tove.token', password)).toEqual({ status: 200, path: '/login/key' });
+    expect(await frame.locator('#code').count(), 'no token code is asked for').toBe(0);
+    expect(await frame.locator('#lost-token-serial').textContent()).toBe(rig.emulator.serial);
+    expect(await frame.locator('#temporary-password-explain').textContent()).toMatch(/Type the temporary password .* 12 letters and digits/);
+    await frame.fill('#temporary-password', temporary);
+    expect(await submit(frame, '#key-submit')).toEqual({ status: 200, path: '/self-service' });
+    expect(await frame.locator(`#tokens tr[data-token="${rig.emulator.serial}"]`).getAttribute('data-state')).toBe('lost');
+    expect(await submit(frame, '#logout-submit')).toMatchObject({ path: '/login' });
+  });
+
   it('no answer, console line, log line or audit row holds the seed (hex or base32) or a password typed', async () => {
-    expect(rig.secretCounts().texts).toBe(2);
+    expect(rig.secretCounts().texts).toBe(3);
     expect(await rig.leaks()).toEqual([]);
     // Controls: the display's codes were recorded, and what the person typed was sent.
     expect(await rig.search(referenceHotp(rig.seed, 2))).toContainEqual(expect.stringMatching(/response 200 \/lab\/token\/press/));

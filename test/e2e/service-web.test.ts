@@ -14,6 +14,7 @@ import { startServer, type RunningServer } from '../../host/server/server.ts';
 import { cardPairs } from '../../host/service/code-card.ts';
 import { createKeyFile, signChallenge } from '../../host/service/web/assets/key-file.js';
 import { tempDir } from '../support/processes.ts';
+import { referenceHotp } from '../support/oath-reference.ts';
 import { WebClient, attributeOf, cprOfAge, csrfOf, readLetter } from '../support/web-client.ts';
 
 const ADMIN_KEY = 'nv_admin_service-web-test-admin-key';
@@ -27,14 +28,20 @@ const secrets = new Set<string>();
 const clients: WebClient[] = [];
 const apiAnswers: string[] = [];
 
-function client(): WebClient {
-  const web = new WebClient(server.url);
+/** Registers a password the test types, and returns it. */
+function secretOf(text: string): string {
+  secrets.add(text);
+  return text;
+}
+
+function client(on: RunningServer = server): WebClient {
+  const web = new WebClient(on.url);
   clients.push(web);
   return web;
 }
 
-async function operator(method: 'GET' | 'POST', url: string, body?: unknown): Promise<{ status: number; json: any }> {
-  const response = await fetch(new URL(url, server.url), {
+async function operator(method: 'GET' | 'POST', url: string, body?: unknown, on: RunningServer = server): Promise<{ status: number; json: any }> {
+  const response = await fetch(new URL(url, on.url), {
     method,
     headers: { authorization: `Bearer ${ADMIN_KEY}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
     body: body === undefined ? undefined : JSON.stringify(body),
@@ -50,8 +57,8 @@ interface Letter {
   readonly keys: Map<string, string>;
 }
 
-async function letter(id: string): Promise<Letter> {
-  const { html } = await server.service.outbox.open(id);
+async function letter(id: string, on: RunningServer = server): Promise<Letter> {
+  const { html } = await on.service.outbox.open(id);
   const read = readLetter(html);
   const result = { password: read.secret('temporary-password'), activationCode: read.secret('activation-code'), keys: read.keys };
   if (result.password) secrets.add(result.password);
@@ -78,6 +85,57 @@ async function logIn(web: WebClient, userId: string, password: string, keys: Map
   return { number: number!, page: await web.submit('/login/key', { key: key! }) };
 }
 
+/** A code token enrolled with a seed only the test knows, and a person ordered with it (their welcome letter read). */
+async function tokenHolder(name: string, cpr: string, serial: string, on: RunningServer = server): Promise<{ nemId: string; seed: Uint8Array; welcome: Letter }> {
+  const seed = new Uint8Array(randomBytes(20));
+  secrets.add(Buffer.from(seed).toString('hex'));
+  const enrolled = await operator('POST', '/v1/tokens', { serial, kind: 'hotp', algorithm: 'sha1', digits: 6, seed: Buffer.from(seed).toString('hex') }, on);
+  expect(enrolled.status, JSON.stringify(enrolled.json)).toBe(201);
+  const ordered = await operator('POST', '/v1/people', { name, cpr, credential: 'token', tokenSerial: serial }, on);
+  expect(ordered.status, JSON.stringify(ordered.json)).toBe(201);
+  return { nemId: ordered.json.person.nemIdNumber, seed, welcome: await letter(ordered.json.letter, on) };
+}
+
+/** `POST /v1/tokens/:serial/lost {replacement: true}`: the temporary password, shown this once (the answer is not kept with the others: it is meant to hold it). */
+async function reportLost(serial: string, on: RunningServer = server, validDays?: number): Promise<{ serial: string; password: string; validUntil: string }> {
+  const response = await fetch(new URL(`/v1/tokens/${serial}/lost`, on.url), {
+    method: 'POST',
+    headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ replacement: true, ...(validDays === undefined ? {} : { validDays }) }),
+  });
+  const answer = (await response.json()) as { replacement: { serial: string; password: string; validUntil: string } };
+  expect(response.status, JSON.stringify(answer)).toBe(200);
+  return { ...answer.replacement, password: secretOf(answer.replacement.password) };
+}
+
+/** A person ordered with a card who has made their first login and chosen `userId`: signed in, on /self-service. */
+async function signedInPerson(name: string, cpr: string, userId: string): Promise<{ web: WebClient; nemId: string; welcome: Letter; password: string }> {
+  const { nemId, letter: welcome } = await orderPerson(name, cpr);
+  const web = client();
+  await logIn(web, nemId, welcome.password!, welcome.keys);
+  const password = `${userId}-Pass-1x`;
+  secrets.add(password);
+  const home = await web.submit('/login/choose', { userId, password, passwordAgain: password });
+  expect(home.body, 'signed in on self-service').toContain('id="scope"');
+  return { web, nemId, welcome, password };
+}
+
+/** A new organisation whose administrator has made their first login: signed in, on /admin. */
+async function signedInAdministrator(cvr: string, name: string, userId: string): Promise<{ web: WebClient; nemId: string; organisationId: string }> {
+  const created = await operator('POST', '/v1/organisations', { cvr, name, administrator: 'Ada Administrator' });
+  expect(created.status, JSON.stringify(created.json)).toBe(201);
+  const nemId = created.json.administrator.nemIdNumber as string;
+  const { password: temporary } = await letter(created.json.letter);
+  const { keys } = await letter(created.json.cardLetter);
+  const web = client();
+  await logIn(web, nemId, temporary!, keys);
+  const password = `${userId}-Pass-1x`;
+  secrets.add(password);
+  await web.submit('/login/choose', { userId, password, passwordAgain: password });
+  expect((await web.open('/admin')).body).toContain('id="issue-form"');
+  return { web, nemId, organisationId: created.json.organisation.id as string };
+}
+
 beforeAll(async () => {
   dir = tempDir('service');
   const sink = new Writable({
@@ -98,6 +156,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await server?.close();
+  if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 
 describe('ordering: eligibility, CPR and CVR', () => {
@@ -256,6 +315,72 @@ describe('the two-step login with a code card', () => {
   });
 });
 
+describe('first login: choosing the user-id', () => {
+  /** A person ordered with a card who has passed step 2 of their first login: on the choose page. */
+  async function atChoosePage(name: string, cpr: string) {
+    const { nemId, letter: welcome } = await orderPerson(name, cpr);
+    const web = client();
+    const { page } = await logIn(web, nemId, welcome.password!, welcome.keys);
+    expect(page.body).toContain('id="choose-form"');
+    return { web, nemId, welcome };
+  }
+  const takenAnswers = async (nemId: string) =>
+    (await server.service.store.listAudit({ serial: nemId, action: 'person.choose-credentials', limit: 1000 })).filter((entry) => entry.result === 'user-id-taken').length;
+
+  it('says a user-id is taken three times per first-login stage; after the third the person starts again at step 1', async () => {
+    for (const [i, userId] of ['taken.first', 'taken.second', 'taken.third'].entries()) await signedInPerson(`Tage Optaget ${'ABC'[i]}`, cprOfAge(46, `200${3 + i}`), userId);
+    const { web, nemId, welcome } = await atChoosePage('Ulla Ny', cprOfAge(29, '2006'));
+    const password = secretOf('ulla-Pass-2026');
+    const choose = (userId: string, again = password) => web.submit('/login/choose', { userId, password, passwordAgain: again });
+
+    const differ = await choose('ulla.ny', 'ulla-Pass-2027');
+    expect([differ.status, differ.body.includes('id="choose-form"')], 'a refusal that is no user-id taken is not counted').toEqual([400, true]);
+    for (const userId of ['taken.first', 'Taken.Second']) {
+      const refused = await choose(userId);
+      expect(refused.status).toBe(409);
+      expect(refused.body).toContain('id="choose-form"');
+      expect(refused.body).toMatch(/user-id is taken/);
+    }
+    const third = await choose('taken.third');
+    expect(third.status).toBe(409);
+    expect(third.body).toMatch(/user-id is taken/);
+    expect(third.body, 'the stage has ended: back at step 1').toContain('id="login-form"');
+    expect(third.body).not.toContain('id="choose-form"');
+    expect((await web.get('/login/choose')).location).toBe('/login');
+    expect((await web.post('/login/choose', { userId: 'ulla.ny', password, passwordAgain: password })).location).toBe('/login');
+    expect(await takenAnswers(nemId)).toBe(3);
+
+    // Step 1 again (and a new key): three more answers, and a free user-id is taken into use.
+    const again = await logIn(web, nemId, welcome.password!, welcome.keys);
+    expect(again.page.body).toContain('id="choose-form"');
+    expect((await choose('taken.first')).body).toContain('id="choose-form"');
+    expect((await choose('ulla.ny')).body).toContain('id="scope"');
+    expect(await takenAnswers(nemId)).toBe(4);
+  });
+
+  it('answers at most three “taken” to requests racing each other in one stage', async () => {
+    await signedInPerson('Vera Optaget', cprOfAge(51, '2007'), 'taken.race');
+    const { web, nemId } = await atChoosePage('Willy Hurtig', cprOfAge(33, '2008'));
+    const password = secretOf('willy-Pass-2026');
+    const csrf = csrfOf(web.lastPage);
+    const answers = await Promise.all(Array.from({ length: 8 }, () => web.post('/login/choose', { userId: 'taken.race', password, passwordAgain: password, _csrf: csrf })));
+    // 409: refused; 303 to /login: the stage (and its session) had ended before this one was read.
+    expect(answers.filter((answer) => answer.status !== 409 && !(answer.status === 303 && answer.location === '/login'))).toEqual([]);
+    expect(await takenAnswers(nemId)).toBe(3);
+    expect((await web.get('/login/choose')).location).toBe('/login');
+  });
+
+  it('keeps the user-id typed after a refusal (the passwords are typed again)', async () => {
+    const { web } = await atChoosePage('Xenia Tastefejl', cprOfAge(27, '2009'));
+    const password = secretOf('xenia-Pass-2026');
+    const differ = await web.submit('/login/choose', { userId: 'xenia.t', password, passwordAgain: `${password}x` });
+    expect(differ.status).toBe(400);
+    expect(differ.body).toMatch(/not the same/);
+    expect(attributeOf(differ.body, 'new-user-id', 'value')).toBe('xenia.t');
+    expect(attributeOf(differ.body, 'new-password', 'value')).toBeUndefined();
+  });
+});
+
 describe('the JSON API for relying parties', () => {
   it('runs the same two steps, and the scope travels with the login', async () => {
     const ordered = await operator('POST', '/v1/people', { name: 'Kim Kontokig', cpr: cprOfAge(14, '1010'), credential: 'card' });
@@ -313,6 +438,59 @@ describe('support: re-issue', () => {
     const web = client();
     const step = await logIn(web, nemId, fresh.password!, fresh.keys);
     expect(step.page.body).toContain('id="choose-form"');
+  });
+});
+
+describe('a lost code token: its temporary password at step 2', () => {
+  it('logs its holder in with the temporary password instead of a code; a wrong one (or a code) counts toward the lockout', async () => {
+    const { nemId, seed, welcome } = await tokenHolder('Lone Tabt', cprOfAge(39, '2010'), 'TABT-1');
+    const web = client();
+    await web.open('/login');
+    await web.submit('/login', { userId: nemId, password: welcome.password! });
+    expect((await web.submit('/login/key', { code: referenceHotp(seed, 0) })).body).toContain('id="choose-form"');
+    const password = secretOf('lone-Tabt-2026');
+    await web.submit('/login/choose', { userId: 'lone.tabt', password, passwordAgain: password });
+    await web.submit('/logout', {});
+
+    const replacement = await reportLost('TABT-1');
+    expect(replacement.password).toMatch(/^[A-Za-z0-9]{12}$/);
+    await web.open('/login');
+    const step2 = await web.submit('/login', { userId: 'lone.tabt', password });
+    expect(step2.status).toBe(200);
+    expect(step2.body, 'the page asks for the temporary password, not a code').toContain('id="temporary-password"');
+    expect(step2.body).not.toContain('id="code"');
+    expect(step2.body).toMatch(/temporary password/i);
+    expect(step2.body).toContain('TABT-1');
+    expect(attributeOf(step2.body, 'temporary-password', 'maxlength')).toBe('12');
+    expect(attributeOf(step2.body, 'temporary-password-valid-until', 'datetime')).toBe(replacement.validUntil);
+
+    const failCount = async () => (await operator('GET', `/v1/people/${nemId}`)).json.person.failCount as number;
+    const wrong = replacement.password.slice(0, 11) + (replacement.password.endsWith('a') ? 'b' : 'a');
+    const refused = await web.submit('/login/key', { code: wrong });
+    expect(refused.status).toBe(401);
+    expect(refused.body).toMatch(/temporary password is wrong/i);
+    expect(refused.body, 'asked again').toContain('id="temporary-password"');
+    expect(await failCount()).toBe(1);
+    const code = await web.submit('/login/key', { code: referenceHotp(seed, 1) });
+    expect(code.status, 'the lost token’s code is no answer either').toBe(401);
+    expect(await failCount()).toBe(2);
+
+    const done = await web.submit('/login/key', { code: replacement.password });
+    expect(done.status).toBe(200);
+    expect(done.body).toContain('id="scope"');
+    expect(done.body).toContain('lone.tabt');
+    expect(await failCount(), 'a right answer starts the count over').toBe(0);
+  });
+
+  it('the JSON API asks for the temporary password and takes it', async () => {
+    const { nemId, welcome } = await tokenHolder('Mads Api', cprOfAge(48, '2011'), 'TABT-2');
+    const replacement = await reportLost('TABT-2');
+    const rp = client();
+    const session = JSON.parse((await rp.get('/api/session')).body) as { csrfToken: string };
+    const step1 = JSON.parse((await rp.postJson('/api/login', { userId: nemId, password: welcome.password }, { 'x-csrf-token': session.csrfToken })).body);
+    expect(step1.step).toEqual({ method: 'temporary-password', tokenSerial: 'LOST-TABT-2', lostToken: 'TABT-2', validUntil: replacement.validUntil });
+    const step2 = await rp.postJson('/api/login/key', { key: replacement.password }, { 'x-csrf-token': step1.csrfToken });
+    expect([step2.status, JSON.parse(step2.body).next]).toEqual([200, 'choose-credentials']);
   });
 });
 
@@ -397,7 +575,7 @@ describe('code cards: keys used once, thresholds, extra cards, blocking', () => 
     await logIn(elsewhere, 'hans.block', 'hans-Block-22', welcome.keys);
     expect((await elsewhere.open('/self-service')).body).toContain('id="scope"');
     const [card] = await server.service.store.listCards(nemId);
-    const blocked = await web.submit('/self-service/block', { kind: 'card', id: card!.serial });
+    const blocked = await web.submit('/self-service/block', { kind: 'card', id: card!.serial, confirm: 'yes' });
     expect((await elsewhere.get('/self-service')).location, 'blocking ends every other session').toBe('/login');
     expect((await web.get('/self-service')).status, 'but not the one that blocked').toBe(200);
     expect(blocked.body).toContain('class="notice"');
@@ -429,12 +607,34 @@ describe('code cards: keys used once, thresholds, extra cards, blocking', () => 
 });
 
 describe('organisations and employee credentials', () => {
+  it('sends an employee’s temporary password and code card in two letters, neither with the other’s secret', async () => {
+    const created = await operator('POST', '/v1/organisations', { cvr: '30000021', name: 'Breve ApS', administrator: 'Bent Breve' });
+    expect(created.status, JSON.stringify(created.json)).toBe(201);
+    const nemId = created.json.administrator.nemIdNumber as string;
+    const passwordLetter = await letter(created.json.letter);
+    const cardLetter = await letter(created.json.cardLetter);
+    expect(created.json.cardLetter).not.toBe(created.json.letter);
+    expect([passwordLetter.password !== undefined, passwordLetter.keys.size]).toEqual([true, 0]);
+    expect([cardLetter.password, cardLetter.keys.size]).toEqual([undefined, 148]);
+    const letters = await server.service.outbox.list({ personId: nemId });
+    expect(letters.map((l) => l.kind).sort()).toEqual(['employee-card', 'employee-welcome']);
+    expect((await server.service.outbox.open(created.json.cardLetter)).html).not.toContain(nemId);
+
+    // Re-issued: again two letters, and the new pair logs in.
+    const reissued = await operator('POST', `/v1/people/${nemId}/reissue`, {});
+    expect(reissued.status, JSON.stringify(reissued.json)).toBe(201);
+    const [fresh, freshCard] = [await letter(reissued.json.letter), await letter(reissued.json.cardLetter)];
+    expect([fresh.keys.size, freshCard.password]).toEqual([0, undefined]);
+    expect((await logIn(client(), nemId, fresh.password!, freshCard.keys)).page.body).toContain('id="choose-form"');
+  });
+
   it('lets an administrator issue an employee key file, which the employee activates and logs in with; another organisation sees nothing of it', async () => {
     const created = await operator('POST', '/v1/organisations', { cvr: '10103940', name: 'Statsministeriet', administrator: 'Jens Admin' });
     expect(created.status, JSON.stringify(created.json)).toBe(201);
     const adminLetter = await letter(created.json.letter);
+    const adminCard = await letter(created.json.cardLetter);
     const admin = client();
-    await logIn(admin, created.json.administrator.nemIdNumber, adminLetter.password!, adminLetter.keys);
+    await logIn(admin, created.json.administrator.nemIdNumber, adminLetter.password!, adminCard.keys);
     secrets.add('jens-Admin-99');
     const adminHome = await admin.submit('/login/choose', { userId: 'jens.admin', password: 'jens-Admin-99', passwordAgain: 'jens-Admin-99' });
     expect(adminHome.status).toBe(200);
@@ -487,7 +687,7 @@ describe('organisations and employee credentials', () => {
     expect(other.status, JSON.stringify(other.json)).toBe(201);
     const otherLetter = await letter(other.json.letter);
     const otherAdmin = client();
-    await logIn(otherAdmin, other.json.administrator.nemIdNumber, otherLetter.password!, otherLetter.keys);
+    await logIn(otherAdmin, other.json.administrator.nemIdNumber, otherLetter.password!, (await letter(other.json.cardLetter)).keys);
     await otherAdmin.submit('/login/choose', { userId: 'lene.anden', password: 'lene-Anden-11', passwordAgain: 'lene-Anden-11' });
     secrets.add('lene-Anden-11');
     const otherPage = await otherAdmin.open('/admin');
@@ -498,6 +698,201 @@ describe('organisations and employee credentials', () => {
     expect((await server.service.people.get(employee.id)).state).toBe('active');
     const audit = await server.service.store.listAudit({ action: 'person.order', limit: 1000 });
     expect(audit.some((entry) => entry.serial === employee.id && entry.detail.organisation === created.json.organisation.id)).toBe(true);
+  });
+});
+
+describe('key-file login', () => {
+  /** One attempt as the login page makes it: a fresh challenge, signed by `sign`; the answer and the signature verifications it cost. */
+  async function attempt(web: WebClient, personId: string, sign: (challenge: string) => Promise<string>) {
+    const page = await web.open('/login/key-file');
+    const challenge = /data-challenge="([^"]+)"/.exec(page.body)![1]!;
+    const csrf = /data-csrf="([^"]+)"/.exec(page.body)![1]!;
+    const signature = await sign(challenge);
+    const before = server.service.keyFileVerifier.verifications;
+    const answer = await web.postJson('/login/key-file', { personId, signature }, { 'x-csrf-token': csrf });
+    return { status: answer.status, body: answer.body, verifications: server.service.keyFileVerifier.verifications - before };
+  }
+
+  it('makes exactly one signature verification per attempt, whether the NemID number has an active key file, none, or is unknown', async () => {
+    const { web: admin, organisationId } = await signedInAdministrator('30000013', 'Signatur ApS', 'ada.signatur');
+    for (const name of ['Sofie Signatur', 'Otto Uaktiveret']) await admin.submit('/admin/employees', { name, credential: 'key-file', role: 'employee' });
+    const employees = await server.service.store.listPeople({ organisationId });
+    const holder = employees.find((p) => p.name === 'Sofie Signatur')!;
+    const awaiting = employees.find((p) => p.name === 'Otto Uaktiveret')!;
+    const activation = (await server.service.outbox.list({ personId: holder.id })).find((l) => l.kind === 'key-file-activation')!;
+    const code = (await letter(activation.id)).activationCode!;
+    const made = await createKeyFile({ personId: holder.id, label: holder.name, password: secretOf('sofie-File-77') });
+    await server.service.login.activationComplete(code, made.publicKey, { name: 'test' });
+    const stranger = await createKeyFile({ personId: holder.id, label: 'not hers', password: secretOf('stranger-File-1') });
+    const { nemId: cardHolder } = await orderPerson('Carla Kortholder', cprOfAge(37, '2002'));
+    const forged = (challenge: string) => signChallenge(stranger.fileText, 'stranger-File-1', challenge);
+
+    const web = client();
+    const attempts = {
+      'an active key file, a signature by another key': await attempt(web, holder.id, forged),
+      'an unknown NemID number': await attempt(web, '1234567890', forged),
+      'a person with a code card and no key file': await attempt(web, cardHolder, forged),
+      'a key file awaiting activation': await attempt(web, awaiting.id, forged),
+      'not a NemID number at all': await attempt(web, 'x', forged),
+    };
+    for (const [what, { status, body, verifications }] of Object.entries(attempts)) {
+      expect(verifications, what).toBe(1);
+      expect(`${status} ${body}`, what).toBe(`${attempts['an unknown NemID number'].status} ${attempts['an unknown NemID number'].body}`);
+    }
+    expect(attempts['an unknown NemID number'].status).toBe(401);
+    const right = await attempt(web, holder.id, (challenge) => signChallenge(made.fileText, 'sofie-File-77', challenge));
+    expect([right.status, right.verifications], right.body).toEqual([200, 1]);
+  });
+});
+
+describe('on a server whose clock the test moves', () => {
+  let clock = Date.parse('2026-03-02T08:00:00Z');
+  let timed: RunningServer;
+  const advance = (ms: number) => {
+    clock += ms;
+  };
+
+  beforeAll(async () => {
+    timed = await startServer({
+      dbFile: path.join(dir, 'timed', 'tokens.db'),
+      port: 0,
+      apiKeys: { admin: ADMIN_KEY, client: CLIENT_KEY },
+      env: {},
+      now: () => clock,
+      servicePolicy: { loginAttemptsPerMinute: 10_000 },
+    });
+  });
+  afterAll(async () => {
+    await timed?.close();
+  });
+
+  it('sends a person whose session expired to /login, which says so; a form posted then lands there too', async () => {
+    const ordered = await operator('POST', '/v1/people', { name: 'Per Pause', cpr: cprOfAge(36, '2013'), credential: 'card' }, timed);
+    const welcome = await letter(ordered.json.letter, timed);
+    const web = client(timed);
+    const chosen = await logIn(web, ordered.json.person.nemIdNumber, welcome.password!, welcome.keys);
+    expect(chosen.page.body).toContain('id="choose-form"');
+    const password = secretOf('per-Pause-2026');
+    const home = await web.submit('/login/choose', { userId: 'per.pause', password, passwordAgain: password });
+    expect(home.body).toContain('id="scope"');
+    const cookie = (await fetch(new URL('/login', timed.url), { redirect: 'manual' })).headers.getSetCookie()[0]!;
+    expect(cookie, 'a live session’s cookie lasts while the browser runs: the server decides when the session ends').not.toMatch(/max-age|expires/i);
+
+    advance(15 * 60_000 + 1);
+    const away = await web.get('/self-service');
+    expect([away.status, away.location]).toEqual([303, '/login']);
+    const login = await web.open('/login');
+    expect(attributeOf(login.body, 'notice', 'role')).toBe('status');
+    expect(login.body).toMatch(/session has expired/);
+    expect((await web.open('/login')).body, 'said once: the new session is live').not.toMatch(/session has expired/);
+
+    // Signed in again, then idle again: a form posted after the end lands on /login with the message.
+    await logIn(web, 'per.pause', password, welcome.keys);
+    const form = await web.open('/self-service');
+    advance(15 * 60_000 + 1);
+    const posted = await web.post('/self-service/threshold', { threshold: '30', _csrf: csrfOf(form.body) });
+    expect([posted.status, posted.location]).toEqual([303, '/login']);
+    expect((await web.open('/login')).body).toMatch(/session has expired/);
+    expect((await client(timed).open('/login')).body, 'no cookie, no session to have expired').not.toMatch(/session has expired/);
+  });
+
+  it('refuses a lost token’s temporary password once its validity has passed, and ends the login without counting a failure', async () => {
+    const { nemId, welcome } = await tokenHolder('Ole Udløbet', cprOfAge(55, '2012'), 'TABT-3', timed);
+    const replacement = await reportLost('TABT-3', timed, 1);
+    expect(Date.parse(replacement.validUntil)).toBe(clock + 86_400_000);
+    const web = client(timed);
+    advance(86_400_000 - 60_000);
+    await web.open('/login');
+    expect((await web.submit('/login', { userId: nemId, password: welcome.password! })).body, 'still valid a minute before').toContain('id="temporary-password"');
+    advance(2 * 60_000);
+    const late = await web.submit('/login/key', { code: replacement.password });
+    expect(late.status).toBe(403);
+    expect(late.body).toMatch(/temporary password for your lost code token has expired/);
+    expect(late.body).not.toContain('id="key-form"');
+    await web.open('/login');
+    const again = await web.submit('/login', { userId: nemId, password: welcome.password! });
+    expect(again.status).toBe(403);
+    expect(again.body).toMatch(/has expired/);
+    expect((await operator('GET', `/v1/people/${nemId}`, undefined, timed)).json.person.failCount).toBe(0);
+  });
+});
+
+describe('blocking asks first', () => {
+  /** The confirmation page's form: where it posts and every field it carries (the CSRF token, the target, confirm=yes). */
+  function confirmForm(html: string): { action: string; fields: Record<string, string> } {
+    const form = /<form[^>]*id="confirm-form"[^>]*>([\s\S]*?)<\/form>/.exec(html);
+    expect(form, 'the page is a confirmation').not.toBeNull();
+    const fields = Object.fromEntries([...form![1]!.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)].map((m) => [m[1]!, m[2]!]));
+    return { action: /action="([^"]+)"/.exec(form![0])![1]!, fields };
+  }
+
+  it('self-service shows what will be blocked and blocks only once confirmed, by a form that needs no script', async () => {
+    const { web, nemId } = await signedInPerson('Yrsa Sikker', cprOfAge(34, '2014'), 'yrsa.sikker');
+    const { nemId: other } = await orderPerson('Zaki Anden', cprOfAge(35, '2015'));
+    const [card] = await server.service.store.listCards(nemId);
+    const [foreign] = await server.service.store.listCards(other);
+
+    const asked = await web.post('/self-service/block', { kind: 'card', id: card!.serial });
+    expect(asked.status).toBe(200);
+    expect(asked.body).toContain(`Block code card ${card!.serial}?`);
+    expect(asked.body).not.toContain('<script');
+    expect((await server.service.store.getCard(card!.serial))!.state, 'nothing is blocked by the question').toBe('active');
+    const { action, fields } = confirmForm(asked.body);
+    expect(action).toBe('/self-service/block');
+    expect(fields).toEqual({ _csrf: csrfOf(asked.body), kind: 'card', id: card!.serial, confirm: 'yes' });
+    expect(attributeOf(asked.body, 'confirm-cancel', 'href')).toBe('/self-service');
+
+    const done = await web.post(action, fields);
+    expect([done.status, done.location]).toEqual([303, '/self-service?done=blocked']);
+    expect((await server.service.store.getCard(card!.serial))!.state).toBe('blocked');
+
+    const notMine = await web.post('/self-service/block', { kind: 'card', id: foreign!.serial, _csrf: fields._csrf! });
+    expect(notMine.status, 'another person’s card is not asked about').toBe(404);
+    expect(notMine.body).not.toContain('id="confirm-form"');
+  });
+
+  it('the admin page asks before blocking an employee, offers no block on the administrator’s own row, and refuses it', async () => {
+    const { web: admin, nemId: self, organisationId } = await signedInAdministrator('30000048', 'Spærre ApS', 'ada.spaerre');
+    await admin.submit('/admin/employees', { name: 'Åge Ansat', credential: 'card', role: 'employee' });
+    const employee = (await server.service.store.listPeople({ organisationId })).find((p) => p.name === 'Åge Ansat')!;
+    const page = await admin.open('/admin');
+    expect(page.body).toContain(`class="block-employee danger" data-id="${employee.id}"`);
+    expect(page.body, 'no block on the own row').not.toContain(`class="block-employee danger" data-id="${self}"`);
+
+    const asked = await admin.post(`/admin/employees/${employee.id}/block`, {});
+    expect(asked.status).toBe(200);
+    expect(asked.body).toContain('Block Åge Ansat&#39;s employee signature?');
+    expect((await server.service.people.get(employee.id)).state).toBe('pending');
+    const { action, fields } = confirmForm(asked.body);
+    expect(fields).toEqual({ _csrf: csrfOf(asked.body), confirm: 'yes' });
+    const done = await admin.post(action, fields);
+    expect([done.status, done.location]).toEqual([303, '/admin?done=employee-blocked']);
+    expect((await server.service.people.get(employee.id)).state).toBe('blocked');
+
+    for (const body of [{}, { confirm: 'yes' }] as Record<string, string>[]) {
+      const refused = await admin.post(`/admin/employees/${self}/block`, body);
+      expect(refused.status).toBe(409);
+      expect(refused.body).toMatch(/cannot block your own employee signature/);
+    }
+    expect((await server.service.people.get(self)).state).toBe('active');
+  });
+});
+
+describe('notices after a redirect', () => {
+  it('shows none for a key that is not one of its own (__proto__, constructor…), on self-service and on /admin', async () => {
+    const { web } = await signedInPerson('Nina Notice', cprOfAge(42, '2001'), 'nina.notice');
+    const { web: admin } = await signedInAdministrator('30000005', 'Notice ApS', 'ada.notice');
+    const inherited = ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf', '__defineGetter__'];
+    for (const [who, page] of [[web, '/self-service'], [admin, '/admin']] as const) {
+      for (const done of inherited) {
+        const answer = await who.get(`${page}?done=${done}`);
+        expect(answer.status, `${page}?done=${done}`).toBe(200);
+        expect(answer.body, `${page}?done=${done}`).not.toContain('id="notice"');
+        expect(answer.body).not.toMatch(/\[object Object\]|native code|function /);
+      }
+      // Control: a notice of its own is shown.
+      expect((await who.get(`${page}?done=password`)).body).toContain('id="notice"');
+    }
   });
 });
 

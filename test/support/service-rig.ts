@@ -75,7 +75,8 @@ export interface ServiceRig {
   /** The operator API with the admin key. */
   operator(method: 'GET' | 'POST', url: string, body?: unknown): Promise<OperatorAnswer>;
   orderPerson(input: { name: string; cpr: string; credential?: 'card' | 'token'; tokenSerial?: string }): Promise<{ nemId: string; letterId: string }>;
-  createOrganisation(input: { cvr: string; name: string; administrator: string }): Promise<{ organisationId: string; adminNemId: string; letterId: string }>;
+  /** `letterId`: the administrator's temporary password; `cardLetterId`: their code card, in a letter of its own. */
+  createOrganisation(input: { cvr: string; name: string; administrator: string }): Promise<{ organisationId: string; adminNemId: string; letterId: string; cardLetterId: string }>;
   /** A new browser context with the lab page open. */
   newPerson(): Promise<Person>;
   /** Registers a typed password, activation code or other text secret (searched for as is). */
@@ -198,7 +199,12 @@ export async function startServiceRig(name: string): Promise<ServiceRig> {
     },
     async createOrganisation(input) {
       const body = created(await operator('POST', '/v1/organisations', input), `creating ${input.name}`);
-      return { organisationId: stringAt(body, 'organisation', 'id'), adminNemId: stringAt(body, 'administrator', 'nemIdNumber'), letterId: stringAt(body, 'letter') };
+      return {
+        organisationId: stringAt(body, 'organisation', 'id'),
+        adminNemId: stringAt(body, 'administrator', 'nemIdNumber'),
+        letterId: stringAt(body, 'letter'),
+        cardLetterId: stringAt(body, 'cardLetter'),
+      };
     },
     async newPerson() {
       const context = await chromium.newContext({ acceptDownloads: true });

@@ -132,6 +132,8 @@ export interface SessionRecord {
   readonly challenge: string | null;
   /** Step 2 with a card: which card the person chose (null: the service's choice). */
   readonly cardSerial: string | null;
+  /** First login: the refusals this stage has used (a user-id taken), see `takeSessionRefusal`. */
+  readonly refusals: number;
   readonly createdAt: number;
   readonly expiresAt: number;
 }
@@ -175,6 +177,14 @@ export interface ServiceStore {
   getSession(digest: string, now: number): Promise<SessionRecord | undefined>;
   updateSession(digest: string, changes: SessionChanges): Promise<void>;
   deleteSession(digest: string): Promise<void>;
+  /**
+   * Takes one of the `max` refusals a session may be given, before the attempt that may be refused
+   * (atomic, so requests racing each other cannot share one): the number taken now, or undefined
+   * when all are used (or the session is gone).
+   */
+  takeSessionRefusal(digest: string, max: number): Promise<number | undefined>;
+  /** Gives back a refusal taken for an attempt that was not refused after all. */
+  returnSessionRefusal(digest: string): Promise<void>;
   /** Ends every session of a person (on blocking, password change…), but `except` (a digest) if given. */
   deleteSessionsOf(personId: string, except?: string): Promise<void>;
 }

@@ -84,6 +84,7 @@ function newSession(overrides: Partial<SessionRecord> = {}): SessionRecord {
     csrfToken: randomBytes(16).toString('base64url'),
     challenge: null,
     cardSerial: null,
+    refusals: 0,
     createdAt: T0,
     expiresAt: T0 + 15 * 60_000,
     ...overrides,
@@ -144,6 +145,20 @@ describe('schema', () => {
     const again = open();
     expect(await again.getPerson(person.id)).toEqual(person);
     expect((await again.getToken('NV00000001'))?.counter).toBe(42);
+  });
+
+  it('gives the sessions table of a version-2 file made before the refusals column that column, keeping its sessions', async () => {
+    const session = newSession({ stage: 'choose-credentials', personId: 'PA' });
+    await store.insertSession(session);
+    await store.close();
+    const before = new Database(file);
+    // The sessions table as version 2 first shipped it.
+    before.exec('CREATE TABLE sessions_old AS SELECT digest, stage, person_id, csrf_token, challenge, card_serial, created_at, expires_at FROM sessions; DROP TABLE sessions; ALTER TABLE sessions_old RENAME TO sessions;');
+    before.close();
+    expect(rawQuery<{ name: string }>("SELECT name FROM pragma_table_info('sessions')").map((c) => c.name)).not.toContain('refusals');
+    store = open();
+    expect(await store.getSession(session.digest, T0)).toEqual(session);
+    expect(await store.takeSessionRefusal(session.digest, 3)).toBe(1);
   });
 
   it('refuses a file of a newer schema and leaves it as it was', async () => {
@@ -459,6 +474,17 @@ describe('sessions', () => {
     await store.updateSession(session.digest, {});
     await store.updateSession('f'.repeat(64), { stage: 'authenticated' });
     expect(await store.getSession('f'.repeat(64), T0)).toBeUndefined();
+  });
+
+  it('hands out a session’s refusals one at a time up to the maximum, and takes back one given back', async () => {
+    const session = newSession();
+    await store.insertSession(session);
+    expect(await Promise.all([1, 2, 3, 4, 5].map(() => store.takeSessionRefusal(session.digest, 3)))).toEqual([1, 2, 3, undefined, undefined]);
+    await store.returnSessionRefusal(session.digest);
+    expect((await store.getSession(session.digest, T0))!.refusals).toBe(2);
+    expect(await store.takeSessionRefusal(session.digest, 3)).toBe(3);
+    expect(await store.takeSessionRefusal(session.digest, 3)).toBeUndefined();
+    expect(await store.takeSessionRefusal('f'.repeat(64), 3), 'no session, no refusal').toBeUndefined();
   });
 
   it('deletes one session, or every session of a person', async () => {

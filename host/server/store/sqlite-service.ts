@@ -93,11 +93,18 @@ CREATE TABLE IF NOT EXISTS sessions (
   challenge TEXT,
   card_serial TEXT,
   created_at INTEGER NOT NULL,
-  expires_at INTEGER NOT NULL
+  expires_at INTEGER NOT NULL,
+  refusals INTEGER NOT NULL DEFAULT 0 CHECK (refusals >= 0)
 ) STRICT;
 CREATE INDEX IF NOT EXISTS sessions_person ON sessions (person_id);
 CREATE INDEX IF NOT EXISTS sessions_expiry ON sessions (expires_at);
 `;
+
+/** Columns added after their table first shipped in version 2: a file made before gains them in place (no version change). */
+export function addLaterServiceColumns(db: Database.Database): void {
+  const has = (table: string, column: string) => db.prepare<[string, string]>('SELECT 1 FROM pragma_table_info(?) WHERE name = ?').get(table, column) !== undefined;
+  if (!has('sessions', 'refusals')) db.exec('ALTER TABLE sessions ADD COLUMN refusals INTEGER NOT NULL DEFAULT 0 CHECK (refusals >= 0)');
+}
 
 interface OrganisationRow {
   id: string;
@@ -164,6 +171,7 @@ interface SessionRow {
   card_serial: string | null;
   created_at: number;
   expires_at: number;
+  refusals: number;
 }
 
 // Blobs come back as Buffers; records carry plain Uint8Arrays (a copy), as the token records do.
@@ -225,6 +233,7 @@ const toSession = (row: SessionRow): SessionRecord => ({
   csrfToken: row.csrf_token,
   challenge: row.challenge,
   cardSerial: row.card_serial,
+  refusals: row.refusals,
   createdAt: row.created_at,
   expiresAt: row.expires_at,
 });
@@ -328,8 +337,10 @@ export class ServiceTables {
       getKeyFileByActivation: db.prepare<[string], KeyFileRow>('SELECT * FROM key_files WHERE activation_digest = ?'),
       listKeyFiles: db.prepare<[string], KeyFileRow>('SELECT * FROM key_files WHERE person_id = ? ORDER BY created_at DESC, id'),
       sweepSessions: db.prepare<[number]>('DELETE FROM sessions WHERE expires_at <= ?'),
-      insertSession: db.prepare(`INSERT INTO sessions (digest, stage, person_id, csrf_token, challenge, card_serial, created_at, expires_at)
-        VALUES (@digest, @stage, @personId, @csrfToken, @challenge, @cardSerial, @createdAt, @expiresAt)`),
+      insertSession: db.prepare(`INSERT INTO sessions (digest, stage, person_id, csrf_token, challenge, card_serial, refusals, created_at, expires_at)
+        VALUES (@digest, @stage, @personId, @csrfToken, @challenge, @cardSerial, @refusals, @createdAt, @expiresAt)`),
+      takeSessionRefusal: db.prepare<[string, number], { refusals: number }>('UPDATE sessions SET refusals = refusals + 1 WHERE digest = ? AND refusals < ? RETURNING refusals'),
+      returnSessionRefusal: db.prepare<[string]>('UPDATE sessions SET refusals = refusals - 1 WHERE digest = ? AND refusals > 0'),
       getSession: db.prepare<[string, number], SessionRow>('SELECT * FROM sessions WHERE digest = ? AND expires_at > ?'),
       deleteSession: db.prepare<[string]>('DELETE FROM sessions WHERE digest = ?'),
       deleteSessionsOf: db.prepare<[string, string]>('DELETE FROM sessions WHERE person_id = ? AND digest != ?'),
@@ -438,9 +449,18 @@ export class ServiceTables {
       csrfToken: session.csrfToken,
       challenge: session.challenge,
       cardSerial: session.cardSerial,
+      refusals: session.refusals,
       createdAt: session.createdAt,
       expiresAt: session.expiresAt,
     });
+  }
+
+  takeSessionRefusal(digest: string, max: number): number | undefined {
+    return this.statements.takeSessionRefusal.get(digest, max)?.refusals;
+  }
+
+  returnSessionRefusal(digest: string): void {
+    this.statements.returnSessionRefusal.run(digest);
   }
 
   updateSession(digest: string, changes: SessionChanges): void {

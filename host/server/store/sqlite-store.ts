@@ -28,7 +28,7 @@ import type {
   SessionChanges,
   SessionRecord,
 } from './service-types.ts';
-import { SERVICE_SCHEMA, ServiceTables } from './sqlite-service.ts';
+import { addLaterServiceColumns, SERVICE_SCHEMA, ServiceTables } from './sqlite-service.ts';
 import {
   DuplicateSerialError,
   TOKEN_STATES,
@@ -215,6 +215,7 @@ export class SqliteTokenStore implements TokenStore, ServiceStore {
         throw new Error(`${this.file} has schema version ${found?.value}; this server reads versions 1 to ${SCHEMA_VERSION}`);
       }
       this.db.exec(SERVICE_SCHEMA);
+      addLaterServiceColumns(this.db);
       this.db
         .prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
         .run(String(SCHEMA_VERSION));
@@ -444,6 +445,14 @@ export class SqliteTokenStore implements TokenStore, ServiceStore {
 
   async deleteSession(digest: string): Promise<void> {
     return this.write(() => this.service.deleteSession(digest));
+  }
+
+  async takeSessionRefusal(digest: string, max: number): Promise<number | undefined> {
+    return this.write(() => this.service.takeSessionRefusal(digest, max));
+  }
+
+  async returnSessionRefusal(digest: string): Promise<void> {
+    return this.write(() => this.service.returnSessionRefusal(digest));
   }
 
   async deleteSessionsOf(personId: string, except?: string): Promise<void> {

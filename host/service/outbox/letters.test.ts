@@ -7,7 +7,7 @@ import { randomInt } from 'node:crypto';
 import { inflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import type { CardPair } from '../code-card.ts';
-import { employeeWelcomeLetter, keyFileActivationLetter, newCardLetter, welcomeLetter, type LetterCard } from './letters.ts';
+import { employeeCardLetter, employeeWelcomeLetter, keyFileActivationLetter, newCardLetter, welcomeLetter, type LetterCard } from './letters.ts';
 
 function testCard(serial = 'K123-456-789'): LetterCard {
   const numbers = new Set<string>();
@@ -98,6 +98,13 @@ describe('welcomeLetter', () => {
     expect(secret(letter.html, 'temporary-password')).toBe('Ab3dEf7hJk');
   });
 
+  it('with a code token speaks of the token throughout, never of a card', () => {
+    const letter = welcomeLetter({ recipient: 'Bo Jensen', nemIdNumber: 'P1', temporaryPassword: 'Ab3dEf7hJk', token: { serial: 'NV00001234' }, scope: 'full' });
+    const text = letter.html.replace(/<style>[\s\S]*?<\/style>/, '').replace(/<[^>]*>/g, ' ');
+    expect(text).not.toMatch(/card|nøglekort/i);
+    expect(text).toMatch(/If your code token is lost, block it/);
+  });
+
   it('says what each scope allows', () => {
     const make = (scope: 'full' | 'view-only' | 'bank-only') =>
       welcomeLetter({ recipient: 'X', nemIdNumber: 'P1', temporaryPassword: 'Ab3dEf7hJk', token: { serial: 'T1' }, scope }).html;
@@ -142,22 +149,29 @@ describe('newCardLetter', () => {
   });
 });
 
-describe('employeeWelcomeLetter', () => {
-  it('names the organisation, carries the temporary password and an Erhverv card', () => {
-    const card = testCard();
-    const letter = employeeWelcomeLetter({
-      recipient: 'Carl Nielsen',
-      nemIdNumber: 'PXYZ',
-      organisation: { name: 'Hansen & <Søn> ApS', cvr: '10103940' },
-      temporaryPassword: 'Pq4rSt8uVw',
-      card,
-    });
+describe('an employee’s letters', () => {
+  const organisation = { name: 'Hansen & <Søn> ApS', cvr: '10103940' };
+
+  it('the welcome letter names the organisation and carries the temporary password, and no card', () => {
+    const letter = employeeWelcomeLetter({ recipient: 'Carl Nielsen', nemIdNumber: 'PXYZ', organisation, temporaryPassword: 'Pq4rSt8uVw', cardSerial: 'K123-456-789' });
     expect(letter.kind).toBe('employee-welcome');
     expect(secret(letter.html, 'temporary-password')).toBe('Pq4rSt8uVw');
     expect(letter.html).toContain('Hansen &amp; &lt;Søn&gt; ApS (CVR 10103940)');
     expect(letter.html).not.toContain('<Søn>');
     expect(letter.html).toContain('medarbejdersignatur');
+    expect(letter.html, 'it says the card comes separately').toMatch(/K123-456-789<\/strong> comes in a separate letter/);
+    expect(letter.html).not.toContain('data-number=');
+    expect(letter.attachments).toEqual([]);
+  });
+
+  it('the card comes in a letter of its own, with no NemID number or password: an Erhverv card, inline and as a PDF', () => {
+    const card = testCard();
+    const letter = employeeCardLetter({ recipient: 'Carl Nielsen', organisation, card });
+    expect(letter.kind).toBe('employee-card');
+    expect(letter.html).not.toContain('data-secret=');
+    expect(letter.html).not.toContain('data-field="nemid-number"');
     expect(letter.html).toContain('>Erhverv<');
+    expect(letter.html).toContain('Hansen &amp; &lt;Søn&gt; ApS (CVR 10103940)');
     expectCardOnPage(letter.html, card);
     expectCardPdf(letter.attachments[0], card);
     expect(Buffer.from(letter.attachments[0]!.bytes).toString('latin1')).toContain('/FlateDecode');

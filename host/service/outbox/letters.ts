@@ -1,7 +1,7 @@
 /**
  * The letters the service posts to its outbox, as whole HTML pages: the welcome letter (with the
  * temporary password and the code card or the token's serial), a new or extra code card, an
- * employee's welcome letter, and a key file's activation code. English, with the NemID Danish
+ * employee's welcome letter and, separately, their code card, and a key file's activation code. English, with the NemID Danish
  * terms beside where they help.
  *
  * The secrets a letter carries are marked for tests and the lab: `data-secret="temporary-password"`,
@@ -89,8 +89,11 @@ function firstLoginSteps(loginHint: string, secondStep: string): string {
 </ol>`;
 }
 
-const WARNING = `<p class="warning">NemID never asks for your password or your keys by e-mail, text message or phone. Keep this letter, your password and your code card apart.
-If your card is lost, block it (spær) at once in self-service.</p>`;
+/** The closing warning, about the credential the letter is for. */
+function warning(credential: 'code card' | 'code token' | 'key file'): string {
+  return `<p class="warning">NemID never asks for your password or your keys by e-mail, text message or phone. Keep this letter, your password and your ${credential} apart.
+If your ${credential} is lost, block it (spær) at once in self-service.</p>`;
+}
 
 /** The welcome letter of a new NemID: the temporary password and either a code card or a code token. */
 export function welcomeLetter(input: {
@@ -119,7 +122,7 @@ export function welcomeLetter(input: {
 </dl>
 ${firstLoginSteps('Type your NemID number as user-id and the temporary password above.', secondStep)}
 ${credential}
-${WARNING}`;
+${warning(input.card ? 'code card' : 'code token')}`;
   return {
     kind: 'welcome',
     recipient: input.recipient,
@@ -161,7 +164,7 @@ export function newCardLetter(input: {
 <p>Dear ${escapeHtml(input.recipient)},</p>
 <p>${escapeHtml(what.text)}</p>
 ${cardBlock(input.card, input.recipient, employee)}
-${WARNING}`;
+${warning('code card')}`;
   return {
     kind: what.kind,
     recipient: input.recipient,
@@ -171,13 +174,18 @@ ${WARNING}`;
   };
 }
 
-/** An employee's credential with a code card (medarbejdersignatur), issued by the organisation's administrator. */
+/**
+ * An employee's credential with a code card (medarbejdersignatur), issued by the organisation's
+ * administrator: the NemID number and temporary password. The card goes in a letter of its own
+ * (`employeeCardLetter`), as NemID sent them, so one lost letter does not give both.
+ */
 export function employeeWelcomeLetter(input: {
   readonly recipient: string;
   readonly nemIdNumber: string;
   readonly organisation: LetterOrganisation;
   readonly temporaryPassword: string;
-  readonly card: LetterCard;
+  /** The serial of the card sent in the other letter. */
+  readonly cardSerial: string;
 }): LetterDraft {
   const organisation = `${escapeHtml(input.organisation.name)} (CVR ${escapeHtml(input.organisation.cvr)})`;
   const subject = `Your employee signature (medarbejdersignatur) at ${input.organisation.name}`;
@@ -189,14 +197,32 @@ export function employeeWelcomeLetter(input: {
 <dt>NemID number (NemID-nummer)</dt><dd><strong data-field="nemid-number">${escapeHtml(input.nemIdNumber)}</strong></dd>
 <dt>Temporary password (midlertidig adgangskode)</dt><dd><span class="secret" data-secret="temporary-password">${escapeHtml(input.temporaryPassword)}</span></dd>
 </dl>
+<p>Your code card (nøglekort) no. <strong data-card-serial="${escapeHtml(input.cardSerial)}">${escapeHtml(input.cardSerial)}</strong> comes in a separate letter. You need both for your first login.</p>
 ${firstLoginSteps(
   'Type your NemID number as user-id and the temporary password above.',
-  'The page then shows a 4-digit number: find it on your code card (marked Erhverv) and type the 6-digit key beside it. Each key works once.',
+  'The page then shows a 4-digit number: find it on your code card (marked Erhverv, from the other letter) and type the 6-digit key beside it. Each key works once.',
 )}
-${cardBlock(input.card, input.recipient, true)}
-${WARNING}`;
+${warning('code card')}`;
   return {
     kind: 'employee-welcome',
+    recipient: input.recipient,
+    subject,
+    html: page(subject, body, false),
+    attachments: [],
+  };
+}
+
+/** The code card of an employee signature, in a letter of its own: no NemID number, no password. */
+export function employeeCardLetter(input: { readonly recipient: string; readonly organisation: LetterOrganisation; readonly card: LetterCard }): LetterDraft {
+  const organisation = `${escapeHtml(input.organisation.name)} (CVR ${escapeHtml(input.organisation.cvr)})`;
+  const subject = `Your code card (nøglekort) for your employee signature at ${input.organisation.name}`;
+  const body = `<h1 class="subject">${escapeHtml(subject)}</h1>
+<p>Dear ${escapeHtml(input.recipient)},</p>
+<p>Here is the code card for the employee signature (medarbejdersignatur) the NemID administrator of ${organisation} has issued you. Your NemID number and temporary password come in a separate letter.</p>
+${cardBlock(input.card, input.recipient, true)}
+${warning('code card')}`;
+  return {
+    kind: 'employee-card',
     recipient: input.recipient,
     subject,
     html: page(subject, body, true),
@@ -231,7 +257,7 @@ export function keyFileActivationLetter(input: {
 <li>Log in with the key file (<a href="/login/key-file">/login/key-file</a>).</li>
 </ol>
 <p>The activation code works once, until the time above.</p>
-${WARNING.replace('and your code card apart', 'and your key file apart').replace('If your card is lost', 'If your key file is lost')}`;
+${warning('key file')}`;
   return {
     kind: 'key-file-activation',
     recipient: input.recipient,

@@ -11,9 +11,9 @@ import { chmod, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs
 import path from 'node:path';
 import { ApiError } from '../../server/errors.ts';
 
-export type LetterKind = 'welcome' | 'new-card' | 'extra-card' | 'employee-welcome' | 'key-file-activation' | 'reissue';
+export type LetterKind = 'welcome' | 'new-card' | 'extra-card' | 'employee-welcome' | 'employee-card' | 'key-file-activation' | 'reissue';
 
-export const LETTER_KINDS: readonly LetterKind[] = ['welcome', 'new-card', 'extra-card', 'employee-welcome', 'key-file-activation', 'reissue'];
+export const LETTER_KINDS: readonly LetterKind[] = ['welcome', 'new-card', 'extra-card', 'employee-welcome', 'employee-card', 'key-file-activation', 'reissue'];
 
 export interface LetterAttachment {
   /** A plain file name, e.g. `card-K123-456-789.pdf`. */

@@ -9,24 +9,45 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../../server/errors.ts';
 import type { OrganisationRecord, PersonRecord, SessionRecord } from '../../server/store/service-types.ts';
 import type { OrganisationAdmin } from '../people.ts';
-import { actorOf, asApiError, at, field, form, postedSession, redirect, sendPage, type WebContext } from './context.ts';
-import { adminPage, selfServicePage } from './views.ts';
+import { actorOf, asApiError, at, field, form, postedSession, redirect, sendPage, type Form, type WebContext } from './context.ts';
+import { adminPage, confirmPage, selfServicePage, type ConfirmView } from './views.ts';
 
 type Signed = SessionRecord & { personId: string };
 
-/** Notices after a redirect, by a fixed key (the query never carries text into the page). */
-const NOTICES: Readonly<Record<string, string>> = {
+/** What a form that cannot be undone answers first, until it is posted again with `confirm=yes`. */
+class Confirmation {
+  constructor(readonly page: string) {}
+}
+
+/** The question of a confirmation page; who asks, and the CSRF token, come from the session. */
+type Question = Pick<ConfirmView, 'question' | 'consequence' | 'action' | 'fields' | 'confirmLabel'>;
+
+const confirmed = (values: Form): boolean => values.confirm === 'yes';
+
+const BLOCKED_WHAT: Readonly<Record<'card' | 'token' | 'key-file', { name: string; consequence: string }>> = {
+  card: { name: 'code card', consequence: 'Its keys will never be accepted again; a blocked card cannot be taken back into use.' },
+  token: { name: 'code token', consequence: 'Its codes will never be accepted again; a blocked token cannot be taken back into use.' },
+  'key-file': { name: 'key file', consequence: 'It will never be accepted again; a blocked key file cannot be taken back into use.' },
+};
+
+/**
+ * Notices after a redirect, by a fixed key (the query never carries text into the page). A Map, so
+ * only its own keys answer: `?done=__proto__` or `constructor` finds nothing, not Object's insides.
+ */
+const NOTICES: ReadonlyMap<string, string> = new Map(Object.entries({
   chosen: 'Your user-id and personal password are saved. The temporary password no longer works.',
   threshold: 'Saved: a new code card will be sent when this many keys are left.',
   blocked: 'Blocked (spærret). It will never be accepted again.',
   password: 'Your password is changed.',
-  issued: 'The credential is issued; the letter is in the outbox.',
+  issued: 'The credential is issued; its letters are in the outbox.',
   'employee-blocked': 'The employee is blocked (spærret).',
   'employee-unblocked': 'The employee is unblocked.',
-  reissued: 'Re-issued (genudstedt): the old credentials are blocked and a new letter is in the outbox.',
+  reissued: 'Re-issued (genudstedt): the old credentials are blocked and the new letters are in the outbox.',
   'extra-cards': 'The extra cards are ordered; the letters are in the outbox.',
   unlocked: 'The lockout is lifted.',
-};
+}));
+
+const noticeOf = (done: string | undefined): string | undefined => (typeof done === 'string' ? NOTICES.get(done) : undefined);
 
 export function registerAccountRoutes(app: FastifyInstance, context: WebContext): void {
   const { service, sessions } = context;
@@ -56,20 +77,21 @@ export function registerAccountRoutes(app: FastifyInstance, context: WebContext)
     const session = await signedIn(request);
     if (!session) return redirect(reply, '/login');
     try {
-      return await selfService(reply, session, { notice: NOTICES[request.query.done ?? ''] });
+      return await selfService(reply, session, { notice: noticeOf(request.query.done) });
     } catch (error) {
       return signOut(reply, session, error);
     }
   });
 
-  /** A self-service form: runs `act`, then back to the page with a notice, or the page with the error. */
-  const selfServiceForm = (path: string, done: string, act: (person: PersonRecord, values: Record<string, string | undefined>, request: FastifyRequest, session: Signed) => Promise<unknown>) =>
+  /** A self-service form: runs `act`, then back to the page with a notice, or the page with the error (or `act`'s question first). */
+  const selfServiceForm = (path: string, done: string, act: (person: PersonRecord, values: Form, request: FastifyRequest, session: Signed) => Promise<unknown>) =>
     app.post(path, async (request, reply) => {
       const session = at(await postedSession(context, request), 'authenticated');
       if (!session) return redirect(reply, '/login');
       try {
         const person = await service.login.current(session.personId);
-        await act(person, form(request), request, session);
+        const outcome = await act(person, form(request), request, session);
+        if (outcome instanceof Confirmation) return sendPage(reply, outcome.page);
         // A lost card or a changed password ends every other session of the person (a thief's too).
         await service.store.deleteSessionsOf(person.id, session.digest);
         return redirect(reply, `/self-service?done=${done}`);
@@ -93,23 +115,41 @@ export function registerAccountRoutes(app: FastifyInstance, context: WebContext)
     await service.login.setThreshold(person.id, Number(text), actorOf(request, session));
   });
 
+  /** Blocking one's own card, token or key file: asked first, then done at once. */
   selfServiceForm('/self-service/block', 'blocked', async (person, values, request, session) => {
     const kind = field(values, 'kind', 10);
     const id = field(values, 'id', 64);
     const actor = actorOf(request, session);
+    let block: () => Promise<unknown>;
     if (kind === 'card') {
-      await service.cards.block(id, actor, person.id);
+      if (!(await service.store.listCards(person.id)).some((card) => card.serial === id)) throw new ApiError(404, 'NV_NO_CARD', 'no such code card of yours');
+      block = () => service.cards.block(id, actor, person.id);
     } else if (kind === 'token') {
-      const token = (await service.tokens.list({ owner: person.id })).find((t) => t.serial === id);
-      if (!token) throw new ApiError(404, 'NV_NO_TOKEN', 'no such code token of yours');
-      await service.tokens.reportLost(id, { replacement: false }, { name: actor.name, ip: actor.ip });
+      if (!(await service.tokens.list({ owner: person.id })).some((t) => t.serial === id)) throw new ApiError(404, 'NV_NO_TOKEN', 'no such code token of yours');
+      block = () => service.tokens.reportLost(id, { replacement: false }, { name: actor.name, ip: actor.ip });
     } else if (kind === 'key-file') {
       const keyFile = (await service.people.keyFiles(person.id)).find((k) => k.id === id);
       if (!keyFile) throw new ApiError(404, 'NV_NO_KEY_FILE', 'no such key file of yours');
-      await service.people.blockKeyFile(keyFile, actor);
+      block = () => service.people.blockKeyFile(keyFile, actor);
     } else {
       throw new ApiError(400, 'NV_BAD_FIELD', 'kind is card, token or key-file');
     }
+    if (!confirmed(values)) {
+      const what = BLOCKED_WHAT[kind];
+      return new Confirmation(
+        confirmPage({
+          csrf: session.csrfToken,
+          name: person.name,
+          question: `Block ${what.name} ${id}?`,
+          consequence: `${what.consequence} Every other session of yours ends.`,
+          action: '/self-service/block',
+          fields: { kind, id },
+          confirmLabel: `Yes, block ${what.name} ${id}`,
+          back: '/self-service',
+        }),
+      );
+    }
+    await block();
   });
 
   selfServiceForm('/self-service/password', 'password', async (person, values, request, session) => {
@@ -146,7 +186,7 @@ export function registerAccountRoutes(app: FastifyInstance, context: WebContext)
     const html = adminPage({
       csrf: session.csrfToken,
       organisation: { name: admin.organisation.name, cvr: admin.organisation.cvr },
-      admin: { name: admin.person.name },
+      admin: { name: admin.person.name, id: admin.person.id },
       employees,
       maxExtraCards: service.policy.maxExtraCards,
       notice: message.notice,
@@ -160,16 +200,23 @@ export function registerAccountRoutes(app: FastifyInstance, context: WebContext)
     if (!session) return redirect(reply, '/login');
     const admin = await administrator(session).catch(() => undefined);
     if (!admin) return redirect(reply, '/self-service');
-    return adminView(reply, session, admin, { notice: NOTICES[request.query.done ?? ''] });
+    return adminView(reply, session, admin, { notice: noticeOf(request.query.done) });
   });
 
-  const adminForm = (path: string, done: string, act: (admin: OrganisationAdmin, values: Record<string, string | undefined>, actor: ReturnType<typeof actorOf>, params: Record<string, string>) => Promise<unknown>) =>
+  /** An administrator's form: runs `act`, then back to /admin with a notice, or the page with the error (or `act`'s question first, made with `ask`). */
+  const adminForm = (
+    path: string,
+    done: string,
+    act: (admin: OrganisationAdmin, values: Form, actor: ReturnType<typeof actorOf>, params: Record<string, string>, ask: (question: Question) => Confirmation) => Promise<unknown>,
+  ) =>
     app.post<{ Params: Record<string, string> }>(path, async (request, reply) => {
       const session = at(await postedSession(context, request), 'authenticated');
       const admin = await administrator(session).catch(() => undefined);
       if (!session || !admin) return redirect(reply, '/login');
+      const ask = (question: Question) => new Confirmation(confirmPage({ ...question, csrf: session.csrfToken, name: admin.person.name, back: '/admin' }));
       try {
-        await act(admin, form(request), actorOf(request, session, admin.organisation.id), request.params);
+        const outcome = await act(admin, form(request), actorOf(request, session, admin.organisation.id), request.params, ask);
+        if (outcome instanceof Confirmation) return sendPage(reply, outcome.page);
         return redirect(reply, `/admin?done=${done}`);
       } catch (error) {
         const failure = asApiError(error);
@@ -185,13 +232,27 @@ export function registerAccountRoutes(app: FastifyInstance, context: WebContext)
     if (role !== 'employee' && role !== 'administrator') throw new ApiError(400, 'NV_BAD_FIELD', 'the role is employee or administrator');
     await service.people.issueEmployee(admin, { name: field(values, 'name', 100), role, credential }, actor);
   });
-  const employeeAction = (action: string, done: string, act: (admin: OrganisationAdmin, person: PersonRecord, values: Record<string, string | undefined>, actor: ReturnType<typeof actorOf>, organisation: OrganisationRecord) => Promise<unknown>) =>
-    adminForm(`/admin/employees/:id/${action}`, done, async (admin, values, actor, params) => {
+  const employeeAction = (
+    action: string,
+    done: string,
+    act: (admin: OrganisationAdmin, person: PersonRecord, values: Form, actor: ReturnType<typeof actorOf>, organisation: OrganisationRecord, ask: (question: Question) => Confirmation) => Promise<unknown>,
+  ) =>
+    adminForm(`/admin/employees/:id/${action}`, done, async (admin, values, actor, params, ask) => {
       const person = await service.people.employee(admin, params.id ?? '');
-      await act(admin, person, values, actor, admin.organisation);
+      return act(admin, person, values, actor, admin.organisation, ask);
     });
-  employeeAction('block', 'employee-blocked', (admin, person, _values, actor) => {
-    if (person.id === admin.person.id) throw new ApiError(409, 'NV_BAD_STATE', 'an administrator does not block themself here');
+  /** Blocking an employee: asked first; never the administrator themself (another administrator or support does that). */
+  employeeAction('block', 'employee-blocked', async (admin, person, values, actor, _organisation, ask) => {
+    if (person.id === admin.person.id) throw new ApiError(409, 'NV_SELF_BLOCK', 'You cannot block your own employee signature; ask another administrator or support.');
+    if (!confirmed(values)) {
+      return ask({
+        question: `Block ${person.name}'s employee signature?`,
+        consequence: `${person.name} cannot log in until you unblock them, and every session of theirs ends now.`,
+        action: `/admin/employees/${encodeURIComponent(person.id)}/block`,
+        fields: {},
+        confirmLabel: `Yes, block ${person.name}`,
+      });
+    }
     return service.people.block(person, actor);
   });
   employeeAction('unblock', 'employee-unblocked', (_admin, person, _values, actor) => service.people.unblock(person, actor));

@@ -128,11 +128,11 @@ export function registerApiRoutes(app: FastifyInstance, context: WebContext, log
     const person = await service.people.get(request.params.id ?? '');
     const organisation = person.organisationId ? ((await service.store.getOrganisation(person.organisationId)) ?? null) : null;
     const issued = await service.people.reissue(person, organisation, actor);
-    return { person: viewPerson(issued.person), letter: issued.letterId };
+    return { person: viewPerson(issued.person), letter: issued.letterId, ...(issued.cardLetterId ? { cardLetter: issued.cardLetterId } : {}) };
   });
   route<{ cvr?: unknown; name?: unknown; administrator?: unknown }>('post', '/v1/organisations', async (request, actor) => {
     const body = request.body ?? {};
     const created = await service.people.createOrganisation({ cvr: text(body.cvr, 'cvr')!, name: text(body.name, 'name')!, administrator: text(body.administrator, 'administrator')! }, actor);
-    return { organisation: created.organisation, administrator: viewPerson(created.person), letter: created.letterId };
+    return { organisation: created.organisation, administrator: viewPerson(created.person), letter: created.letterId, cardLetter: created.cardLetterId };
   });
 }

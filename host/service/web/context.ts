@@ -47,9 +47,13 @@ export function at(session: SessionRecord | undefined, ...stages: SessionStage[]
   return session as SessionRecord & { personId: string };
 }
 
+/** What a request with the cookie of a session that is no longer live is told (a page route sends the person to /login, which says it). */
+export const SESSION_EXPIRED = () => new ApiError(401, 'NV_SESSION_EXPIRED', 'Your session has expired. Log in again to continue.');
+
 /** Loads the session and checks the CSRF token of a form (`_csrf`) or a JSON call (`x-csrf-token`). */
 export async function postedSession(context: WebContext, request: FastifyRequest): Promise<SessionRecord> {
   const session = await context.sessions.load(request);
+  if (!session && context.sessions.expired(request)) throw SESSION_EXPIRED();
   const header = request.headers['x-csrf-token'];
   checkCsrf(session, typeof header === 'string' ? header : form(request)._csrf);
   return session!;

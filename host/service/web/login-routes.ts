@@ -9,11 +9,11 @@ import { ApiError } from '../../server/errors.ts';
 import type { SessionRecord } from '../../server/store/service-types.ts';
 import { newChallenge } from '../key-file.ts';
 import type { LoginLimit } from './login-throttle.ts';
-import { actorOf, asApiError, at, field, form, postedSession, redirect, sendJsonError, sendPage, signInAfterKey, type WebContext } from './context.ts';
-import { activatePage, cardStepPage, chooseCredentialsPage, keyFileLoginPage, loginPage, messagePage, tokenStepPage } from './views.ts';
+import { actorOf, asApiError, at, field, form, postedSession, redirect, sendJsonError, sendPage, SESSION_EXPIRED, signInAfterKey, type WebContext } from './context.ts';
+import { activatePage, cardStepPage, chooseCredentialsPage, keyFileLoginPage, loginPage, messagePage, temporaryPasswordStepPage, tokenStepPage } from './views.ts';
 
 /** Errors after which the half-done login ends (the person is locked or blocked). */
-const FINAL = new Set(['NV_LOCKED', 'NV_BLOCKED', 'NV_TOKEN_LOCKED', 'NV_NO_CARD']);
+const FINAL = new Set(['NV_LOCKED', 'NV_BLOCKED', 'NV_TOKEN_LOCKED', 'NV_NO_CARD', 'NV_REPLACEMENT_EXPIRED']);
 
 export function registerLoginRoutes(app: FastifyInstance, context: WebContext, loginLimit: LoginLimit): void {
   const { service, sessions } = context;
@@ -30,8 +30,9 @@ export function registerLoginRoutes(app: FastifyInstance, context: WebContext, l
 
   app.get('/login', async (request, reply) => {
     if (at(await sessions.load(request), 'authenticated')) return redirect(reply, '/self-service');
+    const expired = sessions.expired(request);
     const session = await anonymous(request, reply);
-    return sendPage(reply, loginPage({ csrf: session.csrfToken }));
+    return sendPage(reply, loginPage({ csrf: session.csrfToken, notice: expired ? SESSION_EXPIRED().message : undefined }));
   });
 
   app.post('/login', loginLimit, async (request, reply) => {
@@ -54,6 +55,9 @@ export function registerLoginRoutes(app: FastifyInstance, context: WebContext, l
     if (step.method === 'card') {
       if (session.cardSerial !== step.cardSerial) await sessions.update(session, { cardSerial: step.cardSerial });
       return sendPage(reply, cardStepPage({ csrf: session.csrfToken, cardSerial: step.cardSerial, number: step.number, otherCards: [...step.otherCards], error: error?.message }), error?.status ?? 200);
+    }
+    if (step.method === 'temporary-password') {
+      return sendPage(reply, temporaryPasswordStepPage({ csrf: session.csrfToken, lostToken: step.lostToken, validUntil: step.validUntil, error: error?.message }), error?.status ?? 200);
     }
     return sendPage(reply, tokenStepPage({ csrf: session.csrfToken, tokenSerial: step.tokenSerial, error: error?.message }), error?.status ?? 200);
   };
@@ -106,10 +110,24 @@ export function registerLoginRoutes(app: FastifyInstance, context: WebContext, l
     return sendPage(reply, chooseCredentialsPage({ csrf: session.csrfToken, name: person.name }));
   });
 
+  /**
+   * The first login's own user-id and password. A user-id taken is said so, but only so often per
+   * first-login stage: each attempt takes one of the stage's refusals first (atomically, so racing
+   * requests cannot share one) and gives it back unless the user-id was taken; when they are used
+   * up, the stage ends and the person starts again at step 1.
+   */
   app.post('/login/choose', loginLimit, async (request, reply) => {
     const session = at(await postedSession(context, request), 'choose-credentials');
     if (!session) return redirect(reply, '/login');
     const values = form(request);
+    const allowed = service.policy.takenUserIdsPerFirstLogin;
+    const startAgain = async (lastTaken: boolean): Promise<FastifyReply> => {
+      const fresh = await sessions.start(reply, 'anonymous', null, session);
+      const message = `${lastTaken ? 'This user-id is taken. ' : ''}You have tried ${allowed} user-ids that are taken: log in again to choose another.`;
+      return sendPage(reply, loginPage({ csrf: fresh.csrfToken, error: message }), 409);
+    };
+    const taken = await service.store.takeSessionRefusal(session.digest, allowed);
+    if (taken === undefined) return startAgain(false);
     try {
       await login.chooseCredentials(
         session.personId,
@@ -120,9 +138,11 @@ export function registerLoginRoutes(app: FastifyInstance, context: WebContext, l
       return redirect(reply, '/self-service?done=chosen');
     } catch (error) {
       const failure = asApiError(error);
+      if (failure.code !== 'NV_USER_ID_TAKEN') await service.store.returnSessionRefusal(session.digest);
       if (failure.status >= 500) throw error;
+      if (failure.code === 'NV_USER_ID_TAKEN' && taken >= allowed) return startAgain(true);
       const person = await login.current(session.personId);
-      return sendPage(reply, chooseCredentialsPage({ csrf: session.csrfToken, name: person.name, error: failure.message }), failure.status);
+      return sendPage(reply, chooseCredentialsPage({ csrf: session.csrfToken, name: person.name, error: failure.message, userId: values.userId?.slice(0, 64) }), failure.status);
     }
   });
 

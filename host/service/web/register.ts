@@ -11,7 +11,7 @@ import { toApiError } from '../../server/http/app.ts';
 import type { NemIdService } from '../service.ts';
 import { registerAccountRoutes } from './account-routes.ts';
 import { registerApiRoutes } from './api-routes.ts';
-import { sendJsonError, sendPage, type WebContext } from './context.ts';
+import { redirect, sendJsonError, sendPage, type WebContext } from './context.ts';
 import { LoginThrottle } from './login-throttle.ts';
 import { registerLoginRoutes } from './login-routes.ts';
 import { Sessions } from './sessions.ts';
@@ -55,6 +55,7 @@ export async function registerService(app: FastifyInstance, service: NemIdServic
       const failure = toApiError(error);
       if (failure.status >= 500) request.log.error({ err: error }, 'request failed');
       if (/^\/(api|v1|activate\/|login\/key-file)/.test(request.url)) return sendJsonError(reply, failure);
+      if (failure.code === 'NV_SESSION_EXPIRED') return redirect(reply, '/login');
       return sendPage(reply, messagePage({ title: failure.status === 403 ? 'Refused' : 'Something went wrong', message: failure.message, status: failure.status }), failure.status);
     });
 

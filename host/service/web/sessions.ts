@@ -20,6 +20,9 @@ export interface SessionOptions {
 }
 
 export class Sessions {
+  /** Requests whose cookie named a session that is no longer live (expired, or ended elsewhere). */
+  private readonly stale = new WeakSet<FastifyRequest>();
+
   constructor(
     private readonly store: Store,
     private readonly options: SessionOptions,
@@ -31,10 +34,16 @@ export class Sessions {
     if (!value || !/^[A-Za-z0-9_-]{43}$/.test(value)) return undefined;
     const now = this.options.now();
     const session = await this.store.getSession(digestOf(value), now);
+    if (!session) this.stale.add(request);
     if (session && session.expiresAt - now < this.options.idleMs / 2) {
       await this.store.updateSession(session.digest, { expiresAt: now + this.options.idleMs });
     }
     return session;
+  }
+
+  /** After `load`: whether the request came with the cookie of a session that has expired (or was ended) since. */
+  expired(request: FastifyRequest): boolean {
+    return this.stale.has(request);
   }
 
   /** A new session (and cookie) at `stage`, ending `previous` if there was one. */
@@ -49,12 +58,13 @@ export class Sessions {
       csrfToken: randomBytes(24).toString('base64url'),
       challenge: null,
       cardSerial: null,
+      refusals: 0,
       createdAt: now,
       expiresAt: now + this.options.idleMs,
       ...changes,
     };
     await this.store.insertSession(session);
-    reply.header('set-cookie', this.cookie(value, Math.round(this.options.idleMs / 1000)));
+    reply.header('set-cookie', this.cookie(value));
     return session;
   }
 
@@ -68,8 +78,13 @@ export class Sessions {
     reply.header('set-cookie', this.cookie('', 0));
   }
 
-  private cookie(value: string, maxAgeSeconds: number): string {
-    return `${SESSION_COOKIE}=${value}; Path=/; Max-Age=${maxAgeSeconds}; HttpOnly; SameSite=Strict${this.options.secureCookies ? '; Secure' : ''}`;
+  /**
+   * A live session's cookie lasts as long as the browser runs (the store decides when the session
+   * ends, and moves that on while it is used), so a request after the end still names it and can
+   * be told the session expired. `maxAgeSeconds` 0 deletes it.
+   */
+  private cookie(value: string, maxAgeSeconds?: 0): string {
+    return `${SESSION_COOKIE}=${value}; Path=/;${maxAgeSeconds === undefined ? '' : ` Max-Age=${maxAgeSeconds};`} HttpOnly; SameSite=Strict${this.options.secureCookies ? '; Secure' : ''}`;
   }
 }
 

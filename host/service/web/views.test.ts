@@ -11,10 +11,12 @@ import {
   adminPage,
   cardStepPage,
   chooseCredentialsPage,
+  confirmPage,
   keyFileLoginPage,
   loginPage,
   messagePage,
   selfServicePage,
+  temporaryPasswordStepPage,
   tokenStepPage,
   type AdminView,
   type EmployeeRow,
@@ -126,7 +128,7 @@ function selfServiceView(overrides: Partial<SelfServiceView> = {}): SelfServiceV
 }
 
 function adminView(employees: readonly EmployeeRow[]): AdminView {
-  return { csrf: EVIL_CSRF, organisation: { name: EVIL, cvr: '12345674' }, admin: { name: EVIL }, employees, maxExtraCards: 3, notice: EVIL, error: EVIL };
+  return { csrf: EVIL_CSRF, organisation: { name: EVIL, cvr: '12345674' }, admin: { name: EVIL, id: 'PSELF' }, employees, maxExtraCards: 3, notice: EVIL, error: EVIL };
 }
 
 const employees: EmployeeRow[] = [
@@ -155,6 +157,7 @@ const employees: EmployeeRow[] = [
     extraCardsAllowed: 0,
   },
   { id: 'P<bad>"id', name: 'Gry', userId: 'gry', role: 'employee', state: 'active', cards: [], keyFiles: [], extraCardsAllowed: 0 },
+  { id: 'PSELF', name: 'Ada', userId: 'ada', role: 'administrator', state: 'active', cards: [card('K800-000-001', 'active', 90)], keyFiles: [], extraCardsAllowed: 3 },
 ];
 
 interface PageCase {
@@ -165,6 +168,8 @@ interface PageCase {
   readonly signedIn?: boolean;
   /** Forms handled only by the page's script: the browser must have nothing to post from them. */
   readonly scriptForms?: readonly string[];
+  /** False for a page that never shows an error (a question). */
+  readonly showsErrors?: boolean;
 }
 
 const pages: PageCase[] = [
@@ -176,8 +181,13 @@ const pages: PageCase[] = [
   },
   { name: 'token step', page: tokenStepPage({ csrf: EVIL_CSRF, tokenSerial: EVIL, error: EVIL }), ids: ['key-form', 'code', 'key-submit', 'cancel-form'] },
   {
+    name: 'temporary-password step',
+    page: temporaryPasswordStepPage({ csrf: EVIL_CSRF, lostToken: EVIL, validUntil: EVIL, error: EVIL }),
+    ids: ['key-form', 'temporary-password', 'key-submit', 'cancel-form', 'lost-token-serial'],
+  },
+  {
     name: 'choose credentials',
-    page: chooseCredentialsPage({ csrf: EVIL_CSRF, name: EVIL, error: EVIL }),
+    page: chooseCredentialsPage({ csrf: EVIL_CSRF, name: EVIL, error: EVIL, userId: EVIL }),
     ids: ['choose-form', 'new-user-id', 'new-password', 'new-password-again', 'choose-submit'],
   },
   {
@@ -207,9 +217,16 @@ const pages: PageCase[] = [
     signedIn: true,
   },
   { name: 'message', page: messagePage({ title: EVIL, message: EVIL, status: 423 }), ids: ['error'] },
+  {
+    name: 'confirm',
+    page: confirmPage({ csrf: EVIL_CSRF, name: EVIL, question: EVIL, consequence: EVIL, action: '/self-service/block', fields: { kind: 'card', id: EVIL }, confirmLabel: EVIL, back: '/self-service' }),
+    ids: ['confirm-question', 'confirm-consequence', 'confirm-form', 'confirm-submit', 'confirm-cancel', 'logout-form'],
+    signedIn: true,
+    showsErrors: false,
+  },
 ];
 
-describe.each(pages)('the $name page', ({ page, ids, scripts = [], signedIn = false, scriptForms = [] }) => {
+describe.each(pages)('the $name page', ({ page, ids, scripts = [], signedIn = false, scriptForms = [], showsErrors = true }) => {
   it('is a whole HTML document with the stylesheet and exactly one h1', () => {
     expect(page.startsWith('<!doctype html>')).toBe(true);
     expect(page).toContain('</html>');
@@ -268,9 +285,10 @@ describe.each(pages)('the $name page', ({ page, ids, scripts = [], signedIn = fa
     }
   });
 
-  it('announces its error in a role=alert .error element', () => {
+  it(showsErrors ? 'announces its error in a role=alert .error element' : 'has no error to announce', () => {
     const alerts = tags(page).filter((tag) => tag.attrs.get('role') === 'alert');
-    expect(alerts).toHaveLength(1);
+    expect(alerts).toHaveLength(showsErrors ? 1 : 0);
+    if (!showsErrors) return;
     expect(alerts[0]!.attrs.get('class')?.split(' ')).toContain('error');
     expect(textOf(page, alerts[0]!)).toBe(EVIL);
   });
@@ -330,6 +348,26 @@ describe('login pages', () => {
     expect(byId(page, 'code').attrs.get('autocomplete')).toBe('one-time-code');
     expect(textOf(page, byId(page, 'token-serial'))).toBe('NV0001');
     expect(page).toContain('Press the button on your code token');
+  });
+
+  it('step 2 for a lost token asks for its temporary password, says which token and until when', () => {
+    const page = temporaryPasswordStepPage({ csrf: 't', lostToken: 'NV0001', validUntil: '2026-03-09T08:00:00.000Z' });
+    expect(byId(page, 'key-form').attrs.get('action')).toBe('/login/key');
+    const input = byId(page, 'temporary-password');
+    expect([input.attrs.get('name'), input.attrs.get('maxlength'), input.attrs.get('pattern'), input.attrs.get('inputmode')]).toEqual(['code', '12', '[A-Za-z0-9]{12}', undefined]);
+    expect(textOf(page, byId(page, 'lost-token-serial'))).toBe('NV0001');
+    expect(textOf(page, byId(page, 'temporary-password-valid-until'))).toBe('2026-03-09 08:00 UTC');
+    expect(page).toContain('Type the temporary password');
+  });
+
+  it('a confirmation posts the same fields again with confirm=yes, and offers the way back', () => {
+    const page = confirmPage({ csrf: 't', name: 'Anna', question: 'Block code card K1?', consequence: 'Never again.', action: '/self-service/block', fields: { kind: 'card', id: 'K1' }, confirmLabel: 'Yes, block', back: '/self-service' });
+    const form = byId(page, 'confirm-form');
+    expect([form.attrs.get('method'), form.attrs.get('action')]).toEqual(['post', '/self-service/block']);
+    const fields = tags(page).filter((tag) => tag.name === 'input' && tag.start > form.start).map((tag) => [tag.attrs.get('name'), tag.attrs.get('value')]);
+    expect(fields).toEqual(expect.arrayContaining([['_csrf', 't'], ['kind', 'card'], ['id', 'K1'], ['confirm', 'yes']]));
+    expect(byId(page, 'confirm-cancel').attrs.get('href')).toBe('/self-service');
+    expect(tags(page).some((tag) => tag.name === 'script'), 'it needs no script').toBe(false);
   });
 
   it('the first-login page states the rules and its user-id pattern follows them', () => {
@@ -510,6 +548,10 @@ describe('administration', () => {
     expect(actions.get('block')!.classes).toContain('block-employee');
     expect(actions.get('reissue')!.classes).toContain('reissue-employee');
     expect(actions.get('extra-cards')!.classes).toContain('extra-cards');
+  });
+
+  it('offers no block on the administrator’s own row', () => {
+    expect([...actionsOf('PSELF').keys()].sort()).toEqual(['extra-cards', 'reissue']);
   });
 
   it('offers unlock only to a locked employee and unblock only to a blocked one', () => {

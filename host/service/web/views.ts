@@ -8,6 +8,7 @@ export {
   loginPage,
   cardStepPage,
   tokenStepPage,
+  temporaryPasswordStepPage,
   chooseCredentialsPage,
   USER_ID_PATTERN,
   PASSWORD_MIN,
@@ -15,8 +16,10 @@ export {
   type LoginView,
   type CardStepView,
   type TokenStepView,
+  type TemporaryPasswordStepView,
   type ChooseCredentialsView,
 } from './views/login.ts';
 export { keyFileLoginPage, activatePage, type KeyFileLoginView, type ActivateView } from './views/key-file.ts';
 export { selfServicePage, type SelfServiceView, type CardRow, type TokenRow, type KeyFileRow } from './views/self-service.ts';
 export { adminPage, type AdminView, type EmployeeRow } from './views/admin.ts';
+export { confirmPage, type ConfirmView } from './views/confirm.ts';

@@ -26,7 +26,8 @@ export interface EmployeeRow {
 export interface AdminView {
   readonly csrf: string;
   readonly organisation: { readonly name: string; readonly cvr: string };
-  readonly admin: { readonly name: string };
+  /** The administrator signed in: their own row offers no "block" (the server refuses it too). */
+  readonly admin: { readonly name: string; readonly id: string };
   readonly employees: readonly EmployeeRow[];
   /** The policy's limit on extra cards per employee, for the hint text. */
   readonly maxExtraCards: number;
@@ -61,12 +62,14 @@ function credentials(employee: EmployeeRow): SafeHtml {
   return cards.length + keyFiles.length === 0 ? html`<span class="muted">none</span>` : html`<ul class="credentials">${cards}${keyFiles}</ul>`;
 }
 
-function actions(csrf: string, employee: EmployeeRow): SafeHtml {
+function actions(csrf: string, employee: EmployeeRow, self: boolean): SafeHtml {
   const allowed = employee.extraCardsAllowed;
   const countId = `extra-count-${employee.id.replace(/[^A-Za-z0-9_-]/g, '_')}`;
   return html`${employee.state === 'blocked'
     ? actionForm(csrf, employee, 'unblock', 'unblock-employee', html`Unblock${da('ophæv spærring')}`)
-    : actionForm(csrf, employee, 'block', 'block-employee danger', html`Block${da('spær')}`)}${
+    : self
+      ? ''
+      : actionForm(csrf, employee, 'block', 'block-employee danger', html`Block${da('spær')}`)}${
     employee.state === 'locked' ? actionForm(csrf, employee, 'unlock', 'unlock-employee', html`Unlock`) : ''
   }${actionForm(csrf, employee, 'reissue', 'reissue-employee', html`Re-issue${da('genudsted')}`)}${
     allowed > 0
@@ -90,7 +93,7 @@ export function adminPage(view: AdminView): string {
 <td>${ROLE_LABELS[employee.role]}</td>
 <td class="person-state">${PERSON_STATE_LABELS[employee.state]}</td>
 <td>${credentials(employee)}</td>
-<td class="actions">${actions(view.csrf, employee)}</td>
+<td class="actions">${actions(view.csrf, employee, employee.id === view.admin.id)}</td>
 </tr>`,
   );
   return layout({

@@ -29,6 +29,8 @@ function cancelForm(csrf: string): SafeHtml {
 export interface LoginView {
   readonly csrf: string;
   readonly error?: string;
+  /** E.g. that the session expired. */
+  readonly notice?: string;
   /** Typed before, kept after a failed attempt. */
   readonly userId?: string;
 }
@@ -136,11 +138,45 @@ ${cancelForm(view.csrf)}`,
   });
 }
 
+export interface TemporaryPasswordStepView {
+  readonly csrf: string;
+  /** The serial of the code token reported lost. */
+  readonly lostToken: string;
+  /** When the temporary password stops working, ISO 8601. */
+  readonly validUntil: string;
+  readonly error?: string;
+}
+
+/** Step 2 while a code token is lost: the temporary password issued in its place, instead of a code. */
+export function temporaryPasswordStepPage(view: TemporaryPasswordStepView): string {
+  const until = Number.isNaN(Date.parse(view.validUntil)) ? view.validUntil : `${new Date(view.validUntil).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+  return layout({
+    title: 'Enter temporary password',
+    pageClass: 'narrow',
+    body: html`<h1>Enter the temporary password for your lost code token</h1>
+${steps(2)}
+${messages(view)}
+<p class="card-line">Code token <strong id="lost-token-serial">${view.lostToken}</strong>: blocked as lost${da('spærret')}</p>
+<p class="explain" id="temporary-password-explain">Type the temporary password${da('midlertidig adgangskode')} you were given when your code token was reported lost: 12 letters and digits. It works until <time id="temporary-password-valid-until" datetime="${view.validUntil}">${until}</time>, instead of a code from the token.</p>
+${postForm({
+  csrf: view.csrf,
+  action: '/login/key',
+  id: 'key-form',
+  body: html`<div class="field"><label for="temporary-password">Temporary password</label>
+<input id="temporary-password" name="code" type="text" autocomplete="off" autocapitalize="none" spellcheck="false" pattern="[A-Za-z0-9]{12}" maxlength="12" required class="code-input"></div>
+<button type="submit" id="key-submit" class="primary">Log in</button>`,
+})}
+${cancelForm(view.csrf)}`,
+  });
+}
+
 export interface ChooseCredentialsView {
   readonly csrf: string;
   /** The person's name, to greet them. */
   readonly name: string;
   readonly error?: string;
+  /** The user-id typed before, kept after a refusal (the passwords are not). */
+  readonly userId?: string;
 }
 
 /** First login: the person replaces the temporary password with their own user-id and password. */
@@ -156,7 +192,7 @@ ${postForm({
   action: '/login/choose',
   id: 'choose-form',
   body: html`<div class="field"><label for="new-user-id">User-id</label>
-<input id="new-user-id" name="userId" type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required minlength="6" maxlength="40" pattern="${USER_ID_PATTERN}" aria-describedby="user-id-rules">
+<input id="new-user-id" name="userId" type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required minlength="6" maxlength="40" pattern="${USER_ID_PATTERN}" aria-describedby="user-id-rules" value="${view.userId ?? ''}">
 <p class="rules" id="user-id-rules">6–40 characters of a–z, 0–9, dot, underscore and hyphen (. _ -), starting with a letter.</p></div>
 <div class="field"><label for="new-password">Password</label>
 <input id="new-password" name="password" type="password" autocomplete="new-password" required minlength="${PASSWORD_MIN}" maxlength="${PASSWORD_MAX}" aria-describedby="password-rules">
