@@ -41,7 +41,7 @@ export async function batchEnrolmentRows(): Promise<Row[]> {
   try {
     const env = { NOEGLEVISER_RUNTIME_DIR: runtimeDir, NOEGLEVISER_SERVER: server.url, NOEGLEVISER_ADMIN_KEY: server.adminKey, NOEGLEVISER_CLIENT_KEY: server.clientKey };
     const started = performance.now();
-    const result = await cli(['enroll', '--all', '--json'], { env, timeoutMs: 300_000 });
+    const result = await cli(['enroll', '--all', '--yes', '--json'], { env, timeoutMs: 300_000 });
     const seconds = (performance.now() - started) / 1000;
     const summary = JSON.parse(result.stdout) as { enrolled: string[]; failed: unknown[] };
     if (summary.enrolled.length !== RACK) throw new Error(`enroll --all enrolled ${summary.enrolled.length} of ${RACK}: ${result.stderr}`);

@@ -1,12 +1,15 @@
 /**
  * Finding tokens: serial ports the operating system lists, and emulators, which announce
- * themselves in the runtime folder (a pty is never listed by the system).
+ * themselves in the runtime folder (a pty is never listed by the system). A command that is not
+ * told which token to use takes the one attached (an emulator or a USB HID token), or the one with
+ * the serial number it is given.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { SerialPort } from 'serialport';
 import { parseAnnouncement, runtimeDirectory, type EmulatorAnnouncement } from '../../protocol/discovery.ts';
+import { BridgeError } from './link.ts';
 import { listHidTokens, loadNodeHid, type HidBackend } from './node-hid-port.ts';
 
 export interface FoundPort {
@@ -19,6 +22,9 @@ export interface FoundPort {
   readonly model?: string;
   /** The emulator's debug link. */
   readonly debug?: string;
+  /** The emulator's process, and how many tokens it runs (more than one: a rack, `device emulate --count N`). */
+  readonly pid?: number;
+  readonly rackSize?: number;
   readonly description: string;
 }
 
@@ -62,14 +68,18 @@ export function listEmulators(runtimeDir = hostRuntimeDir()): EmulatorAnnounceme
 
 export async function discover(runtimeDir = hostRuntimeDir(), hid: () => HidBackend = loadNodeHid): Promise<Discovery> {
   const warnings: string[] = [];
-  const ports: FoundPort[] = listEmulators(runtimeDir).map((e) => ({
+  const emulators = listEmulators(runtimeDir);
+  const perProcess = tokensPerProcess(emulators);
+  const ports: FoundPort[] = emulators.map((e) => ({
     kind: 'emulator',
     port: e.port,
     ...(e.hid ? { hid: `hid+${e.hid}` } : {}),
     serial: e.serial,
     model: e.model,
     debug: e.debug,
-    description: `emulated ${e.model} (pid ${e.pid}, profile ${e.profile})`,
+    pid: e.pid,
+    rackSize: perProcess.get(e.pid)!,
+    description: `emulated ${e.model} (${processLabel(e.pid, perProcess.get(e.pid)!)}, profile ${e.profile})`,
   }));
   try {
     for (const info of await SerialPort.list()) {
@@ -92,6 +102,70 @@ export async function discover(runtimeDir = hostRuntimeDir(), hid: () => HidBack
     warnings.push(`HID tokens could not be listed: ${(error as Error).message}`);
   }
   return { ports, warnings };
+}
+
+function tokensPerProcess(emulators: readonly EmulatorAnnouncement[]): Map<number, number> {
+  const counts = new Map<number, number>();
+  for (const e of emulators) counts.set(e.pid, (counts.get(e.pid) ?? 0) + 1);
+  return counts;
+}
+
+function processLabel(pid: number, tokens: number): string {
+  return tokens > 1 ? `pid ${pid}, one of a rack of ${tokens}` : `pid ${pid}`;
+}
+
+/** A token a command can open without being told where: a running emulator or a USB HID token. */
+export interface AttachedToken {
+  /** What `connectToken` takes: an emulator's HID over UDP (or its pty), `hid:PATH` for a USB token. */
+  readonly port: string;
+  readonly serial?: string;
+  /** Another way to the same token (an emulator's pty), for when `port` is held by another program. */
+  readonly alternate?: string;
+  /** Where it is, for people: "emulator pid 4242" or "USB HID /dev/hidraw3". */
+  readonly where: string;
+}
+
+/**
+ * The tokens attached to this machine: running emulators (through their HID over UDP, which
+ * costs less to open than a pty and leaves the pty to whoever holds it) and USB HID tokens. Plain
+ * serial ports are not probed: any device may sit behind one; they are named with --port.
+ */
+export async function attachedTokens(runtimeDir = hostRuntimeDir(), hid: () => HidBackend = loadNodeHid): Promise<{ tokens: AttachedToken[]; warnings: string[] }> {
+  const emulators = listEmulators(runtimeDir);
+  const perProcess = tokensPerProcess(emulators);
+  const tokens: AttachedToken[] = emulators.map((e) => ({
+    ...(e.hid ? { port: `hid+${e.hid}`, alternate: e.port } : { port: e.port }),
+    serial: e.serial,
+    where: `emulator ${processLabel(e.pid, perProcess.get(e.pid)!)}`,
+  }));
+  const warnings: string[] = [];
+  try {
+    for (const device of await listHidTokens(hid())) {
+      if (device.path) tokens.push({ port: `hid:${device.path}`, serial: device.serialNumber, where: `USB HID ${device.path}` });
+    }
+  } catch (error) {
+    warnings.push(`HID tokens could not be listed: ${(error as Error).message}`);
+  }
+  return { tokens, warnings };
+}
+
+/**
+ * The one token a command means: the one with `serial`, or the only one attached. Several and
+ * none chosen is an error that lists them (NV_SEVERAL_TOKENS); none, one that says how to attach one.
+ */
+export function chooseToken(tokens: readonly AttachedToken[], serial?: string): AttachedToken {
+  const describe = (t: AttachedToken) => `${t.serial ?? '(no serial)'} (${t.where})`;
+  if (serial !== undefined) {
+    const matching = tokens.filter((t) => t.serial === serial);
+    if (matching.length === 1) return matching[0]!;
+    if (matching.length === 0) {
+      throw new BridgeError('NV_NO_SUCH_TOKEN', `no attached token has serial ${serial}` + (tokens.length ? `; attached: ${tokens.map(describe).join(', ')}` : ': none is attached'));
+    }
+    throw new BridgeError('NV_SEVERAL_TOKENS', `${matching.length} attached tokens have serial ${serial}: ${matching.map(describe).join(', ')}; choose one with --port`);
+  }
+  if (tokens.length === 1) return tokens[0]!;
+  if (tokens.length === 0) throw new BridgeError('NV_NO_TOKENS', 'no token found: start an emulator (noegleviser device emulate), plug a token in, or name its port with --port');
+  throw new BridgeError('NV_SEVERAL_TOKENS', `${tokens.length} tokens are attached: ${tokens.map(describe).join(', ')}; choose one with --serial SERIAL (or --port)`);
 }
 
 function isAlive(pid: number): boolean {

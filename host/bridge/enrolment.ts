@@ -3,13 +3,14 @@
  * written to the token. If the token write fails, the bridge looks at the token again (reopening
  * its port if it has to): a token that holds the seed keeps it and the record stays (the write
  * did land); otherwise the record is removed. Either way no side is left alone with the seed,
- * and the error says which way it went.
+ * and the error says which way it went. A record the server still holds from before a wipe is
+ * refused with what to do about it, or replaced when asked to.
  */
 import type { EnrollArgs, HelloReply } from '../../protocol/commands.ts';
 import { bytesToHex } from '../../protocol/bytes.ts';
 import { BridgeError } from './link.ts';
 import type { ConnectedToken } from './operations.ts';
-import type { ServerClient } from './server-client.ts';
+import { ServerError, type ServerClient, type TokenRegistration } from './server-client.ts';
 
 export interface ServerEnrolment {
   readonly serial: string;
@@ -23,13 +24,13 @@ export async function enrollWithServer(
   token: ConnectedToken,
   server: ServerClient,
   args: EnrollArgs,
-  options: { owner?: string | null; reconnect?: Reconnect } = {},
+  options: { owner?: string | null; reconnect?: Reconnect; replace?: boolean } = {},
 ): Promise<ServerEnrolment> {
   const serial = token.identity.serial;
   const info = await token.session.request('info', {});
   if (info.enrolled) throw new BridgeError('NV_TOKEN_ALREADY_ENROLLED', `token ${serial} already holds a seed: wipe it first`);
 
-  await server.register({
+  await registerOrReplace(server, {
     serial,
     kind: args.mode,
     algorithm: args.algorithm,
@@ -38,7 +39,7 @@ export async function enrollWithServer(
     counter: args.counter,
     seed: bytesToHex(args.secret),
     owner: options.owner,
-  });
+  }, Boolean(options.replace));
 
   try {
     const result = await token.session.request('enroll', args, { timeoutMs: 3000, retries: 0 });
@@ -62,6 +63,27 @@ export async function enrollWithServer(
       'NV_ENROLL_UNCERTAIN',
       `writing the seed to token ${serial} failed (${reason}) and the token could not be checked; its server record was removed: if \`noegleviser info\` shows the token enrolled, wipe it`,
     );
+  }
+}
+
+/**
+ * Registers the token. A record left from an earlier enrolment (the token was wiped since) is
+ * removed first with `replace`; without it, the refusal says what to do.
+ */
+async function registerOrReplace(server: ServerClient, registration: TokenRegistration, replace: boolean): Promise<void> {
+  try {
+    await server.register(registration);
+  } catch (error) {
+    if (!(error instanceof ServerError) || error.code !== 'NV_SERIAL_EXISTS') throw error;
+    const serial = registration.serial;
+    if (!replace) {
+      throw new BridgeError(
+        'NV_SERIAL_EXISTS',
+        `the server already has a record of token ${serial} from an earlier enrolment: remove it with \`noegleviser token delete ${serial}\`, or enrol with --replace`,
+      );
+    }
+    await server.deleteToken(serial);
+    await server.register(registration);
   }
 }
 

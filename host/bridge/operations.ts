@@ -69,22 +69,76 @@ export async function waitForPress(session: TokenSession, timeoutMs: number, onL
   });
 }
 
+export interface ClockReading {
+  /** Token clock minus host clock, in ms (positive: the token is ahead), against the middle of the exchange. */
+  readonly offsetMs: number;
+  /** How long the exchange took: the reading is uncertain by half of it. */
+  readonly roundTripMs: number;
+}
+
+/** Reads the token's clock against the host's, the best of a few exchanges (the shortest round trip). */
+export async function readClock(session: TokenSession, now: () => number = Date.now, samples = 3): Promise<ClockReading> {
+  let best: ClockReading | undefined;
+  for (let i = 0; i < samples; i++) {
+    const sent = now();
+    const { clock } = await session.request('time', {});
+    const received = now();
+    const reading = { offsetMs: clock - (sent + received) / 2, roundTripMs: received - sent };
+    if (!best || reading.roundTripMs < best.roundTripMs) best = reading;
+  }
+  return { offsetMs: Math.round(best!.offsetMs), roundTripMs: best!.roundTripMs };
+}
+
+/**
+ * How far ahead a token's clock may be and still be set without --force: what a round trip on a
+ * busy host can explain. A TOTP step is seconds long, so moving a clock back this little shows no
+ * code a correct clock would not, and the server never accepts a step twice anyway.
+ */
+export const CLOCK_AHEAD_TOLERANCE_MS = 250;
+
 export interface ClockSync {
   /** Token clock minus host clock before the sync, in ms (positive: the token was ahead). */
   readonly offsetBeforeMs: number;
   readonly offsetAfterMs: number;
+  /** How far ahead the clock could have been and still been set without `force`. */
+  readonly toleranceMs: number;
 }
 
-/** Sets the token's clock from the host's. A token ahead of the host is only set back with `force`. */
+/** The token's clock runs further ahead of the host's than a round trip explains: setting it back needs `force`. */
+export class ClockAheadError extends BridgeError {
+  constructor(
+    readonly offsetMs: number,
+    readonly toleranceMs: number,
+  ) {
+    super('NV_CLOCK_AHEAD', `the token's clock is ${formatClockOffset(offsetMs)} ahead of this host's (more than the ${toleranceMs} ms a round trip explains); setting it back needs force`);
+    this.name = 'ClockAheadError';
+  }
+}
+
+/** An offset for people: "80 ms", "5.021 s", "3 min 12.000 s". */
+export function formatClockOffset(ms: number): string {
+  const size = Math.abs(ms);
+  const sign = ms < 0 ? '-' : '';
+  if (size < 1000) return `${sign}${Math.round(size)} ms`;
+  if (size < 60_000) return `${sign}${(size / 1000).toFixed(3)} s`;
+  return `${sign}${Math.floor(size / 60_000)} min ${((size % 60_000) / 1000).toFixed(3)} s`;
+}
+
+/**
+ * Sets the token's clock from the host's. A clock ahead of the host's by more than a round trip
+ * explains (CLOCK_AHEAD_TOLERANCE_MS, or the measured round trip if longer) is only set back with
+ * `force`; within that, it is set as if it were behind (the token's own check cannot tell, so the
+ * host says force for it).
+ */
 export async function syncClock(session: TokenSession, options: { force?: boolean; now?: () => number } = {}): Promise<ClockSync> {
   const now = options.now ?? Date.now;
-  const sent = now();
-  const before = await session.request('time', {});
-  const offsetBeforeMs = before.clock - Math.round((sent + now()) / 2);
-  await session.request('settime', { at: now(), force: options.force || undefined });
-  const asked = now();
-  const after = await session.request('time', {});
-  return { offsetBeforeMs, offsetAfterMs: after.clock - Math.round((asked + now()) / 2) };
+  const before = await readClock(session, now);
+  const toleranceMs = Math.max(CLOCK_AHEAD_TOLERANCE_MS, Math.ceil(before.roundTripMs));
+  if (before.offsetMs > toleranceMs && !options.force) throw new ClockAheadError(before.offsetMs, toleranceMs);
+  // The time the message will arrive at, as near as the last round trip tells.
+  await session.request('settime', { at: Math.round(now() + before.roundTripMs / 2), force: true });
+  const after = await readClock(session, now);
+  return { offsetBeforeMs: before.offsetMs, offsetAfterMs: after.offsetMs, toleranceMs };
 }
 
 /**

@@ -1,11 +1,22 @@
 /** The bridge's side of the validation server's HTTP API. */
 import type { Replacement, ResyncOutcome, TokenView, VerifyOutcome } from '../server/token-service.ts';
-import type { AuditEntry } from '../server/store/types.ts';
+import type { viewAuditEntry } from '../server/http/app.ts';
 import type { OrganisationRecord } from '../server/store/service-types.ts';
 import type { viewPerson } from '../service/web/api-routes.ts';
 
-/** An audit entry as the API sends it (time as an ISO string). */
-export type AuditView = Omit<AuditEntry, 'at'> & { at: string };
+/** An audit entry as the API sends it: time as an ISO string, the subject named by its kind. */
+export type AuditView = ReturnType<typeof viewAuditEntry>;
+
+/** What `GET /v1/audit` filters on. */
+export interface AuditQuery {
+  /** The subject's id: a token serial, a NemID number, a card serial, a key file's id. */
+  readonly subject?: string;
+  readonly action?: string;
+  /** ISO 8601. */
+  readonly since?: string;
+  readonly order?: 'asc' | 'desc';
+  readonly limit?: number;
+}
 
 /** A person of the login service as the operator API shows them (never a hash, a key or a password). */
 export type PersonView = ReturnType<typeof viewPerson>;
@@ -91,10 +102,9 @@ export class ServerClient {
     return (await this.call<{ token: TokenView }>('admin', 'POST', `/v1/tokens/${encodeURIComponent(serial)}/assign`, { owner })).token;
   }
 
-  async audit(filter: { serial?: string; limit?: number } = {}): Promise<AuditView[]> {
+  async audit(filter: AuditQuery = {}): Promise<AuditView[]> {
     const query = new URLSearchParams();
-    if (filter.serial) query.set('serial', filter.serial);
-    if (filter.limit) query.set('limit', String(filter.limit));
+    for (const [key, value] of Object.entries(filter)) if (value !== undefined) query.set(key, String(value));
     return (await this.call<{ entries: AuditView[] }>('admin', 'GET', `/v1/audit${query.size ? `?${query}` : ''}`)).entries;
   }
 

@@ -1,14 +1,15 @@
 /**
  * `noegleviser enroll --all` (or `--ports a,b,c`): enrol every token found, each with a freshly
  * generated seed that goes to the token and the server and nowhere else (never to the terminal),
- * a few tokens at a time, with a progress bar on a terminal and a summary at the end.
+ * a few tokens at a time, with a progress bar on a terminal and a summary at the end. It shows the
+ * tokens it found and asks first (on a terminal; `--yes` says yes beforehand).
  */
 import cliProgress from 'cli-progress';
 import type { OathMode } from '../../protocol/commands.ts';
 import type { OathAlgorithm } from '../../protocol/oath/parameters.ts';
 import { PatientServerClient, enrollBatch, summarize, type BatchOutcome, type BatchTarget } from '../bridge/batch-enrolment.ts';
-import { hostRuntimeDir, listEmulators } from '../bridge/discovery.ts';
-import { listHidTokens, loadNodeHid } from '../bridge/node-hid-port.ts';
+import { attachedTokens } from '../bridge/discovery.ts';
+import { confirmation } from './confirm.ts';
 import { CliError, CommandExit, usageError } from './errors.ts';
 import { createOutput, type Output } from './output.ts';
 import { otplib, parseSeed } from './seed-input.ts';
@@ -24,6 +25,8 @@ export interface BatchEnrollOptions extends ServerCliOptions {
   all?: boolean;
   ports?: string;
   port?: string;
+  serial?: string;
+  yes?: boolean;
   concurrency: number;
   seed?: string;
   seedFile?: string;
@@ -44,7 +47,9 @@ export function isBatch(options: BatchEnrollOptions): boolean {
 }
 
 export async function runBatchEnrolment(options: BatchEnrollOptions): Promise<void> {
-  if (options.port !== undefined) throw usageError('NV_BAD_ARGUMENT', '--port names one token; a batch (--all) takes --ports a,b,c');
+  if (options.port !== undefined || options.serial !== undefined) {
+    throw usageError('NV_BAD_ARGUMENT', `${options.port !== undefined ? '--port' : '--serial'} names one token; a batch (--all) takes --ports a,b,c`);
+  }
   if (options.seed !== undefined || options.seedFile !== undefined) {
     throw usageError('NV_BAD_ARGUMENT', 'a batch generates a fresh seed for every token: --seed and --seed-file are for one token');
   }
@@ -61,13 +66,19 @@ export async function runBatchEnrolment(options: BatchEnrollOptions): Promise<vo
   if (!endpoint.adminKey) {
     throw usageError('NV_NO_API_KEY', "enrolment needs the server's admin API key (--admin-key, NOEGLEVISER_ADMIN_KEY or the config file)");
   }
+  const confirm = confirmation(options.yes, '--yes', 'enroll --all');
   const output = createOutput(Boolean(options.json));
   const server = new PatientServerClient(endpoint);
   // A server that cannot be reached is one error, not N failed tokens (and a wrong key stops the batch at its first refusal).
   await server.checkReachable();
 
-  const targets = explicit ?? (await findTokens(output));
+  const targets: (BatchTarget & { where?: string })[] = explicit ?? (await findTokens(output));
   if (targets.length === 0) throw new CliError('NV_NO_TOKENS', 'no tokens found: start an emulator, plug a token in, or name them with --ports');
+  if (!options.yes) {
+    output.note(`${targets.length} token${targets.length === 1 ? '' : 's'} to enrol, each with a new seed registered with ${endpoint.url} (a token already enrolled is left as it is):`);
+    for (const target of targets) output.note(`  ${(target.serial ?? '-').padEnd(10)} ${target.where ?? target.port}`);
+    await confirm.ask(`enrol ${targets.length === 1 ? 'it' : `these ${targets.length} tokens`}?`);
+  }
 
   const progress = startProgress(targets.length);
   const outcomes = await enrollBatch(targets, {
@@ -104,23 +115,11 @@ function parsePortList(text: string): BatchTarget[] {
   return [...new Set(ports)].map((port) => ({ port }));
 }
 
-/**
- * The running emulators (through their HID over UDP, which costs less to open than a pty, or
- * their serial port) and the USB HID tokens. Plain serial ports the system lists are not probed:
- * any device may sit behind one; name those with --ports.
- */
-async function findTokens(output: Output): Promise<BatchTarget[]> {
-  const targets: BatchTarget[] = listEmulators(hostRuntimeDir()).map((e) =>
-    e.hid ? { port: `hid+${e.hid}`, serial: e.serial, alternate: e.port } : { port: e.port, serial: e.serial },
-  );
-  try {
-    for (const device of await listHidTokens(loadNodeHid())) {
-      if (device.path) targets.push({ port: `hid:${device.path}`, serial: device.serialNumber });
-    }
-  } catch (error) {
-    output.note(`warning: HID tokens could not be listed: ${(error as Error).message}`);
-  }
-  return targets;
+/** The attached tokens (running emulators, USB HID tokens), as batch targets. */
+async function findTokens(output: Output): Promise<(BatchTarget & { where?: string })[]> {
+  const { tokens, warnings } = await attachedTokens();
+  for (const warning of warnings) output.note(`warning: ${warning}`);
+  return tokens;
 }
 
 interface Progress {

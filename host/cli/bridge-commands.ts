@@ -1,41 +1,31 @@
 /**
- * The bridge's commands: a thin layer over host/bridge. Each opens the token named by --port,
- * does one thing, prints the result (or JSON with --json) and closes the port.
+ * The bridge's commands: a thin layer over host/bridge. Each opens the token named by --port (or
+ * picked by --serial, or the one attached), does one thing, prints the result (or JSON with
+ * --json) and closes the port.
  */
 import { Command, Option } from 'commander';
 import type { EnrollArgs, OathMode, TokenInfo } from '../../protocol/commands.ts';
 import { bytesToHex } from '../../protocol/bytes.ts';
 import { MAX_DIGITS, MIN_DIGITS, OATH_ALGORITHMS, type OathAlgorithm } from '../../protocol/oath/parameters.ts';
-import { discover } from '../bridge/discovery.ts';
+import { discover, type FoundPort } from '../bridge/discovery.ts';
 import { enrollWithServer } from '../bridge/enrolment.ts';
-import { connectToken, enroll, readInfo, setPressEvents, syncClock, waitForPress, wipe, type ConnectedToken } from '../bridge/operations.ts';
+import { ClockAheadError, connectToken, enroll, formatClockOffset, readClock, readInfo, setPressEvents, syncClock, waitForPress, wipe, type ClockSync } from '../bridge/operations.ts';
 import { ServerClient } from '../bridge/server-client.ts';
-import { TokenError } from '../bridge/session.ts';
+import type { TokenSession } from '../bridge/session.ts';
+import type { TokenView } from '../server/token-service.ts';
+import { confirmation } from './confirm.ts';
 import { CliError, usageError, wholeNumber } from './errors.ts';
-import { createOutput, table, type Output } from './output.ts';
+import { createOutput, table } from './output.ts';
+import { addTokenChoice, withToken, type TokenChoice } from './token-choice.ts';
 import { DEFAULT_BATCH_CONCURRENCY, GENERATED_SEED_BYTES, MAX_BATCH_CONCURRENCY, isBatch, runBatchEnrolment, type BatchEnrollOptions } from './batch-enroll.ts';
 import { addServerOptions, resolveEndpoint, type ServerCliOptions } from './server-options.ts';
 import { RECOMMENDED_MIN_SECRET_BYTES, encodeBase32, otplib, parseSeed, readSeedFile, type SeedFormat } from './seed-input.ts';
 
-interface PortOptions {
-  port: string;
-  json?: boolean;
+interface PortOptions extends TokenChoice {
   timeout?: string;
 }
 
-const portOption = () => new Option('-p, --port <path>', 'the token: a serial port, hid+udp://HOST:PORT (an emulator prints both) or hid:PATH').makeOptionMandatory();
 const jsonOption = () => new Option('--json', 'print the result as JSON');
-
-/** Runs `work` with a session to the token on --port, always closing the port afterwards. */
-async function withToken<T>(options: PortOptions, work: (token: ConnectedToken, output: Output) => Promise<T>): Promise<T> {
-  const output = createOutput(Boolean(options.json));
-  const token = await connectToken(options.port);
-  try {
-    return await work(token, output);
-  } finally {
-    await token.close();
-  }
-}
 
 function seconds(text: string | undefined, fallback: number): number {
   if (text === undefined) return fallback * 1000;
@@ -63,25 +53,16 @@ export function infoLines(info: TokenInfo): string[] {
 
 export function bridgeCommands(): Command[] {
   const list = new Command('list')
-    .description('list serial ports and running emulated tokens')
+    .description('list running emulated tokens (by process: a rack runs several), USB HID tokens and serial ports')
     .addOption(jsonOption())
     .action(async (options: { json?: boolean }) => {
       const output = createOutput(Boolean(options.json));
       const { ports, warnings } = await discover();
       for (const warning of warnings) output.note(`warning: ${warning}`);
-      output.result({ ports, warnings }, () =>
-        ports.length === 0
-          ? ['no tokens or serial ports found']
-          : ports.flatMap((p) => [
-              `${p.port.padEnd(28)} ${p.kind.padEnd(9)} ${(p.serial ?? '-').padEnd(10)} ${p.description}`,
-              ...(p.hid ? [`${p.hid.padEnd(28)} ${'  (HID)'.padEnd(9)} ${(p.serial ?? '-').padEnd(10)} the same emulated token, over HID`] : []),
-            ]),
-      );
+      output.result({ ports, warnings }, () => (ports.length === 0 ? ['no tokens or serial ports found'] : listLines(ports)));
     });
 
-  const info = new Command('info')
-    .description("show the token's identity, enrolment and state (never its seed)")
-    .addOption(portOption())
+  const info = addTokenChoice(new Command('info').description("show the token's identity, enrolment and state (never its seed)"))
     .addOption(jsonOption())
     .action((options: PortOptions) =>
       withToken(options, async ({ session }, output) => {
@@ -96,8 +77,10 @@ export function bridgeCommands(): Command[] {
         'write a seed to the token (once: re-enrolment needs a wipe); with a server, register it there in the same step. ' +
           'With --all, enrol every token found (running emulators, USB HID tokens), each with a generated seed that only the token and the server get',
       )
-      .addOption(new Option('-p, --port <path>', 'the token: a serial port, hid+udp://HOST:PORT (an emulator prints both) or hid:PATH'))
-      .addOption(new Option('--all', 'enrol every token found, each with a freshly generated seed (needs a server)'))
+      .addOption(new Option('-p, --port <path>', 'the token: a serial port, hid+udp://HOST:PORT (an emulator prints both) or hid:PATH (default: the one token attached)').conflicts('serial'))
+      .addOption(new Option('--serial <serial>', 'the attached token (emulator or USB HID) with this serial number'))
+      .addOption(new Option('--all', 'enrol every token found, each with a freshly generated seed (needs a server); shows them and asks first'))
+      .addOption(new Option('--yes', 'with --all: enrol without asking'))
       .addOption(new Option('--ports <list>', 'a batch of these tokens (comma-separated) instead of every token found'))
       .addOption(
         new Option('--concurrency <n>', 'with --all: how many tokens are enrolled at once')
@@ -114,19 +97,21 @@ export function bridgeCommands(): Command[] {
       .addOption(new Option('--algorithm <name>', 'HMAC hash').choices([...OATH_ALGORITHMS]).default('sha1'))
       .addOption(new Option('--period <seconds>', 'TOTP time step').argParser(wholeNumber('--period', 1, 3600)))
       .addOption(new Option('--counter <n>', 'HOTP counter to start from').argParser(wholeNumber('--counter', 0, Number.MAX_SAFE_INTEGER)))
-      .addOption(new Option('--owner <user>', 'assign the token to this user on the server'))
-      .addOption(new Option('--token-only', 'write the seed to the token only, even if a server is configured'))
+      .addOption(new Option('--owner <person>', "assign the token to this person of the server's login service (NemID number or user-id)"))
+      .addOption(new Option('--token-only', 'write the seed to the token only, even if a server is configured').conflicts('replace'))
+      .addOption(new Option('--replace', "replace the server's record of this token (left from before a wipe) instead of refusing"))
       .addOption(new Option('--allow-short-seed', `accept a seed under ${RECOMMENDED_MIN_SECRET_BYTES} bytes (RFC 4226 asks for 128 bits)`))
       .addOption(jsonOption()),
-  ).action(async (options: PortOptions & EnrollOptions & ServerCliOptions & { owner?: string; tokenOnly?: boolean; all?: boolean; ports?: string; concurrency: number }) => {
+  ).action(async (options: PortOptions & EnrollOptions & ServerCliOptions & { owner?: string; tokenOnly?: boolean; replace?: boolean; all?: boolean; yes?: boolean; ports?: string; concurrency: number }) => {
     if (isBatch(options as BatchEnrollOptions)) return runBatchEnrolment(options as BatchEnrollOptions);
-    if (options.port === undefined) throw usageError('NV_BAD_ARGUMENT', 'give the token with --port, or enrol every token found with --all');
+    if (options.yes) throw usageError('NV_BAD_ARGUMENT', '--yes is for a batch (--all): enrolling one token asks nothing');
     const plan = planEnrolment(options);
     const endpoint = options.tokenOnly ? undefined : resolveEndpoint(options);
-    await withToken(options, async (token, output) => {
+    if (options.replace && !endpoint) throw usageError('NV_NO_SERVER', '--replace replaces a server record: give --server URL, NOEGLEVISER_SERVER or the config file');
+    await withToken(options, async (token, output, address) => {
       const { identity } = token;
       const result = endpoint
-        ? await enrollWithServer(token, new ServerClient(endpoint), plan.args, { owner: options.owner, reconnect: () => connectToken(options.port) })
+        ? await enrollWithServer(token, new ServerClient(endpoint), plan.args, { owner: options.owner, replace: options.replace, reconnect: () => connectToken(address) })
         : await enroll(token.session, plan.args);
       plan.args.secret.fill(0);
       const shown = plan.generated && {
@@ -164,9 +149,7 @@ export function bridgeCommands(): Command[] {
     });
   });
 
-  const code = new Command('code')
-    .description('wait for the next button press and print the code it shows')
-    .addOption(portOption())
+  const code = addTokenChoice(new Command('code').description('wait for the next button press and print the code it shows'))
     .addOption(new Option('--timeout <seconds>', 'how long to wait for a press').default('60'))
     .addOption(jsonOption())
     .action((options: PortOptions) => {
@@ -182,51 +165,44 @@ export function bridgeCommands(): Command[] {
     });
 
   const time = new Command('time').description("read or set the token's real-time clock");
-  time
-    .command('show')
-    .description("print the token's clock and how far it is from this host's")
-    .addOption(portOption())
+  addTokenChoice(time.command('show').description("print the token's clock and how far it is from this host's"))
     .addOption(jsonOption())
     .action((options: PortOptions) =>
       withToken(options, async ({ session }, output) => {
-        const { clock } = await session.request('time', {});
-        const offsetMs = clock - Date.now();
-        output.result({ clock, offsetMs }, () => table({ clock: new Date(clock).toISOString(), offset: `${formatOffset(offsetMs)} from this host` }));
+        const { offsetMs, roundTripMs } = await readClock(session);
+        const clock = Date.now() + offsetMs;
+        output.result({ clock, offsetMs, roundTripMs }, () =>
+          table({ clock: new Date(clock).toISOString(), offset: `${formatOffset(offsetMs)} from this host (± ${Math.ceil(roundTripMs / 2)} ms)` }),
+        );
       }),
     );
-  time
-    .command('sync')
-    .description("set the token's clock from this host's (moving it back needs --force)")
-    .addOption(portOption())
+  addTokenChoice(time.command('sync').description("set the token's clock from this host's (setting one that runs ahead back needs --force)"))
     .addOption(new Option('--force', 'also set a clock that runs ahead back'))
     .addOption(jsonOption())
     .action((options: PortOptions & { force?: boolean }) =>
       withToken(options, async ({ session }, output) => {
-        const sync = await syncClock(session, { force: options.force }).catch((error: unknown) => {
-          if (error instanceof TokenError && error.detail === 'backwards') {
-            throw new CliError('NV_CLOCK_AHEAD', "the token's clock is ahead of this host's; setting it back needs --force");
-          }
-          throw error;
-        });
+        const sync = await setClock(session, options.force);
         output.result(sync, () => table({ before: formatOffset(sync.offsetBeforeMs), after: formatOffset(sync.offsetAfterMs) }));
       }),
     );
 
-  const wipeCommand = new Command('wipe')
-    .description("erase the token's seed; the token asks for its button to be held")
-    .addOption(portOption())
-    .addOption(jsonOption())
-    .action((options: PortOptions) =>
-      withToken(options, async ({ session, identity }, output) => {
-        await wipe(session, (timeoutMs) => output.note(`hold the button on token ${identity.serial} to confirm the wipe (${Math.round(timeoutMs / 1000)} s)…`));
-        output.result({ serial: identity.serial, wiped: true }, () => [`token ${identity.serial} wiped: it holds no seed`]);
-      }),
-    );
+  const wipeCommand = addServerOptions(
+    addTokenChoice(new Command('wipe').description("erase the token's seed (asks first; the token asks for its button to be held); with a server, say what it still holds"))
+      .addOption(new Option('--force', 'do not ask'))
+      .addOption(jsonOption()),
+  ).action(async (options: PortOptions & ServerCliOptions & { force?: boolean }) => {
+    const confirm = confirmation(options.force, '--force', 'wipe');
+    const endpoint = resolveEndpoint(options);
+    await withToken(options, async ({ session, identity }, output) => {
+      const serial = identity.serial;
+      await confirm.ask(`erase the seed of token ${serial}? it cannot be read back, and codes from it stop`);
+      await wipe(session, (timeoutMs) => output.note(`hold the button on token ${serial} to confirm the wipe (${Math.round(timeoutMs / 1000)} s)…`));
+      const server = endpoint ? await serverRecordAfterWipe(new ServerClient(endpoint), serial) : undefined;
+      output.result({ serial, wiped: true, ...(server ? { server } : {}) }, () => [`token ${serial} wiped: it holds no seed`, ...(server ? serverRecordLines(serial, server) : [])]);
+    });
+  });
 
-  const events = new Command('events')
-    .description('switch the press events the token pushes to a host on or off')
-    .argument('<state>', 'on or off')
-    .addOption(portOption())
+  const events = addTokenChoice(new Command('events').description('switch the press events the token pushes to a host on or off').argument('<state>', 'on or off'))
     .addOption(jsonOption())
     .action((state: string, options: PortOptions) => {
       if (state !== 'on' && state !== 'off') throw usageError('NV_BAD_ARGUMENT', `events takes "on" or "off", not "${state}"`);
@@ -298,4 +274,60 @@ function planEnrolment(options: EnrollOptions): EnrolmentPlan {
 function formatOffset(ms: number): string {
   const sign = ms < 0 ? '-' : '+';
   return `${sign}${(Math.abs(ms) / 1000).toFixed(3)} s`;
+}
+
+/** Sets the token's clock; a clock further ahead than a round trip explains is a coded refusal that names --force. */
+export async function setClock(session: TokenSession, force: boolean | undefined): Promise<ClockSync> {
+  try {
+    return await syncClock(session, { force });
+  } catch (error) {
+    if (error instanceof ClockAheadError) {
+      throw new CliError(
+        'NV_CLOCK_AHEAD',
+        `the token's clock is ${formatClockOffset(error.offsetMs)} ahead of this host's, more than the ${error.toleranceMs} ms a round trip explains: --force sets it back`,
+      );
+    }
+    throw error;
+  }
+}
+
+/** Emulators by process (a rack is one process running several), then USB HID tokens, then serial ports. */
+function listLines(ports: FoundPort[]): string[] {
+  const lines: string[] = [];
+  const emulators = ports.filter((p) => p.kind === 'emulator');
+  for (const pid of [...new Set(emulators.map((e) => e.pid))]) {
+    const group = emulators.filter((e) => e.pid === pid);
+    lines.push(group.length > 1 ? `emulator process ${pid}, a rack of ${group.length} tokens:` : `emulator process ${pid}:`);
+    for (const e of group) lines.push(`  ${(e.serial ?? '-').padEnd(10)} ${e.port.padEnd(12)} ${(e.hid ?? '').padEnd(28)} debug ${e.debug ?? '-'}`);
+  }
+  const hid = ports.filter((p) => p.kind === 'hid');
+  if (hid.length) lines.push('USB HID tokens:', ...hid.map((p) => `  ${(p.serial ?? '-').padEnd(10)} ${p.port.padEnd(28)} ${p.description}`));
+  const serial = ports.filter((p) => p.kind === 'serial');
+  if (serial.length) lines.push('serial ports (not probed: name one with --port):', ...serial.map((p) => `  ${p.port.padEnd(28)} ${(p.serial ?? '-').padEnd(10)} ${p.description}`));
+  return lines;
+}
+
+/** What the server still holds for a wiped token: its record, or null; undefined when it cannot be asked. */
+interface ServerRecordReport {
+  readonly url: string;
+  readonly record?: TokenView | null;
+  readonly error?: string;
+}
+
+async function serverRecordAfterWipe(server: ServerClient, serial: string): Promise<ServerRecordReport> {
+  try {
+    return { url: server.url, record: (await server.getToken(serial)) ?? null };
+  } catch (error) {
+    return { url: server.url, error: (error as Error).message };
+  }
+}
+
+function serverRecordLines(serial: string, report: ServerRecordReport): string[] {
+  if (report.error !== undefined) return [`the server at ${report.url} could not be asked about ${serial}: ${report.error}`];
+  if (report.record === null) return [`the server at ${report.url} has no record of ${serial}: enrol it again with noegleviser enroll`];
+  const record = report.record!;
+  return [
+    `the server at ${report.url} still has a record of ${serial} (${record.kind.toUpperCase()}, ${record.state}${record.owner ? `, owner ${record.owner}` : ''}), which codes from a new seed will not match:`,
+    `  remove it with \`noegleviser token delete ${serial}\`, or enrol the token again with \`noegleviser enroll --replace …\``,
+  ];
 }

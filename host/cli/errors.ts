@@ -25,17 +25,18 @@ export function usageError(code: string, message: string): CliError {
   return new CliError(code, message, 2);
 }
 
-/** Any error as the one line the CLI prints and the exit code it returns. */
-export function describeFailure(error: unknown): { line: string; exitCode: number } {
-  if (error instanceof CliError) return { line: `${error.message} [${error.code}]`, exitCode: error.exitCode };
-  if (error instanceof BridgeError) return { line: `${error.message} [${error.code}]`, exitCode: 1 };
-  const coded = error as { code?: unknown; message?: unknown };
-  if (error instanceof Error && typeof coded.code === 'string' && /^NV_[A-Z_]+$/.test(coded.code)) {
+/** Any error as its code, its message, the one line the CLI prints and the exit code it returns. */
+export function describeFailure(error: unknown): { code: string; message: string; line: string; exitCode: number } {
+  const coded = (code: string, message: string, exitCode: number) => ({ code, message, line: `${message} [${code}]`, exitCode });
+  if (error instanceof CliError) return coded(error.code, error.message, error.exitCode);
+  if (error instanceof BridgeError) return coded(error.code, error.message, 1);
+  const other = error as { code?: unknown; message?: unknown };
+  if (error instanceof Error && typeof other.code === 'string' && /^NV_[A-Z_]+$/.test(other.code)) {
     // A bad argument is a usage error wherever it is found (the device's commands check their own).
-    return { line: `${error.message} [${coded.code}]`, exitCode: coded.code === 'NV_BAD_ARGUMENT' ? 2 : 1 };
+    return coded(other.code, error.message, other.code === 'NV_BAD_ARGUMENT' ? 2 : 1);
   }
   const message = error instanceof Error ? error.message : String(error);
-  return { line: `unexpected failure: ${message.split('\n')[0]} [NV_INTERNAL]`, exitCode: 1 };
+  return coded('NV_INTERNAL', `unexpected failure: ${message.split('\n')[0]}`, 1);
 }
 
 /** A commander argument parser for a whole number in [min, max]; anything else is a usage error. */

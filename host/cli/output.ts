@@ -25,3 +25,10 @@ export function table(rows: Record<string, string | number | boolean | undefined
   const width = Math.max(0, ...entries.map(([key]) => key.length));
   return entries.map(([key, value]) => `${(key + ':').padEnd(width + 2)}${typeof value === 'boolean' ? (value ? 'yes' : 'no') : value}`);
 }
+
+/** Rows under a header, each column as wide as its widest cell (the last column is left ragged). */
+export function columns(header: string[], rows: string[][]): string[] {
+  const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => (row[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ');
+  return [line(header), ...rows.map(line)];
+}

@@ -18,11 +18,40 @@ export function createProgram(version: string, commands: Command[]): Command {
 function quietErrors(command: Command): void {
   command.exitOverride();
   command.configureOutput({ outputError: () => {} });
+  command.showSuggestionAfterError(true);
   for (const sub of command.commands) quietErrors(sub);
 }
 
+/** Whether the command line asks for JSON (`--json` before any `--`): failures are then a JSON object on stdout too. */
+function wantsJson(argv: readonly string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end === -1 ? argv : argv.slice(0, end)).includes('--json');
+}
+
+/** Commander's message as one line: "unknown command 'enrol' (did you mean enroll?)". */
+function usageLine(error: CommanderError): string {
+  return error.message
+    .replace(/^error: /, '')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean)
+    .map((line, i) => (i === 0 ? line : line.replace(/^\(Did you mean/, '(did you mean')))
+    .join(' ');
+}
+
+export interface ProgramStreams {
+  readonly stdout: NodeJS.WritableStream;
+  readonly stderr: NodeJS.WritableStream;
+}
+
 /** Runs the program on `argv` (without node and script) and returns the exit code. */
-export async function runProgram(program: Command, argv: string[], stderr: NodeJS.WritableStream = process.stderr): Promise<number> {
+export async function runProgram(program: Command, argv: string[], streams: ProgramStreams = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+  const json = wantsJson(argv);
+  const fail = (code: string, message: string, line: string, exitCode: number): number => {
+    if (json) streams.stdout.write(JSON.stringify({ error: { code, message } }) + '\n');
+    streams.stderr.write(`${PROGRAM_NAME}: ${line}\n`);
+    return exitCode;
+  };
   try {
     await program.parseAsync(argv, { from: 'user' });
     return 0;
@@ -30,13 +59,15 @@ export async function runProgram(program: Command, argv: string[], stderr: NodeJ
     if (error instanceof CommandExit) return error.exitCode;
     if (error instanceof CommanderError) {
       if (error.exitCode === 0 || error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return 0;
-      if (error.code === 'commander.help' || error.code === 'commander.executeSubCommandAsync') return error.exitCode;
-      stderr.write(`${PROGRAM_NAME}: ${error.message.replace(/^error: /, '').split('\n')[0]} [NV_USAGE]\n`);
-      return 2;
+      // A command that needs a subcommand, given none (`noegleviser token`): its usage is printed, and that is a usage error.
+      if (error.code === 'commander.help') return 2;
+      if (error.code === 'commander.executeSubCommandAsync') return error.exitCode;
+      const message = usageLine(error);
+      return fail('NV_USAGE', message, `${message} [NV_USAGE]`, 2);
     }
-    const { line, exitCode } = describeFailure(error);
-    stderr.write(`${PROGRAM_NAME}: ${line}\n`);
-    if (process.env.NOEGLEVISER_DEBUG && error instanceof Error && error.stack) stderr.write(error.stack + '\n');
-    return exitCode;
+    const failure = describeFailure(error);
+    const result = fail(failure.code, failure.message, failure.line, failure.exitCode);
+    if (process.env.NOEGLEVISER_DEBUG && error instanceof Error && error.stack) streams.stderr.write(error.stack + '\n');
+    return result;
   }
 }

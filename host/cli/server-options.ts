@@ -1,7 +1,9 @@
 /**
  * Where the bridge finds the validation server and its keys: command-line options, else the
  * environment (NOEGLEVISER_SERVER, NOEGLEVISER_ADMIN_KEY, NOEGLEVISER_CLIENT_KEY), else a config
- * file (--config, or $XDG_CONFIG_HOME/noegleviser/bridge.json) holding {"server","adminKey","clientKey"}.
+ * file (--config, or $XDG_CONFIG_HOME/noegleviser/bridge.json) holding {"server","adminKey","clientKey"}, or the
+ * lab's own key file (.noegleviser/lab/api-keys.json: {"admin","client"}, its server the lab's default address
+ * unless the file or --server says otherwise).
  * Keys are better kept in the environment or the file than on a command line, which shells remember.
  */
 import fs from 'node:fs';
@@ -9,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { ServerClient, type ServerEndpoint } from '../bridge/server-client.ts';
+import { DEFAULT_PORT } from '../server/defaults.ts';
 import { usageError } from './errors.ts';
 
 export interface ServerCliOptions {
@@ -23,34 +26,57 @@ export function addServerOptions(command: Command): Command {
     .addOption(new Option('--server <url>', 'the validation server (or NOEGLEVISER_SERVER, or the config file)'))
     .addOption(new Option('--admin-key <key>', 'its admin API key (prefer NOEGLEVISER_ADMIN_KEY or the config file)'))
     .addOption(new Option('--client-key <key>', 'its client API key (prefer NOEGLEVISER_CLIENT_KEY or the config file)'))
-    .addOption(new Option('--config <file>', 'a JSON file with server, adminKey and clientKey'));
+    .addOption(new Option('--config <file>', 'a JSON file with server, adminKey and clientKey (or the lab\'s api-keys.json)'));
 }
 
 export function defaultConfigFile(env: NodeJS.ProcessEnv = process.env): string {
   return path.join(env.XDG_CONFIG_HOME || path.join(os.homedir(), '.config'), 'noegleviser', 'bridge.json');
 }
 
+interface ConfigFile {
+  readonly server?: string;
+  readonly adminKey?: string;
+  readonly clientKey?: string;
+}
+
+/** The lab's address when nothing else names one (`noegleviser lab` listens there by default). */
+const LAB_SERVER = `http://127.0.0.1:${DEFAULT_PORT}`;
+
+/** Reads a bridge config, or the lab's api-keys.json (`admin`, `client`), as one shape. */
+function readConfig(file: string): ConfigFile {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    throw usageError('NV_BAD_CONFIG', `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw usageError('NV_BAD_CONFIG', `${file} is not JSON`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw usageError('NV_BAD_CONFIG', `${file} must hold a JSON object`);
+  const fields = value as Record<string, unknown>;
+  for (const key of ['server', 'adminKey', 'clientKey', 'admin', 'client'] as const) {
+    if (fields[key] !== undefined && typeof fields[key] !== 'string') throw usageError('NV_BAD_CONFIG', `"${key}" in ${file} must be a string`);
+  }
+  const lab = fields.admin !== undefined || fields.client !== undefined;
+  if (lab && (fields.adminKey !== undefined || fields.clientKey !== undefined)) {
+    throw usageError('NV_BAD_CONFIG', `${file} mixes adminKey/clientKey with the lab's admin/client: give one pair`);
+  }
+  return {
+    server: (fields.server as string | undefined) ?? (lab ? LAB_SERVER : undefined),
+    adminKey: (fields.adminKey ?? fields.admin) as string | undefined,
+    clientKey: (fields.clientKey ?? fields.client) as string | undefined,
+  };
+}
+
 /** The server endpoint, or undefined when none is configured anywhere. */
 export function resolveEndpoint(options: ServerCliOptions, env: NodeJS.ProcessEnv = process.env): ServerEndpoint | undefined {
   const file = options.config ?? defaultConfigFile(env);
-  let config: { server?: unknown; adminKey?: unknown; clientKey?: unknown } = {};
-  if (options.config !== undefined || fs.existsSync(file)) {
-    let text: string;
-    try {
-      text = fs.readFileSync(file, 'utf8');
-    } catch (error) {
-      throw usageError('NV_BAD_CONFIG', `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
-    }
-    try {
-      config = JSON.parse(text) as typeof config;
-    } catch {
-      throw usageError('NV_BAD_CONFIG', `${file} is not JSON`);
-    }
-    for (const key of ['server', 'adminKey', 'clientKey'] as const) {
-      if (config[key] !== undefined && typeof config[key] !== 'string') throw usageError('NV_BAD_CONFIG', `"${key}" in ${file} must be a string`);
-    }
-  }
-  const url = options.server ?? env.NOEGLEVISER_SERVER ?? (config.server as string | undefined);
+  const config: ConfigFile = options.config !== undefined || fs.existsSync(file) ? readConfig(file) : {};
+  const url = options.server ?? env.NOEGLEVISER_SERVER ?? config.server;
   if (url === undefined) return undefined;
   let parsed: URL;
   try {
@@ -61,8 +87,8 @@ export function resolveEndpoint(options: ServerCliOptions, env: NodeJS.ProcessEn
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw usageError('NV_BAD_ARGUMENT', `--server must be an http or https URL`);
   return {
     url,
-    adminKey: options.adminKey ?? env.NOEGLEVISER_ADMIN_KEY ?? (config.adminKey as string | undefined),
-    clientKey: options.clientKey ?? env.NOEGLEVISER_CLIENT_KEY ?? (config.clientKey as string | undefined),
+    adminKey: options.adminKey ?? env.NOEGLEVISER_ADMIN_KEY ?? config.adminKey,
+    clientKey: options.clientKey ?? env.NOEGLEVISER_CLIENT_KEY ?? config.clientKey,
   };
 }
 

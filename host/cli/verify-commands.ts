@@ -3,13 +3,15 @@
  * `watch` a token and relay every press to the server, `resync` a token that is not connected.
  */
 import { Command, Option } from 'commander';
-import { connectToken, readInfo, syncClock } from '../bridge/operations.ts';
+import { connectToken, readInfo } from '../bridge/operations.ts';
 import type { ServerClient } from '../bridge/server-client.ts';
 import type { TokenSession } from '../bridge/session.ts';
 import type { VerifyOutcome } from '../server/token-service.ts';
 import { CliError, CommandExit, usageError } from './errors.ts';
 import { createOutput, table } from './output.ts';
 import { addServerOptions, requireServer, type ServerCliOptions } from './server-options.ts';
+import { setClock } from './bridge-commands.ts';
+import { addTokenChoice, chooseAddress, type TokenChoice } from './token-choice.ts';
 
 const CODE = /^[A-Za-z0-9]{1,64}$/;
 
@@ -22,20 +24,24 @@ export function describeOutcome(code: string, outcome: VerifyOutcome): string {
   if (outcome.result === 'accepted') {
     return `${code} accepted` + (outcome.counter !== undefined ? ` (counter ${outcome.counter})` : outcome.step !== undefined ? ` (time step ${outcome.step})` : '');
   }
-  return `${code} rejected: ${outcome.reason.replace(/_/g, ' ')}` + (outcome.locked ? ' (token locked)' : outcome.failCount ? ` (${outcome.failCount} failed in a row)` : '');
+  return (
+    `${code} rejected: ${outcome.reason.replace(/_/g, ' ')}` +
+    (outcome.locked ? ' (token locked)' : outcome.failCount ? ` (${outcome.failCount} failed in a row)` : '') +
+    (outcome.hint ? `; ${outcome.hint}` : '')
+  );
 }
 
 export function verifyCommands(): Command[] {
   const sync = addServerOptions(
-    new Command('sync')
-      .description("bring the server's record in line with the token: HOTP counter up to the token's; TOTP clock set and drift forgotten")
-      .requiredOption('-p, --port <path>', 'the token: a serial port, hid+udp://HOST:PORT or hid:PATH')
+    addTokenChoice(
+      new Command('sync').description("bring the server's record in line with the token: HOTP counter up to the token's; TOTP clock set and drift forgotten"),
+    )
       .addOption(new Option('--force', "TOTP: also set a token clock that runs ahead back"))
       .addOption(new Option('--json', 'print the result as JSON')),
-  ).action(async (options: ServerCliOptions & { port: string; force?: boolean; json?: boolean }) => {
+  ).action(async (options: ServerCliOptions & TokenChoice & { force?: boolean }) => {
     const server = requireServer(options);
     const output = createOutput(Boolean(options.json));
-    const token = await connectToken(options.port);
+    const token = await connectToken(await chooseAddress(options, output));
     try {
       const info = await readInfo(token.session);
       if (!info.enrolled) throw new CliError('NV_NOT_ENROLLED', `token ${info.serial} holds no seed: enroll it first`);
@@ -47,7 +53,7 @@ export function verifyCommands(): Command[] {
             : `server counter of ${info.serial} (${record.counter}) is not behind the token's (${info.counter}): left as it is`,
         ]);
       } else {
-        const clock = await syncClock(token.session, { force: options.force });
+        const clock = await setClock(token.session, options.force);
         await server.resetDrift(info.serial);
         output.result({ serial: info.serial, mode: 'totp', ...clock }, () =>
           table({ token: info.serial, 'clock before': `${(clock.offsetBeforeMs / 1000).toFixed(3)} s`, 'clock after': `${(clock.offsetAfterMs / 1000).toFixed(3)} s`, drift: 'reset on the server' }),
@@ -92,18 +98,18 @@ export function verifyCommands(): Command[] {
   });
 
   const watch = addServerOptions(
-    new Command('watch')
-      .description('relay every button press of the token to the server and print its verdict, until Ctrl-C')
-      .requiredOption('-p, --port <path>', 'the token: a serial port, hid+udp://HOST:PORT or hid:PATH')
-      .addOption(new Option('--json', 'one JSON line per verdict')),
-  ).action(async (options: ServerCliOptions & { port: string; json?: boolean }) => {
+    addTokenChoice(new Command('watch').description('relay every button press of the token to the server and print its verdict, until Ctrl-C')).addOption(
+      new Option('--json', 'one JSON line per verdict'),
+    ),
+  ).action(async (options: ServerCliOptions & TokenChoice) => {
     const server = requireServer(options);
     const output = createOutput(Boolean(options.json));
-    const token = await connectToken(options.port);
+    const address = await chooseAddress(options, output);
+    const token = await connectToken(address);
     const serial = token.identity.serial;
     try {
       await watchToken(token.session, serial, server, (line, verdict) => output.result(verdict, () => [line]), () =>
-        output.note(`watching token ${serial} on ${options.port}: press its button (Ctrl-C stops)`),
+        output.note(`watching token ${serial} on ${address}: press its button (Ctrl-C stops)`),
       );
     } finally {
       await token.close();

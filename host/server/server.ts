@@ -14,6 +14,7 @@ import { ApiKeys, loadMasterKey, type Role } from './secrets.ts';
 import { SeedVault } from './seed-vault.ts';
 import { SqliteTokenStore } from './store/sqlite-store.ts';
 import { TokenService } from './token-service.ts';
+import { peopleAsOwners } from './owners.ts';
 import { createNemIdService, type NemIdService } from '../service/service.ts';
 import type { ServicePolicy } from '../service/service-policy.ts';
 import { registerService } from '../service/web/register.ts';
@@ -78,7 +79,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     const service = new TokenService(store, vault, { ...DEFAULT_POLICY, ...options.policy }, options.now, {
       verified: (outcome) => metrics.verified(outcome),
       resynced: (outcome) => metrics.resynced(outcome),
-    });
+    }, peopleAsOwners(store));
     const app = await buildApp({ service, store, keys, metrics, logger: options.logger ?? false, rateLimitPerSecond: options.rateLimitPerSecond });
     const nemId = createNemIdService({ store, vault, tokens: service, outboxDir: options.outboxDir ?? path.join(dataDir, 'outbox'), policy: options.servicePolicy, now: options.now });
     await registerService(app, nemId, { secureCookies: options.secureCookies });

@@ -16,6 +16,7 @@ import { DEFAULT_POLICY, type VerifyPolicy } from './policy.ts';
 import { SeedVault, VaultError } from './seed-vault.ts';
 import { SqliteTokenStore } from './store/sqlite-store.ts';
 import { TokenService, type Actor, type VerifyOutcome } from './token-service.ts';
+import { peopleAsOwners } from './owners.ts';
 
 const PERIOD = 30;
 /** A whole TOTP step boundary (step 60,000,000 at 30 s), plus 5 s into the step. */
@@ -107,7 +108,9 @@ describe('HOTP window', () => {
     const svc = service();
     const seed = await enrollHotp(svc, 'H2', { counter: 100 });
     const outcome = await svc.verify('H2', hotp(seed, 110), client);
-    expect(outcome).toEqual({ result: 'rejected', serial: 'H2', reason: 'wrong_code', failCount: 1, locked: false });
+    // A code of the token beyond the window: refused and counted, with the way back.
+    expect(outcome).toMatchObject({ result: 'rejected', serial: 'H2', reason: 'out_of_window', failCount: 1, locked: false });
+    expect(outcome.result === 'rejected' && outcome.hint).toMatch(/resync --serial H2 CODE1 CODE2/);
     expect((await svc.get('H2')).counter).toBe(100);
     expectAccepted(await svc.verify('H2', hotp(seed, 109), client));
   });
@@ -115,14 +118,14 @@ describe('HOTP window', () => {
   it('a window set by policy is honoured at its edge', async () => {
     const svc = service({ hotpWindow: 3 });
     const seed = await enrollHotp(svc, 'H3');
-    expectRejected(await svc.verify('H3', hotp(seed, 3), client), 'wrong_code');
+    expectRejected(await svc.verify('H3', hotp(seed, 3), client), 'out_of_window');
     expectAccepted(await svc.verify('H3', hotp(seed, 2), client));
   });
 
   it('resync with the next two codes recovers a token 11 presses ahead; the counter lands after them', async () => {
     const svc = service();
     const seed = await enrollHotp(svc, 'H4');
-    expectRejected(await svc.verify('H4', hotp(seed, 10), client), 'wrong_code');
+    expectRejected(await svc.verify('H4', hotp(seed, 10), client), 'out_of_window');
     expect(await svc.resync('H4', hotp(seed, 11), hotp(seed, 12), client)).toEqual({ result: 'resynced', serial: 'H4', counter: 13, unlocked: false });
     const token = await svc.get('H4');
     expect(token).toMatchObject({ counter: 13, failCount: 0, state: 'active' });
@@ -208,7 +211,7 @@ describe('TOTP', () => {
   it('a token 2 minutes (4 steps) fast is rejected, recovered by resync, and then verifies normally', async () => {
     const svc = service();
     const seed = await enrollTotp(svc, 'T3');
-    expectRejected(await svc.verify('T3', totp(seed, 4), client), 'wrong_code');
+    expectRejected(await svc.verify('T3', totp(seed, 4), client), 'out_of_window');
     // The holder reads one code, waits for the next step, reads the next.
     const first = totp(seed, 4);
     clock += PERIOD * 1000;
@@ -249,7 +252,10 @@ describe('failures and lockout', () => {
     for (let i = 1; i <= 4; i++) expect(await svc.verify('L1', wrong, client)).toMatchObject({ result: 'rejected', reason: 'wrong_code', failCount: i, locked: false });
     expect(await svc.verify('L1', wrong, client)).toMatchObject({ result: 'rejected', reason: 'wrong_code', failCount: 5, locked: true });
     expect((await svc.get('L1')).state).toBe('locked');
-    expect(await svc.verify('L1', hotp(seed, 0), client)).toEqual({ result: 'rejected', serial: 'L1', reason: 'locked', failCount: 5, locked: true });
+    const refused = await svc.verify('L1', hotp(seed, 0), client);
+    expect(refused).toMatchObject({ result: 'rejected', serial: 'L1', reason: 'locked', failCount: 5, locked: true });
+    // …and says how to unlock it: two consecutive codes, or an administrator.
+    expect(refused.result === 'rejected' && refused.hint).toMatch(/resync --serial L1 CODE1 CODE2.*token unlock L1/);
     expect((await svc.get('L1')).counter).toBe(0);
   });
 
@@ -335,19 +341,33 @@ describe('failures and lockout', () => {
   });
 });
 
+describe('beyond the window', () => {
+  it('TOTP: a code of a step a resync would find answers out_of_window with a resync hint; a code of no step, wrong_code', async () => {
+    const svc = service();
+    const seed = await enrollTotp(svc, 'OW1');
+    const outcome = await svc.verify('OW1', totp(seed, 6), client);
+    expect(outcome).toMatchObject({ result: 'rejected', reason: 'out_of_window', failCount: 1 });
+    expect(outcome.result === 'rejected' && outcome.hint).toMatch(/clock is off.*resync --serial OW1 CODE1 CODE2/);
+    const near = new Set(Array.from({ length: 1201 }, (_, i) => totp(seed, i - 600)));
+    const code = ['123456', '654321', '111111'].find((c) => !near.has(c))!;
+    const wrong = await svc.verify('OW1', code, client);
+    expect(wrong.result === 'rejected' && [wrong.reason, wrong.hint]).toEqual(['wrong_code', undefined]);
+  });
+});
+
 describe('auto-resync', () => {
   it('off (the default): a code beyond the window followed by the next one stays refused', async () => {
     const svc = service();
     const seed = await enrollHotp(svc, 'A1');
-    expectRejected(await svc.verify('A1', hotp(seed, 50), client), 'wrong_code');
-    expectRejected(await svc.verify('A1', hotp(seed, 51), client), 'wrong_code');
+    expectRejected(await svc.verify('A1', hotp(seed, 50), client), 'out_of_window');
+    expectRejected(await svc.verify('A1', hotp(seed, 51), client), 'out_of_window');
     expect((await svc.get('A1')).counter).toBe(0);
   });
 
   it('on: a code beyond the window, then the next one within the timeout, resyncs without an administrator', async () => {
     const svc = service({ autoResync: true });
     const seed = await enrollHotp(svc, 'A2');
-    expect(await svc.verify('A2', hotp(seed, 50), client)).toEqual({ result: 'rejected', serial: 'A2', reason: 'out_of_window', failCount: 0, locked: false });
+    expect(await svc.verify('A2', hotp(seed, 50), client)).toMatchObject({ result: 'rejected', serial: 'A2', reason: 'out_of_window', failCount: 0, locked: false });
     clock += 60_000;
     expect(await svc.verify('A2', hotp(seed, 51), client)).toEqual({ result: 'accepted', serial: 'A2', counter: 51 });
     expect((await svc.get('A2')).counter).toBe(52);
@@ -502,6 +522,39 @@ describe('lifecycle', () => {
     ]);
     expect(entries[1]!.detail).toMatchObject({ counter: 0, ip: '127.0.0.1' });
     expect(entries.every((e) => e.at === clock)).toBe(true);
+  });
+});
+
+describe('owners: people of the login service', () => {
+  /** A service whose owners are the store's people (as the server composes it). */
+  const withPeople = () => new TokenService(store, vault, DEFAULT_POLICY, () => clock, {}, peopleAsOwners(store));
+  const person = (id: string, userId: string | null) =>
+    store.insertPerson(
+      { id, userId, name: 'Anna Hansen', cprDigest: null, birthDate: '1990-01-01', scope: 'full', organisationId: null, role: null, passwordHash: null, passwordTemporary: true, state: 'active', cardThreshold: 20 },
+      { at: clock, actor: 'test', action: 'person.order', serial: id, result: 'ok', detail: {} },
+    );
+
+  it('enroll and assign take a NemID number or a user-id, and keep the NemID number', async () => {
+    await person('1234567890', 'anna.hansen');
+    const svc = withPeople();
+    const seed = randomBytes(20);
+    expect((await svc.enroll({ serial: 'O1', kind: 'hotp', algorithm: 'sha1', digits: 6, seed, owner: 'ANNA.HANSEN' }, admin)).owner).toBe('1234567890');
+    expect((await svc.assign('O1', null, admin)).owner).toBeNull();
+    expect((await svc.assign('O1', '1234567890', admin)).owner).toBe('1234567890');
+    // …and a list or a verify by user-id finds the token kept under the NemID number.
+    expect((await svc.list({ owner: 'anna.hansen' })).map((t) => t.serial)).toEqual(['O1']);
+    expect(await svc.verifyUser('anna.hansen', referenceHotp(seed, 0, 6, 'sha1'), client)).toMatchObject({ result: 'accepted', serial: 'O1' });
+  });
+
+  it('anyone the login service does not know is a coded refusal, and nothing is stored or changed', async () => {
+    await person('1234567891', 'bent');
+    const svc = withPeople();
+    const refusal = { status: 400, code: 'NV_UNKNOWN_OWNER' };
+    await expect(svc.enroll({ serial: 'O2', kind: 'hotp', algorithm: 'sha1', digits: 6, seed: randomBytes(20), owner: 'alice' }, admin)).rejects.toMatchObject(refusal);
+    await expect(svc.get('O2')).rejects.toMatchObject({ code: 'NV_UNKNOWN_SERIAL' });
+    await svc.enroll({ serial: 'O2', kind: 'hotp', algorithm: 'sha1', digits: 6, seed: randomBytes(20), owner: 'bent' }, admin);
+    await expect(svc.assign('O2', '9999999999', admin)).rejects.toMatchObject(refusal);
+    expect((await svc.get('O2')).owner).toBe('1234567891');
   });
 });
 

@@ -55,7 +55,15 @@ export type RejectReason = 'wrong_code' | 'replayed' | 'out_of_window' | 'locked
 
 export type VerifyOutcome =
   | { readonly result: 'accepted'; readonly serial: string; readonly counter?: number; readonly step?: number }
-  | { readonly result: 'rejected'; readonly serial: string; readonly reason: RejectReason; readonly failCount: number; readonly locked: boolean };
+  | {
+      readonly result: 'rejected';
+      readonly serial: string;
+      readonly reason: RejectReason;
+      readonly failCount: number;
+      readonly locked: boolean;
+      /** What to do next, when something can be done: resync a token beyond the window, unlock a locked one. */
+      readonly hint?: string;
+    };
 
 export type ResyncOutcome =
   | { readonly result: 'resynced'; readonly serial: string; readonly counter?: number; readonly driftSteps?: number; readonly unlocked: boolean }
@@ -65,6 +73,16 @@ export interface Replacement {
   readonly serial: string;
   readonly password: string;
   readonly validUntil: string;
+}
+
+/**
+ * The people a token may belong to: the login service's, found by NemID number or user-id. A
+ * token's owner is always stored as the NemID number. Without a directory (the token service on
+ * its own, in tests) any owner is taken as given.
+ */
+export interface OwnerDirectory {
+  /** The NemID number of the person `owner` names (a NemID number or a user-id), or undefined for nobody known. */
+  resolve(owner: string): Promise<string | undefined>;
 }
 
 export interface ServiceEvents {
@@ -116,6 +134,7 @@ export class TokenService {
     private readonly policy: VerifyPolicy,
     private readonly now: () => number = Date.now,
     private readonly events: ServiceEvents = {},
+    private readonly owners?: OwnerDirectory,
   ) {
     this.keys = new KeyCache(vault);
   }
@@ -126,6 +145,7 @@ export class TokenService {
   }
 
   async enroll(input: EnrollInput, actor: Actor): Promise<TokenView> {
+    const owner = await this.knownOwner(input.owner ?? null);
     const sealed = this.vault.seal(input.serial, input.seed);
     try {
       const token = await this.store.insertToken(
@@ -140,12 +160,12 @@ export class TokenService {
           driftSteps: 0,
           state: 'active',
           failCount: 0,
-          owner: input.owner ?? null,
+          owner,
           sealedSeed: sealed,
           replaces: null,
           validUntil: null,
         },
-        this.auditEntry(actor, 'enroll', input.serial, 'ok', { kind: input.kind, algorithm: input.algorithm, digits: input.digits, owner: input.owner ?? null }),
+        this.auditEntry(actor, 'enroll', input.serial, 'ok', { kind: input.kind, algorithm: input.algorithm, digits: input.digits, owner }),
       );
       return viewToken(token);
     } catch (error) {
@@ -159,7 +179,8 @@ export class TokenService {
   }
 
   async list(filter: TokenFilter): Promise<TokenView[]> {
-    return (await this.store.listTokens(filter)).map(viewToken);
+    const owner = filter.owner === undefined ? undefined : await this.ownerAsStored(filter.owner);
+    return (await this.store.listTokens({ ...filter, owner })).map(viewToken);
   }
 
   async audit(filter: AuditFilter): Promise<AuditEntry[]> {
@@ -174,7 +195,8 @@ export class TokenService {
   }
 
   /** Checks a code against every token of a user; accepted by the first that takes it. */
-  async verifyUser(owner: string, code: string, actor: Actor): Promise<VerifyOutcome> {
+  async verifyUser(user: string, code: string, actor: Actor): Promise<VerifyOutcome> {
+    const owner = await this.ownerAsStored(user);
     const tokens = (await this.store.listTokens({ owner })).filter((t) => t.state === 'active');
     if (tokens.length === 0) throw new ApiError(404, 'NV_UNKNOWN_USER', `no active token is assigned to ${owner}`);
     let last: VerifyOutcome | undefined;
@@ -280,7 +302,8 @@ export class TokenService {
     return { token, replacement: { serial: replacing, password, validUntil: new Date(validUntil).toISOString() } };
   }
 
-  async assign(serial: string, owner: string | null, actor: Actor): Promise<TokenView> {
+  async assign(serial: string, given: string | null, actor: Actor): Promise<TokenView> {
+    const owner = await this.knownOwner(given);
     return viewToken(
       await this.mutate(serial, actor, (token) => ({
         kind: 'write',
@@ -330,13 +353,13 @@ export class TokenService {
       kind: 'write',
       changes,
       audit: { action: 'verify', result: 'rejected', detail: { reason, failCount: token.failCount, locked } },
-      answer: { result: 'rejected', serial: token.serial, reason, failCount: token.failCount, locked },
+      answer: rejection(token, reason, token.failCount, locked),
     });
-    /** A wrong or replayed code: it counts toward the lockout. */
+    /** A wrong, replayed or out-of-window code: it counts toward the lockout. */
     const fail = (reason: RejectReason): Decision<VerifyOutcome> => ({
       kind: 'failure',
       audit: (counted) => ({ action: 'verify', result: 'rejected', detail: { reason, failCount: counted.failCount, locked: counted.state === 'locked' } }),
-      answer: (counted) => ({ result: 'rejected', serial: token.serial, reason, failCount: counted.failCount, locked: counted.state === 'locked' }),
+      answer: (counted) => rejection(token, reason, counted.failCount, counted.state === 'locked'),
     });
     if (token.state !== 'active') return refuse(token.state as RejectReason);
     const now = this.now();
@@ -363,9 +386,11 @@ export class TokenService {
           if (pending !== null && token.pendingAt !== null && now - token.pendingAt <= this.policy.autoResyncTimeoutMs && findCounter(key, token.digits, code, pending + 1, 1) !== undefined) {
             return accept({ counter: pending + 2 }, { counter: pending + 1 });
           }
-          const ahead = findCounter(key, token.digits, code, token.counter + this.policy.hotpWindow, this.policy.resyncWindow);
-          if (ahead !== undefined) return refuse('out_of_window', { pendingCounter: ahead, pendingAt: now });
         }
+        // A code of this token beyond the window (the range a resync searches): with auto-resync it waits
+        // for its successor; without, it is a failure like any other, answered with the way back.
+        const ahead = findCounter(key, token.digits, code, token.counter + this.policy.hotpWindow, this.policy.resyncWindow);
+        if (ahead !== undefined) return this.policy.autoResync ? refuse('out_of_window', { pendingCounter: ahead, pendingAt: now }) : fail('out_of_window');
         const lookback = Math.min(this.policy.replayLookback, token.counter);
         const replayed = findCounter(key, token.digits, code, token.counter - lookback, lookback) !== undefined;
         return fail(replayed ? 'replayed' : 'wrong_code');
@@ -378,11 +403,30 @@ export class TokenService {
       const earliest = Math.max(0, centre - this.policy.totpSteps);
       const used = Math.max(0, token.lastStep - earliest + 1);
       const replayed = token.lastStep >= earliest && findCounter(key, token.digits, code, earliest, used) !== undefined;
-      return fail(replayed ? 'replayed' : 'wrong_code');
+      if (replayed) return fail('replayed');
+      // A code of a step a resync would find (not yet used, within half the resync window of now): the token's clock is off.
+      const resyncRange = stepRange(step, Math.floor(this.policy.resyncWindow / 2), token.lastStep);
+      const off = findCounter(key, token.digits, code, resyncRange.from, resyncRange.count);
+      return fail(off !== undefined ? 'out_of_window' : 'wrong_code');
     });
   }
 
   // ---- machinery ----
+
+  /** The owner to store: null, or the NemID number of a person the directory knows (else a coded refusal). */
+  private async knownOwner(owner: string | null): Promise<string | null> {
+    if (owner === null || !this.owners) return owner;
+    const nemId = await this.owners.resolve(owner);
+    if (nemId === undefined) {
+      throw new ApiError(400, 'NV_UNKNOWN_OWNER', `the login service knows nobody by "${owner}": give a person's NemID number or user-id (order a NemID with POST /v1/people or \`noegleviser person order\`)`);
+    }
+    return nemId;
+  }
+
+  /** An owner as a filter or a verifyUser names them: the NemID number when the directory knows them, else as given. */
+  private async ownerAsStored(owner: string): Promise<string> {
+    return (await this.owners?.resolve(owner)) ?? owner;
+  }
 
   private withKey<T>(token: TokenRecord, use: (key: OathKey) => T): T {
     return use(this.keys.get(token.serial, token.sealedSeed, token.algorithm));
@@ -431,8 +475,26 @@ export class TokenService {
   }
 
   private auditEntry(actor: Actor, action: string, serial: string | null, result: string, detail: AuditEntry['detail']): NewAuditEntry {
-    return { at: this.now(), actor: actor.name, action, serial, result, detail: actor.ip ? { ...detail, ip: actor.ip } : detail };
+    return { at: this.now(), actor: actor.name, action, serial, subjectKind: 'token', result, detail: actor.ip ? { ...detail, ip: actor.ip } : detail };
   }
+}
+
+/** A rejection, with what to do next when the reason has a way back. */
+function rejection(token: TokenRecord, reason: RejectReason, failCount: number, locked: boolean): VerifyOutcome {
+  const hint = locked ? unlockHint(token) : reason === 'out_of_window' ? resyncHint(token) : undefined;
+  return { result: 'rejected', serial: token.serial, reason, failCount, locked, ...(hint ? { hint } : {}) };
+}
+
+function resyncHint(token: TokenRecord): string {
+  const why = token.kind === 'totp' ? "the token's clock is off" : 'the token was pressed more often than the server saw';
+  return `the code is this token's but beyond the server's window (${why}): resync it with two consecutive codes (POST /v1/resync, or noegleviser resync --serial ${token.serial} CODE1 CODE2)`;
+}
+
+function unlockHint(token: TokenRecord): string {
+  const serial = token.serial;
+  const byAdministrator = `an administrator with POST /v1/tokens/${serial}/unlock (noegleviser token unlock ${serial})`;
+  if (token.kind === 'password') return `the temporary password is locked after too many wrong tries: ${byAdministrator} unlocks it`;
+  return `the token is locked after too many wrong codes: its holder unlocks it with two consecutive codes (POST /v1/resync, or noegleviser resync --serial ${serial} CODE1 CODE2), or ${byAdministrator}`;
 }
 
 /** The serial of the temporary password issued when `serial` was reported lost. */

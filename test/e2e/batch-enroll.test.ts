@@ -72,7 +72,7 @@ describe('enroll --all: a batch of tokens, each with its own generated seed, reg
   });
 
   it(`enrolls all ${COUNT} tokens it finds: the server holds ${COUNT} records, and every token says it is enrolled`, async () => {
-    const result = await run(['enroll', '--all', '--json']);
+    const result = await run(['enroll', '--all', '--yes', '--json']);
     expect(result.code, result.stderr).toBe(0);
     const summary = JSON.parse(result.stdout) as Summary;
     expect(Object.keys(summary).sort()).toEqual(['alreadyEnrolled', 'enrolled', 'failed']);
@@ -104,14 +104,14 @@ describe('enroll --all: a batch of tokens, each with its own generated seed, reg
   });
 
   it(`a second run finds all ${COUNT} already enrolled, which is no failure`, async () => {
-    const result = await run(['enroll', '--all', '--json']);
+    const result = await run(['enroll', '--all', '--yes', '--json']);
     expect(result.code, result.stderr).toBe(0);
     const summary = JSON.parse(result.stdout) as Summary;
     expect(summary.enrolled).toEqual([]);
     expect([...summary.alreadyEnrolled].sort()).toEqual(rack.tokens.map((t) => t.serial).sort());
     expect(summary.failed).toEqual([]);
     // …and the same, as a person reads it.
-    const human = await run(['enroll', '--all']);
+    const human = await run(['enroll', '--all', '--yes']);
     expect(human.code, human.stderr).toBe(0);
     expect(human.stdout).toMatch(/^enrolled: +0\nalready enrolled: +30 \(\d{8}( \d{8}){29}\)\nfailed: +0\n$/);
   });
@@ -130,7 +130,7 @@ describe('enroll --all: a batch of tokens, each with its own generated seed, reg
     it('--ports with a bogus path among good ones: that one fails with its code, the others are enrolled, the exit code is 1', async () => {
       const [t1, t2] = fresh.tokens as [RackToken, RackToken];
       const bogus = path.join(dir, 'no-such-tty');
-      const result = await run(['enroll', '--all', '--ports', `${t1.port},${bogus},hid+${t2.hid}`, '--json'], otherEnv);
+      const result = await run(['enroll', '--all', '--yes', '--ports', `${t1.port},${bogus},hid+${t2.hid}`, '--json'], otherEnv);
       expect(result.code, result.stderr).toBe(1);
       const summary = JSON.parse(result.stdout) as Summary;
       expect([...summary.enrolled].sort()).toEqual([t1.serial, t2.serial].sort());
@@ -157,14 +157,14 @@ describe('enroll --all: a batch of tokens, each with its own generated seed, reg
       const holder = new SerialPort({ path: t3.port, baudRate: 115_200, autoOpen: false });
       await new Promise<void>((resolve, reject) => holder.open((error) => (error ? reject(error) : resolve())));
       try {
-        const result = await run(['enroll', '--all', '--concurrency', '2', '--json'], otherEnv);
+        const result = await run(['enroll', '--all', '--yes', '--concurrency', '2', '--json'], otherEnv);
         expect(result.code, result.stderr).toBe(1);
         const summary = JSON.parse(result.stdout) as Summary;
         expect([...summary.enrolled].sort()).toEqual([t3.serial, t4.serial].sort());
         expect([...summary.alreadyEnrolled].sort()).toEqual([t1.serial, t2.serial].sort());
         expect(summary.failed).toEqual([{ port: ghost.port, serial: '99999999', code: 'NV_PORT_OPEN', message: expect.any(String) }]);
         // As a person reads it: the failure with its serial, port, reason and code.
-        const human = await run(['enroll', '--all'], otherEnv);
+        const human = await run(['enroll', '--all', '--yes'], otherEnv);
         expect(human.code).toBe(1);
         expect(human.stdout).toContain(`failed:           1\n  99999999 ${ghost.port}: cannot open ${ghost.port}: No such file or directory [NV_PORT_OPEN]\n`);
       } finally {
@@ -177,7 +177,7 @@ describe('enroll --all: a batch of tokens, each with its own generated seed, reg
   });
 
   it('a batch needs a server (its seeds go nowhere else) and its admin key, takes no seed of its own and no --port; a wrong key is one error', async () => {
-    const noServer = await run(['enroll', '--all'], { NOEGLEVISER_SERVER: undefined, XDG_CONFIG_HOME: path.join(dir, 'empty-config') });
+    const noServer = await run(['enroll', '--all', '--yes'], { NOEGLEVISER_SERVER: undefined, XDG_CONFIG_HOME: path.join(dir, 'empty-config') });
     expect(noServer.code).toBe(2);
     expect(noServer.stderr).toMatch(/\[NV_NO_SERVER\]\n$/);
     for (const args of [
@@ -189,17 +189,17 @@ describe('enroll --all: a batch of tokens, each with its own generated seed, reg
       ['--period', '30'],
       ['--concurrency', '0'],
     ]) {
-      const result = await run(['enroll', '--all', ...args]);
+      const result = await run(['enroll', '--all', '--yes', ...args]);
       expect(result.code, args.join(' ')).toBe(2);
       expect(result.stderr).toMatch(/\[NV_(BAD_ARGUMENT|USAGE)\]\n$/);
     }
-    const unreachable = await run(['enroll', '--all', '--server', 'http://127.0.0.1:9']);
+    const unreachable = await run(['enroll', '--all', '--yes', '--server', 'http://127.0.0.1:9']);
     expect(unreachable.code).toBe(1);
     expect(unreachable.stderr).toMatch(/\[NV_SERVER_UNREACHABLE\]\n$/);
     // A wrong key: the server's first refusal stops the batch, as one error; no token is written.
     const unwritten = await startRackProcess({ profile: path.join(dir, 'wrong-key'), runtimeDir: path.join(dir, 'run4'), count: 3 });
     racks.push(unwritten);
-    const wrongKey = await run(['enroll', '--all', '--concurrency', '1'], {
+    const wrongKey = await run(['enroll', '--all', '--yes', '--concurrency', '1'], {
       NOEGLEVISER_RUNTIME_DIR: path.join(dir, 'run4'),
       NOEGLEVISER_ADMIN_KEY: 'nv_admin_wrong_key_0000000000000000',
     });
@@ -207,10 +207,10 @@ describe('enroll --all: a batch of tokens, each with its own generated seed, reg
     expect(wrongKey.stdout).toBe('');
     expect(wrongKey.stderr).toMatch(/^noegleviser: [^\n]*\[NV_UNAUTHORIZED\]\n$/);
     for (const token of unwritten.tokens) expect(await info(token.port)).toMatchObject({ enrolled: false });
-    const noKey = await run(['enroll', '--all'], { NOEGLEVISER_RUNTIME_DIR: path.join(dir, 'run4'), NOEGLEVISER_ADMIN_KEY: undefined });
+    const noKey = await run(['enroll', '--all', '--yes'], { NOEGLEVISER_RUNTIME_DIR: path.join(dir, 'run4'), NOEGLEVISER_ADMIN_KEY: undefined });
     expect(noKey.code).toBe(2);
     expect(noKey.stderr).toMatch(/\[NV_NO_API_KEY\]\n$/);
-    const none = await run(['enroll', '--all'], { NOEGLEVISER_RUNTIME_DIR: path.join(dir, 'empty-run') });
+    const none = await run(['enroll', '--all', '--yes'], { NOEGLEVISER_RUNTIME_DIR: path.join(dir, 'empty-run') });
     expect(none.code).toBe(1);
     expect(none.stderr).toMatch(/no tokens found.*\[NV_NO_TOKENS\]\n$/);
     const noPort = await run(['enroll', '--generate']);
@@ -220,7 +220,7 @@ describe('enroll --all: a batch of tokens, each with its own generated seed, reg
   it.skipIf(!toolAvailable('script'))('on a terminal, a progress bar on stderr (through script(1), a real pty); TOTP options apply to every token', async () => {
     const more = await startRackProcess({ profile: path.join(dir, 'tty'), runtimeDir: path.join(dir, 'run3'), count: 3 });
     racks.push(more);
-    const command = [process.execPath, path.join(ROOT, 'bin', 'noegleviser.mjs'), 'enroll', '--all', '--totp', '--algorithm', 'sha256', '--digits', '8', '--period', '60']
+    const command = [process.execPath, path.join(ROOT, 'bin', 'noegleviser.mjs'), 'enroll', '--all', '--yes', '--totp', '--algorithm', 'sha256', '--digits', '8', '--period', '60']
       .map((a) => `'${a}'`)
       .join(' ');
     const shown = spawnSync('script', ['-qec', command, '/dev/null'], {

@@ -30,7 +30,7 @@ describe('bad input to the CLI', () => {
     if (silent) for (const fd of [silent.master, silent.slave]) fs.closeSync(fd);
   });
 
-  it('a missing --port', async () => expectOneLineError(await cli(['info'], { env }), 'NV_USAGE', 2));
+  it('no --port and no token attached', async () => expectOneLineError(await cli(['info'], { env: { NOEGLEVISER_RUNTIME_DIR: path.join(dir, 'empty-run') } }), 'NV_NO_TOKENS'));
   it('an unknown command', async () => expectOneLineError(await cli(['frobnicate'], { env }), 'NV_USAGE', 2));
   it('a port that does not exist', async () => expectOneLineError(await cli(['info', '--port', '/dev/ttyNOPE9'], { env }), 'NV_PORT_OPEN'));
   it('a file that is not a serial port', async () => expectOneLineError(await cli(['info', '--port', '/dev/null'], { env }), 'NV_PORT_OPEN'));

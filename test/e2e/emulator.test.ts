@@ -150,7 +150,7 @@ describe.each(TRANSPORTS)('an emulated token, driven through the CLI over $trans
     expect(sync.offsetBeforeMs).toBeGreaterThan(100_000);
     expect(Math.abs(sync.offsetAfterMs)).toBeLessThan(1000);
 
-    const wiping = cliInBackground(['wipe', '--port', address(emulator)], { env });
+    const wiping = cliInBackground(['wipe', '--port', address(emulator), '--force'], { env });
     await wiping.stderrIncludes('hold the button');
     expect((await cli(['device', 'display', '--debug', emulator.debug], { env })).stdout.trim()).toBe('HoLd CLr');
     await cli(['device', 'hold', '--debug', emulator.debug], { env });
@@ -179,7 +179,7 @@ describe.each(TRANSPORTS)('an emulated token, driven through the CLI over $trans
 
   it('a wipe interrupted by a power cut fails at once with NV_TOKEN_RESTARTED, leaving the token whole or wiped', async () => {
     await cli(['device', 'power-cut', '--debug', emulator.debug, '--at-write', '1'], { env });
-    const wiping = cliInBackground(['wipe', '--port', address(emulator)], { env });
+    const wiping = cliInBackground(['wipe', '--port', address(emulator), '--force'], { env });
     await wiping.stderrIncludes('hold the button');
     await cli(['device', 'hold', '--debug', emulator.debug], { env });
     const result = await wiping.result;

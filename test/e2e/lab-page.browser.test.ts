@@ -53,7 +53,7 @@ describe.skipIf(!chromium.available)('the lab page in headless Chromium', () => 
     client = new ServerClient({ url: server.url, adminKey: server.createdKeys.admin!, clientKey: server.createdKeys.client! });
     const bridge = await connectToken(emulator.port);
     try {
-      await enrollWithServer(bridge, client, { secret: seed, mode: 'hotp', algorithm: 'sha1', digits: 6 }, { owner: 'lab' });
+      await enrollWithServer(bridge, client, { secret: seed, mode: 'hotp', algorithm: 'sha1', digits: 6 });
     } finally {
       await bridge.close();
     }

@@ -74,6 +74,13 @@ async function enroll(
   return seed;
 }
 
+/** A person of the login service (bank-only, no CPR number needed); answers their NemID number. */
+async function orderPerson(server: ServerProcess, name: string): Promise<string> {
+  const ordered = await api(server, 'POST', '/v1/people', { key: ADMIN, body: { name, birthDate: '1990-01-01', credential: 'card' } });
+  expect(ordered.status, ordered.text).toBe(201);
+  return ordered.body.person.nemIdNumber;
+}
+
 const verify = (server: ServerProcess, serial: string, code: string, key = CLIENT) => api(server, 'POST', '/v1/verify', { key, body: { serial, code } });
 const resync = (server: ServerProcess, serial: string, codes: string[]) => api(server, 'POST', '/v1/resync', { key: CLIENT, body: { serial, codes } });
 const token = async (server: ServerProcess, serial: string) => (await api(server, 'GET', `/v1/tokens/${serial}`, { key: ADMIN })).body.token;
@@ -124,18 +131,20 @@ describe('API basics', () => {
     expect(Object.keys(enrolled)).not.toEqual(expect.arrayContaining(['seed']));
     expectError(await api(main, 'POST', '/v1/tokens', { key: ADMIN, body: { serial: 'B-1', kind: 'hotp', seed: 'ab'.repeat(20) } }), 409, 'NV_SERIAL_EXISTS');
 
-    // assign and list
-    const assigned = await api(main, 'POST', '/v1/tokens/B-1/assign', { key: ADMIN, body: { owner: 'alice' } });
+    // assign (to a person of the login service, kept by NemID number; nobody else) and list
+    const alice = await orderPerson(main, 'Alice Andersen');
+    expectError(await api(main, 'POST', '/v1/tokens/B-1/assign', { key: ADMIN, body: { owner: 'alice' } }), 400, 'NV_UNKNOWN_OWNER');
+    const assigned = await api(main, 'POST', '/v1/tokens/B-1/assign', { key: ADMIN, body: { owner: alice } });
     expect(assigned.status).toBe(200);
-    expect(assigned.body.token.owner).toBe('alice');
-    const listed = await api(main, 'GET', '/v1/tokens?owner=alice', { key: ADMIN });
+    expect(assigned.body.token.owner).toBe(alice);
+    const listed = await api(main, 'GET', `/v1/tokens?owner=${alice}`, { key: ADMIN });
     expect(listed.status).toBe(200);
     expect(listed.body.tokens.map((t: { serial: string }) => t.serial)).toEqual(['B-1']);
     const all = await api(main, 'GET', '/v1/tokens', { key: ADMIN });
     expect(all.body.tokens.map((t: { serial: string }) => t.serial)).toContain('B-1');
 
     // verify by user and by serial
-    const byUser = await api(main, 'POST', '/v1/verify', { key: CLIENT, body: { user: 'alice', code: hotp(seed, 0) } });
+    const byUser = await api(main, 'POST', '/v1/verify', { key: CLIENT, body: { user: alice, code: hotp(seed, 0) } });
     expect(byUser.status).toBe(200);
     expect(byUser.body).toEqual({ result: 'accepted', serial: 'B-1', counter: 0 });
 
@@ -163,9 +172,9 @@ describe('API basics', () => {
     expect(Date.parse(lost.body.replacement.validUntil) - Date.now()).toBeGreaterThan(3 * 86_400_000 - 60_000);
     passwords.push(lost.body.replacement.password);
     expect((await verify(main, 'B-1', hotp(seed, 20))).body).toMatchObject({ result: 'rejected', reason: 'lost' });
-    const withPassword = await api(main, 'POST', '/v1/verify', { key: CLIENT, body: { user: 'alice', code: lost.body.replacement.password } });
+    const withPassword = await api(main, 'POST', '/v1/verify', { key: CLIENT, body: { user: alice, code: lost.body.replacement.password } });
     expect(withPassword.body).toEqual({ result: 'accepted', serial: 'LOST-B-1' });
-    expect(await token(main, 'LOST-B-1')).toMatchObject({ kind: 'password', owner: 'alice', replaces: 'B-1' });
+    expect(await token(main, 'LOST-B-1')).toMatchObject({ kind: 'password', owner: alice, replaces: 'B-1' });
 
     // revoke is final
     const revoked = await api(main, 'POST', '/v1/tokens/B-1/revoke', { key: ADMIN });
@@ -212,6 +221,15 @@ describe('API basics', () => {
     expect(audit.body.entries[0].actor).toMatch(/^admin-/);
     const deletions = await api(main, 'GET', '/v1/audit?serial=B-2&action=delete', { key: ADMIN });
     expect(deletions.body.entries).toHaveLength(1);
+    // Each record names its subject by kind: a token's serial, a person's NemID number.
+    expect(audit.body.entries[0].subject).toEqual({ kind: 'token', id: 'B-1' });
+    expect(audit.body.entries[0]).not.toHaveProperty('serial');
+    const orders = await api(main, 'GET', `/v1/audit?action=person.order&subject=${alice}`, { key: ADMIN });
+    expect(orders.status, orders.text).toBe(200);
+    expect(orders.body.entries.map((e: { subject: unknown }) => e.subject)).toEqual([{ kind: 'nemid', id: alice }]);
+    // Newest first, on request.
+    const newest = await api(main, 'GET', '/v1/audit?serial=B-1&order=desc&limit=2', { key: ADMIN });
+    expect(newest.body.entries.map((e: { action: string }) => e.action)).toEqual(['revoke', 'verify']);
 
     // the master key file the server created is its owner's alone
     expect(fs.statSync(path.join(dir, 'main', 'master.key')).mode & 0o777).toBe(0o600);
@@ -265,14 +283,15 @@ describe('replay', () => {
   });
 
   it('every accepted code, replayed at once or later, is rejected', async () => {
-    const seed = await enroll(replay, 'RP-1', { owner: 'erin' });
+    const erin = await orderPerson(replay, 'Erin Eriksen');
+    const seed = await enroll(replay, 'RP-1', { owner: erin });
     const accepted: string[] = [];
     for (let counter = 0; counter < 30; counter += 1 + (counter % 3)) {
       const code = hotp(seed, counter);
       expect((await verify(replay, 'RP-1', code)).body, `counter ${counter}`).toMatchObject({ result: 'accepted', counter });
       accepted.push(code);
       expect((await verify(replay, 'RP-1', code)).body).toMatchObject({ result: 'rejected', reason: 'replayed' });
-      expect((await api(replay, 'POST', '/v1/verify', { key: CLIENT, body: { user: 'erin', code } })).body).toMatchObject({ result: 'rejected' });
+      expect((await api(replay, 'POST', '/v1/verify', { key: CLIENT, body: { user: erin, code } })).body).toMatchObject({ result: 'rejected' });
     }
     for (const code of accepted) {
       const again = await verify(replay, 'RP-1', code);
@@ -395,7 +414,7 @@ describe('crash safety', () => {
       expect(counters.length, serial).toBeGreaterThan(0);
       const highest = Math.max(...counters);
       expect(bySerial.get(serial).counter, serial).toBeGreaterThanOrEqual(highest + 1);
-      const audited = audit.filter((e) => e.serial === serial && e.action === 'verify' && e.result === 'accepted').map((e) => e.detail.counter as number);
+      const audited = audit.filter((e) => e.subject?.id === serial && e.action === 'verify' && e.result === 'accepted').map((e) => e.detail.counter as number);
       for (const counter of counters) expect(audited, `${serial} ${counter}`).toContain(counter);
       expect(bySerial.get(serial).counter).toBe(Math.max(...audited) + 1);
     }
@@ -425,7 +444,9 @@ describe('lockout, unlock and rate limit', () => {
       const answer = await verify(main, 'LK-1', wrong);
       expect(answer.body).toMatchObject({ result: 'rejected', reason: 'wrong_code', failCount: i, locked: i === 5 });
     }
-    expect((await verify(main, 'LK-1', hotp(seed, 0))).body).toEqual({ result: 'rejected', serial: 'LK-1', reason: 'locked', failCount: 5, locked: true });
+    const locked = (await verify(main, 'LK-1', hotp(seed, 0))).body;
+    expect(locked).toMatchObject({ result: 'rejected', serial: 'LK-1', reason: 'locked', failCount: 5, locked: true });
+    expect(locked.hint).toMatch(/POST \/v1\/resync.*POST \/v1\/tokens\/LK-1\/unlock/);
     expect(await token(main, 'LK-1')).toMatchObject({ state: 'locked', failCount: 5, counter: 0 });
     const listedLocked = await api(main, 'GET', '/v1/tokens?state=locked', { key: ADMIN });
     expect(listedLocked.body.tokens.map((t: { serial: string }) => t.serial)).toContain('LK-1');
@@ -486,7 +507,9 @@ describe('windows over HTTP', () => {
     const seed = await enroll(main, 'W-1');
     expect((await verify(main, 'W-1', hotp(seed, 0))).body.result).toBe('accepted');
     // counter is 1: presses 1..10 were lost, the 11th shows counter 11.
-    expect((await verify(main, 'W-1', hotp(seed, 11))).body).toMatchObject({ result: 'rejected', reason: 'wrong_code' });
+    const beyond = (await verify(main, 'W-1', hotp(seed, 11))).body;
+    expect(beyond).toMatchObject({ result: 'rejected', reason: 'out_of_window' });
+    expect(beyond.hint).toMatch(/beyond the server's window.*POST \/v1\/resync/);
     expect((await token(main, 'W-1')).counter).toBe(1);
     const recovered = await resync(main, 'W-1', [hotp(seed, 12), hotp(seed, 13)]);
     expect(recovered.status).toBe(200);

@@ -65,10 +65,13 @@ describe('bridge and server', () => {
     { transport: 'HID over UDP', address: (token: EmulatorProcess) => token.hid },
   ])('the full chain over $transport: enroll through the bridge, press on the token, `watch` sees the server accept the code', async ({ transport, address }) => {
     const token = await newToken(`chain-${transport.replace(/\W/g, '')}`);
-    const enrolled = await cli(['enroll', '--port', address(token), '--seed-file', '-', '--owner', 'alice', '--json'], { env, input: SEED_HEX });
+    // The owner is a person of the login service (by NemID number).
+    const ordered = await api(server, 'POST', '/v1/people', { key: server.adminKey, body: { name: 'Alice Andersen', birthDate: '1990-01-01', credential: 'card' } });
+    const owner = ordered.body.person.nemIdNumber as string;
+    const enrolled = await cli(['enroll', '--port', address(token), '--seed-file', '-', '--owner', owner, '--json'], { env, input: SEED_HEX });
     expect(enrolled.code, enrolled.stderr).toBe(0);
     expect(JSON.parse(enrolled.stdout)).toMatchObject({ serial: token.serial, server: server.url, counter: 0 });
-    expect((await serverRecord(token.serial)).body.token).toMatchObject({ serial: token.serial, kind: 'hotp', counter: 0, owner: 'alice', state: 'active' });
+    expect((await serverRecord(token.serial)).body.token).toMatchObject({ serial: token.serial, kind: 'hotp', counter: 0, owner, state: 'active' });
 
     const watching = cliInBackground(['watch', '--port', address(token), '--json'], { env });
     await watching.stderrIncludes('watching token');

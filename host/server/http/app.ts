@@ -9,7 +9,8 @@ import { hexToBytes } from '../../../protocol/bytes.ts';
 import { ApiError } from '../errors.ts';
 import type { ServerMetrics } from '../metrics.ts';
 import type { ApiKeys, Principal, Role } from '../secrets.ts';
-import type { TokenStore, TokenState } from '../store/types.ts';
+import type { AuditEntry, TokenStore, TokenState } from '../store/types.ts';
+import { subjectKindOfAction } from '../store/audit-subject.ts';
 import type { Actor, TokenService } from '../token-service.ts';
 import * as schema from './schemas.ts';
 
@@ -154,22 +155,24 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     { ...admin, schema: { params: schema.serialParams, body: schema.emptyBody } },
     async (request) => ({ token: await service.resetDrift(request.params.serial, actor(request)) }),
   );
-  app.get<{ Querystring: { serial?: string; action?: string; after?: string; limit?: string } }>(
-    '/v1/audit',
-    { ...admin, schema: { querystring: { ...schema.auditQuery } } },
-    async (request) => ({
-      entries: (
-        await service.audit({
-          serial: request.query.serial,
-          action: request.query.action,
-          afterId: request.query.after === undefined ? undefined : Number(request.query.after),
-          limit: pageSize(request.query.limit),
-        })
-      ).map(
-        (entry) => ({ ...entry, at: new Date(entry.at).toISOString() }),
-      ),
-    }),
-  );
+  app.get<{ Querystring: schema.AuditQuery }>('/v1/audit', { ...admin, schema: { querystring: { ...schema.auditQuery } } }, async (request) => {
+    const query = request.query;
+    if (query.subject !== undefined && query.serial !== undefined && query.subject !== query.serial) {
+      throw new ApiError(400, 'NV_BAD_FIELD', 'querystring.serial is the older name of querystring.subject: give one');
+    }
+    const since = query.since === undefined ? undefined : Date.parse(query.since);
+    if (Number.isNaN(since)) throw new ApiError(400, 'NV_BAD_FIELD', 'querystring.since is not a time that exists');
+    const entries = await service.audit({
+      serial: query.subject ?? query.serial,
+      action: query.action,
+      since,
+      order: query.order,
+      afterId: query.after === undefined ? undefined : Number(query.after),
+      beforeId: query.before === undefined ? undefined : Number(query.before),
+      limit: pageSize(query.limit),
+    });
+    return { entries: entries.map(viewAuditEntry) };
+  });
 
   app.post<{ Body: { serial?: string; user?: string; code: string } }>('/v1/verify', { ...client, schema: { body: schema.verifyBody } }, async (request) => {
     const { serial, user, code } = request.body;
@@ -181,6 +184,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   );
 
   return app;
+}
+
+/** An audit record as the API shows it: its time in ISO 8601, its subject named by kind. */
+export function viewAuditEntry(entry: AuditEntry) {
+  const { serial, subjectKind, at, ...rest } = entry;
+  return { ...rest, at: new Date(at).toISOString(), subject: serial === null ? null : { kind: subjectKind ?? subjectKindOfAction(entry.action), id: serial } };
 }
 
 /** A page of at most 1000 rows. */

@@ -69,16 +69,37 @@ export const counterBody = {
   additionalProperties: false,
 } as const;
 
+/** An ISO 8601 date, or date and time (a time without a zone is the server's local time). */
+export const ISO_TIME_PATTERN = '^\\d{4}-\\d{2}-\\d{2}(T\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,3})?)?(Z|[+-]\\d{2}:\\d{2})?)?$';
+const isoTime = { type: 'string', pattern: ISO_TIME_PATTERN } as const;
+
 export const auditQuery = {
   type: 'object',
   properties: {
+    /** The subject's id, whatever its kind (`serial` is its older name, kept working). */
+    subject: serial,
     serial,
-    action: { type: 'string', pattern: '^[a-z_]{1,32}$' },
+    /** Every action the audit records: the token service's (`verify`, `sync_counter`) and the login service's (`login.password`, `key-file.block`). */
+    action: { type: 'string', pattern: '^[a-z][a-z0-9_.-]{0,63}$' },
+    since: isoTime,
+    order: { enum: ['asc', 'desc'] },
     after: wholeText,
+    before: wholeText,
     limit: wholeText,
   },
   additionalProperties: false,
 } as const;
+
+export interface AuditQuery {
+  subject?: string;
+  serial?: string;
+  action?: string;
+  since?: string;
+  order?: 'asc' | 'desc';
+  after?: string;
+  before?: string;
+  limit?: string;
+}
 
 export const verifyBody = {
   type: 'object',

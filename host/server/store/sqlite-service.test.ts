@@ -104,8 +104,8 @@ function rawQuery<T>(sql: string, ...params: unknown[]): T[] {
 const tablesOf = () => rawQuery<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table'").map((row) => row.name);
 
 describe('schema', () => {
-  it('makes a new file at version 2 with the service tables', async () => {
-    expect(await store.getMeta('schema_version')).toBe('2');
+  it('makes a new file at version 3 with the service tables', async () => {
+    expect(await store.getMeta('schema_version')).toBe('3');
     expect(tablesOf()).toEqual(expect.arrayContaining(['tokens', 'audit', 'organisations', 'people', 'code_cards', 'key_files', 'sessions']));
   });
 
@@ -137,7 +137,7 @@ describe('schema', () => {
     expect(token).toMatchObject({ kind: 'hotp', counter: 42, failCount: 2, owner: 'anna', version: 7 });
     expect(Buffer.from(token!.sealedSeed).equals(seed)).toBe(true);
     expect(await upgraded.listAudit({ serial: 'NV00000001' })).toHaveLength(1);
-    expect(await upgraded.getMeta('schema_version')).toBe('2');
+    expect(await upgraded.getMeta('schema_version')).toBe('3');
     expect(tablesOf()).toEqual(expect.arrayContaining(['organisations', 'people', 'code_cards', 'key_files', 'sessions']));
 
     const person = await upgraded.insertPerson(newPerson(), audit('order', null));
@@ -161,11 +161,68 @@ describe('schema', () => {
     expect(await store.takeSessionRefusal(session.digest, 3)).toBe(1);
   });
 
-  it('refuses a file of a newer schema and leaves it as it was', async () => {
-    await store.setMeta('schema_version', '3');
+  it('upgrades a version-2 file: every older audit record gets its subject kind, and its filters still find it', async () => {
     await store.close();
-    expect(() => open()).toThrow(/schema version 3/);
-    expect(rawQuery<{ value: string }>("SELECT value FROM meta WHERE key = 'schema_version'")[0]?.value).toBe('3');
+    fs.rmSync(file);
+    // A version-2 file as it shipped: the audit without a subject kind.
+    const v2 = new Database(file);
+    v2.exec(`
+      CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+      CREATE TABLE audit (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
+        serial TEXT, result TEXT NOT NULL, detail TEXT NOT NULL) STRICT;
+      INSERT INTO meta VALUES ('schema_version', '2');
+    `);
+    const rows: [string, string | null][] = [
+      ['enroll', 'NV00000001'],
+      ['verify', 'NV00000001'],
+      ['person.order', '1234567890'],
+      ['login.password', '1234567890'],
+      ['login.password', null],
+      ['card.issue', 'K123-456-789'],
+      ['card.extra', '1234567890'],
+      ['key-file.block', 'F0A1B2C3D4E5F'],
+      ['key-file.issue', '1234567890'],
+      ['organisation.create', 'O24256790'],
+    ];
+    const insert = v2.prepare(`INSERT INTO audit (at, actor, action, serial, result, detail) VALUES (?, 'admin', ?, ?, 'ok', '{}')`);
+    rows.forEach(([action, subject], i) => insert.run(i + 1, action, subject));
+    v2.close();
+
+    const upgraded = open();
+    expect(await upgraded.getMeta('schema_version')).toBe('3');
+    const entries = await upgraded.listAudit({});
+    expect(entries.map((e) => [e.action, e.serial, e.subjectKind])).toEqual([
+      ['enroll', 'NV00000001', 'token'],
+      ['verify', 'NV00000001', 'token'],
+      ['person.order', '1234567890', 'nemid'],
+      ['login.password', '1234567890', 'nemid'],
+      ['login.password', null, null],
+      ['card.issue', 'K123-456-789', 'card'],
+      ['card.extra', '1234567890', 'nemid'],
+      ['key-file.block', 'F0A1B2C3D4E5F', 'key_file'],
+      ['key-file.issue', '1234567890', 'nemid'],
+      ['organisation.create', 'O24256790', 'organisation'],
+    ]);
+    expect((await upgraded.listAudit({ serial: '1234567890' })).map((e) => e.action)).toEqual(['person.order', 'login.password', 'card.extra', 'key-file.issue']);
+    expect(await upgraded.listAudit({ action: 'login.password' })).toHaveLength(2);
+  });
+
+  it('keeps the kind a writer names, takes it from the action otherwise, and lists newest first and since a time', async () => {
+    await store.appendAudit({ ...audit('enroll', 'NV1', T0 + 1), subjectKind: 'token' });
+    await store.appendAudit(audit('login.password', '1234567890', T0 + 2));
+    await store.appendAudit({ ...audit('custom', 'X1', T0 + 3), subjectKind: 'card' });
+    expect((await store.listAudit({})).map((e) => e.subjectKind)).toEqual(['token', 'nemid', 'card']);
+    expect((await store.listAudit({ order: 'desc' })).map((e) => e.serial)).toEqual(['X1', '1234567890', 'NV1']);
+    expect((await store.listAudit({ since: T0 + 2 })).map((e) => e.serial)).toEqual(['1234567890', 'X1']);
+    const [newest] = await store.listAudit({ order: 'desc', limit: 1 });
+    expect((await store.listAudit({ order: 'desc', beforeId: newest!.id })).map((e) => e.serial)).toEqual(['1234567890', 'NV1']);
+  });
+
+  it('refuses a file of a newer schema and leaves it as it was', async () => {
+    await store.setMeta('schema_version', '4');
+    await store.close();
+    expect(() => open()).toThrow(/schema version 4/);
+    expect(rawQuery<{ value: string }>("SELECT value FROM meta WHERE key = 'schema_version'")[0]?.value).toBe('4');
   });
 });
 

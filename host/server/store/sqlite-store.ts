@@ -29,6 +29,7 @@ import type {
   SessionRecord,
 } from './service-types.ts';
 import { addLaterServiceColumns, SERVICE_SCHEMA, ServiceTables } from './sqlite-service.ts';
+import { AUDIT_SUBJECT_KINDS, subjectKindOfAction, type AuditSubjectKind } from './audit-subject.ts';
 import {
   DuplicateSerialError,
   TOKEN_STATES,
@@ -44,8 +45,13 @@ import {
   type TokenStore,
 } from './types.ts';
 
-/** 1: tokens, audit, API keys. 2: and the service's tables (a version-1 file is upgraded on open). */
-const SCHEMA_VERSION = 2;
+/**
+ * 1: tokens, audit, API keys. 2: and the service's tables. 3: the audit names its subject's kind.
+ * An older file is upgraded on open.
+ */
+const SCHEMA_VERSION = 3;
+
+const SUBJECT_KIND_COLUMN = `subject_kind TEXT CHECK (subject_kind IN (${AUDIT_SUBJECT_KINDS.map((kind) => `'${kind}'`).join(', ')}))`;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
@@ -79,7 +85,8 @@ CREATE TABLE IF NOT EXISTS audit (
   action TEXT NOT NULL,
   serial TEXT,
   result TEXT NOT NULL,
-  detail TEXT NOT NULL
+  detail TEXT NOT NULL,
+  ${SUBJECT_KIND_COLUMN}
 ) STRICT;
 CREATE INDEX IF NOT EXISTS audit_serial ON audit (serial, id);
 CREATE TABLE IF NOT EXISTS api_keys (
@@ -195,7 +202,9 @@ export class SqliteTokenStore implements TokenStore, ServiceStore {
         state = CASE WHEN state = 'active' AND fail_count + 1 >= @maxFail THEN 'locked' ELSE state END,
         version = version + 1, updated_at = @now WHERE serial = @serial`),
       countTokens: this.db.prepare<[], { state: string; n: number }>('SELECT state, COUNT(*) AS n FROM tokens GROUP BY state'),
-      insertAudit: this.db.prepare('INSERT INTO audit (at, actor, action, serial, result, detail) VALUES (@at, @actor, @action, @serial, @result, @detail)'),
+      insertAudit: this.db.prepare(
+        'INSERT INTO audit (at, actor, action, serial, result, detail, subject_kind) VALUES (@at, @actor, @action, @serial, @result, @detail, @subjectKind)',
+      ),
       listApiKeys: this.db.prepare<[], { id: string; role: string; hash: string; created_at: number }>('SELECT * FROM api_keys ORDER BY created_at'),
       insertApiKey: this.db.prepare('INSERT INTO api_keys (id, role, hash, created_at) VALUES (?, ?, ?, ?)'),
       getMeta: this.db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?'),
@@ -216,6 +225,7 @@ export class SqliteTokenStore implements TokenStore, ServiceStore {
       }
       this.db.exec(SERVICE_SCHEMA);
       addLaterServiceColumns(this.db);
+      if (version < 3) this.nameAuditSubjects();
       this.db
         .prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
         .run(String(SCHEMA_VERSION));
@@ -225,6 +235,15 @@ export class SqliteTokenStore implements TokenStore, ServiceStore {
     } catch (error) {
       this.db.close();
       throw error;
+    }
+  }
+
+  /** Version 3: the audit's subject kind, taken from each older record's action. */
+  private nameAuditSubjects(): void {
+    this.db.exec(`ALTER TABLE audit ADD COLUMN ${SUBJECT_KIND_COLUMN}`);
+    const update = this.db.prepare('UPDATE audit SET subject_kind = ? WHERE action = ? AND serial IS NOT NULL');
+    for (const { action } of this.db.prepare<[], { action: string }>('SELECT DISTINCT action FROM audit').all()) {
+      update.run(subjectKindOfAction(action), action);
     }
   }
 
@@ -314,23 +333,22 @@ export class SqliteTokenStore implements TokenStore, ServiceStore {
   async listAudit(filter: AuditFilter): Promise<AuditEntry[]> {
     const where: string[] = [];
     const params: (string | number)[] = [];
-    if (filter.serial !== undefined) {
-      where.push('serial = ?');
-      params.push(filter.serial);
-    }
-    if (filter.action !== undefined) {
-      where.push('action = ?');
-      params.push(filter.action);
-    }
-    if (filter.afterId !== undefined) {
-      where.push('id > ?');
-      params.push(filter.afterId);
-    }
-    const sql = `SELECT * FROM audit ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id LIMIT ?`;
+    const condition = (sql: string, value: string | number | undefined) => {
+      if (value === undefined) return;
+      where.push(sql);
+      params.push(value);
+    };
+    condition('serial = ?', filter.serial);
+    condition('action = ?', filter.action);
+    condition('id > ?', filter.afterId);
+    condition('id < ?', filter.beforeId);
+    condition('at >= ?', filter.since);
+    const order = filter.order === 'desc' ? 'DESC' : 'ASC';
+    const sql = `SELECT * FROM audit ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id ${order} LIMIT ?`;
     const rows = this.db
-      .prepare<(string | number)[], { id: number; at: number; actor: string; action: string; serial: string | null; result: string; detail: string }>(sql)
+      .prepare<(string | number)[], { id: number; at: number; actor: string; action: string; serial: string | null; subject_kind: string | null; result: string; detail: string }>(sql)
       .all(...params, filter.limit ?? 1000);
-    return rows.map((row) => ({ ...row, detail: JSON.parse(row.detail) as AuditEntry['detail'] }));
+    return rows.map(({ subject_kind, detail, ...row }) => ({ ...row, subjectKind: subject_kind as AuditSubjectKind | null, detail: JSON.parse(detail) as AuditEntry['detail'] }));
   }
 
   async listApiKeys(): Promise<ApiKeyRecord[]> {
@@ -527,6 +545,7 @@ export class SqliteTokenStore implements TokenStore, ServiceStore {
   }
 
   private insertAudit(entry: NewAuditEntry): void {
-    this.statements.insertAudit.run({ ...entry, detail: JSON.stringify(entry.detail) });
+    const subjectKind = entry.serial === null ? null : (entry.subjectKind ?? subjectKindOfAction(entry.action));
+    this.statements.insertAudit.run({ at: entry.at, actor: entry.actor, action: entry.action, serial: entry.serial, result: entry.result, detail: JSON.stringify(entry.detail), subjectKind });
   }
 }

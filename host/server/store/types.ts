@@ -5,6 +5,7 @@
  * token cannot both move it.
  */
 import type { OathAlgorithm } from '../../../protocol/oath/parameters.ts';
+import type { AuditSubjectKind } from './audit-subject.ts';
 
 export type TokenKind = 'hotp' | 'totp' | 'password';
 export type TokenState = 'active' | 'disabled' | 'locked' | 'lost' | 'revoked';
@@ -54,13 +55,17 @@ export interface AuditEntry {
   /** Who: `admin`, `client`, `bridge`, `system`, or an API key's name. */
   readonly actor: string;
   readonly action: string;
+  /** The subject's id (a token serial, a NemID number, a card serial, a key file's or organisation's id); the column predates the service. */
   readonly serial: string | null;
+  /** What `serial` names; null when there is no subject. */
+  readonly subjectKind: AuditSubjectKind | null;
   readonly result: string;
   /** More about it, never a seed or a code that was accepted. */
   readonly detail: Readonly<Record<string, string | number | boolean | null | undefined>>;
 }
 
-export type NewAuditEntry = Omit<AuditEntry, 'id'>;
+/** A record to write: the subject's kind may be left to the store, which takes it from the action. */
+export type NewAuditEntry = Omit<AuditEntry, 'id' | 'subjectKind'> & { readonly subjectKind?: AuditSubjectKind };
 
 export interface TokenFilter {
   readonly owner?: string;
@@ -70,9 +75,16 @@ export interface TokenFilter {
 }
 
 export interface AuditFilter {
+  /** The subject's id, whatever its kind. */
   readonly serial?: string;
   readonly action?: string;
+  /** Paging: records with a higher id (oldest first) or a lower one (newest first). */
   readonly afterId?: number;
+  readonly beforeId?: number;
+  /** Unix ms: records made at or after it. */
+  readonly since?: number;
+  /** Oldest first (the default) or newest first. */
+  readonly order?: 'asc' | 'desc';
   readonly limit?: number;
 }
 
