@@ -69,8 +69,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     if (failure.status >= 500) request.log.error({ err: error }, 'request failed');
     return reply.status(failure.status).send({ error: { code: failure.code, message: failure.message } });
   });
+  // The path is not echoed: an answer never carries back what the request sent.
   app.setNotFoundHandler((request, reply) =>
-    reply.status(404).send({ error: { code: 'NV_NO_ROUTE', message: `no route ${request.method} ${request.url.split('?')[0]}` } }),
+    reply.status(404).send({ error: { code: 'NV_NO_ROUTE', message: `no route for ${request.method} on this path; the API is under /v1 (see the README)` } }),
   );
 
   const requireRole = (...roles: Role[]) => (request: FastifyRequest, _reply: FastifyReply, done: (error?: ApiError) => void) => {
