@@ -56,7 +56,8 @@ const LETTER_POLICY = ["sandbox", "default-src 'none'", "style-src 'unsafe-inlin
  * server never answers: the header keeps another site from pressing the lab's token.
  */
 const LAB_HEADER = 'x-requested-by';
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
+/** Host names as fastify gives them (`request.hostname`, the port taken off). */
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
 const LAB_HEADER_VALUE = 'noegleviser-lab';
 
 export async function registerLabPage(app: FastifyInstance, options: LabPageOptions): Promise<void> {
@@ -68,34 +69,48 @@ export async function registerLabPage(app: FastifyInstance, options: LabPageOpti
   const token = new TokenLink(options.debugAddress);
   const outbox = new Outbox(options.outboxDir);
   app.addHook('onClose', async () => token.close());
-  // The lab's routes answer only to a loopback name: a page on another site that rebinds its DNS
-  // name to 127.0.0.1 (or a neighbour, if the lab listens wider) gets no letters and no presses.
-  app.addHook('onRequest', async (request) => {
-    if (request.url.startsWith('/lab') && !LOOPBACK_HOSTS.has(request.hostname.replace(/:\d+$/, ''))) {
-      throw new ApiError(403, 'NV_LAB_FORBIDDEN', 'the lab answers only on 127.0.0.1, [::1] or localhost');
-    }
+  // Every lab route is in this one plugin, and its guard is a hook on the plugin: it runs on each
+  // request the router gave to a lab route, however the path was spelled (%6cab, …), never on a
+  // prefix of the raw URL. Only a loopback name gets an answer: a page on another site that rebinds
+  // its DNS name to 127.0.0.1 (or a neighbour, if the lab listens wider) gets no letters and no presses.
+  await app.register(async (lab) => {
+    lab.addHook('onRequest', async (request) => {
+      if (!LOOPBACK_HOSTS.has(request.hostname)) {
+        throw new ApiError(403, 'NV_LAB_FORBIDDEN', 'the lab answers only on 127.0.0.1, [::1] or localhost');
+      }
+    });
+    registerLabRoutes(lab, { page, assets, token, outbox });
   });
+}
 
-  app.get('/lab', async (_request, reply) => html(reply, PAGE_POLICY).send(page));
-  app.get<{ Params: { name: string } }>('/lab/assets/:name', async (request, reply) => {
+interface LabParts {
+  readonly page: string;
+  readonly assets: ReadonlyMap<string, { readonly type: string; readonly body: string }>;
+  readonly token: TokenLink;
+  readonly outbox: Outbox;
+}
+
+function registerLabRoutes(lab: FastifyInstance, { page, assets, token, outbox }: LabParts): void {
+  lab.get('/lab', async (_request, reply) => html(reply, PAGE_POLICY).send(page));
+  lab.get<{ Params: { name: string } }>('/lab/assets/:name', async (request, reply) => {
     const asset = assets.get(request.params.name);
-    if (!asset) throw new ApiError(404, 'NV_NO_ASSET', `no lab asset ${request.params.name}`);
+    if (!asset) throw new ApiError(404, 'NV_NO_ASSET', 'no such lab asset');
     return reply.type(asset.type).header('x-content-type-options', 'nosniff').header('cache-control', 'no-cache').send(asset.body);
   });
 
-  app.post('/lab/token/press', async (request, reply) => {
+  lab.post('/lab/token/press', async (request, reply) => {
     requireLabHeader(request);
     return noStore(reply).send(await token.press());
   });
-  app.get('/lab/token/display', async (_request, reply) => noStore(reply).send(await token.read()));
+  lab.get('/lab/token/display', async (_request, reply) => noStore(reply).send(await token.read()));
 
-  app.get('/lab/outbox', async (_request, reply) => noStore(reply).send({ letters: await outbox.list() }));
+  lab.get('/lab/outbox', async (_request, reply) => noStore(reply).send({ letters: await outbox.list() }));
   const letter = async (request: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply) => {
     const { html: body } = await outbox.open(request.params.id);
     return noStore(html(reply, LETTER_POLICY)).send(body);
   };
-  app.get<{ Params: { id: string } }>('/lab/outbox/:id', letter);
-  app.get<{ Params: { id: string; name: string } }>('/lab/outbox/:id/:name', async (request, reply) => {
+  lab.get<{ Params: { id: string } }>('/lab/outbox/:id', letter);
+  lab.get<{ Params: { id: string; name: string } }>('/lab/outbox/:id/:name', async (request, reply) => {
     const attachment = await outbox.attachment(request.params.id, request.params.name);
     const disposition = /^(image\/|application\/pdf$|text\/plain)/.test(attachment.contentType) ? 'inline' : 'attachment';
     return noStore(reply)
