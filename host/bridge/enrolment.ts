@@ -23,7 +23,7 @@ export async function enrollWithServer(
   token: ConnectedToken,
   server: ServerClient,
   args: EnrollArgs,
-  options: { owner?: string | null; reconnect?: Reconnect } = {},
+  options: { owner?: string | null; reconnect?: Reconnect; allowShortSeed?: boolean } = {},
 ): Promise<ServerEnrolment> {
   const serial = token.identity.serial;
   const info = await token.session.request('info', {});
@@ -38,6 +38,7 @@ export async function enrollWithServer(
     counter: args.counter,
     seed: bytesToHex(args.secret),
     owner: options.owner,
+    ...(options.allowShortSeed ? { allowShortSeed: true } : {}),
   });
 
   try {

@@ -126,7 +126,7 @@ export function bridgeCommands(): Command[] {
     await withToken(options, async (token, output) => {
       const { identity } = token;
       const result = endpoint
-        ? await enrollWithServer(token, new ServerClient(endpoint), plan.args, { owner: options.owner, reconnect: () => connectToken(options.port) })
+        ? await enrollWithServer(token, new ServerClient(endpoint), plan.args, { owner: options.owner, allowShortSeed: options.allowShortSeed, reconnect: () => connectToken(options.port) })
         : await enroll(token.session, plan.args);
       plan.args.secret.fill(0);
       const shown = plan.generated && {

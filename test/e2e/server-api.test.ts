@@ -257,6 +257,35 @@ describe('API basics', () => {
   });
 });
 
+describe('seeds shorter than RFC 4226 asks for', () => {
+  it('a seed under 16 bytes is refused with NV_SHORT_SEED and nothing is stored, unless the request says allowShortSeed', async () => {
+    for (const [serial, bytes] of [['SS-1', 1], ['SS-2', 8], ['SS-3', 15]] as const) {
+      const seed = new Uint8Array(randomBytes(bytes));
+      seeds.push(seed);
+      const hex = Buffer.from(seed).toString('hex');
+      const refused = await api(main, 'POST', '/v1/tokens', { key: ADMIN, body: { serial, kind: 'hotp', seed: hex } });
+      expectError(refused, 400, 'NV_SHORT_SEED');
+      expect(refused.body.error.message).toContain(`${bytes} bytes`);
+      expect(refused.body.error.message).toContain('allowShortSeed');
+      expectError(await api(main, 'GET', `/v1/tokens/${serial}`, { key: ADMIN }), 404, 'NV_UNKNOWN_SERIAL');
+      expectError(await api(main, 'POST', '/v1/tokens', { key: ADMIN, body: { serial, kind: 'hotp', seed: hex, allowShortSeed: false } }), 400, 'NV_SHORT_SEED');
+      expectError(await api(main, 'POST', '/v1/tokens', { key: ADMIN, body: { serial, kind: 'hotp', seed: hex, allowShortSeed: 'yes' } }), 400, 'NV_BAD_FIELD');
+      expectError(await api(main, 'GET', `/v1/tokens/${serial}`, { key: ADMIN }), 404, 'NV_UNKNOWN_SERIAL');
+
+      const allowed = await api(main, 'POST', '/v1/tokens', { key: ADMIN, body: { serial, kind: 'hotp', seed: hex, allowShortSeed: true } });
+      expect(allowed.status, allowed.text).toBe(201);
+      expect(Object.keys(allowed.body.token)).not.toContain('allowShortSeed');
+      expect((await verify(main, serial, hotp(seed, 0))).body).toMatchObject({ result: 'accepted', counter: 0 });
+    }
+    // 16 bytes is enough without asking.
+    const seed = new Uint8Array(randomBytes(16));
+    seeds.push(seed);
+    const enough = await api(main, 'POST', '/v1/tokens', { key: ADMIN, body: { serial: 'SS-4', kind: 'hotp', seed: Buffer.from(seed).toString('hex') } });
+    expect(enough.status, enough.text).toBe(201);
+    expect((await verify(main, 'SS-4', hotp(seed, 0))).body).toMatchObject({ result: 'accepted', counter: 0 });
+  });
+});
+
 describe('replay', () => {
   /** max-fail 1000: replays count as failures, and this is about replays, not lockout. */
   let replay: ServerProcess;

@@ -6,6 +6,7 @@
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
 import { hexToBytes } from '../../../protocol/bytes.ts';
+import { RECOMMENDED_MIN_SECRET_BYTES } from '../../../protocol/commands.ts';
 import { ApiError } from '../errors.ts';
 import type { ServerMetrics } from '../metrics.ts';
 import type { ApiKeys, Principal, Role } from '../secrets.ts';
@@ -94,6 +95,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     const body = request.body;
     const seed = hexToBytes(body.seed)!;
     try {
+      if (seed.length < RECOMMENDED_MIN_SECRET_BYTES && body.allowShortSeed !== true) {
+        throw new ApiError(
+          400,
+          'NV_SHORT_SEED',
+          `the seed is ${seed.length} bytes; RFC 4226 asks for at least ${RECOMMENDED_MIN_SECRET_BYTES} (send "allowShortSeed": true to enrol it anyway)`,
+        );
+      }
       const token = await service.enroll(
         {
           serial: body.serial,
