@@ -22,6 +22,7 @@ import { parseListen } from '../host/cli/server-command.ts';
 import { describeOutcome } from '../host/cli/verify-commands.ts';
 import { newApiKey } from '../host/server/secrets.ts';
 import { LOG_REDACTIONS } from '../host/server/defaults.ts';
+import { ensurePrivateDir, ensurePrivateFile } from '../host/server/private-files.ts';
 import { startServer, type RunningServer } from '../host/server/server.ts';
 import { registerLabPage } from '../host/lab/lab-page.ts';
 
@@ -44,9 +45,15 @@ function labKeys(dir: string): { admin: string; client: string } {
   return keys;
 }
 
+/** The server's request log, appended to; its owner's alone (mode 0600). */
+function privateLog(file: string): fs.WriteStream {
+  ensurePrivateFile(file);
+  return fs.createWriteStream(file, { flags: 'a' });
+}
+
 export async function runLab(options: LabOptions): Promise<void> {
   const dir = path.resolve(options.dir);
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  ensurePrivateDir(dir);
   const keys = labKeys(dir);
   const withFace = !options.headless && hasTerminal();
   const log = (line: string) => {
@@ -67,7 +74,7 @@ export async function runLab(options: LabOptions): Promise<void> {
       port,
       apiKeys: keys,
       outboxDir,
-      logger: { level: 'info', stream: fs.createWriteStream(path.join(dir, 'server.log'), { flags: 'a' }), redact: LOG_REDACTIONS },
+      logger: { level: 'info', stream: privateLog(path.join(dir, 'server.log')), redact: LOG_REDACTIONS },
       extend: (app) => registerLabPage(app, { debugAddress: emulator.debug, tokenSerial: emulator.serial, outboxDir }),
     });
     closers.push(() => server.close());

@@ -9,6 +9,7 @@ import { DEFAULT_PORT, defaultDbFile } from './defaults.ts';
 import { ApiError } from './errors.ts';
 import { buildApp } from './http/app.ts';
 import { ServerMetrics } from './metrics.ts';
+import { ensurePrivateDir } from './private-files.ts';
 import { DEFAULT_POLICY, type VerifyPolicy } from './policy.ts';
 import { ApiKeys, loadMasterKey, type Role } from './secrets.ts';
 import { SeedVault } from './seed-vault.ts';
@@ -57,7 +58,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const env = options.env ?? process.env;
   const dbFile = path.resolve(options.dbFile ?? defaultDbFile(env));
   const dataDir = path.dirname(dbFile);
-  fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  ensurePrivateDir(dataDir);
   const master = loadMasterKey(dataDir, env);
   const vault = new SeedVault(master.key);
   master.key.fill(0);

@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { cli, ROOT, tempDir } from '../support/processes.ts';
 
@@ -63,7 +64,9 @@ describe('the lab (npm start), headless', () => {
   const env = { NOEGLEVISER_RUNTIME_DIR: runtimeDir };
 
   it('enrols its token, orders the lab person whose NemID it is, serves the lab page, and leaves a press for logging in', async () => {
-    const lab = await startLab(path.join(dir, 'data'), runtimeDir);
+    // Under umask 000, the widest there is: what the lab writes is no wider than its own modes say.
+    const umask = process.umask(0);
+    const lab = await startLab(path.join(dir, 'data'), runtimeDir).finally(() => process.umask(umask));
     expect(lab.lines.some((line) => line.startsWith(`enrolled token ${lab.ready.serial} with the server`))).toBe(true);
     expect(lab.ready.person).toMatch(/^\d{10}$/);
     expect(lab.lines.some((line) => line.startsWith(`ordered NemID ${lab.ready.person} for Lab Person with token ${lab.ready.serial}`))).toBe(true);
@@ -75,6 +78,11 @@ describe('the lab (npm start), headless', () => {
     const shown = await cli(['device', 'press', '--debug', lab.ready.debug], { env });
     const line = await lab.waitFor(/shown/);
     expect(line).toBe(`${shown.stdout.trim()} shown (counter 0): type it at ${lab.ready.lab}`);
+    const mode = (...names: string[]) => (fs.statSync(path.join(dir, 'data', ...names)).mode & 0o777).toString(8);
+    expect(mode()).toBe('700');
+    for (const file of [['server.log'], ['api-keys.json'], ['server', 'tokens.db'], ['server', 'tokens.db-wal'], ['server', 'master.key']]) {
+      expect([file.join('/'), mode(...file)]).toEqual([file.join('/'), '600']);
+    }
     expect(await lab.stop()).toBe(0);
   });
 

@@ -286,6 +286,49 @@ describe('seeds shorter than RFC 4226 asks for', () => {
   });
 });
 
+describe('file modes', () => {
+  const mode = (file: string) => fs.statSync(file).mode & 0o777;
+  /** A server started under umask 000, the widest there is: nothing it writes may be wider than its own modes say. */
+  async function startUnderUmask000(name: string): Promise<ServerProcess> {
+    const previous = process.umask(0);
+    try {
+      return await start(name, ['--quiet', '--rate-limit', '0']);
+    } finally {
+      process.umask(previous);
+    }
+  }
+
+  it('in a data folder that was already there (0755), under umask 000: the database, its WAL and shared-memory files and master.key are 0600', async () => {
+    const data = path.join(dir, 'modes-existing');
+    fs.mkdirSync(data);
+    fs.chmodSync(data, 0o755);
+    const server = await startUnderUmask000('modes-existing');
+    await enroll(server, 'FM-1'); // a write: the WAL has something in it
+    expect(fs.statSync(path.join(data, 'tokens.db-wal')).size).toBeGreaterThan(0);
+    for (const name of ['tokens.db', 'tokens.db-wal', 'tokens.db-shm', 'master.key']) expect([name, mode(path.join(data, name)).toString(8)]).toEqual([name, '600']);
+    expect(mode(data).toString(8)).toBe('755'); // the operator's folder is theirs
+  });
+
+  it('a data folder the server makes is 0700 (and so is every folder it made above it), under umask 000', async () => {
+    const server = await startUnderUmask000(path.join('modes-new', 'deeper'));
+    await enroll(server, 'FM-2');
+    for (const folder of [path.join(dir, 'modes-new'), path.join(dir, 'modes-new', 'deeper')]) expect([folder, mode(folder).toString(8)]).toEqual([folder, '700']);
+    for (const name of ['tokens.db', 'tokens.db-wal', 'tokens.db-shm', 'master.key']) expect([name, mode(path.join(dir, 'modes-new', 'deeper', name)).toString(8)]).toEqual([name, '600']);
+  });
+
+  it('a database and WAL an earlier start left 0644 are made 0600', async () => {
+    const data = path.join(dir, 'modes-old');
+    fs.mkdirSync(data);
+    for (const name of ['tokens.db', 'tokens.db-wal']) {
+      fs.writeFileSync(path.join(data, name), '');
+      fs.chmodSync(path.join(data, name), 0o644);
+    }
+    const server = await start('modes-old', ['--quiet', '--rate-limit', '0']);
+    await enroll(server, 'FM-3');
+    for (const name of ['tokens.db', 'tokens.db-wal', 'tokens.db-shm']) expect([name, mode(path.join(data, name)).toString(8)]).toEqual([name, '600']);
+  });
+});
+
 describe('replay', () => {
   /** max-fail 1000: replays count as failures, and this is about replays, not lockout. */
   let replay: ServerProcess;
