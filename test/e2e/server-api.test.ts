@@ -7,6 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { referenceHotp } from '../support/oath-reference.ts';
@@ -261,7 +262,7 @@ describe('seeds shorter than RFC 4226 asks for', () => {
   it('a seed under 16 bytes is refused with NV_SHORT_SEED and nothing is stored, unless the request says allowShortSeed', async () => {
     for (const [serial, bytes] of [['SS-1', 1], ['SS-2', 8], ['SS-3', 15]] as const) {
       const seed = new Uint8Array(randomBytes(bytes));
-      seeds.push(seed);
+      if (bytes >= 8) seeds.push(seed); // a 1-byte seed is two hex digits, found in any text: not worth searching for
       const hex = Buffer.from(seed).toString('hex');
       const refused = await api(main, 'POST', '/v1/tokens', { key: ADMIN, body: { serial, kind: 'hotp', seed: hex } });
       expectError(refused, 400, 'NV_SHORT_SEED');
@@ -629,6 +630,67 @@ describe('malformed requests', () => {
     expect(await token(main, 'M-1')).toMatchObject({ state: 'active', failCount: 0, counter: 0, owner: null });
     expect((await verify(main, 'M-1', hotp(seed, 0))).body).toMatchObject({ result: 'accepted', counter: 0 });
     expectError(await api(main, 'GET', '/v1/tokens/M-2', { key: ADMIN }), 404, 'NV_UNKNOWN_SERIAL');
+  });
+});
+
+/** Sends `text` as it is on a new connection and reads the one answer: status line, and the body as its Content-Length says. */
+function rawHttp(server: Pick<ServerProcess, 'url'>, text: string): Promise<{ status: number; headers: string; body: string }> {
+  const { hostname, port } = new URL(server.url);
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(Number(port), hostname, () => socket.write(text));
+    let received = Buffer.alloc(0);
+    const done = () => {
+      const all = received.toString('utf8');
+      const end = all.indexOf('\r\n\r\n');
+      if (end < 0) return false;
+      const headers = all.slice(0, end);
+      const length = Number(/^content-length:\s*(\d+)/im.exec(headers)?.[1] ?? NaN);
+      const body = received.subarray(Buffer.byteLength(all.slice(0, end + 4)));
+      if (!(body.length >= length)) return false;
+      socket.destroy();
+      resolve({ status: Number(headers.split(' ')[1]), headers, body: body.subarray(0, length).toString('utf8') });
+      return true;
+    };
+    socket.on('data', (chunk: Buffer) => {
+      received = Buffer.concat([received, chunk]);
+      done();
+    });
+    socket.on('error', () => {}); // a reset after the answer; 'close' decides
+    socket.on('close', () => {
+      if (!done()) reject(new Error(`no whole answer to ${JSON.stringify(text.slice(0, 80))}: ${JSON.stringify(received.toString('utf8').slice(0, 200))}`));
+    });
+  });
+}
+
+describe('what fastify and Node answer by themselves', () => {
+  it('a URL that does not decode, a path part over the limit, headers over 16 KiB, broken HTTP, no Host, an odd Expect, CONNECT: each a coded NV_ envelope that echoes nothing', async () => {
+    const marker = 'Echo-Marker-7f3a';
+    const host = `Host: ${new URL(main.url).host}\r\n`;
+    const cases: { name: string; request: string; status: number; code: string }[] = [
+      { name: 'a bad escape', request: `GET /v1/tokens/${marker}%zz HTTP/1.1\r\n${host}\r\n`, status: 400, code: 'NV_BAD_URL' },
+      { name: 'a lone percent sign', request: `GET /${marker}/% HTTP/1.1\r\n${host}\r\n`, status: 400, code: 'NV_BAD_URL' },
+      { name: 'a bad escape on a service page', request: `GET /login/${marker}%zz HTTP/1.1\r\n${host}\r\n`, status: 400, code: 'NV_BAD_URL' },
+      { name: 'a path part over the router limit', request: `GET /v1/tokens/${marker}${'A'.repeat(300)} HTTP/1.1\r\n${host}\r\n`, status: 414, code: 'NV_URL_TOO_LONG' },
+      { name: 'a URL over 16 KiB', request: `GET /v1/${marker}${'A'.repeat(20_000)} HTTP/1.1\r\n${host}\r\n`, status: 431, code: 'NV_HEADERS_TOO_LARGE' },
+      { name: 'a header over 16 KiB', request: `GET /health HTTP/1.1\r\n${host}X-Big: ${marker}${'B'.repeat(20_000)}\r\n\r\n`, status: 431, code: 'NV_HEADERS_TOO_LARGE' },
+      { name: 'not HTTP', request: `${marker} /health\r\n\r\n`, status: 400, code: 'NV_BAD_HTTP' },
+      { name: 'a method HTTP does not know', request: `${marker.toUpperCase().replace(/-/g, '')} /health HTTP/1.1\r\n${host}\r\n`, status: 400, code: 'NV_BAD_HTTP' },
+      { name: 'both Content-Length and Transfer-Encoding', request: `POST /v1/verify HTTP/1.1\r\n${host}Content-Type: application/json\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`, status: 400, code: 'NV_BAD_HTTP' },
+      { name: 'HTTP/1.1 without Host', request: `GET /health?${marker} HTTP/1.1\r\n\r\n`, status: 400, code: 'NV_BAD_HTTP' },
+      { name: 'an Expect other than 100-continue', request: `GET /health HTTP/1.1\r\n${host}Expect: ${marker}\r\n\r\n`, status: 417, code: 'NV_BAD_EXPECT' },
+      { name: 'CONNECT', request: `CONNECT ${marker}.example:443 HTTP/1.1\r\n${host}\r\n`, status: 404, code: 'NV_NO_ROUTE' },
+      { name: 'an unknown route', request: `GET /v1/${marker} HTTP/1.1\r\n${host}\r\n`, status: 404, code: 'NV_NO_ROUTE' },
+      { name: 'an unknown method on a route', request: `PROPFIND /v1/verify?${marker} HTTP/1.1\r\n${host}\r\n`, status: 404, code: 'NV_NO_ROUTE' },
+    ];
+    for (const { name, request, status, code } of cases) {
+      const answer = await rawHttp(main, request);
+      responses.push(answer.body);
+      expect({ name, status: answer.status, contentType: /^content-type: (.*)$/im.exec(answer.headers)?.[1] }).toEqual({ name, status, contentType: 'application/json; charset=utf-8' });
+      expectError({ status: answer.status, body: JSON.parse(answer.body), text: answer.body }, status, code);
+      expect(answer.body.toLowerCase(), name).not.toContain(marker.toLowerCase());
+      expect(answer.body, name).not.toMatch(/FST_|statusCode/);
+      expect([name, (await api(main, 'GET', '/health')).status]).toEqual([name, 200]);
+    }
   });
 });
 
