@@ -31,15 +31,67 @@ export function makePrivate(file: string): void {
   if (stats.isFile() && (stats.mode & 0o777) !== OWNER_ONLY) fs.chmodSync(file, OWNER_ONLY);
 }
 
+/** A folder on the way to a data directory that cannot be one: a file, or one that cannot be made. */
+export class FolderError extends Error {
+  constructor(
+    readonly folder: string,
+    readonly reason: string,
+  ) {
+    super(`${folder} ${reason}`);
+    this.name = 'FolderError';
+  }
+}
+
 /**
- * Makes `dir` and any missing parents; those it made are mode 0700 (the umask may have taken more
- * or less). A folder that was already there keeps its mode: it is the operator's.
+ * Makes `dir` and any missing parents, one at a time from the top (Node's recursive mkdir loops for
+ * ever where a file system refuses new folders, as /proc does); those it made are mode 0700, whatever
+ * the umask. A folder that was already there keeps its mode: it is the operator's.
  */
 export function ensurePrivateDir(dir: string): void {
-  const first = fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  if (first === undefined) return;
-  for (let made = path.resolve(dir); ; made = path.dirname(made)) {
-    fs.chmodSync(made, 0o700);
-    if (made === path.resolve(first) || made === path.dirname(made)) break;
+  const missing: string[] = [];
+  for (let at = path.resolve(dir); ; at = path.dirname(at)) {
+    const stats = statIfThere(at);
+    if (stats) {
+      if (!stats.isDirectory()) throw new FolderError(at, 'is a file, not a folder');
+      break;
+    }
+    missing.unshift(at);
+    if (at === path.dirname(at)) break;
+  }
+  for (const folder of missing) {
+    try {
+      fs.mkdirSync(folder, { mode: 0o700 });
+    } catch (error) {
+      throw new FolderError(folder, `cannot be made (${whyNot(error as NodeJS.ErrnoException)})`);
+    }
+    fs.chmodSync(folder, 0o700);
+  }
+}
+
+/** A path's stats, or undefined where nothing is (a missing name, or a file where a folder should be on the way). */
+function statIfThere(at: string): fs.Stats | undefined {
+  try {
+    return fs.statSync(at);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw new FolderError(at, `cannot be looked at (${whyNot(error as NodeJS.ErrnoException)})`);
+  }
+}
+
+/** A file-system error in words a person can act on. */
+export function whyNot(error: NodeJS.ErrnoException): string {
+  switch (error.code) {
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied';
+    case 'EROFS':
+      return 'the file system is read-only';
+    case 'ENOSPC':
+      return 'no space left on the device';
+    case 'ENOENT':
+      return 'the file system there takes no new files or folders';
+    default:
+      return error.code ?? error.message;
   }
 }

@@ -11,7 +11,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { referenceHotp } from '../support/oath-reference.ts';
-import { api as rawApi, startServerProcess, tempDir, TEST_ADMIN_KEY, TEST_CLIENT_KEY, type ServerProcess } from '../support/processes.ts';
+import { api as rawApi, cli, spawnUntilReady, startServerProcess, tempDir, TEST_ADMIN_KEY, TEST_CLIENT_KEY, type ServerProcess } from '../support/processes.ts';
 import { findSeed } from '../support/seed-search.ts';
 
 const ADMIN = TEST_ADMIN_KEY;
@@ -284,6 +284,72 @@ describe('seeds shorter than RFC 4226 asks for', () => {
     const enough = await api(main, 'POST', '/v1/tokens', { key: ADMIN, body: { serial: 'SS-4', kind: 'hotp', seed: Buffer.from(seed).toString('hex') } });
     expect(enough.status, enough.text).toBe(201);
     expect((await verify(main, 'SS-4', hotp(seed, 0))).body).toMatchObject({ result: 'accepted', counter: 0 });
+  });
+});
+
+describe('a start that fails', () => {
+  /** No operator keys: the server makes its own and shows them once. */
+  const noKeys = { NOEGLEVISER_ADMIN_KEY: '', NOEGLEVISER_CLIENT_KEY: '' };
+
+  function expectOneLine(result: { code: number | null; stdout: string; stderr: string }, code: string, ...saying: string[]): void {
+    expect({ exit: result.code, stdout: result.stdout }, result.stderr).toEqual({ exit: 1, stdout: '' });
+    const lines = result.stderr.trim().split('\n');
+    expect(lines, result.stderr).toHaveLength(1);
+    expect(lines[0]).toMatch(new RegExp(`^noegleviser: .+ \\[${code}\\]$`));
+    for (const words of saying) expect(lines[0]).toContain(words);
+  }
+
+  it('on a port in use: one line NV_LISTEN; the next start shows an admin and a client key, both work, and a third start shows none', async () => {
+    const db = path.join(dir, 'port-in-use', 'tokens.db');
+    const squatter = net.createServer();
+    await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', () => resolve()));
+    const port = (squatter.address() as net.AddressInfo).port;
+    let failed: Awaited<ReturnType<typeof cli>>;
+    try {
+      failed = await cli(['server', '--db', db, '--listen', `127.0.0.1:${port}`, '--quiet'], { env: noKeys });
+    } finally {
+      await new Promise((resolve) => squatter.close(resolve));
+    }
+    expectOneLine(failed, 'NV_LISTEN', `127.0.0.1:${port}`, 'in use', '--listen');
+
+    const second = await spawnUntilReady<{ url: string }>('server', ['server', '--db', db, '--listen', '127.0.0.1:0', '--quiet'], noKeys);
+    try {
+      const shown = second.stdout().split('\n').filter((line) => line.includes('"event":"api-keys"')).map((line) => JSON.parse(line));
+      expect(shown).toEqual([expect.objectContaining({ admin: expect.stringMatching(/^nv_admin_/), client: expect.stringMatching(/^nv_client_/) })]);
+      const [{ admin, client }] = shown;
+      expect((await api(second.ready, 'GET', '/v1/tokens', { key: admin })).status).toBe(200);
+      expectError(await api(second.ready, 'POST', '/v1/verify', { key: client, body: { serial: 'NONE-1', code: '123456' } }), 404, 'NV_UNKNOWN_SERIAL');
+    } finally {
+      await second.stop();
+    }
+    const third = await spawnUntilReady<{ url: string }>('server', ['server', '--db', db, '--listen', '127.0.0.1:0', '--quiet'], noKeys);
+    try {
+      expect(third.stdout()).not.toContain('api-keys');
+      expect(third.stdout()).not.toContain('nv_');
+    } finally {
+      await third.stop();
+    }
+  });
+
+  it('with a --db that cannot be one: a coded one-line NV_BAD_DB that says what is wrong, at once', async () => {
+    const place = path.join(dir, 'bad-db');
+    fs.mkdirSync(place);
+    fs.writeFileSync(path.join(place, 'a-file'), 'not a folder\n');
+    fs.writeFileSync(path.join(place, 'not-sqlite.db'), 'this is a text file, not a SQLite database\n'.repeat(20));
+    const cases: [db: string, ...saying: string[]][] = [
+      [path.join(place, 'a-file', 'tokens.db'), `${path.join(place, 'a-file')} is a file, not a folder`],
+      [path.join(place, 'a-file', 'deeper', 'tokens.db'), `${path.join(place, 'a-file')} is a file, not a folder`],
+      [place, 'is a folder', path.join(place, 'tokens.db')],
+      ['/proc/x/tokens.db', '/proc/x cannot be made'],
+      [path.join(place, 'not-sqlite.db'), 'not a SQLite database'],
+    ];
+    for (const [db, ...saying] of cases) {
+      // Quick to fail, not a minute: a start that hangs on the path fails the test here.
+      const result = await cli(['server', '--db', db, '--listen', '127.0.0.1:0', '--quiet'], { env: noKeys, timeoutMs: 20_000 });
+      expectOneLine(result, 'NV_BAD_DB', db, ...saying);
+    }
+    // Nothing was left in the folder given as --db: it was refused before a key was made.
+    expect(fs.readdirSync(place).sort()).toEqual(['a-file', 'not-sqlite.db']);
   });
 });
 
