@@ -45,6 +45,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     clientErrorHandler: answerClientError,
     // Node would refuse an HTTP/1.1 request without Host with an empty 400; the hook below does it coded.
     http: { requireHostHeader: false },
+    // Fastify's own 503 while closing is not in the envelope: the hook below answers it instead.
+    return503OnClosing: false,
+  });
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
   });
   app.server.on('checkExpectation', (_request: IncomingMessage, response: ServerResponse) => {
     const body = errorBody(new ApiError(417, 'NV_BAD_EXPECT', 'this server knows no "Expect" but 100-continue'));
@@ -56,6 +63,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   // Hooks on every request take a callback: an async hook costs a promise and a turn of its own.
   app.addHook('onRequest', (request, _reply, done) => {
+    if (closing) return done(new ApiError(503, 'NV_CLOSING', 'the server is stopping; try again once it is back'));
     if (request.raw.headers.host === undefined && request.raw.httpVersion === '1.1') {
       return done(new ApiError(400, 'NV_BAD_HTTP', 'an HTTP/1.1 request needs a Host header'));
     }
