@@ -14,7 +14,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../server/errors.ts';
 import { escapeHtml } from '../service/outbox/html.ts';
 import { Outbox } from '../service/outbox/outbox.ts';
-import { TokenLink } from './token-link.ts';
+import { TokenLink, type TokenFace } from './token-link.ts';
 
 export interface LabPageOptions {
   /** The emulator's debug-link socket (`RunningEmulator.debug`). */
@@ -23,6 +23,11 @@ export interface LabPageOptions {
   readonly tokenSerial: string;
   /** The service's outbox folder. */
   readonly outboxDir: string;
+  /**
+   * Whether the code now on the display was accepted by the server already (the lab knows which
+   * press showed it); the page then stops asking for it to be typed. Without it, never.
+   */
+  readonly codeUsed?: (display: string) => Promise<boolean>;
 }
 
 /** The display's positions, as the emulator has them; the page draws whatever the link reports. */
@@ -79,7 +84,7 @@ export async function registerLabPage(app: FastifyInstance, options: LabPageOpti
         throw new ApiError(403, 'NV_LAB_FORBIDDEN', 'the lab answers only on 127.0.0.1, [::1] or localhost');
       }
     });
-    registerLabRoutes(lab, { page, assets, token, outbox });
+    registerLabRoutes(lab, { page, assets, token, outbox, codeUsed: options.codeUsed });
   });
 }
 
@@ -88,9 +93,20 @@ interface LabParts {
   readonly assets: ReadonlyMap<string, { readonly type: string; readonly body: string }>;
   readonly token: TokenLink;
   readonly outbox: Outbox;
+  readonly codeUsed: LabPageOptions['codeUsed'];
 }
 
-function registerLabRoutes(lab: FastifyInstance, { page, assets, token, outbox }: LabParts): void {
+/** The display as the page draws it: the face, and whether the code on it is used up. */
+export interface LabFace extends TokenFace {
+  readonly used: boolean;
+}
+
+function registerLabRoutes(lab: FastifyInstance, { page, assets, token, outbox, codeUsed }: LabParts): void {
+  const withUse = async (face: TokenFace): Promise<LabFace> => {
+    if (!codeUsed || !face.on || face.display === '') return { ...face, used: false };
+    // Not knowing is not used: the page keeps asking for a code rather than fail to draw it.
+    return { ...face, used: await codeUsed(face.display).catch(() => false) };
+  };
   lab.get('/lab', async (_request, reply) => html(reply, PAGE_POLICY).send(page));
   lab.get<{ Params: { name: string } }>('/lab/assets/:name', async (request, reply) => {
     const asset = assets.get(request.params.name);
@@ -100,9 +116,9 @@ function registerLabRoutes(lab: FastifyInstance, { page, assets, token, outbox }
 
   lab.post('/lab/token/press', async (request, reply) => {
     requireLabHeader(request);
-    return noStore(reply).send(await token.press());
+    return noStore(reply).send(await withUse(await token.press()));
   });
-  lab.get('/lab/token/display', async (_request, reply) => noStore(reply).send(await token.read()));
+  lab.get('/lab/token/display', async (_request, reply) => noStore(reply).send(await withUse(await token.read())));
 
   lab.get('/lab/outbox', async (_request, reply) => noStore(reply).send({ letters: await outbox.list() }));
   const letter = async (request: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply) => {
@@ -161,6 +177,7 @@ export function labPageHtml(tokenSerial: string): string {
 </header>
 <main>
 <section class="bench">
+<div class="desk">
 <figure class="token" id="token" data-serial="${serial}">
 <div class="token-body">
 <div id="token-display" class="lcd" role="img" aria-live="polite" aria-label="display" data-text="" data-presses="0" data-positions="${POSITIONS}"></div>
@@ -174,6 +191,7 @@ export function labPageHtml(tokenSerial: string): string {
 <ol id="outbox"></ol>
 <p id="outbox-empty" class="empty">No letters yet (ingen breve).</p>
 </section>
+</div>
 <iframe name="letter" id="letter" title="The letter you opened"></iframe>
 </section>
 <section class="service">

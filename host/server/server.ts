@@ -38,8 +38,8 @@ export interface ServerOptions {
   readonly outboxDir?: string;
   /** Mark the session cookie Secure (default true). */
   readonly secureCookies?: boolean;
-  /** Adds routes to the app before it listens (the lab's page). */
-  readonly extend?: (app: FastifyInstance) => Promise<void> | void;
+  /** Adds routes to the app before it listens (the lab's page), with the login service they may read. */
+  readonly extend?: (app: FastifyInstance, parts: { readonly service: NemIdService }) => Promise<void> | void;
 }
 
 export interface RunningServer {
@@ -84,7 +84,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     app = await buildApp({ service, store, keys, metrics, logger: options.logger ?? false, rateLimitPerSecond: options.rateLimitPerSecond });
     const nemId = createNemIdService({ store, vault, tokens: service, outboxDir: options.outboxDir ?? path.join(dataDir, 'outbox'), policy: options.servicePolicy, now: options.now });
     await registerService(app, nemId, { secureCookies: options.secureCookies });
-    await options.extend?.(app);
+    await options.extend?.(app, { service: nemId });
     const host = options.host ?? '127.0.0.1';
     const port = options.port ?? DEFAULT_PORT;
     const address = await app.listen({ host, port }).catch((error: unknown) => {
