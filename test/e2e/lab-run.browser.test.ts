@@ -102,7 +102,7 @@ describe.skipIf(!chromium.available)("npm start's lab page in headless Chromium"
       expect(verified.body).toMatchObject({ result: 'accepted' });
       await hintGone(used);
       expect(await page.locator('#token-display').getAttribute('data-text')).toBe(used);
-      expect(await statusText(page)).toBe('That code was used: press the button for a new one.');
+      expect(await statusText(page)).toBe('That code was used; the next press after the display has gone dark shows a new one.');
 
       // Dark: the token's 30 s pass with the code unused; the hint goes with it.
       await debugCall(lab!.ready.debug, 'advance', { ms: 31_000 });

@@ -84,7 +84,7 @@ function show(face, ticket) {
   drawn = ticket;
   if (hint !== null && (!face.on || face.display !== hint || face.used)) {
     hint = null;
-    setStatus(face.used ? 'That code was used: press the button for a new one.' : '', false);
+    setStatus(face.used ? 'That code was used; the next press after the display has gone dark shows a new one.' : '', false);
   }
   cells.forEach((parts, i) => {
     const pattern = face.segments[i] ?? 0;
