@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
 import path from 'node:path';
 import { startServer, type RunningServer } from '../server/server.ts';
 import { Outbox, type LetterSummary } from '../service/outbox/outbox.ts';
@@ -38,6 +39,7 @@ describe('the lab page routes', () => {
   });
   afterAll(async () => {
     await server?.close();
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 
   const get = (route: string, init?: RequestInit) => fetch(server.url + route, init);

@@ -3,7 +3,7 @@
  * headless, and with its face in a terminal (a real pty). By default a press is left for logging
  * in; --verify-presses has the bridge verify it.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
 import pty from 'node-pty';
@@ -21,6 +21,9 @@ describe('the lab (npm start), headless', () => {
     // Under umask 000, the widest there is: what the lab writes is no wider than its own modes say.
     const umask = process.umask(0);
     const lab = await startLab(path.join(dir, 'data'), runtimeDir).finally(() => process.umask(umask));
+    onTestFinished(async () => {
+      await lab.stop();
+    }); // also when an expectation fails
     expect(lab.lines.some((line) => line.startsWith(`enrolled token ${lab.ready.serial} with the server`))).toBe(true);
     expect(lab.ready.person).toMatch(/^\d{10}$/);
     expect(lab.lines.some((line) => line.startsWith(`ordered NemID ${lab.ready.person} for Lab Person with token ${lab.ready.serial}`))).toBe(true);
@@ -42,6 +45,9 @@ describe('the lab (npm start), headless', () => {
 
   it('a second run reuses the same token, person and server record; --verify-presses verifies each press; Ctrl-C stops it cleanly', async () => {
     const lab = await startLab(path.join(dir, 'data'), runtimeDir, ['--verify-presses']);
+    onTestFinished(async () => {
+      await lab.stop();
+    });
     expect(lab.lines.some((line) => line.startsWith('enrolled') || line.startsWith('ordered'))).toBe(false);
     const shown = await cli(['device', 'press', '--debug', lab.ready.debug], { env });
     expect(await lab.waitFor(/accepted|rejected/)).toBe(`${shown.stdout.trim()} accepted (counter 1)`);
