@@ -21,9 +21,10 @@ describe('the lab (npm start), headless', () => {
     // Under umask 000, the widest there is: what the lab writes is no wider than its own modes say.
     const umask = process.umask(0);
     const lab = await startLab(path.join(dir, 'data'), runtimeDir).finally(() => process.umask(umask));
+    // Stopped also when an expectation fails.
     onTestFinished(async () => {
       await lab.stop();
-    }); // also when an expectation fails
+    });
     expect(lab.lines.some((line) => line.startsWith(`enrolled token ${lab.ready.serial} with the server`))).toBe(true);
     expect(lab.ready.person).toMatch(/^\d{10}$/);
     expect(lab.lines.some((line) => line.startsWith(`ordered NemID ${lab.ready.person} for Lab Person with token ${lab.ready.serial}`))).toBe(true);
