@@ -14,6 +14,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { hasTerminal, serveEmulator } from '../device/cli.ts';
+import { segmentsToText } from '../device/firmware/segments.ts';
 import { startEmulator, type RunningEmulator } from '../device/targets/emulator/emulator.ts';
 import { enrollWithServer } from '../host/bridge/enrolment.ts';
 import { connectToken, readInfo, wipe, type ConnectedToken } from '../host/bridge/operations.ts';
@@ -22,6 +23,7 @@ import { parseListen } from '../host/cli/server-command.ts';
 import { describeOutcome } from '../host/cli/verify-commands.ts';
 import { newApiKey } from '../host/server/secrets.ts';
 import { LOG_REDACTIONS } from '../host/server/defaults.ts';
+import { ensurePrivateDir, ensurePrivateFile } from '../host/server/private-files.ts';
 import { startServer, type RunningServer } from '../host/server/server.ts';
 import { registerLabPage } from '../host/lab/lab-page.ts';
 
@@ -44,9 +46,15 @@ function labKeys(dir: string): { admin: string; client: string } {
   return keys;
 }
 
+/** The server's request log, appended to; its owner's alone (mode 0600). */
+function privateLog(file: string): fs.WriteStream {
+  ensurePrivateFile(file);
+  return fs.createWriteStream(file, { flags: 'a' });
+}
+
 export async function runLab(options: LabOptions): Promise<void> {
   const dir = path.resolve(options.dir);
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  ensurePrivateDir(dir);
   const keys = labKeys(dir);
   const withFace = !options.headless && hasTerminal();
   const log = (line: string) => {
@@ -54,6 +62,8 @@ export async function runLab(options: LabOptions): Promise<void> {
   };
   const { host, port } = parseListen(options.listen);
   const closers: (() => Promise<void>)[] = [];
+  /** The last code the bridge saw the token show, and its HOTP counter. */
+  let lastPress: { code: string; counter: number } | undefined;
   const closeAll = async () => {
     for (const close of closers.reverse()) await close().catch(() => {});
   };
@@ -67,8 +77,20 @@ export async function runLab(options: LabOptions): Promise<void> {
       port,
       apiKeys: keys,
       outboxDir,
-      logger: { level: 'info', stream: fs.createWriteStream(path.join(dir, 'server.log'), { flags: 'a' }), redact: LOG_REDACTIONS },
-      extend: (app) => registerLabPage(app, { debugAddress: emulator.debug, tokenSerial: emulator.serial, outboxDir }),
+      logger: { level: 'info', stream: privateLog(path.join(dir, 'server.log')), redact: LOG_REDACTIONS },
+      extend: (app, { service }) =>
+        registerLabPage(app, {
+          debugAddress: emulator.debug,
+          tokenSerial: emulator.serial,
+          outboxDir,
+          // Used once the server's counter is past the press that showed it (a login, or --verify-presses).
+          codeUsed: async (display) => {
+            const press = lastPress;
+            if (press === undefined || press.code !== display) return false;
+            const { counter } = await service.tokens.get(emulator.serial);
+            return counter !== undefined && counter > press.counter;
+          },
+        }),
     });
     closers.push(() => server.close());
     const client = new ServerClient({ url: server.url, adminKey: keys.admin, clientKey: keys.client });
@@ -82,11 +104,22 @@ export async function runLab(options: LabOptions): Promise<void> {
     log(JSON.stringify({ event: 'ready', server: server.url, lab: page, port: emulator.port, debug: emulator.debug, serial: emulator.serial, person: person.nemIdNumber }));
 
     const served = serveEmulator(emulator, withFace);
-    served.setStatus(`lab page ${page} · press space for a code`);
+    const idle = `lab page ${page} · press space for a code`;
+    served.setStatus(idle);
+    // The status line names a code only while the token shows it: once the display goes dark it is idle again.
+    let statusCode: string | undefined;
+    const shows = (code: string) => emulator.token.poweredOn && segmentsToText(emulator.token.display.segments).trim() === code;
+    emulator.onChange(() => {
+      if (statusCode !== undefined && !shows(statusCode)) {
+        statusCode = undefined;
+        served.setStatus(idle);
+      }
+    });
     let verdicts = Promise.resolve();
     bridge.session.onEvent((event) => {
       if (event.name !== 'press') return;
       const code = event.fields.code;
+      if (event.fields.counter !== undefined) lastPress = { code, counter: Number(event.fields.counter) };
       verdicts = verdicts.then(async () => {
         const line = options.verifyPresses
           ? await client.verify(emulator.serial, code).then(
@@ -94,7 +127,10 @@ export async function runLab(options: LabOptions): Promise<void> {
               (error: Error) => `${code} not checked: ${error.message}`,
             )
           : `${code} shown (counter ${event.fields.counter ?? '?'}): type it at ${page}`;
-        served.setStatus(line);
+        if (shows(code)) {
+          statusCode = code;
+          served.setStatus(line);
+        }
         log(line);
       });
     });

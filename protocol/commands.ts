@@ -20,6 +20,11 @@ export const MAX_CLOCK_MS = 253_402_300_799_999;
 /** Longest seed a token stores: 64 bytes, SHA-512's output size (RFC 4226 asks for at least 16). */
 export const MAX_SECRET_BYTES = 64;
 export const MIN_SECRET_BYTES = 1;
+/**
+ * RFC 4226 §4: the shared secret MUST be at least 128 bits. A token stores a shorter one (old test
+ * vectors use them); hosts (the CLI, the server) refuse it unless told to allow it.
+ */
+export const RECOMMENDED_MIN_SECRET_BYTES = 16;
 
 /** The identity every token gives in answer to `hello`. */
 export interface HelloReply {

@@ -24,7 +24,7 @@ export async function enrollWithServer(
   token: ConnectedToken,
   server: ServerClient,
   args: EnrollArgs,
-  options: { owner?: string | null; reconnect?: Reconnect; replace?: boolean } = {},
+  options: { owner?: string | null; reconnect?: Reconnect; replace?: boolean; allowShortSeed?: boolean } = {},
 ): Promise<ServerEnrolment> {
   const serial = token.identity.serial;
   const info = await token.session.request('info', {});
@@ -39,6 +39,7 @@ export async function enrollWithServer(
     counter: args.counter,
     seed: bytesToHex(args.secret),
     owner: options.owner,
+    ...(options.allowShortSeed ? { allowShortSeed: true } : {}),
   }, Boolean(options.replace));
 
   try {

@@ -47,6 +47,8 @@ export interface TokenRegistration {
   /** Hex; sent once, over the request body, and never logged. */
   readonly seed: string;
   readonly owner?: string | null;
+  /** Register a seed under 16 bytes anyway (the server refuses it otherwise). */
+  readonly allowShortSeed?: boolean;
 }
 
 /** The server answered with a coded error (`status` is its HTTP status). */

@@ -111,7 +111,7 @@ export function bridgeCommands(): Command[] {
     await withToken(options, async (token, output, address) => {
       const { identity } = token;
       const result = endpoint
-        ? await enrollWithServer(token, new ServerClient(endpoint), plan.args, { owner: options.owner, replace: options.replace, reconnect: () => connectToken(address) })
+        ? await enrollWithServer(token, new ServerClient(endpoint), plan.args, { owner: options.owner, replace: options.replace, allowShortSeed: options.allowShortSeed, reconnect: () => connectToken(address) })
         : await enroll(token.session, plan.args);
       plan.args.secret.fill(0);
       const shown = plan.generated && {

@@ -10,8 +10,7 @@ import { usageError } from './errors.ts';
 
 export type SeedFormat = 'hex' | 'base32';
 
-/** RFC 4226 §4: the shared secret MUST be at least 128 bits. */
-export const RECOMMENDED_MIN_SECRET_BYTES = 16;
+export { RECOMMENDED_MIN_SECRET_BYTES } from '../../protocol/commands.ts';
 
 const require = createRequire(import.meta.url);
 

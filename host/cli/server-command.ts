@@ -45,12 +45,14 @@ export function serverCommand(): Command {
         rateLimitPerSecond: options.rateLimit,
         logger: options.quiet ? false : { level: 'info', stream: process.stderr, redact: LOG_REDACTIONS },
       });
-      process.stdout.write(JSON.stringify({ event: 'ready', url: server.url, db: server.dbFile, pid: process.pid }) + '\n');
+      // The server listens now (a start that failed kept no key nobody saw): the keys it made come
+      // first, so whoever waits for the ready line has them too.
       if (server.createdKeys.admin || server.createdKeys.client) {
         process.stdout.write(
           JSON.stringify({ event: 'api-keys', ...server.createdKeys, note: 'shown this once: only their hashes are stored' }) + '\n',
         );
       }
+      process.stdout.write(JSON.stringify({ event: 'ready', url: server.url, db: server.dbFile, pid: process.pid }) + '\n');
       await new Promise<void>((resolve) => {
         const stop = () => void server.close().then(resolve);
         process.once('SIGINT', stop);

@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
 import path from 'node:path';
 import { startServer, type RunningServer } from '../server/server.ts';
 import { Outbox, type LetterSummary } from '../service/outbox/outbox.ts';
@@ -38,6 +39,7 @@ describe('the lab page routes', () => {
   });
   afterAll(async () => {
     await server?.close();
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 
   const get = (route: string, init?: RequestInit) => fetch(server.url + route, init);
@@ -81,22 +83,67 @@ describe('the lab page routes', () => {
     expect((await errorOf(bare)).code).toBe('NV_LAB_FORBIDDEN');
   });
 
-  it('answers only to a loopback host name: a rebound DNS name gets 403 and no letter', async () => {
+  /** A request with a Host header of our choosing and the path exactly as written (fetch would normalise it). */
+  async function raw(host: string, method: string, route: string, headers: Record<string, string> = {}): Promise<{ status: number; text: string }> {
     const { request } = await import('node:http');
     const url = new URL(server.url);
-    const status = (host: string, route: string) =>
-      new Promise<number>((resolve, reject) => {
-        const req = request({ host: url.hostname, port: url.port, path: route, headers: { host } }, (res) => {
-          res.resume();
-          resolve(res.statusCode ?? 0);
-        });
-        req.on('error', reject);
-        req.end();
+    return new Promise((resolve, reject) => {
+      const req = request({ host: url.hostname, port: url.port, method, path: route, headers: { ...headers, host } }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
       });
-    expect(await status(`attacker.example:${url.port}`, '/lab/outbox')).toBe(403);
-    expect(await status('attacker.example', '/lab')).toBe(403);
-    expect(await status(`localhost:${url.port}`, '/lab/outbox')).toBe(200);
-    expect(await status(`127.0.0.1:${url.port}`, '/lab')).toBe(200);
+      req.on('error', reject);
+      req.end();
+    });
+  }
+
+  it('answers only to a loopback host name: a rebound DNS name gets 403 and no letter', async () => {
+    const port = new URL(server.url).port;
+    expect((await raw(`attacker.example:${port}`, 'GET', '/lab/outbox')).status).toBe(403);
+    expect((await raw('attacker.example', 'GET', '/lab')).status).toBe(403);
+    expect((await raw(`localhost:${port}`, 'GET', '/lab/outbox')).status).toBe(200);
+    expect((await raw(`127.0.0.1:${port}`, 'GET', '/lab')).status).toBe(200);
+    expect((await raw(`[::1]:${port}`, 'GET', '/lab')).status).toBe(200);
+  });
+
+  it('however the path is spelled (percent-encoded, double slashes, dots, upper case), a rebound name lists, opens and presses nothing', async () => {
+    const port = new URL(server.url).port;
+    const secret = /data-secret="temporary-password">([0-9a-f]+)</.exec(letterHtml)![1]!;
+    const encodedId = `%${letter.id.charCodeAt(0).toString(16)}${letter.id.slice(1)}`;
+    const press = { 'x-requested-by': 'noegleviser-lab' };
+    const variants: [method: string, route: string][] = [];
+    for (const lab of ['/lab', '/%6cab', '/%6Cab', '/l%61b', '/%6c%61%62', '/%4C%41%42', '//lab', '/x/../lab', '/./lab', '/LAB', '/Lab']) {
+      variants.push(['GET', `${lab}/outbox`], ['GET', `${lab}/outbox/${letter.id}`], ['POST', `${lab}/token/press`], ['GET', `${lab}/token/display`], ['GET', lab]);
+    }
+    variants.push(
+      ['GET', '/lab/%6futbox'],
+      ['GET', '/lab//outbox'],
+      ['GET', `/lab/outbox/${encodedId}`],
+      ['GET', `/%6cab/outbox/${letter.id}/card-K1.pdf`],
+      ['GET', '/%6cab/assets/lab.js'],
+      ['POST', '/lab/token/%70ress'],
+      ['POST', '/lab/x/../token/press'],
+    );
+    let routed = 0;
+    for (const [method, route] of variants) {
+      const headers = method === 'POST' ? press : {};
+      // What the router makes of this spelling, asked from loopback: a lab route, or none.
+      const fromLoopback = await raw(`127.0.0.1:${port}`, method, route, headers);
+      const fromAttacker = await raw(`attacker.example:${port}`, method, route, headers);
+      const reachesLab = fromLoopback.status !== 404 || JSON.parse(fromLoopback.text).error.code !== 'NV_NO_ROUTE';
+      if (reachesLab) routed++;
+      const code = (JSON.parse(fromAttacker.text) as { error?: { code?: string } }).error?.code;
+      expect({ method, route, status: fromAttacker.status, code }).toEqual({ method, route, ...(reachesLab ? { status: 403, code: 'NV_LAB_FORBIDDEN' } : { status: 404, code: 'NV_NO_ROUTE' }) });
+      expect(fromAttacker.text).not.toContain(secret);
+      expect(fromAttacker.text).not.toContain(letter.id);
+    }
+    // The encoded spellings do reach the lab's routes (from loopback): the guard above was really tried on them.
+    expect((await raw(`localhost:${port}`, 'GET', '/%6cab/outbox')).text).toContain(letter.id);
+    expect((await raw(`localhost:${port}`, 'GET', `/%6cab/outbox/${letter.id}`)).text).toContain(secret);
+    expect((await raw(`localhost:${port}`, 'POST', '/%6cab/token/press', press)).status).toBe(502);
+    expect(routed).toBeGreaterThanOrEqual(5 * 4 + 6);
   });
 
   it('without a running token, press and display answer a coded 502', async () => {

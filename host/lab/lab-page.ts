@@ -14,7 +14,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../server/errors.ts';
 import { escapeHtml } from '../service/outbox/html.ts';
 import { Outbox } from '../service/outbox/outbox.ts';
-import { TokenLink } from './token-link.ts';
+import { TokenLink, type TokenFace } from './token-link.ts';
 
 export interface LabPageOptions {
   /** The emulator's debug-link socket (`RunningEmulator.debug`). */
@@ -23,6 +23,11 @@ export interface LabPageOptions {
   readonly tokenSerial: string;
   /** The service's outbox folder. */
   readonly outboxDir: string;
+  /**
+   * Whether the code now on the display was accepted by the server already (the lab knows which
+   * press showed it); the page then stops asking for it to be typed. Without it, never.
+   */
+  readonly codeUsed?: (display: string) => Promise<boolean>;
 }
 
 /** The display's positions, as the emulator has them; the page draws whatever the link reports. */
@@ -56,7 +61,8 @@ const LETTER_POLICY = ["sandbox", "default-src 'none'", "style-src 'unsafe-inlin
  * server never answers: the header keeps another site from pressing the lab's token.
  */
 const LAB_HEADER = 'x-requested-by';
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
+/** Host names as fastify gives them (`request.hostname`, the port taken off). */
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
 const LAB_HEADER_VALUE = 'noegleviser-lab';
 
 export async function registerLabPage(app: FastifyInstance, options: LabPageOptions): Promise<void> {
@@ -68,34 +74,59 @@ export async function registerLabPage(app: FastifyInstance, options: LabPageOpti
   const token = new TokenLink(options.debugAddress);
   const outbox = new Outbox(options.outboxDir);
   app.addHook('onClose', async () => token.close());
-  // The lab's routes answer only to a loopback name: a page on another site that rebinds its DNS
-  // name to 127.0.0.1 (or a neighbour, if the lab listens wider) gets no letters and no presses.
-  app.addHook('onRequest', async (request) => {
-    if (request.url.startsWith('/lab') && !LOOPBACK_HOSTS.has(request.hostname.replace(/:\d+$/, ''))) {
-      throw new ApiError(403, 'NV_LAB_FORBIDDEN', 'the lab answers only on 127.0.0.1, [::1] or localhost');
-    }
+  // Every lab route is in this one plugin, and its guard is a hook on the plugin: it runs on each
+  // request the router gave to a lab route, however the path was spelled (%6cab, …), never on a
+  // prefix of the raw URL. Only a loopback name gets an answer: a page on another site that rebinds
+  // its DNS name to 127.0.0.1 (or a neighbour, if the lab listens wider) gets no letters and no presses.
+  await app.register(async (lab) => {
+    lab.addHook('onRequest', async (request) => {
+      if (!LOOPBACK_HOSTS.has(request.hostname)) {
+        throw new ApiError(403, 'NV_LAB_FORBIDDEN', 'the lab answers only on 127.0.0.1, [::1] or localhost');
+      }
+    });
+    registerLabRoutes(lab, { page, assets, token, outbox, codeUsed: options.codeUsed });
   });
+}
 
-  app.get('/lab', async (_request, reply) => html(reply, PAGE_POLICY).send(page));
-  app.get<{ Params: { name: string } }>('/lab/assets/:name', async (request, reply) => {
+interface LabParts {
+  readonly page: string;
+  readonly assets: ReadonlyMap<string, { readonly type: string; readonly body: string }>;
+  readonly token: TokenLink;
+  readonly outbox: Outbox;
+  readonly codeUsed: LabPageOptions['codeUsed'];
+}
+
+/** The display as the page draws it: the face, and whether the code on it is used up. */
+export interface LabFace extends TokenFace {
+  readonly used: boolean;
+}
+
+function registerLabRoutes(lab: FastifyInstance, { page, assets, token, outbox, codeUsed }: LabParts): void {
+  const withUse = async (face: TokenFace): Promise<LabFace> => {
+    if (!codeUsed || !face.on || face.display === '') return { ...face, used: false };
+    // Not knowing is not used: the page keeps asking for a code rather than fail to draw it.
+    return { ...face, used: await codeUsed(face.display).catch(() => false) };
+  };
+  lab.get('/lab', async (_request, reply) => html(reply, PAGE_POLICY).send(page));
+  lab.get<{ Params: { name: string } }>('/lab/assets/:name', async (request, reply) => {
     const asset = assets.get(request.params.name);
-    if (!asset) throw new ApiError(404, 'NV_NO_ASSET', `no lab asset ${request.params.name}`);
+    if (!asset) throw new ApiError(404, 'NV_NO_ASSET', 'no such lab asset');
     return reply.type(asset.type).header('x-content-type-options', 'nosniff').header('cache-control', 'no-cache').send(asset.body);
   });
 
-  app.post('/lab/token/press', async (request, reply) => {
+  lab.post('/lab/token/press', async (request, reply) => {
     requireLabHeader(request);
-    return noStore(reply).send(await token.press());
+    return noStore(reply).send(await withUse(await token.press()));
   });
-  app.get('/lab/token/display', async (_request, reply) => noStore(reply).send(await token.read()));
+  lab.get('/lab/token/display', async (_request, reply) => noStore(reply).send(await withUse(await token.read())));
 
-  app.get('/lab/outbox', async (_request, reply) => noStore(reply).send({ letters: await outbox.list() }));
+  lab.get('/lab/outbox', async (_request, reply) => noStore(reply).send({ letters: await outbox.list() }));
   const letter = async (request: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply) => {
     const { html: body } = await outbox.open(request.params.id);
     return noStore(html(reply, LETTER_POLICY)).send(body);
   };
-  app.get<{ Params: { id: string } }>('/lab/outbox/:id', letter);
-  app.get<{ Params: { id: string; name: string } }>('/lab/outbox/:id/:name', async (request, reply) => {
+  lab.get<{ Params: { id: string } }>('/lab/outbox/:id', letter);
+  lab.get<{ Params: { id: string; name: string } }>('/lab/outbox/:id/:name', async (request, reply) => {
     const attachment = await outbox.attachment(request.params.id, request.params.name);
     const disposition = /^(image\/|application\/pdf$|text\/plain)/.test(attachment.contentType) ? 'inline' : 'attachment';
     return noStore(reply)
@@ -146,6 +177,7 @@ export function labPageHtml(tokenSerial: string): string {
 </header>
 <main>
 <section class="bench">
+<div class="desk">
 <figure class="token" id="token" data-serial="${serial}">
 <div class="token-body">
 <div id="token-display" class="lcd" role="img" aria-live="polite" aria-label="display" data-text="" data-presses="0" data-positions="${POSITIONS}"></div>
@@ -159,6 +191,7 @@ export function labPageHtml(tokenSerial: string): string {
 <ol id="outbox"></ol>
 <p id="outbox-empty" class="empty">No letters yet (ingen breve).</p>
 </section>
+</div>
 <iframe name="letter" id="letter" title="The letter you opened"></iframe>
 </section>
 <section class="service">

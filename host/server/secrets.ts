@@ -8,6 +8,7 @@ import { hash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ApiError } from './errors.ts';
+import { whyNot } from './private-files.ts';
 import { MASTER_KEY_BYTES } from './seed-vault.ts';
 import type { ApiKeyRecord, TokenStore } from './store/types.ts';
 
@@ -25,14 +26,19 @@ export function loadMasterKey(dataDir: string, env: NodeJS.ProcessEnv): MasterKe
     return { key: parseMasterKey(env.NOEGLEVISER_MASTER_KEY, 'NOEGLEVISER_MASTER_KEY'), origin: 'environment', created: false };
   }
   const file = env.NOEGLEVISER_MASTER_KEY_FILE || path.join(dataDir, 'master.key');
-  if (fs.existsSync(file)) {
-    const mode = fs.statSync(file).mode & 0o777;
-    if (mode & 0o077) throw new ApiError(500, 'NV_MASTER_KEY_EXPOSED', `${file} is readable by others (mode ${mode.toString(8)}); chmod 600 it`);
-    return { key: parseMasterKey(fs.readFileSync(file, 'utf8'), file), origin: file, created: false };
+  try {
+    if (fs.existsSync(file)) {
+      const mode = fs.statSync(file).mode & 0o777;
+      if (mode & 0o077) throw new ApiError(500, 'NV_MASTER_KEY_EXPOSED', `${file} is readable by others (mode ${mode.toString(8)}); chmod 600 it`);
+      return { key: parseMasterKey(fs.readFileSync(file, 'utf8'), file), origin: file, created: false };
+    }
+    const key = randomBytes(MASTER_KEY_BYTES);
+    fs.writeFileSync(file, key.toString('hex') + '\n', { mode: 0o600, flag: 'wx' });
+    return { key: new Uint8Array(key), origin: file, created: true };
+  } catch (error) {
+    if (error instanceof ApiError) throw error;
+    throw new ApiError(500, 'NV_MASTER_KEY_FILE', `the master key file ${file} cannot be read or written (${whyNot(error as NodeJS.ErrnoException)})`);
   }
-  const key = randomBytes(MASTER_KEY_BYTES);
-  fs.writeFileSync(file, key.toString('hex') + '\n', { mode: 0o600, flag: 'wx' });
-  return { key: new Uint8Array(key), origin: file, created: true };
 }
 
 function parseMasterKey(text: string, origin: string): Uint8Array {
@@ -61,29 +67,41 @@ export class ApiKeys {
 
   /**
    * Loads the stored keys and adds those the operator set. When no key of a role exists at all,
-   * one is made; it is returned in `created`, the only time it is ever seen.
+   * one is made; it is returned in `created`, the only time it is ever seen. A made key works at
+   * once but is stored only by `keepCreated()`, which the server calls once it listens and can show
+   * the key: a start that fails before then leaves no key behind that nobody has seen.
    */
-  static async load(store: TokenStore, given: Partial<Record<Role, string>>, now = Date.now()): Promise<{ keys: ApiKeys; created: Partial<Record<Role, string>> }> {
+  static async load(
+    store: TokenStore,
+    given: Partial<Record<Role, string>>,
+    now = Date.now(),
+  ): Promise<{ keys: ApiKeys; created: Partial<Record<Role, string>>; keepCreated(): Promise<void> }> {
     const created: Partial<Record<Role, string>> = {};
     const stored = await store.listApiKeys();
-    const add = async (role: Role, key: string) => {
+    const unsaved: ApiKeyRecord[] = [];
+    const record = (role: Role, key: string): ApiKeyRecord | undefined => {
       const hash = hashKey(key);
-      if (stored.some((record) => record.hash === hash)) return;
-      const record: ApiKeyRecord = { id: `${role}-${hash.slice(0, 8)}`, role, hash, createdAt: now };
-      await store.insertApiKey(record);
-      stored.push(record);
+      return stored.some((known) => known.hash === hash) ? undefined : { id: `${role}-${hash.slice(0, 8)}`, role, hash, createdAt: now };
     };
     for (const role of ['admin', 'client'] as const) {
       const key = given[role];
       if (key !== undefined) {
         if (key.length < 16) throw new ApiError(500, 'NV_API_KEY_WEAK', `the ${role} API key must be at least 16 characters`);
-        await add(role, key);
-      } else if (!stored.some((record) => record.role === role)) {
+        const operators = record(role, key);
+        if (operators) {
+          await store.insertApiKey(operators);
+          stored.push(operators);
+        }
+      } else if (!stored.some((known) => known.role === role)) {
         created[role] = newApiKey(role);
-        await add(role, created[role]);
+        unsaved.push(record(role, created[role])!);
       }
     }
-    return { keys: new ApiKeys(new Map(stored.map((record) => [record.hash, { id: record.id, role: record.role }]))), created };
+    const keys = new ApiKeys(new Map([...stored, ...unsaved].map((known) => [known.hash, { id: known.id, role: known.role }])));
+    const keepCreated = async () => {
+      for (const made of unsaved.splice(0)) await store.insertApiKey(made);
+    };
+    return { keys, created, keepCreated };
   }
 
   /** The principal a bearer key stands for, if any. */

@@ -9,6 +9,7 @@ import { DEFAULT_PORT, defaultDbFile } from './defaults.ts';
 import { ApiError } from './errors.ts';
 import { buildApp } from './http/app.ts';
 import { ServerMetrics } from './metrics.ts';
+import { FolderError, ensurePrivateDir, whyNot } from './private-files.ts';
 import { DEFAULT_POLICY, type VerifyPolicy } from './policy.ts';
 import { ApiKeys, loadMasterKey, type Role } from './secrets.ts';
 import { SeedVault } from './seed-vault.ts';
@@ -38,8 +39,8 @@ export interface ServerOptions {
   readonly outboxDir?: string;
   /** Mark the session cookie Secure (default true). */
   readonly secureCookies?: boolean;
-  /** Adds routes to the app before it listens (the lab's page). */
-  readonly extend?: (app: FastifyInstance) => Promise<void> | void;
+  /** Adds routes to the app before it listens (the lab's page), with the login service they may read. */
+  readonly extend?: (app: FastifyInstance, parts: { readonly service: NemIdService }) => Promise<void> | void;
 }
 
 export interface RunningServer {
@@ -57,21 +58,22 @@ export interface RunningServer {
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
   const env = options.env ?? process.env;
   const dbFile = path.resolve(options.dbFile ?? defaultDbFile(env));
-  const dataDir = path.dirname(dbFile);
-  fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const master = loadMasterKey(dataDir, env);
-  const vault = new SeedVault(master.key);
-  master.key.fill(0);
+  const dataDir = prepareDataDir(dbFile);
 
   let store: Store | undefined;
+  let app: FastifyInstance | undefined;
   try {
-    store = new SqliteTokenStore(dbFile);
+    // The database first: a path that cannot hold one is refused before a master key is made for it.
+    store = openDatabase(dbFile);
+    const master = loadMasterKey(dataDir, env);
+    const vault = new SeedVault(master.key);
+    master.key.fill(0);
     const check = await store.getMeta('master_key_check');
     if (check === undefined) await store.setMeta('master_key_check', vault.keyCheck());
     else if (!vault.matches(check)) {
       throw new ApiError(500, 'NV_MASTER_KEY_MISMATCH', `the master key (${master.origin}) is not the one ${dbFile} was sealed with`);
     }
-    const { keys, created } = await ApiKeys.load(store, {
+    const { keys, created, keepCreated } = await ApiKeys.load(store, {
       admin: options.apiKeys?.admin ?? (env.NOEGLEVISER_ADMIN_KEY || undefined),
       client: options.apiKeys?.client ?? (env.NOEGLEVISER_CLIENT_KEY || undefined),
     });
@@ -80,27 +82,89 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       verified: (outcome) => metrics.verified(outcome),
       resynced: (outcome) => metrics.resynced(outcome),
     }, peopleAsOwners(store));
-    const app = await buildApp({ service, store, keys, metrics, logger: options.logger ?? false, rateLimitPerSecond: options.rateLimitPerSecond });
+    app = await buildApp({ service, store, keys, metrics, logger: options.logger ?? false, rateLimitPerSecond: options.rateLimitPerSecond });
     const nemId = createNemIdService({ store, vault, tokens: service, outboxDir: options.outboxDir ?? path.join(dataDir, 'outbox'), policy: options.servicePolicy, now: options.now });
     await registerService(app, nemId, { secureCookies: options.secureCookies });
-    await options.extend?.(app);
-    const address = await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? DEFAULT_PORT });
+    await options.extend?.(app, { service: nemId });
+    const host = options.host ?? '127.0.0.1';
+    const port = options.port ?? DEFAULT_PORT;
+    const address = await app.listen({ host, port }).catch((error: unknown) => {
+      throw listenFailure(error, host, port);
+    });
+    // Only a start that listens keeps the keys it made: one that failed before showing them leaves
+    // none behind, so the next start makes (and shows) new ones.
+    await keepCreated();
+    const openApp = app;
     const openStore = store;
     return {
       url: address,
       dbFile,
       createdKeys: created,
       masterKey: { origin: master.origin, created: master.created },
-      app,
+      app: openApp,
       service: nemId,
       close: async () => {
-        await app.close();
+        await openApp.close();
         service.forgetKeys();
         await openStore.close();
       },
     };
   } catch (error) {
+    await app?.close().catch(() => {});
     await store?.close();
     throw error;
   }
+}
+
+function badDb(dbFile: string, what: string): ApiError {
+  return new ApiError(500, 'NV_BAD_DB', `cannot use the database ${dbFile}: ${what}`);
+}
+
+/** The database's folder, made (0700) if missing; a path that cannot hold a database is refused, at once and in words. */
+function prepareDataDir(dbFile: string): string {
+  let stats: fs.Stats | undefined;
+  try {
+    stats = fs.statSync(dbFile);
+  } catch {
+    stats = undefined; // missing (it is made), or a folder on the way is missing or a file (found below)
+  }
+  if (stats?.isDirectory()) throw badDb(dbFile, `it is a folder; give a file in it, e.g. ${path.join(dbFile, 'tokens.db')}`);
+  if (stats && !stats.isFile()) throw badDb(dbFile, 'it is not a regular file');
+  const dataDir = path.dirname(dbFile);
+  try {
+    ensurePrivateDir(dataDir);
+  } catch (error) {
+    if (error instanceof FolderError) throw badDb(dbFile, error.message);
+    throw error;
+  }
+  return dataDir;
+}
+
+function openDatabase(dbFile: string): SqliteTokenStore {
+  try {
+    return new SqliteTokenStore(dbFile);
+  } catch (error) {
+    const failure = error as NodeJS.ErrnoException;
+    if (failure.code === 'SQLITE_NOTADB') throw badDb(dbFile, 'it is not a SQLite database');
+    if (failure.code === 'SQLITE_CANTOPEN') throw badDb(dbFile, 'SQLite cannot open it');
+    if (failure.syscall !== undefined) throw badDb(dbFile, `it cannot be created or opened (${whyNot(failure)})`);
+    throw badDb(dbFile, failure.message);
+  }
+}
+
+/** Why the server could not listen, in one line that says what to do. */
+function listenFailure(error: unknown, host: string, port: number): ApiError {
+  const where = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const code = (error as NodeJS.ErrnoException).code;
+  const why =
+    code === 'EADDRINUSE'
+      ? 'the port is in use (by another server?); choose another with --listen HOST:PORT'
+      : code === 'EACCES'
+        ? 'permission denied (ports below 1024 need privileges)'
+        : code === 'EADDRNOTAVAIL'
+          ? 'this machine has no such address'
+          : code === 'ENOTFOUND' || code === 'EAI_AGAIN'
+            ? 'the host name does not resolve'
+            : (code ?? (error as Error).message);
+  return new ApiError(500, 'NV_LISTEN', `cannot listen on ${where}: ${why}`);
 }

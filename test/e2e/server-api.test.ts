@@ -7,10 +7,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { referenceHotp } from '../support/oath-reference.ts';
-import { api as rawApi, startServerProcess, tempDir, TEST_ADMIN_KEY, TEST_CLIENT_KEY, type ServerProcess } from '../support/processes.ts';
+import { api as rawApi, cli, spawnUntilReady, startServerProcess, tempDir, TEST_ADMIN_KEY, TEST_CLIENT_KEY, type ServerProcess } from '../support/processes.ts';
 import { findSeed } from '../support/seed-search.ts';
 
 const ADMIN = TEST_ADMIN_KEY;
@@ -272,6 +273,144 @@ describe('API basics', () => {
     // /health and /metrics need no key
     expect((await api(main, 'GET', '/health')).status).toBe(200);
     expect((await api(main, 'GET', '/metrics')).status).toBe(200);
+  });
+});
+
+describe('seeds shorter than RFC 4226 asks for', () => {
+  it('a seed under 16 bytes is refused with NV_SHORT_SEED and nothing is stored, unless the request says allowShortSeed', async () => {
+    for (const [serial, bytes] of [['SS-1', 1], ['SS-2', 8], ['SS-3', 15]] as const) {
+      const seed = new Uint8Array(randomBytes(bytes));
+      if (bytes >= 8) seeds.push(seed); // a 1-byte seed is two hex digits, found in any text: not worth searching for
+      const hex = Buffer.from(seed).toString('hex');
+      const refused = await api(main, 'POST', '/v1/tokens', { key: ADMIN, body: { serial, kind: 'hotp', seed: hex } });
+      expectError(refused, 400, 'NV_SHORT_SEED');
+      expect(refused.body.error.message).toContain(`${bytes} bytes`);
+      expect(refused.body.error.message).toContain('allowShortSeed');
+      expectError(await api(main, 'GET', `/v1/tokens/${serial}`, { key: ADMIN }), 404, 'NV_UNKNOWN_SERIAL');
+      expectError(await api(main, 'POST', '/v1/tokens', { key: ADMIN, body: { serial, kind: 'hotp', seed: hex, allowShortSeed: false } }), 400, 'NV_SHORT_SEED');
+      expectError(await api(main, 'POST', '/v1/tokens', { key: ADMIN, body: { serial, kind: 'hotp', seed: hex, allowShortSeed: 'yes' } }), 400, 'NV_BAD_FIELD');
+      expectError(await api(main, 'GET', `/v1/tokens/${serial}`, { key: ADMIN }), 404, 'NV_UNKNOWN_SERIAL');
+
+      const allowed = await api(main, 'POST', '/v1/tokens', { key: ADMIN, body: { serial, kind: 'hotp', seed: hex, allowShortSeed: true } });
+      expect(allowed.status, allowed.text).toBe(201);
+      expect(Object.keys(allowed.body.token)).not.toContain('allowShortSeed');
+      expect((await verify(main, serial, hotp(seed, 0))).body).toMatchObject({ result: 'accepted', counter: 0 });
+    }
+    // 16 bytes is enough without asking.
+    const seed = new Uint8Array(randomBytes(16));
+    seeds.push(seed);
+    const enough = await api(main, 'POST', '/v1/tokens', { key: ADMIN, body: { serial: 'SS-4', kind: 'hotp', seed: Buffer.from(seed).toString('hex') } });
+    expect(enough.status, enough.text).toBe(201);
+    expect((await verify(main, 'SS-4', hotp(seed, 0))).body).toMatchObject({ result: 'accepted', counter: 0 });
+  });
+});
+
+describe('a start that fails', () => {
+  /** No operator keys: the server makes its own and shows them once. */
+  const noKeys = { NOEGLEVISER_ADMIN_KEY: '', NOEGLEVISER_CLIENT_KEY: '' };
+
+  function expectOneLine(result: { code: number | null; stdout: string; stderr: string }, code: string, ...saying: string[]): void {
+    expect({ exit: result.code, stdout: result.stdout }, result.stderr).toEqual({ exit: 1, stdout: '' });
+    const lines = result.stderr.trim().split('\n');
+    expect(lines, result.stderr).toHaveLength(1);
+    expect(lines[0]).toMatch(new RegExp(`^noegleviser: .+ \\[${code}\\]$`));
+    for (const words of saying) expect(lines[0]).toContain(words);
+  }
+
+  it('on a port in use: one line NV_LISTEN; the next start shows an admin and a client key, both work, and a third start shows none', async () => {
+    const db = path.join(dir, 'port-in-use', 'tokens.db');
+    const squatter = net.createServer();
+    await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', () => resolve()));
+    const port = (squatter.address() as net.AddressInfo).port;
+    let failed: Awaited<ReturnType<typeof cli>>;
+    try {
+      failed = await cli(['server', '--db', db, '--listen', `127.0.0.1:${port}`, '--quiet'], { env: noKeys });
+    } finally {
+      await new Promise((resolve) => squatter.close(resolve));
+    }
+    expectOneLine(failed, 'NV_LISTEN', `127.0.0.1:${port}`, 'in use', '--listen');
+
+    const second = await spawnUntilReady<{ url: string }>('server', ['server', '--db', db, '--listen', '127.0.0.1:0', '--quiet'], noKeys);
+    try {
+      const shown = second.stdout().split('\n').filter((line) => line.includes('"event":"api-keys"')).map((line) => JSON.parse(line));
+      expect(shown).toEqual([expect.objectContaining({ admin: expect.stringMatching(/^nv_admin_/), client: expect.stringMatching(/^nv_client_/) })]);
+      const [{ admin, client }] = shown;
+      expect((await api(second.ready, 'GET', '/v1/tokens', { key: admin })).status).toBe(200);
+      expectError(await api(second.ready, 'POST', '/v1/verify', { key: client, body: { serial: 'NONE-1', code: '123456' } }), 404, 'NV_UNKNOWN_SERIAL');
+    } finally {
+      await second.stop();
+    }
+    const third = await spawnUntilReady<{ url: string }>('server', ['server', '--db', db, '--listen', '127.0.0.1:0', '--quiet'], noKeys);
+    try {
+      expect(third.stdout()).not.toContain('api-keys');
+      expect(third.stdout()).not.toContain('nv_');
+    } finally {
+      await third.stop();
+    }
+  });
+
+  it('with a --db that cannot be one: a coded one-line NV_BAD_DB that says what is wrong, at once', async () => {
+    const place = path.join(dir, 'bad-db');
+    fs.mkdirSync(place);
+    fs.writeFileSync(path.join(place, 'a-file'), 'not a folder\n');
+    fs.writeFileSync(path.join(place, 'not-sqlite.db'), 'this is a text file, not a SQLite database\n'.repeat(20));
+    const cases: [db: string, ...saying: string[]][] = [
+      [path.join(place, 'a-file', 'tokens.db'), `${path.join(place, 'a-file')} is a file, not a folder`],
+      [path.join(place, 'a-file', 'deeper', 'tokens.db'), `${path.join(place, 'a-file')} is a file, not a folder`],
+      [place, 'is a folder', path.join(place, 'tokens.db')],
+      ['/proc/x/tokens.db', '/proc/x cannot be made'],
+      [path.join(place, 'not-sqlite.db'), 'not a SQLite database'],
+    ];
+    for (const [db, ...saying] of cases) {
+      // Quick to fail, not a minute: a start that hangs on the path fails the test here.
+      const result = await cli(['server', '--db', db, '--listen', '127.0.0.1:0', '--quiet'], { env: noKeys, timeoutMs: 20_000 });
+      expectOneLine(result, 'NV_BAD_DB', db, ...saying);
+    }
+    // Nothing was left in the folder given as --db: it was refused before a key was made.
+    expect(fs.readdirSync(place).sort()).toEqual(['a-file', 'not-sqlite.db']);
+  });
+});
+
+describe('file modes', () => {
+  const mode = (file: string) => fs.statSync(file).mode & 0o777;
+  /** A server started under umask 000, the widest there is: nothing it writes may be wider than its own modes say. */
+  async function startUnderUmask000(name: string): Promise<ServerProcess> {
+    const previous = process.umask(0);
+    try {
+      return await start(name, ['--quiet', '--rate-limit', '0']);
+    } finally {
+      process.umask(previous);
+    }
+  }
+
+  it('in a data folder that was already there (0755), under umask 000: the database, its WAL and shared-memory files and master.key are 0600', async () => {
+    const data = path.join(dir, 'modes-existing');
+    fs.mkdirSync(data);
+    fs.chmodSync(data, 0o755);
+    const server = await startUnderUmask000('modes-existing');
+    await enroll(server, 'FM-1'); // a write: the WAL has something in it
+    expect(fs.statSync(path.join(data, 'tokens.db-wal')).size).toBeGreaterThan(0);
+    for (const name of ['tokens.db', 'tokens.db-wal', 'tokens.db-shm', 'master.key']) expect([name, mode(path.join(data, name)).toString(8)]).toEqual([name, '600']);
+    expect(mode(data).toString(8)).toBe('755'); // the operator's folder is theirs
+  });
+
+  it('a data folder the server makes is 0700 (and so is every folder it made above it), under umask 000', async () => {
+    const server = await startUnderUmask000(path.join('modes-new', 'deeper'));
+    await enroll(server, 'FM-2');
+    for (const folder of [path.join(dir, 'modes-new'), path.join(dir, 'modes-new', 'deeper')]) expect([folder, mode(folder).toString(8)]).toEqual([folder, '700']);
+    for (const name of ['tokens.db', 'tokens.db-wal', 'tokens.db-shm', 'master.key']) expect([name, mode(path.join(dir, 'modes-new', 'deeper', name)).toString(8)]).toEqual([name, '600']);
+  });
+
+  it('a database and WAL an earlier start left 0644 are made 0600', async () => {
+    const data = path.join(dir, 'modes-old');
+    fs.mkdirSync(data);
+    for (const name of ['tokens.db', 'tokens.db-wal']) {
+      fs.writeFileSync(path.join(data, name), '');
+      fs.chmodSync(path.join(data, name), 0o644);
+    }
+    const server = await start('modes-old', ['--quiet', '--rate-limit', '0']);
+    await enroll(server, 'FM-3');
+    for (const name of ['tokens.db', 'tokens.db-wal', 'tokens.db-shm']) expect([name, mode(path.join(data, name)).toString(8)]).toEqual([name, '600']);
   });
 });
 
@@ -580,6 +719,67 @@ describe('malformed requests', () => {
     expect(await token(main, 'M-1')).toMatchObject({ state: 'active', failCount: 0, counter: 0, owner: null });
     expect((await verify(main, 'M-1', hotp(seed, 0))).body).toMatchObject({ result: 'accepted', counter: 0 });
     expectError(await api(main, 'GET', '/v1/tokens/M-2', { key: ADMIN }), 404, 'NV_UNKNOWN_SERIAL');
+  });
+});
+
+/** Sends `text` as it is on a new connection and reads the one answer: status line, and the body as its Content-Length says. */
+function rawHttp(server: Pick<ServerProcess, 'url'>, text: string): Promise<{ status: number; headers: string; body: string }> {
+  const { hostname, port } = new URL(server.url);
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(Number(port), hostname, () => socket.write(text));
+    let received = Buffer.alloc(0);
+    const done = () => {
+      const all = received.toString('utf8');
+      const end = all.indexOf('\r\n\r\n');
+      if (end < 0) return false;
+      const headers = all.slice(0, end);
+      const length = Number(/^content-length:\s*(\d+)/im.exec(headers)?.[1] ?? NaN);
+      const body = received.subarray(Buffer.byteLength(all.slice(0, end + 4)));
+      if (!(body.length >= length)) return false;
+      socket.destroy();
+      resolve({ status: Number(headers.split(' ')[1]), headers, body: body.subarray(0, length).toString('utf8') });
+      return true;
+    };
+    socket.on('data', (chunk: Buffer) => {
+      received = Buffer.concat([received, chunk]);
+      done();
+    });
+    socket.on('error', () => {}); // a reset after the answer; 'close' decides
+    socket.on('close', () => {
+      if (!done()) reject(new Error(`no whole answer to ${JSON.stringify(text.slice(0, 80))}: ${JSON.stringify(received.toString('utf8').slice(0, 200))}`));
+    });
+  });
+}
+
+describe('what fastify and Node answer by themselves', () => {
+  it('a URL that does not decode, a path part over the limit, headers over 16 KiB, broken HTTP, no Host, an odd Expect, CONNECT: each a coded NV_ envelope that echoes nothing', async () => {
+    const marker = 'Echo-Marker-7f3a';
+    const host = `Host: ${new URL(main.url).host}\r\n`;
+    const cases: { name: string; request: string; status: number; code: string }[] = [
+      { name: 'a bad escape', request: `GET /v1/tokens/${marker}%zz HTTP/1.1\r\n${host}\r\n`, status: 400, code: 'NV_BAD_URL' },
+      { name: 'a lone percent sign', request: `GET /${marker}/% HTTP/1.1\r\n${host}\r\n`, status: 400, code: 'NV_BAD_URL' },
+      { name: 'a bad escape on a service page', request: `GET /login/${marker}%zz HTTP/1.1\r\n${host}\r\n`, status: 400, code: 'NV_BAD_URL' },
+      { name: 'a path part over the router limit', request: `GET /v1/tokens/${marker}${'A'.repeat(300)} HTTP/1.1\r\n${host}\r\n`, status: 414, code: 'NV_URL_TOO_LONG' },
+      { name: 'a URL over 16 KiB', request: `GET /v1/${marker}${'A'.repeat(20_000)} HTTP/1.1\r\n${host}\r\n`, status: 431, code: 'NV_HEADERS_TOO_LARGE' },
+      { name: 'a header over 16 KiB', request: `GET /health HTTP/1.1\r\n${host}X-Big: ${marker}${'B'.repeat(20_000)}\r\n\r\n`, status: 431, code: 'NV_HEADERS_TOO_LARGE' },
+      { name: 'not HTTP', request: `${marker} /health\r\n\r\n`, status: 400, code: 'NV_BAD_HTTP' },
+      { name: 'a method HTTP does not know', request: `${marker.toUpperCase().replace(/-/g, '')} /health HTTP/1.1\r\n${host}\r\n`, status: 400, code: 'NV_BAD_HTTP' },
+      { name: 'both Content-Length and Transfer-Encoding', request: `POST /v1/verify HTTP/1.1\r\n${host}Content-Type: application/json\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`, status: 400, code: 'NV_BAD_HTTP' },
+      { name: 'HTTP/1.1 without Host', request: `GET /health?${marker} HTTP/1.1\r\n\r\n`, status: 400, code: 'NV_BAD_HTTP' },
+      { name: 'an Expect other than 100-continue', request: `GET /health HTTP/1.1\r\n${host}Expect: ${marker}\r\n\r\n`, status: 417, code: 'NV_BAD_EXPECT' },
+      { name: 'CONNECT', request: `CONNECT ${marker}.example:443 HTTP/1.1\r\n${host}\r\n`, status: 404, code: 'NV_NO_ROUTE' },
+      { name: 'an unknown route', request: `GET /v1/${marker} HTTP/1.1\r\n${host}\r\n`, status: 404, code: 'NV_NO_ROUTE' },
+      { name: 'an unknown method on a route', request: `PROPFIND /v1/verify?${marker} HTTP/1.1\r\n${host}\r\n`, status: 404, code: 'NV_NO_ROUTE' },
+    ];
+    for (const { name, request, status, code } of cases) {
+      const answer = await rawHttp(main, request);
+      responses.push(answer.body);
+      expect({ name, status: answer.status, contentType: /^content-type: (.*)$/im.exec(answer.headers)?.[1] }).toEqual({ name, status, contentType: 'application/json; charset=utf-8' });
+      expectError({ status: answer.status, body: JSON.parse(answer.body), text: answer.body }, status, code);
+      expect(answer.body.toLowerCase(), name).not.toContain(marker.toLowerCase());
+      expect(answer.body, name).not.toMatch(/FST_|statusCode/);
+      expect([name, (await api(main, 'GET', '/health')).status]).toEqual([name, 200]);
+    }
   });
 });
 

@@ -117,6 +117,19 @@ describe('bridge and server', () => {
     },
   );
 
+  it('enroll --allow-short-seed: a seed under 16 bytes reaches the server (which refuses it unasked) and its codes verify', async () => {
+    const token = await newToken('short-seed');
+    const shortSeed = '3132333435363738'; // 8 bytes
+    const refused = await cli(['enroll', '--port', token.port, '--seed-file', '-'], { env, input: shortSeed });
+    expect([refused.code, refused.stderr]).toEqual([2, expect.stringContaining('NV_SHORT_SEED')]);
+    const enrolled = await cli(['enroll', '--port', token.port, '--seed-file', '-', '--allow-short-seed', '--json'], { env, input: shortSeed });
+    expect(enrolled.code, enrolled.stderr).toBe(0);
+    expect((await serverRecord(token.serial)).body.token).toMatchObject({ serial: token.serial, state: 'active', counter: 0 });
+    const code = await press(token);
+    const verified = await cli(['verify', '--serial', token.serial, code], { env });
+    expect([verified.code, verified.stdout]).toEqual([0, expect.stringContaining('accepted')]);
+  });
+
   it('half-enrolment: the server unreachable — nothing is written to the token', async () => {
     const token = await newToken('unreachable');
     const result = await cli(['enroll', '--port', token.port, '--seed', SEED_HEX, '--server', 'http://127.0.0.1:9'], { env });

@@ -73,10 +73,19 @@ function drawFace() {
 let issued = 0;
 let drawn = 0;
 let presses = 0;
+/** The code the status line tells the person to type, while it is on the display and unused. */
+let hint = null;
+
+/** What the page draws when it cannot reach the token: nothing lit, as after the lab stopped. */
+const DARK = { on: false, display: '', segments: [], used: false };
 
 function show(face, ticket) {
   if (ticket < drawn) return;
   drawn = ticket;
+  if (hint !== null && (!face.on || face.display !== hint || face.used)) {
+    hint = null;
+    setStatus(face.used ? 'That code was used; the next press after the display has gone dark shows a new one.' : '', false);
+  }
   cells.forEach((parts, i) => {
     const pattern = face.segments[i] ?? 0;
     SEGMENT_NAMES.forEach((name, bit) => parts[name].classList.toggle('on', face.on && (pattern & (1 << bit)) !== 0));
@@ -93,9 +102,17 @@ function setStatus(text, isError) {
 }
 
 async function call(method, url) {
-  const response = await fetch(url, { method, headers: { 'x-requested-by': 'noegleviser-lab' }, cache: 'no-store' });
-  const body = await response.json();
-  if (!response.ok) throw new Error(body && body.error ? `${body.error.message} (${body.error.code})` : `HTTP ${response.status}`);
+  let response;
+  try {
+    response = await fetch(url, { method, headers: { 'x-requested-by': 'noegleviser-lab' }, cache: 'no-store' });
+  } catch {
+    throw new Error('the lab does not answer (has it stopped?)');
+  }
+  const body = await response.json().catch(() => undefined);
+  if (!response.ok) {
+    const error = body && typeof body.error === 'object' ? body.error : undefined;
+    throw new Error(error && error.message ? `${error.message} (${error.code})` : `HTTP ${response.status}`);
+  }
   return body;
 }
 
@@ -106,17 +123,27 @@ async function press() {
     show(face, ticket);
     presses += 1;
     display.dataset.presses = String(presses);
-    setStatus(face.display ? `Code ${face.display}: type it into the login page` : 'Pressed', false);
+    if (ticket < drawn) return;
+    hint = face.on && face.display && !face.used ? face.display : null;
+    setStatus(hint ? `Code ${hint}: type it into the login page` : 'Pressed', false);
   } catch (error) {
+    show(DARK, ticket);
     setStatus(`Press failed: ${error.message}`, true);
   }
 }
+
+let readFailed = false;
 
 async function readDisplay() {
   const ticket = ++issued;
   try {
     show(await call('GET', '/lab/token/display'), ticket);
+    if (readFailed && ticket >= drawn) setStatus('', false);
+    readFailed = false;
   } catch (error) {
+    // Whatever the token shows now is not known here: a code drawn from before is not shown as if it were.
+    show(DARK, ticket);
+    readFailed = true;
     setStatus(`Display not read: ${error.message}`, true);
   }
 }

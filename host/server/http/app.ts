@@ -5,7 +5,10 @@
  */
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { hexToBytes } from '../../../protocol/bytes.ts';
+import { RECOMMENDED_MIN_SECRET_BYTES } from '../../../protocol/commands.ts';
 import { ApiError } from '../errors.ts';
 import type { ServerMetrics } from '../metrics.ts';
 import type { ApiKeys, Principal, Role } from '../secrets.ts';
@@ -37,12 +40,34 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     logger: options.logger,
     bodyLimit: options.bodyLimit ?? 16 * 1024,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
+    // What fastify and Node answer by themselves (a URL that does not decode, a path part over the
+    // router's limit, headers over Node's, HTTP that does not parse) gets the API's envelope too.
+    frameworkErrors: (error, _request, reply) => sendError(reply, frameworkFailure(error)),
+    clientErrorHandler: answerClientError,
+    // Node would refuse an HTTP/1.1 request without Host with an empty 400; the hook below does it coded.
+    http: { requireHostHeader: false },
+    // Fastify's own 503 while closing is not in the envelope: the hook below answers it instead.
+    return503OnClosing: false,
   });
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
+  app.server.on('checkExpectation', (_request: IncomingMessage, response: ServerResponse) => {
+    const body = errorBody(new ApiError(417, 'NV_BAD_EXPECT', 'this server knows no "Expect" but 100-continue'));
+    response.writeHead(417, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' }).end(body);
+  });
+  app.server.on('connect', (_request: IncomingMessage, socket: Duplex) => writeErrorAndClose(socket, noRoute()));
   app.removeContentTypeParser('text/plain'); // JSON only: text/plain gets 415 NV_BAD_MEDIA_TYPE, not a misleading schema error
   const { service, keys, metrics } = options;
 
   // Hooks on every request take a callback: an async hook costs a promise and a turn of its own.
   app.addHook('onRequest', (request, _reply, done) => {
+    if (closing) return done(new ApiError(503, 'NV_CLOSING', 'the server is stopping; try again once it is back'));
+    if (request.raw.headers.host === undefined && request.raw.httpVersion === '1.1') {
+      return done(new ApiError(400, 'NV_BAD_HTTP', 'an HTTP/1.1 request needs a Host header'));
+    }
     request.principal = keys.authenticate(bearer(request));
     done();
   });
@@ -68,11 +93,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.setErrorHandler((error: FastifyError | ApiError, request, reply) => {
     const failure = toApiError(error);
     if (failure.status >= 500) request.log.error({ err: error }, 'request failed');
-    return reply.status(failure.status).send({ error: { code: failure.code, message: failure.message } });
+    return sendError(reply, failure);
   });
-  app.setNotFoundHandler((request, reply) =>
-    reply.status(404).send({ error: { code: 'NV_NO_ROUTE', message: `no route ${request.method} ${request.url.split('?')[0]}` } }),
-  );
+  // Neither path nor method is echoed: an answer never carries back what the request sent.
+  app.setNotFoundHandler((_request, reply) => sendError(reply, noRoute()));
 
   const requireRole = (...roles: Role[]) => (request: FastifyRequest, _reply: FastifyReply, done: (error?: ApiError) => void) => {
     if (!request.principal) return done(new ApiError(401, 'NV_UNAUTHORIZED', 'an API key is needed: Authorization: Bearer <key>'));
@@ -94,6 +118,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     const body = request.body;
     const seed = hexToBytes(body.seed)!;
     try {
+      if (seed.length < RECOMMENDED_MIN_SECRET_BYTES && body.allowShortSeed !== true) {
+        throw new ApiError(
+          400,
+          'NV_SHORT_SEED',
+          `the seed is ${seed.length} bytes; RFC 4226 asks for at least ${RECOMMENDED_MIN_SECRET_BYTES} (send "allowShortSeed": true to enrol it anyway)`,
+        );
+      }
       const token = await service.enroll(
         {
           serial: body.serial,
@@ -206,6 +237,64 @@ function bearer(request: FastifyRequest): string | undefined {
   return match?.[1];
 }
 
+/** The envelope every error is sent in: `{"error":{"code":"NV_…","message":"…"}}`. */
+function errorBody(failure: ApiError): string {
+  return JSON.stringify({ error: { code: failure.code, message: failure.message } });
+}
+
+function noRoute(): ApiError {
+  return new ApiError(404, 'NV_NO_ROUTE', 'no route for this method and path; the API is under /v1 (see the README)');
+}
+
+function sendError(reply: FastifyReply, failure: ApiError): FastifyReply {
+  return reply.status(failure.status).type('application/json; charset=utf-8').send(errorBody(failure));
+}
+
+/** What fastify's router refuses before any route or hook runs. Neither answer echoes the URL. */
+function frameworkFailure(error: FastifyError): ApiError {
+  switch (error.code) {
+    case 'FST_ERR_BAD_URL':
+      return new ApiError(400, 'NV_BAD_URL', 'the URL does not decode: a "%" must start an escape of two hex digits, such as %2F');
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return new ApiError(414, 'NV_URL_TOO_LONG', 'a part of the path is longer than this server accepts');
+    default:
+      return toApiError(error);
+  }
+}
+
+/**
+ * What Node's HTTP parser refuses (headers over its 16 KiB, a request that is not HTTP, one that
+ * took too long) never reaches fastify: the answer is written to the socket here, in the API's
+ * envelope, and the connection closed.
+ */
+export function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const failure =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? new ApiError(431, 'NV_HEADERS_TOO_LARGE', 'the request line and headers are larger than this server accepts')
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? new ApiError(408, 'NV_REQUEST_TIMEOUT', 'the request did not arrive in time')
+        : new ApiError(400, 'NV_BAD_HTTP', 'the request is not well-formed HTTP/1.1');
+  writeErrorAndClose(socket, failure);
+}
+
+/**
+ * An answer written straight to the socket, for what never becomes a fastify request. Ended, not
+ * destroyed: closing a socket with unread input (the rest of an oversized header) would reset it
+ * and could lose the answer on its way.
+ */
+function writeErrorAndClose(socket: Duplex, failure: ApiError): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const body = errorBody(failure);
+  socket.end(
+    `HTTP/1.1 ${failure.status} ${STATUS_CODES[failure.status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
 /** Any error as the API's coded error (fastify's own 4xx too: validation, body size, media type, JSON). */
 export function toApiError(error: FastifyError | ApiError): ApiError {
   if (error instanceof ApiError) return error;
@@ -230,9 +319,10 @@ export function toApiError(error: FastifyError | ApiError): ApiError {
       return new ApiError(400, 'NV_BAD_JSON', 'the body is not valid JSON');
   }
   if (error instanceof SyntaxError || fastifyError.statusCode === 400) return new ApiError(400, 'NV_BAD_JSON', 'the body is not valid JSON');
-  if (fastifyError.statusCode === 429) return new ApiError(429, 'NV_RATE_LIMITED', error.message);
+  // Other 4xx of fastify or a plugin: their messages may quote the request, so only the status is told.
+  if (fastifyError.statusCode === 429) return new ApiError(429, 'NV_RATE_LIMITED', 'too many requests; retry in a second');
   if (fastifyError.statusCode && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
-    return new ApiError(fastifyError.statusCode, 'NV_BAD_REQUEST', error.message);
+    return new ApiError(fastifyError.statusCode, 'NV_BAD_REQUEST', `the request was refused (${fastifyError.statusCode} ${STATUS_CODES[fastifyError.statusCode] ?? ''})`.replace(' )', ')'));
   }
   return new ApiError(500, 'NV_INTERNAL', 'the server failed to handle this request');
 }

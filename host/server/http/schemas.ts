@@ -20,6 +20,7 @@ export const enrollBody = {
     counter: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
     seed: { type: 'string', pattern: '^([0-9a-fA-F]{2}){1,64}$' },
     owner: { anyOf: [owner, { type: 'null' }] },
+    allowShortSeed: { type: 'boolean' },
   },
   required: ['serial', 'kind', 'seed'],
   additionalProperties: false,
@@ -34,6 +35,8 @@ export interface EnrollBody {
   counter?: number;
   seed: string;
   owner?: string | null;
+  /** Enrol a seed under RECOMMENDED_MIN_SECRET_BYTES anyway (the CLI's --allow-short-seed). */
+  allowShortSeed?: boolean;
 }
 
 export const listQuery = {

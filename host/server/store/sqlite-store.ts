@@ -13,6 +13,7 @@
  * SQL are in sqlite-service.ts; their writes go through the same `write()` as the tokens'.
  */
 import Database from 'better-sqlite3';
+import { ensurePrivateFile, makePrivate } from '../private-files.ts';
 import type {
   CodeCardChanges,
   CodeCardRecord,
@@ -184,6 +185,8 @@ export class SqliteTokenStore implements TokenStore, ServiceStore {
   private readonly inSavepoint: <T>(work: () => T) => T;
 
   constructor(readonly file: string) {
+    ensurePrivateFile(file);
+    for (const companion of ['-wal', '-shm', '-journal']) makePrivate(file + companion);
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
