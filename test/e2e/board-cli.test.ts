@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import path from 'node:path';
-import { cli, ROOT, tempDir, type CliResult } from '../support/processes.ts';
+import { cli, ROOT, tempDir, tracked, type CliResult } from '../support/processes.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -149,10 +149,12 @@ interface BoardProcess {
 
 /** `noegleviser device board …` left running, once its ready line is out. */
 async function startBoardProcess(args: string[], env: NodeJS.ProcessEnv): Promise<BoardProcess> {
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'noegleviser.mjs'), 'device', 'board', '--headless', ...args], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = tracked(
+    spawn(process.execPath, [path.join(ROOT, 'bin', 'noegleviser.mjs'), 'device', 'board', '--headless', ...args], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  );
   let stdout = '';
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { cli, ROOT, tempDir } from '../support/processes.ts';
+import { cli, ROOT, tempDir, tracked } from '../support/processes.ts';
 
 interface LabRun {
   ready: { server: string; lab: string; port: string; debug: string; serial: string; person: string };
@@ -15,10 +15,12 @@ interface LabRun {
 }
 
 async function startLab(dir: string, runtimeDir: string, extra: string[] = []): Promise<LabRun> {
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'noegleviser.mjs'), 'lab', '--headless', '--dir', dir, '--listen', '127.0.0.1:0', ...extra], {
-    env: { ...process.env, NOEGLEVISER_RUNTIME_DIR: runtimeDir },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = tracked(
+    spawn(process.execPath, [path.join(ROOT, 'bin', 'noegleviser.mjs'), 'lab', '--headless', '--dir', dir, '--listen', '127.0.0.1:0', ...extra], {
+      env: { ...process.env, NOEGLEVISER_RUNTIME_DIR: runtimeDir },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  );
   const lines: string[] = [];
   let stderr = '';
   let buffered = '';
