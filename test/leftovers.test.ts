@@ -6,9 +6,10 @@
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ROOT, tempDir } from './support/processes.ts';
+import { ROOT } from './support/processes.ts';
 
 const VITEST = path.join(ROOT, 'node_modules', 'vitest', 'vitest.mjs');
 const CONFIG = path.join(ROOT, 'test', 'fixtures', 'leftovers', 'vitest.config.ts');
@@ -16,13 +17,16 @@ const CONFIG = path.join(ROOT, 'test', 'fixtures', 'leftovers', 'vitest.config.t
 interface Run {
   readonly code: number | null;
   readonly output: string;
-  /** What is left in the TMPDIR the run was given, besides tsx's compile cache. */
+  /** What is left in the TMPDIR the run was given, besides the link to tsx's compile cache. */
   readonly left: string[];
 }
 
-/** `vitest run` on one fixture, with a TMPDIR of its own. */
+/**
+ * `vitest run` on one fixture. Its TMPDIR is this file's own, which holds nothing else (a folder
+ * of its own would lengthen the fixture's paths past what a Unix socket path can be).
+ */
 function runFixture(fixture: string): Promise<Run> {
-  const tmpdir = tempDir('vt');
+  const tmpdir = os.tmpdir();
   const env: NodeJS.ProcessEnv = { ...process.env, TMPDIR: tmpdir, NV_LEFTOVER_FIXTURE: fixture, NO_COLOR: '1' };
   for (const name of Object.keys(env)) if (name.startsWith('VITEST') || name === 'NOEGLEVISER_TEST_RUN_TMPDIR') delete env[name];
   return new Promise((resolve, reject) => {
