@@ -26,6 +26,10 @@ export const MIN_SECRET_BYTES = 1;
  */
 export const RECOMMENDED_MIN_SECRET_BYTES = 16;
 
+/** The longest TOTP time step a token takes, in seconds (an hour); 30 when enrolment names none. */
+export const MAX_PERIOD_SECONDS = 3600;
+export const DEFAULT_PERIOD_SECONDS = 30;
+
 /** The identity every token gives in answer to `hello`. */
 export interface HelloReply {
   proto: number;
@@ -113,7 +117,7 @@ export interface CommandSpec<C extends CommandName> {
 const mode = oneOf(OATH_MODES);
 const algorithm = oneOf(OATH_ALGORITHMS);
 const digits = uint(MIN_DIGITS, MAX_DIGITS);
-const period = uint(1, 3600);
+const period = uint(1, MAX_PERIOD_SECONDS);
 const counter = uint();
 const clock = uint(0, MAX_CLOCK_MS);
 

@@ -181,7 +181,9 @@ describe('decodeMessage refuses malformed bodies with bad_frame and a named part
     ['<x ok'],
     ['!-3 press'],
     ['>12345678901 hello'],
-  ])('a non-decimal or missing ID: %j → id', (body) => expectBadFrame(body, 'id'));
+    ['!4294967296 press'],
+    ['!9999999999 press'],
+  ])('a non-decimal, missing or out-of-range ID: %j → id', (body) => expectBadFrame(body, 'id'));
 
   it.each([['>01 hello'], ['>00 hello'], ['>0001 hello'], ['<00 ok'], ['<01 ok'], ['!007 press']])(
     'an ID with leading zeros: %j → id',

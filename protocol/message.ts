@@ -19,13 +19,20 @@ export type Message =
   | { readonly kind: 'event'; readonly seq: number; readonly name: string; readonly fields: Fields };
 
 export const MAX_REQUEST_ID = 0xffff;
+/** Event sequence numbers count 0..MAX_EVENT_SEQ from boot, then start again at 0. */
+export const MAX_EVENT_SEQ = 0xffffffff;
 /** The ID a token answers with when it could not read the request's own. */
 export const UNATTRIBUTED_ID = 0;
 
-const NAME = /^[a-z][a-z0-9_-]{0,15}$/;
-const KEY = /^[a-z][a-z0-9_]{0,15}$/;
+/** The longest command, event or field name. */
+export const MAX_NAME_LENGTH = 16;
+/** The longest field value. */
+export const MAX_VALUE_LENGTH = 200;
+
+const NAME = new RegExp(`^[a-z][a-z0-9_-]{0,${MAX_NAME_LENGTH - 1}}$`);
+const KEY = new RegExp(`^[a-z][a-z0-9_]{0,${MAX_NAME_LENGTH - 1}}$`);
 /** Printable ASCII without space and `*` (which the line framing reserves). */
-const VALUE = /^[!-)+-~]{1,200}$/;
+const VALUE = new RegExp(`^[!-)+-~]{1,${MAX_VALUE_LENGTH}}$`);
 const DECIMAL = /^(0|[1-9][0-9]{0,9})$/;
 
 const SIGIL = { request: '>', response: '<', event: '!' } as const;
@@ -34,7 +41,7 @@ export function encodeMessage(message: Message): string {
   const number = message.kind === 'event' ? message.seq : message.id;
   const numberOk =
     Number.isInteger(number) &&
-    (message.kind === 'request' ? number >= 1 && number <= MAX_REQUEST_ID : message.kind === 'response' ? number >= 0 && number <= MAX_REQUEST_ID : number >= 0 && number <= 0xffffffff);
+    (message.kind === 'request' ? number >= 1 && number <= MAX_REQUEST_ID : message.kind === 'response' ? number >= 0 && number <= MAX_REQUEST_ID : number >= 0 && number <= MAX_EVENT_SEQ);
   if (!numberOk) throw new RangeError(`a ${message.kind} cannot carry the number ${number}`);
   if (message.kind !== 'response' && !NAME.test(message.name)) throw new RangeError(`"${message.name}" is not a message name`);
   let head: string;
@@ -104,10 +111,21 @@ export function decodeMessage(body: string): Message {
       if (name !== 'ok' && name !== 'err') throw new ProtocolError('bad_frame', 'name');
       return { kind: 'response', id, ok: name === 'ok', fields };
     case SIGIL.event:
+      if (id > MAX_EVENT_SEQ) throw new ProtocolError('bad_frame', 'id');
       return { kind: 'event', seq: id, name, fields };
     default:
       throw new ProtocolError('bad_frame', 'kind');
   }
+}
+
+/**
+ * The ID to answer a body with that passed its framing's check but did not parse: the request's
+ * own when the body starts with `>`, a valid request ID and a space or its end; otherwise 0.
+ */
+export function readableRequestId(body: string): number {
+  const match = /^>([1-9][0-9]{0,4})(?: |$)/.exec(body);
+  const id = match ? Number(match[1]) : UNATTRIBUTED_ID;
+  return id <= MAX_REQUEST_ID ? id : UNATTRIBUTED_ID;
 }
 
 export function errorResponse(id: number, code: TokenErrorCode, detail?: string): Message {

@@ -64,7 +64,7 @@ function expectWorking(rig: HidRig, channel: number): void {
 }
 
 describe('channel allocation', () => {
-  it('a broadcast INIT gets the nonce back with a new channel (not 0, not broadcast), the protocol and firmware versions', () => {
+  it('a broadcast INIT gets the nonce back with a new channel (not 0, not broadcast), the protocol and firmware versions, and the NMSG capability', () => {
     const rig = createHidRig();
     const nonce = Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8);
     const frames = rig.deliver([initReport(BROADCAST, CMD.INIT, 8, nonce)]);
@@ -78,6 +78,7 @@ describe('channel allocation', () => {
     expect(channel).not.toBe(BROADCAST);
     expect(frame.payload[12]).toBe(1); // protocol version
     expect([...frame.payload.subarray(13, 16)]).toEqual([0, 1, 0]); // firmware 0.1.0
+    expect(frame.payload[16]).toBe(0x08); // capabilities: NMSG only (no MSG, no WINK, no CBOR)
     // And the channel is usable.
     expect(rig.ok(channel, 'hello')).toMatchObject({ proto: '1', serial: '40000001' });
   });

@@ -7,12 +7,14 @@
  */
 import {
   BROADCAST_CHANNEL,
+  HID_CHANNELS_KEPT,
   HID_COMMAND,
   HID_ERROR,
   INIT_NONCE_BYTES,
   INIT_RESPONSE_BYTES,
   KEEPALIVE_STATUS,
   MessageAssembler,
+  TOKEN_CAPABILITIES,
   fragment,
   openBody,
   parsePacket,
@@ -25,9 +27,6 @@ import { PROTOCOL_VERSION } from '../../protocol/version.ts';
 import type { Rng } from '../hal/rng.ts';
 import type { Transport } from '../hal/transport.ts';
 import { requestFromBody, type HostLink, type LinkHandlers, type ReplyPath } from './host-link.ts';
-
-/** Channels a token keeps at once; the one used longest ago makes room for a new host. */
-const MAX_CHANNELS = 8;
 
 export interface HidLinkOptions {
   readonly rng: Rng;
@@ -94,6 +93,7 @@ export class HidLink implements HostLink {
     new DataView(response.buffer).setUint32(8, allocated);
     response[12] = PROTOCOL_VERSION;
     response.set(this.options.firmwareVersion, 13);
+    response[16] = TOKEN_CAPABILITIES;
     this.write(channel, HID_COMMAND.INIT, response);
   }
 
@@ -135,7 +135,7 @@ export class HidLink implements HostLink {
     const path = this.channels.get(channel) ?? this.replyPath(channel);
     this.channels.delete(channel);
     this.channels.set(channel, path);
-    if (this.channels.size > MAX_CHANNELS) this.channels.delete(this.channels.keys().next().value!);
+    if (this.channels.size > HID_CHANNELS_KEPT) this.channels.delete(this.channels.keys().next().value!);
   }
 
   private replyPath(channel: number): ReplyPath {

@@ -3,7 +3,7 @@
  * same `onRequest` and takes back messages to send, so no command is implemented per transport.
  */
 import { ProtocolError } from '../../protocol/errors.ts';
-import { decodeMessage, decodeMessageText, errorResponse, UNATTRIBUTED_ID, type Message } from '../../protocol/message.ts';
+import { decodeMessage, decodeMessageText, errorResponse, readableRequestId, UNATTRIBUTED_ID, type Message } from '../../protocol/message.ts';
 
 export type RequestMessage = Extract<Message, { kind: 'request' }>;
 
@@ -44,11 +44,4 @@ export function requestFromBody(body: string, checked: 'line' | 'bytes'): { requ
   }
   if (message.kind !== 'request') return { error: errorResponse(UNATTRIBUTED_ID, 'bad_frame', 'kind') };
   return { request: message };
-}
-
-/** The ID of a request whose integrity check passed but whose body did not parse, when it can be read. */
-function readableRequestId(body: string): number {
-  const match = /^>([1-9][0-9]{0,4})(?: |$)/.exec(body);
-  const id = match ? Number(match[1]) : UNATTRIBUTED_ID;
-  return id <= 0xffff ? id : UNATTRIBUTED_ID;
 }

@@ -5,6 +5,7 @@
  */
 import {
   COMMANDS,
+  DEFAULT_PERIOD_SECONDS,
   EVENTS,
   IDENTITY_LIMITS,
   MAX_CLOCK_MS,
@@ -368,7 +369,7 @@ export class Firmware {
       mode: args.mode,
       algorithm: args.algorithm,
       digits: args.digits,
-      period: args.mode === 'totp' ? (args.period ?? 30) : 0,
+      period: args.mode === 'totp' ? (args.period ?? DEFAULT_PERIOD_SECONDS) : 0,
       initialCounter: args.mode === 'hotp' ? (args.counter ?? 0) : 0,
       secret: args.secret,
     };

@@ -19,6 +19,8 @@ export const MAX_SEQUENCE = 0x7f;
 /** The longest payload a token takes (its receive buffer); CTAPHID's own ceiling is 7609. */
 export const MAX_HID_PAYLOAD_BYTES = 1024;
 export const BROADCAST_CHANNEL = 0xffffffff;
+/** Channels a token keeps at once; the one used longest ago makes room for a new host. */
+export const HID_CHANNELS_KEPT = 8;
 /** A message must be complete this long after its last packet, or it is dropped with MSG_TIMEOUT. */
 export const HID_TRANSACTION_TIMEOUT_MS = 500;
 /** While a request waits for the user, the token says so this often. */
@@ -26,6 +28,19 @@ export const HID_KEEPALIVE_INTERVAL_MS = 100;
 export const INIT_NONCE_BYTES = 8;
 /** nonce (8) | channel (4) | protocol version (1) | firmware major, minor, build (3) | capabilities (1) */
 export const INIT_RESPONSE_BYTES = 17;
+
+/** CTAPHID's capability flags, the last byte of the INIT answer. */
+export const HID_CAPABILITY = {
+  /** Answers WINK (0x08). */
+  WINK: 0x01,
+  /** Answers CBOR (0x10). */
+  CBOR: 0x04,
+  /** Does NOT answer MSG (0x03): set by every device that has no CTAP1/U2F. */
+  NMSG: 0x08,
+} as const;
+
+/** What a token says it can do: no WINK, no CBOR, and no MSG (its messages go in MESSAGE instead). */
+export const TOKEN_CAPABILITIES = HID_CAPABILITY.NMSG;
 
 export const HID_COMMAND = {
   PING: 0x01,

@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import path from 'node:path';
 import { debugCall } from '../../device/targets/emulator/debug-link.ts';
-import { cli, cliInBackground, ROOT, tempDir, type CliResult } from '../support/processes.ts';
+import { cli, cliInBackground, ROOT, tempDir, tracked, type CliResult } from '../support/processes.ts';
 import { spawnOnTerminal, type TerminalProcess } from '../support/terminal-process.ts';
 
 const require = createRequire(import.meta.url);
@@ -155,10 +155,12 @@ interface BoardProcess {
 
 /** `noegleviser device board …` left running, once its ready line is out. */
 async function startBoardProcess(args: string[], env: NodeJS.ProcessEnv): Promise<BoardProcess> {
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'noegleviser.mjs'), 'device', 'board', '--headless', ...args], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = tracked(
+    spawn(process.execPath, [path.join(ROOT, 'bin', 'noegleviser.mjs'), 'device', 'board', '--headless', ...args], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  );
   let stdout = '';
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));

@@ -9,7 +9,7 @@ import path from 'node:path';
 import pty from 'node-pty';
 import { debugCall } from '../../device/targets/emulator/debug-link.ts';
 import { startLab } from '../support/lab-process.ts';
-import { cli, ROOT, tempDir } from '../support/processes.ts';
+import { cli, ROOT, tempDir, tracked } from '../support/processes.ts';
 
 describe('the lab (npm start), headless', () => {
   const dir = tempDir('lab');

@@ -7,9 +7,63 @@ import path from 'node:path';
 export const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const BIN = path.join(ROOT, 'bin', 'noegleviser.mjs');
 
+/** Temporary folders and processes made through this module that are still to be cleaned up. */
+const madeDirs = new Set<string>();
+const liveChildren = new Set<ChildProcess>();
+
+/**
+ * A fresh temporary folder `nv-PREFIX-XXXXXX`. It removes itself: the test setup
+ * (leftover-check.setup.ts) removes every such folder when the test file ends, after the file's
+ * own afterAll hooks have stopped what used it.
+ */
 export function tempDir(prefix: string): string {
   // Short paths: Unix socket paths are limited to about 100 bytes.
-  return fs.mkdtempSync(path.join(os.tmpdir(), `nv-${prefix}-`));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `nv-${prefix}-`));
+  madeDirs.add(dir);
+  return dir;
+}
+
+/**
+ * Tracks a child process until it exits: one still running when its test file ends is stopped
+ * then. Every process this module starts is tracked; a test that spawns one itself can pass it here.
+ */
+export function tracked<C extends ChildProcess>(child: C): C {
+  liveChildren.add(child);
+  child.once('exit', () => liveChildren.delete(child));
+  child.once('error', () => liveChildren.delete(child));
+  return child;
+}
+
+function hasExited(child: ChildProcess): boolean {
+  return child.exitCode !== null || child.signalCode !== null;
+}
+
+async function endProcess(child: ChildProcess, graceMs: number): Promise<void> {
+  if (hasExited(child)) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  let timer: NodeJS.Timeout | undefined;
+  const graceOver = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), graceMs)));
+  if ((await Promise.race([exited, graceOver])) === 'late' && !hasExited(child)) {
+    child.kill('SIGKILL');
+    await exited;
+  }
+  clearTimeout(timer);
+}
+
+/**
+ * Ends the processes this module started that are still running (SIGTERM, then SIGKILL after
+ * `graceMs`), waits until they are gone, then removes every folder `tempDir` made. Returns what
+ * it had to stop. The test setup calls it when a test file ends.
+ */
+export async function cleanUpTestResources(graceMs = 5000): Promise<{ stoppedProcesses: string[] }> {
+  const children = [...liveChildren];
+  liveChildren.clear();
+  const stoppedProcesses = children.filter((child) => !hasExited(child)).map((child) => child.spawnargs.slice(2).join(' '));
+  await Promise.all(children.map((child) => endProcess(child, graceMs)));
+  for (const dir of madeDirs) fs.rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+  madeDirs.clear();
+  return { stoppedProcesses };
 }
 
 export interface CliResult {
@@ -27,7 +81,7 @@ export interface CliOptions {
 /** Runs `noegleviser ARGS` to completion. */
 export function cli(args: string[], options: CliOptions = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...options.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = tracked(spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...options.env }, stdio: ['pipe', 'pipe', 'pipe'] }));
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -47,7 +101,7 @@ export function cli(args: string[], options: CliOptions = {}): Promise<CliResult
 
 /** A CLI process left running (e.g. `code`, waiting for a press). */
 export function cliInBackground(args: string[], options: CliOptions = {}): { child: ChildProcess; result: Promise<CliResult>; stderrIncludes(text: string): Promise<void> } {
-  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = tracked(spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] }));
   let stdout = '';
   let stderr = '';
   const waiters: { text: string; resolve(): void }[] = [];
@@ -94,7 +148,7 @@ export interface ReadyProcess<Ready> {
 }
 
 export async function spawnUntilReady<Ready>(name: string, args: string[], env: NodeJS.ProcessEnv, options: { timeoutMs?: number } = {}): Promise<ReadyProcess<Ready>> {
-  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = tracked(spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }));
   let stdout = '';
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));

@@ -1,0 +1,32 @@
+/**
+ * vitest `globalSetup`: the run gets its own TMPDIR (each test file then one inside it, see
+ * leftover-check.setup.ts), so nothing a test makes lands in the system's temporary folder. At the
+ * end anything still in it fails the run (exit status 1, the paths listed) and is removed.
+ * XDG_RUNTIME_DIR is unset so that an emulator started without NOEGLEVISER_RUNTIME_DIR announces
+ * itself under TMPDIR too, never in the user's own runtime folder.
+ */
+import os from 'node:os';
+import { LEFTOVERS_REPORTED_VARIABLE, RUN_TMPDIR_VARIABLE, leftoversIn, makePrivateTmpdir, removePrivateTmpdir } from './private-tmpdir.ts';
+
+export default function setup(): () => void {
+  const runDir = makePrivateTmpdir(os.tmpdir(), 'nvt');
+  const saved = { TMPDIR: process.env.TMPDIR, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR };
+  process.env.TMPDIR = runDir;
+  process.env[RUN_TMPDIR_VARIABLE] = runDir;
+  delete process.env.XDG_RUNTIME_DIR;
+  return () => {
+    const left = leftoversIn(runDir);
+    removePrivateTmpdir(runDir);
+    for (const [name, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+    delete process.env[RUN_TMPDIR_VARIABLE];
+    if (left.length === 0) return;
+    process.exitCode = 1;
+    if (process.env[LEFTOVERS_REPORTED_VARIABLE] !== '1') {
+      process.stderr.write(`\nThe tests left these in their temporary folder (now removed):\n${left.join('\n')}\n`);
+    }
+    delete process.env[LEFTOVERS_REPORTED_VARIABLE];
+  };
+}
