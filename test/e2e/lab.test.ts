@@ -6,10 +6,10 @@
 import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
-import pty from 'node-pty';
 import { debugCall } from '../../device/targets/emulator/debug-link.ts';
 import { startLab } from '../support/lab-process.ts';
-import { cli, ROOT, tempDir, tracked } from '../support/processes.ts';
+import { cli, tempDir } from '../support/processes.ts';
+import { onTerminal } from '../support/terminal.ts';
 
 describe('the lab (npm start), headless', () => {
   const dir = tempDir('lab');
@@ -66,20 +66,14 @@ describe('the lab (npm start) with its face in a terminal', () => {
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it("the status line shows a press's code while the display shows it, and not once the display went dark", async () => {
-    const terminal = pty.spawn(process.execPath, [path.join(ROOT, 'bin', 'noegleviser.mjs'), 'lab', '--dir', path.join(dir, 'data'), '--listen', '127.0.0.1:0'], {
-      cols: 220,
-      rows: 30,
-      env: { ...process.env, ...env } as Record<string, string>,
-    });
-    let output = '';
-    const exited = new Promise<number>((resolve) => terminal.onExit(({ exitCode }) => resolve(exitCode)));
-    terminal.onData((data) => (output += data));
+    const terminal = onTerminal(['lab', '--dir', path.join(dir, 'data'), '--listen', '127.0.0.1:0'], env, { cols: 220, rows: 30 });
+    const output = () => terminal.output();
     /** The status line of each frame the face drew after `from`, in order: the line under the keys' help. */
-    const statusLines = (from = 0) => [...output.slice(from).matchAll(/space\/enter: press {3}h: hold {3}q: quit\r?\n\r\x1b\[2K {2}(.*?)\r?\n/g)].map((match) => match[1]!);
+    const statusLines = (from = 0) => [...output().slice(from).matchAll(/space\/enter: press {3}h: hold {3}q: quit\r?\n\r\x1b\[2K {2}(.*?)\r?\n/g)].map((match) => match[1]!);
     const drawn = async (from: number, test: (line: string) => boolean, what: string) => {
       const deadline = Date.now() + 20_000;
       while (!statusLines(from).some(test)) {
-        if (Date.now() > deadline) throw new Error(`the face drew no status line ${what}; output: ${JSON.stringify(output.slice(from).slice(-2000))}`);
+        if (Date.now() > deadline) throw new Error(`the face drew no status line ${what}; output: ${JSON.stringify(output().slice(from).slice(-2000))}`);
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
     };
@@ -91,16 +85,16 @@ describe('the lab (npm start) with its face in a terminal', () => {
       expect(code).toMatch(/^\d{6}$/);
       await drawn(0, (line) => line.includes(`${code} shown (counter 0)`), `naming ${code}`);
 
-      const beforeDark = output.length;
+      const beforeDark = output().length;
       await debugCall(emulator.debug!, 'advance', { ms: 31_000 });
       await drawn(beforeDark, (line) => line.includes('press space for a code'), 'back to idle after the display went dark');
       const after = statusLines(beforeDark);
       expect(after.at(-1)).not.toContain(code);
       expect(after.at(-1)).toContain('press space for a code');
     } finally {
-      terminal.write('q');
-      const stopped = await Promise.race([exited, new Promise<'running'>((resolve) => setTimeout(() => resolve('running'), 10_000))]);
-      if (stopped === 'running') terminal.kill('SIGKILL');
+      terminal.type('q');
+      await Promise.race([terminal.exited, new Promise((resolve) => setTimeout(resolve, 10_000))]);
+      await terminal.stop('SIGKILL');
     }
   });
 });

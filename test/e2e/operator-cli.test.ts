@@ -25,7 +25,7 @@ import {
   type EmulatorProcess,
   type ServerProcess,
 } from '../support/processes.ts';
-import { cliOnTerminal, type TerminalCli } from '../support/terminal.ts';
+import { onTerminal, type Terminal } from '../support/terminal.ts';
 import { WebClient } from '../support/web-client.ts';
 
 const SEED_HEX = '3132333435363738393031323334353637383930';
@@ -54,7 +54,7 @@ describe('noegleviser for an operator', () => {
   let hotpToken: EmulatorProcess;
   let totpToken: EmulatorProcess;
   let env: NodeJS.ProcessEnv;
-  const terminals: TerminalCli[] = [];
+  const terminals: Terminal[] = [];
 
   const run = (args: string[], options: { env?: NodeJS.ProcessEnv; input?: string } = {}) => cli(args, { env: { ...env, ...options.env }, input: options.input });
   const record = (serial: string) => api(server, 'GET', `/v1/tokens/${serial}`, { key: server.adminKey });
@@ -76,8 +76,8 @@ describe('noegleviser for an operator', () => {
       XDG_CONFIG_HOME: path.join(dir, 'config'),
     };
   });
-  afterEach(() => {
-    for (const terminal of terminals.splice(0)) terminal.kill();
+  afterEach(async () => {
+    await Promise.all(terminals.splice(0).map((terminal) => terminal.stop('SIGKILL')));
   });
   afterAll(async () => {
     await Promise.all([server?.stop('SIGKILL'), hotpToken?.stop('SIGKILL'), totpToken?.stop('SIGKILL')]);
@@ -210,11 +210,11 @@ describe('noegleviser for an operator', () => {
       expect((await record('TL-T')).status).toBe(200);
       expect((await record('TL-H')).body.token.state).toBe('disabled');
 
-      const terminal = cliOnTerminal(['token', 'revoke', 'TL-H'], env);
+      const terminal = onTerminal(['token', 'revoke', 'TL-H'], env);
       terminals.push(terminal);
       await terminal.waitFor('[y/N]');
       expect(terminal.output()).toContain('revoke token TL-H');
-      terminal.type('y');
+      terminal.answer('y');
       expect((await terminal.exited).code).toBe(0);
       expect((await record('TL-H')).body.token.state).toBe('revoked');
 

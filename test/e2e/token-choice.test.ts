@@ -11,7 +11,7 @@ import { debugCall } from '../../device/targets/emulator/debug-link.ts';
 import { connectToken } from '../../host/bridge/operations.ts';
 import { api, cli, startEmulatorProcess, startServerProcess, tempDir, type CliResult, type EmulatorProcess, type ServerProcess } from '../support/processes.ts';
 import { startRackProcess, type RackProcess } from '../support/rack-process.ts';
-import { cliOnTerminal, type TerminalCli } from '../support/terminal.ts';
+import { onTerminal, type Terminal } from '../support/terminal.ts';
 
 const SEED_HEX = '3132333435363738393031323334353637383930';
 
@@ -32,9 +32,9 @@ describe('choosing a token', () => {
   /** No server and no config file of the user's. */
   const one = { NOEGLEVISER_RUNTIME_DIR: runOne, XDG_CONFIG_HOME: path.join(dir, 'config') };
   const many = { NOEGLEVISER_RUNTIME_DIR: runMany, XDG_CONFIG_HOME: path.join(dir, 'config') };
-  const terminals: TerminalCli[] = [];
-  const onTerminal = (args: string[], env: NodeJS.ProcessEnv) => {
-    const terminal = cliOnTerminal(args, env);
+  const terminals: Terminal[] = [];
+  const terminalFor = (args: string[], env: NodeJS.ProcessEnv) => {
+    const terminal = onTerminal(args, env);
     terminals.push(terminal);
     return terminal;
   };
@@ -47,8 +47,8 @@ describe('choosing a token', () => {
       startServerProcess({ dbFile: path.join(dir, 'server', 'tokens.db'), args: ['--quiet'] }),
     ]);
   });
-  afterEach(() => {
-    for (const terminal of terminals.splice(0)) terminal.kill();
+  afterEach(async () => {
+    await Promise.all(terminals.splice(0).map((terminal) => terminal.stop('SIGKILL')));
   });
   afterAll(async () => {
     await Promise.all([alone?.stop('SIGKILL'), other?.stop('SIGKILL'), rack?.stop('SIGKILL'), server?.stop('SIGKILL')]);
@@ -97,18 +97,18 @@ describe('choosing a token', () => {
     expectOneLineError(await cli(['wipe'], { env: one }), 'NV_NOT_CONFIRMED', 2);
     expect(await enrolled(one, alone.port)).toBe(true);
 
-    const declined = onTerminal(['wipe'], one);
+    const declined = terminalFor(['wipe'], one);
     await declined.waitFor('[y/N]');
     expect(declined.output()).toContain(`erase the seed of token ${alone.serial}?`);
-    declined.type('n');
+    declined.answer('n');
     const no = await declined.exited;
     expect(no.code, no.output).toBe(1);
     expect(no.output).toContain('[NV_DECLINED]');
     expect(await enrolled(one, alone.port)).toBe(true);
 
-    const accepted = onTerminal(['wipe'], one);
+    const accepted = terminalFor(['wipe'], one);
     await accepted.waitFor('[y/N]');
-    accepted.type('y');
+    accepted.answer('y');
     await accepted.waitFor('hold the button');
     await debugCall(alone.debug, 'hold');
     const yes = await accepted.exited;
@@ -123,18 +123,18 @@ describe('choosing a token', () => {
 
     expectOneLineError(await cli(['enroll', '--all'], { env }), 'NV_NOT_CONFIRMED', 2);
 
-    const declined = onTerminal(['enroll', '--all'], env);
+    const declined = terminalFor(['enroll', '--all'], env);
     await declined.waitFor('[y/N]');
     const shown = declined.output();
     expect(shown).toContain('3 tokens to enrol');
     for (const serial of [other.serial, ...rack.tokens.map((t) => t.serial)]) expect(shown).toContain(serial);
-    declined.type('n');
+    declined.answer('n');
     expect((await declined.exited).code).toBe(1);
     expect(await records()).toEqual([]);
 
-    const accepted = onTerminal(['enroll', '--all'], env);
+    const accepted = terminalFor(['enroll', '--all'], env);
     await accepted.waitFor('[y/N]');
-    accepted.type('y');
+    accepted.answer('y');
     const yes = await accepted.exited;
     expect(yes.code, yes.output).toBe(0);
     expect(await records()).toEqual([other.serial, ...rack.tokens.map((t) => t.serial)].sort());

@@ -1,7 +1,7 @@
 /** `npm start`'s lab as a real process (`noegleviser lab --headless`), its stdout read line by line. */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { ROOT } from './processes.ts';
+import { ROOT, tracked } from './processes.ts';
 
 export interface LabReady {
   readonly server: string;
@@ -22,10 +22,12 @@ export interface LabRun {
 }
 
 export async function startLab(dir: string, runtimeDir: string, extra: string[] = []): Promise<LabRun> {
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'noegleviser.mjs'), 'lab', '--headless', '--dir', dir, '--listen', '127.0.0.1:0', ...extra], {
-    env: { ...process.env, NOEGLEVISER_RUNTIME_DIR: runtimeDir },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = tracked(
+    spawn(process.execPath, [path.join(ROOT, 'bin', 'noegleviser.mjs'), 'lab', '--headless', '--dir', dir, '--listen', '127.0.0.1:0', ...extra], {
+      env: { ...process.env, NOEGLEVISER_RUNTIME_DIR: runtimeDir },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  );
   const lines: string[] = [];
   let stderr = '';
   let buffered = '';

@@ -9,7 +9,17 @@ const BIN = path.join(ROOT, 'bin', 'noegleviser.mjs');
 
 /** Temporary folders and processes made through this module that are still to be cleaned up. */
 const madeDirs = new Set<string>();
-const liveChildren = new Set<ChildProcess>();
+const liveProcesses = new Set<LiveProcess>();
+
+/** A process some test support started, as the end-of-file clean-up sees it: a child process or one on a pty. */
+export interface LiveProcess {
+  /** Its command line, to name it when it had to be stopped. */
+  readonly label: string;
+  running(): boolean;
+  signal(signal: NodeJS.Signals): void;
+  /** Resolves once it has ended. */
+  readonly ended: Promise<unknown>;
+}
 
 /**
  * A fresh temporary folder `nv-PREFIX-XXXXXX`. It removes itself: the test setup
@@ -23,30 +33,40 @@ export function tempDir(prefix: string): string {
   return dir;
 }
 
+/** Tracks a process until it ends: one still running when its test file ends is stopped then. */
+export function trackProcess(process: LiveProcess): void {
+  liveProcesses.add(process);
+  void process.ended.finally(() => liveProcesses.delete(process));
+}
+
 /**
- * Tracks a child process until it exits: one still running when its test file ends is stopped
- * then. Every process this module starts is tracked; a test that spawns one itself can pass it here.
+ * Tracks a child process until it exits (see trackProcess). Every process this module starts is
+ * tracked; a test that spawns one itself can pass it here.
  */
 export function tracked<C extends ChildProcess>(child: C): C {
-  liveChildren.add(child);
-  child.once('exit', () => liveChildren.delete(child));
-  child.once('error', () => liveChildren.delete(child));
+  const running = () => child.exitCode === null && child.signalCode === null;
+  trackProcess({
+    label: child.spawnargs.slice(2).join(' '),
+    running,
+    signal: (signal) => child.kill(signal),
+    ended: new Promise<void>((resolve) => {
+      if (!running()) resolve();
+      child.once('exit', () => resolve());
+      child.once('error', () => resolve());
+    }),
+  });
   return child;
 }
 
-function hasExited(child: ChildProcess): boolean {
-  return child.exitCode !== null || child.signalCode !== null;
-}
-
-async function endProcess(child: ChildProcess, graceMs: number): Promise<void> {
-  if (hasExited(child)) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
+/** SIGTERM, then SIGKILL once `graceMs` have passed; resolves when it is gone. */
+async function endProcess(process: LiveProcess, graceMs: number): Promise<void> {
+  if (!process.running()) return;
+  process.signal('SIGTERM');
   let timer: NodeJS.Timeout | undefined;
   const graceOver = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), graceMs)));
-  if ((await Promise.race([exited, graceOver])) === 'late' && !hasExited(child)) {
-    child.kill('SIGKILL');
-    await exited;
+  if ((await Promise.race([process.ended, graceOver])) === 'late' && process.running()) {
+    process.signal('SIGKILL');
+    await process.ended;
   }
   clearTimeout(timer);
 }
@@ -57,10 +77,10 @@ async function endProcess(child: ChildProcess, graceMs: number): Promise<void> {
  * it had to stop. The test setup calls it when a test file ends.
  */
 export async function cleanUpTestResources(graceMs = 5000): Promise<{ stoppedProcesses: string[] }> {
-  const children = [...liveChildren];
-  liveChildren.clear();
-  const stoppedProcesses = children.filter((child) => !hasExited(child)).map((child) => child.spawnargs.slice(2).join(' '));
-  await Promise.all(children.map((child) => endProcess(child, graceMs)));
+  const processes = [...liveProcesses];
+  liveProcesses.clear();
+  const stoppedProcesses = processes.filter((process) => process.running()).map((process) => process.label);
+  await Promise.all(processes.map((process) => endProcess(process, graceMs)));
   for (const dir of madeDirs) fs.rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
   madeDirs.clear();
   return { stoppedProcesses };

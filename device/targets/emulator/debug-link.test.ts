@@ -37,4 +37,9 @@ describe('DebugClient', () => {
     client.close();
     await expect(client.call('display')).rejects.toMatchObject({ code: 'NV_DEBUG_LINK' });
   });
+
+  it('a socket path longer than a Unix socket takes is a coded error before anything is made', async () => {
+    const dir = path.join(tempDir('dbg'), 'x'.repeat(120));
+    await expect(serveDebugLink(path.join(dir, 'debug.sock'), async () => ({}))).rejects.toMatchObject({ code: 'NV_DEBUG_SOCKET_PATH', message: expect.stringContaining('NOEGLEVISER_RUNTIME_DIR') });
+  });
 });

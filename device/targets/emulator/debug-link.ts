@@ -29,9 +29,18 @@ export class DebugLinkError extends Error {
 export type DebugHandler = (op: DebugOp, args: DebugArgs) => DebugResult | Promise<DebugResult>;
 
 const MAX_DEBUG_LINE = 4096;
+/** A Unix socket's path on Linux: 108 bytes of sun_path, the last for its terminating NUL. */
+const MAX_SOCKET_PATH_BYTES = 107;
 
 /** Serves the debug link on a Unix socket that only this user may open. */
 export async function serveDebugLink(socketPath: string, handler: DebugHandler): Promise<{ close(): Promise<void> }> {
+  const length = new TextEncoder().encode(socketPath).length;
+  if (length > MAX_SOCKET_PATH_BYTES) {
+    throw new DebugLinkError(
+      'NV_DEBUG_SOCKET_PATH',
+      `the debug link's socket path ${socketPath} is ${length} bytes and a Unix socket takes at most ${MAX_SOCKET_PATH_BYTES}: set NOEGLEVISER_RUNTIME_DIR to a shorter folder`,
+    );
+  }
   fs.rmSync(socketPath, { force: true });
   const connections = new Set<net.Socket>();
   const server = net.createServer((socket) => {
