@@ -51,6 +51,26 @@ export interface EngineHost {
   send(link: number, bytes: ArrayBuffer): void;
 }
 
+/** The value kinds that cross the binding: a C host converts with JS_ToFloat64, JS_ToBool, JS_ToCString, JS_GetArrayBuffer. */
+export type BindingKind = 'number' | 'boolean' | 'string' | 'bytes' | 'void';
+
+/** Every host function's arguments and result, for hosts that marshal values (QuickJS, a C host). */
+export const HOST_SIGNATURES: { readonly [K in keyof EngineHost]: readonly [args: readonly BindingKind[], result: BindingKind] } = {
+  displayShow: [['bytes'], 'void'],
+  buttonPressed: [[], 'boolean'],
+  clockNow: [[], 'number'],
+  clockWakeAt: [['number'], 'void'],
+  rtcRead: [[], 'number'],
+  rtcWrite: [['number'], 'void'],
+  flashRead: [['number', 'number'], 'bytes'],
+  flashProgram: [['number', 'bytes'], 'void'],
+  flashErase: [['number'], 'void'],
+  rngFill: [['number'], 'bytes'],
+  batteryPercent: [[], 'number'],
+  powerSpend: [['string'], 'void'],
+  send: [['number', 'bytes'], 'void'],
+};
+
 /** What the host tells the firmware at power-on. Plain data, so a C host can build it from JSON. */
 export interface BootConfig {
   readonly model: string;
@@ -95,6 +115,40 @@ export function halFromHost(host: EngineHost, config: BootConfig): Hal {
     power: { batteryPercent: () => host.batteryPercent(), spend: (work) => host.powerSpend(work) },
     transports: config.links.map((framing, link) => ({ framing, send: (bytes: Uint8Array) => host.send(link, copyOut(bytes)) })),
   };
+}
+
+/** What a host that is itself JavaScript (the emulator) hands the bundle: its HAL behind the host's functions. */
+export function hostFromHal(hal: Hal): EngineHost {
+  const filled = (length: number, fill: (into: Uint8Array) => void): ArrayBuffer => {
+    const into = new Uint8Array(length);
+    fill(into);
+    return into.buffer;
+  };
+  return {
+    displayShow: (segments) => hal.display.show(new Uint8Array(segments)),
+    buttonPressed: () => hal.button.isPressed(),
+    clockNow: () => hal.clock.now(),
+    clockWakeAt: (atMs) => hal.clock.wakeAt(atMs < 0 ? null : atMs),
+    rtcRead: () => hal.rtc.read(),
+    rtcWrite: (unixMs) => hal.rtc.write(unixMs),
+    flashRead: (address, length) => filled(length, (into) => hal.flash.read(address, into)),
+    flashProgram: (address, data) => hal.flash.program(address, new Uint8Array(data)),
+    flashErase: (page) => hal.flash.erase(page),
+    rngFill: (length) => filled(length, (into) => hal.rng.fill(into)),
+    batteryPercent: () => hal.power.batteryPercent(),
+    powerSpend: (work) => hal.power.spend(work),
+    send: (link, bytes) => {
+      const transport = hal.transports[link];
+      if (!transport) throw new RangeError(`no host link ${link}`);
+      transport.send(new Uint8Array(bytes));
+    },
+  };
+}
+
+/** The boot configuration for a firmware configuration on `hal`'s flash and links. */
+export function bootConfig(hal: Hal, config: FirmwareConfig): BootConfig {
+  const { pageSize, pageCount } = hal.flash.geometry;
+  return { ...config, flash: { pageSize, pageCount }, links: hal.transports.map((transport) => transport.framing) };
 }
 
 /** The entry points, over the host that `host()` finds when `boot` is called. */

@@ -13,9 +13,8 @@
 import { newQuickJSWASMModuleFromVariant, type DisposableResult, type QuickJSContext, type QuickJSHandle, type QuickJSWASMModule } from 'quickjs-emscripten-core';
 import type { FirmwareConfig } from '../../firmware/token.ts';
 import type { Hal, InputEvent } from '../../hal/index.ts';
-import type { PowerWork } from '../../hal/power.ts';
 import type { CoreFactory, FirmwareCore } from '../../sim/sim-token.ts';
-import { FIRMWARE_GLOBAL, HOST_GLOBAL, type BootConfig, type EngineHost } from '../engine/binding.ts';
+import { FIRMWARE_GLOBAL, HOST_GLOBAL, HOST_SIGNATURES, bootConfig, hostFromHal, type BindingKind, type EngineHost } from '../engine/binding.ts';
 
 export const QUICKJS_STACK_LIMIT = 32 * 1024;
 export const QUICKJS_ENGINE_NAME = 'quickjs-ng';
@@ -41,7 +40,8 @@ export interface QuickJsMemory {
   readonly allocations: number;
 }
 
-type HostFunctions = { readonly [K in keyof EngineHost]: (...args: QuickJSHandle[]) => QuickJSHandle | undefined };
+/** Calls after which the peak is read: the firmware holds its working memory while it sends, shows or writes. */
+const OUTPUT_CALLS: ReadonlySet<keyof EngineHost> = new Set(['displayShow', 'flashProgram', 'flashErase', 'send']);
 type EntryName = 'boot' | 'button' | 'received' | 'tick';
 
 /**
@@ -99,9 +99,7 @@ class QuickJsCore implements FirmwareCore {
   }
 
   boot(): void {
-    const { pageSize, pageCount } = this.hal.flash.geometry;
-    const config: BootConfig = { ...this.config, flash: { pageSize, pageCount }, links: this.hal.transports.map((t) => t.framing) };
-    const configHandle = this.toHandle(config);
+    const configHandle = this.toHandle(bootConfig(this.hal, this.config));
     try {
       this.serialNumber = this.call('boot', configHandle).consume((serial) => this.context.getString(serial));
     } finally {
@@ -218,79 +216,62 @@ class QuickJsCore implements FirmwareCore {
     return target;
   }
 
+  /** `nvHost`: the HAL's functions (hostFromHal, as any JavaScript host has them), with their values marshalled by HOST_SIGNATURES. */
   private installHost(): void {
-    const { context, hal } = this;
-    const bytes = (handle: QuickJSHandle): Uint8Array => context.getArrayBuffer(handle).consume((view) => view.value.slice());
-    const number = (handle: QuickJSHandle): number => context.getNumber(handle);
-    const buffer = (data: Uint8Array): QuickJSHandle => context.newArrayBuffer(data.buffer as ArrayBuffer);
-    const functions: HostFunctions = {
-      displayShow: (segments) => {
-        hal.display.show(bytes(segments));
-        this.samplePeak();
-        return undefined;
-      },
-      buttonPressed: () => (hal.button.isPressed() ? context.true : context.false),
-      clockNow: () => context.newNumber(hal.clock.now()),
-      clockWakeAt: (atMs) => {
-        const at = number(atMs);
-        hal.clock.wakeAt(at < 0 ? null : at);
-        return undefined;
-      },
-      rtcRead: () => context.newNumber(hal.rtc.read()),
-      rtcWrite: (unixMs) => {
-        hal.rtc.write(number(unixMs));
-        return undefined;
-      },
-      flashRead: (address, length) => {
-        const into = new Uint8Array(number(length));
-        hal.flash.read(number(address), into);
-        return buffer(into);
-      },
-      flashProgram: (address, data) => {
-        hal.flash.program(number(address), bytes(data));
-        this.samplePeak();
-        return undefined;
-      },
-      flashErase: (page) => {
-        hal.flash.erase(number(page));
-        this.samplePeak();
-        return undefined;
-      },
-      rngFill: (length) => {
-        const into = new Uint8Array(number(length));
-        hal.rng.fill(into);
-        return buffer(into);
-      },
-      batteryPercent: () => context.newNumber(hal.power.batteryPercent()),
-      powerSpend: (work) => {
-        hal.power.spend(context.getString(work) as PowerWork);
-        return undefined;
-      },
-      send: (link, data) => {
-        const transport = hal.transports[number(link)];
-        if (!transport) throw new RangeError(`no host link ${number(link)}`);
-        transport.send(bytes(data));
-        this.samplePeak();
-        return undefined;
-      },
-    };
+    const context = this.context;
+    const functions = hostFromHal(this.hal) as unknown as Record<keyof EngineHost, (...args: unknown[]) => unknown>;
     const host = context.newObject();
-    for (const [name, implementation] of Object.entries(functions) as [keyof EngineHost, HostFunctions[keyof EngineHost]][]) {
-      const fn = context.newFunction(name, (...args) => {
+    for (const name of Object.keys(HOST_SIGNATURES) as (keyof EngineHost)[]) {
+      const [argKinds, resultKind] = HOST_SIGNATURES[name];
+      const fn = context.newFunction(name, (...handles) => {
         // A chip whose power went stays dead for the rest of the call.
         if (this.fault) throw this.fault.error;
+        let result: unknown;
         try {
-          return implementation(...args);
+          result = functions[name](...argKinds.map((kind, i) => this.fromHandle(kind, handles[i], name)));
         } catch (error) {
           this.fault = { error };
           throw error;
         }
+        if (OUTPUT_CALLS.has(name)) this.samplePeak();
+        return this.toResult(resultKind, result);
       });
       context.setProp(host, name, fn);
       fn.dispose();
     }
     context.setProp(context.global, HOST_GLOBAL, host);
     host.dispose();
+  }
+
+  private fromHandle(kind: BindingKind, handle: QuickJSHandle | undefined, name: string): unknown {
+    if (!handle) throw new TypeError(`${HOST_GLOBAL}.${name} is missing an argument`);
+    switch (kind) {
+      case 'number':
+        return this.context.getNumber(handle);
+      case 'boolean':
+        return this.context.dump(handle) === true;
+      case 'string':
+        return this.context.getString(handle);
+      case 'bytes':
+        return this.context.getArrayBuffer(handle).consume((view) => view.value.slice().buffer);
+      case 'void':
+        return undefined;
+    }
+  }
+
+  private toResult(kind: BindingKind, value: unknown): QuickJSHandle | undefined {
+    switch (kind) {
+      case 'number':
+        return this.context.newNumber(value as number);
+      case 'boolean':
+        return value ? this.context.true : this.context.false;
+      case 'string':
+        return this.context.newString(value as string);
+      case 'bytes':
+        return this.context.newArrayBuffer(value as ArrayBuffer);
+      case 'void':
+        return undefined;
+    }
   }
 }
 
