@@ -40,7 +40,14 @@ const compactOathEngine: Plugin = {
   },
 };
 
-export async function buildFirmwareBundle(options: { entry?: string; minify?: boolean } = {}): Promise<FirmwareBundle> {
+export interface BundleOptions {
+  readonly entry?: string;
+  readonly minify?: boolean;
+  /** The OATH engine's compact parts (default); false keeps the fast ones, as V8 and the server run them. */
+  readonly compactOath?: boolean;
+}
+
+export async function buildFirmwareBundle(options: BundleOptions = {}): Promise<FirmwareBundle> {
   let esbuild: typeof import('esbuild');
   try {
     esbuild = await import('esbuild');
@@ -61,7 +68,7 @@ export async function buildFirmwareBundle(options: { entry?: string; minify?: bo
       charset: 'ascii',
       metafile: true,
       logLevel: 'silent',
-      plugins: [compactOathEngine],
+      plugins: options.compactOath === false ? [] : [compactOathEngine],
     })
     .catch((error: { errors?: { text: string }[] }) => {
       throw new FirmwareBundleError(`the firmware bundle did not build: ${(error.errors ?? []).map((e) => e.text).join('; ')}`);
