@@ -54,6 +54,8 @@ describe.each(RUNS)('an emulated token on $engine, driven through the CLI over $
     expect(emulator.port).toMatch(/^\/dev\/pts\/\d+$/);
     const state = JSON.parse((await cli(['device', 'state', '--debug', emulator.debug], { env })).stdout);
     expect(state.engine.name).toBe(engine === 'quickjs' ? 'quickjs-ng' : 'v8');
+    // QuickJS's own report: the firmware's share of the runtime, its code and its data.
+    if (engine === 'quickjs') expect(state.engine.memory).toMatchObject({ firmwareBytes: expect.any(Number), codeBytes: expect.any(Number), dataBytes: expect.any(Number) });
     expect(emulator.serial).toBe('40012345');
     const listed = await cli(['list', '--json'], { env });
     expect(listed.code).toBe(0);

@@ -49,7 +49,7 @@ export interface QuickJsMemory {
   readonly bootedBytes: number;
   /** Now. */
   readonly usedBytes: number;
-  /** The highest reading since boot (after every input, and at every send, display and flash write). */
+  /** The highest reading since power-on (after every input, and at every send, display and flash write). */
   readonly peakBytes: number;
   /** Live allocations now (`memory_used_count`): each costs the allocator its header on a chip. */
   readonly allocations: number;
@@ -81,10 +81,6 @@ class QuickJsCore implements FirmwareCore {
   private fault: { readonly error: unknown } | undefined;
   private readonly gcThresholdAddress: number | undefined;
   private disposed = false;
-
-  get alive(): boolean {
-    return !this.disposed;
-  }
   readonly emptyContextBytes: number;
   readonly loadedBytes: number;
   bootedBytes = 0;
@@ -113,6 +109,10 @@ class QuickJsCore implements FirmwareCore {
     }
   }
 
+  get alive(): boolean {
+    return !this.disposed;
+  }
+
   boot(): void {
     const configHandle = this.toHandle(bootConfig(this.hal, this.config));
     try {
@@ -121,7 +121,7 @@ class QuickJsCore implements FirmwareCore {
       configHandle.dispose();
     }
     this.bootedBytes = this.usedBytes();
-    this.peakBytes = this.bootedBytes;
+    this.peakBytes = Math.max(this.peakBytes, this.bootedBytes);
   }
 
   input(event: InputEvent): void {
@@ -210,7 +210,8 @@ class QuickJsCore implements FirmwareCore {
     result.error.dispose();
     if (this.fault) throw this.fault.error;
     const error = typeof dumped === 'object' && dumped !== null ? (dumped as { name?: unknown; message?: unknown; stack?: unknown }) : { message: dumped };
-    throw new EngineFault(`the firmware failed inside QuickJS: ${String(error.name ?? 'Error')}: ${String(error.message)}${error.stack ? `\n${String(error.stack)}` : ''}`);
+    const where = /at (.+)/.exec(String(error.stack ?? ''))?.[1];
+    throw new EngineFault(`the firmware failed inside QuickJS: ${String(error.name ?? 'Error')}: ${String(error.message)}${where ? ` (at ${where})` : ''}`);
   }
 
   /** Plain data (numbers, strings, booleans, arrays, objects) as a value in the engine. */
@@ -319,12 +320,18 @@ export class QuickJsEngine {
     private readonly module: QuickJSWASMModule,
     private readonly code: string,
     private readonly options: Required<QuickJsOptions>,
+    /** QuickJS-NG's version, as its memory report names it. */
+    readonly version: string,
   ) {}
 
   static async load(options: QuickJsOptions = {}): Promise<QuickJsEngine> {
     const code = options.code ?? (await (await import('../../build/firmware-bundle.ts')).firmwareBundle()).code;
     const resolved = { stackLimitBytes: options.stackLimitBytes ?? QUICKJS_STACK_LIMIT, trackPeak: options.trackPeak ?? true, code };
-    return new QuickJsEngine(await quickJsModule(), code, resolved);
+    const module = await quickJsModule();
+    const probe = module.newContext();
+    const version = /-- (\S+) version/.exec(probe.runtime.dumpMemoryUsage())?.[1] ?? 'unknown';
+    probe.dispose();
+    return new QuickJsEngine(module, code, resolved, version);
   }
 
   readonly createCore: CoreFactory = (hal, config) => {
@@ -360,11 +367,15 @@ export class QuickJsEngine {
     const memory = this.memory();
     return {
       name: this.name,
+      version: this.version,
       stackLimitBytes: this.options.stackLimitBytes,
       ...(memory && {
         memory: {
           ...memory,
-          firmwareBytes: memory.usedBytes ? memory.usedBytes - memory.emptyContextBytes : 0,
+          // The firmware's share, and its parts: the loaded bundle (code) and what boot and work added (data).
+          firmwareBytes: memory.usedBytes && memory.usedBytes - memory.emptyContextBytes,
+          codeBytes: memory.loadedBytes - memory.emptyContextBytes,
+          dataBytes: memory.usedBytes && memory.usedBytes - memory.loadedBytes,
           peakFirmwareBytes: memory.peakBytes - memory.emptyContextBytes,
         },
       }),
