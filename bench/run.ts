@@ -7,6 +7,7 @@ import os from 'node:os';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { batchEnrolmentRows } from './figures/batch-enrolment.ts';
 import { bridgeRttRows } from './figures/bridge-rtt.ts';
+import { embeddedEngineRows } from './figures/embedded-engine.ts';
 import { flashEnduranceRows } from './figures/flash-endurance.ts';
 import { hotpEngineRows } from './figures/hotp-engine.ts';
 import { serverLoadRows } from './figures/server-load.ts';
@@ -20,6 +21,7 @@ const FIGURES: { readonly name: string; readonly run: () => Promise<Row[]> }[] =
   { name: 'bridge round trip', run: bridgeRttRows },
   { name: 'batch enrolment and rack memory', run: batchEnrolmentRows },
   { name: 'flash endurance', run: flashEnduranceRows },
+  { name: 'the firmware in QuickJS-NG', run: embeddedEngineRows },
 ];
 
 function machine(): string {

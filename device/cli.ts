@@ -10,6 +10,7 @@ import { debugCall, type DebugArgs, type DebugOp, type DebugResult } from './tar
 import type { RunningEmulator } from './targets/emulator/emulator.ts';
 import { startTerminalFace, type FaceActions } from './targets/emulator/face.ts';
 import { defaultRuntimeDir, runningEmulators } from './targets/emulator/registry.ts';
+import { ENGINES, type EngineName } from './targets/engines.ts';
 import { BOARD_DISPLAYS, BOARD_IOS, type BoardDisplay, type BoardIo } from './targets/johnny-five/pins.ts';
 import type { DigitOrder } from './targets/johnny-five/display-decoders.ts';
 import { parsePins } from './targets/johnny-five/pins.ts';
@@ -120,6 +121,8 @@ export interface EmulateOptions {
   battery?: number;
   /** How many tokens to run in this process (a rack); 1 by default. */
   count?: number;
+  /** Where the firmware core runs: v8 (this process, the default) or quickjs (the firmware bundle in QuickJS-NG). */
+  engine?: EngineName;
 }
 
 /** The most tokens one rack runs (each holds about six file descriptors). */
@@ -138,6 +141,7 @@ export async function runEmulator(options: EmulateOptions): Promise<void> {
     serial: options.serial,
     driftPpm: options.drift,
     battery: options.battery,
+    engine: options.engine,
   });
   process.stdout.write(
     JSON.stringify({ event: 'ready', port: emulator.port, hid: emulator.hid, debug: emulator.debug, serial: emulator.serial, profile: emulator.profile, pid: process.pid }) + '\n',
@@ -159,6 +163,7 @@ export interface RackOptions {
   readonly driftPpm?: number;
   readonly battery?: number;
   readonly runtimeDir?: string;
+  readonly engine?: EngineName;
 }
 
 /**
@@ -188,6 +193,7 @@ export async function startRack(options: RackOptions): Promise<RunningEmulator[]
           driftPpm: options.driftPpm,
           battery: options.battery,
           runtimeDir: options.runtimeDir,
+          engine: options.engine,
         });
       } catch (error) {
         failure ??= { error };
@@ -224,6 +230,7 @@ async function runRack(options: EmulateOptions & { count: number }): Promise<voi
     serial: options.serial,
     driftPpm: options.drift,
     battery: options.battery,
+    engine: options.engine,
   });
   const tokens = rack.map((e) => ({ port: e.port, hid: e.hid, debug: e.debug, serial: e.serial, profile: e.profile }));
   process.stdout.write(JSON.stringify({ event: 'ready', count: rack.length, tokens, pid: process.pid }) + '\n');
@@ -369,6 +376,7 @@ export function deviceCommand(): Command {
     .addOption(
       new Option('--count <n>', `run a rack of n tokens in this process (profiles DIR/token-001…; no face)`).argParser(wholeNumberArgument('--count', 1, MAX_RACK_SIZE)),
     )
+    .addOption(new Option('--engine <engine>', 'where the firmware core runs: v8 (in this process) or quickjs (the firmware bundle in QuickJS-NG, as on a chip)').choices([...ENGINES]).default('v8'))
     .action((options: EmulateOptions) => runEmulator(options));
 
   device

@@ -22,7 +22,7 @@ describe('the firmware core imports nothing from Node', () => {
     expect(graph.nodeGlobals).toEqual(expect.arrayContaining(['process', 'Buffer', 'setTimeout']));
   });
 
-  const firmwareEntries = [...sources('device/firmware'), ...sources('device/hal'), ...sources('protocol')];
+  const firmwareEntries = [...sources('device/firmware'), ...sources('device/hal'), ...sources('device/targets/engine'), ...sources('protocol')];
 
   it.each(firmwareEntries)('%s, with everything it imports (packages included)', async (entry) => {
     const graph = await moduleGraph(path.join(root, entry));

@@ -2,18 +2,24 @@
  * The headline invariant, exhaustively: power cut at every flash write of boot, enrol, press and
  * wipe. Afterwards the token boots, keeps or cleanly lacks its enrolment, and no code is ever shown
  * twice. Every program and erase the scenario performs is a cut point, at three tear fractions;
- * the count is printed and asserted.
+ * the count is printed and asserted. The firmware runs on V8 in this process for the whole sweep,
+ * and as the firmware bundle inside QuickJS-NG for a named subset (every write at half done, no
+ * second cuts: a QuickJS boot and press cost milliseconds, and the sweep boots thousands of times).
  */
 import { createHash } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { referenceHotp as hotp } from './support/oath-reference.ts';
 import { createRig, TEST_CONFIG, type Rig } from './support/rig.ts';
 import { SimFlash, DEFAULT_GEOMETRY, type PowerCutPlan } from '../device/sim/sim-flash.ts';
 import type { FlashGeometry } from '../device/hal/flash.ts';
 import { DEFAULT_TIMINGS, MESSAGES } from '../device/firmware/token.ts';
 import { segmentsToText, textToSegments } from '../device/firmware/segments.ts';
+import { inProcessCore, type CoreFactory } from '../device/sim/sim-token.ts';
+import { QuickJsEngine } from '../device/targets/quickjs/quickjs-engine.ts';
 
-const FRACTIONS = [0, 0.5, 1] as const;
+const FRACTIONS: readonly number[] = [0, 0.5, 1];
+/** The QuickJS subset's one tear fraction: the write half done. */
+const HALF: readonly number[] = [0.5];
 /** "no SEEd" as a person reads it off seven segments (S and 5 look alike). */
 const NOT_ENROLLED_TEXT = segmentsToText(textToSegments(MESSAGES.notEnrolled)).trim();
 const SMALL: FlashGeometry = { pageSize: 256, pageCount: 4 };
@@ -70,8 +76,11 @@ class Observed {
   /** Every text the display has shown, in order, across every boot. */
   readonly frames: string[] = [];
 
-  constructor(readonly flash: SimFlash) {
-    this.rig = createRig({ flash });
+  constructor(
+    readonly flash: SimFlash,
+    core: CoreFactory,
+  ) {
+    this.rig = createRig({ flash, core });
     this.rig.token.display.onChange((segments) => this.frames.push(segmentsToText(segments).trim()));
   }
 
@@ -206,7 +215,7 @@ interface ScenarioResult {
  * then press `presses` times. With a cut armed, power is restored after it fires and the scenario
  * goes on to the same number of presses plus a few, so that what follows a recovery is checked too.
  */
-function scenario(geometry: FlashGeometry, presses: number, cut?: PowerCutPlan, bootCuts: PowerCutPlan[] = []): ScenarioResult {
+function scenario(core: CoreFactory, geometry: FlashGeometry, presses: number, cut?: PowerCutPlan, bootCuts: PowerCutPlan[] = []): ScenarioResult {
   let pageStarts = 0;
   const flash = new SimFlash({
     geometry,
@@ -215,7 +224,7 @@ function scenario(geometry: FlashGeometry, presses: number, cut?: PowerCutPlan, 
     },
   });
   if (cut) flash.armPowerCut(cut);
-  const observed = new Observed(flash);
+  const observed = new Observed(flash, core);
   let phase: ScenarioResult['phase'];
   let recoveryBootOps = 0;
   const lost = (where: NonNullable<ScenarioResult['phase']>, enrolling?: Buffer) => {
@@ -254,8 +263,8 @@ function scenario(geometry: FlashGeometry, presses: number, cut?: PowerCutPlan, 
   return { observed, phase, recoveryBootOps, pageStarts };
 }
 
-function sweep(geometry: FlashGeometry, presses: number, withBootCuts: boolean) {
-  const baseline = scenario(geometry, presses);
+function sweep(core: CoreFactory, geometry: FlashGeometry, presses: number, withBootCuts: boolean, fractions = FRACTIONS) {
+  const baseline = scenario(core, geometry, presses);
   const operations = baseline.observed.flash.operations;
   // Every page the journal starts gets its header programmed at the page's first byte: one at the
   // format of the first boot, one per compaction.
@@ -263,8 +272,8 @@ function sweep(geometry: FlashGeometry, presses: number, withBootCuts: boolean) 
   expect(baseline.observed.shownCodes.slice(0, 10)).toEqual(RFC4226_CODES.slice(0, Math.min(10, presses)));
   const tally = { cuts: 0, bootCuts: 0, boot: 0, enroll: 0, press: 0, enrolKept: 0, enrolLost: 0, burned: 0 };
   for (let k = 1; k <= operations; k++) {
-    for (const fraction of FRACTIONS) {
-      const result = scenario(geometry, presses, { atOperation: k, fraction });
+    for (const fraction of fractions) {
+      const result = scenario(core, geometry, presses, { atOperation: k, fraction });
       expect(result.phase, `cut at operation ${k}/${operations} fraction ${fraction} fired`).toBeDefined();
       tally.cuts++;
       tally[result.phase!]++;
@@ -275,7 +284,7 @@ function sweep(geometry: FlashGeometry, presses: number, withBootCuts: boolean) 
         // A second cut during the recovery boot itself, at each of its flash operations.
         for (let j = 1; j <= result.recoveryBootOps; j++) {
           for (const second of FRACTIONS) {
-            const again = scenario(geometry, presses, { atOperation: k, fraction }, [{ atOperation: j, fraction: second }]);
+            const again = scenario(core, geometry, presses, { atOperation: k, fraction }, [{ atOperation: j, fraction: second }]);
             expect(again.observed.powerLosses).toBe(2);
             tally.bootCuts++;
           }
@@ -298,9 +307,9 @@ interface WipeResult {
  * following boots. Afterwards the token is either still enrolled with its counter intact, or wiped
  * with no 8-byte run of the seed left anywhere on the chip.
  */
-function wipeScenario(geometry: FlashGeometry, pressesBefore: number, cut?: PowerCutPlan, bootCuts: PowerCutPlan[] = []): WipeResult {
+function wipeScenario(core: CoreFactory, geometry: FlashGeometry, pressesBefore: number, cut?: PowerCutPlan, bootCuts: PowerCutPlan[] = []): WipeResult {
   const flash = new SimFlash({ geometry });
-  const observed = new Observed(flash);
+  const observed = new Observed(flash, core);
   expect(observed.enroll(WIPE_SEED)).toBe(true);
   for (let i = 0; i < pressesBefore; i++) expect(observed.press()).toBe(true);
   expect(imageHoldsSeed(flash, WIPE_SEED), 'the seed is stored in the clear, so the search can find it').toBe(true);
@@ -352,21 +361,21 @@ function wipeScenario(geometry: FlashGeometry, pressesBefore: number, cut?: Powe
   return { outcome, operations: bootOps };
 }
 
-function wipeSweep(geometry: FlashGeometry, pressCounts: readonly number[], withBootCuts: boolean) {
+function wipeSweep(core: CoreFactory, geometry: FlashGeometry, pressCounts: readonly number[], withBootCuts: boolean, fractions = FRACTIONS) {
   const tally = { cuts: 0, bootCuts: 0, kept: 0, wiped: 0 };
   for (const presses of pressCounts) {
-    const { operations } = wipeScenario(geometry, presses);
+    const { operations } = wipeScenario(core, geometry, presses);
     expect(operations).toBeGreaterThan(0);
     for (let k = 1; k <= operations; k++) {
-      for (const fraction of FRACTIONS) {
+      for (const fraction of fractions) {
         const first = { atOperation: k, fraction };
-        const result = wipeScenario(geometry, presses, first);
+        const result = wipeScenario(core, geometry, presses, first);
         tally.cuts++;
         tally[result.outcome]++;
         if (!withBootCuts) continue;
         for (let j = 1; j <= result.operations; j++) {
           for (const second of FRACTIONS) {
-            wipeScenario(geometry, presses, first, [{ atOperation: j, fraction: second }]);
+            wipeScenario(core, geometry, presses, first, [{ atOperation: j, fraction: second }]);
             tally.bootCuts++;
           }
         }
@@ -376,14 +385,16 @@ function wipeSweep(geometry: FlashGeometry, pressCounts: readonly number[], with
   return tally;
 }
 
-describe('power cut at every flash write', () => {
+describe('power cut at every flash write (the firmware on V8)', () => {
+  const core = inProcessCore;
+
   it('matches the RFC 4226 reference (sanity of the oracle)', () => {
     expect(RFC4226_CODES.map((_, c) => hotp(RFC_SEED, c))).toEqual(RFC4226_CODES);
   });
 
   it('small flash (4 × 256 B, a compaction every few presses): every write of boot, enrol and 60 presses, and a second cut in each recovery boot', () => {
     const started = performance.now();
-    const { operations, compactions, tally } = sweep(SMALL, 60, true);
+    const { operations, compactions, tally } = sweep(core, SMALL, 60, true);
     console.log(
       `[power-cut] small flash: ${operations} flash operations (${compactions} compactions) × ${FRACTIONS.length} fractions = ${tally.cuts} cut points ` +
         `(boot ${tally.boot}, enrol ${tally.enroll} [kept ${tally.enrolKept}, cleanly absent ${tally.enrolLost}], press ${tally.press}); ` +
@@ -401,7 +412,7 @@ describe('power cut at every flash write', () => {
 
   it('default flash (8 × 4 KiB): every write of boot, enrol and enough presses to compact once', () => {
     const started = performance.now();
-    const { operations, compactions, tally } = sweep(DEFAULT_GEOMETRY, 260, false);
+    const { operations, compactions, tally } = sweep(core, DEFAULT_GEOMETRY, 260, false);
     console.log(
       `[power-cut] default flash: ${operations} flash operations (${compactions} compactions) × ${FRACTIONS.length} fractions = ${tally.cuts} cut points ` +
         `(boot ${tally.boot}, enrol ${tally.enroll}, press ${tally.press}); ${tally.burned} counters burned; ${Math.round(performance.now() - started)} ms`,
@@ -412,8 +423,8 @@ describe('power cut at every flash write', () => {
 
   it('wipe: every write of the wipe, from every position in the compaction cycle, and a second cut in each recovery boot', () => {
     const started = performance.now();
-    const small = wipeSweep(SMALL, Array.from({ length: 12 }, (_, i) => i), true);
-    const large = wipeSweep(DEFAULT_GEOMETRY, [0, 7], false);
+    const small = wipeSweep(core, SMALL, Array.from({ length: 12 }, (_, i) => i), true);
+    const large = wipeSweep(core, DEFAULT_GEOMETRY, [0, 7], false);
     console.log(
       `[power-cut] wipe: ${small.cuts + large.cuts} cut points (small flash ${small.cuts}, default flash ${large.cuts}): ` +
         `${small.kept + large.kept} still enrolled, ${small.wiped + large.wiped} wiped with no trace of the seed; ` +
@@ -422,5 +433,35 @@ describe('power cut at every flash write', () => {
     expect(small.kept + large.kept).toBeGreaterThan(0);
     expect(small.wiped + large.wiped).toBeGreaterThan(0);
     expect(small.bootCuts).toBeGreaterThan(0);
+  });
+});
+
+describe('power cut at every flash write (the firmware bundle in QuickJS-NG; the named subset)', () => {
+  let core: CoreFactory;
+
+  beforeAll(async () => {
+    core = (await QuickJsEngine.load({ trackPeak: false })).createCore;
+  });
+
+  it('small flash: every write of boot, enrol and 60 presses (round the ring of pages), each cut half way through', () => {
+    const started = performance.now();
+    const { operations, compactions, tally } = sweep(core, SMALL, 60, false, HALF);
+    console.log(
+      `[power-cut] QuickJS, small flash: ${operations} flash operations (${compactions} compactions) = ${tally.cuts} cut points ` +
+        `(boot ${tally.boot}, enrol ${tally.enroll}, press ${tally.press}); ${tally.burned} counters burned; ${Math.round(performance.now() - started)} ms`,
+    );
+    expect(compactions).toBeGreaterThanOrEqual(SMALL.pageCount + 1);
+    expect(tally.cuts).toBe(operations);
+    expect(tally.boot).toBeGreaterThan(0);
+    expect(tally.enroll).toBe(1);
+    expect(tally.press).toBeGreaterThan(0);
+  });
+
+  it('wipe: every write of the wipe, from every position in the compaction cycle, each cut half way through', () => {
+    const started = performance.now();
+    const tally = wipeSweep(core, SMALL, Array.from({ length: 12 }, (_, i) => i), false, HALF);
+    console.log(`[power-cut] QuickJS, wipe: ${tally.cuts} cut points: ${tally.kept} still enrolled, ${tally.wiped} wiped with no trace of the seed; ${Math.round(performance.now() - started)} ms`);
+    expect(tally.kept).toBeGreaterThan(0);
+    expect(tally.wiped).toBeGreaterThan(0);
   });
 });

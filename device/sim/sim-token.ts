@@ -11,8 +11,27 @@ import type { Transport } from '../hal/transport.ts';
 import { PowerLossError, SimFlash, type PowerCutPlan } from './sim-flash.ts';
 import { SimButton, SimClock, SimDisplay, SimPower, SimRng, SimRtc, TeeDisplay } from './sim-parts.ts';
 
+/**
+ * The firmware as the token's parts see it: booted once per power-on, then fed inputs. Where it
+ * runs is the factory's business: in this process (`inProcessCore`, V8) or inside another engine
+ * (device/targets/quickjs runs the firmware bundle in QuickJS-NG).
+ */
+export interface FirmwareCore {
+  readonly serialNumber: string;
+  boot(): void;
+  input(event: InputEvent): void;
+  /** Power went: whatever holds the firmware's memory is let go. */
+  dispose?(): void;
+}
+
+export type CoreFactory = (hal: Hal, config: FirmwareConfig) => FirmwareCore;
+
+export const inProcessCore: CoreFactory = (hal, config) => new Firmware(hal, config);
+
 export interface SimTokenParts {
   readonly config: FirmwareConfig;
+  /** Where the firmware runs; in this process by default. */
+  readonly core?: CoreFactory;
   readonly flash: SimFlash;
   readonly transports: readonly Transport[];
   /** A real button (a board's) instead of the simulated one the lab's finger presses. */
@@ -37,7 +56,7 @@ export class SimToken {
   readonly display = new SimDisplay();
   readonly power: SimPower;
   private readonly hal: Hal;
-  private firmware: Firmware | undefined;
+  private firmware: FirmwareCore | undefined;
   private readonly powerListeners: ((on: boolean) => void)[] = [];
   /** Times the firmware has booted, the first power-on included. */
   boots = 0;
@@ -72,16 +91,19 @@ export class SimToken {
   powerOn(): void {
     if (this.firmware) return;
     this.flash.restorePower();
-    const firmware = new Firmware(this.hal, this.parts.config);
+    const firmware = (this.parts.core ?? inProcessCore)(this.hal, this.parts.config);
     this.boots++;
     if (this.guard(() => firmware.boot())) {
       this.firmware = firmware;
       this.notifyPower(true);
+    } else {
+      firmware.dispose?.();
     }
   }
 
   /** Power goes now: whatever the firmware was doing stops where it is. */
   powerOff(): void {
+    this.firmware?.dispose?.();
     this.firmware = undefined;
     this.clock.wakeAt(null);
     this.display.show(new Uint8Array(this.display.segments.length));

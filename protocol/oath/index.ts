@@ -5,9 +5,7 @@
  * Firmware-safe: imports nothing from Node. Keys are prepared once (the HMAC key state is cached)
  * and each code then costs two hash compressions for SHA-1.
  */
-import { createNobleOathHmac } from './noble-hmac.ts';
-import { Sha1OathHmac } from './sha1-hmac.ts';
-
+import { createHmacEngine, padDigits, type OathHmacEngine } from './engines.ts';
 import { MAX_DIGITS, MIN_DIGITS, OATH_ALGORITHMS, type OathAlgorithm } from './parameters.ts';
 
 export { MAX_DIGITS, MIN_DIGITS, OATH_ALGORITHMS, type OathAlgorithm } from './parameters.ts';
@@ -20,12 +18,6 @@ export interface OathKey {
   truncatedValue(counter: number): number;
   /** Overwrites the cached key state with zeros; the key is unusable afterwards (throws). */
   destroy(): void;
-}
-
-/** What both HMAC engines offer; the counter arrives split into 32-bit halves. */
-interface OathHmacEngine {
-  truncatedValue(counterHi: number, counterLo: number): number;
-  wipe(): void;
 }
 
 const TWO_POW_32 = 2 ** 32;
@@ -85,15 +77,8 @@ class PreparedOathKey implements OathKey {
 export function createOathKey(secret: Uint8Array, algorithm: OathAlgorithm): OathKey {
   if (!(secret instanceof Uint8Array)) throw new TypeError('OATH secret must be a Uint8Array');
   if (secret.length < 1) throw new RangeError('OATH secret must be at least 1 byte');
-  switch (algorithm) {
-    case 'sha1':
-      return new PreparedOathKey(algorithm, new Sha1OathHmac(secret));
-    case 'sha256':
-    case 'sha512':
-      return new PreparedOathKey(algorithm, createNobleOathHmac(algorithm, secret));
-    default:
-      throw new TypeError(`OATH algorithm must be one of ${OATH_ALGORITHMS.join(', ')}`);
-  }
+  if (!OATH_ALGORITHMS.includes(algorithm)) throw new TypeError(`OATH algorithm must be one of ${OATH_ALGORITHMS.join(', ')}`);
+  return new PreparedOathKey(algorithm, createHmacEngine(algorithm, secret));
 }
 
 /** The numeric HOTP code (value mod 10^digits). `digits` is 6..8, else RangeError. */
@@ -105,17 +90,6 @@ export function hotpValue(key: OathKey, counter: number, digits: number): number
 /** The code as a zero-padded string of `digits` characters. */
 export function hotpCode(key: OathKey, counter: number, digits: number): string {
   return padDigits(hotpValue(key, counter, digits), digits);
-}
-
-/** "000".."999": a code is written as two or three of these, not digit by digit. */
-const THREE_DIGITS: readonly string[] = Array.from({ length: 1000 }, (_, n) => String(n).padStart(3, '0'));
-
-/** `value` (already checked to be below 10^digits, digits 6..8) as exactly `digits` characters. */
-function padDigits(value: number, digits: number): string {
-  const high = Math.floor(value / 1_000_000);
-  const middle = Math.floor(value / 1000) % 1000;
-  const six = THREE_DIGITS[middle]! + THREE_DIGITS[value % 1000]!;
-  return digits === 6 ? six : THREE_DIGITS[high]!.slice(9 - digits) + six;
 }
 
 /** Zero-pads a code value to `digits` characters; the value must be below 10^digits. */

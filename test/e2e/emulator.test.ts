@@ -2,13 +2,15 @@
  * End to end through real processes: the emulator as `noegleviser device emulate`, the bridge as
  * `noegleviser info|enroll|code|…`, the lab's finger as `noegleviser device press`. The same suite
  * runs over each transport: the emulator's pty (the line framing) and its HID over UDP (64-byte
- * reports); only the address the bridge is given differs.
+ * reports); only the address the bridge is given differs. And it runs on each engine: the firmware
+ * core on V8 in the emulator's process, and the firmware bundle inside QuickJS-NG.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
 import { debugCall } from '../../device/targets/emulator/debug-link.ts';
 import { pressNewCodes } from '../support/debug-presses.ts';
+import { ENGINE_RUNS } from '../support/engines.ts';
 import { cli, cliInBackground, startEmulatorProcess, tempDir, type EmulatorProcess } from '../support/processes.ts';
 
 const SEED_HEX = Buffer.from('12345678901234567890').toString('hex');
@@ -20,7 +22,9 @@ const TRANSPORTS = [
   { transport: 'HID over UDP (64-byte reports)', address: (emulator: EmulatorProcess) => emulator.hid },
 ];
 
-describe.each(TRANSPORTS)('an emulated token, driven through the CLI over $transport', ({ address }) => {
+const RUNS = ENGINE_RUNS.flatMap((run) => TRANSPORTS.map((transport) => ({ ...run, ...transport })));
+
+describe.each(RUNS)('an emulated token on $engine, driven through the CLI over $transport', ({ address, engine, args }) => {
   const dir = tempDir('e2e');
   const runtimeDir = path.join(dir, 'run');
   const profile = path.join(dir, 'token');
@@ -30,7 +34,7 @@ describe.each(TRANSPORTS)('an emulated token, driven through the CLI over $trans
   const shown: string[] = [];
 
   beforeAll(async () => {
-    emulator = await startEmulatorProcess({ profile, runtimeDir, args: ['--serial', '40012345'] });
+    emulator = await startEmulatorProcess({ profile, runtimeDir, args: [...args, '--serial', '40012345'] });
   });
   afterAll(async () => {
     await emulator?.stop('SIGKILL');
@@ -51,6 +55,10 @@ describe.each(TRANSPORTS)('an emulated token, driven through the CLI over $trans
 
   it('prints a ready line naming a real pty and its debug link, and is listed', async () => {
     expect(emulator.port).toMatch(/^\/dev\/pts\/\d+$/);
+    const state = JSON.parse((await cli(['device', 'state', '--debug', emulator.debug], { env })).stdout);
+    expect(state.engine.name).toBe(engine === 'quickjs' ? 'quickjs-ng' : 'v8');
+    // QuickJS's own report: the firmware's share of the runtime, its code and its data.
+    if (engine === 'quickjs') expect(state.engine.memory).toMatchObject({ firmwareBytes: expect.any(Number), codeBytes: expect.any(Number), dataBytes: expect.any(Number) });
     expect(emulator.serial).toBe('40012345');
     const listed = await cli(['list', '--json'], { env });
     expect(listed.code).toBe(0);
@@ -106,7 +114,7 @@ describe.each(TRANSPORTS)('an emulated token, driven through the CLI over $trans
 
   it('after a clean restart from the same profile the counter continues', async () => {
     expect(await emulator.stop('SIGTERM')).toBe(0);
-    emulator = await startEmulatorProcess({ profile, runtimeDir });
+    emulator = await startEmulatorProcess({ profile, runtimeDir, args: [...args] });
     expect(emulator.serial).toBe('40012345');
     const info = JSON.parse((await cli(['info', '--port', address(emulator), '--json'], { env })).stdout);
     expect(info).toMatchObject({ enrolled: true, mode: 'hotp', algorithm: 'sha1', digits: 6, counter: 2 });
@@ -115,7 +123,7 @@ describe.each(TRANSPORTS)('an emulated token, driven through the CLI over $trans
 
   it('after kill -9 the next emulator takes over the profile and still never repeats a code', async () => {
     await emulator.stop('SIGKILL');
-    emulator = await startEmulatorProcess({ profile, runtimeDir });
+    emulator = await startEmulatorProcess({ profile, runtimeDir, args: [...args] });
     expect((await pressAndRead()).event).toMatchObject({ code: RFC4226_CODES[3], counter: 3 });
   });
 

@@ -4,6 +4,7 @@
  * lengths and sequence numbers (on channels the token really gave out, too), and mutated copies
  * of good packets. The process stays alive, everything it sends back is a well-formed report, and
  * afterwards a good request on a fresh channel is answered correctly — over HID and over the pty.
+ * On each engine: the firmware core on V8, and the firmware bundle inside QuickJS-NG.
  *
  * Pacing: the reports go in batches, each followed by a probe (a PING on a channel the token never
  * gives out, answered at once with INVALID_CHANNEL); the next batch waits for the probe's answer.
@@ -25,6 +26,7 @@ import {
   sealBody,
 } from '../../protocol/framing/hid.ts';
 import { decodeMessageText } from '../../protocol/message.ts';
+import { ENGINE_RUNS } from '../support/engines.ts';
 import { cli, startEmulatorProcess, tempDir, type EmulatorProcess } from '../support/processes.ts';
 import { UdpHidClient, emulatorHidAddress } from '../support/hid-udp.ts';
 import { xorshift32 } from '../support/random.ts';
@@ -35,14 +37,14 @@ const SEED = 0x4d1d;
 /** A channel the fuzz never uses: its probes always get INVALID_CHANNEL, busy or not. */
 const PROBE_CHANNEL = 0x0bad_cafe;
 
-describe('fuzzing the token over its HID-over-UDP port', () => {
+describe.each(ENGINE_RUNS)('fuzzing the token on $engine over its HID-over-UDP port', ({ args }) => {
   const dir = tempDir('hidfuzz');
   const runtimeDir = path.join(dir, 'run');
   let emulator: EmulatorProcess;
   let client: UdpHidClient;
 
   beforeAll(async () => {
-    emulator = await startEmulatorProcess({ profile: path.join(dir, 'token'), runtimeDir });
+    emulator = await startEmulatorProcess({ profile: path.join(dir, 'token'), runtimeDir, args: [...args] });
     client = await UdpHidClient.open(emulatorHidAddress(runtimeDir, emulator));
   });
   afterAll(async () => {

@@ -1,7 +1,8 @@
 /**
  * 10,000 random and mutated lines into a real emulator process over its pty: every one is
  * answered with a coded error (or ignored), the token never stops, and a good request afterwards
- * is answered correctly with nothing stored lost.
+ * is answered correctly with nothing stored lost. On each engine: the firmware core on V8, and the
+ * firmware bundle inside QuickJS-NG.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import path from 'node:path';
@@ -12,6 +13,7 @@ import { TOKEN_ERRORS } from '../../protocol/errors.ts';
 import { decodeLine, encodeLine } from '../../protocol/framing/line.ts';
 import type { Message } from '../../protocol/message.ts';
 import { seededBytes } from '../support/random.ts';
+import { ENGINE_RUNS } from '../support/engines.ts';
 import { startEmulatorProcess, tempDir, type EmulatorProcess } from '../support/processes.ts';
 
 const LINES = 10_000;
@@ -60,7 +62,7 @@ function* corpus(count: number, random: () => number): Generator<Buffer> {
   }
 }
 
-describe('fuzzing the token over its serial port', () => {
+describe.each(ENGINE_RUNS)('fuzzing the token on $engine over its serial port', ({ args }) => {
   const dir = tempDir('fuzz');
   let emulator: EmulatorProcess;
   let port: SerialPort;
@@ -68,7 +70,7 @@ describe('fuzzing the token over its serial port', () => {
   let notify: (() => void) | undefined;
 
   beforeAll(async () => {
-    emulator = await startEmulatorProcess({ profile: path.join(dir, 'token'), runtimeDir: path.join(dir, 'run') });
+    emulator = await startEmulatorProcess({ profile: path.join(dir, 'token'), runtimeDir: path.join(dir, 'run'), args: [...args] });
     port = new SerialPort({ path: emulator.port, baudRate: 115_200 });
     await new Promise<void>((resolve, reject) => port.once('open', resolve).once('error', reject));
     port.pipe(new ReadlineParser({ delimiter: '\n', encoding: 'latin1' })).on('data', (line: string) => {

@@ -1,7 +1,8 @@
 /**
  * Debian's oathtool as an independent referee: the codes a real emulator process shows must be
- * the codes oath-toolkit computes for the same seed. Skipped with a message where oathtool is
- * missing; in CI (CI=true) a missing oathtool is a failure.
+ * the codes oath-toolkit computes for the same seed, with the firmware core on V8 and as the
+ * firmware bundle inside QuickJS-NG. Skipped with a message where oathtool is missing; in CI
+ * (CI=true) a missing oathtool is a failure.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
@@ -9,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { connectToken, enroll, wipe, type ConnectedToken } from '../../host/bridge/operations.ts';
 import { DebugClient } from '../../device/targets/emulator/debug-link.ts';
+import { ENGINE_RUNS } from '../support/engines.ts';
 import { IN_CI, startEmulatorProcess, tempDir, toolAvailable, type EmulatorProcess } from '../support/processes.ts';
 
 const HAVE_OATHTOOL = toolAvailable('oathtool');
@@ -24,14 +26,14 @@ if (!HAVE_OATHTOOL) {
   }
 }
 
-describe.skipIf(!HAVE_OATHTOOL)('the emulated token agrees with oathtool', () => {
+describe.skipIf(!HAVE_OATHTOOL).each(ENGINE_RUNS)('the emulated token on $engine agrees with oathtool', ({ args }) => {
   const dir = tempDir('oath');
   let emulator: EmulatorProcess;
   let token: ConnectedToken;
   let debug: DebugClient;
 
   beforeAll(async () => {
-    emulator = await startEmulatorProcess({ profile: path.join(dir, 'token'), runtimeDir: path.join(dir, 'run') });
+    emulator = await startEmulatorProcess({ profile: path.join(dir, 'token'), runtimeDir: path.join(dir, 'run'), args: [...args] });
     token = await connectToken(emulator.port);
     debug = await DebugClient.connect(emulator.debug);
   });

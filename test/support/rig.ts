@@ -8,7 +8,7 @@ import type { Fields, Message } from '../../protocol/message.ts';
 import type { Transport } from '../../device/hal/transport.ts';
 import type { FirmwareConfig } from '../../device/firmware/token.ts';
 import { SimFlash, type SimFlashOptions } from '../../device/sim/sim-flash.ts';
-import { SimToken } from '../../device/sim/sim-token.ts';
+import { SimToken, type CoreFactory } from '../../device/sim/sim-token.ts';
 import { SimRng } from '../../device/sim/sim-parts.ts';
 import { seededBytes } from './random.ts';
 
@@ -45,11 +45,12 @@ export interface Rig {
 
 export const TEST_CONFIG: FirmwareConfig = { model: 'NV1', hardware: 'test', factorySerial: '40000001' };
 
-export function createRig(options: { flash?: SimFlash; flashOptions?: SimFlashOptions; config?: FirmwareConfig } = {}): Rig {
+export function createRig(options: { flash?: SimFlash; flashOptions?: SimFlashOptions; config?: FirmwareConfig; core?: CoreFactory } = {}): Rig {
   const link = new CapturingTransport();
   const flash = options.flash ?? new SimFlash(options.flashOptions);
   const token = new SimToken({
     config: options.config ?? TEST_CONFIG,
+    core: options.core,
     flash,
     transports: [link],
     rng: new SimRng(seededBytes(7)), // reproducible serial numbers

@@ -15,6 +15,7 @@ import { segmentsToText } from '../../firmware/segments.ts';
 import type { Button, SegmentDisplay } from '../../hal/index.ts';
 import { SimClock, SimPower, SimRtc } from '../../sim/sim-parts.ts';
 import { SimToken } from '../../sim/sim-token.ts';
+import { loadEngine, type EngineName, type FirmwareEngine } from '../engines.ts';
 import { DebugLinkError, serveDebugLink, type DebugArgs, type DebugOp, type DebugResult } from './debug-link.ts';
 import { Profile } from './profile.ts';
 import { announce, defaultRuntimeDir } from './registry.ts';
@@ -36,6 +37,8 @@ export interface EmulatorOptions {
   readonly runtimeDir?: string;
   /** A board's own parts; without them the token's button and display are simulated. The runtime closes them. */
   readonly board?: BoardParts;
+  /** Where the firmware core runs (default `v8`, in this process). */
+  readonly engine?: EngineName;
 }
 
 /** The lab's finger on the button: the emulator's is simulated; a virtual board's presses a pin. */
@@ -98,6 +101,7 @@ async function assemble(
   cleanups: (() => void | Promise<void>)[],
   cleanup: () => Promise<void>,
 ): Promise<RunningEmulator> {
+  const engine = await loadEngine(options.engine ?? 'v8');
   let hardware = profile.loadHardware({ driftPpm: options.driftPpm, battery: options.battery }, Date.now());
   const { flash, close: closeFlash } = profile.openFlash(hardware);
   cleanups.push(closeFlash);
@@ -133,6 +137,7 @@ async function assemble(
   if (board) cleanups.push(() => board.close());
   const token: SimToken = new SimToken({
     config: { model: EMULATOR_MODEL, hardware: board?.hardware ?? 'emulator', factorySerial: options.serial, timings: options.timings },
+    core: engine.createCore,
     flash,
     transports: [pty, hid],
     clock,
@@ -164,6 +169,7 @@ async function assemble(
     handleDebug(op, args, {
       token,
       finger,
+      engine,
       describe: board?.describe,
       port: pty.path,
       setRestoreDelay: (ms) => (restoreDelayMs = ms),
@@ -212,6 +218,7 @@ function simulatedFinger(token: SimToken): Finger {
 interface DebugContext {
   readonly token: SimToken;
   readonly finger: Finger | undefined;
+  readonly engine: FirmwareEngine;
   readonly describe: (() => Record<string, unknown>) | undefined;
   readonly port: string;
   setRestoreDelay(ms: number): void;
@@ -285,6 +292,7 @@ async function handleDebug(op: DebugOp, args: DebugArgs, context: DebugContext):
           pageErases: [...token.flash.eraseCounts],
         },
         droppedOutputBytes: context.dropped(),
+        engine: context.engine.describe(),
         ...display(),
       };
   }

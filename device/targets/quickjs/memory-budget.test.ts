@@ -1,0 +1,99 @@
+/**
+ * The firmware bundle inside QuickJS-NG under its memory budget, by QuickJS's own report
+ * (`memory_used_size`), with a 32 KiB stack limit: 10,000 presses and 10,000 protocol requests,
+ * a full garbage collection after every thousand and the memory printed then; it must not grow.
+ * The budgets are README's ("The firmware on a chip's engine"): the firmware's data (what boot
+ * adds to the loaded bundle) within 64 KiB, its peak within 96 KiB, and its code (the loaded
+ * bundle) under a ceiling that catches a regression.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createRig, type Rig } from '../../../test/support/rig.ts';
+import { SimFlash } from '../../sim/sim-flash.ts';
+import { QUICKJS_BUDGET, QUICKJS_STACK_LIMIT, QuickJsEngine, type QuickJsMemory } from './quickjs-engine.ts';
+
+const RUNS = 10_000;
+const EVERY = 1000;
+const SEED_HEX = '3132333435363738393031323334353637383930';
+const KIB = 1024;
+const kib = (bytes: number) => `${(bytes / KIB).toFixed(1)} KiB`;
+
+/** The line the test prints after each thousand: the firmware's share (used − empty context) and its data (used − loaded). */
+function report(label: string, memory: QuickJsMemory): string {
+  return (
+    `[quickjs memory] ${label}: firmware ${kib(memory.usedBytes - memory.emptyContextBytes)} ` +
+    `(code ${kib(memory.loadedBytes - memory.emptyContextBytes)}, data ${kib(memory.usedBytes - memory.loadedBytes)}), ` +
+    `peak data ${kib(memory.peakBytes - memory.loadedBytes)}, ${memory.allocations} allocations`
+  );
+}
+
+describe(`the firmware in QuickJS-NG, ${QUICKJS_STACK_LIMIT / KIB} KiB of stack, within its memory budget`, () => {
+  let engine: QuickJsEngine;
+  let rig: Rig;
+
+  /** A full collection, then QuickJS's report. */
+  const collected = (): QuickJsMemory => {
+    engine.collectGarbage();
+    return engine.memory()!;
+  };
+
+  beforeAll(async () => {
+    engine = await QuickJsEngine.load();
+    rig = createRig({ core: engine.createCore, flash: new SimFlash() });
+  });
+
+  it('boots with its data within 64 KiB, its code under the ceiling, and says what the whole runtime holds', () => {
+    const booted = collected();
+    console.log(report('after boot', booted));
+    console.log(`[quickjs memory] an empty context (runtime, context, the host binding): ${kib(booted.emptyContextBytes)}; the whole runtime now: ${kib(booted.usedBytes)}`);
+    expect(booted.bootedBytes - booted.loadedBytes).toBeLessThanOrEqual(QUICKJS_BUDGET.bootedData);
+    expect(booted.loadedBytes - booted.emptyContextBytes).toBeLessThanOrEqual(QUICKJS_BUDGET.code);
+  });
+
+  it(`${RUNS.toLocaleString('en-US')} presses: every code new, the memory after each thousand not growing, the peak within 96 KiB of data`, () => {
+    expect(rig.ok('enroll', { secret: SEED_HEX, mode: 'hotp', algorithm: 'sha1', digits: '6' })).toEqual({ counter: '0' });
+    rig.token.advance(5000);
+    let first: number | undefined;
+    for (let press = 1; press <= RUNS; press++) {
+      const { display, event } = rig.press();
+      if (event?.fields.counter !== String(press - 1) || display.trim() !== event.fields.code) {
+        throw new Error(`press ${press} showed "${display.trim()}" with event ${JSON.stringify(event?.fields)}`);
+      }
+      rig.token.advance(31_000);
+      if (press % EVERY === 0) {
+        // A battery that lasts: 10,000 codes would take half the coin cell's model.
+        rig.token.power.percent = 100;
+        const memory = collected();
+        console.log(report(`${press.toLocaleString('en-US')} presses`, memory));
+        first ??= memory.usedBytes;
+        expect(memory.usedBytes, `after ${press} presses`).toBeLessThanOrEqual(first);
+        expect(memory.peakBytes - memory.loadedBytes).toBeLessThanOrEqual(QUICKJS_BUDGET.peakData);
+      }
+    }
+  });
+
+  it(`${RUNS.toLocaleString('en-US')} protocol requests of every kind, good and bad: the memory after each thousand not growing, the peak within 96 KiB of data`, () => {
+    const requests: (() => void)[] = [
+      () => rig.ok('hello', { proto: '1' }),
+      () => rig.ok('info'),
+      () => rig.ok('status'),
+      () => rig.ok('time'),
+      () => rig.ok('settime', { at: String(Date.UTC(2030, 0, 1)), force: '1' }),
+      () => rig.ok('push', { on: '0' }),
+      () => rig.ok('push', { on: '1' }),
+      () => expect(rig.send('enroll', { secret: SEED_HEX, mode: 'hotp', algorithm: 'sha1', digits: '6' })).toMatchObject([{ ok: false, fields: { code: 'already_enrolled' } }]),
+      () => expect(rig.send('launch')).toMatchObject([{ ok: false, fields: { code: 'unknown_command' } }]),
+      () => expect(rig.sendRaw('>9 info*00000000\n')).toMatchObject([{ ok: false, fields: { code: 'bad_crc' } }]),
+    ];
+    let first: number | undefined;
+    for (let request = 1; request <= RUNS; request++) {
+      requests[request % requests.length]!();
+      if (request % EVERY === 0) {
+        const memory = collected();
+        console.log(report(`${request.toLocaleString('en-US')} requests`, memory));
+        first ??= memory.usedBytes;
+        expect(memory.usedBytes, `after ${request} requests`).toBeLessThanOrEqual(first);
+        expect(memory.peakBytes - memory.loadedBytes).toBeLessThanOrEqual(QUICKJS_BUDGET.peakData);
+      }
+    }
+  });
+});
