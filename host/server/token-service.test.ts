@@ -342,6 +342,26 @@ describe('failures and lockout', () => {
 });
 
 describe('beyond the window', () => {
+  it('HOTP: a replayed code is answered replayed, also when a counter beyond the window happens to make the same code', async () => {
+    const svc = service();
+    const seed = new Uint8Array(randomBytes(20));
+    // Two counters of this seed with the same code, the second where a search beyond the window
+    // (window 10, resync window 1000) would find it once the first is accepted: ~20 such pairs in 20,000 counters.
+    const firstAt = new Map<string, number>();
+    let pair: [number, number] | undefined;
+    for (let counter = 0; counter < 20_000 && !pair; counter++) {
+      const code = hotp(seed, counter);
+      const earlier = firstAt.get(code);
+      if (earlier !== undefined && counter - earlier >= 11 && counter - earlier < 1011) pair = [earlier, counter];
+      firstAt.set(code, counter);
+    }
+    expect(pair, 'no colliding pair in 20,000 counters').toBeDefined();
+    const [used] = pair!;
+    await svc.enroll({ serial: 'RC1', kind: 'hotp', algorithm: 'sha1', digits: 6, seed: seed.slice(), counter: used }, admin);
+    expectAccepted(await svc.verify('RC1', hotp(seed, used), client));
+    expectRejected(await svc.verify('RC1', hotp(seed, used), client), 'replayed');
+  });
+
   it('TOTP: a code of a step a resync would find answers out_of_window with a resync hint; a code of no step, wrong_code', async () => {
     const svc = service();
     const seed = await enrollTotp(svc, 'OW1');

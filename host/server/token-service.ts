@@ -387,13 +387,14 @@ export class TokenService {
             return accept({ counter: pending + 2 }, { counter: pending + 1 });
           }
         }
+        // A code of a counter already used is a replay, even if a counter far ahead happens to make the same six digits.
+        const lookback = Math.min(this.policy.replayLookback, token.counter);
+        if (findCounter(key, token.digits, code, token.counter - lookback, lookback) !== undefined) return fail('replayed');
         // A code of this token beyond the window (the range a resync searches): with auto-resync it waits
         // for its successor; without, it is a failure like any other, answered with the way back.
         const ahead = findCounter(key, token.digits, code, token.counter + this.policy.hotpWindow, this.policy.resyncWindow);
         if (ahead !== undefined) return this.policy.autoResync ? refuse('out_of_window', { pendingCounter: ahead, pendingAt: now }) : fail('out_of_window');
-        const lookback = Math.min(this.policy.replayLookback, token.counter);
-        const replayed = findCounter(key, token.digits, code, token.counter - lookback, lookback) !== undefined;
-        return fail(replayed ? 'replayed' : 'wrong_code');
+        return fail('wrong_code');
       }
       const step = currentStep(now, token.period);
       const centre = step + token.driftSteps;
