@@ -76,6 +76,44 @@ describe('codes through the firmware core', () => {
   });
 });
 
+describe('a flash that no longer takes the counter', () => {
+  it('a press whose counter commit fails shows Err FL and no code, uses no counter, and every code shown stays committed', () => {
+    // A small chip that wears out after two erases a page: the presses fill pages, compaction erases them.
+    const flash = new SimFlash({ geometry: { pageSize: 256, pageCount: 4 }, endurance: 2 });
+    const rig = createRig({ flash });
+    rig.ok('enroll', { secret: RFC4226_SEED, mode: 'hotp', algorithm: 'sha1', digits: '6' });
+    rig.token.advance(DEFAULT_TIMINGS.messageMs);
+    const seed = Buffer.from(RFC4226_SEED, 'hex');
+    const storageError = textToSegments(MESSAGES.storageError);
+    const shown: string[] = [];
+    let refused = 0;
+    for (let press = 0; press < 300; press++) {
+      const { display, event } = rig.press();
+      if (refused > 0 || Buffer.from(rig.token.display.segments).equals(Buffer.from(storageError))) {
+        // Once the chip takes no write, every press says so and makes nothing.
+        expect(rig.token.display.segments, `press ${press}, after the first refused one`).toEqual(storageError);
+        expect(event, `press ${press}`).toBeUndefined();
+        refused++;
+      } else {
+        expect(display.trim(), `press ${press}`).toBe(referenceHotp(seed, shown.length));
+        expect(event?.fields.counter).toBe(String(shown.length));
+        shown.push(display.trim());
+      }
+      rig.token.advance(DEFAULT_TIMINGS.displayMs);
+    }
+    expect(refused, 'the chip wore out and a press showed Err FL').toBeGreaterThan(0);
+    expect(shown.length).toBeGreaterThan(10);
+    // The token keeps answering its host; no refused press used a counter.
+    expect(rig.ok('status').counter).toBe(String(shown.length));
+    // What the flash holds after a power cycle: every code shown was committed first, and nothing more.
+    rig.token.powerOff();
+    const again = createRig({ flash });
+    expect(again.ok('info')).toMatchObject({ enrolled: '1', counter: String(shown.length) });
+    expect(again.press().event).toBeUndefined();
+    expect(again.token.display.segments).toEqual(storageError);
+  });
+});
+
 describe('button and display', () => {
   it('blanks the display when the display time is over', () => {
     const rig = enrolledRig();

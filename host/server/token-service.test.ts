@@ -62,14 +62,27 @@ function wrongCode(seed: Uint8Array, upTo = 2_000): string {
   }
 }
 
-async function enrollHotp(svc: TokenService, serial: string, options: { counter?: number; owner?: string } = {}): Promise<Uint8Array> {
-  const seed = new Uint8Array(randomBytes(20));
+/**
+ * A random seed whose codes at `counters` are each the code of no other counter in [from, to): a
+ * test at the edge of a window then cannot be decided by a chance collision (about 1 in 1000 for a
+ * range of 1000 six-digit codes).
+ */
+function seedUniqueAt(counters: readonly number[], from: number, to: number): Uint8Array {
+  for (;;) {
+    const seed = new Uint8Array(randomBytes(20));
+    const codes = Array.from({ length: to - from }, (_, i) => hotp(seed, from + i));
+    const unique = counters.every((counter) => codes.every((code, i) => from + i === counter || code !== codes[counter - from]));
+    if (unique) return seed;
+  }
+}
+
+async function enrollHotp(svc: TokenService, serial: string, options: { counter?: number; owner?: string; seed?: Uint8Array } = {}): Promise<Uint8Array> {
+  const seed = options.seed ?? new Uint8Array(randomBytes(20));
   await svc.enroll({ serial, kind: 'hotp', algorithm: 'sha1', digits: 6, seed: seed.slice(), counter: options.counter, owner: options.owner }, admin);
   return seed;
 }
 
-async function enrollTotp(svc: TokenService, serial: string): Promise<Uint8Array> {
-  const seed = new Uint8Array(randomBytes(20));
+async function enrollTotp(svc: TokenService, serial: string, seed: Uint8Array = new Uint8Array(randomBytes(20))): Promise<Uint8Array> {
   await svc.enroll({ serial, kind: 'totp', algorithm: 'sha1', digits: 6, period: PERIOD, seed: seed.slice() }, admin);
   return seed;
 }
@@ -139,6 +152,25 @@ describe('HOTP window', () => {
     expect(await svc.resync('H5', hotp(seed, 999), hotp(seed, 1000), client)).toMatchObject({ result: 'resynced', counter: 1001 });
     expect(await svc.resync('H5', hotp(seed, 2001), hotp(seed, 2002), client)).toMatchObject({ result: 'rejected', reason: 'no_consecutive_codes' });
     expect((await svc.get('H5')).counter).toBe(1001);
+  });
+
+  it('resync finds a pair whose first code is at counter + window - 1, and not one at counter + window', async () => {
+    // Each token starts at counter 500; the default window searches first codes in [500, 1500).
+    const svc = service();
+    const window = DEFAULT_POLICY.resyncWindow;
+    const last = await enrollHotp(svc, 'H5a', { counter: 500 });
+    expect(await svc.resync('H5a', hotp(last, 500 + window - 1), hotp(last, 500 + window), client)).toMatchObject({ result: 'resynced', counter: 500 + window + 1 });
+    const beyond = await enrollHotp(svc, 'H5b', { counter: 500 });
+    expect(await svc.resync('H5b', hotp(beyond, 500 + window), hotp(beyond, 500 + window + 1), client)).toMatchObject({ result: 'rejected', reason: 'no_consecutive_codes' });
+    expect((await svc.get('H5b')).counter).toBe(500);
+  });
+
+  it('a resync window set by policy is honoured at its edge', async () => {
+    const svc = service({ resyncWindow: 40 });
+    const last = await enrollHotp(svc, 'H5c', { counter: 7 });
+    expect(await svc.resync('H5c', hotp(last, 46), hotp(last, 47), client)).toMatchObject({ result: 'resynced', counter: 48 });
+    const beyond = await enrollHotp(svc, 'H5d', { counter: 7 });
+    expect(await svc.resync('H5d', hotp(beyond, 47), hotp(beyond, 48), client)).toMatchObject({ result: 'rejected', reason: 'no_consecutive_codes' });
   });
 
   it('a non-consecutive pair, or a pair in the wrong order, does not resync and counts as a failure', async () => {
@@ -230,6 +262,22 @@ describe('TOTP', () => {
     const seed = await enrollTotp(svc, 'T4');
     expect(await svc.resync('T4', totp(seed, 600), totp(seed, 601), client)).toMatchObject({ result: 'rejected', reason: 'no_consecutive_codes' });
     expect(await svc.resync('T4', totp(seed, -499), totp(seed, -498), client)).toMatchObject({ result: 'resynced', driftSteps: -498 });
+  });
+
+  it('TOTP resync finds a pair whose first code is 500 steps either side of the server clock, and not 501', async () => {
+    const svc = service();
+    const cases = [
+      ['T4a', 500, true],
+      ['T4b', 501, false],
+      ['T4c', -500, true],
+      ['T4d', -501, false],
+    ] as const;
+    for (const [serial, offset, found] of cases) {
+      const seed = await enrollTotp(svc, serial);
+      const outcome = await svc.resync(serial, totp(seed, offset), totp(seed, offset + 1), client);
+      if (found) expect(outcome, serial).toMatchObject({ result: 'resynced', lastStep: step(offset + 1), driftSteps: offset + 1 });
+      else expect(outcome, serial).toMatchObject({ result: 'rejected', reason: 'no_consecutive_codes' });
+    }
   });
 
   it('the bridge resets the drift after setting the token clock', async () => {
@@ -346,13 +394,13 @@ describe('beyond the window', () => {
     const svc = service();
     const seed = new Uint8Array(randomBytes(20));
     // Two counters of this seed with the same code, the second where a search beyond the window
-    // (window 10, resync window 1000) would find it once the first is accepted: ~20 such pairs in 20,000 counters.
+    // (window 10, up to the resync window of 1000) would find it once the first is accepted: ~20 such pairs in 20,000 counters.
     const firstAt = new Map<string, number>();
     let pair: [number, number] | undefined;
     for (let counter = 0; counter < 20_000 && !pair; counter++) {
       const code = hotp(seed, counter);
       const earlier = firstAt.get(code);
-      if (earlier !== undefined && counter - earlier >= 11 && counter - earlier < 1011) pair = [earlier, counter];
+      if (earlier !== undefined && counter - earlier >= 11 && counter - earlier < 1001) pair = [earlier, counter];
       firstAt.set(code, counter);
     }
     expect(pair, 'no colliding pair in 20,000 counters').toBeDefined();
@@ -372,6 +420,48 @@ describe('beyond the window', () => {
     const code = ['123456', '654321', '111111'].find((c) => !near.has(c))!;
     const wrong = await svc.verify('OW1', code, client);
     expect(wrong.result === 'rejected' && [wrong.reason, wrong.hint]).toEqual(['wrong_code', undefined]);
+  });
+});
+
+describe('beyond the window, at the edge of the resync window', () => {
+  // A code the verify window does not reach is this token's (out_of_window, with the way back) exactly
+  // where a resync would find it as the first of a pair: counter + hotpWindow up to counter + resyncWindow - 1.
+  const window = DEFAULT_POLICY.resyncWindow;
+
+  it('HOTP: a code at counter + window - 1 is out_of_window with a resync hint; one at counter + window is a wrong code', async () => {
+    const svc = service();
+    const last = await enrollHotp(svc, 'E1', { counter: 500, seed: seedUniqueAt([500 + window - 1], 0, 500 + window + 20) });
+    const inside = await svc.verify('E1', hotp(last, 500 + window - 1), client);
+    expect(inside).toMatchObject({ result: 'rejected', reason: 'out_of_window' });
+    expect(inside.result === 'rejected' && inside.hint).toMatch(/resync --serial E1/);
+    const beyond = await enrollHotp(svc, 'E2', { counter: 500, seed: seedUniqueAt([500 + window], 0, 500 + window + 20) });
+    const outside = await svc.verify('E2', hotp(beyond, 500 + window), client);
+    expect(outside.result === 'rejected' && [outside.reason, outside.hint]).toEqual(['wrong_code', undefined]);
+  });
+
+  it('HOTP with auto-resync: a code at counter + window - 1 and its successor resync; a code at counter + window and its successor do not', async () => {
+    const svc = service({ autoResync: true });
+    const last = await enrollHotp(svc, 'E3', { counter: 500, seed: seedUniqueAt([500 + window - 1, 500 + window], 0, 500 + window + 20) });
+    expectRejected(await svc.verify('E3', hotp(last, 500 + window - 1), client), 'out_of_window');
+    expect(await svc.verify('E3', hotp(last, 500 + window), client)).toMatchObject({ result: 'accepted', counter: 500 + window });
+    const beyond = await enrollHotp(svc, 'E4', { counter: 500, seed: seedUniqueAt([500 + window, 500 + window + 1], 0, 500 + window + 20) });
+    expectRejected(await svc.verify('E4', hotp(beyond, 500 + window), client), 'wrong_code');
+    expectRejected(await svc.verify('E4', hotp(beyond, 500 + window + 1), client), 'wrong_code');
+    expect(await svc.get('E4')).toMatchObject({ counter: 500, failCount: 2 });
+  });
+
+  it('TOTP: a code 500 steps either side of the server clock is out_of_window; one 501 steps away is a wrong code', async () => {
+    const svc = service();
+    const cases = [
+      ['E5', 500, 'out_of_window'],
+      ['E6', 501, 'wrong_code'],
+      ['E7', -500, 'out_of_window'],
+      ['E8', -501, 'wrong_code'],
+    ] as const;
+    for (const [serial, offset, reason] of cases) {
+      const seed = await enrollTotp(svc, serial, seedUniqueAt([step(offset)], step(-520), step(520)));
+      expectRejected(await svc.verify(serial, totp(seed, offset), client), reason);
+    }
   });
 });
 

@@ -295,10 +295,15 @@ export class LoginFlow {
     throw new ApiError(503, 'NV_BUSY', 'your NemID is being changed elsewhere; log in again');
   }
 
-  /** Counts a failure; throws `error` (or the lockout, when this failure caused it). */
+  /**
+   * Counts a failure; throws `error` (or the lockout, when this failure caused it). The audit says
+   * `locked` only for the failure that locked the person, judged from the atomic count: the one that
+   * reached maxFailures (every way back to active starts the count at 0). Failures racing it, or
+   * made on a person already locked, are `failed`.
+   */
   private async fail(person: PersonRecord, action: string, actor: ServiceActor, error: ApiError = LOGIN_FAILED()): Promise<never> {
     const counted = await this.store.recordPersonFailure(person.id, this.policy.maxFailures, (p) =>
-      auditEntry(actor, action, person.id, p.state === 'locked' ? 'locked' : 'failed', { failCount: p.failCount }, this.now()),
+      auditEntry(actor, action, person.id, p.state === 'locked' && p.failCount === this.policy.maxFailures ? 'locked' : 'failed', { failCount: p.failCount }, this.now()),
     );
     if (counted?.state === 'locked' && error.code !== 'NV_LOGIN_FAILED') this.refuseUnusable(counted);
     throw error;
