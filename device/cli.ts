@@ -6,6 +6,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { Command, Option } from 'commander';
+import { isEmulatorSerial } from '../protocol/discovery.ts';
 import type { RunningEmulator } from './targets/emulator/emulator.ts';
 import { startTerminalFace, type FaceActions } from './targets/emulator/face.ts';
 import { ENGINES, type EngineName } from './targets/engines.ts';
@@ -97,7 +98,7 @@ export async function runBoard(options: BoardCommandOptions): Promise<void> {
 }
 
 function checkSerial(serial: string | undefined): void {
-  if (serial !== undefined && !/^[1-9][0-9]{7}$/.test(serial)) {
+  if (serial !== undefined && !isEmulatorSerial(serial)) {
     throw new DeviceCliError('NV_BAD_ARGUMENT', `--serial must be 8 digits not starting with 0, not "${serial}"`);
   }
 }

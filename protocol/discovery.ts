@@ -20,6 +20,11 @@ export interface EmulatorAnnouncement {
   readonly startedAt: string;
 }
 
+/** Whether `text` is an emulator's serial number as it makes one and as `--serial` names one: 8 digits, the first not 0. */
+export function isEmulatorSerial(text: string): boolean {
+  return /^[1-9][0-9]{7}$/.test(text);
+}
+
 export interface RuntimeEnvironment {
   readonly NOEGLEVISER_RUNTIME_DIR?: string;
   readonly XDG_RUNTIME_DIR?: string;

@@ -7,7 +7,7 @@
  */
 import { Command, Option } from 'commander';
 import { DEBUG_ARGS, type DebugOp, type DebugResult, type DisplayResult } from '../../protocol/debug/messages.ts';
-import type { EmulatorAnnouncement } from '../../protocol/discovery.ts';
+import { isEmulatorSerial, type EmulatorAnnouncement } from '../../protocol/discovery.ts';
 import { debugCall, type DebugCallArgs } from '../bridge/debug-link.ts';
 import { hostRuntimeDir, listEmulators } from '../bridge/discovery.ts';
 import { CliError, usageError } from './errors.ts';
@@ -35,6 +35,9 @@ function describeRunning(emulators: readonly EmulatorAnnouncement[]): string {
 export function chooseDebugLink(target: DebugTarget, runtimeDir = hostRuntimeDir()): string {
   if (target.debug !== undefined && target.serial !== undefined) throw usageError('NV_BAD_ARGUMENT', 'give --debug or --serial, not both');
   if (target.debug !== undefined) return target.debug;
+  if (target.serial !== undefined && !isEmulatorSerial(target.serial)) {
+    throw usageError('NV_BAD_ARGUMENT', `--serial must be 8 digits not starting with 0, not "${target.serial}"`);
+  }
   const running = listEmulators(runtimeDir);
   if (target.serial !== undefined) {
     const chosen = running.filter((e) => e.serial === target.serial);
