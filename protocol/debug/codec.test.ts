@@ -318,8 +318,10 @@ describe('line limits', () => {
     reader.push('X');
     expect(overflows).toBe(1);
     reader.push('still the same long line');
+    expect(reader.held).toBe(0);
     reader.push('and more of it\nnext');
     expect(overflows).toBe(1);
+    expect(reader.held).toBe(4);
     reader.push(' one\n0123456789A\n');
     expect(lines).toEqual(['abcdefghij', 'short', '', 'next one']);
     expect(overflows).toBe(2);

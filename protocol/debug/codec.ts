@@ -146,6 +146,11 @@ export class DebugLineReader {
     private readonly onOverflow: () => void,
   ) {}
 
+  /** Characters held waiting for their newline: never more than `maxLength`, none while an overlong line is dropped. */
+  get held(): number {
+    return this.buffered.length;
+  }
+
   push(text: string): void {
     for (let start = 0; ; ) {
       const newline = text.indexOf('\n', start);
