@@ -296,7 +296,7 @@ function faceButton(emulator: RunningEmulator): FaceActions['button'] {
  * `device`: running a token (`emulate`, `board`) is the device's own; the commands of its debug link
  * (`press`, `hold`, `display`, …) are a client of that link and come from the host (bin/cli.ts).
  */
-export function deviceCommand(debugLinkCommands: readonly Command[] = []): Command {
+export function deviceCommand(debugLinkCommands: readonly Command[]): Command {
   const device = new Command('device').description('run an emulated token, and press, read and power it through its debug link');
 
   device

@@ -9,6 +9,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import type { DebugHandlers } from '../../../protocol/debug/codec.ts';
+import { DebugLinkError, type DisplayResult, type DriverState } from '../../../protocol/debug/messages.ts';
 import type { EmulatorAnnouncement } from '../../../protocol/discovery.ts';
 import type { Timings } from '../../firmware/token.ts';
 import { segmentsToText } from '../../firmware/segments.ts';
@@ -16,8 +18,6 @@ import type { Button, SegmentDisplay } from '../../hal/index.ts';
 import { SimClock, SimPower, SimRtc } from '../../sim/sim-parts.ts';
 import { SimToken } from '../../sim/sim-token.ts';
 import { loadEngine, type EngineName, type FirmwareEngine } from '../engines.ts';
-import type { DebugHandlers } from '../../../protocol/debug/codec.ts';
-import { DebugLinkError, type DisplayResult, type DriverState } from '../../../protocol/debug/messages.ts';
 import { serveDebugLink } from './debug-link.ts';
 import { Profile } from './profile.ts';
 import { announce, defaultRuntimeDir } from './registry.ts';
