@@ -1,6 +1,7 @@
 /**
- * The rules of the cut (BRIEF.md): the firmware core and protocol/ reach nothing of Node, and host/
- * talks to a token only through protocol/, never through device internals.
+ * The rules of the cut (BRIEF.md): the firmware core and protocol/ reach nothing of Node, host/
+ * talks to a token only through protocol/, never through device internals, and the lab reaches
+ * its token only through the debug link's client.
  */
 import { describe, expect, it } from 'vitest';
 import { readdirSync } from 'node:fs';
@@ -48,5 +49,42 @@ describe('host/ reaches a token only through protocol/', () => {
       const graph = await moduleGraph(path.join(root, entry));
       expect(graph.inputs.filter((input) => input.startsWith('device/') || input.startsWith('host/'))).toEqual([]);
     }
+  });
+});
+
+describe("the lab reaches a token only through the debug link's client", () => {
+  const CLIENT = 'host/bridge/debug-link.ts';
+  /** Code a module could reach a token with by itself: sockets, serial ports, HID, ptys. */
+  const isTransport = (specifier: string) => /^(node:)?(net|dgram)$|^(serialport|@serialport\/.+|node-hid|node-pty)$/.test(specifier);
+
+  /** Every way a module's graph reaches a token other than through the client: device code, the bridge's other modules, transports imported elsewhere. */
+  async function waysAroundTheClient(entry: string): Promise<string[]> {
+    const { imports } = await moduleGraph(path.join(root, entry), { externalPackages: true });
+    const ways: string[] = [];
+    for (const [module, specifiers] of Object.entries(imports)) {
+      if (module === CLIENT) continue;
+      if (module.startsWith('device/')) ways.push(`${module} is device code`);
+      if (module.startsWith('host/bridge/')) ways.push(`${module} is the bridge's own`);
+      ways.push(...specifiers.filter(isTransport).map((specifier) => `${module} imports ${specifier}`));
+    }
+    return ways.sort();
+  }
+
+  it('the check itself catches a lab module that opens a socket, uses the bridge or reads the firmware', async () => {
+    expect(await waysAroundTheClient('test/fixtures/lab-around-the-debug-link.ts')).toEqual([
+      'device/firmware/segments.ts is device code',
+      'device/hal/display.ts is device code',
+      "host/bridge/link.ts is the bridge's own",
+      'test/fixtures/lab-around-the-debug-link.ts imports node:net',
+    ]);
+  });
+
+  it.each(sources('host/lab'))('%s', async (entry) => {
+    expect(await waysAroundTheClient(entry)).toEqual([]);
+  });
+
+  it('the lab page does reach its token, through the client', async () => {
+    const graph = await moduleGraph(path.join(root, 'host/lab/lab-page.ts'), { externalPackages: true });
+    expect(graph.inputs).toContain(CLIENT);
   });
 });

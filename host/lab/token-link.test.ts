@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { startEmulator, type RunningEmulator } from '../../device/targets/emulator/emulator.ts';
-import { debugCall } from '../../device/targets/emulator/debug-link.ts';
+import { debugCall } from '../bridge/debug-link.ts';
 import { connectToken, enroll } from '../bridge/operations.ts';
 import { ApiError } from '../server/errors.ts';
 import { referenceHotp } from '../../test/support/oath-reference.ts';

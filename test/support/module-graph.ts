@@ -14,6 +14,8 @@ export interface ModuleGraph {
   readonly nodeImports: string[];
   /** Node globals referenced anywhere in the graph. */
   readonly nodeGlobals: string[];
+  /** What each source file reached imports: other source files, Node builtins (`node:net`) and packages as written. */
+  readonly imports: Readonly<Record<string, readonly string[]>>;
 }
 
 export async function moduleGraph(entry: string, options: { externalPackages?: boolean } = {}): Promise<ModuleGraph> {
@@ -48,5 +50,6 @@ export async function moduleGraph(entry: string, options: { externalPackages?: b
   });
   const text = result.outputFiles.map((file) => file.text).join('\n');
   const nodeGlobals = NODE_GLOBALS.filter((name) => text.includes(`__NODE_GLOBAL_${name}__`));
-  return { inputs: Object.keys(result.metafile.inputs), nodeImports: [...nodeImports].sort(), nodeGlobals };
+  const imports = Object.fromEntries(Object.entries(result.metafile.inputs).map(([input, { imports: its }]) => [input, its.map((it) => it.path)]));
+  return { inputs: Object.keys(result.metafile.inputs), nodeImports: [...nodeImports].sort(), nodeGlobals, imports };
 }

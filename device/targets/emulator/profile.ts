@@ -8,9 +8,9 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { isAlive } from '../../../protocol/discovery.ts';
 import type { FlashGeometry } from '../../hal/flash.ts';
 import { DEFAULT_ENDURANCE, DEFAULT_GEOMETRY, SimFlash } from '../../sim/sim-flash.ts';
-import { isAlive } from './registry.ts';
 
 export interface HardwareState {
   readonly format: 1;
@@ -71,7 +71,7 @@ export class Profile {
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
         const owner = Number(fs.readFileSync(this.lockPath, 'utf8').trim());
-        if (Number.isInteger(owner) && owner > 0 && isAlive(owner)) {
+        if (Number.isInteger(owner) && owner > 0 && isAlive(owner, process)) {
           throw new ProfileError('NV_PROFILE_BUSY', `profile ${this.dir} is in use by emulator process ${owner}`);
         }
         fs.rmSync(this.lockPath, { force: true });

@@ -11,6 +11,7 @@
  * 32 KiB by default (JS_SetMaxStackSize).
  */
 import { newQuickJSWASMModuleFromVariant, type DisposableResult, type QuickJSContext, type QuickJSHandle, type QuickJSWASMModule } from 'quickjs-emscripten-core';
+import type { EngineState } from '../../../protocol/debug/messages.ts';
 import type { FirmwareConfig } from '../../firmware/token.ts';
 import type { Hal, InputEvent } from '../../hal/index.ts';
 import type { CoreFactory, FirmwareCore } from '../../sim/sim-token.ts';
@@ -363,7 +364,7 @@ export class QuickJsEngine {
   }
 
   /** What the debug link's `state` shows: the engine, its stack limit and its memory. */
-  describe(): Record<string, unknown> {
+  describe(): EngineState {
     const memory = this.memory();
     return {
       name: this.name,
