@@ -14,7 +14,7 @@
 import { bytesToHex, hexToBytes } from '../../protocol/bytes.ts';
 import type { OathAlgorithm } from '../../protocol/oath/parameters.ts';
 import { SeedFileError } from './errors.ts';
-import { digitsSupported, finishImport, periodSupported, validSerial, type ImportRules } from './records.ts';
+import { digitsSupported, finishImport, periodSupported, quotedName, validSerial, type ImportRules } from './records.ts';
 import type { ExportToken, ImportedToken, KeyRefusal, SeedFileImport } from './types.ts';
 
 /** The hash privacyIDEA infers from a seed's length in bytes. */
@@ -54,7 +54,7 @@ export function importOathcsv(text: string, rules: ImportRules): SeedFileImport 
       refused.push(refuse('NV_KEY_UNSUPPORTED', `a ${type.toUpperCase()} token; the server verifies HOTP and TOTP`));
       return;
     }
-    if (type !== 'hotp' && type !== 'totp') throw new SeedFileError('NV_SEED_FILE_UNKNOWN_ALGORITHM', `${source}: unknown token type ${JSON.stringify(type.slice(0, 20))} (HOTP or TOTP)`);
+    if (type !== 'hotp' && type !== 'totp') throw new SeedFileError('NV_SEED_FILE_UNKNOWN_ALGORITHM', `${source}: unknown token type ${quotedName(type)} (HOTP or TOTP)`);
     const seed = hexToBytes(seedHex);
     if (!seed || seed.length === 0) throw malformed('the seed is not hexadecimal');
     const number = (value: string | undefined, what: string, fallback: number): number => {

@@ -8,7 +8,7 @@
 import type { OathAlgorithm } from '../../protocol/oath/parameters.ts';
 import { decodeBase32, encodeBase32 } from './base32.ts';
 import { SeedFileError } from './errors.ts';
-import { DEFAULT_ISSUER, digitsSupported, finishImport, periodSupported, validSerial, type ImportRules } from './records.ts';
+import { DEFAULT_ISSUER, digitsSupported, finishImport, periodSupported, quotedName, validSerial, type ImportRules } from './records.ts';
 import type { ExportToken, ImportedToken, KeyRefusal, OathKind, SeedFileImport } from './types.ts';
 
 const ALGORITHMS: Readonly<Record<string, OathAlgorithm>> = { SHA1: 'sha1', SHA256: 'sha256', SHA512: 'sha512' };
@@ -37,7 +37,7 @@ export function readUri(uri: string, source: string): ImportedToken | KeyRefusal
   }
   if (url.protocol !== 'otpauth:') throw malformed('not an otpauth:// URI');
   const type = url.host.toLowerCase();
-  if (type !== 'hotp' && type !== 'totp') throw new SeedFileError('NV_SEED_FILE_UNKNOWN_ALGORITHM', `${source}: unknown OTP type ${JSON.stringify(type.slice(0, 20))} (hotp or totp)`);
+  if (type !== 'hotp' && type !== 'totp') throw new SeedFileError('NV_SEED_FILE_UNKNOWN_ALGORITHM', `${source}: unknown OTP type ${quotedName(type)} (hotp or totp)`);
   const kind: OathKind = type;
   const params = url.searchParams;
   let label: string;
@@ -57,7 +57,7 @@ export function readUri(uri: string, source: string): ImportedToken | KeyRefusal
 
   const algorithmText = (params.get('algorithm') ?? 'SHA1').toUpperCase();
   const algorithm = ALGORITHMS[algorithmText];
-  if (!algorithm) throw new SeedFileError('NV_SEED_FILE_UNKNOWN_ALGORITHM', `${source}: unknown algorithm ${JSON.stringify(algorithmText.slice(0, 20))} (SHA1, SHA256 or SHA512)`);
+  if (!algorithm) throw new SeedFileError('NV_SEED_FILE_UNKNOWN_ALGORITHM', `${source}: unknown algorithm ${quotedName(algorithmText)} (SHA1, SHA256 or SHA512)`);
 
   const number = (name: string, fallback: number): number => {
     const value = params.get(name);

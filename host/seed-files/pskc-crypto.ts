@@ -5,6 +5,7 @@
  */
 import crypto from 'node:crypto';
 import { SeedFileError } from './errors.ts';
+import { quotedName } from './records.ts';
 
 const XMLENC = 'http://www.w3.org/2001/04/xmlenc#';
 const XMLENC11 = 'http://www.w3.org/2009/xmlenc11#';
@@ -58,7 +59,7 @@ const CIPHER_ALIASES: Readonly<Record<string, CipherName>> = {
 };
 
 function unknown(what: string, uri: string): SeedFileError {
-  return new SeedFileError('NV_SEED_FILE_UNKNOWN_ALGORITHM', `unknown ${what} ${JSON.stringify(uri.slice(0, 120))}`);
+  return new SeedFileError('NV_SEED_FILE_UNKNOWN_ALGORITHM', `unknown ${what} ${quotedName(uri)}`);
 }
 
 export function cipherByUri(uri: string): CipherName {

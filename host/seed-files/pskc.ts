@@ -7,7 +7,7 @@
 import { OATH_ALGORITHMS, type OathAlgorithm } from '../../protocol/oath/parameters.ts';
 import { SeedFileError } from './errors.ts';
 import { CIPHERS, MACS, MAX_PBKDF2_ITERATIONS, PBKDF2_URI, cipherByUri, decryptValue, macByUri, macMatches, pbkdf2, type CipherName, type MacName } from './pskc-crypto.ts';
-import { digitsSupported, finishImport, periodSupported, validSerial, type ImportRules } from './records.ts';
+import { digitsSupported, finishImport, periodSupported, quotedName, validSerial, type ImportRules } from './records.ts';
 import type { ImportedToken, KeyRefusal, KeyRefusalCode, OathKind, SeedFileImport } from './types.ts';
 import { child, childrenNamed, path, readXml, type XmlElement } from './xml.ts';
 
@@ -44,16 +44,16 @@ interface Protection {
 export function importPskc(text: string, options: PskcOpenOptions): SeedFileImport {
   const root = readXml(text);
   if (root.name !== 'KeyContainer' || !text.includes(PSKC_NAMESPACE)) {
-    throw new SeedFileError('NV_SEED_FILE_NOT_PSKC', `the XML is not a PSKC KeyContainer (its root is ${JSON.stringify(root.name.slice(0, 40))})`);
+    throw new SeedFileError('NV_SEED_FILE_NOT_PSKC', `the XML is not a PSKC KeyContainer (its root is ${quotedName(root.name)})`);
   }
   if (root.attributes.Version !== '1.0') {
-    throw new SeedFileError('NV_SEED_FILE_NOT_PSKC', `PSKC version ${JSON.stringify((root.attributes.Version ?? '(none)').slice(0, 10))}; this server reads version 1.0 (RFC 6030)`);
+    throw new SeedFileError('NV_SEED_FILE_NOT_PSKC', `PSKC version ${quotedName('v' + (root.attributes.Version ?? ''))}; this server reads version 1.0 (RFC 6030)`);
   }
   const protection = openProtection(root, options);
   const packages = childrenNamed(root, 'KeyPackage');
   if (packages.length === 0) throw new SeedFileError('NV_SEED_FILE_EMPTY', 'the PSKC file holds no KeyPackage');
 
-  const keys = packages.flatMap((pkg, index) => childrenNamed(pkg, 'Key').map((key) => ({ pkg, key, source: `KeyPackage ${index + 1} (Key ${key.attributes.Id ?? 'without Id'})` })));
+  const keys = packages.flatMap((pkg, index) => childrenNamed(pkg, 'Key').map((key) => ({ pkg, key, source: `KeyPackage ${index + 1} (Key ${keyIdOf(key)})` })));
   const pinKeyIds = new Set(keys.map(({ key }) => path(key, 'Policy', 'PINPolicy')?.attributes.PINKeyId).filter((id): id is string => id !== undefined));
 
   const tokens: ImportedToken[] = [];
@@ -65,6 +65,13 @@ export function importPskc(text: string, options: PskcOpenOptions): SeedFileImpo
     else tokens.push(outcome);
   }
   return finishImport('pskc', tokens, refused, protection.notes, options);
+}
+
+/** A key's Id as the dry run names it: only an Id that could be a serial is quoted. */
+function keyIdOf(key: XmlElement): string {
+  const id = key.attributes.Id;
+  if (id === undefined) return 'without Id';
+  return validSerial(id) ? id : 'with an Id that cannot be a serial';
 }
 
 function malformed(message: string): SeedFileError {
@@ -93,7 +100,7 @@ function openProtection(root: XmlElement, options: PskcOpenOptions): Protection 
     const derived = child(encryptionKey, 'DerivedKey');
     if (derived) {
       const method = child(derived, 'KeyDerivationMethod');
-      if (method?.attributes.Algorithm !== PBKDF2_URI) throw new SeedFileError('NV_SEED_FILE_UNKNOWN_ALGORITHM', `unknown key derivation ${JSON.stringify((method?.attributes.Algorithm ?? '(none)').slice(0, 120))}`);
+      if (method?.attributes.Algorithm !== PBKDF2_URI) throw new SeedFileError('NV_SEED_FILE_UNKNOWN_ALGORITHM', `unknown key derivation ${quotedName(method?.attributes.Algorithm ?? '')}`);
       const params = child(method, 'PBKDF2-params');
       const salt = base64(path(params, 'Salt', 'Specified'), 'the PBKDF2 salt');
       const iterations = integer(child(params, 'IterationCount')?.text, 'the PBKDF2 IterationCount');
@@ -204,7 +211,7 @@ function dateOf(element: XmlElement | undefined, what: string, source: string): 
 function readKey(pkg: XmlElement, key: XmlElement, source: string, protection: Protection, now: number, pinKeyIds: ReadonlySet<string>): ImportedToken | KeyRefusal | undefined {
   const algorithmUri = key.attributes.Algorithm ?? '';
   const kind = KEY_ALGORITHMS[algorithmUri];
-  if (kind === undefined) throw new SeedFileError('NV_SEED_FILE_UNKNOWN_ALGORITHM', `${source}: unknown key algorithm ${JSON.stringify(algorithmUri.slice(0, 120))}`);
+  if (kind === undefined) throw new SeedFileError('NV_SEED_FILE_UNKNOWN_ALGORITHM', `${source}: unknown key algorithm ${quotedName(algorithmUri)}`);
   const serial = (path(pkg, 'DeviceInfo', 'SerialNo')?.text || key.attributes.Id || '').trim();
   const refuse = (code: KeyRefusalCode, message: string): KeyRefusal => ({ source, serial: serial || null, code, message });
   const data = child(key, 'Data');
@@ -253,7 +260,7 @@ function readKey(pkg: XmlElement, key: XmlElement, source: string, protection: P
   const suite = child(parameters, 'Suite')?.text;
   if (suite) {
     const named = HASH_SUITES[suite.toUpperCase().replace(/[\s_]/g, '-').replace(/^HMAC-?SHA-?/, 'HMAC-SHA').replace(/^SHA-/, 'SHA')];
-    if (!named || !OATH_ALGORITHMS.includes(named)) throw new SeedFileError('NV_SEED_FILE_UNKNOWN_ALGORITHM', `${source}: unknown Suite ${JSON.stringify(suite.slice(0, 40))}`);
+    if (!named || !OATH_ALGORITHMS.includes(named)) throw new SeedFileError('NV_SEED_FILE_UNKNOWN_ALGORITHM', `${source}: unknown Suite ${quotedName(suite)}`);
     algorithm = named;
   }
 

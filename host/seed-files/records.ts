@@ -81,3 +81,13 @@ export function dryRunRow(token: ImportedToken): DryRunRow {
 export function wipeSeeds(result: SeedFileImport): void {
   for (const token of result.tokens) token.seed.fill(0);
 }
+
+/**
+ * An algorithm or type name a file gives, fit to quote in an error: the last part of a URI
+ * (`…#tripledes-cbc` → `tripledes-cbc`) when it is a short plain name, else nothing of it. Short
+ * enough that no seed (32 characters of base32 for the shortest seed allowed) fits.
+ */
+export function quotedName(value: string): string {
+  const name = value.trim().split(/[#:/]/).pop() ?? '';
+  return /^[A-Za-z][A-Za-z0-9.-]{0,23}$/.test(name) ? JSON.stringify(name) : '(not a name this server reads)';
+}

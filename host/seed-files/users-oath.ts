@@ -12,7 +12,7 @@
  */
 import { bytesToHex, hexToBytes } from '../../protocol/bytes.ts';
 import { SeedFileError } from './errors.ts';
-import { digitsSupported, finishImport, periodSupported, type ImportRules } from './records.ts';
+import { digitsSupported, finishImport, periodSupported, quotedName, type ImportRules } from './records.ts';
 import type { ExportToken, ImportedToken, KeyRefusal, SeedFileImport } from './types.ts';
 
 const TYPE = /^HOTP(?:\/E)?(?:\/T(\d{1,5}))?(?:\/(\d{1,2}))?$/;
@@ -29,7 +29,7 @@ export function importUsersOath(text: string, rules: ImportRules): SeedFileImpor
     if (fields.length < 4) throw malformed('a line needs TYPE USER PASSWORD HEXSEED');
     const [type = '', user = '', password = '', seedHex = '', moving, lastOtp] = fields;
     const match = TYPE.exec(type.toUpperCase());
-    if (!match) throw new SeedFileError('NV_SEED_FILE_UNKNOWN_ALGORITHM', `${source}: unknown token type ${JSON.stringify(type.slice(0, 20))} (HOTP, HOTP/E/8, HOTP/T30/6…)`);
+    if (!match) throw new SeedFileError('NV_SEED_FILE_UNKNOWN_ALGORITHM', `${source}: unknown token type ${quotedName(type)} (HOTP, HOTP/E/8, HOTP/T30/6…)`);
     const seed = hexToBytes(seedHex);
     if (!seed || seed.length === 0) throw malformed('the seed is not hexadecimal');
     if (moving !== undefined && !/^\d{1,15}$/.test(moving)) throw malformed('the moving factor is not a whole number');
