@@ -157,6 +157,11 @@ describe('malformed PSKC files refuse the whole file, each with its code', () =>
     expect(refusal(() => load(flipped, { key: FIGURE_6_KEY }))).toMatchObject({ code: 'NV_SEED_FILE_BAD_MAC' });
   });
 
+  it('an encrypted value whose ValueMAC was taken out is refused (NV_SEED_FILE_BAD_MAC)', () => {
+    const stripped = figure(6).replace(/<ValueMAC>[\s\S]*?<\/ValueMAC>/, '');
+    expect(refusal(() => load(stripped, { key: FIGURE_6_KEY }))).toMatchObject({ code: 'NV_SEED_FILE_BAD_MAC' });
+  });
+
   it('an AES-CBC value without a MAC to check it by is refused (NV_SEED_FILE_BAD_MAC)', () => {
     const start = figure(6).indexOf('<MACMethod');
     const noMac = figure(6).slice(0, start) + figure(6).slice(figure(6).indexOf('</MACMethod>') + '</MACMethod>'.length);
