@@ -7,7 +7,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createOathKey, hotpCode } from '../../protocol/oath/index.ts';
 import { SeedFileError, importSeedFile, type SeedFileImport } from './index.ts';
-import { pbkdf2 } from './pskc-crypto.ts';
+import { CIPHERS, encryptValue, pbkdf2 } from './pskc-crypto.ts';
 
 const figure = (n: number) => fs.readFileSync(path.join(import.meta.dirname, 'fixtures', `rfc6030-figure${n}.xml`), 'utf8');
 const bytes = (text: string) => new TextEncoder().encode(text);
@@ -222,5 +222,26 @@ describe('PSKC keys the rules turn away one by one', () => {
       ['A3', 'NV_KEY_UNSUPPORTED'],
       ['A4', 'NV_KEY_NOT_OTP'],
     ]);
+  });
+});
+
+describe('AES key wrap, as vendors use it instead of CBC and a MAC', () => {
+  const kek = new Uint8Array(32).fill(0x42);
+  const secret = new Uint8Array(Buffer.from(RFC_SECRET, 'hex'));
+  const file = (cipher: 'kw-aes256' | 'kw-aes256-pad', value: Uint8Array) =>
+    `<KeyContainer Version="1.0" xmlns="urn:ietf:params:xml:ns:keyprov:pskc" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" xmlns:xenc="http://www.w3.org/2001/04/xmlenc#"><EncryptionKey><ds:KeyName>transport</ds:KeyName></EncryptionKey><KeyPackage><DeviceInfo><SerialNo>KW1</SerialNo></DeviceInfo><Key Id="1" Algorithm="urn:ietf:params:xml:ns:keyprov:pskc:hotp"><Data><Secret><EncryptedValue><xenc:EncryptionMethod Algorithm="${CIPHERS[cipher].uri}"/><xenc:CipherData><xenc:CipherValue>${Buffer.from(value).toString('base64')}</xenc:CipherValue></xenc:CipherData></EncryptedValue></Secret></Data></Key></KeyPackage></KeyContainer>`;
+
+  it('a secret wrapped with RFC 5649 (padding: 20 octets) imports; no MAC is needed, the wrap checks itself', () => {
+    const result = load(file('kw-aes256-pad', encryptValue('kw-aes256-pad', kek, secret)), { key: kek });
+    expect(result.tokens.map((t) => t.serial)).toEqual(['KW1']);
+    expect(seedHex(result)).toBe(RFC_SECRET);
+  });
+
+  it('a secret wrapped with RFC 3394 (whole 8-octet blocks) imports; under another key it is NV_SEED_FILE_WRONG_KEY', () => {
+    const padded = new Uint8Array(24);
+    padded.set(secret);
+    const text = file('kw-aes256', encryptValue('kw-aes256', kek, padded));
+    expect(load(text, { key: kek }).tokens[0]!.seed.length).toBe(24);
+    expect(refusal(() => load(text, { key: new Uint8Array(32).fill(0x43) }))).toMatchObject({ code: 'NV_SEED_FILE_WRONG_KEY' });
   });
 });
