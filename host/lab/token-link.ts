@@ -5,7 +5,7 @@
  * serves it) because host/ imports nothing from device/ (test/architecture.test.ts).
  */
 import net from 'node:net';
-import { ApiError } from '../server/errors.ts';
+import { CodedError } from '../../protocol/coded-error.ts';
 
 /** What the token's display shows: its text as a person reads it (trimmed), and the segment pattern of each position. */
 export interface TokenFace {
@@ -49,7 +49,7 @@ class Connection {
         this.waiting.delete(id);
         // A token that stops answering is as good as gone: the next call opens a new connection.
         this.close();
-        reject(new ApiError(504, 'NV_LAB_TOKEN_TIMEOUT', `the emulated token did not answer "${op}" within ${timeoutMs} ms`));
+        reject(new CodedError('NV_LAB_TOKEN_TIMEOUT', `the emulated token did not answer "${op}" within ${timeoutMs} ms`, 504));
       }, timeoutMs);
       this.waiting.set(id, {
         resolve: (result) => {
@@ -93,14 +93,14 @@ class Connection {
       } else {
         const code = typeof message.error?.code === 'string' ? message.error.code : 'NV_DEBUG_FAILED';
         const text = typeof message.error?.message === 'string' ? message.error.message : 'the debug operation failed';
-        pending.reject(new ApiError(code === 'NV_DEBUG_POWERED_OFF' ? 409 : 502, code, text));
+        pending.reject(new CodedError(code, text, code === 'NV_DEBUG_POWERED_OFF' ? 409 : 502));
       }
     }
   }
 }
 
-function linkDropped(): ApiError {
-  return new ApiError(502, 'NV_LAB_TOKEN_LINK', 'the link to the emulated token dropped');
+function linkDropped(): CodedError {
+  return new CodedError('NV_LAB_TOKEN_LINK', 'the link to the emulated token dropped', 502);
 }
 
 export interface TokenLinkOptions {
@@ -145,7 +145,7 @@ export class TokenLink {
     try {
       return toFace(await (await this.open()).call(op, this.timeoutMs));
     } catch (error) {
-      if (!(error instanceof ApiError) || error.code !== 'NV_LAB_TOKEN_LINK') throw error;
+      if (!(error instanceof CodedError) || error.code !== 'NV_LAB_TOKEN_LINK') throw error;
       return toFace(await (await this.open()).call(op, this.timeoutMs));
     }
   }
@@ -187,14 +187,14 @@ function connect(address: string, timeoutMs: number): Promise<Connection> {
   });
 }
 
-function unreachable(address: string, why: string): ApiError {
-  return new ApiError(502, 'NV_LAB_TOKEN_UNREACHABLE', `no emulated token answers at ${address} (${why}): is the emulator running?`);
+function unreachable(address: string, why: string): CodedError {
+  return new CodedError('NV_LAB_TOKEN_UNREACHABLE', `no emulated token answers at ${address} (${why}): is the emulator running?`, 502);
 }
 
 function toFace(result: Record<string, unknown>): TokenFace {
   const { display, segments, on } = result;
   if (typeof display !== 'string' || !Array.isArray(segments) || !segments.every((s) => Number.isInteger(s) && s >= 0 && s <= 255)) {
-    throw new ApiError(502, 'NV_LAB_TOKEN_ANSWER', 'the emulated token answered without a display');
+    throw new CodedError('NV_LAB_TOKEN_ANSWER', 'the emulated token answered without a display', 502);
   }
   return { display: display.trim(), segments: segments as number[], on: on !== false };
 }

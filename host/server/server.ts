@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { DEFAULT_PORT, defaultDbFile } from './defaults.ts';
-import { ApiError } from './errors.ts';
+import { CodedError } from '../../protocol/coded-error.ts';
 import { buildApp } from './http/app.ts';
 import { ServerMetrics } from './metrics.ts';
 import { FolderError, ensurePrivateDir, whyNot } from './private-files.ts';
@@ -71,7 +71,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     const check = await store.getMeta('master_key_check');
     if (check === undefined) await store.setMeta('master_key_check', vault.keyCheck());
     else if (!vault.matches(check)) {
-      throw new ApiError(500, 'NV_MASTER_KEY_MISMATCH', `the master key (${master.origin}) is not the one ${dbFile} was sealed with`);
+      throw new CodedError('NV_MASTER_KEY_MISMATCH', `the master key (${master.origin}) is not the one ${dbFile} was sealed with`, 500);
     }
     const { keys, created, keepCreated } = await ApiKeys.load(store, {
       admin: options.apiKeys?.admin ?? (env.NOEGLEVISER_ADMIN_KEY || undefined),
@@ -116,8 +116,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   }
 }
 
-function badDb(dbFile: string, what: string): ApiError {
-  return new ApiError(500, 'NV_BAD_DB', `cannot use the database ${dbFile}: ${what}`);
+function badDb(dbFile: string, what: string): CodedError {
+  return new CodedError('NV_BAD_DB', `cannot use the database ${dbFile}: ${what}`, 500);
 }
 
 /** The database's folder, made (0700) if missing; a path that cannot hold a database is refused, at once and in words. */
@@ -153,7 +153,7 @@ function openDatabase(dbFile: string): SqliteTokenStore {
 }
 
 /** Why the server could not listen, in one line that says what to do. */
-function listenFailure(error: unknown, host: string, port: number): ApiError {
+function listenFailure(error: unknown, host: string, port: number): CodedError {
   const where = `${host.includes(':') ? `[${host}]` : host}:${port}`;
   const code = (error as NodeJS.ErrnoException).code;
   const why =
@@ -166,5 +166,5 @@ function listenFailure(error: unknown, host: string, port: number): ApiError {
           : code === 'ENOTFOUND' || code === 'EAI_AGAIN'
             ? 'the host name does not resolve'
             : (code ?? (error as Error).message);
-  return new ApiError(500, 'NV_LISTEN', `cannot listen on ${where}: ${why}`);
+  return new CodedError('NV_LISTEN', `cannot listen on ${where}: ${why}`, 500);
 }

@@ -11,7 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { referenceHotp } from '../../test/support/oath-reference.ts';
 import { tempDir } from '../../test/support/processes.ts';
 import { base32, findSeed } from '../../test/support/seed-search.ts';
-import { ApiError } from './errors.ts';
+import { CodedError } from '../../protocol/coded-error.ts';
 import { DEFAULT_POLICY, type VerifyPolicy } from './policy.ts';
 import { SeedVault, VaultError } from './seed-vault.ts';
 import { SqliteTokenStore } from './store/sqlite-store.ts';
@@ -87,8 +87,8 @@ async function expectApiError(promise: Promise<unknown>, status: number, code: s
     () => undefined,
     (e: unknown) => e,
   );
-  expect(error, 'expected the call to fail').toBeInstanceOf(ApiError);
-  expect({ status: (error as ApiError).status, code: (error as ApiError).code }).toEqual({ status, code });
+  expect(error, 'expected the call to fail').toBeInstanceOf(CodedError);
+  expect({ status: (error as CodedError).status, code: (error as CodedError).code }).toEqual({ status, code });
 }
 
 describe('HOTP window', () => {

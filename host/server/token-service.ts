@@ -8,7 +8,7 @@ import { randomInt } from 'node:crypto';
 import { timingSafeEqual } from '../../protocol/bytes.ts';
 import type { OathAlgorithm, OathKey } from '../../protocol/oath/index.ts';
 import { KeyCache } from './key-cache.ts';
-import { ApiError, badCode, badState, unknownSerial } from './errors.ts';
+import { CodedError } from '../../protocol/coded-error.ts';
 import type { VerifyPolicy } from './policy.ts';
 import type { SeedVault } from './seed-vault.ts';
 import { DuplicateSerialError, type AuditEntry, type AuditFilter, type NewAuditEntry, type TokenChanges, type TokenFilter, type TokenKind, type TokenRecord, type TokenState, type TokenStore } from './store/types.ts';
@@ -169,7 +169,7 @@ export class TokenService {
       );
       return viewToken(token);
     } catch (error) {
-      if (error instanceof DuplicateSerialError) throw new ApiError(409, 'NV_SERIAL_EXISTS', error.message);
+      if (error instanceof DuplicateSerialError) throw new CodedError('NV_SERIAL_EXISTS', error.message, 409);
       throw error;
     }
   }
@@ -198,7 +198,7 @@ export class TokenService {
   async verifyUser(user: string, code: string, actor: Actor): Promise<VerifyOutcome> {
     const owner = await this.ownerAsStored(user);
     const tokens = (await this.store.listTokens({ owner })).filter((t) => t.state === 'active');
-    if (tokens.length === 0) throw new ApiError(404, 'NV_UNKNOWN_USER', `no active token is assigned to ${owner}`);
+    if (tokens.length === 0) throw new CodedError('NV_UNKNOWN_USER', `no active token is assigned to ${owner}`, 404);
     let last: VerifyOutcome | undefined;
     for (const token of tokens) {
       if (!codeFits(token, code)) continue;
@@ -418,7 +418,7 @@ export class TokenService {
     if (owner === null || !this.owners) return owner;
     const nemId = await this.owners.resolve(owner);
     if (nemId === undefined) {
-      throw new ApiError(400, 'NV_UNKNOWN_OWNER', `the login service knows nobody by "${owner}": give a person's NemID number or user-id (order a NemID with POST /v1/people or \`noegleviser person order\`)`);
+      throw new CodedError('NV_UNKNOWN_OWNER', `the login service knows nobody by "${owner}": give a person's NemID number or user-id (order a NemID with POST /v1/people or \`noegleviser person order\`)`, 400);
     }
     return nemId;
   }
@@ -465,7 +465,7 @@ export class TokenService {
       }
       if (await this.store.updateToken(serial, token.version, decision.changes, audit)) return decision.answer;
     }
-    throw new ApiError(503, 'NV_CONTENDED', `${serial} changed ${MAX_ATTEMPTS} times while this request was deciding; try again`);
+    throw new CodedError('NV_CONTENDED', `${serial} changed ${MAX_ATTEMPTS} times while this request was deciding; try again`, 503);
   }
 
   private async require(serial: string): Promise<TokenRecord> {
@@ -478,6 +478,10 @@ export class TokenService {
     return { at: this.now(), actor: actor.name, action, serial, subjectKind: 'token', result, detail: actor.ip ? { ...detail, ip: actor.ip } : detail };
   }
 }
+
+const unknownSerial = (serial: string) => new CodedError('NV_UNKNOWN_SERIAL', `no token with serial ${serial}`, 404);
+const badState = (message: string) => new CodedError('NV_BAD_STATE', message, 409);
+const badCode = (message: string) => new CodedError('NV_BAD_CODE', message, 400);
 
 /** A rejection, with what to do next when the reason has a way back. */
 function rejection(token: TokenRecord, reason: RejectReason, failCount: number, locked: boolean): VerifyOutcome {

@@ -4,7 +4,7 @@
  * left reach the person's threshold (exactly once: the flag is set in the same compare-and-set as
  * the key that crosses it), activated by its first key, blocked for good.
  */
-import { ApiError } from '../server/errors.ts';
+import { CodedError } from '../../protocol/coded-error.ts';
 import type { SeedVault } from '../server/seed-vault.ts';
 import type { CodeCardChanges, CodeCardRecord, PersonRecord } from '../server/store/service-types.ts';
 import type { Store } from '../server/store/store.ts';
@@ -55,7 +55,7 @@ export class CodeCards {
       for (let attempt = 0; ; attempt++) {
         const serial = newCardSerial();
         if (await this.store.getCard(serial)) {
-          if (attempt >= MAX_ATTEMPTS) throw new ApiError(500, 'NV_INTERNAL', 'could not find a free card number');
+          if (attempt >= MAX_ATTEMPTS) throw new CodedError('NV_INTERNAL', 'could not find a free card number', 500);
           continue;
         }
         const card = await this.store.insertCard(
@@ -92,7 +92,7 @@ export class CodeCards {
       const usable = await this.usable(personId);
       const card =
         usable.find((c) => c.serial === preferred) ?? usable.find((c) => c.state === 'active' && !c.extra) ?? usable.find((c) => c.state === 'active') ?? usable.at(-1);
-      if (!card) throw new ApiError(409, 'NV_NO_CARD', 'there is no code card (nøglekort) with keys left; order a new one');
+      if (!card) throw new CodedError('NV_NO_CARD', 'there is no code card (nøglekort) with keys left; order a new one', 409);
       const otherCards = usable.filter((c) => c.serial !== card.serial).map((c) => c.serial);
       if (card.pendingIndex !== null) return { card, number: this.pairsOf(card)[card.pendingIndex]!.number, otherCards };
       const index = chooseChallenge(card.usedKeys);
@@ -100,7 +100,7 @@ export class CodeCards {
         return { card: { ...card, pendingIndex: index, version: card.version + 1 }, number: this.pairsOf(card)[index]!.number, otherCards };
       }
     }
-    throw new ApiError(503, 'NV_BUSY', 'the card is being used elsewhere; try again');
+    throw new CodedError('NV_BUSY', 'the card is being used elsewhere; try again', 503);
   }
 
   /**
@@ -132,7 +132,7 @@ export class CodeCards {
         return { result: 'accepted', card: { ...card, ...changes, version: card.version + 1 } as CodeCardRecord, successor };
       }
     }
-    throw new ApiError(503, 'NV_BUSY', 'the card is being used elsewhere; try again');
+    throw new CodedError('NV_BUSY', 'the card is being used elsewhere; try again', 503);
   }
 
   /** Blocks (spærrer) a card for good. */
@@ -175,13 +175,13 @@ export class CodeCards {
   ): Promise<CodeCardRecord> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const card = await this.store.getCard(serial);
-      if (!card || (personId !== undefined && card.personId !== personId)) throw new ApiError(404, 'NV_NO_CARD', `no code card ${serial}`);
+      if (!card || (personId !== undefined && card.personId !== personId)) throw new CodedError('NV_NO_CARD', `no code card ${serial}`, 404);
       const changes = decide(card);
       if (!changes) return card;
       if (await this.store.updateCard(serial, card.version, changes, auditEntry(actor, action, serial, 'ok', { person: card.personId }, this.now()))) {
         return { ...card, ...changes, version: card.version + 1 } as CodeCardRecord;
       }
     }
-    throw new ApiError(503, 'NV_BUSY', 'the card is being changed elsewhere; try again');
+    throw new CodedError('NV_BUSY', 'the card is being changed elsewhere; try again', 503);
   }
 }

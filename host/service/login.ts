@@ -6,8 +6,8 @@
  * and signatures all count toward one lockout, and a failed step 1 never says whether the user-id
  * exists (an unknown one costs the same scrypt as a wrong password).
  */
-import { ApiError } from '../server/errors.ts';
-import type { PersonRecord, Scope } from '../server/store/service-types.ts';
+import { CodedError } from '../../protocol/coded-error.ts';
+import { DuplicatePersonError, type PersonRecord, type Scope } from '../server/store/service-types.ts';
 import type { Store } from '../server/store/store.ts';
 import type { TokenService } from '../server/token-service.ts';
 import { auditEntry, type CodeCards, type ServiceActor } from './cards.ts';
@@ -46,24 +46,24 @@ export type SecondStep =
 type TokenStep = Exclude<SecondStep, { method: 'card' }>;
 
 /** What a wrong, used or locked answer to a token step is told. */
-const TOKEN_ANSWERS: Readonly<Record<TokenStep['method'], { wrong: () => ApiError; locked: () => ApiError }>> = {
+const TOKEN_ANSWERS: Readonly<Record<TokenStep['method'], { wrong: () => CodedError; locked: () => CodedError }>> = {
   token: {
-    wrong: () => new ApiError(401, 'NV_WRONG_CODE', 'The code is wrong. Press the button on your code token and type the new code.'),
-    locked: () => new ApiError(403, 'NV_TOKEN_LOCKED', 'Your code token is locked after too many wrong codes; contact support.'),
+    wrong: () => new CodedError('NV_WRONG_CODE', 'The code is wrong. Press the button on your code token and type the new code.', 401),
+    locked: () => new CodedError('NV_TOKEN_LOCKED', 'Your code token is locked after too many wrong codes; contact support.', 403),
   },
   'temporary-password': {
-    wrong: () => new ApiError(401, 'NV_WRONG_CODE', 'The temporary password is wrong. Type its 12 letters and digits exactly as you were given them.'),
-    locked: () => new ApiError(403, 'NV_TOKEN_LOCKED', 'Your temporary password is locked after too many wrong tries; contact support.'),
+    wrong: () => new CodedError('NV_WRONG_CODE', 'The temporary password is wrong. Type its 12 letters and digits exactly as you were given them.', 401),
+    locked: () => new CodedError('NV_TOKEN_LOCKED', 'Your temporary password is locked after too many wrong tries; contact support.', 403),
   },
 };
-const REPLACEMENT_EXPIRED = () => new ApiError(403, 'NV_REPLACEMENT_EXPIRED', 'The temporary password for your lost code token has expired; contact support for a new one.');
+const REPLACEMENT_EXPIRED = () => new CodedError('NV_REPLACEMENT_EXPIRED', 'The temporary password for your lost code token has expired; contact support for a new one.', 403);
 
 /** After a right key: a first login still has to choose its user-id and password. */
 export type KeyResult = { readonly next: 'choose-credentials'; readonly person: PersonRecord } | { readonly next: 'done'; readonly person: PersonRecord };
 
 const LOGIN_FAILED = () =>
-  new ApiError(401, 'NV_LOGIN_FAILED', 'The user-id or password is wrong, or your NemID is locked (spærret). After 5 wrong attempts, contact support or your administrator.');
-const KEY_FILE_FAILED = () => new ApiError(401, 'NV_KEY_FILE_FAILED', 'The key file could not be verified.');
+  new CodedError('NV_LOGIN_FAILED', 'The user-id or password is wrong, or your NemID is locked (spærret). After 5 wrong attempts, contact support or your administrator.', 401);
+const KEY_FILE_FAILED = () => new CodedError('NV_KEY_FILE_FAILED', 'The key file could not be verified.', 401);
 
 export class LoginFlow {
   constructor(
@@ -116,7 +116,7 @@ export class LoginFlow {
     }
     const token = await this.tokenStep(person.id);
     if (token) return { method: token.method, tokenSerial: token.tokenSerial };
-    throw new ApiError(409, 'NV_NO_CHALLENGE', 'The number shown has changed; type the key for the number now shown.');
+    throw new CodedError('NV_NO_CHALLENGE', 'The number shown has changed; type the key for the number now shown.', 409);
   }
 
   /**
@@ -138,20 +138,20 @@ export class LoginFlow {
     const person = await this.current(personId);
     if (step.method === 'card') {
       const result = await this.cards.answer(person, step.cardSerial, answer.trim(), actor);
-      if (result.result === 'wrong') await this.fail(person, 'login.key', actor, new ApiError(401, 'NV_WRONG_KEY', 'The key is wrong. Find the number on your code card and type the key beside it.'));
+      if (result.result === 'wrong') await this.fail(person, 'login.key', actor, new CodedError('NV_WRONG_KEY', 'The key is wrong. Find the number on your code card and type the key beside it.', 401));
       if (result.result === 'accepted' && result.successor) await this.people.sendSuccessorCard(person, actor);
     } else {
       const answers = TOKEN_ANSWERS[step.method];
       // The validation server judges the answer, its form too: a code or password of the wrong form counts as wrong.
       const outcome = await this.tokens.verify(step.tokenSerial, answer.trim(), { name: actor.name, ip: actor.ip }).catch(async (error: unknown) => {
-        if (error instanceof ApiError && error.code === 'NV_BAD_CODE') return this.fail(person, 'login.code', actor, answers.wrong());
+        if (error instanceof CodedError && error.code === 'NV_BAD_CODE') return this.fail(person, 'login.code', actor, answers.wrong());
         throw error;
       });
       if (outcome.result === 'rejected') {
         if (outcome.reason === 'expired') throw REPLACEMENT_EXPIRED();
         const reason =
           outcome.reason === 'replayed'
-            ? new ApiError(401, 'NV_CODE_USED', 'This code has been used already. Press the button for a new one.')
+            ? new CodedError('NV_CODE_USED', 'This code has been used already. Press the button for a new one.', 401)
             : outcome.locked || outcome.reason === 'locked'
               ? answers.locked()
               : answers.wrong();
@@ -164,19 +164,19 @@ export class LoginFlow {
   /** First login: the person's own user-id and password; the temporary password stops working. */
   async chooseCredentials(personId: string, input: { userId: string; password: string; passwordAgain: string }, actor: ServiceActor): Promise<PersonRecord> {
     const person = await this.current(personId);
-    if (!person.passwordTemporary) throw new ApiError(409, 'NV_BAD_STATE', 'your user-id and password are chosen already');
+    if (!person.passwordTemporary) throw new CodedError('NV_BAD_STATE', 'your user-id and password are chosen already', 409);
     const userId = checkUserId(input.userId);
     checkNewPassword(input.password, { userId });
-    if (input.password !== input.passwordAgain) throw new ApiError(400, 'NV_PASSWORDS_DIFFER', 'The two passwords are not the same.');
+    if (input.password !== input.passwordAgain) throw new CodedError('NV_PASSWORDS_DIFFER', 'The two passwords are not the same.', 400);
     const changes = { userId, passwordHash: await hashPassword(input.password), passwordTemporary: false, state: 'active' as const };
     try {
       if (!(await this.store.updatePerson(person.id, person.version, changes, auditEntry(actor, 'person.choose-credentials', person.id, 'ok', {}, this.now())))) {
-        throw new ApiError(409, 'NV_CONFLICT', 'your NemID changed meanwhile; log in again');
+        throw new CodedError('NV_CONFLICT', 'your NemID changed meanwhile; log in again', 409);
       }
     } catch (error) {
-      if ((error as Error).name !== 'DuplicatePersonError') throw error;
+      if (!(error instanceof DuplicatePersonError)) throw error;
       await this.store.appendAudit(auditEntry(actor, 'person.choose-credentials', person.id, 'user-id-taken', {}, this.now()));
-      throw new ApiError(409, 'NV_USER_ID_TAKEN', 'This user-id is taken; choose another.');
+      throw new CodedError('NV_USER_ID_TAKEN', 'This user-id is taken; choose another.', 409);
     }
     return { ...person, ...changes, version: person.version + 1 };
   }
@@ -215,7 +215,7 @@ export class LoginFlow {
     const spki = parsePublicKey(publicKey);
     const now = this.now();
     if (!(await this.store.updateKeyFile(keyFile.id, keyFile.version, { state: 'active', publicKey: spki, activationDigest: null, activationExpiresAt: null, activatedAt: now }, auditEntry(actor, 'key-file.activate', keyFile.id, 'ok', { person: person.id }, now)))) {
-      throw new ApiError(409, 'NV_ACTIVATION_USED', 'This activation code has been used already.');
+      throw new CodedError('NV_ACTIVATION_USED', 'This activation code has been used already.', 409);
     }
     if (person.state === 'pending') await this.store.updatePerson(person.id, person.version, { state: 'active' }, null);
     return person;
@@ -237,23 +237,23 @@ export class LoginFlow {
   /** Self-service: a new personal password (the current one is asked for; a wrong one counts). */
   async changePassword(personId: string, input: { current: string; password: string; passwordAgain: string }, actor: ServiceActor): Promise<void> {
     const person = await this.current(personId);
-    if (person.passwordHash === null) throw new ApiError(409, 'NV_BAD_STATE', 'a key-file employee has no password at the service');
+    if (person.passwordHash === null) throw new CodedError('NV_BAD_STATE', 'a key-file employee has no password at the service', 409);
     if (!(await verifyPassword(input.current, person.passwordHash))) {
-      await this.fail(person, 'person.password', actor, new ApiError(401, 'NV_WRONG_PASSWORD', 'The current password is wrong.'));
+      await this.fail(person, 'person.password', actor, new CodedError('NV_WRONG_PASSWORD', 'The current password is wrong.', 401));
     }
     checkNewPassword(input.password, { userId: person.userId });
-    if (input.password !== input.passwordAgain) throw new ApiError(400, 'NV_PASSWORDS_DIFFER', 'The two passwords are not the same.');
+    if (input.password !== input.passwordAgain) throw new CodedError('NV_PASSWORDS_DIFFER', 'The two passwords are not the same.', 400);
     if (!(await this.store.updatePerson(person.id, person.version, { passwordHash: await hashPassword(input.password), failCount: 0 }, auditEntry(actor, 'person.password', person.id, 'ok', {}, this.now())))) {
-      throw new ApiError(409, 'NV_CONFLICT', 'your NemID changed meanwhile; try again');
+      throw new CodedError('NV_CONFLICT', 'your NemID changed meanwhile; try again', 409);
     }
   }
 
   /** Self-service: the keys left at which a new card is sent. */
   async setThreshold(personId: string, threshold: number, actor: ServiceActor): Promise<void> {
-    if (!Number.isInteger(threshold) || threshold < 0 || threshold > 147) throw new ApiError(400, 'NV_BAD_FIELD', 'the threshold is a whole number from 0 to 147');
+    if (!Number.isInteger(threshold) || threshold < 0 || threshold > 147) throw new CodedError('NV_BAD_FIELD', 'the threshold is a whole number from 0 to 147', 400);
     const person = await this.current(personId);
     if (!(await this.store.updatePerson(person.id, person.version, { cardThreshold: threshold }, auditEntry(actor, 'person.threshold', person.id, 'ok', { threshold }, this.now())))) {
-      throw new ApiError(409, 'NV_CONFLICT', 'your NemID changed meanwhile; try again');
+      throw new CodedError('NV_CONFLICT', 'your NemID changed meanwhile; try again', 409);
     }
   }
 
@@ -271,15 +271,15 @@ export class LoginFlow {
     const keyFile = await this.store.getKeyFileByActivation(digest);
     if (!keyFile || keyFile.state !== 'awaiting-activation' || (keyFile.activationExpiresAt ?? 0) <= this.now()) {
       await this.store.appendAudit(auditEntry(actor, 'key-file.activate', null, 'refused', {}, this.now()));
-      throw new ApiError(404, 'NV_BAD_ACTIVATION', 'This activation code is unknown, used or expired; ask your administrator for a new one.');
+      throw new CodedError('NV_BAD_ACTIVATION', 'This activation code is unknown, used or expired; ask your administrator for a new one.', 404);
     }
     const person = await this.current(keyFile.personId);
     return { person, keyFile };
   }
 
   private refuseUnusable(person: PersonRecord): void {
-    if (person.state === 'locked') throw new ApiError(403, 'NV_LOCKED', 'Your NemID is locked (spærret) after too many wrong attempts. Contact support or your administrator.');
-    if (person.state === 'blocked') throw new ApiError(403, 'NV_BLOCKED', 'Your NemID is blocked (spærret). Contact support or your administrator.');
+    if (person.state === 'locked') throw new CodedError('NV_LOCKED', 'Your NemID is locked (spærret) after too many wrong attempts. Contact support or your administrator.', 403);
+    if (person.state === 'blocked') throw new CodedError('NV_BLOCKED', 'Your NemID is blocked (spærret). Contact support or your administrator.', 403);
   }
 
   /** A right key: the fail count starts over. Refused if the person was locked or blocked meanwhile. */
@@ -292,11 +292,11 @@ export class LoginFlow {
       }
       current = await this.current(current.id);
     }
-    throw new ApiError(503, 'NV_BUSY', 'your NemID is being changed elsewhere; log in again');
+    throw new CodedError('NV_BUSY', 'your NemID is being changed elsewhere; log in again', 503);
   }
 
   /** Counts a failure; throws `error` (or the lockout, when this failure caused it). */
-  private async fail(person: PersonRecord, action: string, actor: ServiceActor, error: ApiError = LOGIN_FAILED()): Promise<never> {
+  private async fail(person: PersonRecord, action: string, actor: ServiceActor, error: CodedError = LOGIN_FAILED()): Promise<never> {
     const counted = await this.store.recordPersonFailure(person.id, this.policy.maxFailures, (p) =>
       auditEntry(actor, action, person.id, p.state === 'locked' ? 'locked' : 'failed', { failCount: p.failCount }, this.now()),
     );

@@ -7,7 +7,7 @@
  * people: another organisation's person is "not found", exactly like a person who does not exist.
  */
 import { createHash, randomBytes, randomInt } from 'node:crypto';
-import { ApiError } from '../server/errors.ts';
+import { CodedError } from '../../protocol/coded-error.ts';
 import type { SeedVault } from '../server/seed-vault.ts';
 import {
   DuplicatePersonError,
@@ -107,7 +107,7 @@ export class People {
   /** An organisation (CVR checked) and its first NemID administrator, who gets a code card. */
   async createOrganisation(input: { cvr: string; name: string; administrator: string }, actor: ServiceActor): Promise<{ organisation: OrganisationRecord } & Issued> {
     const cvr = parseCvr(input.cvr);
-    if (await this.store.getOrganisationByCvr(cvr)) throw new ApiError(409, 'NV_ORGANISATION_EXISTS', `an organisation with CVR ${cvr} already exists`);
+    if (await this.store.getOrganisationByCvr(cvr)) throw new CodedError('NV_ORGANISATION_EXISTS', `an organisation with CVR ${cvr} already exists`, 409);
     const organisation: OrganisationRecord = { id: `O${cvr}`, cvr, name: checkName(input.name, 'organisation name'), createdAt: this.now() };
     await this.store.insertOrganisation(organisation, auditEntry(actor, 'organisation.create', organisation.id, 'ok', { cvr }, this.now()));
     const issued = await this.issueEmployee({ person: undefined, organisation }, { name: input.administrator, role: 'administrator', credential: 'card' }, actor);
@@ -150,13 +150,13 @@ export class People {
   /** One of the administrator's own organisation's people; any other is "not found". */
   async employee(admin: OrganisationAdmin, personId: string): Promise<PersonRecord> {
     const person = await this.store.getPerson(personId);
-    if (!person || person.organisationId !== admin.organisation.id) throw new ApiError(404, 'NV_NO_PERSON', 'no such employee in your organisation');
+    if (!person || person.organisationId !== admin.organisation.id) throw new CodedError('NV_NO_PERSON', 'no such employee in your organisation', 404);
     return person;
   }
 
   async get(personId: string): Promise<PersonRecord> {
     const person = await this.store.getPerson(personId);
-    if (!person) throw new ApiError(404, 'NV_NO_PERSON', `no person with NemID number ${personId}`);
+    if (!person) throw new CodedError('NV_NO_PERSON', `no person with NemID number ${personId}`, 404);
     return person;
   }
 
@@ -172,13 +172,13 @@ export class People {
   }
 
   async unblock(person: PersonRecord, actor: ServiceActor): Promise<PersonRecord> {
-    if (person.state !== 'blocked') throw new ApiError(409, 'NV_BAD_STATE', 'only a blocked person is unblocked');
+    if (person.state !== 'blocked') throw new CodedError('NV_BAD_STATE', 'only a blocked person is unblocked', 409);
     return this.setState(person, await this.usableState(person), actor, 'person.unblock', { failCount: 0 });
   }
 
   /** Lifts a lockout after too many wrong attempts. */
   async unlock(person: PersonRecord, actor: ServiceActor): Promise<PersonRecord> {
-    if (person.state !== 'locked') throw new ApiError(409, 'NV_BAD_STATE', 'the person is not locked');
+    if (person.state !== 'locked') throw new CodedError('NV_BAD_STATE', 'the person is not locked', 409);
     return this.setState(person, await this.usableState(person), actor, 'person.unlock', { failCount: 0 });
   }
 
@@ -204,7 +204,7 @@ export class People {
     const password = withKeyFile ? null : temporaryPassword();
     const changes = { state: 'pending' as const, failCount: 0, passwordTemporary: !withKeyFile, passwordHash: password === null ? null : await hashPassword(password) };
     if (!(await this.store.updatePerson(person.id, person.version, changes, auditEntry(actor, 'person.reissue', person.id, 'ok', {}, this.now())))) {
-      throw new ApiError(409, 'NV_CONFLICT', 'the person changed meanwhile; reload and try again');
+      throw new CodedError('NV_CONFLICT', 'the person changed meanwhile; reload and try again', 409);
     }
     const updated = { ...person, ...changes, version: person.version + 1 };
     if (organisation) return { person: updated, ...(await this.sendCredential(updated, organisation, password, actor, 'reissue')) };
@@ -219,10 +219,10 @@ export class People {
   /** Extra cards (ekstra nøglekort): at most `maxExtraCards` alive at a time, never more. */
   async orderExtraCards(person: PersonRecord, count: number, actor: ServiceActor): Promise<string[]> {
     if (!Number.isInteger(count) || count < 1 || count > this.policy.maxExtraCards) {
-      throw new ApiError(400, 'NV_BAD_FIELD', `order from 1 to ${this.policy.maxExtraCards} extra cards`);
+      throw new CodedError('NV_BAD_FIELD', `order from 1 to ${this.policy.maxExtraCards} extra cards`, 400);
     }
-    if (person.passwordHash === null) throw new ApiError(409, 'NV_BAD_STATE', 'a key-file employee has no code cards');
-    if (person.state === 'blocked') throw new ApiError(409, 'NV_BAD_STATE', 'a blocked person gets no new cards; unblock or re-issue first');
+    if (person.passwordHash === null) throw new CodedError('NV_BAD_STATE', 'a key-file employee has no code cards', 409);
+    if (person.state === 'blocked') throw new CodedError('NV_BAD_STATE', 'a blocked person gets no new cards; unblock or re-issue first', 409);
     return this.onePerPerson(person.id, () => this.issueExtraCards(person, count, actor));
   }
 
@@ -230,7 +230,7 @@ export class People {
     const allowed = await this.extraCardsAllowed(person);
     if (count > allowed) {
       await this.store.appendAudit(auditEntry(actor, 'card.extra', person.id, 'refused', { allowed, asked: count }, this.now()));
-      throw new ApiError(409, 'NV_TOO_MANY_CARDS', `${person.name} may have ${allowed} more extra card(s) now; at most ${this.policy.maxExtraCards} at a time`);
+      throw new CodedError('NV_TOO_MANY_CARDS', `${person.name} may have ${allowed} more extra card(s) now; at most ${this.policy.maxExtraCards} at a time`, 409);
     }
     const letters: string[] = [];
     for (let i = 0; i < count; i++) {
@@ -313,24 +313,24 @@ export class People {
         return await this.store.insertPerson({ ...person, id, userId: null }, auditEntry(actor, 'person.order', id, 'ok', { scope: person.scope, organisation: person.organisationId ?? undefined }, this.now()));
       } catch (error) {
         if (error instanceof DuplicatePersonError && error.field === 'cpr') {
-          throw new ApiError(409, 'NV_ALREADY_HAS_NEMID', 'a person with this CPR number already has a NemID; block it or re-issue it instead');
+          throw new CodedError('NV_ALREADY_HAS_NEMID', 'a person with this CPR number already has a NemID; block it or re-issue it instead', 409);
         }
         throw error;
       }
     }
-    throw new ApiError(500, 'NV_INTERNAL', 'could not find a free NemID number');
+    throw new CodedError('NV_INTERNAL', 'could not find a free NemID number', 500);
   }
 
   private async claimableToken(serial: string): Promise<void> {
     const token = await this.tokens.get(serial);
-    if (token.state !== 'active') throw new ApiError(409, 'NV_BAD_STATE', `token ${serial} is ${token.state}; only an active token is issued`);
-    if (token.owner !== null) throw new ApiError(409, 'NV_TOKEN_TAKEN', `token ${serial} is already someone's`);
+    if (token.state !== 'active') throw new CodedError('NV_BAD_STATE', `token ${serial} is ${token.state}; only an active token is issued`, 409);
+    if (token.owner !== null) throw new CodedError('NV_TOKEN_TAKEN', `token ${serial} is already someone's`, 409);
   }
 
   private async setState(person: PersonRecord, state: PersonRecord['state'], actor: ServiceActor, action: string, extra: { failCount?: number } = {}): Promise<PersonRecord> {
     const changes = { state, ...extra };
     if (!(await this.store.updatePerson(person.id, person.version, changes, auditEntry(actor, action, person.id, 'ok', {}, this.now())))) {
-      throw new ApiError(409, 'NV_CONFLICT', 'the person changed meanwhile; reload and try again');
+      throw new CodedError('NV_CONFLICT', 'the person changed meanwhile; reload and try again', 409);
     }
     return { ...person, ...changes, version: person.version + 1 };
   }
@@ -356,7 +356,7 @@ function checkName(name: string, what: 'name' | 'organisation name' = 'name'): s
   const trimmed = name.trim().replace(/\s+/g, ' ');
   const ok = what === 'name' ? NAME_PATTERN.test(trimmed) : ORGANISATION_PATTERN.test(trimmed);
   if (!ok) {
-    throw new ApiError(400, 'NV_BAD_NAME', what === 'name' ? 'a name is 1–100 letters, spaces, dots, apostrophes and hyphens' : 'an organisation name is 1–100 characters without control characters or < >');
+    throw new CodedError('NV_BAD_NAME', what === 'name' ? 'a name is 1–100 letters, spaces, dots, apostrophes and hyphens' : 'an organisation name is 1–100 characters without control characters or < >', 400);
   }
   return trimmed;
 }

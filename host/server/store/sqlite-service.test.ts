@@ -10,7 +10,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { tempDir } from '../../../test/support/processes.ts';
-import { ApiError } from '../errors.ts';
+import { CodedError } from '../../../protocol/coded-error.ts';
 import { DuplicatePersonError, type NewCodeCard, type NewPerson, type PersonRecord, type SessionRecord } from './service-types.ts';
 import { SqliteTokenStore } from './sqlite-store.ts';
 import type { NewAuditEntry } from './types.ts';
@@ -237,7 +237,7 @@ describe('organisations', () => {
     expect((await store.listAudit({ serial: 'O1' })).map((entry) => entry.action)).toEqual(['organisation-create']);
 
     const duplicate = store.insertOrganisation({ ...org, id: 'O2', name: 'Other' }, audit('organisation-create', 'O2'));
-    await expect(duplicate).rejects.toBeInstanceOf(ApiError);
+    await expect(duplicate).rejects.toBeInstanceOf(CodedError);
     await expect(duplicate).rejects.toMatchObject({ status: 409, code: 'NV_DUPLICATE_CVR' });
     expect(await store.getOrganisation('O2')).toBeUndefined();
     expect(await store.listAudit({ serial: 'O2' })).toEqual([]);

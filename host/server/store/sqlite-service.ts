@@ -7,7 +7,7 @@
  * same group-committed batch, in a savepoint of its own, as a token write does.
  */
 import type Database from 'better-sqlite3';
-import { ApiError } from '../errors.ts';
+import { CodedError } from '../../../protocol/coded-error.ts';
 import {
   DuplicatePersonError,
   type CodeCardChanges,
@@ -349,13 +349,13 @@ export class ServiceTables {
 
   // Writes: the store runs each inside write(), so the audit entry lands in the same savepoint.
 
-  /** Throws `ApiError` NV_DUPLICATE_CVR for a CVR number already registered. */
+  /** Throws `CodedError` NV_DUPLICATE_CVR for a CVR number already registered. */
   insertOrganisation(organisation: OrganisationRecord, audit: NewAuditEntry): void {
     try {
       this.statements.insertOrganisation.run({ id: organisation.id, cvr: organisation.cvr, name: organisation.name, createdAt: organisation.createdAt });
     } catch (error) {
       if (uniqueViolation(error) === 'cvr') {
-        throw new ApiError(409, 'NV_DUPLICATE_CVR', `an organisation with CVR number ${organisation.cvr} is already registered`);
+        throw new CodedError('NV_DUPLICATE_CVR', `an organisation with CVR number ${organisation.cvr} is already registered`, 409);
       }
       throw error;
     }

@@ -7,7 +7,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { toApiError } from '../../server/http/app.ts';
+import { CodedError } from '../../../protocol/coded-error.ts';
+import { errorEnvelope } from '../../api/errors.ts';
+import { toApiError } from '../../server/http/errors.ts';
 import type { NemIdService } from '../service.ts';
 import { registerAccountRoutes } from './account-routes.ts';
 import { registerApiRoutes } from './api-routes.ts';
@@ -61,7 +63,7 @@ export async function registerService(app: FastifyInstance, service: NemIdServic
 
     scope.get<{ Params: { name: string } }>('/assets/:name', async (request, reply) => {
       const asset = assets.get(request.params.name);
-      if (!asset) return reply.status(404).send({ error: { code: 'NV_NO_ROUTE', message: 'no such asset' } });
+      if (!asset) return reply.status(404).send(errorEnvelope(new CodedError('NV_NO_ROUTE', 'no such asset', 404)));
       return reply.type(asset.type).header('cache-control', 'no-cache').send(asset.body);
     });
 

@@ -6,7 +6,7 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { ApiError } from '../../server/errors.ts';
+import { CodedError } from '../../../protocol/coded-error.ts';
 import type { SessionChanges, SessionRecord, SessionStage } from '../../server/store/service-types.ts';
 import type { Store } from '../../server/store/store.ts';
 
@@ -91,12 +91,12 @@ export class Sessions {
 /** Throws 403 NV_CSRF unless `given` is the session's CSRF token. */
 export function checkCsrf(session: SessionRecord | undefined, given: unknown): void {
   if (!session || typeof given !== 'string' || given.length === 0) {
-    throw new ApiError(403, 'NV_CSRF', 'The form is missing its CSRF token or has expired; reload the page and try again.');
+    throw new CodedError('NV_CSRF', 'The form is missing its CSRF token or has expired; reload the page and try again.', 403);
   }
   const expected = Buffer.from(session.csrfToken);
   const actual = Buffer.from(given);
   if (expected.length !== actual.length || !timingSafeEqual(expected, actual)) {
-    throw new ApiError(403, 'NV_CSRF', 'The form is missing its CSRF token or has expired; reload the page and try again.');
+    throw new CodedError('NV_CSRF', 'The form is missing its CSRF token or has expired; reload the page and try again.', 403);
   }
 }
 
