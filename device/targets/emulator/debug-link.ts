@@ -9,6 +9,7 @@
  */
 import fs from 'node:fs';
 import net from 'node:net';
+import { CodedError } from '../../../protocol/coded-error.ts';
 
 export const DEBUG_OPS = ['press', 'hold', 'button', 'display', 'advance', 'power-cut', 'power-on', 'battery', 'state'] as const;
 export type DebugOp = (typeof DEBUG_OPS)[number];
@@ -16,12 +17,12 @@ export type DebugOp = (typeof DEBUG_OPS)[number];
 export type DebugArgs = Readonly<Record<string, unknown>>;
 export type DebugResult = Readonly<Record<string, unknown>>;
 
-export class DebugLinkError extends Error {
+export class DebugLinkError extends CodedError {
   constructor(
-    readonly code: string,
+    override readonly code: string,
     message: string,
   ) {
-    super(message);
+    super(code, message);
     this.name = 'DebugLinkError';
   }
 }
