@@ -23,7 +23,7 @@ import { parseListen } from '../host/cli/server-command.ts';
 import { describeOutcome } from '../host/cli/verify-commands.ts';
 import { newApiKey } from '../host/server/secrets.ts';
 import { LOG_REDACTIONS } from '../host/server/defaults.ts';
-import { ensurePrivateDir, ensurePrivateFile } from '../host/server/private-files.ts';
+import { ensurePrivateDir, ensurePrivateFile } from '../host/store/private-files.ts';
 import { startServer, type RunningServer } from '../host/server/server.ts';
 import { registerLabPage } from '../host/lab/lab-page.ts';
 
@@ -150,14 +150,14 @@ async function ensureLabPerson(server: RunningServer, serial: string): Promise<{
   const actor = { name: 'lab' };
   const token = await service.tokens.get(serial);
   if (token.owner && /^\d{10}$/.test(token.owner) && (await service.store.getPerson(token.owner))) return { nemIdNumber: token.owner, ordered: false };
-  const known = await service.store.getMeta('lab_person');
+  const known = await server.database.getMeta('lab_person');
   if (known && (await service.store.getPerson(known))) {
     await service.tokens.assign(serial, known, actor);
     return { nemIdNumber: known, ordered: false };
   }
   if (token.owner !== null) await service.tokens.assign(serial, null, actor); // a lab from before the service named its token's owner "lab"
   const issued = await service.people.order({ ...LAB_PERSON, credential: { kind: 'token', serial } }, actor);
-  await service.store.setMeta('lab_person', issued.person.id);
+  await server.database.setMeta('lab_person', issued.person.id);
   return { nemIdNumber: issued.person.id, ordered: true };
 }
 

@@ -1,7 +1,7 @@
 /** The bridge's side of the validation server's HTTP API. */
 import type { Replacement, ResyncOutcome, TokenView, VerifyOutcome } from '../server/token-service.ts';
 import type { viewAuditEntry } from '../server/http/app.ts';
-import type { OrganisationRecord } from '../server/store/service-types.ts';
+import type { OrganisationRecord } from '../service/store/types.ts';
 import type { viewPerson } from '../service/web/api-routes.ts';
 import { CodedError } from '../../protocol/coded-error.ts';
 import { readErrorEnvelope } from '../api/errors.ts';

@@ -8,7 +8,7 @@ import { hash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { CodedError } from '../../protocol/coded-error.ts';
-import { whyNot } from './private-files.ts';
+import { whyNot } from '../store/private-files.ts';
 import { MASTER_KEY_BYTES } from './seed-vault.ts';
 import type { ApiKeyRecord, TokenStore } from './store/types.ts';
 

@@ -9,17 +9,18 @@ import { DEFAULT_PORT, defaultDbFile } from './defaults.ts';
 import { CodedError } from '../../protocol/coded-error.ts';
 import { buildApp } from './http/app.ts';
 import { ServerMetrics } from './metrics.ts';
-import { FolderError, ensurePrivateDir, whyNot } from './private-files.ts';
+import { FolderError, ensurePrivateDir, whyNot } from '../store/private-files.ts';
 import { DEFAULT_POLICY, type VerifyPolicy } from './policy.ts';
 import { ApiKeys, loadMasterKey, type Role } from './secrets.ts';
 import { SeedVault } from './seed-vault.ts';
-import { SqliteTokenStore } from './store/sqlite-store.ts';
+import { SqliteDatabase } from '../store/sqlite-database.ts';
+import { SqliteServiceStore } from '../service/store/sqlite-service-store.ts';
+import { SqliteTokenStore } from './store/sqlite-token-store.ts';
 import { TokenService } from './token-service.ts';
 import { peopleAsOwners } from './owners.ts';
 import { createNemIdService, type NemIdService } from '../service/service.ts';
 import type { ServicePolicy } from '../service/service-policy.ts';
 import { registerService } from '../service/web/register.ts';
-import type { Store } from './store/store.ts';
 
 export interface ServerOptions {
   /** The SQLite file; its folder is the data directory. Default: $XDG_DATA_HOME/noegleviser/server/tokens.db */
@@ -52,6 +53,8 @@ export interface RunningServer {
   readonly app: FastifyInstance;
   /** The login service on this server (people, cards, outbox). */
   readonly service: NemIdService;
+  /** The database, for the lab's own settings. */
+  readonly database: SqliteDatabase;
   close(): Promise<void>;
 }
 
@@ -60,11 +63,13 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const dbFile = path.resolve(options.dbFile ?? defaultDbFile(env));
   const dataDir = prepareDataDir(dbFile);
 
-  let store: Store | undefined;
+  let database: SqliteDatabase | undefined;
   let app: FastifyInstance | undefined;
   try {
     // The database first: a path that cannot hold one is refused before a master key is made for it.
-    store = openDatabase(dbFile);
+    const opened = openDatabase(dbFile);
+    database = opened.database;
+    const { store, serviceStore } = opened;
     const master = loadMasterKey(dataDir, env);
     const vault = new SeedVault(master.key);
     master.key.fill(0);
@@ -81,9 +86,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     const service = new TokenService(store, vault, { ...DEFAULT_POLICY, ...options.policy }, options.now, {
       verified: (outcome) => metrics.verified(outcome),
       resynced: (outcome) => metrics.resynced(outcome),
-    }, peopleAsOwners(store));
+    }, peopleAsOwners(serviceStore));
     app = await buildApp({ service, store, keys, metrics, logger: options.logger ?? false, rateLimitPerSecond: options.rateLimitPerSecond });
-    const nemId = createNemIdService({ store, vault, tokens: service, outboxDir: options.outboxDir ?? path.join(dataDir, 'outbox'), policy: options.servicePolicy, now: options.now });
+    const nemId = createNemIdService({ store: serviceStore, vault, tokens: service, outboxDir: options.outboxDir ?? path.join(dataDir, 'outbox'), policy: options.servicePolicy, now: options.now });
     await registerService(app, nemId, { secureCookies: options.secureCookies });
     await options.extend?.(app, { service: nemId });
     const host = options.host ?? '127.0.0.1';
@@ -95,7 +100,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     // none behind, so the next start makes (and shows) new ones.
     await keepCreated();
     const openApp = app;
-    const openStore = store;
+    const openedDatabase = database;
     return {
       url: address,
       dbFile,
@@ -103,15 +108,16 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       masterKey: { origin: master.origin, created: master.created },
       app: openApp,
       service: nemId,
+      database: openedDatabase,
       close: async () => {
         await openApp.close();
         service.forgetKeys();
-        await openStore.close();
+        await openedDatabase.close();
       },
     };
   } catch (error) {
     await app?.close().catch(() => {});
-    await store?.close();
+    await database?.close();
     throw error;
   }
 }
@@ -140,10 +146,13 @@ function prepareDataDir(dbFile: string): string {
   return dataDir;
 }
 
-function openDatabase(dbFile: string): SqliteTokenStore {
+function openDatabase(dbFile: string): { database: SqliteDatabase; store: SqliteTokenStore; serviceStore: SqliteServiceStore } {
+  let database: SqliteDatabase | undefined;
   try {
-    return new SqliteTokenStore(dbFile);
+    database = SqliteDatabase.open(dbFile);
+    return { database, store: new SqliteTokenStore(database), serviceStore: new SqliteServiceStore(database) };
   } catch (error) {
+    void database?.close();
     const failure = error as NodeJS.ErrnoException;
     if (failure.code === 'SQLITE_NOTADB') throw badDb(dbFile, 'it is not a SQLite database');
     if (failure.code === 'SQLITE_CANTOPEN') throw badDb(dbFile, 'SQLite cannot open it');

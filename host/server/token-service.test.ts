@@ -14,7 +14,9 @@ import { base32, findSeed } from '../../test/support/seed-search.ts';
 import { CodedError } from '../../protocol/coded-error.ts';
 import { DEFAULT_POLICY, type VerifyPolicy } from './policy.ts';
 import { SeedVault, VaultError } from './seed-vault.ts';
-import { SqliteTokenStore } from './store/sqlite-store.ts';
+import { SqliteDatabase } from '../store/sqlite-database.ts';
+import { SqliteServiceStore } from '../service/store/sqlite-service-store.ts';
+import { SqliteTokenStore } from './store/sqlite-token-store.ts';
 import { TokenService, type Actor, type VerifyOutcome } from './token-service.ts';
 import { peopleAsOwners } from './owners.ts';
 
@@ -25,21 +27,28 @@ const admin: Actor = { name: 'admin-test' };
 const client: Actor = { name: 'client-test', ip: '127.0.0.1' };
 
 let dir: string;
+let database: SqliteDatabase;
 let store: SqliteTokenStore;
 let vault: SeedVault;
 let clock: number;
-const stores: SqliteTokenStore[] = [];
+const databases: SqliteDatabase[] = [];
+
+/** A token store on the file, with a database connection of its own. */
+function openStore(): SqliteTokenStore {
+  database = SqliteDatabase.open(path.join(dir, 'tokens.db'));
+  databases.push(database);
+  return new SqliteTokenStore(database);
+}
 
 beforeEach(() => {
   dir = tempDir('svc');
-  store = new SqliteTokenStore(path.join(dir, 'tokens.db'));
-  stores.push(store);
+  store = openStore();
   vault = new SeedVault(randomBytes(32));
   clock = START;
 });
 
 afterEach(async () => {
-  for (const s of stores.splice(0)) await s.close();
+  for (const d of databases.splice(0)) await d.close();
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
@@ -527,9 +536,10 @@ describe('lifecycle', () => {
 
 describe('owners: people of the login service', () => {
   /** A service whose owners are the store's people (as the server composes it). */
-  const withPeople = () => new TokenService(store, vault, DEFAULT_POLICY, () => clock, {}, peopleAsOwners(store));
+  const people = () => new SqliteServiceStore(database);
+  const withPeople = () => new TokenService(store, vault, DEFAULT_POLICY, () => clock, {}, peopleAsOwners(people()));
   const person = (id: string, userId: string | null) =>
-    store.insertPerson(
+    people().insertPerson(
       { id, userId, name: 'Anna Hansen', cprDigest: null, birthDate: '1990-01-01', scope: 'full', organisationId: null, role: null, passwordHash: null, passwordTemporary: true, state: 'active', cardThreshold: 20 },
       { at: clock, actor: 'test', action: 'person.order', serial: id, result: 'ok', detail: {} },
     );
@@ -616,8 +626,7 @@ describe('the store’s copy of a token', () => {
     await expect(store.recordFailure('C1', 5, () => { throw new Error('audit refused'); })).rejects.toThrow('audit refused');
     expect((await store.getToken('C1'))!.failCount).toBe(0);
     await new Promise((resolve) => setImmediate(resolve)); // the batch commits: the file is free for another connection
-    const other = new SqliteTokenStore(path.join(dir, 'tokens.db'));
-    stores.push(other);
+    const other = openStore();
     expect((await other.getToken('C1'))!.failCount).toBe(0);
   });
 

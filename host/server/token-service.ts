@@ -11,14 +11,9 @@ import { KeyCache } from './key-cache.ts';
 import { CodedError } from '../../protocol/coded-error.ts';
 import type { VerifyPolicy } from './policy.ts';
 import type { SeedVault } from './seed-vault.ts';
-import { DuplicateSerialError, type AuditEntry, type AuditFilter, type NewAuditEntry, type TokenChanges, type TokenFilter, type TokenKind, type TokenRecord, type TokenState, type TokenStore } from './store/types.ts';
+import { auditEntry, type Actor, type AuditEntry, type AuditFilter, type NewAuditEntry } from '../store/audit.ts';
+import { DuplicateSerialError, type TokenChanges, type TokenFilter, type TokenKind, type TokenRecord, type TokenState, type TokenStore } from './store/types.ts';
 import { currentStep, findConsecutive, findCounter, stepRange } from './verification.ts';
-
-/** Who asked: an API key's name, and where the request came from. */
-export interface Actor {
-  readonly name: string;
-  readonly ip?: string;
-}
 
 /** A token as the API shows it: everything but the seed. */
 export interface TokenView {
@@ -474,8 +469,9 @@ export class TokenService {
     return token;
   }
 
-  private auditEntry(actor: Actor, action: string, serial: string | null, result: string, detail: AuditEntry['detail']): NewAuditEntry {
-    return { at: this.now(), actor: actor.name, action, serial, subjectKind: 'token', result, detail: actor.ip ? { ...detail, ip: actor.ip } : detail };
+  /** Every record of the token service is about a token. */
+  private auditEntry(actor: Actor, action: string, serial: string, result: string, detail: AuditEntry['detail']): NewAuditEntry {
+    return auditEntry(actor, action, serial, result, detail, this.now(), 'token');
   }
 }
 

@@ -6,21 +6,11 @@
  */
 import { CodedError } from '../../protocol/coded-error.ts';
 import type { SeedVault } from '../server/seed-vault.ts';
-import type { CodeCardChanges, CodeCardRecord, PersonRecord } from '../server/store/service-types.ts';
-import type { Store } from '../server/store/store.ts';
-import type { NewAuditEntry } from '../server/store/types.ts';
+import { auditEntry, type Actor } from '../store/audit.ts';
 import { cardPairs, chooseChallenge, emptyUsedKeys, keyMatches, newCardSecret, newCardSerial, withKeyUsed, type CardPair } from './code-card.ts';
-import { CARD_KEYS } from '../server/store/service-types.ts';
+import { CARD_KEYS, type CodeCardChanges, type CodeCardRecord, type PersonRecord, type ServiceStore } from './store/types.ts';
 
 export type CardReason = 'welcome' | 'threshold' | 'extra' | 'reissue';
-
-/** Who did it, for the audit log. */
-export interface ServiceActor {
-  readonly name: string;
-  readonly ip?: string;
-  /** The organisation an administrator acted for. */
-  readonly organisationId?: string | null;
-}
 
 export interface Challenge {
   readonly card: CodeCardRecord;
@@ -37,19 +27,15 @@ export type KeyAnswer =
 const MAX_ATTEMPTS = 8;
 const SEAL_PREFIX = 'card:';
 
-export function auditEntry(actor: ServiceActor, action: string, subject: string | null, result: string, detail: NewAuditEntry['detail'] = {}, at = Date.now()): NewAuditEntry {
-  return { at, actor: actor.name, action, serial: subject, result, detail: { ...detail, ip: actor.ip, organisation: actor.organisationId ?? undefined } };
-}
-
 export class CodeCards {
   constructor(
-    private readonly store: Store,
+    private readonly store: ServiceStore,
     private readonly vault: SeedVault,
     private readonly now: () => number,
   ) {}
 
   /** A new card for `person`: `welcome` and `reissue` cards are active at once (they are the only card), the others when their first key is used. */
-  async issue(person: PersonRecord, reason: CardReason, actor: ServiceActor): Promise<{ card: CodeCardRecord; pairs: CardPair[] }> {
+  async issue(person: PersonRecord, reason: CardReason, actor: Actor): Promise<{ card: CodeCardRecord; pairs: CardPair[] }> {
     const secret = newCardSecret();
     try {
       for (let attempt = 0; ; attempt++) {
@@ -108,7 +94,7 @@ export class CodeCards {
    * compare-and-set that activates an issued card and, when the keys left reach `threshold`,
    * marks that a successor is due (`successor: true` to exactly one caller).
    */
-  async answer(person: PersonRecord, serial: string, key: string, actor: ServiceActor): Promise<KeyAnswer> {
+  async answer(person: PersonRecord, serial: string, key: string, actor: Actor): Promise<KeyAnswer> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const card = await this.store.getCard(serial);
       if (!card || card.personId !== person.id || !(card.state === 'active' || card.state === 'issued') || card.pendingIndex === null) {
@@ -136,7 +122,7 @@ export class CodeCards {
   }
 
   /** Blocks (spærrer) a card for good. */
-  async block(serial: string, actor: ServiceActor, personId?: string): Promise<CodeCardRecord> {
+  async block(serial: string, actor: Actor, personId?: string): Promise<CodeCardRecord> {
     return this.change(serial, personId, (card) => {
       if (card.state === 'blocked') return null;
       return { state: 'blocked', pendingIndex: null };
@@ -159,7 +145,7 @@ export class CodeCards {
   }
 
   /** A successor's first key retires the person's older non-extra cards. */
-  private async retireOthers(personId: string, activated: string, actor: ServiceActor): Promise<void> {
+  private async retireOthers(personId: string, activated: string, actor: Actor): Promise<void> {
     for (const card of await this.store.listCards(personId)) {
       if (card.serial === activated || card.extra || !(card.state === 'active' || card.state === 'issued')) continue;
       await this.change(card.serial, personId, (c) => (c.state === 'active' || c.state === 'issued' ? { state: 'replaced', pendingIndex: null } : null), actor, 'card.replace');
@@ -170,7 +156,7 @@ export class CodeCards {
     serial: string,
     personId: string | undefined,
     decide: (card: CodeCardRecord) => CodeCardChanges | null,
-    actor: ServiceActor,
+    actor: Actor,
     action: string,
   ): Promise<CodeCardRecord> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {

@@ -13,7 +13,7 @@
  */
 import { createHmac, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
 import { CodedError } from '../../protocol/coded-error.ts';
-import { CARD_KEYS } from '../server/store/service-types.ts';
+import { CARD_KEYS } from './store/types.ts';
 
 export interface CardPair {
   /** 4 digits, leading zeros kept. */

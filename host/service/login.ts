@@ -7,14 +7,15 @@
  * exists (an unknown one costs the same scrypt as a wrong password).
  */
 import { CodedError } from '../../protocol/coded-error.ts';
-import { DuplicatePersonError, type PersonRecord, type Scope } from '../server/store/service-types.ts';
-import type { Store } from '../server/store/store.ts';
+import { DuplicatePersonError, type PersonRecord, type Scope } from './store/types.ts';
+import type { ServiceStore } from './store/types.ts';
 import type { TokenService } from '../server/token-service.ts';
-import { auditEntry, type CodeCards, type ServiceActor } from './cards.ts';
+import { type CodeCards } from './cards.ts';
 import { parsePublicKey, type KeyFileVerifier } from './key-file.ts';
 import { activationDigest, type People } from './people.ts';
 import { checkNewPassword, checkUserId, hashPassword, verifyPassword } from './passwords.ts';
 import type { ServicePolicy } from './service-policy.ts';
+import { auditEntry, type Actor } from '../store/audit.ts';
 
 export type LoginMethod = 'card' | 'token' | 'temporary-password' | 'key-file';
 
@@ -67,7 +68,7 @@ const KEY_FILE_FAILED = () => new CodedError('NV_KEY_FILE_FAILED', 'The key file
 
 export class LoginFlow {
   constructor(
-    private readonly store: Store,
+    private readonly store: ServiceStore,
     private readonly cards: CodeCards,
     private readonly people: People,
     private readonly tokens: TokenService,
@@ -82,7 +83,7 @@ export class LoginFlow {
    * a guesser when the password is right. The person is read again after the (slow) hash, so
    * guesses racing a lockout see it.
    */
-  async password(login: string, password: string, actor: ServiceActor): Promise<PersonRecord> {
+  async password(login: string, password: string, actor: Actor): Promise<PersonRecord> {
     const found = await this.find(login);
     const right = await verifyPassword(password, found?.passwordHash ?? null);
     const person = found && (await this.store.getPerson(found.id));
@@ -134,7 +135,7 @@ export class LoginFlow {
   }
 
   /** Step 2 (trin 2): `answer` is the card key, the token's code or the temporary password; `step` what was asked. */
-  async key(personId: string, step: AskedStep, answer: string, actor: ServiceActor): Promise<KeyResult> {
+  async key(personId: string, step: AskedStep, answer: string, actor: Actor): Promise<KeyResult> {
     const person = await this.current(personId);
     if (step.method === 'card') {
       const result = await this.cards.answer(person, step.cardSerial, answer.trim(), actor);
@@ -162,7 +163,7 @@ export class LoginFlow {
   }
 
   /** First login: the person's own user-id and password; the temporary password stops working. */
-  async chooseCredentials(personId: string, input: { userId: string; password: string; passwordAgain: string }, actor: ServiceActor): Promise<PersonRecord> {
+  async chooseCredentials(personId: string, input: { userId: string; password: string; passwordAgain: string }, actor: Actor): Promise<PersonRecord> {
     const person = await this.current(personId);
     if (!person.passwordTemporary) throw new CodedError('NV_BAD_STATE', 'your user-id and password are chosen already', 409);
     const userId = checkUserId(input.userId);
@@ -189,7 +190,7 @@ export class LoginFlow {
    * same work: one signature verification, against a key nobody holds when the number is unknown or
    * has no active key file, so its time does not tell which numbers have one.
    */
-  async keyFile(personId: string, challenge: string, signature: string, actor: ServiceActor): Promise<PersonRecord> {
+  async keyFile(personId: string, challenge: string, signature: string, actor: Actor): Promise<PersonRecord> {
     const wellFormed = /^\d{10}$/.test(personId);
     const person = wellFormed ? await this.store.getPerson(personId) : undefined;
     const keyFiles = wellFormed ? await this.store.listKeyFiles(personId) : [];
@@ -204,13 +205,13 @@ export class LoginFlow {
   }
 
   /** The first half of activating a key file: who it is for (the browser puts it in the file). */
-  async activationBegin(code: string, actor: ServiceActor): Promise<{ personId: string; label: string }> {
+  async activationBegin(code: string, actor: Actor): Promise<{ personId: string; label: string }> {
     const { person } = await this.activation(code, actor);
     return { personId: person.id, label: person.name };
   }
 
   /** The second half: the public key made in the browser; the activation code stops working. */
-  async activationComplete(code: string, publicKey: string, actor: ServiceActor): Promise<PersonRecord> {
+  async activationComplete(code: string, publicKey: string, actor: Actor): Promise<PersonRecord> {
     const { person, keyFile } = await this.activation(code, actor);
     const spki = parsePublicKey(publicKey);
     const now = this.now();
@@ -235,7 +236,7 @@ export class LoginFlow {
   }
 
   /** Self-service: a new personal password (the current one is asked for; a wrong one counts). */
-  async changePassword(personId: string, input: { current: string; password: string; passwordAgain: string }, actor: ServiceActor): Promise<void> {
+  async changePassword(personId: string, input: { current: string; password: string; passwordAgain: string }, actor: Actor): Promise<void> {
     const person = await this.current(personId);
     if (person.passwordHash === null) throw new CodedError('NV_BAD_STATE', 'a key-file employee has no password at the service', 409);
     if (!(await verifyPassword(input.current, person.passwordHash))) {
@@ -249,7 +250,7 @@ export class LoginFlow {
   }
 
   /** Self-service: the keys left at which a new card is sent. */
-  async setThreshold(personId: string, threshold: number, actor: ServiceActor): Promise<void> {
+  async setThreshold(personId: string, threshold: number, actor: Actor): Promise<void> {
     if (!Number.isInteger(threshold) || threshold < 0 || threshold > 147) throw new CodedError('NV_BAD_FIELD', 'the threshold is a whole number from 0 to 147', 400);
     const person = await this.current(personId);
     if (!(await this.store.updatePerson(person.id, person.version, { cardThreshold: threshold }, auditEntry(actor, 'person.threshold', person.id, 'ok', { threshold }, this.now())))) {
@@ -265,7 +266,7 @@ export class LoginFlow {
     return person;
   }
 
-  private async activation(code: string, actor: ServiceActor) {
+  private async activation(code: string, actor: Actor) {
     const digest = activationDigest(code);
     // The activation code is looked up by its digest among the key files awaiting one; listing by person is not possible here.
     const keyFile = await this.store.getKeyFileByActivation(digest);
@@ -283,7 +284,7 @@ export class LoginFlow {
   }
 
   /** A right key: the fail count starts over. Refused if the person was locked or blocked meanwhile. */
-  private async succeed(person: PersonRecord, actor: ServiceActor): Promise<KeyResult> {
+  private async succeed(person: PersonRecord, actor: Actor): Promise<KeyResult> {
     for (let current = person, attempt = 0; attempt < 4; attempt++) {
       const now = this.now();
       if (await this.store.updatePerson(current.id, current.version, { failCount: 0, lastLoginAt: now }, auditEntry(actor, 'login', current.id, 'ok', { scope: current.scope }, now))) {
@@ -296,7 +297,7 @@ export class LoginFlow {
   }
 
   /** Counts a failure; throws `error` (or the lockout, when this failure caused it). */
-  private async fail(person: PersonRecord, action: string, actor: ServiceActor, error: CodedError = LOGIN_FAILED()): Promise<never> {
+  private async fail(person: PersonRecord, action: string, actor: Actor, error: CodedError = LOGIN_FAILED()): Promise<never> {
     const counted = await this.store.recordPersonFailure(person.id, this.policy.maxFailures, (p) =>
       auditEntry(actor, action, person.id, p.state === 'locked' ? 'locked' : 'failed', { failCount: p.failCount }, this.now()),
     );

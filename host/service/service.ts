@@ -3,7 +3,7 @@
  * token service: people and their credentials, the login, and the outbox their letters go to.
  */
 import type { SeedVault } from '../server/seed-vault.ts';
-import type { Store } from '../server/store/store.ts';
+import type { ServiceStore } from './store/types.ts';
 import type { TokenService } from '../server/token-service.ts';
 import { CodeCards } from './cards.ts';
 import { KeyFileVerifier } from './key-file.ts';
@@ -13,7 +13,7 @@ import { People } from './people.ts';
 import { DEFAULT_SERVICE_POLICY, type ServicePolicy } from './service-policy.ts';
 
 export interface NemIdService {
-  readonly store: Store;
+  readonly store: ServiceStore;
   readonly tokens: TokenService;
   readonly cards: CodeCards;
   readonly people: People;
@@ -26,7 +26,7 @@ export interface NemIdService {
 }
 
 export function createNemIdService(options: {
-  store: Store;
+  store: ServiceStore;
   vault: SeedVault;
   tokens: TokenService;
   outboxDir: string;

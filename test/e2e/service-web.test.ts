@@ -325,7 +325,7 @@ describe('first login: choosing the user-id', () => {
     return { web, nemId, welcome };
   }
   const takenAnswers = async (nemId: string) =>
-    (await server.service.store.listAudit({ serial: nemId, action: 'person.choose-credentials', limit: 1000 })).filter((entry) => entry.result === 'user-id-taken').length;
+    (await server.service.tokens.audit({ serial: nemId, action: 'person.choose-credentials', limit: 1000 })).filter((entry) => entry.result === 'user-id-taken').length;
 
   it('says a user-id is taken three times per first-login stage; after the third the person starts again at step 1', async () => {
     for (const [i, userId] of ['taken.first', 'taken.second', 'taken.third'].entries()) await signedInPerson(`Tage Optaget ${'ABC'[i]}`, cprOfAge(46, `200${3 + i}`), userId);
@@ -607,6 +607,14 @@ describe('code cards: keys used once, thresholds, extra cards, blocking', () => 
 });
 
 describe('organisations and employee credentials', () => {
+  it('two orders of one CVR number at once make one organisation; the other is told it exists, not an internal failure', async () => {
+    const order = () => server.service.people.createOrganisation({ cvr: '41000007', name: 'Samtidig ApS', administrator: 'Sara Samtidig' }, { name: 'test' });
+    const outcomes = await Promise.allSettled([order(), order()]);
+    expect(outcomes.map((o) => o.status).sort()).toEqual(['fulfilled', 'rejected']);
+    const refused = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected')!;
+    expect(refused.reason).toMatchObject({ code: 'NV_ORGANISATION_EXISTS', status: 409 });
+  });
+
   it('sends an employee’s temporary password and code card in two letters, neither with the other’s secret', async () => {
     const created = await operator('POST', '/v1/organisations', { cvr: '30000021', name: 'Breve ApS', administrator: 'Bent Breve' });
     expect(created.status, JSON.stringify(created.json)).toBe(201);
@@ -696,7 +704,7 @@ describe('organisations and employee credentials', () => {
     const touch = await otherAdmin.post(`/admin/employees/${employee.id}/block`, {});
     expect(touch.status).toBe(404);
     expect((await server.service.people.get(employee.id)).state).toBe('active');
-    const audit = await server.service.store.listAudit({ action: 'person.order', limit: 1000 });
+    const audit = await server.service.tokens.audit({ action: 'person.order', limit: 1000 });
     expect(audit.some((entry) => entry.serial === employee.id && entry.detail.organisation === created.json.organisation.id)).toBe(true);
   });
 });
@@ -922,7 +930,7 @@ describe('rate limits', () => {
 describe('secrets', () => {
   it('appear in no answer, log line, audit row or stored row', async () => {
     expect(secrets.size).toBeGreaterThan(20);
-    const audit = JSON.stringify(await server.service.store.listAudit({ limit: 1000 }));
+    const audit = JSON.stringify(await server.service.tokens.audit({ limit: 1000 }));
     const db = new Database(server.dbFile, { readonly: true });
     const rows = ['people', 'code_cards', 'key_files', 'sessions', 'audit', 'tokens'].map((table) => JSON.stringify(db.prepare(`SELECT * FROM ${table}`).all()));
     db.close();

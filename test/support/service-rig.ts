@@ -165,7 +165,7 @@ export async function startServiceRig(name: string): Promise<ServiceRig> {
     }
     extraAnswers.forEach((text, index) => found.push({ where: `answer ${index} outside a page`, text }));
     logLines.forEach((text, index) => found.push({ where: `log line ${index}`, text }));
-    for (const row of await running.service.store.listAudit({ limit: 1000 })) found.push({ where: `audit row ${row.action}`, text: JSON.stringify(row) });
+    for (const row of await running.service.tokens.audit({ limit: 1000 })) found.push({ where: `audit row ${row.action}`, text: JSON.stringify(row) });
     return found;
   };
 

@@ -14,8 +14,8 @@ import { errorEnvelope } from '../../api/errors.ts';
 import { answerClientError, frameworkFailure, noRoute, sendError, toApiError, writeErrorAndClose } from './errors.ts';
 import type { ServerMetrics } from '../metrics.ts';
 import type { ApiKeys, Principal, Role } from '../secrets.ts';
-import type { AuditEntry, TokenStore, TokenState } from '../store/types.ts';
-import { subjectKindOfAction } from '../store/audit-subject.ts';
+import { subjectKindOfAction, type AuditEntry } from '../../store/audit.ts';
+import type { TokenStore, TokenState } from '../store/types.ts';
 import type { Actor, TokenService } from '../token-service.ts';
 import * as schema from './schemas.ts';
 

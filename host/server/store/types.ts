@@ -1,11 +1,13 @@
 /**
- * The token store: what the server keeps, behind one interface so that the embedded SQLite store
- * and a PostgreSQL store (several server nodes sharing tokens) are interchangeable. Every change
- * to a token is a compare-and-set on its `version`: two nodes (or two requests) that read the same
- * token cannot both move it.
+ * The token store: what the validation server keeps, behind one interface so that the embedded
+ * SQLite store and a PostgreSQL store (several server nodes sharing tokens) are interchangeable.
+ * Every change to a token is a compare-and-set on its `version`: two nodes (or two requests) that
+ * read the same token cannot both move it; a failed code is counted by an atomic increment; every
+ * change is written with its audit record in one transaction. Nothing here is of SQL or of HTTP: a
+ * store answers with records, `undefined` or `false`, and refuses with its own errors.
  */
 import type { OathAlgorithm } from '../../../protocol/oath/parameters.ts';
-import type { AuditSubjectKind } from './audit-subject.ts';
+import type { AuditEntry, AuditFilter, NewAuditEntry } from '../../store/audit.ts';
 
 export type TokenKind = 'hotp' | 'totp' | 'password';
 export type TokenState = 'active' | 'disabled' | 'locked' | 'lost' | 'revoked';
@@ -49,43 +51,11 @@ export type TokenChanges = Partial<
 
 export type NewToken = Omit<TokenRecord, 'version' | 'createdAt' | 'updatedAt' | 'lastUsedAt' | 'pendingCounter' | 'pendingAt'>;
 
-export interface AuditEntry {
-  readonly id: number;
-  readonly at: number;
-  /** Who: `admin`, `client`, `bridge`, `system`, or an API key's name. */
-  readonly actor: string;
-  readonly action: string;
-  /** The subject's id (a token serial, a NemID number, a card serial, a key file's or organisation's id); the column predates the service. */
-  readonly serial: string | null;
-  /** What `serial` names; null when there is no subject. */
-  readonly subjectKind: AuditSubjectKind | null;
-  readonly result: string;
-  /** More about it, never a seed or a code that was accepted. */
-  readonly detail: Readonly<Record<string, string | number | boolean | null | undefined>>;
-}
-
-/** A record to write: the subject's kind may be left to the store, which takes it from the action. */
-export type NewAuditEntry = Omit<AuditEntry, 'id' | 'subjectKind'> & { readonly subjectKind?: AuditSubjectKind };
-
 export interface TokenFilter {
   readonly owner?: string;
   readonly state?: TokenState;
   readonly limit?: number;
   readonly offset?: number;
-}
-
-export interface AuditFilter {
-  /** The subject's id, whatever its kind. */
-  readonly serial?: string;
-  readonly action?: string;
-  /** Paging: records with a higher id (oldest first) or a lower one (newest first). */
-  readonly afterId?: number;
-  readonly beforeId?: number;
-  /** Unix ms: records made at or after it. */
-  readonly since?: number;
-  /** Oldest first (the default) or newest first. */
-  readonly order?: 'asc' | 'desc';
-  readonly limit?: number;
 }
 
 export interface ApiKeyRecord {
@@ -128,5 +98,4 @@ export interface TokenStore {
   setMeta(key: string, value: string): Promise<void>;
   /** A cheap query that fails when the store is unusable (for /health). */
   ping(): Promise<void>;
-  close(): Promise<void>;
 }

@@ -8,7 +8,7 @@
  * `data-secret="activation-code"`, and each card key in an element `data-number="<its number>"`.
  * A code card is also attached as a PDF.
  */
-import type { Scope } from '../../server/store/service-types.ts';
+import type { Scope } from '../store/types.ts';
 import type { CardPair } from '../code-card.ts';
 import { CodedError } from '../../../protocol/coded-error.ts';
 import { CARD_CSS, cardPdfSync, cardSection } from './card-render.ts';

@@ -4,7 +4,7 @@
  * Ages are whole years on the UTC date of `today`.
  */
 import { CodedError } from '../../../protocol/coded-error.ts';
-import type { Scope } from '../../server/store/service-types.ts';
+import type { Scope } from '../store/types.ts';
 import type { Cpr } from './cpr.ts';
 
 export const FULL_AGE = 15;

@@ -9,7 +9,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { CodedError } from '../../../protocol/coded-error.ts';
 import type { ApiError } from '../../api/errors.ts';
 import { toApiError } from '../../server/http/errors.ts';
-import type { OrganisationRecord, PersonRecord, SessionRecord } from '../../server/store/service-types.ts';
+import type { OrganisationRecord, PersonRecord, SessionRecord } from '../store/types.ts';
 import type { OrganisationAdmin } from '../people.ts';
 import { actorOf, at, field, form, postedSession, redirect, sendPage, type Form, type WebContext } from './context.ts';
 import { adminPage, confirmPage, selfServicePage, type ConfirmView } from './views.ts';

@@ -6,10 +6,10 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { CodedError } from '../../../protocol/coded-error.ts';
-import type { ServiceActor } from '../cards.ts';
-import type { PersonRecord } from '../../server/store/service-types.ts';
+import type { PersonRecord } from '../store/types.ts';
 import type { LoginLimit } from './login-throttle.ts';
 import { actorOf, at, postedSession, sendJsonError, signInAfterKey, type WebContext } from './context.ts';
+import { type Actor } from '../../store/audit.ts';
 
 /** A person as the operator API shows them: never a hash or digest. */
 export function viewPerson(person: PersonRecord) {
@@ -80,12 +80,12 @@ export function registerApiRoutes(app: FastifyInstance, context: WebContext, log
 
   // ---- the operator (the admin API key) ----
 
-  const operator = (request: FastifyRequest): ServiceActor => {
+  const operator = (request: FastifyRequest): Actor => {
     if (!request.principal) throw new CodedError('NV_UNAUTHORIZED', 'an API key is needed: Authorization: Bearer <key>', 401);
     if (request.principal.role !== 'admin') throw new CodedError('NV_FORBIDDEN', 'this needs the admin key', 403);
     return { name: request.principal.id, ip: request.ip };
   };
-  const route = <B>(method: 'get' | 'post', path: string, handle: (request: FastifyRequest<{ Body: B; Params: { id?: string } }>, actor: ServiceActor) => Promise<unknown>) =>
+  const route = <B>(method: 'get' | 'post', path: string, handle: (request: FastifyRequest<{ Body: B; Params: { id?: string } }>, actor: Actor) => Promise<unknown>) =>
     app[method]<{ Body: B; Params: { id?: string } }>(path, async (request, reply) => {
       try {
         const result = await handle(request, operator(request));

@@ -6,11 +6,11 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CodedError } from '../../../protocol/coded-error.ts';
 import { errorEnvelope } from '../../api/errors.ts';
 import { toApiError } from '../../server/http/errors.ts';
-import type { SessionRecord, SessionStage } from '../../server/store/service-types.ts';
-import type { ServiceActor } from '../cards.ts';
+import type { SessionRecord, SessionStage } from '../store/types.ts';
 import type { KeyResult } from '../login.ts';
 import type { NemIdService } from '../service.ts';
 import { checkCsrf, type Sessions } from './sessions.ts';
+import { type Actor } from '../../store/audit.ts';
 
 export interface WebContext {
   readonly service: NemIdService;
@@ -61,7 +61,7 @@ export async function postedSession(context: WebContext, request: FastifyRequest
   return session!;
 }
 
-export function actorOf(request: FastifyRequest, session?: SessionRecord | null, organisationId?: string | null): ServiceActor {
+export function actorOf(request: FastifyRequest, session?: SessionRecord | null, organisationId?: string | null): Actor {
   return { name: session?.personId ? `person:${session.personId}` : 'web', ip: request.ip, organisationId: organisationId ?? null };
 }
 

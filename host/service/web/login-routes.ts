@@ -8,7 +8,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { CodedError } from '../../../protocol/coded-error.ts';
 import type { ApiError } from '../../api/errors.ts';
 import { toApiError } from '../../server/http/errors.ts';
-import type { SessionRecord } from '../../server/store/service-types.ts';
+import type { SessionRecord } from '../store/types.ts';
 import { newChallenge } from '../key-file.ts';
 import type { LoginLimit } from './login-throttle.ts';
 import { actorOf, at, field, form, postedSession, redirect, sendJsonError, sendPage, SESSION_EXPIRED, signInAfterKey, type WebContext } from './context.ts';

@@ -7,8 +7,8 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CodedError } from '../../../protocol/coded-error.ts';
-import type { SessionChanges, SessionRecord, SessionStage } from '../../server/store/service-types.ts';
-import type { Store } from '../../server/store/store.ts';
+import type { SessionChanges, SessionRecord, SessionStage } from '../store/types.ts';
+import type { ServiceStore } from '../store/types.ts';
 
 export const SESSION_COOKIE = 'nv_session';
 
@@ -24,7 +24,7 @@ export class Sessions {
   private readonly stale = new WeakSet<FastifyRequest>();
 
   constructor(
-    private readonly store: Store,
+    private readonly store: ServiceStore,
     private readonly options: SessionOptions,
   ) {}
 
