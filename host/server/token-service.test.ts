@@ -17,7 +17,8 @@ import { SeedVault, VaultError } from './seed-vault.ts';
 import { SqliteDatabase } from '../store/sqlite-database.ts';
 import { SqliteServiceStore } from '../service/store/sqlite-service-store.ts';
 import { SqliteTokenStore } from './store/sqlite-token-store.ts';
-import { TokenService, type Actor, type VerifyOutcome } from './token-service.ts';
+import type { Actor } from '../store/audit.ts';
+import { TokenService, type VerifyOutcome } from './token-service.ts';
 import { peopleAsOwners } from './owners.ts';
 
 const PERIOD = 30;

@@ -144,7 +144,7 @@ export class LoginFlow {
     } else {
       const answers = TOKEN_ANSWERS[step.method];
       // The validation server judges the answer, its form too: a code or password of the wrong form counts as wrong.
-      const outcome = await this.tokens.verify(step.tokenSerial, answer.trim(), { name: actor.name, ip: actor.ip }).catch(async (error: unknown) => {
+      const outcome = await this.tokens.verify(step.tokenSerial, answer.trim(), actor).catch(async (error: unknown) => {
         if (error instanceof CodedError && error.code === 'NV_BAD_CODE') return this.fail(person, 'login.code', actor, answers.wrong());
         throw error;
       });

@@ -16,7 +16,8 @@ import type { ServerMetrics } from '../metrics.ts';
 import type { ApiKeys, Principal, Role } from '../secrets.ts';
 import { subjectKindOfAction, type AuditEntry } from '../../store/audit.ts';
 import type { TokenStore, TokenState } from '../store/types.ts';
-import type { Actor, TokenService } from '../token-service.ts';
+import type { Actor } from '../../store/audit.ts';
+import type { TokenService } from '../token-service.ts';
 import * as schema from './schemas.ts';
 
 export interface AppOptions {
