@@ -19,7 +19,7 @@ import { SqliteServiceStore } from '../service/store/sqlite-service-store.ts';
 import { SqliteTokenStore } from './store/sqlite-token-store.ts';
 import type { Actor } from '../store/audit.ts';
 import { TokenService, type VerifyOutcome } from './token-service.ts';
-import { peopleAsOwners } from './owners.ts';
+import { peopleAsOwners } from '../service/owners.ts';
 
 const PERIOD = 30;
 /** A whole TOTP step boundary (step 60,000,000 at 30 s), plus 5 s into the step. */

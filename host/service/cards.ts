@@ -63,6 +63,15 @@ export class CodeCards {
     }
   }
 
+  async get(serial: string): Promise<CodeCardRecord | undefined> {
+    return this.store.getCard(serial);
+  }
+
+  /** A person's cards, newest first, whatever their state. */
+  async ofPerson(personId: string): Promise<CodeCardRecord[]> {
+    return this.store.listCards(personId);
+  }
+
   /** The cards of a person a key may still come from: active or issued, with keys left. */
   async usable(personId: string): Promise<CodeCardRecord[]> {
     const cards = await this.store.listCards(personId);

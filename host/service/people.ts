@@ -150,7 +150,7 @@ export class People {
 
   /** The organisation's people, for its administrator. */
   async employees(admin: OrganisationAdmin): Promise<PersonRecord[]> {
-    return this.store.listPeople({ organisationId: admin.organisation.id, limit: 1000 });
+    return this.ofOrganisation(admin.organisation.id);
   }
 
   /** One of the administrator's own organisation's people; any other is "not found". */
@@ -158,6 +158,21 @@ export class People {
     const person = await this.store.getPerson(personId);
     if (!person || person.organisationId !== admin.organisation.id) throw new CodedError('NV_NO_PERSON', 'no such employee in your organisation', 404);
     return person;
+  }
+
+  /** The person with this NemID number, if there is one. */
+  async find(personId: string): Promise<PersonRecord | undefined> {
+    return this.store.getPerson(personId);
+  }
+
+  /** An organisation's people, in the order they were ordered. */
+  async ofOrganisation(organisationId: string): Promise<PersonRecord[]> {
+    return this.store.listPeople({ organisationId, limit: 1000 });
+  }
+
+  /** The organisation a person belongs to, if any. */
+  async organisationOf(person: PersonRecord): Promise<OrganisationRecord | undefined> {
+    return person.organisationId === null ? undefined : this.store.getOrganisation(person.organisationId);
   }
 
   async get(personId: string): Promise<PersonRecord> {

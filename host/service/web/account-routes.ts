@@ -59,7 +59,7 @@ export function registerAccountRoutes(app: FastifyInstance, context: WebContext)
   const selfService = async (reply: FastifyReply, session: Signed, message: { notice?: string; error?: ApiError }): Promise<FastifyReply> => {
     const person = await service.login.current(session.personId);
     const principal = await service.login.principal(person);
-    const cards = (await service.store.listCards(person.id)).map(({ serial, state, keysLeft, extra }) => ({ serial, state, keysLeft, extra }));
+    const cards = (await service.cards.ofPerson(person.id)).map(({ serial, state, keysLeft, extra }) => ({ serial, state, keysLeft, extra }));
     const tokens = (await service.tokens.list({ owner: person.id })).map(({ serial, state }) => ({ serial, state }));
     const keyFiles = (await service.people.keyFiles(person.id)).map(({ id, state }) => ({ id, state }));
     const html = selfServicePage({
@@ -95,7 +95,7 @@ export function registerAccountRoutes(app: FastifyInstance, context: WebContext)
         const outcome = await act(person, form(request), request, session);
         if (outcome instanceof Confirmation) return sendPage(reply, outcome.page);
         // A lost card or a changed password ends every other session of the person (a thief's too).
-        await service.store.deleteSessionsOf(person.id, session.digest);
+        await sessions.endOthers(session);
         return redirect(reply, `/self-service?done=${done}`);
       } catch (error) {
         const failure = toApiError(error);
@@ -124,7 +124,7 @@ export function registerAccountRoutes(app: FastifyInstance, context: WebContext)
     const actor = actorOf(request, session);
     let block: () => Promise<unknown>;
     if (kind === 'card') {
-      if (!(await service.store.listCards(person.id)).some((card) => card.serial === id)) throw new CodedError('NV_NO_CARD', 'no such code card of yours', 404);
+      if (!(await service.cards.ofPerson(person.id)).some((card) => card.serial === id)) throw new CodedError('NV_NO_CARD', 'no such code card of yours', 404);
       block = () => service.cards.block(id, actor, person.id);
     } else if (kind === 'token') {
       if (!(await service.tokens.list({ owner: person.id })).some((t) => t.serial === id)) throw new CodedError('NV_NO_TOKEN', 'no such code token of yours', 404);
@@ -167,8 +167,8 @@ export function registerAccountRoutes(app: FastifyInstance, context: WebContext)
   const administrator = async (session: Signed | undefined): Promise<OrganisationAdmin | undefined> => {
     if (!session) return undefined;
     const person = await service.login.current(session.personId);
-    if (person.role !== 'administrator' || !person.organisationId) return undefined;
-    const organisation = await service.store.getOrganisation(person.organisationId);
+    if (person.role !== 'administrator') return undefined;
+    const organisation = await service.people.organisationOf(person);
     return organisation && { person, organisation };
   };
 
@@ -180,7 +180,7 @@ export function registerAccountRoutes(app: FastifyInstance, context: WebContext)
         userId: p.userId,
         role: p.role ?? 'employee',
         state: p.state,
-        cards: (await service.store.listCards(p.id)).map(({ serial, state, keysLeft, extra }) => ({ serial, state, keysLeft, extra })),
+        cards: (await service.cards.ofPerson(p.id)).map(({ serial, state, keysLeft, extra }) => ({ serial, state, keysLeft, extra })),
         keyFiles: (await service.people.keyFiles(p.id)).map(({ id, state }) => ({ id, state })),
         extraCardsAllowed: await service.people.extraCardsAllowed(p),
       })),

@@ -126,7 +126,7 @@ export function registerApiRoutes(app: FastifyInstance, context: WebContext, log
   }
   route('post', '/v1/people/:id/reissue', async (request, actor) => {
     const person = await service.people.get(request.params.id ?? '');
-    const organisation = person.organisationId ? ((await service.store.getOrganisation(person.organisationId)) ?? null) : null;
+    const organisation = (await service.people.organisationOf(person)) ?? null;
     const issued = await service.people.reissue(person, organisation, actor);
     return { person: viewPerson(issued.person), letter: issued.letterId, ...(issued.cardLetterId ? { cardLetter: issued.cardLetterId } : {}) };
   });

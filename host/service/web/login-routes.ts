@@ -128,7 +128,7 @@ export function registerLoginRoutes(app: FastifyInstance, context: WebContext, l
       const message = `${lastTaken ? 'This user-id is taken. ' : ''}You have tried ${allowed} user-ids that are taken: log in again to choose another.`;
       return sendPage(reply, loginPage({ csrf: fresh.csrfToken, error: message }), 409);
     };
-    const taken = await service.store.takeSessionRefusal(session.digest, allowed);
+    const taken = await sessions.takeRefusal(session, allowed);
     if (taken === undefined) return startAgain(false);
     try {
       await login.chooseCredentials(
@@ -140,7 +140,7 @@ export function registerLoginRoutes(app: FastifyInstance, context: WebContext, l
       return redirect(reply, '/self-service?done=chosen');
     } catch (error) {
       const failure = toApiError(error);
-      if (failure.code !== 'NV_USER_ID_TAKEN') await service.store.returnSessionRefusal(session.digest);
+      if (failure.code !== 'NV_USER_ID_TAKEN') await sessions.giveBackRefusal(session);
       if (failure.status >= 500) throw error;
       if (failure.code === 'NV_USER_ID_TAKEN' && taken >= allowed) return startAgain(true);
       const person = await login.current(session.personId);

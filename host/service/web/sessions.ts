@@ -8,7 +8,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CodedError } from '../../../protocol/coded-error.ts';
 import type { SessionChanges, SessionRecord, SessionStage } from '../store/types.ts';
-import type { ServiceStore } from '../store/types.ts';
+import type { SessionStore } from '../store/types.ts';
 
 export const SESSION_COOKIE = 'nv_session';
 
@@ -24,7 +24,7 @@ export class Sessions {
   private readonly stale = new WeakSet<FastifyRequest>();
 
   constructor(
-    private readonly store: ServiceStore,
+    private readonly store: SessionStore,
     private readonly options: SessionOptions,
   ) {}
 
@@ -71,6 +71,20 @@ export class Sessions {
   async update(session: SessionRecord, changes: SessionChanges): Promise<SessionRecord> {
     await this.store.updateSession(session.digest, changes);
     return { ...session, ...changes };
+  }
+
+  /** Ends every other session of the session's person (a lost card or a changed password: a thief's too). */
+  async endOthers(session: SessionRecord & { personId: string }): Promise<void> {
+    await this.store.deleteSessionsOf(session.personId, session.digest);
+  }
+
+  /** Takes one of the `max` refusals this session may be given (see SessionStore): the number taken, or undefined when none is left. */
+  async takeRefusal(session: SessionRecord, max: number): Promise<number | undefined> {
+    return this.store.takeSessionRefusal(session.digest, max);
+  }
+
+  async giveBackRefusal(session: SessionRecord): Promise<void> {
+    await this.store.returnSessionRefusal(session.digest);
   }
 
   async end(reply: FastifyReply, session: SessionRecord | undefined): Promise<void> {
