@@ -442,18 +442,19 @@ describe('lifecycle', () => {
     expect(serial).toBe('LOST-C3');
     expect(password).toMatch(/^[A-Za-z0-9]{12}$/);
     expect(Date.parse(validUntil)).toBe(clock + 2 * 86_400_000);
-    expect(await svc.get(serial)).toMatchObject({ kind: 'password', owner: 'alice', replaces: 'C3', state: 'active', validUntil });
+    expect(await svc.replacementsOf('alice')).toEqual([{ serial, replaces: 'C3', owner: 'alice', state: 'active', failCount: 0, validUntil }]);
+    await expectApiError(svc.get(serial), 404, 'NV_UNKNOWN_SERIAL');
 
     expectRejected(await svc.verify('C3', hotp(seed, 0), client), 'lost');
-    expect(await svc.verify(serial, password, client)).toEqual({ result: 'accepted', serial });
+    expect(await svc.verifyReplacement(serial, password, client)).toEqual({ result: 'accepted', serial });
     expect(await svc.verifyUser('alice', password, client)).toEqual({ result: 'accepted', serial });
     const wrong = password.slice(1) + (password[0] === 'A' ? 'B' : 'A');
     expectRejected(await svc.verifyUser('alice', wrong, client), 'wrong_code');
 
     clock = Date.parse(validUntil);
-    expectAccepted(await svc.verify(serial, password, client));
+    expectAccepted(await svc.verifyReplacement(serial, password, client));
     clock += 1;
-    expect(await svc.verify(serial, password, client)).toMatchObject({ result: 'rejected', reason: 'expired' });
+    expect(await svc.verifyReplacement(serial, password, client)).toMatchObject({ result: 'rejected', reason: 'expired' });
     expectRejected(await svc.verifyUser('alice', password, client), 'expired');
   });
 
@@ -463,6 +464,7 @@ describe('lifecycle', () => {
     const plain = await svc.reportLost('C4', { replacement: false }, admin);
     expect(plain.replacement).toBeUndefined();
     await expectApiError(svc.get('LOST-C4'), 404, 'NV_UNKNOWN_SERIAL');
+    expect(await svc.replacementsOf('bob')).toEqual([]);
     await expectApiError(svc.verifyUser('bob', '123456', client), 404, 'NV_UNKNOWN_USER');
 
     await enrollHotp(svc, 'C5', { owner: 'carol' });
@@ -475,12 +477,13 @@ describe('lifecycle', () => {
     expect(again.password).not.toBe(replacement.password);
     expectRejected(await svc.verifyUser('carol', replacement.password, client), 'wrong_code');
     expectAccepted(await svc.verifyUser('carol', again.password, client));
-    expect((await svc.list({ owner: 'carol' })).map((t) => t.serial)).toEqual(['C5', 'LOST-C5']);
+    expect((await svc.list({ owner: 'carol' })).map((t) => t.serial)).toEqual(['C5']);
+    expect((await svc.replacementsOf('carol')).map((r) => r.serial)).toEqual(['LOST-C5']);
     expect((await svc.get('C5')).state).toBe('lost');
     expect((await svc.revoke('C5', admin)).state).toBe('revoked');
     // Revoking the lost token ends its temporary password too.
-    expect((await svc.get('LOST-C5')).state).toBe('revoked');
-    expectRejected(await svc.verify('LOST-C5', again.password, client), 'revoked');
+    expect((await svc.replacementsOf('carol'))[0]!.state).toBe('revoked');
+    expectRejected(await svc.verifyReplacement('LOST-C5', again.password, client), 'revoked');
     await expectApiError(svc.reportLost('C5', { replacement: true }, admin), 409, 'NV_BAD_STATE');
   });
 

@@ -34,7 +34,7 @@ export interface LoginPrincipal {
 /**
  * What step 2 asked for: a key of the card whose number was shown, the token's code, or the
  * temporary password that stands in for a token reported lost (the validation server keeps it as
- * a token of its own, `LOST-<serial>`, valid for a while).
+ * the lost token's replacement, `LOST-<serial>`, valid for a while).
  */
 export type AskedStep = { readonly method: 'card'; readonly cardSerial: string } | { readonly method: 'token' | 'temporary-password'; readonly tokenSerial: string };
 
@@ -125,13 +125,12 @@ export class LoginFlow {
    * expired one ends the login: support issues a new one).
    */
   private async tokenStep(personId: string): Promise<TokenStep | undefined> {
-    const active = (await this.tokens.list({ owner: personId })).filter((t) => t.state === 'active');
-    const token = active.find((t) => t.kind !== 'password') ?? active[0];
-    if (!token) return undefined;
-    if (token.kind !== 'password') return { method: 'token', tokenSerial: token.serial };
-    const validUntil = token.validUntil ?? '';
-    if (this.now() > Date.parse(validUntil)) throw REPLACEMENT_EXPIRED();
-    return { method: 'temporary-password', tokenSerial: token.serial, lostToken: token.replaces ?? '', validUntil };
+    const token = (await this.tokens.list({ owner: personId })).find((t) => t.state === 'active');
+    if (token) return { method: 'token', tokenSerial: token.serial };
+    const replacement = (await this.tokens.replacementsOf(personId)).find((r) => r.state === 'active');
+    if (!replacement) return undefined;
+    if (this.now() > Date.parse(replacement.validUntil)) throw REPLACEMENT_EXPIRED();
+    return { method: 'temporary-password', tokenSerial: replacement.serial, lostToken: replacement.replaces, validUntil: replacement.validUntil };
   }
 
   /** Step 2 (trin 2): `answer` is the card key, the token's code or the temporary password; `step` what was asked. */
@@ -144,7 +143,8 @@ export class LoginFlow {
     } else {
       const answers = TOKEN_ANSWERS[step.method];
       // The validation server judges the answer, its form too: a code or password of the wrong form counts as wrong.
-      const outcome = await this.tokens.verify(step.tokenSerial, answer.trim(), actor).catch(async (error: unknown) => {
+      const check = step.method === 'token' ? this.tokens.verify(step.tokenSerial, answer.trim(), actor) : this.tokens.verifyReplacement(step.tokenSerial, answer.trim(), actor);
+      const outcome = await check.catch(async (error: unknown) => {
         if (error instanceof CodedError && error.code === 'NV_BAD_CODE') return this.fail(person, 'login.code', actor, answers.wrong());
         throw error;
       });

@@ -220,6 +220,7 @@ export class People {
     for (const token of await this.tokens.list({ owner: person.id })) {
       if (token.state === 'active' || token.state === 'disabled' || token.state === 'locked') await this.tokens.reportLost(token.serial, { replacement: false }, actor);
     }
+    await this.tokens.revokeReplacementsOf(person.id, actor);
     await this.store.deleteSessionsOf(person.id);
     const withKeyFile = person.passwordHash === null;
     const password = withKeyFile ? null : temporaryPassword();

@@ -492,6 +492,20 @@ describe('a lost code token: its temporary password at step 2', () => {
     const step2 = await rp.postJson('/api/login/key', { key: replacement.password }, { 'x-csrf-token': step1.csrfToken });
     expect([step2.status, JSON.parse(step2.body).next]).toEqual([200, 'choose-credentials']);
   });
+
+  it('re-issuing a person ends the temporary password of their lost token with the rest of their credentials', async () => {
+    const { nemId } = await tokenHolder('Rita Genudstedt', cprOfAge(52, '2015'), 'TABT-4');
+    const replacement = await reportLost('TABT-4');
+    const byUser = () => fetch(new URL('/v1/verify', server.url), {
+      method: 'POST',
+      headers: { authorization: `Bearer ${CLIENT_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ user: nemId, code: replacement.password }),
+    });
+    expect(await (await byUser()).json()).toMatchObject({ result: 'accepted', serial: 'LOST-TABT-4' });
+    expect((await operator('POST', `/v1/people/${nemId}/reissue`, {})).status).toBe(201);
+    const after = await byUser();
+    expect([after.status, ((await after.json()) as { error: { code: string } }).error.code]).toEqual([404, 'NV_UNKNOWN_USER']);
+  });
 });
 
 describe('code cards: keys used once, thresholds, extra cards, blocking', () => {

@@ -1,6 +1,6 @@
 /**
- * The token store on the host's SQLite database (host/store/sqlite-database.ts): the tokens, the
- * API keys, and a copy in memory of the tokens last read or written, so that a verification reads
+ * The token store on the host's SQLite database (host/store/sqlite-database.ts): the tokens, lost
+ * tokens' temporary replacements, the API keys, and a copy in memory of the tokens last read or written, so that a verification reads
  * its token without a SELECT. Every write goes through the database's group-committed `write()`,
  * every change of a token through its one compare-and-set, each with its audit record.
  */
@@ -10,7 +10,11 @@ import {
   DuplicateSerialError,
   TOKEN_STATES,
   type ApiKeyRecord,
+  type NewReplacement,
   type NewToken,
+  type ReplacementChanges,
+  type ReplacementRecord,
+  type ReplacementState,
   type TokenChanges,
   type TokenFilter,
   type TokenRecord,
@@ -18,7 +22,10 @@ import {
   type TokenStore,
 } from './types.ts';
 
-/** The token side's tables: tokens and API keys (1). */
+/**
+ * The token side's tables: tokens and API keys (1); lost tokens' temporary passwords as
+ * replacements of their own, no longer as tokens of a `password` kind (2).
+ */
 export const TOKEN_MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -54,6 +61,58 @@ export const TOKEN_MIGRATIONS: readonly Migration[] = [
           created_at INTEGER NOT NULL
         ) STRICT;`),
   },
+  {
+    version: 2,
+    up: (db) =>
+      db.exec(`
+        CREATE TABLE replacements (
+          id TEXT PRIMARY KEY,
+          replaces TEXT NOT NULL UNIQUE,
+          owner TEXT,
+          sealed_password BLOB NOT NULL,
+          state TEXT NOT NULL CHECK (state IN ('active', 'locked', 'revoked')),
+          fail_count INTEGER NOT NULL CHECK (fail_count >= 0),
+          valid_until INTEGER NOT NULL,
+          created_at INTEGER NOT NULL,
+          updated_at INTEGER NOT NULL,
+          last_used_at INTEGER,
+          version INTEGER NOT NULL
+        ) STRICT;
+        CREATE INDEX replacements_owner ON replacements (owner);
+        -- A password token becomes a replacement; one an administrator had disabled or reported lost no longer verifies.
+        INSERT INTO replacements (id, replaces, owner, sealed_password, state, fail_count, valid_until, created_at, updated_at, last_used_at, version)
+          SELECT serial, COALESCE(replaces, substr(serial, 6)), owner, sealed_seed,
+            CASE WHEN state IN ('active', 'locked', 'revoked') THEN state ELSE 'revoked' END,
+            fail_count, COALESCE(valid_until, updated_at), created_at, updated_at, last_used_at, version
+          FROM tokens WHERE kind = 'password';
+        CREATE TABLE tokens_next (
+          serial TEXT PRIMARY KEY,
+          kind TEXT NOT NULL CHECK (kind IN ('hotp', 'totp')),
+          algorithm TEXT NOT NULL CHECK (algorithm IN ('sha1', 'sha256', 'sha512')),
+          digits INTEGER NOT NULL,
+          period INTEGER NOT NULL,
+          counter INTEGER NOT NULL,
+          last_step INTEGER NOT NULL,
+          drift_steps INTEGER NOT NULL,
+          state TEXT NOT NULL CHECK (state IN ('active', 'disabled', 'locked', 'lost', 'revoked')),
+          fail_count INTEGER NOT NULL,
+          owner TEXT,
+          sealed_seed BLOB NOT NULL,
+          pending_counter INTEGER,
+          pending_at INTEGER,
+          created_at INTEGER NOT NULL,
+          updated_at INTEGER NOT NULL,
+          last_used_at INTEGER,
+          version INTEGER NOT NULL
+        ) STRICT;
+        INSERT INTO tokens_next
+          SELECT serial, kind, algorithm, digits, period, counter, last_step, drift_steps, state, fail_count, owner, sealed_seed,
+            pending_counter, pending_at, created_at, updated_at, last_used_at, version
+          FROM tokens WHERE kind != 'password';
+        DROP TABLE tokens;
+        ALTER TABLE tokens_next RENAME TO tokens;
+        CREATE INDEX tokens_owner ON tokens (owner);`),
+  },
 ];
 
 interface TokenRow {
@@ -69,8 +128,6 @@ interface TokenRow {
   fail_count: number;
   owner: string | null;
   sealed_seed: Buffer;
-  replaces: string | null;
-  valid_until: number | null;
   pending_counter: number | null;
   pending_at: number | null;
   created_at: number;
@@ -89,7 +146,6 @@ const TOKENS: TableShape = {
     state: 'state',
     failCount: 'fail_count',
     owner: 'owner',
-    validUntil: 'valid_until',
     pendingCounter: 'pending_counter',
     pendingAt: 'pending_at',
     lastUsedAt: 'last_used_at',
@@ -110,10 +166,44 @@ function toRecord(row: TokenRow): TokenRecord {
     failCount: row.fail_count,
     owner: row.owner,
     sealedSeed: new Uint8Array(row.sealed_seed),
-    replaces: row.replaces,
-    validUntil: row.valid_until,
     pendingCounter: row.pending_counter,
     pendingAt: row.pending_at,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    lastUsedAt: row.last_used_at,
+    version: row.version,
+  };
+}
+
+interface ReplacementRow {
+  id: string;
+  replaces: string;
+  owner: string | null;
+  sealed_password: Buffer;
+  state: string;
+  fail_count: number;
+  valid_until: number;
+  created_at: number;
+  updated_at: number;
+  last_used_at: number | null;
+  version: number;
+}
+
+const REPLACEMENTS: TableShape = {
+  table: 'replacements',
+  key: 'id',
+  columns: { state: 'state', failCount: 'fail_count', lastUsedAt: 'last_used_at' } satisfies Record<keyof ReplacementChanges, string>,
+};
+
+function toReplacement(row: ReplacementRow): ReplacementRecord {
+  return {
+    id: row.id,
+    replaces: row.replaces,
+    owner: row.owner,
+    sealedPassword: new Uint8Array(row.sealed_password),
+    state: row.state as ReplacementState,
+    failCount: row.fail_count,
+    validUntil: row.valid_until,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     lastUsedAt: row.last_used_at,
@@ -139,15 +229,23 @@ export class SqliteTokenStore implements TokenStore {
     database.onRollback(() => this.tokens.clear());
     this.statements = {
       insertToken: database.prepare(`INSERT INTO tokens (serial, kind, algorithm, digits, period, counter, last_step, drift_steps, state,
-        fail_count, owner, sealed_seed, replaces, valid_until, pending_counter, pending_at, created_at, updated_at, last_used_at, version)
+        fail_count, owner, sealed_seed, pending_counter, pending_at, created_at, updated_at, last_used_at, version)
         VALUES (@serial, @kind, @algorithm, @digits, @period, @counter, @lastStep, @driftSteps, @state, @failCount, @owner, @sealedSeed,
-        @replaces, @validUntil, NULL, NULL, @now, @now, NULL, 1)`),
+        NULL, NULL, @now, @now, NULL, 1)`),
       getToken: database.prepare<[string], TokenRow>('SELECT * FROM tokens WHERE serial = ?'),
       deleteToken: database.prepare<[string]>('DELETE FROM tokens WHERE serial = ?'),
       recordFailure: database.prepare(`UPDATE tokens SET fail_count = fail_count + 1,
         state = CASE WHEN state = 'active' AND fail_count + 1 >= @maxFail THEN 'locked' ELSE state END,
         version = version + 1, updated_at = @now WHERE serial = @serial`),
       countTokens: database.prepare<[], { state: string; n: number }>('SELECT state, COUNT(*) AS n FROM tokens GROUP BY state'),
+      insertReplacement: database.prepare(`INSERT INTO replacements (id, replaces, owner, sealed_password, state, fail_count, valid_until,
+        created_at, updated_at, last_used_at, version) VALUES (@id, @replaces, @owner, @sealedPassword, 'active', 0, @validUntil, @now, @now, NULL, 1)`),
+      getReplacement: database.prepare<[string], ReplacementRow>('SELECT * FROM replacements WHERE id = ?'),
+      listReplacements: database.prepare<[string], ReplacementRow>('SELECT * FROM replacements WHERE owner = ? ORDER BY id'),
+      recordReplacementFailure: database.prepare(`UPDATE replacements SET fail_count = fail_count + 1,
+        state = CASE WHEN state = 'active' AND fail_count + 1 >= @maxFail THEN 'locked' ELSE state END,
+        version = version + 1, updated_at = @now WHERE id = @id`),
+      deleteReplacement: database.prepare<[string]>('DELETE FROM replacements WHERE id = ?'),
       listApiKeys: database.prepare<[], { id: string; role: string; hash: string; created_at: number }>('SELECT * FROM api_keys ORDER BY created_at'),
       insertApiKey: database.prepare('INSERT INTO api_keys (id, role, hash, created_at) VALUES (?, ?, ?, ?)'),
     };
@@ -226,6 +324,48 @@ export class SqliteTokenStore implements TokenStore {
     return this.database.write(() => {
       this.tokens.delete(serial);
       const deleted = this.statements.deleteToken.run(serial).changes === 1;
+      if (deleted) this.database.insertAudit(audit);
+      return deleted;
+    });
+  }
+
+  async insertReplacement(replacement: NewReplacement, audit: NewAuditEntry): Promise<ReplacementRecord> {
+    return this.database.write(() => {
+      this.statements.insertReplacement.run({ ...replacement, sealedPassword: Buffer.from(replacement.sealedPassword), now: audit.at });
+      this.database.insertAudit(audit);
+      return toReplacement(this.statements.getReplacement.get(replacement.id)!);
+    });
+  }
+
+  async getReplacement(id: string): Promise<ReplacementRecord | undefined> {
+    const row = this.statements.getReplacement.get(id);
+    return row && toReplacement(row);
+  }
+
+  async listReplacements(owner: string): Promise<ReplacementRecord[]> {
+    return this.statements.listReplacements.all(owner).map(toReplacement);
+  }
+
+  async updateReplacement(id: string, expectedVersion: number, changes: ReplacementChanges, audit: NewAuditEntry | null): Promise<boolean> {
+    return this.database.write(() => {
+      const applied = this.database.compareAndSet(REPLACEMENTS, id, expectedVersion, changes, audit?.at ?? Date.now());
+      if (applied && audit) this.database.insertAudit(audit);
+      return applied;
+    });
+  }
+
+  async recordReplacementFailure(id: string, maxFail: number, audit: (counted: ReplacementRecord) => NewAuditEntry): Promise<ReplacementRecord | undefined> {
+    return this.database.write(() => {
+      if (this.statements.recordReplacementFailure.run({ id, maxFail, now: Date.now() }).changes !== 1) return undefined;
+      const counted = toReplacement(this.statements.getReplacement.get(id)!);
+      this.database.insertAudit(audit(counted));
+      return counted;
+    });
+  }
+
+  async deleteReplacement(id: string, audit: NewAuditEntry): Promise<boolean> {
+    return this.database.write(() => {
+      const deleted = this.statements.deleteReplacement.run(id).changes === 1;
       if (deleted) this.database.insertAudit(audit);
       return deleted;
     });

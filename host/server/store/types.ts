@@ -9,7 +9,7 @@
 import type { OathAlgorithm } from '../../../protocol/oath/parameters.ts';
 import type { AuditEntry, AuditFilter, NewAuditEntry } from '../../store/audit.ts';
 
-export type TokenKind = 'hotp' | 'totp' | 'password';
+export type TokenKind = 'hotp' | 'totp';
 export type TokenState = 'active' | 'disabled' | 'locked' | 'lost' | 'revoked';
 export const TOKEN_STATES: readonly TokenState[] = ['active', 'disabled', 'locked', 'lost', 'revoked'];
 
@@ -31,10 +31,6 @@ export interface TokenRecord {
   readonly owner: string | null;
   /** The seed, encrypted (see seed-vault.ts). Never leaves the server. */
   readonly sealedSeed: Uint8Array;
-  /** A temporary replacement credential names the lost token it stands in for. */
-  readonly replaces: string | null;
-  /** Unix ms after which the credential no longer verifies; null for none. */
-  readonly validUntil: number | null;
   /** Auto-resync: a code seen beyond the window, waiting for its successor. */
   readonly pendingCounter: number | null;
   readonly pendingAt: number | null;
@@ -46,10 +42,39 @@ export interface TokenRecord {
 
 /** The fields a change may set; `version` and `updatedAt` are the store's. */
 export type TokenChanges = Partial<
-  Pick<TokenRecord, 'counter' | 'lastStep' | 'driftSteps' | 'state' | 'failCount' | 'owner' | 'validUntil' | 'pendingCounter' | 'pendingAt' | 'lastUsedAt'>
+  Pick<TokenRecord, 'counter' | 'lastStep' | 'driftSteps' | 'state' | 'failCount' | 'owner' | 'pendingCounter' | 'pendingAt' | 'lastUsedAt'>
 >;
 
 export type NewToken = Omit<TokenRecord, 'version' | 'createdAt' | 'updatedAt' | 'lastUsedAt' | 'pendingCounter' | 'pendingAt'>;
+
+/** `active` until it is used up by too many wrong tries (`locked`) or its token is revoked (`revoked`); past `validUntil` it is expired. */
+export type ReplacementState = 'active' | 'locked' | 'revoked';
+
+/**
+ * A lost token's temporary replacement: a password for the token's owner, valid until a time,
+ * that stands in for the token at step 2 of a login (privacyIDEA's lost-token flow). One per lost
+ * token; issuing another supersedes it. Wrong tries count toward its own lockout, as a token's do.
+ */
+export interface ReplacementRecord {
+  /** How the API and the login name it: `LOST-<serial of the lost token>`. */
+  readonly id: string;
+  /** The lost token it stands in for. */
+  readonly replaces: string;
+  readonly owner: string | null;
+  /** The password, sealed by the seed vault under `id`: compared timing-safe, shown only when issued. */
+  readonly sealedPassword: Uint8Array;
+  readonly state: ReplacementState;
+  readonly failCount: number;
+  /** Unix ms after which it no longer verifies. */
+  readonly validUntil: number;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+  readonly lastUsedAt: number | null;
+  readonly version: number;
+}
+
+export type NewReplacement = Pick<ReplacementRecord, 'id' | 'replaces' | 'owner' | 'sealedPassword' | 'validUntil'>;
+export type ReplacementChanges = Partial<Pick<ReplacementRecord, 'state' | 'failCount' | 'lastUsedAt'>>;
 
 export interface TokenFilter {
   readonly owner?: string;
@@ -90,6 +115,18 @@ export interface TokenStore {
    */
   recordFailure(serial: string, maxFail: number, audit: (counted: TokenRecord) => NewAuditEntry): Promise<TokenRecord | undefined>;
   deleteToken(serial: string, audit: NewAuditEntry): Promise<boolean>;
+
+  /** Issues a replacement (`id` and `replaces` unique: the caller removes the one it supersedes first). */
+  insertReplacement(replacement: NewReplacement, audit: NewAuditEntry): Promise<ReplacementRecord>;
+  getReplacement(id: string): Promise<ReplacementRecord | undefined>;
+  /** An owner's replacements, by id. */
+  listReplacements(owner: string): Promise<ReplacementRecord[]>;
+  /** Compare-and-set on `version`, with its audit record, like `updateToken`. */
+  updateReplacement(id: string, expectedVersion: number, changes: ReplacementChanges, audit: NewAuditEntry | null): Promise<boolean>;
+  /** A wrong password: fail count + 1, and an active replacement whose count reaches `maxFail` becomes locked; atomic, like `recordFailure`. */
+  recordReplacementFailure(id: string, maxFail: number, audit: (counted: ReplacementRecord) => NewAuditEntry): Promise<ReplacementRecord | undefined>;
+  deleteReplacement(id: string, audit: NewAuditEntry): Promise<boolean>;
+
   appendAudit(entry: NewAuditEntry): Promise<void>;
   listAudit(filter: AuditFilter): Promise<AuditEntry[]>;
   listApiKeys(): Promise<ApiKeyRecord[]>;
