@@ -63,9 +63,9 @@ export const TOKEN_MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 2,
-    up: (db) =>
+    up: (db) => {
       db.exec(`
-        CREATE TABLE replacements (
+        CREATE TABLE IF NOT EXISTS replacements (
           id TEXT PRIMARY KEY,
           replaces TEXT NOT NULL UNIQUE,
           owner TEXT,
@@ -78,7 +78,11 @@ export const TOKEN_MIGRATIONS: readonly Migration[] = [
           last_used_at INTEGER,
           version INTEGER NOT NULL
         ) STRICT;
-        CREATE INDEX replacements_owner ON replacements (owner);
+        CREATE INDEX IF NOT EXISTS replacements_owner ON replacements (owner);`);
+      // A file whose tokens table is of the first layout (its password tokens, its columns for them) is converted once.
+      const firstLayout = db.prepare<[string, string]>('SELECT 1 FROM pragma_table_info(?) WHERE name = ?').get('tokens', 'replaces') !== undefined;
+      if (!firstLayout) return;
+      db.exec(`
         -- A password token becomes a replacement; one an administrator had disabled or reported lost no longer verifies.
         INSERT INTO replacements (id, replaces, owner, sealed_password, state, fail_count, valid_until, created_at, updated_at, last_used_at, version)
           SELECT serial, COALESCE(replaces, substr(serial, 6)), owner, sealed_seed,
@@ -111,7 +115,8 @@ export const TOKEN_MIGRATIONS: readonly Migration[] = [
           FROM tokens WHERE kind != 'password';
         DROP TABLE tokens;
         ALTER TABLE tokens_next RENAME TO tokens;
-        CREATE INDEX tokens_owner ON tokens (owner);`),
+        CREATE INDEX tokens_owner ON tokens (owner);`);
+    },
   },
 ];
 
