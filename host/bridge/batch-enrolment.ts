@@ -117,8 +117,7 @@ async function enrollOne(
 }
 
 function failed(port: string, serial: string | undefined, error: unknown): BatchOutcome {
-  const coded = error as { code?: unknown; message?: unknown };
-  const code = typeof coded.code === 'string' && /^NV_[A-Z0-9_]+$/.test(coded.code) ? coded.code : 'NV_INTERNAL';
+  const code = error instanceof CodedError ? error.code : 'NV_INTERNAL';
   const message = error instanceof Error ? error.message.split('\n')[0]! : String(error);
   return { status: 'failed', port, ...(serial === undefined ? {} : { serial }), code, message };
 }
