@@ -179,12 +179,15 @@ export class SqliteDatabase {
 
   /**
    * The one compare-and-set: applies `changes` (those of `shape`'s fields that are not undefined),
-   * with version + 1 and `updated_at`, only to the row at `expectedVersion`. Inside `write()`.
+   * with version + 1 and `updated_at` (the audit record's time, or now), only to the row at
+   * `expectedVersion`, and appends `audit` if it applied. Inside `write()`.
    */
-  compareAndSet(shape: TableShape, key: string, expectedVersion: number, changes: object, updatedAt: number): boolean {
+  compareAndSet(shape: TableShape, key: string, expectedVersion: number, changes: object, audit: NewAuditEntry | null, updatedAt = audit?.at ?? Date.now()): boolean {
     const set = columnsOf(shape.columns, changes);
     const statement = this.updateStatement(shape, [...set.keys()], true);
-    return statement.run({ ...Object.fromEntries(set), key, expectedVersion, updatedAt }).changes === 1;
+    const applied = statement.run({ ...Object.fromEntries(set), key, expectedVersion, updatedAt }).changes === 1;
+    if (applied && audit) this.insertAudit(audit);
+    return applied;
   }
 
   /** Sets fields of an unversioned row (a session), whoever changed it meanwhile. Inside `write()`. */

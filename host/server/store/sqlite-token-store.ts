@@ -302,11 +302,10 @@ export class SqliteTokenStore implements TokenStore {
     const updatedAt = audit?.at ?? Date.now();
     return this.database.write(() => {
       const cached = this.tokens.get(serial);
-      if (!this.database.compareAndSet(TOKENS, serial, expectedVersion, changes, updatedAt)) {
+      if (!this.database.compareAndSet(TOKENS, serial, expectedVersion, changes, audit, updatedAt)) {
         if (cached?.version === expectedVersion) this.tokens.delete(serial); // stale: read it again
         return false;
       }
-      if (audit) this.database.insertAudit(audit);
       if (cached?.version === expectedVersion) this.tokens.set(serial, { ...cached, ...changes, version: expectedVersion + 1, updatedAt });
       else this.tokens.delete(serial);
       return true;
@@ -352,11 +351,7 @@ export class SqliteTokenStore implements TokenStore {
   }
 
   async updateReplacement(id: string, expectedVersion: number, changes: ReplacementChanges, audit: NewAuditEntry | null): Promise<boolean> {
-    return this.database.write(() => {
-      const applied = this.database.compareAndSet(REPLACEMENTS, id, expectedVersion, changes, audit?.at ?? Date.now());
-      if (applied && audit) this.database.insertAudit(audit);
-      return applied;
-    });
+    return this.database.write(() => this.database.compareAndSet(REPLACEMENTS, id, expectedVersion, changes, audit));
   }
 
   async recordReplacementFailure(id: string, maxFail: number, audit: (counted: ReplacementRecord) => NewAuditEntry): Promise<ReplacementRecord | undefined> {

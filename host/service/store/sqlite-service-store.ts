@@ -394,7 +394,7 @@ export class SqliteServiceStore implements ServiceStore {
   async updatePerson(id: string, expectedVersion: number, changes: PersonChanges, audit: NewAuditEntry | null): Promise<boolean> {
     return this.database.write(() => {
       try {
-        return this.changed(PEOPLE, id, expectedVersion, changes, audit);
+        return this.database.compareAndSet(PEOPLE, id, expectedVersion, changes, audit);
       } catch (error) {
         rethrowDuplicatePerson(error);
       }
@@ -428,7 +428,7 @@ export class SqliteServiceStore implements ServiceStore {
   }
 
   async updateCard(serial: string, expectedVersion: number, changes: CodeCardChanges, audit: NewAuditEntry | null): Promise<boolean> {
-    return this.database.write(() => this.changed(CARDS, serial, expectedVersion, changes, audit));
+    return this.database.write(() => this.database.compareAndSet(CARDS, serial, expectedVersion, changes, audit));
   }
 
   async insertKeyFile(keyFile: NewKeyFile, audit: NewAuditEntry): Promise<KeyFileRecord> {
@@ -446,7 +446,7 @@ export class SqliteServiceStore implements ServiceStore {
   }
 
   async updateKeyFile(id: string, expectedVersion: number, changes: KeyFileChanges, audit: NewAuditEntry | null): Promise<boolean> {
-    return this.database.write(() => this.changed(KEY_FILES, id, expectedVersion, changes, audit));
+    return this.database.write(() => this.database.compareAndSet(KEY_FILES, id, expectedVersion, changes, audit));
   }
 
   async appendAudit(entry: NewAuditEntry): Promise<void> {
@@ -558,12 +558,5 @@ export class SqliteServiceStore implements ServiceStore {
   async getSession(digest: string, now: number): Promise<SessionRecord | undefined> {
     const row = this.statements.getSession.get(digest, now);
     return row && toSession(row);
-  }
-
-  /** The compare-and-set of a versioned row, with its audit record when it applied. */
-  private changed(shape: TableShape, key: string, expectedVersion: number, changes: object, audit: NewAuditEntry | null): boolean {
-    const applied = this.database.compareAndSet(shape, key, expectedVersion, changes, audit?.at ?? Date.now());
-    if (applied && audit) this.database.insertAudit(audit);
-    return applied;
   }
 }
