@@ -13,13 +13,14 @@ import { ENGINES, type EngineName } from './targets/engines.ts';
 import { BOARD_DISPLAYS, BOARD_IOS, type BoardDisplay, type BoardIo } from './targets/johnny-five/pins.ts';
 import type { DigitOrder } from './targets/johnny-five/display-decoders.ts';
 import { parsePins } from './targets/johnny-five/pins.ts';
+import { CodedError } from '../protocol/coded-error.ts';
 
-class DeviceCliError extends Error {
+class DeviceCliError extends CodedError {
   constructor(
-    readonly code: string,
+    override readonly code: string,
     message: string,
   ) {
-    super(message);
+    super(code, message);
   }
 }
 

@@ -9,8 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { SerialPort } from 'serialport';
 import { isAlive, parseAnnouncement, runtimeDirectory, type EmulatorAnnouncement } from '../../protocol/discovery.ts';
-import { BridgeError } from './link.ts';
 import { listHidTokens, loadNodeHid, type HidBackend } from './node-hid-port.ts';
+import { CodedError } from '../../protocol/coded-error.ts';
 
 export interface FoundPort {
   readonly kind: 'serial' | 'hid' | 'emulator';
@@ -159,11 +159,11 @@ export function chooseToken(tokens: readonly AttachedToken[], serial?: string): 
     const matching = tokens.filter((t) => t.serial === serial);
     if (matching.length === 1) return matching[0]!;
     if (matching.length === 0) {
-      throw new BridgeError('NV_NO_SUCH_TOKEN', `no attached token has serial ${serial}` + (tokens.length ? `; attached: ${tokens.map(describe).join(', ')}` : ': none is attached'));
+      throw new CodedError('NV_NO_SUCH_TOKEN', `no attached token has serial ${serial}` + (tokens.length ? `; attached: ${tokens.map(describe).join(', ')}` : ': none is attached'));
     }
-    throw new BridgeError('NV_SEVERAL_TOKENS', `${matching.length} attached tokens have serial ${serial}: ${matching.map(describe).join(', ')}; choose one with --port`);
+    throw new CodedError('NV_SEVERAL_TOKENS', `${matching.length} attached tokens have serial ${serial}: ${matching.map(describe).join(', ')}; choose one with --port`);
   }
   if (tokens.length === 1) return tokens[0]!;
-  if (tokens.length === 0) throw new BridgeError('NV_NO_TOKENS', 'no token found: start an emulator (noegleviser device emulate), plug a token in, or name its port with --port');
-  throw new BridgeError('NV_SEVERAL_TOKENS', `${tokens.length} tokens are attached: ${tokens.map(describe).join(', ')}; choose one with --serial SERIAL (or --port)`);
+  if (tokens.length === 0) throw new CodedError('NV_NO_TOKENS', 'no token found: start an emulator (noegleviser device emulate), plug a token in, or name its port with --port');
+  throw new CodedError('NV_SEVERAL_TOKENS', `${tokens.length} tokens are attached: ${tokens.map(describe).join(', ')}; choose one with --serial SERIAL (or --port)`);
 }

@@ -10,7 +10,8 @@ import { DEBUG_ARGS, type DebugOp, type DebugResult, type DisplayResult } from '
 import { isEmulatorSerial, type EmulatorAnnouncement } from '../../protocol/discovery.ts';
 import { debugCall, type DebugCallArgs } from '../bridge/debug-link.ts';
 import { hostRuntimeDir, listEmulators } from '../bridge/discovery.ts';
-import { CliError, usageError } from './errors.ts';
+import { CodedError } from '../../protocol/coded-error.ts';
+import { usageError } from './errors.ts';
 
 /** How a debug-link command names its token: the socket itself, or a running emulator's serial number. */
 export interface DebugTarget {
@@ -44,19 +45,19 @@ export function chooseDebugLink(target: DebugTarget, runtimeDir = hostRuntimeDir
     if (chosen.length === 1) return chosen[0]!.debug;
     if (chosen.length > 1) {
       const sockets = chosen.map((e) => `${e.debug} (pid ${e.pid})`).join(', ');
-      throw new CliError('NV_SEVERAL_EMULATORS', `${chosen.length} running emulators have serial number ${target.serial}: choose one with --debug: ${sockets}`);
+      throw new CodedError('NV_SEVERAL_EMULATORS', `${chosen.length} running emulators have serial number ${target.serial}: choose one with --debug: ${sockets}`);
     }
     const others = running.length > 0 ? `; running: ${describeRunning(running)}` : ` (none is announced in ${runtimeDir})`;
-    throw new CliError('NV_NO_SUCH_EMULATOR', `no running emulator has serial number ${target.serial}${others}`);
+    throw new CodedError('NV_NO_SUCH_EMULATOR', `no running emulator has serial number ${target.serial}${others}`);
   }
   if (running.length === 1) return running[0]!.debug;
   if (running.length === 0) {
-    throw new CliError(
+    throw new CodedError(
       'NV_NO_EMULATOR',
       `no emulator is running (none is announced in ${runtimeDir}): start one with \`noegleviser device emulate\`, or name its debug link with --debug`,
     );
   }
-  throw new CliError('NV_SEVERAL_EMULATORS', `${running.length} emulators are running: ${describeRunning(running)}; choose one with --serial`);
+  throw new CodedError('NV_SEVERAL_EMULATORS', `${running.length} emulators are running: ${describeRunning(running)}; choose one with --serial`);
 }
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };

@@ -5,7 +5,7 @@
  */
 import { DebugLinkError, type DisplayResult } from '../../protocol/debug/messages.ts';
 import { DebugClient } from '../bridge/debug-link.ts';
-import { ApiError } from '../server/errors.ts';
+import { CodedError } from '../../protocol/coded-error.ts';
 
 /** What the token's display shows: its text as a person reads it (trimmed), and the segment pattern of each position. */
 export interface TokenFace {
@@ -93,16 +93,16 @@ export class TokenLink {
     if (!(error instanceof DebugLinkError)) return error;
     switch (error.code) {
       case 'NV_DEBUG_UNREACHABLE':
-        return new ApiError(502, 'NV_LAB_TOKEN_UNREACHABLE', `${error.message}: is the emulator running?`);
+        return new CodedError('NV_LAB_TOKEN_UNREACHABLE', `${error.message}: is the emulator running?`, 502);
       case 'NV_DEBUG_TIMEOUT':
-        return new ApiError(504, 'NV_LAB_TOKEN_TIMEOUT', `the emulated token did not answer "${op}" within ${this.timeoutMs} ms`);
+        return new CodedError('NV_LAB_TOKEN_TIMEOUT', `the emulated token did not answer "${op}" within ${this.timeoutMs} ms`, 504);
       case 'NV_DEBUG_LINK':
-        return new ApiError(502, 'NV_LAB_TOKEN_LINK', 'the link to the emulated token dropped');
+        return new CodedError('NV_LAB_TOKEN_LINK', 'the link to the emulated token dropped', 502);
       case 'NV_DEBUG_BAD_ANSWER':
       case 'NV_DEBUG_TOO_LONG':
-        return new ApiError(502, 'NV_LAB_TOKEN_ANSWER', `the emulated token answered without a display (${error.message})`);
+        return new CodedError('NV_LAB_TOKEN_ANSWER', `the emulated token answered without a display (${error.message})`, 502);
       default:
-        return new ApiError(error.code === 'NV_DEBUG_POWERED_OFF' ? 409 : 502, error.code, error.message);
+        return new CodedError(error.code, error.message, error.code === 'NV_DEBUG_POWERED_OFF' ? 409 : 502);
     }
   }
 }

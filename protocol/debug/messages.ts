@@ -1,3 +1,5 @@
+import { CodedError } from '../coded-error.ts';
+
 /**
  * The debug link's messages: the lab's powers over an emulated token (press, hold, read the
  * display, advance the clock, cut power, set the battery, report the simulated hardware). Only an
@@ -161,12 +163,13 @@ export function isDebugErrorCode(code: unknown): code is DebugErrorCode {
   return typeof code === 'string' && Object.prototype.hasOwnProperty.call(DEBUG_ERRORS, code);
 }
 
-export class DebugLinkError extends Error {
+/** A debug link failure, a coded error (the CLI and the lab tell it by its type) whose code is one of DEBUG_ERRORS. */
+export class DebugLinkError extends CodedError {
   constructor(
-    readonly code: DebugErrorCode,
+    override readonly code: DebugErrorCode,
     message: string,
   ) {
-    super(message);
+    super(code, message);
     this.name = 'DebugLinkError';
   }
 }

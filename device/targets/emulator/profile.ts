@@ -11,6 +11,7 @@ import path from 'node:path';
 import { isAlive } from '../../../protocol/discovery.ts';
 import type { FlashGeometry } from '../../hal/flash.ts';
 import { DEFAULT_ENDURANCE, DEFAULT_GEOMETRY, SimFlash } from '../../sim/sim-flash.ts';
+import { CodedError } from '../../../protocol/coded-error.ts';
 
 export interface HardwareState {
   readonly format: 1;
@@ -22,12 +23,12 @@ export interface HardwareState {
   readonly rtc: { readonly unixMs: number; readonly hostMs: number };
 }
 
-export class ProfileError extends Error {
+export class ProfileError extends CodedError {
   constructor(
-    readonly code: 'NV_PROFILE_BUSY' | 'NV_PROFILE_INVALID',
+    override readonly code: 'NV_PROFILE_BUSY' | 'NV_PROFILE_INVALID',
     message: string,
   ) {
-    super(message);
+    super(code, message);
     this.name = 'ProfileError';
   }
 }

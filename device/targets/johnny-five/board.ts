@@ -22,14 +22,12 @@ import { ARDUINO_PINS, PIN_NAMES, RASPBERRY_PI_PINS, type BoardDisplay, type Boa
 
 export { BOARD_DISPLAYS, BOARD_IOS, type BoardDisplay, type BoardIo } from './pins.ts';
 import { VIRTUAL_PIN_COUNT, VirtualBoard } from './virtual-board.ts';
+import { CodedError } from '../../../protocol/coded-error.ts';
 
 
-export class BoardError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
+export class BoardError extends CodedError {
+  constructor(code: string, message: string) {
+    super(code, message);
     this.name = 'BoardError';
   }
 }
