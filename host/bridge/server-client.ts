@@ -1,36 +1,14 @@
-/** The bridge's side of the validation server's HTTP API. */
-import type { Replacement, ResyncOutcome, TokenView, VerifyOutcome } from '../server/token-service.ts';
-import type { viewAuditEntry } from '../server/http/app.ts';
-import type { OrganisationRecord } from '../service/store/types.ts';
-import type { viewPerson } from '../service/web/api-routes.ts';
+/** The bridge's side of the validation server's HTTP API: it compiles against host/api, the contract, and nothing of the server. */
 import { CodedError } from '../../protocol/coded-error.ts';
+import type { AuditQuery, AuditView } from '../api/audit.ts';
 import { readErrorEnvelope } from '../api/errors.ts';
+import type { IssuedAnswer, LettersAnswer, OrganisationAnswer, OrganisationOrder, PersonAnswer, PersonOrder, PersonView } from '../api/people.ts';
+import type { CounterAnswer, EnrollRequest, LostAnswer, ResyncOutcome, StateAction, TokenView, VerifyOutcome } from '../api/tokens.ts';
 
-/** An audit entry as the API sends it: time as an ISO string, the subject named by its kind. */
-export type AuditView = ReturnType<typeof viewAuditEntry>;
+export type { AuditView, PersonView };
 
-/** What `GET /v1/audit` filters on. */
-export interface AuditQuery {
-  /** The subject's id: a token serial, a NemID number, a card serial, a key file's id. */
-  readonly subject?: string;
-  readonly action?: string;
-  /** ISO 8601. */
-  readonly since?: string;
-  readonly order?: 'asc' | 'desc';
-  readonly limit?: number;
-}
-
-/** A person of the login service as the operator API shows them (never a hash, a key or a password). */
-export type PersonView = ReturnType<typeof viewPerson>;
-
-/** What ordering a NemID sends: a CPR number or (without one) a birth date, and a card or an enrolled token. */
-export interface PersonOrderRequest {
-  readonly name: string;
-  readonly cpr?: string;
-  readonly birthDate?: string;
-  readonly credential: 'card' | 'token';
-  readonly tokenSerial?: string;
-}
+/** What `GET /v1/audit` filters on, as the client takes it (a number where the query carries text). */
+export type AuditFilter = Pick<AuditQuery, 'subject' | 'action' | 'since' | 'order'> & { readonly limit?: number };
 
 export interface ServerEndpoint {
   readonly url: string;
@@ -38,19 +16,8 @@ export interface ServerEndpoint {
   readonly clientKey?: string;
 }
 
-export interface TokenRegistration {
-  readonly serial: string;
-  readonly kind: 'hotp' | 'totp';
-  readonly algorithm: string;
-  readonly digits: number;
-  readonly period?: number;
-  readonly counter?: number;
-  /** Hex; sent once, over the request body, and never logged. */
-  readonly seed: string;
-  readonly owner?: string | null;
-  /** Register a seed under 16 bytes anyway (the server refuses it otherwise). */
-  readonly allowShortSeed?: boolean;
-}
+/** A token to register: the seed in hex, sent once, in the request body, and never logged. */
+export type TokenRegistration = EnrollRequest;
 
 export class ServerClient {
   readonly url: string;
@@ -81,11 +48,11 @@ export class ServerClient {
   }
 
   /** disable, enable, unlock or revoke. */
-  async changeState(serial: string, action: 'disable' | 'enable' | 'unlock' | 'revoke'): Promise<TokenView> {
+  async changeState(serial: string, action: StateAction): Promise<TokenView> {
     return (await this.call<{ token: TokenView }>('admin', 'POST', `/v1/tokens/${encodeURIComponent(serial)}/${action}`, {})).token;
   }
 
-  async reportLost(serial: string, options: { replacement: boolean; validDays?: number }): Promise<{ token: TokenView; replacement?: Replacement }> {
+  async reportLost(serial: string, options: { replacement: boolean; validDays?: number }): Promise<LostAnswer> {
     return this.call('admin', 'POST', `/v1/tokens/${encodeURIComponent(serial)}/lost`, options);
   }
 
@@ -93,7 +60,7 @@ export class ServerClient {
     return (await this.call<{ token: TokenView }>('admin', 'POST', `/v1/tokens/${encodeURIComponent(serial)}/assign`, { owner })).token;
   }
 
-  async audit(filter: AuditQuery = {}): Promise<AuditView[]> {
+  async audit(filter: AuditFilter = {}): Promise<AuditView[]> {
     const query = new URLSearchParams();
     for (const [key, value] of Object.entries(filter)) if (value !== undefined) query.set(key, String(value));
     return (await this.call<{ entries: AuditView[] }>('admin', 'GET', `/v1/audit${query.size ? `?${query}` : ''}`)).entries;
@@ -103,7 +70,7 @@ export class ServerClient {
     await this.call('admin', 'DELETE', `/v1/tokens/${encodeURIComponent(serial)}`);
   }
 
-  async advanceCounter(serial: string, counter: number): Promise<{ token: TokenView; moved: boolean }> {
+  async advanceCounter(serial: string, counter: number): Promise<CounterAnswer> {
     return this.call('admin', 'POST', `/v1/tokens/${encodeURIComponent(serial)}/counter`, { counter });
   }
 
@@ -112,31 +79,31 @@ export class ServerClient {
   }
 
   /** Orders a NemID; the welcome letter (with the temporary password, never sent here) goes to the server's outbox. */
-  async orderPerson(order: PersonOrderRequest): Promise<{ person: PersonView; letter: string }> {
+  async orderPerson(order: PersonOrder): Promise<IssuedAnswer> {
     return this.call('admin', 'POST', '/v1/people', order);
   }
 
   async getPerson(nemId: string): Promise<PersonView> {
-    return (await this.call<{ person: PersonView }>('admin', 'GET', `/v1/people/${encodeURIComponent(nemId)}`)).person;
+    return (await this.call<PersonAnswer>('admin', 'GET', `/v1/people/${encodeURIComponent(nemId)}`)).person;
   }
 
   /** block, unblock or unlock a person. */
   async changePerson(nemId: string, action: 'block' | 'unblock' | 'unlock'): Promise<PersonView> {
-    return (await this.call<{ person: PersonView }>('admin', 'POST', `/v1/people/${encodeURIComponent(nemId)}/${action}`, {})).person;
+    return (await this.call<PersonAnswer>('admin', 'POST', `/v1/people/${encodeURIComponent(nemId)}/${action}`, {})).person;
   }
 
   /** Re-issues a person's credential: the old ones are blocked, a new letter goes to the outbox (an employee's card in a letter of its own). */
-  async reissuePerson(nemId: string): Promise<{ person: PersonView; letter: string; cardLetter?: string }> {
+  async reissuePerson(nemId: string): Promise<IssuedAnswer> {
     return this.call('admin', 'POST', `/v1/people/${encodeURIComponent(nemId)}/reissue`, {});
   }
 
   /** Extra code cards (at most 3 alive at a time); answers the outbox letter of each. */
-  async orderExtraCards(nemId: string, count: number): Promise<string[]> {
-    return (await this.call<{ letters: string[] }>('admin', 'POST', `/v1/people/${encodeURIComponent(nemId)}/extra-cards`, { count })).letters;
+  async orderExtraCards(nemId: string, count: number): Promise<readonly string[]> {
+    return (await this.call<LettersAnswer>('admin', 'POST', `/v1/people/${encodeURIComponent(nemId)}/extra-cards`, { count })).letters;
   }
 
   /** An organisation (CVR checked) and its first administrator: the temporary password in `letter`, the code card in `cardLetter`. */
-  async createOrganisation(input: { cvr: string; name: string; administrator: string }): Promise<{ organisation: OrganisationRecord; administrator: PersonView; letter: string; cardLetter: string }> {
+  async createOrganisation(input: OrganisationOrder): Promise<OrganisationAnswer> {
     return this.call('admin', 'POST', '/v1/organisations', input);
   }
 

@@ -12,7 +12,7 @@ import { enrollWithServer } from '../bridge/enrolment.ts';
 import { ClockAheadError, connectToken, enroll, formatClockOffset, readClock, readInfo, setPressEvents, syncClock, waitForPress, wipe, type ClockSync } from '../bridge/operations.ts';
 import { ServerClient } from '../bridge/server-client.ts';
 import type { TokenSession } from '../bridge/session.ts';
-import type { TokenView } from '../server/token-service.ts';
+import type { TokenView } from '../api/tokens.ts';
 import { confirmation } from './confirm.ts';
 import { usageError, wholeNumber } from './errors.ts';
 import { createOutput, table } from './output.ts';

@@ -5,7 +5,7 @@
  */
 import { Command, Option } from 'commander';
 import type { PersonView } from '../bridge/server-client.ts';
-import { DEFAULT_SERVICE_POLICY } from '../service/service-policy.ts';
+import { MAX_EXTRA_CARDS } from '../api/people.ts';
 import { usageError, wholeNumber } from './errors.ts';
 import { createOutput, table } from './output.ts';
 import { addServerOptions, requireServer, type ServerCliOptions } from './server-options.ts';
@@ -79,9 +79,9 @@ export function personCommand(): Command {
         ...table({ letter: inOutbox(result.letter), ...(result.cardLetter ? { 'card letter': inOutbox(result.cardLetter) } : {}) }),
       ]);
     });
-  sub('extra-cards', `order extra code cards (ekstra nøglekort), at most ${DEFAULT_SERVICE_POLICY.maxExtraCards} alive at a time`)
+  sub('extra-cards', `order extra code cards (ekstra nøglekort), at most ${MAX_EXTRA_CARDS} alive at a time`)
     .argument('<nemId>', 'the NemID number')
-    .addOption(new Option('--count <n>', 'how many').argParser(wholeNumber('--count', 1, DEFAULT_SERVICE_POLICY.maxExtraCards)).makeOptionMandatory())
+    .addOption(new Option('--count <n>', 'how many').argParser(wholeNumber('--count', 1, MAX_EXTRA_CARDS)).makeOptionMandatory())
     .action(async (nemId: string, o: Options & { count: number }) => {
       const letters = await requireServer(o).orderExtraCards(nemId, o.count);
       createOutput(Boolean(o.json)).result({ letters }, () => [`${letters.length} extra card(s) for ${nemId}, in the server's outbox:`, ...letters.map((letter) => `  ${letter}`)]);

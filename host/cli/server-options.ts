@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { ServerClient, type ServerEndpoint } from '../bridge/server-client.ts';
-import { DEFAULT_PORT } from '../server/defaults.ts';
+import { DEFAULT_PORT } from '../api/defaults.ts';
 import { usageError } from './errors.ts';
 
 export interface ServerCliOptions {

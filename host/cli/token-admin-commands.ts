@@ -1,8 +1,8 @@
 /** `noegleviser token …`: the server's token administration, for an operator at a shell. */
 import { Command, Option } from 'commander';
 import type { AuditView } from '../bridge/server-client.ts';
-import { ISO_TIME_PATTERN } from '../server/http/schemas.ts';
-import type { TokenView } from '../server/token-service.ts';
+import { ISO_TIME_PATTERN } from '../api/audit.ts';
+import type { TokenView } from '../api/tokens.ts';
 import { confirmation } from './confirm.ts';
 import { usageError, wholeNumber } from './errors.ts';
 import { columns, createOutput, table } from './output.ts';

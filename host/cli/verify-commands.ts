@@ -6,7 +6,7 @@ import { Command, Option } from 'commander';
 import { connectToken, readInfo } from '../bridge/operations.ts';
 import type { ServerClient } from '../bridge/server-client.ts';
 import type { TokenSession } from '../bridge/session.ts';
-import type { VerifyOutcome } from '../server/token-service.ts';
+import type { VerifyOutcome } from '../api/tokens.ts';
 import { CommandExit, usageError } from './errors.ts';
 import { createOutput, table } from './output.ts';
 import { addServerOptions, requireServer, type ServerCliOptions } from './server-options.ts';

@@ -4,7 +4,7 @@ import { MAX_DIGITS, MIN_DIGITS } from '../../protocol/oath/parameters.ts';
 import { SeedFileError } from './errors.ts';
 import type { DryRunRow, ImportedToken, KeyRefusal, SeedFileFormat, SeedFileImport } from './types.ts';
 
-/** The serials the server's API takes (host/server/http/schemas.ts says the same). */
+/** The serials the server's API takes (host/api/tokens.ts says the same). */
 export const SERIAL_PATTERN = /^[A-Za-z0-9._:-]{1,32}$/;
 
 export const DEFAULT_ISSUER = 'noegleviser';

@@ -2,7 +2,7 @@
 import os from 'node:os';
 import path from 'node:path';
 
-export const DEFAULT_PORT = 8421;
+export { DEFAULT_PORT } from '../api/defaults.ts';
 
 export function defaultDbFile(env: NodeJS.ProcessEnv = process.env): string {
   const dataHome = env.XDG_DATA_HOME || path.join(os.homedir(), '.local', 'share');

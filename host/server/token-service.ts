@@ -26,24 +26,9 @@ import {
   type TokenStore,
 } from './store/types.ts';
 import { currentStep, findConsecutive, findCounter, stepRange } from './verification.ts';
+import type { RejectReason, Replacement, ResyncOutcome, TokenView, VerifyOutcome } from '../api/tokens.ts';
 
-/** A token as the API shows it: everything but the seed. */
-export interface TokenView {
-  serial: string;
-  kind: TokenKind;
-  algorithm: OathAlgorithm;
-  digits: number;
-  period?: number;
-  counter?: number;
-  lastStep?: number;
-  driftSteps?: number;
-  state: TokenState;
-  failCount: number;
-  owner: string | null;
-  createdAt: string;
-  updatedAt: string;
-  lastUsedAt: string | null;
-}
+export type { RejectReason, Replacement, ResyncOutcome, TokenView, VerifyOutcome };
 
 export interface EnrollInput {
   readonly serial: string;
@@ -54,31 +39,6 @@ export interface EnrollInput {
   readonly counter?: number;
   readonly seed: Uint8Array;
   readonly owner?: string | null;
-}
-
-export type RejectReason = 'wrong_code' | 'replayed' | 'out_of_window' | 'locked' | 'disabled' | 'lost' | 'revoked' | 'expired';
-
-export type VerifyOutcome =
-  | { readonly result: 'accepted'; readonly serial: string; readonly counter?: number; readonly step?: number }
-  | {
-      readonly result: 'rejected';
-      readonly serial: string;
-      readonly reason: RejectReason;
-      readonly failCount: number;
-      readonly locked: boolean;
-      /** What to do next, when something can be done: resync a token beyond the window, unlock a locked one. */
-      readonly hint?: string;
-    };
-
-export type ResyncOutcome =
-  | { readonly result: 'resynced'; readonly serial: string; readonly counter?: number; readonly driftSteps?: number; readonly unlocked: boolean }
-  | { readonly result: 'rejected'; readonly serial: string; readonly reason: 'no_consecutive_codes'; readonly failCount: number };
-
-/** A temporary replacement as issued: its password, shown this once. */
-export interface Replacement {
-  readonly serial: string;
-  readonly password: string;
-  readonly validUntil: string;
 }
 
 /** A temporary replacement as the login service sees it: never its password. */

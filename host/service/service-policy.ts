@@ -1,4 +1,6 @@
 /** The service's rules of thumb, in one place; each has a default a NemID user would recognise. */
+import { MAX_EXTRA_CARDS } from '../api/people.ts';
+
 export interface ServicePolicy {
   /** Wrong passwords and keys in a row (both steps count alike) that lock a person. */
   readonly maxFailures: number;
@@ -22,7 +24,7 @@ export interface ServicePolicy {
 export const DEFAULT_SERVICE_POLICY: ServicePolicy = {
   maxFailures: 5,
   defaultCardThreshold: 20,
-  maxExtraCards: 3,
+  maxExtraCards: MAX_EXTRA_CARDS,
   activationValidMs: 14 * 24 * 3600_000,
   sessionIdleMs: 15 * 60_000,
   loginAttemptsPerMinute: 60,

@@ -3,22 +3,37 @@
  * `{"error":{"code":"NV_…","message":"…"}}`. Administrative routes need the admin key, verify and
  * resync the client key (`Authorization: Bearer …`). /health and /metrics are open.
  */
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { hexToBytes } from '../../../protocol/bytes.ts';
 import { RECOMMENDED_MIN_SECRET_BYTES } from '../../../protocol/commands.ts';
 import { CodedError } from '../../../protocol/coded-error.ts';
+import { auditRoute, type AuditQuery, type AuditView } from '../../api/audit.ts';
 import { errorEnvelope } from '../../api/errors.ts';
+import {
+  healthRoute,
+  STATE_ACTIONS,
+  tokenRoutes,
+  type CounterAnswer,
+  type EnrollRequest,
+  type LostAnswer,
+  type LostRequest,
+  type ResyncOutcome,
+  type ResyncRequest,
+  type TokenListQuery,
+  type TokenView,
+  type VerifyOutcome,
+  type VerifyRequest,
+} from '../../api/tokens.ts';
+import { ADMIN_ONLY, CLIENT_OR_ADMIN, bearer, keyActor as actor } from './access.ts';
 import { answerClientError, frameworkFailure, noRoute, sendError, toApiError, writeErrorAndClose } from './errors.ts';
 import type { ServerMetrics } from '../metrics.ts';
-import type { ApiKeys, Principal, Role } from '../secrets.ts';
+import type { ApiKeys } from '../secrets.ts';
 import { subjectKindOfAction, type AuditEntry } from '../../store/audit.ts';
-import type { TokenStore, TokenState } from '../store/types.ts';
-import type { Actor } from '../../store/audit.ts';
+import type { TokenStore } from '../store/types.ts';
 import type { TokenService } from '../token-service.ts';
-import * as schema from './schemas.ts';
 
 export interface AppOptions {
   readonly service: TokenService;
@@ -30,12 +45,6 @@ export interface AppOptions {
   readonly bodyLimit?: number;
   /** Requests per client (API key, or address without one) per second; 0 switches the limit off. */
   readonly rateLimitPerSecond?: number;
-}
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    principal?: Principal;
-  }
 }
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
@@ -101,23 +110,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // Neither path nor method is echoed: an answer never carries back what the request sent.
   app.setNotFoundHandler((_request, reply) => sendError(reply, noRoute()));
 
-  const requireRole = (...roles: Role[]) => (request: FastifyRequest, _reply: FastifyReply, done: (error?: CodedError) => void) => {
-    if (!request.principal) return done(new CodedError('NV_UNAUTHORIZED', 'an API key is needed: Authorization: Bearer <key>', 401));
-    if (!roles.includes(request.principal.role)) return done(new CodedError('NV_FORBIDDEN', `this needs the ${roles.join(' or ')} key`, 403));
-    done();
-  };
-  // Checked before the body is validated: without the right key, a request learns nothing of the schema.
-  const admin = { preValidation: requireRole('admin') };
-  const client = { preValidation: requireRole('client', 'admin') };
-  const actor = (request: FastifyRequest): Actor => ({ name: request.principal?.id ?? 'anonymous', ip: request.ip });
-
-  app.get('/health', async () => {
+  app.get('/health', { schema: healthRoute }, async () => {
     await options.store.ping();
-    return { status: 'ok' };
+    return { status: 'ok' as const };
   });
   app.get('/metrics', async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
 
-  app.post<{ Body: schema.EnrollBody }>('/v1/tokens', { ...admin, schema: { body: schema.enrollBody } }, async (request, reply) => {
+  app.post<{ Body: EnrollRequest }>('/v1/tokens', { ...ADMIN_ONLY, schema: tokenRoutes.enroll }, async (request, reply) => {
     const body = request.body;
     const seed = hexToBytes(body.seed)!;
     try {
@@ -142,50 +141,46 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       seed.fill(0);
     }
   });
-  app.get<{ Querystring: { owner?: string; state?: TokenState; limit?: string; offset?: string } }>(
-    '/v1/tokens',
-    { ...admin, schema: { querystring: { ...schema.listQuery } } },
-    async (request) => {
-      const { owner, state, limit, offset } = request.query;
-      return { tokens: await service.list({ owner, state, limit: pageSize(limit), offset: offset === undefined ? undefined : Number(offset) }) };
-    },
-  );
-  app.get<{ Params: { serial: string } }>('/v1/tokens/:serial', { ...admin, schema: { params: schema.serialParams } }, async (request) => ({
+  app.get<{ Querystring: TokenListQuery }>('/v1/tokens', { ...ADMIN_ONLY, schema: tokenRoutes.list }, async (request): Promise<{ tokens: TokenView[] }> => {
+    const { owner, state, limit, offset } = request.query;
+    return { tokens: await service.list({ owner, state, limit: pageSize(limit), offset: offset === undefined ? undefined : Number(offset) }) };
+  });
+  app.get<{ Params: { serial: string } }>('/v1/tokens/:serial', { ...ADMIN_ONLY, schema: tokenRoutes.get }, async (request): Promise<{ token: TokenView }> => ({
     token: await service.get(request.params.serial),
   }));
-  app.delete<{ Params: { serial: string } }>('/v1/tokens/:serial', { ...admin, schema: { params: schema.serialParams } }, async (request, reply) => {
+  app.delete<{ Params: { serial: string } }>('/v1/tokens/:serial', { ...ADMIN_ONLY, schema: tokenRoutes.delete }, async (request, reply) => {
     await service.delete(request.params.serial, actor(request));
     return reply.status(204).send();
   });
-  for (const action of ['disable', 'enable', 'unlock', 'revoke'] as const) {
+  for (const action of STATE_ACTIONS) {
     app.post<{ Params: { serial: string } }>(
       `/v1/tokens/:serial/${action}`,
-      { ...admin, schema: { params: schema.serialParams, body: schema.emptyBody } },
-      async (request) => ({ token: await service[action](request.params.serial, actor(request)) }),
+      { ...ADMIN_ONLY, schema: tokenRoutes.changeState },
+      async (request): Promise<{ token: TokenView }> => ({ token: await service[action](request.params.serial, actor(request)) }),
     );
   }
-  app.post<{ Params: { serial: string }; Body: { replacement?: boolean; validDays?: number } | null }>(
+  app.post<{ Params: { serial: string }; Body: LostRequest }>(
     '/v1/tokens/:serial/lost',
-    { ...admin, schema: { params: schema.serialParams, body: schema.lostBody } },
-    async (request) =>
+    { ...ADMIN_ONLY, schema: tokenRoutes.lost },
+    async (request): Promise<LostAnswer> =>
       service.reportLost(request.params.serial, { replacement: request.body?.replacement ?? false, validDays: request.body?.validDays }, actor(request)),
   );
   app.post<{ Params: { serial: string }; Body: { owner: string | null } }>(
     '/v1/tokens/:serial/assign',
-    { ...admin, schema: { params: schema.serialParams, body: schema.assignBody } },
-    async (request) => ({ token: await service.assign(request.params.serial, request.body.owner, actor(request)) }),
+    { ...ADMIN_ONLY, schema: tokenRoutes.assign },
+    async (request): Promise<{ token: TokenView }> => ({ token: await service.assign(request.params.serial, request.body.owner, actor(request)) }),
   );
   app.post<{ Params: { serial: string }; Body: { counter: number } }>(
     '/v1/tokens/:serial/counter',
-    { ...admin, schema: { params: schema.serialParams, body: schema.counterBody } },
-    async (request) => service.advanceCounter(request.params.serial, request.body.counter, actor(request)),
+    { ...ADMIN_ONLY, schema: tokenRoutes.counter },
+    async (request): Promise<CounterAnswer> => service.advanceCounter(request.params.serial, request.body.counter, actor(request)),
   );
   app.post<{ Params: { serial: string } }>(
     '/v1/tokens/:serial/drift/reset',
-    { ...admin, schema: { params: schema.serialParams, body: schema.emptyBody } },
-    async (request) => ({ token: await service.resetDrift(request.params.serial, actor(request)) }),
+    { ...ADMIN_ONLY, schema: tokenRoutes.resetDrift },
+    async (request): Promise<{ token: TokenView }> => ({ token: await service.resetDrift(request.params.serial, actor(request)) }),
   );
-  app.get<{ Querystring: schema.AuditQuery }>('/v1/audit', { ...admin, schema: { querystring: { ...schema.auditQuery } } }, async (request) => {
+  app.get<{ Querystring: AuditQuery }>('/v1/audit', { ...ADMIN_ONLY, schema: auditRoute }, async (request): Promise<{ entries: AuditView[] }> => {
     const query = request.query;
     if (query.subject !== undefined && query.serial !== undefined && query.subject !== query.serial) {
       throw new CodedError('NV_BAD_FIELD', 'querystring.serial is the older name of querystring.subject: give one', 400);
@@ -204,12 +199,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     return { entries: entries.map(viewAuditEntry) };
   });
 
-  app.post<{ Body: { serial?: string; user?: string; code: string } }>('/v1/verify', { ...client, schema: { body: schema.verifyBody } }, async (request) => {
+  app.post<{ Body: VerifyRequest }>('/v1/verify', { ...CLIENT_OR_ADMIN, schema: tokenRoutes.verify }, async (request): Promise<VerifyOutcome> => {
     const { serial, user, code } = request.body;
     if ((serial === undefined) === (user === undefined)) throw new CodedError('NV_BAD_FIELD', 'give exactly one of "serial" and "user"', 400);
     return serial !== undefined ? service.verify(serial, code, actor(request)) : service.verifyUser(user!, code, actor(request));
   });
-  app.post<{ Body: { serial: string; codes: [string, string] } }>('/v1/resync', { ...client, schema: { body: schema.resyncBody } }, async (request) =>
+  app.post<{ Body: ResyncRequest }>('/v1/resync', { ...CLIENT_OR_ADMIN, schema: tokenRoutes.resync }, async (request): Promise<ResyncOutcome> =>
     service.resync(request.body.serial, request.body.codes[0], request.body.codes[1], actor(request)),
   );
 
@@ -217,9 +212,15 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 }
 
 /** An audit record as the API shows it: its time in ISO 8601, its subject named by kind. */
-export function viewAuditEntry(entry: AuditEntry) {
-  const { serial, subjectKind, at, ...rest } = entry;
-  return { ...rest, at: new Date(at).toISOString(), subject: serial === null ? null : { kind: subjectKind ?? subjectKindOfAction(entry.action), id: serial } };
+export function viewAuditEntry(entry: AuditEntry): AuditView {
+  const { serial, subjectKind, at, detail, ...rest } = entry;
+  return {
+    ...rest,
+    at: new Date(at).toISOString(),
+    subject: serial === null ? null : { kind: subjectKind ?? subjectKindOfAction(entry.action), id: serial },
+    // What a writer left undefined is no field at all (JSON has no undefined).
+    detail: Object.fromEntries(Object.entries(detail).filter((field): field is [string, string | number | boolean | null] => field[1] !== undefined)),
+  };
 }
 
 /** A page of at most 1000 rows. */
@@ -229,10 +230,3 @@ function pageSize(text: string | undefined): number | undefined {
   if (size < 1 || size > 1000) throw new CodedError('NV_BAD_FIELD', 'querystring.limit must be from 1 to 1000', 400);
   return size;
 }
-
-function bearer(request: FastifyRequest): string | undefined {
-  const header = request.headers.authorization;
-  const match = header === undefined ? null : /^Bearer\s+(\S+)$/i.exec(header);
-  return match?.[1];
-}
-

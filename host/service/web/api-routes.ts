@@ -2,17 +2,34 @@
  * The service as JSON. For relying parties (a bank's own front end): /api/session, /api/login,
  * /api/login/key, /api/logout — the same two steps, sessions, CSRF and lockout as the pages. For
  * the operator (support, with the admin API key): ordering people and organisations, extra cards,
- * block, unblock, unlock, re-issue — under /v1 like the token API.
+ * block, unblock, unlock, re-issue — under /v1 like the token API. What each route takes and
+ * answers is host/api's (login.ts, people.ts): requests are validated and answers written by those
+ * schemas.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { CodedError } from '../../../protocol/coded-error.ts';
-import type { PersonRecord } from '../store/types.ts';
+import { loginRoutes, type KeyStep, type KeyStepAnswer, type LogoutAnswer, type PasswordStep, type PasswordStepAnswer, type SessionAnswer } from '../../api/login.ts';
+import {
+  PERSON_ACTIONS,
+  peopleRoutes,
+  type ExtraCardsRequest,
+  type IssuedAnswer,
+  type LettersAnswer,
+  type OrganisationAnswer,
+  type OrganisationOrder,
+  type OrganisationView,
+  type PersonAnswer,
+  type PersonOrder,
+  type PersonView,
+} from '../../api/people.ts';
+import { ADMIN_ONLY, keyActor } from '../../server/http/access.ts';
+import type { Issued } from '../people.ts';
+import type { OrganisationRecord, PersonRecord } from '../store/types.ts';
 import type { LoginLimit } from './login-throttle.ts';
 import { actorOf, at, postedSession, sendJsonError, signInAfterKey, type WebContext } from './context.ts';
-import { type Actor } from '../../store/audit.ts';
 
 /** A person as the operator API shows them: never a hash or digest. */
-export function viewPerson(person: PersonRecord) {
+export function viewPerson(person: PersonRecord): PersonView {
   return {
     nemIdNumber: person.id,
     userId: person.userId,
@@ -28,10 +45,19 @@ export function viewPerson(person: PersonRecord) {
   };
 }
 
+/** An organisation as the API shows it: its time in ISO 8601, like every other view. */
+export function viewOrganisation(organisation: OrganisationRecord): OrganisationView {
+  return { id: organisation.id, cvr: organisation.cvr, name: organisation.name, createdAt: new Date(organisation.createdAt).toISOString() };
+}
+
+function viewIssued(issued: Issued): IssuedAnswer {
+  return { person: viewPerson(issued.person), letter: issued.letterId, ...(issued.cardLetterId ? { cardLetter: issued.cardLetterId } : {}) };
+}
+
 export function registerApiRoutes(app: FastifyInstance, context: WebContext, loginLimit: LoginLimit): void {
   const { service, sessions } = context;
 
-  app.get('/api/session', async (request, reply) => {
+  app.get('/api/session', { schema: loginRoutes.session }, async (request, reply): Promise<SessionAnswer> => {
     let session = await sessions.load(request);
     if (!session) session = await sessions.start(reply, 'anonymous', null);
     const signed = at(session, 'authenticated');
@@ -39,11 +65,10 @@ export function registerApiRoutes(app: FastifyInstance, context: WebContext, log
     return { stage: session.stage, csrfToken: session.csrfToken, principal };
   });
 
-  app.post<{ Body: { userId?: unknown; password?: unknown } }>('/api/login', loginLimit, async (request, reply) => {
+  app.post<{ Body: PasswordStep }>('/api/login', { ...loginLimit, schema: loginRoutes.password }, async (request, reply): Promise<PasswordStepAnswer | FastifyReply> => {
     try {
       const session = await postedSession(context, request);
-      const { userId, password } = request.body ?? {};
-      if (typeof userId !== 'string' || typeof password !== 'string') throw new CodedError('NV_MISSING_FIELD', 'send {"userId","password"}', 400);
+      const { userId, password } = request.body;
       const person = await service.login.password(userId, password, actorOf(request));
       const step = await service.login.secondStep(person, null);
       const next = await sessions.start(reply, 'second-step', person.id, session, step.method === 'card' ? { cardSerial: step.cardSerial } : {});
@@ -53,12 +78,11 @@ export function registerApiRoutes(app: FastifyInstance, context: WebContext, log
     }
   });
 
-  app.post<{ Body: { key?: unknown } }>('/api/login/key', loginLimit, async (request, reply) => {
+  app.post<{ Body: KeyStep }>('/api/login/key', { ...loginLimit, schema: loginRoutes.key }, async (request, reply): Promise<KeyStepAnswer | FastifyReply> => {
     try {
       const session = at(await postedSession(context, request), 'second-step');
       if (!session) throw new CodedError('NV_NO_LOGIN', 'log in with user-id and password first', 409);
-      const key = request.body?.key;
-      if (typeof key !== 'string' || key.length > 20) throw new CodedError('NV_MISSING_FIELD', 'send {"key"}: the card key or the token code', 400);
+      const { key } = request.body;
       const step = await service.login.askedStep(session.personId, session.cardSerial);
       const result = await service.login.key(session.personId, step, key, actorOf(request, session));
       await signInAfterKey(context, reply, session, result);
@@ -69,7 +93,7 @@ export function registerApiRoutes(app: FastifyInstance, context: WebContext, log
     }
   });
 
-  app.post('/api/logout', async (request, reply) => {
+  app.post('/api/logout', { schema: loginRoutes.logout }, async (request, reply): Promise<LogoutAnswer | FastifyReply> => {
     try {
       await sessions.end(reply, await postedSession(context, request));
       return { next: 'signed-out' };
@@ -78,61 +102,43 @@ export function registerApiRoutes(app: FastifyInstance, context: WebContext, log
     }
   });
 
-  // ---- the operator (the admin API key) ----
+  // ---- the operator (the admin API key, checked as on the token routes: before the body is validated) ----
 
-  const operator = (request: FastifyRequest): Actor => {
-    if (!request.principal) throw new CodedError('NV_UNAUTHORIZED', 'an API key is needed: Authorization: Bearer <key>', 401);
-    if (request.principal.role !== 'admin') throw new CodedError('NV_FORBIDDEN', 'this needs the admin key', 403);
-    return { name: request.principal.id, ip: request.ip };
-  };
-  const route = <B>(method: 'get' | 'post', path: string, handle: (request: FastifyRequest<{ Body: B; Params: { id?: string } }>, actor: Actor) => Promise<unknown>) =>
-    app[method]<{ Body: B; Params: { id?: string } }>(path, async (request, reply) => {
-      try {
-        const result = await handle(request, operator(request));
-        return reply.status(method === 'post' ? 201 : 200).send(result);
-      } catch (error) {
-        return sendJsonError(reply, error);
-      }
-    });
-  const text = (value: unknown, name: string, optional = false): string | undefined => {
-    if (value === undefined && optional) return undefined;
-    if (typeof value !== 'string' || value.length > 200) throw new CodedError('NV_BAD_FIELD', `"${name}" must be a string`, 400);
-    return value;
-  };
+  const person = (request: { params: { id: string } }) => service.people.get(request.params.id);
+  type ById = { Params: { id: string } };
 
-  route<{ name?: unknown; cpr?: unknown; birthDate?: unknown; credential?: unknown; tokenSerial?: unknown }>('post', '/v1/people', async (request, actor) => {
-    const body = request.body ?? {};
-    const credential = body.credential ?? 'card';
-    if (credential !== 'card' && credential !== 'token') throw new CodedError('NV_BAD_FIELD', '"credential" is "card" or "token"', 400);
+  app.post<{ Body: PersonOrder }>('/v1/people', { ...ADMIN_ONLY, schema: peopleRoutes.order }, async (request, reply) => {
+    const { name, cpr, birthDate, credential, tokenSerial } = request.body;
     const issued = await service.people.order(
-      {
-        name: text(body.name, 'name')!,
-        cpr: text(body.cpr, 'cpr', true),
-        birthDate: text(body.birthDate, 'birthDate', true),
-        credential: credential === 'token' ? { kind: 'token', serial: text(body.tokenSerial, 'tokenSerial')! } : { kind: 'card' },
-      },
-      actor,
+      { name, cpr, birthDate, credential: credential === 'token' ? { kind: 'token', serial: tokenSerial! } : { kind: 'card' } },
+      keyActor(request),
     );
-    return { person: viewPerson(issued.person), letter: issued.letterId };
+    return reply.status(201).send({ person: viewPerson(issued.person), letter: issued.letterId } satisfies IssuedAnswer);
   });
-  route('get', '/v1/people/:id', async (request) => ({ person: viewPerson(await service.people.get(request.params.id ?? '')) }));
-  route<{ count?: unknown }>('post', '/v1/people/:id/extra-cards', async (request, actor) => {
-    const count = request.body?.count ?? 1;
-    if (typeof count !== 'number') throw new CodedError('NV_BAD_FIELD', '"count" is a number from 1 to 3', 400);
-    return { letters: await service.people.orderExtraCards(await service.people.get(request.params.id ?? ''), count, actor) };
+  app.get<ById>('/v1/people/:id', { ...ADMIN_ONLY, schema: peopleRoutes.get }, async (request): Promise<PersonAnswer> => ({ person: viewPerson(await person(request)) }));
+  app.post<ById & { Body: ExtraCardsRequest }>('/v1/people/:id/extra-cards', { ...ADMIN_ONLY, schema: peopleRoutes.extraCards }, async (request, reply) => {
+    const letters = await service.people.orderExtraCards(await person(request), request.body?.count ?? 1, keyActor(request));
+    return reply.status(201).send({ letters } satisfies LettersAnswer);
   });
-  for (const action of ['block', 'unblock', 'unlock'] as const) {
-    route('post', `/v1/people/:id/${action}`, async (request, actor) => ({ person: viewPerson(await service.people[action](await service.people.get(request.params.id ?? ''), actor)) }));
+  for (const action of PERSON_ACTIONS) {
+    app.post<ById>(`/v1/people/:id/${action}`, { ...ADMIN_ONLY, schema: peopleRoutes.changeState }, async (request, reply) =>
+      reply.status(201).send({ person: viewPerson(await service.people[action](await person(request), keyActor(request))) } satisfies PersonAnswer),
+    );
   }
-  route('post', '/v1/people/:id/reissue', async (request, actor) => {
-    const person = await service.people.get(request.params.id ?? '');
-    const organisation = (await service.people.organisationOf(person)) ?? null;
-    const issued = await service.people.reissue(person, organisation, actor);
-    return { person: viewPerson(issued.person), letter: issued.letterId, ...(issued.cardLetterId ? { cardLetter: issued.cardLetterId } : {}) };
+  app.post<ById>('/v1/people/:id/reissue', { ...ADMIN_ONLY, schema: peopleRoutes.reissue }, async (request, reply) => {
+    const found = await person(request);
+    const organisation = (await service.people.organisationOf(found)) ?? null;
+    return reply.status(201).send(viewIssued(await service.people.reissue(found, organisation, keyActor(request))));
   });
-  route<{ cvr?: unknown; name?: unknown; administrator?: unknown }>('post', '/v1/organisations', async (request, actor) => {
-    const body = request.body ?? {};
-    const created = await service.people.createOrganisation({ cvr: text(body.cvr, 'cvr')!, name: text(body.name, 'name')!, administrator: text(body.administrator, 'administrator')! }, actor);
-    return { organisation: created.organisation, administrator: viewPerson(created.person), letter: created.letterId, cardLetter: created.cardLetterId };
+  app.post<{ Body: OrganisationOrder }>('/v1/organisations', { ...ADMIN_ONLY, schema: peopleRoutes.createOrganisation }, async (request, reply) => {
+    const created = await service.people.createOrganisation(request.body, keyActor(request));
+    const answer: OrganisationAnswer = {
+      organisation: viewOrganisation(created.organisation),
+      administrator: viewPerson(created.person),
+      letter: created.letterId,
+      // The first administrator always gets a code card, in a letter of its own.
+      cardLetter: created.cardLetterId!,
+    };
+    return reply.status(201).send(answer);
   });
 }
