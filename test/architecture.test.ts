@@ -2,8 +2,10 @@
  * The rules of the cut (BRIEF.md): the firmware core and protocol/ reach nothing of Node, host/
  * talks to a token only through protocol/, never through device internals, the lab reaches its
  * token only through the debug link's client, the validation server never reaches the login
- * service (the start module composes them), and a store keeps to its data: a module that reaches
- * a database driver reaches neither fastify nor the HTTP error layer.
+ * service (the start module composes them), the bridge and the CLI reach the server and the
+ * service only through their contract (host/api) or, for a command that starts the host, its start
+ * module, and a store keeps to its data: a module that reaches a database driver reaches neither
+ * fastify nor the HTTP error layer.
  */
 import { describe, expect, it } from 'vitest';
 import { readdirSync } from 'node:fs';
@@ -101,6 +103,64 @@ describe('host/server never reaches host/service', () => {
 
   it.each(sources('host/server'))('%s reaches nothing of host/service', (entry) => {
     expect(serviceIn(importGraph(entry, root))).toEqual([]);
+  });
+});
+
+describe('host/bridge and host/cli reach the server and the service only through host/api', () => {
+  /** What the host keeps behind its contract: the token server, the login service, their stores. */
+  const isBehindTheContract = (file: string) => /^host\/(server|service|store)\//.test(file);
+  const isContract = (file: string) => file.startsWith('host/api/');
+  /** The start and its defaults: the way in for a command that starts (or opens) the host, and nothing deeper. */
+  const START = ['host/start.ts', 'host/start-defaults.ts'];
+  /** The commands that start a server (or, to come, open a store); only these may import the start. */
+  const STARTING_COMMANDS = ['host/cli/server-command.ts'];
+
+  /** Every import of an entry's graph that goes past the contract: into the server, the service or their stores, or into the start from a module that starts nothing. */
+  function waysPastTheContract(entry: string): string[] {
+    const graph = importGraph(entry, root);
+    const ways: string[] = [];
+    const seen = new Set<string>();
+    const visit = (module: string) => {
+      if (seen.has(module)) return;
+      seen.add(module);
+      for (const target of graph.imports.get(module)?.files ?? []) {
+        if (START.includes(target)) {
+          if (!STARTING_COMMANDS.includes(module)) ways.push(`${module} imports ${target}`);
+        } else if (isBehindTheContract(target)) ways.push(`${module} imports ${target}`);
+        else if (!isContract(target)) visit(target);
+      }
+    };
+    visit(entry);
+    return ways.sort();
+  }
+
+  it('the check itself catches a type taken from the server, and the start opened by a module that starts nothing', () => {
+    expect(waysPastTheContract('test/fixtures/cli-reaches-server.ts')).toEqual([
+      'test/fixtures/cli-reaches-server.ts imports host/server/token-service.ts',
+      'test/fixtures/cli-reaches-server.ts imports host/start.ts',
+    ]);
+  });
+
+  it.each([...sources('host/bridge'), ...sources('host/cli')])('%s', (entry) => {
+    expect(waysPastTheContract(entry)).toEqual([]);
+  });
+
+  it('the server command reaches the host through its start, and the start reaches the server', () => {
+    const graph = importGraph('host/cli/server-command.ts', root);
+    expect(graph.imports.get('host/cli/server-command.ts')?.files).toEqual(expect.arrayContaining(['host/start.ts', 'host/start-defaults.ts']));
+    expect(graph.files).toContain('host/server/server.ts');
+  });
+
+  it.each(sources('host/api'))('%s, the contract, reaches no fastify and nothing behind the contract', (entry) => {
+    const graph = importGraph(entry, root);
+    expect(graph.files.filter(isBehindTheContract)).toEqual([]);
+    expect(graph.packages.filter((name) => name === 'fastify' || name.startsWith('@fastify/'))).toEqual([]);
+  });
+
+  it("the start's defaults reach only the defaults, not the server", () => {
+    const graph = importGraph('host/start-defaults.ts', root);
+    expect(graph.files.filter(isBehindTheContract).sort()).toEqual(['host/server/defaults.ts', 'host/server/policy.ts']);
+    expect(graph.packages).toEqual([]);
   });
 });
 

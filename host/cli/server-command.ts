@@ -1,7 +1,6 @@
 /** `noegleviser server`: the validation server, until SIGINT/SIGTERM. */
 import { Command, Option } from 'commander';
-import { DEFAULT_POLICY } from '../server/policy.ts';
-import { DEFAULT_PORT, LOG_REDACTIONS, defaultDbFile } from '../server/defaults.ts';
+import { DEFAULT_POLICY, DEFAULT_PORT, LOG_REDACTIONS, defaultDbFile } from '../start-defaults.ts';
 import { usageError, wholeNumber } from './errors.ts';
 
 interface ServerCommandOptions {
