@@ -66,6 +66,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     closing = true;
     done();
   });
+  // Every /v1 and /api route, of this app or of what is registered on it later (the login service),
+  // writes its answers by its schema in host/api: one without is refused when it is registered.
+  app.addHook('onRoute', (route) => {
+    if (/^\/(v1|api)(\/|$)/.test(route.url)) checkAnswerSchemas(route.method, route.url, route.schema?.response);
+  });
   app.server.on('checkExpectation', (_request: IncomingMessage, response: ServerResponse) => {
     const body = JSON.stringify(errorEnvelope(new CodedError('NV_BAD_EXPECT', 'this server knows no "Expect" but 100-continue', 417)));
     response.writeHead(417, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' }).end(body);
@@ -221,6 +226,18 @@ export function viewAuditEntry(entry: AuditEntry): AuditView {
     // What a writer left undefined is no field at all (JSON has no undefined).
     detail: Object.fromEntries(Object.entries(detail).filter((field): field is [string, string | number | boolean | null] => field[1] !== undefined)),
   };
+}
+
+/**
+ * A route of the API lists what it answers: a schema for a success (2xx) and the error envelope for
+ * 4xx and 5xx, so that an answer is written by its schema and nothing unlisted goes out.
+ */
+export function checkAnswerSchemas(method: string | string[], url: string, response: unknown): void {
+  const statuses = Object.keys(typeof response === 'object' && response !== null ? response : {});
+  const missing = [statuses.some((status) => /^2(\d\d|xx)$/.test(status)) ? null : 'a success (2xx)', ...['4xx', '5xx'].map((status) => (statuses.includes(status) ? null : status))].filter(Boolean);
+  if (missing.length > 0) {
+    throw new CodedError('NV_ROUTE_WITHOUT_SCHEMA', `${[method].flat().join(',')} ${url} lists no schema for its answers: ${missing.join(', ')} (see host/api)`);
+  }
 }
 
 /** A page of at most 1000 rows. */
