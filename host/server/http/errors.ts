@@ -7,10 +7,10 @@ import type { FastifyError, FastifyReply } from 'fastify';
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { CodedError } from '../../../protocol/coded-error.ts';
-import { errorEnvelope, type ApiError } from '../../api/errors.ts';
+import { errorEnvelope, type ApiError, type RequestErrorCode } from '../../api/errors.ts';
 
-/** A coded error with its HTTP status. */
-export function api(code: string, message: string, status: number): ApiError {
+/** A coded error of the HTTP layer with its HTTP status: one of the codes host/api lists for it. */
+export function api(code: RequestErrorCode, message: string, status: number): ApiError {
   return new CodedError(code, message, status) as ApiError;
 }
 
