@@ -8,7 +8,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { CodedError } from '../../../protocol/coded-error.ts';
 import type { PersonRecord } from '../store/types.ts';
 import type { LoginLimit } from './login-throttle.ts';
-import { actorOf, at, postedSession, sendJsonError, signInAfterKey, type WebContext } from './context.ts';
+import { actorOf, at, checkedSession, sendJsonError, signInAfterKey, type WebContext } from './context.ts';
 import { type Actor } from '../../store/audit.ts';
 
 /** A person as the operator API shows them: never a hash or digest. */
@@ -41,7 +41,7 @@ export function registerApiRoutes(app: FastifyInstance, context: WebContext, log
 
   app.post<{ Body: { userId?: unknown; password?: unknown } }>('/api/login', loginLimit, async (request, reply) => {
     try {
-      const session = await postedSession(context, request);
+      const session = checkedSession(context, request);
       const { userId, password } = request.body ?? {};
       if (typeof userId !== 'string' || typeof password !== 'string') throw new CodedError('NV_MISSING_FIELD', 'send {"userId","password"}', 400);
       const person = await service.login.password(userId, password, actorOf(request));
@@ -55,7 +55,7 @@ export function registerApiRoutes(app: FastifyInstance, context: WebContext, log
 
   app.post<{ Body: { key?: unknown } }>('/api/login/key', loginLimit, async (request, reply) => {
     try {
-      const session = at(await postedSession(context, request), 'second-step');
+      const session = at(checkedSession(context, request), 'second-step');
       if (!session) throw new CodedError('NV_NO_LOGIN', 'log in with user-id and password first', 409);
       const key = request.body?.key;
       if (typeof key !== 'string' || key.length > 20) throw new CodedError('NV_MISSING_FIELD', 'send {"key"}: the card key or the token code', 400);
@@ -71,7 +71,7 @@ export function registerApiRoutes(app: FastifyInstance, context: WebContext, log
 
   app.post('/api/logout', async (request, reply) => {
     try {
-      await sessions.end(reply, await postedSession(context, request));
+      await sessions.end(reply, checkedSession(context, request));
       return { next: 'signed-out' };
     } catch (error) {
       return sendJsonError(reply, error);
@@ -126,13 +126,13 @@ export function registerApiRoutes(app: FastifyInstance, context: WebContext, log
   }
   route('post', '/v1/people/:id/reissue', async (request, actor) => {
     const person = await service.people.get(request.params.id ?? '');
-    const organisation = (await service.people.organisationOf(person)) ?? null;
+    const organisation = (await service.organisations.of(person)) ?? null;
     const issued = await service.people.reissue(person, organisation, actor);
     return { person: viewPerson(issued.person), letter: issued.letterId, ...(issued.cardLetterId ? { cardLetter: issued.cardLetterId } : {}) };
   });
   route<{ cvr?: unknown; name?: unknown; administrator?: unknown }>('post', '/v1/organisations', async (request, actor) => {
     const body = request.body ?? {};
-    const created = await service.people.createOrganisation({ cvr: text(body.cvr, 'cvr')!, name: text(body.name, 'name')!, administrator: text(body.administrator, 'administrator')! }, actor);
+    const created = await service.organisations.create({ cvr: text(body.cvr, 'cvr')!, name: text(body.name, 'name')!, administrator: text(body.administrator, 'administrator')! }, actor);
     return { organisation: created.organisation, administrator: viewPerson(created.person), letter: created.letterId, cardLetter: created.cardLetterId };
   });
 }
