@@ -8,7 +8,8 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import type { SessionRecord } from '../store/types.ts';
-import { checkCsrf, CSRF_REFUSED, SESSION_EXPIRED, type Sessions } from './sessions.ts';
+import { CodedError } from '../../../protocol/coded-error.ts';
+import { checkCsrf, SESSION_EXPIRED, type Sessions } from './sessions.ts';
 
 export interface CsrfExemption {
   /** Every route whose path starts with this. */
@@ -44,10 +45,13 @@ export class CsrfGuard {
     app.addHook('preValidation', this.hook);
   }
 
-  /** The session the check found for this request; a route the check did not cover has none. */
+  /**
+   * The session the check found for this request. A request the check did not cover has none: that
+   * is a route outside the guard, a fault of the server's, refused as one (500), never let through.
+   */
   session(request: FastifyRequest): SessionRecord {
     const session = this.checked.get(request);
-    if (!session) throw CSRF_REFUSED();
+    if (!session) throw new CodedError('NV_INTERNAL', 'this route is outside the CSRF check; it cannot run', 500);
     return session;
   }
 
