@@ -40,6 +40,8 @@ export interface HostOptions {
   readonly outboxDir?: string;
   /** Mark the session cookie Secure (default true). */
   readonly secureCookies?: boolean;
+  /** Sees the app before the login service and `extend` add their routes (a census of them with fastify's onRoute). */
+  readonly beforeRoutes?: (app: FastifyInstance) => void;
   /** Adds routes to the app before it listens (the lab's page), with the parts they may use. */
   readonly extend?: (app: FastifyInstance, parts: { readonly service: NemIdService; readonly tokens: TokenService }) => Promise<void> | void;
 }
@@ -88,6 +90,7 @@ export async function startHost(options: HostOptions = {}): Promise<RunningHost>
       policy: options.servicePolicy,
       now: options.now,
     });
+    options.beforeRoutes?.(server.app);
     await registerService(server.app, service, serviceStore, { secureCookies: options.secureCookies });
     await options.extend?.(server.app, { service, tokens: server.tokens });
     const url = await server.listen(options.host ?? '127.0.0.1', options.port ?? DEFAULT_PORT);

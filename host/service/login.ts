@@ -1,20 +1,21 @@
 /**
- * The two-step login (log på i to trin) and what a signed-in person may change. Step 1: user-id
+ * The two-step login (log på i to trin) and the first login's own credentials. Step 1: user-id
  * (or NemID number) and password. Step 2: the key beside the number shown, from a code card, or the
  * code a token shows after a press (verified by the validation server, with its window, replay
- * guard and lockout). A key file instead signs a challenge in the browser. Wrong passwords, keys
- * and signatures all count toward one lockout, and a failed step 1 never says whether the user-id
- * exists (an unknown one costs the same scrypt as a wrong password).
+ * guard and lockout). A key file instead signs a challenge in the browser (the key files' room
+ * checks the signature). Wrong passwords and keys count toward one lockout, and a failed step 1
+ * never says whether the user-id exists (an unknown one costs the same scrypt as a wrong password).
  */
 import { CodedError } from '../../protocol/coded-error.ts';
 import { DuplicatePersonError, type PersonRecord, type Scope } from './store/types.ts';
 import type { ServiceStore } from './store/types.ts';
 import type { TokenService } from '../server/token-service.ts';
 import { type CodeCards } from './cards.ts';
-import { parsePublicKey, type KeyFileVerifier } from './key-file.ts';
-import { activationDigest, type People } from './people.ts';
+import type { KeyFiles } from './key-files.ts';
+import { LOGIN_FAILED, type Lockout } from './lockout.ts';
+import type { Organisations } from './organisations.ts';
+import type { People } from './people.ts';
 import { checkNewPassword, checkUserId, hashPassword, verifyPassword } from './passwords.ts';
-import type { ServicePolicy } from './service-policy.ts';
 import { auditEntry, type Actor } from '../store/audit.ts';
 
 export type LoginMethod = 'card' | 'token' | 'temporary-password' | 'key-file';
@@ -62,18 +63,15 @@ const REPLACEMENT_EXPIRED = () => new CodedError('NV_REPLACEMENT_EXPIRED', 'The 
 /** After a right key: a first login still has to choose its user-id and password. */
 export type KeyResult = { readonly next: 'choose-credentials'; readonly person: PersonRecord } | { readonly next: 'done'; readonly person: PersonRecord };
 
-const LOGIN_FAILED = () =>
-  new CodedError('NV_LOGIN_FAILED', 'The user-id or password is wrong, or your NemID is locked (spærret). After 5 wrong attempts, contact support or your administrator.', 401);
-const KEY_FILE_FAILED = () => new CodedError('NV_KEY_FILE_FAILED', 'The key file could not be verified.', 401);
-
 export class LoginFlow {
   constructor(
     private readonly store: ServiceStore,
+    private readonly lockout: Lockout,
     private readonly cards: CodeCards,
+    private readonly keyFiles: KeyFiles,
     private readonly people: People,
+    private readonly organisations: Organisations,
     private readonly tokens: TokenService,
-    private readonly policy: ServicePolicy,
-    private readonly keyFileVerifier: KeyFileVerifier,
     private readonly now: () => number,
   ) {}
 
@@ -91,7 +89,7 @@ export class LoginFlow {
       await this.store.appendAudit(auditEntry(actor, 'login.password', null, 'unknown-user', {}, this.now()));
       throw LOGIN_FAILED();
     }
-    if (!right) await this.fail(person, 'login.password', actor, LOGIN_FAILED());
+    if (!right) await this.lockout.fail(person, 'login.password', actor, LOGIN_FAILED());
     if (person.state === 'locked' || person.state === 'blocked') {
       await this.store.appendAudit(auditEntry(actor, 'login.password', person.id, `refused-${person.state}`, {}, this.now()));
       throw LOGIN_FAILED();
@@ -106,6 +104,11 @@ export class LoginFlow {
     if (token) return token;
     const challenge = await this.cards.challenge(person.id, preferredCard);
     return { method: 'card', cardSerial: challenge.card.serial, number: challenge.number, otherCards: challenge.otherCards };
+  }
+
+  /** Step 2 with a card: the person chooses `serial` among their usable cards (false for any other). */
+  async chooseCard(personId: string, serial: string): Promise<boolean> {
+    return (await this.cards.usable(personId)).some((card) => card.serial === serial);
   }
 
   /** What step 2 asked of this person: a key of `shownCard` if its number is still waiting, else the token's code. */
@@ -138,14 +141,14 @@ export class LoginFlow {
     const person = await this.current(personId);
     if (step.method === 'card') {
       const result = await this.cards.answer(person, step.cardSerial, answer.trim(), actor);
-      if (result.result === 'wrong') await this.fail(person, 'login.key', actor, new CodedError('NV_WRONG_KEY', 'The key is wrong. Find the number on your code card and type the key beside it.', 401));
+      if (result.result === 'wrong') await this.lockout.fail(person, 'login.key', actor, new CodedError('NV_WRONG_KEY', 'The key is wrong. Find the number on your code card and type the key beside it.', 401));
       if (result.result === 'accepted' && result.successor) await this.people.sendSuccessorCard(person, actor);
     } else {
       const answers = TOKEN_ANSWERS[step.method];
       // The validation server judges the answer, its form too: a code or password of the wrong form counts as wrong.
       const check = step.method === 'token' ? this.tokens.verify(step.tokenSerial, answer.trim(), actor) : this.tokens.verifyReplacement(step.tokenSerial, answer.trim(), actor);
       const outcome = await check.catch(async (error: unknown) => {
-        if (error instanceof CodedError && error.code === 'NV_BAD_CODE') return this.fail(person, 'login.code', actor, answers.wrong());
+        if (error instanceof CodedError && error.code === 'NV_BAD_CODE') return this.lockout.fail(person, 'login.code', actor, answers.wrong());
         throw error;
       });
       if (outcome.result === 'rejected') {
@@ -156,7 +159,7 @@ export class LoginFlow {
             : outcome.locked || outcome.reason === 'locked'
               ? answers.locked()
               : answers.wrong();
-        await this.fail(person, 'login.code', actor, reason);
+        await this.lockout.fail(person, 'login.code', actor, reason);
       }
     }
     return this.succeed(person, actor);
@@ -182,48 +185,15 @@ export class LoginFlow {
     return { ...person, ...changes, version: person.version + 1 };
   }
 
-  /**
-   * Key-file login: the signature of `challenge` by the person's active key file (re-issuing blocks
-   * the old one, so there is at most one; the newest counts). A P-256 signature cannot be guessed,
-   * so a bad one is audited but not counted toward the lockout (that would only let anyone lock
-   * anyone), and every failure gets one answer, known NemID number or not. Every attempt does the
-   * same work: one signature verification, against a key nobody holds when the number is unknown or
-   * has no active key file, so its time does not tell which numbers have one.
-   */
+  /** Key-file login: the person whose active key file signed `challenge` (see `KeyFiles.signedBy`), if still allowed in. */
   async keyFile(personId: string, challenge: string, signature: string, actor: Actor): Promise<PersonRecord> {
-    const wellFormed = /^\d{10}$/.test(personId);
-    const person = wellFormed ? await this.store.getPerson(personId) : undefined;
-    const keyFiles = wellFormed ? await this.store.listKeyFiles(personId) : [];
-    const keyFile = keyFiles.filter((k) => k.state === 'active' && k.publicKey).sort((a, b) => (b.activatedAt ?? 0) - (a.activatedAt ?? 0))[0];
-    const right = this.keyFileVerifier.verify(keyFile?.publicKey ?? null, challenge, signature);
-    if (!person || !right) {
-      await this.store.appendAudit(auditEntry(actor, 'login.key-file', null, 'failed', {}, this.now()));
-      throw KEY_FILE_FAILED();
-    }
-    this.refuseUnusable(person);
+    const person = await this.keyFiles.signedBy(personId, challenge, signature, actor);
+    this.lockout.refuseUnusable(person);
     return (await this.succeed(person, actor)).person;
   }
 
-  /** The first half of activating a key file: who it is for (the browser puts it in the file). */
-  async activationBegin(code: string, actor: Actor): Promise<{ personId: string; label: string }> {
-    const { person } = await this.activation(code, actor);
-    return { personId: person.id, label: person.name };
-  }
-
-  /** The second half: the public key made in the browser; the activation code stops working. */
-  async activationComplete(code: string, publicKey: string, actor: Actor): Promise<PersonRecord> {
-    const { person, keyFile } = await this.activation(code, actor);
-    const spki = parsePublicKey(publicKey);
-    const now = this.now();
-    if (!(await this.store.updateKeyFile(keyFile.id, keyFile.version, { state: 'active', publicKey: spki, activationDigest: null, activationExpiresAt: null, activatedAt: now }, auditEntry(actor, 'key-file.activate', keyFile.id, 'ok', { person: person.id }, now)))) {
-      throw new CodedError('NV_ACTIVATION_USED', 'This activation code has been used already.', 409);
-    }
-    if (person.state === 'pending') await this.store.updatePerson(person.id, person.version, { state: 'active' }, null);
-    return person;
-  }
-
   async principal(person: PersonRecord, method?: LoginMethod): Promise<LoginPrincipal> {
-    const organisation = person.organisationId ? await this.store.getOrganisation(person.organisationId) : undefined;
+    const organisation = await this.organisations.of(person);
     return {
       nemIdNumber: person.id,
       userId: person.userId,
@@ -235,52 +205,9 @@ export class LoginFlow {
     };
   }
 
-  /** Self-service: a new personal password (the current one is asked for; a wrong one counts). */
-  async changePassword(personId: string, input: { current: string; password: string; passwordAgain: string }, actor: Actor): Promise<void> {
-    const person = await this.current(personId);
-    if (person.passwordHash === null) throw new CodedError('NV_BAD_STATE', 'a key-file employee has no password at the service', 409);
-    if (!(await verifyPassword(input.current, person.passwordHash))) {
-      await this.fail(person, 'person.password', actor, new CodedError('NV_WRONG_PASSWORD', 'The current password is wrong.', 401));
-    }
-    checkNewPassword(input.password, { userId: person.userId });
-    if (input.password !== input.passwordAgain) throw new CodedError('NV_PASSWORDS_DIFFER', 'The two passwords are not the same.', 400);
-    if (!(await this.store.updatePerson(person.id, person.version, { passwordHash: await hashPassword(input.password), failCount: 0 }, auditEntry(actor, 'person.password', person.id, 'ok', {}, this.now())))) {
-      throw new CodedError('NV_CONFLICT', 'your NemID changed meanwhile; try again', 409);
-    }
-  }
-
-  /** Self-service: the keys left at which a new card is sent. */
-  async setThreshold(personId: string, threshold: number, actor: Actor): Promise<void> {
-    if (!Number.isInteger(threshold) || threshold < 0 || threshold > 147) throw new CodedError('NV_BAD_FIELD', 'the threshold is a whole number from 0 to 147', 400);
-    const person = await this.current(personId);
-    if (!(await this.store.updatePerson(person.id, person.version, { cardThreshold: threshold }, auditEntry(actor, 'person.threshold', person.id, 'ok', { threshold }, this.now())))) {
-      throw new CodedError('NV_CONFLICT', 'your NemID changed meanwhile; try again', 409);
-    }
-  }
-
   /** The person, still allowed in (a lockout or block during a session ends it). */
   async current(personId: string): Promise<PersonRecord> {
-    const person = await this.store.getPerson(personId);
-    if (!person) throw LOGIN_FAILED();
-    this.refuseUnusable(person);
-    return person;
-  }
-
-  private async activation(code: string, actor: Actor) {
-    const digest = activationDigest(code);
-    // The activation code is looked up by its digest among the key files awaiting one; listing by person is not possible here.
-    const keyFile = await this.store.getKeyFileByActivation(digest);
-    if (!keyFile || keyFile.state !== 'awaiting-activation' || (keyFile.activationExpiresAt ?? 0) <= this.now()) {
-      await this.store.appendAudit(auditEntry(actor, 'key-file.activate', null, 'refused', {}, this.now()));
-      throw new CodedError('NV_BAD_ACTIVATION', 'This activation code is unknown, used or expired; ask your administrator for a new one.', 404);
-    }
-    const person = await this.current(keyFile.personId);
-    return { person, keyFile };
-  }
-
-  private refuseUnusable(person: PersonRecord): void {
-    if (person.state === 'locked') throw new CodedError('NV_LOCKED', 'Your NemID is locked (spærret) after too many wrong attempts. Contact support or your administrator.', 403);
-    if (person.state === 'blocked') throw new CodedError('NV_BLOCKED', 'Your NemID is blocked (spærret). Contact support or your administrator.', 403);
+    return this.lockout.current(personId);
   }
 
   /** A right key: the fail count starts over. Refused if the person was locked or blocked meanwhile. */
@@ -294,20 +221,6 @@ export class LoginFlow {
       current = await this.current(current.id);
     }
     throw new CodedError('NV_BUSY', 'your NemID is being changed elsewhere; log in again', 503);
-  }
-
-  /**
-   * Counts a failure; throws `error` (or the lockout, when this failure caused it). The audit says
-   * `locked` only for the failure that locked the person, judged from the atomic count: the one that
-   * reached maxFailures (every way back to active starts the count at 0). Failures racing it, or
-   * made on a person already locked, are `failed`.
-   */
-  private async fail(person: PersonRecord, action: string, actor: Actor, error: CodedError = LOGIN_FAILED()): Promise<never> {
-    const counted = await this.store.recordPersonFailure(person.id, this.policy.maxFailures, (p) =>
-      auditEntry(actor, action, person.id, p.state === 'locked' && p.failCount === this.policy.maxFailures ? 'locked' : 'failed', { failCount: p.failCount }, this.now()),
-    );
-    if (counted?.state === 'locked' && error.code !== 'NV_LOGIN_FAILED') this.refuseUnusable(counted);
-    throw error;
   }
 
   private async find(login: string): Promise<PersonRecord | undefined> {

@@ -1,30 +1,22 @@
 /**
- * Ordering and issuing credentials: a person ordered with a code card or a code token (checked
- * against the seed's eligibility rules), an organisation with its first administrator, employees
- * issued by an administrator with a card or a key file, and what an administrator may do to them
- * afterwards (block, unblock, re-issue, extra cards, unlock). Every letter goes to the outbox;
- * every act to the audit log. An administrator sees and touches only their own organisation's
- * people: another organisation's person is "not found", exactly like a person who does not exist.
+ * People and their credentials, as support and an organisation's administrator handle them: a
+ * person ordered with a code card or a code token (checked against the seed's eligibility rules),
+ * employees issued with a card or a key file, and what may be done to a person afterwards (block,
+ * unblock, re-issue, extra cards, unlock). Every letter goes to the outbox; every act to the audit
+ * log. Which organisation's people an administrator may see is the organisations' room's to say.
  */
-import { createHash, randomBytes, randomInt } from 'node:crypto';
+import { randomInt } from 'node:crypto';
 import { CodedError } from '../../protocol/coded-error.ts';
 import type { SeedVault } from '../server/seed-vault.ts';
-import {
-  DuplicateOrganisationError,
-  DuplicatePersonError,
-  type KeyFileRecord,
-  type OrganisationRecord,
-  type OrganisationRole,
-  type PersonRecord,
-} from './store/types.ts';
+import { DuplicatePersonError, type OrganisationRecord, type OrganisationRole, type PersonRecord } from './store/types.ts';
 import type { ServiceStore } from './store/types.ts';
 import type { TokenService } from '../server/token-service.ts';
 import { type CodeCards } from './cards.ts';
+import type { KeyFiles } from './key-files.ts';
 import type { Outbox } from './outbox/outbox.ts';
 import { employeeCardLetter, employeeWelcomeLetter, keyFileActivationLetter, newCardLetter, welcomeLetter } from './outbox/letters.ts';
 import { hashPassword, temporaryPassword } from './passwords.ts';
 import { parseCpr } from './rules/cpr.ts';
-import { parseCvr } from './rules/cvr.ts';
 import { eligibility } from './rules/eligibility.ts';
 import type { ServicePolicy } from './service-policy.ts';
 import { auditEntry, type Actor } from '../store/audit.ts';
@@ -46,12 +38,6 @@ export interface Issued {
   readonly cardLetterId?: string;
 }
 
-/** An administrator acting for their organisation. */
-export interface OrganisationAdmin {
-  readonly person: PersonRecord;
-  readonly organisation: OrganisationRecord;
-}
-
 const NAME_PATTERN = /^[\p{L}\p{M}][\p{L}\p{M} .'-]{0,99}$/u;
 const ORGANISATION_PATTERN = /^[^\p{C}<>]{1,100}$/u;
 
@@ -62,6 +48,7 @@ export class People {
     private readonly store: ServiceStore,
     private readonly vault: SeedVault,
     private readonly cards: CodeCards,
+    private readonly keyFiles: KeyFiles,
     private readonly tokens: TokenService,
     private readonly outbox: Outbox,
     private readonly policy: ServicePolicy,
@@ -106,28 +93,9 @@ export class People {
     return { person, letterId: letter.id };
   }
 
-  /** An organisation (CVR checked) and its first NemID administrator, who gets a code card. */
-  async createOrganisation(input: { cvr: string; name: string; administrator: string }, actor: Actor): Promise<{ organisation: OrganisationRecord } & Issued> {
-    const cvr = parseCvr(input.cvr);
-    const exists = () => new CodedError('NV_ORGANISATION_EXISTS', `an organisation with CVR ${cvr} already exists`, 409);
-    if (await this.store.getOrganisationByCvr(cvr)) throw exists();
-    const organisation: OrganisationRecord = { id: `O${cvr}`, cvr, name: checkName(input.name, 'organisation name'), createdAt: this.now() };
-    // Two orders of one CVR racing past the check above: the store refuses the second.
-    await this.store.insertOrganisation(organisation, auditEntry(actor, 'organisation.create', organisation.id, 'ok', { cvr }, this.now())).catch((error: unknown) => {
-      throw error instanceof DuplicateOrganisationError ? exists() : error;
-    });
-    const issued = await this.issueEmployee({ person: undefined, organisation }, { name: input.administrator, role: 'administrator', credential: 'card' }, actor);
-    return { organisation, ...issued };
-  }
-
   /** An employee credential (medarbejdersignatur) with a code card or a key file. */
-  async issueEmployee(
-    by: { person: PersonRecord | undefined; organisation: OrganisationRecord },
-    input: { name: string; role: OrganisationRole; credential: 'card' | 'key-file' },
-    actor: Actor,
-  ): Promise<Issued> {
+  async issueEmployee(organisation: OrganisationRecord, input: { name: string; role: OrganisationRole; credential: 'card' | 'key-file' }, actor: Actor): Promise<Issued> {
     const name = checkName(input.name);
-    const { organisation } = by;
     const withCard = input.credential === 'card';
     const password = withCard ? temporaryPassword() : null;
     const person = await this.insertPerson(
@@ -148,18 +116,6 @@ export class People {
     return { person, ...(await this.sendCredential(person, organisation, password, actor)) };
   }
 
-  /** The organisation's people, for its administrator. */
-  async employees(admin: OrganisationAdmin): Promise<PersonRecord[]> {
-    return this.ofOrganisation(admin.organisation.id);
-  }
-
-  /** One of the administrator's own organisation's people; any other is "not found". */
-  async employee(admin: OrganisationAdmin, personId: string): Promise<PersonRecord> {
-    const person = await this.store.getPerson(personId);
-    if (!person || person.organisationId !== admin.organisation.id) throw new CodedError('NV_NO_PERSON', 'no such employee in your organisation', 404);
-    return person;
-  }
-
   /** The person with this NemID number, if there is one. */
   async find(personId: string): Promise<PersonRecord | undefined> {
     return this.store.getPerson(personId);
@@ -170,19 +126,10 @@ export class People {
     return this.store.listPeople({ organisationId, limit: 1000 });
   }
 
-  /** The organisation a person belongs to, if any. */
-  async organisationOf(person: PersonRecord): Promise<OrganisationRecord | undefined> {
-    return person.organisationId === null ? undefined : this.store.getOrganisation(person.organisationId);
-  }
-
   async get(personId: string): Promise<PersonRecord> {
     const person = await this.store.getPerson(personId);
     if (!person) throw new CodedError('NV_NO_PERSON', `no person with NemID number ${personId}`, 404);
     return person;
-  }
-
-  async keyFiles(personId: string): Promise<KeyFileRecord[]> {
-    return this.store.listKeyFiles(personId);
   }
 
   /** Blocks (spærrer) a person on suspected misuse: every session ends, no login until unblocked. */
@@ -206,7 +153,7 @@ export class People {
   /** What an unblocked or unlocked person returns to: `pending` until their first login is made (or their key file activated). */
   private async usableState(person: PersonRecord): Promise<'pending' | 'active'> {
     if (person.passwordTemporary) return 'pending';
-    if (person.passwordHash === null) return (await this.store.listKeyFiles(person.id)).some((k) => k.state === 'active') ? 'active' : 'pending';
+    if (person.passwordHash === null) return (await this.keyFiles.hasActive(person.id)) ? 'active' : 'pending';
     return 'active';
   }
 
@@ -216,7 +163,7 @@ export class People {
    */
   async reissue(person: PersonRecord, organisation: OrganisationRecord | null, actor: Actor): Promise<Issued> {
     for (const card of await this.store.listCards(person.id)) if (card.state !== 'blocked' && card.state !== 'replaced' && card.state !== 'used-up') await this.cards.block(card.serial, actor);
-    for (const keyFile of await this.store.listKeyFiles(person.id)) await this.blockKeyFile(keyFile, actor);
+    for (const keyFile of await this.keyFiles.ofPerson(person.id)) await this.keyFiles.block(keyFile, actor);
     for (const token of await this.tokens.list({ owner: person.id })) {
       if (token.state === 'active' || token.state === 'disabled' || token.state === 'locked') await this.tokens.reportLost(token.serial, { replacement: false }, actor);
     }
@@ -291,11 +238,6 @@ export class People {
     return letter.id;
   }
 
-  async blockKeyFile(keyFile: KeyFileRecord, actor: Actor): Promise<void> {
-    if (keyFile.state === 'blocked') return;
-    await this.store.updateKeyFile(keyFile.id, keyFile.version, { state: 'blocked', activationDigest: null }, auditEntry(actor, 'key-file.block', keyFile.id, 'ok', { person: keyFile.personId }, this.now()));
-  }
-
   /** An employee's letters: the temporary password and, in a letter of its own, the card; or the key file's activation code. */
   private async sendCredential(
     person: PersonRecord,
@@ -314,12 +256,7 @@ export class People {
       const cardLetter = await this.outbox.post({ ...employeeCardLetter({ recipient: person.name, organisation: org, card: { serial: card.serial, pairs } }), personId: person.id });
       return { letterId: letter.id, cardLetterId: cardLetter.id };
     }
-    const activationCode = newActivationCode();
-    const expiresAt = this.now() + this.policy.activationValidMs;
-    await this.store.insertKeyFile(
-      { id: `F${randomBytes(6).toString('hex').toUpperCase()}`, personId: person.id, activationDigest: activationDigest(activationCode), activationExpiresAt: expiresAt },
-      auditEntry(actor, 'key-file.issue', person.id, 'ok', {}, this.now()),
-    );
+    const { activationCode, expiresAt } = await this.keyFiles.issue(person, actor);
     const letter = await this.outbox.post({
       ...keyFileActivationLetter({ recipient: person.name, organisation: org, activationCode, expiresAt: new Date(expiresAt).toISOString() }),
       personId: person.id,
@@ -358,23 +295,11 @@ export class People {
   }
 }
 
-export function activationDigest(code: string): string {
-  return createHash('sha256').update(code.replace(/[\s-]/g, '').toUpperCase()).digest('hex');
-}
-
-/** 16 characters in four groups, from an alphabet without look-alikes. */
-function newActivationCode(): string {
-  const alphabet = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
-  let code = '';
-  for (let i = 0; i < 16; i++) code += (i > 0 && i % 4 === 0 ? '-' : '') + alphabet[randomInt(alphabet.length)];
-  return code;
-}
-
 function newNemIdNumber(): string {
   return String(randomInt(1, 10)) + String(randomInt(0, 1e9)).padStart(9, '0');
 }
 
-function checkName(name: string, what: 'name' | 'organisation name' = 'name'): string {
+export function checkName(name: string, what: 'name' | 'organisation name' = 'name'): string {
   const trimmed = name.trim().replace(/\s+/g, ' ');
   const ok = what === 'name' ? NAME_PATTERN.test(trimmed) : ORGANISATION_PATTERN.test(trimmed);
   if (!ok) {

@@ -1,22 +1,35 @@
 /**
  * The service the codes are for, put together on its own store, the host's seed vault and the
- * validation server's token service: people and their credentials, the login, and the outbox their
- * letters go to. Its store stays inside: what the web layer and the lab need, the parts offer.
+ * validation server's token service, in rooms of one job each: code cards, key files, people,
+ * organisations, a person's own account, and the login. Its store stays inside: what the web
+ * layer and the lab need, the rooms offer.
  */
 import type { SeedVault } from '../server/seed-vault.ts';
 import type { ServiceStore } from './store/types.ts';
 import type { TokenService } from '../server/token-service.ts';
+import { Account } from './account.ts';
 import { CodeCards } from './cards.ts';
 import { KeyFileVerifier } from './key-file.ts';
+import { KeyFiles } from './key-files.ts';
+import { Lockout } from './lockout.ts';
 import { LoginFlow } from './login.ts';
+import { Organisations } from './organisations.ts';
 import { Outbox } from './outbox/outbox.ts';
 import { People } from './people.ts';
 import { DEFAULT_SERVICE_POLICY, type ServicePolicy } from './service-policy.ts';
 
 export interface NemIdService {
-  readonly tokens: TokenService;
+  /** Code cards: issued, asked for one key at a time, each key accepted once, blocked. */
   readonly cards: CodeCards;
+  /** Key files: issued, activated, signing in, blocked. */
+  readonly keyFiles: KeyFiles;
+  /** People: ordered, issued as employees, blocked, unblocked, unlocked, re-issued, extra cards. */
   readonly people: People;
+  /** Organisations and what their administrators see. */
+  readonly organisations: Organisations;
+  /** A signed-in person's own account: what they hold, password, threshold, blocking a lost credential. */
+  readonly account: Account;
+  /** The two-step login, the key-file login and the first login's own credentials. */
   readonly login: LoginFlow;
   /** Checks key-file login signatures (and counts them). */
   readonly keyFileVerifier: KeyFileVerifier;
@@ -34,12 +47,17 @@ export function createNemIdService(options: {
   keyFileVerifier?: KeyFileVerifier;
   now?: () => number;
 }): NemIdService {
+  const { store, tokens } = options;
   const now = options.now ?? Date.now;
   const policy = { ...DEFAULT_SERVICE_POLICY, ...options.policy };
   const outbox = new Outbox(options.outboxDir);
-  const cards = new CodeCards(options.store, options.vault, now);
-  const people = new People(options.store, options.vault, cards, options.tokens, outbox, policy, now);
   const keyFileVerifier = options.keyFileVerifier ?? new KeyFileVerifier();
-  const login = new LoginFlow(options.store, cards, people, options.tokens, policy, keyFileVerifier, now);
-  return { tokens: options.tokens, cards, people, login, keyFileVerifier, outbox, policy, now };
+  const lockout = new Lockout(store, policy, now);
+  const cards = new CodeCards(store, options.vault, now);
+  const keyFiles = new KeyFiles(store, lockout, keyFileVerifier, policy, now);
+  const people = new People(store, options.vault, cards, keyFiles, tokens, outbox, policy, now);
+  const organisations = new Organisations(store, people, cards, keyFiles, lockout, now);
+  const account = new Account(store, lockout, cards, keyFiles, organisations, tokens, now);
+  const login = new LoginFlow(store, lockout, cards, keyFiles, people, organisations, tokens, now);
+  return { cards, keyFiles, people, organisations, account, login, keyFileVerifier, outbox, policy, now };
 }

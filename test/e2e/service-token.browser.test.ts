@@ -90,7 +90,7 @@ describe.skipIf(!chromium.available)('a code token in the browser', () => {
   it('with the token reported lost, its holder logs in with the temporary password issued in its place; the page says what to type', async () => {
     expect(password, 'the first test chose the password').not.toBe('');
     // Support reports the token lost (in-process: the one answer that shows the password is not the browser's).
-    const { replacement } = await rig.server.service.tokens.reportLost(rig.emulator.serial, { replacement: true }, { name: 'support' });
+    const { replacement } = await rig.server.tokens.reportLost(rig.emulator.serial, { replacement: true }, { name: 'support' });
     const temporary = rig.typedSecret(replacement!.password);
 
     expect(await submit(frame, '#logout-submit'), 'signed out after the test before').toMatchObject({ path: '/login' });

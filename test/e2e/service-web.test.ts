@@ -622,7 +622,7 @@ describe('code cards: keys used once, thresholds, extra cards, blocking', () => 
 
 describe('organisations and employee credentials', () => {
   it('two orders of one CVR number at once make one organisation; the other is told it exists, not an internal failure', async () => {
-    const order = () => server.service.people.createOrganisation({ cvr: '41000007', name: 'Samtidig ApS', administrator: 'Sara Samtidig' }, { name: 'test' });
+    const order = () => server.service.organisations.create({ cvr: '41000007', name: 'Samtidig ApS', administrator: 'Sara Samtidig' }, { name: 'test' });
     const outcomes = await Promise.allSettled([order(), order()]);
     expect(outcomes.map((o) => o.status).sort()).toEqual(['fulfilled', 'rejected']);
     const refused = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected')!;
@@ -744,7 +744,7 @@ describe('key-file login', () => {
     const activation = (await server.service.outbox.list({ personId: holder.id })).find((l) => l.kind === 'key-file-activation')!;
     const code = (await letter(activation.id)).activationCode!;
     const made = await createKeyFile({ personId: holder.id, label: holder.name, password: secretOf('sofie-File-77') });
-    await server.service.login.activationComplete(code, made.publicKey, { name: 'test' });
+    await server.service.keyFiles.activate(code, made.publicKey, { name: 'test' });
     const stranger = await createKeyFile({ personId: holder.id, label: 'not hers', password: secretOf('stranger-File-1') });
     const { nemId: cardHolder } = await orderPerson('Carla Kortholder', cprOfAge(37, '2002'));
     const forged = (challenge: string) => signChallenge(stranger.fileText, 'stranger-File-1', challenge);

@@ -33,6 +33,11 @@ export class WebClient {
     return this.send('POST', path, JSON.stringify(body), 'application/json', headers);
   }
 
+  /** Any method, with this client's cookies, `body` sent as it is. */
+  async request(method: string, path: string, body?: { readonly text: string; readonly type: string }, headers: Record<string, string> = {}): Promise<WebResponse> {
+    return this.send(method, path, body?.text, body?.type, headers);
+  }
+
   /** GET, following redirects within the site. */
   async open(path: string): Promise<WebResponse> {
     let response = await this.get(path);

@@ -10,8 +10,8 @@ import { CodedError } from '../../../protocol/coded-error.ts';
 import type { ApiError } from '../../api/errors.ts';
 import { toApiError } from '../../server/http/errors.ts';
 import type { OrganisationRecord, PersonRecord, SessionRecord } from '../store/types.ts';
-import type { OrganisationAdmin } from '../people.ts';
-import { actorOf, at, field, form, postedSession, redirect, sendPage, type Form, type WebContext } from './context.ts';
+import type { OrganisationAdmin } from '../organisations.ts';
+import { actorOf, at, checkedSession, field, form, redirect, sendPage, type Form, type WebContext } from './context.ts';
 import { adminPage, confirmPage, selfServicePage, type ConfirmView } from './views.ts';
 
 type Signed = SessionRecord & { personId: string };
@@ -57,14 +57,10 @@ export function registerAccountRoutes(app: FastifyInstance, context: WebContext)
   const signedIn = async (request: FastifyRequest): Promise<Signed | undefined> => at(await sessions.load(request), 'authenticated');
 
   const selfService = async (reply: FastifyReply, session: Signed, message: { notice?: string; error?: ApiError }): Promise<FastifyReply> => {
-    const person = await service.login.current(session.personId);
-    const principal = await service.login.principal(person);
-    const cards = (await service.cards.ofPerson(person.id)).map(({ serial, state, keysLeft, extra }) => ({ serial, state, keysLeft, extra }));
-    const tokens = (await service.tokens.list({ owner: person.id })).map(({ serial, state }) => ({ serial, state }));
-    const keyFiles = (await service.people.keyFiles(person.id)).map(({ id, state }) => ({ id, state }));
+    const { person, organisation, cards, tokens, keyFiles } = await service.account.overview(session.personId);
     const html = selfServicePage({
       csrf: session.csrfToken,
-      person: { name: person.name, userId: person.userId, scope: person.scope, organisation: principal.organisation ?? undefined, role: person.role ?? undefined, hasPassword: person.passwordHash !== null },
+      person: { name: person.name, userId: person.userId, scope: person.scope, organisation: organisation ?? undefined, role: person.role ?? undefined, hasPassword: person.passwordHash !== null },
       cards,
       tokens,
       keyFiles,
@@ -88,7 +84,7 @@ export function registerAccountRoutes(app: FastifyInstance, context: WebContext)
   /** A self-service form: runs `act`, then back to the page with a notice, or the page with the error (or `act`'s question first). */
   const selfServiceForm = (path: string, done: string, act: (person: PersonRecord, values: Form, request: FastifyRequest, session: Signed) => Promise<unknown>) =>
     app.post(path, async (request, reply) => {
-      const session = at(await postedSession(context, request), 'authenticated');
+      const session = at(checkedSession(context, request), 'authenticated');
       if (!session) return redirect(reply, '/login');
       try {
         const person = await service.login.current(session.personId);
@@ -114,28 +110,12 @@ export function registerAccountRoutes(app: FastifyInstance, context: WebContext)
   selfServiceForm('/self-service/threshold', 'threshold', async (person, values, request, session) => {
     const text = field(values, 'threshold', 4).trim();
     if (!/^\d{1,3}$/.test(text)) throw new CodedError('NV_BAD_FIELD', 'the threshold is a whole number from 0 to 147', 400);
-    await service.login.setThreshold(person.id, Number(text), actorOf(request, session));
+    await service.account.setThreshold(person.id, Number(text), actorOf(request, session));
   });
 
   /** Blocking one's own card, token or key file: asked first, then done at once. */
   selfServiceForm('/self-service/block', 'blocked', async (person, values, request, session) => {
-    const kind = field(values, 'kind', 10);
-    const id = field(values, 'id', 64);
-    const actor = actorOf(request, session);
-    let block: () => Promise<unknown>;
-    if (kind === 'card') {
-      if (!(await service.cards.ofPerson(person.id)).some((card) => card.serial === id)) throw new CodedError('NV_NO_CARD', 'no such code card of yours', 404);
-      block = () => service.cards.block(id, actor, person.id);
-    } else if (kind === 'token') {
-      if (!(await service.tokens.list({ owner: person.id })).some((t) => t.serial === id)) throw new CodedError('NV_NO_TOKEN', 'no such code token of yours', 404);
-      block = () => service.tokens.reportLost(id, { replacement: false }, actor);
-    } else if (kind === 'key-file') {
-      const keyFile = (await service.people.keyFiles(person.id)).find((k) => k.id === id);
-      if (!keyFile) throw new CodedError('NV_NO_KEY_FILE', 'no such key file of yours', 404);
-      block = () => service.people.blockKeyFile(keyFile, actor);
-    } else {
-      throw new CodedError('NV_BAD_FIELD', 'kind is card, token or key-file', 400);
-    }
+    const { kind, id, block } = await service.account.credential(person, field(values, 'kind', 10), field(values, 'id', 64));
     if (!confirmed(values)) {
       const what = BLOCKED_WHAT[kind];
       return new Confirmation(
@@ -151,11 +131,11 @@ export function registerAccountRoutes(app: FastifyInstance, context: WebContext)
         }),
       );
     }
-    await block();
+    await block(actorOf(request, session));
   });
 
   selfServiceForm('/self-service/password', 'password', async (person, values, request, session) => {
-    await service.login.changePassword(
+    await service.account.changePassword(
       person.id,
       { current: field(values, 'current', 128), password: field(values, 'password', 128), passwordAgain: field(values, 'passwordAgain', 128) },
       actorOf(request, session),
@@ -164,27 +144,10 @@ export function registerAccountRoutes(app: FastifyInstance, context: WebContext)
 
   // ---- the organisation's NemID administrator ----
 
-  const administrator = async (session: Signed | undefined): Promise<OrganisationAdmin | undefined> => {
-    if (!session) return undefined;
-    const person = await service.login.current(session.personId);
-    if (person.role !== 'administrator') return undefined;
-    const organisation = await service.people.organisationOf(person);
-    return organisation && { person, organisation };
-  };
+  const administrator = async (session: Signed | undefined): Promise<OrganisationAdmin | undefined> => (session ? service.organisations.administrator(session.personId) : undefined);
 
   const adminView = async (reply: FastifyReply, session: Signed, admin: OrganisationAdmin, message: { notice?: string; error?: ApiError }) => {
-    const employees = await Promise.all(
-      (await service.people.employees(admin)).map(async (p) => ({
-        id: p.id,
-        name: p.name,
-        userId: p.userId,
-        role: p.role ?? 'employee',
-        state: p.state,
-        cards: (await service.cards.ofPerson(p.id)).map(({ serial, state, keysLeft, extra }) => ({ serial, state, keysLeft, extra })),
-        keyFiles: (await service.people.keyFiles(p.id)).map(({ id, state }) => ({ id, state })),
-        extraCardsAllowed: await service.people.extraCardsAllowed(p),
-      })),
-    );
+    const employees = await service.organisations.employees(admin);
     const html = adminPage({
       csrf: session.csrfToken,
       organisation: { name: admin.organisation.name, cvr: admin.organisation.cvr },
@@ -212,7 +175,7 @@ export function registerAccountRoutes(app: FastifyInstance, context: WebContext)
     act: (admin: OrganisationAdmin, values: Form, actor: ReturnType<typeof actorOf>, params: Record<string, string>, ask: (question: Question) => Confirmation) => Promise<unknown>,
   ) =>
     app.post<{ Params: Record<string, string> }>(path, async (request, reply) => {
-      const session = at(await postedSession(context, request), 'authenticated');
+      const session = at(checkedSession(context, request), 'authenticated');
       const admin = await administrator(session).catch(() => undefined);
       if (!session || !admin) return redirect(reply, '/login');
       const ask = (question: Question) => new Confirmation(confirmPage({ ...question, csrf: session.csrfToken, name: admin.person.name, back: '/admin' }));
@@ -232,7 +195,7 @@ export function registerAccountRoutes(app: FastifyInstance, context: WebContext)
     const role = field(values, 'role', 20);
     if (credential !== 'card' && credential !== 'key-file') throw new CodedError('NV_BAD_FIELD', 'the credential is a code card or a key file', 400);
     if (role !== 'employee' && role !== 'administrator') throw new CodedError('NV_BAD_FIELD', 'the role is employee or administrator', 400);
-    await service.people.issueEmployee(admin, { name: field(values, 'name', 100), role, credential }, actor);
+    await service.people.issueEmployee(admin.organisation, { name: field(values, 'name', 100), role, credential }, actor);
   });
   const employeeAction = (
     action: string,
@@ -240,7 +203,7 @@ export function registerAccountRoutes(app: FastifyInstance, context: WebContext)
     act: (admin: OrganisationAdmin, person: PersonRecord, values: Form, actor: ReturnType<typeof actorOf>, organisation: OrganisationRecord, ask: (question: Question) => Confirmation) => Promise<unknown>,
   ) =>
     adminForm(`/admin/employees/:id/${action}`, done, async (admin, values, actor, params, ask) => {
-      const person = await service.people.employee(admin, params.id ?? '');
+      const person = await service.organisations.employee(admin, params.id ?? '');
       return act(admin, person, values, actor, admin.organisation, ask);
     });
   /** Blocking an employee: asked first; never the administrator themself (another administrator or support does that). */

@@ -26,7 +26,7 @@ import { ADMIN_ONLY, keyActor } from '../../server/http/access.ts';
 import type { Issued } from '../people.ts';
 import type { OrganisationRecord, PersonRecord } from '../store/types.ts';
 import type { LoginLimit } from './login-throttle.ts';
-import { actorOf, at, postedSession, sendJsonError, signInAfterKey, type WebContext } from './context.ts';
+import { actorOf, at, checkedSession, sendJsonError, signInAfterKey, type WebContext } from './context.ts';
 
 /** A person as the operator API shows them: never a hash or digest. */
 export function viewPerson(person: PersonRecord): PersonView {
@@ -67,7 +67,7 @@ export function registerApiRoutes(app: FastifyInstance, context: WebContext, log
 
   app.post<{ Body: PasswordStep }>('/api/login', { ...loginLimit, schema: loginRoutes.password }, async (request, reply): Promise<PasswordStepAnswer | FastifyReply> => {
     try {
-      const session = await postedSession(context, request);
+      const session = checkedSession(context, request);
       const { userId, password } = request.body;
       const person = await service.login.password(userId, password, actorOf(request));
       const step = await service.login.secondStep(person, null);
@@ -80,7 +80,7 @@ export function registerApiRoutes(app: FastifyInstance, context: WebContext, log
 
   app.post<{ Body: KeyStep }>('/api/login/key', { ...loginLimit, schema: loginRoutes.key }, async (request, reply): Promise<KeyStepAnswer | FastifyReply> => {
     try {
-      const session = at(await postedSession(context, request), 'second-step');
+      const session = at(checkedSession(context, request), 'second-step');
       if (!session) throw new CodedError('NV_NO_LOGIN', 'log in with user-id and password first', 409);
       const { key } = request.body;
       const step = await service.login.askedStep(session.personId, session.cardSerial);
@@ -95,7 +95,7 @@ export function registerApiRoutes(app: FastifyInstance, context: WebContext, log
 
   app.post('/api/logout', { schema: loginRoutes.logout }, async (request, reply): Promise<LogoutAnswer | FastifyReply> => {
     try {
-      await sessions.end(reply, await postedSession(context, request));
+      await sessions.end(reply, checkedSession(context, request));
       return { next: 'signed-out' };
     } catch (error) {
       return sendJsonError(reply, error);
@@ -127,11 +127,11 @@ export function registerApiRoutes(app: FastifyInstance, context: WebContext, log
   }
   app.post<ById>('/v1/people/:id/reissue', { ...ADMIN_ONLY, schema: peopleRoutes.reissue }, async (request, reply) => {
     const found = await person(request);
-    const organisation = (await service.people.organisationOf(found)) ?? null;
+    const organisation = (await service.organisations.of(found)) ?? null;
     return reply.status(201).send(viewIssued(await service.people.reissue(found, organisation, keyActor(request))));
   });
   app.post<{ Body: OrganisationOrder }>('/v1/organisations', { ...ADMIN_ONLY, schema: peopleRoutes.createOrganisation }, async (request, reply) => {
-    const created = await service.people.createOrganisation(request.body, keyActor(request));
+    const created = await service.organisations.create(request.body, keyActor(request));
     const answer: OrganisationAnswer = {
       organisation: viewOrganisation(created.organisation),
       administrator: viewPerson(created.person),

@@ -1,6 +1,7 @@
 /**
- * What every route of the service's web layer shares: the service, the sessions, and small helpers
- * to answer with a page, a redirect or a coded JSON error, and to read a form.
+ * What every route of the service's web layer shares: the service, the sessions, the CSRF guard's
+ * checked session, and small helpers to answer with a page, a redirect or a coded JSON error, and
+ * to read a form.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CodedError } from '../../../protocol/coded-error.ts';
@@ -9,12 +10,14 @@ import { toApiError } from '../../server/http/errors.ts';
 import type { SessionRecord, SessionStage } from '../store/types.ts';
 import type { KeyResult } from '../login.ts';
 import type { NemIdService } from '../service.ts';
-import { checkCsrf, type Sessions } from './sessions.ts';
+import type { CsrfGuard } from './csrf.ts';
+import type { Sessions } from './sessions.ts';
 import { type Actor } from '../../store/audit.ts';
 
 export interface WebContext {
   readonly service: NemIdService;
   readonly sessions: Sessions;
+  readonly csrf: CsrfGuard;
 }
 
 export type Form = Readonly<Record<string, string | undefined>>;
@@ -49,16 +52,9 @@ export function at(session: SessionRecord | undefined, ...stages: SessionStage[]
   return session as SessionRecord & { personId: string };
 }
 
-/** What a request with the cookie of a session that is no longer live is told (a page route sends the person to /login, which says it). */
-export const SESSION_EXPIRED = () => new CodedError('NV_SESSION_EXPIRED', 'Your session has expired. Log in again to continue.', 401);
-
-/** Loads the session and checks the CSRF token of a form (`_csrf`) or a JSON call (`x-csrf-token`). */
-export async function postedSession(context: WebContext, request: FastifyRequest): Promise<SessionRecord> {
-  const session = await context.sessions.load(request);
-  if (!session && context.sessions.expired(request)) throw SESSION_EXPIRED();
-  const header = request.headers['x-csrf-token'];
-  checkCsrf(session, typeof header === 'string' ? header : form(request)._csrf);
-  return session!;
+/** The session of a state-changing request, as the CSRF guard checked it (see csrf.ts): the routes do no check of their own. */
+export function checkedSession(context: WebContext, request: FastifyRequest): SessionRecord {
+  return context.csrf.session(request);
 }
 
 export function actorOf(request: FastifyRequest, session?: SessionRecord | null, organisationId?: string | null): Actor {

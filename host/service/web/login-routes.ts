@@ -1,8 +1,9 @@
 /**
  * The login pages: /login (step 1), /login/key (step 2: a card key or a token code), /login/card
  * (use another card), /login/choose (first login: own user-id and password), /login/key-file and
- * /activate (key-file employees), /logout. Every POST checks the session's CSRF token; a new session
- * id is issued at each step so an id from before a step is worth nothing after it.
+ * /activate (key-file employees), /logout. Every POST has had the session's CSRF token checked by
+ * the web service's guard (csrf.ts) before it gets here; a new session id is issued at each step so
+ * an id from before a step is worth nothing after it.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { CodedError } from '../../../protocol/coded-error.ts';
@@ -11,7 +12,8 @@ import { toApiError } from '../../server/http/errors.ts';
 import type { SessionRecord } from '../store/types.ts';
 import { newChallenge } from '../key-file.ts';
 import type { LoginLimit } from './login-throttle.ts';
-import { actorOf, at, field, form, postedSession, redirect, sendJsonError, sendPage, SESSION_EXPIRED, signInAfterKey, type WebContext } from './context.ts';
+import { actorOf, at, checkedSession, field, form, redirect, sendJsonError, sendPage, signInAfterKey, type WebContext } from './context.ts';
+import { SESSION_EXPIRED } from './sessions.ts';
 import { activatePage, cardStepPage, chooseCredentialsPage, keyFileLoginPage, loginPage, messagePage, temporaryPasswordStepPage, tokenStepPage } from './views.ts';
 
 /** Errors after which the half-done login ends (the person is locked or blocked). */
@@ -38,7 +40,7 @@ export function registerLoginRoutes(app: FastifyInstance, context: WebContext, l
   });
 
   app.post('/login', loginLimit, async (request, reply) => {
-    const session = await postedSession(context, request);
+    const session = checkedSession(context, request);
     const values = form(request);
     try {
       const person = await login.password(field(values, 'userId', 64), field(values, 'password', 128), actorOf(request));
@@ -80,16 +82,15 @@ export function registerLoginRoutes(app: FastifyInstance, context: WebContext, l
   });
 
   app.post('/login/card', loginLimit, async (request, reply) => {
-    const session = at(await postedSession(context, request), 'second-step');
+    const session = at(checkedSession(context, request), 'second-step');
     if (!session) return redirect(reply, '/login');
     const wanted = field(form(request), 'cardSerial', 40);
-    const usable = await service.cards.usable(session.personId);
-    if (usable.some((card) => card.serial === wanted)) await sessions.update(session, { cardSerial: wanted });
+    if (await login.chooseCard(session.personId, wanted)) await sessions.update(session, { cardSerial: wanted });
     return redirect(reply, '/login/key');
   });
 
   app.post('/login/key', loginLimit, async (request, reply) => {
-    const session = at(await postedSession(context, request), 'second-step');
+    const session = at(checkedSession(context, request), 'second-step');
     if (!session) return redirect(reply, '/login');
     const values = form(request);
     try {
@@ -119,7 +120,7 @@ export function registerLoginRoutes(app: FastifyInstance, context: WebContext, l
    * up, the stage ends and the person starts again at step 1.
    */
   app.post('/login/choose', loginLimit, async (request, reply) => {
-    const session = at(await postedSession(context, request), 'choose-credentials');
+    const session = at(checkedSession(context, request), 'choose-credentials');
     if (!session) return redirect(reply, '/login');
     const values = form(request);
     const allowed = service.policy.takenUserIdsPerFirstLogin;
@@ -158,7 +159,7 @@ export function registerLoginRoutes(app: FastifyInstance, context: WebContext, l
 
   app.post<{ Body: { personId?: unknown; signature?: unknown } }>('/login/key-file', loginLimit, async (request, reply) => {
     try {
-      const session = at(await postedSession(context, request), 'anonymous');
+      const session = at(checkedSession(context, request), 'anonymous');
       if (!session?.challenge) throw new CodedError('NV_NO_CHALLENGE', 'Reload the page to get a new challenge, then try again.', 409);
       await sessions.update(session, { challenge: null }); // a challenge is signed once
       const { personId, signature } = request.body ?? {};
@@ -179,10 +180,9 @@ export function registerLoginRoutes(app: FastifyInstance, context: WebContext, l
 
   app.post<{ Body: { activationCode?: unknown } }>('/activate/begin', loginLimit, async (request, reply) => {
     try {
-      await postedSession(context, request);
       const code = request.body?.activationCode;
       if (typeof code !== 'string' || code.length > 40) throw new CodedError('NV_BAD_FIELD', 'send {"activationCode"}', 400);
-      return reply.send(await login.activationBegin(code, actorOf(request)));
+      return reply.send(await service.keyFiles.beginActivation(code, actorOf(request)));
     } catch (error) {
       return sendJsonError(reply, error);
     }
@@ -190,12 +190,11 @@ export function registerLoginRoutes(app: FastifyInstance, context: WebContext, l
 
   app.post<{ Body: { activationCode?: unknown; publicKey?: unknown } }>('/activate/complete', loginLimit, async (request, reply) => {
     try {
-      await postedSession(context, request);
       const { activationCode, publicKey } = request.body ?? {};
       if (typeof activationCode !== 'string' || typeof publicKey !== 'string' || activationCode.length > 40 || publicKey.length > 400) {
         throw new CodedError('NV_BAD_FIELD', 'send {"activationCode","publicKey"}', 400);
       }
-      await login.activationComplete(activationCode, publicKey, actorOf(request));
+      await service.keyFiles.activate(activationCode, publicKey, actorOf(request));
       return reply.send({ next: '/login/key-file' });
     } catch (error) {
       return sendJsonError(reply, error);
@@ -203,7 +202,7 @@ export function registerLoginRoutes(app: FastifyInstance, context: WebContext, l
   });
 
   app.post('/logout', async (request, reply) => {
-    const session = await postedSession(context, request);
+    const session = checkedSession(context, request);
     await sessions.end(reply, session);
     return redirect(reply, '/login');
   });

@@ -2,7 +2,8 @@
  * The service's web layer as one fastify plugin on the validation server: forms parsed as
  * urlencoded (in this plugin only; the token API stays JSON-only), static assets from a fixed list,
  * strict security headers on every answer, one rate limit shared by the login steps, and errors as
- * a page for a browser and as coded JSON for /api and /v1.
+ * a page for a browser and as coded JSON for /api and /v1. The CSRF guard goes on the whole app,
+ * not on this plugin: every state-changing route of the web service is under it (csrf.ts).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -15,6 +16,7 @@ import type { SessionStore } from '../store/types.ts';
 import { registerAccountRoutes } from './account-routes.ts';
 import { registerApiRoutes } from './api-routes.ts';
 import { redirect, sendJsonError, sendPage, type WebContext } from './context.ts';
+import { CsrfGuard } from './csrf.ts';
 import { LoginThrottle } from './login-throttle.ts';
 import { registerLoginRoutes } from './login-routes.ts';
 import { Sessions } from './sessions.ts';
@@ -43,11 +45,11 @@ const SECURITY_HEADERS: Readonly<Record<string, string>> = {
 /** The service's pages and JSON routes on `app`; the browser sessions are kept in `sessionStore`. */
 export async function registerService(app: FastifyInstance, service: NemIdService, sessionStore: SessionStore, options: WebOptions = {}): Promise<void> {
   const assets = new Map(Object.entries(ASSETS).map(([name, type]) => [name, { type, body: fs.readFileSync(path.join(ASSETS_DIR, name)) }]));
+  const sessions = new Sessions(sessionStore, { idleMs: service.policy.sessionIdleMs, secureCookies: options.secureCookies ?? true, now: service.now });
+  const csrf = new CsrfGuard(sessions);
+  csrf.register(app);
   await app.register(async (scope) => {
-    const context: WebContext = {
-      service,
-      sessions: new Sessions(sessionStore, { idleMs: service.policy.sessionIdleMs, secureCookies: options.secureCookies ?? true, now: service.now }),
-    };
+    const context: WebContext = { service, sessions, csrf };
     scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 8 * 1024 }, (_request, body, done) => {
       done(null, Object.fromEntries(new URLSearchParams(body as string)));
     });

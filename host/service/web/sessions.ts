@@ -102,16 +102,18 @@ export class Sessions {
   }
 }
 
+/** What a state-changing request without its session's CSRF token is told. */
+export const CSRF_REFUSED = () => new CodedError('NV_CSRF', 'The form is missing its CSRF token or has expired; reload the page and try again.', 403);
+
+/** What a request with the cookie of a session that is no longer live is told (a page route sends the person to /login, which says it). */
+export const SESSION_EXPIRED = () => new CodedError('NV_SESSION_EXPIRED', 'Your session has expired. Log in again to continue.', 401);
+
 /** Throws 403 NV_CSRF unless `given` is the session's CSRF token. */
 export function checkCsrf(session: SessionRecord | undefined, given: unknown): void {
-  if (!session || typeof given !== 'string' || given.length === 0) {
-    throw new CodedError('NV_CSRF', 'The form is missing its CSRF token or has expired; reload the page and try again.', 403);
-  }
+  if (!session || typeof given !== 'string' || given.length === 0) throw CSRF_REFUSED();
   const expected = Buffer.from(session.csrfToken);
   const actual = Buffer.from(given);
-  if (expected.length !== actual.length || !timingSafeEqual(expected, actual)) {
-    throw new CodedError('NV_CSRF', 'The form is missing its CSRF token or has expired; reload the page and try again.', 403);
-  }
+  if (expected.length !== actual.length || !timingSafeEqual(expected, actual)) throw CSRF_REFUSED();
 }
 
 function digestOf(value: string): string {
