@@ -38,6 +38,8 @@ export interface HostOptions {
   readonly servicePolicy?: Partial<ServicePolicy>;
   /** Where the service's letters go; default: `outbox` in the data directory. */
   readonly outboxDir?: string;
+  /** Lets an administrator export seeds (`server --allow-export`); off by default. */
+  readonly allowExport?: boolean;
   /** Mark the session cookie Secure (default true). */
   readonly secureCookies?: boolean;
   /** Adds routes to the app before it listens (the lab's page), with the parts they may use. */
@@ -79,6 +81,7 @@ export async function startHost(options: HostOptions = {}): Promise<RunningHost>
       logger: options.logger,
       now: options.now,
       owners: peopleAsOwners(serviceStore),
+      allowExport: options.allowExport,
     });
     const service = createNemIdService({
       store: serviceStore,

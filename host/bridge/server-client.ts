@@ -5,6 +5,7 @@ import type { OrganisationRecord } from '../service/store/types.ts';
 import type { viewPerson } from '../service/web/api-routes.ts';
 import { CodedError } from '../../protocol/coded-error.ts';
 import { readErrorEnvelope } from '../api/errors.ts';
+import { EXPORT_ROUTE, IMPORT_ROUTE, type ExportAnswer, type ExportBody, type ImportAnswer, type ImportBody } from '../api/seed-files.ts';
 
 /** An audit entry as the API sends it: time as an ISO string, the subject named by its kind. */
 export type AuditView = ReturnType<typeof viewAuditEntry>;
@@ -64,6 +65,16 @@ export class ServerClient {
 
   async register(token: TokenRegistration): Promise<TokenView> {
     return (await this.call<{ token: TokenView }>('admin', 'POST', '/v1/tokens', token)).token;
+  }
+
+  /** Imports a seed file (or, with dryRun, lists what it would import); the whole file or nothing. */
+  async importSeedFile(body: ImportBody): Promise<ImportAnswer> {
+    return this.call<ImportAnswer>('admin', 'POST', IMPORT_ROUTE, body);
+  }
+
+  /** Exports tokens to a seed file (the server must run with --allow-export). */
+  async exportSeedFile(body: ExportBody): Promise<ExportAnswer> {
+    return this.call<ExportAnswer>('admin', 'POST', EXPORT_ROUTE, body);
   }
 
   async getToken(serial: string): Promise<TokenView | undefined> {

@@ -13,6 +13,7 @@ interface ServerCommandOptions {
   autoResync?: boolean;
   rateLimit: number;
   quiet?: boolean;
+  allowExport?: boolean;
 }
 
 export function parseListen(text: string): { host: string; port: number } {
@@ -33,6 +34,7 @@ export function serverCommand(): Command {
     .addOption(new Option('--auto-resync', 'resync by itself on a code beyond the window followed by the next one'))
     .addOption(new Option('--rate-limit <n>', 'requests a second per client (0: no limit)').argParser(wholeNumber('--rate-limit', 0, 1_000_000)).default(200))
     .addOption(new Option('--quiet', 'no request log on stderr'))
+    .addOption(new Option('--allow-export', "let an administrator export tokens' seeds (token export); off by default"))
     .action(async (options: ServerCommandOptions) => {
       const { host, port } = parseListen(options.listen);
       // Loaded here: fastify and SQLite are for this command only, not for every start of the CLI.
@@ -43,6 +45,7 @@ export function serverCommand(): Command {
         port,
         policy: { hotpWindow: options.window, resyncWindow: options.resyncWindow, maxFail: options.maxFail, autoResync: Boolean(options.autoResync) },
         rateLimitPerSecond: options.rateLimit,
+        allowExport: Boolean(options.allowExport),
         logger: options.quiet ? false : { level: 'info', stream: process.stderr, redact: LOG_REDACTIONS },
       });
       // The server listens now (a start that failed kept no key nobody saw): the keys it made come

@@ -11,7 +11,9 @@ import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { CodedError } from '../../protocol/coded-error.ts';
 import { FolderError, ensurePrivateDir, whyNot } from '../store/private-files.ts';
 import { buildApp } from './http/app.ts';
+import { registerSeedFileRoutes } from './http/seed-file-routes.ts';
 import { ServerMetrics } from './metrics.ts';
+import { SeedTransfer } from './seed-transfer.ts';
 import { DEFAULT_POLICY, type VerifyPolicy } from './policy.ts';
 import { ApiKeys, loadMasterKey, type Role } from './secrets.ts';
 import { SeedVault } from './seed-vault.ts';
@@ -34,6 +36,8 @@ export interface TokenServerOptions {
   readonly now?: () => number;
   /** Who a token may belong to; without it, any owner is taken as given. */
   readonly owners?: OwnerDirectory;
+  /** Lets an administrator export seeds (`POST /v1/tokens/export`); off by default. */
+  readonly allowExport?: boolean;
 }
 
 /** The token API, ready to listen: more routes may be added to `app` until then. */
@@ -75,6 +79,7 @@ export async function openTokenServer(options: TokenServerOptions): Promise<Toke
     options.owners,
   );
   const app = await buildApp({ service: tokens, store, keys, metrics, logger: options.logger ?? false, rateLimitPerSecond: options.rateLimitPerSecond });
+  registerSeedFileRoutes(app, new SeedTransfer(store, vault, { allowExport: options.allowExport === true, owners: options.owners, now: options.now }));
   return {
     app,
     tokens,

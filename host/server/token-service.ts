@@ -43,6 +43,8 @@ export interface TokenView {
   createdAt: string;
   updatedAt: string;
   lastUsedAt: string | null;
+  /** When its seed last left in an export file: another verifier may accept its codes too. */
+  exportedAt?: string;
 }
 
 export interface EnrollInput {
@@ -127,6 +129,7 @@ export function viewToken(token: TokenRecord): TokenView {
     createdAt: iso(token.createdAt),
     updatedAt: iso(token.updatedAt),
     lastUsedAt: token.lastUsedAt === null ? null : iso(token.lastUsedAt),
+    ...(token.exportedAt !== null ? { exportedAt: iso(token.exportedAt) } : {}),
   };
 }
 

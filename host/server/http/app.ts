@@ -101,15 +101,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // Neither path nor method is echoed: an answer never carries back what the request sent.
   app.setNotFoundHandler((_request, reply) => sendError(reply, noRoute()));
 
-  const requireRole = (...roles: Role[]) => (request: FastifyRequest, _reply: FastifyReply, done: (error?: CodedError) => void) => {
-    if (!request.principal) return done(new CodedError('NV_UNAUTHORIZED', 'an API key is needed: Authorization: Bearer <key>', 401));
-    if (!roles.includes(request.principal.role)) return done(new CodedError('NV_FORBIDDEN', `this needs the ${roles.join(' or ')} key`, 403));
-    done();
-  };
   // Checked before the body is validated: without the right key, a request learns nothing of the schema.
   const admin = { preValidation: requireRole('admin') };
   const client = { preValidation: requireRole('client', 'admin') };
-  const actor = (request: FastifyRequest): Actor => ({ name: request.principal?.id ?? 'anonymous', ip: request.ip });
+  const actor = requestActor;
 
   app.get('/health', async () => {
     await options.store.ping();
@@ -215,6 +210,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   return app;
 }
+
+/** A preValidation hook that lets through only holders of one of `roles`' keys. */
+export const requireRole = (...roles: Role[]) => (request: FastifyRequest, _reply: FastifyReply, done: (error?: CodedError) => void) => {
+  if (!request.principal) return done(new CodedError('NV_UNAUTHORIZED', 'an API key is needed: Authorization: Bearer <key>', 401));
+  if (!roles.includes(request.principal.role)) return done(new CodedError('NV_FORBIDDEN', `this needs the ${roles.join(' or ')} key`, 403));
+  done();
+};
+
+/** Who a request acts as, for the audit: its key's id (or anonymous) and its address. */
+export const requestActor = (request: FastifyRequest): Actor => ({ name: request.principal?.id ?? 'anonymous', ip: request.ip });
 
 /** An audit record as the API shows it: its time in ISO 8601, its subject named by kind. */
 export function viewAuditEntry(entry: AuditEntry) {
