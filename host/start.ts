@@ -15,7 +15,7 @@ import { databaseFailure, openTokenServer, prepareDataDir, type TokenServer } fr
 import { SqliteTokenStore } from './server/store/sqlite-token-store.ts';
 import type { TokenStore } from './server/store/types.ts';
 import type { TokenService } from './server/token-service.ts';
-import { peopleAsOwners } from './service/owners.ts';
+import { loginAsUserPasswords, peopleAsOwners } from './service/owners.ts';
 import { createNemIdService, type NemIdService } from './service/service.ts';
 import type { ServicePolicy } from './service/service-policy.ts';
 import { SqliteServiceStore } from './service/store/sqlite-service-store.ts';
@@ -40,6 +40,8 @@ export interface HostOptions {
   readonly outboxDir?: string;
   /** Lets an administrator export seeds (`server --allow-export`); off by default. */
   readonly allowExport?: boolean;
+  /** Networks whose callers may use /validate/check without the client key (`server --validate-allow CIDR`). */
+  readonly validateAllow?: readonly string[];
   /** Mark the session cookie Secure (default true). */
   readonly secureCookies?: boolean;
   /** Adds routes to the app before it listens (the lab's page), with the parts they may use. */
@@ -69,6 +71,7 @@ export async function startHost(options: HostOptions = {}): Promise<RunningHost>
   // The database first: a path that cannot hold one is refused before a master key is made for it.
   const { database, tokenStore, serviceStore } = openStores(dbFile);
   let server: TokenServer | undefined;
+  let service: NemIdService | undefined;
   try {
     server = await openTokenServer({
       store: tokenStore,
@@ -82,8 +85,10 @@ export async function startHost(options: HostOptions = {}): Promise<RunningHost>
       now: options.now,
       owners: peopleAsOwners(serviceStore),
       allowExport: options.allowExport,
+      userPasswords: loginAsUserPasswords(() => service!.login),
+      validateAllow: options.validateAllow,
     });
-    const service = createNemIdService({
+    service = createNemIdService({
       store: serviceStore,
       vault: server.vault,
       tokens: server.tokens,

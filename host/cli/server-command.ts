@@ -14,6 +14,7 @@ interface ServerCommandOptions {
   rateLimit: number;
   quiet?: boolean;
   allowExport?: boolean;
+  validateAllow: string[];
 }
 
 export function parseListen(text: string): { host: string; port: number } {
@@ -34,6 +35,7 @@ export function serverCommand(): Command {
     .addOption(new Option('--auto-resync', 'resync by itself on a code beyond the window followed by the next one'))
     .addOption(new Option('--rate-limit <n>', 'requests a second per client (0: no limit)').argParser(wholeNumber('--rate-limit', 0, 1_000_000)).default(200))
     .addOption(new Option('--quiet', 'no request log on stderr'))
+    .addOption(new Option('--validate-allow <cidr>', 'callers from this network may use POST /validate/check without the client key (repeatable)').argParser((value: string, previous: string[]) => [...previous, value]).default([]))
     .addOption(new Option('--allow-export', "let an administrator export tokens' seeds (token export); off by default"))
     .action(async (options: ServerCommandOptions) => {
       const { host, port } = parseListen(options.listen);
@@ -46,6 +48,7 @@ export function serverCommand(): Command {
         policy: { hotpWindow: options.window, resyncWindow: options.resyncWindow, maxFail: options.maxFail, autoResync: Boolean(options.autoResync) },
         rateLimitPerSecond: options.rateLimit,
         allowExport: Boolean(options.allowExport),
+        validateAllow: options.validateAllow,
         logger: options.quiet ? false : { level: 'info', stream: process.stderr, redact: LOG_REDACTIONS },
       });
       // The server listens now (a start that failed kept no key nobody saw): the keys it made come
