@@ -15,6 +15,8 @@ import { databaseFailure, openTokenServer, prepareDataDir, type TokenServer } fr
 import { SqliteTokenStore } from './server/store/sqlite-token-store.ts';
 import type { TokenStore } from './server/store/types.ts';
 import type { TokenService } from './server/token-service.ts';
+import type { RadiusFront } from './radius/front.ts';
+import { startRadiusFront, type RadiusOptions } from './radius/start.ts';
 import { loginAsUserPasswords, peopleAsOwners } from './service/owners.ts';
 import { createNemIdService, type NemIdService } from './service/service.ts';
 import type { ServicePolicy } from './service/service-policy.ts';
@@ -42,6 +44,8 @@ export interface HostOptions {
   readonly allowExport?: boolean;
   /** Networks whose callers may use /validate/check without the client key (`server --validate-allow CIDR`). */
   readonly validateAllow?: readonly string[];
+  /** The RADIUS front (`server --radius-port N --radius-clients FILE`); none without it. */
+  readonly radius?: RadiusOptions;
   /** Mark the session cookie Secure (default true). */
   readonly secureCookies?: boolean;
   /** Adds routes to the app before it listens (the lab's page), with the parts they may use. */
@@ -61,6 +65,8 @@ export interface RunningHost {
   readonly service: NemIdService;
   /** The host's own settings (the lab keeps which person is its own here). */
   readonly settings: Pick<TokenStore, 'getMeta' | 'setMeta'>;
+  /** Where the RADIUS front listens, when it was asked for. */
+  readonly radius?: { readonly address: string; readonly port: number };
   close(): Promise<void>;
 }
 
@@ -72,6 +78,7 @@ export async function startHost(options: HostOptions = {}): Promise<RunningHost>
   const { database, tokenStore, serviceStore } = openStores(dbFile);
   let server: TokenServer | undefined;
   let service: NemIdService | undefined;
+  let radius: RadiusFront | undefined;
   try {
     server = await openTokenServer({
       store: tokenStore,
@@ -98,8 +105,10 @@ export async function startHost(options: HostOptions = {}): Promise<RunningHost>
     });
     await registerService(server.app, service, serviceStore, { secureCookies: options.secureCookies });
     await options.extend?.(server.app, { service, tokens: server.tokens });
+    radius = options.radius && (await startRadiusFront(options.radius, { service, audit: tokenStore, host: options.host ?? '127.0.0.1', perSecond: options.rateLimitPerSecond ?? 200 }));
     const url = await server.listen(options.host ?? '127.0.0.1', options.port ?? DEFAULT_PORT);
     const running = server;
+    const front = radius;
     return {
       url,
       dbFile,
@@ -109,12 +118,15 @@ export async function startHost(options: HostOptions = {}): Promise<RunningHost>
       tokens: server.tokens,
       service,
       settings: tokenStore,
+      ...(front ? { radius: front.address() } : {}),
       close: async () => {
+        await front?.close();
         await running.close();
         await database.close();
       },
     };
   } catch (error) {
+    await radius?.close().catch(() => {});
     await server?.close().catch(() => {});
     await database.close();
     throw error;
