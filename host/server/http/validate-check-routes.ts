@@ -35,7 +35,8 @@ function allowedFrom(allow: net.BlockList, address: string): boolean {
 export function registerValidateCheckRoutes(app: FastifyInstance, check: ValidateCheck, options: { readonly allow: readonly string[] }): void {
   const allow = networks(options.allow);
   const context = () => ({ now: Date.now() / 1000 });
-  // Not a cookie session's route: privacyIDEA's plugins call it server to server, with a key or from a listed network.
+  // CSRF: exempt. /validate/check is a non-cookie API: privacyIDEA's plugins call it server to server,
+  // with the client key or from a network --validate-allow lists; no session cookie is read here.
   void app.register(async (scope) => {
     scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => done(null, body));
     const caller = (request: FastifyRequest, _reply: unknown, done: (error?: CodedError) => void) => {
