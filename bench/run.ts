@@ -10,7 +10,9 @@ import { bridgeRttRows } from './figures/bridge-rtt.ts';
 import { embeddedEngineRows } from './figures/embedded-engine.ts';
 import { flashEnduranceRows } from './figures/flash-endurance.ts';
 import { hotpEngineRows } from './figures/hotp-engine.ts';
+import { radiusRows } from './figures/radius-load.ts';
 import { serverLoadRows } from './figures/server-load.ts';
+import { validateCheckRows } from './figures/validate-check.ts';
 import { verifyWindowRows } from './figures/verify-window.ts';
 import { markdownTable, type Row } from './table.ts';
 
@@ -18,6 +20,8 @@ const FIGURES: { readonly name: string; readonly run: () => Promise<Row[]> }[] =
   { name: 'HOTP engine', run: hotpEngineRows },
   { name: 'verify window and resync scan', run: verifyWindowRows },
   { name: 'server under load', run: serverLoadRows },
+  { name: "privacyIDEA's /validate/check beside /v1/verify", run: validateCheckRows },
+  { name: 'RADIUS beside FreeRADIUS', run: radiusRows },
   { name: 'bridge round trip', run: bridgeRttRows },
   { name: 'batch enrolment and rack memory', run: batchEnrolmentRows },
   { name: 'flash endurance', run: flashEnduranceRows },

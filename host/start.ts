@@ -15,7 +15,9 @@ import { databaseFailure, openTokenServer, prepareDataDir, type TokenServer } fr
 import { SqliteTokenStore } from './server/store/sqlite-token-store.ts';
 import type { TokenStore } from './server/store/types.ts';
 import type { TokenService } from './server/token-service.ts';
-import { peopleAsOwners } from './service/owners.ts';
+import type { RadiusFront } from './radius/front.ts';
+import { startRadiusFront, type RadiusOptions } from './radius/start.ts';
+import { loginAsUserPasswords, peopleAsOwners } from './service/owners.ts';
 import { createNemIdService, type NemIdService } from './service/service.ts';
 import type { ServicePolicy } from './service/service-policy.ts';
 import { SqliteServiceStore } from './service/store/sqlite-service-store.ts';
@@ -38,6 +40,12 @@ export interface HostOptions {
   readonly servicePolicy?: Partial<ServicePolicy>;
   /** Where the service's letters go; default: `outbox` in the data directory. */
   readonly outboxDir?: string;
+  /** Lets an administrator export seeds (`server --allow-export`); off by default. */
+  readonly allowExport?: boolean;
+  /** Networks whose callers may use /validate/check without the client key (`server --validate-allow CIDR`). */
+  readonly validateAllow?: readonly string[];
+  /** The RADIUS front (`server --radius-port N --radius-clients FILE`); none without it. */
+  readonly radius?: RadiusOptions;
   /** Mark the session cookie Secure (default true). */
   readonly secureCookies?: boolean;
   /** Sees the app before the login service and `extend` add their routes (a census of them with fastify's onRoute). */
@@ -59,6 +67,8 @@ export interface RunningHost {
   readonly service: NemIdService;
   /** The host's own settings (the lab keeps which person is its own here). */
   readonly settings: Pick<TokenStore, 'getMeta' | 'setMeta'>;
+  /** Where the RADIUS front listens, when it was asked for. */
+  readonly radius?: { readonly address: string; readonly port: number };
   close(): Promise<void>;
 }
 
@@ -69,6 +79,8 @@ export async function startHost(options: HostOptions = {}): Promise<RunningHost>
   // The database first: a path that cannot hold one is refused before a master key is made for it.
   const { database, tokenStore, serviceStore } = openStores(dbFile);
   let server: TokenServer | undefined;
+  let service: NemIdService | undefined;
+  let radius: RadiusFront | undefined;
   try {
     server = await openTokenServer({
       store: tokenStore,
@@ -81,8 +93,11 @@ export async function startHost(options: HostOptions = {}): Promise<RunningHost>
       logger: options.logger,
       now: options.now,
       owners: peopleAsOwners(serviceStore),
+      allowExport: options.allowExport,
+      userPasswords: loginAsUserPasswords(() => service!.login),
+      validateAllow: options.validateAllow,
     });
-    const service = createNemIdService({
+    service = createNemIdService({
       store: serviceStore,
       vault: server.vault,
       tokens: server.tokens,
@@ -93,8 +108,10 @@ export async function startHost(options: HostOptions = {}): Promise<RunningHost>
     options.beforeRoutes?.(server.app);
     await registerService(server.app, service, serviceStore, { secureCookies: options.secureCookies });
     await options.extend?.(server.app, { service, tokens: server.tokens });
+    radius = options.radius && (await startRadiusFront(options.radius, { service, tokens: server.tokens, audit: tokenStore, host: options.host ?? '127.0.0.1', perSecond: options.rateLimitPerSecond ?? 200 }));
     const url = await server.listen(options.host ?? '127.0.0.1', options.port ?? DEFAULT_PORT);
     const running = server;
+    const front = radius;
     return {
       url,
       dbFile,
@@ -104,12 +121,15 @@ export async function startHost(options: HostOptions = {}): Promise<RunningHost>
       tokens: server.tokens,
       service,
       settings: tokenStore,
+      ...(front ? { radius: front.address() } : {}),
       close: async () => {
+        await front?.close();
         await running.close();
         await database.close();
       },
     };
   } catch (error) {
+    await radius?.close().catch(() => {});
     await server?.close().catch(() => {});
     await database.close();
     throw error;

@@ -41,6 +41,8 @@ export const tokenViewSchema = {
     createdAt: { type: 'string' },
     updatedAt: { type: 'string' },
     lastUsedAt: { type: ['string', 'null'] },
+    /** When its seed last left in an export file: another verifier may accept its codes too. */
+    exportedAt: { type: 'string' },
   },
   required: ['serial', 'kind', 'algorithm', 'digits', 'state', 'failCount', 'owner', 'createdAt', 'updatedAt', 'lastUsedAt'],
   additionalProperties: false,

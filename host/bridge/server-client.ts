@@ -4,6 +4,7 @@ import type { AuditQuery, AuditView } from '../api/audit.ts';
 import { readErrorEnvelope } from '../api/errors.ts';
 import type { IssuedAnswer, LettersAnswer, OrganisationAnswer, OrganisationOrder, PersonAnswer, PersonOrder, PersonView } from '../api/people.ts';
 import type { CounterAnswer, EnrollRequest, LostAnswer, ResyncOutcome, StateAction, TokenView, VerifyOutcome } from '../api/tokens.ts';
+import { EXPORT_ROUTE, IMPORT_ROUTE, type ExportAnswer, type ExportBody, type ImportAnswer, type ImportBody } from '../api/seed-files.ts';
 
 export type { AuditView, PersonView };
 
@@ -31,6 +32,16 @@ export class ServerClient {
 
   async register(token: TokenRegistration): Promise<TokenView> {
     return (await this.call<{ token: TokenView }>('admin', 'POST', '/v1/tokens', token)).token;
+  }
+
+  /** Imports a seed file (or, with dryRun, lists what it would import); the whole file or nothing. */
+  async importSeedFile(body: ImportBody): Promise<ImportAnswer> {
+    return this.call<ImportAnswer>('admin', 'POST', IMPORT_ROUTE, body);
+  }
+
+  /** Exports tokens to a seed file (the server must run with --allow-export). */
+  async exportSeedFile(body: ExportBody): Promise<ExportAnswer> {
+    return this.call<ExportAnswer>('admin', 'POST', EXPORT_ROUTE, body);
   }
 
   async getToken(serial: string): Promise<TokenView | undefined> {

@@ -12,6 +12,10 @@ interface ServerCommandOptions {
   autoResync?: boolean;
   rateLimit: number;
   quiet?: boolean;
+  allowExport?: boolean;
+  validateAllow: string[];
+  radiusPort?: number;
+  radiusClients?: string;
 }
 
 export function parseListen(text: string): { host: string; port: number } {
@@ -32,16 +36,26 @@ export function serverCommand(): Command {
     .addOption(new Option('--auto-resync', 'resync by itself on a code beyond the window followed by the next one'))
     .addOption(new Option('--rate-limit <n>', 'requests a second per client (0: no limit)').argParser(wholeNumber('--rate-limit', 0, 1_000_000)).default(200))
     .addOption(new Option('--quiet', 'no request log on stderr'))
+    .addOption(new Option('--validate-allow <cidr>', 'callers from this network may use POST /validate/check without the client key (repeatable)').argParser((value: string, previous: string[]) => [...previous, value]).default([]))
+    .addOption(new Option('--radius-port <port>', 'also answer RADIUS (UDP) on this port of the --listen host (0: any free port)').argParser(wholeNumber('--radius-port', 0, 65535)))
+    .addOption(new Option('--radius-clients <file>', 'the RADIUS clients: a JSON array of {"name","address","secret"} (needed with --radius-port)'))
+    .addOption(new Option('--allow-export', "let an administrator export tokens' seeds (token export); off by default"))
     .action(async (options: ServerCommandOptions) => {
       const { host, port } = parseListen(options.listen);
       // Loaded here: fastify and SQLite are for this command only, not for every start of the CLI.
+      if ((options.radiusPort === undefined) !== (options.radiusClients === undefined)) throw usageError('NV_BAD_ARGUMENT', '--radius-port and --radius-clients go together');
       const { startHost } = await import('../start.ts');
+      const { readRadiusClients } = await import('../radius/clients-file.ts');
+      const radius = options.radiusPort === undefined ? undefined : { port: options.radiusPort, clients: readRadiusClients(options.radiusClients!) };
       const server = await startHost({
         dbFile: options.db,
         host,
         port,
         policy: { hotpWindow: options.window, resyncWindow: options.resyncWindow, maxFail: options.maxFail, autoResync: Boolean(options.autoResync) },
         rateLimitPerSecond: options.rateLimit,
+        allowExport: Boolean(options.allowExport),
+        validateAllow: options.validateAllow,
+        radius,
         logger: options.quiet ? false : { level: 'info', stream: process.stderr, redact: LOG_REDACTIONS },
       });
       // The server listens now (a start that failed kept no key nobody saw): the keys it made come
@@ -51,7 +65,7 @@ export function serverCommand(): Command {
           JSON.stringify({ event: 'api-keys', ...server.createdKeys, note: 'shown this once: only their hashes are stored' }) + '\n',
         );
       }
-      process.stdout.write(JSON.stringify({ event: 'ready', url: server.url, db: server.dbFile, pid: process.pid }) + '\n');
+      process.stdout.write(JSON.stringify({ event: 'ready', url: server.url, db: server.dbFile, pid: process.pid, ...(server.radius ? { radius: server.radius } : {}) }) + '\n');
       await new Promise<void>((resolve) => {
         const stop = () => void server.close().then(resolve);
         process.once('SIGINT', stop);

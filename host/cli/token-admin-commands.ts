@@ -4,6 +4,7 @@ import type { AuditView } from '../bridge/server-client.ts';
 import { ISO_TIME_PATTERN } from '../api/audit.ts';
 import type { TokenView } from '../api/tokens.ts';
 import { confirmation } from './confirm.ts';
+import { addSeedFileCommands } from './seed-file-commands.ts';
 import { usageError, wholeNumber } from './errors.ts';
 import { columns, createOutput, table } from './output.ts';
 import { addServerOptions, requireServer, type ServerCliOptions } from './server-options.ts';
@@ -93,6 +94,7 @@ export function tokenAdminCommand(): Command {
       const entries = await requireServer(o).audit({ subject: o.serial, action: o.action, since: o.since, order: 'desc', limit: o.limit });
       createOutput(Boolean(o.json)).result({ entries }, () => (entries.length === 0 ? ['no audit records'] : auditRows(entries)));
     });
+  addSeedFileCommands(sub);
   return token;
 }
 

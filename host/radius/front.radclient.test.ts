@@ -3,10 +3,9 @@
  * verifier: Accept, Reject, Challenge then Accept, and a request without a
  * Message-Authenticator refused. radclient checks each answer's authenticators itself.
  */
-import { spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { debianTool } from '../../test/support/debian-tools.ts';
-import { tracked } from '../../test/support/processes.ts';
+import { radclient as sendRadclient } from '../../test/support/radclient.ts';
 import { RadiusFront } from './front.ts';
 import type { RadiusVerifier } from './verifier.ts';
 
@@ -26,19 +25,7 @@ const verifier: RadiusVerifier = {
   },
 };
 
-interface Radclient {
-  readonly status: number | null;
-  readonly stdout: string;
-}
-
-function radclient(port: number, attributes: string[], options: { tries?: number } = {}): Promise<Radclient> {
-  const child = tracked(spawn('radclient', ['-x', '-r', String(options.tries ?? 3), '-t', '2', `127.0.0.1:${port}`, 'auth', SECRET], { stdio: ['pipe', 'pipe', 'pipe'] }));
-  let stdout = '';
-  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stdin!.end(attributes.join('\n') + '\n');
-  return new Promise((resolve) => child.on('close', (status) => resolve({ status, stdout })));
-}
+const radclient = (port: number, attributes: string[], options: { tries?: number } = {}) => sendRadclient(port, SECRET, attributes, options);
 
 describe.skipIf(!HAVE_RADCLIENT)('radclient against the RADIUS front', () => {
   let front: RadiusFront | undefined;

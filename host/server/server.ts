@@ -11,7 +11,12 @@ import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { CodedError } from '../../protocol/coded-error.ts';
 import { FolderError, ensurePrivateDir, whyNot } from '../store/private-files.ts';
 import { buildApp } from './http/app.ts';
+import { registerSeedFileRoutes } from './http/seed-file-routes.ts';
 import { ServerMetrics } from './metrics.ts';
+import { SeedTransfer } from './seed-transfer.ts';
+import { registerValidateCheckRoutes } from './http/validate-check-routes.ts';
+import type { UserPasswords } from './user-passwords.ts';
+import { ValidateCheck } from './validate-check.ts';
 import { DEFAULT_POLICY, type VerifyPolicy } from './policy.ts';
 import { ApiKeys, loadMasterKey, type Role } from './secrets.ts';
 import { SeedVault } from './seed-vault.ts';
@@ -34,6 +39,12 @@ export interface TokenServerOptions {
   readonly now?: () => number;
   /** Who a token may belong to; without it, any owner is taken as given. */
   readonly owners?: OwnerDirectory;
+  /** Lets an administrator export seeds (`POST /v1/tokens/export`); off by default. */
+  readonly allowExport?: boolean;
+  /** The people's own passwords, for a password before the code (/validate/check, RADIUS). */
+  readonly userPasswords?: UserPasswords;
+  /** Networks whose callers may use /validate/check without a key (privacyIDEA's plugins send none). */
+  readonly validateAllow?: readonly string[];
 }
 
 /** The token API, ready to listen: more routes may be added to `app` until then. */
@@ -75,6 +86,8 @@ export async function openTokenServer(options: TokenServerOptions): Promise<Toke
     options.owners,
   );
   const app = await buildApp({ service: tokens, store, keys, metrics, logger: options.logger ?? false, rateLimitPerSecond: options.rateLimitPerSecond });
+  registerSeedFileRoutes(app, new SeedTransfer(store, vault, { allowExport: options.allowExport === true, owners: options.owners, now: options.now }));
+  registerValidateCheckRoutes(app, new ValidateCheck(tokens, { owners: options.owners, passwords: options.userPasswords, now: options.now }), { allow: options.validateAllow ?? [] });
   return {
     app,
     tokens,

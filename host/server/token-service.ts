@@ -87,6 +87,7 @@ export function viewToken(token: TokenRecord): TokenView {
     createdAt: iso(token.createdAt),
     updatedAt: iso(token.updatedAt),
     lastUsedAt: token.lastUsedAt === null ? null : iso(token.lastUsedAt),
+    ...(token.exportedAt !== null ? { exportedAt: iso(token.exportedAt) } : {}),
   };
 }
 

@@ -34,6 +34,7 @@ interface Route {
 const OWN_GUARDS: Readonly<Record<string, readonly string[]>> = {
   '/v1/': ['401 NV_UNAUTHORIZED'],
   '/lab/': ['403 NV_LAB_FORBIDDEN', '415 NV_BAD_MEDIA_TYPE'],
+  '/validate/check': ['401 NV_UNAUTHORIZED'],
 };
 
 interface Rig {
@@ -196,8 +197,8 @@ describe('every state-changing route of the web service refuses a request withou
     expect(names.length).toBeGreaterThanOrEqual(25);
   });
 
-  it('the exempt routes are the ones named, each with why: the API (an API key, no cookie) and the lab (loopback and its own header)', () => {
-    expect(CSRF_EXEMPT.map((e) => e.prefix)).toEqual(['/v1/', '/lab/']);
+  it('the exempt routes are the ones named, each with why: the API (an API key, no cookie), the lab (loopback and its own header) and privacyIDEA\'s validate API (a client key or a listed network)', () => {
+    expect(CSRF_EXEMPT.map((e) => e.prefix)).toEqual(['/v1/', '/lab/', '/validate/check']);
     for (const exemption of CSRF_EXEMPT) expect(exemption.why.length).toBeGreaterThan(40);
   });
 

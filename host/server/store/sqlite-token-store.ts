@@ -24,7 +24,8 @@ import {
 
 /**
  * The token side's tables: tokens and API keys (1); lost tokens' temporary passwords as
- * replacements of their own, no longer as tokens of a `password` kind (2).
+ * replacements of their own, no longer as tokens of a `password` kind (2); when a token's seed
+ * last left in an export file (3).
  */
 export const TOKEN_MIGRATIONS: readonly Migration[] = [
   {
@@ -118,6 +119,13 @@ export const TOKEN_MIGRATIONS: readonly Migration[] = [
         CREATE INDEX tokens_owner ON tokens (owner);`);
     },
   },
+  {
+    version: 3,
+    up: (db) => {
+      const has = db.prepare<[string, string]>('SELECT 1 FROM pragma_table_info(?) WHERE name = ?').get('tokens', 'exported_at') !== undefined;
+      if (!has) db.exec('ALTER TABLE tokens ADD COLUMN exported_at INTEGER');
+    },
+  },
 ];
 
 interface TokenRow {
@@ -138,6 +146,7 @@ interface TokenRow {
   created_at: number;
   updated_at: number;
   last_used_at: number | null;
+  exported_at: number | null;
   version: number;
 }
 
@@ -176,6 +185,7 @@ function toRecord(row: TokenRow): TokenRecord {
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     lastUsedAt: row.last_used_at,
+    exportedAt: row.exported_at,
     version: row.version,
   };
 }
@@ -239,6 +249,7 @@ export class SqliteTokenStore implements TokenStore {
         NULL, NULL, @now, @now, NULL, 1)`),
       getToken: database.prepare<[string], TokenRow>('SELECT * FROM tokens WHERE serial = ?'),
       deleteToken: database.prepare<[string]>('DELETE FROM tokens WHERE serial = ?'),
+      markExported: database.prepare('UPDATE tokens SET exported_at = @at, version = version + 1, updated_at = @at WHERE serial = @serial'),
       recordFailure: database.prepare(`UPDATE tokens SET fail_count = fail_count + 1,
         state = CASE WHEN state = 'active' AND fail_count + 1 >= @maxFail THEN 'locked' ELSE state END,
         version = version + 1, updated_at = @now WHERE serial = @serial`),
@@ -330,6 +341,36 @@ export class SqliteTokenStore implements TokenStore {
       const deleted = this.statements.deleteToken.run(serial).changes === 1;
       if (deleted) this.database.insertAudit(audit);
       return deleted;
+    });
+  }
+
+  async importTokens(tokens: readonly NewToken[], audits: readonly NewAuditEntry[], options: { readonly replace: boolean }): Promise<TokenRecord[]> {
+    const now = audits[0]?.at ?? Date.now();
+    return this.database.write(() => {
+      for (const token of tokens) {
+        if (options.replace) {
+          this.tokens.delete(token.serial);
+          this.statements.deleteToken.run(token.serial);
+        }
+        try {
+          this.statements.insertToken.run({ ...token, sealedSeed: Buffer.from(token.sealedSeed), now });
+        } catch (error) {
+          if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new DuplicateSerialError(token.serial);
+          throw error;
+        }
+      }
+      for (const audit of audits) this.database.insertAudit(audit);
+      return tokens.map((token) => this.remember(toRecord(this.statements.getToken.get(token.serial)!)));
+    });
+  }
+
+  async markExported(serials: readonly string[], at: number, audits: readonly NewAuditEntry[]): Promise<void> {
+    return this.database.write(() => {
+      for (const serial of serials) {
+        this.tokens.delete(serial);
+        this.statements.markExported.run({ serial, at });
+      }
+      for (const audit of audits) this.database.insertAudit(audit);
     });
   }
 

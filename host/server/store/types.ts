@@ -37,6 +37,11 @@ export interface TokenRecord {
   readonly createdAt: number;
   readonly updatedAt: number;
   readonly lastUsedAt: number | null;
+  /**
+   * When its seed last left the server in an export file (null: never). Another verifier may
+   * accept its codes too from then on, so the record says so.
+   */
+  readonly exportedAt: number | null;
   readonly version: number;
 }
 
@@ -45,7 +50,7 @@ export type TokenChanges = Partial<
   Pick<TokenRecord, 'counter' | 'lastStep' | 'driftSteps' | 'state' | 'failCount' | 'owner' | 'pendingCounter' | 'pendingAt' | 'lastUsedAt'>
 >;
 
-export type NewToken = Omit<TokenRecord, 'version' | 'createdAt' | 'updatedAt' | 'lastUsedAt' | 'pendingCounter' | 'pendingAt'>;
+export type NewToken = Omit<TokenRecord, 'version' | 'createdAt' | 'updatedAt' | 'lastUsedAt' | 'pendingCounter' | 'pendingAt' | 'exportedAt'>;
 
 /** `active` until it is used up by too many wrong tries (`locked`) or its token is revoked (`revoked`); past `validUntil` it is expired. */
 export type ReplacementState = 'active' | 'locked' | 'revoked';
@@ -115,6 +120,14 @@ export interface TokenStore {
    */
   recordFailure(serial: string, maxFail: number, audit: (counted: TokenRecord) => NewAuditEntry): Promise<TokenRecord | undefined>;
   deleteToken(serial: string, audit: NewAuditEntry): Promise<boolean>;
+  /**
+   * A seed file's tokens, all in one transaction or none: a serial already present refuses the
+   * whole batch with DuplicateSerialError unless `replace`, which puts the new record (a fresh
+   * version 1) in the old one's place. `audits` are written in the same transaction.
+   */
+  importTokens(tokens: readonly NewToken[], audits: readonly NewAuditEntry[], options: { readonly replace: boolean }): Promise<TokenRecord[]>;
+  /** Marks tokens as exported at `at` (each with its audit record), in one transaction; unknown serials are skipped. */
+  markExported(serials: readonly string[], at: number, audits: readonly NewAuditEntry[]): Promise<void>;
 
   /** Issues a replacement (`id` and `replaces` unique: the caller removes the one it supersedes first). */
   insertReplacement(replacement: NewReplacement, audit: NewAuditEntry): Promise<ReplacementRecord>;

@@ -110,7 +110,7 @@ const tablesOf = () => rawQuery<{ name: string }>("SELECT name FROM sqlite_maste
 describe('schema', () => {
   it("makes a new file in the format of per-owner schema versions, with every owner's tables at its newest", async () => {
     expect(await database.getMeta('schema_version')).toBe('4');
-    expect([await database.getMeta('schema.core'), await database.getMeta('schema.tokens'), await database.getMeta('schema.service')]).toEqual(['2', '2', '2']);
+    expect([await database.getMeta('schema.core'), await database.getMeta('schema.tokens'), await database.getMeta('schema.service')]).toEqual(['2', '3', '2']);
     expect(tablesOf()).toEqual(expect.arrayContaining(['tokens', 'audit', 'organisations', 'people', 'code_cards', 'key_files', 'sessions']));
   });
 

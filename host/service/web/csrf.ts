@@ -21,8 +21,12 @@ export interface CsrfExemption {
 export const CSRF_EXEMPT: readonly CsrfExemption[] = [
   { prefix: '/v1/', why: 'the API: it takes an API key in the Authorization header and never a cookie, so a request forged from another site carries no credential' },
   { prefix: '/lab/', why: 'the lab: it answers on loopback names only, and every lab action needs the x-requested-by header, which a form on another site cannot send' },
-  // To come, each with its own guard: the OpenID Connect endpoints (a relying party's client
-  // authentication, state and PKCE) and /validate/check (privacyIDEA's API, with a client key).
+  {
+    prefix: '/validate/check',
+    why: "privacyIDEA's validate API for its plugins: it takes the client key, or a caller from the networks the operator lists (--validate-allow), never a cookie, and reads no session",
+  },
+  // To come, with its own guard: the OpenID Connect endpoints (a relying party's client
+  // authentication, state and PKCE).
 ];
 
 const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
