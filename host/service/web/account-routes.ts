@@ -56,7 +56,7 @@ export function registerAccountRoutes(app: FastifyInstance, context: WebContext)
 
   const signedIn = async (request: FastifyRequest): Promise<Signed | undefined> => at(await sessions.load(request), 'authenticated');
 
-  const selfService = async (reply: FastifyReply, session: Signed, message: { notice?: string; error?: ApiError }): Promise<FastifyReply> => {
+  const selfService = async (reply: FastifyReply, session: Signed, message: { notice?: string; error?: ApiError; form?: string }): Promise<FastifyReply> => {
     const person = await service.login.current(session.personId);
     const principal = await service.login.principal(person);
     const cards = (await service.cards.ofPerson(person.id)).map(({ serial, state, keysLeft, extra }) => ({ serial, state, keysLeft, extra }));
@@ -71,6 +71,8 @@ export function registerAccountRoutes(app: FastifyInstance, context: WebContext)
       threshold: person.cardThreshold,
       notice: message.notice,
       error: message.error?.message,
+      errorCode: message.error?.code,
+      errorForm: message.form,
     });
     return sendPage(reply, html, message.error?.status ?? 200);
   };
@@ -100,7 +102,7 @@ export function registerAccountRoutes(app: FastifyInstance, context: WebContext)
       } catch (error) {
         const failure = toApiError(error);
         if (failure.code === 'NV_LOCKED' || failure.code === 'NV_BLOCKED' || failure.status >= 500) return signOut(reply, session, error);
-        return selfService(reply, session, { error: failure });
+        return selfService(reply, session, { error: failure, form: done });
       }
     });
 
@@ -172,7 +174,7 @@ export function registerAccountRoutes(app: FastifyInstance, context: WebContext)
     return organisation && { person, organisation };
   };
 
-  const adminView = async (reply: FastifyReply, session: Signed, admin: OrganisationAdmin, message: { notice?: string; error?: ApiError }) => {
+  const adminView = async (reply: FastifyReply, session: Signed, admin: OrganisationAdmin, message: { notice?: string; error?: ApiError; form?: string }) => {
     const employees = await Promise.all(
       (await service.people.employees(admin)).map(async (p) => ({
         id: p.id,
@@ -193,6 +195,7 @@ export function registerAccountRoutes(app: FastifyInstance, context: WebContext)
       maxExtraCards: service.policy.maxExtraCards,
       notice: message.notice,
       error: message.error?.message,
+      errorForm: message.form,
     });
     return sendPage(reply, html, message.error?.status ?? 200);
   };
@@ -223,7 +226,7 @@ export function registerAccountRoutes(app: FastifyInstance, context: WebContext)
       } catch (error) {
         const failure = toApiError(error);
         if (failure.status >= 500) throw error;
-        return adminView(reply, session, admin, { error: failure });
+        return adminView(reply, session, admin, { error: failure, form: done });
       }
     });
 
