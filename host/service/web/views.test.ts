@@ -803,6 +803,18 @@ describe('activate.js', () => {
     expect(sent).toHaveLength(1);
   });
 
+  it('names the field at fault in its refusal, for the page to mark and focus', async () => {
+    const script = (await import(/* @vite-ignore */ activateScriptPath)) as ActivateScript;
+    const effects = (fetch: (url: string, init: RequestInit) => Promise<Response>) => ({ fetch, createKeyFile: async () => made, offerDownload: () => undefined });
+    const fieldOf = (promise: Promise<unknown>) => promise.then(() => 'resolved', (error: { field?: string }) => error.field ?? 'none');
+    const none = recordingFetch([]).fetch;
+    expect(await fieldOf(script.activateKeyFile({ activationCode: '', password: 'sekret-123', passwordAgain: 'sekret-123', csrf: 't' }, effects(none)))).toBe('activation-code');
+    expect(await fieldOf(script.activateKeyFile({ activationCode: 'A', password: 'short1', passwordAgain: 'short1', csrf: 't' }, effects(none)))).toBe('password');
+    expect(await fieldOf(script.activateKeyFile({ activationCode: 'A', password: 'sekret-123', passwordAgain: 'sekret-124', csrf: 't' }, effects(none)))).toBe('password-again');
+    const refused = recordingFetch([{ status: 404, body: { error: { code: 'NV_BAD_ACTIVATION', message: 'This activation code is unknown, used or expired' } } }]).fetch;
+    expect(await fieldOf(script.activateKeyFile({ activationCode: 'nope', password: 'sekret-123', passwordAgain: 'sekret-123', csrf: 't' }, effects(refused)))).toBe('activation-code');
+  });
+
   it('makes a safe download name from any label', async () => {
     const script = (await import(/* @vite-ignore */ activateScriptPath)) as ActivateScript;
     expect(script.keyFileName('Søren Ærø')).toBe('nøglefil-Søren-Ærø.nvkey');
