@@ -70,6 +70,21 @@ describe('cardHtml', () => {
     expect(columnMajor).toEqual(pairs.map((p) => p.number).sort());
   });
 
+  it('is a table a screen reader reads a key with its number in: a caption, column headers, each key cell naming its number\'s header cell', () => {
+    const pairs = testPairs();
+    const html = cardSection({ serial: 'K123-456-789', pairs, holder: 'A' });
+    expect(html).toMatch(/<table class="pairs">\s*<caption>[^<]*148 keys of code card K123-456-789/);
+    expect(count(html, '<th scope="col"')).toBe(8);
+    for (const { number, key } of pairs) {
+      const numberCell = new RegExp(`<th id="([^"]+)" headers="[^"]+" class="no pair-start">${number}</th><td headers="([^"]+)"><span class="key" data-number="${number}">${key}</span></td>`).exec(html);
+      expect(numberCell, `the number ${number} is a header cell beside its key`).not.toBeNull();
+      const [, id, headers] = numberCell!;
+      expect(headers!.split(' ')[0], `the key ${key} names its number's cell`).toBe(id);
+      expect(count(html, `id="${id}"`)).toBe(1);
+      expect(html).toContain(`id="${headers!.split(' ')[1]}"`);
+    }
+  });
+
   it('carries the Erhverv mark only on an employee card', () => {
     const pairs = testPairs();
     expect(cardHtml({ serial: 'K1', pairs, holder: 'A', employee: true })).toContain('>Erhverv<');

@@ -48,31 +48,43 @@ export const CARD_CSS = `
 .code-card .erhverv { display: inline-block; border: 2px solid #0b3a6e; color: #0b3a6e; font-weight: 700; text-transform: uppercase;
   font-size: 0.75rem; letter-spacing: 0.1em; padding: 0.1rem 0.4rem; margin-left: 0.5rem; }
 .code-card table.pairs { border-collapse: collapse; width: 100%; margin-top: 0.4rem; }
-.code-card table.pairs td { padding: 0.08rem 0.4rem; border-left: 1px solid #bbb; white-space: nowrap; }
-.code-card table.pairs td:first-child { border-left: none; }
-.code-card table.pairs tr:nth-child(even) td { background: #eef2f7; }
-.code-card .no { font-size: 0.65rem; color: #555; margin-right: 0.35rem; font-variant-numeric: tabular-nums; }
+.code-card table.pairs caption { text-align: left; font-size: 0.75rem; color: #444; padding-bottom: 0.2rem; }
+.code-card table.pairs th, .code-card table.pairs td { padding: 0.08rem 0.4rem; white-space: nowrap; text-align: left; }
+.code-card table.pairs thead th { font-size: 0.65rem; font-weight: 400; color: #444; border-bottom: 1px solid #bbb; }
+.code-card table.pairs .pair-start { border-left: 1px solid #bbb; }
+.code-card table.pairs tr > :first-child { border-left: none; }
+.code-card table.pairs tbody tr:nth-child(even) > * { background: #eef2f7; }
+.code-card .no { font-size: 0.65rem; font-weight: 400; color: #555; font-variant-numeric: tabular-nums; }
 .code-card .key { font-family: "Courier New", monospace; font-weight: 700; font-size: 0.95rem; }
 .code-card footer { font-size: 0.7rem; color: #444; margin-top: 0.5rem; }
 @media print {
   body { margin: 0; }
   .code-card { border: 1px solid #000; box-shadow: none; max-width: none; margin: 0; page-break-inside: avoid; }
-  .code-card table.pairs tr:nth-child(even) td { background: #eee; -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+  .code-card table.pairs tbody tr:nth-child(even) > * { background: #eee; -webkit-print-color-adjust: exact; print-color-adjust: exact; }
   .no-print { display: none; }
 }
 `;
 
-/** The card as an HTML fragment (a `<section class="code-card">`), to stand in a page with CARD_CSS. */
+/**
+ * The card as an HTML fragment (a `<section class="code-card">`), to stand in a page with CARD_CSS.
+ * A table with a caption: each number is a header cell, and its key's cell names it (`headers`)
+ * with its column's "Key" header, so a screen reader reads a key with its number.
+ */
 export function cardSection(card: CardToRender): string {
   const columns = cardColumns(card.pairs);
   const rows = Math.max(0, ...columns.map((column) => column.length));
+  const prefix = `card-${card.serial.replace(/[^A-Za-z0-9-]/g, '_')}`;
+  const heads = columns
+    .map((_, c) => `<th scope="col" id="${prefix}-number-${c}" class="pair-start">Number</th><th scope="col" id="${prefix}-key-${c}">Key</th>`)
+    .join('');
   const body: string[] = [];
   for (let row = 0; row < rows; row++) {
-    const cells = columns.map((column) => {
+    const cells = columns.map((column, c) => {
       const pair = column[row];
-      if (!pair) return '<td></td>';
+      if (!pair) return '<td class="pair-start"></td><td></td>';
       const number = escapeHtml(pair.number);
-      return `<td><span class="no">${number}</span><span class="key" data-number="${number}">${escapeHtml(pair.key)}</span></td>`;
+      const numberId = `${prefix}-n${number}`;
+      return `<th id="${numberId}" headers="${prefix}-number-${c}" class="no pair-start">${number}</th><td headers="${numberId} ${prefix}-key-${c}"><span class="key" data-number="${number}">${escapeHtml(pair.key)}</span></td>`;
     });
     body.push(`<tr>${cells.join('')}</tr>`);
   }
@@ -80,7 +92,10 @@ export function cardSection(card: CardToRender): string {
   return `<section class="code-card" data-card="${escapeHtml(card.serial)}" aria-label="Code card ${escapeHtml(card.serial)}">
 <header><span class="brand">NemID</span><span class="title">Code card (nøglekort) no.</span><span class="serial">${escapeHtml(card.serial)}</span></header>
 <p class="holder">Holder: ${escapeHtml(card.holder)}${mark}</p>
-<table class="pairs"><tbody>
+<table class="pairs">
+<caption>The ${card.pairs.length} keys of code card ${escapeHtml(card.serial)}, each beside its 4-digit number; numbers in ascending order, down each column.</caption>
+<thead><tr class="heads">${heads}</tr></thead>
+<tbody>
 ${body.join('\n')}
 </tbody></table>
 <footer>Find the number the login page shows and type the key beside it. Each key works once. Keep this card to yourself, away from your password; if you lose it, block it (spær) in self-service at once.</footer>

@@ -56,7 +56,7 @@ export function registerAccountRoutes(app: FastifyInstance, context: WebContext)
 
   const signedIn = async (request: FastifyRequest): Promise<Signed | undefined> => at(await sessions.load(request), 'authenticated');
 
-  const selfService = async (reply: FastifyReply, session: Signed, message: { notice?: string; error?: ApiError }): Promise<FastifyReply> => {
+  const selfService = async (reply: FastifyReply, session: Signed, message: { notice?: string; error?: ApiError; form?: string }): Promise<FastifyReply> => {
     const { person, organisation, cards, tokens, keyFiles } = await service.account.overview(session.personId);
     const html = selfServicePage({
       csrf: session.csrfToken,
@@ -67,6 +67,8 @@ export function registerAccountRoutes(app: FastifyInstance, context: WebContext)
       threshold: person.cardThreshold,
       notice: message.notice,
       error: message.error?.message,
+      errorCode: message.error?.code,
+      errorForm: message.form,
     });
     return sendPage(reply, html, message.error?.status ?? 200);
   };
@@ -96,7 +98,7 @@ export function registerAccountRoutes(app: FastifyInstance, context: WebContext)
       } catch (error) {
         const failure = toApiError(error);
         if (failure.code === 'NV_LOCKED' || failure.code === 'NV_BLOCKED' || failure.status >= 500) return signOut(reply, session, error);
-        return selfService(reply, session, { error: failure });
+        return selfService(reply, session, { error: failure, form: done });
       }
     });
 
@@ -146,7 +148,7 @@ export function registerAccountRoutes(app: FastifyInstance, context: WebContext)
 
   const administrator = async (session: Signed | undefined): Promise<OrganisationAdmin | undefined> => (session ? service.organisations.administrator(session.personId) : undefined);
 
-  const adminView = async (reply: FastifyReply, session: Signed, admin: OrganisationAdmin, message: { notice?: string; error?: ApiError }) => {
+  const adminView = async (reply: FastifyReply, session: Signed, admin: OrganisationAdmin, message: { notice?: string; error?: ApiError; form?: string }) => {
     const employees = await service.organisations.employees(admin);
     const html = adminPage({
       csrf: session.csrfToken,
@@ -156,6 +158,7 @@ export function registerAccountRoutes(app: FastifyInstance, context: WebContext)
       maxExtraCards: service.policy.maxExtraCards,
       notice: message.notice,
       error: message.error?.message,
+      errorForm: message.form,
     });
     return sendPage(reply, html, message.error?.status ?? 200);
   };
@@ -186,7 +189,7 @@ export function registerAccountRoutes(app: FastifyInstance, context: WebContext)
       } catch (error) {
         const failure = toApiError(error);
         if (failure.status >= 500) throw error;
-        return adminView(reply, session, admin, { error: failure });
+        return adminView(reply, session, admin, { error: failure, form: done });
       }
     });
 

@@ -145,7 +145,7 @@ export function registerLoginRoutes(app: FastifyInstance, context: WebContext, l
       if (failure.status >= 500) throw error;
       if (failure.code === 'NV_USER_ID_TAKEN' && taken >= allowed) return startAgain(true);
       const person = await login.current(session.personId);
-      return sendPage(reply, chooseCredentialsPage({ csrf: session.csrfToken, name: person.name, error: failure.message, userId: values.userId?.slice(0, 64) }), failure.status);
+      return sendPage(reply, chooseCredentialsPage({ csrf: session.csrfToken, name: person.name, error: failure.message, errorCode: failure.code, userId: values.userId?.slice(0, 64) }), failure.status);
     }
   });
 

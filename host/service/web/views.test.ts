@@ -97,6 +97,38 @@ function hiddenValue(inner: string, name: string): string | undefined {
   return tags(inner).find((tag) => tag.name === 'input' && tag.attrs.get('type') === 'hidden' && tag.attrs.get('name') === name)?.attrs.get('value');
 }
 
+/** The text of an element as a screen reader reads it: what is aria-hidden left out. */
+function spokenText(page: string, tag: Tag): string {
+  const close = page.indexOf(`</${tag.name}>`, tag.end);
+  return decode(page.slice(tag.end, close).replace(/<span aria-hidden="true">[^<]*<\/span>/g, '').replace(/<[^>]*>/g, '')).replace(/\s+/g, ' ').trim();
+}
+
+/** The text of an element as it is seen: what is visually hidden left out. */
+function shownText(page: string, tag: Tag): string {
+  const close = page.indexOf(`</${tag.name}>`, tag.end);
+  return decode(page.slice(tag.end, close).replace(/<span class="visually-hidden">[^<]*<\/span>/g, '').replace(/<[^>]*>/g, '')).replace(/\s+/g, ' ').trim();
+}
+
+function labelOf(page: string, id: string): Tag {
+  const found = tags(page).filter((tag) => tag.name === 'label' && tag.attrs.get('for') === id);
+  expect(found, `exactly one label for #${id}`).toHaveLength(1);
+  return found[0]!;
+}
+
+/** The ids an element is described by. */
+function describedBy(page: string, id: string): string[] {
+  return (byId(page, id).attrs.get('aria-describedby') ?? '').split(/\s+/).filter(Boolean);
+}
+
+/** The ids of the elements that take the focus when the page loads. */
+function autofocused(page: string): string[] {
+  return tags(page).filter((tag) => tag.attrs.has('autofocus')).map((tag) => tag.attrs.get('id') ?? `<${tag.name}>`);
+}
+
+function invalid(page: string): string[] {
+  return tags(page).filter((tag) => tag.attrs.get('aria-invalid') === 'true').map((tag) => tag.attrs.get('id') ?? `<${tag.name}>`);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Hostile values: markup, quotes to break out of attributes, an ampersand, Danish letters.
 
@@ -316,7 +348,9 @@ describe('login pages', () => {
 
   it('step 2 with a card shows the card and the number, and asks for a 6-digit key', () => {
     const page = cardStepPage({ csrf: 't', cardSerial: 'K123-456-789', number: '0042', otherCards: [] });
-    expect(textOf(page, byId(page, 'key-number'))).toBe('0042');
+    expect(spokenText(page, byId(page, 'key-number')), 'a screen reader reads the number digit by digit').toBe('0 0 4 2');
+    expect(shownText(page, byId(page, 'key-number'))).toBe('0042');
+    expect(spokenText(page, labelOf(page, 'key'))).toBe('Key for number 0 0 4 2');
     expect(byId(page, 'key-number').attrs.get('data-number')).toBe('0042');
     expect(decode(page.replace(/<[^>]*>/g, ''))).toContain('Key card K123-456-789');
     const key = byId(page, 'key');
@@ -769,6 +803,18 @@ describe('activate.js', () => {
     expect(sent).toHaveLength(1);
   });
 
+  it('names the field at fault in its refusal, for the page to mark and focus', async () => {
+    const script = (await import(/* @vite-ignore */ activateScriptPath)) as ActivateScript;
+    const effects = (fetch: (url: string, init: RequestInit) => Promise<Response>) => ({ fetch, createKeyFile: async () => made, offerDownload: () => undefined });
+    const fieldOf = (promise: Promise<unknown>) => promise.then(() => 'resolved', (error: { field?: string }) => error.field ?? 'none');
+    const none = recordingFetch([]).fetch;
+    expect(await fieldOf(script.activateKeyFile({ activationCode: '', password: 'sekret-123', passwordAgain: 'sekret-123', csrf: 't' }, effects(none)))).toBe('activation-code');
+    expect(await fieldOf(script.activateKeyFile({ activationCode: 'A', password: 'short1', passwordAgain: 'short1', csrf: 't' }, effects(none)))).toBe('password');
+    expect(await fieldOf(script.activateKeyFile({ activationCode: 'A', password: 'sekret-123', passwordAgain: 'sekret-124', csrf: 't' }, effects(none)))).toBe('password-again');
+    const refused = recordingFetch([{ status: 404, body: { error: { code: 'NV_BAD_ACTIVATION', message: 'This activation code is unknown, used or expired' } } }]).fetch;
+    expect(await fieldOf(script.activateKeyFile({ activationCode: 'nope', password: 'sekret-123', passwordAgain: 'sekret-123', csrf: 't' }, effects(refused)))).toBe('activation-code');
+  });
+
   it('makes a safe download name from any label', async () => {
     const script = (await import(/* @vite-ignore */ activateScriptPath)) as ActivateScript;
     expect(script.keyFileName('Søren Ærø')).toBe('nøglefil-Søren-Ærø.nvkey');
@@ -776,5 +822,103 @@ describe('activate.js', () => {
     expect(name).not.toMatch(/[/\\<> ]/);
     expect(name.startsWith('nøglefil-')).toBe(true);
     expect(name.endsWith('.nvkey')).toBe(true);
+  });
+});
+
+describe('focus, errors tied to their fields, rules text (WCAG)', () => {
+  it('puts the focus on the first field of each login step, and nowhere else', () => {
+    expect(autofocused(loginPage({ csrf: 't' }))).toEqual(['user-id']);
+    expect(autofocused(cardStepPage({ csrf: 't', cardSerial: 'K1', number: '1234', otherCards: ['K2'] }))).toEqual(['key']);
+    expect(autofocused(tokenStepPage({ csrf: 't', tokenSerial: 'NV1' }))).toEqual(['code']);
+    expect(autofocused(temporaryPasswordStepPage({ csrf: 't', lostToken: 'NV1', validUntil: '2030-01-01T00:00:00Z' }))).toEqual(['temporary-password']);
+    expect(autofocused(chooseCredentialsPage({ csrf: 't', name: 'Anna' }))).toEqual(['new-user-id']);
+    expect(autofocused(keyFileLoginPage({ csrf: 't', challenge: 'c' }))).toEqual(['key-file-input']);
+    expect(autofocused(activatePage({ csrf: 't' }))).toEqual(['activation-code']);
+  });
+
+  it('ties a step\'s error to its field: invalid, described by the error (and its rules), focused', () => {
+    const card = cardStepPage({ csrf: 't', cardSerial: 'K1', number: '1234', otherCards: [], error: 'The key is wrong.' });
+    expect(invalid(card)).toEqual(['key']);
+    expect(describedBy(card, 'key')).toEqual(['error', 'key-rules']);
+    expect(byId(card, 'error').attrs.get('role')).toBe('alert');
+    expect(autofocused(card)).toEqual(['key']);
+    expect(invalid(cardStepPage({ csrf: 't', cardSerial: 'K1', number: '1234', otherCards: [] }))).toEqual([]);
+    const token = tokenStepPage({ csrf: 't', tokenSerial: 'NV1', error: 'The code is wrong.' });
+    expect([invalid(token), describedBy(token, 'code')]).toEqual([['code'], ['error', 'code-rules']]);
+    const temporary = temporaryPasswordStepPage({ csrf: 't', lostToken: 'NV1', validUntil: 'x', error: 'wrong' });
+    expect([invalid(temporary), describedBy(temporary, 'temporary-password')]).toEqual([['temporary-password'], ['error', 'temporary-password-rules']]);
+    const login = loginPage({ csrf: 't', error: 'The user-id or password is wrong' });
+    expect(invalid(login)).toEqual(['user-id', 'password']);
+    expect(describedBy(login, 'password')).toEqual(['error']);
+    expect(autofocused(login)).toEqual(['user-id']);
+  });
+
+  it('first login: the rules text stands before its field, which it describes; no browser bubble (novalidate); the error goes to the field it is about', () => {
+    const page = chooseCredentialsPage({ csrf: 't', name: 'Anna' });
+    expect(byId(page, 'choose-form').attrs.has('novalidate')).toBe(true);
+    for (const [field, rules] of [['new-user-id', 'user-id-rules'], ['new-password', 'password-rules'], ['new-password-again', 'password-again-rules']] as const) {
+      expect(describedBy(page, field)).toEqual([rules]);
+      expect(byId(page, rules).start, `#${rules} comes before #${field}`).toBeLessThan(byId(page, field).start);
+    }
+    const cases: [string, string][] = [
+      ['NV_BAD_USER_ID', 'new-user-id'],
+      ['NV_USER_ID_TAKEN', 'new-user-id'],
+      ['NV_WEAK_PASSWORD', 'new-password'],
+      ['NV_PASSWORDS_DIFFER', 'new-password-again'],
+    ];
+    for (const [code, field] of cases) {
+      const refused = chooseCredentialsPage({ csrf: 't', name: 'Anna', error: 'no', errorCode: code });
+      expect([code, invalid(refused), autofocused(refused)]).toEqual([code, [field], [field]]);
+      expect(describedBy(refused, field)[0]).toBe('error');
+    }
+    const other = chooseCredentialsPage({ csrf: 't', name: 'Anna', error: 'no', errorCode: 'NV_CONFLICT' });
+    expect([invalid(other), autofocused(other)], 'an error of no field: the focus goes to the error').toEqual([[], ['error']]);
+    expect(byId(other, 'error').attrs.get('tabindex')).toBe('-1');
+  });
+
+  it('self-service: the failed form\'s field gets the error and the focus; a notice takes the focus after a change', () => {
+    const base = { notice: undefined, error: 'no' };
+    const cases: [Partial<SelfServiceView>, string][] = [
+      [{ errorForm: 'threshold', errorCode: 'NV_BAD_FIELD' }, 'threshold'],
+      [{ errorForm: 'password', errorCode: 'NV_WRONG_PASSWORD' }, 'current-password'],
+      [{ errorForm: 'password', errorCode: 'NV_WEAK_PASSWORD' }, 'changed-password'],
+      [{ errorForm: 'password', errorCode: 'NV_PASSWORDS_DIFFER' }, 'changed-password-again'],
+      [{ errorForm: 'blocked', errorCode: 'NV_NOT_FOUND' }, 'error'],
+    ];
+    for (const [overrides, focused] of cases) {
+      const page = selfServicePage(selfServiceView({ ...base, ...overrides }));
+      expect(autofocused(page), JSON.stringify(overrides)).toEqual([focused]);
+      expect(invalid(page)).toEqual(focused === 'error' ? [] : [focused]);
+      if (focused !== 'error') expect(describedBy(page, focused)[0]).toBe('error');
+    }
+    const done = selfServicePage(selfServiceView({ error: undefined, notice: 'Blocked.' }));
+    expect(autofocused(done)).toEqual(['notice']);
+    expect(byId(done, 'notice').attrs.get('role')).toBe('status');
+    const plain = selfServicePage(selfServiceView({ error: undefined, notice: undefined }));
+    expect(autofocused(plain)).toEqual([]);
+    expect(byId(plain, 'password-form').attrs.has('novalidate')).toBe(true);
+    expect(describedBy(plain, 'changed-password')).toEqual(['changed-password-rules']);
+    expect(describedBy(plain, 'threshold')).toEqual(['threshold-rules']);
+  });
+
+  it('administration: a refused issue marks the name; another refusal focuses the error; a notice takes the focus', () => {
+    const view = adminView(employees);
+    const issue = adminPage({ ...view, notice: undefined, errorForm: 'issued' });
+    expect([invalid(issue), autofocused(issue), describedBy(issue, 'employee-name')]).toEqual([['employee-name'], ['employee-name'], ['error', 'employee-name-rules']]);
+    const action = adminPage({ ...view, notice: undefined, errorForm: 'employee-blocked' });
+    expect([invalid(action), autofocused(action)]).toEqual([[], ['error']]);
+    expect(autofocused(adminPage({ ...view, error: undefined }))).toEqual(['notice']);
+  });
+
+  it('the question of a confirmation and the message of a stop page take the focus', () => {
+    const confirm = confirmPage({ csrf: 't', name: 'A', question: 'Block?', consequence: 'c', action: '/x', fields: {}, confirmLabel: 'Yes', back: '/self-service' });
+    expect(autofocused(confirm)).toEqual(['confirm-question']);
+    expect(byId(confirm, 'confirm-question').attrs.get('tabindex')).toBe('-1');
+    expect(autofocused(messagePage({ title: 'Stopped', message: 'Locked' }))).toEqual(['error']);
+  });
+
+  it('the key-file forms leave checking to their scripts (novalidate)', () => {
+    expect(byId(keyFileLoginPage({ csrf: 't', challenge: 'c' }), 'key-file-form').attrs.has('novalidate')).toBe(true);
+    expect(byId(activatePage({ csrf: 't' }), 'activate-form').attrs.has('novalidate')).toBe(true);
   });
 });

@@ -5,7 +5,7 @@
  * The password and the private key never leave the page. `activateKeyFile` is the flow with its
  * effects passed in (testable without a browser); the bottom wires it to `form#activate-form`.
  */
-import { createKeyFile } from './key-file.js';
+import { createKeyFile, markFieldProblem } from './key-file.js';
 
 export const MIN_PASSWORD = 8;
 
@@ -36,6 +36,16 @@ export function passwordProblem(password, passwordAgain) {
   return null;
 }
 
+/** An activation refused because of one field: `activation-code`, `password` or `password-again`. */
+export class ActivationProblem extends Error {
+  /** @param {string} message @param {'activation-code' | 'password' | 'password-again'} field */
+  constructor(message, field) {
+    super(message);
+    this.name = 'ActivationProblem';
+    this.field = field;
+  }
+}
+
 async function postJson(effects, url, csrf, payload) {
   let response;
   try {
@@ -63,11 +73,14 @@ async function postJson(effects, url, csrf, payload) {
  * @returns {Promise<{ next: string, fileName: string }>}
  */
 export async function activateKeyFile(input, effects) {
+  if (input.activationCode === '') throw new ActivationProblem('Type the activation code from your letter.', 'activation-code');
   const problem = passwordProblem(input.password, input.passwordAgain);
-  if (problem) throw new Error(problem);
+  if (problem) throw new ActivationProblem(problem, input.password.length < MIN_PASSWORD ? 'password' : 'password-again');
   const progress = effects.progress ?? (() => {});
   progress('Checking the activation code…');
-  const begun = await postJson(effects, '/activate/begin', input.csrf, { activationCode: input.activationCode });
+  const begun = await postJson(effects, '/activate/begin', input.csrf, { activationCode: input.activationCode }).catch((error) => {
+    throw error instanceof Error && /activation code/i.test(error.message) ? new ActivationProblem(error.message, 'activation-code') : error;
+  });
   if (typeof begun.personId !== 'string' || typeof begun.label !== 'string') throw new Error('The service gave an unexpected answer.');
   progress('Making your key (this takes a moment)…');
   const { fileText, publicKey } = await effects.createKeyFile({ personId: begun.personId, label: begun.label, password: input.password });
@@ -95,8 +108,10 @@ function wire(form) {
     download.click();
   };
 
+  const fields = { 'activation-code': codeInput, password: passwordInput, 'password-again': againInput };
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
+    markFieldProblem(Object.values(fields), null, status);
     submit.disabled = true;
     try {
       const { next } = await activateKeyFile(
@@ -113,6 +128,7 @@ function wire(form) {
     } catch (error) {
       status.textContent = error instanceof Error ? error.message : String(error);
       submit.disabled = false;
+      markFieldProblem(Object.values(fields), error instanceof ActivationProblem ? fields[error.field] : null, status, submit);
     }
   });
 }

@@ -5,7 +5,7 @@
  * `logInWithKeyFile` is the flow with its effects passed in (so it can be tested without a
  * browser); the bottom of the module wires it to `form#key-file-form` when there is a document.
  */
-import { readKeyFile, signChallenge } from './key-file.js';
+import { markFieldProblem, readKeyFile, signChallenge } from './key-file.js';
 
 /**
  * @typedef {{ fileText: string, password: string, challenge: string, csrf: string }} KeyFileLoginInput
@@ -69,13 +69,21 @@ function wire(form) {
   const passwordInput = /** @type {HTMLInputElement} */ (document.getElementById('key-file-password'));
   const status = /** @type {HTMLElement} */ (document.getElementById('key-file-status'));
   const submit = /** @type {HTMLButtonElement} */ (document.getElementById('key-file-submit'));
+  const fields = [fileInput, passwordInput];
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     const file = fileInput.files && fileInput.files[0];
     if (!file) {
       status.textContent = 'Choose your key file (nøglefil) first.';
+      markFieldProblem(fields, fileInput, status);
       return;
     }
+    if (passwordInput.value === '') {
+      status.textContent = 'Type the password of your key file.';
+      markFieldProblem(fields, passwordInput, status);
+      return;
+    }
+    markFieldProblem(fields, null, status);
     submit.disabled = true;
     status.textContent = 'Signing in…';
     try {
@@ -96,6 +104,11 @@ function wire(form) {
       }
       status.textContent = message;
       submit.disabled = false;
+      // A wrong password is the password's fault; a file that does not open or is refused, the file's;
+      // a service out of reach, no field's (the focus goes back to the button).
+      const unreachable = /could not be reached/.test(message);
+      const atFault = unreachable ? null : /password/i.test(message) && !(error instanceof LoginRefused) ? passwordInput : fileInput;
+      markFieldProblem(fields, atFault, status, submit);
     }
   });
 }

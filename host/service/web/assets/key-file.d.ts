@@ -19,3 +19,4 @@ export interface KeyFile {
 export declare function createKeyFile(input: { personId: string; label: string; password: string }): Promise<{ fileText: string; publicKey: string }>;
 export declare function readKeyFile(fileText: string): KeyFile;
 export declare function signChallenge(fileText: string, password: string, challenge: string): Promise<string>;
+export declare function markFieldProblem(inputs: HTMLElement[], atFault: HTMLElement | null, status: HTMLElement, fallback?: HTMLElement | null): void;

@@ -168,3 +168,26 @@ function decodedLength(text) {
   if (typeof text !== 'string' || !/^[A-Za-z0-9_-]*$/.test(text) || text.length % 4 === 1) return undefined;
   return Math.floor((text.length * 3) / 4);
 }
+
+/**
+ * The key-file pages' feedback on their fields (their forms are `novalidate`: no browser bubble
+ * covers the rules text). Marks `atFault` invalid and described by the status line, which says
+ * what is wrong as a live region, clears the mark from the other `inputs`, and puts the focus on
+ * `atFault`, or on `fallback` when no field is at fault (null clears every mark).
+ * @param {HTMLElement[]} inputs
+ * @param {HTMLElement | null} atFault
+ * @param {HTMLElement} status
+ * @param {HTMLElement | null} [fallback]
+ */
+export function markFieldProblem(inputs, atFault, status, fallback = null) {
+  for (const input of inputs) {
+    const others = (input.getAttribute('aria-describedby') ?? '').split(/\s+/).filter((id) => id !== '' && id !== status.id);
+    const describedBy = input === atFault ? [status.id, ...others] : others;
+    if (describedBy.length > 0) input.setAttribute('aria-describedby', describedBy.join(' '));
+    else input.removeAttribute('aria-describedby');
+    if (input === atFault) input.setAttribute('aria-invalid', 'true');
+    else input.removeAttribute('aria-invalid');
+  }
+  const focus = atFault ?? fallback;
+  if (focus) focus.focus();
+}

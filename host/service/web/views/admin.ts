@@ -4,7 +4,7 @@
  * sense in their state — block (spær), unblock, unlock, re-issue (genudsted), order extra cards.
  */
 import type { OrganisationRole, PersonState } from '../../store/types.ts';
-import { da, html, layout, messages, postForm, type SafeHtml } from './layout.ts';
+import { da, fieldAttributes, html, layout, messages, postForm, type SafeHtml } from './layout.ts';
 import { CARD_STATE_LABELS, KEY_FILE_STATE_LABELS, ROLE_LABELS, type CardRow, type KeyFileRow } from './self-service.ts';
 
 export interface EmployeeRow {
@@ -33,6 +33,8 @@ export interface AdminView {
   readonly maxExtraCards: number;
   readonly notice?: string;
   readonly error?: string;
+  /** The form that failed, by its notice key: `issued` (the issue form, whose one typed field is the name) or an employee's action. */
+  readonly errorForm?: string;
 }
 
 export const PERSON_STATE_LABELS: Readonly<Record<PersonState, SafeHtml>> = {
@@ -86,6 +88,7 @@ function actions(csrf: string, employee: EmployeeRow, self: boolean): SafeHtml {
 }
 
 export function adminPage(view: AdminView): string {
+  const nameAtFault = Boolean(view.error) && view.errorForm === 'issued';
   const rows = view.employees.map(
     (employee) => html`<tr data-person="${employee.id}" data-state="${employee.state}">
 <th scope="row">${employee.name}</th>
@@ -102,7 +105,7 @@ export function adminPage(view: AdminView): string {
     pageClass: 'wide',
     body: html`<h1>Employee signatures${da('medarbejdersignaturer')}</h1>
 <p id="organisation" data-cvr="${view.organisation.cvr}"><strong>${view.organisation.name}</strong>, CVR ${view.organisation.cvr} · administrator ${view.admin.name}</p>
-${messages(view)}
+${messages(view, view.error ? (nameAtFault ? undefined : 'error') : 'notice')}
 <section aria-labelledby="issue-heading">
 <h2 id="issue-heading">Issue an employee signature</h2>
 ${postForm({
@@ -110,8 +113,10 @@ ${postForm({
   action: '/admin/employees',
   id: 'issue-form',
   className: 'inline-form',
+  noValidate: true,
   body: html`<div class="field"><label for="employee-name">Employee's full name</label>
-<input id="employee-name" name="name" type="text" autocomplete="off" required maxlength="200"></div>
+<p class="rules" id="employee-name-rules">Letters, spaces, dots, apostrophes and hyphens.</p>
+<input id="employee-name" name="name" type="text" autocomplete="off" required maxlength="100"${fieldAttributes({ rules: 'employee-name-rules', inError: nameAtFault, focus: nameAtFault })}></div>
 <div class="field"><label for="employee-credential">Credential</label>
 <select id="employee-credential" name="credential"><option value="card">Code card (nøglekort)</option><option value="key-file">Key file (nøglefil)</option></select></div>
 <div class="field"><label for="employee-role">Role</label>

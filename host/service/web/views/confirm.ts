@@ -26,7 +26,7 @@ export function confirmPage(view: ConfirmView): string {
     title: view.question,
     signedIn: { name: view.name, csrf: view.csrf },
     pageClass: 'narrow',
-    body: html`<h1 id="confirm-question">${view.question}</h1>
+    body: html`<h1 id="confirm-question" tabindex="-1" autofocus>${view.question}</h1>
 <p class="explain" id="confirm-consequence">${view.consequence}</p>
 ${postForm({
   csrf: view.csrf,

@@ -13,10 +13,13 @@
 import { da, html, layout, messages, type Interpolation, type SafeHtml } from './layout.ts';
 import { PASSWORD_MAX, PASSWORD_MIN } from './login.ts';
 
-/** A form the browser can never submit to the service: its script handles `submit` itself. */
+/**
+ * A form the browser can never submit to the service: its script handles `submit` itself, checks
+ * the fields (no browser bubble), and marks the field at fault, described by the status line.
+ */
 function scriptForm(id: string, data: Readonly<Record<string, string>>, body: Interpolation): SafeHtml {
   const attrs = Object.entries(data).map(([name, value]) => html` data-${name}="${value}"`);
-  return html`<form id="${id}"${attrs}>${body}</form>`;
+  return html`<form id="${id}"${attrs} novalidate>${body}</form>`;
 }
 
 const needsScript = html`<noscript><p class="error">This page needs JavaScript: your key file is opened and used in your browser, never sent to the service.</p></noscript>`;
@@ -46,7 +49,7 @@ ${scriptForm(
   'key-file-form',
   { challenge: view.challenge, csrf: view.csrf },
   html`<div class="field"><label for="key-file-input">Key file${da('nøglefil')}</label>
-<input id="key-file-input" type="file" accept=".nvkey,application/json" required></div>
+<input id="key-file-input" type="file" accept=".nvkey,application/json" required autofocus></div>
 <div class="field"><label for="key-file-password">Key-file password</label>
 <input id="key-file-password" type="password" autocomplete="current-password" required></div>
 <button type="submit" id="key-file-submit" class="primary">Log in</button>
@@ -75,10 +78,10 @@ ${scriptForm(
   'activate-form',
   { csrf: view.csrf },
   html`<div class="field"><label for="activation-code">Activation code${da('aktiveringskode')}</label>
-<input id="activation-code" type="text" autocomplete="one-time-code" autocapitalize="none" spellcheck="false" required></div>
+<input id="activation-code" type="text" autocomplete="one-time-code" autocapitalize="none" spellcheck="false" required autofocus></div>
 <div class="field"><label for="key-file-new-password">Key-file password</label>
-<input id="key-file-new-password" type="password" autocomplete="new-password" required minlength="${PASSWORD_MIN}" maxlength="${PASSWORD_MAX}" aria-describedby="key-file-password-rules">
-<p class="rules" id="key-file-password-rules">At least ${PASSWORD_MIN} characters. Nobody can reset it: without it the key file is useless.</p></div>
+<p class="rules" id="key-file-password-rules">At least ${PASSWORD_MIN} characters. Nobody can reset it: without it the key file is useless.</p>
+<input id="key-file-new-password" type="password" autocomplete="new-password" required minlength="${PASSWORD_MIN}" maxlength="${PASSWORD_MAX}" aria-describedby="key-file-password-rules"></div>
 <div class="field"><label for="key-file-new-password-again">Key-file password again</label>
 <input id="key-file-new-password-again" type="password" autocomplete="new-password" required minlength="${PASSWORD_MIN}" maxlength="${PASSWORD_MAX}"></div>
 <button type="submit" id="activate-submit" class="primary">Make my key file</button>

@@ -48,6 +48,11 @@ export interface PostFormOptions {
   readonly className?: string;
   /** `data-*` attributes, without the `data-` prefix. */
   readonly data?: Readonly<Record<string, string>>;
+  /**
+   * The browser's own checks off: the service checks the fields and says what is wrong beside the
+   * rules text, where a browser bubble would cover it.
+   */
+  readonly noValidate?: boolean;
   readonly body: Interpolation;
 }
 
@@ -56,14 +61,41 @@ export function postForm(options: PostFormOptions): SafeHtml {
   const data = Object.entries(options.data ?? {}).map(([name, value]) => html` data-${name}="${value}"`);
   return html`<form method="post" action="${options.action}" enctype="application/x-www-form-urlencoded"${
     options.id ? html` id="${options.id}"` : ''
-  }${options.className ? html` class="${options.className}"` : ''}${data}>${csrfField(options.csrf)}${options.body}</form>`;
+  }${options.className ? html` class="${options.className}"` : ''}${data}${options.noValidate ? html` novalidate` : ''}>${csrfField(options.csrf)}${options.body}</form>`;
 }
 
-/** The page's error (announced at once) and notice, if any. */
-export function messages(view: { readonly error?: string | undefined; readonly notice?: string | undefined }): SafeHtml {
-  return html`${view.error ? html`<p class="error" role="alert" id="error">${view.error}</p>` : ''}${
-    view.notice ? html`<p class="notice" role="status" id="notice">${view.notice}</p>` : ''
+/**
+ * The page's error (announced at once) and notice, if any. `focus` names the one the focus goes to
+ * when the page loads: the error when no input of the page is at fault, the notice after a change.
+ */
+export function messages(
+  view: { readonly error?: string | undefined; readonly notice?: string | undefined },
+  focus?: 'error' | 'notice',
+): SafeHtml {
+  const focusable = (which: 'error' | 'notice') => (focus === which ? html` tabindex="-1" autofocus` : '');
+  return html`${view.error ? html`<p class="error" role="alert" id="error"${focusable('error')}>${view.error}</p>` : ''}${
+    view.notice ? html`<p class="notice" role="status" id="notice"${focusable('notice')}>${view.notice}</p>` : ''
   }`;
+}
+
+export interface FieldState {
+  /** The id of the field's rules text, which the field is described by. */
+  readonly rules?: string;
+  /** The page's error (`#error`) is about this field: it is marked invalid and described by the error. */
+  readonly inError?: boolean;
+  /** The focus goes here when the page loads. */
+  readonly focus?: boolean;
+}
+
+/** An input's ARIA state: `aria-describedby` (error, rules), `aria-invalid`, and `autofocus`. */
+export function fieldAttributes(state: FieldState): SafeHtml {
+  const describedBy = [state.inError ? 'error' : '', state.rules ?? ''].filter(Boolean).join(' ');
+  return html`${describedBy ? html` aria-describedby="${describedBy}"` : ''}${state.inError ? html` aria-invalid="true"` : ''}${state.focus ? html` autofocus` : ''}`;
+}
+
+/** A number whose digits a screen reader says one by one (`1234` as "1 2 3 4"), shown as it is. */
+export function digits(number: string): SafeHtml {
+  return html`<span aria-hidden="true">${number}</span><span class="visually-hidden">${number.split('').join(' ')}</span>`;
 }
 
 /** A hidden input (kind, id…) for a form. */
@@ -134,7 +166,7 @@ export function messagePage(view: MessageView): string {
     title: view.title,
     pageClass: 'narrow',
     body: html`<h1>${view.title}</h1>
-<p class="error" role="alert" id="error">${view.message}</p>
+<p class="error" role="alert" id="error" tabindex="-1" autofocus>${view.message}</p>
 ${view.status !== undefined ? html`<p class="status-code">HTTP status ${view.status}</p>` : ''}
 <p><a href="/login" id="back-to-login">Back to the login${da('log på')}</a></p>`,
   });

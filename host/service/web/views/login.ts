@@ -3,9 +3,13 @@
  * (trin 2) the key a code card (nøglekort) pairs with the number on screen, or the code a code
  * token (nøgleviser) shows; and, at first login, choosing one's own user-id and password.
  */
-import { da, html, layout, messages, postForm, type SafeHtml } from './layout.ts';
+import { da, digits, fieldAttributes, html, layout, messages, postForm, type SafeHtml } from './layout.ts';
 
-/** The rules the service enforces, stated on the page (and as input patterns, for early feedback). */
+/**
+ * The rules the service enforces, stated on the page beside their fields (each field described by
+ * its rules text) and as input patterns. Where a browser's bubble would cover the rules text, the
+ * form is `novalidate` and the service's answer says what is wrong.
+ */
 export const USER_ID_PATTERN = '[a-z][a-z0-9._\\-]{5,39}';
 export const PASSWORD_MIN = 8;
 export const PASSWORD_MAX = 64;
@@ -53,9 +57,9 @@ ${postForm({
   action: '/login',
   id: 'login-form',
   body: html`<div class="field"><label for="user-id">User-id${da('bruger-id')}</label>
-<input id="user-id" name="userId" type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required maxlength="64" value="${view.userId ?? ''}"></div>
+<input id="user-id" name="userId" type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required maxlength="64" value="${view.userId ?? ''}"${fieldAttributes({ inError: Boolean(view.error), focus: true })}></div>
 <div class="field"><label for="password">Password${da('adgangskode')}</label>
-<input id="password" name="password" type="password" autocomplete="current-password" required maxlength="${PASSWORD_MAX}"></div>
+<input id="password" name="password" type="password" autocomplete="current-password" required maxlength="${PASSWORD_MAX}"${fieldAttributes({ inError: Boolean(view.error) })}></div>
 <button type="submit" id="login-submit" class="primary">Next</button>`,
 })}
 <p class="hint">First time? Use the temporary password${da('midlertidig adgangskode')} from your welcome letter; you will then choose your own user-id and password.</p>
@@ -96,13 +100,14 @@ ${steps(2)}
 ${messages(view)}
 <p class="card-line">Key card <strong id="key-card-serial">${view.cardSerial}</strong></p>
 <p class="explain">Find this number on your code card${da('nøglekort')} and type the 6-digit key beside it.</p>
-<p class="key-number" id="key-number" data-number="${view.number}">${view.number}</p>
+<p class="key-number" id="key-number" data-number="${view.number}">${digits(view.number)}</p>
 ${postForm({
   csrf: view.csrf,
   action: '/login/key',
   id: 'key-form',
-  body: html`<div class="field"><label for="key">Key for number ${view.number}</label>
-<input id="key" name="key" type="text" inputmode="numeric" pattern="[0-9]{6}" maxlength="6" autocomplete="one-time-code" required class="code-input"></div>
+  body: html`<div class="field"><label for="key">Key for number ${digits(view.number)}</label>
+<p class="rules" id="key-rules">6 digits: the key beside this number on your code card.</p>
+<input id="key" name="key" type="text" inputmode="numeric" pattern="[0-9]{6}" maxlength="6" autocomplete="one-time-code" required class="code-input"${fieldAttributes({ rules: 'key-rules', inError: Boolean(view.error), focus: true })}></div>
 <button type="submit" id="key-submit" class="primary">Log in</button>`,
 })}
 ${switchCard}
@@ -131,7 +136,8 @@ ${postForm({
   action: '/login/key',
   id: 'key-form',
   body: html`<div class="field"><label for="code">Code${da('nøgle')}</label>
-<input id="code" name="code" type="text" inputmode="numeric" pattern="[0-9]{6}" maxlength="6" autocomplete="one-time-code" required class="code-input"></div>
+<p class="rules" id="code-rules">6 digits, as your code token shows them.</p>
+<input id="code" name="code" type="text" inputmode="numeric" pattern="[0-9]{6}" maxlength="6" autocomplete="one-time-code" required class="code-input"${fieldAttributes({ rules: 'code-rules', inError: Boolean(view.error), focus: true })}></div>
 <button type="submit" id="key-submit" class="primary">Log in</button>`,
 })}
 ${cancelForm(view.csrf)}`,
@@ -163,7 +169,8 @@ ${postForm({
   action: '/login/key',
   id: 'key-form',
   body: html`<div class="field"><label for="temporary-password">Temporary password</label>
-<input id="temporary-password" name="code" type="text" autocomplete="off" autocapitalize="none" spellcheck="false" pattern="[A-Za-z0-9]{12}" maxlength="12" required class="code-input"></div>
+<p class="rules" id="temporary-password-rules">12 letters and digits.</p>
+<input id="temporary-password" name="code" type="text" autocomplete="off" autocapitalize="none" spellcheck="false" pattern="[A-Za-z0-9]{12}" maxlength="12" required class="code-input"${fieldAttributes({ rules: 'temporary-password-rules', inError: Boolean(view.error), focus: true })}></div>
 <button type="submit" id="key-submit" class="primary">Log in</button>`,
 })}
 ${cancelForm(view.csrf)}`,
@@ -175,30 +182,47 @@ export interface ChooseCredentialsView {
   /** The person's name, to greet them. */
   readonly name: string;
   readonly error?: string;
+  /** The error's code (`NV_…`): which field it is about. */
+  readonly errorCode?: string;
   /** The user-id typed before, kept after a refusal (the passwords are not). */
   readonly userId?: string;
 }
 
+type ChooseField = 'user-id' | 'password' | 'password-again';
+
+/** The field of the first-login form an error is about; none (the focus goes to the error) for any other. */
+const CHOOSE_ERROR_FIELDS: ReadonlyMap<string, ChooseField> = new Map([
+  ['NV_BAD_USER_ID', 'user-id'],
+  ['NV_USER_ID_TAKEN', 'user-id'],
+  ['NV_WEAK_PASSWORD', 'password'],
+  ['NV_PASSWORDS_DIFFER', 'password-again'],
+]);
+
 /** First login: the person replaces the temporary password with their own user-id and password. */
 export function chooseCredentialsPage(view: ChooseCredentialsView): string {
+  const atFault = view.error ? CHOOSE_ERROR_FIELDS.get(view.errorCode ?? '') : undefined;
+  const state = (field: ChooseField, rules?: string) =>
+    fieldAttributes({ rules, inError: atFault === field, focus: view.error ? atFault === field : field === 'user-id' });
   return layout({
     title: 'Choose user-id and password',
     pageClass: 'narrow',
     body: html`<h1>Choose your user-id and password</h1>
 <p>Welcome, <strong id="person-name">${view.name}</strong>. This is your first login: choose your own user-id${da('bruger-id')} and personal password${da('personlig adgangskode')}. The temporary password${da('midlertidig adgangskode')} stops working once you have.</p>
-${messages(view)}
+${messages(view, view.error && !atFault ? 'error' : undefined)}
 ${postForm({
   csrf: view.csrf,
   action: '/login/choose',
   id: 'choose-form',
+  noValidate: true,
   body: html`<div class="field"><label for="new-user-id">User-id</label>
-<input id="new-user-id" name="userId" type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required minlength="6" maxlength="40" pattern="${USER_ID_PATTERN}" aria-describedby="user-id-rules" value="${view.userId ?? ''}">
-<p class="rules" id="user-id-rules">6–40 characters of a–z, 0–9, dot, underscore and hyphen (. _ -), starting with a letter.</p></div>
+<p class="rules" id="user-id-rules">6–40 characters of a–z, 0–9, dot, underscore and hyphen (. _ -), starting with a letter.</p>
+<input id="new-user-id" name="userId" type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required minlength="6" maxlength="40" pattern="${USER_ID_PATTERN}" value="${view.userId ?? ''}"${state('user-id', 'user-id-rules')}></div>
 <div class="field"><label for="new-password">Password</label>
-<input id="new-password" name="password" type="password" autocomplete="new-password" required minlength="${PASSWORD_MIN}" maxlength="${PASSWORD_MAX}" aria-describedby="password-rules">
-<p class="rules" id="password-rules">${PASSWORD_MIN}–${PASSWORD_MAX} characters, with at least one letter and one digit.</p></div>
+<p class="rules" id="password-rules">${PASSWORD_MIN}–${PASSWORD_MAX} characters, with at least one letter and one digit.</p>
+<input id="new-password" name="password" type="password" autocomplete="new-password" required minlength="${PASSWORD_MIN}" maxlength="${PASSWORD_MAX}"${state('password', 'password-rules')}></div>
 <div class="field"><label for="new-password-again">Password again</label>
-<input id="new-password-again" name="passwordAgain" type="password" autocomplete="new-password" required minlength="${PASSWORD_MIN}" maxlength="${PASSWORD_MAX}"></div>
+<p class="rules" id="password-again-rules">The same password once more.</p>
+<input id="new-password-again" name="passwordAgain" type="password" autocomplete="new-password" required minlength="${PASSWORD_MIN}" maxlength="${PASSWORD_MAX}"${state('password-again', 'password-again-rules')}></div>
 <button type="submit" id="choose-submit" class="primary">Save and continue</button>`,
 })}`,
   });

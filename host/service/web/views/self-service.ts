@@ -6,7 +6,7 @@
 import type { TokenState } from '../../../server/store/types.ts';
 import type { CardState, KeyFileState, OrganisationRole, Scope } from '../../store/types.ts';
 import { CARD_KEYS } from '../../store/types.ts';
-import { da, hidden, html, layout, messages, postForm, type SafeHtml } from './layout.ts';
+import { da, fieldAttributes, hidden, html, layout, messages, postForm, type SafeHtml } from './layout.ts';
 import { PASSWORD_MAX, PASSWORD_MIN } from './login.ts';
 
 export interface CardRow {
@@ -46,6 +46,27 @@ export interface SelfServiceView {
   readonly threshold: number;
   readonly notice?: string;
   readonly error?: string;
+  /** The error's code (`NV_…`), and the form that failed, by its notice key (`threshold`, `password`, `blocked`): which field the error is about. */
+  readonly errorCode?: string;
+  readonly errorForm?: string;
+}
+
+type SelfServiceField = 'threshold' | 'current-password' | 'changed-password' | 'changed-password-again';
+
+/** The field an error is about; none (the focus goes to the error itself) for an error of no field. */
+function fieldAtFault(view: SelfServiceView): SelfServiceField | undefined {
+  if (!view.error) return undefined;
+  if (view.errorForm === 'threshold') return 'threshold';
+  if (view.errorForm !== 'password') return undefined;
+  if (view.errorCode === 'NV_WRONG_PASSWORD') return 'current-password';
+  if (view.errorCode === 'NV_WEAK_PASSWORD') return 'changed-password';
+  if (view.errorCode === 'NV_PASSWORDS_DIFFER') return 'changed-password-again';
+  return undefined;
+}
+
+function fieldState(view: SelfServiceView, field: SelfServiceField, rules?: string): SafeHtml {
+  const atFault = fieldAtFault(view) === field;
+  return fieldAttributes({ rules, inError: atFault, focus: atFault });
 }
 
 export const SCOPE_LABELS: Readonly<Record<Scope, SafeHtml>> = {
@@ -123,8 +144,10 @@ ${postForm({
   action: '/self-service/threshold',
   id: 'threshold-form',
   className: 'threshold-form',
+  noValidate: true,
   body: html`<label for="threshold">A new card is sent when this many keys are left</label>
-<div class="input-row"><input id="threshold" name="threshold" type="number" inputmode="numeric" min="0" max="${CARD_KEYS - 1}" step="1" required value="${view.threshold}">
+<p class="rules" id="threshold-rules">A whole number from 0 to ${CARD_KEYS - 1}.</p>
+<div class="input-row"><input id="threshold" name="threshold" type="number" inputmode="numeric" min="0" max="${CARD_KEYS - 1}" step="1" required value="${view.threshold}"${fieldState(view, 'threshold', 'threshold-rules')}>
 <button type="submit" id="threshold-submit">Save</button></div>`,
 })}
 </section>`;
@@ -175,13 +198,15 @@ ${postForm({
   action: '/self-service/password',
   id: 'password-form',
   className: 'narrow-form',
+  noValidate: true,
   body: html`<div class="field"><label for="current-password">Current password</label>
-<input id="current-password" name="current" type="password" autocomplete="current-password" required maxlength="${PASSWORD_MAX}"></div>
+<input id="current-password" name="current" type="password" autocomplete="current-password" required maxlength="${PASSWORD_MAX}"${fieldState(view, 'current-password')}></div>
 <div class="field"><label for="changed-password">New password</label>
-<input id="changed-password" name="password" type="password" autocomplete="new-password" required minlength="${PASSWORD_MIN}" maxlength="${PASSWORD_MAX}" aria-describedby="changed-password-rules">
-<p class="rules" id="changed-password-rules">${PASSWORD_MIN}–${PASSWORD_MAX} characters, with at least one letter and one digit.</p></div>
+<p class="rules" id="changed-password-rules">${PASSWORD_MIN}–${PASSWORD_MAX} characters, with at least one letter and one digit.</p>
+<input id="changed-password" name="password" type="password" autocomplete="new-password" required minlength="${PASSWORD_MIN}" maxlength="${PASSWORD_MAX}"${fieldState(view, 'changed-password', 'changed-password-rules')}></div>
 <div class="field"><label for="changed-password-again">New password again</label>
-<input id="changed-password-again" name="passwordAgain" type="password" autocomplete="new-password" required minlength="${PASSWORD_MIN}" maxlength="${PASSWORD_MAX}"></div>
+<p class="rules" id="changed-password-again-rules">The same new password once more.</p>
+<input id="changed-password-again" name="passwordAgain" type="password" autocomplete="new-password" required minlength="${PASSWORD_MIN}" maxlength="${PASSWORD_MAX}"${fieldState(view, 'changed-password-again', 'changed-password-again-rules')}></div>
 <button type="submit" id="password-submit">Change password</button>`,
 })}
 </section>`;
@@ -194,7 +219,7 @@ export function selfServicePage(view: SelfServiceView): string {
     title: 'Self-service',
     signedIn: { name: person.name, csrf: view.csrf },
     body: html`<h1>Self-service${da('selvbetjening')}</h1>
-${messages(view)}
+${messages(view, view.error ? (fieldAtFault(view) ? undefined : 'error') : 'notice')}
 <dl class="who" id="who">
 <dt>Name</dt><dd id="person-name">${person.name}</dd>
 ${person.userId !== null ? html`<dt>User-id${da('bruger-id')}</dt><dd id="person-user-id">${person.userId}</dd>` : ''}
