@@ -44,7 +44,7 @@ export const auditViewSchema = {
     action: { type: 'string' },
     subject: {
       anyOf: [
-        { type: 'object', properties: { kind: { type: 'string', enum: AUDIT_SUBJECT_KINDS }, id: { type: 'string' } }, required: ['kind', 'id'], additionalProperties: false },
+        { type: 'object', properties: { kind: { type: 'string', enum: AUDIT_SUBJECT_KINDS }, id: { type: 'string' } }, required: ['kind', 'id'] },
         { type: 'null' },
       ],
     },

@@ -13,7 +13,7 @@ import { tempDir } from '../../test/support/processes.ts';
 import { startHost, type RunningHost } from '../start.ts';
 import type { FromSchema } from './schema.ts';
 import { peopleRoutes, type OrganisationView, type PersonOrder, type PersonView } from './people.ts';
-import type { ResyncRequest, VerifyOutcome } from './tokens.ts';
+import { tokenRoutes, type ResyncRequest, type VerifyOutcome } from './tokens.ts';
 
 const ADMIN_KEY = 'nv_admin_contract-test-admin-key';
 
@@ -80,6 +80,16 @@ describe('every /v1 and /api route answers by its schema', () => {
     }
   });
 });
+
+  it('an answer of one of several shapes (a verdict) is written by its shape, a field no shape lists left out, not failed', async () => {
+    const running = await host((app) => app.get('/v1/probe-verdict', { schema: { response: tokenRoutes.resync.response } }, async () => ({ result: 'resynced', serial: 'S-1', lastStep: 7, driftSteps: 4, unlocked: false, internal: 'x' })));
+    try {
+      const { status, json } = await call(running, 'GET', '/v1/probe-verdict');
+      expect([status, json]).toEqual([200, { result: 'resynced', serial: 'S-1', lastStep: 7, driftSteps: 4, unlocked: false }]);
+    } finally {
+      await running.close();
+    }
+  });
 
 describe("the login service's routes on schemas", () => {
   it.each([

@@ -19,7 +19,7 @@ export const principalSchema = {
     /** How this login was made (absent when a session is read back later). */
     method: { type: 'string', enum: LOGIN_METHODS },
     organisation: {
-      anyOf: [{ type: 'object', properties: { cvr: { type: 'string' }, name: { type: 'string' } }, required: ['cvr', 'name'], additionalProperties: false }, { type: 'null' }],
+      anyOf: [{ type: 'object', properties: { cvr: { type: 'string' }, name: { type: 'string' } }, required: ['cvr', 'name'] }, { type: 'null' }],
     },
     role: { anyOf: [{ type: 'string', enum: ['employee', 'administrator'] }, { type: 'null' }] },
   },
@@ -43,13 +43,11 @@ export const secondStepSchema = {
         otherCards: { type: 'array', items: { type: 'string' } },
       },
       required: ['method', 'cardSerial', 'number', 'otherCards'],
-      additionalProperties: false,
     },
     {
       type: 'object',
       properties: { method: { type: 'string', const: 'token' }, tokenSerial: { type: 'string' } },
       required: ['method', 'tokenSerial'],
-      additionalProperties: false,
     },
     {
       type: 'object',
@@ -60,7 +58,6 @@ export const secondStepSchema = {
         validUntil: { type: 'string' },
       },
       required: ['method', 'tokenSerial', 'lostToken', 'validUntil'],
-      additionalProperties: false,
     },
   ],
 } as const;
@@ -110,13 +107,11 @@ const keyStepAnswer = {
       type: 'object',
       properties: { next: { type: 'string', const: 'choose-credentials' }, message: { type: 'string' } },
       required: ['next', 'message'],
-      additionalProperties: false,
     },
     {
       type: 'object',
       properties: { next: { type: 'string', const: 'done' }, principal: principalSchema },
       required: ['next', 'principal'],
-      additionalProperties: false,
     },
   ],
 } as const;

@@ -56,13 +56,17 @@ const tokenAnswer = { type: 'object', properties: { token: tokenViewSchema }, re
 export const REJECT_REASONS = ['wrong_code', 'replayed', 'out_of_window', 'locked', 'disabled', 'lost', 'revoked', 'expired'] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
 
+/**
+ * In the answers that are one of several shapes (`anyOf`), a branch is picked by validating the
+ * answer against it: its objects do not say `additionalProperties: false`, so that a field no
+ * branch lists is left out of the answer (as everywhere else) rather than failing the request.
+ */
 export const verifyOutcomeSchema = {
   anyOf: [
     {
       type: 'object',
       properties: { result: { type: 'string', const: 'accepted' }, serial: { type: 'string' }, counter: { type: 'integer' }, step: { type: 'integer' } },
       required: ['result', 'serial'],
-      additionalProperties: false,
     },
     {
       type: 'object',
@@ -76,7 +80,6 @@ export const verifyOutcomeSchema = {
         hint: { type: 'string' },
       },
       required: ['result', 'serial', 'reason', 'failCount', 'locked'],
-      additionalProperties: false,
     },
   ],
 } as const;
@@ -90,11 +93,11 @@ export const resyncOutcomeSchema = {
         result: { type: 'string', const: 'resynced' },
         serial: { type: 'string' },
         counter: { type: 'integer' },
+        lastStep: { type: 'integer' },
         driftSteps: { type: 'integer' },
         unlocked: { type: 'boolean' },
       },
       required: ['result', 'serial', 'unlocked'],
-      additionalProperties: false,
     },
     {
       type: 'object',
@@ -105,7 +108,6 @@ export const resyncOutcomeSchema = {
         failCount: { type: 'integer' },
       },
       required: ['result', 'serial', 'reason', 'failCount'],
-      additionalProperties: false,
     },
   ],
 } as const;
