@@ -292,11 +292,11 @@ export class Firmware {
         const pressed = this.hal.button.isPressed();
         if (pressed === this.buttonLevel) return;
         this.buttonLevel = pressed;
-        const now = this.hal.clock.now();
         if (pressed) {
+          const now = this.hal.clock.now();
           this.holdFired = false;
           // Only a token that speaks takes a double press: a silent one keeps its two presses.
-          this.doublePress = this.audio.volume > MIN_VOLUME && this.lastPressAt !== undefined && now - this.lastPressAt <= this.timings.doublePressMs;
+          this.doublePress = this.speaks && this.lastPressAt !== undefined && now - this.lastPressAt <= this.timings.doublePressMs;
           this.lastPressAt = undefined;
           this.timers.set('hold', now + this.timings.holdMs);
         } else {
@@ -305,10 +305,10 @@ export class Firmware {
           this.doublePress = false;
           if (this.holdFired) return;
           if (double) return this.stepVolume();
-          // A press that answers a wipe's confirmation begins no double press.
-          const canBeginDouble = !this.pending;
+          // A press that answers a wipe's confirmation begins no double press, nor does one on a silent token.
+          const releasedAt = !this.pending && this.speaks ? this.hal.clock.now() : undefined;
           this.onPress();
-          if (canBeginDouble) this.lastPressAt = now;
+          this.lastPressAt = releasedAt;
         }
         return;
       }
@@ -586,6 +586,7 @@ export class Firmware {
 
   /** The code's digits, and the battery's warning when its mark is lit. */
   private sayCode(screen: Extract<Screen, { kind: 'code' }>): void {
+    if (!this.speaks) return;
     this.say(screen.lowBattery ? [...digitWords(screen.code), 'low-battery'] : digitWords(screen.code));
   }
 
@@ -595,9 +596,14 @@ export class Firmware {
     if (word) this.say([word]);
   }
 
+  /** Whether the token says what it shows: its volume is above 0. */
+  private get speaks(): boolean {
+    return this.audio.volume > MIN_VOLUME;
+  }
+
   /** Says `words` at the token's volume and speed; a silent token (volume 0) says nothing. */
   private say(words: readonly Word[]): void {
-    if (this.audio.volume === MIN_VOLUME || words.length === 0) return;
+    if (!this.speaks || words.length === 0) return;
     this.hal.speaker.say({ words, volume: this.audio.volume, speed: this.audio.speed });
   }
 
