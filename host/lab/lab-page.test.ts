@@ -153,7 +153,7 @@ describe('the lab page routes', () => {
     for (const id of ['token-read-aloud', 'token-volume', 'token-speed']) {
       expect(page).toMatch(new RegExp(`<label[^>]*(for="${id}"[^>]*>|>\\s*<input[^>]*id="${id}")`));
     }
-    expect(page).toContain('<legend>Read aloud (oplæsning)</legend>');
+    expect(page).toContain("<legend>The token's speaker (oplæsning)</legend>");
   });
 
   it('setting the speaker needs the lab header, and only takes whole volumes 0..5 and speeds 1..5', async () => {

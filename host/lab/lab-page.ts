@@ -214,21 +214,23 @@ export function labPageHtml(tokenSerial: string): string {
 <figcaption>Code token (nøgleviser) <span class="serial">${serial}</span></figcaption>
 <p id="token-status" role="status"></p>
 <p id="token-announcement" class="visually-hidden" aria-live="polite" aria-atomic="true" data-code=""></p>
+</figure>
+<div class="desk-side">
 <fieldset id="token-audio" class="read-aloud">
-<legend>Read aloud (oplæsning)</legend>
-<label class="check"><input type="checkbox" id="token-read-aloud"> Read codes aloud</label>
+<legend>The token's speaker (oplæsning)</legend>
+<label class="check"><input type="checkbox" id="token-read-aloud"> Read aloud</label>
 <label for="token-volume">Volume</label>
-<select id="token-volume">${options([1, 2, 3, 4, 5], 3, (n) => (n === 5 ? '5 (loudest)' : String(n)))}</select>
+<select id="token-volume">${options([1, 2, 3, 4, 5], 3, String)}</select>
 <label for="token-speed">Speed</label>
-<select id="token-speed">${options([1, 2, 3, 4, 5], 3, (n) => (n === 1 ? '1 (slowest)' : n === 3 ? '3 (normal)' : n === 5 ? '5 (fastest)' : String(n)))}</select>
+<select id="token-speed">${options([1, 2, 3, 4, 5], 3, (n) => (n === 1 ? '1 slow' : n === 5 ? '5 fast' : String(n)))}</select>
 <p id="token-said"></p>
 </fieldset>
-</figure>
 <section class="outbox" aria-labelledby="outbox-title">
 <h2 id="outbox-title">Outbox (post) <button id="outbox-refresh" type="button">Refresh</button></h2>
 <ol id="outbox"></ol>
 <p id="outbox-empty" class="empty">No letters yet (ingen breve).</p>
 </section>
+</div>
 </div>
 <iframe name="letter" id="letter" title="The letter you opened"></iframe>
 </section>
