@@ -7,7 +7,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { isEmulatorSerial } from '../protocol/discovery.ts';
+import { MODEL_NAMES, type ModelName } from './firmware/models.ts';
 import type { RunningEmulator } from './targets/emulator/emulator.ts';
+import type { AudioOutput } from './targets/emulator/speech.ts';
+import { VOICES, type Voice } from './targets/emulator/voices.ts';
 import { startTerminalFace, type FaceActions } from './targets/emulator/face.ts';
 import { ENGINES, type EngineName } from './targets/engines.ts';
 import { BOARD_DISPLAYS, BOARD_IOS, type BoardDisplay, type BoardIo } from './targets/johnny-five/pins.ts';
@@ -114,6 +117,19 @@ export interface EmulateOptions {
   count?: number;
   /** Where the firmware core runs: v8 (this process, the default) or quickjs (the firmware bundle in QuickJS-NG). */
   engine?: EngineName;
+  /** The product a new profile is made as: the plain token or the audio code reader. */
+  model?: ModelName;
+  /** `--audio FILE|DIR/|play`: where the token's speech goes as sound. */
+  audio?: string;
+  voice?: Voice;
+}
+
+/** `--audio`'s text as an output; where it names a file or folder, the speech renderer checks it can write there. */
+async function audioOutput(text: string | undefined): Promise<AudioOutput | undefined> {
+  if (text === undefined) return undefined;
+  if (text.trim() === '') throw new DeviceCliError('NV_BAD_ARGUMENT', '--audio takes a WAV file, a folder (ending in /) or "play"');
+  const { parseAudioOutput } = await import('./targets/emulator/speech.ts');
+  return parseAudioOutput(text);
 }
 
 /** The most tokens one rack runs (each holds about six file descriptors). */
@@ -125,7 +141,11 @@ const RACK_START_CONCURRENCY = 8;
 export async function runEmulator(options: EmulateOptions): Promise<void> {
   checkSerial(options.serial);
   const count = options.count ?? 1;
-  if (count > 1) return runRack({ ...options, count });
+  if (count > 1) {
+    if (options.audio !== undefined) throw new DeviceCliError('NV_BAD_ARGUMENT', '--audio is for one token: a rack (--count) has no speech output');
+    return runRack({ ...options, count });
+  }
+  const audio = await audioOutput(options.audio);
   const { startEmulator } = await import('./targets/emulator/emulator.ts');
   const emulator = await startEmulator({
     profileDir: options.profile ?? defaultProfileDir(),
@@ -133,9 +153,21 @@ export async function runEmulator(options: EmulateOptions): Promise<void> {
     driftPpm: options.drift,
     battery: options.battery,
     engine: options.engine,
+    model: options.model,
+    audio,
+    voice: options.voice,
   });
   process.stdout.write(
-    JSON.stringify({ event: 'ready', port: emulator.port, hid: emulator.hid, debug: emulator.debug, serial: emulator.serial, profile: emulator.profile, pid: process.pid }) + '\n',
+    JSON.stringify({
+      event: 'ready',
+      port: emulator.port,
+      hid: emulator.hid,
+      debug: emulator.debug,
+      serial: emulator.serial,
+      model: emulator.model,
+      profile: emulator.profile,
+      pid: process.pid,
+    }) + '\n',
   );
   await serveEmulator(emulator, !options.headless && hasTerminal()).stopped;
 }
@@ -155,6 +187,7 @@ export interface RackOptions {
   readonly battery?: number;
   readonly runtimeDir?: string;
   readonly engine?: EngineName;
+  readonly model?: ModelName;
 }
 
 /**
@@ -185,6 +218,7 @@ export async function startRack(options: RackOptions): Promise<RunningEmulator[]
           battery: options.battery,
           runtimeDir: options.runtimeDir,
           engine: options.engine,
+          model: options.model,
         });
       } catch (error) {
         failure ??= { error };
@@ -222,6 +256,7 @@ async function runRack(options: EmulateOptions & { count: number }): Promise<voi
     driftPpm: options.drift,
     battery: options.battery,
     engine: options.engine,
+    model: options.model,
   });
   const tokens = rack.map((e) => ({ port: e.port, hid: e.hid, debug: e.debug, serial: e.serial, profile: e.profile }));
   process.stdout.write(JSON.stringify({ event: 'ready', count: rack.length, tokens, pid: process.pid }) + '\n');
@@ -317,6 +352,13 @@ export function deviceCommand(debugLinkCommands: readonly Command[]): Command {
       new Option('--count <n>', `run a rack of n tokens in this process (profiles DIR/token-001…; no face)`).argParser(wholeNumberArgument('--count', 1, MAX_RACK_SIZE)),
     )
     .addOption(new Option('--engine <engine>', 'where the firmware core runs: v8 (in this process) or quickjs (the firmware bundle in QuickJS-NG, as on a chip)').choices([...ENGINES]).default('v8'))
+    .addOption(
+      new Option('--model <model>', 'what a new profile is made as: token (silent until a host turns its speaker up) or reader (the audio code reader, which speaks its codes)').choices([
+        ...MODEL_NAMES,
+      ]),
+    )
+    .addOption(new Option('--audio <output>', "render what the token says as speech (espeak-ng): a WAV file (each utterance overwrites it), a folder ending in / (numbered files), or play"))
+    .addOption(new Option('--voice <voice>', 'the language it speaks in').choices([...VOICES]).default('da'))
     .action((options: EmulateOptions) => runEmulator(options));
 
   device

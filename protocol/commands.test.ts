@@ -66,6 +66,12 @@ const ARGS: { [C in CommandName]: readonly Case<RequestArgs[C]>[] } = {
     [{ on: true }, { on: '1' }],
     [{ on: false }, { on: '0' }],
   ],
+  audio: [
+    [{}, {}],
+    [{ volume: 0 }, { volume: '0' }],
+    [{ speed: 5 }, { speed: '5' }],
+    [{ volume: 5, speed: 1 }, { volume: '5', speed: '1' }],
+  ],
 };
 
 const IDENTITY = { proto: 1, model: 'NV1', hardware: 'johnny-five', serial: '40000001', firmware: '0.1.0' } as const;
@@ -96,6 +102,10 @@ const REPLIES: { [C in CommandName]: readonly Case<ReplyFields[C]>[] } = {
       { ...IDENTITY, enrolled: true, mode: 'totp', algorithm: 'sha256', digits: 6, period: 30, battery: 57, clock: 0, push: true },
       { ...IDENTITY_WIRE, enrolled: '1', mode: 'totp', algorithm: 'sha256', digits: '6', period: '30', battery: '57', clock: '0', push: '1' },
     ],
+    [
+      { ...IDENTITY, enrolled: false, battery: 100, clock: 0, push: true, volume: 3, speed: 4 },
+      { ...IDENTITY_WIRE, enrolled: '0', battery: '100', clock: '0', push: '1', volume: '3', speed: '4' },
+    ],
   ],
   status: [
     [
@@ -117,6 +127,10 @@ const REPLIES: { [C in CommandName]: readonly Case<ReplyFields[C]>[] } = {
   push: [
     [{ push: true }, { push: '1' }],
     [{ push: false }, { push: '0' }],
+  ],
+  audio: [
+    [{ volume: 0, speed: 3 }, { volume: '0', speed: '3' }],
+    [{ volume: 5, speed: 5 }, { volume: '5', speed: '5' }],
   ],
 };
 
@@ -149,13 +163,13 @@ const COMMAND_NAMES = Object.keys(COMMANDS) as CommandName[];
 
 describe('the command set', () => {
   it('is exactly the protocol v1 commands', () => {
-    expect(COMMAND_NAMES.sort()).toEqual(['enroll', 'hello', 'info', 'push', 'settime', 'status', 'time', 'wipe']);
+    expect(COMMAND_NAMES.sort()).toEqual(['audio', 'enroll', 'hello', 'info', 'push', 'settime', 'status', 'time', 'wipe']);
     for (const name of COMMAND_NAMES) expect(isCommandName(name)).toBe(true);
   });
 
   it('marks as mutating exactly the commands that change what the token stores', () => {
     const mutating = COMMAND_NAMES.filter((name) => COMMANDS[name].mutating).sort();
-    expect(mutating).toEqual(['enroll', 'push', 'settime', 'wipe']);
+    expect(mutating).toEqual(['audio', 'enroll', 'push', 'settime', 'wipe']);
     // a command that must not be repeated blindly when its answer is lost
     const notIdempotent = COMMAND_NAMES.filter((name) => !COMMANDS[name].idempotent).sort();
     expect(notIdempotent).toEqual(['enroll', 'wipe']);
@@ -223,6 +237,7 @@ describe.each(COMMAND_NAMES)('%s', (name) => {
       settime: ['at'],
       wipe: [],
       push: ['on'],
+      audio: [],
     };
     expect(required.sort()).toEqual(expected[name].sort());
     // leaving out any one required argument is refused and names it
@@ -258,6 +273,11 @@ describe('argument values out of range are refused and named', () => {
     ['settime', { at: '1', force: 'yes' }, 'force'],
     ['push', { on: 'true' }, 'on'],
     ['push', { on: '' }, 'on'],
+    ['audio', { volume: '6' }, 'volume'],
+    ['audio', { volume: '-1' }, 'volume'],
+    ['audio', { speed: '0' }, 'speed'],
+    ['audio', { speed: '6' }, 'speed'],
+    ['audio', { volume: '3', speed: 'fast' }, 'speed'],
   ] as const)('%s %j → %s', (name, fields, key) => {
     expect(decodeFields(COMMANDS[name].args as unknown as Schema<Record<string, unknown>>, fields, true)).toEqual({ ok: false, key });
   });
@@ -305,6 +325,8 @@ describe('sizes', () => {
       battery: 100,
       clock: Number.MAX_SAFE_INTEGER,
       push: true,
+      volume: 5,
+      speed: 5,
     });
     const line = encodeLine({ kind: 'response', id: 65535, ok: true, fields });
     expect(line.length - 10).toBeLessThanOrEqual(MAX_BODY_BYTES);

@@ -30,6 +30,16 @@ export const RECOMMENDED_MIN_SECRET_BYTES = 16;
 export const MAX_PERIOD_SECONDS = 3600;
 export const DEFAULT_PERIOD_SECONDS = 30;
 
+/**
+ * The speaker's settings (`audio`): volume 0 (silent) to 5, each level 6 dB above the one below;
+ * speed 1 (slowest) to 5, 3 being the voice's own pace.
+ */
+export const MIN_VOLUME = 0;
+export const MAX_VOLUME = 5;
+export const MIN_SPEED = 1;
+export const MAX_SPEED = 5;
+export const NORMAL_SPEED = 3;
+
 /** The identity every token gives in answer to `hello`. */
 export interface HelloReply {
   proto: number;
@@ -57,6 +67,15 @@ export interface TokenInfo extends HelloReply, Partial<Enrolment> {
   clock: number;
   /** Whether button presses are pushed to the host as `press` events. */
   push: boolean;
+  /** The speaker's settings (absent from a token without `audio`). */
+  volume?: number;
+  speed?: number;
+}
+
+/** The speaker's settings. */
+export interface AudioSettings {
+  volume: number;
+  speed: number;
 }
 
 export interface TokenStatus {
@@ -89,6 +108,7 @@ export interface RequestArgs {
   settime: { at: number; force?: boolean };
   wipe: Record<never, never>;
   push: { on: boolean };
+  audio: Partial<AudioSettings>;
 }
 
 /** Fields of each command's successful reply. */
@@ -101,6 +121,7 @@ export interface ReplyFields {
   settime: { clock: number };
   wipe: Record<never, never>;
   push: { push: boolean };
+  audio: AudioSettings;
 }
 
 export type CommandName = keyof RequestArgs;
@@ -120,6 +141,8 @@ const digits = uint(MIN_DIGITS, MAX_DIGITS);
 const period = uint(1, MAX_PERIOD_SECONDS);
 const counter = uint();
 const clock = uint(0, MAX_CLOCK_MS);
+const volume = uint(MIN_VOLUME, MAX_VOLUME);
+const speed = uint(MIN_SPEED, MAX_SPEED);
 
 const helloReply: Schema<HelloReply> = {
   proto: { codec: uint(1, 0xffff) },
@@ -148,6 +171,8 @@ export const COMMANDS: { readonly [C in CommandName]: CommandSpec<C> } = {
       digits: { codec: digits, optional: true },
       period: { codec: period, optional: true },
       ...stateFields,
+      volume: { codec: volume, optional: true },
+      speed: { codec: speed, optional: true },
     },
     mutating: false,
     idempotent: true,
@@ -180,6 +205,12 @@ export const COMMANDS: { readonly [C in CommandName]: CommandSpec<C> } = {
   },
   wipe: { args: {}, reply: {}, mutating: true, idempotent: false },
   push: { args: { on: { codec: bool } }, reply: { push: { codec: bool } }, mutating: true, idempotent: true },
+  audio: {
+    args: { volume: { codec: volume, optional: true }, speed: { codec: speed, optional: true } },
+    reply: { volume: { codec: volume }, speed: { codec: speed } },
+    mutating: true,
+    idempotent: true,
+  },
 };
 
 export function isCommandName(name: string): name is CommandName {

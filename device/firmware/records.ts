@@ -1,6 +1,7 @@
 /** What the token keeps in flash, and the byte layout of each record. */
 import { OATH_ALGORITHMS, type OathAlgorithm } from '../../protocol/oath/parameters.ts';
 import { OATH_MODES, type OathMode } from '../../protocol/commands.ts';
+import { MAX_SPEED, MAX_VOLUME, MIN_SPEED, MIN_VOLUME } from '../hal/speaker.ts';
 
 export const TAG = {
   /** The serial number, written once at first boot ("factory provisioning"). */
@@ -9,6 +10,7 @@ export const TAG = {
   enrolment: 0x02,
   /** The next HOTP counter to use; absent until the first press after enrolment. */
   counter: 0x03,
+  /** Press events on or off, and the speaker's volume and speed: one record, so a change is all there or not at all. */
   settings: 0x04,
 } as const;
 
@@ -21,7 +23,13 @@ export interface EnrolmentRecord {
   secret: Uint8Array;
 }
 
-export interface Settings {
+/** The speaker's settings, as the host and the double press set them. */
+export interface AudioSettings {
+  volume: number;
+  speed: number;
+}
+
+export interface Settings extends AudioSettings {
   push: boolean;
 }
 
@@ -69,12 +77,23 @@ export function decodeCounter(bytes: Uint8Array): number | undefined {
   return readUint64(new DataView(bytes.buffer, bytes.byteOffset, 8), 0);
 }
 
+/** push, volume, speed: one byte each. */
 export function encodeSettings(settings: Settings): Uint8Array {
-  return Uint8Array.of(settings.push ? 1 : 0);
+  return Uint8Array.of(settings.push ? 1 : 0, settings.volume, settings.speed);
 }
 
-export function decodeSettings(bytes: Uint8Array | undefined): Settings {
-  return { push: bytes === undefined || bytes[0] !== 0 };
+/**
+ * The settings a record holds; what it lacks (no record yet, or the one byte of a token from before
+ * the speaker) or holds out of range is the model's default.
+ */
+export function decodeSettings(bytes: Uint8Array | undefined, audioDefaults: AudioSettings): Settings {
+  const volume = bytes?.[1];
+  const speed = bytes?.[2];
+  return {
+    push: bytes === undefined || bytes[0] !== 0,
+    volume: volume !== undefined && volume >= MIN_VOLUME && volume <= MAX_VOLUME ? volume : audioDefaults.volume,
+    speed: speed !== undefined && speed >= MIN_SPEED && speed <= MAX_SPEED ? speed : audioDefaults.speed,
+  };
 }
 
 function writeUint64(view: DataView, offset: number, value: number): void {

@@ -2,7 +2,11 @@
 import { describe, expect, it } from 'vitest';
 import { referenceHotp } from '../../test/support/oath-reference.ts';
 import { createRig, TEST_CONFIG } from '../../test/support/rig.ts';
+import type { Utterance } from '../hal/speaker.ts';
 import { SimFlash } from '../sim/sim-flash.ts';
+import { FlashStore } from './flash-store.ts';
+import { TOKEN_MODELS } from './models.ts';
+import { TAG } from './records.ts';
 import { textToSegments, DECIMAL_POINT } from './segments.ts';
 import { DEFAULT_TIMINGS, MESSAGES } from './token.ts';
 
@@ -347,5 +351,198 @@ describe('replies always fit a line', () => {
   it('refuses a clock setting past the year 9999', () => {
     const rig = createRig();
     expect(rig.send('settime', { at: '253402300800000' })).toMatchObject([{ ok: false, fields: { code: 'bad_argument', detail: 'at' } }]);
+  });
+});
+
+describe('the speaker (the audio code reader, and a plain token told to speak)', () => {
+  const READER = { ...TEST_CONFIG, ...TOKEN_MODELS.reader };
+
+  function speaking(rig: ReturnType<typeof createRig>): Utterance[] {
+    const said: Utterance[] = [];
+    rig.token.speaker.onSay((utterance) => said.push(utterance));
+    return said;
+  }
+
+  function enrolledReader(flash = new SimFlash()) {
+    const rig = createRig({ flash, config: READER });
+    rig.ok('enroll', { secret: RFC4226_SEED, mode: 'hotp', algorithm: 'sha1', digits: '6' });
+    rig.token.advance(DEFAULT_TIMINGS.messageMs);
+    return rig;
+  }
+
+  const digits = (code: string) => [...code];
+
+  it('a plain token says nothing, and reports its speaker silent at the normal speed', () => {
+    const rig = enrolledRig();
+    const said = speaking(rig);
+    rig.press();
+    rig.token.advance(DEFAULT_TIMINGS.displayMs);
+    rig.token.hold();
+    rig.send('wipe');
+    expect(said).toEqual([]);
+    expect(rig.ok('info')).toMatchObject({ model: 'NV1', volume: '0', speed: '3' });
+  });
+
+  it('the reader says each code as it shows it, at its volume and speed, and says it again on a press while it is on', () => {
+    const rig = enrolledReader();
+    expect(rig.ok('hello').model).toBe('NV1-READER');
+    expect(rig.ok('info')).toMatchObject({ volume: '3', speed: '3' });
+    const said = speaking(rig);
+    const first = rig.press();
+    expect(first.display.trim()).toBe(RFC4226_CODES[0]);
+    expect(said).toEqual([{ words: digits(RFC4226_CODES[0]!), volume: 3, speed: 3 }]);
+    // A press a moment later (not a double press): the same code, said again, no new counter.
+    rig.token.advance(DEFAULT_TIMINGS.doublePressMs + 100);
+    const again = rig.press();
+    expect(again.display.trim()).toBe(RFC4226_CODES[0]);
+    expect(again.event).toBeUndefined();
+    expect(said).toEqual([
+      { words: digits(RFC4226_CODES[0]!), volume: 3, speed: 3 },
+      { words: digits(RFC4226_CODES[0]!), volume: 3, speed: 3 },
+    ]);
+    expect(rig.ok('status').counter).toBe('1');
+    rig.token.advance(DEFAULT_TIMINGS.displayMs);
+    expect(rig.press().display.trim()).toBe(RFC4226_CODES[1]);
+    expect(said.at(-1)!.words).toEqual(digits(RFC4226_CODES[1]!));
+  });
+
+  it('a double press steps the volume, says it, and neither makes a code nor burns a counter; the step is kept across a power cycle', () => {
+    const flash = new SimFlash();
+    const rig = enrolledReader(flash);
+    const said = speaking(rig);
+    const first = rig.press();
+    const second = rig.press();
+    expect(first.event?.fields).toEqual({ code: RFC4226_CODES[0], counter: '0' });
+    expect(second.event).toBeUndefined();
+    expect(second.display.trim()).toBe(RFC4226_CODES[0]);
+    expect(said.map((u) => [u.words.join(' '), u.volume])).toEqual([
+      [digits(RFC4226_CODES[0]!).join(' '), 3],
+      ['volume 4', 4],
+    ]);
+    expect(rig.ok('info')).toMatchObject({ counter: '1', volume: '4' });
+    // A third press right after is a press again: the code, said at the new volume.
+    rig.press();
+    expect(said.at(-1)).toEqual({ words: digits(RFC4226_CODES[0]!), volume: 4, speed: 3 });
+    rig.token.powerOff();
+    const again = createRig({ flash, config: READER });
+    expect(again.ok('info')).toMatchObject({ counter: '1', volume: '4' });
+  });
+
+  it('double presses step the volume round from the loudest to 1, never to silent', () => {
+    const rig = enrolledReader();
+    const said = speaking(rig);
+    const levels: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      rig.press();
+      rig.press();
+      levels.push(said.at(-1)!.volume);
+      rig.token.advance(1000);
+    }
+    expect(levels).toEqual([4, 5, 1, 2]);
+    expect(said.at(-1)!.words).toEqual(['volume', '2']);
+    expect(rig.ok('status').counter).toBe('1');
+  });
+
+  it('a silent token takes no double press: its second press only keeps the code on', () => {
+    const rig = enrolledRig();
+    rig.press();
+    rig.press();
+    expect(rig.ok('info')).toMatchObject({ counter: '1', volume: '0' });
+  });
+
+  it('a press that cancels a wipe begins no double press', () => {
+    const rig = enrolledReader();
+    rig.send('wipe');
+    const said = speaking(rig);
+    rig.token.press();
+    rig.token.press();
+    rig.drain();
+    expect(rig.ok('info')).toMatchObject({ volume: '3', enrolled: '1' });
+    expect(said.map((u) => u.words.join(' '))).toEqual(['cancelled', digits(RFC4226_CODES[0]!).join(' ')]);
+  });
+
+  it('says each message the display shows: no seed, the serial number, ready, low battery, the wipe', () => {
+    const rig = createRig({ config: READER });
+    const said = speaking(rig);
+    const words = () => said.map((u) => u.words.join(' '));
+    rig.token.press();
+    rig.token.advance(DEFAULT_TIMINGS.messageMs);
+    rig.token.hold();
+    rig.ok('enroll', { secret: RFC4226_SEED, mode: 'hotp', algorithm: 'sha1', digits: '6' });
+    rig.token.advance(DEFAULT_TIMINGS.messageMs);
+    rig.token.power.percent = 5;
+    rig.press();
+    rig.token.advance(DEFAULT_TIMINGS.displayMs);
+    rig.token.power.percent = 1;
+    rig.press();
+    rig.token.advance(DEFAULT_TIMINGS.messageMs);
+    rig.token.power.percent = 80;
+    rig.send('wipe');
+    rig.token.hold();
+    expect(words()).toEqual([
+      'no-seed',
+      `serial ${[...TEST_CONFIG.factorySerial!].join(' ')}`,
+      'ready',
+      `${digits(RFC4226_CODES[0]!).join(' ')} low-battery`,
+      'low-battery',
+      'hold-to-clear',
+      'cleared',
+    ]);
+  });
+
+  it('says "error" when a press finds the flash worn out', () => {
+    const rig = createRig({ flash: new SimFlash({ geometry: { pageSize: 256, pageCount: 4 }, endurance: 2 }), config: READER });
+    rig.ok('enroll', { secret: RFC4226_SEED, mode: 'hotp', algorithm: 'sha1', digits: '6' });
+    const said = speaking(rig);
+    const storageError = textToSegments(MESSAGES.storageError);
+    for (let press = 0; press < 300 && !Buffer.from(rig.token.display.segments).equals(Buffer.from(storageError)); press++) {
+      rig.token.advance(DEFAULT_TIMINGS.displayMs);
+      rig.press();
+    }
+    expect(rig.token.display.segments).toEqual(storageError);
+    expect(said.at(-1)).toEqual({ words: ['error'], volume: 3, speed: 3 });
+  });
+
+  it('the host sets volume and speed with audio; they are kept across power cycles and wipes, and refused while a wipe waits', () => {
+    const flash = new SimFlash();
+    const rig = createRig({ flash });
+    expect(rig.ok('audio')).toEqual({ volume: '0', speed: '3' });
+    expect(rig.ok('audio', { volume: '2' })).toEqual({ volume: '2', speed: '3' });
+    expect(rig.ok('audio', { speed: '5' })).toEqual({ volume: '2', speed: '5' });
+    rig.ok('enroll', { secret: RFC4226_SEED, mode: 'hotp', algorithm: 'sha1', digits: '6' });
+    rig.token.advance(DEFAULT_TIMINGS.messageMs);
+    const said = speaking(rig);
+    rig.press();
+    expect(said).toEqual([{ words: digits(RFC4226_CODES[0]!), volume: 2, speed: 5 }]);
+    // Told to speak, a plain token takes a double press too.
+    rig.press();
+    expect(said.at(-1)).toEqual({ words: ['volume', '3'], volume: 3, speed: 5 });
+    expect(rig.send('audio', { volume: '9' })).toMatchObject([{ ok: false, fields: { code: 'bad_argument', detail: 'volume' } }]);
+    expect(rig.send('audio', { speed: '0' })).toMatchObject([{ ok: false, fields: { code: 'bad_argument', detail: 'speed' } }]);
+    rig.send('wipe');
+    expect(rig.send('audio', { volume: '1' })).toMatchObject([{ ok: false, fields: { code: 'busy' } }]);
+    rig.token.hold();
+    rig.drain();
+    expect(rig.ok('info')).toMatchObject({ enrolled: '0', volume: '3', speed: '5' });
+    rig.token.powerOff();
+    const again = createRig({ flash });
+    expect(again.ok('info')).toMatchObject({ volume: '3', speed: '5', push: '1' });
+    // Volume 0 silences it again; push and audio live in one record and do not undo each other.
+    expect(again.ok('audio', { volume: '0' })).toEqual({ volume: '0', speed: '5' });
+    expect(again.ok('push', { on: '0' })).toEqual({ push: '0' });
+    again.token.powerOff();
+    expect(createRig({ flash }).ok('info')).toMatchObject({ volume: '0', speed: '5', push: '0' });
+  });
+
+  it('a settings record from before the speaker (one byte, press events only) keeps its push setting and takes the model\'s audio defaults', () => {
+    const flash = new SimFlash();
+    createRig({ flash, config: READER }).token.powerOff();
+    FlashStore.mount(flash).put(TAG.settings, Uint8Array.of(0));
+    expect(createRig({ flash, config: READER }).ok('info')).toMatchObject({ push: '0', volume: '3', speed: '3' });
+  });
+
+  it('refuses at start-up audio defaults out of range', () => {
+    expect(() => createRig({ config: { ...TEST_CONFIG, audioDefaults: { volume: 6 } } })).toThrow(/audio defaults/);
+    expect(() => createRig({ config: { ...TEST_CONFIG, audioDefaults: { speed: 0 } } })).toThrow(/audio defaults/);
   });
 });

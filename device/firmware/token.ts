@@ -2,6 +2,10 @@
  * The token's firmware: one deterministic event loop over the HAL. Inputs (button edges, bytes
  * from a host, timer ticks) are queued and handled one at a time; every effect is a HAL call.
  * Nothing here knows whether it runs in the emulator, on a board or in a test.
+ *
+ * What it shows it also says, on a token whose volume is above 0 (the audio code reader's
+ * default; a plain token is silent until a host turns it up): a code, the serial number, each
+ * message. A double press steps the volume.
  */
 import {
   COMMANDS,
@@ -9,6 +13,11 @@ import {
   EVENTS,
   IDENTITY_LIMITS,
   MAX_CLOCK_MS,
+  MAX_SPEED,
+  MAX_VOLUME,
+  MIN_SPEED,
+  MIN_VOLUME,
+  NORMAL_SPEED,
   isCommandName,
   type CommandName,
   type CommandSpec,
@@ -24,7 +33,7 @@ import { errorResponse, type Fields, type Message } from '../../protocol/message
 import { createOathKey, hotpCode, totpCode, totpStep, type OathKey } from '../../protocol/oath/index.ts';
 import { HID_KEEPALIVE_INTERVAL_MS } from '../../protocol/framing/hid.ts';
 import { PROTOCOL_VERSION } from '../../protocol/version.ts';
-import type { Hal, InputEvent } from '../hal/index.ts';
+import type { Hal, InputEvent, Word } from '../hal/index.ts';
 import { DECIMAL_POINT, codeToText, textToSegments } from './segments.ts';
 import { FlashStore, StorageError } from './flash-store.ts';
 import type { HostLink, LinkHandlers, ReplyPath, RequestMessage } from './host-link.ts';
@@ -38,7 +47,9 @@ import {
   encodeCounter,
   encodeEnrolment,
   encodeSettings,
+  type AudioSettings,
   type EnrolmentRecord,
+  type Settings,
 } from './records.ts';
 import { Scheduler } from './scheduler.ts';
 
@@ -55,6 +66,8 @@ export interface Timings {
   readonly messageMs: number;
   /** A wipe waits this long for the button to be held. */
   readonly confirmMs: number;
+  /** A press that begins this soon after the last one ended makes a double press (it steps the volume). */
+  readonly doublePressMs: number;
 }
 
 export const DEFAULT_TIMINGS: Timings = {
@@ -63,6 +76,7 @@ export const DEFAULT_TIMINGS: Timings = {
   displayMs: 30_000,
   messageMs: 3000,
   confirmMs: 30_000,
+  doublePressMs: 400,
 };
 
 export interface FirmwareConfig {
@@ -72,7 +86,12 @@ export interface FirmwareConfig {
   /** The serial number to take at first boot; a random 8-digit one otherwise. */
   readonly factorySerial?: string;
   readonly timings?: Partial<Timings>;
+  /** The speaker's settings until a host or the user changes them: the model's (silent when left out). */
+  readonly audioDefaults?: Partial<AudioSettings>;
 }
+
+/** A token whose model names no audio defaults is silent, at the normal speed, until told otherwise. */
+export const SILENT_AUDIO: AudioSettings = { volume: MIN_VOLUME, speed: NORMAL_SPEED };
 
 /** While a request waits for the user, hosts that can be told so are told this often (HID keepalive). */
 const KEEPALIVE_INTERVAL_MS = HID_KEEPALIVE_INTERVAL_MS;
@@ -91,11 +110,27 @@ export const MESSAGES = {
   storageError: 'Err FL',
 } as const;
 
+/** What the token says with each message. */
+const MESSAGE_WORDS: Readonly<Record<string, Word>> = {
+  [MESSAGES.notEnrolled]: 'no-seed',
+  [MESSAGES.lowBattery]: 'low-battery',
+  [MESSAGES.confirmWipe]: 'hold-to-clear',
+  [MESSAGES.cancelled]: 'cancelled',
+  [MESSAGES.wiped]: 'cleared',
+  [MESSAGES.enrolled]: 'ready',
+  [MESSAGES.storageError]: 'error',
+};
+
+/** The digits of a text, as words to say. */
+function digitWords(text: string): Word[] {
+  return [...text].filter((char) => char >= '0' && char <= '9') as Word[];
+}
+
 type TimerName = 'debounce' | 'hold' | 'screen' | 'confirm' | 'keepalive' | 'links';
 
 type Screen =
   | { kind: 'blank' }
-  | { kind: 'code'; text: string; step?: number; lowBattery: boolean }
+  | { kind: 'code'; code: string; text: string; step?: number; lowBattery: boolean }
   | { kind: 'serial' }
   | { kind: 'message'; text: string }
   | { kind: 'confirm' };
@@ -125,11 +160,17 @@ export class Firmware {
   private enrolled: Enrolled | undefined;
   private counter = 0;
   private push = true;
+  private readonly audioDefaults: AudioSettings;
+  private audio: AudioSettings;
   private eventSeq = 0;
   private bootedAt = 0;
 
   private buttonLevel = false;
   private holdFired = false;
+  /** When the last press that could begin a double press was released. */
+  private lastPressAt: number | undefined;
+  /** The press now down began soon enough after the last one to be a double press. */
+  private doublePress = false;
   private screen: Screen = { kind: 'blank' };
   private pending: Requester | undefined;
 
@@ -138,6 +179,12 @@ export class Firmware {
     private readonly config: FirmwareConfig,
   ) {
     this.timings = { ...DEFAULT_TIMINGS, ...config.timings };
+    this.audioDefaults = { ...SILENT_AUDIO, ...config.audioDefaults };
+    const { volume, speed } = this.audioDefaults;
+    if (!(Number.isInteger(volume) && volume >= MIN_VOLUME && volume <= MAX_VOLUME && Number.isInteger(speed) && speed >= MIN_SPEED && speed <= MAX_SPEED)) {
+      throw new RangeError(`audio defaults volume ${volume}, speed ${speed} are not volume ${MIN_VOLUME}..${MAX_VOLUME}, speed ${MIN_SPEED}..${MAX_SPEED}`);
+    }
+    this.audio = { ...this.audioDefaults };
     for (const [field, value] of [['model', config.model], ['hardware', config.hardware], ['serial', config.factorySerial]] as const) {
       if (value !== undefined && !COMMANDS.hello.reply[field].codec.decode(value)) {
         throw new RangeError(`${field} "${value}" is not a word of at most ${IDENTITY_LIMITS[field]} characters`);
@@ -178,7 +225,9 @@ export class Firmware {
       return;
     }
     this.serial = this.loadSerial();
-    this.push = decodeSettings(this.store.get(TAG.settings)).push;
+    const { push, volume, speed } = decodeSettings(this.store.get(TAG.settings), this.audioDefaults);
+    this.push = push;
+    this.audio = { volume, speed };
     const enrolment = this.store.get(TAG.enrolment);
     const record = enrolment && decodeEnrolment(enrolment);
     enrolment?.fill(0);
@@ -244,11 +293,22 @@ export class Firmware {
         if (pressed === this.buttonLevel) return;
         this.buttonLevel = pressed;
         if (pressed) {
+          const now = this.hal.clock.now();
           this.holdFired = false;
-          this.timers.set('hold', this.hal.clock.now() + this.timings.holdMs);
+          // Only a token that speaks takes a double press: a silent one keeps its two presses.
+          this.doublePress = this.speaks && this.lastPressAt !== undefined && now - this.lastPressAt <= this.timings.doublePressMs;
+          this.lastPressAt = undefined;
+          this.timers.set('hold', now + this.timings.holdMs);
         } else {
           this.timers.cancel('hold');
-          if (!this.holdFired) this.onPress();
+          const double = this.doublePress;
+          this.doublePress = false;
+          if (this.holdFired) return;
+          if (double) return this.stepVolume();
+          // A press that answers a wipe's confirmation begins no double press, nor does one on a silent token.
+          const releasedAt = !this.pending && this.speaks ? this.hal.clock.now() : undefined;
+          this.onPress();
+          this.lastPressAt = releasedAt;
         }
         return;
       }
@@ -280,8 +340,11 @@ export class Firmware {
     const { record, key } = this.enrolled;
     const batteryField = battery < BATTERY_LOW ? { battery: 'low' as const } : {};
     if (record.mode === 'hotp') {
-      // A press while a code is shown shows it longer: fidgeting never burns counters.
-      if (this.screen.kind === 'code') return this.showScreen(this.screen, this.timings.displayMs);
+      // A press while a code is shown shows it longer and says it again: fidgeting never burns counters.
+      if (this.screen.kind === 'code') {
+        this.showScreen(this.screen, this.timings.displayMs);
+        return this.sayCode(this.screen);
+      }
       const used = this.counter;
       if (used >= Number.MAX_SAFE_INTEGER) return this.showMessage(MESSAGES.storageError);
       // The counter is committed before the code exists anywhere: a power cut can never repeat it.
@@ -305,6 +368,15 @@ export class Firmware {
   private onHold(): void {
     if (this.pending) return this.confirmWipe();
     this.showScreen({ kind: 'serial' }, this.timings.displayMs);
+    this.say(['serial', ...digitWords(this.screenText({ kind: 'serial' }))]);
+  }
+
+  /** A double press: the next volume, 1 after the loudest (never silent: only a host mutes a token), said at that volume. */
+  private stepVolume(): void {
+    const volume = this.audio.volume >= MAX_VOLUME ? MIN_VOLUME + 1 : this.audio.volume + 1;
+    if (!this.store) return this.showMessage(MESSAGES.storageError);
+    if (!this.saveSettings({ push: this.push, volume, speed: this.audio.speed })) return;
+    this.say(['volume', ...digitWords(String(volume))]);
   }
 
   // ---- requests from a host ----
@@ -351,13 +423,25 @@ export class Firmware {
     },
     push: ({ on }) => {
       this.requireStore();
-      if (on !== this.push && !this.commit(() => this.store!.put(TAG.settings, encodeSettings({ push: on })))) {
-        throw new ProtocolError('storage_failure');
-      }
-      this.push = on;
+      if (on !== this.push && !this.saveSettings({ push: on, ...this.audio })) throw new ProtocolError('storage_failure');
       return { push: on };
     },
+    audio: ({ volume = this.audio.volume, speed = this.audio.speed }) => {
+      if (volume !== this.audio.volume || speed !== this.audio.speed) {
+        this.requireStore();
+        if (!this.saveSettings({ push: this.push, volume, speed })) throw new ProtocolError('storage_failure');
+      }
+      return { ...this.audio };
+    },
   };
+
+  /** Commits the settings record, then takes it; false (showing Err FL) when the flash did not take it. */
+  private saveSettings(settings: Settings): boolean {
+    if (!this.commit(() => this.store!.put(TAG.settings, encodeSettings(settings)))) return false;
+    this.push = settings.push;
+    this.audio = { volume: settings.volume, speed: settings.speed };
+    return true;
+  }
 
   private enroll(args: RequestArgs['enroll']): { counter?: number } {
     this.requireStore();
@@ -389,6 +473,7 @@ export class Firmware {
     this.timers.set('confirm', this.hal.clock.now() + this.timings.confirmMs);
     this.timers.set('keepalive', this.hal.clock.now() + KEEPALIVE_INTERVAL_MS);
     this.showScreen({ kind: 'confirm' }, null);
+    this.say([MESSAGE_WORDS[MESSAGES.confirmWipe]!]);
     from.link.send(this.event('confirm', { op: 'wipe', timeout_ms: this.timings.confirmMs }));
   }
 
@@ -455,6 +540,7 @@ export class Firmware {
       algorithm: record?.algorithm,
       digits: record?.digits,
       period: record?.mode === 'totp' ? record.period : undefined,
+      ...this.audio,
     };
   }
 
@@ -493,11 +579,32 @@ export class Firmware {
   // ---- display and events ----
 
   private showCode(code: string, battery: number, step: number | undefined): void {
-    this.showScreen({ kind: 'code', text: codeToText(code), step, lowBattery: battery < BATTERY_LOW }, this.timings.displayMs);
+    const screen: Screen = { kind: 'code', code, text: codeToText(code), step, lowBattery: battery < BATTERY_LOW };
+    this.showScreen(screen, this.timings.displayMs);
+    this.sayCode(screen);
+  }
+
+  /** The code's digits, and the battery's warning when its mark is lit. */
+  private sayCode(screen: Extract<Screen, { kind: 'code' }>): void {
+    if (!this.speaks) return;
+    this.say(screen.lowBattery ? [...digitWords(screen.code), 'low-battery'] : digitWords(screen.code));
   }
 
   private showMessage(text: string): void {
     this.showScreen({ kind: 'message', text }, this.timings.messageMs);
+    const word = MESSAGE_WORDS[text];
+    if (word) this.say([word]);
+  }
+
+  /** Whether the token says what it shows: its volume is above 0. */
+  private get speaks(): boolean {
+    return this.audio.volume > MIN_VOLUME;
+  }
+
+  /** Says `words` at the token's volume and speed; a silent token (volume 0) says nothing. */
+  private say(words: readonly Word[]): void {
+    if (!this.speaks || words.length === 0) return;
+    this.hal.speaker.say({ words, volume: this.audio.volume, speed: this.audio.speed });
   }
 
   private showScreen(screen: Screen, durationMs: number | null): void {

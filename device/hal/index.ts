@@ -8,6 +8,7 @@ import type { SegmentDisplay } from './display.ts';
 import type { Flash } from './flash.ts';
 import type { Power } from './power.ts';
 import type { Rng } from './rng.ts';
+import type { Speaker } from './speaker.ts';
 import type { Transport } from './transport.ts';
 
 export type { Button } from './button.ts';
@@ -16,6 +17,7 @@ export { DISPLAY_POSITIONS, type SegmentDisplay } from './display.ts';
 export type { Flash, FlashGeometry } from './flash.ts';
 export type { Power, PowerWork } from './power.ts';
 export type { Rng } from './rng.ts';
+export { MAX_SPEED, MAX_VOLUME, MIN_SPEED, MIN_VOLUME, NORMAL_SPEED, WORDS, isWord, speedFactor, volumeGain, type Speaker, type Utterance, type Word } from './speaker.ts';
 export type { Framing, Transport } from './transport.ts';
 
 export interface Hal {
@@ -26,6 +28,8 @@ export interface Hal {
   readonly flash: Flash;
   readonly rng: Rng;
   readonly power: Power;
+  /** Says digits and short messages (a silent token never asks it to). */
+  readonly speaker: Speaker;
   /** The host links; an input event names its link by index. */
   readonly transports: readonly Transport[];
 }

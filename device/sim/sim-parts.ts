@@ -1,9 +1,10 @@
-/** The simulated token's other parts: clock, real-time clock, button, display, battery, random source. */
+/** The simulated token's other parts: clock, real-time clock, button, display, speaker, battery, random source. */
 import type { Button } from '../hal/button.ts';
 import type { MonotonicClock, RealTimeClock } from '../hal/clock.ts';
 import { DISPLAY_POSITIONS, type SegmentDisplay } from '../hal/display.ts';
 import type { Power, PowerWork } from '../hal/power.ts';
 import type { Rng } from '../hal/rng.ts';
+import type { Speaker, Utterance } from '../hal/speaker.ts';
 
 /**
  * Milliseconds since power-on: a time source (real elapsed time in the emulator, nothing in a
@@ -104,6 +105,32 @@ export class TeeDisplay implements SegmentDisplay {
 
   show(segments: Uint8Array): void {
     for (const display of this.displays) display.show(segments);
+  }
+}
+
+/** A speaker that keeps what it was asked to say: the last utterance, how many, and listeners (the emulator renders them). */
+export class SimSpeaker implements Speaker {
+  last: Utterance | undefined;
+  count = 0;
+  private readonly listeners: ((utterance: Utterance) => void)[] = [];
+
+  say(utterance: Utterance): void {
+    this.last = { words: [...utterance.words], volume: utterance.volume, speed: utterance.speed };
+    this.count++;
+    for (const listener of this.listeners) listener(this.last);
+  }
+
+  onSay(listener: (utterance: Utterance) => void): void {
+    this.listeners.push(listener);
+  }
+}
+
+/** Says what the firmware says on several speakers at once (the emulator's and a board's buzzer). */
+export class TeeSpeaker implements Speaker {
+  constructor(private readonly speakers: readonly Speaker[]) {}
+
+  say(utterance: Utterance): void {
+    for (const speaker of this.speakers) speaker.say(utterance);
   }
 }
 

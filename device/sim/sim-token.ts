@@ -1,15 +1,15 @@
 /**
- * A whole token on simulated parts: the firmware core, its flash, clocks, button, display and
- * battery, plus the lab's powers over it (press, hold, read the display, advance time, cut power).
+ * A whole token on simulated parts: the firmware core, its flash, clocks, button, display, speaker
+ * and battery, plus the lab's powers over it (press, hold, read the display, advance time, cut power).
  * The emulator serves this over a pty and a debug socket; tests use it in-process.
  */
 import { DEFAULT_TIMINGS, Firmware, type FirmwareConfig } from '../firmware/token.ts';
 import { segmentsToText } from '../firmware/segments.ts';
-import type { Button, Hal, InputEvent, SegmentDisplay } from '../hal/index.ts';
+import type { Button, Hal, InputEvent, SegmentDisplay, Speaker } from '../hal/index.ts';
 import type { Rng } from '../hal/rng.ts';
 import type { Transport } from '../hal/transport.ts';
 import { PowerLossError, SimFlash, type PowerCutPlan } from './sim-flash.ts';
-import { SimButton, SimClock, SimDisplay, SimPower, SimRng, SimRtc, TeeDisplay } from './sim-parts.ts';
+import { SimButton, SimClock, SimDisplay, SimPower, SimRng, SimRtc, SimSpeaker, TeeDisplay, TeeSpeaker } from './sim-parts.ts';
 
 /**
  * The firmware as the token's parts see it: booted once per power-on, then fed inputs. Where it
@@ -38,6 +38,8 @@ export interface SimTokenParts {
   readonly button?: Button;
   /** Displays that show what the firmware shows, beside the simulated one (a board's MAX7219 or LCD). */
   readonly displays?: readonly SegmentDisplay[];
+  /** Speakers that say what the firmware says, beside the simulated one (a board's buzzer). */
+  readonly speakers?: readonly Speaker[];
   readonly clock?: SimClock;
   readonly rtc?: SimRtc;
   readonly power?: SimPower;
@@ -54,6 +56,7 @@ export class SimToken {
   readonly rtc: SimRtc;
   readonly button = new SimButton();
   readonly display = new SimDisplay();
+  readonly speaker = new SimSpeaker();
   readonly power: SimPower;
   private readonly hal: Hal;
   private firmware: FirmwareCore | undefined;
@@ -74,6 +77,7 @@ export class SimToken {
       flash: this.flash,
       rng: parts.rng ?? new SimRng(),
       power: this.power,
+      speaker: parts.speakers?.length ? new TeeSpeaker([this.speaker, ...parts.speakers]) : this.speaker,
       transports: parts.transports,
     };
   }

@@ -1,5 +1,5 @@
 /** What a host does with a token, built on a session: connect, enroll, wait for a code, set the clock, wipe. */
-import type { EnrollArgs, HelloReply, TokenInfo } from '../../protocol/commands.ts';
+import type { AudioSettings, EnrollArgs, HelloReply, TokenInfo } from '../../protocol/commands.ts';
 import { openLink, parseAddress, type LinkOptions } from './connect.ts';
 import { TokenSession, type TokenEvent } from './session.ts';
 import { CodedError } from '../../protocol/coded-error.ts';
@@ -158,4 +158,19 @@ export async function wipe(session: TokenSession, onPrompt: (timeoutMs: number) 
 
 export async function setPressEvents(session: TokenSession, on: boolean): Promise<boolean> {
   return (await session.request('push', { on })).push;
+}
+
+/**
+ * Reads the token's speaker settings, or sets those given (`audio`). A token from before the
+ * speaker answers `unknown_command`, which is a coded error NV_NO_SPEAKER here.
+ */
+export async function setAudio(session: TokenSession, settings: Partial<AudioSettings>): Promise<AudioSettings> {
+  try {
+    return await session.request('audio', settings);
+  } catch (error) {
+    if (error instanceof CodedError && error.code === 'NV_TOKEN_UNKNOWN_COMMAND') {
+      throw new CodedError('NV_NO_SPEAKER', 'the token has no speaker (its firmware answers no audio command)');
+    }
+    throw error;
+  }
 }

@@ -4,12 +4,12 @@
  * --json) and closes the port.
  */
 import { Command, Option } from 'commander';
-import type { EnrollArgs, OathMode, TokenInfo } from '../../protocol/commands.ts';
+import { MAX_SPEED, MAX_VOLUME, MIN_SPEED, MIN_VOLUME, type AudioSettings, type EnrollArgs, type OathMode, type TokenInfo } from '../../protocol/commands.ts';
 import { bytesToHex } from '../../protocol/bytes.ts';
 import { MAX_DIGITS, MIN_DIGITS, OATH_ALGORITHMS, type OathAlgorithm } from '../../protocol/oath/parameters.ts';
 import { discover, type FoundPort } from '../bridge/discovery.ts';
 import { enrollWithServer } from '../bridge/enrolment.ts';
-import { ClockAheadError, connectToken, enroll, formatClockOffset, readClock, readInfo, setPressEvents, syncClock, waitForPress, wipe, type ClockSync } from '../bridge/operations.ts';
+import { ClockAheadError, connectToken, enroll, formatClockOffset, readClock, readInfo, setAudio, setPressEvents, syncClock, waitForPress, wipe, type ClockSync } from '../bridge/operations.ts';
 import { ServerClient } from '../bridge/server-client.ts';
 import type { TokenSession } from '../bridge/session.ts';
 import type { TokenView } from '../api/tokens.ts';
@@ -49,7 +49,13 @@ export function infoLines(info: TokenInfo): string[] {
     battery: `${info.battery} %`,
     clock: new Date(info.clock).toISOString(),
     'press events': info.push ? 'on' : 'off',
+    speaker: info.volume === undefined ? undefined : speakerLine({ volume: info.volume, speed: info.speed ?? 3 }),
   });
+}
+
+/** "volume 3 of 5, speed 3 of 5", or "silent (volume 0), speed 3 of 5". */
+export function speakerLine({ volume, speed }: AudioSettings): string {
+  return `${volume === MIN_VOLUME ? `silent (volume ${MIN_VOLUME})` : `volume ${volume} of ${MAX_VOLUME}`}, speed ${speed} of ${MAX_SPEED}`;
 }
 
 export function bridgeCommands(): Command[] {
@@ -213,7 +219,25 @@ export function bridgeCommands(): Command[] {
       });
     });
 
-  return [list, info, enrollCommand, code, time, wipeCommand, events];
+  const audio = addTokenChoice(
+    new Command('audio').description(
+      "read the token's speaker settings, or set its volume (0 silent .. 5) and speed (1 slowest .. 5, 3 the voice's own pace); an audio code reader speaks each code it shows",
+    ),
+  )
+    .addOption(new Option('--volume <n>', `${MIN_VOLUME} (silent) to ${MAX_VOLUME} (loudest), each level 6 dB above the one below`).argParser(wholeNumber('--volume', MIN_VOLUME, MAX_VOLUME)))
+    .addOption(new Option('--speed <n>', `${MIN_SPEED} (slowest) to ${MAX_SPEED} (fastest)`).argParser(wholeNumber('--speed', MIN_SPEED, MAX_SPEED)))
+    .addOption(jsonOption())
+    .action((options: PortOptions & { volume?: number; speed?: number }) =>
+      withToken(options, async ({ session }, output) => {
+        const settings = await setAudio(session, {
+          ...(options.volume !== undefined && { volume: options.volume }),
+          ...(options.speed !== undefined && { speed: options.speed }),
+        });
+        output.result(settings, () => [`speaker: ${speakerLine(settings)}`]);
+      }),
+    );
+
+  return [list, info, enrollCommand, code, time, wipeCommand, events, audio];
 }
 
 interface EnrollOptions {

@@ -1,5 +1,5 @@
 /**
- * `noegleviser device press|hold|display|advance|power-cut|power-on|battery|state`: the lab's
+ * `noegleviser device press|hold|display|advance|power-cut|power-on|battery|state|speech`: the lab's
  * powers over a running emulator (or virtual board, or a rack's token) through the debug link's
  * client. They talk to the emulator's debug link, not to the token, so they are the host's
  * commands, mounted on `device` beside `emulate` and `board` (bin/cli.ts); the running emulators
@@ -140,5 +140,11 @@ export function debugLinkCommands(): Command[] {
     command('state', 'the simulated hardware: power, battery, clock, flash wear, the engine and its memory (JSON)').action(async (o: DebugTarget) => {
       process.stdout.write(JSON.stringify(await withDebug(o, 'state'), null, 2) + '\n');
     }),
+    command('speech', 'print what the token said last, as its voice says it (nothing yet: an empty line); --json adds its words, volume, speed and where the audio went')
+      .addOption(jsonOption())
+      .action(async (o: DebugTarget & { json?: boolean }) => {
+        const result = await withDebug(o, 'speech');
+        process.stdout.write(o.json ? JSON.stringify(result) + '\n' : `${result.last?.text ?? ''}\n`);
+      }),
   ];
 }

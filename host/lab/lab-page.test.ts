@@ -146,6 +146,30 @@ describe('the lab page routes', () => {
     expect(routed).toBeGreaterThanOrEqual(5 * 4 + 6);
   });
 
+  it('the face has a text a screen reader reads, codes are announced in a polite live region, and the read-aloud controls are labelled', async () => {
+    const page = await (await get('/lab')).text();
+    expect(page).toMatch(/<div id="token-display" class="lcd" role="img" aria-label="Display: off"/);
+    expect(page).toMatch(/<p id="token-announcement" class="visually-hidden" aria-live="polite" aria-atomic="true"/);
+    for (const id of ['token-read-aloud', 'token-volume', 'token-speed']) {
+      expect(page).toMatch(new RegExp(`<label[^>]*(for="${id}"[^>]*>|>\\s*<input[^>]*id="${id}")`));
+    }
+    expect(page).toContain("<legend>The token's speaker (oplæsning)</legend>");
+  });
+
+  it('setting the speaker needs the lab header, and only takes whole volumes 0..5 and speeds 1..5', async () => {
+    const lab = { 'x-requested-by': 'noegleviser-lab', 'content-type': 'application/json' };
+    const post = (body: string, headers: Record<string, string> = lab) => get('/lab/token/audio', { method: 'POST', headers, body });
+    const bare = await post('{"volume":3}', { 'content-type': 'application/json' });
+    expect(bare.status).toBe(403);
+    expect((await errorOf(bare)).code).toBe('NV_LAB_FORBIDDEN');
+    for (const body of ['{"volume":6}', '{"volume":-1}', '{"speed":0}', '{"speed":2.5}', '{"speed":"3"}', '{"pitch":2}', '[3]', '3']) {
+      const refused = await post(body);
+      expect({ body, status: refused.status, code: (await errorOf(refused)).code }).toEqual({ body, status: 400, code: 'NV_BAD_REQUEST' });
+    }
+    // In range, it reaches for the token, which is not running here.
+    expect((await errorOf(await post('{"volume":0,"speed":5}'))).code).toBe('NV_LAB_TOKEN_UNREACHABLE');
+  });
+
   it('without a running token, press and display answer a coded 502', async () => {
     const press = await get('/lab/token/press', { method: 'POST', headers: { 'x-requested-by': 'noegleviser-lab' } });
     expect(press.status).toBe(502);
@@ -153,6 +177,11 @@ describe('the lab page routes', () => {
     const display = await get('/lab/token/display');
     expect(display.status).toBe(502);
     expect((await errorOf(display)).code).toBe('NV_LAB_TOKEN_UNREACHABLE');
+    for (const route of ['/lab/token/speech', '/lab/token/audio']) {
+      const response = await get(route);
+      expect(response.status).toBe(502);
+      expect((await errorOf(response)).code).toBe('NV_LAB_TOKEN_UNREACHABLE');
+    }
   });
 
   it('lists the outbox and opens a letter as it was posted, in a sandbox, never cached', async () => {

@@ -2,7 +2,9 @@
  * The lab in a browser (`npm start`): one page at /lab with the emulated token's face (its
  * 7-segment display and a round button, driven through the token's debug link), the service's
  * outbox, and the service's login page beside them, so a newcomer presses the token and logs in
- * with its code in one window.
+ * with its code in one window. The face reads as text to a screen reader, each new code is
+ * announced in a polite live region, and a read-aloud control turns the token's speaker on (its
+ * volume and speed, as a host's `audio` sets them) and has the browser say what the token says.
  *
  * Lab only. The outbox routes hand out letters whole, temporary passwords and card keys included,
  * and the token routes press a token's button from afar: they exist only on a server the lab
@@ -12,6 +14,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { CodedError } from '../../protocol/coded-error.ts';
+import { DEBUG_ARGS } from '../../protocol/debug/messages.ts';
 import { escapeHtml } from '../service/outbox/html.ts';
 import { Outbox } from '../service/outbox/outbox.ts';
 import { TokenLink, type TokenFace } from './token-link.ts';
@@ -119,6 +122,12 @@ function registerLabRoutes(lab: FastifyInstance, { page, assets, token, outbox, 
     return noStore(reply).send(await withUse(await token.press()));
   });
   lab.get('/lab/token/display', async (_request, reply) => noStore(reply).send(await withUse(await token.read())));
+  lab.get('/lab/token/speech', async (_request, reply) => noStore(reply).send(await token.speech()));
+  lab.get('/lab/token/audio', async (_request, reply) => noStore(reply).send(await token.audio()));
+  lab.post('/lab/token/audio', async (request, reply) => {
+    requireLabHeader(request);
+    return noStore(reply).send(await token.audio(audioSettings(request.body)));
+  });
 
   lab.get('/lab/outbox', async (_request, reply) => noStore(reply).send({ letters: await outbox.list() }));
   const letter = async (request: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply) => {
@@ -138,6 +147,21 @@ function registerLabRoutes(lab: FastifyInstance, { page, assets, token, outbox, 
   });
 }
 
+/** `{volume?, speed?}`, whole numbers in the speaker's ranges; anything else is refused before the token is asked. */
+function audioSettings(body: unknown): { volume?: number; speed?: number } {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new CodedError('NV_BAD_REQUEST', 'the speaker settings are a JSON object {"volume":0..5,"speed":1..5}', 400);
+  const settings: { volume?: number; speed?: number } = {};
+  for (const [name, value] of Object.entries(body)) {
+    if (name !== 'volume' && name !== 'speed') throw new CodedError('NV_BAD_REQUEST', `the speaker has no setting "${name.slice(0, 40)}"`, 400);
+    const { min, max } = DEBUG_ARGS.audio[name];
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+      throw new CodedError('NV_BAD_REQUEST', `"${name}" must be a whole number from ${min} to ${max}`, 400);
+    }
+    settings[name] = value;
+  }
+  return settings;
+}
+
 function requireLabHeader(request: FastifyRequest): void {
   if (request.headers[LAB_HEADER] !== LAB_HEADER_VALUE) {
     throw new CodedError('NV_LAB_FORBIDDEN', `a lab action needs the header "${LAB_HEADER}: ${LAB_HEADER_VALUE}" (the lab page sends it)`, 403);
@@ -155,6 +179,10 @@ function html(reply: FastifyReply, policy: string): FastifyReply {
 /** Letters hold temporary passwords, and a display a code: neither belongs in a cache. */
 function noStore(reply: FastifyReply): FastifyReply {
   return reply.header('cache-control', 'no-store');
+}
+
+function options(values: readonly number[], selected: number, label: (value: number) => string): string {
+  return values.map((value) => `<option value="${value}"${value === selected ? ' selected' : ''}>${label(value)}</option>`).join('');
 }
 
 /** The page itself; lab.js draws the display and fills the outbox. */
@@ -180,17 +208,29 @@ export function labPageHtml(tokenSerial: string): string {
 <div class="desk">
 <figure class="token" id="token" data-serial="${serial}">
 <div class="token-body">
-<div id="token-display" class="lcd" role="img" aria-live="polite" aria-label="display" data-text="" data-presses="0" data-positions="${POSITIONS}"></div>
+<div id="token-display" class="lcd" role="img" aria-label="Display: off" data-text="" data-presses="0" data-positions="${POSITIONS}"></div>
 <button id="token-button" type="button" aria-label="Press the token's button" title="Press the button"></button>
 </div>
 <figcaption>Code token (nøgleviser) <span class="serial">${serial}</span></figcaption>
 <p id="token-status" role="status"></p>
+<p id="token-announcement" class="visually-hidden" aria-live="polite" aria-atomic="true" data-code=""></p>
 </figure>
+<div class="desk-side">
+<fieldset id="token-audio" class="read-aloud">
+<legend>The token's speaker (oplæsning)</legend>
+<label class="check"><input type="checkbox" id="token-read-aloud"> Read aloud</label>
+<label for="token-volume">Volume</label>
+<select id="token-volume">${options([1, 2, 3, 4, 5], 3, String)}</select>
+<label for="token-speed">Speed</label>
+<select id="token-speed">${options([1, 2, 3, 4, 5], 3, (n) => (n === 1 ? '1 slow' : n === 5 ? '5 fast' : String(n)))}</select>
+<p id="token-said"></p>
+</fieldset>
 <section class="outbox" aria-labelledby="outbox-title">
 <h2 id="outbox-title">Outbox (post) <button id="outbox-refresh" type="button">Refresh</button></h2>
 <ol id="outbox"></ol>
 <p id="outbox-empty" class="empty">No letters yet (ingen breve).</p>
 </section>
+</div>
 </div>
 <iframe name="letter" id="letter" title="The letter you opened"></iframe>
 </section>

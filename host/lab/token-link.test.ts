@@ -10,7 +10,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { startEmulator, type RunningEmulator } from '../../device/targets/emulator/emulator.ts';
 import { debugCall } from '../bridge/debug-link.ts';
-import { connectToken, enroll } from '../bridge/operations.ts';
+import { connectToken, enroll, wipe } from '../bridge/operations.ts';
 import { CodedError } from '../../protocol/coded-error.ts';
 import { referenceHotp } from '../../test/support/oath-reference.ts';
 import { tempDir } from '../../test/support/processes.ts';
@@ -87,6 +87,34 @@ describe('TokenLink against an emulated token', () => {
     emulator = await startEmulator(options);
     expect(emulator.debug).toBe(socket);
     expect((await link.press()).display).toBe(referenceHotp(seed, counter++));
+    await letCodeExpire();
+  });
+
+  it('sets the speaker as a host would, and reads back what the token said with it', async () => {
+    expect(await link.audio()).toEqual({ volume: 0, speed: 3 });
+    const quiet = await link.speech();
+    expect(quiet).toMatchObject({ text: '', voice: 'da' });
+    expect(await link.audio({ volume: 4, speed: 2 })).toEqual({ volume: 4, speed: 2 });
+    const face = await link.press();
+    expect(face.display).toBe(referenceHotp(seed, counter++));
+    expect(await link.speech()).toEqual({ utterances: quiet.utterances + 1, text: [...face.display].join(' '), volume: 4, speed: 2, voice: 'da' });
+    expect(await link.audio({ volume: 0 })).toEqual({ volume: 0, speed: 2 });
+    await letCodeExpire();
+  });
+
+  it('a setting out of range is NV_BAD_REQUEST, never sent; a token busy with a wipe refuses it with 409', async () => {
+    await expectApiError(link.audio({ volume: 9 }), 400, 'NV_BAD_REQUEST');
+    const bridge = await connectToken(emulator.port);
+    try {
+      const prompted = new Promise<void>((resolve) => void wipe(bridge.session, () => resolve()).catch(() => {}));
+      await prompted;
+      await expectApiError(link.audio({ volume: 2 }), 409, 'NV_DEBUG_REFUSED');
+      // A press cancels the wipe; the seed stays.
+      await link.press();
+    } finally {
+      await bridge.close();
+    }
+    expect(await link.audio()).toEqual({ volume: 0, speed: 2 });
     await letCodeExpire();
   });
 

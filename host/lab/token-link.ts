@@ -3,8 +3,8 @@
  * one connection kept open and opened again when it drops, its failures as the lab's coded
  * errors. The lab reaches a token through this and nothing else (test/architecture.test.ts).
  */
-import { DebugLinkError, type DisplayResult } from '../../protocol/debug/messages.ts';
-import { DebugClient } from '../bridge/debug-link.ts';
+import { DebugLinkError, type AudioResult, type DebugOp, type DebugResult, type DisplayResult } from '../../protocol/debug/messages.ts';
+import { DebugClient, type DebugCallArgs } from '../bridge/debug-link.ts';
 import { CodedError } from '../../protocol/coded-error.ts';
 
 /** What the token's display shows: its text as a person reads it (trimmed), and the segment pattern of each position. */
@@ -15,7 +15,19 @@ export interface TokenFace {
   readonly on: boolean;
 }
 
-type FaceOp = 'press' | 'display';
+/** What the token said last, as the lab page shows and speaks it: its words as its voice says them. */
+export interface TokenSpeech {
+  /** How many times it has spoken since the emulator started: one more is something new. */
+  readonly utterances: number;
+  /** "7 5 5 2 2 4", "klar"; empty before it has said anything. */
+  readonly text: string;
+  readonly volume: number;
+  readonly speed: number;
+  /** The emulator's voice: `da` or `en`. */
+  readonly voice: string;
+}
+
+type LabOp = Extract<DebugOp, 'press' | 'display' | 'speech' | 'audio'>;
 
 export interface TokenLinkOptions {
   /** How long connecting, and one operation, may take (default 5000 ms; an emulated press takes none). */
@@ -34,13 +46,24 @@ export class TokenLink {
   }
 
   /** Presses the button once; the display after the press. */
-  press(): Promise<TokenFace> {
-    return this.call('press');
+  async press(): Promise<TokenFace> {
+    return toFace(await this.call('press'));
   }
 
   /** Reads the display. */
-  read(): Promise<TokenFace> {
-    return this.call('display');
+  async read(): Promise<TokenFace> {
+    return toFace(await this.call('display'));
+  }
+
+  /** What the token said last. */
+  async speech(): Promise<TokenSpeech> {
+    const { utterances, last, voice } = await this.call('speech');
+    return { utterances, text: last?.text ?? '', volume: last?.volume ?? 0, speed: last?.speed ?? 0, voice };
+  }
+
+  /** Reads the speaker's settings, or sets those given, as a host's `audio` request does. */
+  audio(settings: { volume?: number; speed?: number } = {}): Promise<AudioResult> {
+    return this.call('audio', settings);
   }
 
   close(): void {
@@ -58,14 +81,15 @@ export class TokenLink {
    * token have counted a press whose answer was lost, the repeat skips one HOTP code, which the
    * server's look-ahead window absorbs; it never shows a code twice.
    */
-  private async call(op: FaceOp): Promise<TokenFace> {
+  private async call<Op extends LabOp>(op: Op, args: Record<string, number> = {}): Promise<DebugResult<Op>> {
+    const once = async () => (await this.open()).call(op, ...([args] as DebugCallArgs<Op>));
     try {
-      return toFace(await (await this.open()).call(op));
+      return await once();
     } catch (error) {
       if (!(error instanceof DebugLinkError) || error.code !== 'NV_DEBUG_LINK') throw this.labError(error, op);
     }
     try {
-      return toFace(await (await this.open()).call(op));
+      return await once();
     } catch (error) {
       throw this.labError(error, op);
     }
@@ -89,7 +113,7 @@ export class TokenLink {
   }
 
   /** The debug link's failure as the lab answers it: the token's own refusals keep their code. */
-  private labError(error: unknown, op: FaceOp): unknown {
+  private labError(error: unknown, op: LabOp): unknown {
     if (!(error instanceof DebugLinkError)) return error;
     switch (error.code) {
       case 'NV_DEBUG_UNREACHABLE':
@@ -100,9 +124,11 @@ export class TokenLink {
         return new CodedError('NV_LAB_TOKEN_LINK', 'the link to the emulated token dropped', 502);
       case 'NV_DEBUG_BAD_ANSWER':
       case 'NV_DEBUG_TOO_LONG':
-        return new CodedError('NV_LAB_TOKEN_ANSWER', `the emulated token answered without a display (${error.message})`, 502);
+        return new CodedError('NV_LAB_TOKEN_ANSWER', `the emulated token answered "${op}" with something the debug link does not define (${error.message})`, 502);
+      case 'NV_DEBUG_BAD_ARG':
+        return new CodedError('NV_BAD_REQUEST', error.message, 400);
       default:
-        return new CodedError(error.code, error.message, error.code === 'NV_DEBUG_POWERED_OFF' ? 409 : 502);
+        return new CodedError(error.code, error.message, error.code === 'NV_DEBUG_POWERED_OFF' || error.code === 'NV_DEBUG_REFUSED' ? 409 : 502);
     }
   }
 }

@@ -27,11 +27,19 @@ import {
   type DebugOp,
   type DebugResult,
   type DisplayResult,
+  type SpeechResult,
   type StateResult,
 } from './messages.ts';
 
 const SHOWN: DisplayResult = { display: ' 755224 ', segments: [0, 0x07, 0x6d, 0x6d, 0x5b, 0x5b, 0x66, 0], on: true };
 const ON_A_BOARD: DisplayResult = { ...SHOWN, driver: { chip: 'HD44780', lines: ['755224', ''], writes: 12 } };
+const SAID: SpeechResult = {
+  utterances: 4,
+  last: { words: ['7', '5', '5', '2', '2', '4'], text: '7 5 5 2 2 4', volume: 3, speed: 3 },
+  voice: 'da',
+  output: { kind: 'dir', path: '/tmp/speech', rendered: 4, failed: 0, lastFile: '/tmp/speech/utterance-0004.wav' },
+};
+const SILENT: SpeechResult = { utterances: 0, last: null, voice: 'en' };
 const STATE: StateResult = {
   serial: '40012345',
   port: '/dev/pts/7',
@@ -59,6 +67,7 @@ const STATE: StateResult = {
       peakFirmwareBytes: 190_000,
     },
   },
+  speech: SAID,
   ...SHOWN,
 };
 
@@ -73,6 +82,8 @@ const REQUESTS: { [Op in DebugOp]: DebugArgs<Op>[] } = {
   'power-on': [{}],
   battery: [{ percent: 0 }, { percent: 20.5 }, { percent: 100 }],
   state: [{}],
+  speech: [{}],
+  audio: [{}, { volume: 0 }, { speed: 5 }, { volume: 5, speed: 1 }],
 };
 
 /** Each operation's results, as the emulator and a virtual board give them. */
@@ -88,7 +99,9 @@ const RESULTS: { [Op in DebugOp]: DebugResult<Op>[] } = {
   ],
   'power-on': [{ on: true }],
   battery: [{ battery: 20 }],
-  state: [STATE, { ...STATE, serial: null, engine: { name: 'v8', version: '11.3.244.8-node.33' } }],
+  state: [STATE, { ...STATE, serial: null, engine: { name: 'v8', version: '11.3.244.8-node.33' }, speech: SILENT }],
+  speech: [SAID, SILENT, { ...SAID, output: { kind: 'play', rendered: 0, failed: 1, lastError: 'play: no default audio device' } }],
+  audio: [{ volume: 0, speed: 3 }],
 };
 
 const each = (table: { readonly [Op in DebugOp]: readonly unknown[] }): [DebugOp, unknown][] => DEBUG_OPS.flatMap((op) => table[op].map((entry): [DebugOp, unknown] => [op, entry]));
@@ -184,6 +197,12 @@ describe('malformed requests are coded errors, with the id where one was read', 
     ['{"id":3,"op":"battery","args":{"percent":-0.5}}', 'NV_DEBUG_BAD_ARG', 3],
     ['{"id":3,"op":"battery","args":{"percent":100.5}}', 'NV_DEBUG_BAD_ARG', 3],
     ['{"id":3,"op":"battery","args":{"percent":50,"volts":3}}', 'NV_DEBUG_BAD_ARG', 3],
+    ['{"id":3,"op":"audio","args":{"volume":2.5}}', 'NV_DEBUG_BAD_ARG', 3],
+    ['{"id":3,"op":"audio","args":{"volume":6}}', 'NV_DEBUG_BAD_ARG', 3],
+    ['{"id":3,"op":"audio","args":{"speed":0}}', 'NV_DEBUG_BAD_ARG', 3],
+    ['{"id":3,"op":"audio","args":{"speed":"fast"}}', 'NV_DEBUG_BAD_ARG', 3],
+    ['{"id":3,"op":"audio","args":{"pitch":2}}', 'NV_DEBUG_BAD_ARG', 3],
+    ['{"id":3,"op":"speech","args":{"last":1}}', 'NV_DEBUG_BAD_ARG', 3],
   ];
 
   it.each(refused)('%s → %s', (line, code, id) => {
@@ -212,6 +231,7 @@ describe('malformed requests are coded errors, with the id where one was read', 
     expect(decodeRequest('{"id":1,"op":"battery","args":{"percent":101}}').error!.message).toBe('"percent" must be a number from 0 to 100');
     expect(decodeRequest('{"id":1,"op":"button","args":{"pressed":"yes"}}').error!.message).toBe('"pressed" must be true or false');
     expect(decodeRequest('{"id":1,"op":"hold","args":{"sec":1}}').error!.message).toBe('"hold" takes no argument "sec"; it takes ms');
+    expect(decodeRequest('{"id":1,"op":"audio","args":{"speed":2.5}}').error!.message).toBe('"speed" must be a whole number from 1 to 5');
   });
 
   it('a client cannot send what the token would refuse: a bad argument or id fails before a line is made', () => {
@@ -263,6 +283,12 @@ describe('malformed answers are NV_DEBUG_BAD_ANSWER', () => {
     ['state', { ...STATE, flash: { ...STATE.flash, pageErases: [1, null] } }],
     ['state', { ...STATE, serial: 40012345 }],
     ['state', SHOWN],
+    ['state', { ...STATE, speech: undefined }],
+    ['speech', { utterances: 1, last: { words: '7 5', text: '7 5', volume: 3, speed: 3 }, voice: 'da' }],
+    ['speech', { utterances: 1, last: undefined, voice: 'da' }],
+    ['speech', { ...SAID, output: { kind: 'speaker', rendered: 1, failed: 0 } }],
+    ['speech', { ...SAID, output: { ...SAID.output, lastFile: 7 } }],
+    ['audio', { volume: '3', speed: 3 }],
   ];
   it.each(wrongResults)('a %s answered with %j', (op, result) => {
     const answer = decodeAnswer(bare(JSON.stringify({ id: 1, ok: true, result }) + '\n'));
@@ -346,6 +372,8 @@ describe("the token's side of a line", () => {
       throw new Error('battery compartment open');
     },
     state: () => STATE,
+    speech: () => SAID,
+    audio: ({ volume = 0, speed = 3 }) => ({ volume, speed }),
   };
 
   it('a blank line has no answer; a request its result; a handler is given its arguments', async () => {

@@ -173,7 +173,7 @@ export class DebugLineReader {
 
 function checkArgs(op: DebugOp, args: unknown): void {
   if (!isObject(args)) throw new DebugLinkError('NV_DEBUG_BAD_ARG', `the arguments of "${op}" are a JSON object`);
-  const specs: Readonly<Record<string, { readonly type: 'number' | 'boolean'; readonly min?: number; readonly max?: number }>> = DEBUG_ARGS[op];
+  const specs: Readonly<Record<string, { readonly type: 'number' | 'boolean'; readonly min?: number; readonly max?: number; readonly integer?: true }>> = DEBUG_ARGS[op];
   const names = Object.keys(specs);
   const unknown = Object.keys(args).find((name) => !names.includes(name));
   if (unknown !== undefined) {
@@ -185,8 +185,8 @@ function checkArgs(op: DebugOp, args: unknown): void {
     if (value === undefined && !(spec as { required?: true }).required) continue;
     if (spec.type === 'boolean') {
       if (typeof value !== 'boolean') throw new DebugLinkError('NV_DEBUG_BAD_ARG', `"${name}" must be true or false`);
-    } else if (typeof value !== 'number' || !Number.isFinite(value) || value < spec.min! || value > spec.max!) {
-      throw new DebugLinkError('NV_DEBUG_BAD_ARG', `"${name}" must be a number from ${spec.min} to ${spec.max}`);
+    } else if (typeof value !== 'number' || !Number.isFinite(value) || value < spec.min! || value > spec.max! || (spec.integer && !Number.isInteger(value))) {
+      throw new DebugLinkError('NV_DEBUG_BAD_ARG', `"${name}" must be a ${spec.integer ? 'whole ' : ''}number from ${spec.min} to ${spec.max}`);
     }
   }
 }
@@ -233,6 +233,16 @@ const MEMORY_FIELDS = [
   'peakFirmwareBytes',
 ] as const;
 const ENGINE = shape({ name: isString, version: isString }, { stackLimitBytes: isNumber, memory: shape(Object.fromEntries(MEMORY_FIELDS.map((name) => [name, isNumber]))) });
+const UTTERANCE = shape({ words: arrayOf(isString), text: isString, volume: isNumber, speed: isNumber });
+const SPEECH = shape(
+  { utterances: isNumber, last: either((v) => v === null, UTTERANCE), voice: isString },
+  {
+    output: shape(
+      { kind: (v) => v === 'file' || v === 'dir' || v === 'play', rendered: isNumber, failed: isNumber },
+      { path: isString, lastFile: isString, lastError: isString },
+    ),
+  },
+);
 const FLASH = shape({ operations: isNumber, endurance: isNumber, maxPageErases: isNumber, pageErases: arrayOf(isNumber) });
 const STATE = shape(
   {
@@ -247,6 +257,7 @@ const STATE = shape(
     flash: FLASH,
     droppedOutputBytes: isNumber,
     engine: ENGINE,
+    speech: SPEECH,
   },
   { driver: DRIVER },
 );
@@ -261,6 +272,8 @@ const RESULTS: { readonly [Op in DebugOp]: Check } = {
   'power-on': shape({ on: isBoolean }),
   battery: shape({ battery: isNumber }),
   state: STATE,
+  speech: SPEECH,
+  audio: shape({ volume: isNumber, speed: isNumber }),
 };
 
 function isObject(value: unknown): value is Readonly<Record<string, unknown>> {

@@ -2,7 +2,8 @@ import { CodedError } from '../coded-error.ts';
 
 /**
  * The debug link's messages: the lab's powers over an emulated token (press, hold, read the
- * display, advance the clock, cut power, set the battery, report the simulated hardware). Only an
+ * display, advance the clock, cut power, set the battery, report the simulated hardware, hear
+ * what the token said and set how it speaks). Only an
  * emulator or a virtual board serves it, on a Unix socket of its own, never in the token protocol;
  * like Trezor's debug messages beside its wire protocol, it is defined here so that the emulator
  * (device/) and its clients (host/: the `device` commands, the lab page; the tests) share one
@@ -14,7 +15,7 @@ import { CodedError } from '../coded-error.ts';
  *   ← {"id":2,"ok":false,"error":{"code":"NV_DEBUG_POWERED_OFF","message":"the token is powered off"}}
  */
 
-export const DEBUG_OPS = ['press', 'hold', 'button', 'display', 'advance', 'power-cut', 'power-on', 'battery', 'state'] as const;
+export const DEBUG_OPS = ['press', 'hold', 'button', 'display', 'advance', 'power-cut', 'power-on', 'battery', 'state', 'speech', 'audio'] as const;
 export type DebugOp = (typeof DEBUG_OPS)[number];
 
 export function isDebugOp(name: unknown): name is DebugOp {
@@ -39,6 +40,10 @@ export interface DebugArgsByOp {
   readonly 'power-on': NoArgs;
   readonly battery: { readonly percent: number };
   readonly state: NoArgs;
+  /** What the token said last, and how many times it has spoken. */
+  readonly speech: NoArgs;
+  /** Sets the speaker's volume (0 silent..5) and speed (1..5), as a host's `audio` request does; without either, reads them. */
+  readonly audio: { readonly volume?: number; readonly speed?: number };
 }
 export type DebugArgs<Op extends DebugOp = DebugOp> = DebugArgsByOp[Op];
 
@@ -46,6 +51,8 @@ interface NumberArg {
   readonly type: 'number';
   readonly min: number;
   readonly max: number;
+  /** Whole numbers only. */
+  readonly integer?: true;
 }
 interface BooleanArg {
   readonly type: 'boolean';
@@ -70,6 +77,9 @@ export const DEBUG_ARGS: { readonly [Op in DebugOp]: ArgSpecs<DebugArgsByOp[Op]>
   'power-on': {},
   battery: { percent: { type: 'number', min: 0, max: 100, required: true } },
   state: {},
+  speech: {},
+  // The protocol's ranges (protocol/commands.ts), which this module does not import: the debug link stands beside the protocol.
+  audio: { volume: { type: 'number', min: 0, max: 5, integer: true }, speed: { type: 'number', min: 1, max: 5, integer: true } },
 };
 
 /** What a virtual board's display driver was sent, decoded by the board's chip (`device board --io virtual`). */
@@ -108,6 +118,41 @@ export interface EngineState {
   readonly memory?: EngineMemory;
 }
 
+/** One utterance: its words (device/hal/speaker.ts's vocabulary), the words as its voice says them, and its volume and speed. */
+export interface SpokenUtterance {
+  readonly words: readonly string[];
+  /** The words as text in the emulator's voice: digits as digits ("7 5 5 2 2 4"), messages in words ("lavt batteri"). */
+  readonly text: string;
+  readonly volume: number;
+  readonly speed: number;
+}
+
+/** Where the emulator's speech goes as audio (`device emulate --audio`), and how that went. */
+export interface SpeechOutput {
+  readonly kind: 'file' | 'dir' | 'play';
+  readonly path?: string;
+  /** Utterances written (or handed to `play`) so far. */
+  readonly rendered: number;
+  readonly failed: number;
+  readonly lastFile?: string;
+  readonly lastError?: string;
+}
+
+export interface SpeechResult {
+  /** Utterances since the emulator started: one more means the token said something new. */
+  readonly utterances: number;
+  readonly last: SpokenUtterance | null;
+  /** The emulator's voice: `da` or `en`. */
+  readonly voice: string;
+  /** Absent when the speech is not rendered (no `--audio`). */
+  readonly output?: SpeechOutput;
+}
+
+export interface AudioResult {
+  readonly volume: number;
+  readonly speed: number;
+}
+
 export interface StateResult extends DisplayResult {
   readonly serial: string | null;
   readonly port: string;
@@ -121,6 +166,7 @@ export interface StateResult extends DisplayResult {
   /** Bytes the serial port dropped because nobody read them. */
   readonly droppedOutputBytes: number;
   readonly engine: EngineState;
+  readonly speech: SpeechResult;
 }
 
 export type PowerCutResult =
@@ -138,6 +184,8 @@ export interface DebugResultsByOp {
   readonly 'power-on': { readonly on: boolean };
   readonly battery: { readonly battery: number };
   readonly state: StateResult;
+  readonly speech: SpeechResult;
+  readonly audio: AudioResult;
 }
 export type DebugResult<Op extends DebugOp = DebugOp> = DebugResultsByOp[Op];
 
@@ -150,6 +198,7 @@ export const DEBUG_ERRORS = {
   NV_DEBUG_TOO_LONG: 'a line is longer than the debug link allows',
   NV_DEBUG_POWERED_OFF: 'the token is powered off',
   NV_DEBUG_NO_FINGER: "a real board's button is pressed by hand",
+  NV_DEBUG_REFUSED: 'the token refused the request (busy with a confirmation, or its flash failed)',
   NV_DEBUG_FAILED: 'the operation failed',
   NV_DEBUG_BAD_ANSWER: 'an answer is not one the debug link defines',
   NV_DEBUG_UNREACHABLE: 'no debug link answers at the address',

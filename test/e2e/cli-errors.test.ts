@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import path from 'node:path';
-import { cli, startEmulatorProcess, tempDir, type CliResult, type EmulatorProcess } from '../support/processes.ts';
+import { cli, startEmulatorProcess, tempDir, toolAvailable, type CliResult, type EmulatorProcess } from '../support/processes.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -74,6 +74,24 @@ describe('bad input to the CLI', () => {
   it('a second emulator on a profile in use', async () => {
     const result = await cli(['device', 'emulate', '--headless', '--profile', path.join(dir, 'token')], { env, timeoutMs: 15_000 });
     expectOneLineError(result, 'NV_PROFILE_BUSY');
+  });
+
+  it('speaker settings out of range', async () => {
+    expectOneLineError(await cli(['audio', '--port', emulator.port, '--volume', '6'], { env }), 'NV_BAD_ARGUMENT', 2);
+    expectOneLineError(await cli(['audio', '--port', emulator.port, '--speed', '0'], { env }), 'NV_BAD_ARGUMENT', 2);
+    expectOneLineError(await cli(['audio', '--port', emulator.port, '--speed', 'fast'], { env }), 'NV_BAD_ARGUMENT', 2);
+  });
+
+  it('an emulator with speech output it cannot have, a voice or model there is not', async () => {
+    const emulate = (...args: string[]) => cli(['device', 'emulate', '--headless', '--profile', path.join(dir, 'speaker'), ...args], { env, timeoutMs: 15_000 });
+    expectOneLineError(await emulate('--count', '2', '--audio', path.join(dir, 'said.wav')), 'NV_BAD_ARGUMENT', 2);
+    expectOneLineError(await emulate('--audio', ' '), 'NV_BAD_ARGUMENT', 2);
+    expectOneLineError(await emulate('--voice', 'fr'), 'NV_USAGE', 2);
+    expectOneLineError(await emulate('--model', 'talking-clock'), 'NV_USAGE', 2);
+    // A file in a folder that is not there (checked once espeak-ng is found).
+    if (toolAvailable('espeak-ng')) expectOneLineError(await emulate('--audio', path.join(dir, 'no-such-folder', 'said.wav')), 'NV_AUDIO_OUTPUT');
+    // None of them made a token.
+    expect(fs.existsSync(path.join(dir, 'speaker', 'flash.bin'))).toBe(false);
   });
 
   it('the token still answers after all of it', async () => {

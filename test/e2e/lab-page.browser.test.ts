@@ -136,6 +136,70 @@ describe.skipIf(!chromium.available)('the lab page in headless Chromium', () => 
     expect(seen.some((entry) => entry.kind === 'response' && new URL(entry.url).pathname === `/lab/outbox/${posted.id}`)).toBe(true);
   });
 
+  it("each new code is announced in a polite live region, digit by digit, and the face's text reads it so too", async () => {
+    await debugCall(emulator.debug, 'advance', { ms: 31_000 });
+    const announcement = page.locator('#token-announcement');
+    expect(await announcement.getAttribute('aria-live')).toBe('polite');
+    await page.click('#token-button');
+    const code = String((await debugCall(emulator.debug, 'display')).display).trim();
+    await page.locator(`#token-announcement[data-code="${code}"]`).waitFor();
+    expect(await announcement.textContent()).toBe(`New code: ${[...code].join(' ')}`);
+    expect(await page.locator('#token-display').getAttribute('aria-label')).toBe(`Display: ${[...code].join(' ')}`);
+    // A press while it is on shows the same code: nothing new to announce.
+    await page.click('#token-button');
+    await page.locator(`#token-display[data-text="${code}"]`).waitFor();
+    expect(await announcement.textContent()).toBe(`New code: ${[...code].join(' ')}`);
+
+    // A code pressed elsewhere (the terminal face, the debug link) is announced as the page sees it.
+    await debugCall(emulator.debug, 'advance', { ms: 31_000 });
+    await page.locator('#token-display[aria-label="Display: off"], #token-display[aria-label="Display: blank"]').waitFor();
+    const elsewhere = String((await debugCall(emulator.debug, 'press')).display).trim();
+    expect(elsewhere).not.toBe(code);
+    await page.locator(`#token-announcement[data-code="${elsewhere}"]`).waitFor();
+    expect(await announcement.textContent()).toBe(`New code: ${[...elsewhere].join(' ')}`);
+    await debugCall(emulator.debug, 'advance', { ms: 31_000 });
+  });
+
+  it("the read-aloud control turns the token's speaker on at the volume and speed chosen, and the page says what the token said", async () => {
+    const listener = await context.newPage();
+    // The browser's own voice is the page's to use; this records what it was asked to say.
+    await listener.addInitScript(`
+      window.spoken = [];
+      const speak = window.speechSynthesis.speak.bind(window.speechSynthesis);
+      window.speechSynthesis.speak = (utterance) => {
+        window.spoken.push({ text: utterance.text, lang: utterance.lang, rate: utterance.rate, volume: utterance.volume });
+        speak(utterance);
+      };
+    `);
+    try {
+      await listener.goto(`${server.url}/lab`);
+      const audio = () => debugCall(emulator.debug, 'audio');
+      expect(await listener.locator('#token-read-aloud').isChecked()).toBe(false);
+      await listener.check('#token-read-aloud');
+      await expect.poll(audio).toEqual({ volume: 3, speed: 3 });
+      await listener.selectOption('#token-volume', '5');
+      await expect.poll(audio).toEqual({ volume: 5, speed: 3 });
+      await listener.selectOption('#token-speed', '2');
+      await expect.poll(audio).toEqual({ volume: 5, speed: 2 });
+
+      await listener.click('#token-button');
+      const code = String((await debugCall(emulator.debug, 'display')).display).trim();
+      const digits = [...code].join(' ');
+      await listener.locator('#token-said', { hasText: `The token said: ${digits}` }).waitFor();
+      await expect.poll(() => listener.evaluate('window.spoken')).toEqual([{ text: digits, lang: 'da-DK', rate: expect.closeTo(0.8, 5), volume: 1 }]);
+
+      await listener.uncheck('#token-read-aloud');
+      await expect.poll(audio).toEqual({ volume: 0, speed: 2 });
+      // Another page opened now shows the token's settings as they are.
+      await page.reload();
+      expect(await page.locator('#token-read-aloud').isChecked()).toBe(false);
+      await expect.poll(() => page.locator('#token-speed').inputValue()).toBe('2');
+    } finally {
+      await listener.close();
+      await debugCall(emulator.debug, 'advance', { ms: 31_000 });
+    }
+  });
+
   it('records console messages too', async () => {
     const marker = `lab-console-${randomBytes(6).toString('hex')}`;
     await page.evaluate(`console.info(${JSON.stringify(marker)})`);

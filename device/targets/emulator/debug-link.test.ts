@@ -34,6 +34,8 @@ const handlers: DebugHandlers = {
   state: () => {
     throw new Error('no state');
   },
+  speech: () => ({ utterances: 0, last: null, voice: 'da' }),
+  audio: () => ({ volume: 0, speed: 3 }),
 };
 
 async function serve() {

@@ -3,28 +3,39 @@
  * interface, a profile directory its flash chip and battery-backed clock, a Unix socket its debug
  * link; it announces itself in the runtime folder so that `noegleviser list` finds it.
  *
+ * What the token says (its speaker) the debug link reports, and with `audio` the emulator renders
+ * it as speech (speech.ts): a WAV file, a folder of them, or played. The debug link's `audio` sets
+ * how it speaks through a third host link of the lab's own, inside the emulator, as a test jig
+ * wired to the token's serial port would: the token takes it as any host's `audio` request.
+ *
  * A dev board (device/targets/johnny-five) runs on the same runtime with its own button and
  * display handed in as `board`: its clock and flash stay here on the host, and it serves the
  * token protocol exactly as the emulator does, so a bridge cannot tell the two apart.
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { asciiToBytes, bytesToAscii } from '../../../protocol/bytes.ts';
+import { COMMANDS } from '../../../protocol/commands.ts';
 import type { DebugHandlers } from '../../../protocol/debug/codec.ts';
-import { DebugLinkError, type DisplayResult, type DriverState } from '../../../protocol/debug/messages.ts';
+import { DebugLinkError, type AudioResult, type DisplayResult, type DriverState, type SpeechResult } from '../../../protocol/debug/messages.ts';
 import type { EmulatorAnnouncement } from '../../../protocol/discovery.ts';
+import { decodeFields, encodeFields } from '../../../protocol/fields.ts';
+import { decodeLine, encodeLine } from '../../../protocol/framing/line.ts';
+import { TOKEN_MODELS, type ModelName } from '../../firmware/models.ts';
 import type { Timings } from '../../firmware/token.ts';
 import { segmentsToText } from '../../firmware/segments.ts';
-import type { Button, SegmentDisplay } from '../../hal/index.ts';
+import type { Button, SegmentDisplay, Speaker, Transport } from '../../hal/index.ts';
 import { SimClock, SimPower, SimRtc } from '../../sim/sim-parts.ts';
 import { SimToken } from '../../sim/sim-token.ts';
 import { loadEngine, type EngineName, type FirmwareEngine } from '../engines.ts';
 import { serveDebugLink } from './debug-link.ts';
 import { Profile } from './profile.ts';
+import { SpeechRenderer, type AudioOutput } from './speech.ts';
+import { DEFAULT_VOICE, spokenText, type Voice } from './voices.ts';
 import { announce, defaultRuntimeDir } from './registry.ts';
 import { PtyTransport } from './pty-transport.ts';
 import { UdpHidTransport } from './udp-hid-transport.ts';
 
-export const EMULATOR_MODEL = 'NV1';
 
 export interface EmulatorOptions {
   readonly profileDir: string;
@@ -41,6 +52,14 @@ export interface EmulatorOptions {
   readonly board?: BoardParts;
   /** Where the firmware core runs (default `v8`, in this process). */
   readonly engine?: EngineName;
+  /** The product: the plain token (silent until told otherwise) or the audio code reader. A profile keeps the model it was made as. */
+  readonly model?: ModelName;
+  /** Where the token's speech goes as audio; without it, it is only reported on the debug link. */
+  readonly audio?: AudioOutput;
+  /** The language it speaks in (default `da`). */
+  readonly voice?: Voice;
+  /** Where a failure to render speech is said, one line each (default: stderr). */
+  readonly log?: (line: string) => void;
 }
 
 /** The lab's finger on the button: the emulator's is simulated; a virtual board's presses a pin. */
@@ -59,6 +78,8 @@ export interface BoardParts {
   /** The runtime hands the board's button edges to the firmware through this. */
   onButtonEdge(listener: (pressed: boolean) => void): void;
   readonly displays: readonly SegmentDisplay[];
+  /** The board's own way of saying things (a buzzer that beeps the digits). */
+  readonly speakers?: readonly Speaker[];
   /** None on a real board: its button is pressed by hand. */
   readonly finger?: Finger;
   /** More for the debug link's `display` and `state`: what the display driver was sent, decoded. */
@@ -68,6 +89,8 @@ export interface BoardParts {
 
 export interface RunningEmulator {
   readonly serial: string;
+  /** The model name the token reports (`NV1`, `NV1-READER`). */
+  readonly model: string;
   readonly port: string;
   /** The HID interface, `udp://127.0.0.1:PORT` (the bridge reaches it as `hid+udp://…`). */
   readonly hid: string;
@@ -104,7 +127,12 @@ async function assemble(
   cleanup: () => Promise<void>,
 ): Promise<RunningEmulator> {
   const engine = await loadEngine(options.engine ?? 'v8');
-  let hardware = profile.loadHardware({ driftPpm: options.driftPpm, battery: options.battery }, Date.now());
+  let hardware = profile.loadHardware({ driftPpm: options.driftPpm, battery: options.battery, model: options.model }, Date.now());
+  const model = TOKEN_MODELS[hardware.model ?? 'token'];
+  const voice = options.voice ?? DEFAULT_VOICE;
+  const log = options.log ?? ((line: string) => process.stderr.write(`noegleviser: ${line}\n`));
+  const speech = options.audio ? await SpeechRenderer.open({ output: options.audio, voice, cacheDir: path.join(profile.dir, 'speech'), log }) : undefined;
+  if (speech) cleanups.push(() => speech.close());
   const { flash, close: closeFlash } = profile.openFlash(hardware);
   cleanups.push(closeFlash);
 
@@ -134,21 +162,24 @@ async function assemble(
   cleanups.push(() => pty.close());
   const hid = await UdpHidTransport.open((report) => token.receive(1, report), options.hidPort);
   cleanups.push(() => hid.close());
+  const labLine = new LabLine();
 
   const board = options.board;
   if (board) cleanups.push(() => board.close());
   const token: SimToken = new SimToken({
-    config: { model: EMULATOR_MODEL, hardware: board?.hardware ?? 'emulator', factorySerial: options.serial, timings: options.timings },
+    config: { ...model, hardware: board?.hardware ?? 'emulator', factorySerial: options.serial, timings: options.timings },
     core: engine.createCore,
     flash,
-    transports: [pty, hid],
+    transports: [pty, hid, labLine],
     clock,
     rtc,
     power,
     button: board?.button,
     displays: board?.displays,
+    speakers: board?.speakers,
   });
   token.display.onChange(changed);
+  if (speech) token.speaker.onSay((utterance) => speech.render(utterance));
   board?.onButtonEdge((pressed) => token.input({ type: 'button', pressed }));
   const finger: Finger | undefined = board ? board.finger : simulatedFinger(token);
 
@@ -178,6 +209,9 @@ async function assemble(
       setRestoreDelay: (ms) => (restoreDelayMs = ms),
       saveHardware,
       dropped: () => pty.dropped,
+      voice,
+      speech,
+      labLine,
     }),
   );
   cleanups.push(() => debugServer.close());
@@ -189,7 +223,7 @@ async function assemble(
     hid: hid.address,
     debug,
     serial,
-    model: EMULATOR_MODEL,
+    model: model.model,
     profile: profile.dir,
     startedAt: new Date().toISOString(),
   };
@@ -198,6 +232,7 @@ async function assemble(
 
   return {
     serial,
+    model: model.model,
     port: pty.path,
     hid: hid.address,
     debug,
@@ -227,10 +262,62 @@ interface DebugContext {
   setRestoreDelay(ms: number): void;
   saveHardware(): void;
   dropped(): number;
+  readonly voice: Voice;
+  readonly speech: SpeechRenderer | undefined;
+  readonly labLine: LabLine;
+}
+
+/** The lab's own host link into the token (link 2): it keeps what the token sends only while the lab waits for an answer. */
+class LabLine implements Transport {
+  readonly framing = 'line' as const;
+  private text: string | undefined;
+
+  send(bytes: Uint8Array): void {
+    if (this.text !== undefined) this.text += bytesToAscii(bytes);
+  }
+
+  /** Sends one request and returns the response to it (the token answers `audio` at once). */
+  request(token: SimToken, line: string, id: number): ReturnType<typeof decodeLine> | undefined {
+    this.text = '';
+    try {
+      token.receive(2, asciiToBytes(line));
+      return this.text
+        .split('\n')
+        .filter((answer) => answer !== '')
+        .map((answer) => decodeLine(answer))
+        .find((message) => message.kind === 'response' && message.id === id);
+    } finally {
+      this.text = undefined;
+    }
+  }
 }
 
 function debugHandlers(context: DebugContext): DebugHandlers {
   const { token } = context;
+  let labRequestId = 0;
+  const speech = (): SpeechResult => {
+    const last = token.speaker.last;
+    return {
+      utterances: token.speaker.count,
+      last: last ? { words: [...last.words], text: spokenText(last.words, context.voice), volume: last.volume, speed: last.speed } : null,
+      voice: context.voice,
+      ...(context.speech && { output: context.speech.state }),
+    };
+  };
+  const audio = (args: { volume?: number; speed?: number }): AudioResult => {
+    if (!token.poweredOn) throw new DebugLinkError('NV_DEBUG_POWERED_OFF', 'the token is powered off');
+    labRequestId = (labRequestId % 0xffff) + 1;
+    const line = encodeLine({ kind: 'request', id: labRequestId, name: 'audio', fields: encodeFields(COMMANDS.audio.args, args) });
+    const answer = context.labLine.request(token, line, labRequestId);
+    if (!answer || answer.kind !== 'response') throw new DebugLinkError('NV_DEBUG_FAILED', 'the token did not answer its audio request');
+    if (!answer.ok) {
+      const { code, detail } = answer.fields;
+      throw new DebugLinkError('NV_DEBUG_REFUSED', `the token refused: ${code}${detail ? ` (${detail})` : ''}`);
+    }
+    const reply = decodeFields(COMMANDS.audio.reply, answer.fields, false);
+    if (!reply.ok) throw new DebugLinkError('NV_DEBUG_FAILED', `the token's audio reply has no valid ${reply.key}`);
+    return reply.value;
+  };
   const display = (): DisplayResult => ({
     display: segmentsToText(token.display.segments),
     segments: [...token.display.segments],
@@ -295,7 +382,10 @@ function debugHandlers(context: DebugContext): DebugHandlers {
       },
       droppedOutputBytes: context.dropped(),
       engine: context.engine.describe(),
+      speech: speech(),
       ...display(),
     }),
+    speech,
+    audio,
   };
 }

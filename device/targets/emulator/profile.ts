@@ -3,18 +3,22 @@
  *
  *   flash.bin        the flash chip's image, byte for byte (hexdump it)
  *   flash-wear.bin   erase count of every page, u32 little-endian (the chip's physical wear)
- *   token.json       the simulated hardware: geometry, endurance, clock drift, battery, RTC
+ *   token.json       the simulated hardware: the model, geometry, endurance, clock drift, battery, RTC
+ *   speech/          the recordings of the words espeak-ng made for the speaker (`device emulate --audio`)
  *   emulator.lock    the pid of the emulator using the profile
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { isAlive } from '../../../protocol/discovery.ts';
+import { TOKEN_MODELS, isModelName, type ModelName } from '../../firmware/models.ts';
 import type { FlashGeometry } from '../../hal/flash.ts';
 import { DEFAULT_ENDURANCE, DEFAULT_GEOMETRY, SimFlash } from '../../sim/sim-flash.ts';
 import { CodedError } from '../../../protocol/coded-error.ts';
 
 export interface HardwareState {
   readonly format: 1;
+  /** The product it was made as; a profile from before the audio code reader has none (it is a plain token). */
+  readonly model?: ModelName;
   readonly geometry: FlashGeometry;
   readonly endurance: number;
   readonly driftPpm: number;
@@ -34,6 +38,7 @@ export class ProfileError extends CodedError {
 }
 
 export interface HardwareDefaults {
+  readonly model?: ModelName;
   readonly geometry?: FlashGeometry;
   readonly endurance?: number;
   readonly driftPpm?: number;
@@ -94,6 +99,13 @@ export class Profile {
       if (defaults.geometry && !sameGeometry(defaults.geometry, state.geometry)) {
         throw new ProfileError('NV_PROFILE_INVALID', `profile ${this.dir} was made with another flash geometry`);
       }
+      const made = state.model ?? 'token';
+      if (defaults.model !== undefined && defaults.model !== made) {
+        throw new ProfileError(
+          'NV_PROFILE_INVALID',
+          `profile ${this.dir} is a ${made} (${TOKEN_MODELS[made].model}), made so: it cannot start as a ${defaults.model}; use another --profile`,
+        );
+      }
     } else {
       state = {
         format: 1,
@@ -106,6 +118,7 @@ export class Profile {
     }
     state = {
       ...state,
+      model: state.model ?? defaults.model ?? 'token',
       driftPpm: defaults.driftPpm ?? state.driftPpm,
       battery: defaults.battery ?? state.battery,
     };
@@ -177,7 +190,8 @@ function parseHardware(text: string, file: string): HardwareState {
     typeof s.driftPpm === 'number' &&
     typeof s.battery === 'number' &&
     typeof s.rtc?.unixMs === 'number' &&
-    typeof s.rtc?.hostMs === 'number';
+    typeof s.rtc?.hostMs === 'number' &&
+    (s.model === undefined || (typeof s.model === 'string' && isModelName(s.model)));
   if (!ok) throw new ProfileError('NV_PROFILE_INVALID', `${file} is not a token hardware description`);
   return s as HardwareState;
 }

@@ -6,7 +6,8 @@
  *
  *   host → firmware: nvFirmware.boot(config), .button(pressed), .received(link, bytes), .tick()
  *   firmware → host: nvHost.displayShow, buttonPressed, clockNow, clockWakeAt, rtcRead, rtcWrite,
- *                    flashRead, flashProgram, flashErase, rngFill, batteryPercent, powerSpend, send
+ *                    flashRead, flashProgram, flashErase, rngFill, batteryPercent, powerSpend, send,
+ *                    speakerSay
  *
  * Every call is synchronous. Bytes cross as ArrayBuffers, copied both ways: the firmware never
  * holds a view of the host's memory, nor the host of the firmware's. This module runs inside the
@@ -14,7 +15,7 @@
  */
 import { Firmware, type FirmwareConfig, type Timings } from '../../firmware/token.ts';
 import type { FlashGeometry } from '../../hal/flash.ts';
-import type { Hal } from '../../hal/index.ts';
+import { isWord, type Hal, type Word } from '../../hal/index.ts';
 import type { PowerWork } from '../../hal/power.ts';
 import type { Framing } from '../../hal/transport.ts';
 
@@ -49,6 +50,8 @@ export interface EngineHost {
   powerSpend(work: PowerWork): void;
   /** Bytes for host link `link` (a line link: part of a stream; a HID link: one 64-byte report). */
   send(link: number, bytes: ArrayBuffer): void;
+  /** Say `words` (WORDS, separated by single spaces) at `volume` 1..5 and `speed` 1..5, cutting off what is still being said. */
+  speakerSay(words: string, volume: number, speed: number): void;
 }
 
 /** The value kinds that cross the binding: a C host converts with JS_ToFloat64, JS_ToBool, JS_ToCString, JS_GetArrayBuffer. */
@@ -69,6 +72,7 @@ export const HOST_SIGNATURES: { readonly [K in keyof EngineHost]: readonly [args
   batteryPercent: [[], 'number'],
   powerSpend: [['string'], 'void'],
   send: [['number', 'bytes'], 'void'],
+  speakerSay: [['string', 'number', 'number'], 'void'],
 };
 
 /** What the host tells the firmware at power-on. Plain data, so a C host can build it from JSON. */
@@ -113,6 +117,7 @@ export function halFromHost(host: EngineHost, config: BootConfig): Hal {
     },
     rng: { fill: (bytes) => bytes.set(new Uint8Array(host.rngFill(bytes.length))) },
     power: { batteryPercent: () => host.batteryPercent(), spend: (work) => host.powerSpend(work) },
+    speaker: { say: ({ words, volume, speed }) => host.speakerSay(words.join(' '), volume, speed) },
     transports: config.links.map((framing, link) => ({ framing, send: (bytes: Uint8Array) => host.send(link, copyOut(bytes)) })),
   };
 }
@@ -142,7 +147,16 @@ export function hostFromHal(hal: Hal): EngineHost {
       if (!transport) throw new RangeError(`no host link ${link}`);
       transport.send(new Uint8Array(bytes));
     },
+    speakerSay: (words, volume, speed) => hal.speaker.say({ words: wordsOf(words), volume, speed }),
   };
+}
+
+/** The words of a `speakerSay` call; a word the vocabulary lacks is a fault of the caller. */
+function wordsOf(text: string): Word[] {
+  return text.split(' ').map((word) => {
+    if (!isWord(word)) throw new RangeError(`"${word}" is not a word the speaker knows`);
+    return word;
+  });
 }
 
 /** The boot configuration for a firmware configuration on `hal`'s flash and links. */

@@ -1,12 +1,14 @@
 /**
  * The token's HAL on johnny-five components: the button, and the two supported displays (an
  * 8-digit MAX7219 module through Led.Digits, a 16x2 HD44780 LCD through LCD, parallel or on an
- * I2C backpack), plus a status LED and an optional buzzer. The firmware sends segment patterns;
- * each display shows them in its own way.
+ * I2C backpack), plus a status LED and an optional buzzer, which is also the board's speaker: it
+ * beeps what the token says. The firmware sends segment patterns; each display shows them in its
+ * own way.
  */
 import { segmentsToText } from '../../firmware/segments.ts';
 import type { Button } from '../../hal/button.ts';
 import { DISPLAY_POSITIONS, type SegmentDisplay } from '../../hal/display.ts';
+import { speedFactor, type Speaker, type Utterance } from '../../hal/speaker.ts';
 import { digitRegister, toMax7219, type DigitOrder } from './display-decoders.ts';
 import type { J5Button, J5Digits, J5Lcd, J5Led, J5Piezo } from './j5.ts';
 
@@ -77,15 +79,87 @@ export class StatusLed implements SegmentDisplay {
   }
 }
 
-/** A buzzer chirps when the display lights up (a code, or a message). */
-export class Buzzer implements SegmentDisplay {
+/** One tone of the buzzer, and the pause after it. */
+export interface Beep {
+  readonly hz: number;
+  readonly ms: number;
+  readonly restMs: number;
+}
+
+/**
+ * How the buzzer says words, at speed 3: a digit 1..9 is that many short beeps, 0 one long beep,
+ * any other word (volume, ready, error, …) one low tone; a longer pause between words. Other
+ * speeds divide every length by the speed's factor (device/hal/speaker.ts). Low tones, because a
+ * Firmata board makes them by the host toggling the pin over the serial line.
+ */
+export const BEEPS = { digitHz: 880, wordHz: 440, beepMs: 80, zeroMs: 400, wordMs: 300, beepRestMs: 150, wordRestMs: 600 } as const;
+
+/** The beeps that say `utterance`, one word after the other; no pause after the last. */
+export function beepsFor({ words, speed }: Utterance): Beep[] {
+  const length = (ms: number) => Math.round(ms / speedFactor(speed));
+  const beeps: Beep[] = [];
+  for (const word of words) {
+    const digit = /^[0-9]$/.test(word);
+    const count = digit && word !== '0' ? Number(word) : 1;
+    const tone = !digit ? { hz: BEEPS.wordHz, ms: BEEPS.wordMs } : word === '0' ? { hz: BEEPS.digitHz, ms: BEEPS.zeroMs } : { hz: BEEPS.digitHz, ms: BEEPS.beepMs };
+    for (let i = 0; i < count; i++) beeps.push({ hz: tone.hz, ms: length(tone.ms), restMs: length(i === count - 1 ? BEEPS.wordRestMs : BEEPS.beepRestMs) });
+  }
+  if (beeps.length > 0) beeps[beeps.length - 1] = { ...beeps[beeps.length - 1]!, restMs: 0 };
+  return beeps;
+}
+
+/**
+ * A passive piezo: it chirps when the display lights up, and as the board's speaker it beeps what
+ * the token says (beepsFor), a new utterance cutting off the one still being beeped. A piezo on a
+ * digital pin has one loudness: any volume above 0 sounds the same (0 is silence: the firmware
+ * then says nothing).
+ */
+export class Buzzer implements SegmentDisplay, Speaker {
   private lit = false;
+  private timer: NodeJS.Timeout | undefined;
+  private beeps: readonly Beep[] = [];
+  private played = 0;
 
   constructor(private readonly piezo: J5Piezo) {}
 
+  /** The beeps of the last utterance that the piezo was given so far (a new utterance starts them afresh). */
+  get beeped(): readonly Beep[] {
+    return this.beeps.slice(0, this.played);
+  }
+
+  /** Whether it is beeping an utterance now. */
+  get speaking(): boolean {
+    return this.timer !== undefined;
+  }
+
   show(segments: Uint8Array): void {
     const lit = segments.some((byte) => byte !== 0);
-    if (lit && !this.lit) this.piezo.frequency(2000, 40);
+    if (lit && !this.lit && this.timer === undefined) this.piezo.frequency(2000, 40);
     this.lit = lit;
+  }
+
+  say(utterance: Utterance): void {
+    this.stop();
+    const beeps = beepsFor(utterance);
+    this.beeps = beeps;
+    this.played = 0;
+    const next = (index: number) => {
+      const beep = beeps[index];
+      if (!beep) {
+        this.timer = undefined;
+        return;
+      }
+      this.piezo.frequency(beep.hz, beep.ms);
+      this.played = index + 1;
+      this.timer = setTimeout(() => next(index + 1), beep.ms + beep.restMs);
+    };
+    next(0);
+  }
+
+  /** Silences it now (a new utterance, or the board shutting down). */
+  stop(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.piezo.off();
   }
 }

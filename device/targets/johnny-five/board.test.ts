@@ -9,11 +9,13 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { connectToken, enroll, type ConnectedToken } from '../../../host/bridge/operations.ts';
+import { connectToken, enroll, setAudio, type ConnectedToken } from '../../../host/bridge/operations.ts';
 import type { TokenEvent } from '../../../host/bridge/session.ts';
 import { tempDir } from '../../../test/support/processes.ts';
 import { DEFAULT_TIMINGS } from '../../firmware/token.ts';
+import { BEEPS, type Beep } from './board-parts.ts';
 import { startBoard, type BoardDisplay, type RunningBoard } from './board.ts';
+import type { PinMap } from './pins.ts';
 import type { VirtualBoard } from './virtual-board.ts';
 
 const SEED = new TextEncoder().encode('12345678901234567890');
@@ -29,6 +31,7 @@ interface Config {
   readonly name: string;
   readonly display: BoardDisplay;
   readonly lcdWiring?: 'parallel' | 'i2c';
+  readonly pins?: PinMap;
 }
 
 const CONFIGS: Config[] = [
@@ -64,6 +67,7 @@ async function startBench(config: Config): Promise<Bench> {
     io: 'virtual',
     display: config.display,
     lcdWiring: config.lcdWiring,
+    pins: config.pins,
     profileDir: path.join(dir, 'token'),
     runtimeDir: path.join(dir, 'run'),
     serial: SERIAL,
@@ -307,5 +311,60 @@ describe.each(CONFIGS)('the token on a virtual board with $name, through johnny-
     bench.board.token.advance(31_000);
     expect(bench.shown()).toBe('');
     expect(bench.led()).toBe(false);
+  });
+});
+
+/** The digits in beeps: a word ends at a word's pause (or at the last beep), and a word of one long beep is 0. */
+function beepedDigits(beeps: readonly Beep[]): string {
+  const words: Beep[][] = [[]];
+  for (const beep of beeps) {
+    words.at(-1)!.push(beep);
+    if (beep.restMs >= BEEPS.wordRestMs) words.push([]);
+  }
+  return words
+    .filter((word) => word.length > 0)
+    .map((word) => (word.length === 1 && word[0]!.ms >= BEEPS.zeroMs ? '0' : String(word.length)))
+    .join('');
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+describe("the buzzer (--pins buzzer=3), through johnny-five's Piezo", () => {
+  /**
+   * What the piezo was told to play is exact; what the virtual board's ear hears on the pin is real
+   * time, which a busy machine stretches and splits, so of that only its pitch and its presence
+   * are checked.
+   */
+  it('a silent token only chirps when the code appears; told to speak, it beeps the code: n short beeps for n, one long one for 0', async () => {
+    const bench = await startBench({ name: 'a MAX7219 and a piezo', display: 'max7219', pins: { buzzer: 3 } });
+    const buzzer = bench.board.buzzer!;
+    const ear = bench.virtual.buzzer!;
+    // Counter 1: 287082, a code with a 0 in it.
+    await enroll(bench.bridge.session, { secret: new Uint8Array(SEED), mode: 'hotp', algorithm: 'sha1', digits: 6, counter: 1 });
+    bench.board.token.advance(DEFAULT_TIMINGS.messageMs + 100);
+    const beforePress = performance.now();
+    await pressPin(bench.virtual);
+    expect(await nextPress(bench, 1)).toMatchObject({ code: RFC4226_CODES[1], counter: 1 });
+    await vi.waitFor(() => expect(ear.lastToggleMs).toBeGreaterThan(beforePress), { timeout: 3000, interval: 10 });
+    expect(buzzer.beeped).toEqual([]);
+    const chirp = ear.tones().filter((tone) => tone.startMs > beforePress);
+    expect(chirp.at(-1)!.endMs - chirp[0]!.startMs).toBeLessThan(1000);
+
+    expect(await setAudio(bench.bridge.session, { volume: 3 })).toEqual({ volume: 3, speed: 3 });
+    // A press while the code is on says it again: on this board, in beeps. (Not so soon after the
+    // last that it is a double press, which would step the volume.)
+    bench.board.token.advance(DEFAULT_TIMINGS.doublePressMs + 100);
+    const beforeSaying = performance.now();
+    await pressPin(bench.virtual);
+    await vi.waitFor(() => expect(buzzer.beeped.length).toBeGreaterThan(0), { timeout: 3000, interval: 10 });
+    await vi.waitFor(() => expect(buzzer.speaking).toBe(false), { timeout: 30_000, interval: 100 });
+    expect(beepedDigits(buzzer.beeped)).toBe(RFC4226_CODES[1]);
+    const heard = ear.tones().filter((tone) => tone.startMs > beforeSaying);
+    expect(heard.length).toBeGreaterThan(5);
+    expect(Math.abs(median(heard.map((tone) => tone.hz)) - BEEPS.digitHz)).toBeLessThan(BEEPS.digitHz / 4);
+    expect(bench.presses).toHaveLength(1);
   });
 });

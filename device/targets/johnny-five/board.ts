@@ -48,6 +48,8 @@ export interface BoardOptions extends Omit<EmulatorOptions, 'board'> {
 export interface RunningBoard extends RunningEmulator {
   /** The virtual board, when there is no real one. */
   readonly virtual?: VirtualBoard;
+  /** The piezo, when one is wired (`--pins buzzer=…`). */
+  readonly buzzer?: Buzzer;
 }
 
 interface BoardIoHandle {
@@ -64,6 +66,7 @@ export async function startBoard(options: BoardOptions): Promise<RunningBoard> {
   const digitOrder = options.digitOrder ?? 'rtl';
   const handle = await openIo(options, pins, lcdWiring, digitOrder);
   let parts: BoardParts;
+  let buzzer: Buzzer | undefined;
   try {
     const five = loadJohnnyFive();
     const board = new five.Board({ io: handle.io, repl: false, debug: false, sigint: false, timeout: options.readyTimeoutMs ?? 10_000 });
@@ -81,15 +84,20 @@ export async function startBoard(options: BoardOptions): Promise<RunningBoard> {
           ),
     ];
     if (pins.led !== undefined) displays.push(new StatusLed(new five.Led({ board, pin: pins.led })));
-    if (pins.buzzer !== undefined) displays.push(new Buzzer(new five.Piezo({ board, pin: pins.buzzer })));
+    buzzer = pins.buzzer === undefined ? undefined : new Buzzer(new five.Piezo({ board, pin: pins.buzzer }));
+    if (buzzer) displays.push(buzzer);
     parts = {
       hardware: 'johnny-five',
       button,
       onButtonEdge: (listener) => button.onEdge(listener),
       displays,
+      speakers: buzzer ? [buzzer] : [],
       finger: handle.virtual && pinFinger(handle.virtual, pinNumber(pins.button)),
       describe: handle.virtual && (() => describeDriver(handle.virtual!, options.display)),
-      close: () => handle.close(),
+      close: async () => {
+        buzzer?.stop();
+        await handle.close();
+      },
     };
   } catch (error) {
     await handle.close();
@@ -98,7 +106,7 @@ export async function startBoard(options: BoardOptions): Promise<RunningBoard> {
     throw new BoardError('NV_BOARD_FAILED', `the board refused its parts: ${(error as Error).message.split('\n')[0]}`);
   }
   const running = await startEmulator({ ...options, board: parts });
-  return { ...running, virtual: handle.virtual };
+  return { ...running, virtual: handle.virtual, buzzer };
 }
 
 async function openIo(options: BoardOptions, pins: PinMap, lcdWiring: 'parallel' | 'i2c', digitOrder: DigitOrder): Promise<BoardIoHandle> {
@@ -115,6 +123,7 @@ async function openIo(options: BoardOptions, pins: PinMap, lcdWiring: 'parallel'
             ? { rs: pinNumber(pins.rs), en: pinNumber(pins.en), data: [pinNumber(pins.d4), pinNumber(pins.d5), pinNumber(pins.d6), pinNumber(pins.d7)] }
             : undefined,
         lcdI2cAddress: options.display === 'lcd' && lcdWiring === 'i2c' ? pinNumber(pins.address) : undefined,
+        buzzer: pins.buzzer === undefined ? undefined : pinNumber(pins.buzzer),
         digitOrder,
       });
       return { io: virtual, virtual, close: async () => {} };

@@ -34,6 +34,8 @@ export interface J5Led {
 
 export interface J5Piezo {
   frequency(hertz: number, durationMs: number): unknown;
+  /** Stops the tone now. */
+  off(): unknown;
 }
 
 export interface JohnnyFive {

@@ -23,6 +23,8 @@ export interface VirtualBoardWiring {
   readonly lcdParallel?: Hd44780ParallelPins;
   /** The LCD's I2C backpack address (a PCF8574: 0x27). */
   readonly lcdI2cAddress?: number;
+  /** The pin of a passive piezo: what it plays is heard (ToneDecoder). */
+  readonly buzzer?: number;
   readonly digitOrder?: DigitOrder;
 }
 
@@ -46,6 +48,7 @@ export class VirtualBoard extends EventEmitter {
   isReady = false;
   readonly max7219: Max7219Decoder | undefined;
   readonly lcd: Hd44780Decoder | undefined;
+  readonly buzzer: ToneDecoder | undefined;
   private readonly readers = new Map<number, (value: number) => void>();
 
   constructor(
@@ -63,6 +66,7 @@ export class VirtualBoard extends EventEmitter {
     const order = wiring.digitOrder ?? 'rtl';
     this.max7219 = wiring.max7219 && new Max7219Decoder(wiring.max7219, order);
     this.lcd = wiring.lcdParallel || wiring.lcdI2cAddress !== undefined ? new Hd44780Decoder(wiring.lcdParallel) : undefined;
+    this.buzzer = wiring.buzzer === undefined ? undefined : new ToneDecoder(wiring.buzzer);
     if (!options.neverReady) {
       setImmediate(() => {
         this.isReady = true;
@@ -89,6 +93,7 @@ export class VirtualBoard extends EventEmitter {
     state.value = level;
     this.max7219?.digitalWrite(pin, level);
     this.lcd?.digitalWrite(pin, level);
+    this.buzzer?.digitalWrite(pin, level);
     return this;
   }
 
@@ -162,5 +167,51 @@ export class VirtualBoard extends EventEmitter {
     const state = this.pins[pin];
     if (!state) throw new RangeError(`the virtual board has no pin ${pin}`);
     return state;
+  }
+}
+
+/** A tone a passive piezo played: from its first toggle of the pin to its last. */
+export interface HeardTone {
+  readonly startMs: number;
+  readonly endMs: number;
+  readonly hz: number;
+}
+
+/**
+ * The ear beside a passive piezo: johnny-five's Piezo plays a tone by toggling its pin at twice
+ * the tone's frequency, so a burst of toggles is a tone and a pause between bursts is silence.
+ */
+export class ToneDecoder {
+  private readonly toggles: number[] = [];
+  private level = 0;
+
+  constructor(
+    readonly pin: number,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  digitalWrite(pin: number, level: 0 | 1): void {
+    if (pin !== this.pin || level === this.level) return;
+    this.level = level;
+    this.toggles.push(this.now());
+  }
+
+  /** When the pin last changed, or undefined if it never did. */
+  get lastToggleMs(): number | undefined {
+    return this.toggles.at(-1);
+  }
+
+  /** The tones so far: toggles less than `gapMs` apart belong to one tone (at 100 Hz and above they are 5 ms apart). */
+  tones(gapMs = 60): HeardTone[] {
+    const tones: HeardTone[] = [];
+    let start = 0;
+    for (let i = 1; i <= this.toggles.length; i++) {
+      if (i < this.toggles.length && this.toggles[i]! - this.toggles[i - 1]! < gapMs) continue;
+      const [startMs, endMs] = [this.toggles[start]!, this.toggles[i - 1]!];
+      const cycles = (i - start) / 2;
+      tones.push({ startMs, endMs, hz: endMs > startMs ? Math.round((cycles * 1000) / (endMs - startMs)) : 0 });
+      start = i;
+    }
+    return tones;
   }
 }

@@ -42,6 +42,7 @@ function recordSession(core: CoreFactory): string[] {
   };
   const token = new SimToken({ config: TEST_CONFIG, core, flash, transports: [line, hid], rng: new SimRng(seededBytes(16)), power: new SimPower(100) });
   token.display.onChange((segments) => note(`display ${segmentsToText(segments)} ${hex(segments)}`));
+  token.speaker.onSay(({ words, volume, speed }) => note(`say ${words.join(' ')} volume ${volume} speed ${speed}`));
   token.onPowerChange((on) => note(`power ${on ? 'on' : 'off'} after ${flash.operations} flash operations`));
 
   let id = 1;
@@ -83,6 +84,19 @@ function recordSession(core: CoreFactory): string[] {
   token.advance(31_000);
   token.hold();
   token.advance(31_000);
+
+  // The speaker: turned up by the host, codes said and said again, a double press stepping the volume; it stays on from here.
+  request('audio', { volume: '2', speed: '4' });
+  request('audio', { volume: '6' });
+  pressShown();
+  token.press();
+  token.advance(1000);
+  token.press();
+  token.press();
+  token.advance(31_000);
+  token.hold();
+  token.advance(31_000);
+  request('audio');
 
   // HID: a channel, ping across CONT packets, a message, and packet faults.
   reports([initReport(BROADCAST, CMD.INIT, 8, Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8))]);
@@ -170,7 +184,26 @@ describe('the same core in QuickJS-NG and on V8', () => {
     const inProcess = recordSession(inProcessCore);
     // The session did what it says: RFC 4226's first codes, a cut that fired, a wiped seed, codes on every link.
     const text = inProcess.join('\n');
-    for (const expected of ['display  755224 ', 'display  287082 ', 'press code=755224 counter=0', 'display 40000001', 'display CAnCEL', 'code=denied detail=timeout', 'battery=low', 'display Lo bAtt', 'power off after', 'err code=bad_crc', 'err code=too_long']) {
+    for (const expected of [
+      'display  755224 ',
+      'display  287082 ',
+      'press code=755224 counter=0',
+      'display 40000001',
+      'display CAnCEL',
+      'code=denied detail=timeout',
+      'battery=low',
+      'display Lo bAtt',
+      'power off after',
+      'err code=bad_crc',
+      'err code=too_long',
+      'say 3 3 8 3 1 4 volume 2 speed 4',
+      'say 2 5 4 6 7 6 volume 2 speed 4',
+      'say volume 3 volume 3 speed 4',
+      'say serial 4 0 0 0 0 0 0 1 volume 3 speed 4',
+      'say cancelled volume 3 speed 4',
+      'ok volume=3 speed=4',
+      'err code=bad_argument detail=volume',
+    ]) {
       expect(text).toContain(expected);
     }
     expect(inProcess.filter((entry) => entry.startsWith('hid ')).length).toBeGreaterThan(20);

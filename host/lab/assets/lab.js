@@ -1,6 +1,8 @@
 // The lab page's script: draws the token's 7-segment display from the segment patterns the debug
-// link reports, presses the button through the server, and lists the outbox. No framework, no
-// fetches beyond this server.
+// link reports (and gives it a text a screen reader reads), announces each new code in a polite
+// live region, presses the button through the server, sets the token's speaker from the read-aloud
+// controls and says what the token says, and lists the outbox. No framework, no fetches beyond
+// this server.
 
 const SVG = 'http://www.w3.org/2000/svg';
 const SEGMENT_NAMES = ['a', 'b', 'c', 'd', 'e', 'f', 'g'];
@@ -14,6 +16,11 @@ const status = document.getElementById('token-status');
 const outbox = document.getElementById('outbox');
 const outboxEmpty = document.getElementById('outbox-empty');
 const refresh = document.getElementById('outbox-refresh');
+const announcement = document.getElementById('token-announcement');
+const readAloud = document.getElementById('token-read-aloud');
+const volume = document.getElementById('token-volume');
+const speed = document.getElementById('token-speed');
+const said = document.getElementById('token-said');
 const positions = Number(display.dataset.positions || '8');
 
 function horizontal(x1, x2, y) {
@@ -93,7 +100,28 @@ function show(face, ticket) {
   });
   display.classList.toggle('off', !face.on);
   display.dataset.text = face.on ? face.display : '';
-  display.setAttribute('aria-label', face.on ? `display: ${face.display || 'blank'}` : 'display: off');
+  display.setAttribute('aria-label', face.on ? `Display: ${face.display ? digitByDigit(face.display) : 'blank'}` : 'Display: off');
+  announce(face);
+}
+
+/** "755224" as a screen reader should read it, digit by digit ("7 5 5 2 2 4"); other text as it is. */
+function digitByDigit(text) {
+  return /^\d+$/.test(text) ? [...text].join(' ') : text;
+}
+
+/** The code last announced; forgotten when the display goes dark, so the next code is new. */
+let announced = null;
+
+function announce(face) {
+  const code = face.on && /^\d{6,8}$/.test(face.display) ? face.display : null;
+  if (code === null) {
+    if (!face.on || face.display === '') announced = null;
+    return;
+  }
+  if (code === announced) return;
+  announced = code;
+  announcement.dataset.code = code;
+  announcement.textContent = `New code: ${digitByDigit(code)}`;
 }
 
 function setStatus(text, isError) {
@@ -101,10 +129,12 @@ function setStatus(text, isError) {
   status.classList.toggle('error', Boolean(isError));
 }
 
-async function call(method, url) {
+async function call(method, url, json) {
   let response;
+  const headers = { 'x-requested-by': 'noegleviser-lab' };
+  if (json !== undefined) headers['content-type'] = 'application/json';
   try {
-    response = await fetch(url, { method, headers: { 'x-requested-by': 'noegleviser-lab' }, cache: 'no-store' });
+    response = await fetch(url, { method, headers, cache: 'no-store', body: json === undefined ? undefined : JSON.stringify(json) });
   } catch {
     throw new Error('the lab does not answer (has it stopped?)');
   }
@@ -121,6 +151,7 @@ async function press() {
   try {
     const face = await call('POST', '/lab/token/press');
     show(face, ticket);
+    void listen();
     presses += 1;
     display.dataset.presses = String(presses);
     if (ticket < drawn) return;
@@ -147,6 +178,71 @@ async function readDisplay() {
     setStatus(`Display not read: ${error.message}`, true);
   }
 }
+
+// ---- read aloud: the token's speaker, and the browser's voice for it ----
+
+/** How many times the token had spoken when the page last looked; null until it has looked once. */
+let utterances = null;
+// As with the display: an older look's answer arriving late is not taken.
+let listens = 0;
+let heard = 0;
+
+function showAudio(settings) {
+  readAloud.checked = settings.volume > 0;
+  if (settings.volume > 0) volume.value = String(settings.volume);
+  speed.value = String(settings.speed);
+}
+
+async function loadAudio() {
+  try {
+    showAudio(await call('GET', '/lab/token/audio'));
+  } catch (error) {
+    setStatus(`Read-aloud settings not read: ${error.message}`, true);
+  }
+}
+
+async function setAudio(settings) {
+  try {
+    showAudio(await call('POST', '/lab/token/audio', settings));
+  } catch (error) {
+    setStatus(`Read-aloud not set: ${error.message}`, true);
+    await loadAudio();
+  }
+}
+
+/** The browser's own voice says what the token said, at its volume and speed (a lab has no speaker on the token). */
+function speakInBrowser(speech) {
+  if (!('speechSynthesis' in window) || speech.text === '') return;
+  const utterance = new SpeechSynthesisUtterance(speech.text);
+  utterance.lang = speech.voice === 'en' ? 'en-GB' : 'da-DK';
+  utterance.rate = [0.6, 0.8, 1, 1.25, 1.5][speech.speed - 1] ?? 1;
+  utterance.volume = Math.min(1, Math.max(0, 2 ** (speech.volume - 5)));
+  window.speechSynthesis.cancel();
+  window.speechSynthesis.speak(utterance);
+}
+
+async function listen() {
+  const ticket = ++listens;
+  let speech;
+  try {
+    speech = await call('GET', '/lab/token/speech');
+  } catch {
+    return;
+  }
+  if (ticket < heard) return;
+  heard = ticket;
+  const fresh = utterances !== null && speech.utterances > utterances;
+  utterances = speech.utterances;
+  if (!fresh || !readAloud.checked) return;
+  said.textContent = `The token said: ${speech.text}`;
+  speakInBrowser(speech);
+}
+
+readAloud.addEventListener('change', () => void setAudio({ volume: readAloud.checked ? Number(volume.value) : 0 }));
+volume.addEventListener('change', () => {
+  if (readAloud.checked) void setAudio({ volume: Number(volume.value) });
+});
+speed.addEventListener('change', () => void setAudio({ speed: Number(speed.value) }));
 
 let shownLetters = '';
 const seen = new Set();
@@ -203,9 +299,13 @@ button.addEventListener('click', () => void press());
 refresh.addEventListener('click', () => void listLetters());
 void readDisplay();
 void listLetters();
-// The token's display changes on its own (a code times out) and letters arrive from the service.
+void loadAudio();
+void listen();
+// The token's display changes on its own (a code times out, a press on its terminal face) and letters arrive from the service.
 setInterval(() => {
-  if (document.visibilityState === 'visible') void readDisplay();
+  if (document.visibilityState !== 'visible') return;
+  void readDisplay();
+  void listen();
 }, 1000);
 setInterval(() => {
   if (document.visibilityState === 'visible') void listLetters();
