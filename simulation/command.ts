@@ -26,7 +26,7 @@ interface SimulateCommandOptions {
 /** What tests may put between the simulation and its parts (a server that misbehaves, a flash rated too low). */
 export type SimulationSeams = Pick<SimulationOptions, 'wrapApi' | 'flashEndurance'>;
 
-export function simulateCommand(seams: SimulationSeams = {}, streams: { stdout: NodeJS.WritableStream; stderr: NodeJS.WriteStream } = process): Command {
+export function simulateCommand(seams: SimulationSeams = {}, streams: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream } = process): Command {
   return new Command('simulate')
     .description('a fleet of simulated tokens lives through a year of use against a real validation server, every invariant checked; a report with plots')
     .addOption(new Option('--tokens <n>', 'tokens in the fleet').argParser(wholeNumber('--tokens', 1, 100_000)).makeOptionMandatory())
@@ -56,9 +56,9 @@ export function simulateCommand(seams: SimulationSeams = {}, streams: { stdout: 
     });
 }
 
-function startProgress(days: number, stream: NodeJS.WriteStream): { tick: (daysDone: number) => void; stop: () => void } {
+function startProgress(days: number, stream: NodeJS.WritableStream): { tick: (daysDone: number) => void; stop: () => void } {
   const bar = new cliProgress.SingleBar(
-    { stream, format: 'simulating {bar} {value}/{total} days | {speed} days/s | {eta_formatted}', hideCursor: true, clearOnComplete: false, noTTYOutput: true, notTTYSchedule: 5000 },
+    { stream: stream as NodeJS.WriteStream, format: 'simulating {bar} {value}/{total} days | {speed} days/s | {eta_formatted}', hideCursor: true, clearOnComplete: false, noTTYOutput: true, notTTYSchedule: 5000 },
     cliProgress.Presets.shades_classic,
   );
   const started = performance.now();

@@ -88,7 +88,7 @@ function profile(random: Random, index: number, serial: string, days: number): T
   // Most cells start nearly full; old stock from a drawer starts low.
   const oldStock = random.chance(0.12);
   const startPercent = oldStock ? random.between(3, 25) : random.between(70, 100);
-  const selfDischargePerDay = random.between(0.004, oldStock ? 0.06 : 0.012);
+  const selfDischargePerDay = oldStock ? random.between(0.01, 0.12) : random.between(0.004, 0.012);
   const smallFlash = random.chance(SMALL_FLASH_SHARE);
   const weekdayLogins = random.between(0.4, 2.2);
   const habits: Habits = {
