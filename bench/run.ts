@@ -11,6 +11,7 @@ import { embeddedEngineRows } from './figures/embedded-engine.ts';
 import { flashEnduranceRows } from './figures/flash-endurance.ts';
 import { hotpEngineRows } from './figures/hotp-engine.ts';
 import { serverLoadRows } from './figures/server-load.ts';
+import { simulationYearRows } from './figures/simulation-year.ts';
 import { verifyWindowRows } from './figures/verify-window.ts';
 import { markdownTable, type Row } from './table.ts';
 
@@ -22,6 +23,7 @@ const FIGURES: { readonly name: string; readonly run: () => Promise<Row[]> }[] =
   { name: 'batch enrolment and rack memory', run: batchEnrolmentRows },
   { name: 'flash endurance', run: flashEnduranceRows },
   { name: 'the firmware in QuickJS-NG', run: embeddedEngineRows },
+  { name: 'a simulated year', run: simulationYearRows },
 ];
 
 function machine(): string {
