@@ -13,6 +13,7 @@ import { hotpEngineRows } from './figures/hotp-engine.ts';
 import { radiusRows } from './figures/radius-load.ts';
 import { serverLoadRows } from './figures/server-load.ts';
 import { validateCheckRows } from './figures/validate-check.ts';
+import { simulationYearRows } from './figures/simulation-year.ts';
 import { verifyWindowRows } from './figures/verify-window.ts';
 import { markdownTable, type Row } from './table.ts';
 
@@ -26,6 +27,7 @@ const FIGURES: { readonly name: string; readonly run: () => Promise<Row[]> }[] =
   { name: 'batch enrolment and rack memory', run: batchEnrolmentRows },
   { name: 'flash endurance', run: flashEnduranceRows },
   { name: 'the firmware in QuickJS-NG', run: embeddedEngineRows },
+  { name: 'a simulated year', run: simulationYearRows },
 ];
 
 function machine(): string {

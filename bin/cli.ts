@@ -8,11 +8,12 @@ import { createProgram, runProgram } from '../host/cli/program.ts';
 import { serverCommand } from '../host/cli/server-command.ts';
 import { tokenAdminCommand } from '../host/cli/token-admin-commands.ts';
 import { verifyCommands } from '../host/cli/verify-commands.ts';
+import { simulateCommand } from '../simulation/command.ts';
 import { labCommand } from './lab.ts';
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
 export async function main(argv: string[]): Promise<number> {
-  const program = createProgram(version, [...bridgeCommands(), ...verifyCommands(), serverCommand(), tokenAdminCommand(), personCommand(), organisationCommand(), deviceCommand(debugLinkCommands()), labCommand()]);
+  const program = createProgram(version, [...bridgeCommands(), ...verifyCommands(), serverCommand(), tokenAdminCommand(), personCommand(), organisationCommand(), deviceCommand(debugLinkCommands()), labCommand(), simulateCommand()]);
   return runProgram(program, argv);
 }

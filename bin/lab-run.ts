@@ -83,6 +83,8 @@ export async function runLab(options: LabOptions): Promise<void> {
           debugAddress: emulator.debug,
           tokenSerial: emulator.serial,
           outboxDir,
+          // `noegleviser simulate` writes beside the lab's folder by default (.noegleviser/simulation).
+          simulationReportDir: path.join(path.dirname(dir), 'simulation'),
           // Used once the server's counter is past the press that showed it (a login, or --verify-presses).
           codeUsed: async (display) => {
             const press = lastPress;

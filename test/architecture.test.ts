@@ -189,3 +189,21 @@ describe('a module that reaches a database driver reaches neither fastify nor th
     expect(httpIn(importGraph(entry, root))).toEqual([]);
   });
 });
+
+describe('nothing in device/ or host/ reaches simulation/', () => {
+  /** The simulation's modules a graph reaches, by any import (a type too). */
+  const simulationIn = (graph: ImportGraph) => graph.files.filter((file) => file.startsWith('simulation/'));
+
+  it('the check itself catches a module that takes something from the simulation', () => {
+    expect(simulationIn(importGraph('test/fixtures/lab-reaches-simulation.ts', root))).toContain('simulation/model.ts');
+  });
+
+  it.each([...sources('device'), ...sources('host')])('%s reaches nothing of simulation/', (entry) => {
+    expect(simulationIn(importGraph(entry, root))).toEqual([]);
+  });
+
+  it('the simulation reaches both sides, as the one place allowed to', () => {
+    const files = importGraph('simulation/run.ts', root).files;
+    expect(files).toEqual(expect.arrayContaining(['device/firmware/token.ts', 'host/start.ts']));
+  });
+});

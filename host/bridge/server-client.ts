@@ -26,6 +26,8 @@ export class ServerClient {
   constructor(
     private readonly endpoint: ServerEndpoint,
     private readonly timeoutMs = 10_000,
+    /** How requests travel: the network by default; the simulation hands its server's in-process `inject`. */
+    private readonly send: typeof fetch = (input, init) => fetch(input, init),
   ) {
     this.url = endpoint.url.replace(/\/+$/, '');
   }
@@ -133,7 +135,7 @@ export class ServerClient {
     }
     let response: Response;
     try {
-      response = await fetch(this.url + path, {
+      response = await this.send(this.url + path, {
         method,
         headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
         body: body === undefined ? undefined : JSON.stringify(body),

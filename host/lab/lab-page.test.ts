@@ -217,3 +217,39 @@ describe('the lab page routes', () => {
     expect(await errorOf(response)).toMatchObject({ code: 'NV_NO_LETTER' });
   });
 });
+
+describe("the lab page's link to the latest simulation report", () => {
+  const dir = tempDir('labsim');
+  const reportDir = path.join(dir, 'simulation');
+  let server: RunningHost;
+
+  beforeAll(async () => {
+    server = await startHost({
+      dbFile: path.join(dir, 'server', 'tokens.db'),
+      port: 0,
+      env: {},
+      extend: (app) => registerLabPage(app, { debugAddress: path.join(dir, 'no-token.sock'), tokenSerial: '40000001', outboxDir: path.join(dir, 'outbox'), simulationReportDir: reportDir }),
+    });
+  });
+  afterAll(async () => {
+    await server?.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('links /lab/simulation, which says how to make a report until there is one, then serves it in a sandbox', async () => {
+    const page = await (await fetch(server.url + '/lab')).text();
+    expect(page).toMatch(/<a id="simulation-report" href="\/lab\/simulation"/);
+    const before = await fetch(server.url + '/lab/simulation');
+    expect(before.status).toBe(404);
+    expect(((await before.json()) as { error: { code: string; message: string } }).error).toMatchObject({ code: 'NV_NO_SIMULATION_REPORT', message: expect.stringContaining('noegleviser simulate') });
+    fs.mkdirSync(reportDir, { recursive: true });
+    const html = `<!doctype html><title>report</title><canvas id="plot-weekly"></canvas><script>document.title = 'drawn'</script>`;
+    fs.writeFileSync(path.join(reportDir, 'report.html'), html);
+    const after = await fetch(server.url + '/lab/simulation');
+    expect(after.status).toBe(200);
+    expect(after.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(after.headers.get('content-security-policy')).toMatch(/^sandbox allow-scripts;/);
+    expect(after.headers.get('content-security-policy')).not.toContain('allow-same-origin');
+    expect(await after.text()).toBe(html);
+  });
+});

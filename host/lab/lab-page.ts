@@ -17,6 +17,7 @@ import { CodedError } from '../../protocol/coded-error.ts';
 import { DEBUG_ARGS } from '../../protocol/debug/messages.ts';
 import { escapeHtml } from '../service/outbox/html.ts';
 import { Outbox } from '../service/outbox/outbox.ts';
+import { DEFAULT_SIMULATION_REPORT_DIR, registerSimulationReport } from './simulation-report.ts';
 import { TokenLink, type TokenFace } from './token-link.ts';
 
 export interface LabPageOptions {
@@ -31,6 +32,8 @@ export interface LabPageOptions {
    * press showed it); the page then stops asking for it to be typed. Without it, never.
    */
   readonly codeUsed?: (display: string) => Promise<boolean>;
+  /** The folder of the latest simulation report, linked from the page (default: DEFAULT_SIMULATION_REPORT_DIR). */
+  readonly simulationReportDir?: string;
 }
 
 /** The display's positions, as the emulator has them; the page draws whatever the link reports. */
@@ -88,6 +91,7 @@ export async function registerLabPage(app: FastifyInstance, options: LabPageOpti
       }
     });
     registerLabRoutes(lab, { page, assets, token, outbox, codeUsed: options.codeUsed });
+    registerSimulationReport(lab, path.resolve(options.simulationReportDir ?? DEFAULT_SIMULATION_REPORT_DIR));
   });
 }
 
@@ -202,6 +206,7 @@ export function labPageHtml(tokenSerial: string): string {
 <header>
 <h1>noegleviser lab</h1>
 <p>Press the code token (nøgleviser), read its code, and log in with it on the right. Letters the service sends arrive in the outbox (post).</p>
+<p class="simulation"><a id="simulation-report" href="/lab/simulation" target="_blank" rel="noopener">Latest simulation report</a> (a fleet's year in a pocket: <code>noegleviser simulate</code>)</p>
 </header>
 <main>
 <section class="bench">
