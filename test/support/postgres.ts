@@ -229,11 +229,13 @@ export interface PostgresDatabase {
 }
 
 /**
- * A connection URL naming every node in `nodes`, in order, in libpq's multi-host form:
- * `postgres://USER:PASSWORD@127.0.0.1:P1,127.0.0.1:P2/DATABASE`.
+ * A connection URL naming every node in `nodes` (or host and port: a Unix socket folder for one), in
+ * order, in libpq's multi-host form: `postgres://USER:PASSWORD@127.0.0.1:P1,127.0.0.1:P2/DATABASE`.
  */
-export function connectionUrl(database: PostgresDatabase, nodes: readonly Pick<PostgresNode, 'host' | 'port'>[]): string {
-  const hosts = nodes.map((node) => `${node.host}:${node.port}`).join(',');
+export function connectionUrl(database: PostgresDatabase, nodes: readonly { readonly host: string; readonly port: number }[]): string {
+  // A Unix socket folder is percent-encoded, an IPv6 address bracketed.
+  const hostPart = (host: string) => (host.startsWith('/') ? encodeURIComponent(host) : host.includes(':') ? `[${host}]` : host);
+  const hosts = nodes.map((node) => `${hostPart(node.host)}:${node.port}`).join(',');
   return `postgres://${encodeURIComponent(database.user)}:${encodeURIComponent(database.password)}@${hosts}/${encodeURIComponent(database.name)}`;
 }
 
