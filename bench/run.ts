@@ -12,6 +12,7 @@ import { flashEnduranceRows } from './figures/flash-endurance.ts';
 import { hotpEngineRows } from './figures/hotp-engine.ts';
 import { serverLoadRows } from './figures/server-load.ts';
 import { verifyWindowRows } from './figures/verify-window.ts';
+import { postgresFailoverRows } from './figures/postgres-failover.ts';
 import { markdownTable, type Row } from './table.ts';
 
 const FIGURES: { readonly name: string; readonly run: () => Promise<Row[]> }[] = [
@@ -22,6 +23,7 @@ const FIGURES: { readonly name: string; readonly run: () => Promise<Row[]> }[] =
   { name: 'batch enrolment and rack memory', run: batchEnrolmentRows },
   { name: 'flash endurance', run: flashEnduranceRows },
   { name: 'the firmware in QuickJS-NG', run: embeddedEngineRows },
+  { name: 'PostgreSQL failover', run: postgresFailoverRows },
 ];
 
 function machine(): string {

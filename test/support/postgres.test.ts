@@ -94,6 +94,32 @@ describe.skipIf(!postgres.available)('throwaway PostgreSQL clusters', () => {
     await pollUntil(async () => (await standby.query('SELECT n FROM t', [], database.name)).length === 1, 'the row replayed on the standby');
   });
 
+  it('createDatabase resolves once the standby has replayed the new database, so a test can use it there at once', async () => {
+    const { primary, standby } = await startSynchronousPair();
+    await standby.query('SELECT pg_wal_replay_pause()');
+    let created: PostgresDatabase | undefined;
+    const creating = primary.createDatabase().then((database) => (created = database));
+    // The commit is on the standby's disk (it was acknowledged) but not replayed there: not yet.
+    const [name] = await pollUntil(async () => {
+      const rows = await primary.query<{ datname: string }>("SELECT datname FROM pg_database WHERE datname LIKE 'nv\\_%'");
+      return rows.length === 1 ? rows.map((row) => row.datname) : undefined;
+    }, 'the database on the primary');
+    // Visible on the primary already while it waits for the standby; acknowledged once none waits.
+    await pollUntil(async () => {
+      const [row] = await primary.query<{ waiting: number }>("SELECT count(*)::int AS waiting FROM pg_stat_activity WHERE wait_event = 'SyncRep'");
+      return row!.waiting === 0;
+    }, 'the standby to acknowledge it');
+    await standby.query('SELECT 1');
+    expect(created).toBeUndefined();
+    expect(await standby.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])).toEqual([]);
+
+    await standby.query('SELECT pg_wal_replay_resume()');
+    const database = await creating;
+    expect(database.name).toBe(name);
+    const client = await connectAs(database, standby);
+    expect((await client.query('SELECT current_database() AS name')).rows).toEqual([{ name }]);
+  });
+
   it('failover: every acknowledged commit is on the standby after kill -9 of the primary; the promoted standby waits for the standby it inherited until the failover step clears it, then takes writes', async () => {
     const { primary, standby } = await startSynchronousPair();
     const database = await primary.createDatabase();

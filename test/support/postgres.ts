@@ -495,13 +495,30 @@ export class PostgresNode {
     await this.setSynchronousStandbys(options.synchronousStandbys ?? '');
   }
 
-  /** A new database owned by a new role with a password (on a primary; standbys get it by replication). */
+  /**
+   * A new database owned by a new role with a password, on a primary; resolves once every standby
+   * streaming from it has replayed them, so a test may connect to a standby at once.
+   */
   async createDatabase(): Promise<PostgresDatabase> {
     const id = randomBytes(6).toString('hex');
     const database = { name: `nv_${id}`, user: `nv_${id}`, password: randomBytes(18).toString('base64url') };
     await this.query(`CREATE ROLE ${database.user} LOGIN PASSWORD ${configValue(database.password)}`);
     await this.query(`CREATE DATABASE ${database.name} OWNER ${database.user}`);
+    await this.waitForReplay();
     return database;
+  }
+
+  /**
+   * Resolves once every standby streaming from this primary has replayed all it has written so far.
+   * With synchronous_commit=on a commit returns once its record is on the standby's disk, not yet
+   * replayed: a query on the standby just after may not see it.
+   */
+  async waitForReplay(): Promise<void> {
+    const [written] = await this.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn');
+    await pollUntil(async () => {
+      const [row] = await this.query<{ behind: number }>('SELECT count(*)::int AS behind FROM pg_stat_replication WHERE replay_lsn IS NULL OR replay_lsn < $1::pg_lsn', [written!.lsn]);
+      return row!.behind === 0;
+    }, `the standbys of ${this.name} to replay`);
   }
 }
 

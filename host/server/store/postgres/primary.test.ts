@@ -120,6 +120,58 @@ describe.skipIf(!postgres.available)('the primary probe', () => {
     });
   });
 
+  describe('a commit the synchronous standby does not confirm', () => {
+    let pair: SynchronousPair;
+    let database: PostgresDatabase;
+
+    beforeAll(async () => {
+      pair = await startSynchronousPair();
+      database = await pair.primary.createDatabase();
+      await pair.primary.query('CREATE TABLE t (n int PRIMARY KEY)', [], database.name);
+      await pair.primary.query(`ALTER TABLE t OWNER TO ${database.user}`, [], database.name);
+    });
+
+    const waitingForStandby = () =>
+      pollUntil(async () => {
+        const [row] = await pair.primary.query<{ waiting: number }>("SELECT count(*)::int AS waiting FROM pg_stat_activity WHERE wait_event = 'SyncRep'");
+        return row!.waiting > 0;
+      }, 'a commit waiting for the standby', 20_000);
+
+    it('a commit that waits for a standby that is gone fails with NV_STORE_UNAVAILABLE after queryTimeoutMs, not never; its connection is closed and the pool serves the next call once the standby is back', async () => {
+      const pool = poolFor(database, [pair.primary], { queryTimeoutMs: 500 });
+      await pool.query('INSERT INTO t VALUES (1)');
+      await pair.standby.stop();
+      try {
+        const error = await unavailable(pool.query('INSERT INTO t VALUES (2)'));
+        expect(error.message).toMatch(/did not answer in time/);
+        expect(pool.primary).toEqual(endpoint(pair.primary));
+      } finally {
+        await pair.standby.start();
+      }
+      await pair.primary.waitForStandby(pair.standby.name);
+      await pool.query('INSERT INTO t VALUES (3)');
+      expect((await pool.query('SELECT n FROM t ORDER BY n')).rows.map((row) => row.n)).toEqual([1, 2, 3]);
+    });
+
+    it('a commit whose wait for the standby is cancelled (pg_cancel_backend) is committed on the primary only: the call answers NV_STORE_UNAVAILABLE, not success', async () => {
+      const pool = poolFor(database, [pair.primary]);
+      await pair.standby.stop();
+      let call: Promise<ApiError>;
+      try {
+        call = unavailable(pool.transaction((client) => client.query('INSERT INTO t VALUES (10)')));
+        await waitingForStandby();
+        await pair.primary.query("SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE wait_event = 'SyncRep'");
+        const error = await call;
+        expect((error.cause as Error).message).toMatch(/maybe not on the standby/);
+      } finally {
+        await pair.standby.start();
+      }
+      await pair.primary.waitForStandby(pair.standby.name);
+      // Committed locally all the same, as PostgreSQL's warning says.
+      expect((await pool.query('SELECT count(*)::int AS count FROM t WHERE n = 10')).rows).toEqual([{ count: 1 }]);
+    });
+  });
+
   describe('through a failover', () => {
     let pair: SynchronousPair;
     let database: PostgresDatabase;

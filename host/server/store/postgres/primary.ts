@@ -18,6 +18,7 @@ import { ApiError } from '../../errors.ts';
 import { parsePostgresUrl, type PostgresConnectionSettings, type PostgresEndpoint } from './connection-url.ts';
 
 export const DEFAULT_POOL_SIZE = 10;
+export const DEFAULT_QUERY_TIMEOUT_MS = 30_000;
 
 /**
  * No primary to be had, or the connection to it lost: the request may be tried again shortly. The
@@ -31,7 +32,17 @@ export function storeUnavailable(message: string, cause?: unknown): ApiError {
 
 const NO_PRIMARY = 'the store is unavailable: no PostgreSQL server takes writes just now; try again shortly';
 const CONNECTION_LOST = 'the store is unavailable: the connection to PostgreSQL failed; try again shortly';
+const NO_ANSWER = 'the store is unavailable: PostgreSQL did not answer in time; try again shortly';
 const CLOSED = 'the store is closed';
+
+/**
+ * The warning a commit gets when its wait for the synchronous standby is cancelled (by an
+ * administrator's pg_cancel_backend, say): "canceling wait for synchronous replication … The
+ * transaction has already committed locally, but might not have been replicated to the standby",
+ * and the commit then reports success. Told by its code, the generic warning's, since the server
+ * translates the text (lc_messages); the store's statements raise no other warning.
+ */
+const SYNC_REP_CANCELLED = '01000';
 
 /** What the probe found at one host. */
 export interface ProbeAttempt {
@@ -46,6 +57,13 @@ export interface PrimaryPoolOptions {
   readonly max?: number;
   /** How long an unused connection is kept (default 10 s). */
   readonly idleTimeoutMs?: number;
+  /**
+   * How long a statement may take before its call fails with NV_STORE_UNAVAILABLE and its connection
+   * is closed (default 30 s). A commit waits for the synchronous standby, and PostgreSQL's own
+   * statement_timeout does not cover that wait: without this, a call would wait for ever while the
+   * primary names a standby it does not have.
+   */
+  readonly queryTimeoutMs?: number;
   /** Called when the primary changes: the host now used, or undefined when there is none (after a failed probe or a lost one). */
   readonly onPrimaryChange?: (primary: PostgresEndpoint | undefined, attempts: readonly ProbeAttempt[]) => void;
 }
@@ -78,6 +96,11 @@ export function isConnectionFailure(error: unknown): boolean {
   return error instanceof Error && CONNECTION_MESSAGES.test(error.message);
 }
 
+/** node-postgres's client-side `query_timeout` ran out. */
+function isQueryTimeout(error: unknown): boolean {
+  return error instanceof Error && error.message === 'Query read timeout';
+}
+
 /** A write refused because the server is a standby or read-only: a primary must be found again. */
 export function isReadOnlyRefusal(error: unknown): boolean {
   return sqlState(error) === READ_ONLY_SQLSTATE;
@@ -99,6 +122,7 @@ export class PrimaryPool {
   readonly settings: PostgresConnectionSettings;
   private readonly max: number;
   private readonly idleTimeoutMs: number | undefined;
+  private readonly queryTimeoutMs: number;
   private readonly onPrimaryChange: PrimaryPoolOptions['onPrimaryChange'];
   private target: Target | undefined;
   private probing: Promise<Target> | undefined;
@@ -110,6 +134,7 @@ export class PrimaryPool {
     this.settings = typeof url === 'string' ? parsePostgresUrl(url) : url;
     this.max = options.max ?? DEFAULT_POOL_SIZE;
     this.idleTimeoutMs = options.idleTimeoutMs;
+    this.queryTimeoutMs = options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
     this.onPrimaryChange = options.onPrimaryChange;
   }
 
@@ -182,15 +207,32 @@ export class PrimaryPool {
         throw storeUnavailable(CONNECTION_LOST, new Error(`no connection to the PostgreSQL primary ${endpointName(target.host)}: ${describeFailure(error)}`, { cause: error }));
       }
       let spoilt = false;
+      let unreplicated = false;
+      const onNotice = (notice: { code?: string }) => {
+        if (notice.code === SYNC_REP_CANCELLED) unreplicated = true;
+      };
+      client.on('notice', onNotice);
       try {
         const result = await fn(client, () => (spoilt = true));
+        client.removeListener('notice', onNotice);
         client.release(spoilt);
+        if (unreplicated) {
+          throw storeUnavailable(CONNECTION_LOST, new Error(`a commit on the PostgreSQL primary ${endpointName(target.host)} stopped waiting for its synchronous standby: committed there, maybe not on the standby`));
+        }
         return result;
       } catch (error) {
+        client.removeListener('notice', onNotice);
+        if (error instanceof ApiError && error.code === 'NV_STORE_UNAVAILABLE') throw error;
         if (isConnectionFailure(error) || isReadOnlyRefusal(error)) {
           client.release(true);
           this.drop(target);
           throw storeUnavailable(CONNECTION_LOST, new Error(`the connection to the PostgreSQL primary ${endpointName(target.host)} failed: ${describeFailure(error)}`, { cause: error }));
+        }
+        if (isQueryTimeout(error)) {
+          // The statement still runs on the server (a commit waiting for a synchronous standby that
+          // is gone, say): the connection cannot serve another call. The primary stays the primary.
+          client.release(true);
+          throw storeUnavailable(NO_ANSWER, new Error(`the PostgreSQL primary ${endpointName(target.host)} did not answer within ${this.queryTimeoutMs} ms`, { cause: error }));
         }
         client.release(spoilt);
         throw error;
@@ -254,6 +296,7 @@ export class PrimaryPool {
       ...this.clientConfig(host),
       max: this.max,
       idleTimeoutMillis: this.idleTimeoutMs,
+      query_timeout: this.queryTimeoutMs,
       // Each new connection checks that the host still takes writes: a connection made after a
       // failover to the old primary's address must not find a standby and read stale rows there.
       onConnect: async (client: pg.ClientBase) => {
