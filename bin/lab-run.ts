@@ -23,8 +23,8 @@ import { parseListen } from '../host/cli/server-command.ts';
 import { describeOutcome } from '../host/cli/verify-commands.ts';
 import { newApiKey } from '../host/server/secrets.ts';
 import { LOG_REDACTIONS } from '../host/server/defaults.ts';
-import { ensurePrivateDir, ensurePrivateFile } from '../host/server/private-files.ts';
-import { startServer, type RunningServer } from '../host/server/server.ts';
+import { ensurePrivateDir, ensurePrivateFile } from '../host/store/private-files.ts';
+import { startHost, type RunningHost } from '../host/start.ts';
 import { registerLabPage } from '../host/lab/lab-page.ts';
 
 export interface LabOptions {
@@ -71,14 +71,14 @@ export async function runLab(options: LabOptions): Promise<void> {
     const emulator = await startEmulator({ profileDir: path.join(dir, 'token') });
     closers.push(() => emulator.close()); // a no-op once the face has stopped it
     const outboxDir = path.join(dir, 'server', 'outbox');
-    const server: RunningServer = await startServer({
+    const server: RunningHost = await startHost({
       dbFile: path.join(dir, 'server', 'tokens.db'),
       host,
       port,
       apiKeys: keys,
       outboxDir,
       logger: { level: 'info', stream: privateLog(path.join(dir, 'server.log')), redact: LOG_REDACTIONS },
-      extend: (app, { service }) =>
+      extend: (app, { tokens }) =>
         registerLabPage(app, {
           debugAddress: emulator.debug,
           tokenSerial: emulator.serial,
@@ -87,7 +87,7 @@ export async function runLab(options: LabOptions): Promise<void> {
           codeUsed: async (display) => {
             const press = lastPress;
             if (press === undefined || press.code !== display) return false;
-            const { counter } = await service.tokens.get(emulator.serial);
+            const { counter } = await tokens.get(emulator.serial);
             return counter !== undefined && counter > press.counter;
           },
         }),
@@ -145,19 +145,19 @@ export async function runLab(options: LabOptions): Promise<void> {
  * The lab person owns the lab token: ordered once (their welcome letter goes to the outbox), found
  * again on later runs. A token re-enrolled after a wipe is handed to the same person.
  */
-async function ensureLabPerson(server: RunningServer, serial: string): Promise<{ nemIdNumber: string; ordered: boolean }> {
-  const { service } = server;
+async function ensureLabPerson(server: RunningHost, serial: string): Promise<{ nemIdNumber: string; ordered: boolean }> {
+  const { tokens, service, settings } = server;
   const actor = { name: 'lab' };
-  const token = await service.tokens.get(serial);
-  if (token.owner && /^\d{10}$/.test(token.owner) && (await service.store.getPerson(token.owner))) return { nemIdNumber: token.owner, ordered: false };
-  const known = await service.store.getMeta('lab_person');
-  if (known && (await service.store.getPerson(known))) {
-    await service.tokens.assign(serial, known, actor);
+  const token = await tokens.get(serial);
+  if (token.owner && /^\d{10}$/.test(token.owner) && (await service.people.find(token.owner))) return { nemIdNumber: token.owner, ordered: false };
+  const known = await settings.getMeta('lab_person');
+  if (known && (await service.people.find(known))) {
+    await tokens.assign(serial, known, actor);
     return { nemIdNumber: known, ordered: false };
   }
-  if (token.owner !== null) await service.tokens.assign(serial, null, actor); // a lab from before the service named its token's owner "lab"
+  if (token.owner !== null) await tokens.assign(serial, null, actor); // a lab from before the service named its token's owner "lab"
   const issued = await service.people.order({ ...LAB_PERSON, credential: { kind: 'token', serial } }, actor);
-  await service.store.setMeta('lab_person', issued.person.id);
+  await settings.setMeta('lab_person', issued.person.id);
   return { nemIdNumber: issued.person.id, ordered: true };
 }
 

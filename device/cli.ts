@@ -1,26 +1,26 @@
 /**
- * `noegleviser device …`: run an emulated token, and the lab's debug-link powers over a running
- * one (press, hold, display, advance, power-cut, power-on, battery, state).
+ * `noegleviser device emulate|board`: run an emulated token, a rack of them, or the token on a dev
+ * board. The lab's powers over a running one (press, hold, display, …) are the debug link's
+ * commands, host/cli/debug-link-commands.ts, mounted on the same `device`.
  */
 import os from 'node:os';
 import path from 'node:path';
 import { Command, Option } from 'commander';
-import type { EmulatorAnnouncement } from '../protocol/discovery.ts';
-import { debugCall, type DebugArgs, type DebugOp, type DebugResult } from './targets/emulator/debug-link.ts';
+import { isEmulatorSerial } from '../protocol/discovery.ts';
 import type { RunningEmulator } from './targets/emulator/emulator.ts';
 import { startTerminalFace, type FaceActions } from './targets/emulator/face.ts';
-import { defaultRuntimeDir, runningEmulators } from './targets/emulator/registry.ts';
 import { ENGINES, type EngineName } from './targets/engines.ts';
 import { BOARD_DISPLAYS, BOARD_IOS, type BoardDisplay, type BoardIo } from './targets/johnny-five/pins.ts';
 import type { DigitOrder } from './targets/johnny-five/display-decoders.ts';
 import { parsePins } from './targets/johnny-five/pins.ts';
+import { CodedError } from '../protocol/coded-error.ts';
 
-class DeviceCliError extends Error {
+class DeviceCliError extends CodedError {
   constructor(
-    readonly code: string,
+    override readonly code: string,
     message: string,
   ) {
-    super(message);
+    super(code, message);
   }
 }
 
@@ -51,15 +51,6 @@ function wholeNumberArgument(name: string, min: number, max: number) {
     }
     return Number(text);
   };
-}
-
-const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
-/** "250", "250ms", "30s", "2m", "1h", "1d" → milliseconds. */
-export function parseDuration(text: string): number {
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(text.trim());
-  if (!match) throw new DeviceCliError('NV_BAD_ARGUMENT', `"${text}" is not a duration (e.g. 500ms, 30s, 2m, 1h)`);
-  return Math.round(Number(match[1]) * UNITS[match[2] ?? 'ms']!);
 }
 
 export interface BoardCommandOptions {
@@ -108,7 +99,7 @@ export async function runBoard(options: BoardCommandOptions): Promise<void> {
 }
 
 function checkSerial(serial: string | undefined): void {
-  if (serial !== undefined && !/^[1-9][0-9]{7}$/.test(serial)) {
+  if (serial !== undefined && !isEmulatorSerial(serial)) {
     throw new DeviceCliError('NV_BAD_ARGUMENT', `--serial must be 8 digits not starting with 0, not "${serial}"`);
   }
 }
@@ -302,62 +293,11 @@ function faceButton(emulator: RunningEmulator): FaceActions['button'] {
   return { press: () => gesture(() => finger.press()), hold: () => gesture(() => finger.hold()) };
 }
 
-/** How a debug-link command names its token: the socket itself, or a running emulator's serial number. */
-export interface DebugTarget {
-  readonly debug?: string;
-  readonly serial?: string;
-}
-
-/** How many running emulators an error lists by name before it points at `noegleviser list`. */
-const LISTED_IN_ERRORS = 8;
-
-function describeRunning(emulators: readonly EmulatorAnnouncement[]): string {
-  const named = emulators.slice(0, LISTED_IN_ERRORS).map((e) => `${e.serial} (pid ${e.pid})`);
-  const more = emulators.length - named.length;
-  return named.join(', ') + (more > 0 ? ` and ${more} more (see \`noegleviser list\`)` : '');
-}
-
 /**
- * The debug link a command talks to: --debug as given; else the running emulator (or virtual
- * board, or rack token) with --serial; else the only one running. Several and none chosen is an
- * error that names them.
+ * `device`: running a token (`emulate`, `board`) is the device's own; the commands of its debug link
+ * (`press`, `hold`, `display`, …) are a client of that link and come from the host (bin/cli.ts).
  */
-export function chooseDebugLink(target: DebugTarget, runtimeDir = defaultRuntimeDir()): string {
-  if (target.debug !== undefined && target.serial !== undefined) {
-    throw new DeviceCliError('NV_BAD_ARGUMENT', 'give --debug or --serial, not both');
-  }
-  if (target.debug !== undefined) return target.debug;
-  checkSerial(target.serial);
-  const running = runningEmulators(runtimeDir);
-  if (target.serial !== undefined) {
-    const chosen = running.filter((e) => e.serial === target.serial);
-    if (chosen.length === 1) return chosen[0]!.debug;
-    if (chosen.length > 1) {
-      const sockets = chosen.map((e) => `${e.debug} (pid ${e.pid})`).join(', ');
-      throw new DeviceCliError('NV_SEVERAL_EMULATORS', `${chosen.length} running emulators have serial number ${target.serial}: choose one with --debug: ${sockets}`);
-    }
-    const others = running.length > 0 ? `; running: ${describeRunning(running)}` : ` (none is announced in ${runtimeDir})`;
-    throw new DeviceCliError('NV_NO_SUCH_EMULATOR', `no running emulator has serial number ${target.serial}${others}`);
-  }
-  if (running.length === 1) return running[0]!.debug;
-  if (running.length === 0) {
-    throw new DeviceCliError(
-      'NV_NO_EMULATOR',
-      `no emulator is running (none is announced in ${runtimeDir}): start one with \`noegleviser device emulate\`, or name its debug link with --debug`,
-    );
-  }
-  throw new DeviceCliError('NV_SEVERAL_EMULATORS', `${running.length} emulators are running: ${describeRunning(running)}; choose one with --serial`);
-}
-
-function withDebug(target: DebugTarget, op: DebugOp, args: DebugArgs): Promise<DebugResult> {
-  return debugCall(chooseDebugLink(target), op, args);
-}
-
-function printDisplay(result: DebugResult, json: boolean | undefined): void {
-  process.stdout.write(json ? JSON.stringify(result) + '\n' : `${String(result.display ?? '').trim()}\n`);
-}
-
-export function deviceCommand(): Command {
+export function deviceCommand(debugLinkCommands: readonly Command[]): Command {
   const device = new Command('device').description('run an emulated token, and press, read and power it through its debug link');
 
   device
@@ -394,87 +334,6 @@ export function deviceCommand(): Command {
     .addOption(new Option('--headless', 'no terminal face'))
     .action((options: BoardCommandOptions) => runBoard(options));
 
-  // Which token: --debug SOCKET, or --serial N of a running one, or neither when only one runs.
-  const debugOption = () => new Option('--debug <socket>', "the emulator's debug link (its ready line names it)");
-  const serialOption = () => new Option('--serial <number>', 'the running emulator (or virtual board) with this serial number');
-  const jsonOption = () => new Option('--json', 'print the whole result as JSON');
-
-  device
-    .command('press')
-    .description('press the button briefly; prints the display afterwards')
-    .addOption(debugOption())
-    .addOption(serialOption())
-    .addOption(jsonOption())
-    .action(async (o: DebugTarget & { json?: boolean }) => printDisplay(await withDebug(o, 'press', {}), o.json));
-  device
-    .command('hold')
-    .description('hold the button (long enough for a hold unless --ms says otherwise)')
-    .addOption(debugOption())
-    .addOption(serialOption())
-    .addOption(new Option('--ms <ms>', 'how long to hold').argParser(numberArgument('--ms', 0, 600_000)))
-    .addOption(jsonOption())
-    .action(async (o: DebugTarget & { ms?: number; json?: boolean }) => printDisplay(await withDebug(o, 'hold', o.ms === undefined ? {} : { ms: o.ms }), o.json));
-  device
-    .command('display')
-    .description('print what the 7-segment display shows right now')
-    .addOption(debugOption())
-    .addOption(serialOption())
-    .addOption(jsonOption())
-    .action(async (o: DebugTarget & { json?: boolean }) => printDisplay(await withDebug(o, 'display', {}), o.json));
-  device
-    .command('advance')
-    .description("move the token's virtual clock forward (timers fire, the RTC moves)")
-    .argument('<duration>', 'e.g. 500ms, 30s, 2m, 1h, 1d')
-    .addOption(debugOption())
-    .addOption(serialOption())
-    .addOption(jsonOption())
-    .action(async (duration: string, o: DebugTarget & { json?: boolean }) => {
-      const result = await withDebug(o, 'advance', { ms: parseDuration(duration) });
-      process.stdout.write(o.json ? JSON.stringify(result) + '\n' : `${new Date(Number(result.clock)).toISOString()}\n`);
-    });
-  device
-    .command('power-cut')
-    .description('cut power now, or during a coming flash write (--at-write); it comes back after --off-ms')
-    .addOption(debugOption())
-    .addOption(serialOption())
-    .addOption(new Option('--at-write <n>', 'cut during the n-th flash program or erase from now').argParser(numberArgument('--at-write', 1, 1_000_000)))
-    .addOption(new Option('--fraction <f>', 'how much of that write is done, 0..1').argParser(numberArgument('--fraction', 0, 1)))
-    .addOption(new Option('--off-ms <ms>', 'how long power stays off').argParser(numberArgument('--off-ms', 0, 3_600_000)))
-    .addOption(jsonOption())
-    .action(async (o: DebugTarget & { atWrite?: number; fraction?: number; offMs?: number; json?: boolean }) => {
-      const args: Record<string, number> = {};
-      if (o.atWrite !== undefined) args.atOperation = o.atWrite;
-      if (o.fraction !== undefined) args.fraction = o.fraction;
-      if (o.offMs !== undefined) args.offMs = o.offMs;
-      const result = await withDebug(o, 'power-cut', args);
-      process.stdout.write(o.json ? JSON.stringify(result) + '\n' : result.armed ? `power cut armed for flash write ${result.atOperation}\n` : 'power cut\n');
-    });
-  device
-    .command('power-on')
-    .description('restore power after a cut')
-    .addOption(debugOption())
-    .addOption(serialOption())
-    .action(async (o: DebugTarget) => {
-      await withDebug(o, 'power-on', {});
-      process.stdout.write('power on\n');
-    });
-  device
-    .command('battery')
-    .description('set the battery charge')
-    .argument('<percent>', '0..100')
-    .addOption(debugOption())
-    .addOption(serialOption())
-    .action(async (percent: string, o: DebugTarget) => {
-      const result = await withDebug(o, 'battery', { percent: numberArgument('battery', 0, 100)(percent) });
-      process.stdout.write(`battery ${String(result.battery)} %\n`);
-    });
-  device
-    .command('state')
-    .description('the simulated hardware: power, battery, clock, flash wear (JSON)')
-    .addOption(debugOption())
-    .addOption(serialOption())
-    .action(async (o: DebugTarget) => {
-      process.stdout.write(JSON.stringify(await withDebug(o, 'state', {}), null, 2) + '\n');
-    });
+  for (const command of debugLinkCommands) device.addCommand(command);
   return device;
 }

@@ -1,7 +1,8 @@
 /**
  * How a running emulator announces itself to hosts on the same machine (a pty is never listed by
  * the operating system): one JSON file per emulator in a per-user runtime folder. This module
- * holds the file's format and the folder's name; reading and writing it is each side's own.
+ * holds the file's format, the folder's name and how a dead writer is told; the emulator writes
+ * the file (device/targets/emulator/registry.ts) and the host reads it (host/bridge/discovery.ts).
  */
 
 export interface EmulatorAnnouncement {
@@ -17,6 +18,11 @@ export interface EmulatorAnnouncement {
   readonly model: string;
   readonly profile: string;
   readonly startedAt: string;
+}
+
+/** Whether `text` is an emulator's serial number as it makes one and as `--serial` names one: 8 digits, the first not 0. */
+export function isEmulatorSerial(text: string): boolean {
+  return /^[1-9][0-9]{7}$/.test(text);
 }
 
 export interface RuntimeEnvironment {
@@ -47,4 +53,23 @@ export function parseAnnouncement(text: string): EmulatorAnnouncement | undefine
   const strings = ['port', 'debug', 'serial', 'model', 'profile', 'startedAt'] as const;
   if (a.format !== 1 || !Number.isInteger(a.pid) || !strings.every((key) => typeof a[key] === 'string')) return undefined;
   return a as unknown as EmulatorAnnouncement;
+}
+
+/** How a side asks the operating system about a process: `process`, whose `kill(pid, 0)` sends no signal, only checks. */
+export interface ProcessSignals {
+  kill(pid: number, signal: 0): unknown;
+}
+
+/**
+ * Whether the process `pid` still runs: signal 0 reaches it, or is refused because it is another
+ * user's. A killed emulator leaves its announcement (and its profile's lock) behind; this is how
+ * either is told stale.
+ */
+export function isAlive(pid: number, signals: ProcessSignals): boolean {
+  try {
+    signals.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as { code?: unknown }).code === 'EPERM';
+  }
 }

@@ -1,11 +1,14 @@
 /**
- * The rules of the cut (BRIEF.md): the firmware core and protocol/ reach nothing of Node, and host/
- * talks to a token only through protocol/, never through device internals.
+ * The rules of the cut (BRIEF.md): the firmware core and protocol/ reach nothing of Node, host/
+ * talks to a token only through protocol/, never through device internals, the lab reaches its
+ * token only through the debug link's client, the validation server never reaches the login
+ * service (the start module composes them), and a store keeps to its data: a module that reaches
+ * a database driver reaches neither fastify nor the HTTP error layer.
  */
 import { describe, expect, it } from 'vitest';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
-import { moduleGraph } from './support/module-graph.ts';
+import { importGraph, moduleGraph, type ImportGraph } from './support/module-graph.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 
@@ -48,5 +51,81 @@ describe('host/ reaches a token only through protocol/', () => {
       const graph = await moduleGraph(path.join(root, entry));
       expect(graph.inputs.filter((input) => input.startsWith('device/') || input.startsWith('host/'))).toEqual([]);
     }
+  });
+});
+
+describe("the lab reaches a token only through the debug link's client", () => {
+  const CLIENT = 'host/bridge/debug-link.ts';
+  /** Code a module could reach a token with by itself: sockets, serial ports, HID, ptys. */
+  const isTransport = (specifier: string) => /^(node:)?(net|dgram)$|^(serialport|@serialport\/.+|node-hid|node-pty)$/.test(specifier);
+
+  /** Every way a module's graph reaches a token other than through the client: device code, the bridge's other modules, transports imported elsewhere. */
+  async function waysAroundTheClient(entry: string): Promise<string[]> {
+    const { imports } = await moduleGraph(path.join(root, entry), { externalPackages: true });
+    const ways: string[] = [];
+    for (const [module, specifiers] of Object.entries(imports)) {
+      if (module === CLIENT) continue;
+      if (module.startsWith('device/')) ways.push(`${module} is device code`);
+      if (module.startsWith('host/bridge/')) ways.push(`${module} is the bridge's own`);
+      ways.push(...specifiers.filter(isTransport).map((specifier) => `${module} imports ${specifier}`));
+    }
+    return ways.sort();
+  }
+
+  it('the check itself catches a lab module that opens a socket, uses the bridge or reads the firmware', async () => {
+    expect(await waysAroundTheClient('test/fixtures/lab-around-the-debug-link.ts')).toEqual([
+      'device/firmware/segments.ts is device code',
+      'device/hal/display.ts is device code',
+      "host/bridge/session.ts is the bridge's own",
+      'test/fixtures/lab-around-the-debug-link.ts imports node:net',
+    ]);
+  });
+
+  it.each(sources('host/lab'))('%s', async (entry) => {
+    expect(await waysAroundTheClient(entry)).toEqual([]);
+  });
+
+  it('the lab page does reach its token, through the client', async () => {
+    const graph = await moduleGraph(path.join(root, 'host/lab/lab-page.ts'), { externalPackages: true });
+    expect(graph.inputs).toContain(CLIENT);
+  });
+});
+
+describe('host/server never reaches host/service', () => {
+  /** The service's modules a graph reaches, by any import (a type too). */
+  const serviceIn = (graph: ImportGraph) => graph.files.filter((file) => file.startsWith('host/service/'));
+
+  it('the check itself catches a type taken from the service', () => {
+    expect(serviceIn(importGraph('test/fixtures/server-reaches-service.ts', root))).toContain('host/service/service.ts');
+  });
+
+  it.each(sources('host/server'))('%s reaches nothing of host/service', (entry) => {
+    expect(serviceIn(importGraph(entry, root))).toEqual([]);
+  });
+});
+
+describe('a module that reaches a database driver reaches neither fastify nor the HTTP error layer', () => {
+  const DRIVERS = new Set(['better-sqlite3', 'pg', 'postgres']);
+  /** The composition: it opens the database and starts the HTTP server, and so may reach both (as may a command that starts it). */
+  const COMPOSITION = 'host/start.ts';
+  const isHttpPackage = (name: string) => name === 'fastify' || name.startsWith('@fastify/');
+  /** The API's contract and error envelope, the server's HTTP layer, and the coded error that carries an HTTP status. */
+  const isHttpLayer = (file: string) => file.startsWith('host/api/') || file.startsWith('host/server/http/') || file === 'protocol/coded-error.ts';
+  const reachesDriver = (graph: ImportGraph) => graph.packages.some((name) => DRIVERS.has(name)) && !graph.files.includes(COMPOSITION);
+  /** What of HTTP a module that reaches a driver reaches (nothing for one that reaches no driver). */
+  const httpIn = (graph: ImportGraph) => (reachesDriver(graph) ? [...graph.packages.filter(isHttpPackage), ...graph.files.filter(isHttpLayer)] : []);
+
+  it('the check itself catches a store that throws the coded error, and one that reaches fastify through another module', () => {
+    expect(httpIn(importGraph('test/fixtures/store-reaches-http.ts', root))).toEqual(['protocol/coded-error.ts']);
+    expect(httpIn(importGraph('test/fixtures/store-reaches-fastify.ts', root))).toEqual(['fastify']);
+  });
+
+  it('the stores are what it is about: the database object and both SQLite stores reach a driver', () => {
+    const hosts = sources('host').filter((entry) => reachesDriver(importGraph(entry, root)));
+    expect(hosts).toEqual(expect.arrayContaining(['host/store/sqlite-database.ts', 'host/server/store/sqlite-token-store.ts', 'host/service/store/sqlite-service-store.ts']));
+  });
+
+  it.each(sources('host'))('%s', (entry) => {
+    expect(httpIn(importGraph(entry, root))).toEqual([]);
   });
 });

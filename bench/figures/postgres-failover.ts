@@ -5,7 +5,7 @@
  * procedure); the window is the time from the writer's last acknowledged write before the kill to
  * its first after, median of three rounds. Skipped (a row saying so) where PostgreSQL is missing.
  */
-import { PrimaryPool } from '../../host/server/store/postgres/primary.ts';
+import { PrimaryPool } from '../../host/store/postgres/primary.ts';
 import { connectionUrl, postgres, startSynchronousPair } from '../../test/support/postgres.ts';
 import { cleanUpTestResources } from '../../test/support/processes.ts';
 import { median, type Row } from '../table.ts';

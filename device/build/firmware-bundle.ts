@@ -11,6 +11,7 @@
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { Plugin } from 'esbuild';
+import { CodedError } from '../../protocol/coded-error.ts';
 
 export const ROOT = path.resolve(import.meta.dirname, '..', '..');
 export const FIRMWARE_ENTRY = path.join(ROOT, 'device', 'targets', 'engine', 'entry.ts');
@@ -22,10 +23,6 @@ export interface FirmwareBundle {
   readonly gzipBytes: number;
   /** Source files in the bundle, relative to the project root. */
   readonly inputs: readonly string[];
-}
-
-export class FirmwareBundleError extends Error {
-  readonly code = 'NV_FIRMWARE_BUNDLE';
 }
 
 /** The OATH engine's fast parts (protocol/oath/engines.ts) become the compact ones. */
@@ -52,7 +49,7 @@ export async function buildFirmwareBundle(options: BundleOptions = {}): Promise<
   try {
     esbuild = await import('esbuild');
   } catch {
-    throw new FirmwareBundleError('esbuild builds the firmware bundle and is not installed (it is a devDependency: npm install)');
+    throw new CodedError('NV_FIRMWARE_BUNDLE', 'esbuild builds the firmware bundle and is not installed (it is a devDependency: npm install)');
   }
   const result = await esbuild
     .build({
@@ -71,7 +68,7 @@ export async function buildFirmwareBundle(options: BundleOptions = {}): Promise<
       plugins: options.compactOath === false ? [] : [compactOathEngine],
     })
     .catch((error: { errors?: { text: string }[] }) => {
-      throw new FirmwareBundleError(`the firmware bundle did not build: ${(error.errors ?? []).map((e) => e.text).join('; ')}`);
+      throw new CodedError('NV_FIRMWARE_BUNDLE', `the firmware bundle did not build: ${(error.errors ?? []).map((e) => e.text).join('; ')}`);
     });
   const code = result.outputFiles[0]!.text;
   const bytes = Buffer.byteLength(code);

@@ -3,6 +3,7 @@
  * `quickjs`, the firmware bundle inside QuickJS-NG (device/targets/quickjs), as on a chip that
  * runs JavaScript. Everything else about the target (its flash, clocks, ports) is the same.
  */
+import type { EngineState } from '../../protocol/debug/messages.ts';
 import type { CoreFactory } from '../sim/sim-token.ts';
 
 export const ENGINES = ['v8', 'quickjs'] as const;
@@ -13,7 +14,7 @@ export interface FirmwareEngine {
   /** Makes the firmware at every power-on. */
   readonly createCore: CoreFactory;
   /** The engine as the debug link's `state` shows it (a QuickJS engine adds its memory report). */
-  describe(): Record<string, unknown>;
+  describe(): EngineState;
 }
 
 /** One token's engine: a QuickJS engine keeps that token's memory figures. */

@@ -8,10 +8,10 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { EnrollArgs, HelloReply } from '../../protocol/commands.ts';
 import { PatientServerClient, enrollBatch, summarize, type BatchOutcome } from './batch-enrolment.ts';
-import { BridgeError } from './link.ts';
 import type { ConnectedToken } from './operations.ts';
-import { ServerClient, ServerError, type TokenRegistration } from './server-client.ts';
+import { ServerClient, type TokenRegistration } from './server-client.ts';
 import type { TokenSession } from './session.ts';
+import { CodedError } from '../../protocol/coded-error.ts';
 
 interface FakeToken {
   serial: string;
@@ -21,7 +21,7 @@ interface FakeToken {
 
 class FakeServer extends ServerClient {
   readonly records = new Map<string, TokenRegistration>();
-  refuseWith: ServerError | undefined;
+  refuseWith: CodedError | undefined;
 
   constructor() {
     super({ url: 'http://server.invalid', adminKey: 'k' });
@@ -30,7 +30,7 @@ class FakeServer extends ServerClient {
   override async register(token: TokenRegistration) {
     await new Promise((resolve) => setTimeout(resolve, 1));
     if (this.refuseWith) throw this.refuseWith;
-    if (this.records.has(token.serial)) throw new ServerError('NV_TOKEN_EXISTS', `token ${token.serial} exists`, 409);
+    if (this.records.has(token.serial)) throw new CodedError('NV_TOKEN_EXISTS', `token ${token.serial} exists`, 409);
     this.records.set(token.serial, token);
     return {} as Awaited<ReturnType<ServerClient['register']>>;
   }
@@ -47,7 +47,7 @@ function fakeRack(tokens: Record<string, FakeToken>) {
   const connect = async (port: string): Promise<ConnectedToken> => {
     await new Promise((resolve) => setTimeout(resolve, 2));
     const token = tokens[port];
-    if (!token) throw new BridgeError('NV_PORT_OPEN', `cannot open ${port}: No such file or directory`);
+    if (!token) throw new CodedError('NV_PORT_OPEN', `cannot open ${port}: No such file or directory`);
     open++;
     mostOpen = Math.max(mostOpen, open);
     const session = {
@@ -124,13 +124,13 @@ describe('enrollBatch', () => {
     for (let i = 0; i < 20; i++) tokens[`port-${i}`] = { serial: String(42000000 + i), enrolled: false };
     const rack = fakeRack(tokens);
     const server = new FakeServer();
-    server.refuseWith = new ServerError('NV_UNAUTHORIZED', 'the server refused: an API key is needed', 401);
+    server.refuseWith = new CodedError('NV_UNAUTHORIZED', 'the server refused: an API key is needed', 401);
     const seen: BatchOutcome[] = [];
     const error = await enrollBatch(
       Object.keys(tokens).map((port) => ({ port })),
       { server, args: ARGS, newSecret, concurrency: 2, connect: rack.connect, onOutcome: (o) => seen.push(o) },
     ).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(BridgeError);
+    expect(error).toBeInstanceOf(CodedError);
     expect(error).toMatchObject({ code: 'NV_UNAUTHORIZED' });
     expect(Object.values(tokens).filter((t) => t.enrolled)).toEqual([]);
     expect(seen).toEqual([]);

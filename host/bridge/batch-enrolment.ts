@@ -6,9 +6,9 @@
  */
 import type { EnrollArgs } from '../../protocol/commands.ts';
 import { enrollWithServer } from './enrolment.ts';
-import { BridgeError } from './link.ts';
 import { connectToken, type ConnectedToken } from './operations.ts';
-import { ServerClient, ServerError, type TokenRegistration } from './server-client.ts';
+import { ServerClient, type TokenRegistration } from './server-client.ts';
+import { CodedError } from '../../protocol/coded-error.ts';
 
 /** A token to enrol: where to reach it, and its serial number when already known (from an announcement). */
 export interface BatchTarget {
@@ -68,7 +68,7 @@ export async function enrollBatch(targets: readonly BatchTarget[], options: Batc
   };
   const workers = Math.max(1, Math.min(options.concurrency, targets.length));
   await Promise.all(Array.from({ length: workers }, worker));
-  if (stoppedBy) throw new BridgeError(stoppedBy.code, stoppedBy.message);
+  if (stoppedBy) throw new CodedError(stoppedBy.code, stoppedBy.message);
   return outcomes;
 }
 
@@ -84,7 +84,7 @@ async function enrollOne(
   try {
     token = await connect(port);
   } catch (error) {
-    if (!(target.alternate && error instanceof BridgeError && error.code === 'NV_PORT_BUSY')) return failed(port, serial, error);
+    if (!(target.alternate && error instanceof CodedError && error.code === 'NV_PORT_BUSY')) return failed(port, serial, error);
     port = target.alternate;
     try {
       token = await connect(port);
@@ -107,7 +107,7 @@ async function enrollOne(
       secret.fill(0);
     }
   } catch (error) {
-    if (error instanceof BridgeError && error.code === 'NV_TOKEN_ALREADY_ENROLLED' && serial !== undefined) {
+    if (error instanceof CodedError && error.code === 'NV_TOKEN_ALREADY_ENROLLED' && serial !== undefined) {
       return { status: 'already-enrolled', port, serial };
     }
     return failed(port, serial, error);
@@ -117,8 +117,7 @@ async function enrollOne(
 }
 
 function failed(port: string, serial: string | undefined, error: unknown): BatchOutcome {
-  const coded = error as { code?: unknown; message?: unknown };
-  const code = typeof coded.code === 'string' && /^NV_[A-Z0-9_]+$/.test(coded.code) ? coded.code : 'NV_INTERNAL';
+  const code = error instanceof CodedError ? error.code : 'NV_INTERNAL';
   const message = error instanceof Error ? error.message.split('\n')[0]! : String(error);
   return { status: 'failed', port, ...(serial === undefined ? {} : { serial }), code, message };
 }
@@ -152,7 +151,7 @@ export class PatientServerClient extends ServerClient {
       await response.arrayBuffer();
     } catch (error) {
       const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).name;
-      throw new BridgeError('NV_SERVER_UNREACHABLE', `the server at ${this.url} could not be reached (${cause})`);
+      throw new CodedError('NV_SERVER_UNREACHABLE', `the server at ${this.url} could not be reached (${cause})`);
     }
   }
 
@@ -171,7 +170,7 @@ async function patiently<T>(request: () => Promise<T>): Promise<T> {
       return await request();
     } catch (error) {
       const wait = RATE_LIMIT_BACKOFF_MS[attempt];
-      if (!(error instanceof ServerError && error.status === 429) || wait === undefined) throw error;
+      if (!(error instanceof CodedError && error.status === 429) || wait === undefined) throw error;
       await new Promise((resolve) => setTimeout(resolve, wait * (0.75 + Math.random() / 2)));
     }
   }

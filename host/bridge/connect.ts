@@ -5,10 +5,11 @@
  * link, and every command works the same over each.
  */
 import { HidMessageLink } from './hid-link.ts';
-import { BridgeError, type MessageLink } from './link.ts';
+import type { MessageLink } from './link.ts';
 import { NodeHidReportPort, loadNodeHid, type HidBackend } from './node-hid-port.ts';
 import { SerialLineLink } from './serial-link.ts';
 import { UdpReportPort } from './udp-report-port.ts';
+import { CodedError } from '../../protocol/coded-error.ts';
 
 export type TokenAddress =
   | { readonly kind: 'serial'; readonly path: string }
@@ -19,15 +20,15 @@ export function parseAddress(text: string): TokenAddress {
   const udp = /^(?:hid\+)?udp:\/\/(\[[0-9a-fA-F:]+\]|[^:/]+):(\d{1,5})\/?$/.exec(text);
   if (udp) {
     const port = Number(udp[2]);
-    if (port < 1 || port > 65535) throw new BridgeError('NV_BAD_ADDRESS', `${text}: a UDP port is 1..65535`);
+    if (port < 1 || port > 65535) throw new CodedError('NV_BAD_ADDRESS', `${text}: a UDP port is 1..65535`);
     return { kind: 'hid-udp', host: udp[1]!.replace(/^\[|\]$/g, ''), port };
   }
   if (text.startsWith('hid:')) {
     const selector = text.slice(4);
-    if (!selector) throw new BridgeError('NV_BAD_ADDRESS', 'hid: needs a device path or a serial number, e.g. hid:/dev/hidraw3');
+    if (!selector) throw new CodedError('NV_BAD_ADDRESS', 'hid: needs a device path or a serial number, e.g. hid:/dev/hidraw3');
     return { kind: 'hid', selector };
   }
-  if (/^[a-z+]+:\/\//i.test(text)) throw new BridgeError('NV_BAD_ADDRESS', `${text}: a token is a serial port path, hid+udp://HOST:PORT or hid:PATH`);
+  if (/^[a-z+]+:\/\//i.test(text)) throw new CodedError('NV_BAD_ADDRESS', `${text}: a token is a serial port path, hid+udp://HOST:PORT or hid:PATH`);
   return { kind: 'serial', path: text };
 }
 

@@ -8,9 +8,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { SerialPort } from 'serialport';
-import { parseAnnouncement, runtimeDirectory, type EmulatorAnnouncement } from '../../protocol/discovery.ts';
-import { BridgeError } from './link.ts';
+import { isAlive, parseAnnouncement, runtimeDirectory, type EmulatorAnnouncement } from '../../protocol/discovery.ts';
 import { listHidTokens, loadNodeHid, type HidBackend } from './node-hid-port.ts';
+import { CodedError } from '../../protocol/coded-error.ts';
 
 export interface FoundPort {
   readonly kind: 'serial' | 'hid' | 'emulator';
@@ -57,13 +57,13 @@ export function listEmulators(runtimeDir = hostRuntimeDir()): EmulatorAnnounceme
       continue;
     }
     if (!announcement) continue;
-    if (!isAlive(announcement.pid)) {
+    if (!isAlive(announcement.pid, process)) {
       fs.rmSync(file, { force: true });
       continue;
     }
     found.push(announcement);
   }
-  return found.sort((a, b) => a.serial.localeCompare(b.serial));
+  return found.sort((a, b) => a.serial.localeCompare(b.serial) || a.pid - b.pid);
 }
 
 export async function discover(runtimeDir = hostRuntimeDir(), hid: () => HidBackend = loadNodeHid): Promise<Discovery> {
@@ -159,20 +159,11 @@ export function chooseToken(tokens: readonly AttachedToken[], serial?: string): 
     const matching = tokens.filter((t) => t.serial === serial);
     if (matching.length === 1) return matching[0]!;
     if (matching.length === 0) {
-      throw new BridgeError('NV_NO_SUCH_TOKEN', `no attached token has serial ${serial}` + (tokens.length ? `; attached: ${tokens.map(describe).join(', ')}` : ': none is attached'));
+      throw new CodedError('NV_NO_SUCH_TOKEN', `no attached token has serial ${serial}` + (tokens.length ? `; attached: ${tokens.map(describe).join(', ')}` : ': none is attached'));
     }
-    throw new BridgeError('NV_SEVERAL_TOKENS', `${matching.length} attached tokens have serial ${serial}: ${matching.map(describe).join(', ')}; choose one with --port`);
+    throw new CodedError('NV_SEVERAL_TOKENS', `${matching.length} attached tokens have serial ${serial}: ${matching.map(describe).join(', ')}; choose one with --port`);
   }
   if (tokens.length === 1) return tokens[0]!;
-  if (tokens.length === 0) throw new BridgeError('NV_NO_TOKENS', 'no token found: start an emulator (noegleviser device emulate), plug a token in, or name its port with --port');
-  throw new BridgeError('NV_SEVERAL_TOKENS', `${tokens.length} tokens are attached: ${tokens.map(describe).join(', ')}; choose one with --serial SERIAL (or --port)`);
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  if (tokens.length === 0) throw new CodedError('NV_NO_TOKENS', 'no token found: start an emulator (noegleviser device emulate), plug a token in, or name its port with --port');
+  throw new CodedError('NV_SEVERAL_TOKENS', `${tokens.length} tokens are attached: ${tokens.map(describe).join(', ')}; choose one with --serial SERIAL (or --port)`);
 }

@@ -8,9 +8,9 @@
  */
 import type { EnrollArgs, HelloReply } from '../../protocol/commands.ts';
 import { bytesToHex } from '../../protocol/bytes.ts';
-import { BridgeError } from './link.ts';
 import type { ConnectedToken } from './operations.ts';
-import { ServerError, type ServerClient, type TokenRegistration } from './server-client.ts';
+import { type ServerClient, type TokenRegistration } from './server-client.ts';
+import { CodedError } from '../../protocol/coded-error.ts';
 
 export interface ServerEnrolment {
   readonly serial: string;
@@ -28,7 +28,7 @@ export async function enrollWithServer(
 ): Promise<ServerEnrolment> {
   const serial = token.identity.serial;
   const info = await token.session.request('info', {});
-  if (info.enrolled) throw new BridgeError('NV_TOKEN_ALREADY_ENROLLED', `token ${serial} already holds a seed: wipe it first`);
+  if (info.enrolled) throw new CodedError('NV_TOKEN_ALREADY_ENROLLED', `token ${serial} already holds a seed: wipe it first`);
 
   await registerOrReplace(server, {
     serial,
@@ -52,15 +52,15 @@ export async function enrollWithServer(
     try {
       await server.deleteToken(serial);
     } catch (deleteError) {
-      throw new BridgeError(
+      throw new CodedError(
         'NV_ENROLL_HALF',
         `writing the seed to token ${serial} failed (${reason}), and removing its server record failed too (${(deleteError as Error).message}): delete ${serial} on the server`,
       );
     }
     if (holds === false) {
-      throw new BridgeError('NV_ENROLL_ROLLED_BACK', `writing the seed to token ${serial} failed (${reason}); its server record was removed, so neither side holds the seed`);
+      throw new CodedError('NV_ENROLL_ROLLED_BACK', `writing the seed to token ${serial} failed (${reason}); its server record was removed, so neither side holds the seed`);
     }
-    throw new BridgeError(
+    throw new CodedError(
       'NV_ENROLL_UNCERTAIN',
       `writing the seed to token ${serial} failed (${reason}) and the token could not be checked; its server record was removed: if \`noegleviser info\` shows the token enrolled, wipe it`,
     );
@@ -75,10 +75,10 @@ async function registerOrReplace(server: ServerClient, registration: TokenRegist
   try {
     await server.register(registration);
   } catch (error) {
-    if (!(error instanceof ServerError) || error.code !== 'NV_SERIAL_EXISTS') throw error;
+    if (!(error instanceof CodedError) || error.code !== 'NV_SERIAL_EXISTS') throw error;
     const serial = registration.serial;
     if (!replace) {
-      throw new BridgeError(
+      throw new CodedError(
         'NV_SERIAL_EXISTS',
         `the server already has a record of token ${serial} from an earlier enrolment: remove it with \`noegleviser token delete ${serial}\`, or enrol with --replace`,
       );

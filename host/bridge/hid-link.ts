@@ -23,8 +23,9 @@ import {
   sealBody,
 } from '../../protocol/framing/hid.ts';
 import { decodeMessageText, encodeMessage, errorResponse, UNATTRIBUTED_ID, type Message } from '../../protocol/message.ts';
-import { BridgeError, type MessageLink } from './link.ts';
+import type { MessageLink } from './link.ts';
 import type { ReportPort } from './report-port.ts';
+import { CodedError } from '../../protocol/coded-error.ts';
 
 const LIVENESS_INTERVAL_MS = 1000;
 const UNANSWERED_PINGS_LIMIT = 3;
@@ -60,7 +61,7 @@ export class HidMessageLink implements MessageLink {
   static async open(port: ReportPort, timeoutMs = 1000): Promise<HidMessageLink> {
     const nonce = new Uint8Array(randomBytes(INIT_NONCE_BYTES));
     const channel = await new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new BridgeError('NV_NOT_A_TOKEN', `${port.description} did not answer a HID INIT within ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(() => reject(new CodedError('NV_NOT_A_TOKEN', `${port.description} did not answer a HID INIT within ${timeoutMs} ms`)), timeoutMs);
       port.onReport((report) => {
         const packet = parsePacket(report);
         if (packet?.kind !== 'init' || packet.channel !== BROADCAST_CHANNEL || packet.command !== HID_COMMAND.INIT) return;
@@ -70,7 +71,7 @@ export class HidMessageLink implements MessageLink {
       });
       port.onClose((error) => {
         clearTimeout(timer);
-        reject(new BridgeError('NV_NOT_A_TOKEN', `nothing answers like a token at ${port.description}${error ? ` (${error.message.replace(/^.*: /, '')})` : ''}`));
+        reject(new CodedError('NV_NOT_A_TOKEN', `nothing answers like a token at ${port.description}${error ? ` (${error.message.replace(/^.*: /, '')})` : ''}`));
       });
       for (const report of fragment(BROADCAST_CHANNEL, HID_COMMAND.INIT, nonce)) port.write(report).catch(reject);
     });
@@ -110,7 +111,7 @@ export class HidMessageLink implements MessageLink {
 
   private ping(): void {
     if (this.unansweredPings >= UNANSWERED_PINGS_LIMIT) {
-      return this.end(new BridgeError('NV_LINK_CLOSED', `${this.description} stopped answering`));
+      return this.end(new CodedError('NV_LINK_CLOSED', `${this.description} stopped answering`));
     }
     this.unansweredPings++;
     this.write(HID_COMMAND.PING, new Uint8Array(0)).catch(() => undefined);
@@ -131,12 +132,12 @@ export class HidMessageLink implements MessageLink {
     this.unansweredPings = 0;
     const result = packet.kind === 'init' ? this.assembler.start(packet, Date.now()) : this.assembler.continue(packet, Date.now());
     if (result.kind === 'pending') return;
-    if (result.kind === 'error') return this.noise(new BridgeError('NV_HID_FRAMING', `a reply from ${this.description} broke off (${result.error})`));
+    if (result.kind === 'error') return this.noise(new CodedError('NV_HID_FRAMING', `a reply from ${this.description} broke off (${result.error})`));
     switch (result.command) {
       case HID_COMMAND.MESSAGE:
       case HID_COMMAND.EVENT: {
         const body = openBody(result.payload);
-        if (body === undefined) return this.noise(new BridgeError('NV_HID_FRAMING', `a reply from ${this.description} failed its CRC`));
+        if (body === undefined) return this.noise(new CodedError('NV_HID_FRAMING', `a reply from ${this.description} failed its CRC`));
         let message: Message;
         try {
           message = decodeMessageText(body);
@@ -164,7 +165,7 @@ export class HidMessageLink implements MessageLink {
   private onFramingError(code: number): void {
     const name = hidErrorName(code) ?? 'OTHER';
     if (name === 'INVALID_CHANNEL') {
-      return this.end(new BridgeError('NV_TOKEN_RESTARTED', `${this.description} no longer knows this host's channel: it restarted, and a request in flight may or may not have been carried out`));
+      return this.end(new CodedError('NV_TOKEN_RESTARTED', `${this.description} no longer knows this host's channel: it restarted, and a request in flight may or may not have been carried out`));
     }
     this.deliver(errorResponse(UNATTRIBUTED_ID, name === 'CHANNEL_BUSY' ? 'busy' : 'bad_frame', name.toLowerCase()));
   }

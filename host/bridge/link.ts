@@ -15,14 +15,3 @@ export interface MessageLink {
   onClose(listener: (error?: Error) => void): void;
   close(): Promise<void>;
 }
-
-/** Errors from the bridge carry a stable code, shown by the CLI beside the message. */
-export class BridgeError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'BridgeError';
-  }
-}

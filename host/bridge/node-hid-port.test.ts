@@ -36,7 +36,7 @@ import {
 } from '../../test/support/scripted-hid.ts';
 import { discover } from './discovery.ts';
 import { HidMessageLink } from './hid-link.ts';
-import { BridgeError } from './link.ts';
+import { CodedError } from '../../protocol/coded-error.ts';
 import { NodeHidReportPort, listHidTokens, loadNodeHid } from './node-hid-port.ts';
 import { connectToken, enroll, readInfo, waitForPress, wipe, type ConnectedToken } from './operations.ts';
 
@@ -77,11 +77,11 @@ async function within<T>(ms: number, promise: Promise<T>): Promise<{ outcome: Pr
   return { outcome, elapsedMs: performance.now() - started };
 }
 
-function rejection(outcome: PromiseSettledResult<unknown>): BridgeError {
+function rejection(outcome: PromiseSettledResult<unknown>): CodedError {
   expect(outcome.status).toBe('rejected');
   const reason = (outcome as PromiseRejectedResult).reason as unknown;
-  expect(reason).toBeInstanceOf(BridgeError);
-  return reason as BridgeError;
+  expect(reason).toBeInstanceOf(CodedError);
+  return reason as CodedError;
 }
 
 async function until(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
@@ -133,9 +133,9 @@ describe('NodeHidReportPort: report IDs on write', () => {
     const port = await NodeHidReportPort.open('/dev/hidraw9', backend);
     handleOf(backend).writeReturns = () => 64;
     const error = await port.write(new Uint8Array(64)).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(BridgeError);
-    expect((error as BridgeError).code).toBe('NV_LINK_FAILED');
-    expect((error as BridgeError).message).toBe('hid:/dev/hidraw9 took 64 of 65 bytes');
+    expect(error).toBeInstanceOf(CodedError);
+    expect((error as CodedError).code).toBe('NV_LINK_FAILED');
+    expect((error as CodedError).message).toBe('hid:/dev/hidraw9 took 64 of 65 bytes');
     await port.close();
   });
 
@@ -333,11 +333,11 @@ describe('loadNodeHid: node-hid only when asked for, and one coded line when it 
     } catch (e) {
       error = e;
     }
-    expect(error).toBeInstanceOf(BridgeError);
-    expect((error as BridgeError).code).toBe('NV_HID_UNAVAILABLE');
-    expect((error as BridgeError).message).toContain('install the Debian package libusb-1.0-0');
-    expect((error as BridgeError).message).toContain('libusb-1.0.so.0: cannot open shared object file');
-    expect((error as BridgeError).message).not.toContain('\n');
+    expect(error).toBeInstanceOf(CodedError);
+    expect((error as CodedError).code).toBe('NV_HID_UNAVAILABLE');
+    expect((error as CodedError).message).toContain('install the Debian package libusb-1.0-0');
+    expect((error as CodedError).message).toContain('libusb-1.0.so.0: cannot open shared object file');
+    expect((error as CodedError).message).not.toContain('\n');
   });
 
   it('a missing libusb found only when node-hid loads its native library (on first use, as node-hid 3 does): still NV_HID_UNAVAILABLE from loadNodeHid', async () => {

@@ -7,8 +7,8 @@ import { createRequire } from 'node:module';
 import { EventEmitter } from 'node:events';
 import { HID_USAGE_PAGE, USB_PRODUCT_ID, USB_VENDOR_ID } from '../../protocol/usb.ts';
 import { HID_REPORT_BYTES } from '../../protocol/framing/hid.ts';
-import { BridgeError } from './link.ts';
 import type { ReportPort } from './report-port.ts';
+import { CodedError } from '../../protocol/coded-error.ts';
 
 /** What the bridge uses of node-hid's HIDAsync device. */
 export interface HidDevice extends EventEmitter {
@@ -56,7 +56,7 @@ export function loadNodeHid(load: () => unknown = () => require('node-hid')): Hi
       : /cannot find module/i.test(reason)
         ? 'install the npm package node-hid'
         : 'reinstall node-hid (npm rebuild node-hid)';
-    throw new BridgeError('NV_HID_UNAVAILABLE', `node-hid cannot be loaded (${reason}): ${hint}`);
+    throw new CodedError('NV_HID_UNAVAILABLE', `node-hid cannot be loaded (${reason}): ${hint}`);
   }
   return { devicesAsync: () => nodeHid.devicesAsync(), open: (path) => nodeHid.HIDAsync.open(path) };
 }
@@ -77,7 +77,7 @@ export class NodeHidReportPort implements ReportPort {
     private readonly device: HidDevice,
     readonly description: string,
   ) {
-    device.on('error', (error: Error) => this.finish(new BridgeError('NV_LINK_CLOSED', `${description} went away (${error.message})`)));
+    device.on('error', (error: Error) => this.finish(new CodedError('NV_LINK_CLOSED', `${description} went away (${error.message})`)));
   }
 
   /** Opens a token by its HID path, or by its serial number among the noegleviser tokens present. */
@@ -85,30 +85,30 @@ export class NodeHidReportPort implements ReportPort {
     let path = selector;
     if (!selector.startsWith('/')) {
       const match = (await listHidTokens(backend)).find((d) => d.serialNumber === selector || d.path === selector);
-      if (!match?.path) throw new BridgeError('NV_PORT_OPEN', `no HID token with serial number ${selector} is plugged in`);
+      if (!match?.path) throw new CodedError('NV_PORT_OPEN', `no HID token with serial number ${selector} is plugged in`);
       path = match.path;
     }
     let device: HidDevice;
     try {
       device = await backend.open(path);
     } catch (error) {
-      throw new BridgeError('NV_PORT_OPEN', `cannot open HID device ${path}: ${(error as Error).message} (see hardware-notes.md for the udev rule)`);
+      throw new CodedError('NV_PORT_OPEN', `cannot open HID device ${path}: ${(error as Error).message} (see hardware-notes.md for the udev rule)`);
     }
     return new NodeHidReportPort(device, `hid:${path}`);
   }
 
   async write(report: Uint8Array): Promise<void> {
-    if (this.closed) throw new BridgeError('NV_LINK_CLOSED', `${this.description} is closed`);
+    if (this.closed) throw new CodedError('NV_LINK_CLOSED', `${this.description} is closed`);
     const withReportId = Buffer.alloc(HID_REPORT_BYTES + 1);
     withReportId.set(report, 1);
     let written: number;
     try {
       written = await this.device.write(withReportId);
     } catch (error) {
-      this.finish(new BridgeError('NV_LINK_CLOSED', `${this.description} went away (${(error as Error).message})`));
-      throw new BridgeError('NV_LINK_CLOSED', `${this.description} went away`);
+      this.finish(new CodedError('NV_LINK_CLOSED', `${this.description} went away (${(error as Error).message})`));
+      throw new CodedError('NV_LINK_CLOSED', `${this.description} went away`);
     }
-    if (written !== withReportId.length) throw new BridgeError('NV_LINK_FAILED', `${this.description} took ${written} of ${withReportId.length} bytes`);
+    if (written !== withReportId.length) throw new CodedError('NV_LINK_FAILED', `${this.description} took ${written} of ${withReportId.length} bytes`);
   }
 
   onReport(listener: (report: Uint8Array) => void): void {

@@ -1,8 +1,8 @@
 /** What a host does with a token, built on a session: connect, enroll, wait for a code, set the clock, wipe. */
 import type { EnrollArgs, HelloReply, TokenInfo } from '../../protocol/commands.ts';
-import { BridgeError } from './link.ts';
 import { openLink, parseAddress, type LinkOptions } from './connect.ts';
 import { TokenSession, type TokenEvent } from './session.ts';
+import { CodedError } from '../../protocol/coded-error.ts';
 
 export interface ConnectedToken {
   readonly session: TokenSession;
@@ -45,17 +45,17 @@ export interface PressedCode {
  */
 export async function waitForPress(session: TokenSession, timeoutMs: number, onListening?: () => void): Promise<PressedCode> {
   const status = await session.request('status', {});
-  if (!status.enrolled) throw new BridgeError('NV_NOT_ENROLLED', 'the token holds no seed: enroll it first');
-  if (!status.push) throw new BridgeError('NV_PUSH_OFF', 'the token does not report presses: switch them on with `noegleviser events on`');
+  if (!status.enrolled) throw new CodedError('NV_NOT_ENROLLED', 'the token holds no seed: enroll it first');
+  if (!status.push) throw new CodedError('NV_PUSH_OFF', 'the token does not report presses: switch them on with `noegleviser events on`');
   const firstCounter = status.counter;
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => done(new BridgeError('NV_TIMEOUT', `no button press within ${Math.round(timeoutMs / 1000)} s`)), timeoutMs);
+    const timer = setTimeout(() => done(new CodedError('NV_TIMEOUT', `no button press within ${Math.round(timeoutMs / 1000)} s`)), timeoutMs);
     const stop = session.onEvent((event: TokenEvent) => {
       if (event.name !== 'press') return;
       if (firstCounter !== undefined && event.fields.counter !== undefined && event.fields.counter < firstCounter) return;
       done({ code: event.fields.code, counter: event.fields.counter, step: event.fields.step, lowBattery: event.fields.battery === 'low' });
     });
-    session.onClose((error) => done(error ?? new BridgeError('NV_LINK_CLOSED', 'the token went away')));
+    session.onClose((error) => done(error ?? new CodedError('NV_LINK_CLOSED', 'the token went away')));
     onListening?.();
     let settled = false;
     function done(outcome: PressedCode | Error) {
@@ -105,7 +105,7 @@ export interface ClockSync {
 }
 
 /** The token's clock runs further ahead of the host's than a round trip explains: setting it back needs `force`. */
-export class ClockAheadError extends BridgeError {
+export class ClockAheadError extends CodedError {
   constructor(
     readonly offsetMs: number,
     readonly toleranceMs: number,

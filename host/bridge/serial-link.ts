@@ -3,7 +3,8 @@ import { ReadlineParser } from '@serialport/parser-readline';
 import { SerialPort } from 'serialport';
 import { decodeLine, encodeLine } from '../../protocol/framing/line.ts';
 import type { Message } from '../../protocol/message.ts';
-import { BridgeError, type MessageLink } from './link.ts';
+import type { MessageLink } from './link.ts';
+import { CodedError } from '../../protocol/coded-error.ts';
 
 export const DEFAULT_BAUD_RATE = 115_200;
 /** A device that sends this much without a newline is not speaking the line protocol. */
@@ -14,7 +15,7 @@ export class SerialLineLink implements MessageLink {
   private readonly noiseListeners: ((error: Error) => void)[] = [];
   private readonly closeListeners: ((error?: Error) => void)[] = [];
   private closing = false;
-  private failure: BridgeError | undefined;
+  private failure: CodedError | undefined;
 
   private constructor(
     private readonly port: SerialPort,
@@ -27,16 +28,16 @@ export class SerialLineLink implements MessageLink {
       const newline = chunk.lastIndexOf(0x0a);
       unterminated = newline >= 0 ? chunk.length - newline - 1 : unterminated + chunk.length;
       if (unterminated > MAX_UNTERMINATED_BYTES) {
-        this.fail(new BridgeError('NV_NOT_A_TOKEN', `${description} sends data that is not protocol lines`));
+        this.fail(new CodedError('NV_NOT_A_TOKEN', `${description} sends data that is not protocol lines`));
       }
     });
     port.on('close', (error?: Error & { disconnected?: boolean }) => {
       const reason = this.closing
         ? undefined
-        : (this.failure ?? new BridgeError('NV_LINK_CLOSED', `${description} closed${error ? `: ${error.message}` : ''}`));
+        : (this.failure ?? new CodedError('NV_LINK_CLOSED', `${description} closed${error ? `: ${error.message}` : ''}`));
       for (const listener of this.closeListeners) listener(reason);
     });
-    port.on('error', (error: Error) => this.fail(new BridgeError('NV_LINK_FAILED', `${description}: ${error.message}`)));
+    port.on('error', (error: Error) => this.fail(new CodedError('NV_LINK_FAILED', `${description}: ${error.message}`)));
   }
 
   /** Opens the port, drops whatever the token said while nobody listened, and returns the link. */
@@ -46,9 +47,9 @@ export class SerialLineLink implements MessageLink {
       port.open((error) => {
         if (!error) return resolve();
         if (/cannot lock port/i.test(error.message)) {
-          return reject(new BridgeError('NV_PORT_BUSY', `${path} is open in another program (a \`noegleviser watch\`, a terminal?); a serial port has one host at a time`));
+          return reject(new CodedError('NV_PORT_BUSY', `${path} is open in another program (a \`noegleviser watch\`, a terminal?); a serial port has one host at a time`));
         }
-        reject(new BridgeError('NV_PORT_OPEN', `cannot open ${path}: ${error.message.replace(/^Error:? /, '').replace(/, cannot open .*$/, '')}`));
+        reject(new CodedError('NV_PORT_OPEN', `cannot open ${path}: ${error.message.replace(/^Error:? /, '').replace(/, cannot open .*$/, '')}`));
       }),
     );
     await new Promise<void>((resolve) => port.flush(() => resolve()));
@@ -57,9 +58,9 @@ export class SerialLineLink implements MessageLink {
 
   send(message: Message): Promise<void> {
     return new Promise((resolve, reject) => {
-      if (!this.port.isOpen) return reject(new BridgeError('NV_LINK_CLOSED', `${this.description} is closed`));
+      if (!this.port.isOpen) return reject(new CodedError('NV_LINK_CLOSED', `${this.description} is closed`));
       this.port.write(encodeLine(message), 'latin1', (error) =>
-        error ? reject(new BridgeError('NV_LINK_FAILED', `${this.description}: ${error.message}`)) : resolve(),
+        error ? reject(new CodedError('NV_LINK_FAILED', `${this.description}: ${error.message}`)) : resolve(),
       );
     });
   }
@@ -99,7 +100,7 @@ export class SerialLineLink implements MessageLink {
     for (const listener of this.messageListeners) listener(message);
   }
 
-  private fail(error: BridgeError): void {
+  private fail(error: CodedError): void {
     if (this.closing || this.failure) return;
     this.failure = error;
     if (this.port.isOpen) this.port.close(() => {});

@@ -1,8 +1,10 @@
 /** The bridge's side of the validation server's HTTP API. */
 import type { Replacement, ResyncOutcome, TokenView, VerifyOutcome } from '../server/token-service.ts';
 import type { viewAuditEntry } from '../server/http/app.ts';
-import type { OrganisationRecord } from '../server/store/service-types.ts';
+import type { OrganisationRecord } from '../service/store/types.ts';
 import type { viewPerson } from '../service/web/api-routes.ts';
+import { CodedError } from '../../protocol/coded-error.ts';
+import { readErrorEnvelope } from '../api/errors.ts';
 
 /** An audit entry as the API sends it: time as an ISO string, the subject named by its kind. */
 export type AuditView = ReturnType<typeof viewAuditEntry>;
@@ -29,7 +31,6 @@ export interface PersonOrderRequest {
   readonly credential: 'card' | 'token';
   readonly tokenSerial?: string;
 }
-import { BridgeError } from './link.ts';
 
 export interface ServerEndpoint {
   readonly url: string;
@@ -51,18 +52,6 @@ export interface TokenRegistration {
   readonly allowShortSeed?: boolean;
 }
 
-/** The server answered with a coded error (`status` is its HTTP status). */
-export class ServerError extends BridgeError {
-  constructor(
-    code: string,
-    message: string,
-    readonly status: number,
-  ) {
-    super(code, message);
-    this.name = 'ServerError';
-  }
-}
-
 export class ServerClient {
   readonly url: string;
 
@@ -81,7 +70,7 @@ export class ServerClient {
     try {
       return (await this.call<{ token: TokenView }>('admin', 'GET', `/v1/tokens/${encodeURIComponent(serial)}`)).token;
     } catch (error) {
-      if (error instanceof ServerError && error.status === 404) return undefined;
+      if (error instanceof CodedError && error.status === 404) return undefined;
       throw error;
     }
   }
@@ -162,7 +151,7 @@ export class ServerClient {
   private async call<T>(role: 'admin' | 'client', method: string, path: string, body?: unknown): Promise<T> {
     const key = role === 'admin' ? this.endpoint.adminKey : (this.endpoint.clientKey ?? this.endpoint.adminKey);
     if (!key) {
-      throw new BridgeError('NV_NO_API_KEY', `this needs the server's ${role} API key (--${role}-key, NOEGLEVISER_${role.toUpperCase()}_KEY or the config file)`);
+      throw new CodedError('NV_NO_API_KEY', `this needs the server's ${role} API key (--${role}-key, NOEGLEVISER_${role.toUpperCase()}_KEY or the config file)`);
     }
     let response: Response;
     try {
@@ -174,16 +163,11 @@ export class ServerClient {
       });
     } catch (error) {
       const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).name;
-      throw new BridgeError('NV_SERVER_UNREACHABLE', `the server at ${this.url} could not be reached (${cause})`);
+      throw new CodedError('NV_SERVER_UNREACHABLE', `the server at ${this.url} could not be reached (${cause})`);
     }
     const text = await response.text();
     if (response.ok) return (text ? JSON.parse(text) : {}) as T;
-    let failure: { code?: string; message?: string } = {};
-    try {
-      failure = (JSON.parse(text) as { error?: typeof failure }).error ?? {};
-    } catch {
-      // not our server, or a proxy's error page
-    }
-    throw new ServerError(failure.code ?? `NV_HTTP_${response.status}`, `the server refused: ${failure.message ?? response.statusText}`, response.status);
+    const failure = readErrorEnvelope(response.status, text, response.statusText);
+    throw new CodedError(failure.code, `the server refused: ${failure.message}`, failure.status);
   }
 }

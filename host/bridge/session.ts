@@ -18,10 +18,11 @@ import { TOKEN_ERRORS, isTokenErrorCode, type TokenErrorCode } from '../../proto
 import { decodeFields, encodeFields, type Schema } from '../../protocol/fields.ts';
 import { MAX_REQUEST_ID, UNATTRIBUTED_ID, type Message } from '../../protocol/message.ts';
 import { PROTOCOL_VERSION } from '../../protocol/version.ts';
-import { BridgeError, type MessageLink } from './link.ts';
+import type { MessageLink } from './link.ts';
+import { CodedError } from '../../protocol/coded-error.ts';
 
 /** The token answered with a coded error. */
-export class TokenError extends BridgeError {
+export class TokenError extends CodedError {
   constructor(
     readonly tokenCode: TokenErrorCode,
     readonly detail: string | undefined,
@@ -65,7 +66,7 @@ export class TokenSession {
     link.onMessage((message) => this.onMessage(message));
     link.onNoise(() => this.noise++);
     link.onClose((error) => {
-      this.closedBy = error ?? new BridgeError('NV_LINK_CLOSED', `${link.description} closed`);
+      this.closedBy = error ?? new CodedError('NV_LINK_CLOSED', `${link.description} closed`);
       for (const listener of this.closeListeners) listener(error);
     });
   }
@@ -81,24 +82,24 @@ export class TokenSession {
       const hello = () => session.request('hello', { proto: PROTOCOL_VERSION }, { timeoutMs, retries: 1 });
       // A token that just booted may still be announcing it: its hello answer comes next.
       identity = await hello().catch((error: unknown) =>
-        error instanceof BridgeError && error.code === 'NV_TOKEN_RESTARTED' ? hello() : Promise.reject(error),
+        error instanceof CodedError && error.code === 'NV_TOKEN_RESTARTED' ? hello() : Promise.reject(error),
       );
     } catch (error) {
       if (error instanceof TokenError && error.tokenCode === 'unsupported_version') {
-        throw new BridgeError('NV_PROTOCOL_MISMATCH', `${link.description} does not speak protocol v${PROTOCOL_VERSION}`);
+        throw new CodedError('NV_PROTOCOL_MISMATCH', `${link.description} does not speak protocol v${PROTOCOL_VERSION}`);
       }
-      if (error instanceof BridgeError && (error.code === 'NV_TIMEOUT' || error.code === 'NV_BAD_REPLY')) {
-        throw new BridgeError('NV_NOT_A_TOKEN', `${link.description} did not answer like a token (${error.message})`);
+      if (error instanceof CodedError && (error.code === 'NV_TIMEOUT' || error.code === 'NV_BAD_REPLY')) {
+        throw new CodedError('NV_NOT_A_TOKEN', `${link.description} did not answer like a token (${error.message})`);
       }
       throw error;
     }
     if (identity.proto !== PROTOCOL_VERSION) {
-      throw new BridgeError('NV_PROTOCOL_MISMATCH', `${link.description} speaks protocol v${identity.proto}, this bridge v${PROTOCOL_VERSION}`);
+      throw new CodedError('NV_PROTOCOL_MISMATCH', `${link.description} speaks protocol v${identity.proto}, this bridge v${PROTOCOL_VERSION}`);
     }
     return { session, identity };
   }
 
-  /** Sends a command and resolves with its typed reply; rejects with TokenError, or BridgeError NV_TIMEOUT. */
+  /** Sends a command and resolves with its typed reply; rejects with TokenError, or CodedError NV_TIMEOUT. */
   request<C extends CommandName>(command: C, args: RequestArgs[C], options: RequestOptions = {}): Promise<ReplyFields[C]> {
     const run = () => this.exchange(command, args, options);
     const result = this.queue.then(run, run);
@@ -131,16 +132,16 @@ export class TokenSession {
       const response = await this.awaitResponse(id, timeoutMs, () => this.link.send({ kind: 'request', id, name: command, fields }));
       if (response === 'timeout') {
         if (spec.idempotent && attempt < retries) continue;
-        throw new BridgeError('NV_TIMEOUT', `${this.link.description} did not answer ${command} within ${timeoutMs} ms`);
+        throw new CodedError('NV_TIMEOUT', `${this.link.description} did not answer ${command} within ${timeoutMs} ms`);
       }
       if (!response.ok) {
         const code = response.fields.code ?? '';
-        if (!isTokenErrorCode(code)) throw new BridgeError('NV_BAD_REPLY', `${this.link.description} answered ${command} with unknown error "${code}"`);
+        if (!isTokenErrorCode(code)) throw new CodedError('NV_BAD_REPLY', `${this.link.description} answered ${command} with unknown error "${code}"`);
         if (UNREAD.has(code) && attempt < retries) continue;
         throw new TokenError(code, response.fields.detail, command);
       }
       const reply = decodeFields(spec.reply, response.fields, false);
-      if (!reply.ok) throw new BridgeError('NV_BAD_REPLY', `${this.link.description} sent a malformed "${reply.key}" in its ${command} reply`);
+      if (!reply.ok) throw new CodedError('NV_BAD_REPLY', `${this.link.description} sent a malformed "${reply.key}" in its ${command} reply`);
       return reply.value;
     }
   }
@@ -159,7 +160,7 @@ export class TokenSession {
         else resolve(outcome);
       };
       const timer = setTimeout(() => finish('timeout'), timeoutMs);
-      const onClose = (error?: Error) => finish(error ?? new BridgeError('NV_LINK_CLOSED', `${this.link.description} closed`));
+      const onClose = (error?: Error) => finish(error ?? new CodedError('NV_LINK_CLOSED', `${this.link.description} closed`));
       this.closeListeners.push(onClose);
       const unsubscribe = () => {
         const index = this.closeListeners.indexOf(onClose);
@@ -184,7 +185,7 @@ export class TokenSession {
       this.noise++;
       return;
     }
-    if (event.name === 'boot') this.inFlight?.fail(new BridgeError('NV_TOKEN_RESTARTED', `${this.link.description} restarted before it answered`));
+    if (event.name === 'boot') this.inFlight?.fail(new CodedError('NV_TOKEN_RESTARTED', `${this.link.description} restarted before it answered`));
     for (const listener of this.eventListeners) listener(event);
   }
 

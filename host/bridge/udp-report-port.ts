@@ -1,7 +1,7 @@
 /** HID reports over UDP, one datagram per report: how an emulator offers its HID interface (as Trezor's and SoloKeys' do). */
 import dgram from 'node:dgram';
-import { BridgeError } from './link.ts';
 import type { ReportPort } from './report-port.ts';
+import { CodedError } from '../../protocol/coded-error.ts';
 
 export class UdpReportPort implements ReportPort {
   readonly description: string;
@@ -14,13 +14,13 @@ export class UdpReportPort implements ReportPort {
     port: number,
   ) {
     this.description = `hid+udp://${host}:${port}`;
-    socket.on('error', (error) => this.finish(new BridgeError('NV_LINK_FAILED', `${this.description}: ${error.message}`)));
+    socket.on('error', (error) => this.finish(new CodedError('NV_LINK_FAILED', `${this.description}: ${error.message}`)));
   }
 
   static async open(host: string, port: number): Promise<UdpReportPort> {
     const socket = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
     await new Promise<void>((resolve, reject) => {
-      socket.once('error', (error) => reject(new BridgeError('NV_PORT_OPEN', `cannot reach hid+udp://${host}:${port}: ${error.message}`)));
+      socket.once('error', (error) => reject(new CodedError('NV_PORT_OPEN', `cannot reach hid+udp://${host}:${port}: ${error.message}`)));
       socket.connect(port, host, () => resolve());
     });
     socket.removeAllListeners('error');
@@ -29,8 +29,8 @@ export class UdpReportPort implements ReportPort {
 
   write(report: Uint8Array): Promise<void> {
     return new Promise((resolve, reject) => {
-      if (this.closed) return reject(new BridgeError('NV_LINK_CLOSED', `${this.description} is closed`));
-      this.socket.send(report, (error) => (error ? reject(new BridgeError('NV_LINK_FAILED', `${this.description}: ${error.message}`)) : resolve()));
+      if (this.closed) return reject(new CodedError('NV_LINK_CLOSED', `${this.description} is closed`));
+      this.socket.send(report, (error) => (error ? reject(new CodedError('NV_LINK_FAILED', `${this.description}: ${error.message}`)) : resolve()));
     });
   }
 

@@ -10,10 +10,11 @@ import type { OathAlgorithm } from '../../protocol/oath/parameters.ts';
 import { PatientServerClient, enrollBatch, summarize, type BatchOutcome, type BatchTarget } from '../bridge/batch-enrolment.ts';
 import { attachedTokens } from '../bridge/discovery.ts';
 import { confirmation } from './confirm.ts';
-import { CliError, CommandExit, usageError } from './errors.ts';
+import { CommandExit, usageError } from './errors.ts';
 import { createOutput, type Output } from './output.ts';
 import { otplib, parseSeed } from './seed-input.ts';
 import { resolveEndpoint, type ServerCliOptions } from './server-options.ts';
+import { CodedError } from '../../protocol/coded-error.ts';
 
 export const DEFAULT_BATCH_CONCURRENCY = 32;
 export const MAX_BATCH_CONCURRENCY = 256;
@@ -73,7 +74,7 @@ export async function runBatchEnrolment(options: BatchEnrollOptions): Promise<vo
   await server.checkReachable();
 
   const targets: (BatchTarget & { where?: string })[] = explicit ?? (await findTokens(output));
-  if (targets.length === 0) throw new CliError('NV_NO_TOKENS', 'no tokens found: start an emulator, plug a token in, or name them with --ports');
+  if (targets.length === 0) throw new CodedError('NV_NO_TOKENS', 'no tokens found: start an emulator, plug a token in, or name them with --ports');
   if (!options.yes) {
     output.note(`${targets.length} token${targets.length === 1 ? '' : 's'} to enrol, each with a new seed registered with ${endpoint.url} (a token already enrolled is left as it is):`);
     for (const target of targets) output.note(`  ${(target.serial ?? '-').padEnd(10)} ${target.where ?? target.port}`);

@@ -14,12 +14,13 @@ import { ServerClient } from '../bridge/server-client.ts';
 import type { TokenSession } from '../bridge/session.ts';
 import type { TokenView } from '../server/token-service.ts';
 import { confirmation } from './confirm.ts';
-import { CliError, usageError, wholeNumber } from './errors.ts';
+import { usageError, wholeNumber } from './errors.ts';
 import { createOutput, table } from './output.ts';
 import { addTokenChoice, withToken, type TokenChoice } from './token-choice.ts';
 import { DEFAULT_BATCH_CONCURRENCY, GENERATED_SEED_BYTES, MAX_BATCH_CONCURRENCY, isBatch, runBatchEnrolment, type BatchEnrollOptions } from './batch-enroll.ts';
 import { addServerOptions, resolveEndpoint, type ServerCliOptions } from './server-options.ts';
 import { RECOMMENDED_MIN_SECRET_BYTES, encodeBase32, otplib, parseSeed, readSeedFile, type SeedFormat } from './seed-input.ts';
+import { CodedError } from '../../protocol/coded-error.ts';
 
 interface PortOptions extends TokenChoice {
   timeout?: string;
@@ -282,7 +283,7 @@ export async function setClock(session: TokenSession, force: boolean | undefined
     return await syncClock(session, { force });
   } catch (error) {
     if (error instanceof ClockAheadError) {
-      throw new CliError(
+      throw new CodedError(
         'NV_CLOCK_AHEAD',
         `the token's clock is ${formatClockOffset(error.offsetMs)} ahead of this host's, more than the ${error.toleranceMs} ms a round trip explains: --force sets it back`,
       );

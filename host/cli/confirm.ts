@@ -5,7 +5,8 @@
  * touches anything.
  */
 import readline from 'node:readline';
-import { CliError, usageError } from './errors.ts';
+import { usageError } from './errors.ts';
+import { CodedError } from '../../protocol/coded-error.ts';
 
 export interface Confirmation {
   /** Asks `question` (unless the flag said yes already); throws NV_DECLINED for anything but yes. */
@@ -29,7 +30,7 @@ export function confirmation(given: boolean | undefined, flag: '--force' | '--ye
   return {
     async ask(question) {
       const answer = await readAnswer(`${question} [y/N] `, streams);
-      if (!/^y(es)?$/i.test(answer.trim())) throw new CliError('NV_DECLINED', `not confirmed: nothing was done (${flag} skips the question)`);
+      if (!/^y(es)?$/i.test(answer.trim())) throw new CodedError('NV_DECLINED', `not confirmed: nothing was done (${flag} skips the question)`);
     },
   };
 }

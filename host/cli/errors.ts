@@ -1,17 +1,8 @@
 /** How the CLI fails: one line, a stable code, a non-zero exit, never a stack trace. */
-import { BridgeError } from '../bridge/link.ts';
+import { CodedError } from '../../protocol/coded-error.ts';
 
-export class CliError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-    /** 2 for a usage error (the command line is wrong), 1 for everything else. */
-    readonly exitCode: 1 | 2 = 1,
-  ) {
-    super(message);
-    this.name = 'CliError';
-  }
-}
+/** The command line is wrong (a bad flag, a missing argument): exit 2, where any other failure exits 1. */
+export class UsageError extends CodedError {}
 
 /** Ends a command with a non-zero exit after it has printed its result (e.g. a code the server rejected). */
 export class CommandExit extends Error {
@@ -21,19 +12,16 @@ export class CommandExit extends Error {
   }
 }
 
-export function usageError(code: string, message: string): CliError {
-  return new CliError(code, message, 2);
+export function usageError(code: string, message: string): UsageError {
+  return new UsageError(code, message);
 }
 
 /** Any error as its code, its message, the one line the CLI prints and the exit code it returns. */
 export function describeFailure(error: unknown): { code: string; message: string; line: string; exitCode: number } {
   const coded = (code: string, message: string, exitCode: number) => ({ code, message, line: `${message} [${code}]`, exitCode });
-  if (error instanceof CliError) return coded(error.code, error.message, error.exitCode);
-  if (error instanceof BridgeError) return coded(error.code, error.message, 1);
-  const other = error as { code?: unknown; message?: unknown };
-  if (error instanceof Error && typeof other.code === 'string' && /^NV_[A-Z_]+$/.test(other.code)) {
+  if (error instanceof CodedError) {
     // A bad argument is a usage error wherever it is found (the device's commands check their own).
-    return coded(other.code, error.message, other.code === 'NV_BAD_ARGUMENT' ? 2 : 1);
+    return coded(error.code, error.message, error instanceof UsageError || error.code === 'NV_BAD_ARGUMENT' ? 2 : 1);
   }
   const message = error instanceof Error ? error.message : String(error);
   return coded('NV_INTERNAL', `unexpected failure: ${message.split('\n')[0]}`, 1);

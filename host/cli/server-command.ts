@@ -36,8 +36,8 @@ export function serverCommand(): Command {
     .action(async (options: ServerCommandOptions) => {
       const { host, port } = parseListen(options.listen);
       // Loaded here: fastify and SQLite are for this command only, not for every start of the CLI.
-      const { startServer } = await import('../server/server.ts');
-      const server = await startServer({
+      const { startHost } = await import('../start.ts');
+      const server = await startHost({
         dbFile: options.db,
         host,
         port,

@@ -13,15 +13,13 @@ type Options = ServerCliOptions & { json?: boolean };
 function tokenLines(token: TokenView): string[] {
   return table({
     serial: token.serial,
-    kind: `${token.kind.toUpperCase()}${token.kind === 'password' ? '' : ` ${token.algorithm.toUpperCase()} ${token.digits} digits`}`,
+    kind: `${token.kind.toUpperCase()} ${token.algorithm.toUpperCase()} ${token.digits} digits`,
     state: token.state,
     counter: token.counter,
     'last step': token.lastStep,
     drift: token.driftSteps === undefined ? undefined : `${token.driftSteps} steps`,
     'failed in a row': token.failCount,
     owner: token.owner ?? '-',
-    replaces: token.replaces,
-    'valid until': token.validUntil,
     'last used': token.lastUsedAt ?? 'never',
   });
 }
@@ -100,8 +98,7 @@ export function tokenAdminCommand(): Command {
 
 /** A table with a header row; a TOTP token's place is its last time step, an HOTP token's its next counter. */
 function tokenRows(tokens: TokenView[]): string[] {
-  const place = (t: TokenView) =>
-    t.kind === 'hotp' ? `counter ${t.counter}` : t.kind === 'totp' ? (t.lastStep === undefined || t.lastStep < 0 ? 'time step: none used' : `time step ${t.lastStep}`) : '-';
+  const place = (t: TokenView) => (t.kind === 'hotp' ? `counter ${t.counter}` : t.lastStep === undefined || t.lastStep < 0 ? 'time step: none used' : `time step ${t.lastStep}`);
   const kind = (t: TokenView) => (t.kind === 'totp' ? `TOTP/${t.period}s` : t.kind.toUpperCase());
   return columns(
     ['SERIAL', 'KIND', 'STATE', 'COUNTER / TIME STEP', 'OWNER'],

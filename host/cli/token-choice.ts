@@ -5,10 +5,10 @@
  */
 import { Option, type Command } from 'commander';
 import { attachedTokens, chooseToken } from '../bridge/discovery.ts';
-import { BridgeError } from '../bridge/link.ts';
 import { connectToken, type ConnectedToken } from '../bridge/operations.ts';
 import { usageError } from './errors.ts';
 import { createOutput, type Output } from './output.ts';
+import { CodedError } from '../../protocol/coded-error.ts';
 
 export interface TokenChoice {
   port?: string;
@@ -34,7 +34,7 @@ export async function chooseAddress(options: TokenChoice, output: Output = creat
     return chooseToken(tokens, options.serial).port;
   } catch (error) {
     // Which of several is for the command line to say.
-    if (error instanceof BridgeError && error.code === 'NV_SEVERAL_TOKENS') throw usageError(error.code, error.message);
+    if (error instanceof CodedError && error.code === 'NV_SEVERAL_TOKENS') throw usageError(error.code, error.message);
     throw error;
   }
 }

@@ -7,11 +7,12 @@ import { connectToken, readInfo } from '../bridge/operations.ts';
 import type { ServerClient } from '../bridge/server-client.ts';
 import type { TokenSession } from '../bridge/session.ts';
 import type { VerifyOutcome } from '../server/token-service.ts';
-import { CliError, CommandExit, usageError } from './errors.ts';
+import { CommandExit, usageError } from './errors.ts';
 import { createOutput, table } from './output.ts';
 import { addServerOptions, requireServer, type ServerCliOptions } from './server-options.ts';
 import { setClock } from './bridge-commands.ts';
 import { addTokenChoice, chooseAddress, type TokenChoice } from './token-choice.ts';
+import { CodedError } from '../../protocol/coded-error.ts';
 
 const CODE = /^[A-Za-z0-9]{1,64}$/;
 
@@ -44,7 +45,7 @@ export function verifyCommands(): Command[] {
     const token = await connectToken(await chooseAddress(options, output));
     try {
       const info = await readInfo(token.session);
-      if (!info.enrolled) throw new CliError('NV_NOT_ENROLLED', `token ${info.serial} holds no seed: enroll it first`);
+      if (!info.enrolled) throw new CodedError('NV_NOT_ENROLLED', `token ${info.serial} holds no seed: enroll it first`);
       if (info.mode === 'hotp') {
         const { token: record, moved } = await server.advanceCounter(info.serial, info.counter ?? 0);
         output.result({ serial: info.serial, mode: 'hotp', tokenCounter: info.counter, serverCounter: record.counter, moved }, () => [

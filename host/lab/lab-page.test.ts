@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startServer, type RunningServer } from '../server/server.ts';
+import { startHost, type RunningHost } from '../start.ts';
 import { Outbox, type LetterSummary } from '../service/outbox/outbox.ts';
 import { tempDir } from '../../test/support/processes.ts';
 import { registerLabPage } from './lab-page.ts';
@@ -16,13 +16,13 @@ describe('the lab page routes', () => {
   const dir = tempDir('labpage');
   const outboxDir = path.join(dir, 'outbox');
   const serial = 'NV1-<b>&"1';
-  let server: RunningServer;
+  let server: RunningHost;
   let letter: LetterSummary;
   const letterHtml = `<!doctype html><p>Your temporary password: <b data-secret="temporary-password">${randomBytes(6).toString('hex')}</b></p>`;
   const pdf = new Uint8Array([0x25, 0x50, 0x44, 0x46, 0x2d, 0x00, 0xff, 0x10]);
 
   beforeAll(async () => {
-    server = await startServer({
+    server = await startHost({
       dbFile: path.join(dir, 'server', 'tokens.db'),
       port: 0,
       env: {},

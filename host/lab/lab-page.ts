@@ -11,7 +11,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ApiError } from '../server/errors.ts';
+import { CodedError } from '../../protocol/coded-error.ts';
 import { escapeHtml } from '../service/outbox/html.ts';
 import { Outbox } from '../service/outbox/outbox.ts';
 import { TokenLink, type TokenFace } from './token-link.ts';
@@ -81,7 +81,7 @@ export async function registerLabPage(app: FastifyInstance, options: LabPageOpti
   await app.register(async (lab) => {
     lab.addHook('onRequest', async (request) => {
       if (!LOOPBACK_HOSTS.has(request.hostname)) {
-        throw new ApiError(403, 'NV_LAB_FORBIDDEN', 'the lab answers only on 127.0.0.1, [::1] or localhost');
+        throw new CodedError('NV_LAB_FORBIDDEN', 'the lab answers only on 127.0.0.1, [::1] or localhost', 403);
       }
     });
     registerLabRoutes(lab, { page, assets, token, outbox, codeUsed: options.codeUsed });
@@ -110,7 +110,7 @@ function registerLabRoutes(lab: FastifyInstance, { page, assets, token, outbox, 
   lab.get('/lab', async (_request, reply) => html(reply, PAGE_POLICY).send(page));
   lab.get<{ Params: { name: string } }>('/lab/assets/:name', async (request, reply) => {
     const asset = assets.get(request.params.name);
-    if (!asset) throw new ApiError(404, 'NV_NO_ASSET', 'no such lab asset');
+    if (!asset) throw new CodedError('NV_NO_ASSET', 'no such lab asset', 404);
     return reply.type(asset.type).header('x-content-type-options', 'nosniff').header('cache-control', 'no-cache').send(asset.body);
   });
 
@@ -140,7 +140,7 @@ function registerLabRoutes(lab: FastifyInstance, { page, assets, token, outbox, 
 
 function requireLabHeader(request: FastifyRequest): void {
   if (request.headers[LAB_HEADER] !== LAB_HEADER_VALUE) {
-    throw new ApiError(403, 'NV_LAB_FORBIDDEN', `a lab action needs the header "${LAB_HEADER}: ${LAB_HEADER_VALUE}" (the lab page sends it)`);
+    throw new CodedError('NV_LAB_FORBIDDEN', `a lab action needs the header "${LAB_HEADER}: ${LAB_HEADER_VALUE}" (the lab page sends it)`, 403);
   }
 }
 

@@ -1,7 +1,7 @@
 /**
  * The lab's line to a token's debug link, against a real in-process emulator enrolled with a known
  * seed: presses show the RFC 4226 codes (node:crypto reference), the segments spell them, the link
- * comes back after the emulator restarts, and every failure is a coded ApiError.
+ * comes back after the emulator restarts, and every failure is a coded CodedError.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
@@ -9,9 +9,9 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { startEmulator, type RunningEmulator } from '../../device/targets/emulator/emulator.ts';
-import { debugCall } from '../../device/targets/emulator/debug-link.ts';
+import { debugCall } from '../bridge/debug-link.ts';
 import { connectToken, enroll } from '../bridge/operations.ts';
-import { ApiError } from '../server/errors.ts';
+import { CodedError } from '../../protocol/coded-error.ts';
 import { referenceHotp } from '../../test/support/oath-reference.ts';
 import { tempDir } from '../../test/support/processes.ts';
 import { TokenLink } from './token-link.ts';
@@ -23,14 +23,14 @@ const DIGIT_SEGMENTS: Readonly<Record<string, string>> = {
 };
 const patternOf = (digit: string) => [...DIGIT_SEGMENTS[digit]!].reduce((bits, segment) => bits | (1 << (segment.charCodeAt(0) - 97)), 0);
 
-async function expectApiError(promise: Promise<unknown>, status: number, code: string): Promise<ApiError> {
+async function expectApiError(promise: Promise<unknown>, status: number, code: string): Promise<CodedError> {
   const error = await promise.then(
     () => undefined,
     (failure: unknown) => failure,
   );
-  expect(error).toBeInstanceOf(ApiError);
+  expect(error).toBeInstanceOf(CodedError);
   expect(error).toMatchObject({ status, code });
-  return error as ApiError;
+  return error as CodedError;
 }
 
 describe('TokenLink against an emulated token', () => {

@@ -7,8 +7,8 @@
 import { hash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ApiError } from './errors.ts';
-import { whyNot } from './private-files.ts';
+import { CodedError } from '../../protocol/coded-error.ts';
+import { whyNot } from '../store/private-files.ts';
 import { MASTER_KEY_BYTES } from './seed-vault.ts';
 import type { ApiKeyRecord, TokenStore } from './store/types.ts';
 
@@ -29,22 +29,22 @@ export function loadMasterKey(dataDir: string, env: NodeJS.ProcessEnv): MasterKe
   try {
     if (fs.existsSync(file)) {
       const mode = fs.statSync(file).mode & 0o777;
-      if (mode & 0o077) throw new ApiError(500, 'NV_MASTER_KEY_EXPOSED', `${file} is readable by others (mode ${mode.toString(8)}); chmod 600 it`);
+      if (mode & 0o077) throw new CodedError('NV_MASTER_KEY_EXPOSED', `${file} is readable by others (mode ${mode.toString(8)}); chmod 600 it`, 500);
       return { key: parseMasterKey(fs.readFileSync(file, 'utf8'), file), origin: file, created: false };
     }
     const key = randomBytes(MASTER_KEY_BYTES);
     fs.writeFileSync(file, key.toString('hex') + '\n', { mode: 0o600, flag: 'wx' });
     return { key: new Uint8Array(key), origin: file, created: true };
   } catch (error) {
-    if (error instanceof ApiError) throw error;
-    throw new ApiError(500, 'NV_MASTER_KEY_FILE', `the master key file ${file} cannot be read or written (${whyNot(error as NodeJS.ErrnoException)})`);
+    if (error instanceof CodedError) throw error;
+    throw new CodedError('NV_MASTER_KEY_FILE', `the master key file ${file} cannot be read or written (${whyNot(error as NodeJS.ErrnoException)})`, 500);
   }
 }
 
 function parseMasterKey(text: string, origin: string): Uint8Array {
   const hex = text.trim();
   if (!new RegExp(`^[0-9a-fA-F]{${MASTER_KEY_BYTES * 2}}$`).test(hex)) {
-    throw new ApiError(500, 'NV_MASTER_KEY_INVALID', `the master key in ${origin} is not ${MASTER_KEY_BYTES * 2} hex digits`);
+    throw new CodedError('NV_MASTER_KEY_INVALID', `the master key in ${origin} is not ${MASTER_KEY_BYTES * 2} hex digits`, 500);
   }
   return new Uint8Array(Buffer.from(hex, 'hex'));
 }
@@ -86,7 +86,7 @@ export class ApiKeys {
     for (const role of ['admin', 'client'] as const) {
       const key = given[role];
       if (key !== undefined) {
-        if (key.length < 16) throw new ApiError(500, 'NV_API_KEY_WEAK', `the ${role} API key must be at least 16 characters`);
+        if (key.length < 16) throw new CodedError('NV_API_KEY_WEAK', `the ${role} API key must be at least 16 characters`, 500);
         const operators = record(role, key);
         if (operators) {
           await store.insertApiKey(operators);

@@ -1,127 +1,108 @@
 /**
- * Starting the validation server: data directory, master key, store, API keys, HTTP. The store
- * is SQLite in the data directory unless a store is handed in (a PostgreSQL store, later).
+ * The validation server's start: its data directory, its master key and seed vault, the API keys,
+ * and the token API on fastify, over a token store it is handed (SQLite in the data directory,
+ * later PostgreSQL). What else shares the app (the login service, the lab) is added by the start
+ * module that composes them (host/start.ts); this side knows nothing of them. Where the token side
+ * needs the people side (an owner must be a known person), it is handed an `OwnerDirectory`.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
-import { DEFAULT_PORT, defaultDbFile } from './defaults.ts';
-import { ApiError } from './errors.ts';
+import { CodedError } from '../../protocol/coded-error.ts';
+import { FolderError, ensurePrivateDir, whyNot } from '../store/private-files.ts';
 import { buildApp } from './http/app.ts';
 import { ServerMetrics } from './metrics.ts';
-import { FolderError, ensurePrivateDir, whyNot } from './private-files.ts';
 import { DEFAULT_POLICY, type VerifyPolicy } from './policy.ts';
 import { ApiKeys, loadMasterKey, type Role } from './secrets.ts';
 import { SeedVault } from './seed-vault.ts';
-import { SqliteTokenStore } from './store/sqlite-store.ts';
-import { TokenService } from './token-service.ts';
-import { peopleAsOwners } from './owners.ts';
-import { createNemIdService, type NemIdService } from '../service/service.ts';
-import type { ServicePolicy } from '../service/service-policy.ts';
-import { registerService } from '../service/web/register.ts';
-import type { Store } from './store/store.ts';
+import type { TokenStore } from './store/types.ts';
+import { TokenService, type OwnerDirectory } from './token-service.ts';
 
-export interface ServerOptions {
-  /** The SQLite file; its folder is the data directory. Default: $XDG_DATA_HOME/noegleviser/server/tokens.db */
-  readonly dbFile?: string;
-  readonly host?: string;
-  readonly port?: number;
+export interface TokenServerOptions {
+  /** Where the token records are kept. */
+  readonly store: TokenStore;
+  /** The database file, for messages (a master key that does not match it). */
+  readonly dbFile: string;
+  /** Where the master key is kept unless the environment gives it. */
+  readonly dataDir: string;
+  readonly env: NodeJS.ProcessEnv;
   readonly policy?: Partial<VerifyPolicy>;
   /** API keys set by the operator (also taken from NOEGLEVISER_ADMIN_KEY / NOEGLEVISER_CLIENT_KEY). */
   readonly apiKeys?: Partial<Record<Role, string>>;
   readonly rateLimitPerSecond?: number;
   readonly logger?: FastifyServerOptions['logger'];
-  readonly env?: NodeJS.ProcessEnv;
   readonly now?: () => number;
-  /** The login service's rules (lockout, threshold, extra cards, login rate…). */
-  readonly servicePolicy?: Partial<ServicePolicy>;
-  /** Where the service's letters go; default: `outbox` in the data directory. */
-  readonly outboxDir?: string;
-  /** Mark the session cookie Secure (default true). */
-  readonly secureCookies?: boolean;
-  /** Adds routes to the app before it listens (the lab's page), with the login service they may read. */
-  readonly extend?: (app: FastifyInstance, parts: { readonly service: NemIdService }) => Promise<void> | void;
+  /** Who a token may belong to; without it, any owner is taken as given. */
+  readonly owners?: OwnerDirectory;
 }
 
-export interface RunningServer {
-  readonly url: string;
-  readonly dbFile: string;
-  /** API keys made on this start: shown once, never stored in the clear. */
+/** The token API, ready to listen: more routes may be added to `app` until then. */
+export interface TokenServer {
+  readonly app: FastifyInstance;
+  readonly tokens: TokenService;
+  /** Seals seeds, and whatever else the host keeps sealed under the master key. */
+  readonly vault: SeedVault;
+  /** API keys made on this start: shown once, never stored in the clear (and kept only once the server listens). */
   readonly createdKeys: Partial<Record<Role, string>>;
   readonly masterKey: { readonly origin: string; readonly created: boolean };
-  readonly app: FastifyInstance;
-  /** The login service on this server (people, cards, outbox). */
-  readonly service: NemIdService;
+  /** Listens; the API keys made on this start are kept only then. Answers the address. */
+  listen(host: string, port: number): Promise<string>;
+  /** Stops the app and destroys the keys prepared in memory; the store is its owner's to close. */
   close(): Promise<void>;
 }
 
-export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
-  const env = options.env ?? process.env;
-  const dbFile = path.resolve(options.dbFile ?? defaultDbFile(env));
-  const dataDir = prepareDataDir(dbFile);
-
-  let store: Store | undefined;
-  let app: FastifyInstance | undefined;
-  try {
-    // The database first: a path that cannot hold one is refused before a master key is made for it.
-    store = openDatabase(dbFile);
-    const master = loadMasterKey(dataDir, env);
-    const vault = new SeedVault(master.key);
-    master.key.fill(0);
-    const check = await store.getMeta('master_key_check');
-    if (check === undefined) await store.setMeta('master_key_check', vault.keyCheck());
-    else if (!vault.matches(check)) {
-      throw new ApiError(500, 'NV_MASTER_KEY_MISMATCH', `the master key (${master.origin}) is not the one ${dbFile} was sealed with`);
-    }
-    const { keys, created, keepCreated } = await ApiKeys.load(store, {
-      admin: options.apiKeys?.admin ?? (env.NOEGLEVISER_ADMIN_KEY || undefined),
-      client: options.apiKeys?.client ?? (env.NOEGLEVISER_CLIENT_KEY || undefined),
-    });
-    const metrics = new ServerMetrics(store);
-    const service = new TokenService(store, vault, { ...DEFAULT_POLICY, ...options.policy }, options.now, {
-      verified: (outcome) => metrics.verified(outcome),
-      resynced: (outcome) => metrics.resynced(outcome),
-    }, peopleAsOwners(store));
-    app = await buildApp({ service, store, keys, metrics, logger: options.logger ?? false, rateLimitPerSecond: options.rateLimitPerSecond });
-    const nemId = createNemIdService({ store, vault, tokens: service, outboxDir: options.outboxDir ?? path.join(dataDir, 'outbox'), policy: options.servicePolicy, now: options.now });
-    await registerService(app, nemId, { secureCookies: options.secureCookies });
-    await options.extend?.(app, { service: nemId });
-    const host = options.host ?? '127.0.0.1';
-    const port = options.port ?? DEFAULT_PORT;
-    const address = await app.listen({ host, port }).catch((error: unknown) => {
-      throw listenFailure(error, host, port);
-    });
-    // Only a start that listens keeps the keys it made: one that failed before showing them leaves
-    // none behind, so the next start makes (and shows) new ones.
-    await keepCreated();
-    const openApp = app;
-    const openStore = store;
-    return {
-      url: address,
-      dbFile,
-      createdKeys: created,
-      masterKey: { origin: master.origin, created: master.created },
-      app: openApp,
-      service: nemId,
-      close: async () => {
-        await openApp.close();
-        service.forgetKeys();
-        await openStore.close();
-      },
-    };
-  } catch (error) {
-    await app?.close().catch(() => {});
-    await store?.close();
-    throw error;
+export async function openTokenServer(options: TokenServerOptions): Promise<TokenServer> {
+  const { store, env } = options;
+  const master = loadMasterKey(options.dataDir, env);
+  const vault = new SeedVault(master.key);
+  master.key.fill(0);
+  const check = await store.getMeta('master_key_check');
+  if (check === undefined) await store.setMeta('master_key_check', vault.keyCheck());
+  else if (!vault.matches(check)) {
+    throw new CodedError('NV_MASTER_KEY_MISMATCH', `the master key (${master.origin}) is not the one ${options.dbFile} was sealed with`);
   }
+  const { keys, created, keepCreated } = await ApiKeys.load(store, {
+    admin: options.apiKeys?.admin ?? (env.NOEGLEVISER_ADMIN_KEY || undefined),
+    client: options.apiKeys?.client ?? (env.NOEGLEVISER_CLIENT_KEY || undefined),
+  });
+  const metrics = new ServerMetrics(store);
+  const tokens = new TokenService(
+    store,
+    vault,
+    { ...DEFAULT_POLICY, ...options.policy },
+    options.now,
+    { verified: (outcome) => metrics.verified(outcome), resynced: (outcome) => metrics.resynced(outcome) },
+    options.owners,
+  );
+  const app = await buildApp({ service: tokens, store, keys, metrics, logger: options.logger ?? false, rateLimitPerSecond: options.rateLimitPerSecond });
+  return {
+    app,
+    tokens,
+    vault,
+    createdKeys: created,
+    masterKey: { origin: master.origin, created: master.created },
+    async listen(host, port) {
+      const address = await app.listen({ host, port }).catch((error: unknown) => {
+        throw listenFailure(error, host, port);
+      });
+      // Only a start that listens keeps the keys it made: one that failed before showing them leaves
+      // none behind, so the next start makes (and shows) new ones.
+      await keepCreated();
+      return address;
+    },
+    async close() {
+      await app.close();
+      tokens.forgetKeys();
+    },
+  };
 }
 
-function badDb(dbFile: string, what: string): ApiError {
-  return new ApiError(500, 'NV_BAD_DB', `cannot use the database ${dbFile}: ${what}`);
+function badDb(dbFile: string, what: string): CodedError {
+  return new CodedError('NV_BAD_DB', `cannot use the database ${dbFile}: ${what}`);
 }
 
 /** The database's folder, made (0700) if missing; a path that cannot hold a database is refused, at once and in words. */
-function prepareDataDir(dbFile: string): string {
+export function prepareDataDir(dbFile: string): string {
   let stats: fs.Stats | undefined;
   try {
     stats = fs.statSync(dbFile);
@@ -140,20 +121,17 @@ function prepareDataDir(dbFile: string): string {
   return dataDir;
 }
 
-function openDatabase(dbFile: string): SqliteTokenStore {
-  try {
-    return new SqliteTokenStore(dbFile);
-  } catch (error) {
-    const failure = error as NodeJS.ErrnoException;
-    if (failure.code === 'SQLITE_NOTADB') throw badDb(dbFile, 'it is not a SQLite database');
-    if (failure.code === 'SQLITE_CANTOPEN') throw badDb(dbFile, 'SQLite cannot open it');
-    if (failure.syscall !== undefined) throw badDb(dbFile, `it cannot be created or opened (${whyNot(failure)})`);
-    throw badDb(dbFile, failure.message);
-  }
+/** Why `dbFile` could not be opened as the database (or its tables brought up to date), in one coded line. */
+export function databaseFailure(dbFile: string, error: unknown): CodedError {
+  const failure = error as NodeJS.ErrnoException;
+  if (failure.code === 'SQLITE_NOTADB') return badDb(dbFile, 'it is not a SQLite database');
+  if (failure.code === 'SQLITE_CANTOPEN') return badDb(dbFile, 'SQLite cannot open it');
+  if (failure.syscall !== undefined) return badDb(dbFile, `it cannot be created or opened (${whyNot(failure)})`);
+  return badDb(dbFile, failure.message);
 }
 
 /** Why the server could not listen, in one line that says what to do. */
-function listenFailure(error: unknown, host: string, port: number): ApiError {
+function listenFailure(error: unknown, host: string, port: number): CodedError {
   const where = `${host.includes(':') ? `[${host}]` : host}:${port}`;
   const code = (error as NodeJS.ErrnoException).code;
   const why =
@@ -166,5 +144,5 @@ function listenFailure(error: unknown, host: string, port: number): ApiError {
           : code === 'ENOTFOUND' || code === 'EAI_AGAIN'
             ? 'the host name does not resolve'
             : (code ?? (error as Error).message);
-  return new ApiError(500, 'NV_LISTEN', `cannot listen on ${where}: ${why}`);
+  return new CodedError('NV_LISTEN', `cannot listen on ${where}: ${why}`);
 }

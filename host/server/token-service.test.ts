@@ -11,12 +11,15 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { referenceHotp } from '../../test/support/oath-reference.ts';
 import { tempDir } from '../../test/support/processes.ts';
 import { base32, findSeed } from '../../test/support/seed-search.ts';
-import { ApiError } from './errors.ts';
+import { CodedError } from '../../protocol/coded-error.ts';
 import { DEFAULT_POLICY, type VerifyPolicy } from './policy.ts';
 import { SeedVault, VaultError } from './seed-vault.ts';
-import { SqliteTokenStore } from './store/sqlite-store.ts';
-import { TokenService, type Actor, type VerifyOutcome } from './token-service.ts';
-import { peopleAsOwners } from './owners.ts';
+import { SqliteDatabase } from '../store/sqlite-database.ts';
+import { SqliteServiceStore } from '../service/store/sqlite-service-store.ts';
+import { SqliteTokenStore } from './store/sqlite-token-store.ts';
+import type { Actor } from '../store/audit.ts';
+import { TokenService, type VerifyOutcome } from './token-service.ts';
+import { peopleAsOwners } from '../service/owners.ts';
 
 const PERIOD = 30;
 /** A whole TOTP step boundary (step 60,000,000 at 30 s), plus 5 s into the step. */
@@ -25,21 +28,28 @@ const admin: Actor = { name: 'admin-test' };
 const client: Actor = { name: 'client-test', ip: '127.0.0.1' };
 
 let dir: string;
+let database: SqliteDatabase;
 let store: SqliteTokenStore;
 let vault: SeedVault;
 let clock: number;
-const stores: SqliteTokenStore[] = [];
+const databases: SqliteDatabase[] = [];
+
+/** A token store on the file, with a database connection of its own. */
+function openStore(): SqliteTokenStore {
+  database = SqliteDatabase.open(path.join(dir, 'tokens.db'));
+  databases.push(database);
+  return new SqliteTokenStore(database);
+}
 
 beforeEach(() => {
   dir = tempDir('svc');
-  store = new SqliteTokenStore(path.join(dir, 'tokens.db'));
-  stores.push(store);
+  store = openStore();
   vault = new SeedVault(randomBytes(32));
   clock = START;
 });
 
 afterEach(async () => {
-  for (const s of stores.splice(0)) await s.close();
+  for (const d of databases.splice(0)) await d.close();
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
@@ -100,8 +110,8 @@ async function expectApiError(promise: Promise<unknown>, status: number, code: s
     () => undefined,
     (e: unknown) => e,
   );
-  expect(error, 'expected the call to fail').toBeInstanceOf(ApiError);
-  expect({ status: (error as ApiError).status, code: (error as ApiError).code }).toEqual({ status, code });
+  expect(error, 'expected the call to fail').toBeInstanceOf(CodedError);
+  expect({ status: (error as CodedError).status, code: (error as CodedError).code }).toEqual({ status, code });
 }
 
 describe('HOTP window', () => {
@@ -542,18 +552,19 @@ describe('lifecycle', () => {
     expect(serial).toBe('LOST-C3');
     expect(password).toMatch(/^[A-Za-z0-9]{12}$/);
     expect(Date.parse(validUntil)).toBe(clock + 2 * 86_400_000);
-    expect(await svc.get(serial)).toMatchObject({ kind: 'password', owner: 'alice', replaces: 'C3', state: 'active', validUntil });
+    expect(await svc.replacementsOf('alice')).toEqual([{ serial, replaces: 'C3', owner: 'alice', state: 'active', failCount: 0, validUntil }]);
+    await expectApiError(svc.get(serial), 404, 'NV_UNKNOWN_SERIAL');
 
     expectRejected(await svc.verify('C3', hotp(seed, 0), client), 'lost');
-    expect(await svc.verify(serial, password, client)).toEqual({ result: 'accepted', serial });
+    expect(await svc.verifyReplacement(serial, password, client)).toEqual({ result: 'accepted', serial });
     expect(await svc.verifyUser('alice', password, client)).toEqual({ result: 'accepted', serial });
     const wrong = password.slice(1) + (password[0] === 'A' ? 'B' : 'A');
     expectRejected(await svc.verifyUser('alice', wrong, client), 'wrong_code');
 
     clock = Date.parse(validUntil);
-    expectAccepted(await svc.verify(serial, password, client));
+    expectAccepted(await svc.verifyReplacement(serial, password, client));
     clock += 1;
-    expect(await svc.verify(serial, password, client)).toMatchObject({ result: 'rejected', reason: 'expired' });
+    expect(await svc.verifyReplacement(serial, password, client)).toMatchObject({ result: 'rejected', reason: 'expired' });
     expectRejected(await svc.verifyUser('alice', password, client), 'expired');
   });
 
@@ -563,6 +574,7 @@ describe('lifecycle', () => {
     const plain = await svc.reportLost('C4', { replacement: false }, admin);
     expect(plain.replacement).toBeUndefined();
     await expectApiError(svc.get('LOST-C4'), 404, 'NV_UNKNOWN_SERIAL');
+    expect(await svc.replacementsOf('bob')).toEqual([]);
     await expectApiError(svc.verifyUser('bob', '123456', client), 404, 'NV_UNKNOWN_USER');
 
     await enrollHotp(svc, 'C5', { owner: 'carol' });
@@ -575,12 +587,13 @@ describe('lifecycle', () => {
     expect(again.password).not.toBe(replacement.password);
     expectRejected(await svc.verifyUser('carol', replacement.password, client), 'wrong_code');
     expectAccepted(await svc.verifyUser('carol', again.password, client));
-    expect((await svc.list({ owner: 'carol' })).map((t) => t.serial)).toEqual(['C5', 'LOST-C5']);
+    expect((await svc.list({ owner: 'carol' })).map((t) => t.serial)).toEqual(['C5']);
+    expect((await svc.replacementsOf('carol')).map((r) => r.serial)).toEqual(['LOST-C5']);
     expect((await svc.get('C5')).state).toBe('lost');
     expect((await svc.revoke('C5', admin)).state).toBe('revoked');
     // Revoking the lost token ends its temporary password too.
-    expect((await svc.get('LOST-C5')).state).toBe('revoked');
-    expectRejected(await svc.verify('LOST-C5', again.password, client), 'revoked');
+    expect((await svc.replacementsOf('carol'))[0]!.state).toBe('revoked');
+    expectRejected(await svc.verifyReplacement('LOST-C5', again.password, client), 'revoked');
     await expectApiError(svc.reportLost('C5', { replacement: true }, admin), 409, 'NV_BAD_STATE');
   });
 
@@ -637,9 +650,10 @@ describe('lifecycle', () => {
 
 describe('owners: people of the login service', () => {
   /** A service whose owners are the store's people (as the server composes it). */
-  const withPeople = () => new TokenService(store, vault, DEFAULT_POLICY, () => clock, {}, peopleAsOwners(store));
+  const people = () => new SqliteServiceStore(database);
+  const withPeople = () => new TokenService(store, vault, DEFAULT_POLICY, () => clock, {}, peopleAsOwners(people()));
   const person = (id: string, userId: string | null) =>
-    store.insertPerson(
+    people().insertPerson(
       { id, userId, name: 'Anna Hansen', cprDigest: null, birthDate: '1990-01-01', scope: 'full', organisationId: null, role: null, passwordHash: null, passwordTemporary: true, state: 'active', cardThreshold: 20 },
       { at: clock, actor: 'test', action: 'person.order', serial: id, result: 'ok', detail: {} },
     );
@@ -726,8 +740,7 @@ describe('the store’s copy of a token', () => {
     await expect(store.recordFailure('C1', 5, () => { throw new Error('audit refused'); })).rejects.toThrow('audit refused');
     expect((await store.getToken('C1'))!.failCount).toBe(0);
     await new Promise((resolve) => setImmediate(resolve)); // the batch commits: the file is free for another connection
-    const other = new SqliteTokenStore(path.join(dir, 'tokens.db'));
-    stores.push(other);
+    const other = openStore();
     expect((await other.getToken('C1'))!.failCount).toBe(0);
   });
 

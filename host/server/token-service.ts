@@ -1,24 +1,31 @@
 /**
  * The validation server's rules: enrolment, verification with its windows, replay guard and
- * lockout, resync (which is also how a holder unlocks a locked token), and every lifecycle step.
- * Each change is one compare-and-set on the token's version, written together with its audit
- * record: of two requests racing with the same code, exactly one moves the counter.
+ * lockout, resync (which is also how a holder unlocks a locked token), every lifecycle step, and a
+ * lost token's temporary replacement (a password for its owner, valid until a time). Each change is
+ * one compare-and-set on the record's version, written together with its audit record: of two
+ * requests racing with the same code, exactly one moves the counter.
  */
 import { randomInt } from 'node:crypto';
 import { timingSafeEqual } from '../../protocol/bytes.ts';
 import type { OathAlgorithm, OathKey } from '../../protocol/oath/index.ts';
 import { KeyCache } from './key-cache.ts';
-import { ApiError, badCode, badState, unknownSerial } from './errors.ts';
+import { CodedError } from '../../protocol/coded-error.ts';
 import type { VerifyPolicy } from './policy.ts';
 import type { SeedVault } from './seed-vault.ts';
-import { DuplicateSerialError, type AuditEntry, type AuditFilter, type NewAuditEntry, type TokenChanges, type TokenFilter, type TokenKind, type TokenRecord, type TokenState, type TokenStore } from './store/types.ts';
+import { auditEntry, type Actor, type AuditEntry, type AuditFilter, type NewAuditEntry } from '../store/audit.ts';
+import {
+  DuplicateSerialError,
+  type ReplacementChanges,
+  type ReplacementRecord,
+  type ReplacementState,
+  type TokenChanges,
+  type TokenFilter,
+  type TokenKind,
+  type TokenRecord,
+  type TokenState,
+  type TokenStore,
+} from './store/types.ts';
 import { currentStep, findConsecutive, findCounter, stepRange } from './verification.ts';
-
-/** Who asked: an API key's name, and where the request came from. */
-export interface Actor {
-  readonly name: string;
-  readonly ip?: string;
-}
 
 /** A token as the API shows it: everything but the seed. */
 export interface TokenView {
@@ -33,8 +40,6 @@ export interface TokenView {
   state: TokenState;
   failCount: number;
   owner: string | null;
-  replaces?: string;
-  validUntil?: string;
   createdAt: string;
   updatedAt: string;
   lastUsedAt: string | null;
@@ -69,9 +74,22 @@ export type ResyncOutcome =
   | { readonly result: 'resynced'; readonly serial: string; readonly counter?: number; readonly driftSteps?: number; readonly unlocked: boolean }
   | { readonly result: 'rejected'; readonly serial: string; readonly reason: 'no_consecutive_codes'; readonly failCount: number };
 
+/** A temporary replacement as issued: its password, shown this once. */
 export interface Replacement {
   readonly serial: string;
   readonly password: string;
+  readonly validUntil: string;
+}
+
+/** A temporary replacement as the login service sees it: never its password. */
+export interface ReplacementView {
+  /** `LOST-<serial>`: its name in verification answers and the login. */
+  readonly serial: string;
+  /** The lost token it stands in for. */
+  readonly replaces: string;
+  readonly owner: string | null;
+  readonly state: ReplacementState;
+  readonly failCount: number;
   readonly validUntil: string;
 }
 
@@ -106,27 +124,50 @@ export function viewToken(token: TokenRecord): TokenView {
     state: token.state,
     failCount: token.failCount,
     owner: token.owner,
-    ...(token.replaces ? { replaces: token.replaces } : {}),
-    ...(token.validUntil !== null ? { validUntil: iso(token.validUntil) } : {}),
     createdAt: iso(token.createdAt),
     updatedAt: iso(token.updatedAt),
     lastUsedAt: token.lastUsedAt === null ? null : iso(token.lastUsedAt),
   };
 }
 
+function viewReplacement(replacement: ReplacementRecord): ReplacementView {
+  return {
+    serial: replacement.id,
+    replaces: replacement.replaces,
+    owner: replacement.owner,
+    state: replacement.state,
+    failCount: replacement.failCount,
+    validUntil: new Date(replacement.validUntil).toISOString(),
+  };
+}
+
 type AuditDraft = Omit<NewAuditEntry, 'at' | 'actor' | 'serial'>;
 
 /**
- * What a request decided about a token: either changes to write if the token is still as it was
- * read (a compare-and-set), or a failure to count. A failure is counted by an atomic increment
- * that needs no retry, so a crowd of wrong or replayed codes is answered, never left contending.
+ * What a request decided about a record (a token, or a replacement): either changes to write if
+ * the record is still as it was read (a compare-and-set), or a failure to count. A failure is
+ * counted by an atomic increment that needs no retry, so a crowd of wrong or replayed codes is
+ * answered, never left contending.
  */
-type Decision<T> =
-  | { readonly kind: 'write'; readonly changes: TokenChanges | null; readonly audit: AuditDraft | null; readonly answer: T }
-  | { readonly kind: 'failure'; readonly audit: (counted: TokenRecord) => AuditDraft; readonly answer: (counted: TokenRecord) => T };
+type Decision<R, C, T> =
+  | { readonly kind: 'write'; readonly changes: C | null; readonly audit: AuditDraft | null; readonly answer: T }
+  | { readonly kind: 'failure'; readonly audit: (counted: R) => AuditDraft; readonly answer: (counted: R) => T };
+
+type TokenDecision<T> = Decision<TokenRecord, TokenChanges, T>;
+
+/** The records a decision is about, as the store keeps them: read, compare-and-set, count a failure. */
+interface Records<R extends { readonly version: number }, C> {
+  get(id: string): Promise<R | undefined>;
+  update(id: string, expectedVersion: number, changes: C, audit: NewAuditEntry | null): Promise<boolean>;
+  recordFailure(id: string, maxFail: number, audit: (counted: R) => NewAuditEntry): Promise<R | undefined>;
+  /** What a request about an unknown id is told. */
+  missing(id: string): CodedError;
+}
 
 export class TokenService {
   private readonly keys: KeyCache;
+  private readonly tokens: Records<TokenRecord, TokenChanges>;
+  private readonly replacements: Records<ReplacementRecord, ReplacementChanges>;
 
   constructor(
     private readonly store: TokenStore,
@@ -137,6 +178,18 @@ export class TokenService {
     private readonly owners?: OwnerDirectory,
   ) {
     this.keys = new KeyCache(vault);
+    this.tokens = {
+      get: (serial) => store.getToken(serial),
+      update: (serial, version, changes, audit) => store.updateToken(serial, version, changes, audit),
+      recordFailure: (serial, maxFail, audit) => store.recordFailure(serial, maxFail, audit),
+      missing: unknownSerial,
+    };
+    this.replacements = {
+      get: (id) => store.getReplacement(id),
+      update: (id, version, changes, audit) => store.updateReplacement(id, version, changes, audit),
+      recordFailure: (id, maxFail, audit) => store.recordReplacementFailure(id, maxFail, audit),
+      missing: (id) => new CodedError('NV_UNKNOWN_SERIAL', `no temporary password ${id}`, 404),
+    };
   }
 
   /** Destroys the prepared keys this service holds (on shutdown). */
@@ -162,14 +215,12 @@ export class TokenService {
           failCount: 0,
           owner,
           sealedSeed: sealed,
-          replaces: null,
-          validUntil: null,
         },
         this.auditEntry(actor, 'enroll', input.serial, 'ok', { kind: input.kind, algorithm: input.algorithm, digits: input.digits, owner }),
       );
       return viewToken(token);
     } catch (error) {
-      if (error instanceof DuplicateSerialError) throw new ApiError(409, 'NV_SERIAL_EXISTS', error.message);
+      if (error instanceof DuplicateSerialError) throw new CodedError('NV_SERIAL_EXISTS', error.message, 409);
       throw error;
     }
   }
@@ -189,30 +240,55 @@ export class TokenService {
 
   /** Checks a code of the token `serial`. Unknown serials and malformed codes are errors; a wrong code is an answer. */
   async verify(serial: string, code: string, actor: Actor): Promise<VerifyOutcome> {
-    const outcome = await this.mutate(serial, actor, (token) => this.judge(token, code));
+    const outcome = await this.mutate(this.tokens, serial, actor, (token) => this.judge(token, code));
     this.events.verified?.(outcome);
     return outcome;
   }
 
-  /** Checks a code against every token of a user; accepted by the first that takes it. */
+  /**
+   * Checks a temporary replacement's password (`id` is `LOST-<serial>`): right, wrong (counted
+   * toward its lockout), or refused once it is locked, revoked or past its time.
+   */
+  async verifyReplacement(id: string, password: string, actor: Actor): Promise<VerifyOutcome> {
+    const outcome = await this.mutate(this.replacements, id, actor, (replacement) => this.judgeReplacement(replacement, password));
+    this.events.verified?.(outcome);
+    return outcome;
+  }
+
+  /** Checks a code against every active token of a user, and their temporary replacements; accepted by the first that takes it. */
   async verifyUser(user: string, code: string, actor: Actor): Promise<VerifyOutcome> {
     const owner = await this.ownerAsStored(user);
     const tokens = (await this.store.listTokens({ owner })).filter((t) => t.state === 'active');
-    if (tokens.length === 0) throw new ApiError(404, 'NV_UNKNOWN_USER', `no active token is assigned to ${owner}`);
+    const replacements = (await this.store.listReplacements(owner)).filter((r) => r.state === 'active');
+    if (tokens.length + replacements.length === 0) throw new CodedError('NV_UNKNOWN_USER', `no active token is assigned to ${owner}`, 404);
     let last: VerifyOutcome | undefined;
     for (const token of tokens) {
       if (!codeFits(token, code)) continue;
       last = await this.verify(token.serial, code, actor);
       if (last.result === 'accepted') return last;
     }
+    for (const replacement of replacements) {
+      if (!passwordFits(code)) continue;
+      last = await this.verifyReplacement(replacement.id, code, actor);
+      if (last.result === 'accepted') return last;
+    }
     if (!last) throw badCode(`the code fits none of ${owner}'s tokens`);
     return last;
   }
 
+  /** A person's temporary replacements (for lost tokens), by serial; never their passwords. */
+  async replacementsOf(owner: string): Promise<ReplacementView[]> {
+    return (await this.store.listReplacements(await this.ownerAsStored(owner))).map(viewReplacement);
+  }
+
+  /** Ends every temporary replacement of a person (their credentials are re-issued). */
+  async revokeReplacementsOf(owner: string, actor: Actor): Promise<void> {
+    for (const replacement of await this.store.listReplacements(await this.ownerAsStored(owner))) await this.revokeReplacement(replacement.id, actor);
+  }
+
   /** Two consecutive codes move the counter (or learn the drift), and unlock a locked token. */
   async resync(serial: string, first: string, second: string, actor: Actor): Promise<ResyncOutcome> {
-    const outcome = await this.mutate(serial, actor, (token): Decision<ResyncOutcome> => {
-      if (token.kind === 'password') throw badState(`${serial} is a temporary password, which has no sequence to resync`);
+    const outcome = await this.mutate(this.tokens, serial, actor, (token): TokenDecision<ResyncOutcome> => {
       if (token.state !== 'active' && token.state !== 'locked') throw badState(`${serial} is ${token.state}; only an active or locked token resyncs`);
       for (const code of [first, second]) if (!codeFits(token, code)) throw badCode(`a code of ${serial} is ${token.digits} digits`);
       const unlocked = token.state === 'locked';
@@ -260,10 +336,7 @@ export class TokenService {
   /** Final: the token never verifies again, nor does a temporary replacement issued for it. */
   async revoke(serial: string, actor: Actor): Promise<TokenView> {
     const token = await this.transition(serial, actor, 'revoke', ['active', 'disabled', 'locked', 'lost'], 'revoked');
-    const replacement = await this.store.getToken(replacementSerial(serial));
-    if (replacement && replacement.state !== 'revoked') {
-      await this.transition(replacement.serial, actor, 'revoke', ['active', 'disabled', 'locked', 'lost'], 'revoked');
-    }
+    if (await this.store.getReplacement(replacementSerial(serial))) await this.revokeReplacement(replacementSerial(serial), actor);
     return token;
   }
 
@@ -276,27 +349,13 @@ export class TokenService {
     const token = await this.transition(serial, actor, 'lost', ['active', 'disabled', 'locked', 'lost'], 'lost');
     if (!options.replacement) return { token };
     const replacing = replacementSerial(serial);
-    const existing = await this.store.getToken(replacing);
-    if (existing) await this.store.deleteToken(replacing, this.auditEntry(actor, 'delete', replacing, 'ok', { reason: 'superseded' }));
+    if (await this.store.getReplacement(replacing)) {
+      await this.store.deleteReplacement(replacing, this.auditEntry(actor, 'delete', replacing, 'ok', { reason: 'superseded' }));
+    }
     const password = Array.from({ length: PASSWORD_LENGTH }, () => PASSWORD_ALPHABET[randomInt(PASSWORD_ALPHABET.length)]).join('');
     const validUntil = this.now() + (options.validDays ?? this.policy.replacementValidDays) * 86_400_000;
-    await this.store.insertToken(
-      {
-        serial: replacing,
-        kind: 'password',
-        algorithm: 'sha1',
-        digits: PASSWORD_LENGTH,
-        period: 0,
-        counter: 0,
-        lastStep: -1,
-        driftSteps: 0,
-        state: 'active',
-        failCount: 0,
-        owner: token.owner,
-        sealedSeed: this.vault.seal(replacing, Buffer.from(password, 'ascii')),
-        replaces: serial,
-        validUntil,
-      },
+    await this.store.insertReplacement(
+      { id: replacing, replaces: serial, owner: token.owner, sealedPassword: this.vault.seal(replacing, Buffer.from(password, 'ascii')), validUntil },
       this.auditEntry(actor, 'issue_replacement', replacing, 'ok', { replaces: serial, validUntil: new Date(validUntil).toISOString() }),
     );
     return { token, replacement: { serial: replacing, password, validUntil: new Date(validUntil).toISOString() } };
@@ -305,7 +364,7 @@ export class TokenService {
   async assign(serial: string, given: string | null, actor: Actor): Promise<TokenView> {
     const owner = await this.knownOwner(given);
     return viewToken(
-      await this.mutate(serial, actor, (token) => ({
+      await this.mutate(this.tokens, serial, actor, (token): TokenDecision<TokenRecord> => ({
         kind: 'write',
         changes: { owner },
         audit: { action: 'assign', result: 'ok', detail: { owner, previous: token.owner } },
@@ -316,7 +375,7 @@ export class TokenService {
 
   /** The bridge's HOTP sync: the counter moves up to the token's, never down. */
   async advanceCounter(serial: string, counter: number, actor: Actor): Promise<{ token: TokenView; moved: boolean }> {
-    const moved = await this.mutate(serial, actor, (token): Decision<boolean> => {
+    const moved = await this.mutate(this.tokens, serial, actor, (token): TokenDecision<boolean> => {
       if (token.kind !== 'hotp') throw badState(`${serial} is not an HOTP token`);
       if (counter <= token.counter) {
         return { kind: 'write', changes: null, audit: { action: 'sync_counter', result: 'unchanged', detail: { counter: token.counter, offered: counter } }, answer: false };
@@ -328,7 +387,7 @@ export class TokenService {
 
   /** The bridge's TOTP sync: the token's clock was just set, so what was learned of its drift is forgotten. */
   async resetDrift(serial: string, actor: Actor): Promise<TokenView> {
-    await this.mutate(serial, actor, (token) => {
+    await this.mutate(this.tokens, serial, actor, (token): TokenDecision<null> => {
       if (token.kind !== 'totp') throw badState(`${serial} is not a TOTP token`);
       return { kind: 'write', changes: { driftSteps: 0 }, audit: { action: 'reset_drift', result: 'ok', detail: { from: token.driftSteps } }, answer: null };
     });
@@ -343,40 +402,30 @@ export class TokenService {
 
   // ---- the verdict on one code ----
 
-  private judge(token: TokenRecord, code: string): Decision<VerifyOutcome> {
-    if (!codeFits(token, code)) {
-      throw badCode(token.kind === 'password' ? `${token.serial} takes a ${token.digits}-character password` : `a code of ${token.serial} is ${token.digits} digits`);
-    }
+  private judge(token: TokenRecord, code: string): TokenDecision<VerifyOutcome> {
+    if (!codeFits(token, code)) throw badCode(`a code of ${token.serial} is ${token.digits} digits`);
     const locked = token.state === 'locked';
     /** A rejection that is no failure of the holder's (the token is blocked, expired, or ahead). */
-    const refuse = (reason: RejectReason, changes: TokenChanges | null = null): Decision<VerifyOutcome> => ({
+    const refuse = (reason: RejectReason, changes: TokenChanges | null = null): TokenDecision<VerifyOutcome> => ({
       kind: 'write',
       changes,
       audit: { action: 'verify', result: 'rejected', detail: { reason, failCount: token.failCount, locked } },
       answer: rejection(token, reason, token.failCount, locked),
     });
     /** A wrong, replayed or out-of-window code: it counts toward the lockout. */
-    const fail = (reason: RejectReason): Decision<VerifyOutcome> => ({
+    const fail = (reason: RejectReason): TokenDecision<VerifyOutcome> => ({
       kind: 'failure',
       audit: (counted) => ({ action: 'verify', result: 'rejected', detail: { reason, failCount: counted.failCount, locked: counted.state === 'locked' } }),
       answer: (counted) => rejection(token, reason, counted.failCount, counted.state === 'locked'),
     });
     if (token.state !== 'active') return refuse(token.state as RejectReason);
     const now = this.now();
-    if (token.validUntil !== null && now > token.validUntil) return refuse('expired');
-    const accept = (changes: TokenChanges, where: { counter?: number; step?: number }): Decision<VerifyOutcome> => ({
+    const accept = (changes: TokenChanges, where: { counter?: number; step?: number }): TokenDecision<VerifyOutcome> => ({
       kind: 'write',
       changes: { ...changes, failCount: 0, lastUsedAt: now, pendingCounter: null, pendingAt: null },
       audit: { action: 'verify', result: 'accepted', detail: { ...where } },
       answer: { result: 'accepted', serial: token.serial, ...where },
     });
-
-    if (token.kind === 'password') {
-      const seed = this.vault.open(token.serial, token.sealedSeed);
-      const matches = timingSafeEqual(seed, Buffer.from(code, 'ascii'));
-      seed.fill(0);
-      return matches ? accept({}, {}) : fail('wrong_code');
-    }
     return this.withKey(token, (key) => {
       if (token.kind === 'hotp') {
         const counter = findCounter(key, token.digits, code, token.counter, this.policy.hotpWindow);
@@ -413,14 +462,50 @@ export class TokenService {
     });
   }
 
+  /** The verdict on a temporary replacement's password: compared in full, timing-safe, and counted like a wrong code when wrong. */
+  private judgeReplacement(replacement: ReplacementRecord, password: string): Decision<ReplacementRecord, ReplacementChanges, VerifyOutcome> {
+    if (!passwordFits(password)) throw badCode(`${replacement.id} takes a ${PASSWORD_LENGTH}-character password`);
+    const outcome = (reason: RejectReason, counted: ReplacementRecord): VerifyOutcome => {
+      const locked = counted.state === 'locked';
+      return { result: 'rejected', serial: replacement.id, reason, failCount: counted.failCount, locked, ...(locked ? { hint: replacementLockedHint(replacement) } : {}) };
+    };
+    const audit = (reason: RejectReason, counted: ReplacementRecord): AuditDraft => ({
+      action: 'verify',
+      result: 'rejected',
+      detail: { reason, failCount: counted.failCount, locked: counted.state === 'locked' },
+    });
+    const now = this.now();
+    if (replacement.state !== 'active') return { kind: 'write', changes: null, audit: audit(replacement.state, replacement), answer: outcome(replacement.state, replacement) };
+    if (now > replacement.validUntil) return { kind: 'write', changes: null, audit: audit('expired', replacement), answer: outcome('expired', replacement) };
+    const sealed = this.vault.open(replacement.id, replacement.sealedPassword);
+    const right = timingSafeEqual(sealed, Buffer.from(password, 'ascii'));
+    sealed.fill(0);
+    if (!right) return { kind: 'failure', audit: (counted) => audit('wrong_code', counted), answer: (counted) => outcome('wrong_code', counted) };
+    return {
+      kind: 'write',
+      changes: { failCount: 0, lastUsedAt: now },
+      audit: { action: 'verify', result: 'accepted', detail: {} },
+      answer: { result: 'accepted', serial: replacement.id },
+    };
+  }
+
   // ---- machinery ----
+
+  /** Revokes a temporary replacement, unless it is revoked already. */
+  private async revokeReplacement(id: string, actor: Actor): Promise<void> {
+    await this.mutate(this.replacements, id, actor, (replacement): Decision<ReplacementRecord, ReplacementChanges, null> =>
+      replacement.state === 'revoked'
+        ? { kind: 'write', changes: null, audit: null, answer: null }
+        : { kind: 'write', changes: { state: 'revoked' }, audit: { action: 'revoke', result: 'ok', detail: { from: replacement.state, to: 'revoked' } }, answer: null },
+    );
+  }
 
   /** The owner to store: null, or the NemID number of a person the directory knows (else a coded refusal). */
   private async knownOwner(owner: string | null): Promise<string | null> {
     if (owner === null || !this.owners) return owner;
     const nemId = await this.owners.resolve(owner);
     if (nemId === undefined) {
-      throw new ApiError(400, 'NV_UNKNOWN_OWNER', `the login service knows nobody by "${owner}": give a person's NemID number or user-id (order a NemID with POST /v1/people or \`noegleviser person order\`)`);
+      throw new CodedError('NV_UNKNOWN_OWNER', `the login service knows nobody by "${owner}": give a person's NemID number or user-id (order a NemID with POST /v1/people or \`noegleviser person order\`)`, 400);
     }
     return nemId;
   }
@@ -435,7 +520,7 @@ export class TokenService {
   }
 
   private async transition(serial: string, actor: Actor, action: string, from: readonly TokenState[], to: TokenState): Promise<TokenView> {
-    await this.mutate(serial, actor, (token) => {
+    await this.mutate(this.tokens, serial, actor, (token): TokenDecision<null> => {
       if (!from.includes(token.state)) throw badState(`${serial} is ${token.state}; ${action} applies to a token that is ${from.join(' or ')}`);
       return {
         kind: 'write',
@@ -447,27 +532,28 @@ export class TokenService {
     return this.get(serial);
   }
 
-  /** Reads the token, decides, and writes the decision if nobody changed the token meanwhile; else decides again. */
-  private async mutate<T>(serial: string, actor: Actor, decide: (token: TokenRecord) => Decision<T>): Promise<T> {
+  /** Reads the record, decides, and writes the decision if nobody changed the record meanwhile; else decides again. */
+  private async mutate<R extends { readonly version: number }, C, T>(records: Records<R, C>, id: string, actor: Actor, decide: (record: R) => Decision<R, C, T>): Promise<T> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const token = await this.require(serial);
-      const decision = decide(token);
+      const record = await records.get(id);
+      if (!record) throw records.missing(id);
+      const decision = decide(record);
       if (decision.kind === 'failure') {
-        const counted = await this.store.recordFailure(serial, this.policy.maxFail, (updated) => {
+        const counted = await records.recordFailure(id, this.policy.maxFail, (updated) => {
           const draft = decision.audit(updated);
-          return this.auditEntry(actor, draft.action, serial, draft.result, draft.detail);
+          return this.auditEntry(actor, draft.action, id, draft.result, draft.detail);
         });
-        if (!counted) throw unknownSerial(serial);
+        if (!counted) throw records.missing(id);
         return decision.answer(counted);
       }
-      const audit = decision.audit && this.auditEntry(actor, decision.audit.action, serial, decision.audit.result, decision.audit.detail);
+      const audit = decision.audit && this.auditEntry(actor, decision.audit.action, id, decision.audit.result, decision.audit.detail);
       if (!decision.changes) {
         if (audit) await this.store.appendAudit(audit);
         return decision.answer;
       }
-      if (await this.store.updateToken(serial, token.version, decision.changes, audit)) return decision.answer;
+      if (await records.update(id, record.version, decision.changes, audit)) return decision.answer;
     }
-    throw new ApiError(503, 'NV_CONTENDED', `${serial} changed ${MAX_ATTEMPTS} times while this request was deciding; try again`);
+    throw new CodedError('NV_CONTENDED', `${id} changed ${MAX_ATTEMPTS} times while this request was deciding; try again`, 503);
   }
 
   private async require(serial: string): Promise<TokenRecord> {
@@ -476,10 +562,15 @@ export class TokenService {
     return token;
   }
 
-  private auditEntry(actor: Actor, action: string, serial: string | null, result: string, detail: AuditEntry['detail']): NewAuditEntry {
-    return { at: this.now(), actor: actor.name, action, serial, subjectKind: 'token', result, detail: actor.ip ? { ...detail, ip: actor.ip } : detail };
+  /** Every record of the token service is about a token. */
+  private auditEntry(actor: Actor, action: string, serial: string, result: string, detail: AuditEntry['detail']): NewAuditEntry {
+    return auditEntry(actor, action, serial, result, detail, this.now(), 'token');
   }
 }
+
+const unknownSerial = (serial: string) => new CodedError('NV_UNKNOWN_SERIAL', `no token with serial ${serial}`, 404);
+const badState = (message: string) => new CodedError('NV_BAD_STATE', message, 409);
+const badCode = (message: string) => new CodedError('NV_BAD_CODE', message, 400);
 
 /** A rejection, with what to do next when the reason has a way back. */
 function rejection(token: TokenRecord, reason: RejectReason, failCount: number, locked: boolean): VerifyOutcome {
@@ -495,7 +586,6 @@ function resyncHint(token: TokenRecord): string {
 function unlockHint(token: TokenRecord): string {
   const serial = token.serial;
   const byAdministrator = `an administrator with POST /v1/tokens/${serial}/unlock (noegleviser token unlock ${serial})`;
-  if (token.kind === 'password') return `the temporary password is locked after too many wrong tries: ${byAdministrator} unlocks it`;
   return `the token is locked after too many wrong codes: its holder unlocks it with two consecutive codes (POST /v1/resync, or noegleviser resync --serial ${serial} CODE1 CODE2), or ${byAdministrator}`;
 }
 
@@ -504,7 +594,16 @@ export function replacementSerial(serial: string): string {
   return `LOST-${serial}`;
 }
 
+/** A locked temporary password is not unlocked: its lost token is reported lost again, for a new one. */
+function replacementLockedHint(replacement: ReplacementRecord): string {
+  const serial = replacement.replaces;
+  return `the temporary password is locked after too many wrong tries: an administrator issues a new one with POST /v1/tokens/${serial}/lost {"replacement":true} (noegleviser token lost ${serial} --replacement)`;
+}
+
 function codeFits(token: TokenRecord, code: string): boolean {
-  if (code.length !== token.digits) return false;
-  return token.kind === 'password' ? /^[A-Za-z0-9]+$/.test(code) : /^[0-9]+$/.test(code);
+  return code.length === token.digits && /^[0-9]+$/.test(code);
+}
+
+function passwordFits(password: string): boolean {
+  return password.length === PASSWORD_LENGTH && /^[A-Za-z0-9]+$/.test(password);
 }

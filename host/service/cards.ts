@@ -4,23 +4,13 @@
  * left reach the person's threshold (exactly once: the flag is set in the same compare-and-set as
  * the key that crosses it), activated by its first key, blocked for good.
  */
-import { ApiError } from '../server/errors.ts';
+import { CodedError } from '../../protocol/coded-error.ts';
 import type { SeedVault } from '../server/seed-vault.ts';
-import type { CodeCardChanges, CodeCardRecord, PersonRecord } from '../server/store/service-types.ts';
-import type { Store } from '../server/store/store.ts';
-import type { NewAuditEntry } from '../server/store/types.ts';
+import { auditEntry, type Actor } from '../store/audit.ts';
 import { cardPairs, chooseChallenge, emptyUsedKeys, keyMatches, newCardSecret, newCardSerial, withKeyUsed, type CardPair } from './code-card.ts';
-import { CARD_KEYS } from '../server/store/service-types.ts';
+import { CARD_KEYS, type CodeCardChanges, type CodeCardRecord, type PersonRecord, type ServiceStore } from './store/types.ts';
 
 export type CardReason = 'welcome' | 'threshold' | 'extra' | 'reissue';
-
-/** Who did it, for the audit log. */
-export interface ServiceActor {
-  readonly name: string;
-  readonly ip?: string;
-  /** The organisation an administrator acted for. */
-  readonly organisationId?: string | null;
-}
 
 export interface Challenge {
   readonly card: CodeCardRecord;
@@ -37,25 +27,21 @@ export type KeyAnswer =
 const MAX_ATTEMPTS = 8;
 const SEAL_PREFIX = 'card:';
 
-export function auditEntry(actor: ServiceActor, action: string, subject: string | null, result: string, detail: NewAuditEntry['detail'] = {}, at = Date.now()): NewAuditEntry {
-  return { at, actor: actor.name, action, serial: subject, result, detail: { ...detail, ip: actor.ip, organisation: actor.organisationId ?? undefined } };
-}
-
 export class CodeCards {
   constructor(
-    private readonly store: Store,
+    private readonly store: ServiceStore,
     private readonly vault: SeedVault,
     private readonly now: () => number,
   ) {}
 
   /** A new card for `person`: `welcome` and `reissue` cards are active at once (they are the only card), the others when their first key is used. */
-  async issue(person: PersonRecord, reason: CardReason, actor: ServiceActor): Promise<{ card: CodeCardRecord; pairs: CardPair[] }> {
+  async issue(person: PersonRecord, reason: CardReason, actor: Actor): Promise<{ card: CodeCardRecord; pairs: CardPair[] }> {
     const secret = newCardSecret();
     try {
       for (let attempt = 0; ; attempt++) {
         const serial = newCardSerial();
         if (await this.store.getCard(serial)) {
-          if (attempt >= MAX_ATTEMPTS) throw new ApiError(500, 'NV_INTERNAL', 'could not find a free card number');
+          if (attempt >= MAX_ATTEMPTS) throw new CodedError('NV_INTERNAL', 'could not find a free card number', 500);
           continue;
         }
         const card = await this.store.insertCard(
@@ -77,6 +63,15 @@ export class CodeCards {
     }
   }
 
+  async get(serial: string): Promise<CodeCardRecord | undefined> {
+    return this.store.getCard(serial);
+  }
+
+  /** A person's cards, newest first, whatever their state. */
+  async ofPerson(personId: string): Promise<CodeCardRecord[]> {
+    return this.store.listCards(personId);
+  }
+
   /** The cards of a person a key may still come from: active or issued, with keys left. */
   async usable(personId: string): Promise<CodeCardRecord[]> {
     const cards = await this.store.listCards(personId);
@@ -92,7 +87,7 @@ export class CodeCards {
       const usable = await this.usable(personId);
       const card =
         usable.find((c) => c.serial === preferred) ?? usable.find((c) => c.state === 'active' && !c.extra) ?? usable.find((c) => c.state === 'active') ?? usable.at(-1);
-      if (!card) throw new ApiError(409, 'NV_NO_CARD', 'there is no code card (nøglekort) with keys left; order a new one');
+      if (!card) throw new CodedError('NV_NO_CARD', 'there is no code card (nøglekort) with keys left; order a new one', 409);
       const otherCards = usable.filter((c) => c.serial !== card.serial).map((c) => c.serial);
       if (card.pendingIndex !== null) return { card, number: this.pairsOf(card)[card.pendingIndex]!.number, otherCards };
       const index = chooseChallenge(card.usedKeys);
@@ -100,7 +95,7 @@ export class CodeCards {
         return { card: { ...card, pendingIndex: index, version: card.version + 1 }, number: this.pairsOf(card)[index]!.number, otherCards };
       }
     }
-    throw new ApiError(503, 'NV_BUSY', 'the card is being used elsewhere; try again');
+    throw new CodedError('NV_BUSY', 'the card is being used elsewhere; try again', 503);
   }
 
   /**
@@ -108,7 +103,7 @@ export class CodeCards {
    * compare-and-set that activates an issued card and, when the keys left reach `threshold`,
    * marks that a successor is due (`successor: true` to exactly one caller).
    */
-  async answer(person: PersonRecord, serial: string, key: string, actor: ServiceActor): Promise<KeyAnswer> {
+  async answer(person: PersonRecord, serial: string, key: string, actor: Actor): Promise<KeyAnswer> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const card = await this.store.getCard(serial);
       if (!card || card.personId !== person.id || !(card.state === 'active' || card.state === 'issued') || card.pendingIndex === null) {
@@ -132,11 +127,11 @@ export class CodeCards {
         return { result: 'accepted', card: { ...card, ...changes, version: card.version + 1 } as CodeCardRecord, successor };
       }
     }
-    throw new ApiError(503, 'NV_BUSY', 'the card is being used elsewhere; try again');
+    throw new CodedError('NV_BUSY', 'the card is being used elsewhere; try again', 503);
   }
 
   /** Blocks (spærrer) a card for good. */
-  async block(serial: string, actor: ServiceActor, personId?: string): Promise<CodeCardRecord> {
+  async block(serial: string, actor: Actor, personId?: string): Promise<CodeCardRecord> {
     return this.change(serial, personId, (card) => {
       if (card.state === 'blocked') return null;
       return { state: 'blocked', pendingIndex: null };
@@ -159,7 +154,7 @@ export class CodeCards {
   }
 
   /** A successor's first key retires the person's older non-extra cards. */
-  private async retireOthers(personId: string, activated: string, actor: ServiceActor): Promise<void> {
+  private async retireOthers(personId: string, activated: string, actor: Actor): Promise<void> {
     for (const card of await this.store.listCards(personId)) {
       if (card.serial === activated || card.extra || !(card.state === 'active' || card.state === 'issued')) continue;
       await this.change(card.serial, personId, (c) => (c.state === 'active' || c.state === 'issued' ? { state: 'replaced', pendingIndex: null } : null), actor, 'card.replace');
@@ -170,18 +165,18 @@ export class CodeCards {
     serial: string,
     personId: string | undefined,
     decide: (card: CodeCardRecord) => CodeCardChanges | null,
-    actor: ServiceActor,
+    actor: Actor,
     action: string,
   ): Promise<CodeCardRecord> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const card = await this.store.getCard(serial);
-      if (!card || (personId !== undefined && card.personId !== personId)) throw new ApiError(404, 'NV_NO_CARD', `no code card ${serial}`);
+      if (!card || (personId !== undefined && card.personId !== personId)) throw new CodedError('NV_NO_CARD', `no code card ${serial}`, 404);
       const changes = decide(card);
       if (!changes) return card;
       if (await this.store.updateCard(serial, card.version, changes, auditEntry(actor, action, serial, 'ok', { person: card.personId }, this.now()))) {
         return { ...card, ...changes, version: card.version + 1 } as CodeCardRecord;
       }
     }
-    throw new ApiError(503, 'NV_BUSY', 'the card is being changed elsewhere; try again');
+    throw new CodedError('NV_BUSY', 'the card is being changed elsewhere; try again', 503);
   }
 }

@@ -6,7 +6,7 @@
  */
 import { createHash, createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { ApiError } from '../server/errors.ts';
+import { CodedError } from '../../protocol/coded-error.ts';
 import {
   cardPairs,
   chooseChallenge,
@@ -190,9 +190,9 @@ describe('chooseChallenge', () => {
       chooseChallenge(used);
       expect.unreachable();
     } catch (error) {
-      expect(error).toBeInstanceOf(ApiError);
-      expect((error as ApiError).status).toBe(409);
-      expect((error as ApiError).code).toBe('NV_CARD_USED_UP');
+      expect(error).toBeInstanceOf(CodedError);
+      expect((error as CodedError).status).toBe(409);
+      expect((error as CodedError).code).toBe('NV_CARD_USED_UP');
     }
   });
 
@@ -206,7 +206,7 @@ describe('chooseChallenge', () => {
       used = withKeyUsed(used, index);
     }
     expect(chosen.size).toBe(148);
-    expect(() => chooseChallenge(used)).toThrow(ApiError);
+    expect(() => chooseChallenge(used)).toThrow(CodedError);
   });
 });
 

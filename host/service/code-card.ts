@@ -12,8 +12,8 @@
  * Used keys: bit (i mod 8) of byte ⌊i / 8⌋, least significant bit first.
  */
 import { createHmac, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
-import { ApiError } from '../server/errors.ts';
-import { CARD_KEYS } from '../server/store/service-types.ts';
+import { CodedError } from '../../protocol/coded-error.ts';
+import { CARD_KEYS } from './store/types.ts';
 
 export interface CardPair {
   /** 4 digits, leading zeros kept. */
@@ -111,7 +111,7 @@ export function countUnusedKeys(used: Uint8Array): number {
 export function chooseChallenge(usedKeys: Uint8Array): number {
   const unused: number[] = [];
   for (let index = 0; index < CARD_KEYS; index++) if (!isKeyUsed(usedKeys, index)) unused.push(index);
-  if (unused.length === 0) throw new ApiError(409, 'NV_CARD_USED_UP', 'every key on this code card has been used');
+  if (unused.length === 0) throw new CodedError('NV_CARD_USED_UP', 'every key on this code card has been used', 409);
   return unused[randomInt(unused.length)] ?? 0;
 }
 

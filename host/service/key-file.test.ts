@@ -6,7 +6,7 @@
  */
 import { createCipheriv, createDecipheriv, createPrivateKey, createPublicKey, generateKeyPairSync, pbkdf2Sync, randomBytes, sign, type KeyObject } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ApiError } from '../server/errors.ts';
+import { CodedError } from '../../protocol/coded-error.ts';
 import { KeyFileVerifier, newChallenge, parsePublicKey, verifySignature } from './key-file.ts';
 import { createKeyFile, readKeyFile, signChallenge, type KeyFile } from './web/assets/key-file.js';
 
@@ -53,9 +53,9 @@ function expectBadKey(run: () => unknown): void {
   } catch (e) {
     error = e;
   }
-  expect(error).toBeInstanceOf(ApiError);
-  expect((error as ApiError).status).toBe(400);
-  expect((error as ApiError).code).toBe('NV_BAD_KEY');
+  expect(error).toBeInstanceOf(CodedError);
+  expect((error as CodedError).status).toBe(400);
+  expect((error as CodedError).code).toBe('NV_BAD_KEY');
 }
 
 describe('a key file made in the browser module', () => {

@@ -7,7 +7,7 @@
  * over the UTF-8 bytes of `noegleviser-key-file/1 login:` followed by the challenge as sent.
  */
 import { createPublicKey, generateKeyPairSync, randomBytes, verify, type KeyObject } from 'node:crypto';
-import { ApiError } from '../server/errors.ts';
+import { CodedError } from '../../protocol/coded-error.ts';
 
 const LOGIN_CONTEXT = 'noegleviser-key-file/1 login:';
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
@@ -15,7 +15,7 @@ const BASE64URL = /^[A-Za-z0-9_-]+$/;
 const MAX_PUBLIC_KEY_CHARS = 256;
 const SIGNATURE_BYTES = 64;
 
-const badKey = () => new ApiError(400, 'NV_BAD_KEY', 'the public key is not an EC P-256 public key (SPKI DER, base64url)');
+const badKey = () => new CodedError('NV_BAD_KEY', 'the public key is not an EC P-256 public key (SPKI DER, base64url)', 400);
 
 /** 32 random bytes, base64url: what the browser signs to log in with a key file. */
 export function newChallenge(): string {

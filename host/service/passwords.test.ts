@@ -5,7 +5,7 @@
  */
 import * as crypto from 'node:crypto';
 import { describe, expect, it, vi } from 'vitest';
-import { ApiError } from '../server/errors.ts';
+import { CodedError } from '../../protocol/coded-error.ts';
 import { checkNewPassword, checkUserId, hashPassword, TEMPORARY_ALPHABET, temporaryPassword, verifyPassword } from './passwords.ts';
 
 vi.mock('node:crypto', async (importOriginal) => {
@@ -16,13 +16,13 @@ const scryptCalls = () => vi.mocked(crypto.scrypt).mock.calls.length;
 
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64url');
 
-function refusal(run: () => unknown): ApiError {
+function refusal(run: () => unknown): CodedError {
   try {
     run();
   } catch (error) {
-    expect(error).toBeInstanceOf(ApiError);
-    expect((error as ApiError).status).toBe(400);
-    return error as ApiError;
+    expect(error).toBeInstanceOf(CodedError);
+    expect((error as CodedError).status).toBe(400);
+    return error as CodedError;
   }
   throw new Error('expected a refusal');
 }

@@ -6,7 +6,7 @@
  *   stored = scrypt$<log2 N>$<r>$<p>$<salt base64url>$<hash base64url>
  */
 import { randomBytes, randomInt, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
-import { ApiError } from '../server/errors.ts';
+import { CodedError } from '../../protocol/coded-error.ts';
 
 const LOG_N = 14;
 const R = 8;
@@ -66,7 +66,7 @@ function parseStored(stored: string): StoredHash | undefined {
   return { logN, r, p, salt, hash };
 }
 
-const weak = (message: string) => new ApiError(400, 'NV_WEAK_PASSWORD', message);
+const weak = (message: string) => new CodedError('NV_WEAK_PASSWORD', message, 400);
 
 /** NemID-like rules for a password a person chooses; NV_WEAK_PASSWORD naming the rule broken. */
 export function checkNewPassword(password: string, context: { userId?: string | null }): void {
@@ -83,7 +83,7 @@ export function checkNewPassword(password: string, context: { userId?: string | 
 export const USER_ID_MIN = 6;
 export const USER_ID_MAX = 40;
 
-const badUserId = (message: string) => new ApiError(400, 'NV_BAD_USER_ID', message);
+const badUserId = (message: string) => new CodedError('NV_BAD_USER_ID', message, 400);
 
 /** The user-id a person chose, normalised to lower case; NV_BAD_USER_ID naming the rule broken. */
 export function checkUserId(userId: string): string {

@@ -7,18 +7,19 @@
  * people: another organisation's person is "not found", exactly like a person who does not exist.
  */
 import { createHash, randomBytes, randomInt } from 'node:crypto';
-import { ApiError } from '../server/errors.ts';
+import { CodedError } from '../../protocol/coded-error.ts';
 import type { SeedVault } from '../server/seed-vault.ts';
 import {
+  DuplicateOrganisationError,
   DuplicatePersonError,
   type KeyFileRecord,
   type OrganisationRecord,
   type OrganisationRole,
   type PersonRecord,
-} from '../server/store/service-types.ts';
-import type { Store } from '../server/store/store.ts';
+} from './store/types.ts';
+import type { ServiceStore } from './store/types.ts';
 import type { TokenService } from '../server/token-service.ts';
-import { auditEntry, type CodeCards, type ServiceActor } from './cards.ts';
+import { type CodeCards } from './cards.ts';
 import type { Outbox } from './outbox/outbox.ts';
 import { employeeCardLetter, employeeWelcomeLetter, keyFileActivationLetter, newCardLetter, welcomeLetter } from './outbox/letters.ts';
 import { hashPassword, temporaryPassword } from './passwords.ts';
@@ -26,6 +27,7 @@ import { parseCpr } from './rules/cpr.ts';
 import { parseCvr } from './rules/cvr.ts';
 import { eligibility } from './rules/eligibility.ts';
 import type { ServicePolicy } from './service-policy.ts';
+import { auditEntry, type Actor } from '../store/audit.ts';
 
 export type CredentialOrder = { readonly kind: 'card' } | { readonly kind: 'token'; readonly serial: string };
 
@@ -57,7 +59,7 @@ export class People {
   private readonly queues = new Map<string, Promise<void>>();
 
   constructor(
-    private readonly store: Store,
+    private readonly store: ServiceStore,
     private readonly vault: SeedVault,
     private readonly cards: CodeCards,
     private readonly tokens: TokenService,
@@ -67,7 +69,7 @@ export class People {
   ) {}
 
   /** A private person's NemID (with the seed's eligibility rules): a temporary password and a card or a code token. */
-  async order(order: PersonOrder, actor: ServiceActor): Promise<Issued> {
+  async order(order: PersonOrder, actor: Actor): Promise<Issued> {
     const name = checkName(order.name);
     const cpr = order.cpr === undefined ? undefined : parseCpr(order.cpr, new Date(this.now()));
     const scope = eligibility({ cpr, birthDate: order.birthDate }, new Date(this.now()));
@@ -105,11 +107,15 @@ export class People {
   }
 
   /** An organisation (CVR checked) and its first NemID administrator, who gets a code card. */
-  async createOrganisation(input: { cvr: string; name: string; administrator: string }, actor: ServiceActor): Promise<{ organisation: OrganisationRecord } & Issued> {
+  async createOrganisation(input: { cvr: string; name: string; administrator: string }, actor: Actor): Promise<{ organisation: OrganisationRecord } & Issued> {
     const cvr = parseCvr(input.cvr);
-    if (await this.store.getOrganisationByCvr(cvr)) throw new ApiError(409, 'NV_ORGANISATION_EXISTS', `an organisation with CVR ${cvr} already exists`);
+    const exists = () => new CodedError('NV_ORGANISATION_EXISTS', `an organisation with CVR ${cvr} already exists`, 409);
+    if (await this.store.getOrganisationByCvr(cvr)) throw exists();
     const organisation: OrganisationRecord = { id: `O${cvr}`, cvr, name: checkName(input.name, 'organisation name'), createdAt: this.now() };
-    await this.store.insertOrganisation(organisation, auditEntry(actor, 'organisation.create', organisation.id, 'ok', { cvr }, this.now()));
+    // Two orders of one CVR racing past the check above: the store refuses the second.
+    await this.store.insertOrganisation(organisation, auditEntry(actor, 'organisation.create', organisation.id, 'ok', { cvr }, this.now())).catch((error: unknown) => {
+      throw error instanceof DuplicateOrganisationError ? exists() : error;
+    });
     const issued = await this.issueEmployee({ person: undefined, organisation }, { name: input.administrator, role: 'administrator', credential: 'card' }, actor);
     return { organisation, ...issued };
   }
@@ -118,7 +124,7 @@ export class People {
   async issueEmployee(
     by: { person: PersonRecord | undefined; organisation: OrganisationRecord },
     input: { name: string; role: OrganisationRole; credential: 'card' | 'key-file' },
-    actor: ServiceActor,
+    actor: Actor,
   ): Promise<Issued> {
     const name = checkName(input.name);
     const { organisation } = by;
@@ -144,19 +150,34 @@ export class People {
 
   /** The organisation's people, for its administrator. */
   async employees(admin: OrganisationAdmin): Promise<PersonRecord[]> {
-    return this.store.listPeople({ organisationId: admin.organisation.id, limit: 1000 });
+    return this.ofOrganisation(admin.organisation.id);
   }
 
   /** One of the administrator's own organisation's people; any other is "not found". */
   async employee(admin: OrganisationAdmin, personId: string): Promise<PersonRecord> {
     const person = await this.store.getPerson(personId);
-    if (!person || person.organisationId !== admin.organisation.id) throw new ApiError(404, 'NV_NO_PERSON', 'no such employee in your organisation');
+    if (!person || person.organisationId !== admin.organisation.id) throw new CodedError('NV_NO_PERSON', 'no such employee in your organisation', 404);
     return person;
+  }
+
+  /** The person with this NemID number, if there is one. */
+  async find(personId: string): Promise<PersonRecord | undefined> {
+    return this.store.getPerson(personId);
+  }
+
+  /** An organisation's people, in the order they were ordered. */
+  async ofOrganisation(organisationId: string): Promise<PersonRecord[]> {
+    return this.store.listPeople({ organisationId, limit: 1000 });
+  }
+
+  /** The organisation a person belongs to, if any. */
+  async organisationOf(person: PersonRecord): Promise<OrganisationRecord | undefined> {
+    return person.organisationId === null ? undefined : this.store.getOrganisation(person.organisationId);
   }
 
   async get(personId: string): Promise<PersonRecord> {
     const person = await this.store.getPerson(personId);
-    if (!person) throw new ApiError(404, 'NV_NO_PERSON', `no person with NemID number ${personId}`);
+    if (!person) throw new CodedError('NV_NO_PERSON', `no person with NemID number ${personId}`, 404);
     return person;
   }
 
@@ -165,20 +186,20 @@ export class People {
   }
 
   /** Blocks (spærrer) a person on suspected misuse: every session ends, no login until unblocked. */
-  async block(person: PersonRecord, actor: ServiceActor): Promise<PersonRecord> {
+  async block(person: PersonRecord, actor: Actor): Promise<PersonRecord> {
     const changed = await this.setState(person, 'blocked', actor, 'person.block');
     await this.store.deleteSessionsOf(person.id);
     return changed;
   }
 
-  async unblock(person: PersonRecord, actor: ServiceActor): Promise<PersonRecord> {
-    if (person.state !== 'blocked') throw new ApiError(409, 'NV_BAD_STATE', 'only a blocked person is unblocked');
+  async unblock(person: PersonRecord, actor: Actor): Promise<PersonRecord> {
+    if (person.state !== 'blocked') throw new CodedError('NV_BAD_STATE', 'only a blocked person is unblocked', 409);
     return this.setState(person, await this.usableState(person), actor, 'person.unblock', { failCount: 0 });
   }
 
   /** Lifts a lockout after too many wrong attempts. */
-  async unlock(person: PersonRecord, actor: ServiceActor): Promise<PersonRecord> {
-    if (person.state !== 'locked') throw new ApiError(409, 'NV_BAD_STATE', 'the person is not locked');
+  async unlock(person: PersonRecord, actor: Actor): Promise<PersonRecord> {
+    if (person.state !== 'locked') throw new CodedError('NV_BAD_STATE', 'the person is not locked', 409);
     return this.setState(person, await this.usableState(person), actor, 'person.unlock', { failCount: 0 });
   }
 
@@ -193,18 +214,19 @@ export class People {
    * Re-issues (genudsteder) a credential: every card and key file of the person is blocked, sessions
    * end, and a new temporary password with a new card (or a new key-file activation code) goes out.
    */
-  async reissue(person: PersonRecord, organisation: OrganisationRecord | null, actor: ServiceActor): Promise<Issued> {
+  async reissue(person: PersonRecord, organisation: OrganisationRecord | null, actor: Actor): Promise<Issued> {
     for (const card of await this.store.listCards(person.id)) if (card.state !== 'blocked' && card.state !== 'replaced' && card.state !== 'used-up') await this.cards.block(card.serial, actor);
     for (const keyFile of await this.store.listKeyFiles(person.id)) await this.blockKeyFile(keyFile, actor);
     for (const token of await this.tokens.list({ owner: person.id })) {
       if (token.state === 'active' || token.state === 'disabled' || token.state === 'locked') await this.tokens.reportLost(token.serial, { replacement: false }, actor);
     }
+    await this.tokens.revokeReplacementsOf(person.id, actor);
     await this.store.deleteSessionsOf(person.id);
     const withKeyFile = person.passwordHash === null;
     const password = withKeyFile ? null : temporaryPassword();
     const changes = { state: 'pending' as const, failCount: 0, passwordTemporary: !withKeyFile, passwordHash: password === null ? null : await hashPassword(password) };
     if (!(await this.store.updatePerson(person.id, person.version, changes, auditEntry(actor, 'person.reissue', person.id, 'ok', {}, this.now())))) {
-      throw new ApiError(409, 'NV_CONFLICT', 'the person changed meanwhile; reload and try again');
+      throw new CodedError('NV_CONFLICT', 'the person changed meanwhile; reload and try again', 409);
     }
     const updated = { ...person, ...changes, version: person.version + 1 };
     if (organisation) return { person: updated, ...(await this.sendCredential(updated, organisation, password, actor, 'reissue')) };
@@ -217,20 +239,20 @@ export class People {
   }
 
   /** Extra cards (ekstra nøglekort): at most `maxExtraCards` alive at a time, never more. */
-  async orderExtraCards(person: PersonRecord, count: number, actor: ServiceActor): Promise<string[]> {
+  async orderExtraCards(person: PersonRecord, count: number, actor: Actor): Promise<string[]> {
     if (!Number.isInteger(count) || count < 1 || count > this.policy.maxExtraCards) {
-      throw new ApiError(400, 'NV_BAD_FIELD', `order from 1 to ${this.policy.maxExtraCards} extra cards`);
+      throw new CodedError('NV_BAD_FIELD', `order from 1 to ${this.policy.maxExtraCards} extra cards`, 400);
     }
-    if (person.passwordHash === null) throw new ApiError(409, 'NV_BAD_STATE', 'a key-file employee has no code cards');
-    if (person.state === 'blocked') throw new ApiError(409, 'NV_BAD_STATE', 'a blocked person gets no new cards; unblock or re-issue first');
+    if (person.passwordHash === null) throw new CodedError('NV_BAD_STATE', 'a key-file employee has no code cards', 409);
+    if (person.state === 'blocked') throw new CodedError('NV_BAD_STATE', 'a blocked person gets no new cards; unblock or re-issue first', 409);
     return this.onePerPerson(person.id, () => this.issueExtraCards(person, count, actor));
   }
 
-  private async issueExtraCards(person: PersonRecord, count: number, actor: ServiceActor): Promise<string[]> {
+  private async issueExtraCards(person: PersonRecord, count: number, actor: Actor): Promise<string[]> {
     const allowed = await this.extraCardsAllowed(person);
     if (count > allowed) {
       await this.store.appendAudit(auditEntry(actor, 'card.extra', person.id, 'refused', { allowed, asked: count }, this.now()));
-      throw new ApiError(409, 'NV_TOO_MANY_CARDS', `${person.name} may have ${allowed} more extra card(s) now; at most ${this.policy.maxExtraCards} at a time`);
+      throw new CodedError('NV_TOO_MANY_CARDS', `${person.name} may have ${allowed} more extra card(s) now; at most ${this.policy.maxExtraCards} at a time`, 409);
     }
     const letters: string[] = [];
     for (let i = 0; i < count; i++) {
@@ -263,13 +285,13 @@ export class People {
   }
 
   /** The threshold successor, once `CodeCards.answer` said it is due. */
-  async sendSuccessorCard(person: PersonRecord, actor: ServiceActor): Promise<string> {
+  async sendSuccessorCard(person: PersonRecord, actor: Actor): Promise<string> {
     const { card, pairs } = await this.cards.issue(person, 'threshold', actor);
     const letter = await this.outbox.post({ ...newCardLetter({ recipient: person.name, card: { serial: card.serial, pairs }, reason: 'threshold', employee: person.organisationId !== null }), personId: person.id });
     return letter.id;
   }
 
-  async blockKeyFile(keyFile: KeyFileRecord, actor: ServiceActor): Promise<void> {
+  async blockKeyFile(keyFile: KeyFileRecord, actor: Actor): Promise<void> {
     if (keyFile.state === 'blocked') return;
     await this.store.updateKeyFile(keyFile.id, keyFile.version, { state: 'blocked', activationDigest: null }, auditEntry(actor, 'key-file.block', keyFile.id, 'ok', { person: keyFile.personId }, this.now()));
   }
@@ -279,7 +301,7 @@ export class People {
     person: PersonRecord,
     organisation: OrganisationRecord,
     password: string | null,
-    actor: ServiceActor,
+    actor: Actor,
     reason: 'welcome' | 'reissue' = 'welcome',
   ): Promise<{ letterId: string; cardLetterId?: string }> {
     const org = { name: organisation.name, cvr: organisation.cvr };
@@ -305,7 +327,7 @@ export class People {
     return { letterId: letter.id };
   }
 
-  private async insertPerson(person: Omit<PersonRecord, 'id' | 'userId' | 'version' | 'createdAt' | 'updatedAt' | 'lastLoginAt' | 'failCount'>, actor: ServiceActor): Promise<PersonRecord> {
+  private async insertPerson(person: Omit<PersonRecord, 'id' | 'userId' | 'version' | 'createdAt' | 'updatedAt' | 'lastLoginAt' | 'failCount'>, actor: Actor): Promise<PersonRecord> {
     for (let attempt = 0; attempt < 8; attempt++) {
       const id = newNemIdNumber();
       if (await this.store.getPerson(id)) continue;
@@ -313,24 +335,24 @@ export class People {
         return await this.store.insertPerson({ ...person, id, userId: null }, auditEntry(actor, 'person.order', id, 'ok', { scope: person.scope, organisation: person.organisationId ?? undefined }, this.now()));
       } catch (error) {
         if (error instanceof DuplicatePersonError && error.field === 'cpr') {
-          throw new ApiError(409, 'NV_ALREADY_HAS_NEMID', 'a person with this CPR number already has a NemID; block it or re-issue it instead');
+          throw new CodedError('NV_ALREADY_HAS_NEMID', 'a person with this CPR number already has a NemID; block it or re-issue it instead', 409);
         }
         throw error;
       }
     }
-    throw new ApiError(500, 'NV_INTERNAL', 'could not find a free NemID number');
+    throw new CodedError('NV_INTERNAL', 'could not find a free NemID number', 500);
   }
 
   private async claimableToken(serial: string): Promise<void> {
     const token = await this.tokens.get(serial);
-    if (token.state !== 'active') throw new ApiError(409, 'NV_BAD_STATE', `token ${serial} is ${token.state}; only an active token is issued`);
-    if (token.owner !== null) throw new ApiError(409, 'NV_TOKEN_TAKEN', `token ${serial} is already someone's`);
+    if (token.state !== 'active') throw new CodedError('NV_BAD_STATE', `token ${serial} is ${token.state}; only an active token is issued`, 409);
+    if (token.owner !== null) throw new CodedError('NV_TOKEN_TAKEN', `token ${serial} is already someone's`, 409);
   }
 
-  private async setState(person: PersonRecord, state: PersonRecord['state'], actor: ServiceActor, action: string, extra: { failCount?: number } = {}): Promise<PersonRecord> {
+  private async setState(person: PersonRecord, state: PersonRecord['state'], actor: Actor, action: string, extra: { failCount?: number } = {}): Promise<PersonRecord> {
     const changes = { state, ...extra };
     if (!(await this.store.updatePerson(person.id, person.version, changes, auditEntry(actor, action, person.id, 'ok', {}, this.now())))) {
-      throw new ApiError(409, 'NV_CONFLICT', 'the person changed meanwhile; reload and try again');
+      throw new CodedError('NV_CONFLICT', 'the person changed meanwhile; reload and try again', 409);
     }
     return { ...person, ...changes, version: person.version + 1 };
   }
@@ -356,7 +378,7 @@ function checkName(name: string, what: 'name' | 'organisation name' = 'name'): s
   const trimmed = name.trim().replace(/\s+/g, ' ');
   const ok = what === 'name' ? NAME_PATTERN.test(trimmed) : ORGANISATION_PATTERN.test(trimmed);
   if (!ok) {
-    throw new ApiError(400, 'NV_BAD_NAME', what === 'name' ? 'a name is 1–100 letters, spaces, dots, apostrophes and hyphens' : 'an organisation name is 1–100 characters without control characters or < >');
+    throw new CodedError('NV_BAD_NAME', what === 'name' ? 'a name is 1–100 letters, spaces, dots, apostrophes and hyphens' : 'an organisation name is 1–100 characters without control characters or < >', 400);
   }
   return trimmed;
 }

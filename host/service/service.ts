@@ -1,9 +1,10 @@
 /**
- * The service the codes are for, put together on the validation server's store, seed vault and
- * token service: people and their credentials, the login, and the outbox their letters go to.
+ * The service the codes are for, put together on its own store, the host's seed vault and the
+ * validation server's token service: people and their credentials, the login, and the outbox their
+ * letters go to. Its store stays inside: what the web layer and the lab need, the parts offer.
  */
 import type { SeedVault } from '../server/seed-vault.ts';
-import type { Store } from '../server/store/store.ts';
+import type { ServiceStore } from './store/types.ts';
 import type { TokenService } from '../server/token-service.ts';
 import { CodeCards } from './cards.ts';
 import { KeyFileVerifier } from './key-file.ts';
@@ -13,7 +14,6 @@ import { People } from './people.ts';
 import { DEFAULT_SERVICE_POLICY, type ServicePolicy } from './service-policy.ts';
 
 export interface NemIdService {
-  readonly store: Store;
   readonly tokens: TokenService;
   readonly cards: CodeCards;
   readonly people: People;
@@ -26,7 +26,7 @@ export interface NemIdService {
 }
 
 export function createNemIdService(options: {
-  store: Store;
+  store: ServiceStore;
   vault: SeedVault;
   tokens: TokenService;
   outboxDir: string;
@@ -41,5 +41,5 @@ export function createNemIdService(options: {
   const people = new People(options.store, options.vault, cards, options.tokens, outbox, policy, now);
   const keyFileVerifier = options.keyFileVerifier ?? new KeyFileVerifier();
   const login = new LoginFlow(options.store, cards, people, options.tokens, policy, keyFileVerifier, now);
-  return { store: options.store, tokens: options.tokens, cards, people, login, keyFileVerifier, outbox, policy, now };
+  return { tokens: options.tokens, cards, people, login, keyFileVerifier, outbox, policy, now };
 }

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { SerialPort } from 'serialport';
-import { debugCall } from '../../device/targets/emulator/debug-link.ts';
+import { debugCall } from '../../host/bridge/debug-link.ts';
 import { connectToken, readInfo } from '../../host/bridge/operations.ts';
 import { ROOT, api, cli, startServerProcess, tempDir, toolAvailable, type CliResult, type ServerProcess } from '../support/processes.ts';
 import { startRackProcess, type RackProcess, type RackToken } from '../support/rack-process.ts';

@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import path from 'node:path';
-import { debugCall } from '../../device/targets/emulator/debug-link.ts';
+import { debugCall } from '../../host/bridge/debug-link.ts';
 import { cli, cliInBackground, ROOT, tempDir, tracked, type CliResult } from '../support/processes.ts';
 import { onTerminalUntilReady, type Terminal } from '../support/terminal.ts';
 

@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
-import { debugCall } from '../../device/targets/emulator/debug-link.ts';
+import { debugCall } from '../../host/bridge/debug-link.ts';
 import { pressNewCodes } from '../support/debug-presses.ts';
 import { ENGINE_RUNS } from '../support/engines.ts';
 import { cli, cliInBackground, startEmulatorProcess, tempDir, type EmulatorProcess } from '../support/processes.ts';

@@ -10,12 +10,12 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startEmulator, type RunningEmulator } from '../../device/targets/emulator/emulator.ts';
-import { debugCall } from '../../device/targets/emulator/debug-link.ts';
+import { debugCall } from '../../host/bridge/debug-link.ts';
 import { enrollWithServer } from '../../host/bridge/enrolment.ts';
 import { connectToken } from '../../host/bridge/operations.ts';
 import { ServerClient } from '../../host/bridge/server-client.ts';
 import { registerLabPage } from '../../host/lab/lab-page.ts';
-import { startServer, type RunningServer } from '../../host/server/server.ts';
+import { startHost, type RunningHost } from '../../host/start.ts';
 import { Outbox } from '../../host/service/outbox/outbox.ts';
 import { chromium, launchChromium, recordTraffic, reportMissingChromium, type Traffic } from '../support/browser.ts';
 import { referenceHotp } from '../support/oath-reference.ts';
@@ -34,7 +34,7 @@ describe.skipIf(!chromium.available)('the lab page in headless Chromium', () => 
   const outboxDir = path.join(dir, 'outbox');
   const seed = new Uint8Array(randomBytes(20));
   let emulator: RunningEmulator;
-  let server: RunningServer;
+  let server: RunningHost;
   let client: ServerClient;
   let browser: Browser;
   let context: BrowserContext;
@@ -43,7 +43,7 @@ describe.skipIf(!chromium.available)('the lab page in headless Chromium', () => 
 
   beforeAll(async () => {
     emulator = await startEmulator({ profileDir: path.join(dir, 'token'), runtimeDir: path.join(dir, 'run') });
-    server = await startServer({
+    server = await startHost({
       dbFile: path.join(dir, 'server', 'tokens.db'),
       port: 0,
       env: {},

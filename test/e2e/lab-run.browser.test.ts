@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { debugCall } from '../../device/targets/emulator/debug-link.ts';
+import { debugCall } from '../../host/bridge/debug-link.ts';
 import { chromium, launchChromium, reportMissingChromium } from '../support/browser.ts';
 import { startLab, type LabRun } from '../support/lab-process.ts';
 import { api, tempDir } from '../support/processes.ts';

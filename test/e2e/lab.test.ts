@@ -6,7 +6,7 @@
 import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
-import { debugCall } from '../../device/targets/emulator/debug-link.ts';
+import { debugCall } from '../../host/bridge/debug-link.ts';
 import { startLab } from '../support/lab-process.ts';
 import { cli, tempDir } from '../support/processes.ts';
 import { onTerminal } from '../support/terminal.ts';

@@ -10,7 +10,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServer, type RunningServer } from '../../host/server/server.ts';
+import { startHost, type RunningHost } from '../../host/start.ts';
 import { tempDir } from '../support/processes.ts';
 import { WebClient, cprOfAge, readLetter } from '../support/web-client.ts';
 
@@ -21,12 +21,12 @@ const MAX_FAILURES = 5;
 const WRONG = 8;
 const RIGHT = 8;
 
-let server: RunningServer;
+let server: RunningHost;
 let dir: string;
 
 beforeAll(async () => {
   dir = tempDir('lockout-race');
-  server = await startServer({
+  server = await startHost({
     dbFile: path.join(dir, 'server', 'tokens.db'),
     port: 0,
     apiKeys: { admin: ADMIN_KEY, client: CLIENT_KEY },

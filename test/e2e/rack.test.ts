@@ -7,7 +7,7 @@ import dgram from 'node:dgram';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { debugCall } from '../../device/targets/emulator/debug-link.ts';
+import { debugCall } from '../../host/bridge/debug-link.ts';
 import { connectToken, readInfo } from '../../host/bridge/operations.ts';
 import { pressNewCodes } from '../support/debug-presses.ts';
 import { cli, tempDir } from '../support/processes.ts';

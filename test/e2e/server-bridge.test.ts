@@ -17,7 +17,7 @@ import {
   type ServerProcess,
 } from '../support/processes.ts';
 import { startSerialProxy } from '../support/serial-proxy.ts';
-import { debugCall } from '../../device/targets/emulator/debug-link.ts';
+import { debugCall } from '../../host/bridge/debug-link.ts';
 
 /** The lab's finger, through the debug link (the CLI's `device press` is tested in emulator.test.ts). */
 async function press(token: EmulatorProcess): Promise<string> {

@@ -207,7 +207,7 @@ describe.skipIf(!chromium.available)('code cards in the browser', () => {
 
     expect(await submit(frame, `.block-button[data-id="${serial}"]`), 'asked first').toEqual({ status: 200, path: '/self-service/block' });
     expect(await frame.locator('#confirm-question').textContent()).toBe(`Block code card ${serial}?`);
-    expect((await rig.server.service.store.getCard(serial!))!.state, 'the question blocks nothing').not.toBe('blocked');
+    expect((await rig.server.service.cards.get(serial!))!.state, 'the question blocks nothing').not.toBe('blocked');
     await frame.click('#confirm-submit');
     await frame.waitForURL((url) => url.searchParams.get('done') === 'blocked');
     await frame.locator('#notice').waitFor();
@@ -227,7 +227,7 @@ describe.skipIf(!chromium.available)('code cards in the browser', () => {
     expect(await frame.locator('#key').count()).toBe(0);
     expect(await frame.locator('#error').textContent()).toMatch(/card/i);
     expect(await open(frame, '/self-service')).toMatchObject({ path: '/login' });
-    expect((await rig.server.service.store.getCard(serial!))!.state).toBe('blocked');
+    expect((await rig.server.service.cards.get(serial!))!.state).toBe('blocked');
   });
 
   it('no answer, console line, log line or audit row holds a password, a card key typed, or the token seed', async () => {

@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Frame } from 'playwright-core';
-import { debugCall } from '../../device/targets/emulator/debug-link.ts';
+import { debugCall } from '../../host/bridge/debug-link.ts';
 import { chromium, reportMissingChromium } from '../support/browser.ts';
 import { referenceHotp } from '../support/oath-reference.ts';
 import { cprOfAge, freshPassword, open, pressToken, readLetterInLab, startServiceRig, stepOne, submit, type Person, type ServiceRig } from '../support/service-rig.ts';

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServer, type RunningServer } from '../../host/server/server.ts';
+import { startHost, type RunningHost } from '../../host/start.ts';
 import { cardPairs } from '../../host/service/code-card.ts';
 import { createKeyFile, signChallenge } from '../../host/service/web/assets/key-file.js';
 import { tempDir } from '../support/processes.ts';
@@ -20,7 +20,7 @@ import { WebClient, attributeOf, cprOfAge, csrfOf, readLetter } from '../support
 const ADMIN_KEY = 'nv_admin_service-web-test-admin-key';
 const CLIENT_KEY = 'nv_client_service-web-test-client-key';
 
-let server: RunningServer;
+let server: RunningHost;
 let dir: string;
 const logLines: string[] = [];
 /** Every secret a test typed or read from a letter: none may come back in an answer, log, audit row or the store. */
@@ -34,13 +34,13 @@ function secretOf(text: string): string {
   return text;
 }
 
-function client(on: RunningServer = server): WebClient {
+function client(on: RunningHost = server): WebClient {
   const web = new WebClient(on.url);
   clients.push(web);
   return web;
 }
 
-async function operator(method: 'GET' | 'POST', url: string, body?: unknown, on: RunningServer = server): Promise<{ status: number; json: any }> {
+async function operator(method: 'GET' | 'POST', url: string, body?: unknown, on: RunningHost = server): Promise<{ status: number; json: any }> {
   const response = await fetch(new URL(url, on.url), {
     method,
     headers: { authorization: `Bearer ${ADMIN_KEY}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
@@ -57,7 +57,7 @@ interface Letter {
   readonly keys: Map<string, string>;
 }
 
-async function letter(id: string, on: RunningServer = server): Promise<Letter> {
+async function letter(id: string, on: RunningHost = server): Promise<Letter> {
   const { html } = await on.service.outbox.open(id);
   const read = readLetter(html);
   const result = { password: read.secret('temporary-password'), activationCode: read.secret('activation-code'), keys: read.keys };
@@ -86,7 +86,7 @@ async function logIn(web: WebClient, userId: string, password: string, keys: Map
 }
 
 /** A code token enrolled with a seed only the test knows, and a person ordered with it (their welcome letter read). */
-async function tokenHolder(name: string, cpr: string, serial: string, on: RunningServer = server): Promise<{ nemId: string; seed: Uint8Array; welcome: Letter }> {
+async function tokenHolder(name: string, cpr: string, serial: string, on: RunningHost = server): Promise<{ nemId: string; seed: Uint8Array; welcome: Letter }> {
   const seed = new Uint8Array(randomBytes(20));
   secrets.add(Buffer.from(seed).toString('hex'));
   const enrolled = await operator('POST', '/v1/tokens', { serial, kind: 'hotp', algorithm: 'sha1', digits: 6, seed: Buffer.from(seed).toString('hex') }, on);
@@ -97,7 +97,7 @@ async function tokenHolder(name: string, cpr: string, serial: string, on: Runnin
 }
 
 /** `POST /v1/tokens/:serial/lost {replacement: true}`: the temporary password, shown this once (the answer is not kept with the others: it is meant to hold it). */
-async function reportLost(serial: string, on: RunningServer = server, validDays?: number): Promise<{ serial: string; password: string; validUntil: string }> {
+async function reportLost(serial: string, on: RunningHost = server, validDays?: number): Promise<{ serial: string; password: string; validUntil: string }> {
   const response = await fetch(new URL(`/v1/tokens/${serial}/lost`, on.url), {
     method: 'POST',
     headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
@@ -144,7 +144,7 @@ beforeAll(async () => {
       done();
     },
   });
-  server = await startServer({
+  server = await startHost({
     dbFile: path.join(dir, 'server', 'tokens.db'),
     port: 0,
     apiKeys: { admin: ADMIN_KEY, client: CLIENT_KEY },
@@ -325,7 +325,7 @@ describe('first login: choosing the user-id', () => {
     return { web, nemId, welcome };
   }
   const takenAnswers = async (nemId: string) =>
-    (await server.service.store.listAudit({ serial: nemId, action: 'person.choose-credentials', limit: 1000 })).filter((entry) => entry.result === 'user-id-taken').length;
+    (await server.tokens.audit({ serial: nemId, action: 'person.choose-credentials', limit: 1000 })).filter((entry) => entry.result === 'user-id-taken').length;
 
   it('says a user-id is taken three times per first-login stage; after the third the person starts again at step 1', async () => {
     for (const [i, userId] of ['taken.first', 'taken.second', 'taken.third'].entries()) await signedInPerson(`Tage Optaget ${'ABC'[i]}`, cprOfAge(46, `200${3 + i}`), userId);
@@ -492,13 +492,27 @@ describe('a lost code token: its temporary password at step 2', () => {
     const step2 = await rp.postJson('/api/login/key', { key: replacement.password }, { 'x-csrf-token': step1.csrfToken });
     expect([step2.status, JSON.parse(step2.body).next]).toEqual([200, 'choose-credentials']);
   });
+
+  it('re-issuing a person ends the temporary password of their lost token with the rest of their credentials', async () => {
+    const { nemId } = await tokenHolder('Rita Genudstedt', cprOfAge(52, '2015'), 'TABT-4');
+    const replacement = await reportLost('TABT-4');
+    const byUser = () => fetch(new URL('/v1/verify', server.url), {
+      method: 'POST',
+      headers: { authorization: `Bearer ${CLIENT_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ user: nemId, code: replacement.password }),
+    });
+    expect(await (await byUser()).json()).toMatchObject({ result: 'accepted', serial: 'LOST-TABT-4' });
+    expect((await operator('POST', `/v1/people/${nemId}/reissue`, {})).status).toBe(201);
+    const after = await byUser();
+    expect([after.status, ((await after.json()) as { error: { code: string } }).error.code]).toEqual([404, 'NV_UNKNOWN_USER']);
+  });
 });
 
 describe('code cards: keys used once, thresholds, extra cards, blocking', () => {
   it('accepts each of the 148 keys once, in an order the server chooses, and then the card is used up', async () => {
     const { nemId } = await orderPerson('Eva Keys', cprOfAge(33, '1005'));
     const person = await server.service.people.get(nemId);
-    const [card] = await server.service.store.listCards(nemId);
+    const [card] = await server.service.cards.ofPerson(nemId);
     const pairs = server.service.cards.pairsOf(card!);
     const byNumber = new Map(pairs.map((p) => [p.number, p.key]));
     const asked: string[] = [];
@@ -510,7 +524,7 @@ describe('code cards: keys used once, thresholds, extra cards, blocking', () => 
     }
     expect(new Set(asked).size).toBe(148);
     expect(asked).not.toEqual(pairs.map((p) => p.number)); // not the printed order
-    expect((await server.service.store.getCard(card!.serial))!.state).toBe('used-up');
+    expect((await server.service.cards.get(card!.serial))!.state).toBe('used-up');
     await expect(server.service.cards.challenge(nemId, card!.serial)).rejects.toMatchObject({ code: 'NV_NO_CARD' });
   });
 
@@ -533,7 +547,7 @@ describe('code cards: keys used once, thresholds, extra cards, blocking', () => 
     await web.submit('/logout', {});
     await web.open('/login');
     const step2 = await web.submit('/login', { userId: 'frederik.t', password: 'frederik-Pass1' });
-    const cards = await server.service.store.listCards(nemId);
+    const cards = await server.service.cards.ofPerson(nemId);
     const fresh = cards.find((c) => c.state === 'issued')!;
     const switched = await web.submit('/login/card', { cardSerial: fresh.serial });
     expect(step2.body).toContain(fresh.serial);
@@ -541,7 +555,7 @@ describe('code cards: keys used once, thresholds, extra cards, blocking', () => 
     secrets.add(successor.keys.get(number)!);
     const done = await web.submit('/login/key', { key: successor.keys.get(number)! });
     expect(done.body).toContain('id="scope"');
-    const after = await server.service.store.listCards(nemId);
+    const after = await server.service.cards.ofPerson(nemId);
     expect(after.find((c) => c.serial === fresh.serial)!.state).toBe('active');
     expect(after.filter((c) => c.serial !== fresh.serial).map((c) => c.state)).toEqual(['replaced']);
     expect(await newCards()).toHaveLength(1);
@@ -551,7 +565,7 @@ describe('code cards: keys used once, thresholds, extra cards, blocking', () => 
     const { nemId } = await orderPerson('Gunnar Race', cprOfAge(61, '1013'));
     const raced = await Promise.all([2, 2, 2].map((count) => operator('POST', `/v1/people/${nemId}/extra-cards`, { count })));
     expect(raced.map((r) => r.status).sort()).toEqual([201, 409, 409]);
-    expect((await server.service.store.listCards(nemId)).filter((c) => c.extra)).toHaveLength(2);
+    expect((await server.service.cards.ofPerson(nemId)).filter((c) => c.extra)).toHaveLength(2);
   });
 
   it('orders up to three extra cards, and refuses a fourth', async () => {
@@ -561,7 +575,7 @@ describe('code cards: keys used once, thresholds, extra cards, blocking', () => 
     expect(three.json.letters).toHaveLength(3);
     const fourth = await operator('POST', `/v1/people/${nemId}/extra-cards`, { count: 1 });
     expect([fourth.status, fourth.json.error.code]).toEqual([409, 'NV_TOO_MANY_CARDS']);
-    const extra = (await server.service.store.listCards(nemId)).filter((c) => c.extra);
+    const extra = (await server.service.cards.ofPerson(nemId)).filter((c) => c.extra);
     expect(extra).toHaveLength(3);
   });
 
@@ -574,12 +588,12 @@ describe('code cards: keys used once, thresholds, extra cards, blocking', () => 
     const elsewhere = client(); // the same person signed in on another machine (or a thief with the card)
     await logIn(elsewhere, 'hans.block', 'hans-Block-22', welcome.keys);
     expect((await elsewhere.open('/self-service')).body).toContain('id="scope"');
-    const [card] = await server.service.store.listCards(nemId);
+    const [card] = await server.service.cards.ofPerson(nemId);
     const blocked = await web.submit('/self-service/block', { kind: 'card', id: card!.serial, confirm: 'yes' });
     expect((await elsewhere.get('/self-service')).location, 'blocking ends every other session').toBe('/login');
     expect((await web.get('/self-service')).status, 'but not the one that blocked').toBe(200);
     expect(blocked.body).toContain('class="notice"');
-    expect((await server.service.store.getCard(card!.serial))!.state).toBe('blocked');
+    expect((await server.service.cards.get(card!.serial))!.state).toBe('blocked');
     await web.submit('/logout', {});
     await web.open('/login');
     const step2 = await web.submit('/login', { userId: 'hans.block', password: 'hans-Block-22' });
@@ -607,6 +621,14 @@ describe('code cards: keys used once, thresholds, extra cards, blocking', () => 
 });
 
 describe('organisations and employee credentials', () => {
+  it('two orders of one CVR number at once make one organisation; the other is told it exists, not an internal failure', async () => {
+    const order = () => server.service.people.createOrganisation({ cvr: '41000007', name: 'Samtidig ApS', administrator: 'Sara Samtidig' }, { name: 'test' });
+    const outcomes = await Promise.allSettled([order(), order()]);
+    expect(outcomes.map((o) => o.status).sort()).toEqual(['fulfilled', 'rejected']);
+    const refused = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected')!;
+    expect(refused.reason).toMatchObject({ code: 'NV_ORGANISATION_EXISTS', status: 409 });
+  });
+
   it('sends an employee’s temporary password and code card in two letters, neither with the other’s secret', async () => {
     const created = await operator('POST', '/v1/organisations', { cvr: '30000021', name: 'Breve ApS', administrator: 'Bent Breve' });
     expect(created.status, JSON.stringify(created.json)).toBe(201);
@@ -642,7 +664,7 @@ describe('organisations and employee credentials', () => {
     expect(adminPage.body).toContain('id="issue-form"');
     const issued = await admin.submit('/admin/employees', { name: 'Karen Nøglefil', credential: 'key-file', role: 'employee' });
     expect(issued.body).toContain('class="notice"');
-    const employee = (await server.service.store.listPeople({ organisationId: created.json.organisation.id })).find((p) => p.name === 'Karen Nøglefil')!;
+    const employee = (await server.service.people.ofOrganisation(created.json.organisation.id)).find((p) => p.name === 'Karen Nøglefil')!;
     const activation = (await server.service.outbox.list({ personId: employee.id })).find((l) => l.kind === 'key-file-activation')!;
     const code = (await letter(activation.id)).activationCode!;
 
@@ -696,7 +718,7 @@ describe('organisations and employee credentials', () => {
     const touch = await otherAdmin.post(`/admin/employees/${employee.id}/block`, {});
     expect(touch.status).toBe(404);
     expect((await server.service.people.get(employee.id)).state).toBe('active');
-    const audit = await server.service.store.listAudit({ action: 'person.order', limit: 1000 });
+    const audit = await server.tokens.audit({ action: 'person.order', limit: 1000 });
     expect(audit.some((entry) => entry.serial === employee.id && entry.detail.organisation === created.json.organisation.id)).toBe(true);
   });
 });
@@ -716,7 +738,7 @@ describe('key-file login', () => {
   it('makes exactly one signature verification per attempt, whether the NemID number has an active key file, none, or is unknown', async () => {
     const { web: admin, organisationId } = await signedInAdministrator('30000013', 'Signatur ApS', 'ada.signatur');
     for (const name of ['Sofie Signatur', 'Otto Uaktiveret']) await admin.submit('/admin/employees', { name, credential: 'key-file', role: 'employee' });
-    const employees = await server.service.store.listPeople({ organisationId });
+    const employees = await server.service.people.ofOrganisation(organisationId);
     const holder = employees.find((p) => p.name === 'Sofie Signatur')!;
     const awaiting = employees.find((p) => p.name === 'Otto Uaktiveret')!;
     const activation = (await server.service.outbox.list({ personId: holder.id })).find((l) => l.kind === 'key-file-activation')!;
@@ -747,13 +769,13 @@ describe('key-file login', () => {
 
 describe('on a server whose clock the test moves', () => {
   let clock = Date.parse('2026-03-02T08:00:00Z');
-  let timed: RunningServer;
+  let timed: RunningHost;
   const advance = (ms: number) => {
     clock += ms;
   };
 
   beforeAll(async () => {
-    timed = await startServer({
+    timed = await startHost({
       dbFile: path.join(dir, 'timed', 'tokens.db'),
       port: 0,
       apiKeys: { admin: ADMIN_KEY, client: CLIENT_KEY },
@@ -829,14 +851,14 @@ describe('blocking asks first', () => {
   it('self-service shows what will be blocked and blocks only once confirmed, by a form that needs no script', async () => {
     const { web, nemId } = await signedInPerson('Yrsa Sikker', cprOfAge(34, '2014'), 'yrsa.sikker');
     const { nemId: other } = await orderPerson('Zaki Anden', cprOfAge(35, '2015'));
-    const [card] = await server.service.store.listCards(nemId);
-    const [foreign] = await server.service.store.listCards(other);
+    const [card] = await server.service.cards.ofPerson(nemId);
+    const [foreign] = await server.service.cards.ofPerson(other);
 
     const asked = await web.post('/self-service/block', { kind: 'card', id: card!.serial });
     expect(asked.status).toBe(200);
     expect(asked.body).toContain(`Block code card ${card!.serial}?`);
     expect(asked.body).not.toContain('<script');
-    expect((await server.service.store.getCard(card!.serial))!.state, 'nothing is blocked by the question').toBe('active');
+    expect((await server.service.cards.get(card!.serial))!.state, 'nothing is blocked by the question').toBe('active');
     const { action, fields } = confirmForm(asked.body);
     expect(action).toBe('/self-service/block');
     expect(fields).toEqual({ _csrf: csrfOf(asked.body), kind: 'card', id: card!.serial, confirm: 'yes' });
@@ -844,7 +866,7 @@ describe('blocking asks first', () => {
 
     const done = await web.post(action, fields);
     expect([done.status, done.location]).toEqual([303, '/self-service?done=blocked']);
-    expect((await server.service.store.getCard(card!.serial))!.state).toBe('blocked');
+    expect((await server.service.cards.get(card!.serial))!.state).toBe('blocked');
 
     const notMine = await web.post('/self-service/block', { kind: 'card', id: foreign!.serial, _csrf: fields._csrf! });
     expect(notMine.status, 'another person’s card is not asked about').toBe(404);
@@ -854,7 +876,7 @@ describe('blocking asks first', () => {
   it('the admin page asks before blocking an employee, offers no block on the administrator’s own row, and refuses it', async () => {
     const { web: admin, nemId: self, organisationId } = await signedInAdministrator('30000048', 'Spærre ApS', 'ada.spaerre');
     await admin.submit('/admin/employees', { name: 'Åge Ansat', credential: 'card', role: 'employee' });
-    const employee = (await server.service.store.listPeople({ organisationId })).find((p) => p.name === 'Åge Ansat')!;
+    const employee = (await server.service.people.ofOrganisation(organisationId)).find((p) => p.name === 'Åge Ansat')!;
     const page = await admin.open('/admin');
     expect(page.body).toContain(`class="block-employee danger" data-id="${employee.id}"`);
     expect(page.body, 'no block on the own row').not.toContain(`class="block-employee danger" data-id="${self}"`);
@@ -899,7 +921,7 @@ describe('notices after a redirect', () => {
 describe('rate limits', () => {
   it('answers 429 with a coded error once an address has tried to log in too often in a minute', async () => {
     // The general rate limit off (--rate-limit 0): the login steps keep theirs.
-    const limited = await startServer({ dbFile: path.join(dir, 'limited', 'tokens.db'), port: 0, env: {}, rateLimitPerSecond: 0, servicePolicy: { loginAttemptsPerMinute: 3 } });
+    const limited = await startHost({ dbFile: path.join(dir, 'limited', 'tokens.db'), port: 0, env: {}, rateLimitPerSecond: 0, servicePolicy: { loginAttemptsPerMinute: 3 } });
     try {
       const web = new WebClient(limited.url);
       await web.open('/login');
@@ -922,7 +944,7 @@ describe('rate limits', () => {
 describe('secrets', () => {
   it('appear in no answer, log line, audit row or stored row', async () => {
     expect(secrets.size).toBeGreaterThan(20);
-    const audit = JSON.stringify(await server.service.store.listAudit({ limit: 1000 }));
+    const audit = JSON.stringify(await server.tokens.audit({ limit: 1000 }));
     const db = new Database(server.dbFile, { readonly: true });
     const rows = ['people', 'code_cards', 'key_files', 'sessions', 'audit', 'tokens'].map((table) => JSON.stringify(db.prepare(`SELECT * FROM ${table}`).all()));
     db.close();

@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { debugCall } from '../../device/targets/emulator/debug-link.ts';
+import { debugCall } from '../../host/bridge/debug-link.ts';
 import { connectToken } from '../../host/bridge/operations.ts';
 import { api, cli, startEmulatorProcess, startServerProcess, tempDir, type CliResult, type EmulatorProcess, type ServerProcess } from '../support/processes.ts';
 import { startRackProcess, type RackProcess } from '../support/rack-process.ts';

@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { connectToken, enroll, wipe, type ConnectedToken } from '../../host/bridge/operations.ts';
-import { DebugClient } from '../../device/targets/emulator/debug-link.ts';
+import { DebugClient } from '../../host/bridge/debug-link.ts';
 import { ENGINE_RUNS } from '../support/engines.ts';
 import { reportMissingPackage } from '../support/required-package.ts';
 import { startEmulatorProcess, tempDir, toolAvailable, type EmulatorProcess } from '../support/processes.ts';

@@ -1,5 +1,5 @@
 /** Many presses through an emulator's debug link, each making a new code, for tests of a token under load. */
-import { DebugClient } from '../../device/targets/emulator/debug-link.ts';
+import { DebugClient } from '../../host/bridge/debug-link.ts';
 
 /** A code stays on the display for 30 s of token time; a press after that makes the next one. */
 const PAST_THE_CODE_MS = 31_000;

@@ -16,7 +16,7 @@ import { enrollWithServer } from '../../host/bridge/enrolment.ts';
 import { connectToken } from '../../host/bridge/operations.ts';
 import { ServerClient } from '../../host/bridge/server-client.ts';
 import { registerLabPage } from '../../host/lab/lab-page.ts';
-import { startServer, type RunningServer } from '../../host/server/server.ts';
+import { startHost, type RunningHost } from '../../host/start.ts';
 import { launchChromium, recordTraffic, type Traffic } from './browser.ts';
 import { tempDir } from './processes.ts';
 import { seedSpellings } from './seed-search.ts';
@@ -64,7 +64,7 @@ export interface Leak {
 }
 
 export interface ServiceRig {
-  readonly server: RunningServer;
+  readonly server: RunningHost;
   readonly emulator: RunningEmulator;
   /** The token's seed: only this rig and the server know it. */
   readonly seed: Uint8Array;
@@ -112,10 +112,10 @@ export async function startServiceRig(name: string): Promise<ServiceRig> {
   });
 
   const emulator = await startEmulator({ profileDir: path.join(dir, 'token'), runtimeDir: path.join(dir, 'run') });
-  let server: RunningServer | undefined;
+  let server: RunningHost | undefined;
   let browser: Browser | undefined;
   try {
-    server = await startServer({
+    server = await startHost({
       dbFile: path.join(dir, 'server', 'tokens.db'),
       port: 0,
       env: {},
@@ -165,7 +165,7 @@ export async function startServiceRig(name: string): Promise<ServiceRig> {
     }
     extraAnswers.forEach((text, index) => found.push({ where: `answer ${index} outside a page`, text }));
     logLines.forEach((text, index) => found.push({ where: `log line ${index}`, text }));
-    for (const row of await running.service.store.listAudit({ limit: 1000 })) found.push({ where: `audit row ${row.action}`, text: JSON.stringify(row) });
+    for (const row of await running.tokens.audit({ limit: 1000 })) found.push({ where: `audit row ${row.action}`, text: JSON.stringify(row) });
     return found;
   };
 

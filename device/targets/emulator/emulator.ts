@@ -9,6 +9,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import type { DebugHandlers } from '../../../protocol/debug/codec.ts';
+import { DebugLinkError, type DisplayResult, type DriverState } from '../../../protocol/debug/messages.ts';
 import type { EmulatorAnnouncement } from '../../../protocol/discovery.ts';
 import type { Timings } from '../../firmware/token.ts';
 import { segmentsToText } from '../../firmware/segments.ts';
@@ -16,7 +18,7 @@ import type { Button, SegmentDisplay } from '../../hal/index.ts';
 import { SimClock, SimPower, SimRtc } from '../../sim/sim-parts.ts';
 import { SimToken } from '../../sim/sim-token.ts';
 import { loadEngine, type EngineName, type FirmwareEngine } from '../engines.ts';
-import { DebugLinkError, serveDebugLink, type DebugArgs, type DebugOp, type DebugResult } from './debug-link.ts';
+import { serveDebugLink } from './debug-link.ts';
 import { Profile } from './profile.ts';
 import { announce, defaultRuntimeDir } from './registry.ts';
 import { PtyTransport } from './pty-transport.ts';
@@ -60,7 +62,7 @@ export interface BoardParts {
   /** None on a real board: its button is pressed by hand. */
   readonly finger?: Finger;
   /** More for the debug link's `display` and `state`: what the display driver was sent, decoded. */
-  describe?(): Record<string, unknown>;
+  describe?(): { readonly driver?: DriverState };
   close(): Promise<void>;
 }
 
@@ -165,8 +167,9 @@ async function assemble(
   const runtimeDir = options.runtimeDir ?? defaultRuntimeDir();
   fs.mkdirSync(runtimeDir, { recursive: true, mode: 0o700 });
   const debug = path.join(runtimeDir, `debug-${process.pid}-${serial}.sock`);
-  const debugServer = await serveDebugLink(debug, (op, args) =>
-    handleDebug(op, args, {
+  const debugServer = await serveDebugLink(
+    debug,
+    debugHandlers({
       token,
       finger,
       engine,
@@ -219,93 +222,80 @@ interface DebugContext {
   readonly token: SimToken;
   readonly finger: Finger | undefined;
   readonly engine: FirmwareEngine;
-  readonly describe: (() => Record<string, unknown>) | undefined;
+  readonly describe: BoardParts['describe'];
   readonly port: string;
   setRestoreDelay(ms: number): void;
   saveHardware(): void;
   dropped(): number;
 }
 
-async function handleDebug(op: DebugOp, args: DebugArgs, context: DebugContext): Promise<DebugResult> {
+function debugHandlers(context: DebugContext): DebugHandlers {
   const { token } = context;
-  const display = () => ({
+  const display = (): DisplayResult => ({
     display: segmentsToText(token.display.segments),
     segments: [...token.display.segments],
     on: token.poweredOn,
     ...context.describe?.(),
   });
   const finger = () => {
-    requireOn(token);
+    if (!token.poweredOn) throw new DebugLinkError('NV_DEBUG_POWERED_OFF', 'the token is powered off');
     if (!context.finger) throw new DebugLinkError('NV_DEBUG_NO_FINGER', "a real board's button is pressed by hand");
     return context.finger;
   };
-  switch (op) {
-    case 'press':
+  return {
+    press: async () => {
       await finger().press();
       return display();
-    case 'hold':
-      await finger().hold(args.ms === undefined ? undefined : numberArg(args, 'ms', 0, 600_000));
+    },
+    hold: async ({ ms }) => {
+      await finger().hold(ms);
       return display();
-    case 'button':
-      if (typeof args.pressed !== 'boolean') throw new DebugLinkError('NV_DEBUG_BAD_ARG', '"pressed" must be true or false');
-      await finger().set(args.pressed);
+    },
+    button: async ({ pressed }) => {
+      await finger().set(pressed);
       return display();
-    case 'display':
-      return display();
-    case 'advance': {
-      token.advance(numberArg(args, 'ms', 0, 10 * 365 * 86_400_000));
+    },
+    display,
+    advance: ({ ms }) => {
+      token.advance(ms);
       context.saveHardware();
       return { clock: Math.floor(token.rtc.read()), ...display() };
-    }
-    case 'power-cut': {
-      const offMs = args.offMs === undefined ? 0 : numberArg(args, 'offMs', 0, 3_600_000);
+    },
+    'power-cut': ({ offMs = 0, atOperation, fraction = 0.5 }) => {
       context.setRestoreDelay(offMs);
-      if (args.atOperation !== undefined) {
-        const atOperation = numberArg(args, 'atOperation', 1, 1_000_000);
-        const fraction = args.fraction === undefined ? 0.5 : numberArg(args, 'fraction', 0, 1);
+      if (atOperation !== undefined) {
         token.armPowerCut({ atOperation, fraction });
         return { armed: true, atOperation, fraction, offMs };
       }
       token.powerOff();
       return { cut: true, offMs };
-    }
-    case 'power-on':
+    },
+    'power-on': () => {
       token.powerOn();
       return { on: token.poweredOn };
-    case 'battery':
-      token.power.percent = numberArg(args, 'percent', 0, 100);
+    },
+    battery: ({ percent }) => {
+      token.power.percent = percent;
       context.saveHardware();
       return { battery: token.power.percent };
-    case 'state':
-      return {
-        serial: token.serial ?? null,
-        port: context.port,
-        powered: token.poweredOn,
-        boots: token.boots,
-        battery: Math.round(token.power.percent * 1000) / 1000,
-        clock: Math.floor(token.rtc.read()),
-        driftPpm: token.rtc.driftPpm,
-        flash: {
-          operations: token.flash.operations,
-          endurance: token.flash.endurance,
-          maxPageErases: Math.max(...token.flash.eraseCounts),
-          pageErases: [...token.flash.eraseCounts],
-        },
-        droppedOutputBytes: context.dropped(),
-        engine: context.engine.describe(),
-        ...display(),
-      };
-  }
-}
-
-function requireOn(token: SimToken): void {
-  if (!token.poweredOn) throw new DebugLinkError('NV_DEBUG_POWERED_OFF', 'the token is powered off');
-}
-
-function numberArg(args: DebugArgs, name: string, min: number, max: number): number {
-  const value = args[name];
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
-    throw new DebugLinkError('NV_DEBUG_BAD_ARG', `"${name}" must be a number from ${min} to ${max}`);
-  }
-  return value;
+    },
+    state: () => ({
+      serial: token.serial ?? null,
+      port: context.port,
+      powered: token.poweredOn,
+      boots: token.boots,
+      battery: Math.round(token.power.percent * 1000) / 1000,
+      clock: Math.floor(token.rtc.read()),
+      driftPpm: token.rtc.driftPpm,
+      flash: {
+        operations: token.flash.operations,
+        endurance: token.flash.endurance,
+        maxPageErases: Math.max(...token.flash.eraseCounts),
+        pageErases: [...token.flash.eraseCounts],
+      },
+      droppedOutputBytes: context.dropped(),
+      engine: context.engine.describe(),
+      ...display(),
+    }),
+  };
 }

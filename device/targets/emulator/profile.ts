@@ -8,9 +8,10 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { isAlive } from '../../../protocol/discovery.ts';
 import type { FlashGeometry } from '../../hal/flash.ts';
 import { DEFAULT_ENDURANCE, DEFAULT_GEOMETRY, SimFlash } from '../../sim/sim-flash.ts';
-import { isAlive } from './registry.ts';
+import { CodedError } from '../../../protocol/coded-error.ts';
 
 export interface HardwareState {
   readonly format: 1;
@@ -22,12 +23,12 @@ export interface HardwareState {
   readonly rtc: { readonly unixMs: number; readonly hostMs: number };
 }
 
-export class ProfileError extends Error {
+export class ProfileError extends CodedError {
   constructor(
-    readonly code: 'NV_PROFILE_BUSY' | 'NV_PROFILE_INVALID',
+    override readonly code: 'NV_PROFILE_BUSY' | 'NV_PROFILE_INVALID',
     message: string,
   ) {
-    super(message);
+    super(code, message);
     this.name = 'ProfileError';
   }
 }
@@ -71,7 +72,7 @@ export class Profile {
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
         const owner = Number(fs.readFileSync(this.lockPath, 'utf8').trim());
-        if (Number.isInteger(owner) && owner > 0 && isAlive(owner)) {
+        if (Number.isInteger(owner) && owner > 0 && isAlive(owner, process)) {
           throw new ProfileError('NV_PROFILE_BUSY', `profile ${this.dir} is in use by emulator process ${owner}`);
         }
         fs.rmSync(this.lockPath, { force: true });

@@ -1,11 +1,12 @@
-/** The runtime folder as the device's commands read it: running emulators only, by serial number. */
+/** The runtime folder, written by the emulator and read by the host's one reader (host/bridge/discovery.ts): running emulators only, by serial number. */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EmulatorAnnouncement } from '../../../protocol/discovery.ts';
 import { tempDir } from '../../../test/support/processes.ts';
-import { announce, runningEmulators } from './registry.ts';
+import { listEmulators } from '../../../host/bridge/discovery.ts';
+import { announce } from './registry.ts';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -16,7 +17,7 @@ function announcement(pid: number, serial: string): EmulatorAnnouncement {
   return { format: 1, pid, port: '/dev/pts/99', debug: `/run/debug-${pid}-${serial}.sock`, serial, model: 'NV1', profile: '/p', startedAt: new Date(0).toISOString() };
 }
 
-describe('runningEmulators', () => {
+describe('listEmulators', () => {
   it('lists the live announcements by serial number, and neither dead processes nor other files', () => {
     const dir = tempDir('registry');
     dirs.push(dir);
@@ -26,7 +27,7 @@ describe('runningEmulators', () => {
     announce(dir, announcement(dead, '40000003'));
     fs.writeFileSync(path.join(dir, 'emulator-1-x.json'), 'not json');
     fs.writeFileSync(path.join(dir, 'debug-1-40000004.sock'), '');
-    expect(runningEmulators(dir).map((e) => e.serial)).toEqual(['40000001', '40000002']);
+    expect(listEmulators(dir).map((e) => e.serial)).toEqual(['40000001', '40000002']);
   });
 
   it('an announcement taken back is gone; a folder that does not exist lists none', () => {
@@ -34,7 +35,7 @@ describe('runningEmulators', () => {
     dirs.push(dir);
     const takeBack = announce(dir, announcement(process.pid, '40000001'));
     takeBack();
-    expect(runningEmulators(dir)).toEqual([]);
-    expect(runningEmulators(path.join(dir, 'missing'))).toEqual([]);
+    expect(listEmulators(dir)).toEqual([]);
+    expect(listEmulators(path.join(dir, 'missing'))).toEqual([]);
   });
 });

@@ -10,6 +10,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createRequire } from 'node:module';
 import { SerialPort } from 'serialport';
+import type { DriverState } from '../../../protocol/debug/messages.ts';
 import { PRESS_MS, RELEASE_MS } from '../../sim/sim-token.ts';
 import { DEFAULT_TIMINGS } from '../../firmware/token.ts';
 import type { SegmentDisplay } from '../../hal/display.ts';
@@ -21,14 +22,12 @@ import { ARDUINO_PINS, PIN_NAMES, RASPBERRY_PI_PINS, type BoardDisplay, type Boa
 
 export { BOARD_DISPLAYS, BOARD_IOS, type BoardDisplay, type BoardIo } from './pins.ts';
 import { VIRTUAL_PIN_COUNT, VirtualBoard } from './virtual-board.ts';
+import { CodedError } from '../../../protocol/coded-error.ts';
 
 
-export class BoardError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
+export class BoardError extends CodedError {
+  constructor(code: string, message: string) {
+    super(code, message);
     this.name = 'BoardError';
   }
 }
@@ -206,7 +205,7 @@ function pinFinger(board: VirtualBoard, buttonPin: number): Finger {
 }
 
 /** What the display driver's writes say is on the display, decoded by the virtual board's chip. */
-function describeDriver(board: VirtualBoard, display: BoardDisplay): Record<string, unknown> {
+function describeDriver(board: VirtualBoard, display: BoardDisplay): { driver?: DriverState } {
   if (display === 'max7219' && board.max7219) {
     return { driver: { chip: 'MAX7219', display: board.max7219.text(), segments: [...board.max7219.segments()], writes: board.max7219.writes } };
   }

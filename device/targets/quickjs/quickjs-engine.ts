@@ -11,10 +11,12 @@
  * 32 KiB by default (JS_SetMaxStackSize).
  */
 import { newQuickJSWASMModuleFromVariant, type DisposableResult, type QuickJSContext, type QuickJSHandle, type QuickJSWASMModule } from 'quickjs-emscripten-core';
+import type { EngineState } from '../../../protocol/debug/messages.ts';
 import type { FirmwareConfig } from '../../firmware/token.ts';
 import type { Hal, InputEvent } from '../../hal/index.ts';
 import type { CoreFactory, FirmwareCore } from '../../sim/sim-token.ts';
 import { FIRMWARE_GLOBAL, HOST_GLOBAL, HOST_SIGNATURES, bootConfig, hostFromHal, type BindingKind, type EngineHost } from '../engine/binding.ts';
+import { CodedError } from '../../../protocol/coded-error.ts';
 
 export const QUICKJS_STACK_LIMIT = 32 * 1024;
 
@@ -35,8 +37,11 @@ export const QUICKJS_BUDGET = {
 export const QUICKJS_ENGINE_NAME = 'quickjs-ng';
 
 /** A fault of the firmware inside the engine (an exception it did not handle, a missing builtin), not of a HAL part. */
-export class EngineFault extends Error {
-  readonly code = 'NV_ENGINE_FAULT';
+export class EngineFault extends CodedError {
+  constructor(message: string) {
+    super('NV_ENGINE_FAULT', message);
+    this.name = 'EngineFault';
+  }
 }
 
 /** QuickJS's memory report, in bytes of `memory_used_size`. */
@@ -363,7 +368,7 @@ export class QuickJsEngine {
   }
 
   /** What the debug link's `state` shows: the engine, its stack limit and its memory. */
-  describe(): Record<string, unknown> {
+  describe(): EngineState {
     const memory = this.memory();
     return {
       name: this.name,

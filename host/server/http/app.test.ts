@@ -8,7 +8,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { tempDir } from '../../../test/support/processes.ts';
-import { startServer } from '../server.ts';
+import { startHost } from '../../start.ts';
 
 const CLIENT_KEY = 'nv_client_app_test_0123456789';
 
@@ -21,7 +21,7 @@ describe('a server that is stopping', () => {
   it('answers a request that still reaches it 503 NV_CLOSING, in the envelope', async () => {
     const dir = tempDir('closing');
     dirs.push(dir);
-    const server = await startServer({ dbFile: path.join(dir, 'tokens.db'), port: 0, env: {}, apiKeys: { admin: 'nv_admin_app_test_0123456789', client: CLIENT_KEY } });
+    const server = await startHost({ dbFile: path.join(dir, 'tokens.db'), port: 0, env: {}, apiKeys: { admin: 'nv_admin_app_test_0123456789', client: CLIENT_KEY } });
     const socket = net.connect(Number(new URL(server.url).port), '127.0.0.1');
     let closing: Promise<void> | undefined;
     try {

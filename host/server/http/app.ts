@@ -5,16 +5,19 @@
  */
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
-import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { hexToBytes } from '../../../protocol/bytes.ts';
 import { RECOMMENDED_MIN_SECRET_BYTES } from '../../../protocol/commands.ts';
-import { ApiError } from '../errors.ts';
+import { CodedError } from '../../../protocol/coded-error.ts';
+import { errorEnvelope } from '../../api/errors.ts';
+import { answerClientError, frameworkFailure, noRoute, sendError, toApiError, writeErrorAndClose } from './errors.ts';
 import type { ServerMetrics } from '../metrics.ts';
 import type { ApiKeys, Principal, Role } from '../secrets.ts';
-import type { AuditEntry, TokenStore, TokenState } from '../store/types.ts';
-import { subjectKindOfAction } from '../store/audit-subject.ts';
-import type { Actor, TokenService } from '../token-service.ts';
+import { subjectKindOfAction, type AuditEntry } from '../../store/audit.ts';
+import type { TokenStore, TokenState } from '../store/types.ts';
+import type { Actor } from '../../store/audit.ts';
+import type { TokenService } from '../token-service.ts';
 import * as schema from './schemas.ts';
 
 export interface AppOptions {
@@ -55,7 +58,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     done();
   });
   app.server.on('checkExpectation', (_request: IncomingMessage, response: ServerResponse) => {
-    const body = errorBody(new ApiError(417, 'NV_BAD_EXPECT', 'this server knows no "Expect" but 100-continue'));
+    const body = JSON.stringify(errorEnvelope(new CodedError('NV_BAD_EXPECT', 'this server knows no "Expect" but 100-continue', 417)));
     response.writeHead(417, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' }).end(body);
   });
   app.server.on('connect', (_request: IncomingMessage, socket: Duplex) => writeErrorAndClose(socket, noRoute()));
@@ -64,9 +67,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   // Hooks on every request take a callback: an async hook costs a promise and a turn of its own.
   app.addHook('onRequest', (request, _reply, done) => {
-    if (closing) return done(new ApiError(503, 'NV_CLOSING', 'the server is stopping; try again once it is back'));
+    if (closing) return done(new CodedError('NV_CLOSING', 'the server is stopping; try again once it is back', 503));
     if (request.raw.headers.host === undefined && request.raw.httpVersion === '1.1') {
-      return done(new ApiError(400, 'NV_BAD_HTTP', 'an HTTP/1.1 request needs a Host header'));
+      return done(new CodedError('NV_BAD_HTTP', 'an HTTP/1.1 request needs a Host header', 400));
     }
     request.principal = keys.authenticate(bearer(request));
     done();
@@ -86,11 +89,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       timeWindow: 1000,
       keyGenerator: (request) => request.principal?.id ?? request.ip,
       allowList: (request) => ['/health', '/metrics'].includes(request.url.split('?')[0]!),
-      errorResponseBuilder: (_request, context) => new ApiError(429, 'NV_RATE_LIMITED', `more than ${context.max} requests a second; retry in ${context.after}`),
+      errorResponseBuilder: (_request, context) => new CodedError('NV_RATE_LIMITED', `more than ${context.max} requests a second; retry in ${context.after}`, 429),
     });
   }
 
-  app.setErrorHandler((error: FastifyError | ApiError, request, reply) => {
+  app.setErrorHandler((error: FastifyError | CodedError, request, reply) => {
     const failure = toApiError(error);
     if (failure.status >= 500) request.log.error({ err: error }, 'request failed');
     return sendError(reply, failure);
@@ -98,9 +101,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // Neither path nor method is echoed: an answer never carries back what the request sent.
   app.setNotFoundHandler((_request, reply) => sendError(reply, noRoute()));
 
-  const requireRole = (...roles: Role[]) => (request: FastifyRequest, _reply: FastifyReply, done: (error?: ApiError) => void) => {
-    if (!request.principal) return done(new ApiError(401, 'NV_UNAUTHORIZED', 'an API key is needed: Authorization: Bearer <key>'));
-    if (!roles.includes(request.principal.role)) return done(new ApiError(403, 'NV_FORBIDDEN', `this needs the ${roles.join(' or ')} key`));
+  const requireRole = (...roles: Role[]) => (request: FastifyRequest, _reply: FastifyReply, done: (error?: CodedError) => void) => {
+    if (!request.principal) return done(new CodedError('NV_UNAUTHORIZED', 'an API key is needed: Authorization: Bearer <key>', 401));
+    if (!roles.includes(request.principal.role)) return done(new CodedError('NV_FORBIDDEN', `this needs the ${roles.join(' or ')} key`, 403));
     done();
   };
   // Checked before the body is validated: without the right key, a request learns nothing of the schema.
@@ -119,11 +122,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     const seed = hexToBytes(body.seed)!;
     try {
       if (seed.length < RECOMMENDED_MIN_SECRET_BYTES && body.allowShortSeed !== true) {
-        throw new ApiError(
-          400,
-          'NV_SHORT_SEED',
-          `the seed is ${seed.length} bytes; RFC 4226 asks for at least ${RECOMMENDED_MIN_SECRET_BYTES} (send "allowShortSeed": true to enrol it anyway)`,
-        );
+        throw new CodedError('NV_SHORT_SEED', `the seed is ${seed.length} bytes; RFC 4226 asks for at least ${RECOMMENDED_MIN_SECRET_BYTES} (send "allowShortSeed": true to enrol it anyway)`, 400);
       }
       const token = await service.enroll(
         {
@@ -189,10 +188,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.get<{ Querystring: schema.AuditQuery }>('/v1/audit', { ...admin, schema: { querystring: { ...schema.auditQuery } } }, async (request) => {
     const query = request.query;
     if (query.subject !== undefined && query.serial !== undefined && query.subject !== query.serial) {
-      throw new ApiError(400, 'NV_BAD_FIELD', 'querystring.serial is the older name of querystring.subject: give one');
+      throw new CodedError('NV_BAD_FIELD', 'querystring.serial is the older name of querystring.subject: give one', 400);
     }
     const since = query.since === undefined ? undefined : Date.parse(query.since);
-    if (Number.isNaN(since)) throw new ApiError(400, 'NV_BAD_FIELD', 'querystring.since is not a time that exists');
+    if (Number.isNaN(since)) throw new CodedError('NV_BAD_FIELD', 'querystring.since is not a time that exists', 400);
     const entries = await service.audit({
       serial: query.subject ?? query.serial,
       action: query.action,
@@ -207,7 +206,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   app.post<{ Body: { serial?: string; user?: string; code: string } }>('/v1/verify', { ...client, schema: { body: schema.verifyBody } }, async (request) => {
     const { serial, user, code } = request.body;
-    if ((serial === undefined) === (user === undefined)) throw new ApiError(400, 'NV_BAD_FIELD', 'give exactly one of "serial" and "user"');
+    if ((serial === undefined) === (user === undefined)) throw new CodedError('NV_BAD_FIELD', 'give exactly one of "serial" and "user"', 400);
     return serial !== undefined ? service.verify(serial, code, actor(request)) : service.verifyUser(user!, code, actor(request));
   });
   app.post<{ Body: { serial: string; codes: [string, string] } }>('/v1/resync', { ...client, schema: { body: schema.resyncBody } }, async (request) =>
@@ -227,7 +226,7 @@ export function viewAuditEntry(entry: AuditEntry) {
 function pageSize(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   const size = Number(text);
-  if (size < 1 || size > 1000) throw new ApiError(400, 'NV_BAD_FIELD', 'querystring.limit must be from 1 to 1000');
+  if (size < 1 || size > 1000) throw new CodedError('NV_BAD_FIELD', 'querystring.limit must be from 1 to 1000', 400);
   return size;
 }
 
@@ -237,92 +236,3 @@ function bearer(request: FastifyRequest): string | undefined {
   return match?.[1];
 }
 
-/** The envelope every error is sent in: `{"error":{"code":"NV_…","message":"…"}}`. */
-function errorBody(failure: ApiError): string {
-  return JSON.stringify({ error: { code: failure.code, message: failure.message } });
-}
-
-function noRoute(): ApiError {
-  return new ApiError(404, 'NV_NO_ROUTE', 'no route for this method and path; the API is under /v1 (see the README)');
-}
-
-function sendError(reply: FastifyReply, failure: ApiError): FastifyReply {
-  return reply.status(failure.status).type('application/json; charset=utf-8').send(errorBody(failure));
-}
-
-/** What fastify's router refuses before any route or hook runs. Neither answer echoes the URL. */
-function frameworkFailure(error: FastifyError): ApiError {
-  switch (error.code) {
-    case 'FST_ERR_BAD_URL':
-      return new ApiError(400, 'NV_BAD_URL', 'the URL does not decode: a "%" must start an escape of two hex digits, such as %2F');
-    case 'FST_ERR_MAX_PARAM_LENGTH':
-      return new ApiError(414, 'NV_URL_TOO_LONG', 'a part of the path is longer than this server accepts');
-    default:
-      return toApiError(error);
-  }
-}
-
-/**
- * What Node's HTTP parser refuses (headers over its 16 KiB, a request that is not HTTP, one that
- * took too long) never reaches fastify: the answer is written to the socket here, in the API's
- * envelope, and the connection closed.
- */
-export function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
-  if (error.code === 'ECONNRESET' || socket.destroyed) return;
-  const failure =
-    error.code === 'HPE_HEADER_OVERFLOW'
-      ? new ApiError(431, 'NV_HEADERS_TOO_LARGE', 'the request line and headers are larger than this server accepts')
-      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-        ? new ApiError(408, 'NV_REQUEST_TIMEOUT', 'the request did not arrive in time')
-        : new ApiError(400, 'NV_BAD_HTTP', 'the request is not well-formed HTTP/1.1');
-  writeErrorAndClose(socket, failure);
-}
-
-/**
- * An answer written straight to the socket, for what never becomes a fastify request. Ended, not
- * destroyed: closing a socket with unread input (the rest of an oversized header) would reset it
- * and could lose the answer on its way.
- */
-function writeErrorAndClose(socket: Duplex, failure: ApiError): void {
-  if (!socket.writable) {
-    socket.destroy();
-    return;
-  }
-  const body = errorBody(failure);
-  socket.end(
-    `HTTP/1.1 ${failure.status} ${STATUS_CODES[failure.status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
-      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-  );
-}
-
-/** Any error as the API's coded error (fastify's own 4xx too: validation, body size, media type, JSON). */
-export function toApiError(error: FastifyError | ApiError): ApiError {
-  if (error instanceof ApiError) return error;
-  const fastifyError = error as FastifyError & { validation?: { keyword: string; instancePath: string; params: Record<string, unknown> }[]; validationContext?: string };
-  if (fastifyError.validation) {
-    const first = fastifyError.validation[0]!;
-    const where = `${fastifyError.validationContext ?? 'body'}${first.instancePath.replace(/\//g, '.')}`;
-    if (first.keyword === 'additionalProperties') {
-      return new ApiError(400, 'NV_UNKNOWN_FIELD', `${where} has a field this API does not know: "${String(first.params.additionalProperty)}"`);
-    }
-    if (first.keyword === 'required') return new ApiError(400, 'NV_MISSING_FIELD', `${where} lacks "${String(first.params.missingProperty)}"`);
-    return new ApiError(400, 'NV_BAD_FIELD', `${where} ${fastifyError.message.replace(/^(body|querystring|params)(\/\S+)? /, '')}`);
-  }
-  switch (fastifyError.code) {
-    case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new ApiError(413, 'NV_BODY_TOO_LARGE', 'the request body is larger than this server accepts');
-    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return new ApiError(415, 'NV_BAD_MEDIA_TYPE', 'send JSON (Content-Type: application/json)');
-    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return new ApiError(400, 'NV_BAD_JSON', 'the body is empty; send a JSON object');
-    case 'FST_ERR_CTP_INVALID_JSON_BODY':
-      return new ApiError(400, 'NV_BAD_JSON', 'the body is not valid JSON');
-  }
-  if (error instanceof SyntaxError || fastifyError.statusCode === 400) return new ApiError(400, 'NV_BAD_JSON', 'the body is not valid JSON');
-  // Other 4xx of fastify or a plugin: their messages may quote the request, so only the status is told.
-  if (fastifyError.statusCode === 429) return new ApiError(429, 'NV_RATE_LIMITED', 'too many requests; retry in a second');
-  if (fastifyError.statusCode && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
-    return new ApiError(fastifyError.statusCode, 'NV_BAD_REQUEST', `the request was refused (${fastifyError.statusCode} ${STATUS_CODES[fastifyError.statusCode] ?? ''})`.replace(' )', ')'));
-  }
-  return new ApiError(500, 'NV_INTERNAL', 'the server failed to handle this request');
-}

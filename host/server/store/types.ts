@@ -1,13 +1,15 @@
 /**
- * The token store: what the server keeps, behind one interface so that the embedded SQLite store
- * and a PostgreSQL store (several server nodes sharing tokens) are interchangeable. Every change
- * to a token is a compare-and-set on its `version`: two nodes (or two requests) that read the same
- * token cannot both move it.
+ * The token store: what the validation server keeps, behind one interface so that the embedded
+ * SQLite store and a PostgreSQL store (several server nodes sharing tokens) are interchangeable.
+ * Every change to a token is a compare-and-set on its `version`: two nodes (or two requests) that
+ * read the same token cannot both move it; a failed code is counted by an atomic increment; every
+ * change is written with its audit record in one transaction. Nothing here is of SQL or of HTTP: a
+ * store answers with records, `undefined` or `false`, and refuses with its own errors.
  */
 import type { OathAlgorithm } from '../../../protocol/oath/parameters.ts';
-import type { AuditSubjectKind } from './audit-subject.ts';
+import type { AuditEntry, AuditFilter, NewAuditEntry } from '../../store/audit.ts';
 
-export type TokenKind = 'hotp' | 'totp' | 'password';
+export type TokenKind = 'hotp' | 'totp';
 export type TokenState = 'active' | 'disabled' | 'locked' | 'lost' | 'revoked';
 export const TOKEN_STATES: readonly TokenState[] = ['active', 'disabled', 'locked', 'lost', 'revoked'];
 
@@ -29,10 +31,6 @@ export interface TokenRecord {
   readonly owner: string | null;
   /** The seed, encrypted (see seed-vault.ts). Never leaves the server. */
   readonly sealedSeed: Uint8Array;
-  /** A temporary replacement credential names the lost token it stands in for. */
-  readonly replaces: string | null;
-  /** Unix ms after which the credential no longer verifies; null for none. */
-  readonly validUntil: number | null;
   /** Auto-resync: a code seen beyond the window, waiting for its successor. */
   readonly pendingCounter: number | null;
   readonly pendingAt: number | null;
@@ -44,48 +42,45 @@ export interface TokenRecord {
 
 /** The fields a change may set; `version` and `updatedAt` are the store's. */
 export type TokenChanges = Partial<
-  Pick<TokenRecord, 'counter' | 'lastStep' | 'driftSteps' | 'state' | 'failCount' | 'owner' | 'validUntil' | 'pendingCounter' | 'pendingAt' | 'lastUsedAt'>
+  Pick<TokenRecord, 'counter' | 'lastStep' | 'driftSteps' | 'state' | 'failCount' | 'owner' | 'pendingCounter' | 'pendingAt' | 'lastUsedAt'>
 >;
 
 export type NewToken = Omit<TokenRecord, 'version' | 'createdAt' | 'updatedAt' | 'lastUsedAt' | 'pendingCounter' | 'pendingAt'>;
 
-export interface AuditEntry {
-  readonly id: number;
-  readonly at: number;
-  /** Who: `admin`, `client`, `bridge`, `system`, or an API key's name. */
-  readonly actor: string;
-  readonly action: string;
-  /** The subject's id (a token serial, a NemID number, a card serial, a key file's or organisation's id); the column predates the service. */
-  readonly serial: string | null;
-  /** What `serial` names; null when there is no subject. */
-  readonly subjectKind: AuditSubjectKind | null;
-  readonly result: string;
-  /** More about it, never a seed or a code that was accepted. */
-  readonly detail: Readonly<Record<string, string | number | boolean | null | undefined>>;
+/** `active` until it is used up by too many wrong tries (`locked`) or its token is revoked (`revoked`); past `validUntil` it is expired. */
+export type ReplacementState = 'active' | 'locked' | 'revoked';
+
+/**
+ * A lost token's temporary replacement: a password for the token's owner, valid until a time,
+ * that stands in for the token at step 2 of a login (privacyIDEA's lost-token flow). One per lost
+ * token; issuing another supersedes it. Wrong tries count toward its own lockout, as a token's do.
+ */
+export interface ReplacementRecord {
+  /** How the API and the login name it: `LOST-<serial of the lost token>`. */
+  readonly id: string;
+  /** The lost token it stands in for. */
+  readonly replaces: string;
+  readonly owner: string | null;
+  /** The password, sealed by the seed vault under `id`: compared timing-safe, shown only when issued. */
+  readonly sealedPassword: Uint8Array;
+  readonly state: ReplacementState;
+  readonly failCount: number;
+  /** Unix ms after which it no longer verifies. */
+  readonly validUntil: number;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+  readonly lastUsedAt: number | null;
+  readonly version: number;
 }
 
-/** A record to write: the subject's kind may be left to the store, which takes it from the action. */
-export type NewAuditEntry = Omit<AuditEntry, 'id' | 'subjectKind'> & { readonly subjectKind?: AuditSubjectKind };
+export type NewReplacement = Pick<ReplacementRecord, 'id' | 'replaces' | 'owner' | 'sealedPassword' | 'validUntil'>;
+export type ReplacementChanges = Partial<Pick<ReplacementRecord, 'state' | 'failCount' | 'lastUsedAt'>>;
 
 export interface TokenFilter {
   readonly owner?: string;
   readonly state?: TokenState;
   readonly limit?: number;
   readonly offset?: number;
-}
-
-export interface AuditFilter {
-  /** The subject's id, whatever its kind. */
-  readonly serial?: string;
-  readonly action?: string;
-  /** Paging: records with a higher id (oldest first) or a lower one (newest first). */
-  readonly afterId?: number;
-  readonly beforeId?: number;
-  /** Unix ms: records made at or after it. */
-  readonly since?: number;
-  /** Oldest first (the default) or newest first. */
-  readonly order?: 'asc' | 'desc';
-  readonly limit?: number;
 }
 
 export interface ApiKeyRecord {
@@ -120,6 +115,18 @@ export interface TokenStore {
    */
   recordFailure(serial: string, maxFail: number, audit: (counted: TokenRecord) => NewAuditEntry): Promise<TokenRecord | undefined>;
   deleteToken(serial: string, audit: NewAuditEntry): Promise<boolean>;
+
+  /** Issues a replacement (`id` and `replaces` unique: the caller removes the one it supersedes first). */
+  insertReplacement(replacement: NewReplacement, audit: NewAuditEntry): Promise<ReplacementRecord>;
+  getReplacement(id: string): Promise<ReplacementRecord | undefined>;
+  /** An owner's replacements, by id. */
+  listReplacements(owner: string): Promise<ReplacementRecord[]>;
+  /** Compare-and-set on `version`, with its audit record, like `updateToken`. */
+  updateReplacement(id: string, expectedVersion: number, changes: ReplacementChanges, audit: NewAuditEntry | null): Promise<boolean>;
+  /** A wrong password: fail count + 1, and an active replacement whose count reaches `maxFail` becomes locked; atomic, like `recordFailure`. */
+  recordReplacementFailure(id: string, maxFail: number, audit: (counted: ReplacementRecord) => NewAuditEntry): Promise<ReplacementRecord | undefined>;
+  deleteReplacement(id: string, audit: NewAuditEntry): Promise<boolean>;
+
   appendAudit(entry: NewAuditEntry): Promise<void>;
   listAudit(filter: AuditFilter): Promise<AuditEntry[]>;
   listApiKeys(): Promise<ApiKeyRecord[]>;
@@ -128,5 +135,4 @@ export interface TokenStore {
   setMeta(key: string, value: string): Promise<void>;
   /** A cheap query that fails when the store is unusable (for /health). */
   ping(): Promise<void>;
-  close(): Promise<void>;
 }

@@ -8,9 +8,9 @@
  * `data-secret="activation-code"`, and each card key in an element `data-number="<its number>"`.
  * A code card is also attached as a PDF.
  */
-import type { Scope } from '../../server/store/service-types.ts';
+import type { Scope } from '../store/types.ts';
 import type { CardPair } from '../code-card.ts';
-import { ApiError } from '../../server/errors.ts';
+import { CodedError } from '../../../protocol/coded-error.ts';
 import { CARD_CSS, cardPdfSync, cardSection } from './card-render.ts';
 import { escapeHtml } from './html.ts';
 import type { LetterAttachment, NewLetter } from './outbox.ts';
@@ -105,7 +105,7 @@ export function welcomeLetter(input: {
   readonly token?: { readonly serial: string };
   readonly scope: Scope;
 }): LetterDraft {
-  if ((input.card === undefined) === (input.token === undefined)) throw new ApiError(500, 'NV_BAD_LETTER', 'a welcome letter carries either a code card or a code token');
+  if ((input.card === undefined) === (input.token === undefined)) throw new CodedError('NV_BAD_LETTER', 'a welcome letter carries either a code card or a code token', 500);
   const recipient = escapeHtml(input.recipient);
   const secondStep = input.card
     ? 'The page then shows a 4-digit number: find it on your code card and type the 6-digit key (nøgle) beside it. Each key works once.'

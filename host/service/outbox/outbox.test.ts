@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { tempDir } from '../../../test/support/processes.ts';
-import { ApiError } from '../../server/errors.ts';
+import { CodedError } from '../../../protocol/coded-error.ts';
 import { Outbox, type NewLetter } from './outbox.ts';
 
 let root: string;
@@ -39,9 +39,9 @@ async function expectNoLetter(promise: Promise<unknown>): Promise<void> {
     () => undefined,
     (e: unknown) => e,
   );
-  expect(error).toBeInstanceOf(ApiError);
-  expect((error as ApiError).status).toBe(404);
-  expect((error as ApiError).code).toBe('NV_NO_LETTER');
+  expect(error).toBeInstanceOf(CodedError);
+  expect((error as CodedError).status).toBe(404);
+  expect((error as CodedError).code).toBe('NV_NO_LETTER');
 }
 
 describe('Outbox', () => {

@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { ApiError } from '../../server/errors.ts';
+import { CodedError } from '../../../protocol/coded-error.ts';
 
 export type LetterKind = 'welcome' | 'new-card' | 'extra-card' | 'employee-welcome' | 'employee-card' | 'key-file-activation' | 'reissue';
 
@@ -58,8 +58,8 @@ const TEMP_PREFIX = '.tmp-';
 /** A temporary folder older than this was left by a crash. */
 const STALE_TEMP_MS = 10 * 60_000;
 
-const noLetter = () => new ApiError(404, 'NV_NO_LETTER', 'no such letter or attachment in the outbox');
-const badLetter = (message: string) => new ApiError(500, 'NV_BAD_LETTER', message);
+const noLetter = () => new CodedError('NV_NO_LETTER', 'no such letter or attachment in the outbox', 404);
+const badLetter = (message: string) => new CodedError('NV_BAD_LETTER', message, 500);
 
 export class Outbox {
   private readonly dir: string;
@@ -201,7 +201,7 @@ function isCode(error: unknown, ...codes: string[]): boolean {
 }
 
 function notFound(error: unknown): never {
-  if (error instanceof ApiError || isCode(error, 'ENOENT', 'ENOTDIR', 'EISDIR') || error instanceof SyntaxError) throw noLetter();
+  if (error instanceof CodedError || isCode(error, 'ENOENT', 'ENOTDIR', 'EISDIR') || error instanceof SyntaxError) throw noLetter();
   throw error;
 }
 

@@ -4,17 +4,17 @@
  * from the CPR office's table, not computed.
  */
 import { describe, expect, it } from 'vitest';
-import { ApiError } from '../../server/errors.ts';
+import { CodedError } from '../../../protocol/coded-error.ts';
 import { parseCpr } from './cpr.ts';
 
 const TODAY = new Date(Date.UTC(2025, 10, 26, 12)); // 2025-11-26
 
-function refusal(text: string, today = TODAY): ApiError {
+function refusal(text: string, today = TODAY): CodedError {
   try {
     parseCpr(text, today);
   } catch (error) {
-    expect(error).toBeInstanceOf(ApiError);
-    const apiError = error as ApiError;
+    expect(error).toBeInstanceOf(CodedError);
+    const apiError = error as CodedError;
     expect(apiError.status).toBe(400);
     expect(apiError.code).toBe('NV_BAD_CPR');
     const digits = text.replace(/\D/g, '');

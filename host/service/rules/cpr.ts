@@ -5,7 +5,7 @@
  * There is no modulus-11 check: the CPR office stopped guaranteeing it in 2007, when some birth
  * dates ran out of numbers that pass it, so valid numbers issued since then may fail it.
  */
-import { ApiError } from '../../server/errors.ts';
+import { CodedError } from '../../../protocol/coded-error.ts';
 
 export interface Cpr {
   /** The 10 digits, without the hyphen. */
@@ -14,7 +14,7 @@ export interface Cpr {
   readonly birthDate: string;
 }
 
-const badCpr = (message: string) => new ApiError(400, 'NV_BAD_CPR', message);
+const badCpr = (message: string) => new CodedError('NV_BAD_CPR', message, 400);
 
 /**
  * Accepts `DDMMYY-SSSS` or `DDMMYYSSSS` (surrounding spaces ignored). `today` bounds the birth

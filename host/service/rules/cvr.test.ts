@@ -3,7 +3,7 @@
  * single-digit corruption of them fails, and form and check-digit errors have distinct messages.
  */
 import { describe, expect, it } from 'vitest';
-import { ApiError } from '../../server/errors.ts';
+import { CodedError } from '../../../protocol/coded-error.ts';
 import { parseCvr } from './cvr.ts';
 
 // Weights 2,7,6,5,4,3,2,1.
@@ -22,14 +22,14 @@ const REAL = [
   '54562519',
 ];
 
-function refusal(text: string): ApiError {
+function refusal(text: string): CodedError {
   try {
     parseCvr(text);
   } catch (error) {
-    expect(error).toBeInstanceOf(ApiError);
-    expect((error as ApiError).status).toBe(400);
-    expect((error as ApiError).code).toBe('NV_BAD_CVR');
-    return error as ApiError;
+    expect(error).toBeInstanceOf(CodedError);
+    expect((error as CodedError).status).toBe(400);
+    expect((error as CodedError).code).toBe('NV_BAD_CVR');
+    return error as CodedError;
   }
   throw new Error(`expected ${text} to be refused`);
 }

@@ -4,19 +4,19 @@
  * worked out by hand.
  */
 import { describe, expect, it } from 'vitest';
-import { ApiError } from '../../server/errors.ts';
+import { CodedError } from '../../../protocol/coded-error.ts';
 import type { Cpr } from './cpr.ts';
 import { ageOn, eligibility } from './eligibility.ts';
 
 const day = (iso: string, hour = 12) => new Date(`${iso}T${String(hour).padStart(2, '0')}:00:00Z`);
 const cpr = (birthDate: string): Cpr => ({ digits: '0000000000', birthDate });
 
-function refusal(run: () => unknown): ApiError {
+function refusal(run: () => unknown): CodedError {
   try {
     run();
   } catch (error) {
-    expect(error).toBeInstanceOf(ApiError);
-    return error as ApiError;
+    expect(error).toBeInstanceOf(CodedError);
+    return error as CodedError;
   }
   throw new Error('expected a refusal');
 }

@@ -6,10 +6,12 @@
  * people of another organisation are "not found".
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ApiError } from '../../server/errors.ts';
-import type { OrganisationRecord, PersonRecord, SessionRecord } from '../../server/store/service-types.ts';
+import { CodedError } from '../../../protocol/coded-error.ts';
+import type { ApiError } from '../../api/errors.ts';
+import { toApiError } from '../../server/http/errors.ts';
+import type { OrganisationRecord, PersonRecord, SessionRecord } from '../store/types.ts';
 import type { OrganisationAdmin } from '../people.ts';
-import { actorOf, asApiError, at, field, form, postedSession, redirect, sendPage, type Form, type WebContext } from './context.ts';
+import { actorOf, at, field, form, postedSession, redirect, sendPage, type Form, type WebContext } from './context.ts';
 import { adminPage, confirmPage, selfServicePage, type ConfirmView } from './views.ts';
 
 type Signed = SessionRecord & { personId: string };
@@ -57,7 +59,7 @@ export function registerAccountRoutes(app: FastifyInstance, context: WebContext)
   const selfService = async (reply: FastifyReply, session: Signed, message: { notice?: string; error?: ApiError }): Promise<FastifyReply> => {
     const person = await service.login.current(session.personId);
     const principal = await service.login.principal(person);
-    const cards = (await service.store.listCards(person.id)).map(({ serial, state, keysLeft, extra }) => ({ serial, state, keysLeft, extra }));
+    const cards = (await service.cards.ofPerson(person.id)).map(({ serial, state, keysLeft, extra }) => ({ serial, state, keysLeft, extra }));
     const tokens = (await service.tokens.list({ owner: person.id })).map(({ serial, state }) => ({ serial, state }));
     const keyFiles = (await service.people.keyFiles(person.id)).map(({ id, state }) => ({ id, state }));
     const html = selfServicePage({
@@ -93,17 +95,17 @@ export function registerAccountRoutes(app: FastifyInstance, context: WebContext)
         const outcome = await act(person, form(request), request, session);
         if (outcome instanceof Confirmation) return sendPage(reply, outcome.page);
         // A lost card or a changed password ends every other session of the person (a thief's too).
-        await service.store.deleteSessionsOf(person.id, session.digest);
+        await sessions.endOthers(session);
         return redirect(reply, `/self-service?done=${done}`);
       } catch (error) {
-        const failure = asApiError(error);
+        const failure = toApiError(error);
         if (failure.code === 'NV_LOCKED' || failure.code === 'NV_BLOCKED' || failure.status >= 500) return signOut(reply, session, error);
         return selfService(reply, session, { error: failure });
       }
     });
 
   const signOut = async (reply: FastifyReply, session: SessionRecord, error: unknown) => {
-    const failure = asApiError(error);
+    const failure = toApiError(error);
     if (failure.status >= 500) throw error;
     await sessions.end(reply, session);
     return redirect(reply, '/login');
@@ -111,7 +113,7 @@ export function registerAccountRoutes(app: FastifyInstance, context: WebContext)
 
   selfServiceForm('/self-service/threshold', 'threshold', async (person, values, request, session) => {
     const text = field(values, 'threshold', 4).trim();
-    if (!/^\d{1,3}$/.test(text)) throw new ApiError(400, 'NV_BAD_FIELD', 'the threshold is a whole number from 0 to 147');
+    if (!/^\d{1,3}$/.test(text)) throw new CodedError('NV_BAD_FIELD', 'the threshold is a whole number from 0 to 147', 400);
     await service.login.setThreshold(person.id, Number(text), actorOf(request, session));
   });
 
@@ -122,17 +124,17 @@ export function registerAccountRoutes(app: FastifyInstance, context: WebContext)
     const actor = actorOf(request, session);
     let block: () => Promise<unknown>;
     if (kind === 'card') {
-      if (!(await service.store.listCards(person.id)).some((card) => card.serial === id)) throw new ApiError(404, 'NV_NO_CARD', 'no such code card of yours');
+      if (!(await service.cards.ofPerson(person.id)).some((card) => card.serial === id)) throw new CodedError('NV_NO_CARD', 'no such code card of yours', 404);
       block = () => service.cards.block(id, actor, person.id);
     } else if (kind === 'token') {
-      if (!(await service.tokens.list({ owner: person.id })).some((t) => t.serial === id)) throw new ApiError(404, 'NV_NO_TOKEN', 'no such code token of yours');
-      block = () => service.tokens.reportLost(id, { replacement: false }, { name: actor.name, ip: actor.ip });
+      if (!(await service.tokens.list({ owner: person.id })).some((t) => t.serial === id)) throw new CodedError('NV_NO_TOKEN', 'no such code token of yours', 404);
+      block = () => service.tokens.reportLost(id, { replacement: false }, actor);
     } else if (kind === 'key-file') {
       const keyFile = (await service.people.keyFiles(person.id)).find((k) => k.id === id);
-      if (!keyFile) throw new ApiError(404, 'NV_NO_KEY_FILE', 'no such key file of yours');
+      if (!keyFile) throw new CodedError('NV_NO_KEY_FILE', 'no such key file of yours', 404);
       block = () => service.people.blockKeyFile(keyFile, actor);
     } else {
-      throw new ApiError(400, 'NV_BAD_FIELD', 'kind is card, token or key-file');
+      throw new CodedError('NV_BAD_FIELD', 'kind is card, token or key-file', 400);
     }
     if (!confirmed(values)) {
       const what = BLOCKED_WHAT[kind];
@@ -165,8 +167,8 @@ export function registerAccountRoutes(app: FastifyInstance, context: WebContext)
   const administrator = async (session: Signed | undefined): Promise<OrganisationAdmin | undefined> => {
     if (!session) return undefined;
     const person = await service.login.current(session.personId);
-    if (person.role !== 'administrator' || !person.organisationId) return undefined;
-    const organisation = await service.store.getOrganisation(person.organisationId);
+    if (person.role !== 'administrator') return undefined;
+    const organisation = await service.people.organisationOf(person);
     return organisation && { person, organisation };
   };
 
@@ -178,7 +180,7 @@ export function registerAccountRoutes(app: FastifyInstance, context: WebContext)
         userId: p.userId,
         role: p.role ?? 'employee',
         state: p.state,
-        cards: (await service.store.listCards(p.id)).map(({ serial, state, keysLeft, extra }) => ({ serial, state, keysLeft, extra })),
+        cards: (await service.cards.ofPerson(p.id)).map(({ serial, state, keysLeft, extra }) => ({ serial, state, keysLeft, extra })),
         keyFiles: (await service.people.keyFiles(p.id)).map(({ id, state }) => ({ id, state })),
         extraCardsAllowed: await service.people.extraCardsAllowed(p),
       })),
@@ -219,7 +221,7 @@ export function registerAccountRoutes(app: FastifyInstance, context: WebContext)
         if (outcome instanceof Confirmation) return sendPage(reply, outcome.page);
         return redirect(reply, `/admin?done=${done}`);
       } catch (error) {
-        const failure = asApiError(error);
+        const failure = toApiError(error);
         if (failure.status >= 500) throw error;
         return adminView(reply, session, admin, { error: failure });
       }
@@ -228,8 +230,8 @@ export function registerAccountRoutes(app: FastifyInstance, context: WebContext)
   adminForm('/admin/employees', 'issued', async (admin, values, actor) => {
     const credential = field(values, 'credential', 10);
     const role = field(values, 'role', 20);
-    if (credential !== 'card' && credential !== 'key-file') throw new ApiError(400, 'NV_BAD_FIELD', 'the credential is a code card or a key file');
-    if (role !== 'employee' && role !== 'administrator') throw new ApiError(400, 'NV_BAD_FIELD', 'the role is employee or administrator');
+    if (credential !== 'card' && credential !== 'key-file') throw new CodedError('NV_BAD_FIELD', 'the credential is a code card or a key file', 400);
+    if (role !== 'employee' && role !== 'administrator') throw new CodedError('NV_BAD_FIELD', 'the role is employee or administrator', 400);
     await service.people.issueEmployee(admin, { name: field(values, 'name', 100), role, credential }, actor);
   });
   const employeeAction = (
@@ -243,7 +245,7 @@ export function registerAccountRoutes(app: FastifyInstance, context: WebContext)
     });
   /** Blocking an employee: asked first; never the administrator themself (another administrator or support does that). */
   employeeAction('block', 'employee-blocked', async (admin, person, values, actor, _organisation, ask) => {
-    if (person.id === admin.person.id) throw new ApiError(409, 'NV_SELF_BLOCK', 'You cannot block your own employee signature; ask another administrator or support.');
+    if (person.id === admin.person.id) throw new CodedError('NV_SELF_BLOCK', 'You cannot block your own employee signature; ask another administrator or support.', 409);
     if (!confirmed(values)) {
       return ask({
         question: `Block ${person.name}'s employee signature?`,
@@ -260,7 +262,7 @@ export function registerAccountRoutes(app: FastifyInstance, context: WebContext)
   employeeAction('unlock', 'unlocked', (_admin, person, _values, actor) => service.people.unlock(person, actor));
   employeeAction('extra-cards', 'extra-cards', (_admin, person, values, actor) => {
     const count = field(values, 'count', 2).trim();
-    if (!/^\d$/.test(count)) throw new ApiError(400, 'NV_BAD_FIELD', 'order from 1 to 3 extra cards');
+    if (!/^\d$/.test(count)) throw new CodedError('NV_BAD_FIELD', 'order from 1 to 3 extra cards', 400);
     return service.people.orderExtraCards(person, Number(count), actor);
   });
 }

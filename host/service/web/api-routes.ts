@@ -5,11 +5,11 @@
  * block, unblock, unlock, re-issue — under /v1 like the token API.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { ApiError } from '../../server/errors.ts';
-import type { ServiceActor } from '../cards.ts';
-import type { PersonRecord } from '../../server/store/service-types.ts';
+import { CodedError } from '../../../protocol/coded-error.ts';
+import type { PersonRecord } from '../store/types.ts';
 import type { LoginLimit } from './login-throttle.ts';
 import { actorOf, at, postedSession, sendJsonError, signInAfterKey, type WebContext } from './context.ts';
+import { type Actor } from '../../store/audit.ts';
 
 /** A person as the operator API shows them: never a hash or digest. */
 export function viewPerson(person: PersonRecord) {
@@ -43,7 +43,7 @@ export function registerApiRoutes(app: FastifyInstance, context: WebContext, log
     try {
       const session = await postedSession(context, request);
       const { userId, password } = request.body ?? {};
-      if (typeof userId !== 'string' || typeof password !== 'string') throw new ApiError(400, 'NV_MISSING_FIELD', 'send {"userId","password"}');
+      if (typeof userId !== 'string' || typeof password !== 'string') throw new CodedError('NV_MISSING_FIELD', 'send {"userId","password"}', 400);
       const person = await service.login.password(userId, password, actorOf(request));
       const step = await service.login.secondStep(person, null);
       const next = await sessions.start(reply, 'second-step', person.id, session, step.method === 'card' ? { cardSerial: step.cardSerial } : {});
@@ -56,9 +56,9 @@ export function registerApiRoutes(app: FastifyInstance, context: WebContext, log
   app.post<{ Body: { key?: unknown } }>('/api/login/key', loginLimit, async (request, reply) => {
     try {
       const session = at(await postedSession(context, request), 'second-step');
-      if (!session) throw new ApiError(409, 'NV_NO_LOGIN', 'log in with user-id and password first');
+      if (!session) throw new CodedError('NV_NO_LOGIN', 'log in with user-id and password first', 409);
       const key = request.body?.key;
-      if (typeof key !== 'string' || key.length > 20) throw new ApiError(400, 'NV_MISSING_FIELD', 'send {"key"}: the card key or the token code');
+      if (typeof key !== 'string' || key.length > 20) throw new CodedError('NV_MISSING_FIELD', 'send {"key"}: the card key or the token code', 400);
       const step = await service.login.askedStep(session.personId, session.cardSerial);
       const result = await service.login.key(session.personId, step, key, actorOf(request, session));
       await signInAfterKey(context, reply, session, result);
@@ -80,12 +80,12 @@ export function registerApiRoutes(app: FastifyInstance, context: WebContext, log
 
   // ---- the operator (the admin API key) ----
 
-  const operator = (request: FastifyRequest): ServiceActor => {
-    if (!request.principal) throw new ApiError(401, 'NV_UNAUTHORIZED', 'an API key is needed: Authorization: Bearer <key>');
-    if (request.principal.role !== 'admin') throw new ApiError(403, 'NV_FORBIDDEN', 'this needs the admin key');
+  const operator = (request: FastifyRequest): Actor => {
+    if (!request.principal) throw new CodedError('NV_UNAUTHORIZED', 'an API key is needed: Authorization: Bearer <key>', 401);
+    if (request.principal.role !== 'admin') throw new CodedError('NV_FORBIDDEN', 'this needs the admin key', 403);
     return { name: request.principal.id, ip: request.ip };
   };
-  const route = <B>(method: 'get' | 'post', path: string, handle: (request: FastifyRequest<{ Body: B; Params: { id?: string } }>, actor: ServiceActor) => Promise<unknown>) =>
+  const route = <B>(method: 'get' | 'post', path: string, handle: (request: FastifyRequest<{ Body: B; Params: { id?: string } }>, actor: Actor) => Promise<unknown>) =>
     app[method]<{ Body: B; Params: { id?: string } }>(path, async (request, reply) => {
       try {
         const result = await handle(request, operator(request));
@@ -96,14 +96,14 @@ export function registerApiRoutes(app: FastifyInstance, context: WebContext, log
     });
   const text = (value: unknown, name: string, optional = false): string | undefined => {
     if (value === undefined && optional) return undefined;
-    if (typeof value !== 'string' || value.length > 200) throw new ApiError(400, 'NV_BAD_FIELD', `"${name}" must be a string`);
+    if (typeof value !== 'string' || value.length > 200) throw new CodedError('NV_BAD_FIELD', `"${name}" must be a string`, 400);
     return value;
   };
 
   route<{ name?: unknown; cpr?: unknown; birthDate?: unknown; credential?: unknown; tokenSerial?: unknown }>('post', '/v1/people', async (request, actor) => {
     const body = request.body ?? {};
     const credential = body.credential ?? 'card';
-    if (credential !== 'card' && credential !== 'token') throw new ApiError(400, 'NV_BAD_FIELD', '"credential" is "card" or "token"');
+    if (credential !== 'card' && credential !== 'token') throw new CodedError('NV_BAD_FIELD', '"credential" is "card" or "token"', 400);
     const issued = await service.people.order(
       {
         name: text(body.name, 'name')!,
@@ -118,7 +118,7 @@ export function registerApiRoutes(app: FastifyInstance, context: WebContext, log
   route('get', '/v1/people/:id', async (request) => ({ person: viewPerson(await service.people.get(request.params.id ?? '')) }));
   route<{ count?: unknown }>('post', '/v1/people/:id/extra-cards', async (request, actor) => {
     const count = request.body?.count ?? 1;
-    if (typeof count !== 'number') throw new ApiError(400, 'NV_BAD_FIELD', '"count" is a number from 1 to 3');
+    if (typeof count !== 'number') throw new CodedError('NV_BAD_FIELD', '"count" is a number from 1 to 3', 400);
     return { letters: await service.people.orderExtraCards(await service.people.get(request.params.id ?? ''), count, actor) };
   });
   for (const action of ['block', 'unblock', 'unlock'] as const) {
@@ -126,7 +126,7 @@ export function registerApiRoutes(app: FastifyInstance, context: WebContext, log
   }
   route('post', '/v1/people/:id/reissue', async (request, actor) => {
     const person = await service.people.get(request.params.id ?? '');
-    const organisation = person.organisationId ? ((await service.store.getOrganisation(person.organisationId)) ?? null) : null;
+    const organisation = (await service.people.organisationOf(person)) ?? null;
     const issued = await service.people.reissue(person, organisation, actor);
     return { person: viewPerson(issued.person), letter: issued.letterId, ...(issued.cardLetterId ? { cardLetter: issued.cardLetterId } : {}) };
   });

@@ -3,12 +3,14 @@
  * to answer with a page, a redirect or a coded JSON error, and to read a form.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { ApiError } from '../../server/errors.ts';
-import type { SessionRecord, SessionStage } from '../../server/store/service-types.ts';
-import type { ServiceActor } from '../cards.ts';
+import { CodedError } from '../../../protocol/coded-error.ts';
+import { errorEnvelope } from '../../api/errors.ts';
+import { toApiError } from '../../server/http/errors.ts';
+import type { SessionRecord, SessionStage } from '../store/types.ts';
 import type { KeyResult } from '../login.ts';
 import type { NemIdService } from '../service.ts';
 import { checkCsrf, type Sessions } from './sessions.ts';
+import { type Actor } from '../../store/audit.ts';
 
 export interface WebContext {
   readonly service: NemIdService;
@@ -35,8 +37,8 @@ export function form(request: FastifyRequest): Form {
 
 export function field(values: Form, name: string, maxLength = 200): string {
   const value = values[name];
-  if (typeof value !== 'string') throw new ApiError(400, 'NV_MISSING_FIELD', `the form lacks "${name}"`);
-  if (value.length > maxLength) throw new ApiError(400, 'NV_BAD_FIELD', `"${name}" is longer than ${maxLength} characters`);
+  if (typeof value !== 'string') throw new CodedError('NV_MISSING_FIELD', `the form lacks "${name}"`, 400);
+  if (value.length > maxLength) throw new CodedError('NV_BAD_FIELD', `"${name}" is longer than ${maxLength} characters`, 400);
   return value;
 }
 
@@ -48,7 +50,7 @@ export function at(session: SessionRecord | undefined, ...stages: SessionStage[]
 }
 
 /** What a request with the cookie of a session that is no longer live is told (a page route sends the person to /login, which says it). */
-export const SESSION_EXPIRED = () => new ApiError(401, 'NV_SESSION_EXPIRED', 'Your session has expired. Log in again to continue.');
+export const SESSION_EXPIRED = () => new CodedError('NV_SESSION_EXPIRED', 'Your session has expired. Log in again to continue.', 401);
 
 /** Loads the session and checks the CSRF token of a form (`_csrf`) or a JSON call (`x-csrf-token`). */
 export async function postedSession(context: WebContext, request: FastifyRequest): Promise<SessionRecord> {
@@ -59,19 +61,14 @@ export async function postedSession(context: WebContext, request: FastifyRequest
   return session!;
 }
 
-export function actorOf(request: FastifyRequest, session?: SessionRecord | null, organisationId?: string | null): ServiceActor {
+export function actorOf(request: FastifyRequest, session?: SessionRecord | null, organisationId?: string | null): Actor {
   return { name: session?.personId ? `person:${session.personId}` : 'web', ip: request.ip, organisationId: organisationId ?? null };
 }
 
-export function asApiError(error: unknown): ApiError {
-  if (error instanceof ApiError) return error;
-  return new ApiError(500, 'NV_INTERNAL', 'the service failed to handle this request');
-}
-
 export function sendJsonError(reply: FastifyReply, error: unknown): FastifyReply {
-  const failure = asApiError(error);
+  const failure = toApiError(error);
   if (failure.status >= 500) reply.log.error({ err: error }, 'request failed');
-  return reply.status(failure.status).send({ error: { code: failure.code, message: failure.message } });
+  return reply.status(failure.status).send(errorEnvelope(failure));
 }
 
 /** A right key: a first login goes on to choose its credentials, any other is signed in (with a new session id). */

@@ -5,11 +5,13 @@
  * id is issued at each step so an id from before a step is worth nothing after it.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ApiError } from '../../server/errors.ts';
-import type { SessionRecord } from '../../server/store/service-types.ts';
+import { CodedError } from '../../../protocol/coded-error.ts';
+import type { ApiError } from '../../api/errors.ts';
+import { toApiError } from '../../server/http/errors.ts';
+import type { SessionRecord } from '../store/types.ts';
 import { newChallenge } from '../key-file.ts';
 import type { LoginLimit } from './login-throttle.ts';
-import { actorOf, asApiError, at, field, form, postedSession, redirect, sendJsonError, sendPage, SESSION_EXPIRED, signInAfterKey, type WebContext } from './context.ts';
+import { actorOf, at, field, form, postedSession, redirect, sendJsonError, sendPage, SESSION_EXPIRED, signInAfterKey, type WebContext } from './context.ts';
 import { activatePage, cardStepPage, chooseCredentialsPage, keyFileLoginPage, loginPage, messagePage, temporaryPasswordStepPage, tokenStepPage } from './views.ts';
 
 /** Errors after which the half-done login ends (the person is locked or blocked). */
@@ -43,7 +45,7 @@ export function registerLoginRoutes(app: FastifyInstance, context: WebContext, l
       await sessions.start(reply, 'second-step', person.id, session);
       return redirect(reply, '/login/key');
     } catch (error) {
-      const failure = asApiError(error);
+      const failure = toApiError(error);
       const fresh = await sessions.start(reply, 'anonymous', null, session);
       return sendPage(reply, loginPage({ csrf: fresh.csrfToken, error: failure.message, userId: values.userId?.slice(0, 64) }), failure.status);
     }
@@ -73,7 +75,7 @@ export function registerLoginRoutes(app: FastifyInstance, context: WebContext, l
     try {
       return await renderStep(reply, session);
     } catch (error) {
-      return ended(reply, session, asApiError(error));
+      return ended(reply, session, toApiError(error));
     }
   });
 
@@ -96,10 +98,10 @@ export function registerLoginRoutes(app: FastifyInstance, context: WebContext, l
       const result = await login.key(session.personId, step, answer, actorOf(request, session));
       return redirect(reply, await signInAfterKey(context, reply, session, result));
     } catch (error) {
-      const failure = asApiError(error);
+      const failure = toApiError(error);
       if (FINAL.has(failure.code)) return ended(reply, session, failure);
       if (failure.status >= 500) throw error;
-      return renderStep(reply, session, failure).catch((again: unknown) => ended(reply, session, asApiError(again)));
+      return renderStep(reply, session, failure).catch((again: unknown) => ended(reply, session, toApiError(again)));
     }
   });
 
@@ -126,7 +128,7 @@ export function registerLoginRoutes(app: FastifyInstance, context: WebContext, l
       const message = `${lastTaken ? 'This user-id is taken. ' : ''}You have tried ${allowed} user-ids that are taken: log in again to choose another.`;
       return sendPage(reply, loginPage({ csrf: fresh.csrfToken, error: message }), 409);
     };
-    const taken = await service.store.takeSessionRefusal(session.digest, allowed);
+    const taken = await sessions.takeRefusal(session, allowed);
     if (taken === undefined) return startAgain(false);
     try {
       await login.chooseCredentials(
@@ -137,8 +139,8 @@ export function registerLoginRoutes(app: FastifyInstance, context: WebContext, l
       await sessions.start(reply, 'authenticated', session.personId, session);
       return redirect(reply, '/self-service?done=chosen');
     } catch (error) {
-      const failure = asApiError(error);
-      if (failure.code !== 'NV_USER_ID_TAKEN') await service.store.returnSessionRefusal(session.digest);
+      const failure = toApiError(error);
+      if (failure.code !== 'NV_USER_ID_TAKEN') await sessions.giveBackRefusal(session);
       if (failure.status >= 500) throw error;
       if (failure.code === 'NV_USER_ID_TAKEN' && taken >= allowed) return startAgain(true);
       const person = await login.current(session.personId);
@@ -157,10 +159,10 @@ export function registerLoginRoutes(app: FastifyInstance, context: WebContext, l
   app.post<{ Body: { personId?: unknown; signature?: unknown } }>('/login/key-file', loginLimit, async (request, reply) => {
     try {
       const session = at(await postedSession(context, request), 'anonymous');
-      if (!session?.challenge) throw new ApiError(409, 'NV_NO_CHALLENGE', 'Reload the page to get a new challenge, then try again.');
+      if (!session?.challenge) throw new CodedError('NV_NO_CHALLENGE', 'Reload the page to get a new challenge, then try again.', 409);
       await sessions.update(session, { challenge: null }); // a challenge is signed once
       const { personId, signature } = request.body ?? {};
-      if (typeof personId !== 'string' || typeof signature !== 'string' || signature.length > 200) throw new ApiError(400, 'NV_BAD_FIELD', 'send {"personId","signature"}');
+      if (typeof personId !== 'string' || typeof signature !== 'string' || signature.length > 200) throw new CodedError('NV_BAD_FIELD', 'send {"personId","signature"}', 400);
       const person = await login.keyFile(personId, session.challenge, signature, actorOf(request));
       await sessions.start(reply, 'authenticated', person.id, session);
       return reply.send({ next: person.role === 'administrator' ? '/admin' : '/self-service' });
@@ -179,7 +181,7 @@ export function registerLoginRoutes(app: FastifyInstance, context: WebContext, l
     try {
       await postedSession(context, request);
       const code = request.body?.activationCode;
-      if (typeof code !== 'string' || code.length > 40) throw new ApiError(400, 'NV_BAD_FIELD', 'send {"activationCode"}');
+      if (typeof code !== 'string' || code.length > 40) throw new CodedError('NV_BAD_FIELD', 'send {"activationCode"}', 400);
       return reply.send(await login.activationBegin(code, actorOf(request)));
     } catch (error) {
       return sendJsonError(reply, error);
@@ -191,7 +193,7 @@ export function registerLoginRoutes(app: FastifyInstance, context: WebContext, l
       await postedSession(context, request);
       const { activationCode, publicKey } = request.body ?? {};
       if (typeof activationCode !== 'string' || typeof publicKey !== 'string' || activationCode.length > 40 || publicKey.length > 400) {
-        throw new ApiError(400, 'NV_BAD_FIELD', 'send {"activationCode","publicKey"}');
+        throw new CodedError('NV_BAD_FIELD', 'send {"activationCode","publicKey"}', 400);
       }
       await login.activationComplete(activationCode, publicKey, actorOf(request));
       return reply.send({ next: '/login/key-file' });

@@ -4,7 +4,7 @@
  * not make ten allowances), and on whatever the server's general rate limit is set to.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { ApiError } from '../../server/errors.ts';
+import { CodedError } from '../../../protocol/coded-error.ts';
 
 const WINDOW_MS = 60_000;
 /** Addresses remembered at most; past it, finished windows are swept. */
@@ -31,7 +31,7 @@ export class LoginThrottle {
     if (window.count > this.perMinute) {
       const retry = Math.ceil((window.start + WINDOW_MS - now) / 1000);
       reply.header('retry-after', String(retry));
-      throw new ApiError(429, 'NV_RATE_LIMITED', `Too many login attempts from your address; try again in ${retry} s.`);
+      throw new CodedError('NV_RATE_LIMITED', `Too many login attempts from your address; try again in ${retry} s.`, 429);
     }
   };
 

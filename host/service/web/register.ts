@@ -7,8 +7,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { toApiError } from '../../server/http/app.ts';
+import { CodedError } from '../../../protocol/coded-error.ts';
+import { errorEnvelope } from '../../api/errors.ts';
+import { toApiError } from '../../server/http/errors.ts';
 import type { NemIdService } from '../service.ts';
+import type { SessionStore } from '../store/types.ts';
 import { registerAccountRoutes } from './account-routes.ts';
 import { registerApiRoutes } from './api-routes.ts';
 import { redirect, sendJsonError, sendPage, type WebContext } from './context.ts';
@@ -37,12 +40,13 @@ const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'cache-control': 'no-store',
 };
 
-export async function registerService(app: FastifyInstance, service: NemIdService, options: WebOptions = {}): Promise<void> {
+/** The service's pages and JSON routes on `app`; the browser sessions are kept in `sessionStore`. */
+export async function registerService(app: FastifyInstance, service: NemIdService, sessionStore: SessionStore, options: WebOptions = {}): Promise<void> {
   const assets = new Map(Object.entries(ASSETS).map(([name, type]) => [name, { type, body: fs.readFileSync(path.join(ASSETS_DIR, name)) }]));
   await app.register(async (scope) => {
     const context: WebContext = {
       service,
-      sessions: new Sessions(service.store, { idleMs: service.policy.sessionIdleMs, secureCookies: options.secureCookies ?? true, now: service.now }),
+      sessions: new Sessions(sessionStore, { idleMs: service.policy.sessionIdleMs, secureCookies: options.secureCookies ?? true, now: service.now }),
     };
     scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 8 * 1024 }, (_request, body, done) => {
       done(null, Object.fromEntries(new URLSearchParams(body as string)));
@@ -61,7 +65,7 @@ export async function registerService(app: FastifyInstance, service: NemIdServic
 
     scope.get<{ Params: { name: string } }>('/assets/:name', async (request, reply) => {
       const asset = assets.get(request.params.name);
-      if (!asset) return reply.status(404).send({ error: { code: 'NV_NO_ROUTE', message: 'no such asset' } });
+      if (!asset) return reply.status(404).send(errorEnvelope(new CodedError('NV_NO_ROUTE', 'no such asset', 404)));
       return reply.type(asset.type).header('cache-control', 'no-cache').send(asset.body);
     });
 

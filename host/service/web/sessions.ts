@@ -6,9 +6,9 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { ApiError } from '../../server/errors.ts';
-import type { SessionChanges, SessionRecord, SessionStage } from '../../server/store/service-types.ts';
-import type { Store } from '../../server/store/store.ts';
+import { CodedError } from '../../../protocol/coded-error.ts';
+import type { SessionChanges, SessionRecord, SessionStage } from '../store/types.ts';
+import type { SessionStore } from '../store/types.ts';
 
 export const SESSION_COOKIE = 'nv_session';
 
@@ -24,7 +24,7 @@ export class Sessions {
   private readonly stale = new WeakSet<FastifyRequest>();
 
   constructor(
-    private readonly store: Store,
+    private readonly store: SessionStore,
     private readonly options: SessionOptions,
   ) {}
 
@@ -73,6 +73,20 @@ export class Sessions {
     return { ...session, ...changes };
   }
 
+  /** Ends every other session of the session's person (a lost card or a changed password: a thief's too). */
+  async endOthers(session: SessionRecord & { personId: string }): Promise<void> {
+    await this.store.deleteSessionsOf(session.personId, session.digest);
+  }
+
+  /** Takes one of the `max` refusals this session may be given (see SessionStore): the number taken, or undefined when none is left. */
+  async takeRefusal(session: SessionRecord, max: number): Promise<number | undefined> {
+    return this.store.takeSessionRefusal(session.digest, max);
+  }
+
+  async giveBackRefusal(session: SessionRecord): Promise<void> {
+    await this.store.returnSessionRefusal(session.digest);
+  }
+
   async end(reply: FastifyReply, session: SessionRecord | undefined): Promise<void> {
     if (session) await this.store.deleteSession(session.digest);
     reply.header('set-cookie', this.cookie('', 0));
@@ -91,12 +105,12 @@ export class Sessions {
 /** Throws 403 NV_CSRF unless `given` is the session's CSRF token. */
 export function checkCsrf(session: SessionRecord | undefined, given: unknown): void {
   if (!session || typeof given !== 'string' || given.length === 0) {
-    throw new ApiError(403, 'NV_CSRF', 'The form is missing its CSRF token or has expired; reload the page and try again.');
+    throw new CodedError('NV_CSRF', 'The form is missing its CSRF token or has expired; reload the page and try again.', 403);
   }
   const expected = Buffer.from(session.csrfToken);
   const actual = Buffer.from(given);
   if (expected.length !== actual.length || !timingSafeEqual(expected, actual)) {
-    throw new ApiError(403, 'NV_CSRF', 'The form is missing its CSRF token or has expired; reload the page and try again.');
+    throw new CodedError('NV_CSRF', 'The form is missing its CSRF token or has expired; reload the page and try again.', 403);
   }
 }
 

@@ -3,7 +3,7 @@
  * (medarbejdersignatur) with a code card or a key file, and per employee the actions that make
  * sense in their state — block (spær), unblock, unlock, re-issue (genudsted), order extra cards.
  */
-import type { OrganisationRole, PersonState } from '../../../server/store/service-types.ts';
+import type { OrganisationRole, PersonState } from '../../store/types.ts';
 import { da, html, layout, messages, postForm, type SafeHtml } from './layout.ts';
 import { CARD_STATE_LABELS, KEY_FILE_STATE_LABELS, ROLE_LABELS, type CardRow, type KeyFileRow } from './self-service.ts';
 

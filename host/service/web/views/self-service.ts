@@ -4,8 +4,8 @@
  * new-card threshold and the password change.
  */
 import type { TokenState } from '../../../server/store/types.ts';
-import type { CardState, KeyFileState, OrganisationRole, Scope } from '../../../server/store/service-types.ts';
-import { CARD_KEYS } from '../../../server/store/service-types.ts';
+import type { CardState, KeyFileState, OrganisationRole, Scope } from '../../store/types.ts';
+import { CARD_KEYS } from '../../store/types.ts';
 import { da, hidden, html, layout, messages, postForm, type SafeHtml } from './layout.ts';
 import { PASSWORD_MAX, PASSWORD_MIN } from './login.ts';
 

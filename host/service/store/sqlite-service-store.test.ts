@@ -1,7 +1,8 @@
 /**
- * The service's side of the SQLite store, on real files in a temp dir: every ServiceStore method,
- * compare-and-set, duplicates, lockout counting, blobs, sessions, the version-1 → 2 upgrade,
- * durability across reopen and group commit. Where a test needs to see the file itself it opens
+ * The login service's SQLite store, on real files in a temp dir: every ServiceStore method,
+ * compare-and-set, duplicates, lockout counting, blobs, sessions, the upgrades of files from
+ * earlier versions (beside the token store on the same file), durability across reopen and group
+ * commit. Where a test needs to see the file itself it opens
  * it with a second better-sqlite3 connection, independent of the store.
  */
 import { randomBytes } from 'node:crypto';
@@ -10,32 +11,35 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { tempDir } from '../../../test/support/processes.ts';
-import { ApiError } from '../errors.ts';
-import { DuplicatePersonError, type NewCodeCard, type NewPerson, type PersonRecord, type SessionRecord } from './service-types.ts';
-import { SqliteTokenStore } from './sqlite-store.ts';
-import type { NewAuditEntry } from './types.ts';
+import type { NewAuditEntry } from '../../store/audit.ts';
+import { SqliteDatabase } from '../../store/sqlite-database.ts';
+import { SqliteTokenStore } from '../../server/store/sqlite-token-store.ts';
+import { SqliteServiceStore } from './sqlite-service-store.ts';
+import { DuplicateOrganisationError, DuplicatePersonError, type NewCodeCard, type NewPerson, type PersonRecord, type SessionRecord } from './types.ts';
 
 const T0 = 1_800_000_000_000;
 
 let dir: string;
 let file: string;
-let store: SqliteTokenStore;
-const opened: SqliteTokenStore[] = [];
+let store: SqliteServiceStore;
+let database: SqliteDatabase;
+const opened: SqliteDatabase[] = [];
 
-function open(): SqliteTokenStore {
-  const s = new SqliteTokenStore(file);
-  opened.push(s);
-  return s;
+/** The file opened as the server opens it: the database, with the service's store and the token store on it. */
+function open(): { store: SqliteServiceStore; tokens: SqliteTokenStore; database: SqliteDatabase } {
+  const db = SqliteDatabase.open(file);
+  opened.push(db);
+  return { store: new SqliteServiceStore(db), tokens: new SqliteTokenStore(db), database: db };
 }
 
 beforeEach(() => {
   dir = tempDir('sqlsvc');
   file = path.join(dir, 'store.db');
-  store = open();
+  ({ store, database } = open());
 });
 
 afterEach(async () => {
-  for (const s of opened.splice(0)) await s.close();
+  for (const db of opened.splice(0)) await db.close();
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
@@ -104,13 +108,14 @@ function rawQuery<T>(sql: string, ...params: unknown[]): T[] {
 const tablesOf = () => rawQuery<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table'").map((row) => row.name);
 
 describe('schema', () => {
-  it('makes a new file at version 3 with the service tables', async () => {
-    expect(await store.getMeta('schema_version')).toBe('3');
+  it("makes a new file in the format of per-owner schema versions, with every owner's tables at its newest", async () => {
+    expect(await database.getMeta('schema_version')).toBe('4');
+    expect([await database.getMeta('schema.core'), await database.getMeta('schema.tokens'), await database.getMeta('schema.service')]).toEqual(['2', '2', '2']);
     expect(tablesOf()).toEqual(expect.arrayContaining(['tokens', 'audit', 'organisations', 'people', 'code_cards', 'key_files', 'sessions']));
   });
 
   it('upgrades a version-1 file in place, keeping its tokens and audit', async () => {
-    await store.close();
+    await database.close();
     fs.rmSync(file);
     // The version-1 layout as it shipped (tokens, audit, API keys, meta), written without the store.
     const v1 = new Database(file);
@@ -133,36 +138,37 @@ describe('schema', () => {
     expect(tablesOf()).not.toContain('people');
 
     const upgraded = open();
-    const token = await upgraded.getToken('NV00000001');
+    const token = await upgraded.tokens.getToken('NV00000001');
     expect(token).toMatchObject({ kind: 'hotp', counter: 42, failCount: 2, owner: 'anna', version: 7 });
     expect(Buffer.from(token!.sealedSeed).equals(seed)).toBe(true);
-    expect(await upgraded.listAudit({ serial: 'NV00000001' })).toHaveLength(1);
-    expect(await upgraded.getMeta('schema_version')).toBe('3');
+    expect(await upgraded.database.listAudit({ serial: 'NV00000001' })).toHaveLength(1);
+    expect(await upgraded.database.getMeta('schema_version')).toBe('4');
     expect(tablesOf()).toEqual(expect.arrayContaining(['organisations', 'people', 'code_cards', 'key_files', 'sessions']));
 
-    const person = await upgraded.insertPerson(newPerson(), audit('order', null));
-    await upgraded.close();
+    const person = await upgraded.store.insertPerson(newPerson(), audit('order', null));
+    await upgraded.database.close();
     const again = open();
-    expect(await again.getPerson(person.id)).toEqual(person);
-    expect((await again.getToken('NV00000001'))?.counter).toBe(42);
+    expect(await again.store.getPerson(person.id)).toEqual(person);
+    expect((await again.tokens.getToken('NV00000001'))?.counter).toBe(42);
   });
 
   it('gives the sessions table of a version-2 file made before the refusals column that column, keeping its sessions', async () => {
     const session = newSession({ stage: 'choose-credentials', personId: 'PA' });
     await store.insertSession(session);
-    await store.close();
+    await database.close();
     const before = new Database(file);
-    // The sessions table as version 2 first shipped it.
+    // The sessions table as version 2 first shipped it, in a file of that version.
     before.exec('CREATE TABLE sessions_old AS SELECT digest, stage, person_id, csrf_token, challenge, card_serial, created_at, expires_at FROM sessions; DROP TABLE sessions; ALTER TABLE sessions_old RENAME TO sessions;');
+    before.exec("UPDATE meta SET value = '2' WHERE key = 'schema_version'; DELETE FROM meta WHERE key LIKE 'schema.%';");
     before.close();
     expect(rawQuery<{ name: string }>("SELECT name FROM pragma_table_info('sessions')").map((c) => c.name)).not.toContain('refusals');
-    store = open();
+    ({ store, database } = open());
     expect(await store.getSession(session.digest, T0)).toEqual(session);
     expect(await store.takeSessionRefusal(session.digest, 3)).toBe(1);
   });
 
   it('upgrades a version-2 file: every older audit record gets its subject kind, and its filters still find it', async () => {
-    await store.close();
+    await database.close();
     fs.rmSync(file);
     // A version-2 file as it shipped: the audit without a subject kind.
     const v2 = new Database(file);
@@ -189,8 +195,8 @@ describe('schema', () => {
     v2.close();
 
     const upgraded = open();
-    expect(await upgraded.getMeta('schema_version')).toBe('3');
-    const entries = await upgraded.listAudit({});
+    expect(await upgraded.database.getMeta('schema_version')).toBe('4');
+    const entries = await upgraded.database.listAudit({});
     expect(entries.map((e) => [e.action, e.serial, e.subjectKind])).toEqual([
       ['enroll', 'NV00000001', 'token'],
       ['verify', 'NV00000001', 'token'],
@@ -203,26 +209,33 @@ describe('schema', () => {
       ['key-file.issue', '1234567890', 'nemid'],
       ['organisation.create', 'O24256790', 'organisation'],
     ]);
-    expect((await upgraded.listAudit({ serial: '1234567890' })).map((e) => e.action)).toEqual(['person.order', 'login.password', 'card.extra', 'key-file.issue']);
-    expect(await upgraded.listAudit({ action: 'login.password' })).toHaveLength(2);
+    expect((await upgraded.database.listAudit({ serial: '1234567890' })).map((e) => e.action)).toEqual(['person.order', 'login.password', 'card.extra', 'key-file.issue']);
+    expect(await upgraded.database.listAudit({ action: 'login.password' })).toHaveLength(2);
   });
 
   it('keeps the kind a writer names, takes it from the action otherwise, and lists newest first and since a time', async () => {
     await store.appendAudit({ ...audit('enroll', 'NV1', T0 + 1), subjectKind: 'token' });
     await store.appendAudit(audit('login.password', '1234567890', T0 + 2));
     await store.appendAudit({ ...audit('custom', 'X1', T0 + 3), subjectKind: 'card' });
-    expect((await store.listAudit({})).map((e) => e.subjectKind)).toEqual(['token', 'nemid', 'card']);
-    expect((await store.listAudit({ order: 'desc' })).map((e) => e.serial)).toEqual(['X1', '1234567890', 'NV1']);
-    expect((await store.listAudit({ since: T0 + 2 })).map((e) => e.serial)).toEqual(['1234567890', 'X1']);
-    const [newest] = await store.listAudit({ order: 'desc', limit: 1 });
-    expect((await store.listAudit({ order: 'desc', beforeId: newest!.id })).map((e) => e.serial)).toEqual(['1234567890', 'NV1']);
+    expect((await database.listAudit({})).map((e) => e.subjectKind)).toEqual(['token', 'nemid', 'card']);
+    expect((await database.listAudit({ order: 'desc' })).map((e) => e.serial)).toEqual(['X1', '1234567890', 'NV1']);
+    expect((await database.listAudit({ since: T0 + 2 })).map((e) => e.serial)).toEqual(['1234567890', 'X1']);
+    const [newest] = await database.listAudit({ order: 'desc', limit: 1 });
+    expect((await database.listAudit({ order: 'desc', beforeId: newest!.id })).map((e) => e.serial)).toEqual(['1234567890', 'NV1']);
   });
 
-  it('refuses a file of a newer schema and leaves it as it was', async () => {
-    await store.setMeta('schema_version', '4');
-    await store.close();
-    expect(() => open()).toThrow(/schema version 4/);
-    expect(rawQuery<{ value: string }>("SELECT value FROM meta WHERE key = 'schema_version'")[0]?.value).toBe('4');
+  it("refuses a file of a newer format, or with an owner's tables newer than this server knows, and leaves it as it was", async () => {
+    await database.setMeta('schema_version', '5');
+    await database.close();
+    expect(() => open()).toThrow(/schema version 5/);
+    expect(rawQuery<{ value: string }>("SELECT value FROM meta WHERE key = 'schema_version'")[0]?.value).toBe('5');
+
+    const db = new Database(file);
+    db.prepare("UPDATE meta SET value = '4' WHERE key = 'schema_version'").run();
+    db.prepare("UPDATE meta SET value = '3' WHERE key = 'schema.service'").run();
+    db.close();
+    expect(() => open()).toThrow(/service tables of schema version 3/);
+    expect(rawQuery<{ value: string }>("SELECT value FROM meta WHERE key = 'schema.service'")[0]?.value).toBe('3');
   });
 });
 
@@ -234,13 +247,13 @@ describe('organisations', () => {
     expect(await store.getOrganisationByCvr('13585628')).toEqual(org);
     expect(await store.getOrganisation('O2')).toBeUndefined();
     expect(await store.getOrganisationByCvr('00000000')).toBeUndefined();
-    expect((await store.listAudit({ serial: 'O1' })).map((entry) => entry.action)).toEqual(['organisation-create']);
+    expect((await database.listAudit({ serial: 'O1' })).map((entry) => entry.action)).toEqual(['organisation-create']);
 
     const duplicate = store.insertOrganisation({ ...org, id: 'O2', name: 'Other' }, audit('organisation-create', 'O2'));
-    await expect(duplicate).rejects.toBeInstanceOf(ApiError);
-    await expect(duplicate).rejects.toMatchObject({ status: 409, code: 'NV_DUPLICATE_CVR' });
+    await expect(duplicate).rejects.toBeInstanceOf(DuplicateOrganisationError);
+    await expect(duplicate).rejects.toMatchObject({ cvr: '13585628' });
     expect(await store.getOrganisation('O2')).toBeUndefined();
-    expect(await store.listAudit({ serial: 'O2' })).toEqual([]);
+    expect(await database.listAudit({ serial: 'O2' })).toEqual([]);
   });
 });
 
@@ -251,7 +264,7 @@ describe('people', () => {
     expect(person).toEqual({ ...input, failCount: 0, createdAt: T0 + 5, updatedAt: T0 + 5, lastLoginAt: null, version: 1 });
     expect(await store.getPerson(input.id)).toEqual(person);
     expect(await store.getPerson('P-nobody')).toBeUndefined();
-    expect(await store.listAudit({ serial: input.id })).toMatchObject([{ action: 'order', at: T0 + 5 }]);
+    expect(await database.listAudit({ serial: input.id })).toMatchObject([{ action: 'order', at: T0 + 5 }]);
   });
 
   it('keeps booleans and nulls apart from strings and numbers', async () => {
@@ -282,7 +295,7 @@ describe('people', () => {
     expect(error).toBeInstanceOf(DuplicatePersonError);
     expect((error as DuplicatePersonError).field).toBe('cpr');
     expect(await store.getPerson(second.id)).toBeUndefined();
-    expect(await store.listAudit({ serial: second.id })).toEqual([]);
+    expect(await database.listAudit({ serial: second.id })).toEqual([]);
   });
 
   it('refuses a user-id taken in another case, as DuplicatePersonError("userId")', async () => {
@@ -318,12 +331,12 @@ describe('people', () => {
     expect(await store.updatePerson(person.id, person.version, changes, audit('first-login', person.id, T0 + 10))).toBe(true);
     const updated = await store.getPerson(person.id);
     expect(updated).toEqual({ ...person, ...changes, version: person.version + 1, updatedAt: T0 + 10 });
-    expect((await store.listAudit({ serial: person.id })).map((entry) => entry.action)).toEqual(['first-login']);
+    expect((await database.listAudit({ serial: person.id })).map((entry) => entry.action)).toEqual(['first-login']);
 
     // The version read before the update is stale now: refused, nothing changed, no audit.
     expect(await store.updatePerson(person.id, person.version, { cardThreshold: 5 }, audit('threshold', person.id))).toBe(false);
     expect(await store.getPerson(person.id)).toEqual(updated);
-    expect((await store.listAudit({ serial: person.id })).map((entry) => entry.action)).toEqual(['first-login']);
+    expect((await database.listAudit({ serial: person.id })).map((entry) => entry.action)).toEqual(['first-login']);
 
     expect(await store.updatePerson('P-gone', 1, { cardThreshold: 5 }, null)).toBe(false);
   });
@@ -351,7 +364,7 @@ describe('people', () => {
     expect(error).toBeInstanceOf(DuplicatePersonError);
     expect((error as DuplicatePersonError).field).toBe('userId');
     expect(await store.getPerson(bo.id)).toEqual(bo);
-    expect(await store.listAudit({ serial: bo.id })).toEqual([]);
+    expect(await database.listAudit({ serial: bo.id })).toEqual([]);
   });
 });
 
@@ -369,7 +382,7 @@ describe('recordPersonFailure', () => {
       [3, 'locked'],
     ]);
     expect(await store.getPerson(person.id)).toEqual(seen[2]);
-    expect(await store.listAudit({ serial: person.id, action: 'login-failed' })).toHaveLength(3);
+    expect(await database.listAudit({ serial: person.id, action: 'login-failed' })).toHaveLength(3);
   });
 
   it('locks a pending person too', async () => {
@@ -389,7 +402,7 @@ describe('recordPersonFailure', () => {
     let called = false;
     expect(await store.recordPersonFailure('P-nobody', 3, (p) => ((called = true), audit('login-failed', p.id)))).toBeUndefined();
     expect(called).toBe(false);
-    expect(await store.listAudit({})).toEqual([]);
+    expect(await database.listAudit({})).toEqual([]);
   });
 
   it('moves the version, so a decision taken before the failure no longer applies', async () => {
@@ -418,7 +431,7 @@ describe('code cards', () => {
     expect(Array.from(read.sealedSecret)).toEqual(Array.from(input.sealedSecret));
     expect(read.extra).toBe(true);
     expect(await store.getCard('K-none')).toBeUndefined();
-    expect(await store.listAudit({ serial: input.serial })).toHaveLength(1);
+    expect(await database.listAudit({ serial: input.serial })).toHaveLength(1);
   });
 
   it('refuses a used-keys bitmap that is not 19 bytes, and a card for no person', async () => {
@@ -452,7 +465,7 @@ describe('code cards', () => {
 
     expect(await store.updateCard(card.serial, 1, { state: 'blocked' }, audit('card-block', card.serial))).toBe(false);
     expect((await store.getCard(card.serial))?.state).toBe('active');
-    expect(await store.listAudit({ serial: card.serial, action: 'card-block' })).toEqual([]);
+    expect(await database.listAudit({ serial: card.serial, action: 'card-block' })).toEqual([]);
 
     expect(await store.updateCard(card.serial, 2, { pendingIndex: null }, null)).toBe(true);
     expect((await store.getCard(card.serial))?.pendingIndex).toBeNull();
@@ -579,16 +592,16 @@ describe('durability and group commit', () => {
     const keyFile = await store.insertKeyFile({ id: 'F1', personId: person.id, activationDigest: 'ab', activationExpiresAt: T0 }, audit('keyfile-issue', 'F1'));
     const session = newSession({ personId: person.id, stage: 'authenticated' });
     await store.insertSession(session);
-    const auditCount = (await store.listAudit({})).length;
-    await store.close();
+    const auditCount = (await database.listAudit({})).length;
+    await database.close();
 
-    const reopened = open();
+    const { store: reopened, database: reopenedDatabase } = open();
     expect(await reopened.getOrganisationByCvr('13585628')).toMatchObject({ id: 'O1' });
     expect(await reopened.getPersonByUserId('admin')).toEqual(person);
     expect(await reopened.getCard(card.serial)).toEqual(card);
     expect(await reopened.getKeyFile('F1')).toEqual(keyFile);
     expect(await reopened.getSession(session.digest, T0)).toEqual(session);
-    expect(await reopened.listAudit({})).toHaveLength(auditCount);
+    expect(await reopenedDatabase.listAudit({})).toHaveLength(auditCount);
   });
 
   it('settles a write only once another connection can read it', async () => {
@@ -614,12 +627,12 @@ describe('durability and group commit', () => {
     ];
     const results = await Promise.allSettled(writes);
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'rejected']);
-    await store.close();
+    await database.close();
 
-    const reopened = open();
+    const { store: reopened, database: reopenedDatabase } = open();
     const after = (await reopened.getPerson(person.id))!;
     expect(after).toMatchObject({ failCount: 0, state: 'active', cardThreshold: 7, version: person.version + 1 });
     expect(await reopened.getCard(card.serial)).toMatchObject({ serial: card.serial, version: 1 });
-    expect((await reopened.listAudit({})).map((entry) => entry.action)).toEqual(['order', 'card-issue', 'threshold']);
+    expect((await reopenedDatabase.listAudit({})).map((entry) => entry.action)).toEqual(['order', 'card-issue', 'threshold']);
   });
 });

@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { ApiError } from '../../errors.ts';
+import { BadDatabaseSettingError } from '../store-errors.ts';
 import { DEFAULT_CONNECT_TIMEOUT_MS, isPostgresUrl, parsePostgresUrl } from './connection-url.ts';
 
-function refusal(url: string): ApiError {
+function refusal(url: string): BadDatabaseSettingError {
   try {
     parsePostgresUrl(url);
   } catch (error) {
-    expect(error).toBeInstanceOf(ApiError);
-    return error as ApiError;
+    expect(error).toBeInstanceOf(BadDatabaseSettingError);
+    return error as BadDatabaseSettingError;
   }
   throw new Error(`${url} was accepted`);
 }

@@ -14,20 +14,15 @@
  * broke mid-way fails the same way; its transaction may or may not have committed.
  */
 import pg from 'pg';
-import { ApiError } from '../../errors.ts';
+import { StoreUnavailableError } from '../store-errors.ts';
 import { parsePostgresUrl, type PostgresConnectionSettings, type PostgresEndpoint } from './connection-url.ts';
 
 export const DEFAULT_POOL_SIZE = 10;
 export const DEFAULT_QUERY_TIMEOUT_MS = 30_000;
 
-/**
- * No primary to be had, or the connection to it lost: the request may be tried again shortly. The
- * message, which a client sees, names no host; `cause` says what happened, for the operator's log.
- */
-export function storeUnavailable(message: string, cause?: unknown): ApiError {
-  const error = new ApiError(503, 'NV_STORE_UNAVAILABLE', message);
-  if (cause !== undefined) error.cause = cause;
-  return error;
+/** No primary to be had, or the connection to it lost: the request may be tried again shortly (see StoreUnavailableError). */
+export function storeUnavailable(message: string, cause?: unknown): StoreUnavailableError {
+  return new StoreUnavailableError(message, cause);
 }
 
 const NO_PRIMARY = 'the store is unavailable: no PostgreSQL server takes writes just now; try again shortly';
@@ -222,7 +217,7 @@ export class PrimaryPool {
         return result;
       } catch (error) {
         client.removeListener('notice', onNotice);
-        if (error instanceof ApiError && error.code === 'NV_STORE_UNAVAILABLE') throw error;
+        if (error instanceof StoreUnavailableError) throw error;
         if (isConnectionFailure(error) || isReadOnlyRefusal(error)) {
           client.release(true);
           this.drop(target);

@@ -5,8 +5,8 @@
  * as a standby at its old address (passed over, also by a new connection of a pool that knew it).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ApiError } from '../../errors.ts';
-import { connectionUrl, pollUntil, postgres, reportMissingPostgres, startSynchronousPair, type PostgresDatabase, type PostgresNode, type SynchronousPair } from '../../../../test/support/postgres.ts';
+import { StoreUnavailableError } from '../store-errors.ts';
+import { connectionUrl, pollUntil, postgres, reportMissingPostgres, startSynchronousPair, type PostgresDatabase, type PostgresNode, type SynchronousPair } from '../../../test/support/postgres.ts';
 import { PrimaryPool, type PrimaryPoolOptions } from './primary.ts';
 
 reportMissingPostgres();
@@ -25,14 +25,14 @@ afterEach(async () => {
 
 const endpoint = (node: PostgresNode) => ({ host: node.host, port: node.port });
 
-async function unavailable(call: Promise<unknown>): Promise<ApiError> {
+async function unavailable(call: Promise<unknown>): Promise<StoreUnavailableError> {
   const error = await call.then(
     () => undefined,
     (failure: unknown) => failure,
   );
-  expect(error).toBeInstanceOf(ApiError);
-  expect(error).toMatchObject({ status: 503, code: 'NV_STORE_UNAVAILABLE' });
-  return error as ApiError;
+  expect(error).toBeInstanceOf(StoreUnavailableError);
+  expect(error).toMatchObject({ code: 'NV_STORE_UNAVAILABLE' });
+  return error as StoreUnavailableError;
 }
 
 describe.skipIf(!postgres.available)('the primary probe', () => {
@@ -156,7 +156,7 @@ describe.skipIf(!postgres.available)('the primary probe', () => {
     it('a commit whose wait for the standby is cancelled (pg_cancel_backend) is committed on the primary only: the call answers NV_STORE_UNAVAILABLE, not success', async () => {
       const pool = poolFor(database, [pair.primary]);
       await pair.standby.stop();
-      let call: Promise<ApiError>;
+      let call: Promise<StoreUnavailableError>;
       try {
         call = unavailable(pool.transaction((client) => client.query('INSERT INTO t VALUES (10)')));
         await waitingForStandby();

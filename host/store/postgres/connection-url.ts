@@ -10,7 +10,7 @@
  * for each. Query parameters win over the same part of the URI, as in libpq. No error repeats any
  * part of the URL: a password with an unencoded '/', '?' or '@' could end up in another part.
  */
-import { ApiError } from '../../errors.ts';
+import { BadDatabaseSettingError } from '../store-errors.ts';
 
 export const DEFAULT_PORT = 5432;
 export const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
@@ -32,8 +32,8 @@ export interface PostgresConnectionSettings {
 }
 
 /** A connection setting that cannot be used: a coded error naming what is wrong, never the password. */
-export function badDatabaseUrl(what: string): ApiError {
-  return new ApiError(500, 'NV_BAD_DB', `cannot use the PostgreSQL connection URL: ${what}`);
+export function badDatabaseUrl(what: string): BadDatabaseSettingError {
+  return new BadDatabaseSettingError(`cannot use the PostgreSQL connection URL: ${what}`);
 }
 
 const SCHEME = /^postgres(?:ql)?:\/\//i;

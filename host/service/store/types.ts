@@ -1,13 +1,16 @@
 /**
- * What the service keeps (people, their code cards and key files, organisations, login sessions),
- * in the same store as the tokens and behind the same kind of interface: the SQLite store
- * implements both `TokenStore` and `ServiceStore` on one file. Every change to a person or a card
- * is a compare-and-set on its `version`, like a token's. Nothing here holds a secret in the clear:
+ * What the login service keeps (people, their code cards and key files, organisations, login
+ * sessions), behind one interface so that the SQLite store and a PostgreSQL store are
+ * interchangeable; in the embedded setup its tables share one file with the tokens' (see
+ * host/store/sqlite-database.ts). Every change to a person or a card is a compare-and-set on its
+ * `version`, like a token's; a wrong password or key is counted by an atomic increment; a change
+ * and its audit record are written in one transaction. A store refuses with its own errors
+ * (`DuplicatePersonError`, `DuplicateOrganisationError`), never with an answer for HTTP. Nothing here holds a secret in the clear:
  * passwords are scrypt hashes, card secrets are sealed by the seed vault, a key file's private key
  * never reaches the server (only its public key), and session ids and activation codes are kept
  * as SHA-256 digests.
  */
-import type { NewAuditEntry } from './types.ts';
+import type { NewAuditEntry } from '../../store/audit.ts';
 
 /** What a login may do, as the seed's eligibility rules give it. */
 export type Scope = 'full' | 'view-only' | 'bank-only';
@@ -140,7 +143,27 @@ export interface SessionRecord {
 
 export type SessionChanges = Partial<Pick<SessionRecord, 'stage' | 'personId' | 'challenge' | 'cardSerial' | 'expiresAt'>>;
 
-export interface ServiceStore {
+/** The browser sessions, a part of the service's store the web layer keeps its sessions in. */
+export interface SessionStore {
+  insertSession(session: SessionRecord): Promise<void>;
+  /** Undefined for an unknown or expired session. */
+  getSession(digest: string, now: number): Promise<SessionRecord | undefined>;
+  updateSession(digest: string, changes: SessionChanges): Promise<void>;
+  deleteSession(digest: string): Promise<void>;
+  /**
+   * Takes one of the `max` refusals a session may be given, before the attempt that may be refused
+   * (atomic, so requests racing each other cannot share one): the number taken now, or undefined
+   * when all are used (or the session is gone).
+   */
+  takeSessionRefusal(digest: string, max: number): Promise<number | undefined>;
+  /** Gives back a refusal taken for an attempt that was not refused after all. */
+  returnSessionRefusal(digest: string): Promise<void>;
+  /** Ends every session of a person (on blocking, password change…), but `except` (a digest) if given. */
+  deleteSessionsOf(personId: string, except?: string): Promise<void>;
+}
+
+export interface ServiceStore extends SessionStore {
+  /** Throws `DuplicateOrganisationError` for a CVR number already registered. */
   insertOrganisation(organisation: OrganisationRecord, audit: NewAuditEntry): Promise<void>;
   getOrganisation(id: string): Promise<OrganisationRecord | undefined>;
   getOrganisationByCvr(cvr: string): Promise<OrganisationRecord | undefined>;
@@ -172,21 +195,15 @@ export interface ServiceStore {
   getKeyFileByActivation(activationDigest: string): Promise<KeyFileRecord | undefined>;
   updateKeyFile(id: string, expectedVersion: number, changes: KeyFileChanges, audit: NewAuditEntry | null): Promise<boolean>;
 
-  insertSession(session: SessionRecord): Promise<void>;
-  /** Undefined for an unknown or expired session. */
-  getSession(digest: string, now: number): Promise<SessionRecord | undefined>;
-  updateSession(digest: string, changes: SessionChanges): Promise<void>;
-  deleteSession(digest: string): Promise<void>;
-  /**
-   * Takes one of the `max` refusals a session may be given, before the attempt that may be refused
-   * (atomic, so requests racing each other cannot share one): the number taken now, or undefined
-   * when all are used (or the session is gone).
-   */
-  takeSessionRefusal(digest: string, max: number): Promise<number | undefined>;
-  /** Gives back a refusal taken for an attempt that was not refused after all. */
-  returnSessionRefusal(digest: string): Promise<void>;
-  /** Ends every session of a person (on blocking, password change…), but `except` (a digest) if given. */
-  deleteSessionsOf(personId: string, except?: string): Promise<void>;
+  /** An audit record of its own, for what changed nothing (a refusal, a failed login). */
+  appendAudit(entry: NewAuditEntry): Promise<void>;
+}
+
+export class DuplicateOrganisationError extends Error {
+  constructor(readonly cvr: string) {
+    super(`an organisation with CVR number ${cvr} is already registered`);
+    this.name = 'DuplicateOrganisationError';
+  }
 }
 
 export class DuplicatePersonError extends Error {
