@@ -252,9 +252,11 @@ export const TEST_CLIENT_KEY = 'nv_client_test_key_0123456789abcdef';
 
 /** `noegleviser server` on a free loopback port, with known API keys (as an operator sets them). */
 export async function startServerProcess(options: { dbFile: string; args?: string[]; env?: NodeJS.ProcessEnv; port?: number }): Promise<ServerProcess> {
+  // Imported here: the PostgreSQL test support imports this module.
+  const { databaseArguments } = await import('./test-store.ts');
   const server = await spawnUntilReady<{ url: string; db: string }>(
     'server',
-    ['server', '--db', options.dbFile, '--listen', `127.0.0.1:${options.port ?? 0}`, ...(options.args ?? [])],
+    ['server', ...(await databaseArguments(options.dbFile)), '--listen', `127.0.0.1:${options.port ?? 0}`, ...(options.args ?? [])],
     { NOEGLEVISER_ADMIN_KEY: TEST_ADMIN_KEY, NOEGLEVISER_CLIENT_KEY: TEST_CLIENT_KEY, ...options.env },
   );
   return {

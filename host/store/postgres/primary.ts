@@ -111,6 +111,12 @@ export function endpointName(host: PostgresEndpoint): string {
   return host.host.includes(':') ? `[${host.host}]:${host.port}` : `${host.host}:${host.port}`;
 }
 
+const INT8_OID = 20;
+/** bigint columns (times in ms, ids) as numbers: every value the stores keep is below 2^53. */
+const NUMERIC_INT8: pg.CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') => (oid === INT8_OID ? (text: string) => Number(text) : pg.types.getTypeParser(oid, format))) as pg.CustomTypesConfig['getTypeParser'],
+};
+
 const WRITABLE_QUERY = "SELECT pg_is_in_recovery() AS in_recovery, current_setting('transaction_read_only') = 'on' AS read_only";
 
 export class PrimaryPool {
@@ -283,7 +289,7 @@ export class PrimaryPool {
 
   private clientConfig(host: PostgresEndpoint): pg.ClientConfig {
     const { user, password, database, applicationName, connectTimeoutMs } = this.settings;
-    return { host: host.host, port: host.port, user, password, database, application_name: applicationName, connectionTimeoutMillis: connectTimeoutMs };
+    return { host: host.host, port: host.port, user, password, database, application_name: applicationName, connectionTimeoutMillis: connectTimeoutMs, types: NUMERIC_INT8 };
   }
 
   private newPool(host: PostgresEndpoint): pg.Pool {
