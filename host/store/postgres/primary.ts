@@ -295,6 +295,9 @@ export class PrimaryPool {
   private newPool(host: PostgresEndpoint): pg.Pool {
     const pool = new pg.Pool({
       ...this.clientConfig(host),
+      // The pool applies this to a call waiting for a free connection too, and a busy pool is not a
+      // lost primary: no limit here (the probe found the host reachable; query_timeout bounds a call).
+      connectionTimeoutMillis: 0,
       max: this.max,
       idleTimeoutMillis: this.idleTimeoutMs,
       query_timeout: this.queryTimeoutMs,
