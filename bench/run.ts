@@ -15,6 +15,7 @@ import { serverLoadRows } from './figures/server-load.ts';
 import { validateCheckRows } from './figures/validate-check.ts';
 import { simulationYearRows } from './figures/simulation-year.ts';
 import { verifyWindowRows } from './figures/verify-window.ts';
+import { postgresFailoverRows } from './figures/postgres-failover.ts';
 import { markdownTable, type Row } from './table.ts';
 
 const FIGURES: { readonly name: string; readonly run: () => Promise<Row[]> }[] = [
@@ -28,6 +29,7 @@ const FIGURES: { readonly name: string; readonly run: () => Promise<Row[]> }[] =
   { name: 'flash endurance', run: flashEnduranceRows },
   { name: 'the firmware in QuickJS-NG', run: embeddedEngineRows },
   { name: 'a simulated year', run: simulationYearRows },
+  { name: 'PostgreSQL failover', run: postgresFailoverRows },
 ];
 
 function machine(): string {

@@ -23,10 +23,20 @@ import type { ServicePolicy } from './service/service-policy.ts';
 import { SqliteServiceStore } from './service/store/sqlite-service-store.ts';
 import { registerService } from './service/web/register.ts';
 import { SqliteDatabase } from './store/sqlite-database.ts';
+import { CodedError } from '../protocol/coded-error.ts';
+import { PostgresTokenStore } from './server/store/postgres-token-store.ts';
+import { isPostgresUrl, parsePostgresUrl } from './store/postgres/connection-url.ts';
+import { PostgresDatabase } from './store/postgres/postgres-database.ts';
+import { BadDatabaseSettingError, StoreUnavailableError } from './store/store-errors.ts';
 
 export interface HostOptions {
-  /** The SQLite file; its folder is the data directory. Default: $XDG_DATA_HOME/noegleviser/server/tokens.db */
+  /**
+   * The database: a SQLite file (its folder is the data directory), or a postgres:// URL naming
+   * the cluster's hosts. Default: NOEGLEVISER_DB, else $XDG_DATA_HOME/noegleviser/server/tokens.db.
+   */
   readonly dbFile?: string;
+  /** With PostgreSQL: what this node keeps of its own (master.key unless given, the outbox); default the SQLite file's folder. */
+  readonly dataDir?: string;
   readonly host?: string;
   readonly port?: number;
   readonly policy?: Partial<VerifyPolicy>;
@@ -74,10 +84,10 @@ export interface RunningHost {
 
 export async function startHost(options: HostOptions = {}): Promise<RunningHost> {
   const env = options.env ?? process.env;
-  const dbFile = path.resolve(options.dbFile ?? defaultDbFile(env));
-  const dataDir = prepareDataDir(dbFile);
+  const db = chooseDatabase(options.dbFile ?? (env.NOEGLEVISER_DB || undefined) ?? defaultDbFile(env), options.dataDir);
+  const { dbFile, dataDir } = db;
   // The database first: a path that cannot hold one is refused before a master key is made for it.
-  const { database, tokenStore, serviceStore } = openStores(dbFile);
+  const { database, tokenStore, serviceStore } = await openStores(db);
   let server: TokenServer | undefined;
   let service: NemIdService | undefined;
   let radius: RadiusFront | undefined;
@@ -136,14 +146,77 @@ export async function startHost(options: HostOptions = {}): Promise<RunningHost>
   }
 }
 
-/** The database with each side's store on it (their tables brought up to date); a file that cannot be one is NV_BAD_DB. */
-function openStores(dbFile: string): { database: SqliteDatabase; tokenStore: SqliteTokenStore; serviceStore: SqliteServiceStore } {
+type DatabaseChoice =
+  | { readonly kind: 'sqlite'; readonly dbFile: string; readonly dataDir: string }
+  | { readonly kind: 'postgres'; readonly url: string; readonly dbFile: string; readonly dataDir: string };
+
+/** A URL of another scheme (mysql://, sqlite://, a mistyped postgres): not a file path either. */
+const OTHER_URL = /^[a-z][a-z0-9+.-]*:\/\//i;
+
+/** What `--db` names: a postgres:// URL, or a SQLite file; anything that looks like another URL is refused (NV_BAD_DB). */
+function chooseDatabase(db: string, dataDir: string | undefined): DatabaseChoice {
+  // With SQLite the data directory is the file's folder.
+  if (isPostgresUrl(db)) {
+    // Parsed now, so that a bad URL is refused before anything is made; `dbFile` is what messages show (no password).
+    let settings: ReturnType<typeof parsePostgresUrl>;
+    try {
+      settings = parsePostgresUrl(db);
+    } catch (error) {
+      if (error instanceof BadDatabaseSettingError) throw new CodedError('NV_BAD_DB', error.message);
+      throw error;
+    }
+    const shown = `postgres://${settings.hosts.map((h) => `${h.host}:${h.port}`).join(',')}/${settings.database ?? ''}`;
+    const dir = path.resolve(dataDir ?? path.dirname(defaultDbFile()));
+    prepareDataDir(path.join(dir, 'tokens.db'));
+    return { kind: 'postgres', url: db, dbFile: shown, dataDir: dir };
+  }
+  if (OTHER_URL.test(db)) {
+    throw new CodedError('NV_BAD_DB', `cannot use the database ${db.replace(/\/\/[^@/]*@/, '//…@')}: give a SQLite file path or a postgres:// URL`);
+  }
+  const dbFile = path.resolve(db);
+  return { kind: 'sqlite', dbFile, dataDir: prepareDataDir(dbFile) };
+}
+
+interface OpenStores {
+  readonly database: { close(): Promise<void> };
+  readonly tokenStore: TokenStore;
+  readonly serviceStore: SqliteServiceStore;
+}
+
+/** The database with each side's store on it (their tables brought up to date); one that cannot be used is NV_BAD_DB. */
+async function openStores(choice: DatabaseChoice): Promise<OpenStores> {
+  if (choice.kind === 'postgres') return openPostgresStores(choice.url, choice.dataDir);
   let database: SqliteDatabase | undefined;
   try {
-    database = SqliteDatabase.open(dbFile);
+    database = SqliteDatabase.open(choice.dbFile);
     return { database, tokenStore: new SqliteTokenStore(database), serviceStore: new SqliteServiceStore(database) };
   } catch (error) {
     void database?.close();
-    throw databaseFailure(dbFile, error);
+    throw databaseFailure(choice.dbFile, error);
+  }
+}
+
+/**
+ * The token store on PostgreSQL, shared by the cluster's nodes. The login service's store is not
+ * on PostgreSQL yet: it stays in a SQLite file of this node's data directory (service.db), so its
+ * people, cards and sessions are this node's own (issue 13, not done).
+ */
+async function openPostgresStores(url: string, dataDir: string): Promise<OpenStores> {
+  let database: PostgresDatabase | undefined;
+  let serviceDatabase: SqliteDatabase | undefined;
+  try {
+    database = await PostgresDatabase.open(url);
+    const tokenStore = await PostgresTokenStore.open(database);
+    const serviceFile = path.join(dataDir, 'service.db');
+    serviceDatabase = SqliteDatabase.open(serviceFile);
+    const serviceStore = new SqliteServiceStore(serviceDatabase);
+    const [pgDatabase, sqlite] = [database, serviceDatabase];
+    return { database: { close: async () => void (await Promise.all([pgDatabase.close(), sqlite.close()])) }, tokenStore, serviceStore };
+  } catch (error) {
+    await database?.close().catch(() => undefined);
+    await serviceDatabase?.close().catch(() => undefined);
+    if (error instanceof BadDatabaseSettingError) throw new CodedError('NV_BAD_DB', error.message);
+    if (error instanceof StoreUnavailableError) throw new CodedError('NV_STORE_UNAVAILABLE', `${error.message}${error.cause instanceof Error ? ` (${error.cause.message})` : ''}`);
+    throw error;
   }
 }

@@ -25,9 +25,9 @@ interface Run {
  * `vitest run` on one fixture. Its TMPDIR is this file's own, which holds nothing else (a folder
  * of its own would lengthen the fixture's paths past what a Unix socket path can be).
  */
-function runFixture(fixture: string): Promise<Run> {
+function runFixture(fixture: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<Run> {
   const tmpdir = os.tmpdir();
-  const env: NodeJS.ProcessEnv = { ...process.env, TMPDIR: tmpdir, NV_LEFTOVER_FIXTURE: fixture, NO_COLOR: '1' };
+  const env: NodeJS.ProcessEnv = { ...process.env, TMPDIR: tmpdir, NV_LEFTOVER_FIXTURE: fixture, NO_COLOR: '1', ...extraEnv };
   for (const name of Object.keys(env)) if (name.startsWith('VITEST') || name === 'NOEGLEVISER_TEST_RUN_TMPDIR') delete env[name];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [VITEST, 'run', '--config', CONFIG], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -64,6 +64,22 @@ describe('what tests leave behind', () => {
     expect(run.code, run.output).toBe(1);
     expect(run.output).toMatch(/this test file left 1 path\(s\) in its temporary folder[^\n]*\n[^\n]*nv-forgotten-\w+\n[^\n]*flash\.bin/);
     expect(run.output).toContain('1 passed, 1 failed, 0 skipped');
+    expect(run.left).toEqual([]);
+  });
+
+  it('a file skipped for a missing Debian package (outside CI) says so, passes, and leaves nothing, though every test is skipped', async () => {
+    const run = await runFixture('missing-package', { CI: 'false' });
+    expect(run.code, run.output).toBe(0);
+    expect(run.output).toContain('SKIPPED: the fixture package is missing (apt-get install fixture): the fixture is skipped');
+    expect(run.output).toContain('0 passed, 0 failed, 2 skipped');
+    expect(run.left).toEqual([]);
+  });
+
+  it('in CI the same file fails, naming the missing package', async () => {
+    const run = await runFixture('missing-package', { CI: 'true' });
+    expect(run.code, run.output).toBe(1);
+    expect(run.output).toContain('the fixture package is installed (CI requires it)');
+    expect(run.output).toContain('0 passed, 1 failed, 1 skipped');
     expect(run.left).toEqual([]);
   });
 });

@@ -53,6 +53,8 @@ export const REQUEST_ERROR_CODES = [
   'NV_FORBIDDEN',
   'NV_RATE_LIMITED',
   'NV_CLOSING',
+  /** The store takes no writes (PostgreSQL down, or changing primary): try again shortly. */
+  'NV_STORE_UNAVAILABLE',
   'NV_INTERNAL',
 ] as const;
 

@@ -5,6 +5,7 @@ import { usageError, wholeNumber } from './errors.ts';
 
 interface ServerCommandOptions {
   db?: string;
+  dataDir?: string;
   listen: string;
   window: number;
   maxFail: number;
@@ -27,8 +28,9 @@ export function parseListen(text: string): { host: string; port: number } {
 
 export function serverCommand(): Command {
   return new Command('server')
-    .description('run the validation server (HTTP JSON API, SQLite store)')
-    .addOption(new Option('--db <path>', 'the SQLite file; its folder holds master.key too').default(undefined, defaultDbFile()))
+    .description('run the validation server (HTTP JSON API, SQLite or PostgreSQL store)')
+    .addOption(new Option('--db <path|url>', 'the SQLite file (its folder holds master.key too), or postgres://USER:PASSWORD@HOST1:PORT,HOST2:PORT/DB; also NOEGLEVISER_DB').default(undefined, defaultDbFile()))
+    .addOption(new Option('--data-dir <dir>', "with PostgreSQL: this node's own folder (master.key unless NOEGLEVISER_MASTER_KEY is set, the outbox)"))
     .addOption(new Option('--listen <host:port>', 'where to listen').default(`127.0.0.1:${DEFAULT_PORT}`))
     .addOption(new Option('--window <n>', 'HOTP look-ahead window').argParser(wholeNumber('--window', 1, 1000)).default(DEFAULT_POLICY.hotpWindow))
     .addOption(new Option('--resync-window <n>', 'counters a resync searches').argParser(wholeNumber('--resync-window', 2, 100_000)).default(DEFAULT_POLICY.resyncWindow))
@@ -49,6 +51,7 @@ export function serverCommand(): Command {
       const radius = options.radiusPort === undefined ? undefined : { port: options.radiusPort, clients: readRadiusClients(options.radiusClients!) };
       const server = await startHost({
         dbFile: options.db,
+        dataDir: options.dataDir,
         host,
         port,
         policy: { hotpWindow: options.window, resyncWindow: options.resyncWindow, maxFail: options.maxFail, autoResync: Boolean(options.autoResync) },

@@ -67,9 +67,9 @@ export async function openTokenServer(options: TokenServerOptions): Promise<Toke
   const master = loadMasterKey(options.dataDir, env);
   const vault = new SeedVault(master.key);
   master.key.fill(0);
-  const check = await store.getMeta('master_key_check');
-  if (check === undefined) await store.setMeta('master_key_check', vault.keyCheck());
-  else if (!vault.matches(check)) {
+  // The first node of a cluster to start records its key's check; every node must match it.
+  const check = await store.setMetaOnce('master_key_check', vault.keyCheck());
+  if (!vault.matches(check)) {
     throw new CodedError('NV_MASTER_KEY_MISMATCH', `the master key (${master.origin}) is not the one ${options.dbFile} was sealed with`);
   }
   const { keys, created, keepCreated } = await ApiKeys.load(store, {

@@ -11,8 +11,9 @@ import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { referenceHotp } from '../support/oath-reference.ts';
-import { api as rawApi, cli, spawnUntilReady, startServerProcess, tempDir, TEST_ADMIN_KEY, TEST_CLIENT_KEY, type ServerProcess } from '../support/processes.ts';
+import { api as rawApi, cli, ROOT, spawnUntilReady, startServerProcess, tempDir, TEST_ADMIN_KEY, TEST_CLIENT_KEY, type ServerProcess } from '../support/processes.ts';
 import { findSeed } from '../support/seed-search.ts';
+import { TEST_STORE } from '../support/test-store.ts';
 
 const ADMIN = TEST_ADMIN_KEY;
 const CLIENT = TEST_CLIENT_KEY;
@@ -370,9 +371,26 @@ describe('a start that fails', () => {
     // Nothing was left in the folder given as --db: it was refused before a key was made.
     expect(fs.readdirSync(place).sort()).toEqual(['a-file', 'not-sqlite.db']);
   });
+
+  it('a --db (or NOEGLEVISER_DB) that is neither a file path nor a postgres:// URL is refused with NV_BAD_DB, naming no password; nothing is made for it', async () => {
+    const cases: [db: string, ...saying: string[]][] = [
+      ['mysql://root:s3cret-pw@db.example/tokens', 'give a SQLite file path or a postgres:// URL', 'mysql://…@db.example/tokens'],
+      ['sqlite:///var/lib/tokens.db', 'give a SQLite file path or a postgres:// URL'],
+      ['postgres://nv:s3cret-pw@127.0.0.1:notaport/tokens', 'PostgreSQL connection URL'],
+    ];
+    for (const [db, ...saying] of cases) {
+      const result = await cli(['server', '--db', db, '--listen', '127.0.0.1:0', '--quiet'], { env: noKeys, timeoutMs: 20_000 });
+      expectOneLine(result, 'NV_BAD_DB', ...saying);
+      expect(result.stderr).not.toContain('s3cret-pw');
+    }
+    const fromEnvironment = await cli(['server', '--listen', '127.0.0.1:0', '--quiet'], { env: { ...noKeys, NOEGLEVISER_DB: 'mysql://db.example/tokens' }, timeoutMs: 20_000 });
+    expectOneLine(fromEnvironment, 'NV_BAD_DB', 'give a SQLite file path or a postgres:// URL');
+    for (const made of ['mysql:', 'sqlite:', 'postgres:']) expect(fs.existsSync(path.join(ROOT, made))).toBe(false);
+  });
 });
 
-describe('file modes', () => {
+// The SQLite file's own modes: with PostgreSQL there is no database file on the node.
+describe.skipIf(TEST_STORE === 'postgres')('file modes', () => {
   const mode = (file: string) => fs.statSync(file).mode & 0o777;
   /** A server started under umask 000, the widest there is: nothing it writes may be wider than its own modes say. */
   async function startUnderUmask000(name: string): Promise<ServerProcess> {

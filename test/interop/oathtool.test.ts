@@ -11,20 +11,12 @@ import path from 'node:path';
 import { connectToken, enroll, wipe, type ConnectedToken } from '../../host/bridge/operations.ts';
 import { DebugClient } from '../../host/bridge/debug-link.ts';
 import { ENGINE_RUNS } from '../support/engines.ts';
-import { IN_CI, startEmulatorProcess, tempDir, toolAvailable, type EmulatorProcess } from '../support/processes.ts';
+import { reportMissingPackage } from '../support/required-package.ts';
+import { startEmulatorProcess, tempDir, toolAvailable, type EmulatorProcess } from '../support/processes.ts';
 
 const HAVE_OATHTOOL = toolAvailable('oathtool');
 
-if (!HAVE_OATHTOOL) {
-  const message = 'oathtool is not installed (apt-get install oathtool): the interop test against oath-toolkit is skipped';
-  if (IN_CI) {
-    it('oathtool is installed (CI requires it)', () => {
-      throw new Error(message);
-    });
-  } else {
-    console.warn(`SKIPPED: ${message}`);
-  }
-}
+reportMissingPackage(HAVE_OATHTOOL ? '' : 'oathtool is not installed (apt-get install oathtool)', 'oathtool is installed', 'the interop test against oath-toolkit is skipped');
 
 describe.skipIf(!HAVE_OATHTOOL).each(ENGINE_RUNS)('the emulated token on $engine agrees with oathtool', ({ args }) => {
   const dir = tempDir('oath');

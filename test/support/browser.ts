@@ -6,9 +6,8 @@
  * test can search all of them for a secret that must not leak.
  */
 import fs from 'node:fs';
-import { it } from 'vitest';
 import { chromium as playwrightChromium, type Browser, type BrowserContext, type ConsoleMessage, type Page, type Response } from 'playwright-core';
-import { IN_CI } from './processes.ts';
+import { reportMissingPackage } from './required-package.ts';
 
 export const CHROMIUM_PATH = '/usr/bin/chromium';
 
@@ -52,14 +51,7 @@ export const chromium: ChromiumAvailability = chromiumAvailability();
  * where Chromium is missing it warns that the file is skipped, or in CI registers a test that fails.
  */
 export function reportMissingChromium(availability: ChromiumAvailability = chromium): void {
-  if (availability.available) return;
-  if (IN_CI) {
-    it('Debian chromium is installed (CI requires it)', () => {
-      throw new Error(availability.missing);
-    });
-  } else {
-    console.warn(`SKIPPED: ${availability.missing}: the browser tests are skipped`);
-  }
+  reportMissingPackage(availability.missing, 'Debian chromium is installed', 'the browser tests are skipped');
 }
 
 /** Starts headless Chromium on a new temporary profile, which Playwright removes when the browser closes. */

@@ -251,11 +251,24 @@ export const TEST_ADMIN_KEY = 'nv_admin_test_key_0123456789abcdef';
 export const TEST_CLIENT_KEY = 'nv_client_test_key_0123456789abcdef';
 
 /** `noegleviser server` on a free loopback port, with known API keys (as an operator sets them). */
-export async function startServerProcess(options: { dbFile: string; args?: string[]; env?: NodeJS.ProcessEnv; port?: number }): Promise<ServerProcess> {
+export async function startServerProcess(options: {
+  dbFile: string;
+  /** A postgres:// URL several servers share (a cluster's nodes); `dbFile`'s folder is then the node's own. */
+  postgresUrl?: string;
+  args?: string[];
+  env?: NodeJS.ProcessEnv;
+  port?: number;
+  /** How long it may take to print its ready line (default 20 s). */
+  readyTimeoutMs?: number;
+}): Promise<ServerProcess> {
+  // Imported here: the PostgreSQL test support imports this module.
+  const { databaseArguments } = await import('./test-store.ts');
+  const database = options.postgresUrl ? ['--db', options.postgresUrl, '--data-dir', path.dirname(options.dbFile)] : await databaseArguments(options.dbFile);
   const server = await spawnUntilReady<{ url: string; db: string }>(
     'server',
-    ['server', '--db', options.dbFile, '--listen', `127.0.0.1:${options.port ?? 0}`, ...(options.args ?? [])],
+    ['server', ...database, '--listen', `127.0.0.1:${options.port ?? 0}`, ...(options.args ?? [])],
     { NOEGLEVISER_ADMIN_KEY: TEST_ADMIN_KEY, NOEGLEVISER_CLIENT_KEY: TEST_CLIENT_KEY, ...options.env },
+    { timeoutMs: options.readyTimeoutMs },
   );
   return {
     url: server.ready.url,

@@ -1,6 +1,7 @@
 /** The one mapping from an error to what an HTTP client is told. */
 import { describe, expect, it } from 'vitest';
 import { CodedError } from '../../../protocol/coded-error.ts';
+import { StoreUnavailableError } from '../../store/store-errors.ts';
 import { toApiError } from './errors.ts';
 
 describe('toApiError', () => {
@@ -13,6 +14,11 @@ describe('toApiError', () => {
     for (const error of [new CodedError('NV_LISTEN', 'cannot listen on 127.0.0.1:1: permission denied'), new Error('/secret/path failed'), 'a string', null, undefined]) {
       expect(toApiError(error)).toMatchObject({ code: 'NV_INTERNAL', status: 500, message: 'the server failed to handle this request' });
     }
+  });
+
+  it('answers a store that is unavailable (no database primary, a lost connection) as NV_STORE_UNAVAILABLE, 503, with its message and not its cause', () => {
+    const failure = toApiError(new StoreUnavailableError('the store is unavailable: try again shortly', new Error('127.0.0.1:5432 refused')));
+    expect(failure).toMatchObject({ code: 'NV_STORE_UNAVAILABLE', status: 503, message: 'the store is unavailable: try again shortly' });
   });
 
   it("names fastify's own refusals by code, without their text", () => {

@@ -8,6 +8,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { CodedError } from '../../../protocol/coded-error.ts';
 import { errorEnvelope, type ApiError, type RequestErrorCode } from '../../api/errors.ts';
+import { StoreUnavailableError } from '../../store/store-errors.ts';
 
 /** A coded error of the HTTP layer with its HTTP status: one of the codes host/api lists for it. */
 export function api(code: RequestErrorCode, message: string, status: number): ApiError {
@@ -80,6 +81,8 @@ export function writeErrorAndClose(socket: Duplex, failure: ApiError): void {
 /** Any error as the API's coded error (fastify's own 4xx too: validation, body size, media type, JSON). */
 export function toApiError(error: unknown): ApiError {
   if (error instanceof CodedError) return withStatus(error);
+  // The database is down or changing primary: the client may try again shortly.
+  if (error instanceof StoreUnavailableError) return api('NV_STORE_UNAVAILABLE', error.message, 503);
   if (typeof error !== 'object' || error === null) return api('NV_INTERNAL', 'the server failed to handle this request', 500);
   const fastifyError = error as FastifyError & { validation?: { keyword: string; instancePath: string; params: Record<string, unknown> }[]; validationContext?: string };
   if (fastifyError.validation) {

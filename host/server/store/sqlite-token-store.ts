@@ -438,6 +438,13 @@ export class SqliteTokenStore implements TokenStore {
     return this.database.setMeta(key, value);
   }
 
+  async setMetaOnce(key: string, value: string): Promise<string> {
+    const kept = await this.database.getMeta(key);
+    if (kept !== undefined) return kept;
+    await this.database.setMeta(key, value);
+    return value;
+  }
+
   async ping(): Promise<void> {
     return this.database.ping();
   }

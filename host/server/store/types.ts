@@ -146,6 +146,8 @@ export interface TokenStore {
   insertApiKey(key: ApiKeyRecord): Promise<void>;
   getMeta(key: string): Promise<string | undefined>;
   setMeta(key: string, value: string): Promise<void>;
+  /** Sets `key` unless it is set, atomically (nodes starting together): answers the value kept, this one or the one already there. */
+  setMetaOnce(key: string, value: string): Promise<string>;
   /** A cheap query that fails when the store is unusable (for /health). */
   ping(): Promise<void>;
 }

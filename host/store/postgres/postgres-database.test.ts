@@ -1,0 +1,121 @@
+/**
+ * The PostgreSQL database object and the token store on it, against a real throwaway primary
+ * (test/support/postgres.ts): migrations under the advisory lock, the compare-and-set across
+ * "nodes" (database objects with pools of their own), group commit, a failing write in a batch,
+ * and the master key's check claimed once.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { connectionUrl, postgres, reportMissingPostgres, PostgresNode, type PostgresDatabase as TestDatabase } from '../../../test/support/postgres.ts';
+import { PostgresTokenStore } from '../../server/store/postgres-token-store.ts';
+import { DuplicateSerialError, type NewToken } from '../../server/store/types.ts';
+import { PostgresDatabase } from './postgres-database.ts';
+
+reportMissingPostgres();
+
+const opened: PostgresDatabase[] = [];
+afterEach(async () => {
+  await Promise.all(opened.splice(0).map((database) => database.close().catch(() => undefined)));
+});
+
+const token = (serial: string): NewToken => ({
+  serial,
+  kind: 'hotp',
+  algorithm: 'sha1',
+  digits: 6,
+  period: 0,
+  counter: 0,
+  lastStep: -1,
+  driftSteps: 0,
+  state: 'active',
+  failCount: 0,
+  owner: null,
+  sealedSeed: new Uint8Array([1, 2, 3]),
+});
+const audit = (action: string, serial: string) => ({ at: Date.now(), actor: 'test', action, serial, result: 'ok', detail: {} });
+
+describe.skipIf(!postgres.available)('the PostgreSQL database object', () => {
+  let primary: PostgresNode;
+  beforeAll(async () => {
+    primary = await PostgresNode.startPrimary();
+  });
+  afterAll(async () => {
+    await primary?.kill();
+  });
+
+  async function freshDatabase(): Promise<TestDatabase> {
+    return primary.createDatabase();
+  }
+  async function open(database: TestDatabase): Promise<PostgresDatabase> {
+    const db = await PostgresDatabase.open(connectionUrl(database, [primary]));
+    opened.push(db);
+    return db;
+  }
+
+  it('nodes starting together apply each migration once under the advisory lock; the schema version is recorded, and an older server is refused a newer schema', async () => {
+    const database = await freshDatabase();
+    const nodes = await Promise.all([open(database), open(database), open(database)]);
+    const stores = await Promise.all(nodes.map((node) => PostgresTokenStore.open(node)));
+    expect(stores).toHaveLength(3);
+    expect(await nodes[0]!.getMeta('schema.tokens')).toBe('1');
+    expect(await nodes[0]!.getMeta('schema.core')).toBe('1');
+    await expect(nodes[0]!.migrate('tokens', [])).rejects.toThrow(/schema version 1; this server reads versions up to 0/);
+  });
+
+  it('the compare-and-set across nodes: 60 changes from the same version on three nodes at once, exactly one applies, with exactly one audit record', async () => {
+    const database = await freshDatabase();
+    const nodes = await Promise.all([open(database), open(database), open(database)]);
+    const stores = await Promise.all(nodes.map((node) => PostgresTokenStore.open(node)));
+    const { version } = await stores[0]!.insertToken(token('CAS-1'), audit('enroll', 'CAS-1'));
+    const outcomes = await Promise.all(
+      Array.from({ length: 60 }, (_, i) => stores[i % 3]!.updateToken('CAS-1', version, { counter: i + 1 }, audit('verify', 'CAS-1'))),
+    );
+    expect(outcomes.filter(Boolean)).toHaveLength(1);
+    const winner = outcomes.indexOf(true) + 1;
+    expect(await stores[1]!.getToken('CAS-1')).toMatchObject({ counter: winner, version: version + 1 });
+    expect(await stores[2]!.listAudit({ serial: 'CAS-1', action: 'verify' })).toHaveLength(1);
+  });
+
+  it('group commit: the writes of one turn share one transaction; each settles once it is committed', async () => {
+    const node = await open(await freshDatabase());
+    const txids = await Promise.all(Array.from({ length: 20 }, () => node.write(async (client) => (await client.query<{ txid: string }>('SELECT txid_current()::text AS txid')).rows[0]!.txid)));
+    expect(new Set(txids).size).toBe(1);
+    const later = await node.write(async (client) => (await client.query<{ txid: string }>('SELECT txid_current()::text AS txid')).rows[0]!.txid);
+    expect(later).not.toBe(txids[0]);
+  });
+
+  it('a write that fails in a batch fails alone: the others of its turn are committed', async () => {
+    const node = await open(await freshDatabase());
+    const store = await PostgresTokenStore.open(node);
+    await store.insertToken(token('DUP'), audit('enroll', 'DUP'));
+    const results = await Promise.allSettled([
+      store.insertToken(token('A-1'), audit('enroll', 'A-1')),
+      node.write((client) => client.query('SELECT 1/0')),
+      store.insertToken(token('DUP'), audit('enroll', 'DUP')),
+      store.insertToken(token('A-2'), audit('enroll', 'A-2')),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'rejected', 'fulfilled']);
+    expect((results[2] as PromiseRejectedResult).reason).toBeInstanceOf(DuplicateSerialError);
+    expect((await store.listTokens({})).map((t) => t.serial)).toEqual(['A-1', 'A-2', 'DUP']);
+    expect((await store.listAudit({ action: 'enroll' })).map((e) => e.serial)).toEqual(['DUP', 'A-1', 'A-2']);
+  });
+
+  it("the master key's check is claimed once: nodes starting together with different keys all read the first one's", async () => {
+    const database = await freshDatabase();
+    const nodes = await Promise.all([open(database), open(database), open(database)]);
+    const stores = await Promise.all(nodes.map((node) => PostgresTokenStore.open(node)));
+    const kept = await Promise.all(stores.map((store, i) => store.setMetaOnce('master_key_check', `check-${i}`)));
+    expect(new Set(kept).size).toBe(1);
+    expect(await stores[0]!.getMeta('master_key_check')).toBe(kept[0]);
+  });
+
+  it('failed codes from every node are all counted, and the token locks at the limit once', async () => {
+    const database = await freshDatabase();
+    const nodes = await Promise.all([open(database), open(database), open(database)]);
+    const stores = await Promise.all(nodes.map((node) => PostgresTokenStore.open(node)));
+    await stores[0]!.insertToken(token('F-1'), audit('enroll', 'F-1'));
+    const counted = await Promise.all(Array.from({ length: 30 }, (_, i) => stores[i % 3]!.recordFailure('F-1', 10, (t) => audit(t.state === 'locked' && t.failCount === 10 ? 'lock' : 'verify', 'F-1'))));
+    expect(counted.map((t) => t!.failCount).sort((a, b) => a - b)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+    expect(await stores[1]!.getToken('F-1')).toMatchObject({ failCount: 30, state: 'locked' });
+    expect(await stores[2]!.listAudit({ serial: 'F-1', action: 'lock' })).toHaveLength(1);
+  });
+});

@@ -1,0 +1,32 @@
+/**
+ * The store the server suites run on: SQLite (the default) or, with NOEGLEVISER_TEST_STORE=postgres,
+ * a PostgreSQL database of its own per server on one throwaway primary per test file
+ * (test/support/postgres.ts). The same suite, not a copy: `startServerProcess` (processes.ts) and
+ * the rigs ask here what `--db` to pass.
+ */
+import path from 'node:path';
+import { connectionUrl, postgres, PostgresNode } from './postgres.ts';
+
+export type TestStore = 'sqlite' | 'postgres';
+
+export const TEST_STORE: TestStore = process.env.NOEGLEVISER_TEST_STORE === 'postgres' ? 'postgres' : 'sqlite';
+
+let primary: Promise<PostgresNode> | undefined;
+
+/** This file's PostgreSQL primary, started on first use (stopped with the file's other processes). */
+export function testPrimary(): Promise<PostgresNode> {
+  if (!postgres.available) return Promise.reject(new Error(`NOEGLEVISER_TEST_STORE=postgres, but ${postgres.missing}`));
+  primary ??= PostgresNode.startPrimary({ name: 'store' });
+  return primary;
+}
+
+/**
+ * The `--db` (and `--data-dir`) arguments for a server that would have kept `dbFile`: the file
+ * itself on SQLite; on PostgreSQL a new database's URL, with the file's folder as the node's own.
+ */
+export async function databaseArguments(dbFile: string): Promise<string[]> {
+  if (TEST_STORE === 'sqlite') return ['--db', dbFile];
+  const node = await testPrimary();
+  const database = await node.createDatabase();
+  return ['--db', connectionUrl(database, [node]), '--data-dir', path.dirname(dbFile)];
+}
