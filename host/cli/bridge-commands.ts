@@ -21,6 +21,7 @@ import { DEFAULT_BATCH_CONCURRENCY, GENERATED_SEED_BYTES, MAX_BATCH_CONCURRENCY,
 import { addServerOptions, resolveEndpoint, type ServerCliOptions } from './server-options.ts';
 import { RECOMMENDED_MIN_SECRET_BYTES, encodeBase32, otplib, parseSeed, readSeedFile, type SeedFormat } from './seed-input.ts';
 import { CodedError } from '../../protocol/coded-error.ts';
+import { terminalQr } from '../seed-files/otpauth-qr.ts';
 
 interface PortOptions extends TokenChoice {
   timeout?: string;
@@ -150,7 +151,14 @@ export function bridgeCommands(): Command[] {
           (plan.args.period ? `, ${plan.args.period} s steps` : `, counter ${result.counter ?? 0}`) +
           (endpoint ? `; registered with ${endpoint.url}` : ''),
         ...(shown
-          ? ['the seed is shown this once; the token will never reveal it:', ...table({ hex: shown.hex, base32: shown.base32, uri: shown.uri })]
+          ? [
+              'the seed is shown this once; the token will never reveal it:',
+              ...table({ hex: shown.hex, base32: shown.base32, uri: shown.uri }),
+              // The Key Uri Format allows 6 or 8 digits: an authenticator app may refuse a 7-digit token's URI, so it gets no code to scan.
+              ...(plan.args.digits === 7
+                ? ['no QR code: the Key Uri Format allows 6 or 8 digits, and authenticator apps may refuse this 7-digit URI']
+                : ['scan it into an authenticator app:', terminalQr(shown.uri).trimEnd()]),
+            ]
           : []),
       ]);
     });

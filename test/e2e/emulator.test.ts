@@ -5,6 +5,7 @@
  * reports); only the address the bridge is given differs. And it runs on each engine: the firmware
  * core on V8 in the emulator's process, and the firmware bundle inside QuickJS-NG.
  */
+import { terminalQr } from '../../host/seed-files/otpauth-qr.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -167,6 +168,29 @@ describe.each(RUNS)('an emulated token on $engine, driven through the CLI over $
     expect(wiped.stdout).toContain('wiped');
     const info = JSON.parse((await cli(['info', '--port', address(emulator), '--json'], { env })).stdout);
     expect(info.enrolled).toBe(false);
+  });
+
+  it('enroll --generate shows the URI as a QR code for an authenticator app, and flags a 7-digit token instead of drawing one', async () => {
+    const wipeByHold = async () => {
+      const wiping = cliInBackground(['wipe', '--port', address(emulator), '--force'], { env });
+      await wiping.stderrIncludes('hold the button');
+      await cli(['device', 'hold', '--debug', emulator.debug], { env });
+      expect((await wiping.result).code).toBe(0);
+    };
+    await wipeByHold();
+    const shown = await cli(['enroll', '--port', address(emulator), '--generate', '--hotp'], { env });
+    expect(shown.code, shown.stderr).toBe(0);
+    const uri = /uri:\s+(otpauth:\/\/\S+)/.exec(shown.stdout)?.[1];
+    expect(uri, shown.stdout).toBeDefined();
+    expect(shown.stdout).toContain('scan it into an authenticator app');
+    // The code drawn is the one of the URI printed above it (the drawing itself is host/seed-files/otpauth-qr.test.ts's).
+    expect(shown.stdout).toContain(terminalQr(uri!).trimEnd());
+    await wipeByHold();
+    const seven = await cli(['enroll', '--port', address(emulator), '--generate', '--hotp', '--digits', '7'], { env });
+    expect(seven.code, seven.stderr).toBe(0);
+    expect(seven.stdout).toContain('no QR code: the Key Uri Format allows 6 or 8 digits');
+    expect(seven.stdout).not.toMatch(/[\u2580\u2584\u2588]{4}/);
+    await wipeByHold(); // as the tests after this one expect it: wiped
   });
 
   it('enroll --generate prints the new seed once, with an otpauth:// URI for it', async () => {
