@@ -19,6 +19,8 @@ import { peopleAsOwners } from './service/owners.ts';
 import { createNemIdService, type NemIdService } from './service/service.ts';
 import type { ServicePolicy } from './service/service-policy.ts';
 import { SqliteServiceStore } from './service/store/sqlite-service-store.ts';
+import { registerOidc, type OidcProvider } from './service/oidc/oidc.ts';
+import { SqliteOidcStore } from './service/oidc/store/sqlite-oidc-store.ts';
 import { registerService } from './service/web/register.ts';
 import { SqliteDatabase } from './store/sqlite-database.ts';
 
@@ -40,8 +42,10 @@ export interface HostOptions {
   readonly outboxDir?: string;
   /** Mark the session cookie Secure (default true). */
   readonly secureCookies?: boolean;
+  /** The OpenID Connect provider's public URL (its path is /oidc); default: the listen address + /oidc. */
+  readonly issuer?: string;
   /** Adds routes to the app before it listens (the lab's page), with the parts they may use. */
-  readonly extend?: (app: FastifyInstance, parts: { readonly service: NemIdService; readonly tokens: TokenService }) => Promise<void> | void;
+  readonly extend?: (app: FastifyInstance, parts: { readonly service: NemIdService; readonly tokens: TokenService; readonly oidc: OidcProvider }) => Promise<void> | void;
 }
 
 export interface RunningHost {
@@ -55,6 +59,8 @@ export interface RunningHost {
   readonly tokens: TokenService;
   /** The login service on this host (people, cards, outbox). */
   readonly service: NemIdService;
+  /** The login service's OpenID Connect provider (its sites, its issuer). */
+  readonly oidc: OidcProvider;
   /** The host's own settings (the lab keeps which person is its own here). */
   readonly settings: Pick<TokenStore, 'getMeta' | 'setMeta'>;
   close(): Promise<void>;
@@ -65,7 +71,7 @@ export async function startHost(options: HostOptions = {}): Promise<RunningHost>
   const dbFile = path.resolve(options.dbFile ?? defaultDbFile(env));
   const dataDir = prepareDataDir(dbFile);
   // The database first: a path that cannot hold one is refused before a master key is made for it.
-  const { database, tokenStore, serviceStore } = openStores(dbFile);
+  const { database, tokenStore, serviceStore, oidcStore } = openStores(dbFile);
   let server: TokenServer | undefined;
   try {
     server = await openTokenServer({
@@ -89,8 +95,10 @@ export async function startHost(options: HostOptions = {}): Promise<RunningHost>
       now: options.now,
     });
     await registerService(server.app, service, serviceStore, { secureCookies: options.secureCookies });
-    await options.extend?.(server.app, { service, tokens: server.tokens });
+    const oidc = await registerOidc(server.app, { service, store: oidcStore, vault: server.vault, issuer: options.issuer });
+    await options.extend?.(server.app, { service, tokens: server.tokens, oidc });
     const url = await server.listen(options.host ?? '127.0.0.1', options.port ?? DEFAULT_PORT);
+    await oidc.start(url);
     const running = server;
     return {
       url,
@@ -100,6 +108,7 @@ export async function startHost(options: HostOptions = {}): Promise<RunningHost>
       app: server.app,
       tokens: server.tokens,
       service,
+      oidc,
       settings: tokenStore,
       close: async () => {
         await running.close();
@@ -114,11 +123,11 @@ export async function startHost(options: HostOptions = {}): Promise<RunningHost>
 }
 
 /** The database with each side's store on it (their tables brought up to date); a file that cannot be one is NV_BAD_DB. */
-function openStores(dbFile: string): { database: SqliteDatabase; tokenStore: SqliteTokenStore; serviceStore: SqliteServiceStore } {
+function openStores(dbFile: string): { database: SqliteDatabase; tokenStore: SqliteTokenStore; serviceStore: SqliteServiceStore; oidcStore: SqliteOidcStore } {
   let database: SqliteDatabase | undefined;
   try {
     database = SqliteDatabase.open(dbFile);
-    return { database, tokenStore: new SqliteTokenStore(database), serviceStore: new SqliteServiceStore(database) };
+    return { database, tokenStore: new SqliteTokenStore(database), serviceStore: new SqliteServiceStore(database), oidcStore: new SqliteOidcStore(database) };
   } catch (error) {
     void database?.close();
     throw databaseFailure(dbFile, error);

@@ -103,7 +103,7 @@ export class Sessions {
 }
 
 /** Throws 403 NV_CSRF unless `given` is the session's CSRF token. */
-export function checkCsrf(session: SessionRecord | undefined, given: unknown): void {
+export function checkCsrf(session: Pick<SessionRecord, 'csrfToken'> | undefined, given: unknown): void {
   if (!session || typeof given !== 'string' || given.length === 0) {
     throw new CodedError('NV_CSRF', 'The form is missing its CSRF token or has expired; reload the page and try again.', 403);
   }

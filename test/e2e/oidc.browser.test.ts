@@ -1,0 +1,112 @@
+/**
+ * The login service as an OpenID Connect provider, in real headless Chromium against the real
+ * server (real SQLite file) and the lab's sites as relying parties on openid-client, each on a
+ * loopback address of its own: a person logs in at the net bank with a code card key, comes back
+ * with the right claims, then goes to the tax office on the provider's SSO session (after consent)
+ * and again with prompt=login; `sub` differs between the sites and stays the same at one.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { startSite, type RunningSite, type SiteKind } from '../../host/lab/sites/relying-party.ts';
+import type { Scope } from '../../host/service/store/types.ts';
+import { ACR } from '../../host/service/oidc/claims.ts';
+import { chromium, reportMissingChromium } from '../support/browser.ts';
+import { cprOfAge, freshPassword, readLetterInLab, shownNumber, startServiceRig, stepOne, submit, type Person, type ServiceRig } from '../support/service-rig.ts';
+
+reportMissingChromium();
+
+describe.skipIf(!chromium.available)('OpenID Connect: the lab sites log in through the provider', () => {
+  let rig: ServiceRig;
+  const sites: RunningSite[] = [];
+  let bank: RunningSite;
+  let tax: RunningSite;
+
+  async function site(kind: SiteKind, title: string, host: string, acceptedScopes: Scope[], firstParty: boolean): Promise<RunningSite> {
+    const running = await startSite({
+      kind,
+      title,
+      host,
+      port: 0,
+      issuer: rig.server.oidc.issuer()!,
+      register: async (urls) => {
+        const { site: made, clientSecret } = await rig.server.oidc.sites.add(
+          { name: title, redirectUris: [urls.redirectUri], postLogoutRedirectUris: [urls.postLogoutRedirectUri], backchannelLogoutUri: urls.backchannelLogoutUri, acceptedScopes, firstParty, allowInsecureLoopback: true },
+          { name: 'test' },
+        );
+        return { clientId: made.clientId, clientSecret: rig.typedSecret(clientSecret) };
+      },
+    });
+    sites.push(running);
+    return running;
+  }
+
+  beforeAll(async () => {
+    rig = await startServiceRig('oidc');
+    bank = await site('net-bank', 'Net bank', '127.0.0.2', ['full', 'bank-only', 'view-only'], true);
+    tax = await site('tax-office', 'Tax office', '127.0.0.3', ['full'], false);
+  });
+  afterAll(async () => {
+    for (const running of sites) await running.close();
+    await rig?.close();
+  });
+
+  /** A person with a code card who has chosen their own credentials at the service. */
+  async function cardPerson(name: string, userId: string) {
+    const person = await rig.newPerson();
+    const { letterId } = await rig.orderPerson({ name, cpr: cprOfAge(40) });
+    const letter = await readLetterInLab(person.lab, letterId);
+    const frame = person.service();
+    await stepOne(frame, letter.nemId!, rig.typedSecret(letter.temporaryPassword!));
+    await frame.fill('#key', rig.typedKey(letter.keys.get((await shownNumber(frame))!)!));
+    await submit(frame, '#key-submit');
+    const password = rig.typedSecret(freshPassword(userId));
+    await frame.fill('#new-user-id', userId);
+    await frame.fill('#new-password', password);
+    await frame.fill('#new-password-again', password);
+    expect(await submit(frame, '#choose-submit')).toMatchObject({ path: '/self-service' });
+    return { person, userId, password, keys: letter.keys };
+  }
+
+  /** The two steps at the provider's interaction: user-id and password, then the card key asked for. */
+  async function twoSteps(page: Page, userId: string, password: string, keys: ReadonlyMap<string, string>) {
+    expect(new URL(page.url()).pathname).toMatch(/^\/oidc\/interaction\/[^/]+$/);
+    expect(await stepOne(page, userId, password)).toMatchObject({ status: 200, path: expect.stringMatching(/\/login\/key$/) });
+    await page.fill('#key', rig.typedKey(keys.get((await shownNumber(page))!)!));
+    await Promise.all([page.waitForURL((url) => url.host !== new URL(rig.server.url).host), page.click('#key-submit')]);
+  }
+
+  async function visit(person: Person, url: string): Promise<Page> {
+    const page = await person.context.newPage();
+    await page.goto(url);
+    return page;
+  }
+
+  it('a card key at the net bank, then the tax office on the SSO session and with prompt=login: right claims, a sub per site', async () => {
+    const anna = await cardPerson('Anna Oidc', 'anna.oidc');
+    const page = await visit(anna.person, `${bank.url}/login`);
+    await twoSteps(page, anna.userId, anna.password, anna.keys);
+    expect(new URL(page.url()).origin).toBe(bank.url);
+    expect(await page.textContent('#claim-name')).toBe('Anna Oidc');
+    expect(await page.textContent('#claim-scope')).toBe('full');
+    expect(await page.textContent('#claim-acr')).toBe(ACR.substantial);
+    expect(await page.textContent('#claim-amr')).toBe('pwd otp');
+    expect(await page.textContent('#claim-organisation')).toBe('none');
+    const bankSub = (await page.textContent('#claim-sub'))!;
+    expect(bankSub).toMatch(/^[A-Za-z0-9_-]{43}$/);
+
+    // The tax office: no login asked (the provider's session), but consent, since it is not first-party.
+    await page.goto(`${tax.url}/login`);
+    expect(new URL(page.url()).pathname).toMatch(/^\/oidc\/interaction\//);
+    expect(await page.textContent('#consent-site')).toBe('Tax office');
+    await Promise.all([page.waitForURL((url) => url.origin === tax.url), page.click('#consent-allow')]);
+    const taxSub = (await page.textContent('#claim-sub'))!;
+    expect(taxSub).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(taxSub).not.toBe(bankSub);
+
+    // prompt=login: a fresh two-step, and the same sub at the same site.
+    await page.goto(`${tax.url}/login?prompt=login`);
+    await twoSteps(page, anna.userId, anna.password, anna.keys);
+    expect(new URL(page.url()).origin).toBe(tax.url);
+    expect(await page.textContent('#claim-sub')).toBe(taxSub);
+  });
+});
