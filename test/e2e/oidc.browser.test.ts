@@ -109,4 +109,34 @@ describe.skipIf(!chromium.available)('OpenID Connect: the lab sites log in throu
     expect(new URL(page.url()).origin).toBe(tax.url);
     expect(await page.textContent('#claim-sub')).toBe(taxSub);
   });
+
+  it('an authorization request without PKCE, or with a redirect URI not registered exactly, is refused', async () => {
+    const issuer = rig.server.oidc.issuer()!;
+    const authorize = (params: Record<string, string>) => fetch(`${issuer}/auth?${new URLSearchParams(params)}`, { redirect: 'manual' });
+    const redirectUri = `${bank.url}/callback`;
+    const base = { client_id: bank.clientId, response_type: 'code', scope: 'openid', state: 'st', nonce: 'nn' };
+    const withPkce = { ...base, code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' };
+
+    const noPkce = await authorize({ ...base, redirect_uri: redirectUri });
+    expect(noPkce.status).toBe(303);
+    const back = new URL(noPkce.headers.get('location')!);
+    expect(back.origin + back.pathname).toBe(redirectUri);
+    expect(back.searchParams.get('error')).toBe('invalid_request');
+    expect(back.searchParams.get('error_description')).toMatch(/PKCE/);
+
+    const plain = await authorize({ ...withPkce, code_challenge_method: 'plain', redirect_uri: redirectUri });
+    expect(new URL(plain.headers.get('location')!).searchParams.get('error')).toBe('invalid_request');
+
+    for (const wrong of [`${redirectUri}/`, `${redirectUri}?x=1`, `${bank.url.replace('127.0.0.2', '127.0.0.9')}/callback`]) {
+      const answer = await authorize({ ...withPkce, redirect_uri: wrong });
+      expect(answer.status, wrong).toBe(400);
+      expect(answer.headers.get('location'), 'never sent to an unregistered address').toBeNull();
+      expect(await answer.text()).toContain('redirect_uri');
+    }
+  });
+
+  it('no password, card key, client secret or other typed secret in any answer, console line, log line or audit row', async () => {
+    expect(rig.secretCounts().texts).toBeGreaterThan(2);
+    expect(await rig.leaks()).toEqual([]);
+  });
 });
