@@ -5,6 +5,7 @@ import type { OrganisationRecord } from '../service/store/types.ts';
 import type { viewPerson } from '../service/web/api-routes.ts';
 import { CodedError } from '../../protocol/coded-error.ts';
 import { readErrorEnvelope } from '../api/errors.ts';
+import type { KeyRotationResponse, SiteAddRequest, SiteAddResponse, SiteListResponse, SiteView } from '../api/oidc-clients.ts';
 
 /** An audit entry as the API sends it: time as an ISO string, the subject named by its kind. */
 export type AuditView = ReturnType<typeof viewAuditEntry>;
@@ -138,6 +139,25 @@ export class ServerClient {
   /** An organisation (CVR checked) and its first administrator: the temporary password in `letter`, the code card in `cardLetter`. */
   async createOrganisation(input: { cvr: string; name: string; administrator: string }): Promise<{ organisation: OrganisationRecord; administrator: PersonView; letter: string; cardLetter: string }> {
     return this.call('admin', 'POST', '/v1/organisations', input);
+  }
+
+  /** Registers a site with the OpenID Connect provider; its secret is in this answer only. */
+  async addSite(site: SiteAddRequest): Promise<SiteAddResponse> {
+    return this.call('admin', 'POST', '/v1/oidc/sites', site);
+  }
+
+  async listSites(): Promise<SiteView[]> {
+    return [...(await this.call<SiteListResponse>('admin', 'GET', '/v1/oidc/sites')).sites];
+  }
+
+  /** Removes a site and every grant, code and token the provider holds for it. */
+  async removeSite(clientId: string): Promise<void> {
+    await this.call('admin', 'DELETE', `/v1/oidc/sites/${encodeURIComponent(clientId)}`);
+  }
+
+  /** A new signing key for the provider's ID tokens; the retired one stays published until its tokens have expired. */
+  async rotateOidcKeys(): Promise<KeyRotationResponse> {
+    return this.call('admin', 'POST', '/v1/oidc/keys/rotate', {});
   }
 
   async verify(serial: string, code: string): Promise<VerifyOutcome> {

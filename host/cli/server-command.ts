@@ -13,6 +13,7 @@ interface ServerCommandOptions {
   autoResync?: boolean;
   rateLimit: number;
   quiet?: boolean;
+  issuer?: string;
 }
 
 export function parseListen(text: string): { host: string; port: number } {
@@ -33,8 +34,11 @@ export function serverCommand(): Command {
     .addOption(new Option('--auto-resync', 'resync by itself on a code beyond the window followed by the next one'))
     .addOption(new Option('--rate-limit <n>', 'requests a second per client (0: no limit)').argParser(wholeNumber('--rate-limit', 0, 1_000_000)).default(200))
     .addOption(new Option('--quiet', 'no request log on stderr'))
+    .addOption(new Option('--issuer <url>', "the OpenID Connect provider's public URL, ending in /oidc (default: the listen address + /oidc)"))
     .action(async (options: ServerCommandOptions) => {
       const { host, port } = parseListen(options.listen);
+      // A wrong --issuer is refused before a database or master key is made for it.
+      if (options.issuer !== undefined) (await import('../service/oidc/issuer.ts')).checkIssuer(options.issuer);
       // Loaded here: fastify and SQLite are for this command only, not for every start of the CLI.
       const { startHost } = await import('../start.ts');
       const server = await startHost({
@@ -43,6 +47,7 @@ export function serverCommand(): Command {
         port,
         policy: { hotpWindow: options.window, resyncWindow: options.resyncWindow, maxFail: options.maxFail, autoResync: Boolean(options.autoResync) },
         rateLimitPerSecond: options.rateLimit,
+        ...(options.issuer === undefined ? {} : { issuer: options.issuer }),
         logger: options.quiet ? false : { level: 'info', stream: process.stderr, redact: LOG_REDACTIONS },
       });
       // The server listens now (a start that failed kept no key nobody saw): the keys it made come

@@ -5,6 +5,7 @@
  * with the right claims, then goes to the tax office on the provider's SSO session (after consent)
  * and again with prompt=login; `sub` differs between the sites and stays the same at one.
  */
+import { createPublicKey, verify, type JsonWebKey } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { startSite, type RunningSite, type SiteKind } from '../../host/lab/sites/relying-party.ts';
@@ -14,6 +15,18 @@ import { chromium, reportMissingChromium } from '../support/browser.ts';
 import { cprOfAge, freshPassword, readLetterInLab, shownNumber, startServiceRig, stepOne, submit, type Person, type ServiceRig } from '../support/service-rig.ts';
 
 reportMissingChromium();
+
+function jwtHeader(token: string): { kid?: string; alg?: string } {
+  return JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString('utf8')) as { kid?: string; alg?: string };
+}
+
+/** The kid of the published key whose RS256 signature the token carries, or undefined. */
+function signedBy(token: string, keys: readonly (JsonWebKey & { kid: string })[]): string | undefined {
+  const [head, payload, signature] = token.split('.') as [string, string, string];
+  const key = keys.find((candidate) => candidate.kid === jwtHeader(token).kid);
+  if (!key) return undefined;
+  return verify('RSA-SHA256', Buffer.from(`${head}.${payload}`), createPublicKey({ key, format: 'jwk' }), Buffer.from(signature, 'base64url')) ? key.kid : undefined;
+}
 
 describe.skipIf(!chromium.available)('OpenID Connect: the lab sites log in through the provider', () => {
   let rig: ServiceRig;
@@ -133,6 +146,31 @@ describe.skipIf(!chromium.available)('OpenID Connect: the lab sites log in throu
       expect(answer.headers.get('location'), 'never sent to an unregistered address').toBeNull();
       expect(await answer.text()).toContain('redirect_uri');
     }
+  });
+
+  it('after a key rotation new ID tokens carry the new key id, and one signed before still verifies by the JWKS', async () => {
+    const bo = await cardPerson('Bo Rotation', 'bo.rotation');
+    const page = await visit(bo.person, `${bank.url}/login`);
+    await twoSteps(page, bo.userId, bo.password, bo.keys);
+    expect(await page.textContent('#claim-name')).toBe('Bo Rotation');
+    const before = bank.idTokens.at(-1)!;
+    const oldKid = jwtHeader(before).kid;
+    expect(oldKid).toBe(rig.server.oidc.signingKid());
+
+    const rotated = await rig.server.oidc.rotateKeys({ name: 'test' });
+    expect(rotated.retired).toEqual([oldKid]);
+    // The net bank is first-party: on the provider's session, straight back with a new ID token.
+    await page.goto(`${bank.url}/login`);
+    await page.waitForURL((url) => url.origin === bank.url && url.pathname === '/');
+    expect(await page.textContent('#claim-name')).toBe('Bo Rotation');
+    const after = bank.idTokens.at(-1)!;
+    expect(after).not.toBe(before);
+    expect(jwtHeader(after).kid).toBe(rotated.kid);
+
+    const jwks = (await (await fetch(`${rig.server.oidc.issuer()}/jwks`)).json()) as { keys: (JsonWebKey & { kid: string })[] };
+    expect(jwks.keys.map((key) => key.kid)).toEqual([rotated.kid, oldKid]);
+    expect(signedBy(before, jwks.keys), 'the token signed before the rotation still verifies').toBe(oldKid);
+    expect(signedBy(after, jwks.keys)).toBe(rotated.kid);
   });
 
   it('no password, card key, client secret or other typed secret in any answer, console line, log line or audit row', async () => {

@@ -49,6 +49,8 @@ export interface RunningSite {
   readonly title: string;
   /** The session ids (`sid`) the provider ended by back-channel logout, in order. */
   readonly backchannelLogouts: readonly string[];
+  /** Every ID token the site was given, in order (a lab site's record, for checking signatures). */
+  readonly idTokens: readonly string[];
   readonly clientId: string;
   close(): Promise<void>;
 }
@@ -68,6 +70,7 @@ function refusalText(error: unknown): string {
 export async function startSite(options: SiteOptions): Promise<RunningSite> {
   const visits = new Map<string, Visit>();
   const logouts: string[] = [];
+  const idTokens: string[] = [];
   let config: client.Configuration | undefined;
   let credentials: { clientId: string; clientSecret: string } | undefined;
   const configuration = async () =>
@@ -136,6 +139,7 @@ export async function startSite(options: SiteOptions): Promise<RunningSite> {
         const tokens = await client.authorizationCodeGrant(cfg, url, { pkceCodeVerifier: visit.verifier, expectedState: visit.state, expectedNonce: visit.nonce, idTokenExpected: true });
         visit.claims = { ...tokens.claims() };
         visit.idToken = tokens.id_token;
+        if (tokens.id_token) idTokens.push(tokens.id_token);
         delete visit.refused;
       } catch (error) {
         visit.refused = refusalText(error);
@@ -186,6 +190,7 @@ export async function startSite(options: SiteOptions): Promise<RunningSite> {
     kind: options.kind,
     title: options.title,
     backchannelLogouts: logouts,
+    idTokens,
     clientId: credentials.clientId,
     close: () =>
       new Promise<void>((resolve) => {

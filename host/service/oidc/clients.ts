@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { CodedError } from '../../../protocol/coded-error.ts';
+import type { SiteView } from '../../api/oidc-clients.ts';
 import type { SeedVault } from '../../server/seed-vault.ts';
 import { auditEntry, type Actor } from '../../store/audit.ts';
 import type { Scope } from '../store/types.ts';
@@ -27,18 +28,7 @@ export interface NewSite {
   readonly allowInsecureLoopback?: boolean;
 }
 
-/** A site as the operator sees it (never its secret). */
-export interface SiteView {
-  readonly clientId: string;
-  readonly name: string;
-  readonly redirectUris: readonly string[];
-  readonly postLogoutRedirectUris: readonly string[];
-  readonly backchannelLogoutUri: string | null;
-  readonly acceptedScopes: readonly Scope[];
-  readonly acrValues: readonly string[];
-  readonly firstParty: boolean;
-  readonly createdAt: string;
-}
+export type { SiteView };
 
 export function viewSite(client: ClientRecord): SiteView {
   return {

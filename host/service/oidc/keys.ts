@@ -1,6 +1,6 @@
 /**
  * The provider's keys: RS256 signing keys made on first start and sealed under the master key
- * like seeds, rotated on an operator's command (the new key signs from the next start; a retired
+ * like seeds, rotated on an operator's command (the new key signs from then on; a retired
  * key stays in the JWKS until every ID token it signed has expired, then is dropped), and the
  * sealed secrets every node must share: the pairwise salt and the cookie keys.
  */

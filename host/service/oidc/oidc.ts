@@ -7,14 +7,17 @@ import type { FastifyInstance } from 'fastify';
 import type { Provider } from 'oidc-provider';
 import { CodedError } from '../../../protocol/coded-error.ts';
 import type { SeedVault } from '../../server/seed-vault.ts';
+import type { Actor } from '../../store/audit.ts';
 import type { NemIdService } from '../service.ts';
 import { SiteRegistry } from './clients.ts';
-import { loadProviderKeys } from './keys.ts';
+import { loadProviderKeys, rotateSigningKey, type ProviderKeys } from './keys.ts';
+import { checkIssuer, OIDC_PREFIX } from './issuer.ts';
 import { createProvider } from './provider.ts';
+import { registerOidcAdminRoutes } from './admin-routes.ts';
 import { oidcCsrfExemptions, registerOidcRoutes } from './routes.ts';
 import type { OidcStore } from './store/types.ts';
 
-export const OIDC_PREFIX = '/oidc';
+export { checkIssuer, OIDC_PREFIX } from './issuer.ts';
 
 export interface OidcProvider {
   readonly sites: SiteRegistry;
@@ -25,6 +28,14 @@ export interface OidcProvider {
   issuer(): string | undefined;
   /** Makes the provider (keys loaded or made); `listenUrl` gives the issuer when none was set. */
   start(listenUrl: string): Promise<void>;
+  /**
+   * Makes a new signing key and signs with it from now on (the provider is made again on the
+   * keys); the retired key stays in the JWKS until its ID tokens have expired. Other nodes of a
+   * cluster sign with the new key from their next start and publish it from then.
+   */
+  rotateKeys(actor: Actor): Promise<{ kid: string; retired: string[] }>;
+  /** The key id new ID tokens are signed with. */
+  signingKid(): string | undefined;
 }
 
 export async function registerOidc(
@@ -35,32 +46,30 @@ export async function registerOidc(
   // A wrong --issuer is refused before the app listens.
   const given = options.issuer === undefined ? undefined : checkIssuer(options.issuer);
   let issuer: string | undefined;
+  let keys: ProviderKeys | undefined;
   const sites = new SiteRegistry(options.store, options.vault, options.service.now);
+  const make = async (at: string) => {
+    keys = await loadProviderKeys(options.store, options.vault);
+    provider = createProvider({ issuer: at, prefix: OIDC_PREFIX, store: options.store, vault: options.vault, service: options.service, keys });
+  };
   await registerOidcRoutes(app, { prefix: OIDC_PREFIX, provider: () => provider, service: options.service, store: options.store, sites });
-  return {
+  const oidc: OidcProvider = {
     sites,
     prefix: OIDC_PREFIX,
     csrfExemptions: oidcCsrfExemptions(OIDC_PREFIX),
     issuer: () => issuer,
+    signingKid: () => keys?.signingKid,
     async start(listenUrl) {
       issuer = given ?? `${listenUrl}${OIDC_PREFIX}`;
-      const keys = await loadProviderKeys(options.store, options.vault);
-      provider = createProvider({ issuer, prefix: OIDC_PREFIX, store: options.store, vault: options.vault, service: options.service, keys });
+      await make(issuer);
+    },
+    async rotateKeys(actor) {
+      if (issuer === undefined) throw new CodedError('NV_STARTING', 'the login service is starting; try again in a moment', 503);
+      const rotated = await rotateSigningKey(options.store, options.vault, actor);
+      await make(issuer);
+      return rotated;
     },
   };
-}
-
-/** An absolute http(s) URL without query or fragment whose path is where the provider is mounted. */
-export function checkIssuer(text: string): string {
-  let url: URL | undefined;
-  try {
-    url = new URL(text);
-  } catch {
-    url = undefined;
-  }
-  const issuer = text.replace(/\/$/, '');
-  if (!url || !['http:', 'https:'].includes(url.protocol) || url.search || url.hash || url.pathname.replace(/\/$/, '') !== OIDC_PREFIX) {
-    throw new CodedError('NV_BAD_ARGUMENT', `--issuer takes the provider's public URL, ending in ${OIDC_PREFIX} (e.g. https://login.example${OIDC_PREFIX}), not "${text.slice(0, 200)}"`, 400);
-  }
-  return issuer;
+  registerOidcAdminRoutes(app, oidc);
+  return oidc;
 }

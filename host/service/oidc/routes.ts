@@ -60,7 +60,8 @@ type Params = { Params: { uid: string } };
 
 export async function registerOidcRoutes(app: FastifyInstance, options: OidcRouteOptions): Promise<void> {
   const { prefix, service, store, sites } = options;
-  let callback: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
+  // oidc-provider's Koa callback, made once per provider (a key rotation makes a new provider).
+  let callback: { for: Provider; handle: (req: IncomingMessage, res: ServerResponse) => void } | undefined;
   const provider = (): Provider => {
     const made = options.provider();
     if (!made) throw new CodedError('NV_STARTING', 'the login service is starting; try again in a moment', 503);
@@ -73,12 +74,12 @@ export async function registerOidcRoutes(app: FastifyInstance, options: OidcRout
     scope.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
     scope.all(`${prefix}/*`, async (request, reply) => {
       const made = provider();
-      callback ??= made.callback();
+      if (callback?.for !== made) callback = { for: made, handle: made.callback() };
       reply.hijack();
       const raw = request.raw as IncomingMessage & { originalUrl?: string };
       raw.originalUrl = raw.url;
       raw.url = raw.url!.slice(prefix.length) || '/';
-      callback(raw, reply.raw);
+      callback.handle(raw, reply.raw);
     });
   });
 

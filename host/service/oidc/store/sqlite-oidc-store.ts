@@ -148,7 +148,7 @@ export class SqliteOidcStore implements OidcStore {
       getClient: db.prepare<[string], ClientRow>('SELECT * FROM oidc_clients WHERE id = ?'),
       listClients: db.prepare<[], ClientRow>('SELECT * FROM oidc_clients ORDER BY created_at, id'),
       deleteClient: db.prepare<[string]>('DELETE FROM oidc_clients WHERE id = ?'),
-      deleteClientModels: db.prepare<[string]>("DELETE FROM oidc_models WHERE json_extract(payload, '$.clientId') = ? OR (model = 'Client' AND id = ?1)"),
+      deleteClientModels: db.prepare<[string, string]>("DELETE FROM oidc_models WHERE json_extract(payload, '$.clientId') = ? OR (model = 'Client' AND id = ?)"),
       listKeys: db.prepare<[], KeyRow>('SELECT * FROM oidc_signing_keys ORDER BY created_at DESC, kid'),
       retireKeys: db.prepare<[number]>('UPDATE oidc_signing_keys SET retired_at = ? WHERE retired_at IS NULL'),
       insertKey: db.prepare<[string, Buffer, string, number]>('INSERT INTO oidc_signing_keys (kid, sealed_jwk, public_jwk, created_at) VALUES (?, ?, ?, ?)'),
@@ -244,7 +244,7 @@ export class SqliteOidcStore implements OidcStore {
   async deleteClient(id: string, audit: NewAuditEntry): Promise<boolean> {
     return this.database.write(() => {
       if (this.statements.deleteClient.run(id).changes === 0) return false;
-      this.statements.deleteClientModels.run(id);
+      this.statements.deleteClientModels.run(id, id);
       this.database.insertAudit(audit);
       return true;
     });

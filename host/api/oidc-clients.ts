@@ -1,0 +1,77 @@
+/**
+ * The operator's API for the OpenID Connect provider (admin key): the sites registered with it
+ * (`/v1/oidc/sites`) and the rotation of its signing key (`/v1/oidc/keys/rotate`). The request
+ * schemas refuse unknown fields; the shapes here are what the server answers and the CLI reads.
+ */
+
+export type SiteScope = 'full' | 'bank-only' | 'view-only';
+
+/** A registered site as the operator sees it: never its secret. */
+export interface SiteView {
+  readonly clientId: string;
+  readonly name: string;
+  readonly redirectUris: readonly string[];
+  readonly postLogoutRedirectUris: readonly string[];
+  readonly backchannelLogoutUri: string | null;
+  readonly acceptedScopes: readonly SiteScope[];
+  readonly acrValues: readonly string[];
+  readonly firstParty: boolean;
+  readonly createdAt: string;
+}
+
+/** `POST /v1/oidc/sites`. */
+export interface SiteAddRequest {
+  readonly clientId?: string;
+  readonly name: string;
+  readonly redirectUris: readonly string[];
+  readonly postLogoutRedirectUris?: readonly string[];
+  readonly backchannelLogoutUri?: string;
+  readonly acceptedScopes?: readonly SiteScope[];
+  readonly acrValues?: readonly string[];
+  readonly firstParty?: boolean;
+  /** Plain http on a loopback address (the lab's sites only). */
+  readonly allowInsecureLoopback?: boolean;
+}
+
+/** The answer to `POST /v1/oidc/sites`: the secret is in this answer once, and kept only sealed. */
+export interface SiteAddResponse {
+  readonly site: SiteView;
+  readonly clientSecret: string;
+}
+
+/** `GET /v1/oidc/sites`. */
+export interface SiteListResponse {
+  readonly sites: readonly SiteView[];
+}
+
+/** `POST /v1/oidc/keys/rotate`: the new key signs from now; the retired ones stay published until their ID tokens have expired. */
+export interface KeyRotationResponse {
+  readonly kid: string;
+  readonly retired: readonly string[];
+}
+
+const uri = { type: 'string', minLength: 1, maxLength: 2000 } as const;
+
+export const siteAddBody = {
+  type: 'object',
+  properties: {
+    clientId: { type: 'string', pattern: '^[A-Za-z0-9_.-]{3,64}$' },
+    name: { type: 'string', minLength: 1, maxLength: 100 },
+    redirectUris: { type: 'array', items: uri, minItems: 1, maxItems: 10 },
+    postLogoutRedirectUris: { type: 'array', items: uri, maxItems: 10 },
+    backchannelLogoutUri: uri,
+    acceptedScopes: { type: 'array', items: { enum: ['full', 'bank-only', 'view-only'] }, minItems: 1, maxItems: 3 },
+    acrValues: { type: 'array', items: { type: 'string', maxLength: 200 }, minItems: 1, maxItems: 10 },
+    firstParty: { type: 'boolean' },
+    allowInsecureLoopback: { type: 'boolean' },
+  },
+  required: ['name', 'redirectUris'],
+  additionalProperties: false,
+} as const;
+
+export const siteParams = {
+  type: 'object',
+  properties: { clientId: { type: 'string', pattern: '^[A-Za-z0-9_.-]{3,64}$' } },
+  required: ['clientId'],
+  additionalProperties: false,
+} as const;
