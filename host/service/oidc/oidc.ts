@@ -34,6 +34,8 @@ export interface OidcProvider {
    * cluster sign with the new key from their next start and publish it from then.
    */
   rotateKeys(actor: Actor): Promise<{ kid: string; retired: string[] }>;
+  /** A person's live sessions at the provider: when they logged in, and the sites (client ids) they used it for. */
+  sessionsOf(accountId: string): Promise<{ loginAt: number | null; clientIds: string[] }[]>;
   /** The key id new ID tokens are signed with. */
   signingKid(): string | undefined;
 }
@@ -59,6 +61,13 @@ export async function registerOidc(
     csrfExemptions: oidcCsrfExemptions(OIDC_PREFIX),
     issuer: () => issuer,
     signingKid: () => keys?.signingKid,
+    async sessionsOf(accountId) {
+      const records = await options.store.listModels('Session', Math.floor(Date.now() / 1000));
+      return records
+        .map((record) => JSON.parse(record.payload) as { accountId?: string; loginTs?: number; authorizations?: Record<string, unknown> })
+        .filter((session) => session.accountId === accountId)
+        .map((session) => ({ loginAt: session.loginTs === undefined ? null : session.loginTs * 1000, clientIds: Object.keys(session.authorizations ?? {}) }));
+    },
     async start(listenUrl) {
       issuer = given ?? `${listenUrl}${OIDC_PREFIX}`;
       await make(issuer);
