@@ -44,6 +44,8 @@ export interface HostOptions {
   readonly secureCookies?: boolean;
   /** The OpenID Connect provider's public URL (its path is /oidc); default: the listen address + /oidc. */
   readonly issuer?: string;
+  /** How often the provider's expired rows are swept (default: every 10 minutes). */
+  readonly oidcSweepEveryMs?: number;
   /** Adds routes to the app before it listens (the lab's page), with the parts they may use. */
   readonly extend?: (app: FastifyInstance, parts: { readonly service: NemIdService; readonly tokens: TokenService; readonly oidc: OidcProvider }) => Promise<void> | void;
 }
@@ -95,7 +97,9 @@ export async function startHost(options: HostOptions = {}): Promise<RunningHost>
       now: options.now,
     });
     await registerService(server.app, service, serviceStore, { secureCookies: options.secureCookies });
-    const oidc = await registerOidc(server.app, { service, store: oidcStore, vault: server.vault, issuer: options.issuer });
+    const oidc = await registerOidc(server.app, { service, store: oidcStore, vault: server.vault, issuer: options.issuer, sweepEveryMs: options.oidcSweepEveryMs });
+    // A person's access ending (a credential blocked, a lockout, a new password) ends their sessions at the sites.
+    service.accessEnds.subscribe((personId) => oidc.endSessionsOf(personId));
     await options.extend?.(server.app, { service, tokens: server.tokens, oidc });
     const url = await server.listen(options.host ?? '127.0.0.1', options.port ?? DEFAULT_PORT);
     await oidc.start(url);

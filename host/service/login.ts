@@ -16,6 +16,7 @@ import { activationDigest, type People } from './people.ts';
 import { checkNewPassword, checkUserId, hashPassword, verifyPassword } from './passwords.ts';
 import type { ServicePolicy } from './service-policy.ts';
 import { auditEntry, type Actor } from '../store/audit.ts';
+import { AccessEnds } from './access-ends.ts';
 
 export type LoginMethod = 'card' | 'token' | 'temporary-password' | 'key-file';
 
@@ -75,6 +76,7 @@ export class LoginFlow {
     private readonly policy: ServicePolicy,
     private readonly keyFileVerifier: KeyFileVerifier,
     private readonly now: () => number,
+    private readonly accessEnds = new AccessEnds(),
   ) {}
 
   /**
@@ -247,6 +249,7 @@ export class LoginFlow {
     if (!(await this.store.updatePerson(person.id, person.version, { passwordHash: await hashPassword(input.password), failCount: 0 }, auditEntry(actor, 'person.password', person.id, 'ok', {}, this.now())))) {
       throw new CodedError('NV_CONFLICT', 'your NemID changed meanwhile; try again', 409);
     }
+    await this.accessEnds.ended(person.id, 'password-changed');
   }
 
   /** Self-service: the keys left at which a new card is sent. */
@@ -306,6 +309,7 @@ export class LoginFlow {
     const counted = await this.store.recordPersonFailure(person.id, this.policy.maxFailures, (p) =>
       auditEntry(actor, action, person.id, p.state === 'locked' && p.failCount === this.policy.maxFailures ? 'locked' : 'failed', { failCount: p.failCount }, this.now()),
     );
+    if (counted?.state === 'locked' && counted.failCount === this.policy.maxFailures) await this.accessEnds.ended(person.id, 'locked');
     if (counted?.state === 'locked' && error.code !== 'NV_LOGIN_FAILED') this.refuseUnusable(counted);
     throw error;
   }

@@ -9,6 +9,7 @@
 import { createHash, randomBytes, randomInt } from 'node:crypto';
 import { CodedError } from '../../protocol/coded-error.ts';
 import type { SeedVault } from '../server/seed-vault.ts';
+import { AccessEnds } from './access-ends.ts';
 import {
   DuplicateOrganisationError,
   DuplicatePersonError,
@@ -66,6 +67,7 @@ export class People {
     private readonly outbox: Outbox,
     private readonly policy: ServicePolicy,
     private readonly now: () => number,
+    private readonly accessEnds = new AccessEnds(),
   ) {}
 
   /** A private person's NemID (with the seed's eligibility rules): a temporary password and a card or a code token. */
@@ -189,6 +191,7 @@ export class People {
   async block(person: PersonRecord, actor: Actor): Promise<PersonRecord> {
     const changed = await this.setState(person, 'blocked', actor, 'person.block');
     await this.store.deleteSessionsOf(person.id);
+    await this.accessEnds.ended(person.id, 'person-blocked');
     return changed;
   }
 
@@ -222,6 +225,7 @@ export class People {
     }
     await this.tokens.revokeReplacementsOf(person.id, actor);
     await this.store.deleteSessionsOf(person.id);
+    await this.accessEnds.ended(person.id, 'reissued');
     const withKeyFile = person.passwordHash === null;
     const password = withKeyFile ? null : temporaryPassword();
     const changes = { state: 'pending' as const, failCount: 0, passwordTemporary: !withKeyFile, passwordHash: password === null ? null : await hashPassword(password) };
@@ -291,9 +295,16 @@ export class People {
     return letter.id;
   }
 
+  /** Blocks one's code token (reported lost, no replacement). */
+  async blockToken(personId: string, serial: string, actor: Actor): Promise<void> {
+    await this.tokens.reportLost(serial, { replacement: false }, actor);
+    await this.accessEnds.ended(personId, 'token-blocked');
+  }
+
   async blockKeyFile(keyFile: KeyFileRecord, actor: Actor): Promise<void> {
     if (keyFile.state === 'blocked') return;
     await this.store.updateKeyFile(keyFile.id, keyFile.version, { state: 'blocked', activationDigest: null }, auditEntry(actor, 'key-file.block', keyFile.id, 'ok', { person: keyFile.personId }, this.now()));
+    await this.accessEnds.ended(keyFile.personId, 'key-file-blocked');
   }
 
   /** An employee's letters: the temporary password and, in a letter of its own, the card; or the key file's activation code. */

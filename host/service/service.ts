@@ -6,6 +6,7 @@
 import type { SeedVault } from '../server/seed-vault.ts';
 import type { ServiceStore } from './store/types.ts';
 import type { TokenService } from '../server/token-service.ts';
+import { AccessEnds } from './access-ends.ts';
 import { CodeCards } from './cards.ts';
 import { KeyFileVerifier } from './key-file.ts';
 import { LoginFlow } from './login.ts';
@@ -22,6 +23,8 @@ export interface NemIdService {
   readonly keyFileVerifier: KeyFileVerifier;
   readonly outbox: Outbox;
   readonly policy: ServicePolicy;
+  /** Told when a person's access ends (a credential blocked, a lockout, a new password). */
+  readonly accessEnds: AccessEnds;
   readonly now: () => number;
 }
 
@@ -37,9 +40,10 @@ export function createNemIdService(options: {
   const now = options.now ?? Date.now;
   const policy = { ...DEFAULT_SERVICE_POLICY, ...options.policy };
   const outbox = new Outbox(options.outboxDir);
-  const cards = new CodeCards(options.store, options.vault, now);
-  const people = new People(options.store, options.vault, cards, options.tokens, outbox, policy, now);
+  const accessEnds = new AccessEnds();
+  const cards = new CodeCards(options.store, options.vault, now, accessEnds);
+  const people = new People(options.store, options.vault, cards, options.tokens, outbox, policy, now, accessEnds);
   const keyFileVerifier = options.keyFileVerifier ?? new KeyFileVerifier();
-  const login = new LoginFlow(options.store, cards, people, options.tokens, policy, keyFileVerifier, now);
-  return { tokens: options.tokens, cards, people, login, keyFileVerifier, outbox, policy, now };
+  const login = new LoginFlow(options.store, cards, people, options.tokens, policy, keyFileVerifier, now, accessEnds);
+  return { tokens: options.tokens, cards, people, login, keyFileVerifier, outbox, policy, accessEnds, now };
 }

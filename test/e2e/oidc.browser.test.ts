@@ -77,7 +77,7 @@ describe.skipIf(!chromium.available)('OpenID Connect: the lab sites log in throu
     await frame.fill('#new-password', password);
     await frame.fill('#new-password-again', password);
     expect(await submit(frame, '#choose-submit')).toMatchObject({ path: '/self-service' });
-    return { person, userId, password, keys: letter.keys };
+    return { person, userId, password, keys: letter.keys, nemId: letter.nemId! };
   }
 
   /** The two steps at the provider's interaction: user-id and password, then the card key asked for. */
@@ -172,6 +172,56 @@ describe.skipIf(!chromium.available)('OpenID Connect: the lab sites log in throu
     expect(signedBy(before, jwks.keys), 'the token signed before the rotation still verifies').toBe(oldKid);
     expect(signedBy(after, jwks.keys)).toBe(rotated.kid);
   });
+
+  /** At the tax office on the provider's session: consent asked (not first-party), then signed in. */
+  async function consentAtTax(page: Page) {
+    await page.goto(`${tax.url}/login`);
+    expect(await page.textContent('#consent-site')).toBe('Tax office');
+    await Promise.all([page.waitForURL((url) => url.origin === tax.url), page.click('#consent-allow')]);
+    expect(await page.textContent('#signed-in')).toBe('You are logged in.');
+  }
+
+  async function signedOutAt(page: Page, at: RunningSite): Promise<boolean> {
+    await page.goto(`${at.url}/`);
+    return (await page.locator('#signed-out').count()) === 1;
+  }
+
+  it('logging out at the provider ends the session at every site by back-channel logout; blocking the card ends it too', async () => {
+    const cleo = await cardPerson('Cleo Logout', 'cleo.logout');
+    const page = await visit(cleo.person, `${bank.url}/login`);
+    await twoSteps(page, cleo.userId, cleo.password, cleo.keys);
+    await consentAtTax(page);
+    const heard = () => [bank.backchannelLogouts.length, tax.backchannelLogouts.length];
+    const before = heard();
+
+    // RP-initiated logout at the net bank: the provider asks, then tells both sites.
+    await page.goto(`${bank.url}/`);
+    await Promise.all([page.waitForURL((url) => url.pathname.startsWith('/oidc/')), page.click('#site-logout')]);
+    await Promise.all([page.waitForURL((url) => url.origin === bank.url), page.click('#logout-confirm')]);
+    expect(heard()).toEqual([before[0]! + 1, before[1]! + 1]);
+    expect(await signedOutAt(page, tax), 'the tax office ended its session on the back-channel logout').toBe(true);
+
+    // In again at both; then the person blocks their card in self-service.
+    await page.goto(`${bank.url}/login`);
+    await twoSteps(page, cleo.userId, cleo.password, cleo.keys);
+    await consentAtTax(page);
+    expect(await rig.server.oidc.sessionsOf(cleo.nemId)).toHaveLength(1);
+    const again = heard();
+    const frame = cleo.person.service();
+    await frame.goto(`${rig.server.url}/self-service`);
+    const serial = (await frame.locator('#cards .block-button').first().getAttribute('data-id'))!;
+    await submit(frame, `.block-button[data-id="${serial}"]`);
+    await frame.click('#confirm-submit');
+    await frame.waitForURL((url) => url.searchParams.get('done') === 'blocked');
+
+    expect(heard(), 'each site was sent a back-channel logout').toEqual([again[0]! + 1, again[1]! + 1]);
+    expect(await signedOutAt(page, bank)).toBe(true);
+    expect(await signedOutAt(page, tax)).toBe(true);
+    expect(await rig.server.oidc.sessionsOf(cleo.nemId), 'no provider session left').toEqual([]);
+    // The SSO session is gone: the net bank's login asks for the two steps again.
+    await page.goto(`${bank.url}/login`);
+    expect(new URL(page.url()).pathname).toMatch(/^\/oidc\/interaction\/[^/]+$/);
+  }, 180_000);
 
   it('no password, card key, client secret or other typed secret in any answer, console line, log line or audit row', async () => {
     expect(rig.secretCounts().texts).toBeGreaterThan(2);

@@ -46,7 +46,7 @@ export function viewSite(client: ClientRecord): SiteView {
 
 const bad = (message: string) => new CodedError('NV_BAD_FIELD', message, 400);
 
-function isLoopback(hostname: string): boolean {
+export function isLoopback(hostname: string): boolean {
   return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname) || hostname === '[::1]' || hostname === 'localhost';
 }
 

@@ -29,6 +29,7 @@ declare module 'oidc-provider' {
     readonly clientName?: string;
     readonly sectorIdentifier?: string;
     readonly backchannelLogoutUri?: string;
+    backchannelLogout(sub: string, sid: string): Promise<void>;
     readonly [key: string]: unknown;
   }
 

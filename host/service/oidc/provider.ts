@@ -9,6 +9,7 @@ import type { SeedVault } from '../../server/seed-vault.ts';
 import { escapeHtml } from '../outbox/html.ts';
 import type { NemIdService } from '../service.ts';
 import { storeAdapter } from './adapter.ts';
+import { isLoopback } from './clients.ts';
 import { ACR_VALUES, pairwiseSubject, personClaims, refusalFor, SCOPE_CLAIMS } from './claims.ts';
 import { ID_TOKEN_TTL_SECONDS, type ProviderKeys } from './keys.ts';
 import type { OidcStore } from './store/types.ts';
@@ -88,6 +89,7 @@ export function createProvider(options: ProviderOptions): Provider {
       Grant: 14 * 24 * 3600,
     },
     clientBasedCORS: () => false,
+    fetch: labSiteFetch,
     renderError: async (ctx: { type: string; body: string }, out: { error: string; error_description?: string }) => {
       ctx.type = 'html';
       ctx.body = page('The login could not go on', `<p class="error" role="alert" id="error">${escapeHtml(out.error_description ?? out.error)}</p><p id="error-code">${escapeHtml(out.error)}</p>`);
@@ -96,6 +98,20 @@ export function createProvider(options: ProviderOptions): Provider {
   // The issuer's scheme is what the listener speaks; a proxy in front would set it explicitly.
   provider.proxy = false;
   return provider;
+}
+
+/**
+ * The provider's outgoing requests (back-channel logouts) go through its guard against loopback and
+ * private addresses; a plain-http URL is one only a lab site on loopback may have been registered
+ * with (`allowInsecureLoopback`), and is let through to its loopback address.
+ */
+function labSiteFetch(url: string | URL, init: RequestInit & { dispatcher?: unknown }): Promise<Response> {
+  const target = new URL(url);
+  if (target.protocol === 'http:' && isLoopback(target.hostname)) {
+    const { dispatcher: _guard, ...rest } = init;
+    return globalThis.fetch(target, rest);
+  }
+  return globalThis.fetch(target, init);
 }
 
 /** The logout confirmation: the provider's form (with its xsrf field) and a button. */

@@ -128,7 +128,7 @@ export function registerAccountRoutes(app: FastifyInstance, context: WebContext)
       block = () => service.cards.block(id, actor, person.id);
     } else if (kind === 'token') {
       if (!(await service.tokens.list({ owner: person.id })).some((t) => t.serial === id)) throw new CodedError('NV_NO_TOKEN', 'no such code token of yours', 404);
-      block = () => service.tokens.reportLost(id, { replacement: false }, actor);
+      block = () => service.people.blockToken(person.id, id, actor);
     } else if (kind === 'key-file') {
       const keyFile = (await service.people.keyFiles(person.id)).find((k) => k.id === id);
       if (!keyFile) throw new CodedError('NV_NO_KEY_FILE', 'no such key file of yours', 404);
