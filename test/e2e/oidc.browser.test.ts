@@ -223,6 +223,14 @@ describe.skipIf(!chromium.available)('OpenID Connect: the lab sites log in throu
     expect(new URL(page.url()).pathname).toMatch(/^\/oidc\/interaction\/[^/]+$/);
   }, 180_000);
 
+  it('request logging redacts a query string\'s code, state, nonce, PKCE challenge and ID token hint', async () => {
+    const secretParameter = /[?&](code|state|nonce|code_challenge|code_verifier|id_token_hint)=([^&"\s]*)/g;
+    const logged = rig.logLines.flatMap((line) => [...line.matchAll(secretParameter)].map((match) => ({ name: match[1], value: match[2] })));
+    expect(logged.some((entry) => entry.name === 'state'), 'the provider\'s authorization requests were logged').toBe(true);
+    expect(logged.filter((entry) => entry.value !== '[redacted]')).toEqual([]);
+    for (const token of [...bank.idTokens, ...tax.idTokens]) expect(rig.logLines.filter((line) => line.includes(token.split('.')[2]!))).toEqual([]);
+  });
+
   it('no password, card key, client secret or other typed secret in any answer, console line, log line or audit row', async () => {
     expect(rig.secretCounts().texts).toBeGreaterThan(2);
     expect(await rig.leaks()).toEqual([]);

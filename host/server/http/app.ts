@@ -19,6 +19,7 @@ import type { TokenStore, TokenState } from '../store/types.ts';
 import type { Actor } from '../../store/audit.ts';
 import type { TokenService } from '../token-service.ts';
 import * as schema from './schemas.ts';
+import { withRedactedUrls } from './log-redaction.ts';
 
 export interface AppOptions {
   readonly service: TokenService;
@@ -40,7 +41,7 @@ declare module 'fastify' {
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: options.logger,
+    logger: withRedactedUrls(options.logger),
     bodyLimit: options.bodyLimit ?? 16 * 1024,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
     // What fastify and Node answer by themselves (a URL that does not decode, a path part over the
