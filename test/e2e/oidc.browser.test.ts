@@ -64,9 +64,9 @@ describe.skipIf(!chromium.available)('OpenID Connect: the lab sites log in throu
   });
 
   /** A person with a code card who has chosen their own credentials at the service. */
-  async function cardPerson(name: string, userId: string) {
+  async function cardPerson(name: string, userId: string, order: { cpr?: string; birthDate?: string } = { cpr: cprOfAge(40) }) {
     const person = await rig.newPerson();
-    const { letterId } = await rig.orderPerson({ name, cpr: cprOfAge(40) });
+    const { letterId } = await rig.orderPerson({ name, ...order });
     const letter = await readLetterInLab(person.lab, letterId);
     const frame = person.service();
     await stepOne(frame, letter.nemId!, rig.typedSecret(letter.temporaryPassword!));
@@ -221,6 +221,23 @@ describe.skipIf(!chromium.available)('OpenID Connect: the lab sites log in throu
     // The SSO session is gone: the net bank's login asks for the two steps again.
     await page.goto(`${bank.url}/login`);
     expect(new URL(page.url()).pathname).toMatch(/^\/oidc\/interaction\/[^/]+$/);
+  }, 180_000);
+
+  it('a view-only and a bank-only person are refused by the tax office: access_denied back to the site, which says why', async () => {
+    const people = [
+      { name: 'Kim Kontokig', userId: 'kim.kontokig', order: { cpr: cprOfAge(14) }, what: 'view-only' },
+      { name: 'Bent Bankonly', userId: 'bent.bankonly', order: { birthDate: '1980-05-01' }, what: 'bank-only' },
+    ];
+    for (const { name, userId, order, what } of people) {
+      const who = await cardPerson(name, userId, order);
+      const page = await visit(who.person, `${tax.url}/login`);
+      await twoSteps(page, who.userId, who.password, who.keys);
+      expect(new URL(page.url()).origin).toBe(tax.url);
+      const refused = await page.textContent('#refused');
+      expect(refused, what).toContain('access_denied');
+      expect(refused, what).toContain(`Tax office does not accept a ${what} NemID`);
+      expect(await page.locator('#signed-in').count(), what).toBe(0);
+    }
   }, 180_000);
 
   it('request logging redacts a query string\'s code, state, nonce, PKCE challenge and ID token hint', async () => {
