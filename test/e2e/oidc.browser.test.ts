@@ -6,7 +6,7 @@
  * and again with prompt=login; `sub` differs between the sites and stays the same at one.
  */
 import { createPublicKey, verify, type JsonWebKey } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Page } from 'playwright-core';
 import { startSite, type RunningSite, type SiteKind } from '../../host/lab/sites/relying-party.ts';
 import type { Scope } from '../../host/service/store/types.ts';
@@ -239,6 +239,25 @@ describe.skipIf(!chromium.available)('OpenID Connect: the lab sites log in throu
       expect(await page.locator('#signed-in').count(), what).toBe(0);
     }
   }, 180_000);
+
+  it('max_age is honoured: a session younger than it lets the site straight in, an older one asks for the two steps again', async () => {
+    const max = await cardPerson('Max Alder', 'max.alder');
+    const page = await visit(max.person, `${bank.url}/login`);
+    await twoSteps(page, max.userId, max.password, max.keys);
+    expect(await page.textContent('#claim-name')).toBe('Max Alder');
+    const [session] = await rig.server.oidc.sessionsOf(max.nemId);
+    const loginSecond = Math.floor(session!.loginAt! / 1000);
+
+    await page.goto(`${bank.url}/login?max_age=3600`);
+    await page.waitForURL((url) => url.origin === bank.url && url.pathname === '/');
+    expect(await page.textContent('#claim-name')).toBe('Max Alder');
+
+    // The provider counts in whole seconds (and openid-client turns max_age=0 into prompt=login): max_age=1, once more than a second has passed.
+    await vi.waitFor(() => expect(Math.floor(Date.now() / 1000)).toBeGreaterThan(loginSecond + 1), { timeout: 5_000, interval: 100 });
+    await page.goto(`${bank.url}/login?max_age=1`);
+    expect(new URL(page.url()).pathname).toMatch(/^\/oidc\/interaction\/[^/]+$/);
+    expect(await page.locator('#user-id').count(), 'the login page, not straight back').toBe(1);
+  }, 120_000);
 
   it('request logging redacts a query string\'s code, state, nonce, PKCE challenge and ID token hint', async () => {
     const secretParameter = /[?&](code|state|nonce|code_challenge|code_verifier|id_token_hint)=([^&"\s]*)/g;
