@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { deviceCommand } from '../device/cli.ts';
 import { bridgeCommands } from '../host/cli/bridge-commands.ts';
 import { debugLinkCommands } from '../host/cli/debug-link-commands.ts';
+import { clientCommand, oidcCommand } from '../host/cli/oidc-commands.ts';
 import { organisationCommand, personCommand } from '../host/cli/person-commands.ts';
 import { createProgram, runProgram } from '../host/cli/program.ts';
 import { serverCommand } from '../host/cli/server-command.ts';
@@ -14,6 +15,6 @@ import { labCommand } from './lab.ts';
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
 export async function main(argv: string[]): Promise<number> {
-  const program = createProgram(version, [...bridgeCommands(), ...verifyCommands(), serverCommand(), tokenAdminCommand(), personCommand(), organisationCommand(), deviceCommand(debugLinkCommands()), labCommand(), simulateCommand()]);
+  const program = createProgram(version, [...bridgeCommands(), ...verifyCommands(), serverCommand(), tokenAdminCommand(), personCommand(), organisationCommand(), clientCommand(), oidcCommand(), deviceCommand(debugLinkCommands()), labCommand(), simulateCommand()]);
   return runProgram(program, argv);
 }

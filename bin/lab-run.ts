@@ -26,6 +26,8 @@ import { LOG_REDACTIONS } from '../host/server/defaults.ts';
 import { ensurePrivateDir, ensurePrivateFile } from '../host/store/private-files.ts';
 import { startHost, type RunningHost } from '../host/start.ts';
 import { registerLabPage } from '../host/lab/lab-page.ts';
+import { registerLabSitesPage, startLabSites } from '../host/lab/sites/lab-sites.ts';
+import type { RunningSite } from '../host/lab/sites/relying-party.ts';
 
 export interface LabOptions {
   dir: string;
@@ -62,6 +64,8 @@ export async function runLab(options: LabOptions): Promise<void> {
   };
   const { host, port } = parseListen(options.listen);
   const closers: (() => Promise<void>)[] = [];
+  let sites: RunningSite[] = [];
+  let settings: RunningHost['settings'] | undefined;
   /** The last code the bridge saw the token show, and its HOTP counter. */
   let lastPress: { code: string; counter: number } | undefined;
   const closeAll = async () => {
@@ -78,8 +82,9 @@ export async function runLab(options: LabOptions): Promise<void> {
       apiKeys: keys,
       outboxDir,
       logger: { level: 'info', stream: privateLog(path.join(dir, 'server.log')), redact: LOG_REDACTIONS },
-      extend: (app, { tokens }) =>
-        registerLabPage(app, {
+      extend: (app, { tokens, oidc }) => {
+        registerLabSitesPage(app, { sites: () => sites, oidc, person: async () => (await settings?.getMeta('lab_person')) ?? undefined });
+        return registerLabPage(app, {
           debugAddress: emulator.debug,
           tokenSerial: emulator.serial,
           outboxDir,
@@ -92,9 +97,16 @@ export async function runLab(options: LabOptions): Promise<void> {
             const { counter } = await tokens.get(emulator.serial);
             return counter !== undefined && counter > press.counter;
           },
-        }),
+        });
+      },
     });
     closers.push(() => server.close());
+    settings = server.settings;
+    // The seed's sites, each on a loopback address of its own on the lab's port, registered once.
+    sites = await startLabSites({ dir, port: Number(new URL(server.url).port), oidc: server.oidc });
+    closers.push(async () => {
+      for (const site of sites) await site.close();
+    });
     const client = new ServerClient({ url: server.url, adminKey: keys.admin, clientKey: keys.client });
     const bridge = await connectToken(emulator.port);
     closers.push(() => bridge.close());
@@ -103,7 +115,7 @@ export async function runLab(options: LabOptions): Promise<void> {
     const person = await ensureLabPerson(server, emulator.serial);
     if (person.ordered) log(`ordered NemID ${person.nemIdNumber} for ${LAB_PERSON.name} with token ${emulator.serial}; the welcome letter is in the outbox`);
     const page = `${server.url}/lab`;
-    log(JSON.stringify({ event: 'ready', server: server.url, lab: page, port: emulator.port, debug: emulator.debug, serial: emulator.serial, person: person.nemIdNumber }));
+    log(JSON.stringify({ event: 'ready', server: server.url, lab: page, port: emulator.port, debug: emulator.debug, serial: emulator.serial, person: person.nemIdNumber, sites: Object.fromEntries(sites.map((site) => [site.kind, site.url])) }));
 
     const served = serveEmulator(emulator, withFace);
     const idle = `lab page ${page} · press space for a code`;

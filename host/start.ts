@@ -21,6 +21,8 @@ import { loginAsUserPasswords, peopleAsOwners } from './service/owners.ts';
 import { createNemIdService, type NemIdService } from './service/service.ts';
 import type { ServicePolicy } from './service/service-policy.ts';
 import { SqliteServiceStore } from './service/store/sqlite-service-store.ts';
+import { registerOidc, type OidcProvider } from './service/oidc/oidc.ts';
+import { SqliteOidcStore } from './service/oidc/store/sqlite-oidc-store.ts';
 import { registerService } from './service/web/register.ts';
 import { SqliteDatabase } from './store/sqlite-database.ts';
 import { CodedError } from '../protocol/coded-error.ts';
@@ -60,8 +62,12 @@ export interface HostOptions {
   readonly secureCookies?: boolean;
   /** Sees the app before the login service and `extend` add their routes (a census of them with fastify's onRoute). */
   readonly beforeRoutes?: (app: FastifyInstance) => void;
+  /** The OpenID Connect provider's public URL (its path is /oidc); default: the listen address + /oidc. */
+  readonly issuer?: string;
+  /** How often the provider's expired rows are swept (default: every 10 minutes). */
+  readonly oidcSweepEveryMs?: number;
   /** Adds routes to the app before it listens (the lab's page), with the parts they may use. */
-  readonly extend?: (app: FastifyInstance, parts: { readonly service: NemIdService; readonly tokens: TokenService }) => Promise<void> | void;
+  readonly extend?: (app: FastifyInstance, parts: { readonly service: NemIdService; readonly tokens: TokenService; readonly oidc: OidcProvider }) => Promise<void> | void;
 }
 
 export interface RunningHost {
@@ -75,6 +81,8 @@ export interface RunningHost {
   readonly tokens: TokenService;
   /** The login service on this host (people, cards, outbox). */
   readonly service: NemIdService;
+  /** The login service's OpenID Connect provider (its sites, its issuer). */
+  readonly oidc: OidcProvider;
   /** The host's own settings (the lab keeps which person is its own here). */
   readonly settings: Pick<TokenStore, 'getMeta' | 'setMeta'>;
   /** Where the RADIUS front listens, when it was asked for. */
@@ -87,7 +95,7 @@ export async function startHost(options: HostOptions = {}): Promise<RunningHost>
   const db = chooseDatabase(options.dbFile ?? (env.NOEGLEVISER_DB || undefined) ?? defaultDbFile(env), options.dataDir);
   const { dbFile, dataDir } = db;
   // The database first: a path that cannot hold one is refused before a master key is made for it.
-  const { database, tokenStore, serviceStore } = await openStores(db);
+  const { database, tokenStore, serviceStore, oidcStore } = await openStores(db);
   let server: TokenServer | undefined;
   let service: NemIdService | undefined;
   let radius: RadiusFront | undefined;
@@ -117,9 +125,13 @@ export async function startHost(options: HostOptions = {}): Promise<RunningHost>
     });
     options.beforeRoutes?.(server.app);
     await registerService(server.app, service, serviceStore, { secureCookies: options.secureCookies });
-    await options.extend?.(server.app, { service, tokens: server.tokens });
+    const oidc = await registerOidc(server.app, { service, store: oidcStore, vault: server.vault, issuer: options.issuer, sweepEveryMs: options.oidcSweepEveryMs });
+    // A person's access ending (a credential blocked, a lockout, a new password) ends their sessions at the sites.
+    service.accessEnds.subscribe((personId) => oidc.endSessionsOf(personId));
+    await options.extend?.(server.app, { service, tokens: server.tokens, oidc });
     radius = options.radius && (await startRadiusFront(options.radius, { service, tokens: server.tokens, audit: tokenStore, host: options.host ?? '127.0.0.1', perSecond: options.rateLimitPerSecond ?? 200 }));
     const url = await server.listen(options.host ?? '127.0.0.1', options.port ?? DEFAULT_PORT);
+    await oidc.start(url);
     const running = server;
     const front = radius;
     return {
@@ -130,6 +142,7 @@ export async function startHost(options: HostOptions = {}): Promise<RunningHost>
       app: server.app,
       tokens: server.tokens,
       service,
+      oidc,
       settings: tokenStore,
       ...(front ? { radius: front.address() } : {}),
       close: async () => {
@@ -181,6 +194,7 @@ interface OpenStores {
   readonly database: { close(): Promise<void> };
   readonly tokenStore: TokenStore;
   readonly serviceStore: SqliteServiceStore;
+  readonly oidcStore: SqliteOidcStore;
 }
 
 /** The database with each side's store on it (their tables brought up to date); one that cannot be used is NV_BAD_DB. */
@@ -189,7 +203,7 @@ async function openStores(choice: DatabaseChoice): Promise<OpenStores> {
   let database: SqliteDatabase | undefined;
   try {
     database = SqliteDatabase.open(choice.dbFile);
-    return { database, tokenStore: new SqliteTokenStore(database), serviceStore: new SqliteServiceStore(database) };
+    return { database, tokenStore: new SqliteTokenStore(database), serviceStore: new SqliteServiceStore(database), oidcStore: new SqliteOidcStore(database) };
   } catch (error) {
     void database?.close();
     throw databaseFailure(choice.dbFile, error);
@@ -210,8 +224,10 @@ async function openPostgresStores(url: string, dataDir: string): Promise<OpenSto
     const serviceFile = path.join(dataDir, 'service.db');
     serviceDatabase = SqliteDatabase.open(serviceFile);
     const serviceStore = new SqliteServiceStore(serviceDatabase);
+    // The provider's records stay beside the service's, in this node's file, until both move to PostgreSQL.
+    const oidcStore = new SqliteOidcStore(serviceDatabase);
     const [pgDatabase, sqlite] = [database, serviceDatabase];
-    return { database: { close: async () => void (await Promise.all([pgDatabase.close(), sqlite.close()])) }, tokenStore, serviceStore };
+    return { database: { close: async () => void (await Promise.all([pgDatabase.close(), sqlite.close()])) }, tokenStore, serviceStore, oidcStore };
   } catch (error) {
     await database?.close().catch(() => undefined);
     await serviceDatabase?.close().catch(() => undefined);

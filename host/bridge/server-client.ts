@@ -5,6 +5,7 @@ import { readErrorEnvelope } from '../api/errors.ts';
 import type { IssuedAnswer, LettersAnswer, OrganisationAnswer, OrganisationOrder, PersonAnswer, PersonOrder, PersonView } from '../api/people.ts';
 import type { CounterAnswer, EnrollRequest, LostAnswer, ResyncOutcome, StateAction, TokenView, VerifyOutcome } from '../api/tokens.ts';
 import { EXPORT_ROUTE, IMPORT_ROUTE, type ExportAnswer, type ExportBody, type ImportAnswer, type ImportBody } from '../api/seed-files.ts';
+import type { KeyRotationResponse, SiteAddRequest, SiteAddResponse, SiteListResponse, SiteView } from '../api/oidc-clients.ts';
 
 export type { AuditView, PersonView };
 
@@ -118,6 +119,25 @@ export class ServerClient {
   /** An organisation (CVR checked) and its first administrator: the temporary password in `letter`, the code card in `cardLetter`. */
   async createOrganisation(input: OrganisationOrder): Promise<OrganisationAnswer> {
     return this.call('admin', 'POST', '/v1/organisations', input);
+  }
+
+  /** Registers a site with the OpenID Connect provider; its secret is in this answer only. */
+  async addSite(site: SiteAddRequest): Promise<SiteAddResponse> {
+    return this.call('admin', 'POST', '/v1/oidc/sites', site);
+  }
+
+  async listSites(): Promise<SiteView[]> {
+    return [...(await this.call<SiteListResponse>('admin', 'GET', '/v1/oidc/sites')).sites];
+  }
+
+  /** Removes a site and every grant, code and token the provider holds for it. */
+  async removeSite(clientId: string): Promise<void> {
+    await this.call('admin', 'DELETE', `/v1/oidc/sites/${encodeURIComponent(clientId)}`);
+  }
+
+  /** A new signing key for the provider's ID tokens; the retired one stays published until its tokens have expired. */
+  async rotateOidcKeys(): Promise<KeyRotationResponse> {
+    return this.call('admin', 'POST', '/v1/oidc/keys/rotate', {});
   }
 
   async verify(serial: string, code: string): Promise<VerifyOutcome> {

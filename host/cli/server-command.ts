@@ -17,6 +17,7 @@ interface ServerCommandOptions {
   validateAllow: string[];
   radiusPort?: number;
   radiusClients?: string;
+  issuer?: string;
 }
 
 export function parseListen(text: string): { host: string; port: number } {
@@ -42,8 +43,11 @@ export function serverCommand(): Command {
     .addOption(new Option('--radius-port <port>', 'also answer RADIUS (UDP) on this port of the --listen host (0: any free port)').argParser(wholeNumber('--radius-port', 0, 65535)))
     .addOption(new Option('--radius-clients <file>', 'the RADIUS clients: a JSON array of {"name","address","secret"} (needed with --radius-port)'))
     .addOption(new Option('--allow-export', "let an administrator export tokens' seeds (token export); off by default"))
+    .addOption(new Option('--issuer <url>', "the OpenID Connect provider's public URL, ending in /oidc (default: the listen address + /oidc)"))
     .action(async (options: ServerCommandOptions) => {
       const { host, port } = parseListen(options.listen);
+      // A wrong --issuer is refused before a database or master key is made for it.
+      if (options.issuer !== undefined) (await import('../service/oidc/issuer.ts')).checkIssuer(options.issuer);
       // Loaded here: fastify and SQLite are for this command only, not for every start of the CLI.
       if ((options.radiusPort === undefined) !== (options.radiusClients === undefined)) throw usageError('NV_BAD_ARGUMENT', '--radius-port and --radius-clients go together');
       const { startHost } = await import('../start.ts');
@@ -59,6 +63,7 @@ export function serverCommand(): Command {
         allowExport: Boolean(options.allowExport),
         validateAllow: options.validateAllow,
         radius,
+        ...(options.issuer === undefined ? {} : { issuer: options.issuer }),
         logger: options.quiet ? false : { level: 'info', stream: process.stderr, redact: LOG_REDACTIONS },
       });
       // The server listens now (a start that failed kept no key nobody saw): the keys it made come

@@ -5,6 +5,7 @@
  * their own credentials at once when it is lost. Only their own: another's card, token or key file
  * is "no such … of yours".
  */
+import { AccessEnds } from './access-ends.ts';
 import { CodedError } from '../../protocol/coded-error.ts';
 import type { TokenService, TokenView } from '../server/token-service.ts';
 import { auditEntry, type Actor } from '../store/audit.ts';
@@ -42,6 +43,7 @@ export class Account {
     private readonly organisations: Organisations,
     private readonly tokens: TokenService,
     private readonly now: () => number,
+    private readonly accessEnds = new AccessEnds(),
   ) {}
 
   /** The person (still allowed in) and what they hold. */
@@ -69,6 +71,7 @@ export class Account {
     if (!(await this.store.updatePerson(person.id, person.version, { passwordHash: await hashPassword(input.password), failCount: 0 }, auditEntry(actor, 'person.password', person.id, 'ok', {}, this.now())))) {
       throw new CodedError('NV_CONFLICT', 'your NemID changed meanwhile; try again', 409);
     }
+    await this.accessEnds.ended(person.id, 'password-changed');
   }
 
   /** The keys left at which a new card is sent. */
@@ -88,7 +91,11 @@ export class Account {
     }
     if (kind === 'token') {
       if (!(await this.tokens.list({ owner: person.id })).some((t) => t.serial === id)) throw new CodedError('NV_NO_TOKEN', 'no such code token of yours', 404);
-      return { kind, id, block: async (actor) => void (await this.tokens.reportLost(id, { replacement: false }, actor)) };
+      return { kind, id, block: async (actor) => {
+          await this.tokens.reportLost(id, { replacement: false }, actor);
+          await this.accessEnds.ended(person.id, 'token-blocked');
+        },
+      };
     }
     if (kind === 'key-file') {
       const keyFile = (await this.keyFiles.ofPerson(person.id)).find((k) => k.id === id);

@@ -9,6 +9,7 @@ import type { SeedVault } from '../server/seed-vault.ts';
 import { auditEntry, type Actor } from '../store/audit.ts';
 import { cardPairs, chooseChallenge, emptyUsedKeys, keyMatches, newCardSecret, newCardSerial, withKeyUsed, type CardPair } from './code-card.ts';
 import { CARD_KEYS, type CodeCardChanges, type CodeCardRecord, type PersonRecord, type ServiceStore } from './store/types.ts';
+import { AccessEnds } from './access-ends.ts';
 
 export type CardReason = 'welcome' | 'threshold' | 'extra' | 'reissue';
 
@@ -32,6 +33,7 @@ export class CodeCards {
     private readonly store: ServiceStore,
     private readonly vault: SeedVault,
     private readonly now: () => number,
+    private readonly accessEnds = new AccessEnds(),
   ) {}
 
   /** A new card for `person`: `welcome` and `reissue` cards are active at once (they are the only card), the others when their first key is used. */
@@ -132,10 +134,12 @@ export class CodeCards {
 
   /** Blocks (spærrer) a card for good. */
   async block(serial: string, actor: Actor, personId?: string): Promise<CodeCardRecord> {
-    return this.change(serial, personId, (card) => {
+    const card = await this.change(serial, personId, (card) => {
       if (card.state === 'blocked') return null;
       return { state: 'blocked', pendingIndex: null };
     }, actor, 'card.block');
+    await this.accessEnds.ended(card.personId, 'card-blocked');
+    return card;
   }
 
   /** Extra cards still alive (issued or active), for the at-most-3 rule. */

@@ -4,6 +4,7 @@
  * signing in with a signature of the login challenge, blocked for good. The private key never
  * reaches the server (key-file.ts has the crypto).
  */
+import { AccessEnds } from './access-ends.ts';
 import { createHash, randomBytes, randomInt } from 'node:crypto';
 import { CodedError } from '../../protocol/coded-error.ts';
 import { auditEntry, type Actor } from '../store/audit.ts';
@@ -21,6 +22,7 @@ export class KeyFiles {
     private readonly verifier: KeyFileVerifier,
     private readonly policy: Pick<ServicePolicy, 'activationValidMs'>,
     private readonly now: () => number,
+    private readonly accessEnds = new AccessEnds(),
   ) {}
 
   /** A key file awaiting activation for `person`: the activation code (for the letter, never kept) and until when it works. */
@@ -46,6 +48,7 @@ export class KeyFiles {
   async block(keyFile: KeyFileRecord, actor: Actor): Promise<void> {
     if (keyFile.state === 'blocked') return;
     await this.store.updateKeyFile(keyFile.id, keyFile.version, { state: 'blocked', activationDigest: null }, auditEntry(actor, 'key-file.block', keyFile.id, 'ok', { person: keyFile.personId }, this.now()));
+    await this.accessEnds.ended(keyFile.personId, 'key-file-blocked');
   }
 
   /** The first half of activating a key file: who it is for (the browser puts it in the file). */

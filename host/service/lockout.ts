@@ -3,6 +3,7 @@
  * steps and the self-service password change alike), and a locked or blocked person is refused
  * wherever they are, a session already under way too.
  */
+import { AccessEnds } from './access-ends.ts';
 import { CodedError } from '../../protocol/coded-error.ts';
 import { auditEntry, type Actor } from '../store/audit.ts';
 import type { ServicePolicy } from './service-policy.ts';
@@ -17,6 +18,7 @@ export class Lockout {
     private readonly store: Pick<ServiceStore, 'getPerson' | 'recordPersonFailure'>,
     private readonly policy: Pick<ServicePolicy, 'maxFailures'>,
     private readonly now: () => number,
+    private readonly accessEnds = new AccessEnds(),
   ) {}
 
   /** The person, still allowed in (a lockout or block during a session ends it). */
@@ -42,6 +44,7 @@ export class Lockout {
     const counted = await this.store.recordPersonFailure(person.id, this.policy.maxFailures, (p) =>
       auditEntry(actor, action, person.id, p.state === 'locked' && p.failCount === this.policy.maxFailures ? 'locked' : 'failed', { failCount: p.failCount }, this.now()),
     );
+    if (counted?.state === 'locked' && counted.failCount === this.policy.maxFailures) await this.accessEnds.ended(person.id, 'locked');
     if (counted?.state === 'locked' && error.code !== 'NV_LOGIN_FAILED') this.refuseUnusable(counted);
     throw error;
   }

@@ -9,6 +9,7 @@ import { randomInt } from 'node:crypto';
 import { CodedError } from '../../protocol/coded-error.ts';
 import type { SeedVault } from '../server/seed-vault.ts';
 import { DuplicatePersonError, type OrganisationRecord, type OrganisationRole, type PersonRecord } from './store/types.ts';
+import { AccessEnds } from './access-ends.ts';
 import type { ServiceStore } from './store/types.ts';
 import type { TokenService } from '../server/token-service.ts';
 import { type CodeCards } from './cards.ts';
@@ -53,6 +54,7 @@ export class People {
     private readonly outbox: Outbox,
     private readonly policy: ServicePolicy,
     private readonly now: () => number,
+    private readonly accessEnds = new AccessEnds(),
   ) {}
 
   /** A private person's NemID (with the seed's eligibility rules): a temporary password and a card or a code token. */
@@ -136,6 +138,7 @@ export class People {
   async block(person: PersonRecord, actor: Actor): Promise<PersonRecord> {
     const changed = await this.setState(person, 'blocked', actor, 'person.block');
     await this.store.deleteSessionsOf(person.id);
+    await this.accessEnds.ended(person.id, 'person-blocked');
     return changed;
   }
 
@@ -169,6 +172,7 @@ export class People {
     }
     await this.tokens.revokeReplacementsOf(person.id, actor);
     await this.store.deleteSessionsOf(person.id);
+    await this.accessEnds.ended(person.id, 'reissued');
     const withKeyFile = person.passwordHash === null;
     const password = withKeyFile ? null : temporaryPassword();
     const changes = { state: 'pending' as const, failCount: 0, passwordTemporary: !withKeyFile, passwordHash: password === null ? null : await hashPassword(password) };

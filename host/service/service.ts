@@ -8,6 +8,7 @@ import type { SeedVault } from '../server/seed-vault.ts';
 import type { ServiceStore } from './store/types.ts';
 import type { TokenService } from '../server/token-service.ts';
 import { Account } from './account.ts';
+import { AccessEnds } from './access-ends.ts';
 import { CodeCards } from './cards.ts';
 import { KeyFileVerifier } from './key-file.ts';
 import { KeyFiles } from './key-files.ts';
@@ -35,6 +36,8 @@ export interface NemIdService {
   readonly keyFileVerifier: KeyFileVerifier;
   readonly outbox: Outbox;
   readonly policy: ServicePolicy;
+  /** Told when a person's access ends (a credential blocked, a lockout, a new password). */
+  readonly accessEnds: AccessEnds;
   readonly now: () => number;
 }
 
@@ -52,12 +55,13 @@ export function createNemIdService(options: {
   const policy = { ...DEFAULT_SERVICE_POLICY, ...options.policy };
   const outbox = new Outbox(options.outboxDir);
   const keyFileVerifier = options.keyFileVerifier ?? new KeyFileVerifier();
-  const lockout = new Lockout(store, policy, now);
-  const cards = new CodeCards(store, options.vault, now);
-  const keyFiles = new KeyFiles(store, lockout, keyFileVerifier, policy, now);
-  const people = new People(store, options.vault, cards, keyFiles, tokens, outbox, policy, now);
+  const accessEnds = new AccessEnds();
+  const lockout = new Lockout(store, policy, now, accessEnds);
+  const cards = new CodeCards(store, options.vault, now, accessEnds);
+  const keyFiles = new KeyFiles(store, lockout, keyFileVerifier, policy, now, accessEnds);
+  const people = new People(store, options.vault, cards, keyFiles, tokens, outbox, policy, now, accessEnds);
   const organisations = new Organisations(store, people, cards, keyFiles, lockout, now);
-  const account = new Account(store, lockout, cards, keyFiles, organisations, tokens, now);
+  const account = new Account(store, lockout, cards, keyFiles, organisations, tokens, now, accessEnds);
   const login = new LoginFlow(store, lockout, cards, keyFiles, people, organisations, tokens, now);
-  return { cards, keyFiles, people, organisations, account, login, keyFileVerifier, outbox, policy, now };
+  return { cards, keyFiles, people, organisations, account, login, keyFileVerifier, outbox, policy, accessEnds, now };
 }

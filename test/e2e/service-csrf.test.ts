@@ -197,8 +197,8 @@ describe('every state-changing route of the web service refuses a request withou
     expect(names.length).toBeGreaterThanOrEqual(25);
   });
 
-  it('the exempt routes are the ones named, each with why: the API (an API key, no cookie), the lab (loopback and its own header) and privacyIDEA\'s validate API (a client key or a listed network)', () => {
-    expect(CSRF_EXEMPT.map((e) => e.prefix)).toEqual(['/v1/', '/lab/', '/validate/check']);
+  it('the exempt routes are the ones named, each with why: the API (an API key, no cookie), the lab (loopback and its own header) privacyIDEA\'s validate API (a client key or a listed network) and the OpenID Connect provider (its own)', () => {
+    expect(CSRF_EXEMPT.map((e) => e.prefix)).toEqual(['/v1/', '/lab/', '/validate/check', '/oidc/']);
     for (const exemption of CSRF_EXEMPT) expect(exemption.why.length).toBeGreaterThan(40);
   });
 

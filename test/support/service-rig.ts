@@ -74,7 +74,7 @@ export interface ServiceRig {
   readonly extraAnswers: string[];
   /** The operator API with the admin key. */
   operator(method: 'GET' | 'POST', url: string, body?: unknown): Promise<OperatorAnswer>;
-  orderPerson(input: { name: string; cpr: string; credential?: 'card' | 'token'; tokenSerial?: string }): Promise<{ nemId: string; letterId: string }>;
+  orderPerson(input: { name: string; cpr?: string; birthDate?: string; credential?: 'card' | 'token'; tokenSerial?: string }): Promise<{ nemId: string; letterId: string }>;
   /** `letterId`: the administrator's temporary password; `cardLetterId`: their code card, in a letter of its own. */
   createOrganisation(input: { cvr: string; name: string; administrator: string }): Promise<{ organisationId: string; adminNemId: string; letterId: string; cardLetterId: string }>;
   /** A new browser context with the lab page open. */

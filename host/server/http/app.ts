@@ -34,6 +34,7 @@ import type { ApiKeys } from '../secrets.ts';
 import { subjectKindOfAction, type AuditEntry } from '../../store/audit.ts';
 import type { TokenStore } from '../store/types.ts';
 import type { TokenService } from '../token-service.ts';
+import { withRedactedUrls } from './log-redaction.ts';
 
 export interface AppOptions {
   readonly service: TokenService;
@@ -49,7 +50,7 @@ export interface AppOptions {
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: options.logger,
+    logger: withRedactedUrls(options.logger),
     bodyLimit: options.bodyLimit ?? 16 * 1024,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
     // What fastify and Node answer by themselves (a URL that does not decode, a path part over the

@@ -25,8 +25,10 @@ export const CSRF_EXEMPT: readonly CsrfExemption[] = [
     prefix: '/validate/check',
     why: "privacyIDEA's validate API for its plugins: it takes the client key, or a caller from the networks the operator lists (--validate-allow), never a cookie, and reads no session",
   },
-  // To come, with its own guard: the OpenID Connect endpoints (a relying party's client
-  // authentication, state and PKCE).
+  {
+    prefix: '/oidc/',
+    why: "the OpenID Connect provider: a site's requests carry its client authentication, state and PKCE, and the provider's login pages carry a CSRF token of their own (the service's cookie is SameSite=Strict and is not sent on a site's redirect)",
+  },
 ];
 
 const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);

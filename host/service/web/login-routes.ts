@@ -16,8 +16,8 @@ import { actorOf, at, checkedSession, field, form, redirect, sendJsonError, send
 import { SESSION_EXPIRED } from './sessions.ts';
 import { activatePage, cardStepPage, chooseCredentialsPage, keyFileLoginPage, loginPage, messagePage, temporaryPasswordStepPage, tokenStepPage } from './views.ts';
 
-/** Errors after which the half-done login ends (the person is locked or blocked). */
-const FINAL = new Set(['NV_LOCKED', 'NV_BLOCKED', 'NV_TOKEN_LOCKED', 'NV_NO_CARD', 'NV_REPLACEMENT_EXPIRED']);
+/** Errors after which the half-done login ends (the person is locked or blocked); the provider's interaction ends on them too. */
+export const FINAL = new Set(['NV_LOCKED', 'NV_BLOCKED', 'NV_TOKEN_LOCKED', 'NV_NO_CARD', 'NV_REPLACEMENT_EXPIRED']);
 
 export function registerLoginRoutes(app: FastifyInstance, context: WebContext, loginLimit: LoginLimit): void {
   const { service, sessions } = context;

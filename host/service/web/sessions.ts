@@ -109,7 +109,7 @@ export const CSRF_REFUSED = () => new CodedError('NV_CSRF', 'The form is missing
 export const SESSION_EXPIRED = () => new CodedError('NV_SESSION_EXPIRED', 'Your session has expired. Log in again to continue.', 401);
 
 /** Throws 403 NV_CSRF unless `given` is the session's CSRF token. */
-export function checkCsrf(session: SessionRecord | undefined, given: unknown): void {
+export function checkCsrf(session: Pick<SessionRecord, 'csrfToken'> | undefined, given: unknown): void {
   if (!session || typeof given !== 'string' || given.length === 0) throw CSRF_REFUSED();
   const expected = Buffer.from(session.csrfToken);
   const actual = Buffer.from(given);

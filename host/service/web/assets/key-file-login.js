@@ -8,7 +8,7 @@
 import { markFieldProblem, readKeyFile, signChallenge } from './key-file.js';
 
 /**
- * @typedef {{ fileText: string, password: string, challenge: string, csrf: string }} KeyFileLoginInput
+ * @typedef {{ fileText: string, password: string, challenge: string, csrf: string, endpoint?: string }} KeyFileLoginInput
  * @typedef {{
  *   readKeyFile: (fileText: string) => { personId: string },
  *   signChallenge: (fileText: string, password: string, challenge: string) => Promise<string>,
@@ -47,7 +47,7 @@ export async function logInWithKeyFile(input, effects = browserEffects) {
   const signature = await effects.signChallenge(input.fileText, input.password, input.challenge);
   let response;
   try {
-    response = await effects.fetch('/login/key-file', {
+    response = await effects.fetch(input.endpoint ?? '/login/key-file', {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-csrf-token': input.csrf },
       body: JSON.stringify({ personId, signature }),
@@ -92,6 +92,7 @@ function wire(form) {
         password: passwordInput.value,
         challenge: form.dataset.challenge ?? '',
         csrf: form.dataset.csrf ?? '',
+        endpoint: form.dataset.endpoint ?? '/login/key-file',
       });
       status.textContent = 'Signed in.';
       location.assign(next);

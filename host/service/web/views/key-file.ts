@@ -26,6 +26,8 @@ const needsScript = html`<noscript><p class="error">This page needs JavaScript: 
 
 export interface KeyFileLoginView {
   readonly csrf: string;
+  /** Where the signature is posted and the tabs lead (a provider interaction's path); the service's own login when absent. */
+  readonly flow?: string;
   /** The one-time challenge (base64url) the key file signs. */
   readonly challenge: string;
   readonly error?: string;
@@ -38,8 +40,8 @@ export function keyFileLoginPage(view: KeyFileLoginView): string {
     pageClass: 'narrow',
     scripts: ['key-file-login.js'],
     body: html`<nav class="tabs" aria-label="Ways to log in">
-<a href="/login" id="tab-login">Code card or code token${da('nøglekort / nøgleviser')}</a>
-<a href="/login/key-file" aria-current="page" id="tab-key-file">Log in with key file${da('nøglefil')}</a>
+<a href="${view.flow ?? ''}/login" id="tab-login">Code card or code token${da('nøglekort / nøgleviser')}</a>
+<a href="${view.flow ?? ''}/login/key-file" aria-current="page" id="tab-key-file">Log in with key file${da('nøglefil')}</a>
 </nav>
 <h1>Log in with key file${da('nøglefil')}</h1>
 <p class="explain">Choose your key file and type its password. Your browser signs a one-time challenge with it; the key itself never leaves your computer.</p>
@@ -47,7 +49,7 @@ ${needsScript}
 ${messages(view)}
 ${scriptForm(
   'key-file-form',
-  { challenge: view.challenge, csrf: view.csrf },
+  { challenge: view.challenge, csrf: view.csrf, endpoint: `${view.flow ?? ''}/login/key-file` },
   html`<div class="field"><label for="key-file-input">Key file${da('nøglefil')}</label>
 <input id="key-file-input" type="file" accept=".nvkey,application/json" required autofocus></div>
 <div class="field"><label for="key-file-password">Key-file password</label>

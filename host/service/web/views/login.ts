@@ -20,10 +20,10 @@ function steps(current: 1 | 2): SafeHtml {
   return html`<ol class="steps" aria-label="Login steps">${step(1, 'user-id and password')}${step(2, 'key or code')}</ol>`;
 }
 
-function cancelForm(csrf: string): SafeHtml {
+function cancelForm(csrf: string, flow = ''): SafeHtml {
   return postForm({
     csrf,
-    action: '/logout',
+    action: `${flow}/logout`,
     id: 'cancel-form',
     className: 'cancel-form',
     body: html`<button type="submit" id="cancel-submit" class="link-button">Cancel${da('afbryd')}</button>`,
@@ -32,6 +32,8 @@ function cancelForm(csrf: string): SafeHtml {
 
 export interface LoginView {
   readonly csrf: string;
+  /** Where the login's forms post (a provider interaction's path); the service's own login when absent. */
+  readonly flow?: string;
   readonly error?: string;
   /** E.g. that the session expired. */
   readonly notice?: string;
@@ -45,8 +47,8 @@ export function loginPage(view: LoginView): string {
     title: 'Log in',
     pageClass: 'narrow',
     body: html`<nav class="tabs" aria-label="Ways to log in">
-<a href="/login" aria-current="page" id="tab-login">Code card or code token${da('nøglekort / nøgleviser')}</a>
-<a href="/login/key-file" id="tab-key-file">Log in with key file${da('nøglefil')}</a>
+<a href="${view.flow ?? ''}/login" aria-current="page" id="tab-login">Code card or code token${da('nøglekort / nøgleviser')}</a>
+<a href="${view.flow ?? ''}/login/key-file" id="tab-key-file">Log in with key file${da('nøglefil')}</a>
 </nav>
 <h1>Log in${da('log på')}</h1>
 ${steps(1)}
@@ -54,7 +56,7 @@ ${steps(1)}
 ${messages(view)}
 ${postForm({
   csrf: view.csrf,
-  action: '/login',
+  action: `${view.flow ?? ''}/login`,
   id: 'login-form',
   body: html`<div class="field"><label for="user-id">User-id${da('bruger-id')}</label>
 <input id="user-id" name="userId" type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required maxlength="64" value="${view.userId ?? ''}"${fieldAttributes({ inError: Boolean(view.error), focus: true })}></div>
@@ -69,6 +71,8 @@ ${postForm({
 
 export interface CardStepView {
   readonly csrf: string;
+  /** Where the login's forms post (a provider interaction's path); the service's own login when absent. */
+  readonly flow?: string;
   /** The card the number is on, e.g. `K123-456-789`. */
   readonly cardSerial: string;
   /** The 4-digit number whose key is asked for. */
@@ -84,7 +88,7 @@ export function cardStepPage(view: CardStepView): string {
     view.otherCards.length > 0
       ? postForm({
           csrf: view.csrf,
-          action: '/login/card',
+          action: `${view.flow ?? ''}/login/card`,
           id: 'card-form',
           className: 'secondary-form',
           body: html`<div class="field"><label for="card-serial">Use another card (e.g. a new or extra card)</label>
@@ -103,7 +107,7 @@ ${messages(view)}
 <p class="key-number" id="key-number" data-number="${view.number}">${digits(view.number)}</p>
 ${postForm({
   csrf: view.csrf,
-  action: '/login/key',
+  action: `${view.flow ?? ''}/login/key`,
   id: 'key-form',
   body: html`<div class="field"><label for="key">Key for number ${digits(view.number)}</label>
 <p class="rules" id="key-rules">6 digits: the key beside this number on your code card.</p>
@@ -111,12 +115,14 @@ ${postForm({
 <button type="submit" id="key-submit" class="primary">Log in</button>`,
 })}
 ${switchCard}
-${cancelForm(view.csrf)}`,
+${cancelForm(view.csrf, view.flow)}`,
   });
 }
 
 export interface TokenStepView {
   readonly csrf: string;
+  /** Where the login's forms post (a provider interaction's path); the service's own login when absent. */
+  readonly flow?: string;
   readonly tokenSerial: string;
   readonly error?: string;
 }
@@ -133,19 +139,21 @@ ${messages(view)}
 <p class="explain">Press the button on your code token and type the code it shows.</p>
 ${postForm({
   csrf: view.csrf,
-  action: '/login/key',
+  action: `${view.flow ?? ''}/login/key`,
   id: 'key-form',
   body: html`<div class="field"><label for="code">Code${da('nøgle')}</label>
 <p class="rules" id="code-rules">6 digits, as your code token shows them.</p>
 <input id="code" name="code" type="text" inputmode="numeric" pattern="[0-9]{6}" maxlength="6" autocomplete="one-time-code" required class="code-input"${fieldAttributes({ rules: 'code-rules', inError: Boolean(view.error), focus: true })}></div>
 <button type="submit" id="key-submit" class="primary">Log in</button>`,
 })}
-${cancelForm(view.csrf)}`,
+${cancelForm(view.csrf, view.flow)}`,
   });
 }
 
 export interface TemporaryPasswordStepView {
   readonly csrf: string;
+  /** Where the login's forms post (a provider interaction's path); the service's own login when absent. */
+  readonly flow?: string;
   /** The serial of the code token reported lost. */
   readonly lostToken: string;
   /** When the temporary password stops working, ISO 8601. */
@@ -166,14 +174,14 @@ ${messages(view)}
 <p class="explain" id="temporary-password-explain">Type the temporary password${da('midlertidig adgangskode')} you were given when your code token was reported lost: 12 letters and digits. It works until <time id="temporary-password-valid-until" datetime="${view.validUntil}">${until}</time>, instead of a code from the token.</p>
 ${postForm({
   csrf: view.csrf,
-  action: '/login/key',
+  action: `${view.flow ?? ''}/login/key`,
   id: 'key-form',
   body: html`<div class="field"><label for="temporary-password">Temporary password</label>
 <p class="rules" id="temporary-password-rules">12 letters and digits.</p>
 <input id="temporary-password" name="code" type="text" autocomplete="off" autocapitalize="none" spellcheck="false" pattern="[A-Za-z0-9]{12}" maxlength="12" required class="code-input"${fieldAttributes({ rules: 'temporary-password-rules', inError: Boolean(view.error), focus: true })}></div>
 <button type="submit" id="key-submit" class="primary">Log in</button>`,
 })}
-${cancelForm(view.csrf)}`,
+${cancelForm(view.csrf, view.flow)}`,
   });
 }
 

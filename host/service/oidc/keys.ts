@@ -1,0 +1,83 @@
+/**
+ * The provider's keys: RS256 signing keys made on first start and sealed under the master key
+ * like seeds, rotated on an operator's command (the new key signs from then on; a retired
+ * key stays in the JWKS until every ID token it signed has expired, then is dropped), and the
+ * sealed secrets every node must share: the pairwise salt and the cookie keys.
+ */
+import { generateKeyPairSync, randomBytes, randomUUID, type JsonWebKey } from 'node:crypto';
+import type { SeedVault } from '../../server/seed-vault.ts';
+import { auditEntry, type Actor } from '../../store/audit.ts';
+import type { OidcStore, SigningKeyRecord } from './store/types.ts';
+
+/** How long an ID token lasts, seconds; a retired key is kept this long (and a minute more) after its rotation. */
+export const ID_TOKEN_TTL_SECONDS = 3600;
+export const RETIRED_KEY_KEPT_MS = (ID_TOKEN_TTL_SECONDS + 60) * 1000;
+
+export interface ProviderKeys {
+  /** Private JWKs for oidc-provider: the signing key first, then retired keys still published. */
+  readonly jwks: { keys: JsonWebKey[] };
+  readonly signingKid: string;
+  readonly cookieKeys: string[];
+  readonly pairwiseSalt: Buffer;
+}
+
+function sealName(kid: string): string {
+  return `oidc:signing-key:${kid}`;
+}
+
+function newSigningKey(vault: SeedVault, now: number): SigningKeyRecord {
+  const kid = randomUUID();
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const jwk = { ...privateKey.export({ format: 'jwk' }), kid, alg: 'RS256', use: 'sig' };
+  const publicJwk = { ...publicKey.export({ format: 'jwk' }), kid, alg: 'RS256', use: 'sig' };
+  const bytes = Buffer.from(JSON.stringify(jwk), 'utf8');
+  try {
+    return { kid, sealedJwk: vault.seal(sealName(kid), bytes), publicJwk: JSON.stringify(publicJwk), createdAt: now, retiredAt: null };
+  } finally {
+    bytes.fill(0);
+  }
+}
+
+/** Makes a new signing key and retires the one that signed; returns the new key id. */
+export async function rotateSigningKey(store: OidcStore, vault: SeedVault, actor: Actor, now = Date.now()): Promise<{ kid: string; retired: string[] }> {
+  const before = await store.listSigningKeys();
+  const key = newSigningKey(vault, now);
+  await store.addSigningKey(key, now, auditEntry(actor, 'oidc.rotate-keys', null, 'ok', { kid: key.kid }, now));
+  return { kid: key.kid, retired: before.filter((k) => k.retiredAt === null).map((k) => k.kid) };
+}
+
+async function sealedSecret(store: OidcStore, vault: SeedVault, name: string, bytes: number): Promise<Buffer> {
+  let sealed = await store.getSecret(name);
+  if (!sealed) {
+    const fresh = randomBytes(bytes);
+    sealed = await store.putSecretIfAbsent(name, vault.seal(`oidc:secret:${name}`, fresh));
+    fresh.fill(0);
+  }
+  return Buffer.from(vault.open(`oidc:secret:${name}`, sealed));
+}
+
+/** The keys the provider starts with: a signing key made if there is none, retired keys past their time dropped. */
+export async function loadProviderKeys(store: OidcStore, vault: SeedVault, now = Date.now()): Promise<ProviderKeys> {
+  await store.dropRetiredKeys(now - RETIRED_KEY_KEPT_MS);
+  let records = await store.listSigningKeys();
+  if (!records.some((k) => k.retiredAt === null)) {
+    await store.addSigningKey(newSigningKey(vault, now), now, null);
+    records = await store.listSigningKeys();
+  }
+  const ordered = [...records.filter((k) => k.retiredAt === null), ...records.filter((k) => k.retiredAt !== null)];
+  const keys = ordered.map((record) => {
+    const bytes = vault.open(sealName(record.kid), record.sealedJwk);
+    try {
+      return JSON.parse(Buffer.from(bytes).toString('utf8')) as JsonWebKey;
+    } finally {
+      bytes.fill(0);
+    }
+  });
+  const cookieKey = await sealedSecret(store, vault, 'cookie-keys', 32);
+  return {
+    jwks: { keys },
+    signingKid: ordered[0]!.kid,
+    cookieKeys: [cookieKey.toString('base64url')],
+    pairwiseSalt: await sealedSecret(store, vault, 'pairwise-salt', 32),
+  };
+}

@@ -1,0 +1,127 @@
+/**
+ * The login service's OpenID Connect provider, put together: its store, keys and sites, its
+ * routes on the app (registered before the app listens), and the provider itself, made once the
+ * issuer is known (given, or the listen address with the prefix).
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Provider } from 'oidc-provider';
+import { CodedError } from '../../../protocol/coded-error.ts';
+import type { SeedVault } from '../../server/seed-vault.ts';
+import type { Actor } from '../../store/audit.ts';
+import type { NemIdService } from '../service.ts';
+import { SiteRegistry } from './clients.ts';
+import { loadProviderKeys, rotateSigningKey, type ProviderKeys } from './keys.ts';
+import { checkIssuer, OIDC_PREFIX } from './issuer.ts';
+import { createProvider } from './provider.ts';
+import { registerOidcAdminRoutes } from './admin-routes.ts';
+import { oidcCsrfExemptions, registerOidcRoutes } from './routes.ts';
+import type { OidcStore } from './store/types.ts';
+
+export { checkIssuer, OIDC_PREFIX } from './issuer.ts';
+
+export interface OidcProvider {
+  readonly sites: SiteRegistry;
+  readonly prefix: string;
+  /** Paths a CSRF hook over the app leaves to the provider. */
+  readonly csrfExemptions: readonly RegExp[];
+  /** The issuer, once started. */
+  issuer(): string | undefined;
+  /** Makes the provider (keys loaded or made); `listenUrl` gives the issuer when none was set. */
+  start(listenUrl: string): Promise<void>;
+  /**
+   * Makes a new signing key and signs with it from now on (the provider is made again on the
+   * keys); the retired key stays in the JWKS until its ID tokens have expired. Other nodes of a
+   * cluster sign with the new key from their next start and publish it from then.
+   */
+  rotateKeys(actor: Actor): Promise<{ kid: string; retired: string[] }>;
+  /** A person's live sessions at the provider: when they logged in, and the sites (client ids) they used it for. */
+  sessionsOf(accountId: string): Promise<{ loginAt: number | null; clientIds: string[] }[]>;
+  /**
+   * Ends every provider session of the person: each site they used it for is sent a back-channel
+   * logout, the grants behind them are revoked (their tokens with them), the sessions destroyed.
+   */
+  endSessionsOf(accountId: string): Promise<void>;
+  /** The key id new ID tokens are signed with. */
+  signingKid(): string | undefined;
+}
+
+export async function registerOidc(
+  app: FastifyInstance,
+  options: { service: NemIdService; store: OidcStore; vault: SeedVault; issuer?: string; sweepEveryMs?: number },
+): Promise<OidcProvider> {
+  let provider: Provider | undefined;
+  // A wrong --issuer is refused before the app listens.
+  const given = options.issuer === undefined ? undefined : checkIssuer(options.issuer);
+  let issuer: string | undefined;
+  let keys: ProviderKeys | undefined;
+  let sweeper: NodeJS.Timeout | undefined;
+  app.addHook('onClose', async () => clearInterval(sweeper));
+  const sites = new SiteRegistry(options.store, options.vault, options.service.now);
+  const make = async (at: string) => {
+    keys = await loadProviderKeys(options.store, options.vault);
+    provider = createProvider({ issuer: at, prefix: OIDC_PREFIX, store: options.store, vault: options.vault, service: options.service, keys });
+  };
+  await registerOidcRoutes(app, { prefix: OIDC_PREFIX, provider: () => provider, service: options.service, store: options.store, sites });
+  const oidc: OidcProvider = {
+    sites,
+    prefix: OIDC_PREFIX,
+    csrfExemptions: oidcCsrfExemptions(OIDC_PREFIX),
+    issuer: () => issuer,
+    signingKid: () => keys?.signingKid,
+    async sessionsOf(accountId) {
+      const records = await options.store.listModels('Session', Math.floor(Date.now() / 1000));
+      return records
+        .map((record) => JSON.parse(record.payload) as { accountId?: string; loginTs?: number; authorizations?: Record<string, unknown> })
+        .filter((session) => session.accountId === accountId)
+        .map((session) => ({ loginAt: session.loginTs === undefined ? null : session.loginTs * 1000, clientIds: Object.keys(session.authorizations ?? {}) }));
+    },
+    async endSessionsOf(accountId) {
+      for (const record of await options.store.listModels('Session', Math.floor(Date.now() / 1000))) {
+        const session = JSON.parse(record.payload) as { accountId?: string; authorizations?: Record<string, { sid?: string; grantId?: string }> };
+        if (session.accountId !== accountId) continue;
+        await options.store.destroyModel('Session', record.id);
+        for (const [clientId, authorization] of Object.entries(session.authorizations ?? {})) {
+          if (authorization.grantId) await options.store.revokeGrant(authorization.grantId);
+          const client = provider && (await provider.Client.find(clientId));
+          if (!client?.backchannelLogoutUri || !authorization.sid) continue;
+          await client.backchannelLogout(accountId, authorization.sid).catch((error: unknown) => {
+            app.log.warn({ clientId, error: error instanceof Error ? error.message : String(error) }, 'a site did not take its back-channel logout');
+          });
+        }
+      }
+    },
+    async start(listenUrl) {
+      issuer = given ?? `${listenUrl}${OIDC_PREFIX}`;
+      await make(issuer);
+      sweeper ??= sweepExpired(app, options.store, options.service.now, options.sweepEveryMs ?? SWEEP_EVERY_MS);
+    },
+    async rotateKeys(actor) {
+      if (issuer === undefined) throw new CodedError('NV_STARTING', 'the login service is starting; try again in a moment', 503);
+      const rotated = await rotateSigningKey(options.store, options.vault, actor);
+      await make(issuer);
+      return rotated;
+    },
+  };
+  registerOidcAdminRoutes(app, oidc);
+  return oidc;
+}
+
+/** How often expired codes, sessions, grants, tokens and interaction logins are deleted. */
+export const SWEEP_EVERY_MS = 10 * 60 * 1000;
+
+/** Deletes the provider's expired rows now and then (a failure is logged and tried again next time). */
+function sweepExpired(app: FastifyInstance, store: OidcStore, now: () => number, everyMs: number): NodeJS.Timeout {
+  let running = false;
+  const timer = setInterval(() => {
+    if (running) return;
+    running = true;
+    store
+      .sweepModels(Math.floor(now() / 1000))
+      .catch((error: unknown) => app.log.warn({ error: error instanceof Error ? error.message : String(error) }, 'the expired OpenID Connect rows could not be swept'))
+      .finally(() => {
+        running = false;
+      });
+  }, everyMs);
+  timer.unref();
+  return timer;
+}

@@ -1,0 +1,305 @@
+/**
+ * The OpenID Connect provider's store on the host's SQLite database (owner `oidc`, its own
+ * migrations): the provider's records by model and id, the registered sites, the signing keys,
+ * the sealed secrets and the logins running inside interactions. Every write goes through the
+ * database's group-committed `write()`; consuming a code is one conditional UPDATE, so only one
+ * caller ever consumes it.
+ */
+import type { NewAuditEntry } from '../../../store/audit.ts';
+import type { Migration, SqliteDatabase } from '../../../store/sqlite-database.ts';
+import type { Scope } from '../../store/types.ts';
+import {
+  DuplicateClientError,
+  type ClientRecord,
+  type InteractionLoginChanges,
+  type InteractionLoginRecord,
+  type ModelRecord,
+  type OidcStore,
+  type SigningKeyRecord,
+} from './types.ts';
+
+export const OIDC_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    up: (db) =>
+      db.exec(`
+        CREATE TABLE IF NOT EXISTS oidc_models (
+          model TEXT NOT NULL,
+          id TEXT NOT NULL,
+          payload TEXT NOT NULL,
+          grant_id TEXT,
+          uid TEXT,
+          user_code TEXT,
+          expires_at INTEGER,
+          consumed_at INTEGER,
+          PRIMARY KEY (model, id)
+        ) STRICT;
+        CREATE INDEX IF NOT EXISTS oidc_models_grant ON oidc_models (grant_id);
+        CREATE INDEX IF NOT EXISTS oidc_models_uid ON oidc_models (model, uid);
+        CREATE INDEX IF NOT EXISTS oidc_models_user_code ON oidc_models (model, user_code);
+        CREATE INDEX IF NOT EXISTS oidc_models_expiry ON oidc_models (expires_at);
+        CREATE TABLE IF NOT EXISTS oidc_clients (
+          id TEXT PRIMARY KEY,
+          name TEXT NOT NULL,
+          redirect_uris TEXT NOT NULL,
+          post_logout_redirect_uris TEXT NOT NULL,
+          backchannel_logout_uri TEXT,
+          sealed_secret BLOB NOT NULL,
+          accepted_scopes TEXT NOT NULL,
+          acr_values TEXT NOT NULL,
+          first_party INTEGER NOT NULL CHECK (first_party IN (0, 1)),
+          created_at INTEGER NOT NULL
+        ) STRICT;
+        CREATE TABLE IF NOT EXISTS oidc_signing_keys (
+          kid TEXT PRIMARY KEY,
+          sealed_jwk BLOB NOT NULL,
+          public_jwk TEXT NOT NULL,
+          created_at INTEGER NOT NULL,
+          retired_at INTEGER
+        ) STRICT;
+        CREATE TABLE IF NOT EXISTS oidc_secrets (
+          name TEXT PRIMARY KEY,
+          sealed BLOB NOT NULL
+        ) STRICT;
+        CREATE TABLE IF NOT EXISTS oidc_interaction_logins (
+          uid TEXT PRIMARY KEY,
+          stage TEXT NOT NULL CHECK (stage IN ('password', 'second-step')),
+          person_id TEXT,
+          card_serial TEXT,
+          challenge TEXT,
+          csrf_token TEXT NOT NULL,
+          expires_at INTEGER NOT NULL
+        ) STRICT;`),
+  },
+];
+
+type ModelRow = { model: string; id: string; payload: string; grant_id: string | null; uid: string | null; user_code: string | null; expires_at: number | null; consumed_at: number | null };
+type ClientRow = {
+  id: string;
+  name: string;
+  redirect_uris: string;
+  post_logout_redirect_uris: string;
+  backchannel_logout_uri: string | null;
+  sealed_secret: Buffer;
+  accepted_scopes: string;
+  acr_values: string;
+  first_party: number;
+  created_at: number;
+};
+type KeyRow = { kid: string; sealed_jwk: Buffer; public_jwk: string; created_at: number; retired_at: number | null };
+type LoginRow = { uid: string; stage: InteractionLoginRecord['stage']; person_id: string | null; card_serial: string | null; challenge: string | null; csrf_token: string; expires_at: number };
+
+const LIVE = '(expires_at IS NULL OR expires_at > ?)';
+
+function toModel(row: ModelRow): ModelRecord {
+  return { model: row.model, id: row.id, payload: row.payload, grantId: row.grant_id, uid: row.uid, userCode: row.user_code, expiresAt: row.expires_at, consumedAt: row.consumed_at };
+}
+
+function toClient(row: ClientRow): ClientRecord {
+  return {
+    id: row.id,
+    name: row.name,
+    redirectUris: JSON.parse(row.redirect_uris) as string[],
+    postLogoutRedirectUris: JSON.parse(row.post_logout_redirect_uris) as string[],
+    backchannelLogoutUri: row.backchannel_logout_uri,
+    sealedSecret: new Uint8Array(row.sealed_secret),
+    acceptedScopes: JSON.parse(row.accepted_scopes) as Scope[],
+    acrValues: JSON.parse(row.acr_values) as string[],
+    firstParty: row.first_party === 1,
+    createdAt: row.created_at,
+  };
+}
+
+function toKey(row: KeyRow): SigningKeyRecord {
+  return { kid: row.kid, sealedJwk: new Uint8Array(row.sealed_jwk), publicJwk: row.public_jwk, createdAt: row.created_at, retiredAt: row.retired_at };
+}
+
+function toLogin(row: LoginRow): InteractionLoginRecord {
+  return { uid: row.uid, stage: row.stage, personId: row.person_id, cardSerial: row.card_serial, challenge: row.challenge, csrfToken: row.csrf_token, expiresAt: row.expires_at };
+}
+
+const LOGIN_COLUMNS: Readonly<Record<keyof InteractionLoginChanges, string>> = { stage: 'stage', personId: 'person_id', cardSerial: 'card_serial', challenge: 'challenge' };
+
+export class SqliteOidcStore implements OidcStore {
+  private readonly statements;
+
+  constructor(private readonly database: SqliteDatabase) {
+    database.migrate('oidc', OIDC_MIGRATIONS);
+    const db = database;
+    this.statements = {
+      upsertModel: db.prepare(
+        `INSERT INTO oidc_models (model, id, payload, grant_id, uid, user_code, expires_at, consumed_at)
+         VALUES (@model, @id, @payload, @grantId, @uid, @userCode, @expiresAt, @consumedAt)
+         ON CONFLICT (model, id) DO UPDATE SET payload = excluded.payload, grant_id = excluded.grant_id, uid = excluded.uid,
+           user_code = excluded.user_code, expires_at = excluded.expires_at`,
+      ),
+      findModel: db.prepare<[string, string, number], ModelRow>(`SELECT * FROM oidc_models WHERE model = ? AND id = ? AND ${LIVE}`),
+      findByUid: db.prepare<[string, string, number], ModelRow>(`SELECT * FROM oidc_models WHERE model = ? AND uid = ? AND ${LIVE}`),
+      findByUserCode: db.prepare<[string, string, number], ModelRow>(`SELECT * FROM oidc_models WHERE model = ? AND user_code = ? AND ${LIVE}`),
+      consume: db.prepare<[number, string, string]>('UPDATE oidc_models SET consumed_at = ? WHERE model = ? AND id = ? AND consumed_at IS NULL'),
+      destroy: db.prepare<[string, string]>('DELETE FROM oidc_models WHERE model = ? AND id = ?'),
+      revokeGrant: db.prepare<[string, string]>("DELETE FROM oidc_models WHERE grant_id = ? OR (model = 'Grant' AND id = ?)"),
+      listModels: db.prepare<[string, number], ModelRow>(`SELECT * FROM oidc_models WHERE model = ? AND ${LIVE}`),
+      sweep: db.prepare<[number]>('DELETE FROM oidc_models WHERE expires_at IS NOT NULL AND expires_at <= ?'),
+      insertClient: db.prepare(
+        `INSERT INTO oidc_clients (id, name, redirect_uris, post_logout_redirect_uris, backchannel_logout_uri, sealed_secret, accepted_scopes, acr_values, first_party, created_at)
+         VALUES (@id, @name, @redirectUris, @postLogoutRedirectUris, @backchannelLogoutUri, @sealedSecret, @acceptedScopes, @acrValues, @firstParty, @createdAt)`,
+      ),
+      getClient: db.prepare<[string], ClientRow>('SELECT * FROM oidc_clients WHERE id = ?'),
+      listClients: db.prepare<[], ClientRow>('SELECT * FROM oidc_clients ORDER BY created_at, id'),
+      deleteClient: db.prepare<[string]>('DELETE FROM oidc_clients WHERE id = ?'),
+      deleteClientModels: db.prepare<[string, string]>("DELETE FROM oidc_models WHERE json_extract(payload, '$.clientId') = ? OR (model = 'Client' AND id = ?)"),
+      listKeys: db.prepare<[], KeyRow>('SELECT * FROM oidc_signing_keys ORDER BY created_at DESC, kid'),
+      retireKeys: db.prepare<[number]>('UPDATE oidc_signing_keys SET retired_at = ? WHERE retired_at IS NULL'),
+      insertKey: db.prepare<[string, Buffer, string, number]>('INSERT INTO oidc_signing_keys (kid, sealed_jwk, public_jwk, created_at) VALUES (?, ?, ?, ?)'),
+      dropRetired: db.prepare<[number]>('DELETE FROM oidc_signing_keys WHERE retired_at IS NOT NULL AND retired_at < ?'),
+      getSecret: db.prepare<[string], { sealed: Buffer }>('SELECT sealed FROM oidc_secrets WHERE name = ?'),
+      putSecret: db.prepare<[string, Buffer]>('INSERT INTO oidc_secrets (name, sealed) VALUES (?, ?) ON CONFLICT (name) DO NOTHING'),
+      insertLogin: db.prepare(
+        'INSERT INTO oidc_interaction_logins (uid, stage, person_id, card_serial, challenge, csrf_token, expires_at) VALUES (@uid, @stage, @personId, @cardSerial, @challenge, @csrfToken, @expiresAt)',
+      ),
+      getLogin: db.prepare<[string, number], LoginRow>('SELECT * FROM oidc_interaction_logins WHERE uid = ? AND expires_at > ?'),
+      deleteLogin: db.prepare<[string]>('DELETE FROM oidc_interaction_logins WHERE uid = ?'),
+      sweepLogins: db.prepare<[number]>('DELETE FROM oidc_interaction_logins WHERE expires_at <= ?'),
+    };
+  }
+
+  async upsertModel(record: ModelRecord): Promise<void> {
+    return this.database.write(() => {
+      this.statements.upsertModel.run(record);
+    });
+  }
+
+  async findModel(model: string, id: string, nowSeconds: number): Promise<ModelRecord | undefined> {
+    const row = this.statements.findModel.get(model, id, nowSeconds);
+    return row && toModel(row);
+  }
+
+  async findModelByUid(model: string, uid: string, nowSeconds: number): Promise<ModelRecord | undefined> {
+    const row = this.statements.findByUid.get(model, uid, nowSeconds);
+    return row && toModel(row);
+  }
+
+  async findModelByUserCode(model: string, userCode: string, nowSeconds: number): Promise<ModelRecord | undefined> {
+    const row = this.statements.findByUserCode.get(model, userCode, nowSeconds);
+    return row && toModel(row);
+  }
+
+  async consumeModel(model: string, id: string, nowSeconds: number): Promise<boolean> {
+    return this.database.write(() => this.statements.consume.run(nowSeconds, model, id).changes === 1);
+  }
+
+  async destroyModel(model: string, id: string): Promise<void> {
+    return this.database.write(() => {
+      this.statements.destroy.run(model, id);
+    });
+  }
+
+  async revokeGrant(grantId: string): Promise<void> {
+    return this.database.write(() => {
+      this.statements.revokeGrant.run(grantId, grantId);
+    });
+  }
+
+  async listModels(model: string, nowSeconds: number): Promise<ModelRecord[]> {
+    return this.statements.listModels.all(model, nowSeconds).map(toModel);
+  }
+
+  async sweepModels(nowSeconds: number): Promise<number> {
+    return this.database.write(() => {
+      this.statements.sweepLogins.run(nowSeconds * 1000);
+      return this.statements.sweep.run(nowSeconds).changes;
+    });
+  }
+
+  async insertClient(client: ClientRecord, audit: NewAuditEntry): Promise<void> {
+    return this.database.write(() => {
+      try {
+        this.statements.insertClient.run({
+          ...client,
+          redirectUris: JSON.stringify(client.redirectUris),
+          postLogoutRedirectUris: JSON.stringify(client.postLogoutRedirectUris),
+          sealedSecret: Buffer.from(client.sealedSecret),
+          acceptedScopes: JSON.stringify(client.acceptedScopes),
+          acrValues: JSON.stringify(client.acrValues),
+          firstParty: client.firstParty ? 1 : 0,
+        });
+      } catch (error) {
+        if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new DuplicateClientError(client.id);
+        throw error;
+      }
+      this.database.insertAudit(audit);
+    });
+  }
+
+  async getClient(id: string): Promise<ClientRecord | undefined> {
+    const row = this.statements.getClient.get(id);
+    return row && toClient(row);
+  }
+
+  async listClients(): Promise<ClientRecord[]> {
+    return this.statements.listClients.all().map(toClient);
+  }
+
+  async deleteClient(id: string, audit: NewAuditEntry): Promise<boolean> {
+    return this.database.write(() => {
+      if (this.statements.deleteClient.run(id).changes === 0) return false;
+      this.statements.deleteClientModels.run(id, id);
+      this.database.insertAudit(audit);
+      return true;
+    });
+  }
+
+  async listSigningKeys(): Promise<SigningKeyRecord[]> {
+    return this.statements.listKeys.all().map(toKey);
+  }
+
+  async addSigningKey(key: SigningKeyRecord, retiredAt: number, audit: NewAuditEntry | null): Promise<void> {
+    return this.database.write(() => {
+      this.statements.retireKeys.run(retiredAt);
+      this.statements.insertKey.run(key.kid, Buffer.from(key.sealedJwk), key.publicJwk, key.createdAt);
+      if (audit) this.database.insertAudit(audit);
+    });
+  }
+
+  async dropRetiredKeys(before: number): Promise<number> {
+    return this.database.write(() => this.statements.dropRetired.run(before).changes);
+  }
+
+  async getSecret(name: string): Promise<Uint8Array | undefined> {
+    const row = this.statements.getSecret.get(name);
+    return row && new Uint8Array(row.sealed);
+  }
+
+  async putSecretIfAbsent(name: string, sealed: Uint8Array): Promise<Uint8Array> {
+    return this.database.write(() => {
+      this.statements.putSecret.run(name, Buffer.from(sealed));
+      return new Uint8Array(this.statements.getSecret.get(name)!.sealed);
+    });
+  }
+
+  async insertInteractionLogin(record: InteractionLoginRecord): Promise<void> {
+    return this.database.write(() => {
+      this.statements.insertLogin.run(record);
+    });
+  }
+
+  async getInteractionLogin(uid: string, nowMs: number): Promise<InteractionLoginRecord | undefined> {
+    const row = this.statements.getLogin.get(uid, nowMs);
+    return row && toLogin(row);
+  }
+
+  async updateInteractionLogin(uid: string, changes: InteractionLoginChanges): Promise<void> {
+    return this.database.write(() => this.database.update({ table: 'oidc_interaction_logins', key: 'uid', columns: LOGIN_COLUMNS }, uid, changes));
+  }
+
+  async deleteInteractionLogin(uid: string): Promise<void> {
+    return this.database.write(() => {
+      this.statements.deleteLogin.run(uid);
+    });
+  }
+
+  async appendAudit(entry: NewAuditEntry): Promise<void> {
+    return this.database.write(() => this.database.insertAudit(entry));
+  }
+}

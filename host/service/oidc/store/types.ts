@@ -1,0 +1,118 @@
+/**
+ * What the OpenID Connect provider keeps, behind one interface so that the SQLite store and a
+ * PostgreSQL store are interchangeable: the provider's own records (grants, sessions, codes,
+ * tokens, interactions) as opaque payloads by model and id, the sites an operator registered with
+ * their policy, the signing keys and the sealed secrets (pairwise salt, cookie keys), and the
+ * state of a login running inside an interaction. Nothing here is a secret in the clear: keys,
+ * salts and client secrets are sealed under the master key before they reach the store.
+ */
+import type { NewAuditEntry } from '../../../store/audit.ts';
+import type { Scope } from '../../store/types.ts';
+
+/** One record of the provider (oidc-provider's adapter payload), with what it is found by besides its id. */
+export interface ModelRecord {
+  readonly model: string;
+  readonly id: string;
+  /** The provider's payload, as JSON text. */
+  readonly payload: string;
+  readonly grantId: string | null;
+  readonly uid: string | null;
+  readonly userCode: string | null;
+  /** Unix seconds; null when it does not expire. */
+  readonly expiresAt: number | null;
+  /** Unix seconds when it was consumed (a code, a refresh token), or null. */
+  readonly consumedAt: number | null;
+}
+
+/** A site that logs people in through the provider (a relying party), as the operator registered it. */
+export interface ClientRecord {
+  readonly id: string;
+  readonly name: string;
+  /** Exact redirect URIs. */
+  readonly redirectUris: readonly string[];
+  readonly postLogoutRedirectUris: readonly string[];
+  /** Where back-channel logout tokens are posted, or null. */
+  readonly backchannelLogoutUri: string | null;
+  /** The client secret, sealed under the master key (shown once when made). */
+  readonly sealedSecret: Uint8Array;
+  /** The scopes of person (full, bank-only, view-only) the site accepts; others get access_denied. */
+  readonly acceptedScopes: readonly Scope[];
+  /** The `acr` values the site may ask for. */
+  readonly acrValues: readonly string[];
+  /** A first-party site is not asked for consent. */
+  readonly firstParty: boolean;
+  readonly createdAt: number;
+}
+
+/** A signing key: its private JWK sealed, its public JWK in the clear, and when it stopped signing. */
+export interface SigningKeyRecord {
+  readonly kid: string;
+  readonly sealedJwk: Uint8Array;
+  readonly publicJwk: string;
+  readonly createdAt: number;
+  /** Unix ms it was retired by a rotation (it still verifies what it signed until that expires), or null while it signs. */
+  readonly retiredAt: number | null;
+}
+
+export type InteractionLoginStage = 'password' | 'second-step';
+
+/** A login in progress inside one provider interaction (its uid): which step, whose, and its form token. */
+export interface InteractionLoginRecord {
+  readonly uid: string;
+  readonly stage: InteractionLoginStage;
+  readonly personId: string | null;
+  readonly cardSerial: string | null;
+  readonly challenge: string | null;
+  readonly csrfToken: string;
+  readonly expiresAt: number;
+}
+
+export type InteractionLoginChanges = Partial<Pick<InteractionLoginRecord, 'stage' | 'personId' | 'cardSerial' | 'challenge'>>;
+
+export interface OidcStore {
+  upsertModel(record: ModelRecord): Promise<void>;
+  /** The record, unless it has expired at `nowSeconds`. */
+  findModel(model: string, id: string, nowSeconds: number): Promise<ModelRecord | undefined>;
+  findModelByUid(model: string, uid: string, nowSeconds: number): Promise<ModelRecord | undefined>;
+  findModelByUserCode(model: string, userCode: string, nowSeconds: number): Promise<ModelRecord | undefined>;
+  /** Marks it consumed if it was not: true for the one caller that did (across every node on the store). */
+  consumeModel(model: string, id: string, nowSeconds: number): Promise<boolean>;
+  destroyModel(model: string, id: string): Promise<void>;
+  /** Removes every record issued under the grant (codes, tokens), and the grant. */
+  revokeGrant(grantId: string): Promise<void>;
+  /** Every live session record (to find a person's sessions), as payloads. */
+  listModels(model: string, nowSeconds: number): Promise<ModelRecord[]>;
+  /** Deletes records expired before `nowSeconds`. */
+  sweepModels(nowSeconds: number): Promise<number>;
+
+  insertClient(client: ClientRecord, audit: NewAuditEntry): Promise<void>;
+  getClient(id: string): Promise<ClientRecord | undefined>;
+  listClients(): Promise<ClientRecord[]>;
+  /** Removes the site and every record the provider holds for it; false if there was none. */
+  deleteClient(id: string, audit: NewAuditEntry): Promise<boolean>;
+
+  listSigningKeys(): Promise<SigningKeyRecord[]>;
+  /** Adds `key` as the signing key, retiring the others that sign at `retiredAt`. */
+  addSigningKey(key: SigningKeyRecord, retiredAt: number, audit: NewAuditEntry | null): Promise<void>;
+  /** Deletes retired keys retired before `before` (what they signed has expired). */
+  dropRetiredKeys(before: number): Promise<number>;
+
+  /** A sealed secret by name (pairwise salt, cookie keys). */
+  getSecret(name: string): Promise<Uint8Array | undefined>;
+  /** Stores it unless one is there already; the one stored is returned (every node ends up with the same). */
+  putSecretIfAbsent(name: string, sealed: Uint8Array): Promise<Uint8Array>;
+
+  insertInteractionLogin(record: InteractionLoginRecord): Promise<void>;
+  getInteractionLogin(uid: string, nowMs: number): Promise<InteractionLoginRecord | undefined>;
+  updateInteractionLogin(uid: string, changes: InteractionLoginChanges): Promise<void>;
+  deleteInteractionLogin(uid: string): Promise<void>;
+
+  appendAudit(entry: NewAuditEntry): Promise<void>;
+}
+
+export class DuplicateClientError extends Error {
+  constructor(readonly clientId: string) {
+    super(`a site with client id ${clientId} is registered already`);
+    this.name = 'DuplicateClientError';
+  }
+}

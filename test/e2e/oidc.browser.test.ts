@@ -1,0 +1,274 @@
+/**
+ * The login service as an OpenID Connect provider, in real headless Chromium against the real
+ * server (real SQLite file) and the lab's sites as relying parties on openid-client, each on a
+ * loopback address of its own: a person logs in at the net bank with a code card key, comes back
+ * with the right claims, then goes to the tax office on the provider's SSO session (after consent)
+ * and again with prompt=login; `sub` differs between the sites and stays the same at one.
+ */
+import { createPublicKey, verify, type JsonWebKey } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { Page } from 'playwright-core';
+import { startSite, type RunningSite, type SiteKind } from '../../host/lab/sites/relying-party.ts';
+import type { Scope } from '../../host/service/store/types.ts';
+import { ACR } from '../../host/service/oidc/claims.ts';
+import { chromium, reportMissingChromium } from '../support/browser.ts';
+import { cprOfAge, freshPassword, readLetterInLab, shownNumber, startServiceRig, stepOne, submit, type Person, type ServiceRig } from '../support/service-rig.ts';
+
+reportMissingChromium();
+
+function jwtHeader(token: string): { kid?: string; alg?: string } {
+  return JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString('utf8')) as { kid?: string; alg?: string };
+}
+
+/** The kid of the published key whose RS256 signature the token carries, or undefined. */
+function signedBy(token: string, keys: readonly (JsonWebKey & { kid: string })[]): string | undefined {
+  const [head, payload, signature] = token.split('.') as [string, string, string];
+  const key = keys.find((candidate) => candidate.kid === jwtHeader(token).kid);
+  if (!key) return undefined;
+  return verify('RSA-SHA256', Buffer.from(`${head}.${payload}`), createPublicKey({ key, format: 'jwk' }), Buffer.from(signature, 'base64url')) ? key.kid : undefined;
+}
+
+describe.skipIf(!chromium.available)('OpenID Connect: the lab sites log in through the provider', () => {
+  let rig: ServiceRig;
+  const sites: RunningSite[] = [];
+  let bank: RunningSite;
+  let tax: RunningSite;
+
+  async function site(kind: SiteKind, title: string, host: string, acceptedScopes: Scope[], firstParty: boolean): Promise<RunningSite> {
+    const running = await startSite({
+      kind,
+      title,
+      host,
+      port: 0,
+      issuer: rig.server.oidc.issuer()!,
+      register: async (urls) => {
+        const { site: made, clientSecret } = await rig.server.oidc.sites.add(
+          { name: title, redirectUris: [urls.redirectUri], postLogoutRedirectUris: [urls.postLogoutRedirectUri], backchannelLogoutUri: urls.backchannelLogoutUri, acceptedScopes, firstParty, allowInsecureLoopback: true },
+          { name: 'test' },
+        );
+        return { clientId: made.clientId, clientSecret: rig.typedSecret(clientSecret) };
+      },
+    });
+    sites.push(running);
+    return running;
+  }
+
+  beforeAll(async () => {
+    rig = await startServiceRig('oidc');
+    bank = await site('net-bank', 'Net bank', '127.0.0.2', ['full', 'bank-only', 'view-only'], true);
+    tax = await site('tax-office', 'Tax office', '127.0.0.3', ['full'], false);
+  });
+  afterAll(async () => {
+    for (const running of sites) await running.close();
+    await rig?.close();
+  });
+
+  /** A person with a code card who has chosen their own credentials at the service. */
+  async function cardPerson(name: string, userId: string, order: { cpr?: string; birthDate?: string } = { cpr: cprOfAge(40) }) {
+    const person = await rig.newPerson();
+    const { letterId } = await rig.orderPerson({ name, ...order });
+    const letter = await readLetterInLab(person.lab, letterId);
+    const frame = person.service();
+    await stepOne(frame, letter.nemId!, rig.typedSecret(letter.temporaryPassword!));
+    await frame.fill('#key', rig.typedKey(letter.keys.get((await shownNumber(frame))!)!));
+    await submit(frame, '#key-submit');
+    const password = rig.typedSecret(freshPassword(userId));
+    await frame.fill('#new-user-id', userId);
+    await frame.fill('#new-password', password);
+    await frame.fill('#new-password-again', password);
+    expect(await submit(frame, '#choose-submit')).toMatchObject({ path: '/self-service' });
+    return { person, userId, password, keys: letter.keys, nemId: letter.nemId! };
+  }
+
+  /** The two steps at the provider's interaction: user-id and password, then the card key asked for. */
+  async function twoSteps(page: Page, userId: string, password: string, keys: ReadonlyMap<string, string>) {
+    expect(new URL(page.url()).pathname).toMatch(/^\/oidc\/interaction\/[^/]+$/);
+    expect(await stepOne(page, userId, password)).toMatchObject({ status: 200, path: expect.stringMatching(/\/login\/key$/) });
+    await page.fill('#key', rig.typedKey(keys.get((await shownNumber(page))!)!));
+    await Promise.all([page.waitForURL((url) => url.host !== new URL(rig.server.url).host), page.click('#key-submit')]);
+  }
+
+  async function visit(person: Person, url: string): Promise<Page> {
+    const page = await person.context.newPage();
+    await page.goto(url);
+    return page;
+  }
+
+  it('a card key at the net bank, then the tax office on the SSO session and with prompt=login: right claims, a sub per site', async () => {
+    const anna = await cardPerson('Anna Oidc', 'anna.oidc');
+    const page = await visit(anna.person, `${bank.url}/login`);
+    await twoSteps(page, anna.userId, anna.password, anna.keys);
+    expect(new URL(page.url()).origin).toBe(bank.url);
+    expect(await page.textContent('#claim-name')).toBe('Anna Oidc');
+    expect(await page.textContent('#claim-scope')).toBe('full');
+    expect(await page.textContent('#claim-acr')).toBe(ACR.substantial);
+    expect(await page.textContent('#claim-amr')).toBe('pwd otp');
+    expect(await page.textContent('#claim-organisation')).toBe('none');
+    const bankSub = (await page.textContent('#claim-sub'))!;
+    expect(bankSub).toMatch(/^[A-Za-z0-9_-]{43}$/);
+
+    // The tax office: no login asked (the provider's session), but consent, since it is not first-party.
+    await page.goto(`${tax.url}/login`);
+    expect(new URL(page.url()).pathname).toMatch(/^\/oidc\/interaction\//);
+    expect(await page.textContent('#consent-site')).toBe('Tax office');
+    await Promise.all([page.waitForURL((url) => url.origin === tax.url), page.click('#consent-allow')]);
+    const taxSub = (await page.textContent('#claim-sub'))!;
+    expect(taxSub).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(taxSub).not.toBe(bankSub);
+
+    // prompt=login: a fresh two-step, and the same sub at the same site.
+    await page.goto(`${tax.url}/login?prompt=login`);
+    await twoSteps(page, anna.userId, anna.password, anna.keys);
+    expect(new URL(page.url()).origin).toBe(tax.url);
+    expect(await page.textContent('#claim-sub')).toBe(taxSub);
+  });
+
+  it('an authorization request without PKCE, or with a redirect URI not registered exactly, is refused', async () => {
+    const issuer = rig.server.oidc.issuer()!;
+    const authorize = (params: Record<string, string>) => fetch(`${issuer}/auth?${new URLSearchParams(params)}`, { redirect: 'manual' });
+    const redirectUri = `${bank.url}/callback`;
+    const base = { client_id: bank.clientId, response_type: 'code', scope: 'openid', state: 'st', nonce: 'nn' };
+    const withPkce = { ...base, code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' };
+
+    const noPkce = await authorize({ ...base, redirect_uri: redirectUri });
+    expect(noPkce.status).toBe(303);
+    const back = new URL(noPkce.headers.get('location')!);
+    expect(back.origin + back.pathname).toBe(redirectUri);
+    expect(back.searchParams.get('error')).toBe('invalid_request');
+    expect(back.searchParams.get('error_description')).toMatch(/PKCE/);
+
+    const plain = await authorize({ ...withPkce, code_challenge_method: 'plain', redirect_uri: redirectUri });
+    expect(new URL(plain.headers.get('location')!).searchParams.get('error')).toBe('invalid_request');
+
+    for (const wrong of [`${redirectUri}/`, `${redirectUri}?x=1`, `${bank.url.replace('127.0.0.2', '127.0.0.9')}/callback`]) {
+      const answer = await authorize({ ...withPkce, redirect_uri: wrong });
+      expect(answer.status, wrong).toBe(400);
+      expect(answer.headers.get('location'), 'never sent to an unregistered address').toBeNull();
+      expect(await answer.text()).toContain('redirect_uri');
+    }
+  });
+
+  it('after a key rotation new ID tokens carry the new key id, and one signed before still verifies by the JWKS', async () => {
+    const bo = await cardPerson('Bo Rotation', 'bo.rotation');
+    const page = await visit(bo.person, `${bank.url}/login`);
+    await twoSteps(page, bo.userId, bo.password, bo.keys);
+    expect(await page.textContent('#claim-name')).toBe('Bo Rotation');
+    const before = bank.idTokens.at(-1)!;
+    const oldKid = jwtHeader(before).kid;
+    expect(oldKid).toBe(rig.server.oidc.signingKid());
+
+    const rotated = await rig.server.oidc.rotateKeys({ name: 'test' });
+    expect(rotated.retired).toEqual([oldKid]);
+    // The net bank is first-party: on the provider's session, straight back with a new ID token.
+    await page.goto(`${bank.url}/login`);
+    await page.waitForURL((url) => url.origin === bank.url && url.pathname === '/');
+    expect(await page.textContent('#claim-name')).toBe('Bo Rotation');
+    const after = bank.idTokens.at(-1)!;
+    expect(after).not.toBe(before);
+    expect(jwtHeader(after).kid).toBe(rotated.kid);
+
+    const jwks = (await (await fetch(`${rig.server.oidc.issuer()}/jwks`)).json()) as { keys: (JsonWebKey & { kid: string })[] };
+    expect(jwks.keys.map((key) => key.kid)).toEqual([rotated.kid, oldKid]);
+    expect(signedBy(before, jwks.keys), 'the token signed before the rotation still verifies').toBe(oldKid);
+    expect(signedBy(after, jwks.keys)).toBe(rotated.kid);
+  });
+
+  /** At the tax office on the provider's session: consent asked (not first-party), then signed in. */
+  async function consentAtTax(page: Page) {
+    await page.goto(`${tax.url}/login`);
+    expect(await page.textContent('#consent-site')).toBe('Tax office');
+    await Promise.all([page.waitForURL((url) => url.origin === tax.url), page.click('#consent-allow')]);
+    expect(await page.textContent('#signed-in')).toBe('You are logged in.');
+  }
+
+  async function signedOutAt(page: Page, at: RunningSite): Promise<boolean> {
+    await page.goto(`${at.url}/`);
+    return (await page.locator('#signed-out').count()) === 1;
+  }
+
+  it('logging out at the provider ends the session at every site by back-channel logout; blocking the card ends it too', async () => {
+    const cleo = await cardPerson('Cleo Logout', 'cleo.logout');
+    const page = await visit(cleo.person, `${bank.url}/login`);
+    await twoSteps(page, cleo.userId, cleo.password, cleo.keys);
+    await consentAtTax(page);
+    const heard = () => [bank.backchannelLogouts.length, tax.backchannelLogouts.length];
+    const before = heard();
+
+    // RP-initiated logout at the net bank: the provider asks, then tells both sites.
+    await page.goto(`${bank.url}/`);
+    await Promise.all([page.waitForURL((url) => url.pathname.startsWith('/oidc/')), page.click('#site-logout')]);
+    await Promise.all([page.waitForURL((url) => url.origin === bank.url), page.click('#logout-confirm')]);
+    expect(heard()).toEqual([before[0]! + 1, before[1]! + 1]);
+    expect(await signedOutAt(page, tax), 'the tax office ended its session on the back-channel logout').toBe(true);
+
+    // In again at both; then the person blocks their card in self-service.
+    await page.goto(`${bank.url}/login`);
+    await twoSteps(page, cleo.userId, cleo.password, cleo.keys);
+    await consentAtTax(page);
+    expect(await rig.server.oidc.sessionsOf(cleo.nemId)).toHaveLength(1);
+    const again = heard();
+    const frame = cleo.person.service();
+    await frame.goto(`${rig.server.url}/self-service`);
+    const serial = (await frame.locator('#cards .block-button').first().getAttribute('data-id'))!;
+    await submit(frame, `.block-button[data-id="${serial}"]`);
+    await frame.click('#confirm-submit');
+    await frame.waitForURL((url) => url.searchParams.get('done') === 'blocked');
+
+    expect(heard(), 'each site was sent a back-channel logout').toEqual([again[0]! + 1, again[1]! + 1]);
+    expect(await signedOutAt(page, bank)).toBe(true);
+    expect(await signedOutAt(page, tax)).toBe(true);
+    expect(await rig.server.oidc.sessionsOf(cleo.nemId), 'no provider session left').toEqual([]);
+    // The SSO session is gone: the net bank's login asks for the two steps again.
+    await page.goto(`${bank.url}/login`);
+    expect(new URL(page.url()).pathname).toMatch(/^\/oidc\/interaction\/[^/]+$/);
+  }, 180_000);
+
+  it('a view-only and a bank-only person are refused by the tax office: access_denied back to the site, which says why', async () => {
+    const people = [
+      { name: 'Kim Kontokig', userId: 'kim.kontokig', order: { cpr: cprOfAge(14) }, what: 'view-only' },
+      { name: 'Bent Bankonly', userId: 'bent.bankonly', order: { birthDate: '1980-05-01' }, what: 'bank-only' },
+    ];
+    for (const { name, userId, order, what } of people) {
+      const who = await cardPerson(name, userId, order);
+      const page = await visit(who.person, `${tax.url}/login`);
+      await twoSteps(page, who.userId, who.password, who.keys);
+      expect(new URL(page.url()).origin).toBe(tax.url);
+      const refused = await page.textContent('#refused');
+      expect(refused, what).toContain('access_denied');
+      expect(refused, what).toContain(`Tax office does not accept a ${what} NemID`);
+      expect(await page.locator('#signed-in').count(), what).toBe(0);
+    }
+  }, 180_000);
+
+  it('max_age is honoured: a session younger than it lets the site straight in, an older one asks for the two steps again', async () => {
+    const max = await cardPerson('Max Alder', 'max.alder');
+    const page = await visit(max.person, `${bank.url}/login`);
+    await twoSteps(page, max.userId, max.password, max.keys);
+    expect(await page.textContent('#claim-name')).toBe('Max Alder');
+    const [session] = await rig.server.oidc.sessionsOf(max.nemId);
+    const loginSecond = Math.floor(session!.loginAt! / 1000);
+
+    await page.goto(`${bank.url}/login?max_age=3600`);
+    await page.waitForURL((url) => url.origin === bank.url && url.pathname === '/');
+    expect(await page.textContent('#claim-name')).toBe('Max Alder');
+
+    // The provider counts in whole seconds (and openid-client turns max_age=0 into prompt=login): max_age=1, once more than a second has passed.
+    await vi.waitFor(() => expect(Math.floor(Date.now() / 1000)).toBeGreaterThan(loginSecond + 1), { timeout: 5_000, interval: 100 });
+    await page.goto(`${bank.url}/login?max_age=1`);
+    expect(new URL(page.url()).pathname).toMatch(/^\/oidc\/interaction\/[^/]+$/);
+    expect(await page.locator('#user-id').count(), 'the login page, not straight back').toBe(1);
+  }, 120_000);
+
+  it('request logging redacts a query string\'s code, state, nonce, PKCE challenge and ID token hint', async () => {
+    const secretParameter = /[?&](code|state|nonce|code_challenge|code_verifier|id_token_hint)=([^&"\s]*)/g;
+    const logged = rig.logLines.flatMap((line) => [...line.matchAll(secretParameter)].map((match) => ({ name: match[1], value: match[2] })));
+    expect(logged.some((entry) => entry.name === 'state'), 'the provider\'s authorization requests were logged').toBe(true);
+    expect(logged.filter((entry) => entry.value !== '[redacted]')).toEqual([]);
+    for (const token of [...bank.idTokens, ...tax.idTokens]) expect(rig.logLines.filter((line) => line.includes(token.split('.')[2]!))).toEqual([]);
+  });
+
+  it('no password, card key, client secret or other typed secret in any answer, console line, log line or audit row', async () => {
+    expect(rig.secretCounts().texts).toBeGreaterThan(2);
+    expect(await rig.leaks()).toEqual([]);
+  });
+});
