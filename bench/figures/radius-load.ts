@@ -8,14 +8,14 @@
  * (a login waits for its scrypt) from a load generator of the `radius` package, each with a
  * Message-Authenticator.
  */
+import { startTestHost } from '../../test/support/in-process-host.ts';
 import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
 import fs from 'node:fs';
 import path from 'node:path';
 import radius from 'radius';
-import { startHost } from '../../host/start.ts';
 import { referenceHotp } from '../../test/support/oath-reference.ts';
-import { tempDir, TEST_ADMIN_KEY, TEST_CLIENT_KEY, toolAvailable } from '../../test/support/processes.ts';
+import { tempDir, toolAvailable } from '../../test/support/processes.ts';
 import { rate, type Row } from '../table.ts';
 
 const SECRET = 'bench-radius-shared-secret';
@@ -129,13 +129,7 @@ async function startFreeradius(dir: string, port: number): Promise<() => Promise
 
 export async function radiusRows(): Promise<Row[]> {
   const dir = tempDir('bench-radius');
-  const host = await startHost({
-    dbFile: path.join(dir, 'server', 'tokens.db'),
-    port: 0,
-    apiKeys: { admin: TEST_ADMIN_KEY, client: TEST_CLIENT_KEY },
-    rateLimitPerSecond: 0,
-    secureCookies: false,
-    env: {},
+  const host = await startTestHost(dir, {
     radius: { port: 0, clients: [{ name: 'bench', address: '127.0.0.1', secret: SECRET }] },
   });
   let ours: Awaited<ReturnType<typeof drive>>;

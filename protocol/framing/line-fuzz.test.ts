@@ -141,7 +141,7 @@ function expectFor(raw: Uint8Array, model: Model): Expectation {
       return {
         kind: 'ok',
         id,
-        fields: { ...IDENTITY, enrolled: '1', mode: 'hotp', algorithm: 'sha1', digits: '6', counter: String(START_COUNTER), battery: '100', ...state },
+        fields: { ...IDENTITY, enrolled: '1', mode: 'hotp', algorithm: 'sha1', digits: '6', counter: String(START_COUNTER), battery: '100', ...state, volume: '0', speed: '3' },
       };
     case 'status':
       return { kind: 'ok', id, fields: { enrolled: '1', counter: String(START_COUNTER), battery: '100', ...state, busy: '0', uptime: String(UPTIME) } };
@@ -447,6 +447,8 @@ function finalChecks(rig: Rig, model: Model): void {
     battery: '100',
     clock: String(model.clock),
     push: model.push ? '1' : '0',
+    volume: '0',
+    speed: '3',
   });
   expect(rig.ok('status')).toMatchObject({ enrolled: '1', counter: String(START_COUNTER), busy: '0' });
   // the seed is the one enrolled: the next press shows RFC 4226's code for the counter it was left at

@@ -214,11 +214,15 @@ describe.skipIf(!chromium.available)('every flow with the keyboard alone', () =>
     const pressed = lab.waitForResponse((response) => new URL(response.url()).pathname === '/lab/token/press');
     await lab.keyboard.press('Space');
     expect((await pressed).status()).toBe(200);
-    // TODO(issue 17, talking token): read the code from the lab's polite live region that announces
-    // each new code once it is on main; until then it comes from the lab's debug-link API.
-    const face = (await (await lab.request.get(new URL('/lab/token/display', rig.server.url).toString())).json()) as { on: boolean; display: string };
-    expect(face.on).toBe(true);
-    expect(face.display).toMatch(/^\d{6}$/);
+    // The code as a screen reader hears it: from the lab's polite live region, not from the display.
+    const region = lab.locator('#token-announcement');
+    expect(await region.getAttribute('aria-live')).toBe('polite');
+    await lab.waitForFunction(`(document.getElementById('token-announcement')?.dataset.code ?? '').length > 0`);
+    const announced = (await region.textContent()) ?? '';
+    const code = (/(\d(?: \d){5})\s*$/.exec(announced)?.[1] ?? '').replace(/ /g, '');
+    expect(code, `the live region said "${announced}"`).toMatch(/^\d{6}$/);
+    expect(await region.getAttribute('data-code')).toBe(code);
+    const face = { display: code };
 
     await labContext.close();
     await expectFocusOn(page, 'code', 'the code field still has the focus');

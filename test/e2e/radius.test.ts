@@ -6,13 +6,14 @@
  * request without Message-Authenticator gets no answer. Every decision is in the audit log. And
  * `noegleviser server --radius-port --radius-clients` starts it, refusing a bad clients file.
  */
+import { startTestHost } from '../support/in-process-host.ts';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHost, type RunningHost } from '../../host/start.ts';
+import type { RunningHost } from '../../host/start.ts';
 import { debianTool } from '../support/debian-tools.ts';
 import { referenceHotp } from '../support/oath-reference.ts';
-import { cli, startServerProcess, tempDir, TEST_ADMIN_KEY, TEST_CLIENT_KEY } from '../support/processes.ts';
+import { cli, startServerProcess, tempDir } from '../support/processes.ts';
 import { radclient } from '../support/radclient.ts';
 
 const SECRET = 'radius-e2e-shared-secret';
@@ -33,13 +34,7 @@ describe.skipIf(!HAVE_RADCLIENT)('RADIUS through the login service, asked by rad
   const ask = (attributes: string[], tries?: number) => radclient(port, SECRET, attributes, { tries });
 
   beforeAll(async () => {
-    host = await startHost({
-      dbFile: path.join(dir, 'server', 'tokens.db'),
-      port: 0,
-      apiKeys: { admin: TEST_ADMIN_KEY, client: TEST_CLIENT_KEY },
-      rateLimitPerSecond: 0,
-      secureCookies: false,
-      env: {},
+    host = await startTestHost(dir, {
       radius: { port: 0, clients: [{ name: 'radclient', address: '127.0.0.1', secret: SECRET }] },
     });
     port = host.radius!.port;

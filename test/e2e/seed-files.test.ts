@@ -6,10 +6,11 @@
  * fresh server → the same codes verify there (oathtool as referee for users.oath).
  */
 import { execFileSync } from 'node:child_process';
+import { startTestHost } from '../support/in-process-host.ts';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHost, type RunningHost } from '../../host/start.ts';
+import type { RunningHost } from '../../host/start.ts';
 import { debianTool } from '../support/debian-tools.ts';
 import { referenceHotp } from '../support/oath-reference.ts';
 import { api, cli, tempDir, TEST_ADMIN_KEY, TEST_CLIENT_KEY, type CliResult } from '../support/processes.ts';
@@ -19,17 +20,6 @@ const figure = (n: number) => path.join(FIXTURES, `rfc6030-figure${n}.xml`);
 const RFC_SECRET = Buffer.from('12345678901234567890');
 const HAVE_OATHTOOL = debianTool('oathtool', 'oathtool', 'oathtool as the round trips\' referee');
 
-async function startTestHost(dir: string, options: { allowExport?: boolean; now?: () => number } = {}): Promise<RunningHost> {
-  return startHost({
-    dbFile: path.join(dir, 'server', 'tokens.db'),
-    port: 0,
-    apiKeys: { admin: TEST_ADMIN_KEY, client: TEST_CLIENT_KEY },
-    rateLimitPerSecond: 0,
-    secureCookies: false,
-    env: {},
-    ...options,
-  });
-}
 
 function runner(host: RunningHost, dir: string) {
   const env = { NOEGLEVISER_SERVER: host.url, NOEGLEVISER_ADMIN_KEY: TEST_ADMIN_KEY, NOEGLEVISER_CLIENT_KEY: TEST_CLIENT_KEY, XDG_CONFIG_HOME: path.join(dir, 'config') };

@@ -7,11 +7,12 @@
  * challenge, with `pass` as the code alone or the person's password followed by the code
  * (otppin=userstore). Who may call: the client key, or a network given with --validate-allow.
  */
+import { startTestHost } from '../support/in-process-host.ts';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHost, type RunningHost } from '../../host/start.ts';
+import type { RunningHost } from '../../host/start.ts';
 import { referenceHotp } from '../support/oath-reference.ts';
-import { tempDir, TEST_ADMIN_KEY, TEST_CLIENT_KEY } from '../support/processes.ts';
+import { tempDir, TEST_CLIENT_KEY } from '../support/processes.ts';
 
 const SEED = Buffer.alloc(20, 0x5a);
 const LOCK_SEED = Buffer.alloc(20, 0x6b);
@@ -31,17 +32,8 @@ async function post(host: RunningHost, body: Record<string, string> | string, op
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 }
 
-async function startTestHost(dir: string, validateAllow: string[]): Promise<RunningHost> {
-  return startHost({
-    dbFile: path.join(dir, 'server', 'tokens.db'),
-    port: 0,
-    apiKeys: { admin: TEST_ADMIN_KEY, client: TEST_CLIENT_KEY },
-    rateLimitPerSecond: 0,
-    secureCookies: false,
-    env: {},
-    policy: { maxFail: 3 },
-    validateAllow,
-  });
+function startValidateHost(dir: string, validateAllow: string[]): Promise<RunningHost> {
+  return startTestHost(dir, { policy: { maxFail: 3 }, validateAllow });
 }
 
 /** A person with a user-id and password of their own, holding an HOTP token. */
@@ -58,7 +50,7 @@ describe('POST /validate/check, as privacyIDEA 3.x answers it', () => {
   let host: RunningHost;
   beforeAll(async () => {
     // A plugin on this machine sends no key: loopback is listed, as --validate-allow 127.0.0.1/32 lists it.
-    host = await startTestHost(dir, ['127.0.0.1/32', '::1/128']);
+    host = await startValidateHost(dir, ['127.0.0.1/32', '::1/128']);
     await personWithToken(host, 'jenshansen', 'PI-HOTP-1', SEED);
     await personWithToken(host, 'karenmadsen', 'PI-LOCK-1', LOCK_SEED);
   });
@@ -164,7 +156,7 @@ describe('who may call /validate/check', () => {
   const dir = tempDir('validate-check-access');
   let host: RunningHost;
   beforeAll(async () => {
-    host = await startTestHost(dir, ['10.0.0.0/8']);
+    host = await startValidateHost(dir, ['10.0.0.0/8']);
     await personWithToken(host, 'jenshansen', 'PI-HOTP-2', SEED);
   });
   afterAll(async () => {

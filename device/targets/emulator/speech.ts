@@ -15,17 +15,18 @@ import path from 'node:path';
 import { speedFactor, volumeGain, type Utterance, type Word } from '../../hal/speaker.ts';
 import { ESPEAK_VOICE, phrase, type Voice } from './voices.ts';
 import { encodeWav, readWav, type Pcm } from './wav.ts';
+import { CodedError } from '../../../protocol/coded-error.ts';
 
 export type AudioOutput = { readonly kind: 'file'; readonly path: string } | { readonly kind: 'dir'; readonly path: string } | { readonly kind: 'play' };
 
 export type SpeechErrorCode = 'NV_AUDIO_TOOL_MISSING' | 'NV_AUDIO_NO_DEVICE' | 'NV_AUDIO_OUTPUT' | 'NV_AUDIO_RENDER';
 
-export class SpeechError extends Error {
+export class SpeechError extends CodedError {
   constructor(
-    readonly code: SpeechErrorCode,
+    override readonly code: SpeechErrorCode,
     message: string,
   ) {
-    super(message);
+    super(code, message);
     this.name = 'SpeechError';
   }
 }

@@ -8,12 +8,11 @@ import { CodedError } from '../../../protocol/coded-error.ts';
 import { EXPORT_ROUTE, IMPORT_BODY_LIMIT, IMPORT_ROUTE, seedFileRoutes, type ExportAnswer, type ExportBody, type ImportAnswer, type ImportBody } from '../../api/seed-files.ts';
 import type { ExportOptions } from '../../seed-files/index.ts';
 import type { ExportSelection, SeedTransfer } from '../seed-transfer.ts';
-import { keyActor as requestActor, requireRole } from './access.ts';
+import { ADMIN_ONLY, keyActor } from './access.ts';
 
 export function registerSeedFileRoutes(app: FastifyInstance, transfer: SeedTransfer): void {
-  const admin = { preValidation: requireRole('admin') };
 
-  app.post<{ Body: ImportBody }>(IMPORT_ROUTE, { ...admin, bodyLimit: IMPORT_BODY_LIMIT, schema: seedFileRoutes.import }, async (request): Promise<ImportAnswer> => {
+  app.post<{ Body: ImportBody }>(IMPORT_ROUTE, { ...ADMIN_ONLY, bodyLimit: IMPORT_BODY_LIMIT, schema: seedFileRoutes.import }, async (request): Promise<ImportAnswer> => {
     const body = request.body;
     if (body.password !== undefined && body.key !== undefined) throw new CodedError('NV_BAD_FIELD', 'give a password or a key, not both', 400);
     const content = new Uint8Array(Buffer.from(body.file, 'base64'));
@@ -31,7 +30,7 @@ export function registerSeedFileRoutes(app: FastifyInstance, transfer: SeedTrans
           replace: body.replace === true,
           allowShortSeed: body.allowShortSeed === true,
         },
-        requestActor(request),
+        keyActor(request),
       );
     } finally {
       content.fill(0);
@@ -40,7 +39,7 @@ export function registerSeedFileRoutes(app: FastifyInstance, transfer: SeedTrans
     }
   });
 
-  app.post<{ Body: ExportBody }>(EXPORT_ROUTE, { ...admin, schema: seedFileRoutes.export }, async (request): Promise<ExportAnswer> => {
+  app.post<{ Body: ExportBody }>(EXPORT_ROUTE, { ...ADMIN_ONLY, schema: seedFileRoutes.export }, async (request): Promise<ExportAnswer> => {
     const body = request.body;
     const chosen = [body.serials !== undefined, body.owner !== undefined, body.all === true].filter(Boolean).length;
     if (chosen !== 1) throw new CodedError('NV_BAD_FIELD', 'name what to export: exactly one of "serials", "owner" and "all"', 400);
@@ -48,7 +47,7 @@ export function registerSeedFileRoutes(app: FastifyInstance, transfer: SeedTrans
     const password = body.password === undefined ? undefined : new TextEncoder().encode(body.password);
     const key = body.key === undefined ? undefined : hexToBytes(body.key);
     try {
-      return await transfer.export(selection, exportOptions(body, password, key), requestActor(request));
+      return await transfer.export(selection, exportOptions(body, password, key), keyActor(request));
     } finally {
       password?.fill(0);
       key?.fill(0);

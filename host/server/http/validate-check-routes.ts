@@ -10,7 +10,7 @@ import { CodedError } from '../../../protocol/coded-error.ts';
 import { VALIDATE_CHECK_ROUTE } from '../../api/validate-check.ts';
 import { ValidateCheckParameterError, methodNotAllowedAnswer, parameterErrorAnswer, parseValidateCheck, validateCheckAnswer } from '../../privacyidea/validate-check.ts';
 import type { ValidateCheck } from '../validate-check.ts';
-import { keyActor as requestActor } from './access.ts';
+import { keyActor } from './access.ts';
 
 /** A list of networks (`10.0.0.0/8`, `::1/128`, a bare address) as one matcher; a bad entry is NV_BAD_ARGUMENT. */
 export function networks(cidrs: readonly string[]): net.BlockList {
@@ -53,7 +53,7 @@ export function registerValidateCheckRoutes(app: FastifyInstance, check: Validat
         const answer = parameterErrorAnswer(error, context());
         return reply.status(answer.status).send(answer.body);
       }
-      const actor = { ...requestActor(request), name: request.principal?.id ?? 'validate-check' };
+      const actor = { ...keyActor(request), name: request.principal?.id ?? 'validate-check' };
       const answer = validateCheckAnswer(await check.check(parsed, actor), context());
       return reply.status(answer.status).send(answer.body);
     });

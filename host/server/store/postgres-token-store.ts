@@ -6,7 +6,7 @@
  * acceptance of the same code finds moved. Every write is group-committed with its audit record.
  */
 import type { AuditEntry, AuditFilter, NewAuditEntry } from '../../store/audit.ts';
-import { pgValue, type PostgresDatabase, type PostgresMigration, type Queryable, type TableShape } from '../../store/postgres/postgres-database.ts';
+import { pgValue, type PostgresDatabase, type PostgresMigration, type Queryable } from '../../store/postgres/postgres-database.ts';
 import {
   DuplicateSerialError,
   TOKEN_STATES,
@@ -15,13 +15,13 @@ import {
   type NewToken,
   type ReplacementChanges,
   type ReplacementRecord,
-  type ReplacementState,
   type TokenChanges,
   type TokenFilter,
   type TokenRecord,
   type TokenState,
   type TokenStore,
 } from './types.ts';
+import { REPLACEMENTS, TOKENS, toRecord, toReplacement, type ReplacementRow, type TokenRow } from './token-rows.ts';
 
 /** The token side's tables, in the layout the SQLite store reached with its second migration. */
 export const POSTGRES_TOKEN_MIGRATIONS: readonly PostgresMigration[] = [
@@ -76,104 +76,6 @@ export const POSTGRES_TOKEN_MIGRATIONS: readonly PostgresMigration[] = [
     sql: `ALTER TABLE tokens ADD COLUMN IF NOT EXISTS exported_at BIGINT;`,
   },
 ];
-
-interface TokenRow {
-  serial: string;
-  kind: string;
-  algorithm: string;
-  digits: number;
-  period: number;
-  counter: number;
-  last_step: number;
-  drift_steps: number;
-  state: string;
-  fail_count: number;
-  owner: string | null;
-  sealed_seed: Buffer;
-  pending_counter: number | null;
-  pending_at: number | null;
-  created_at: number;
-  updated_at: number;
-  last_used_at: number | null;
-  exported_at: number | null;
-  version: number;
-}
-
-const TOKENS: TableShape = {
-  table: 'tokens',
-  key: 'serial',
-  columns: {
-    counter: 'counter',
-    lastStep: 'last_step',
-    driftSteps: 'drift_steps',
-    state: 'state',
-    failCount: 'fail_count',
-    owner: 'owner',
-    pendingCounter: 'pending_counter',
-    pendingAt: 'pending_at',
-    lastUsedAt: 'last_used_at',
-  } satisfies Record<keyof TokenChanges, string>,
-};
-
-function toRecord(row: TokenRow): TokenRecord {
-  return {
-    serial: row.serial,
-    kind: row.kind as TokenRecord['kind'],
-    algorithm: row.algorithm as TokenRecord['algorithm'],
-    digits: row.digits,
-    period: row.period,
-    counter: row.counter,
-    lastStep: row.last_step,
-    driftSteps: row.drift_steps,
-    state: row.state as TokenState,
-    failCount: row.fail_count,
-    owner: row.owner,
-    sealedSeed: new Uint8Array(row.sealed_seed),
-    pendingCounter: row.pending_counter,
-    pendingAt: row.pending_at,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-    lastUsedAt: row.last_used_at,
-    exportedAt: row.exported_at,
-    version: row.version,
-  };
-}
-
-interface ReplacementRow {
-  id: string;
-  replaces: string;
-  owner: string | null;
-  sealed_password: Buffer;
-  state: string;
-  fail_count: number;
-  valid_until: number;
-  created_at: number;
-  updated_at: number;
-  last_used_at: number | null;
-  version: number;
-}
-
-const REPLACEMENTS: TableShape = {
-  table: 'replacements',
-  key: 'id',
-  columns: { state: 'state', failCount: 'fail_count', lastUsedAt: 'last_used_at' } satisfies Record<keyof ReplacementChanges, string>,
-};
-
-function toReplacement(row: ReplacementRow): ReplacementRecord {
-  return {
-    id: row.id,
-    replaces: row.replaces,
-    owner: row.owner,
-    sealedPassword: new Uint8Array(row.sealed_password),
-    state: row.state as ReplacementState,
-    failCount: row.fail_count,
-    validUntil: row.valid_until,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-    lastUsedAt: row.last_used_at,
-    version: row.version,
-  };
-}
 
 const COUNT_FAILURE = `fail_count = fail_count + 1,
   state = CASE WHEN state = 'active' AND fail_count + 1 >= $2 THEN 'locked' ELSE state END,

@@ -5,7 +5,7 @@
  * every change of a token through its one compare-and-set, each with its audit record.
  */
 import type { AuditEntry, AuditFilter, NewAuditEntry } from '../../store/audit.ts';
-import type { Migration, SqliteDatabase, TableShape } from '../../store/sqlite-database.ts';
+import type { Migration, SqliteDatabase } from '../../store/sqlite-database.ts';
 import {
   DuplicateSerialError,
   TOKEN_STATES,
@@ -14,13 +14,13 @@ import {
   type NewToken,
   type ReplacementChanges,
   type ReplacementRecord,
-  type ReplacementState,
   type TokenChanges,
   type TokenFilter,
   type TokenRecord,
   type TokenState,
   type TokenStore,
 } from './types.ts';
+import { REPLACEMENTS, TOKENS, toRecord, toReplacement, type ReplacementRow, type TokenRow } from './token-rows.ts';
 
 /**
  * The token side's tables: tokens and API keys (1); lost tokens' temporary passwords as
@@ -127,104 +127,6 @@ export const TOKEN_MIGRATIONS: readonly Migration[] = [
     },
   },
 ];
-
-interface TokenRow {
-  serial: string;
-  kind: string;
-  algorithm: string;
-  digits: number;
-  period: number;
-  counter: number;
-  last_step: number;
-  drift_steps: number;
-  state: string;
-  fail_count: number;
-  owner: string | null;
-  sealed_seed: Buffer;
-  pending_counter: number | null;
-  pending_at: number | null;
-  created_at: number;
-  updated_at: number;
-  last_used_at: number | null;
-  exported_at: number | null;
-  version: number;
-}
-
-const TOKENS: TableShape = {
-  table: 'tokens',
-  key: 'serial',
-  columns: {
-    counter: 'counter',
-    lastStep: 'last_step',
-    driftSteps: 'drift_steps',
-    state: 'state',
-    failCount: 'fail_count',
-    owner: 'owner',
-    pendingCounter: 'pending_counter',
-    pendingAt: 'pending_at',
-    lastUsedAt: 'last_used_at',
-  } satisfies Record<keyof TokenChanges, string>,
-};
-
-function toRecord(row: TokenRow): TokenRecord {
-  return {
-    serial: row.serial,
-    kind: row.kind as TokenRecord['kind'],
-    algorithm: row.algorithm as TokenRecord['algorithm'],
-    digits: row.digits,
-    period: row.period,
-    counter: row.counter,
-    lastStep: row.last_step,
-    driftSteps: row.drift_steps,
-    state: row.state as TokenState,
-    failCount: row.fail_count,
-    owner: row.owner,
-    sealedSeed: new Uint8Array(row.sealed_seed),
-    pendingCounter: row.pending_counter,
-    pendingAt: row.pending_at,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-    lastUsedAt: row.last_used_at,
-    exportedAt: row.exported_at,
-    version: row.version,
-  };
-}
-
-interface ReplacementRow {
-  id: string;
-  replaces: string;
-  owner: string | null;
-  sealed_password: Buffer;
-  state: string;
-  fail_count: number;
-  valid_until: number;
-  created_at: number;
-  updated_at: number;
-  last_used_at: number | null;
-  version: number;
-}
-
-const REPLACEMENTS: TableShape = {
-  table: 'replacements',
-  key: 'id',
-  columns: { state: 'state', failCount: 'fail_count', lastUsedAt: 'last_used_at' } satisfies Record<keyof ReplacementChanges, string>,
-};
-
-function toReplacement(row: ReplacementRow): ReplacementRecord {
-  return {
-    id: row.id,
-    replaces: row.replaces,
-    owner: row.owner,
-    sealedPassword: new Uint8Array(row.sealed_password),
-    state: row.state as ReplacementState,
-    failCount: row.fail_count,
-    validUntil: row.valid_until,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-    lastUsedAt: row.last_used_at,
-    version: row.version,
-  };
-}
 
 /** Tokens kept in memory (see `SqliteTokenStore.tokens`): at most this many, the longest held forgotten first. */
 const TOKEN_CACHE_SIZE = 10_000;

@@ -56,9 +56,9 @@ describe.skipIf(!postgres.available)('the PostgreSQL database object', () => {
     const nodes = await Promise.all([open(database), open(database), open(database)]);
     const stores = await Promise.all(nodes.map((node) => PostgresTokenStore.open(node)));
     expect(stores).toHaveLength(3);
-    expect(await nodes[0]!.getMeta('schema.tokens')).toBe('1');
+    expect(await nodes[0]!.getMeta('schema.tokens')).toBe('2');
     expect(await nodes[0]!.getMeta('schema.core')).toBe('1');
-    await expect(nodes[0]!.migrate('tokens', [])).rejects.toThrow(/schema version 1; this server reads versions up to 0/);
+    await expect(nodes[0]!.migrate('tokens', [])).rejects.toThrow(/schema version 2; this server reads versions up to 0/);
   });
 
   it('the compare-and-set across nodes: 60 changes from the same version on three nodes at once, exactly one applies, with exactly one audit record', async () => {
