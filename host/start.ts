@@ -124,8 +124,8 @@ export async function startHost(options: HostOptions = {}): Promise<RunningHost>
       now: options.now,
     });
     options.beforeRoutes?.(server.app);
-    await registerService(server.app, service, serviceStore, { secureCookies: options.secureCookies });
-    const oidc = await registerOidc(server.app, { service, store: oidcStore, vault: server.vault, issuer: options.issuer, sweepEveryMs: options.oidcSweepEveryMs });
+    const web = await registerService(server.app, service, serviceStore, { secureCookies: options.secureCookies });
+    const oidc = await registerOidc(server.app, { service, web, store: oidcStore, vault: server.vault, issuer: options.issuer, sweepEveryMs: options.oidcSweepEveryMs });
     // A person's access ending (a credential blocked, a lockout, a new password) ends their sessions at the sites.
     service.accessEnds.subscribe((personId) => oidc.endSessionsOf(personId));
     await options.extend?.(server.app, { service, tokens: server.tokens, oidc });

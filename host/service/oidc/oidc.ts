@@ -14,7 +14,8 @@ import { loadProviderKeys, rotateSigningKey, type ProviderKeys } from './keys.ts
 import { checkIssuer, OIDC_PREFIX } from './issuer.ts';
 import { createProvider } from './provider.ts';
 import { registerOidcAdminRoutes } from './admin-routes.ts';
-import { oidcCsrfExemptions, registerOidcRoutes } from './routes.ts';
+import { registerOidcRoutes } from './routes.ts';
+import type { WebGuards } from '../web/register.ts';
 import type { OidcStore } from './store/types.ts';
 
 export { checkIssuer, OIDC_PREFIX } from './issuer.ts';
@@ -22,8 +23,6 @@ export { checkIssuer, OIDC_PREFIX } from './issuer.ts';
 export interface OidcProvider {
   readonly sites: SiteRegistry;
   readonly prefix: string;
-  /** Paths a CSRF hook over the app leaves to the provider. */
-  readonly csrfExemptions: readonly RegExp[];
   /** The issuer, once started. */
   issuer(): string | undefined;
   /** Makes the provider (keys loaded or made); `listenUrl` gives the issuer when none was set. */
@@ -47,7 +46,7 @@ export interface OidcProvider {
 
 export async function registerOidc(
   app: FastifyInstance,
-  options: { service: NemIdService; store: OidcStore; vault: SeedVault; issuer?: string; sweepEveryMs?: number },
+  options: { service: NemIdService; web: WebGuards; store: OidcStore; vault: SeedVault; issuer?: string; sweepEveryMs?: number },
 ): Promise<OidcProvider> {
   let provider: Provider | undefined;
   // A wrong --issuer is refused before the app listens.
@@ -61,11 +60,10 @@ export async function registerOidc(
     keys = await loadProviderKeys(options.store, options.vault);
     provider = createProvider({ issuer: at, prefix: OIDC_PREFIX, store: options.store, vault: options.vault, service: options.service, keys });
   };
-  await registerOidcRoutes(app, { prefix: OIDC_PREFIX, provider: () => provider, service: options.service, store: options.store, sites });
+  await registerOidcRoutes(app, { prefix: OIDC_PREFIX, provider: () => provider, service: options.service, web: options.web, store: options.store, sites });
   const oidc: OidcProvider = {
     sites,
     prefix: OIDC_PREFIX,
-    csrfExemptions: oidcCsrfExemptions(OIDC_PREFIX),
     issuer: () => issuer,
     signingKid: () => keys?.signingKid,
     async sessionsOf(accountId) {

@@ -6,9 +6,10 @@
  * never in the service's session: finishing it signs the person in at the provider (its own SSO
  * session), not at the service.
  *
- * These routes take no service session and check their own form token (the interaction's CSRF
- * token, bound to the interaction cookie); a CSRF hook over the whole app must exempt them
- * (`OIDC_CSRF_EXEMPTIONS`): the provider's endpoints are posted to by other sites by design.
+ * The provider's endpoints are exempt from the service's CSRF check (sites post to them by design;
+ * see CSRF_EXEMPT). The interaction's forms are the service's own and under that check, with the
+ * token kept by the interaction (its uid, behind the interaction cookie) instead of a service
+ * session, which a person coming from a site need not have.
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -23,21 +24,14 @@ import type { NemIdService } from '../service.ts';
 import type { PersonRecord } from '../store/types.ts';
 import { newChallenge } from '../key-file.ts';
 import { field, form, sendJsonError, sendPage } from '../web/context.ts';
-import { LoginThrottle } from '../web/login-throttle.ts';
 import { FINAL } from '../web/login-routes.ts';
-import { checkCsrf } from '../web/sessions.ts';
+import type { WebGuards } from '../web/register.ts';
 import { cardStepPage, keyFileLoginPage, loginPage, temporaryPasswordStepPage, tokenStepPage } from '../web/views.ts';
 import { AMR_OF, chooseAcr, refusalFor } from './claims.ts';
 import type { SiteRegistry } from './clients.ts';
 import { SITE_POLICY_REASON } from './provider.ts';
 import type { InteractionLoginRecord, OidcStore } from './store/types.ts';
 import { consentPage, sharingOf, stoppedPage } from './views.ts';
-
-/** The routes a CSRF hook over the app must leave to the provider (they check their own tokens, or are posted to by sites). */
-export function oidcCsrfExemptions(prefix: string): readonly RegExp[] {
-  const escaped = prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  return [new RegExp(`^${escaped}/`)];
-}
 
 const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   // No form-action: a finished interaction's form is redirected on to the site, which is another origin.
@@ -52,6 +46,8 @@ export interface OidcRouteOptions {
   /** The provider, once made (it may be made after the app listens, when its issuer is the listen address). */
   readonly provider: () => Provider | undefined;
   readonly service: NemIdService;
+  /** The service's CSRF check (which the interaction's forms are under) and its login rate limit (which they share). */
+  readonly web: WebGuards;
   readonly store: OidcStore;
   readonly sites: SiteRegistry;
 }
@@ -98,7 +94,7 @@ export async function registerOidcRoutes(app: FastifyInstance, options: OidcRout
       if (request.url.endsWith('/login/key-file')) return sendJsonError(reply, failure);
       return sendPage(reply, stoppedPage('The login could not go on', failure.message), failure.status);
     });
-    const loginLimit = { onRequest: new LoginThrottle(service.policy.loginAttemptsPerMinute, service.now).hook };
+    const { loginLimit } = options.web;
     const base = (uid: string) => `${prefix}/interaction/${uid}`;
     const actor = (request: FastifyRequest): Actor => ({ name: 'oidc', ip: request.ip });
 
@@ -130,12 +126,30 @@ export async function registerOidcRoutes(app: FastifyInstance, options: OidcRout
       return record;
     };
 
-    const posted = async (request: FastifyRequest<Params>, reply: FastifyReply) => {
-      const details = await interaction(request, reply);
-      const login = await loginOf(details);
-      const header = request.headers['x-csrf-token'];
-      checkCsrf(login, typeof header === 'string' ? header : form(request)._csrf);
-      return { details, login };
+    // The CSRF check of a form posted to the interaction: its token is the interaction's, found by the
+    // interaction cookie and the uid in the path; none (no interaction, another one's) is refused as NV_CSRF.
+    const held = new WeakMap<FastifyRequest, { details: InteractionDetails; login: InteractionLoginRecord }>();
+    options.web.csrf.addHolder({
+      prefix: `${prefix}/interaction/`,
+      find: async (request, reply) => {
+        const made = provider();
+        let details: InteractionDetails;
+        try {
+          details = await made.interactionDetails(request.raw, reply.raw);
+        } catch {
+          return undefined;
+        }
+        if (details.uid !== (request.params as { uid?: string }).uid) return undefined;
+        const login = await store.getInteractionLogin(details.uid, service.now());
+        if (login) held.set(request, { details, login });
+        return login;
+      },
+    });
+    /** The interaction and its login of a form that passed the CSRF check. */
+    const posted = async (request: FastifyRequest<Params>, _reply: FastifyReply) => {
+      const found = held.get(request);
+      if (!found) throw new CodedError('NV_INTERNAL', 'this route is outside the CSRF check; it cannot run', 500);
+      return found;
     };
 
     const finish = async (reply: FastifyReply, request: FastifyRequest, result: Record<string, unknown>, merge = false) => {

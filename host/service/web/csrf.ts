@@ -26,10 +26,23 @@ export const CSRF_EXEMPT: readonly CsrfExemption[] = [
     why: "privacyIDEA's validate API for its plugins: it takes the client key, or a caller from the networks the operator lists (--validate-allow), never a cookie, and reads no session",
   },
   {
-    prefix: '/oidc/',
-    why: "the OpenID Connect provider: a site's requests carry its client authentication, state and PKCE, and the provider's login pages carry a CSRF token of their own (the service's cookie is SameSite=Strict and is not sent on a site's redirect)",
+    // The route oidc-provider's endpoints are mounted on, and only it: the interaction's forms under
+    // /oidc/interaction/ are the service's own and under the check (their token kept by the interaction).
+    prefix: '/oidc/*',
+    why: "the OpenID Connect provider's own endpoints: sites post to them from other origins by design; the token, revocation and pushed-request endpoints take the site's client authentication, userinfo an access token, and the logout confirmation the xsrf token of the provider's session, never the service's cookie",
   },
 ];
+
+/**
+ * Where a route's CSRF token is kept when it is not in the service session: routes under `prefix`
+ * compare against what `find` answers (an OpenID Connect interaction keeps its token by its uid,
+ * behind its own cookie; a person on it need not have a session at the service). Nothing found is
+ * refused like a missing token.
+ */
+export interface CsrfHolder {
+  readonly prefix: string;
+  find(request: FastifyRequest, reply: FastifyReply): Promise<{ readonly csrfToken: string } | undefined>;
+}
 
 const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
@@ -41,6 +54,7 @@ export function csrfExemption(routePath: string): CsrfExemption | undefined {
 export class CsrfGuard {
   /** The session each checked request proved it holds the CSRF token of. */
   private readonly checked = new WeakMap<FastifyRequest, SessionRecord>();
+  private readonly holders: CsrfHolder[] = [];
 
   constructor(private readonly sessions: Sessions) {}
 
@@ -49,6 +63,12 @@ export class CsrfGuard {
     // preValidation: after the body is parsed (a form's `_csrf` is in it), before a schema says
     // anything about the body, and before any handler.
     app.addHook('preValidation', this.hook);
+  }
+
+  /** Routes under `holder.prefix` are checked against the token `holder` keeps, not the session's. */
+  addHolder(holder: CsrfHolder): void {
+    if (csrfExemption(holder.prefix)) throw new Error(`${holder.prefix} is exempt from the CSRF check; it cannot hold a token for it`);
+    this.holders.push(holder);
   }
 
   /**
@@ -62,19 +82,29 @@ export class CsrfGuard {
   }
 
   // A callback hook: the many requests it lets through (reads, the API) cost no promise.
-  private readonly hook = (request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction): void => {
+  private readonly hook = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void => {
     const route = request.routeOptions.url;
     if (!STATE_CHANGING.has(request.method) || request.is404 || route === undefined || csrfExemption(route)) return done();
-    this.check(request).then(() => done(), done);
+    const holder = this.holders.find((candidate) => route.startsWith(candidate.prefix));
+    (holder ? this.checkHeld(request, reply, holder) : this.check(request)).then(() => done(), done);
   };
 
   private async check(request: FastifyRequest): Promise<void> {
     const session = await this.sessions.load(request);
     if (!session && this.sessions.expired(request)) throw SESSION_EXPIRED();
-    const header = request.headers['x-csrf-token'];
-    checkCsrf(session, typeof header === 'string' ? header : formField(request.body, '_csrf'));
+    checkCsrf(session, givenToken(request));
     this.checked.set(request, session!);
   }
+
+  private async checkHeld(request: FastifyRequest, reply: FastifyReply, holder: CsrfHolder): Promise<void> {
+    checkCsrf(await holder.find(request, reply), givenToken(request));
+  }
+}
+
+/** The token the request brings: the `x-csrf-token` header (a JSON call) or the `_csrf` field (a form). */
+function givenToken(request: FastifyRequest): unknown {
+  const header = request.headers['x-csrf-token'];
+  return typeof header === 'string' ? header : formField(request.body, '_csrf');
 }
 
 function formField(body: unknown, name: string): unknown {

@@ -17,7 +17,7 @@ import { registerAccountRoutes } from './account-routes.ts';
 import { registerApiRoutes } from './api-routes.ts';
 import { redirect, sendJsonError, sendPage, type WebContext } from './context.ts';
 import { CsrfGuard } from './csrf.ts';
-import { LoginThrottle } from './login-throttle.ts';
+import { LoginThrottle, type LoginLimit } from './login-throttle.ts';
 import { registerLoginRoutes } from './login-routes.ts';
 import { Sessions } from './sessions.ts';
 import { messagePage } from './views.ts';
@@ -42,12 +42,19 @@ const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'cache-control': 'no-store',
 };
 
+/** What other pages of the service on the same app use: the one CSRF check, and the one login rate limit. */
+export interface WebGuards {
+  readonly csrf: CsrfGuard;
+  readonly loginLimit: LoginLimit;
+}
+
 /** The service's pages and JSON routes on `app`; the browser sessions are kept in `sessionStore`. */
-export async function registerService(app: FastifyInstance, service: NemIdService, sessionStore: SessionStore, options: WebOptions = {}): Promise<void> {
+export async function registerService(app: FastifyInstance, service: NemIdService, sessionStore: SessionStore, options: WebOptions = {}): Promise<WebGuards> {
   const assets = new Map(Object.entries(ASSETS).map(([name, type]) => [name, { type, body: fs.readFileSync(path.join(ASSETS_DIR, name)) }]));
   const sessions = new Sessions(sessionStore, { idleMs: service.policy.sessionIdleMs, secureCookies: options.secureCookies ?? true, now: service.now });
   const csrf = new CsrfGuard(sessions);
   csrf.register(app);
+  const loginLimit = { onRequest: new LoginThrottle(service.policy.loginAttemptsPerMinute, service.now).hook };
   await app.register(async (scope) => {
     const context: WebContext = { service, sessions, csrf };
     scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 8 * 1024 }, (_request, body, done) => {
@@ -71,9 +78,9 @@ export async function registerService(app: FastifyInstance, service: NemIdServic
       return reply.type(asset.type).header('cache-control', 'no-cache').send(asset.body);
     });
 
-    const loginLimit = { onRequest: new LoginThrottle(service.policy.loginAttemptsPerMinute, service.now).hook };
     registerLoginRoutes(scope, context, loginLimit);
     registerAccountRoutes(scope, context);
     registerApiRoutes(scope, context, loginLimit);
   });
+  return { csrf, loginLimit };
 }
