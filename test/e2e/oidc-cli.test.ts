@@ -5,8 +5,15 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, cli, startServerProcess, tempDir, TEST_ADMIN_KEY, TEST_CLIENT_KEY, type CliResult, type ServerProcess } from '../support/processes.ts';
+
+/**
+ * Every process of these tests looks like Node 20 to oidc-provider, which then prints its
+ * "Unsupported runtime" warning on stderr if it is loaded (on Node 24 too).
+ */
+const AS_NODE_20 = { NODE_OPTIONS: `--import ${pathToFileURL(path.resolve(import.meta.dirname, '../fixtures/node-before-22.mjs')).href}` };
 
 function expectOneLineError(result: CliResult, code: string, exitCode: number): void {
   expect(result.code, result.stderr).toBe(exitCode);
@@ -27,8 +34,8 @@ describe('noegleviser server --issuer, client and oidc against a real server', (
   };
 
   beforeAll(async () => {
-    server = await startServerProcess({ dbFile: path.join(dir, 'server', 'tokens.db'), args: ['--quiet', '--issuer', ISSUER] });
-    env = { NOEGLEVISER_SERVER: server.url, NOEGLEVISER_ADMIN_KEY: TEST_ADMIN_KEY, XDG_CONFIG_HOME: path.join(dir, 'config') };
+    server = await startServerProcess({ dbFile: path.join(dir, 'server', 'tokens.db'), args: ['--quiet', '--issuer', ISSUER], env: AS_NODE_20 });
+    env = { NOEGLEVISER_SERVER: server.url, NOEGLEVISER_ADMIN_KEY: TEST_ADMIN_KEY, XDG_CONFIG_HOME: path.join(dir, 'config'), ...AS_NODE_20 };
   });
   afterAll(async () => {
     await server?.stop();
@@ -43,7 +50,7 @@ describe('noegleviser server --issuer, client and oidc against a real server', (
   it('a wrong --issuer is a usage error, before any database or master key is made', async () => {
     const other = path.join(dir, 'wrong-issuer');
     for (const wrong of ['login.example/oidc', 'https://login.example/other', 'ftp://login.example/oidc', 'https://login.example/oidc?x=1']) {
-      const result = await cli(['server', '--db', path.join(other, 'tokens.db'), '--listen', '127.0.0.1:0', '--issuer', wrong], { env: { XDG_CONFIG_HOME: path.join(dir, 'config') } });
+      const result = await cli(['server', '--db', path.join(other, 'tokens.db'), '--listen', '127.0.0.1:0', '--issuer', wrong], { env: { XDG_CONFIG_HOME: path.join(dir, 'config'), ...AS_NODE_20 } });
       expect(result.code, `${wrong}: ${result.stderr}`).toBe(2);
       expect(result.stderr).toMatch(/^noegleviser: --issuer .+ \[NV_BAD_ARGUMENT\]\n$/);
     }
@@ -118,6 +125,12 @@ describe('noegleviser server --issuer, client and oidc against a real server', (
     const after = (await api(server, 'GET', '/oidc/jwks')).body.keys as { kid: string; d?: string }[];
     expect(after.map((key) => key.kid)).toEqual([kid, before[0]]);
     expect(after.some((key) => key.d !== undefined), 'only public keys are published').toBe(false);
+  });
+
+  it('the server, which loads oidc-provider, prints no runtime warning on stderr (which carries its one-line errors)', async () => {
+    // The provider is made once the server listens: its module was loaded by now.
+    expect((await api(server, 'GET', '/oidc/jwks')).status).toBe(200);
+    expect(server.stderr()).toBe('');
   });
 
   it('the CLI printed no client secret but in the answer to add', async () => {

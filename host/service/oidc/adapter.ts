@@ -7,6 +7,7 @@
  */
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { SeedVault } from '../../server/seed-vault.ts';
+import { clientSealName } from './clients.ts';
 import type { ClientRecord, OidcStore } from './store/types.ts';
 
 /** The provider's view of a registered site. */
@@ -25,10 +26,6 @@ export function clientMetadata(client: ClientRecord, vault: SeedVault): AdapterP
     subject_type: 'pairwise',
     id_token_signed_response_alg: 'RS256',
   };
-}
-
-export function clientSealName(clientId: string): string {
-  return `oidc:client-secret:${clientId}`;
 }
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);

@@ -11,6 +11,9 @@ import { createHmac } from 'node:crypto';
 import type { LoginMethod, LoginPrincipal } from '../login.ts';
 import type { Scope } from '../store/types.ts';
 
+/** The reason an interaction is asked for when the signed-in person is one the site does not accept. */
+export const SITE_POLICY_REASON = 'site_policy';
+
 export const ACR = {
   /** Password alone: a lost token's temporary password. */
   low: 'https://data.gov.dk/concept/core/nsis/loa/Low',

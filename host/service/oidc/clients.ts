@@ -9,9 +9,13 @@ import type { SiteView } from '../../api/oidc-clients.ts';
 import type { SeedVault } from '../../server/seed-vault.ts';
 import { auditEntry, type Actor } from '../../store/audit.ts';
 import type { Scope } from '../store/types.ts';
-import { clientSealName } from './adapter.ts';
 import { ACR_VALUES } from './claims.ts';
 import { DuplicateClientError, type ClientRecord, type OidcStore } from './store/types.ts';
+
+/** What a site's secret is sealed under (the vault binds a sealed value to its name). */
+export function clientSealName(clientId: string): string {
+  return `oidc:client-secret:${clientId}`;
+}
 
 export const SCOPES: readonly Scope[] = ['full', 'bank-only', 'view-only'];
 

@@ -12,7 +12,6 @@ import type { NemIdService } from '../service.ts';
 import { SiteRegistry } from './clients.ts';
 import { loadProviderKeys, rotateSigningKey, type ProviderKeys } from './keys.ts';
 import { checkIssuer, OIDC_PREFIX } from './issuer.ts';
-import { createProvider } from './provider.ts';
 import { registerOidcAdminRoutes } from './admin-routes.ts';
 import { registerOidcRoutes } from './routes.ts';
 import type { WebGuards } from '../web/register.ts';
@@ -58,6 +57,7 @@ export async function registerOidc(
   const sites = new SiteRegistry(options.store, options.vault, options.service.now);
   const make = async (at: string) => {
     keys = await loadProviderKeys(options.store, options.vault);
+    const { createProvider } = await loadProviderModule();
     provider = createProvider({ issuer: at, prefix: OIDC_PREFIX, store: options.store, vault: options.vault, service: options.service, keys });
   };
   await registerOidcRoutes(app, { prefix: OIDC_PREFIX, provider: () => provider, service: options.service, web: options.web, store: options.store, sites });
@@ -102,6 +102,30 @@ export async function registerOidc(
   };
   registerOidcAdminRoutes(app, oidc);
   return oidc;
+}
+
+/**
+ * provider.ts and oidc-provider with it, loaded when a provider is made, never with the module
+ * graph of start.ts: a CLI command that only imports the start (simulate, or one that fails before
+ * starting) does not load oidc-provider. oidc-provider 9 prints one warning on stderr as it loads
+ * on a Node release older than 22 ("Unsupported runtime", from `process.release.lts`); it runs on
+ * Node 20.20 (BRIEF.md), and the CLI's stderr carries its errors one line each, so exactly that
+ * line (plain or in a terminal's colours) is dropped while the module loads; any other is printed.
+ */
+const UNSUPPORTED_RUNTIME = 'oidc-provider WARNING: Unsupported runtime. Use Node.js v22.x LTS, or a later LTS release.';
+
+async function loadProviderModule(): Promise<typeof import('./provider.ts')> {
+  const warn = console.warn;
+  console.warn = (...args: unknown[]) => {
+    // eslint-disable-next-line no-control-regex
+    if (args.length === 1 && typeof args[0] === 'string' && args[0].replace(/\x1b\[[0-9;]*m/g, '') === UNSUPPORTED_RUNTIME) return;
+    warn(...args);
+  };
+  try {
+    return await import('./provider.ts');
+  } finally {
+    console.warn = warn;
+  }
 }
 
 /** How often expired codes, sessions, grants, tokens and interaction logins are deleted. */

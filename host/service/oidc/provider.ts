@@ -10,7 +10,7 @@ import { escapeHtml } from '../outbox/html.ts';
 import type { NemIdService } from '../service.ts';
 import { storeAdapter } from './adapter.ts';
 import { isLoopback } from './clients.ts';
-import { ACR_VALUES, pairwiseSubject, personClaims, refusalFor, SCOPE_CLAIMS } from './claims.ts';
+import { ACR_VALUES, pairwiseSubject, personClaims, refusalFor, SCOPE_CLAIMS, SITE_POLICY_REASON } from './claims.ts';
 import { ID_TOKEN_TTL_SECONDS, type ProviderKeys } from './keys.ts';
 import type { OidcStore } from './store/types.ts';
 
@@ -23,9 +23,6 @@ export interface ProviderOptions {
   readonly service: NemIdService;
   readonly keys: ProviderKeys;
 }
-
-/** The reason an interaction is asked for when the signed-in person is one the site does not accept. */
-export const SITE_POLICY_REASON = 'site_policy';
 
 const page = (title: string, body: string) =>
   `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title><link rel="stylesheet" href="/assets/service.css"></head><body><main class="narrow"><h1>${escapeHtml(title)}</h1>${body}</main></body></html>`;

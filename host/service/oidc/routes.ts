@@ -27,9 +27,8 @@ import { field, form, sendJsonError, sendPage } from '../web/context.ts';
 import { FINAL } from '../web/login-routes.ts';
 import type { WebGuards } from '../web/register.ts';
 import { cardStepPage, keyFileLoginPage, loginPage, temporaryPasswordStepPage, tokenStepPage } from '../web/views.ts';
-import { AMR_OF, chooseAcr, refusalFor } from './claims.ts';
+import { AMR_OF, chooseAcr, refusalFor, SITE_POLICY_REASON } from './claims.ts';
 import type { SiteRegistry } from './clients.ts';
-import { SITE_POLICY_REASON } from './provider.ts';
 import type { InteractionLoginRecord, OidcStore } from './store/types.ts';
 import { consentPage, sharingOf, stoppedPage } from './views.ts';
 
