@@ -1,5 +1,6 @@
 /** `noegleviser server`: the validation server, until SIGINT/SIGTERM. */
 import { Command, Option } from 'commander';
+import { checkIssuer } from '../api/oidc-issuer.ts';
 import { DEFAULT_POLICY, DEFAULT_PORT, LOG_REDACTIONS, defaultDbFile } from '../start-defaults.ts';
 import { usageError, wholeNumber } from './errors.ts';
 
@@ -47,7 +48,7 @@ export function serverCommand(): Command {
     .action(async (options: ServerCommandOptions) => {
       const { host, port } = parseListen(options.listen);
       // A wrong --issuer is refused before a database or master key is made for it.
-      if (options.issuer !== undefined) (await import('../service/oidc/issuer.ts')).checkIssuer(options.issuer);
+      if (options.issuer !== undefined) checkIssuer(options.issuer);
       // Loaded here: fastify and SQLite are for this command only, not for every start of the CLI.
       if ((options.radiusPort === undefined) !== (options.radiusClients === undefined)) throw usageError('NV_BAD_ARGUMENT', '--radius-port and --radius-clients go together');
       const { startHost } = await import('../start.ts');

@@ -11,13 +11,12 @@ import type { Actor } from '../../store/audit.ts';
 import type { NemIdService } from '../service.ts';
 import { SiteRegistry } from './clients.ts';
 import { loadProviderKeys, rotateSigningKey, type ProviderKeys } from './keys.ts';
-import { checkIssuer, OIDC_PREFIX } from './issuer.ts';
+import { checkIssuer, OIDC_PREFIX } from '../../api/oidc-issuer.ts';
 import { registerOidcAdminRoutes } from './admin-routes.ts';
 import { registerOidcRoutes } from './routes.ts';
 import type { WebGuards } from '../web/register.ts';
 import type { OidcStore } from './store/types.ts';
 
-export { checkIssuer, OIDC_PREFIX } from './issuer.ts';
 
 export interface OidcProvider {
   readonly sites: SiteRegistry;

@@ -1,8 +1,9 @@
 /**
- * The provider's issuer: where it is mounted and what an operator may give as its public URL.
- * Kept apart from the provider so that a command checks `--issuer` without loading oidc-provider.
+ * The OpenID Connect provider's issuer, as the contract says it: where the provider is mounted
+ * and what an operator may give as its public URL. The server command checks `--issuer` with it
+ * before it starts anything; the provider takes its issuer through the same check.
  */
-import { CodedError } from '../../../protocol/coded-error.ts';
+import { CodedError } from '../../protocol/coded-error.ts';
 
 export const OIDC_PREFIX = '/oidc';
 
