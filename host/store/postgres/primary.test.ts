@@ -54,6 +54,20 @@ describe.skipIf(!postgres.available)('the primary probe', () => {
       expect(pool.attempts).toEqual([{ host: endpoint(pair.primary), outcome: 'primary' }]);
     });
 
+    it('calls waiting for a connection of a full pool when its primary is dropped do not wait for ever: they go to the primary found again', async () => {
+      const pool = poolFor(database, [pair.primary], { max: 1 });
+      const sleeping = unavailable(pool.query('SELECT pg_sleep(60)'));
+      await pollUntil(async () => (await pair.primary.query("SELECT 1 FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(60)'")).length === 1, 'the call holding the only connection');
+      // The pool is full: these wait for its one connection (node-postgres's end() forgets its waiters).
+      const waiting = [pool.query<{ n: number }>('SELECT 1 AS n'), pool.query<{ n: number }>('SELECT 2 AS n')];
+      await pair.primary.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(60)'");
+      await sleeping;
+      const stillWaiting = new Promise<'still waiting'>((resolve) => setTimeout(() => resolve('still waiting'), 15_000).unref());
+      const answers = await Promise.race([Promise.all(waiting), stillWaiting]);
+      expect(answers === 'still waiting' ? answers : answers.map((answer) => answer.rows[0]!.n)).toEqual([1, 2]);
+      expect(pool.primary).toEqual(endpoint(pair.primary));
+    });
+
     it('the primary second in the list: the standby before it is passed over', async () => {
       const pool = poolFor(database, [pair.standby, pair.primary]);
       const { rows } = await pool.query<{ in_recovery: boolean }>("INSERT INTO t (note) VALUES ('second') RETURNING pg_is_in_recovery() AS in_recovery");

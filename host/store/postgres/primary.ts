@@ -66,10 +66,16 @@ export interface PrimaryPoolOptions {
 interface Target {
   readonly host: PostgresEndpoint;
   readonly pool: pg.Pool;
+  /** Resolves when the target is dropped: the calls still waiting for one of its connections stop waiting. */
+  readonly dropped: Promise<void>;
+  readonly markDropped: () => void;
 }
 
 /** A connection that reached a server which does not take writes (a standby, or a read-only primary). */
 class NotPrimary extends Error {}
+
+/** A call waited for a connection of a pool that was dropped meanwhile: nothing ran. */
+class TargetDropped extends Error {}
 
 const CONNECTION_ERRNOS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'EHOSTDOWN', 'ENETUNREACH', 'ENETDOWN', 'ENOTFOUND', 'EAI_AGAIN', 'ENOENT']);
 /** admin_shutdown, crash_shutdown, cannot_connect_now (starting, stopping, in recovery), too_many_connections. */
@@ -85,7 +91,7 @@ function sqlState(error: unknown): string | undefined {
 
 /** A failure of the connection or of the server as a whole, as opposed to one of the statement. */
 export function isConnectionFailure(error: unknown): boolean {
-  if (error instanceof NotPrimary) return true;
+  if (error instanceof NotPrimary || error instanceof TargetDropped) return true;
   const code = sqlState(error);
   if (code !== undefined && (CONNECTION_ERRNOS.has(code) || UNAVAILABLE_SQLSTATES.has(code) || code.startsWith('08'))) return true;
   return error instanceof Error && CONNECTION_MESSAGES.test(error.message);
@@ -192,7 +198,10 @@ export class PrimaryPool {
     const target = this.target;
     this.target = undefined;
     await this.probing?.catch(() => undefined);
-    if (target) await target.pool.end();
+    if (target) {
+      target.markDropped();
+      await target.pool.end();
+    }
   }
 
   private async use<T>(fn: (client: pg.PoolClient, spoil: () => void) => Promise<T>): Promise<T> {
@@ -200,7 +209,7 @@ export class PrimaryPool {
       const target = await this.primaryTarget();
       let client: pg.PoolClient;
       try {
-        client = await target.pool.connect();
+        client = await this.connectTo(target);
       } catch (error) {
         // Nothing ran: after a failover the known primary is gone, and one more probe may find the new one.
         if (isConnectionFailure(error)) this.drop(target);
@@ -241,6 +250,20 @@ export class PrimaryPool {
     }
   }
 
+  /**
+   * A connection of `target`'s pool. A call still waiting for one when the target is dropped fails
+   * with TargetDropped (and may try the primary found again): node-postgres's pool.end() forgets
+   * the calls waiting in its queue, and they would wait for ever.
+   */
+  private async connectTo(target: Target): Promise<pg.PoolClient> {
+    const connecting = target.pool.connect();
+    const outcome = await Promise.race([connecting, target.dropped.then(() => undefined)]);
+    if (outcome) return outcome;
+    // A connection the pool hands over after all is closed, not kept from the pool's end.
+    void connecting.then((client) => client.release(true)).catch(() => undefined);
+    throw new TargetDropped(`the pool of ${endpointName(target.host)} was dropped while the call waited for a connection`);
+  }
+
   /** The known primary, or one probe (shared by every call waiting for it). */
   private primaryTarget(): Promise<Target> {
     if (this.closed) return Promise.reject(storeUnavailable(CLOSED));
@@ -266,7 +289,9 @@ export class PrimaryPool {
       const tried = attempts.map((a) => `${endpointName(a.host)} ${a.outcome}${a.reason ? ` (${a.reason})` : ''}`).join(', ');
       throw this.closed ? storeUnavailable(CLOSED) : storeUnavailable(NO_PRIMARY, new Error(`no PostgreSQL primary among ${this.settings.hosts.length} host(s): ${tried}`));
     }
-    const target = { host: found, pool: this.newPool(found) };
+    let markDropped = () => {};
+    const dropped = new Promise<void>((resolve) => (markDropped = resolve));
+    const target = { host: found, pool: this.newPool(found), dropped, markDropped };
     this.target = target;
     this.onPrimaryChange?.(found, attempts);
     return target;
@@ -323,6 +348,7 @@ export class PrimaryPool {
   private drop(target: Target): void {
     if (this.target !== target) return;
     this.target = undefined;
+    target.markDropped();
     this.onPrimaryChange?.(undefined, this.lastAttempts);
     void target.pool.end().catch(() => undefined);
   }
