@@ -11,7 +11,9 @@
  *
  * While no host takes writes, calls fail at once with NV_STORE_UNAVAILABLE (503), and the next
  * call probes again: nothing needs a restart when a standby is promoted. A call whose connection
- * broke mid-way fails the same way; its transaction may or may not have committed.
+ * broke mid-way fails the same way; its transaction may or may not have committed. No call waits
+ * for ever: a new connection has connect_timeout to be answered, a statement queryTimeoutMs, and a
+ * call queued for a connection of a pool that is dropped stops waiting.
  */
 import pg from 'pg';
 import { StoreUnavailableError } from '../store-errors.ts';
@@ -318,11 +320,20 @@ export class PrimaryPool {
   }
 
   private newPool(host: PostgresEndpoint): pg.Pool {
+    const { connectTimeoutMs } = this.settings;
     const pool = new pg.Pool({
       ...this.clientConfig(host),
       // The pool applies this to a call waiting for a free connection too, and a busy pool is not a
-      // lost primary: no limit here (the probe found the host reachable; query_timeout bounds a call).
+      // lost primary: no limit here (query_timeout bounds a call)...
       connectionTimeoutMillis: 0,
+      // ...but each new connection has connect_timeout to be answered: a server that takes the TCP
+      // connection and then says nothing (a frozen host) would otherwise hold the call for ever.
+      Client: class extends pg.Client {
+        constructor(config?: pg.ClientConfig) {
+          // The pool keeps the password as a property a spread does not copy.
+          super({ ...config, password: config?.password, connectionTimeoutMillis: connectTimeoutMs });
+        }
+      },
       max: this.max,
       idleTimeoutMillis: this.idleTimeoutMs,
       query_timeout: this.queryTimeoutMs,
