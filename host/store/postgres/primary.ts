@@ -68,9 +68,8 @@ export interface PrimaryPoolOptions {
 interface Target {
   readonly host: PostgresEndpoint;
   readonly pool: pg.Pool;
-  /** Resolves when the target is dropped: the calls still waiting for one of its connections stop waiting. */
-  readonly dropped: Promise<void>;
-  readonly markDropped: () => void;
+  /** How to stop each call waiting for one of its connections, for when the target is dropped. */
+  readonly waiting: Set<(error: TargetDropped) => void>;
 }
 
 /** A connection that reached a server which does not take writes (a standby, or a read-only primary). */
@@ -117,6 +116,13 @@ function describeFailure(error: unknown): string {
 
 export function endpointName(host: PostgresEndpoint): string {
   return host.host.includes(':') ? `[${host.host}]:${host.port}` : `${host.host}:${host.port}`;
+}
+
+/** Stops every call waiting for a connection of `target`'s pool (see connectTo). */
+function abandonWaiting(target: Target): void {
+  const error = new TargetDropped(`the pool of ${endpointName(target.host)} was dropped while the call waited for a connection`);
+  for (const abandon of target.waiting) abandon(error);
+  target.waiting.clear();
 }
 
 const INT8_OID = 20;
@@ -201,7 +207,7 @@ export class PrimaryPool {
     this.target = undefined;
     await this.probing?.catch(() => undefined);
     if (target) {
-      target.markDropped();
+      abandonWaiting(target);
       await target.pool.end();
     }
   }
@@ -259,11 +265,18 @@ export class PrimaryPool {
    */
   private async connectTo(target: Target): Promise<pg.PoolClient> {
     const connecting = target.pool.connect();
-    const outcome = await Promise.race([connecting, target.dropped.then(() => undefined)]);
-    if (outcome) return outcome;
-    // A connection the pool hands over after all is closed, not kept from the pool's end.
-    void connecting.then((client) => client.release(true)).catch(() => undefined);
-    throw new TargetDropped(`the pool of ${endpointName(target.host)} was dropped while the call waited for a connection`);
+    let abandon: (error: TargetDropped) => void = () => {};
+    const abandoned = new Promise<never>((_, reject) => (abandon = reject));
+    target.waiting.add(abandon);
+    try {
+      return await Promise.race([connecting, abandoned]);
+    } catch (error) {
+      // A connection the pool hands over after all is closed, not kept from the pool's end.
+      if (error instanceof TargetDropped) void connecting.then((client) => client.release(true)).catch(() => undefined);
+      throw error;
+    } finally {
+      target.waiting.delete(abandon);
+    }
   }
 
   /** The known primary, or one probe (shared by every call waiting for it). */
@@ -291,9 +304,7 @@ export class PrimaryPool {
       const tried = attempts.map((a) => `${endpointName(a.host)} ${a.outcome}${a.reason ? ` (${a.reason})` : ''}`).join(', ');
       throw this.closed ? storeUnavailable(CLOSED) : storeUnavailable(NO_PRIMARY, new Error(`no PostgreSQL primary among ${this.settings.hosts.length} host(s): ${tried}`));
     }
-    let markDropped = () => {};
-    const dropped = new Promise<void>((resolve) => (markDropped = resolve));
-    const target = { host: found, pool: this.newPool(found), dropped, markDropped };
+    const target = { host: found, pool: this.newPool(found), waiting: new Set<(error: TargetDropped) => void>() };
     this.target = target;
     this.onPrimaryChange?.(found, attempts);
     return target;
@@ -359,7 +370,7 @@ export class PrimaryPool {
   private drop(target: Target): void {
     if (this.target !== target) return;
     this.target = undefined;
-    target.markDropped();
+    abandonWaiting(target);
     this.onPrimaryChange?.(undefined, this.lastAttempts);
     void target.pool.end().catch(() => undefined);
   }
