@@ -361,7 +361,7 @@ describe.skipIf(!postgres.available)('server nodes on PostgreSQL when something 
     const firstBack = cluster.nodes.map((_, node) => Math.min(...load.sent.filter((s) => s.node === node && s.startedAt > killedAt && s.status !== 503 && s.status !== 0).map((s) => s.endedAt)));
     console.log(
       `failover: the nodes answered 503 ${down.length} times over ${Math.round(last503 - first503)} ms (the last ${Math.round(last503 - killedAt)} ms after kill -9 of the primary; ` +
-        `pg_ctl promote took ${Math.round(promoteMs)} ms, the standby took writes ${Math.round(promotedAt - killedAt)} ms after the kill); ` +
+        `pg_ctl promote took ${Math.round(promoteMs)} ms, promoted with synchronous_standby_names cleared ${Math.round(promotedAt - killedAt)} ms after the kill); ` +
         `each node answered again ${firstBack.map((at) => `${Math.round(at - killedAt)} ms`).join(', ')} after the kill; ` +
         `${load.enrolled.length} enrolments (${enrolledBeforeKill} before the kill), ${load.accepted.length} codes accepted (${acceptedBeforeKill.length} before the kill)`,
     );
