@@ -5,9 +5,9 @@
  * flight (its connection open and the whole request written) before the first answer is read.
  */
 import { randomBytes } from 'node:crypto';
-import net from 'node:net';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { burst } from '../support/burst.ts';
 import { referenceHotp } from '../support/oath-reference.ts';
 import { connectionUrl, postgres, PostgresNode, reportMissingPostgres } from '../support/postgres.ts';
 import { api, startServerProcess, tempDir, TEST_ADMIN_KEY, TEST_CLIENT_KEY, type ServerProcess } from '../support/processes.ts';
@@ -18,53 +18,6 @@ const NODES = 3;
 const BURST = 200;
 const ROUNDS = 20;
 const hotp = (seed: Uint8Array, counter: number) => referenceHotp(seed, counter, 6, 'sha1');
-
-interface Answer {
-  readonly status: number;
-  readonly body: { result?: string; reason?: string; error?: { code: string } };
-}
-
-/**
- * Sends every request on a connection of its own, waits until all are written, then reads the
- * answers. Answers each status and JSON body, in the order given.
- */
-async function burst(requests: readonly { url: string; path: string; body: unknown }[]): Promise<Answer[]> {
-  const sockets = await Promise.all(
-    requests.map(
-      ({ url, path: route, body }) =>
-        new Promise<net.Socket>((resolve, reject) => {
-          const { hostname, port } = new URL(url);
-          const socket = net.connect({ host: hostname, port: Number(port) });
-          socket.pause();
-          socket.once('error', reject);
-          socket.once('connect', () => {
-            const text = JSON.stringify(body);
-            socket.write(
-              `POST ${route} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nAuthorization: Bearer ${TEST_CLIENT_KEY}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
-              () => resolve(socket),
-            );
-          });
-        }),
-    ),
-  );
-  // All written: only now is any answer read.
-  return Promise.all(
-    sockets.map(
-      (socket) =>
-        new Promise<Answer>((resolve, reject) => {
-          const chunks: Buffer[] = [];
-          socket.on('data', (chunk: Buffer) => chunks.push(chunk));
-          socket.once('error', reject);
-          socket.once('end', () => {
-            const text = Buffer.concat(chunks).toString('utf8');
-            const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1]);
-            resolve({ status, body: JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4)) as Answer['body'] });
-          });
-          socket.resume();
-        }),
-    ),
-  );
-}
 
 describe.skipIf(!postgres.available)('three server nodes on one PostgreSQL', () => {
   let nodes: ServerProcess[];

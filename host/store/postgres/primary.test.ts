@@ -4,9 +4,11 @@
  * (NV_STORE_UNAVAILABLE), the standby promoted (found by the same pool), and the old primary back
  * as a standby at its old address (passed over, also by a new connection of a pool that knew it).
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { StoreUnavailableError } from '../store-errors.ts';
-import { connectionUrl, pollUntil, postgres, reportMissingPostgres, startSynchronousPair, type PostgresDatabase, type PostgresNode, type SynchronousPair } from '../../../test/support/postgres.ts';
+import { connectionUrl, pollUntil, postgres, PostgresNode, reportMissingPostgres, startSynchronousPair, type PostgresDatabase, type SynchronousPair } from '../../../test/support/postgres.ts';
 import { PrimaryPool, type PrimaryPoolOptions } from './primary.ts';
 
 reportMissingPostgres();
@@ -52,6 +54,20 @@ describe.skipIf(!postgres.available)('the primary probe', () => {
       await pool.query("INSERT INTO t (note) VALUES ('first')");
       expect(pool.primary).toEqual(endpoint(pair.primary));
       expect(pool.attempts).toEqual([{ host: endpoint(pair.primary), outcome: 'primary' }]);
+    });
+
+    it('calls waiting for a connection of a full pool when its primary is dropped do not wait for ever: they go to the primary found again', async () => {
+      const pool = poolFor(database, [pair.primary], { max: 1 });
+      const sleeping = unavailable(pool.query('SELECT pg_sleep(60)'));
+      await pollUntil(async () => (await pair.primary.query("SELECT 1 FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(60)'")).length === 1, 'the call holding the only connection');
+      // The pool is full: these wait for its one connection (node-postgres's end() forgets its waiters).
+      const waiting = [pool.query<{ n: number }>('SELECT 1 AS n'), pool.query<{ n: number }>('SELECT 2 AS n')];
+      await pair.primary.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(60)'");
+      await sleeping;
+      const stillWaiting = new Promise<'still waiting'>((resolve) => setTimeout(() => resolve('still waiting'), 15_000).unref());
+      const answers = await Promise.race([Promise.all(waiting), stillWaiting]);
+      expect(answers === 'still waiting' ? answers : answers.map((answer) => answer.rows[0]!.n)).toEqual([1, 2]);
+      expect(pool.primary).toEqual(endpoint(pair.primary));
     });
 
     it('the primary second in the list: the standby before it is passed over', async () => {
@@ -169,6 +185,41 @@ describe.skipIf(!postgres.available)('the primary probe', () => {
       await pair.primary.waitForStandby(pair.standby.name);
       // Committed locally all the same, as PostgreSQL's warning says.
       expect((await pool.query('SELECT count(*)::int AS count FROM t WHERE n = 10')).rows).toEqual([{ count: 1 }]);
+    });
+  });
+
+  describe('a primary that takes connections but never answers them (its postmaster frozen)', () => {
+    let primary: PostgresNode;
+    let database: PostgresDatabase;
+
+    beforeAll(async () => {
+      primary = await PostgresNode.startPrimary({ name: 'frozen' });
+      database = await primary.createDatabase();
+    });
+    afterAll(async () => {
+      await primary?.kill();
+    });
+
+    it('a call that needs a new connection fails with NV_STORE_UNAVAILABLE after connect_timeout, not never, and the pool carries on once the server answers again', async () => {
+      // Idle connections close at once: the next call needs a new one.
+      const pool = new PrimaryPool(`${connectionUrl(database, [primary])}?connect_timeout=1`, { idleTimeoutMs: 1 });
+      pools.push(pool);
+      await pool.query('SELECT 1');
+      await pollUntil(async () => {
+        const [row] = await primary.query<{ connections: number }>('SELECT count(*)::int AS connections FROM pg_stat_activity WHERE usename = $1', [database.user]);
+        return row!.connections === 0;
+      }, 'the idle connection closed');
+      // The kernel still completes the TCP handshake; the stopped postmaster never answers the startup message.
+      const postmaster = Number(fs.readFileSync(path.join(primary.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+      process.kill(postmaster, 'SIGSTOP');
+      try {
+        const stillWaiting = new Promise<'still waiting'>((resolve) => setTimeout(() => resolve('still waiting'), 15_000).unref());
+        const outcome = await Promise.race([pool.query('SELECT 1').then(() => 'answered', (error: unknown) => error), stillWaiting]);
+        expect(outcome).toBeInstanceOf(StoreUnavailableError);
+      } finally {
+        process.kill(postmaster, 'SIGCONT');
+      }
+      expect((await pool.query<{ n: number }>('SELECT 7 AS n')).rows).toEqual([{ n: 7 }]);
     });
   });
 

@@ -11,7 +11,9 @@
  *
  * While no host takes writes, calls fail at once with NV_STORE_UNAVAILABLE (503), and the next
  * call probes again: nothing needs a restart when a standby is promoted. A call whose connection
- * broke mid-way fails the same way; its transaction may or may not have committed.
+ * broke mid-way fails the same way; its transaction may or may not have committed. No call waits
+ * for ever: a new connection has connect_timeout to be answered, a statement queryTimeoutMs, and a
+ * call queued for a connection of a pool that is dropped stops waiting.
  */
 import pg from 'pg';
 import { StoreUnavailableError } from '../store-errors.ts';
@@ -66,10 +68,15 @@ export interface PrimaryPoolOptions {
 interface Target {
   readonly host: PostgresEndpoint;
   readonly pool: pg.Pool;
+  /** How to stop each call waiting for one of its connections, for when the target is dropped. */
+  readonly waiting: Set<(error: TargetDropped) => void>;
 }
 
 /** A connection that reached a server which does not take writes (a standby, or a read-only primary). */
 class NotPrimary extends Error {}
+
+/** A call waited for a connection of a pool that was dropped meanwhile: nothing ran. */
+class TargetDropped extends Error {}
 
 const CONNECTION_ERRNOS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'EHOSTDOWN', 'ENETUNREACH', 'ENETDOWN', 'ENOTFOUND', 'EAI_AGAIN', 'ENOENT']);
 /** admin_shutdown, crash_shutdown, cannot_connect_now (starting, stopping, in recovery), too_many_connections. */
@@ -85,7 +92,7 @@ function sqlState(error: unknown): string | undefined {
 
 /** A failure of the connection or of the server as a whole, as opposed to one of the statement. */
 export function isConnectionFailure(error: unknown): boolean {
-  if (error instanceof NotPrimary) return true;
+  if (error instanceof NotPrimary || error instanceof TargetDropped) return true;
   const code = sqlState(error);
   if (code !== undefined && (CONNECTION_ERRNOS.has(code) || UNAVAILABLE_SQLSTATES.has(code) || code.startsWith('08'))) return true;
   return error instanceof Error && CONNECTION_MESSAGES.test(error.message);
@@ -109,6 +116,13 @@ function describeFailure(error: unknown): string {
 
 export function endpointName(host: PostgresEndpoint): string {
   return host.host.includes(':') ? `[${host.host}]:${host.port}` : `${host.host}:${host.port}`;
+}
+
+/** Stops every call waiting for a connection of `target`'s pool (see connectTo). */
+function abandonWaiting(target: Target): void {
+  const error = new TargetDropped(`the pool of ${endpointName(target.host)} was dropped while the call waited for a connection`);
+  for (const abandon of target.waiting) abandon(error);
+  target.waiting.clear();
 }
 
 const INT8_OID = 20;
@@ -192,7 +206,10 @@ export class PrimaryPool {
     const target = this.target;
     this.target = undefined;
     await this.probing?.catch(() => undefined);
-    if (target) await target.pool.end();
+    if (target) {
+      abandonWaiting(target);
+      await target.pool.end();
+    }
   }
 
   private async use<T>(fn: (client: pg.PoolClient, spoil: () => void) => Promise<T>): Promise<T> {
@@ -200,7 +217,7 @@ export class PrimaryPool {
       const target = await this.primaryTarget();
       let client: pg.PoolClient;
       try {
-        client = await target.pool.connect();
+        client = await this.connectTo(target);
       } catch (error) {
         // Nothing ran: after a failover the known primary is gone, and one more probe may find the new one.
         if (isConnectionFailure(error)) this.drop(target);
@@ -241,6 +258,27 @@ export class PrimaryPool {
     }
   }
 
+  /**
+   * A connection of `target`'s pool. A call still waiting for one when the target is dropped fails
+   * with TargetDropped (and may try the primary found again): node-postgres's pool.end() forgets
+   * the calls waiting in its queue, and they would wait for ever.
+   */
+  private async connectTo(target: Target): Promise<pg.PoolClient> {
+    const connecting = target.pool.connect();
+    let abandon: (error: TargetDropped) => void = () => {};
+    const abandoned = new Promise<never>((_, reject) => (abandon = reject));
+    target.waiting.add(abandon);
+    try {
+      return await Promise.race([connecting, abandoned]);
+    } catch (error) {
+      // A connection the pool hands over after all is closed, not kept from the pool's end.
+      if (error instanceof TargetDropped) void connecting.then((client) => client.release(true)).catch(() => undefined);
+      throw error;
+    } finally {
+      target.waiting.delete(abandon);
+    }
+  }
+
   /** The known primary, or one probe (shared by every call waiting for it). */
   private primaryTarget(): Promise<Target> {
     if (this.closed) return Promise.reject(storeUnavailable(CLOSED));
@@ -266,7 +304,7 @@ export class PrimaryPool {
       const tried = attempts.map((a) => `${endpointName(a.host)} ${a.outcome}${a.reason ? ` (${a.reason})` : ''}`).join(', ');
       throw this.closed ? storeUnavailable(CLOSED) : storeUnavailable(NO_PRIMARY, new Error(`no PostgreSQL primary among ${this.settings.hosts.length} host(s): ${tried}`));
     }
-    const target = { host: found, pool: this.newPool(found) };
+    const target = { host: found, pool: this.newPool(found), waiting: new Set<(error: TargetDropped) => void>() };
     this.target = target;
     this.onPrimaryChange?.(found, attempts);
     return target;
@@ -293,11 +331,20 @@ export class PrimaryPool {
   }
 
   private newPool(host: PostgresEndpoint): pg.Pool {
+    const { connectTimeoutMs } = this.settings;
     const pool = new pg.Pool({
       ...this.clientConfig(host),
       // The pool applies this to a call waiting for a free connection too, and a busy pool is not a
-      // lost primary: no limit here (the probe found the host reachable; query_timeout bounds a call).
+      // lost primary: no limit here (query_timeout bounds a call)...
       connectionTimeoutMillis: 0,
+      // ...but each new connection has connect_timeout to be answered: a server that takes the TCP
+      // connection and then says nothing (a frozen host) would otherwise hold the call for ever.
+      Client: class extends pg.Client {
+        constructor(config?: pg.ClientConfig) {
+          // The pool keeps the password as a property a spread does not copy.
+          super({ ...config, password: config?.password, connectionTimeoutMillis: connectTimeoutMs });
+        }
+      },
       max: this.max,
       idleTimeoutMillis: this.idleTimeoutMs,
       query_timeout: this.queryTimeoutMs,
@@ -323,6 +370,7 @@ export class PrimaryPool {
   private drop(target: Target): void {
     if (this.target !== target) return;
     this.target = undefined;
+    abandonWaiting(target);
     this.onPrimaryChange?.(undefined, this.lastAttempts);
     void target.pool.end().catch(() => undefined);
   }
