@@ -54,8 +54,8 @@ export const INTERNAL_PROPERTIES: readonly string[] = [
   // protocol/oath/engines-compact.ts
   'blockBytes', 'digestBytes', 'scheduleWords', 'compress', 'truncatedValue', 'destroy',
   // protocol/framing/hid.ts, device/firmware/hid-link.ts, line-link.ts
-  'busyChannel', 'deadline', 'expire', 'receive', 'finish', 'touch', 'broadcast', 'newChannel', 'lastPacketAt', 'nextSequence',
-  'assembler', 'channels', 'waiting', 'onCancel', 'onRequest', 'replyPath', 'endLine', 'receiveLine', 'overflowed',
+  'busyChannel', 'deadline', 'expire', 'receive', 'finish', 'touch', 'broadcast', 'newChannel', 'lastPacketAt', 'nextSequence', 'maxPayload',
+  'assembler', 'channels', 'handlers', 'waiting', 'onCancel', 'onRequest', 'replyPath', 'endLine', 'receiveLine', 'overflowed', 'onOverflow', 'onLine',
   // device/firmware/flash-store.ts, records.ts
   'geometry', 'mount', 'recover', 'put', 'pageBase', 'programVerified', 'moveTo', 'retainOnly', 'stats', 'activePage', 'usedBytes', 'badPages',
   'readHeader', 'valid', 'committed', 'loadRecords', 'eraseOtherPages', 'writePage', 'eraseVerified', 'writeOffset', 'erased', 'compactions',
@@ -65,6 +65,8 @@ export const INTERNAL_PROPERTIES: readonly string[] = [
   'runDueTimers', 'scheduleLinks', 'onTimer', 'speaks', 'stepVolume', 'onPress', 'onHold', 'showScreen', 'requestId', 'showMessage', 'sayCode',
   'commit', 'showCode', 'emit', 'screenText', 'dispatch', 'randomSerial', 'bootedAt', 'draining', 'buttonLevel', 'holdFired', 'doublePress',
   'lastPressAt', 'eventSeq', 'rng', 'rtc', 'transports', 'show', 'display', 'wakeAt', 'isPressed', 'spend', 'say', 'speaker', 'program', 'erase',
+  'hal', 'store', 'record', 'queue', 'timers', 'config', 'power', 'link', 'active', 'sequence', 'options', 'input',
+  'fields', 'seq', 'payload', 'channel', 'command', 'framing', 'words', 'pressed', 'take', 'type', 'text',
 ];
 
 export interface BundleOptions {
@@ -89,7 +91,7 @@ export async function buildFirmwareBundle(options: BundleOptions = {}): Promise<
       bundle: true,
       write: false,
       format: 'iife',
-      target: 'es2020',
+      target: 'es2022',
       platform: 'neutral',
       mainFields: ['module', 'main'],
       minify: options.minify ?? true,
