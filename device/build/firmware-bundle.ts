@@ -1,7 +1,7 @@
 /**
  * The firmware as one script for an embedded engine: the firmware core, the protocol codecs and
  * the OATH engine behind the binding of device/targets/engine, bundled by esbuild into an IIFE
- * for ES2020 that assigns the global `nvFirmware` and uses nothing of Node or of V8. The OATH
+ * for ES2022 that assigns the global `nvFirmware` and uses nothing of Node or of V8. The OATH
  * engine's speed-for-size parts (the unrolled SHA-1, @noble/hashes, the digit table) are swapped
  * for protocol/oath/engines-compact.ts, which gives the same answers in a fraction of the memory,
  * and the firmware's internal property names are shortened (INTERNAL_PROPERTIES): an engine like
