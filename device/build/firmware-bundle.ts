@@ -1,9 +1,11 @@
 /**
  * The firmware as one script for an embedded engine: the firmware core, the protocol codecs and
  * the OATH engine behind the binding of device/targets/engine, bundled by esbuild into an IIFE
- * for ES2020 that assigns the global `nvFirmware` and uses nothing of Node or of V8. The OATH
+ * for ES2022 that assigns the global `nvFirmware` and uses nothing of Node or of V8. The OATH
  * engine's speed-for-size parts (the unrolled SHA-1, @noble/hashes, the digit table) are swapped
- * for protocol/oath/engines-compact.ts, which gives the same answers in a fraction of the memory.
+ * for protocol/oath/engines-compact.ts, which gives the same answers in a fraction of the memory,
+ * and the firmware's internal property names are shortened (INTERNAL_PROPERTIES): an engine like
+ * QuickJS keeps every name as an atom and every function's source text in RAM.
  *
  * Built in memory when a target needs it (once per process), and to dist/firmware by
  * `npm run build:firmware`.
@@ -37,11 +39,43 @@ const compactOathEngine: Plugin = {
   },
 };
 
+/**
+ * Property names that never leave the bundle, which esbuild renames to one or two letters in the
+ * firmware bundle (its `mangleProps`): methods and fields of the firmware's classes and of the
+ * objects the bundle builds for itself (the HAL over the host's functions, the flash journal's
+ * records, the links' state). Each costs QuickJS an atom and its length in every function's
+ * source text that mentions it; shortening them takes about 11 KiB off the loaded bundle (README,
+ * "The firmware on a chip's engine"). A name is listed only when nothing outside the bundle reads
+ * or writes it by name: not the wire's keys (commands, fields, error codes), not the binding's
+ * (nvHost, nvFirmware, the boot configuration and its timings), not a built-in's. The QuickJS
+ * session test (device/targets/quickjs/quickjs-engine.test.ts) fails when one is.
+ */
+export const INTERNAL_PROPERTIES: readonly string[] = [
+  // protocol/oath/engines-compact.ts
+  'blockBytes', 'digestBytes', 'scheduleWords', 'compress', 'truncatedValue', 'destroy',
+  // protocol/framing/hid.ts, device/firmware/hid-link.ts, line-link.ts
+  'busyChannel', 'deadline', 'expire', 'receive', 'finish', 'touch', 'broadcast', 'newChannel', 'lastPacketAt', 'nextSequence', 'maxPayload',
+  'assembler', 'channels', 'handlers', 'waiting', 'onCancel', 'onRequest', 'replyPath', 'endLine', 'receiveLine', 'overflowed', 'onOverflow', 'onLine',
+  // device/firmware/flash-store.ts, records.ts
+  'geometry', 'mount', 'recover', 'put', 'pageBase', 'programVerified', 'moveTo', 'retainOnly', 'stats', 'activePage', 'usedBytes', 'badPages',
+  'readHeader', 'valid', 'committed', 'loadRecords', 'eraseOtherPages', 'writePage', 'eraseVerified', 'writeOffset', 'erased', 'compactions',
+  // device/firmware/token.ts, scheduler.ts and the HAL as binding.ts builds it
+  'firmwareVersion', 'enrolment', 'settings', 'initialCounter', 'isSet', 'takeDue', 'deadlines', 'notEnrolled', 'lowBattery', 'confirmWipe', 'wiped',
+  'storageError', 'identity', 'startConfirm', 'requireStore', 'saveSettings', 'finishConfirm', 'serialNumber', 'restore', 'loadSerial', 'handle',
+  'runDueTimers', 'scheduleLinks', 'onTimer', 'speaks', 'stepVolume', 'onPress', 'onHold', 'showScreen', 'requestId', 'showMessage', 'sayCode',
+  'commit', 'showCode', 'emit', 'screenText', 'dispatch', 'randomSerial', 'bootedAt', 'draining', 'buttonLevel', 'holdFired', 'doublePress',
+  'lastPressAt', 'eventSeq', 'rng', 'rtc', 'transports', 'show', 'display', 'wakeAt', 'isPressed', 'spend', 'say', 'speaker', 'program', 'erase',
+  'hal', 'store', 'record', 'queue', 'timers', 'config', 'power', 'link', 'active', 'sequence', 'options', 'input',
+  'fields', 'seq', 'payload', 'channel', 'command', 'framing', 'words', 'pressed', 'take', 'type', 'text',
+];
+
 export interface BundleOptions {
   readonly entry?: string;
   readonly minify?: boolean;
   /** The OATH engine's compact parts (default); false keeps the fast ones, as V8 and the server run them. */
   readonly compactOath?: boolean;
+  /** Shorten INTERNAL_PROPERTIES (default); false keeps every name as written. */
+  readonly shortNames?: boolean;
 }
 
 export async function buildFirmwareBundle(options: BundleOptions = {}): Promise<FirmwareBundle> {
@@ -57,7 +91,7 @@ export async function buildFirmwareBundle(options: BundleOptions = {}): Promise<
       bundle: true,
       write: false,
       format: 'iife',
-      target: 'es2020',
+      target: 'es2022',
       platform: 'neutral',
       mainFields: ['module', 'main'],
       minify: options.minify ?? true,
@@ -66,6 +100,7 @@ export async function buildFirmwareBundle(options: BundleOptions = {}): Promise<
       metafile: true,
       logLevel: 'silent',
       plugins: options.compactOath === false ? [] : [compactOathEngine],
+      ...(options.shortNames !== false && { mangleProps: new RegExp(`^(${INTERNAL_PROPERTIES.join('|')})$`) }),
     })
     .catch((error: { errors?: { text: string }[] }) => {
       throw new CodedError('NV_FIRMWARE_BUNDLE', `the firmware bundle did not build: ${(error.errors ?? []).map((e) => e.text).join('; ')}`);

@@ -15,7 +15,7 @@ import type { Fields } from '../../../protocol/message.ts';
 import { BROADCAST, CMD, SEED_HEX, contReport, initReport, refReports, refSeal } from '../../../test/support/hid-rig.ts';
 import { seededBytes } from '../../../test/support/random.ts';
 import { TEST_CONFIG } from '../../../test/support/rig.ts';
-import { FIRMWARE_ENTRY, ROOT, buildFirmwareBundle, firmwareBundle } from '../../build/firmware-bundle.ts';
+import { FIRMWARE_ENTRY, INTERNAL_PROPERTIES, ROOT, buildFirmwareBundle, firmwareBundle } from '../../build/firmware-bundle.ts';
 import { bundleOnV8 } from '../../build/bundle-on-v8.ts';
 import { segmentsToText } from '../../firmware/segments.ts';
 import type { Transport } from '../../hal/transport.ts';
@@ -168,6 +168,15 @@ describe('the firmware bundle', () => {
     expect(bundle.inputs.filter((input) => /oath\/(engines|sha1-hmac|sha1-oath-digest|noble-hmac)\.ts$|@noble/.test(input))).toEqual([]);
     expect(bundle.code).toMatch(/^"use strict";\(\(\)=>\{/);
     expect(bundle.gzipBytes).toBeLessThan(bundle.bytes);
+  });
+
+  it('carries the internal property names shortened, none of them left behind as a string that the shortened code would miss', async () => {
+    const { code } = await firmwareBundle();
+    const full = await buildFirmwareBundle({ shortNames: false });
+    const left = (text: string) => INTERNAL_PROPERTIES.filter((name) => new RegExp(`\\.${name}\\b|["'\`]${name}["'\`]`).test(text));
+    expect(left(full.code).length).toBeGreaterThan(INTERNAL_PROPERTIES.length / 2);
+    expect(left(code)).toEqual([]);
+    expect(code.length).toBeLessThan(full.code.length);
   });
 });
 

@@ -21,18 +21,25 @@ import { CodedError } from '../../../protocol/coded-error.ts';
 export const QUICKJS_STACK_LIMIT = 32 * 1024;
 
 /**
- * The firmware's memory budget in QuickJS, in bytes of `memory_used_size` (README: "The firmware
- * on a chip's engine"). Its data, what boot and work add to the loaded bundle, keeps the issue's
- * 64 and 96 KiB; its code, the loaded bundle, is about 170 KiB, well over the 64 KiB the issue
- * set for the whole share, and has a ceiling that catches a regression.
+ * The firmware's memory in QuickJS, in bytes of `memory_used_size` (README: "The firmware on a
+ * chip's engine"). The issue's budgets are for its share, the runtime's use minus an empty
+ * context's: 64 KiB after boot and 96 KiB at its peak. The share is about 174 KiB after boot,
+ * because QuickJS keeps the firmware's code in RAM (bytecode, a function object and the source
+ * text of every function, atoms): the bench marks those two budgets missed. What the tests hold:
+ * the firmware's data (what boot and work add to the loaded bundle) within the issue's 64 and
+ * 96 KiB, and its code (the loaded bundle) under a ceiling set just above what it is now.
  */
 export const QUICKJS_BUDGET = {
+  /** The issue's budget for the share after boot (used − an empty context's); missed, see above. */
+  bootedShare: 64 * 1024,
+  /** The issue's budget for the share's peak over 10,000 presses and 10,000 requests; missed, see above. */
+  peakShare: 96 * 1024,
   /** What boot adds to the loaded bundle. */
   bootedData: 64 * 1024,
   /** The most the firmware's data reaches over 10,000 presses and 10,000 requests. */
   peakData: 96 * 1024,
-  /** The loaded bundle: bytecode, functions and the source text QuickJS-NG keeps for each, atoms, constants. */
-  code: 192 * 1024,
+  /** The loaded bundle: bytecode, functions and the source text QuickJS-NG keeps for each, atoms, constants (about 159 KiB). */
+  code: 164 * 1024,
 } as const;
 export const QUICKJS_ENGINE_NAME = 'quickjs-ng';
 
@@ -58,6 +65,31 @@ export interface QuickJsMemory {
   readonly peakBytes: number;
   /** Live allocations now (`memory_used_count`): each costs the allocator its header on a chip. */
   readonly allocations: number;
+}
+
+/** The parts of QuickJS's memory report, as JS_ComputeMemoryUsage names them (bytes). */
+export const MEMORY_PARTS = {
+  atoms: 'atom_size',
+  strings: 'str_size',
+  objects: 'obj_size',
+  properties: 'prop_size',
+  shapes: 'shape_size',
+  /** A function's header, variables, closure slots, constant pool and the source text QuickJS-NG keeps. */
+  functions: 'js_func_size',
+  bytecode: 'js_func_code_size',
+  /** The line tables of the functions' bytecode (debug information). */
+  lineTables: 'js_func_pc2line_size',
+} as const;
+export type MemoryPart = keyof typeof MEMORY_PARTS;
+
+/** What loading the bundle added to each part of the report, and the rest of `memory_used_size` (array storage, the atom and shape tables' growth, …). */
+export type CodeBreakdown = Readonly<Record<MemoryPart | 'other', number>>;
+
+function breakdown(before: Readonly<Record<string, number>>, after: Readonly<Record<string, number>>): CodeBreakdown {
+  const added = (field: string) => (after[field] ?? 0) - (before[field] ?? 0);
+  const parts = Object.fromEntries(Object.entries(MEMORY_PARTS).map(([part, field]) => [part, added(field)])) as Record<MemoryPart, number>;
+  const counted = Object.values(parts).reduce((sum, bytes) => sum + bytes, 0);
+  return { ...parts, other: added('memory_used_size') - counted };
 }
 
 /** Calls after which the peak is read: the firmware holds its working memory while it sends, shows or writes. */
@@ -88,6 +120,7 @@ class QuickJsCore implements FirmwareCore {
   private disposed = false;
   readonly emptyContextBytes: number;
   readonly loadedBytes: number;
+  readonly codeBreakdown: CodeBreakdown;
   bootedBytes = 0;
   peakBytes = 0;
 
@@ -103,9 +136,12 @@ class QuickJsCore implements FirmwareCore {
     this.gcThresholdAddress = this.locateGcThreshold();
     try {
       this.installHost();
-      this.emptyContextBytes = this.usedBytes();
+      const empty = this.usage();
+      this.emptyContextBytes = empty.memory_used_size;
       this.unwrap(this.context.evalCode(code, 'noegleviser-firmware.js')).dispose();
-      this.loadedBytes = this.usedBytes();
+      const loaded = this.usage();
+      this.loadedBytes = loaded.memory_used_size;
+      this.codeBreakdown = breakdown(empty, loaded);
       this.firmwareHandle = this.context.getProp(this.context.global, FIRMWARE_GLOBAL);
       for (const name of ['boot', 'button', 'received', 'tick'] as const) this.entry.set(name, this.context.getProp(this.firmwareHandle, name));
     } catch (error) {
@@ -198,6 +234,16 @@ class QuickJsCore implements FirmwareCore {
     const report = this.context.runtime.computeMemoryUsage();
     try {
       return this.context.getProp(report, field).consume((value) => this.context.getNumber(value));
+    } finally {
+      report.dispose();
+    }
+  }
+
+  /** The whole memory report, field by field. */
+  private usage(): Readonly<Record<string, number>> & { readonly memory_used_size: number } {
+    const report = this.context.runtime.computeMemoryUsage();
+    try {
+      return this.context.dump(report) as Record<string, number> & { memory_used_size: number };
     } finally {
       report.dispose();
     }
@@ -359,6 +405,11 @@ export class QuickJsEngine {
       peakBytes: Math.max(core.peakBytes, usedBytes),
       allocations: alive ? core.allocations() : 0,
     };
+  }
+
+  /** What loading the bundle added to QuickJS's memory, part by part; undefined before the first power-on. */
+  codeBreakdown(): CodeBreakdown | undefined {
+    return this.current?.codeBreakdown;
   }
 
   /** A full garbage collection of the running firmware's runtime. */
