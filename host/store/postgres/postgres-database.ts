@@ -98,6 +98,7 @@ export class PostgresDatabase {
   private scheduled = false;
   private flushing = false;
   private readonly outcomes: MigrationOutcome[] = [];
+  private readonly heldLocks = new Set<{ release(): Promise<void> }>();
 
   private constructor(readonly pool: PrimaryPool) {}
 
@@ -199,14 +200,17 @@ export class PostgresDatabase {
     // Whichever comes first: the lock, or the failure to get it (a lost connection after it only ends the session, and the lock with it).
     await Promise.race([acquired, holding]);
     let done = false;
-    return {
+    const lock = {
       release: async () => {
         if (done) return;
         done = true;
+        this.heldLocks.delete(lock);
         letGo();
         await holding.catch(() => undefined);
       },
     };
+    this.heldLocks.add(lock);
+    return lock;
   }
 
   /**
@@ -291,7 +295,9 @@ export class PostgresDatabase {
     await this.pool.query('SELECT 1');
   }
 
+  /** Lets go of the cluster lock if it is held (the pool waits for every connection to come back), then closes the pool. */
   async close(): Promise<void> {
+    await Promise.all([...this.heldLocks].map((lock) => lock.release()));
     await this.pool.end();
   }
 
