@@ -66,6 +66,9 @@ interface Measured {
   readonly databaseCpuS: number;
   /** Accepted verifications (the bare route: requests answered). */
   readonly count: number;
+  /** Requests answered, and of them not 2xx (a 503 while the store is slow, say). */
+  readonly answered: number;
+  readonly non2xx: number;
 }
 
 /** The load generator's connections spread over `urls`, one generator per URL, all at once; CPU read before and after. */
@@ -82,6 +85,8 @@ async function measure(urls: readonly string[], key: string | undefined, body: (
     serverCpuS: (server1 - server0) / TICKS_PER_SECOND,
     databaseCpuS: (database1 - database0) / TICKS_PER_SECOND,
     count,
+    answered: Math.round(loads.reduce((sum, l) => sum + l.requestsPerSecond * DURATION_S, 0)),
+    non2xx: loads.reduce((sum, l) => sum + l.non2xx, 0),
   };
 }
 
@@ -138,7 +143,7 @@ export async function clusterLoadRows(): Promise<Row[]> {
     for (const [count, run] of clusterRuns) {
       rows.push({
         figure: `${figure}, ${count} node${count === 1 ? '' : 's'} (${CONNECTIONS} connections over them, one synchronous commit each)`,
-        ours: rate(run.acceptedPerSecond, 'verifies/s'),
+        ours: `${rate(run.acceptedPerSecond, 'verifies/s')} (${run.count} accepted of ${run.answered} answered, ${run.non2xx} not 2xx)`,
         reference: `SQLite 1 node ${rate(sqliteRun.acceptedPerSecond, 'verifies/s')}; bare fastify ${rate(bareRun.acceptedPerSecond, 'req/s')}`,
         ratio: `${((run.acceptedPerSecond / sqliteRun.acceptedPerSecond) * 100).toFixed(0)}% of SQLite`,
         goal: '—',
