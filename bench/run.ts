@@ -16,6 +16,7 @@ import { validateCheckRows } from './figures/validate-check.ts';
 import { simulationYearRows } from './figures/simulation-year.ts';
 import { verifyWindowRows } from './figures/verify-window.ts';
 import { postgresFailoverRows } from './figures/postgres-failover.ts';
+import { clusterLoadRows } from './figures/cluster-load.ts';
 import { markdownTable, type Row } from './table.ts';
 
 const FIGURES: { readonly name: string; readonly run: () => Promise<Row[]> }[] = [
@@ -30,6 +31,7 @@ const FIGURES: { readonly name: string; readonly run: () => Promise<Row[]> }[] =
   { name: 'the firmware in QuickJS-NG', run: embeddedEngineRows },
   { name: 'a simulated year', run: simulationYearRows },
   { name: 'PostgreSQL failover', run: postgresFailoverRows },
+  { name: 'server nodes on PostgreSQL beside SQLite and the bare route', run: clusterLoadRows },
 ];
 
 function machine(): string {

@@ -7,6 +7,7 @@ import { clientCommand, oidcCommand } from '../host/cli/oidc-commands.ts';
 import { organisationCommand, personCommand } from '../host/cli/person-commands.ts';
 import { createProgram, runProgram } from '../host/cli/program.ts';
 import { serverCommand } from '../host/cli/server-command.ts';
+import { storeCommand } from '../host/cli/store-commands.ts';
 import { tokenAdminCommand } from '../host/cli/token-admin-commands.ts';
 import { verifyCommands } from '../host/cli/verify-commands.ts';
 import { simulateCommand } from '../simulation/command.ts';
@@ -15,6 +16,6 @@ import { labCommand } from './lab.ts';
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
 export async function main(argv: string[]): Promise<number> {
-  const program = createProgram(version, [...bridgeCommands(), ...verifyCommands(), serverCommand(), tokenAdminCommand(), personCommand(), organisationCommand(), clientCommand(), oidcCommand(), deviceCommand(debugLinkCommands()), labCommand(), simulateCommand()]);
+  const program = createProgram(version, [...bridgeCommands(), ...verifyCommands(), serverCommand(), storeCommand(), tokenAdminCommand(), personCommand(), organisationCommand(), clientCommand(), oidcCommand(), deviceCommand(debugLinkCommands()), labCommand(), simulateCommand()]);
   return runProgram(program, argv);
 }

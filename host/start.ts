@@ -29,6 +29,7 @@ import { CodedError } from '../protocol/coded-error.ts';
 import { PostgresTokenStore } from './server/store/postgres-token-store.ts';
 import { isPostgresUrl, parsePostgresUrl } from './store/postgres/connection-url.ts';
 import { PostgresDatabase } from './store/postgres/postgres-database.ts';
+import type { MigrationOutcome } from './store/migration-outcome.ts';
 import { BadDatabaseSettingError, StoreUnavailableError } from './store/store-errors.ts';
 
 export interface HostOptions {
@@ -159,6 +160,22 @@ export async function startHost(options: HostOptions = {}): Promise<RunningHost>
   }
 }
 
+/**
+ * `store migrate`: opens the database `--db` names, as a start does (which brings every side's
+ * tables up to date, under the migration lock on PostgreSQL), and closes it. Answers where, and
+ * what each owner's migration found and did.
+ */
+export async function migrateDatabase(options: Pick<HostOptions, 'dbFile' | 'dataDir' | 'env'> = {}): Promise<{ readonly db: string; readonly migrations: readonly MigrationOutcome[] }> {
+  const env = options.env ?? process.env;
+  const choice = chooseDatabase(options.dbFile ?? (env.NOEGLEVISER_DB || undefined) ?? defaultDbFile(env), options.dataDir);
+  const { database } = await openStores(choice);
+  try {
+    return { db: choice.dbFile, migrations: [...database.migrated] };
+  } finally {
+    await database.close();
+  }
+}
+
 type DatabaseChoice =
   | { readonly kind: 'sqlite'; readonly dbFile: string; readonly dataDir: string }
   | { readonly kind: 'postgres'; readonly url: string; readonly dbFile: string; readonly dataDir: string };
@@ -191,7 +208,7 @@ function chooseDatabase(db: string, dataDir: string | undefined): DatabaseChoice
 }
 
 interface OpenStores {
-  readonly database: { close(): Promise<void> };
+  readonly database: { close(): Promise<void>; readonly migrated: readonly MigrationOutcome[] };
   readonly tokenStore: TokenStore;
   readonly serviceStore: SqliteServiceStore;
   readonly oidcStore: SqliteOidcStore;
@@ -227,7 +244,9 @@ async function openPostgresStores(url: string, dataDir: string): Promise<OpenSto
     // The provider's records stay beside the service's, in this node's file, until both move to PostgreSQL.
     const oidcStore = new SqliteOidcStore(serviceDatabase);
     const [pgDatabase, sqlite] = [database, serviceDatabase];
-    return { database: { close: async () => void (await Promise.all([pgDatabase.close(), sqlite.close()])) }, tokenStore, serviceStore, oidcStore };
+    // What the cluster shares: the interim service.db is this node's own.
+    const migrated = pgDatabase.migrated;
+    return { database: { close: async () => void (await Promise.all([pgDatabase.close(), sqlite.close()])), migrated }, tokenStore, serviceStore, oidcStore };
   } catch (error) {
     await database?.close().catch(() => undefined);
     await serviceDatabase?.close().catch(() => undefined);

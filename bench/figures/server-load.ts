@@ -14,22 +14,23 @@ import { ROOT, startServerProcess, tempDir } from '../../test/support/processes.
 import { rate, type Row } from '../table.ts';
 
 const CONNECTIONS = 64;
-const DURATION_S = 10;
-const TOKENS = 4000;
+export const DURATION_S = 10;
+export const TOKENS = 4000;
 
-interface Load {
+export interface Load {
   readonly requestsPerSecond: number;
   readonly p99Ms: number;
   readonly non2xx: number;
   readonly errors: number;
 }
 
-function load(url: string, key: string | undefined, body: () => string): Promise<Load> {
+/** The load generator: `connections` keep-alive connections for DURATION_S, each request's body from `body`. */
+export function load(url: string, key: string | undefined, body: () => string, connections = CONNECTIONS): Promise<Load> {
   return new Promise((resolve, reject) => {
     autocannon(
       {
         url,
-        connections: CONNECTIONS,
+        connections,
         duration: DURATION_S,
         requests: [
           {
@@ -65,34 +66,50 @@ async function peakRss<T>(pid: number, during: Promise<T>): Promise<{ result: T;
   }
 }
 
+/** TOKENS HOTP tokens BENCH0… enrolled through `url`; answers their seeds. */
+export async function enrollBenchTokens(url: string, adminKey: string): Promise<Buffer[]> {
+  const seeds: Buffer[] = [];
+  for (let batch = 0; batch < TOKENS; batch += 100) {
+    await Promise.all(
+      Array.from({ length: 100 }, (_, i) => {
+        const seed = randomBytes(20);
+        seeds[batch + i] = seed;
+        return fetch(`${url}/v1/tokens`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ serial: `BENCH${batch + i}`, kind: 'hotp', seed: seed.toString('hex') }),
+        });
+      }),
+    );
+  }
+  return seeds;
+}
+
+/** Request bodies `from` … `from + count - 1`, each a fresh valid code: tokens taken in turn, each one counter on. */
+export function codeBodies(seeds: readonly Buffer[], from: number, count: number): string[] {
+  const bodies: string[] = [];
+  for (let n = from; n < from + count; n++) {
+    const token = n % TOKENS;
+    bodies.push(JSON.stringify({ serial: `BENCH${token}`, code: referenceHotp(seeds[token]!, Math.floor(n / TOKENS)) }));
+  }
+  return bodies;
+}
+
+/** Verifications the server at `url` accepted since it started, from its /metrics. */
+export async function acceptedCount(url: string): Promise<number> {
+  const metrics = await (await fetch(`${url}/metrics`)).text();
+  return Number(/noegleviser_verifications_total\{result="accepted",reason=""\} (\d+)/.exec(metrics)?.[1] ?? 0);
+}
+
 export async function serverLoadRows(): Promise<Row[]> {
   const dir = tempDir('bench-server');
   const server = await startServerProcess({ dbFile: path.join(dir, 'tokens.db'), args: ['--quiet', '--rate-limit', '0'] });
-  const seeds: Buffer[] = [];
   try {
-    for (let batch = 0; batch < TOKENS; batch += 100) {
-      await Promise.all(
-        Array.from({ length: 100 }, (_, i) => {
-          const seed = randomBytes(20);
-          seeds[batch + i] = seed;
-          return fetch(`${server.url}/v1/tokens`, {
-            method: 'POST',
-            headers: { authorization: `Bearer ${server.adminKey}`, 'content-type': 'application/json' },
-            body: JSON.stringify({ serial: `BENCH${batch + i}`, kind: 'hotp', seed: seed.toString('hex') }),
-          });
-        }),
-      );
-    }
-    // Every request carries a fresh valid code: tokens taken in turn, each one counter on.
-    const bodies: string[] = [];
-    for (let n = 0; n < 60_000 * DURATION_S; n++) {
-      const token = n % TOKENS;
-      bodies.push(JSON.stringify({ serial: `BENCH${token}`, code: referenceHotp(seeds[token]!, Math.floor(n / TOKENS)) }));
-    }
+    const seeds = await enrollBenchTokens(server.url, server.adminKey);
+    const bodies = codeBodies(seeds, 0, 60_000 * DURATION_S);
     let next = 0;
     const { result: ours, peakBytes } = await peakRss(server.child.pid!, load(server.url, server.clientKey, () => bodies[next++]!));
-    const metrics = await (await fetch(`${server.url}/metrics`)).text();
-    const accepted = Number(/noegleviser_verifications_total\{result="accepted",reason=""\} (\d+)/.exec(metrics)?.[1] ?? 0);
+    const accepted = await acceptedCount(server.url);
     const acceptedPerSecond = (ours.requestsPerSecond * accepted) / Math.max(1, next);
     const bare = await startBare();
     let theirs: Load;
@@ -133,7 +150,8 @@ export async function serverLoadRows(): Promise<Row[]> {
   }
 }
 
-async function startBare(): Promise<{ url: string; stop(): void }> {
+/** The bare fastify route (bench/bare-server.ts) in a process of its own. */
+export async function startBare(): Promise<{ url: string; pid: number; stop(): void }> {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench', 'bare-server.ts')], { stdio: ['ignore', 'pipe', 'inherit'] });
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
@@ -144,5 +162,5 @@ async function startBare(): Promise<{ url: string; stop(): void }> {
     });
     child.once('exit', (code) => reject(new Error(`the bare server exited (${code})`)));
   });
-  return { url, stop: () => child.kill('SIGTERM') };
+  return { url, pid: child.pid!, stop: () => child.kill('SIGTERM') };
 }

@@ -1,7 +1,8 @@
 /**
  * The server's own secrets: the master key that seals seeds, and the API keys. The master key
  * comes from NOEGLEVISER_MASTER_KEY (64 hex digits), or a file (NOEGLEVISER_MASTER_KEY_FILE, else
- * master.key in the data directory) created with mode 0600 on first start. API keys are stored
+ * master.key in the data directory) created with mode 0600 on the first start of a store that has
+ * sealed nothing yet; every node of a cluster is given the same one. API keys are stored
  * as SHA-256 hashes only; new ones are shown once, when they are made.
  */
 import { hash, randomBytes } from 'node:crypto';
@@ -21,24 +22,42 @@ export interface MasterKeySource {
   readonly created: boolean;
 }
 
-export function loadMasterKey(dataDir: string, env: NodeJS.ProcessEnv): MasterKeySource {
+/** Where the master key file is: NOEGLEVISER_MASTER_KEY_FILE, else master.key in the data directory. */
+export function masterKeyFile(dataDir: string, env: NodeJS.ProcessEnv): string {
+  return env.NOEGLEVISER_MASTER_KEY_FILE || path.join(dataDir, 'master.key');
+}
+
+/** The master key this node was given (NOEGLEVISER_MASTER_KEY, else its key file), or undefined when it has none yet. */
+export function findMasterKey(dataDir: string, env: NodeJS.ProcessEnv): MasterKeySource | undefined {
   if (env.NOEGLEVISER_MASTER_KEY) {
     return { key: parseMasterKey(env.NOEGLEVISER_MASTER_KEY, 'NOEGLEVISER_MASTER_KEY'), origin: 'environment', created: false };
   }
-  const file = env.NOEGLEVISER_MASTER_KEY_FILE || path.join(dataDir, 'master.key');
+  const file = masterKeyFile(dataDir, env);
   try {
-    if (fs.existsSync(file)) {
-      const mode = fs.statSync(file).mode & 0o777;
-      if (mode & 0o077) throw new CodedError('NV_MASTER_KEY_EXPOSED', `${file} is readable by others (mode ${mode.toString(8)}); chmod 600 it`, 500);
-      return { key: parseMasterKey(fs.readFileSync(file, 'utf8'), file), origin: file, created: false };
-    }
+    if (!fs.existsSync(file)) return undefined;
+    const mode = fs.statSync(file).mode & 0o777;
+    if (mode & 0o077) throw new CodedError('NV_MASTER_KEY_EXPOSED', `${file} is readable by others (mode ${mode.toString(8)}); chmod 600 it`, 500);
+    return { key: parseMasterKey(fs.readFileSync(file, 'utf8'), file), origin: file, created: false };
+  } catch (error) {
+    throw masterKeyFileFailure(file, error);
+  }
+}
+
+/** A new master key in the key file (mode 0600): only for a store that has sealed nothing yet. */
+export function createMasterKey(dataDir: string, env: NodeJS.ProcessEnv): MasterKeySource {
+  const file = masterKeyFile(dataDir, env);
+  try {
     const key = randomBytes(MASTER_KEY_BYTES);
     fs.writeFileSync(file, key.toString('hex') + '\n', { mode: 0o600, flag: 'wx' });
     return { key: new Uint8Array(key), origin: file, created: true };
   } catch (error) {
-    if (error instanceof CodedError) throw error;
-    throw new CodedError('NV_MASTER_KEY_FILE', `the master key file ${file} cannot be read or written (${whyNot(error as NodeJS.ErrnoException)})`, 500);
+    throw masterKeyFileFailure(file, error);
   }
+}
+
+function masterKeyFileFailure(file: string, error: unknown): CodedError {
+  if (error instanceof CodedError) return error;
+  return new CodedError('NV_MASTER_KEY_FILE', `the master key file ${file} cannot be read or written (${whyNot(error as NodeJS.ErrnoException)})`, 500);
 }
 
 function parseMasterKey(text: string, origin: string): Uint8Array {

@@ -18,8 +18,8 @@ import { registerValidateCheckRoutes } from './http/validate-check-routes.ts';
 import type { UserPasswords } from './user-passwords.ts';
 import { ValidateCheck } from './validate-check.ts';
 import { DEFAULT_POLICY, type VerifyPolicy } from './policy.ts';
-import { ApiKeys, loadMasterKey, type Role } from './secrets.ts';
-import { SeedVault } from './seed-vault.ts';
+import { ApiKeys, createMasterKey, findMasterKey, masterKeyFile, type MasterKeySource, type Role } from './secrets.ts';
+import { SeedVault, VaultError } from './seed-vault.ts';
 import type { TokenStore } from './store/types.ts';
 import { TokenService, type OwnerDirectory } from './token-service.ts';
 
@@ -64,50 +64,94 @@ export interface TokenServer {
 
 export async function openTokenServer(options: TokenServerOptions): Promise<TokenServer> {
   const { store, env } = options;
-  const master = loadMasterKey(options.dataDir, env);
+  // Held while this node does what is done once for every node on the store: the master key's
+  // check, and the first API keys, which it keeps only once it listens (so until then).
+  const lock = await store.lockCluster();
+  try {
+    const { vault, master } = await openVault(store, options);
+    const { keys, created, keepCreated } = await ApiKeys.load(store, {
+      admin: options.apiKeys?.admin ?? (env.NOEGLEVISER_ADMIN_KEY || undefined),
+      client: options.apiKeys?.client ?? (env.NOEGLEVISER_CLIENT_KEY || undefined),
+    });
+    if (Object.keys(created).length === 0) await lock.release();
+    const metrics = new ServerMetrics(store);
+    const tokens = new TokenService(
+      store,
+      vault,
+      { ...DEFAULT_POLICY, ...options.policy },
+      options.now,
+      { verified: (outcome) => metrics.verified(outcome), resynced: (outcome) => metrics.resynced(outcome) },
+      options.owners,
+    );
+    const app = await buildApp({ service: tokens, store, keys, metrics, logger: options.logger ?? false, rateLimitPerSecond: options.rateLimitPerSecond });
+    registerSeedFileRoutes(app, new SeedTransfer(store, vault, { allowExport: options.allowExport === true, owners: options.owners, now: options.now }));
+    registerValidateCheckRoutes(app, new ValidateCheck(tokens, { owners: options.owners, passwords: options.userPasswords, now: options.now }), { allow: options.validateAllow ?? [] });
+    return {
+      app,
+      tokens,
+      vault,
+      createdKeys: created,
+      masterKey: { origin: master.origin, created: master.created },
+      async listen(host, port) {
+        const address = await app.listen({ host, port }).catch((error: unknown) => {
+          throw listenFailure(error, host, port);
+        });
+        // Only a start that listens keeps the keys it made: one that failed before showing them leaves
+        // none behind, so the next start makes (and shows) new ones.
+        await keepCreated();
+        await lock.release();
+        return address;
+      },
+      async close() {
+        await lock.release();
+        await app.close();
+        tokens.forgetKeys();
+      },
+    };
+  } catch (error) {
+    await lock.release();
+    throw error;
+  }
+}
+
+const MASTER_KEY_CHECK = 'master_key_check';
+
+/**
+ * The seed vault under this node's master key, once the key is known to open the store's seeds:
+ * it must match the key check the store keeps, and a store with no check yet (a new one, or one
+ * from before checks were kept) gets this key's, after one of its sealed seeds has opened with it.
+ * A node with no key of its own makes one only for a store that has sealed nothing: one that
+ * has must be given the key it was sealed with. Run under the cluster lock: two nodes starting
+ * together on a new store cannot each keep a key of their own.
+ */
+async function openVault(store: TokenStore, options: TokenServerOptions): Promise<{ vault: SeedVault; master: MasterKeySource }> {
+  const { env, dataDir, dbFile } = options;
+  const check = await store.getMeta(MASTER_KEY_CHECK);
+  const [sealed] = check === undefined ? await store.listTokens({ limit: 1 }) : [];
+  const given = findMasterKey(dataDir, env);
+  if (!given && (check !== undefined || sealed !== undefined)) {
+    throw new CodedError(
+      'NV_MASTER_KEY_MISMATCH',
+      `this node has no master key (NOEGLEVISER_MASTER_KEY, or the file ${masterKeyFile(dataDir, env)}) and ${dbFile} was sealed with one: give every node the key the first one made`,
+    );
+  }
+  const master = given ?? createMasterKey(dataDir, env);
   const vault = new SeedVault(master.key);
   master.key.fill(0);
-  // The first node of a cluster to start records its key's check; every node must match it.
-  const check = await store.setMetaOnce('master_key_check', vault.keyCheck());
-  if (!vault.matches(check)) {
-    throw new CodedError('NV_MASTER_KEY_MISMATCH', `the master key (${master.origin}) is not the one ${options.dbFile} was sealed with`);
+  const opens = check !== undefined ? vault.matches(check) : sealed === undefined || opensSeed(vault, sealed.serial, sealed.sealedSeed);
+  if (!opens) throw new CodedError('NV_MASTER_KEY_MISMATCH', `the master key (${master.origin}) is not the one ${dbFile} was sealed with`);
+  if (check === undefined) await store.setMeta(MASTER_KEY_CHECK, vault.keyCheck());
+  return { vault, master };
+}
+
+function opensSeed(vault: SeedVault, serial: string, sealed: Uint8Array): boolean {
+  try {
+    vault.open(serial, sealed).fill(0);
+    return true;
+  } catch (error) {
+    if (error instanceof VaultError) return false;
+    throw error;
   }
-  const { keys, created, keepCreated } = await ApiKeys.load(store, {
-    admin: options.apiKeys?.admin ?? (env.NOEGLEVISER_ADMIN_KEY || undefined),
-    client: options.apiKeys?.client ?? (env.NOEGLEVISER_CLIENT_KEY || undefined),
-  });
-  const metrics = new ServerMetrics(store);
-  const tokens = new TokenService(
-    store,
-    vault,
-    { ...DEFAULT_POLICY, ...options.policy },
-    options.now,
-    { verified: (outcome) => metrics.verified(outcome), resynced: (outcome) => metrics.resynced(outcome) },
-    options.owners,
-  );
-  const app = await buildApp({ service: tokens, store, keys, metrics, logger: options.logger ?? false, rateLimitPerSecond: options.rateLimitPerSecond });
-  registerSeedFileRoutes(app, new SeedTransfer(store, vault, { allowExport: options.allowExport === true, owners: options.owners, now: options.now }));
-  registerValidateCheckRoutes(app, new ValidateCheck(tokens, { owners: options.owners, passwords: options.userPasswords, now: options.now }), { allow: options.validateAllow ?? [] });
-  return {
-    app,
-    tokens,
-    vault,
-    createdKeys: created,
-    masterKey: { origin: master.origin, created: master.created },
-    async listen(host, port) {
-      const address = await app.listen({ host, port }).catch((error: unknown) => {
-        throw listenFailure(error, host, port);
-      });
-      // Only a start that listens keeps the keys it made: one that failed before showing them leaves
-      // none behind, so the next start makes (and shows) new ones.
-      await keepCreated();
-      return address;
-    },
-    async close() {
-      await app.close();
-      tokens.forgetKeys();
-    },
-  };
 }
 
 function badDb(dbFile: string, what: string): CodedError {

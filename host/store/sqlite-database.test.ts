@@ -8,6 +8,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { tempDir } from '../../test/support/processes.ts';
+import { SqliteTokenStore } from '../server/store/sqlite-token-store.ts';
 import { SqliteDatabase, type Migration, type TableShape } from './sqlite-database.ts';
 
 let dir: string;
@@ -103,5 +104,25 @@ describe('writes', () => {
     } finally {
       other.close();
     }
+  });
+});
+
+describe("the SQLite token store's cluster lock (one process: its own)", () => {
+  it('a second lockCluster waits until the first is released; a release twice frees no one else', async () => {
+    const store = new SqliteTokenStore(open());
+    const first = await store.lockCluster();
+    const holders: string[] = [];
+    const second = store.lockCluster().then((lock) => (holders.push('second'), lock));
+    const third = store.lockCluster().then((lock) => (holders.push('third'), lock));
+    for (let turn = 0; turn < 5; turn++) await new Promise((resolve) => setImmediate(resolve));
+    expect(holders).toEqual([]);
+    await first.release();
+    const secondLock = await second;
+    await first.release();
+    for (let turn = 0; turn < 5; turn++) await new Promise((resolve) => setImmediate(resolve));
+    expect(holders).toEqual(['second']);
+    await secondLock.release();
+    await (await third).release();
+    expect(holders).toEqual(['second', 'third']);
   });
 });

@@ -18,6 +18,7 @@
  */
 import Database from 'better-sqlite3';
 import { AUDIT_SUBJECT_KINDS, subjectKindOfAction, type AuditEntry, type AuditFilter, type AuditSubjectKind, type NewAuditEntry } from './audit.ts';
+import type { MigrationOutcome } from './migration-outcome.ts';
 import { ensurePrivateFile, makePrivate } from './private-files.ts';
 
 /** One step of an owner's schema: from `version - 1` to `version`, run in the transaction that records it. */
@@ -101,6 +102,7 @@ export class SqliteDatabase {
   /** Runs a write in a savepoint of the batch's transaction (made once: better-sqlite3 nests it). */
   private readonly inSavepoint: <T>(work: () => T) => T;
   private readonly statements;
+  private readonly outcomes: MigrationOutcome[] = [];
 
   private constructor(readonly file: string) {
     ensurePrivateFile(file);
@@ -137,10 +139,10 @@ export class SqliteDatabase {
    * Brings `owner`'s tables up to its newest migration, in one transaction. A file whose tables of
    * this owner are newer than this code knows is refused, unchanged.
    */
-  migrate(owner: string, migrations: readonly Migration[]): void {
+  migrate(owner: string, migrations: readonly Migration[]): MigrationOutcome {
     const newest = migrations.reduce((max, step) => Math.max(max, step.version), 0);
     if (this.batch) this.commitBatch();
-    const upgrade = this.db.transaction(() => {
+    const upgrade = this.db.transaction((): MigrationOutcome => {
       const key = `schema.${owner}`;
       const current = Number(this.metaValue(key) ?? 0);
       if (!Number.isInteger(current) || current < 0 || current > newest) {
@@ -149,8 +151,16 @@ export class SqliteDatabase {
       const steps = [...migrations].filter((step) => step.version > current).sort((a, b) => a.version - b.version);
       for (const step of steps) step.up(this.db);
       if (steps.length > 0 || current === 0) this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, String(newest));
+      return { owner, from: current, to: steps.length > 0 ? newest : current };
     });
-    upgrade.immediate();
+    const outcome = upgrade.immediate();
+    this.outcomes.push(outcome);
+    return outcome;
+  }
+
+  /** What each `migrate` since this file was opened found and did, in order. */
+  get migrated(): readonly MigrationOutcome[] {
+    return this.outcomes;
   }
 
   /** A statement on this connection, for a store's own SQL. */

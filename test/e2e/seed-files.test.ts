@@ -1,6 +1,7 @@
 /**
  * Seed files through the server: `noegleviser token import` and `token export` (the real CLI
- * process) against a host started on loopback with its real SQLite file. RFC 6030's figures with
+ * process) against a host started on loopback with its real SQLite file (the malformed files and a
+ * store that refuses a file's last key on PostgreSQL too, in one transaction). RFC 6030's figures with
  * their stated outcomes, malformed files each with a coded error and nothing imported, owners only
  * for people the login service knows, and round trips for every format: export → import into a
  * fresh server → the same codes verify there (oathtool as referee for users.oath).
@@ -8,17 +9,58 @@
 import { execFileSync } from 'node:child_process';
 import { startTestHost } from '../support/in-process-host.ts';
 import fs from 'node:fs';
+import Database from 'better-sqlite3';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningHost } from '../../host/start.ts';
 import { debianTool } from '../support/debian-tools.ts';
 import { referenceHotp } from '../support/oath-reference.ts';
 import { api, cli, tempDir, TEST_ADMIN_KEY, TEST_CLIENT_KEY, type CliResult } from '../support/processes.ts';
+import { connectionUrl, postgres, reportMissingPostgres } from '../support/postgres.ts';
+import { testPrimary } from '../support/test-store.ts';
 
 const FIXTURES = path.resolve(import.meta.dirname, '../../host/seed-files/fixtures');
 const figure = (n: number) => path.join(FIXTURES, `rfc6030-figure${n}.xml`);
 const RFC_SECRET = Buffer.from('12345678901234567890');
 const HAVE_OATHTOOL = debianTool('oathtool', 'oathtool', 'oathtool as the round trips\' referee');
+reportMissingPostgres();
+
+/** A host on one of the stores, and a way to run SQL on its database beside it (to make it refuse a row). */
+interface HostOnStore {
+  readonly host: RunningHost;
+  exec(sql: string): Promise<void>;
+}
+
+/** The SQL that makes the store refuse to insert the token `serial`, in each store's dialect. */
+const REFUSE_SERIAL = {
+  sqlite: (serial: string) => `CREATE TRIGGER refuse_serial BEFORE INSERT ON tokens WHEN NEW.serial = '${serial}' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;`,
+  postgres: (serial: string) => `CREATE FUNCTION refuse_serial() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF NEW.serial = '${serial}' THEN RAISE EXCEPTION 'refused by the test'; END IF; RETURN NEW; END $$;
+    CREATE TRIGGER refuse_serial BEFORE INSERT ON tokens FOR EACH ROW EXECUTE FUNCTION refuse_serial();`,
+};
+const ALLOW_EVERY_SERIAL = { sqlite: 'DROP TRIGGER refuse_serial', postgres: 'DROP TRIGGER refuse_serial ON tokens; DROP FUNCTION refuse_serial();' };
+
+type StoreKind = keyof typeof REFUSE_SERIAL;
+
+async function startOnStore(kind: StoreKind, dir: string): Promise<HostOnStore> {
+  if (kind === 'sqlite') {
+    const host = await startTestHost(dir);
+    return {
+      host,
+      exec: async (sql) => {
+        const db = new Database(host.dbFile);
+        try {
+          db.exec(sql);
+        } finally {
+          db.close();
+        }
+      },
+    };
+  }
+  const primary = await testPrimary();
+  const database = await primary.createDatabase();
+  const host = await startTestHost(dir, { dbFile: connectionUrl(database, [primary]), dataDir: path.join(dir, 'server') });
+  return { host, exec: async (sql) => void (await primary.query(sql, [], database.name)) };
+}
 
 
 function runner(host: RunningHost, dir: string) {
@@ -157,9 +199,13 @@ describe('token import on a server whose clock says 15 May 2006: figure 10 key b
   });
 });
 
-describe('malformed files: each a coded error, and nothing of it imported', () => {
-  const dir = tempDir('seed-malformed');
+describe.each([
+  ['SQLite', 'sqlite'],
+  ['PostgreSQL', 'postgres'],
+] as const)('malformed files on %s: each a coded error, and nothing of it imported', (_name, kind) => {
+  const dir = tempDir(`seed-malformed-${kind}`);
   let host: RunningHost;
+  let store: HostOnStore;
   let run: ReturnType<typeof runner>;
   const file = (name: string, text: string) => {
     const where = path.join(dir, name);
@@ -174,7 +220,9 @@ describe('malformed files: each a coded error, and nothing of it imported', () =
     return text.replace('</KeyContainer>', pkg.replace('987654321', '987654322') + '</KeyContainer>');
   };
   beforeAll(async () => {
-    host = await startTestHost(dir);
+    if (kind === 'postgres' && !postgres.available) return;
+    store = await startOnStore(kind, dir);
+    host = store.host;
     run = runner(host, dir);
     await host.tokens.enroll({ serial: 'PRESENT1', kind: 'hotp', algorithm: 'sha1', digits: 6, seed: new Uint8Array(20).fill(1) }, { name: 'test' });
   });
@@ -199,7 +247,28 @@ describe('malformed files: each a coded error, and nothing of it imported', () =
     ['a seed shorter than 16 bytes (its second line)', () => file('short.csv', `NEW00001, ${'31'.repeat(20)}, HOTP, 6, 0\nNEW00002, ${'32'.repeat(10)}, HOTP, 6, 0\n`), {}, 'NV_SHORT_SEED'],
   ];
 
-  it.each(cases)('%s', async (_name, which, secrets, code) => {
+  const onThisStore = kind === 'sqlite' || postgres.available;
+
+  it.runIf(onThisStore)('a file the store refuses at its last key (a trigger of the database): nothing of it is imported, nor audited; without the trigger the same file imports whole, and its codes verify', async () => {
+    const seeds = [0x41, 0x42, 0x43].map((byte) => Buffer.alloc(20, byte));
+    const where = file('three.csv', seeds.map((seed, i) => `WHOLE0${i + 1}, ${seed.toString('hex')}, HOTP, 6, 0`).join('\n') + '\n');
+    await store.exec(REFUSE_SERIAL[kind]('WHOLE03'));
+    try {
+      const refused = await importByApi(host, where);
+      expect(refused.status, refused.text).toBe(500);
+      expect(await serialsOn(host)).toEqual(['PRESENT1']);
+      expect((await host.tokens.audit({ action: 'import' })).filter((entry) => entry.serial?.startsWith('WHOLE'))).toEqual([]);
+    } finally {
+      await store.exec(ALLOW_EVERY_SERIAL[kind]);
+    }
+    const imported = await run(['token', 'import', where, '--json']);
+    expect(json(imported)).toMatchObject({ imported: 3 });
+    expect(await serialsOn(host)).toEqual(['PRESENT1', 'WHOLE01', 'WHOLE02', 'WHOLE03']);
+    for (const [i, seed] of seeds.entries()) expect(await verify(host, `WHOLE0${i + 1}`, referenceHotp(seed, 0, 6))).toMatchObject({ result: 'accepted' });
+    for (const serial of ['WHOLE01', 'WHOLE02', 'WHOLE03']) await host.tokens.delete(serial, { name: 'test' });
+  });
+
+  it.runIf(onThisStore).each(cases)('%s', async (_name, which, secrets, code) => {
     const answer = await importByApi(host, which(), secrets);
     expect(answer.status).toBeGreaterThanOrEqual(400);
     expect(answer.body).toEqual({ error: { code, message: expect.any(String) } });
@@ -207,7 +276,7 @@ describe('malformed files: each a coded error, and nothing of it imported', () =
     expect(await serialsOn(host)).toEqual(['PRESENT1']);
   });
 
-  it('a wrong password, through the CLI: one coded line, exit 1, nothing imported, the password nowhere in the output', async () => {
+  it.runIf(onThisStore)('a wrong password, through the CLI: one coded line, exit 1, nothing imported, the password nowhere in the output', async () => {
     const result = await run(['token', 'import', figure(7), '--password-file', '-', '--json'], 'azerty\n');
     expect(result.code, result.stderr).toBe(1);
     expect(JSON.parse(result.stdout)).toEqual({ error: { code: 'NV_SEED_FILE_WRONG_KEY', message: expect.any(String) } });

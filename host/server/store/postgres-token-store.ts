@@ -11,6 +11,7 @@ import {
   DuplicateSerialError,
   TOKEN_STATES,
   type ApiKeyRecord,
+  type ClusterLock,
   type NewReplacement,
   type NewToken,
   type ReplacementChanges,
@@ -244,6 +245,10 @@ export class PostgresTokenStore implements TokenStore {
 
   async setMetaOnce(key: string, value: string): Promise<string> {
     return this.database.setMetaOnce(key, value);
+  }
+
+  async lockCluster(): Promise<ClusterLock> {
+    return this.database.lockCluster();
   }
 
   async ping(): Promise<void> {

@@ -10,6 +10,7 @@ import {
   DuplicateSerialError,
   TOKEN_STATES,
   type ApiKeyRecord,
+  type ClusterLock,
   type NewReplacement,
   type NewToken,
   type ReplacementChanges,
@@ -140,6 +141,8 @@ export class SqliteTokenStore implements TokenStore {
    * A copy that were ever stale would only fail its compare-and-set, which forgets it.
    */
   private readonly tokens = new Map<string, TokenRecord>();
+  /** Settles when the last holder of `lockCluster` has released it. */
+  private lockHeld: Promise<void> = Promise.resolve();
 
   constructor(private readonly database: SqliteDatabase) {
     database.migrate('tokens', TOKEN_MIGRATIONS);
@@ -345,6 +348,23 @@ export class SqliteTokenStore implements TokenStore {
     if (kept !== undefined) return kept;
     await this.database.setMeta(key, value);
     return value;
+  }
+
+  /** The file has one process: the lock is this store's own, taken in turn. */
+  async lockCluster(): Promise<ClusterLock> {
+    let release!: () => void;
+    const mine = new Promise<void>((resolve) => (release = resolve));
+    const previous = this.lockHeld;
+    this.lockHeld = previous.then(() => mine);
+    await previous;
+    let released = false;
+    return {
+      release: async () => {
+        if (released) return;
+        released = true;
+        release();
+      },
+    };
   }
 
   async ping(): Promise<void> {

@@ -103,6 +103,11 @@ export class DuplicateSerialError extends Error {
   }
 }
 
+/** A hold on the lock of everything sharing a store (see `TokenStore.lockCluster`); `release` once, when done. */
+export interface ClusterLock {
+  release(): Promise<void>;
+}
+
 export interface TokenStore {
   insertToken(token: NewToken, audit: NewAuditEntry): Promise<TokenRecord>;
   getToken(serial: string): Promise<TokenRecord | undefined>;
@@ -148,6 +153,13 @@ export interface TokenStore {
   setMeta(key: string, value: string): Promise<void>;
   /** Sets `key` unless it is set, atomically (nodes starting together): answers the value kept, this one or the one already there. */
   setMetaOnce(key: string, value: string): Promise<string>;
+  /**
+   * Waits for, then holds, the one lock of everyone sharing this store (every node of a cluster):
+   * what must be done once for them all, such as keeping the master key's check and making the
+   * first API keys, is done by one holder at a time. On SQLite, whose file one process serves, it
+   * is that process's own lock.
+   */
+  lockCluster(): Promise<ClusterLock>;
   /** A cheap query that fails when the store is unusable (for /health). */
   ping(): Promise<void>;
 }

@@ -5,7 +5,7 @@
  * and the master key's check claimed once.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { connectionUrl, postgres, reportMissingPostgres, PostgresNode, type PostgresDatabase as TestDatabase } from '../../../test/support/postgres.ts';
+import { connectionUrl, pollUntil, postgres, reportMissingPostgres, PostgresNode, type PostgresDatabase as TestDatabase } from '../../../test/support/postgres.ts';
 import { PostgresTokenStore } from '../../server/store/postgres-token-store.ts';
 import { DuplicateSerialError, type NewToken } from '../../server/store/types.ts';
 import { PostgresDatabase } from './postgres-database.ts';
@@ -106,6 +106,27 @@ describe.skipIf(!postgres.available)('the PostgreSQL database object', () => {
     const kept = await Promise.all(stores.map((store, i) => store.setMetaOnce('master_key_check', `check-${i}`)));
     expect(new Set(kept).size).toBe(1);
     expect(await stores[0]!.getMeta('master_key_check')).toBe(kept[0]);
+  });
+
+  it("the cluster lock: another node's lockCluster waits (PostgreSQL shows it waiting on the advisory lock) until the holder releases; a holder that closes lets go", async () => {
+    const database = await freshDatabase();
+    const [first, second, third] = await Promise.all([open(database), open(database), open(database)]);
+    const waiting = async () => (await primary.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted", [], database.name))[0]!.n;
+    const held = await first.lockCluster();
+    let secondHolds = false;
+    const next = second.lockCluster().then((lock) => ((secondHolds = true), lock));
+    await pollUntil(async () => (await waiting()) === 1, 'the second node waiting on the cluster lock');
+    expect(secondHolds).toBe(false);
+    await held.release();
+    const secondLock = await next;
+    // The holder's pool closes (a node stopping, or dying) without a release: the lock goes with its session.
+    let thirdHolds = false;
+    const after = third.lockCluster().then((lock) => ((thirdHolds = true), lock));
+    await pollUntil(async () => (await waiting()) === 1, 'the third node waiting on the cluster lock');
+    expect(thirdHolds).toBe(false);
+    await second.close();
+    await (await after).release();
+    await secondLock.release();
   });
 
   it('failed codes from every node are all counted, and the token locks at the limit once', async () => {

@@ -20,6 +20,7 @@
  */
 import type pg from 'pg';
 import { AUDIT_SUBJECT_KINDS, subjectKindOfAction, type AuditEntry, type AuditFilter, type AuditSubjectKind, type NewAuditEntry } from '../audit.ts';
+import type { MigrationOutcome } from '../migration-outcome.ts';
 import { StoreUnavailableError } from '../store-errors.ts';
 import { PrimaryPool, type PrimaryPoolOptions } from './primary.ts';
 
@@ -96,6 +97,8 @@ export class PostgresDatabase {
   private pending: PendingWrite[] = [];
   private scheduled = false;
   private flushing = false;
+  private readonly outcomes: MigrationOutcome[] = [];
+  private readonly heldLocks = new Set<{ release(): Promise<void> }>();
 
   private constructor(readonly pool: PrimaryPool) {}
 
@@ -122,9 +125,9 @@ export class PostgresDatabase {
    * lock: nodes starting together wait for each other, and the second finds nothing to do. A
    * database whose tables of this owner are newer than this code knows is refused, unchanged.
    */
-  async migrate(owner: string, migrations: readonly PostgresMigration[]): Promise<void> {
+  async migrate(owner: string, migrations: readonly PostgresMigration[]): Promise<MigrationOutcome> {
     const newest = migrations.reduce((max, step) => Math.max(max, step.version), 0);
-    await this.pool.transaction(async (client) => {
+    const outcome = await this.pool.transaction(async (client): Promise<MigrationOutcome> => {
       await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
       await client.query('CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
       const key = `schema.${owner}`;
@@ -136,7 +139,15 @@ export class PostgresDatabase {
       const steps = [...migrations].filter((step) => step.version > current).sort((a, b) => a.version - b.version);
       for (const step of steps) await client.query(step.sql);
       if (steps.length > 0) await client.query('INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [key, String(newest)]);
+      return { owner, from: current, to: steps.length > 0 ? newest : current };
     });
+    this.outcomes.push(outcome);
+    return outcome;
+  }
+
+  /** What each `migrate` since this object was opened found and did, in order. */
+  get migrated(): readonly MigrationOutcome[] {
+    return this.outcomes;
   }
 
   /**
@@ -162,14 +173,44 @@ export class PostgresDatabase {
    * once for the whole cluster, such as making its first API keys, is done by one node at a time.
    */
   async exclusively<T>(fn: () => Promise<T>): Promise<T> {
-    return this.pool.withClient(async (client) => {
+    const lock = await this.lockCluster();
+    try {
+      return await fn();
+    } finally {
+      await lock.release();
+    }
+  }
+
+  /**
+   * Waits for, then holds, the cluster-wide lock until `release` (a session advisory lock on a
+   * connection kept for it): a node may hold it across steps of its start, such as making API keys
+   * and keeping them only once it listens. A node that dies lets go of it with its connection.
+   */
+  async lockCluster(): Promise<{ release(): Promise<void> }> {
+    let letGo!: () => void;
+    const released = new Promise<void>((resolve) => (letGo = resolve));
+    let locked!: () => void;
+    const acquired = new Promise<void>((resolve) => (locked = resolve));
+    const holding = this.pool.withClient(async (client) => {
       await client.query('SELECT pg_advisory_lock($1)', [CLUSTER_LOCK]);
-      try {
-        return await fn();
-      } finally {
-        await client.query('SELECT pg_advisory_unlock($1)', [CLUSTER_LOCK]);
-      }
+      locked();
+      await released;
+      await client.query('SELECT pg_advisory_unlock($1)', [CLUSTER_LOCK]);
     });
+    // Whichever comes first: the lock, or the failure to get it (a lost connection after it only ends the session, and the lock with it).
+    await Promise.race([acquired, holding]);
+    let done = false;
+    const lock = {
+      release: async () => {
+        if (done) return;
+        done = true;
+        this.heldLocks.delete(lock);
+        letGo();
+        await holding.catch(() => undefined);
+      },
+    };
+    this.heldLocks.add(lock);
+    return lock;
   }
 
   /**
@@ -254,7 +295,9 @@ export class PostgresDatabase {
     await this.pool.query('SELECT 1');
   }
 
+  /** Lets go of the cluster lock if it is held (the pool waits for every connection to come back), then closes the pool. */
   async close(): Promise<void> {
+    await Promise.all([...this.heldLocks].map((lock) => lock.release()));
     await this.pool.end();
   }
 
