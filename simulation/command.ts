@@ -9,9 +9,7 @@ import { Command, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { usageError, wholeNumber } from '../host/cli/errors.ts';
 import { DEFAULT_SIMULATION_REPORT_DIR } from '../host/lab/simulation-report.ts';
-import { invariantFailure } from './invariants.ts';
-import { buildReport, summaryTable, writeReport } from './report.ts';
-import { simulate, type SimulationOptions } from './run.ts';
+import type { SimulationOptions } from './run.ts';
 
 interface SimulateCommandOptions {
   tokens: number;
@@ -39,6 +37,8 @@ export function simulateCommand(seams: SimulationSeams = {}, streams: { stdout: 
     .action(async (options: SimulateCommandOptions) => {
       const seed = options.seed ?? randomBytes(6).toString('hex');
       if (!/^[\x21-\x7e]{1,64}$/.test(seed)) throw usageError('NV_BAD_ARGUMENT', '--seed takes 1 to 64 printable characters without spaces');
+      // The simulation (a server, the firmware core, the report's parts) loads when it runs, not on every start of the CLI.
+      const [{ simulate }, { buildReport, summaryTable, writeReport }, { invariantFailure }] = await Promise.all([import('./run.ts'), import('./report.ts'), import('./invariants.ts')]);
       const progress = options.progress ? startProgress(options.days, streams.stderr) : undefined;
       const started = performance.now();
       let data;
