@@ -5,6 +5,7 @@
  * the rigs ask here what `--db` to pass.
  */
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { connectionUrl, postgres, PostgresNode } from './postgres.ts';
 
 export type TestStore = 'sqlite' | 'postgres';
@@ -29,4 +30,38 @@ export async function databaseArguments(dbFile: string): Promise<string[]> {
   const node = await testPrimary();
   const database = await node.createDatabase();
   return ['--db', connectionUrl(database, [node]), '--data-dir', path.dirname(dbFile)];
+}
+
+/** What an in-process host (startHost) of a suite is given for its store, and the suite's own view of the rows it kept. */
+export interface HostStorage {
+  /** For startHost: the SQLite file, or a new database's URL with the file's folder as the node's `dataDir`. */
+  readonly options: { readonly dbFile: string; readonly dataDir?: string };
+  /** The rows of `sql` (`?` placeholders), read on a connection of the suite's own: only what is committed. */
+  rows<T>(sql: string, ...params: unknown[]): Promise<T[]>;
+}
+
+/** The store of an in-process host that would have kept `dbFile` (see `databaseArguments`). */
+export async function hostStorage(dbFile: string): Promise<HostStorage> {
+  if (TEST_STORE === 'sqlite') {
+    return {
+      options: { dbFile },
+      rows: async <T>(sql: string, ...params: unknown[]) => {
+        const db = new Database(dbFile, { readonly: true, fileMustExist: true });
+        try {
+          return db.prepare(sql).all(...params) as T[];
+        } finally {
+          db.close();
+        }
+      },
+    };
+  }
+  const node = await testPrimary();
+  const database = await node.createDatabase();
+  return {
+    options: { dbFile: connectionUrl(database, [node]), dataDir: path.dirname(dbFile) },
+    rows: async <T>(sql: string, ...params: unknown[]) => {
+      let n = 0;
+      return (await node.query(sql.replace(/\?/g, () => `$${++n}`), params, database.name)) as T[];
+    },
+  };
 }

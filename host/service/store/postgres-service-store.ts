@@ -151,13 +151,19 @@ export class PostgresServiceStore implements ServiceStore {
 
   // Writes: each in the database's group-committed write(), its audit record in the same transaction.
 
+  /** Whichever unique key the insert meets first (the id or the CVR number), a CVR number already registered is a DuplicateOrganisationError. */
   async insertOrganisation(organisation: OrganisationRecord, audit: NewAuditEntry): Promise<void> {
     return this.database.write(async (client) => {
-      try {
-        await client.query('INSERT INTO organisations (id, cvr, name, created_at) VALUES ($1, $2, $3, $4)', [organisation.id, organisation.cvr, organisation.name, organisation.createdAt]);
-      } catch (error) {
-        if (uniqueViolation(error) === 'organisations_cvr') throw new DuplicateOrganisationError(organisation.cvr);
-        throw error;
+      const { rowCount } = await client.query('INSERT INTO organisations (id, cvr, name, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING', [
+        organisation.id,
+        organisation.cvr,
+        organisation.name,
+        organisation.createdAt,
+      ]);
+      if (rowCount !== 1) {
+        const taken = await client.query('SELECT 1 FROM organisations WHERE cvr = $1', [organisation.cvr]);
+        if (taken.rowCount === 1) throw new DuplicateOrganisationError(organisation.cvr);
+        throw new Error(`an organisation with the id ${organisation.id} is already registered`);
       }
       await this.database.insertAudit(client, audit);
     });

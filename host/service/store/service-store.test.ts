@@ -202,6 +202,9 @@ describe.each(BACKENDS)('the service store on $name', (backend) => {
       await expect(duplicate).rejects.toMatchObject({ cvr: '13585628' });
       expect(await store.getOrganisation('O2')).toBeUndefined();
       expect(await database.listAudit({ serial: 'O2' })).toEqual([]);
+      // Two orders of one CVR number race with the same id (the service makes it from the number): still the CVR number taken.
+      await expect(store.insertOrganisation({ ...org, name: 'Again' }, audit('organisation-create', 'O1'))).rejects.toBeInstanceOf(DuplicateOrganisationError);
+      expect(await store.getOrganisation('O1')).toEqual(org);
     });
   });
 
