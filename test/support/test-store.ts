@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { connectionUrl, postgres, PostgresNode } from './postgres.ts';
+import { connectionUrl, postgres, PostgresNode, type PostgresDatabase as TestDatabase } from './postgres.ts';
 
 export type TestStore = 'sqlite' | 'postgres';
 
@@ -21,14 +21,27 @@ export function testPrimary(): Promise<PostgresNode> {
   return primary;
 }
 
+/** The database made for each `dbFile` asked about, so that a server started again on the same file finds its store. */
+const databases = new Map<string, Promise<{ node: PostgresNode; database: TestDatabase }>>();
+
+function databaseFor(dbFile: string): Promise<{ node: PostgresNode; database: TestDatabase }> {
+  const key = path.resolve(dbFile);
+  let made = databases.get(key);
+  if (!made) {
+    made = testPrimary().then(async (node) => ({ node, database: await node.createDatabase() }));
+    databases.set(key, made);
+  }
+  return made;
+}
+
 /**
  * The `--db` (and `--data-dir`) arguments for a server that would have kept `dbFile`: the file
- * itself on SQLite; on PostgreSQL a new database's URL, with the file's folder as the node's own.
+ * itself on SQLite; on PostgreSQL a database of its own (the same one each time for one file, as a
+ * server restarted on its file finds what it kept), with the file's folder as the node's own.
  */
 export async function databaseArguments(dbFile: string): Promise<string[]> {
   if (TEST_STORE === 'sqlite') return ['--db', dbFile];
-  const node = await testPrimary();
-  const database = await node.createDatabase();
+  const { node, database } = await databaseFor(dbFile);
   return ['--db', connectionUrl(database, [node]), '--data-dir', path.dirname(dbFile)];
 }
 
@@ -55,8 +68,7 @@ export async function hostStorage(dbFile: string): Promise<HostStorage> {
       },
     };
   }
-  const node = await testPrimary();
-  const database = await node.createDatabase();
+  const { node, database } = await databaseFor(dbFile);
   return {
     options: { dbFile: connectionUrl(database, [node]), dataDir: path.dirname(dbFile) },
     rows: async <T>(sql: string, ...params: unknown[]) => {
