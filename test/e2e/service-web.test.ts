@@ -1,8 +1,9 @@
 /**
- * The login service over real HTTP on loopback, against a real server with a real SQLite file:
+ * The login service over real HTTP on loopback, against a real server on a real store (a SQLite
+ * file; a PostgreSQL database in the `postgres` project, see test/support/test-store.ts):
  * ordering (eligibility, CPR and CVR), the two-step login with a code card, first login, lockout,
  * CSRF, self-service, extra cards, blocking, organisations and key files — and, at the end, every
- * response body, log line, audit row and the database file searched for the secrets typed.
+ * response body, log line, audit row and stored row searched for the secrets typed.
  */
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
