@@ -20,7 +20,9 @@ import { startRadiusFront, type RadiusOptions } from './radius/start.ts';
 import { loginAsUserPasswords, peopleAsOwners } from './service/owners.ts';
 import { createNemIdService, type NemIdService } from './service/service.ts';
 import type { ServicePolicy } from './service/service-policy.ts';
+import { PostgresServiceStore } from './service/store/postgres-service-store.ts';
 import { SqliteServiceStore } from './service/store/sqlite-service-store.ts';
+import type { ServiceStore } from './service/store/types.ts';
 import { registerOidc, type OidcProvider } from './service/oidc/oidc.ts';
 import { SqliteOidcStore } from './service/oidc/store/sqlite-oidc-store.ts';
 import { registerService } from './service/web/register.ts';
@@ -210,7 +212,7 @@ function chooseDatabase(db: string, dataDir: string | undefined): DatabaseChoice
 interface OpenStores {
   readonly database: { close(): Promise<void>; readonly migrated: readonly MigrationOutcome[] };
   readonly tokenStore: TokenStore;
-  readonly serviceStore: SqliteServiceStore;
+  readonly serviceStore: ServiceStore;
   readonly oidcStore: SqliteOidcStore;
 }
 
@@ -228,28 +230,29 @@ async function openStores(choice: DatabaseChoice): Promise<OpenStores> {
 }
 
 /**
- * The token store on PostgreSQL, shared by the cluster's nodes. The login service's store is not
- * on PostgreSQL yet: it stays in a SQLite file of this node's data directory (service.db), so its
- * people, cards and sessions are this node's own (issue 13, not done).
+ * The token store and the login service's store (people, cards, key files, sessions) on
+ * PostgreSQL, one database shared by the cluster's nodes: a person may take step 1 of a login on
+ * one node and step 2 on another. The OpenID Connect provider's records are not on PostgreSQL yet:
+ * they stay in a SQLite file of this node's data directory (`oidc.db`), this node's own (issue 13,
+ * moving them is under way).
  */
 async function openPostgresStores(url: string, dataDir: string): Promise<OpenStores> {
   let database: PostgresDatabase | undefined;
-  let serviceDatabase: SqliteDatabase | undefined;
+  let oidcDatabase: SqliteDatabase | undefined;
   try {
     database = await PostgresDatabase.open(url);
     const tokenStore = await PostgresTokenStore.open(database);
-    const serviceFile = path.join(dataDir, 'service.db');
-    serviceDatabase = SqliteDatabase.open(serviceFile);
-    const serviceStore = new SqliteServiceStore(serviceDatabase);
-    // The provider's records stay beside the service's, in this node's file, until both move to PostgreSQL.
-    const oidcStore = new SqliteOidcStore(serviceDatabase);
-    const [pgDatabase, sqlite] = [database, serviceDatabase];
-    // What the cluster shares: the interim service.db is this node's own.
+    const serviceStore = await PostgresServiceStore.open(database);
+    // Interim: the provider's records in a node-local file, named for what it holds.
+    oidcDatabase = SqliteDatabase.open(path.join(dataDir, 'oidc.db'));
+    const oidcStore = new SqliteOidcStore(oidcDatabase);
+    const [pgDatabase, sqlite] = [database, oidcDatabase];
+    // What the cluster shares: the interim oidc.db is this node's own.
     const migrated = pgDatabase.migrated;
     return { database: { close: async () => void (await Promise.all([pgDatabase.close(), sqlite.close()])), migrated }, tokenStore, serviceStore, oidcStore };
   } catch (error) {
     await database?.close().catch(() => undefined);
-    await serviceDatabase?.close().catch(() => undefined);
+    await oidcDatabase?.close().catch(() => undefined);
     if (error instanceof BadDatabaseSettingError) throw new CodedError('NV_BAD_DB', error.message);
     if (error instanceof StoreUnavailableError) throw new CodedError('NV_STORE_UNAVAILABLE', `${error.message}${error.cause instanceof Error ? ` (${error.cause.message})` : ''}`);
     throw error;

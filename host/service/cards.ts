@@ -6,10 +6,11 @@
  */
 import { CodedError } from '../../protocol/coded-error.ts';
 import type { SeedVault } from '../server/seed-vault.ts';
-import { auditEntry, type Actor } from '../store/audit.ts';
+import { auditEntry, type Actor, type NewAuditEntry } from '../store/audit.ts';
 import { cardPairs, chooseChallenge, emptyUsedKeys, keyMatches, newCardSecret, newCardSerial, withKeyUsed, type CardPair } from './code-card.ts';
-import { CARD_KEYS, type CodeCardChanges, type CodeCardRecord, type PersonRecord, type ServiceStore } from './store/types.ts';
+import { CARD_KEYS, type CodeCardChanges, type CodeCardRecord, type NewCodeCard, type PersonRecord, type ServiceStore } from './store/types.ts';
 import { AccessEnds } from './access-ends.ts';
+import { ALIVE_EXTRA_STATES } from './store/service-rows.ts';
 
 export type CardReason = 'welcome' | 'threshold' | 'extra' | 'reissue';
 
@@ -26,6 +27,12 @@ export type KeyAnswer =
   | { readonly result: 'wrong' };
 
 const MAX_ATTEMPTS = 8;
+
+interface Made {
+  readonly card: NewCodeCard;
+  readonly audit: NewAuditEntry;
+  readonly secret: Uint8Array;
+}
 const SEAL_PREFIX = 'card:';
 
 export class CodeCards {
@@ -37,31 +44,62 @@ export class CodeCards {
   ) {}
 
   /** A new card for `person`: `welcome` and `reissue` cards are active at once (they are the only card), the others when their first key is used. */
-  async issue(person: PersonRecord, reason: CardReason, actor: Actor): Promise<{ card: CodeCardRecord; pairs: CardPair[] }> {
-    const secret = newCardSecret();
+  async issue(person: PersonRecord, reason: Exclude<CardReason, 'extra'>, actor: Actor): Promise<{ card: CodeCardRecord; pairs: CardPair[] }> {
+    const made = await this.make(person, reason, actor);
     try {
-      for (let attempt = 0; ; attempt++) {
-        const serial = newCardSerial();
-        if (await this.store.getCard(serial)) {
-          if (attempt >= MAX_ATTEMPTS) throw new CodedError('NV_INTERNAL', 'could not find a free card number', 500);
-          continue;
-        }
-        const card = await this.store.insertCard(
-          {
-            serial,
-            personId: person.id,
-            sealedSecret: this.vault.seal(SEAL_PREFIX + serial, secret),
-            state: reason === 'welcome' || reason === 'reissue' ? 'active' : 'issued',
-            usedKeys: emptyUsedKeys(),
-            keysLeft: CARD_KEYS,
-            extra: reason === 'extra',
-          },
-          auditEntry(actor, 'card.issue', serial, 'ok', { person: person.id, reason }, this.now()),
-        );
-        return { card, pairs: cardPairs(secret) };
-      }
+      return { card: await this.store.insertCard(made.card, made.audit), pairs: cardPairs(made.secret) };
     } finally {
-      secret.fill(0);
+      made.secret.fill(0);
+    }
+  }
+
+  /**
+   * `count` extra cards for `person`, if the extra cards alive and these make at most `max`: the
+   * store counts and inserts them in one atomic write (the limit holds across requests and nodes),
+   * or inserts none and audits the refusal: then `refused`, with how many are alive.
+   */
+  async issueExtra(person: PersonRecord, count: number, max: number, actor: Actor): Promise<{ issued: { card: CodeCardRecord; pairs: CardPair[] }[] } | { refused: true; alive: number }> {
+    const made: Made[] = [];
+    try {
+      for (let i = 0; i < count; i++) made.push(await this.make(person, 'extra', actor));
+      const outcome = await this.store.insertExtraCards(
+        person.id,
+        made.map(({ card, audit }) => ({ card, audit })),
+        max,
+        (alive) => auditEntry(actor, 'card.extra', person.id, 'refused', { allowed: Math.max(0, max - alive), asked: count }, this.now()),
+      );
+      if (outcome.inserted.length === 0) return { refused: true, alive: outcome.alive };
+      return { issued: outcome.inserted.map((card, i) => ({ card, pairs: cardPairs(made[i]!.secret) })) };
+    } finally {
+      for (const { secret } of made) secret.fill(0);
+    }
+  }
+
+  /** A card's row and audit record, under a serial not taken yet, and its secret (the caller wipes it). */
+  private async make(person: PersonRecord, reason: CardReason, actor: Actor): Promise<Made> {
+    const secret = newCardSecret();
+    for (let attempt = 0; ; attempt++) {
+      const serial = newCardSerial();
+      if (await this.store.getCard(serial)) {
+        if (attempt >= MAX_ATTEMPTS) {
+          secret.fill(0);
+          throw new CodedError('NV_INTERNAL', 'could not find a free card number', 500);
+        }
+        continue;
+      }
+      return {
+        secret,
+        card: {
+          serial,
+          personId: person.id,
+          sealedSecret: this.vault.seal(SEAL_PREFIX + serial, secret),
+          state: reason === 'welcome' || reason === 'reissue' ? 'active' : 'issued',
+          usedKeys: emptyUsedKeys(),
+          keysLeft: CARD_KEYS,
+          extra: reason === 'extra',
+        },
+        audit: auditEntry(actor, 'card.issue', serial, 'ok', { person: person.id, reason }, this.now()),
+      };
     }
   }
 
@@ -142,9 +180,9 @@ export class CodeCards {
     return card;
   }
 
-  /** Extra cards still alive (issued or active), for the at-most-3 rule. */
+  /** Extra cards still alive (issued or active), for what the pages offer; the rule itself is the store's (`issueExtra`). */
   async extraAlive(personId: string): Promise<number> {
-    return (await this.store.listCards(personId)).filter((c) => c.extra && (c.state === 'issued' || c.state === 'active')).length;
+    return (await this.store.listCards(personId)).filter((c) => c.extra && (ALIVE_EXTRA_STATES as readonly string[]).includes(c.state)).length;
   }
 
   /** The card's pairs; the secret is wiped as soon as they are made. */

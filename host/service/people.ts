@@ -43,8 +43,6 @@ const NAME_PATTERN = /^[\p{L}\p{M}][\p{L}\p{M} .'-]{0,99}$/u;
 const ORGANISATION_PATTERN = /^[^\p{C}<>]{1,100}$/u;
 
 export class People {
-  private readonly queues = new Map<string, Promise<void>>();
-
   constructor(
     private readonly store: ServiceStore,
     private readonly vault: SeedVault,
@@ -189,44 +187,28 @@ export class People {
     return { person: updated, letterId: letter.id };
   }
 
-  /** Extra cards (ekstra nøglekort): at most `maxExtraCards` alive at a time, never more. */
+  /**
+   * Extra cards (ekstra nøglekort): at most `maxExtraCards` alive at a time, never more — the
+   * store's rule, counted and inserted in one atomic write, so orders racing on any node cannot
+   * both pass the count.
+   */
   async orderExtraCards(person: PersonRecord, count: number, actor: Actor): Promise<string[]> {
     if (!Number.isInteger(count) || count < 1 || count > this.policy.maxExtraCards) {
       throw new CodedError('NV_BAD_FIELD', `order from 1 to ${this.policy.maxExtraCards} extra cards`, 400);
     }
     if (person.passwordHash === null) throw new CodedError('NV_BAD_STATE', 'a key-file employee has no code cards', 409);
     if (person.state === 'blocked') throw new CodedError('NV_BAD_STATE', 'a blocked person gets no new cards; unblock or re-issue first', 409);
-    return this.onePerPerson(person.id, () => this.issueExtraCards(person, count, actor));
-  }
-
-  private async issueExtraCards(person: PersonRecord, count: number, actor: Actor): Promise<string[]> {
-    const allowed = await this.extraCardsAllowed(person);
-    if (count > allowed) {
-      await this.store.appendAudit(auditEntry(actor, 'card.extra', person.id, 'refused', { allowed, asked: count }, this.now()));
+    const outcome = await this.cards.issueExtra(person, count, this.policy.maxExtraCards, actor);
+    if ('refused' in outcome) {
+      const allowed = Math.max(0, this.policy.maxExtraCards - outcome.alive);
       throw new CodedError('NV_TOO_MANY_CARDS', `${person.name} may have ${allowed} more extra card(s) now; at most ${this.policy.maxExtraCards} at a time`, 409);
     }
     const letters: string[] = [];
-    for (let i = 0; i < count; i++) {
-      const { card, pairs } = await this.cards.issue(person, 'extra', actor);
+    for (const { card, pairs } of outcome.issued) {
       const letter = await this.outbox.post({ ...newCardLetter({ recipient: person.name, card: { serial: card.serial, pairs }, reason: 'extra', employee: person.organisationId !== null }), personId: person.id });
       letters.push(letter.id);
     }
     return letters;
-  }
-
-  /** Runs `work` after any earlier work for the same person has finished (two orders never both pass the count). */
-  private onePerPerson<T>(personId: string, work: () => Promise<T>): Promise<T> {
-    const previous = this.queues.get(personId) ?? Promise.resolve();
-    const next = previous.then(work, work);
-    const settled = next.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.queues.set(personId, settled);
-    void settled.then(() => {
-      if (this.queues.get(personId) === settled) this.queues.delete(personId);
-    });
-    return next;
   }
 
   /** How many extra cards may be ordered for `person` now (0 for a blocked or key-file person). */

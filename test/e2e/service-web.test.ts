@@ -1,19 +1,20 @@
 /**
- * The login service over real HTTP on loopback, against a real server with a real SQLite file:
+ * The login service over real HTTP on loopback, against a real server on a real store (a SQLite
+ * file; a PostgreSQL database in the `postgres` project, see test/support/test-store.ts):
  * ordering (eligibility, CPR and CVR), the two-step login with a code card, first login, lockout,
  * CSRF, self-service, extra cards, blocking, organisations and key files — and, at the end, every
- * response body, log line, audit row and the database file searched for the secrets typed.
+ * response body, log line, audit row and stored row searched for the secrets typed.
  */
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import fs from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHost, type RunningHost } from '../../host/start.ts';
 import { cardPairs } from '../../host/service/code-card.ts';
 import { createKeyFile, signChallenge } from '../../host/service/web/assets/key-file.js';
 import { tempDir } from '../support/processes.ts';
+import { hostStorage, TEST_STORE, type HostStorage } from '../support/test-store.ts';
 import { referenceHotp } from '../support/oath-reference.ts';
 import { WebClient, attributeOf, cprOfAge, csrfOf, readLetter } from '../support/web-client.ts';
 
@@ -21,6 +22,8 @@ const ADMIN_KEY = 'nv_admin_service-web-test-admin-key';
 const CLIENT_KEY = 'nv_client_service-web-test-client-key';
 
 let server: RunningHost;
+/** The main server's store (SQLite, or PostgreSQL with NOEGLEVISER_TEST_STORE=postgres), read by the test's own connection. */
+let storage: HostStorage;
 let dir: string;
 const logLines: string[] = [];
 /** Every secret a test typed or read from a letter: none may come back in an answer, log, audit row or the store. */
@@ -144,8 +147,9 @@ beforeAll(async () => {
       done();
     },
   });
+  storage = await hostStorage(path.join(dir, 'server', 'tokens.db'));
   server = await startHost({
-    dbFile: path.join(dir, 'server', 'tokens.db'),
+    ...storage.options,
     port: 0,
     apiKeys: { admin: ADMIN_KEY, client: CLIENT_KEY },
     logger: { level: 'info', stream: sink },
@@ -606,15 +610,17 @@ describe('code cards: keys used once, thresholds, extra cards, blocking', () => 
 
   it('keeps a card’s keys unrecoverable from the store without the master key', async () => {
     const { nemId, letter: welcome } = await orderPerson('Ida Vault', cprOfAge(38, '1009'));
-    const db = new Database(server.dbFile, { readonly: true });
-    const row = db.prepare('SELECT sealed_secret FROM code_cards WHERE person_id = ?').get(nemId) as { sealed_secret: Buffer };
-    db.close();
-    const fromStoredBytes = cardPairs(new Uint8Array(row.sealed_secret.subarray(0, 32)));
+    const [row] = await storage.rows<{ sealed_secret: Buffer }>('SELECT sealed_secret FROM code_cards WHERE person_id = ?', nemId);
+    const fromStoredBytes = cardPairs(new Uint8Array(row!.sealed_secret.subarray(0, 32)));
     const keys = [...welcome.keys.values()];
     expect(fromStoredBytes.map((p) => p.key).filter((k) => keys.includes(k)).length).toBeLessThan(3);
     // A lone 6-digit key may turn up by chance among the stored digits (NemID numbers, hashes); a
     // number followed by its key would not: that is how a card stored in the clear would look.
-    const files = [server.dbFile, `${server.dbFile}-wal`].filter((f) => fs.existsSync(f)).map((f) => fs.readFileSync(f).toString('latin1'));
+    // The SQLite file's bytes; on PostgreSQL, every row of the service's tables as the test reads it.
+    const files =
+      TEST_STORE === 'sqlite'
+        ? [server.dbFile, `${server.dbFile}-wal`].filter((f) => fs.existsSync(f)).map((f) => fs.readFileSync(f).toString('latin1'))
+        : [JSON.stringify(await Promise.all(['people', 'code_cards', 'audit'].map((table) => storage.rows(`SELECT * FROM ${table}`))))];
     for (const [number, key] of welcome.keys) for (const bytes of files) expect(new RegExp(`${number}[^0-9]{0,12}${key}`).test(bytes)).toBe(false);
     expect(welcome.keys.size).toBe(148);
   });
@@ -776,7 +782,7 @@ describe('on a server whose clock the test moves', () => {
 
   beforeAll(async () => {
     timed = await startHost({
-      dbFile: path.join(dir, 'timed', 'tokens.db'),
+      ...(await hostStorage(path.join(dir, 'timed', 'tokens.db'))).options,
       port: 0,
       apiKeys: { admin: ADMIN_KEY, client: CLIENT_KEY },
       env: {},
@@ -921,7 +927,7 @@ describe('notices after a redirect', () => {
 describe('rate limits', () => {
   it('answers 429 with a coded error once an address has tried to log in too often in a minute', async () => {
     // The general rate limit off (--rate-limit 0): the login steps keep theirs.
-    const limited = await startHost({ dbFile: path.join(dir, 'limited', 'tokens.db'), port: 0, env: {}, rateLimitPerSecond: 0, servicePolicy: { loginAttemptsPerMinute: 3 } });
+    const limited = await startHost({ ...(await hostStorage(path.join(dir, 'limited', 'tokens.db'))).options, port: 0, env: {}, rateLimitPerSecond: 0, servicePolicy: { loginAttemptsPerMinute: 3 } });
     try {
       const web = new WebClient(limited.url);
       await web.open('/login');
@@ -945,9 +951,7 @@ describe('secrets', () => {
   it('appear in no answer, log line, audit row or stored row', async () => {
     expect(secrets.size).toBeGreaterThan(20);
     const audit = JSON.stringify(await server.tokens.audit({ limit: 1000 }));
-    const db = new Database(server.dbFile, { readonly: true });
-    const rows = ['people', 'code_cards', 'key_files', 'sessions', 'audit', 'tokens'].map((table) => JSON.stringify(db.prepare(`SELECT * FROM ${table}`).all()));
-    db.close();
+    const rows = await Promise.all(['people', 'code_cards', 'key_files', 'sessions', 'audit', 'tokens'].map(async (table) => JSON.stringify(await storage.rows(`SELECT * FROM ${table}`))));
     const haystacks = { answers: [...apiAnswers, ...clients.flatMap((c) => c.seen)].join('\n'), log: logLines.join(''), audit, store: rows.join('\n') };
     expect(haystacks.answers.length).toBeGreaterThan(10_000);
     expect(haystacks.log.length).toBeGreaterThan(1000);

@@ -97,7 +97,7 @@ describe.skipIf(!postgres.available)('store migrate', () => {
     const db = store.db;
     const reports = await Promise.all([migrate(db, path.join(dir, 'a')), migrate(db, path.join(dir, 'b'))]);
     const schema = await store.schema();
-    expect(Object.keys(schema)).toEqual(expect.arrayContaining(['core', 'tokens']));
+    expect(Object.keys(schema)).toEqual(expect.arrayContaining(['core', 'tokens', 'service']));
     for (const [owner, version] of Object.entries(schema)) {
       // Both name the version kept; exactly one of them applied it, from nothing.
       for (const report of reports) expect(report.schema).toContainEqual({ owner, version });

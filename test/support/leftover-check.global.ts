@@ -8,7 +8,18 @@
 import os from 'node:os';
 import { LEFTOVERS_REPORTED_VARIABLE, RUN_TMPDIR_VARIABLE, leftoversIn, makePrivateTmpdir, removePrivateTmpdir } from './private-tmpdir.ts';
 
+/**
+ * With several projects (vitest.config.ts) this setup runs for the root and for each project, each
+ * a module of its own, in the one main process: the first makes the run's folder, the others find
+ * it in the environment and leave it to the first, whose teardown comes once every file has run.
+ */
 export default function setup(): () => void {
+  if (process.env[RUN_TMPDIR_VARIABLE]) return () => undefined;
+  return startRun();
+}
+
+/** Makes the run's folder and points TMPDIR there; answers what checks, removes it and restores the environment. */
+function startRun(): () => void {
   const runDir = makePrivateTmpdir(os.tmpdir(), 'nvt');
   const saved = { TMPDIR: process.env.TMPDIR, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR };
   process.env.TMPDIR = runDir;

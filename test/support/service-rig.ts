@@ -17,6 +17,7 @@ import { connectToken } from '../../host/bridge/operations.ts';
 import { ServerClient } from '../../host/bridge/server-client.ts';
 import { registerLabPage } from '../../host/lab/lab-page.ts';
 import { startHost, type RunningHost } from '../../host/start.ts';
+import { hostStorage } from './test-store.ts';
 import { launchChromium, recordTraffic, type Traffic } from './browser.ts';
 import { tempDir } from './processes.ts';
 import { seedSpellings } from './seed-search.ts';
@@ -116,7 +117,8 @@ export async function startServiceRig(name: string): Promise<ServiceRig> {
   let browser: Browser | undefined;
   try {
     server = await startHost({
-      dbFile: path.join(dir, 'server', 'tokens.db'),
+      // SQLite, or PostgreSQL with NOEGLEVISER_TEST_STORE=postgres (test-store.ts).
+      ...(await hostStorage(path.join(dir, 'server', 'tokens.db'))).options,
       port: 0,
       env: {},
       apiKeys: { admin: ADMIN_KEY, client: CLIENT_KEY },

@@ -33,6 +33,19 @@ export class WebClient {
     return this.send('POST', path, JSON.stringify(body), 'application/json', headers);
   }
 
+  /** The same browser on another address (another node of a cluster): a copy of this one's cookies and last page. */
+  at(base: string): WebClient {
+    const moved = new WebClient(base);
+    for (const [name, value] of this.cookies) moved.cookies.set(name, value);
+    moved.lastPage = this.lastPage;
+    return moved;
+  }
+
+  /** The Cookie header this client sends, for a request made by other means (a burst). */
+  cookieHeader(): string {
+    return [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
+  }
+
   /** Any method, with this client's cookies, `body` sent as it is. */
   async request(method: string, path: string, body?: { readonly text: string; readonly type: string }, headers: Record<string, string> = {}): Promise<WebResponse> {
     return this.send(method, path, body?.text, body?.type, headers);
@@ -54,7 +67,7 @@ export class WebClient {
   private async send(method: string, path: string, body?: string, type?: string, extra: Record<string, string> = {}): Promise<WebResponse> {
     const headers: Record<string, string> = { ...extra };
     if (type) headers['content-type'] = type;
-    if (this.cookies.size) headers.cookie = [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
+    if (this.cookies.size) headers.cookie = this.cookieHeader();
     const response = await fetch(new URL(path, this.base), { method, headers, body, redirect: 'manual' });
     for (const line of response.headers.getSetCookie()) {
       const [pair] = line.split(';');

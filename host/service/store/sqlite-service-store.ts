@@ -6,12 +6,13 @@
  * audit record. `user_id` compares with NOCASE, which folds ASCII letters only.
  */
 import type { NewAuditEntry } from '../../store/audit.ts';
-import { sqlValue, type Migration, type SqliteDatabase, type TableShape } from '../../store/sqlite-database.ts';
+import { sqlValue, type Migration, type SqliteDatabase } from '../../store/sqlite-database.ts';
 import {
   DuplicateOrganisationError,
   DuplicatePersonError,
   type CodeCardChanges,
   type CodeCardRecord,
+  type ExtraCardsOutcome,
   type KeyFileChanges,
   type KeyFileRecord,
   type NewCodeCard,
@@ -24,6 +25,23 @@ import {
   type SessionChanges,
   type SessionRecord,
 } from './types.ts';
+import {
+  ALIVE_EXTRA_STATES,
+  CARDS,
+  KEY_FILES,
+  PEOPLE,
+  SESSIONS,
+  toCard,
+  toKeyFile,
+  toOrganisation,
+  toPerson,
+  toSession,
+  type CardRow,
+  type KeyFileRow,
+  type OrganisationRow,
+  type PersonRow,
+  type SessionRow,
+} from './service-rows.ts';
 
 /** The service's tables (1); the sessions' refusals (2), which a file made before them gains in place. */
 export const SERVICE_MIGRATIONS: readonly Migration[] = [
@@ -109,190 +127,6 @@ export const SERVICE_MIGRATIONS: readonly Migration[] = [
   },
 ];
 
-interface OrganisationRow {
-  id: string;
-  cvr: string;
-  name: string;
-  created_at: number;
-}
-
-interface PersonRow {
-  id: string;
-  user_id: string | null;
-  name: string;
-  cpr_digest: string | null;
-  birth_date: string | null;
-  scope: string;
-  organisation_id: string | null;
-  role: string | null;
-  password_hash: string | null;
-  password_temporary: number;
-  state: string;
-  fail_count: number;
-  card_threshold: number;
-  created_at: number;
-  updated_at: number;
-  last_login_at: number | null;
-  version: number;
-}
-
-interface CardRow {
-  serial: string;
-  person_id: string;
-  sealed_secret: Buffer;
-  state: string;
-  used_keys: Buffer;
-  keys_left: number;
-  pending_index: number | null;
-  extra: number;
-  successor_issued: number;
-  created_at: number;
-  activated_at: number | null;
-  updated_at: number;
-  version: number;
-}
-
-interface KeyFileRow {
-  id: string;
-  person_id: string;
-  state: string;
-  activation_digest: string | null;
-  activation_expires_at: number | null;
-  public_key: Buffer | null;
-  created_at: number;
-  activated_at: number | null;
-  updated_at: number;
-  version: number;
-}
-
-interface SessionRow {
-  digest: string;
-  stage: string;
-  person_id: string | null;
-  csrf_token: string;
-  challenge: string | null;
-  card_serial: string | null;
-  created_at: number;
-  expires_at: number;
-  refusals: number;
-}
-
-// Blobs come back as Buffers; records carry plain Uint8Arrays (a copy), as the token records do.
-const toOrganisation = (row: OrganisationRow): OrganisationRecord => ({ id: row.id, cvr: row.cvr, name: row.name, createdAt: row.created_at });
-
-const toPerson = (row: PersonRow): PersonRecord => ({
-  id: row.id,
-  userId: row.user_id,
-  name: row.name,
-  cprDigest: row.cpr_digest,
-  birthDate: row.birth_date,
-  scope: row.scope as PersonRecord['scope'],
-  organisationId: row.organisation_id,
-  role: row.role as PersonRecord['role'],
-  passwordHash: row.password_hash,
-  passwordTemporary: row.password_temporary === 1,
-  state: row.state as PersonRecord['state'],
-  failCount: row.fail_count,
-  cardThreshold: row.card_threshold,
-  createdAt: row.created_at,
-  updatedAt: row.updated_at,
-  lastLoginAt: row.last_login_at,
-  version: row.version,
-});
-
-const toCard = (row: CardRow): CodeCardRecord => ({
-  serial: row.serial,
-  personId: row.person_id,
-  sealedSecret: new Uint8Array(row.sealed_secret),
-  state: row.state as CodeCardRecord['state'],
-  usedKeys: new Uint8Array(row.used_keys),
-  keysLeft: row.keys_left,
-  pendingIndex: row.pending_index,
-  extra: row.extra === 1,
-  successorIssued: row.successor_issued === 1,
-  createdAt: row.created_at,
-  activatedAt: row.activated_at,
-  updatedAt: row.updated_at,
-  version: row.version,
-});
-
-const toKeyFile = (row: KeyFileRow): KeyFileRecord => ({
-  id: row.id,
-  personId: row.person_id,
-  state: row.state as KeyFileRecord['state'],
-  activationDigest: row.activation_digest,
-  activationExpiresAt: row.activation_expires_at,
-  publicKey: row.public_key && new Uint8Array(row.public_key),
-  createdAt: row.created_at,
-  activatedAt: row.activated_at,
-  updatedAt: row.updated_at,
-  version: row.version,
-});
-
-const toSession = (row: SessionRow): SessionRecord => ({
-  digest: row.digest,
-  stage: row.stage as SessionRecord['stage'],
-  personId: row.person_id,
-  csrfToken: row.csrf_token,
-  challenge: row.challenge,
-  cardSerial: row.card_serial,
-  refusals: row.refusals,
-  createdAt: row.created_at,
-  expiresAt: row.expires_at,
-});
-
-const PEOPLE: TableShape = {
-  table: 'people',
-  key: 'id',
-  columns: {
-    userId: 'user_id',
-    passwordHash: 'password_hash',
-    passwordTemporary: 'password_temporary',
-    state: 'state',
-    failCount: 'fail_count',
-    cardThreshold: 'card_threshold',
-    lastLoginAt: 'last_login_at',
-    role: 'role',
-  } satisfies Record<keyof PersonChanges, string>,
-};
-
-const CARDS: TableShape = {
-  table: 'code_cards',
-  key: 'serial',
-  columns: {
-    state: 'state',
-    usedKeys: 'used_keys',
-    keysLeft: 'keys_left',
-    pendingIndex: 'pending_index',
-    successorIssued: 'successor_issued',
-    activatedAt: 'activated_at',
-  } satisfies Record<keyof CodeCardChanges, string>,
-};
-
-const KEY_FILES: TableShape = {
-  table: 'key_files',
-  key: 'id',
-  columns: {
-    state: 'state',
-    activationDigest: 'activation_digest',
-    activationExpiresAt: 'activation_expires_at',
-    publicKey: 'public_key',
-    activatedAt: 'activated_at',
-  } satisfies Record<keyof KeyFileChanges, string>,
-};
-
-const SESSIONS: TableShape = {
-  table: 'sessions',
-  key: 'digest',
-  columns: {
-    stage: 'stage',
-    personId: 'person_id',
-    challenge: 'challenge',
-    cardSerial: 'card_serial',
-    expiresAt: 'expires_at',
-  } satisfies Record<keyof SessionChanges, string>,
-};
-
 /** The column a UNIQUE constraint failure names (`UNIQUE constraint failed: people.user_id` → `user_id`). */
 function uniqueViolation(error: unknown): string | undefined {
   if ((error as { code?: string }).code !== 'SQLITE_CONSTRAINT_UNIQUE') return undefined;
@@ -333,6 +167,9 @@ export class SqliteServiceStore implements ServiceStore {
         successor_issued, created_at, activated_at, updated_at, version)
         VALUES (@serial, @personId, @sealedSecret, @state, @usedKeys, @keysLeft, NULL, @extra, 0, @now, NULL, @now, 1)`),
       getCard: db.prepare<[string], CardRow>('SELECT * FROM code_cards WHERE serial = ?'),
+      countExtraAlive: db.prepare<[string], { alive: number }>(
+        `SELECT count(*) AS alive FROM code_cards WHERE person_id = ? AND extra = 1 AND state IN (${ALIVE_EXTRA_STATES.map((state) => `'${state}'`).join(', ')})`,
+      ),
       listCards: db.prepare<[string], CardRow>('SELECT * FROM code_cards WHERE person_id = ? ORDER BY created_at DESC, serial'),
       insertKeyFile: db.prepare(`INSERT INTO key_files (id, person_id, state, activation_digest, activation_expires_at, public_key,
         created_at, activated_at, updated_at, version)
@@ -412,18 +249,40 @@ export class SqliteServiceStore implements ServiceStore {
 
   async insertCard(card: NewCodeCard, audit: NewAuditEntry): Promise<CodeCardRecord> {
     return this.database.write(() => {
-      this.statements.insertCard.run({
-        serial: card.serial,
-        personId: card.personId,
-        sealedSecret: sqlValue(card.sealedSecret),
-        state: card.state,
-        usedKeys: sqlValue(card.usedKeys),
-        keysLeft: card.keysLeft,
-        extra: sqlValue(card.extra),
-        now: audit.at,
-      });
+      this.insertCardRow(card, audit.at);
       this.database.insertAudit(audit);
       return toCard(this.statements.getCard.get(card.serial)!);
+    });
+  }
+
+  /** One write (a savepoint of the batch's IMMEDIATE transaction, on this process's one connection): the count and the inserts are never split. */
+  async insertExtraCards(personId: string, cards: readonly { readonly card: NewCodeCard; readonly audit: NewAuditEntry }[], max: number, refused: (alive: number) => NewAuditEntry): Promise<ExtraCardsOutcome> {
+    return this.database.write((): ExtraCardsOutcome => {
+      if (!this.statements.getPerson.get(personId)) throw new Error(`no person ${personId} to order extra cards for`);
+      const alive = this.statements.countExtraAlive.get(personId)!.alive;
+      if (alive + cards.length > max) {
+        this.database.insertAudit(refused(alive));
+        return { inserted: [], alive };
+      }
+      const inserted = cards.map(({ card, audit }) => {
+        this.insertCardRow({ ...card, personId, extra: true }, audit.at);
+        this.database.insertAudit(audit);
+        return toCard(this.statements.getCard.get(card.serial)!);
+      });
+      return { inserted, alive: alive + inserted.length };
+    });
+  }
+
+  private insertCardRow(card: NewCodeCard, at: number): void {
+    this.statements.insertCard.run({
+      serial: card.serial,
+      personId: card.personId,
+      sealedSecret: sqlValue(card.sealedSecret),
+      state: card.state,
+      usedKeys: sqlValue(card.usedKeys),
+      keysLeft: card.keysLeft,
+      extra: sqlValue(card.extra),
+      now: at,
     });
   }
 

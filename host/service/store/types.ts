@@ -85,6 +85,12 @@ export interface CodeCardRecord {
 }
 
 export type NewCodeCard = Omit<CodeCardRecord, 'version' | 'createdAt' | 'updatedAt' | 'activatedAt' | 'pendingIndex' | 'successorIssued'>;
+/** What `insertExtraCards` did: the cards it inserted (none when refused) and the extra cards alive after. */
+export interface ExtraCardsOutcome {
+  readonly inserted: readonly CodeCardRecord[];
+  readonly alive: number;
+}
+
 export type CodeCardChanges = Partial<Pick<CodeCardRecord, 'state' | 'usedKeys' | 'keysLeft' | 'pendingIndex' | 'successorIssued' | 'activatedAt'>>;
 
 /** `awaiting-activation`: issued, the activation code not yet used; `active`; `blocked` (spærret). */
@@ -183,6 +189,18 @@ export interface ServiceStore extends SessionStore {
   recordPersonFailure(id: string, maxFail: number, audit: (counted: PersonRecord) => NewAuditEntry): Promise<PersonRecord | undefined>;
 
   insertCard(card: NewCodeCard, audit: NewAuditEntry): Promise<CodeCardRecord>;
+  /**
+   * The extra-card limit as the database's rule: inserts `cards` (extra cards of `personId`, each
+   * with its audit record) only if the person's extra cards alive (`issued` or `active`) and these
+   * make at most `max`; else inserts none and appends `refused(alive)` instead. Atomic: orders for
+   * one person, on any node, take turns, each counting what the one before inserted.
+   */
+  insertExtraCards(
+    personId: string,
+    cards: readonly { readonly card: NewCodeCard; readonly audit: NewAuditEntry }[],
+    max: number,
+    refused: (alive: number) => NewAuditEntry,
+  ): Promise<ExtraCardsOutcome>;
   getCard(serial: string): Promise<CodeCardRecord | undefined>;
   /** Newest first. */
   listCards(personId: string): Promise<CodeCardRecord[]>;
