@@ -23,6 +23,8 @@ import type { ServicePolicy } from './service/service-policy.ts';
 import { SqliteServiceStore } from './service/store/sqlite-service-store.ts';
 import { registerOidc, type OidcProvider } from './service/oidc/oidc.ts';
 import { SqliteOidcStore } from './service/oidc/store/sqlite-oidc-store.ts';
+import { PostgresOidcStore } from './service/oidc/store/postgres-oidc-store.ts';
+import type { OidcStore } from './service/oidc/store/types.ts';
 import { registerService } from './service/web/register.ts';
 import { SqliteDatabase } from './store/sqlite-database.ts';
 import { CodedError } from '../protocol/coded-error.ts';
@@ -211,7 +213,7 @@ interface OpenStores {
   readonly database: { close(): Promise<void>; readonly migrated: readonly MigrationOutcome[] };
   readonly tokenStore: TokenStore;
   readonly serviceStore: SqliteServiceStore;
-  readonly oidcStore: SqliteOidcStore;
+  readonly oidcStore: OidcStore;
 }
 
 /** The database with each side's store on it (their tables brought up to date); one that cannot be used is NV_BAD_DB. */
@@ -241,8 +243,7 @@ async function openPostgresStores(url: string, dataDir: string): Promise<OpenSto
     const serviceFile = path.join(dataDir, 'service.db');
     serviceDatabase = SqliteDatabase.open(serviceFile);
     const serviceStore = new SqliteServiceStore(serviceDatabase);
-    // The provider's records stay beside the service's, in this node's file, until both move to PostgreSQL.
-    const oidcStore = new SqliteOidcStore(serviceDatabase);
+    const oidcStore = await PostgresOidcStore.open(database);
     const [pgDatabase, sqlite] = [database, serviceDatabase];
     // What the cluster shares: the interim service.db is this node's own.
     const migrated = pgDatabase.migrated;
