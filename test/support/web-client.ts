@@ -11,12 +11,19 @@ export interface WebResponse {
 }
 
 export class WebClient {
-  private readonly cookies = new Map<string, string>();
   /** Every body and Set-Cookie-less header block this client has received, in order. */
   readonly seen: string[] = [];
   lastPage = '';
 
-  constructor(readonly base: string) {}
+  constructor(
+    readonly base: string,
+    private readonly cookies = new Map<string, string>(),
+  ) {}
+
+  /** The same browser (its cookies, shared from now on) talking to another node of a cluster at `base`. */
+  at(base: string): WebClient {
+    return new WebClient(base, this.cookies);
+  }
 
   async get(path: string): Promise<WebResponse> {
     return this.send('GET', path);
