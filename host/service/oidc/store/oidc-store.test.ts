@@ -163,6 +163,14 @@ describe.each([sqlite, postgresKind])('the provider store on $name, seen by two 
     expect(again.signingKid).toBe(rotated.kid);
     expect(again.jwks.keys.map((key) => key.kid)).toEqual([rotated.kid, keysA.signingKid]);
     expect(await a.addFirstSigningKey({ ...(await a.listSigningKeys())[0]!, kid: 'another' })).toBe(false);
+
+    // Rotations on both nodes at once, 5 rounds: each is made, and one key signs after them.
+    for (let round = 0; round < 5; round++) {
+      const made = await Promise.all([rotateSigningKey(a, vault, { name: 'test' }), rotateSigningKey(b, vault, { name: 'test' })]);
+      const signingNow = (await b.listSigningKeys()).filter((key) => key.retiredAt === null);
+      expect(signingNow, `round ${round}`).toHaveLength(1);
+      expect(made.map((rotation) => rotation.kid)).toContain(signingNow[0]!.kid);
+    }
   });
 
   test("revoking a grant removes its codes, tokens and the grant, and nothing of another grant's", async () => {

@@ -248,6 +248,8 @@ export class PostgresOidcStore implements OidcStore {
 
   async addSigningKey(key: SigningKeyRecord, retiredAt: number, audit: NewAuditEntry | null): Promise<void> {
     await this.database.write(async (client) => {
+      // Rotations one at a time: a second one's UPDATE then sees the key the first added, and retires it too.
+      await client.query('LOCK TABLE oidc_signing_keys IN SHARE ROW EXCLUSIVE MODE');
       await client.query('UPDATE oidc_signing_keys SET retired_at = $1 WHERE retired_at IS NULL', [retiredAt]);
       await client.query('INSERT INTO oidc_signing_keys (kid, sealed_jwk, public_jwk, created_at) VALUES ($1, $2, $3, $4)', [key.kid, Buffer.from(key.sealedJwk), key.publicJwk, key.createdAt]);
       if (audit) await this.database.insertAudit(client, audit);
