@@ -25,6 +25,8 @@ import { SqliteServiceStore } from './service/store/sqlite-service-store.ts';
 import type { ServiceStore } from './service/store/types.ts';
 import { registerOidc, type OidcProvider } from './service/oidc/oidc.ts';
 import { SqliteOidcStore } from './service/oidc/store/sqlite-oidc-store.ts';
+import { PostgresOidcStore } from './service/oidc/store/postgres-oidc-store.ts';
+import type { OidcStore } from './service/oidc/store/types.ts';
 import { registerService } from './service/web/register.ts';
 import { SqliteDatabase } from './store/sqlite-database.ts';
 import { CodedError } from '../protocol/coded-error.ts';
@@ -213,12 +215,12 @@ interface OpenStores {
   readonly database: { close(): Promise<void>; readonly migrated: readonly MigrationOutcome[] };
   readonly tokenStore: TokenStore;
   readonly serviceStore: ServiceStore;
-  readonly oidcStore: SqliteOidcStore;
+  readonly oidcStore: OidcStore;
 }
 
 /** The database with each side's store on it (their tables brought up to date); one that cannot be used is NV_BAD_DB. */
 async function openStores(choice: DatabaseChoice): Promise<OpenStores> {
-  if (choice.kind === 'postgres') return openPostgresStores(choice.url, choice.dataDir);
+  if (choice.kind === 'postgres') return openPostgresStores(choice.url);
   let database: SqliteDatabase | undefined;
   try {
     database = SqliteDatabase.open(choice.dbFile);
@@ -230,29 +232,21 @@ async function openStores(choice: DatabaseChoice): Promise<OpenStores> {
 }
 
 /**
- * The token store and the login service's store (people, cards, key files, sessions) on
- * PostgreSQL, one database shared by the cluster's nodes: a person may take step 1 of a login on
- * one node and step 2 on another. The OpenID Connect provider's records are not on PostgreSQL yet:
- * they stay in a SQLite file of this node's data directory (`oidc.db`), this node's own (issue 13,
- * moving them is under way).
+ * Every store on PostgreSQL, one database shared by the cluster's nodes: tokens, the login
+ * service's people, cards, key files and sessions (a person may take step 1 of a login on one node
+ * and step 2 on another), and the OpenID Connect provider's records (a code is redeemed once,
+ * whichever node gets it). A node keeps nothing of the cluster's in its data directory.
  */
-async function openPostgresStores(url: string, dataDir: string): Promise<OpenStores> {
+async function openPostgresStores(url: string): Promise<OpenStores> {
   let database: PostgresDatabase | undefined;
-  let oidcDatabase: SqliteDatabase | undefined;
   try {
     database = await PostgresDatabase.open(url);
     const tokenStore = await PostgresTokenStore.open(database);
     const serviceStore = await PostgresServiceStore.open(database);
-    // Interim: the provider's records in a node-local file, named for what it holds.
-    oidcDatabase = SqliteDatabase.open(path.join(dataDir, 'oidc.db'));
-    const oidcStore = new SqliteOidcStore(oidcDatabase);
-    const [pgDatabase, sqlite] = [database, oidcDatabase];
-    // What the cluster shares: the interim oidc.db is this node's own.
-    const migrated = pgDatabase.migrated;
-    return { database: { close: async () => void (await Promise.all([pgDatabase.close(), sqlite.close()])), migrated }, tokenStore, serviceStore, oidcStore };
+    const oidcStore = await PostgresOidcStore.open(database);
+    return { database, tokenStore, serviceStore, oidcStore };
   } catch (error) {
     await database?.close().catch(() => undefined);
-    await oidcDatabase?.close().catch(() => undefined);
     if (error instanceof BadDatabaseSettingError) throw new CodedError('NV_BAD_DB', error.message);
     if (error instanceof StoreUnavailableError) throw new CodedError('NV_STORE_UNAVAILABLE', `${error.message}${error.cause instanceof Error ? ` (${error.cause.message})` : ''}`);
     throw error;

@@ -11,12 +11,14 @@ export interface WebResponse {
 }
 
 export class WebClient {
-  private readonly cookies = new Map<string, string>();
   /** Every body and Set-Cookie-less header block this client has received, in order. */
   readonly seen: string[] = [];
   lastPage = '';
 
-  constructor(readonly base: string) {}
+  constructor(
+    readonly base: string,
+    private readonly cookies = new Map<string, string>(),
+  ) {}
 
   async get(path: string): Promise<WebResponse> {
     return this.send('GET', path);
@@ -33,10 +35,9 @@ export class WebClient {
     return this.send('POST', path, JSON.stringify(body), 'application/json', headers);
   }
 
-  /** The same browser on another address (another node of a cluster): a copy of this one's cookies and last page. */
+  /** The same browser talking to another node of a cluster at `base`: its cookies shared from now on, its last page (and CSRF token) carried over. */
   at(base: string): WebClient {
-    const moved = new WebClient(base);
-    for (const [name, value] of this.cookies) moved.cookies.set(name, value);
+    const moved = new WebClient(base, this.cookies);
     moved.lastPage = this.lastPage;
     return moved;
   }

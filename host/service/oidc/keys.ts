@@ -61,7 +61,8 @@ export async function loadProviderKeys(store: OidcStore, vault: SeedVault, now =
   await store.dropRetiredKeys(now - RETIRED_KEY_KEPT_MS);
   let records = await store.listSigningKeys();
   if (!records.some((k) => k.retiredAt === null)) {
-    await store.addSigningKey(newSigningKey(vault, now), now, null);
+    // Nodes starting together on an empty store each make one; the store keeps the first, and every node signs with it.
+    await store.addFirstSigningKey(newSigningKey(vault, now));
     records = await store.listSigningKeys();
   }
   const ordered = [...records.filter((k) => k.retiredAt === null), ...records.filter((k) => k.retiredAt !== null)];

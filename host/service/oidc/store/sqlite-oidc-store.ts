@@ -18,6 +18,16 @@ import {
   type SigningKeyRecord,
 } from './types.ts';
 
+/**
+ * Retires all but the newest of the keys that sign (a store from before the rule might hold more),
+ * then lets at most one sign: a unique index on a value every signing key has alike. The same SQL
+ * on PostgreSQL.
+ */
+export const ONE_SIGNING_KEY = `
+  UPDATE oidc_signing_keys SET retired_at = created_at
+    WHERE retired_at IS NULL AND kid <> (SELECT kid FROM oidc_signing_keys WHERE retired_at IS NULL ORDER BY created_at DESC, kid LIMIT 1);
+  CREATE UNIQUE INDEX IF NOT EXISTS oidc_signing_keys_one_signing ON oidc_signing_keys ((retired_at IS NULL)) WHERE retired_at IS NULL;`;
+
 export const OIDC_MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -70,6 +80,11 @@ export const OIDC_MIGRATIONS: readonly Migration[] = [
           csrf_token TEXT NOT NULL,
           expires_at INTEGER NOT NULL
         ) STRICT;`),
+  },
+  {
+    version: 2,
+    // At most one key signs at a time (a rule of the database: two first starts cannot both add one).
+    up: (db) => db.exec(ONE_SIGNING_KEY),
   },
 ];
 
@@ -152,6 +167,7 @@ export class SqliteOidcStore implements OidcStore {
       listKeys: db.prepare<[], KeyRow>('SELECT * FROM oidc_signing_keys ORDER BY created_at DESC, kid'),
       retireKeys: db.prepare<[number]>('UPDATE oidc_signing_keys SET retired_at = ? WHERE retired_at IS NULL'),
       insertKey: db.prepare<[string, Buffer, string, number]>('INSERT INTO oidc_signing_keys (kid, sealed_jwk, public_jwk, created_at) VALUES (?, ?, ?, ?)'),
+      insertFirstKey: db.prepare<[string, Buffer, string, number]>('INSERT INTO oidc_signing_keys (kid, sealed_jwk, public_jwk, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING'),
       dropRetired: db.prepare<[number]>('DELETE FROM oidc_signing_keys WHERE retired_at IS NOT NULL AND retired_at < ?'),
       getSecret: db.prepare<[string], { sealed: Buffer }>('SELECT sealed FROM oidc_secrets WHERE name = ?'),
       putSecret: db.prepare<[string, Buffer]>('INSERT INTO oidc_secrets (name, sealed) VALUES (?, ?) ON CONFLICT (name) DO NOTHING'),
@@ -252,6 +268,10 @@ export class SqliteOidcStore implements OidcStore {
 
   async listSigningKeys(): Promise<SigningKeyRecord[]> {
     return this.statements.listKeys.all().map(toKey);
+  }
+
+  async addFirstSigningKey(key: SigningKeyRecord): Promise<boolean> {
+    return this.database.write(() => this.statements.insertFirstKey.run(key.kid, Buffer.from(key.sealedJwk), key.publicJwk, key.createdAt).changes === 1);
   }
 
   async addSigningKey(key: SigningKeyRecord, retiredAt: number, audit: NewAuditEntry | null): Promise<void> {

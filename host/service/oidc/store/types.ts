@@ -92,6 +92,12 @@ export interface OidcStore {
   deleteClient(id: string, audit: NewAuditEntry): Promise<boolean>;
 
   listSigningKeys(): Promise<SigningKeyRecord[]>;
+  /**
+   * Adds `key` as the signing key unless one signs already (another node's first start got there
+   * first): false then. At most one key signs at a time — a rule of the database, so nodes starting
+   * together end up signing with the same key.
+   */
+  addFirstSigningKey(key: SigningKeyRecord): Promise<boolean>;
   /** Adds `key` as the signing key, retiring the others that sign at `retiredAt`. */
   addSigningKey(key: SigningKeyRecord, retiredAt: number, audit: NewAuditEntry | null): Promise<void>;
   /** Deletes retired keys retired before `before` (what they signed has expired). */

@@ -1,0 +1,260 @@
+/**
+ * The provider's store, one suite over both stores (SQLite, and PostgreSQL on a throwaway primary
+ * of test/support/postgres.ts), each seen by two "nodes" — two store objects on one SQLite
+ * database, two pools of their own on one PostgreSQL database: a code consumed by many callers on both at once is consumed by
+ * exactly one; a sealed secret put by both at once is the same on both; first starts together keep
+ * one signing key, and the provider keys (pairwise salt, cookie keys, signing key) both load are
+ * the same, so both compute the same `sub`; a grant's revocation takes its codes and tokens; expiry
+ * and the sweep; sites with their audit record.
+ */
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { connectionUrl, postgres, PostgresNode, reportMissingPostgres } from '../../../../test/support/postgres.ts';
+import { SeedVault } from '../../../server/seed-vault.ts';
+import { PostgresDatabase } from '../../../store/postgres/postgres-database.ts';
+import { SqliteDatabase } from '../../../store/sqlite-database.ts';
+import { pairwiseSubject } from '../claims.ts';
+import { loadProviderKeys, rotateSigningKey } from '../keys.ts';
+import { PostgresOidcStore } from './postgres-oidc-store.ts';
+import { SqliteOidcStore } from './sqlite-oidc-store.ts';
+import { DuplicateClientError, type ClientRecord, type ModelRecord, type OidcStore } from './types.ts';
+
+reportMissingPostgres();
+
+/** Two nodes on one store, and the audit's actions as the store keeps them. */
+interface Nodes {
+  readonly a: OidcStore;
+  readonly b: OidcStore;
+  auditActions(): Promise<string[]>;
+}
+
+interface StoreKind {
+  readonly name: string;
+  readonly available: boolean;
+  open(): Promise<Nodes>;
+}
+
+const closers: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const close of closers.splice(0).reverse()) await close().catch(() => undefined);
+});
+
+const sqlite: StoreKind = {
+  name: 'SQLite',
+  available: true,
+  async open() {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nv-oidc-store-'));
+    const file = path.join(dir, 'tokens.db');
+    // One connection: SQLite's nodes are the callers of one process (a second connection in the
+    // same process would wait, synchronously, for a group commit this process cannot then finish).
+    const database = SqliteDatabase.open(file);
+    closers.push(async () => {
+      await database.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    });
+    return { a: new SqliteOidcStore(database), b: new SqliteOidcStore(database), auditActions: async () => (await database.listAudit({})).map((entry) => entry.action) };
+  },
+};
+
+let primary: Promise<PostgresNode> | undefined;
+afterAll(async () => {
+  await (await primary?.catch(() => undefined))?.kill();
+});
+
+const postgresKind: StoreKind = {
+  name: 'PostgreSQL',
+  available: postgres.available,
+  async open() {
+    primary ??= PostgresNode.startPrimary({ name: 'oidc-store' });
+    const node = await primary;
+    const url = connectionUrl(await node.createDatabase(), [node]);
+    const [first, second] = await Promise.all([PostgresDatabase.open(url), PostgresDatabase.open(url)]);
+    closers.push(async () => {
+      await first.close();
+      await second.close();
+    });
+    // Both open at once, as nodes starting together: their migrations wait for each other.
+    const [a, b] = await Promise.all([PostgresOidcStore.open(first), PostgresOidcStore.open(second)]);
+    return { a, b, auditActions: async () => (await first.listAudit({})).map((entry) => entry.action) };
+  },
+};
+
+const now = () => Math.floor(Date.now() / 1000);
+const record = (model: string, id: string, fields: Partial<ModelRecord> = {}): ModelRecord => ({
+  model,
+  id,
+  payload: JSON.stringify({ kind: model, jti: id, ...(fields.grantId ? { grantId: fields.grantId } : {}) }),
+  grantId: null,
+  uid: null,
+  userCode: null,
+  expiresAt: now() + 600,
+  consumedAt: null,
+  ...fields,
+});
+const audit = (action: string) => ({ at: Date.now(), actor: 'test', action, serial: null, result: 'ok', detail: {} });
+const site = (id: string): ClientRecord => ({
+  id,
+  name: `Site ${id}`,
+  redirectUris: [`https://${id}.example/cb`],
+  postLogoutRedirectUris: [],
+  backchannelLogoutUri: null,
+  sealedSecret: new Uint8Array([1, 2, 3]),
+  acceptedScopes: ['full'],
+  acrValues: [],
+  firstParty: true,
+  createdAt: Date.now(),
+});
+
+describe.each([sqlite, postgresKind])('the provider store on $name, seen by two nodes', (kind) => {
+  const test = kind.available ? it : it.skip;
+
+  test('a code consumed by 10 callers on both nodes at once is consumed by exactly one, 20 rounds', async () => {
+    const { a, b } = await kind.open();
+    for (let round = 0; round < 20; round++) {
+      const id = `code-${round}`;
+      await a.upsertModel(record('AuthorizationCode', id, { grantId: `grant-${round}` }));
+      const outcomes = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 === 0 ? a : b).consumeModel('AuthorizationCode', id, now())));
+      expect(outcomes.filter(Boolean), `round ${round}`).toHaveLength(1);
+      expect((await b.findModel('AuthorizationCode', id, now()))?.consumedAt).not.toBeNull();
+    }
+    // Consumed once stays consumed; an unknown code is consumed by nobody.
+    expect(await a.consumeModel('AuthorizationCode', 'code-0', now())).toBe(false);
+    expect(await b.consumeModel('AuthorizationCode', 'no-such-code', now())).toBe(false);
+  });
+
+  test('a sealed secret put by both nodes at once is the same bytes on both, whichever came first, 10 rounds', async () => {
+    const { a, b } = await kind.open();
+    for (let round = 0; round < 10; round++) {
+      const name = `secret-${round}`;
+      const [mine, theirs] = [new Uint8Array(randomBytes(48)), new Uint8Array(randomBytes(48))];
+      const [kept, keptToo] = await Promise.all([a.putSecretIfAbsent(name, mine), b.putSecretIfAbsent(name, theirs)]);
+      expect(Buffer.from(keptToo).equals(Buffer.from(kept)), `round ${round}`).toBe(true);
+      expect([mine, theirs].some((bytes) => Buffer.from(bytes).equals(Buffer.from(kept)))).toBe(true);
+      expect(Buffer.from((await a.getSecret(name))!).equals(Buffer.from(kept))).toBe(true);
+      // A later put changes nothing.
+      expect(Buffer.from(await b.putSecretIfAbsent(name, new Uint8Array(randomBytes(48)))).equals(Buffer.from(kept))).toBe(true);
+    }
+  });
+
+  test("first starts together keep one signing key; both load the same keys, salt and cookie keys, and so compute the same sub and read each other's cookies", async () => {
+    const { a, b } = await kind.open();
+    const vault = new SeedVault(randomBytes(32));
+    const [keysA, keysB] = await Promise.all([loadProviderKeys(a, vault), loadProviderKeys(b, vault)]);
+    const signing = (await a.listSigningKeys()).filter((key) => key.retiredAt === null);
+    expect(signing).toHaveLength(1);
+    expect([keysA.signingKid, keysB.signingKid]).toEqual([signing[0]!.kid, signing[0]!.kid]);
+    expect(keysB.cookieKeys).toEqual(keysA.cookieKeys);
+    expect(keysB.pairwiseSalt.equals(keysA.pairwiseSalt)).toBe(true);
+    expect(pairwiseSubject(keysB.pairwiseSalt, 'bank.example', 'person-1')).toBe(pairwiseSubject(keysA.pairwiseSalt, 'bank.example', 'person-1'));
+    expect(pairwiseSubject(keysA.pairwiseSalt, 'tax.example', 'person-1')).not.toBe(pairwiseSubject(keysA.pairwiseSalt, 'bank.example', 'person-1'));
+    // Kept sealed: neither the salt nor the cookie key is in the store in the clear.
+    for (const name of ['pairwise-salt', 'cookie-keys']) {
+      const sealed = Buffer.from((await a.getSecret(name))!);
+      expect(sealed.includes(keysA.pairwiseSalt)).toBe(false);
+      expect(sealed.includes(Buffer.from(keysA.cookieKeys[0]!, 'base64url'))).toBe(false);
+    }
+
+    // A rotation on one node: the other's next start signs with the new key and still publishes the old.
+    const rotated = await rotateSigningKey(b, vault, { name: 'test' });
+    const again = await loadProviderKeys(a, vault);
+    expect(again.signingKid).toBe(rotated.kid);
+    expect(again.jwks.keys.map((key) => key.kid)).toEqual([rotated.kid, keysA.signingKid]);
+    expect(await a.addFirstSigningKey({ ...(await a.listSigningKeys())[0]!, kid: 'another' })).toBe(false);
+
+    // Rotations on both nodes at once, 5 rounds: each is made, and one key signs after them.
+    for (let round = 0; round < 5; round++) {
+      const made = await Promise.all([rotateSigningKey(a, vault, { name: 'test' }), rotateSigningKey(b, vault, { name: 'test' })]);
+      const signingNow = (await b.listSigningKeys()).filter((key) => key.retiredAt === null);
+      expect(signingNow, `round ${round}`).toHaveLength(1);
+      expect(made.map((rotation) => rotation.kid)).toContain(signingNow[0]!.kid);
+    }
+  });
+
+  test("revoking a grant removes its codes, tokens and the grant, and nothing of another grant's", async () => {
+    const { a, b } = await kind.open();
+    await a.upsertModel(record('Grant', 'g1'));
+    await a.upsertModel(record('Grant', 'g2'));
+    for (const model of ['AuthorizationCode', 'AccessToken', 'RefreshToken']) {
+      await a.upsertModel(record(model, `${model}-1`, { grantId: 'g1' }));
+      await a.upsertModel(record(model, `${model}-2`, { grantId: 'g2' }));
+    }
+    await b.revokeGrant('g1');
+    for (const model of ['Grant', 'AuthorizationCode', 'AccessToken', 'RefreshToken']) {
+      const ids = (await a.listModels(model, now())).map((found) => found.id).sort();
+      expect(ids, model).toEqual(model === 'Grant' ? ['g2'] : [`${model}-2`]);
+    }
+  });
+
+  test('a record past its expiry is found by neither node and swept; a live one and one that never expires stay', async () => {
+    const { a, b } = await kind.open();
+    const t = now();
+    await a.upsertModel(record('Session', 'old', { uid: 'uid-old', expiresAt: t - 1 }));
+    await a.upsertModel(record('Session', 'live', { uid: 'uid-live', expiresAt: t + 600 }));
+    await a.upsertModel(record('Interaction', 'forever', { expiresAt: null }));
+    await a.insertInteractionLogin({ uid: 'old', stage: 'password', personId: null, cardSerial: null, challenge: null, csrfToken: 'c1', expiresAt: Date.now() - 1000 });
+    await a.insertInteractionLogin({ uid: 'live', stage: 'password', personId: null, cardSerial: null, challenge: null, csrfToken: 'c2', expiresAt: Date.now() + 600_000 });
+    expect(await b.findModel('Session', 'old', t)).toBeUndefined();
+    expect(await b.findModelByUid('Session', 'uid-old', t)).toBeUndefined();
+    expect(await b.findModel('Session', 'old', t - 10)).toMatchObject({ id: 'old' });
+    expect(await b.findModelByUid('Session', 'uid-live', t)).toMatchObject({ id: 'live' });
+    expect((await b.listModels('Session', t)).map((found) => found.id)).toEqual(['live']);
+    expect(await b.getInteractionLogin('old', Date.now())).toBeUndefined();
+
+    expect(await b.sweepModels(t)).toBe(1);
+    expect(await a.findModel('Session', 'old', 0)).toBeUndefined();
+    expect(await a.findModel('Session', 'live', t)).toMatchObject({ id: 'live' });
+    expect(await a.findModel('Interaction', 'forever', t + 10 ** 6)).toMatchObject({ id: 'forever' });
+    expect(await a.getInteractionLogin('old', 0)).toBeUndefined();
+    expect(await a.getInteractionLogin('live', Date.now())).toMatchObject({ csrfToken: 'c2' });
+    expect(await a.sweepModels(t)).toBe(0);
+  });
+
+  test("an upsert keeps a record's consumption; an interaction login's step moves on; destroy removes", async () => {
+    const { a, b } = await kind.open();
+    await a.upsertModel(record('RefreshToken', 'r1', { grantId: 'g', userCode: 'U-1' }));
+    expect(await b.consumeModel('RefreshToken', 'r1', 123)).toBe(true);
+    await a.upsertModel(record('RefreshToken', 'r1', { grantId: 'g', userCode: 'U-1', payload: '{"again":true}' }));
+    expect(await b.findModelByUserCode('RefreshToken', 'U-1', now())).toMatchObject({ consumedAt: 123, payload: '{"again":true}' });
+    await b.destroyModel('RefreshToken', 'r1');
+    expect(await a.findModel('RefreshToken', 'r1', 0)).toBeUndefined();
+
+    await a.insertInteractionLogin({ uid: 'i1', stage: 'password', personId: null, cardSerial: null, challenge: null, csrfToken: 'c', expiresAt: Date.now() + 60_000 });
+    await b.updateInteractionLogin('i1', { stage: 'second-step', personId: 'p1', challenge: '0042' });
+    expect(await a.getInteractionLogin('i1', Date.now())).toMatchObject({ stage: 'second-step', personId: 'p1', cardSerial: null, challenge: '0042' });
+    await a.deleteInteractionLogin('i1');
+    expect(await b.getInteractionLogin('i1', Date.now())).toBeUndefined();
+  });
+
+  test('sites: registered once with their audit record, read by the other node, removed with every record the provider holds for them', async () => {
+    const { a, b, auditActions } = await kind.open();
+    await a.insertClient(site('bank'), audit('oidc.client-add'));
+    await expect(b.insertClient(site('bank'), audit('oidc.client-add'))).rejects.toBeInstanceOf(DuplicateClientError);
+    await b.insertClient(site('tax'), audit('oidc.client-add'));
+    expect(await b.getClient('bank')).toMatchObject({ name: 'Site bank', redirectUris: ['https://bank.example/cb'], acceptedScopes: ['full'], firstParty: true, sealedSecret: new Uint8Array([1, 2, 3]) });
+    expect((await a.listClients()).map((client) => client.id)).toEqual(['bank', 'tax']);
+    await a.upsertModel({ ...record('AccessToken', 't-bank'), payload: JSON.stringify({ clientId: 'bank' }) });
+    await a.upsertModel({ ...record('AccessToken', 't-tax'), payload: JSON.stringify({ clientId: 'tax' }) });
+
+    expect(await b.deleteClient('bank', audit('oidc.client-remove'))).toBe(true);
+    expect(await a.deleteClient('bank', audit('oidc.client-remove'))).toBe(false);
+    expect(await a.getClient('bank')).toBeUndefined();
+    expect((await a.listModels('AccessToken', now())).map((found) => found.id)).toEqual(['t-tax']);
+    expect((await auditActions()).filter((action) => action.startsWith('oidc.'))).toEqual(['oidc.client-add', 'oidc.client-add', 'oidc.client-remove']);
+  });
+
+  test('retired keys past their time are dropped; the one that signs never is', async () => {
+    const { a, b } = await kind.open();
+    const vault = new SeedVault(randomBytes(32));
+    const first = await loadProviderKeys(a, vault);
+    await rotateSigningKey(b, vault, { name: 'test' }, Date.now() - 10_000);
+    expect(await a.dropRetiredKeys(Date.now() - 20_000)).toBe(0);
+    expect(await a.dropRetiredKeys(Date.now())).toBe(1);
+    const left = await b.listSigningKeys();
+    expect(left.map((key) => key.kid)).not.toContain(first.signingKid);
+    expect(left.filter((key) => key.retiredAt === null)).toHaveLength(1);
+    expect(await b.dropRetiredKeys(Date.now() + 10 ** 9)).toBe(0);
+  });
+});

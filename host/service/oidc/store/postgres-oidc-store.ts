@@ -1,0 +1,307 @@
+/**
+ * The OpenID Connect provider's store on PostgreSQL (host/store/postgres/postgres-database.ts),
+ * shared by every node of a cluster: the same tables and columns as the SQLite store (owner
+ * `oidc`), so that a lab's file copies over table by table. Nothing is cached on a node. A code or
+ * refresh token is consumed by one conditional UPDATE, which a second node's UPDATE of the same row
+ * waits for and then finds consumed: true for exactly one caller across the cluster. A sealed
+ * secret is inserted if absent and then read, so every node ends with the first one stored; at
+ * most one signing key signs, a rule of the database. Every write is group-committed, an audit
+ * record in the same transaction as its change.
+ */
+import type { NewAuditEntry } from '../../../store/audit.ts';
+import type { PostgresDatabase, PostgresMigration } from '../../../store/postgres/postgres-database.ts';
+import type { Scope } from '../../store/types.ts';
+import { ONE_SIGNING_KEY } from './sqlite-oidc-store.ts';
+import {
+  DuplicateClientError,
+  type ClientRecord,
+  type InteractionLoginChanges,
+  type InteractionLoginRecord,
+  type ModelRecord,
+  type OidcStore,
+  type SigningKeyRecord,
+} from './types.ts';
+
+/** The SQLite store's tables, step by step as its migrations made them. */
+export const POSTGRES_OIDC_MIGRATIONS: readonly PostgresMigration[] = [
+  {
+    version: 1,
+    sql: `
+      CREATE TABLE IF NOT EXISTS oidc_models (
+        model TEXT NOT NULL,
+        id TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        grant_id TEXT,
+        uid TEXT,
+        user_code TEXT,
+        expires_at BIGINT,
+        consumed_at BIGINT,
+        PRIMARY KEY (model, id)
+      );
+      CREATE INDEX IF NOT EXISTS oidc_models_grant ON oidc_models (grant_id);
+      CREATE INDEX IF NOT EXISTS oidc_models_uid ON oidc_models (model, uid);
+      CREATE INDEX IF NOT EXISTS oidc_models_user_code ON oidc_models (model, user_code);
+      CREATE INDEX IF NOT EXISTS oidc_models_expiry ON oidc_models (expires_at);
+      CREATE TABLE IF NOT EXISTS oidc_clients (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        redirect_uris TEXT NOT NULL,
+        post_logout_redirect_uris TEXT NOT NULL,
+        backchannel_logout_uri TEXT,
+        sealed_secret BYTEA NOT NULL,
+        accepted_scopes TEXT NOT NULL,
+        acr_values TEXT NOT NULL,
+        first_party INTEGER NOT NULL CHECK (first_party IN (0, 1)),
+        created_at BIGINT NOT NULL
+      );
+      CREATE TABLE IF NOT EXISTS oidc_signing_keys (
+        kid TEXT PRIMARY KEY,
+        sealed_jwk BYTEA NOT NULL,
+        public_jwk TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        retired_at BIGINT
+      );
+      CREATE TABLE IF NOT EXISTS oidc_secrets (
+        name TEXT PRIMARY KEY,
+        sealed BYTEA NOT NULL
+      );
+      CREATE TABLE IF NOT EXISTS oidc_interaction_logins (
+        uid TEXT PRIMARY KEY,
+        stage TEXT NOT NULL CHECK (stage IN ('password', 'second-step')),
+        person_id TEXT,
+        card_serial TEXT,
+        challenge TEXT,
+        csrf_token TEXT NOT NULL,
+        expires_at BIGINT NOT NULL
+      );`,
+  },
+  { version: 2, sql: ONE_SIGNING_KEY },
+];
+
+type ModelRow = { model: string; id: string; payload: string; grant_id: string | null; uid: string | null; user_code: string | null; expires_at: number | null; consumed_at: number | null };
+type ClientRow = {
+  id: string;
+  name: string;
+  redirect_uris: string;
+  post_logout_redirect_uris: string;
+  backchannel_logout_uri: string | null;
+  sealed_secret: Buffer;
+  accepted_scopes: string;
+  acr_values: string;
+  first_party: number;
+  created_at: number;
+};
+type KeyRow = { kid: string; sealed_jwk: Buffer; public_jwk: string; created_at: number; retired_at: number | null };
+type LoginRow = { uid: string; stage: InteractionLoginRecord['stage']; person_id: string | null; card_serial: string | null; challenge: string | null; csrf_token: string; expires_at: number };
+
+/** Live at the parameter `$n`: not expired then. */
+const live = (n: number) => `(expires_at IS NULL OR expires_at > $${n})`;
+
+function toModel(row: ModelRow): ModelRecord {
+  return { model: row.model, id: row.id, payload: row.payload, grantId: row.grant_id, uid: row.uid, userCode: row.user_code, expiresAt: row.expires_at, consumedAt: row.consumed_at };
+}
+
+function toClient(row: ClientRow): ClientRecord {
+  return {
+    id: row.id,
+    name: row.name,
+    redirectUris: JSON.parse(row.redirect_uris) as string[],
+    postLogoutRedirectUris: JSON.parse(row.post_logout_redirect_uris) as string[],
+    backchannelLogoutUri: row.backchannel_logout_uri,
+    sealedSecret: new Uint8Array(row.sealed_secret),
+    acceptedScopes: JSON.parse(row.accepted_scopes) as Scope[],
+    acrValues: JSON.parse(row.acr_values) as string[],
+    firstParty: row.first_party === 1,
+    createdAt: row.created_at,
+  };
+}
+
+function toKey(row: KeyRow): SigningKeyRecord {
+  return { kid: row.kid, sealedJwk: new Uint8Array(row.sealed_jwk), publicJwk: row.public_jwk, createdAt: row.created_at, retiredAt: row.retired_at };
+}
+
+function toLogin(row: LoginRow): InteractionLoginRecord {
+  return { uid: row.uid, stage: row.stage, personId: row.person_id, cardSerial: row.card_serial, challenge: row.challenge, csrfToken: row.csrf_token, expiresAt: row.expires_at };
+}
+
+const LOGIN_SHAPE = { table: 'oidc_interaction_logins', key: 'uid', columns: { stage: 'stage', personId: 'person_id', cardSerial: 'card_serial', challenge: 'challenge' } satisfies Record<keyof InteractionLoginChanges, string> };
+
+export class PostgresOidcStore implements OidcStore {
+  private constructor(private readonly database: PostgresDatabase) {}
+
+  /** The store on `database`, its tables brought up to date (under the migration lock). */
+  static async open(database: PostgresDatabase): Promise<PostgresOidcStore> {
+    await database.migrate('oidc', POSTGRES_OIDC_MIGRATIONS);
+    return new PostgresOidcStore(database);
+  }
+
+  async upsertModel(record: ModelRecord): Promise<void> {
+    await this.database.write((client) =>
+      client.query(
+        `INSERT INTO oidc_models (model, id, payload, grant_id, uid, user_code, expires_at, consumed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         ON CONFLICT (model, id) DO UPDATE SET payload = excluded.payload, grant_id = excluded.grant_id, uid = excluded.uid,
+           user_code = excluded.user_code, expires_at = excluded.expires_at`,
+        [record.model, record.id, record.payload, record.grantId, record.uid, record.userCode, record.expiresAt, record.consumedAt],
+      ),
+    );
+  }
+
+  async findModel(model: string, id: string, nowSeconds: number): Promise<ModelRecord | undefined> {
+    const [row] = await this.database.read<ModelRow>(`SELECT * FROM oidc_models WHERE model = $1 AND id = $2 AND ${live(3)}`, [model, id, nowSeconds]);
+    return row && toModel(row);
+  }
+
+  async findModelByUid(model: string, uid: string, nowSeconds: number): Promise<ModelRecord | undefined> {
+    const [row] = await this.database.read<ModelRow>(`SELECT * FROM oidc_models WHERE model = $1 AND uid = $2 AND ${live(3)}`, [model, uid, nowSeconds]);
+    return row && toModel(row);
+  }
+
+  async findModelByUserCode(model: string, userCode: string, nowSeconds: number): Promise<ModelRecord | undefined> {
+    const [row] = await this.database.read<ModelRow>(`SELECT * FROM oidc_models WHERE model = $1 AND user_code = $2 AND ${live(3)}`, [model, userCode, nowSeconds]);
+    return row && toModel(row);
+  }
+
+  async consumeModel(model: string, id: string, nowSeconds: number): Promise<boolean> {
+    return this.database.write(
+      async (client) => (await client.query('UPDATE oidc_models SET consumed_at = $1 WHERE model = $2 AND id = $3 AND consumed_at IS NULL RETURNING 1', [nowSeconds, model, id])).rowCount === 1,
+    );
+  }
+
+  async destroyModel(model: string, id: string): Promise<void> {
+    await this.database.write((client) => client.query('DELETE FROM oidc_models WHERE model = $1 AND id = $2', [model, id]));
+  }
+
+  async revokeGrant(grantId: string): Promise<void> {
+    await this.database.write((client) => client.query("DELETE FROM oidc_models WHERE grant_id = $1 OR (model = 'Grant' AND id = $1)", [grantId]));
+  }
+
+  async listModels(model: string, nowSeconds: number): Promise<ModelRecord[]> {
+    return (await this.database.read<ModelRow>(`SELECT * FROM oidc_models WHERE model = $1 AND ${live(2)}`, [model, nowSeconds])).map(toModel);
+  }
+
+  async sweepModels(nowSeconds: number): Promise<number> {
+    return this.database.write(async (client) => {
+      await client.query('DELETE FROM oidc_interaction_logins WHERE expires_at <= $1', [nowSeconds * 1000]);
+      return (await client.query('DELETE FROM oidc_models WHERE expires_at IS NOT NULL AND expires_at <= $1', [nowSeconds])).rowCount ?? 0;
+    });
+  }
+
+  async insertClient(client: ClientRecord, audit: NewAuditEntry): Promise<void> {
+    await this.database.write(async (connection) => {
+      const { rowCount } = await connection.query(
+        `INSERT INTO oidc_clients (id, name, redirect_uris, post_logout_redirect_uris, backchannel_logout_uri, sealed_secret, accepted_scopes, acr_values, first_party, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING`,
+        [
+          client.id,
+          client.name,
+          JSON.stringify(client.redirectUris),
+          JSON.stringify(client.postLogoutRedirectUris),
+          client.backchannelLogoutUri,
+          Buffer.from(client.sealedSecret),
+          JSON.stringify(client.acceptedScopes),
+          JSON.stringify(client.acrValues),
+          client.firstParty ? 1 : 0,
+          client.createdAt,
+        ],
+      );
+      if (rowCount !== 1) throw new DuplicateClientError(client.id);
+      await this.database.insertAudit(connection, audit);
+    });
+  }
+
+  async getClient(id: string): Promise<ClientRecord | undefined> {
+    const [row] = await this.database.read<ClientRow>('SELECT * FROM oidc_clients WHERE id = $1', [id]);
+    return row && toClient(row);
+  }
+
+  async listClients(): Promise<ClientRecord[]> {
+    return (await this.database.read<ClientRow>('SELECT * FROM oidc_clients ORDER BY created_at, id COLLATE "C"')).map(toClient);
+  }
+
+  async deleteClient(id: string, audit: NewAuditEntry): Promise<boolean> {
+    return this.database.write(async (client) => {
+      if ((await client.query('DELETE FROM oidc_clients WHERE id = $1', [id])).rowCount !== 1) return false;
+      await client.query("DELETE FROM oidc_models WHERE (payload::jsonb ->> 'clientId') = $1 OR (model = 'Client' AND id = $1)", [id]);
+      await this.database.insertAudit(client, audit);
+      return true;
+    });
+  }
+
+  async listSigningKeys(): Promise<SigningKeyRecord[]> {
+    return (await this.database.read<KeyRow>('SELECT * FROM oidc_signing_keys ORDER BY created_at DESC, kid COLLATE "C"')).map(toKey);
+  }
+
+  async addFirstSigningKey(key: SigningKeyRecord): Promise<boolean> {
+    // A key of another node's first start, committed or not, makes this one conflict (it waits for that commit).
+    return this.database.write(
+      async (client) =>
+        (
+          await client.query('INSERT INTO oidc_signing_keys (kid, sealed_jwk, public_jwk, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING', [
+            key.kid,
+            Buffer.from(key.sealedJwk),
+            key.publicJwk,
+            key.createdAt,
+          ])
+        ).rowCount === 1,
+    );
+  }
+
+  async addSigningKey(key: SigningKeyRecord, retiredAt: number, audit: NewAuditEntry | null): Promise<void> {
+    await this.database.write(async (client) => {
+      // Rotations one at a time: a second one's UPDATE then sees the key the first added, and retires it too.
+      await client.query('LOCK TABLE oidc_signing_keys IN SHARE ROW EXCLUSIVE MODE');
+      await client.query('UPDATE oidc_signing_keys SET retired_at = $1 WHERE retired_at IS NULL', [retiredAt]);
+      await client.query('INSERT INTO oidc_signing_keys (kid, sealed_jwk, public_jwk, created_at) VALUES ($1, $2, $3, $4)', [key.kid, Buffer.from(key.sealedJwk), key.publicJwk, key.createdAt]);
+      if (audit) await this.database.insertAudit(client, audit);
+    });
+  }
+
+  async dropRetiredKeys(before: number): Promise<number> {
+    return this.database.write(async (client) => (await client.query('DELETE FROM oidc_signing_keys WHERE retired_at IS NOT NULL AND retired_at < $1', [before])).rowCount ?? 0);
+  }
+
+  async getSecret(name: string): Promise<Uint8Array | undefined> {
+    const [row] = await this.database.read<{ sealed: Buffer }>('SELECT sealed FROM oidc_secrets WHERE name = $1', [name]);
+    return row && new Uint8Array(row.sealed);
+  }
+
+  async putSecretIfAbsent(name: string, sealed: Uint8Array): Promise<Uint8Array> {
+    return this.database.write(async (client) => {
+      // A concurrent insert of the same name makes this one wait for its commit, then do nothing; the read then sees it.
+      await client.query('INSERT INTO oidc_secrets (name, sealed) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING', [name, Buffer.from(sealed)]);
+      const { rows } = await client.query<{ sealed: Buffer }>('SELECT sealed FROM oidc_secrets WHERE name = $1', [name]);
+      return new Uint8Array(rows[0]!.sealed);
+    });
+  }
+
+  async insertInteractionLogin(record: InteractionLoginRecord): Promise<void> {
+    await this.database.write((client) =>
+      client.query('INSERT INTO oidc_interaction_logins (uid, stage, person_id, card_serial, challenge, csrf_token, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)', [
+        record.uid,
+        record.stage,
+        record.personId,
+        record.cardSerial,
+        record.challenge,
+        record.csrfToken,
+        record.expiresAt,
+      ]),
+    );
+  }
+
+  async getInteractionLogin(uid: string, nowMs: number): Promise<InteractionLoginRecord | undefined> {
+    const [row] = await this.database.read<LoginRow>('SELECT * FROM oidc_interaction_logins WHERE uid = $1 AND expires_at > $2', [uid, nowMs]);
+    return row && toLogin(row);
+  }
+
+  async updateInteractionLogin(uid: string, changes: InteractionLoginChanges): Promise<void> {
+    await this.database.write((client) => this.database.update(client, LOGIN_SHAPE, uid, changes));
+  }
+
+  async deleteInteractionLogin(uid: string): Promise<void> {
+    await this.database.write((client) => client.query('DELETE FROM oidc_interaction_logins WHERE uid = $1', [uid]));
+  }
+
+  async appendAudit(entry: NewAuditEntry): Promise<void> {
+    await this.database.write((client) => this.database.insertAudit(client, entry));
+  }
+}
