@@ -1,0 +1,62 @@
+/**
+ * Where the outbox keeps its letters: a store that numbers each letter as it takes it (the
+ * database's own sequence, so two nodes never give out the same number) and gives letters back
+ * by number. The same two tables on SQLite and PostgreSQL: `outbox_letters` (the letter, its
+ * body) and `outbox_attachments` (its files, in the order posted).
+ */
+import type { LetterAttachment, LetterFilter, LetterKind } from './outbox.ts';
+
+export interface NewStoredLetter {
+  readonly kind: LetterKind;
+  readonly personId: string;
+  readonly recipient: string;
+  readonly subject: string;
+  readonly html: string;
+  /** Milliseconds since the epoch. */
+  readonly at: number;
+  readonly attachments: readonly LetterAttachment[];
+}
+
+/** A letter as listed: everything but its body and its attachments' bytes. */
+export interface StoredLetterSummary {
+  readonly number: number;
+  readonly kind: LetterKind;
+  readonly personId: string;
+  readonly recipient: string;
+  readonly subject: string;
+  readonly at: number;
+  readonly attachments: readonly { readonly name: string; readonly contentType: string }[];
+}
+
+export interface StoredLetter extends StoredLetterSummary {
+  readonly html: string;
+}
+
+export interface LetterStore {
+  /** Keeps the letter and its attachments in one transaction; answers the number the database gave it. */
+  insertLetter(letter: NewStoredLetter): Promise<number>;
+  /** Oldest (lowest number) first. */
+  listLetters(filter: LetterFilter): Promise<StoredLetterSummary[]>;
+  getLetter(number: number): Promise<StoredLetter | undefined>;
+  getAttachment(number: number, name: string): Promise<LetterAttachment | undefined>;
+}
+
+/** A row of `outbox_letters` as both stores read it (PostgreSQL's bigint columns may come as strings). */
+export type LetterRow = { id: number | string; kind: string; person_id: string; recipient: string; subject: string; at: number | string };
+/** A row of `outbox_attachments`, without its bytes. */
+export type AttachmentRow = { letter_id: number | string; position: number; name: string; content_type: string };
+
+export function toSummary(row: LetterRow, attachments: StoredLetterSummary['attachments']): StoredLetterSummary {
+  return { number: Number(row.id), kind: row.kind as LetterKind, personId: row.person_id, recipient: row.recipient, subject: row.subject, at: Number(row.at), attachments };
+}
+
+/** Attachment rows (in any order) grouped per letter number, each letter's in the order posted. */
+export function attachmentsByLetter(rows: readonly AttachmentRow[]): Map<number, { name: string; contentType: string }[]> {
+  const byLetter = new Map<number, { position: number; name: string; contentType: string }[]>();
+  for (const row of rows) {
+    const list = byLetter.get(Number(row.letter_id)) ?? [];
+    list.push({ position: row.position, name: row.name, contentType: row.content_type });
+    byLetter.set(Number(row.letter_id), list);
+  }
+  return new Map([...byLetter].map(([id, list]) => [id, list.sort((a, b) => a.position - b.position).map(({ name, contentType }) => ({ name, contentType }))]));
+}
