@@ -55,7 +55,7 @@ export function createNemIdService(options: {
   const { store, tokens } = options;
   const now = options.now ?? Date.now;
   const policy = { ...DEFAULT_SERVICE_POLICY, ...options.policy };
-  const outbox = new StoredOutbox(options.letters, { now });
+  const outbox = new StoredOutbox(options.letters, options.vault, { now });
   const keyFileVerifier = options.keyFileVerifier ?? new KeyFileVerifier();
   const accessEnds = new AccessEnds();
   const lockout = new Lockout(store, policy, now, accessEnds);

@@ -10,6 +10,8 @@ import { readLetter } from '../support/web-client.ts';
 import { StoredOutbox } from '../../host/service/outbox/outbox.ts';
 import { SqliteLetterStore } from '../../host/service/outbox/sqlite-letter-store.ts';
 import { SqliteDatabase } from '../../host/store/sqlite-database.ts';
+import { findMasterKey } from '../../host/server/secrets.ts';
+import { SeedVault } from '../../host/server/seed-vault.ts';
 
 function expectOneLineError(result: CliResult, code: string, exitCode = 1): void {
   expect(result.code, result.stderr).toBe(exitCode);
@@ -37,7 +39,8 @@ describe('noegleviser person / organisation against a real server', () => {
   const letterHtml = async (id: string) => {
     const database = SqliteDatabase.open(server.dbFile);
     try {
-      return (await new StoredOutbox(new SqliteLetterStore(database)).open(id)).html;
+      const vault = new SeedVault(findMasterKey(path.dirname(server.dbFile), {})!.key);
+      return (await new StoredOutbox(new SqliteLetterStore(database), vault).open(id)).html;
     } finally {
       await database.close();
     }

@@ -2,19 +2,26 @@
  * Where the outbox keeps its letters: a store that numbers each letter as it takes it (the
  * database's own sequence, so two nodes never give out the same number) and gives letters back
  * by number. The same two tables on SQLite and PostgreSQL: `outbox_letters` (the letter, its
- * body) and `outbox_attachments` (its files, in the order posted).
+ * sealed body) and `outbox_attachments` (its sealed files, in the order posted). A letter's body
+ * and files hold temporary passwords and card keys: the store is given them sealed under the
+ * master key (bound to the letter's number, which is why it asks for them once it has the number)
+ * and keeps only that.
  */
-import type { LetterAttachment, LetterFilter, LetterKind } from './outbox.ts';
+import type { LetterFilter, LetterKind } from './outbox.ts';
 
 export interface NewStoredLetter {
   readonly kind: LetterKind;
   readonly personId: string;
   readonly recipient: string;
   readonly subject: string;
-  readonly html: string;
   /** Milliseconds since the epoch. */
   readonly at: number;
-  readonly attachments: readonly LetterAttachment[];
+}
+
+/** A letter's body and files as the store keeps them: sealed. */
+export interface SealedLetter {
+  readonly sealedHtml: Uint8Array;
+  readonly attachments: readonly { readonly name: string; readonly contentType: string; readonly sealedBytes: Uint8Array }[];
 }
 
 /** A letter as listed: everything but its body and its attachments' bytes. */
@@ -29,16 +36,19 @@ export interface StoredLetterSummary {
 }
 
 export interface StoredLetter extends StoredLetterSummary {
-  readonly html: string;
+  readonly sealedHtml: Uint8Array;
 }
 
 export interface LetterStore {
-  /** Keeps the letter and its attachments in one transaction; answers the number the database gave it. */
-  insertLetter(letter: NewStoredLetter): Promise<number>;
+  /**
+   * Keeps the letter with what `seal` makes of its body and files once the database has given it
+   * its number, all in one transaction; answers the number.
+   */
+  insertLetter(letter: NewStoredLetter, seal: (number: number) => SealedLetter): Promise<number>;
   /** Oldest (lowest number) first. */
   listLetters(filter: LetterFilter): Promise<StoredLetterSummary[]>;
   getLetter(number: number): Promise<StoredLetter | undefined>;
-  getAttachment(number: number, name: string): Promise<LetterAttachment | undefined>;
+  getAttachment(number: number, name: string): Promise<{ readonly name: string; readonly contentType: string; readonly sealedBytes: Uint8Array } | undefined>;
 }
 
 /** A row of `outbox_letters` as both stores read it (PostgreSQL's bigint columns may come as strings). */
@@ -59,4 +69,9 @@ export function attachmentsByLetter(rows: readonly AttachmentRow[]): Map<number,
     byLetter.set(Number(row.letter_id), list);
   }
   return new Map([...byLetter].map(([id, list]) => [id, list.sort((a, b) => a.position - b.position).map(({ name, contentType }) => ({ name, contentType }))]));
+}
+
+/** Bytes a driver gave back (a Buffer) as a plain view of the same memory. */
+export function bytesOf(buffer: Buffer): Uint8Array {
+  return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
 }

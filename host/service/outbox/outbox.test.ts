@@ -1,8 +1,9 @@
 /**
  * The outbox on each store the host has, a real SQLite file and a real throwaway PostgreSQL
  * (test/support/postgres.ts): letters round-trip with their attachments, the database numbers
- * them (in order, across a restart, never twice however many posts or nodes at once), a reader
- * never sees half a letter, and ids or names that are not a letter's are 404s.
+ * them (in order, across a restart, never twice however many posts or nodes at once), the store
+ * keeps their bodies and files only sealed, a reader never sees half a letter, and ids or names
+ * that are not a letter's are 404s.
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -11,6 +12,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { tempDir } from '../../../test/support/processes.ts';
 import { connectionUrl, postgres, PostgresNode, reportMissingPostgres } from '../../../test/support/postgres.ts';
 import { CodedError } from '../../../protocol/coded-error.ts';
+import { SeedVault } from '../../server/seed-vault.ts';
 import { SqliteDatabase } from '../../store/sqlite-database.ts';
 import { PostgresDatabase } from '../../store/postgres/postgres-database.ts';
 import type { LetterStore } from './letter-store.ts';
@@ -89,6 +91,8 @@ const STORES: { name: string; available: boolean; rig(): Promise<Rig> }[] = [
   },
 ];
 
+const vault = new SeedVault(randomBytes(32));
+
 function letter(overrides: Partial<NewLetter> = {}): NewLetter {
   return {
     kind: 'welcome',
@@ -112,7 +116,7 @@ async function expectNoLetter(promise: Promise<unknown>): Promise<void> {
 }
 
 describe.each(STORES)('the outbox on $name', ({ available, rig: makeRig }) => {
-  const outboxOn = async (rig: Rig, now?: () => number): Promise<Outbox> => new StoredOutbox(await rig.store(), { now });
+  const outboxOn = async (rig: Rig, now?: () => number, sealer: SeedVault = vault): Promise<Outbox> => new StoredOutbox(await rig.store(), sealer, { now });
 
   it.skipIf(!available)('keeps a letter with its body and attachments, and gives them back', async () => {
     const outbox = await outboxOn(await makeRig(), () => Date.UTC(2025, 10, 26, 9, 30));
@@ -147,6 +151,30 @@ describe.each(STORES)('the outbox on $name', ({ available, rig: makeRig }) => {
     expect(attachment.bytes).toBeInstanceOf(Uint8Array);
     expect(Buffer.from(attachment.bytes).equals(pdf)).toBe(true);
     expect((await outbox.attachment('0001-new-card', 'a-note.txt')).bytes).toHaveLength(0);
+  });
+
+  it.skipIf(!available)('gives the store the body and the files only sealed under the master key; another key opens none of it', async () => {
+    const rig = await makeRig();
+    const store = await rig.store();
+    const outbox = new StoredOutbox(store, vault);
+    const password = randomBytes(9).toString('base64url');
+    const card = randomBytes(2000);
+    const { id } = await outbox.post(letter({ html: `<p data-secret="temporary-password">${password}</p>`, attachments: [{ name: 'card.pdf', contentType: 'application/pdf', bytes: card }] }));
+    const kept = (await store.getLetter(1))!;
+    expect(Buffer.from(kept.sealedHtml).toString('latin1')).not.toContain(password);
+    expect(Buffer.from(kept.sealedHtml).toString('latin1')).not.toContain('temporary-password');
+    const keptCard = (await store.getAttachment(1, 'card.pdf'))!;
+    expect(Buffer.from(keptCard.sealedBytes).includes(card.subarray(0, 64))).toBe(false);
+    // The same letter through the outbox: whole.
+    expect((await outbox.open(id)).html).toContain(password);
+    expect(Buffer.from((await outbox.attachment(id, 'card.pdf')).bytes).equals(card)).toBe(true);
+
+    const otherKey = await outboxOn(rig, undefined, new SeedVault(randomBytes(32)));
+    expect((await otherKey.list()).map((l) => l.id)).toEqual([id]);
+    for (const opening of [otherKey.open(id), otherKey.attachment(id, 'card.pdf')]) {
+      await expect(opening).rejects.toMatchObject({ code: 'NV_BAD_LETTER', status: 500 });
+      await expect(opening).rejects.not.toThrow(password);
+    }
   });
 
   it.skipIf(!available)('numbers letters in order, and the numbering survives a restart', async () => {

@@ -3,10 +3,13 @@
  * cards, activation codes), which the lab lists and opens; nothing is mailed. The letters live in
  * the host's store (letter-store.ts), numbered by the database, so every node of a cluster and the
  * lab see one outbox. A letter's id is its number, four digits or more, and its kind:
- * `0007-new-card`. Letters hold temporary passwords and card keys: nothing here logs them.
+ * `0007-new-card`. Letters hold temporary passwords and card keys: their bodies and files are
+ * sealed under the master key, each bound to the letter's number (and the file's name), before
+ * they reach the store, and nothing here logs them.
  */
 import { CodedError } from '../../../protocol/coded-error.ts';
-import type { LetterStore } from './letter-store.ts';
+import type { SeedVault } from '../../server/seed-vault.ts';
+import type { LetterStore, SealedLetter } from './letter-store.ts';
 
 export type LetterKind = 'welcome' | 'new-card' | 'extra-card' | 'employee-welcome' | 'employee-card' | 'key-file-activation' | 'reissue';
 
@@ -70,12 +73,19 @@ export function letterId(number: number, kind: LetterKind): string {
   return `${String(number).padStart(4, '0')}-${kind}`;
 }
 
-/** The outbox on a letter store. */
+/** What seals a letter's contents: the host's seed vault (the master key). */
+export type LetterSealer = Pick<SeedVault, 'seal' | 'open'>;
+
+const bodyLabel = (number: number) => `letter:${number}`;
+const fileLabel = (number: number, name: string) => `letter:${number}:${name}`;
+
+/** The outbox on a letter store, its letters' contents sealed by `sealer`. */
 export class StoredOutbox implements Outbox {
   private readonly now: () => number;
 
   constructor(
     private readonly store: LetterStore,
+    private readonly sealer: LetterSealer,
     options: { now?: () => number } = {},
   ) {
     this.now = options.now ?? Date.now;
@@ -90,7 +100,12 @@ export class StoredOutbox implements Outbox {
       names.add(attachment.name);
     }
     const at = this.now();
-    const number = await this.store.insertLetter({ ...letter, at });
+    const { kind, personId, recipient, subject } = letter;
+    const seal = (number: number): SealedLetter => ({
+      sealedHtml: this.sealer.seal(bodyLabel(number), new TextEncoder().encode(letter.html)),
+      attachments: letter.attachments.map(({ name, contentType, bytes }) => ({ name, contentType, sealedBytes: this.sealer.seal(fileLabel(number, name), bytes) })),
+    });
+    const number = await this.store.insertLetter({ kind, personId, recipient, subject, at }, seal);
     return summaryOf({ number, kind: letter.kind, personId: letter.personId, recipient: letter.recipient, subject: letter.subject, at, attachments: letter.attachments });
   }
 
@@ -102,15 +117,25 @@ export class StoredOutbox implements Outbox {
     const number = numberOf(id);
     const letter = number === undefined ? undefined : await this.store.getLetter(number);
     if (!letter || letterId(letter.number, letter.kind) !== id) throw noLetter();
-    return { summary: summaryOf(letter), html: letter.html };
+    return { summary: summaryOf(letter), html: new TextDecoder().decode(this.unseal(bodyLabel(letter.number), letter.sealedHtml)) };
   }
 
   async attachment(id: string, name: string): Promise<LetterAttachment> {
     const { summary } = await this.open(id);
     if (typeof name !== 'string' || !summary.attachments.some((listed) => listed.name === name)) throw noLetter();
-    const attachment = await this.store.getAttachment(numberOf(id)!, name);
+    const number = numberOf(id)!;
+    const attachment = await this.store.getAttachment(number, name);
     if (!attachment) throw noLetter();
-    return attachment;
+    return { name: attachment.name, contentType: attachment.contentType, bytes: this.unseal(fileLabel(number, name), attachment.sealedBytes) };
+  }
+
+  /** A sealed part of a letter, opened; one that does not open (another key, or moved from another letter) is a 500 NV_BAD_LETTER. */
+  private unseal(label: string, sealed: Uint8Array): Uint8Array {
+    try {
+      return this.sealer.open(label, sealed);
+    } catch {
+      throw badLetter('a letter in the outbox does not open with this master key');
+    }
   }
 }
 

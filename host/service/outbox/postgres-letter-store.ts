@@ -1,14 +1,15 @@
 /**
  * The outbox's letters on PostgreSQL (host/store/postgres/postgres-database.ts), shared by every
  * node of a cluster and by the lab: the same tables as on SQLite, each letter numbered by the
- * database (an identity column), so two nodes posting at once never share a number. A letter and
- * its attachments are one group-committed write.
+ * database (an identity column's sequence), so two nodes posting at once never share a number. A
+ * letter and its sealed attachments are one group-committed write: the number is drawn first, so
+ * that the body is sealed to it before the row is made.
  */
 import { pgValue, type PostgresDatabase, type PostgresMigration } from '../../store/postgres/postgres-database.ts';
-import { toSummary, type LetterRow, type LetterStore, type NewStoredLetter, type StoredLetter, type StoredLetterSummary } from './letter-store.ts';
-import { LETTER_KINDS, type LetterAttachment, type LetterFilter } from './outbox.ts';
+import { bytesOf, toSummary, type LetterRow, type SealedLetter, type LetterStore, type NewStoredLetter, type StoredLetter, type StoredLetterSummary } from './letter-store.ts';
+import { LETTER_KINDS, type LetterFilter } from './outbox.ts';
 
-/** BY DEFAULT, not ALWAYS: `store copy` brings a lab's letters with their numbers (and then moves the sequence past them). */
+/** BY DEFAULT, not ALWAYS: a letter is inserted with the number drawn for it, and `store copy` brings a lab's letters with theirs (then moves the sequence past them). */
 export const POSTGRES_LETTER_MIGRATIONS: readonly PostgresMigration[] = [
   {
     version: 1,
@@ -19,7 +20,7 @@ export const POSTGRES_LETTER_MIGRATIONS: readonly PostgresMigration[] = [
         person_id TEXT NOT NULL,
         recipient TEXT NOT NULL,
         subject TEXT NOT NULL,
-        html TEXT NOT NULL,
+        sealed_html BYTEA NOT NULL,
         at BIGINT NOT NULL
       );
       CREATE INDEX IF NOT EXISTS outbox_letters_person ON outbox_letters (person_id, id);
@@ -28,7 +29,7 @@ export const POSTGRES_LETTER_MIGRATIONS: readonly PostgresMigration[] = [
         position INTEGER NOT NULL,
         name TEXT NOT NULL,
         content_type TEXT NOT NULL,
-        bytes BYTEA NOT NULL,
+        sealed_bytes BYTEA NOT NULL,
         PRIMARY KEY (letter_id, name)
       );`,
   },
@@ -67,20 +68,27 @@ export class PostgresLetterStore implements LetterStore {
     return new PostgresLetterStore(database);
   }
 
-  insertLetter(letter: NewStoredLetter): Promise<number> {
+  insertLetter(letter: NewStoredLetter, seal: (number: number) => SealedLetter): Promise<number> {
     return this.database.write(async (client) => {
-      const { rows } = await client.query<{ id: string }>(
-        'INSERT INTO outbox_letters (kind, person_id, recipient, subject, html, at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id',
-        [letter.kind, letter.personId, letter.recipient, letter.subject, letter.html, letter.at],
-      );
+      const { rows } = await client.query<{ id: string }>("SELECT nextval(pg_get_serial_sequence('outbox_letters', 'id')) AS id");
       const id = Number(rows[0]!.id);
-      for (const [position, attachment] of letter.attachments.entries()) {
-        await client.query('INSERT INTO outbox_attachments (letter_id, position, name, content_type, bytes) VALUES ($1, $2, $3, $4, $5)', [
+      const sealed = seal(id);
+      await client.query('INSERT INTO outbox_letters (id, kind, person_id, recipient, subject, sealed_html, at) VALUES ($1, $2, $3, $4, $5, $6, $7)', [
+        id,
+        letter.kind,
+        letter.personId,
+        letter.recipient,
+        letter.subject,
+        pgValue(sealed.sealedHtml),
+        letter.at,
+      ]);
+      for (const [position, attachment] of sealed.attachments.entries()) {
+        await client.query('INSERT INTO outbox_attachments (letter_id, position, name, content_type, sealed_bytes) VALUES ($1, $2, $3, $4, $5)', [
           id,
           position,
           attachment.name,
           attachment.contentType,
-          pgValue(attachment.bytes),
+          pgValue(attachment.sealedBytes),
         ]);
       }
       return id;
@@ -93,12 +101,15 @@ export class PostgresLetterStore implements LetterStore {
   }
 
   async getLetter(number: number): Promise<StoredLetter | undefined> {
-    const row = (await this.database.read<ListedRow & { html: string }>(`${LISTED.replace('SELECT ', 'SELECT l.html, ')} WHERE l.id = $1 GROUP BY l.id`, [number]))[0];
-    return row && { ...listed(row), html: row.html };
+    const row = (await this.database.read<ListedRow & { sealed_html: Buffer }>(`${LISTED.replace('SELECT ', 'SELECT l.sealed_html, ')} WHERE l.id = $1 GROUP BY l.id`, [number]))[0];
+    return row && { ...listed(row), sealedHtml: bytesOf(row.sealed_html) };
   }
 
-  async getAttachment(number: number, name: string): Promise<LetterAttachment | undefined> {
-    const row = (await this.database.read<{ name: string; content_type: string; bytes: Buffer }>('SELECT name, content_type, bytes FROM outbox_attachments WHERE letter_id = $1 AND name = $2', [number, name]))[0];
-    return row && { name: row.name, contentType: row.content_type, bytes: new Uint8Array(row.bytes.buffer, row.bytes.byteOffset, row.bytes.byteLength) };
+  async getAttachment(number: number, name: string): Promise<{ name: string; contentType: string; sealedBytes: Uint8Array } | undefined> {
+    const row = (await this.database.read<{ name: string; content_type: string; sealed_bytes: Buffer }>(
+      'SELECT name, content_type, sealed_bytes FROM outbox_attachments WHERE letter_id = $1 AND name = $2',
+      [number, name],
+    ))[0];
+    return row && { name: row.name, contentType: row.content_type, sealedBytes: bytesOf(row.sealed_bytes) };
   }
 }

@@ -1,11 +1,12 @@
 /**
  * The outbox's letters in the host's SQLite file (host/store/sqlite-database.ts), numbered by
  * SQLite (AUTOINCREMENT: a number is never given twice, even after a letter is gone). A letter
- * and its attachments are one group-committed write.
+ * and its sealed attachments are one group-committed write: the row first, for its number, then
+ * its sealed body.
  */
 import type { Migration, SqliteDatabase } from '../../store/sqlite-database.ts';
-import { attachmentsByLetter, toSummary, type AttachmentRow, type LetterRow, type LetterStore, type NewStoredLetter, type StoredLetter, type StoredLetterSummary } from './letter-store.ts';
-import { LETTER_KINDS, type LetterAttachment, type LetterFilter } from './outbox.ts';
+import { attachmentsByLetter, bytesOf, toSummary, type AttachmentRow, type LetterRow, type LetterStore, type NewStoredLetter, type SealedLetter, type StoredLetter, type StoredLetterSummary } from './letter-store.ts';
+import { LETTER_KINDS, type LetterFilter } from './outbox.ts';
 
 const KIND_CHECK = `CHECK (kind IN (${LETTER_KINDS.map((kind) => `'${kind}'`).join(', ')}))`;
 
@@ -20,7 +21,7 @@ export const SQLITE_LETTER_MIGRATIONS: readonly Migration[] = [
           person_id TEXT NOT NULL,
           recipient TEXT NOT NULL,
           subject TEXT NOT NULL,
-          html TEXT NOT NULL,
+          sealed_html BLOB NOT NULL,
           at INTEGER NOT NULL
         ) STRICT;
         CREATE INDEX IF NOT EXISTS outbox_letters_person ON outbox_letters (person_id, id);
@@ -29,7 +30,7 @@ export const SQLITE_LETTER_MIGRATIONS: readonly Migration[] = [
           position INTEGER NOT NULL,
           name TEXT NOT NULL,
           content_type TEXT NOT NULL,
-          bytes BLOB NOT NULL,
+          sealed_bytes BLOB NOT NULL,
           PRIMARY KEY (letter_id, name)
         ) STRICT;`),
   },
@@ -57,20 +58,23 @@ export class SqliteLetterStore implements LetterStore {
   constructor(private readonly database: SqliteDatabase) {
     database.migrate('outbox', SQLITE_LETTER_MIGRATIONS);
     this.statements = {
-      insertLetter: database.prepare('INSERT INTO outbox_letters (kind, person_id, recipient, subject, html, at) VALUES (?, ?, ?, ?, ?, ?)'),
-      insertAttachment: database.prepare('INSERT INTO outbox_attachments (letter_id, position, name, content_type, bytes) VALUES (?, ?, ?, ?, ?)'),
-      getLetter: database.prepare<[number], LetterRow & { html: string }>('SELECT id, kind, person_id, recipient, subject, at, html FROM outbox_letters WHERE id = ?'),
+      insertLetter: database.prepare("INSERT INTO outbox_letters (kind, person_id, recipient, subject, sealed_html, at) VALUES (?, ?, ?, ?, x'', ?)"),
+      setHtml: database.prepare('UPDATE outbox_letters SET sealed_html = ? WHERE id = ?'),
+      insertAttachment: database.prepare('INSERT INTO outbox_attachments (letter_id, position, name, content_type, sealed_bytes) VALUES (?, ?, ?, ?, ?)'),
+      getLetter: database.prepare<[number], LetterRow & { sealed_html: Buffer }>('SELECT id, kind, person_id, recipient, subject, at, sealed_html FROM outbox_letters WHERE id = ?'),
       attachmentsOf: database.prepare<[number], AttachmentRow>('SELECT letter_id, position, name, content_type FROM outbox_attachments WHERE letter_id = ?'),
-      getAttachment: database.prepare<[number, string], { name: string; content_type: string; bytes: Buffer }>(
-        'SELECT name, content_type, bytes FROM outbox_attachments WHERE letter_id = ? AND name = ?',
+      getAttachment: database.prepare<[number, string], { name: string; content_type: string; sealed_bytes: Buffer }>(
+        'SELECT name, content_type, sealed_bytes FROM outbox_attachments WHERE letter_id = ? AND name = ?',
       ),
     };
   }
 
-  insertLetter(letter: NewStoredLetter): Promise<number> {
+  insertLetter(letter: NewStoredLetter, seal: (number: number) => SealedLetter): Promise<number> {
     return this.database.write(() => {
-      const id = Number(this.statements.insertLetter.run(letter.kind, letter.personId, letter.recipient, letter.subject, letter.html, letter.at).lastInsertRowid);
-      letter.attachments.forEach((attachment, position) => this.statements.insertAttachment.run(id, position, attachment.name, attachment.contentType, Buffer.from(attachment.bytes)));
+      const id = Number(this.statements.insertLetter.run(letter.kind, letter.personId, letter.recipient, letter.subject, letter.at).lastInsertRowid);
+      const sealed = seal(id);
+      this.statements.setHtml.run(Buffer.from(sealed.sealedHtml), id);
+      sealed.attachments.forEach((attachment, position) => this.statements.insertAttachment.run(id, position, attachment.name, attachment.contentType, Buffer.from(attachment.sealedBytes)));
       return id;
     });
   }
@@ -87,11 +91,11 @@ export class SqliteLetterStore implements LetterStore {
   async getLetter(number: number): Promise<StoredLetter | undefined> {
     const row = this.statements.getLetter.get(number);
     if (!row) return undefined;
-    return { ...toSummary(row, attachmentsByLetter(this.statements.attachmentsOf.all(number)).get(number) ?? []), html: row.html };
+    return { ...toSummary(row, attachmentsByLetter(this.statements.attachmentsOf.all(number)).get(number) ?? []), sealedHtml: bytesOf(row.sealed_html) };
   }
 
-  async getAttachment(number: number, name: string): Promise<LetterAttachment | undefined> {
+  async getAttachment(number: number, name: string): Promise<{ name: string; contentType: string; sealedBytes: Uint8Array } | undefined> {
     const row = this.statements.getAttachment.get(number, name);
-    return row && { name: row.name, contentType: row.content_type, bytes: new Uint8Array(row.bytes.buffer, row.bytes.byteOffset, row.bytes.byteLength) };
+    return row && { name: row.name, contentType: row.content_type, sealedBytes: bytesOf(row.sealed_bytes) };
   }
 }
