@@ -74,20 +74,18 @@ export async function runLab(options: LabOptions): Promise<void> {
   try {
     const emulator = await startEmulator({ profileDir: path.join(dir, 'token') });
     closers.push(() => emulator.close()); // a no-op once the face has stopped it
-    const outboxDir = path.join(dir, 'server', 'outbox');
     const server: RunningHost = await startHost({
       dbFile: path.join(dir, 'server', 'tokens.db'),
       host,
       port,
       apiKeys: keys,
-      outboxDir,
       logger: { level: 'info', stream: privateLog(path.join(dir, 'server.log')), redact: LOG_REDACTIONS },
-      extend: (app, { tokens, oidc }) => {
+      extend: (app, { tokens, oidc, service }) => {
         registerLabSitesPage(app, { sites: () => sites, oidc, person: async () => (await settings?.getMeta('lab_person')) ?? undefined });
         return registerLabPage(app, {
           debugAddress: emulator.debug,
           tokenSerial: emulator.serial,
-          outboxDir,
+          outbox: service.outbox,
           // `noegleviser simulate` writes beside the lab's folder by default (.noegleviser/simulation).
           simulationReportDir: path.join(path.dirname(dir), 'simulation'),
           // Used once the server's counter is past the press that showed it (a login, or --verify-presses).

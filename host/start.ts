@@ -28,6 +28,11 @@ import { SqliteOidcStore } from './service/oidc/store/sqlite-oidc-store.ts';
 import { PostgresOidcStore } from './service/oidc/store/postgres-oidc-store.ts';
 import type { OidcStore } from './service/oidc/store/types.ts';
 import { registerService } from './service/web/register.ts';
+import type { LetterStore } from './service/outbox/letter-store.ts';
+import { PostgresLetterStore } from './service/outbox/postgres-letter-store.ts';
+import { SqliteLetterStore } from './service/outbox/sqlite-letter-store.ts';
+import { MemoryLoginWindows, type LoginWindows } from './service/web/login-windows.ts';
+import { PostgresLoginWindows } from './service/web/postgres-login-windows.ts';
 import { SqliteDatabase } from './store/sqlite-database.ts';
 import { CodedError } from '../protocol/coded-error.ts';
 import { PostgresTokenStore } from './server/store/postgres-token-store.ts';
@@ -42,7 +47,7 @@ export interface HostOptions {
    * the cluster's hosts. Default: NOEGLEVISER_DB, else $XDG_DATA_HOME/noegleviser/server/tokens.db.
    */
   readonly dbFile?: string;
-  /** With PostgreSQL: what this node keeps of its own (master.key unless given, the outbox); default the SQLite file's folder. */
+  /** With PostgreSQL: what this node keeps of its own (master.key unless given); default the SQLite file's folder. */
   readonly dataDir?: string;
   readonly host?: string;
   readonly port?: number;
@@ -55,8 +60,6 @@ export interface HostOptions {
   readonly now?: () => number;
   /** The login service's rules (lockout, threshold, extra cards, login rate…). */
   readonly servicePolicy?: Partial<ServicePolicy>;
-  /** Where the service's letters go; default: `outbox` in the data directory. */
-  readonly outboxDir?: string;
   /** Lets an administrator export seeds (`server --allow-export`); off by default. */
   readonly allowExport?: boolean;
   /** Networks whose callers may use /validate/check without the client key (`server --validate-allow CIDR`). */
@@ -100,7 +103,7 @@ export async function startHost(options: HostOptions = {}): Promise<RunningHost>
   const db = chooseDatabase(options.dbFile ?? (env.NOEGLEVISER_DB || undefined) ?? defaultDbFile(env), options.dataDir);
   const { dbFile, dataDir } = db;
   // The database first: a path that cannot hold one is refused before a master key is made for it.
-  const { database, tokenStore, serviceStore, oidcStore } = await openStores(db);
+  const { database, tokenStore, serviceStore, oidcStore, letters, loginWindows } = await openStores(db);
   let server: TokenServer | undefined;
   let service: NemIdService | undefined;
   let radius: RadiusFront | undefined;
@@ -124,12 +127,12 @@ export async function startHost(options: HostOptions = {}): Promise<RunningHost>
       store: serviceStore,
       vault: server.vault,
       tokens: server.tokens,
-      outboxDir: options.outboxDir ?? path.join(dataDir, 'outbox'),
+      letters,
       policy: options.servicePolicy,
       now: options.now,
     });
     options.beforeRoutes?.(server.app);
-    const web = await registerService(server.app, service, serviceStore, { secureCookies: options.secureCookies });
+    const web = await registerService(server.app, service, serviceStore, { secureCookies: options.secureCookies, loginWindows });
     const oidc = await registerOidc(server.app, { service, web, store: oidcStore, vault: server.vault, issuer: options.issuer, sweepEveryMs: options.oidcSweepEveryMs });
     // A person's access ending (a credential blocked, a lockout, a new password) ends their sessions at the sites.
     service.accessEnds.subscribe((personId) => oidc.endSessionsOf(personId));
@@ -216,6 +219,10 @@ interface OpenStores {
   readonly tokenStore: TokenStore;
   readonly serviceStore: ServiceStore;
   readonly oidcStore: OidcStore;
+  /** The outbox's letters, in the store every node shares. */
+  readonly letters: LetterStore;
+  /** The login throttle's counts: in this process on SQLite (one node), in the database on PostgreSQL (the cluster's). */
+  readonly loginWindows: LoginWindows;
 }
 
 /** The database with each side's store on it (their tables brought up to date); one that cannot be used is NV_BAD_DB. */
@@ -224,7 +231,7 @@ async function openStores(choice: DatabaseChoice): Promise<OpenStores> {
   let database: SqliteDatabase | undefined;
   try {
     database = SqliteDatabase.open(choice.dbFile);
-    return { database, tokenStore: new SqliteTokenStore(database), serviceStore: new SqliteServiceStore(database), oidcStore: new SqliteOidcStore(database) };
+    return { database, tokenStore: new SqliteTokenStore(database), serviceStore: new SqliteServiceStore(database), oidcStore: new SqliteOidcStore(database), letters: new SqliteLetterStore(database), loginWindows: new MemoryLoginWindows() };
   } catch (error) {
     void database?.close();
     throw databaseFailure(choice.dbFile, error);
@@ -244,7 +251,9 @@ async function openPostgresStores(url: string): Promise<OpenStores> {
     const tokenStore = await PostgresTokenStore.open(database);
     const serviceStore = await PostgresServiceStore.open(database);
     const oidcStore = await PostgresOidcStore.open(database);
-    return { database, tokenStore, serviceStore, oidcStore };
+    const letters = await PostgresLetterStore.open(database);
+    const loginWindows = await PostgresLoginWindows.open(database);
+    return { database, tokenStore, serviceStore, oidcStore, letters, loginWindows };
   } catch (error) {
     await database?.close().catch(() => undefined);
     if (error instanceof BadDatabaseSettingError) throw new CodedError('NV_BAD_DB', error.message);

@@ -32,7 +32,7 @@ export function serverCommand(): Command {
   return new Command('server')
     .description('run the validation server (HTTP JSON API, SQLite or PostgreSQL store)')
     .addOption(new Option('--db <path|url>', 'the SQLite file (its folder holds master.key too), or postgres://USER:PASSWORD@HOST1:PORT,HOST2:PORT/DB; also NOEGLEVISER_DB').default(undefined, defaultDbFile()))
-    .addOption(new Option('--data-dir <dir>', "with PostgreSQL: this node's own folder (master.key unless NOEGLEVISER_MASTER_KEY is set, the outbox)"))
+    .addOption(new Option('--data-dir <dir>', "with PostgreSQL: this node's own folder (master.key unless NOEGLEVISER_MASTER_KEY is set)"))
     .addOption(new Option('--listen <host:port>', 'where to listen').default(`127.0.0.1:${DEFAULT_PORT}`))
     .addOption(new Option('--window <n>', 'HOTP look-ahead window').argParser(wholeNumber('--window', 1, 1000)).default(DEFAULT_POLICY.hotpWindow))
     .addOption(new Option('--resync-window <n>', 'counters a resync searches').argParser(wholeNumber('--resync-window', 2, 100_000)).default(DEFAULT_POLICY.resyncWindow))

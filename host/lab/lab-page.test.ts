@@ -8,13 +8,12 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { startHost, type RunningHost } from '../start.ts';
-import { Outbox, type LetterSummary } from '../service/outbox/outbox.ts';
+import type { LetterSummary } from '../service/outbox/outbox.ts';
 import { tempDir } from '../../test/support/processes.ts';
 import { registerLabPage } from './lab-page.ts';
 
 describe('the lab page routes', () => {
   const dir = tempDir('labpage');
-  const outboxDir = path.join(dir, 'outbox');
   const serial = 'NV1-<b>&"1';
   let server: RunningHost;
   let letter: LetterSummary;
@@ -26,9 +25,9 @@ describe('the lab page routes', () => {
       dbFile: path.join(dir, 'server', 'tokens.db'),
       port: 0,
       env: {},
-      extend: (app) => registerLabPage(app, { debugAddress: path.join(dir, 'no-token.sock'), tokenSerial: serial, outboxDir }),
+      extend: (app, { service }) => registerLabPage(app, { debugAddress: path.join(dir, 'no-token.sock'), tokenSerial: serial, outbox: service.outbox }),
     });
-    letter = await new Outbox(outboxDir).post({
+    letter = await server.service.outbox.post({
       kind: 'welcome',
       personId: '1234567890',
       recipient: 'Karen Jensen',
@@ -228,7 +227,7 @@ describe("the lab page's link to the latest simulation report", () => {
       dbFile: path.join(dir, 'server', 'tokens.db'),
       port: 0,
       env: {},
-      extend: (app) => registerLabPage(app, { debugAddress: path.join(dir, 'no-token.sock'), tokenSerial: '40000001', outboxDir: path.join(dir, 'outbox'), simulationReportDir: reportDir }),
+      extend: (app, { service }) => registerLabPage(app, { debugAddress: path.join(dir, 'no-token.sock'), tokenSerial: '40000001', outbox: service.outbox, simulationReportDir: reportDir }),
     });
   });
   afterAll(async () => {

@@ -16,7 +16,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { CodedError } from '../../protocol/coded-error.ts';
 import { DEBUG_ARGS } from '../../protocol/debug/messages.ts';
 import { escapeHtml } from '../service/outbox/html.ts';
-import { Outbox } from '../service/outbox/outbox.ts';
+import type { Outbox } from '../service/outbox/outbox.ts';
 import { DEFAULT_SIMULATION_REPORT_DIR, registerSimulationReport } from './simulation-report.ts';
 import { TokenLink, type TokenFace } from './token-link.ts';
 
@@ -25,8 +25,8 @@ export interface LabPageOptions {
   readonly debugAddress: string;
   /** Shown on the token's face (`RunningEmulator.serial`). */
   readonly tokenSerial: string;
-  /** The service's outbox folder. */
-  readonly outboxDir: string;
+  /** The service's outbox (`NemIdService.outbox`). */
+  readonly outbox: Outbox;
   /**
    * Whether the code now on the display was accepted by the server already (the lab knows which
    * press showed it); the page then stops asking for it to be typed. Without it, never.
@@ -78,7 +78,6 @@ export async function registerLabPage(app: FastifyInstance, options: LabPageOpti
   }
   const page = labPageHtml(options.tokenSerial);
   const token = new TokenLink(options.debugAddress);
-  const outbox = new Outbox(options.outboxDir);
   app.addHook('onClose', async () => token.close());
   // Every lab route is in this one plugin, and its guard is a hook on the plugin: it runs on each
   // request the router gave to a lab route, however the path was spelled (%6cab, …), never on a
@@ -90,7 +89,7 @@ export async function registerLabPage(app: FastifyInstance, options: LabPageOpti
         throw new CodedError('NV_LAB_FORBIDDEN', 'the lab answers only on 127.0.0.1, [::1] or localhost', 403);
       }
     });
-    registerLabRoutes(lab, { page, assets, token, outbox, codeUsed: options.codeUsed });
+    registerLabRoutes(lab, { page, assets, token, outbox: options.outbox, codeUsed: options.codeUsed });
     registerSimulationReport(lab, path.resolve(options.simulationReportDir ?? DEFAULT_SIMULATION_REPORT_DIR));
   });
 }

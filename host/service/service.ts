@@ -1,7 +1,7 @@
 /**
  * The service the codes are for, put together on its own store, the host's seed vault and the
  * validation server's token service, in rooms of one job each: code cards, key files, people,
- * organisations, a person's own account, and the login. Its store stays inside: what the web
+ * organisations, a person's own account, the login and the outbox. Its store stays inside: what the web
  * layer and the lab need, the rooms offer.
  */
 import type { SeedVault } from '../server/seed-vault.ts';
@@ -15,7 +15,8 @@ import { KeyFiles } from './key-files.ts';
 import { Lockout } from './lockout.ts';
 import { LoginFlow } from './login.ts';
 import { Organisations } from './organisations.ts';
-import { Outbox } from './outbox/outbox.ts';
+import type { LetterStore } from './outbox/letter-store.ts';
+import { StoredOutbox, type Outbox } from './outbox/outbox.ts';
 import { People } from './people.ts';
 import { DEFAULT_SERVICE_POLICY, type ServicePolicy } from './service-policy.ts';
 
@@ -45,7 +46,8 @@ export function createNemIdService(options: {
   store: ServiceStore;
   vault: SeedVault;
   tokens: TokenService;
-  outboxDir: string;
+  /** Where the outbox keeps its letters (the host's store, shared by a cluster's nodes). */
+  letters: LetterStore;
   policy?: Partial<ServicePolicy>;
   keyFileVerifier?: KeyFileVerifier;
   now?: () => number;
@@ -53,7 +55,7 @@ export function createNemIdService(options: {
   const { store, tokens } = options;
   const now = options.now ?? Date.now;
   const policy = { ...DEFAULT_SERVICE_POLICY, ...options.policy };
-  const outbox = new Outbox(options.outboxDir);
+  const outbox = new StoredOutbox(options.letters, options.vault, { now });
   const keyFileVerifier = options.keyFileVerifier ?? new KeyFileVerifier();
   const accessEnds = new AccessEnds();
   const lockout = new Lockout(store, policy, now, accessEnds);

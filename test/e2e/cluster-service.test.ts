@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Outbox } from '../../host/service/outbox/outbox.ts';
+import { storedLetterHtml, type LetterSource } from '../support/stored-letters.ts';
 import { rawBurst } from '../support/burst.ts';
 import { connectionUrl, postgres, PostgresNode, reportMissingPostgres } from '../support/postgres.ts';
 import { api, startServerProcess, tempDir, TEST_ADMIN_KEY, type ServerProcess } from '../support/processes.ts';
@@ -23,10 +23,14 @@ describe.skipIf(!postgres.available)('the login service on three server nodes on
   let nodes: ServerProcess[];
   let dataDirs: string[];
 
+  /** Where the nodes' letters are: the database they share. */
+  let letters: LetterSource;
+
   beforeAll(async () => {
     const primary = await PostgresNode.startPrimary();
     const url = connectionUrl(await primary.createDatabase(), [primary]);
     const masterKey = randomBytes(32).toString('hex');
+    letters = { postgresUrl: url, masterKey };
     const dir = tempDir('cluster-svc');
     dataDirs = Array.from({ length: NODES }, (_, i) => path.join(dir, `node-${i}`));
     nodes = await Promise.all(
@@ -39,13 +43,12 @@ describe.skipIf(!postgres.available)('the login service on three server nodes on
   let people = 0;
   /** A number as letters (a name has no digits): 1 → b, 27 → bb. */
   const lettersOf = (n: number): string => (n < 26 ? '' : lettersOf(Math.floor(n / 26))) + String.fromCharCode(97 + (n % 26));
-  /** A person with a code card, ordered through `node`: their NemID number, temporary password and card keys (the letter read from that node's outbox). */
+  /** A person with a code card, ordered through `node`: their NemID number, temporary password and card keys (the letter read from the cluster's outbox). */
   async function order(node: number): Promise<{ nemId: string; password: string; keys: Map<string, string> }> {
     people++;
     const ordered = await api(nodes[node]!, 'POST', '/v1/people', { key: TEST_ADMIN_KEY, body: { name: `Klynge ${lettersOf(people)}`, cpr: cprOfAge(30 + (people % 40), String(1000 + people)), credential: 'card' } });
     expect(ordered.status, ordered.text).toBe(201);
-    const { html } = await new Outbox(path.join(dataDirs[node]!, 'outbox')).open(ordered.body.letter);
-    const letter = readLetter(html);
+    const letter = readLetter(await storedLetterHtml(letters, ordered.body.letter));
     return { nemId: ordered.body.person.nemIdNumber, password: letter.secret('temporary-password')!, keys: letter.keys };
   }
 

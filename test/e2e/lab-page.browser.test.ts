@@ -16,7 +16,6 @@ import { connectToken } from '../../host/bridge/operations.ts';
 import { ServerClient } from '../../host/bridge/server-client.ts';
 import { registerLabPage } from '../../host/lab/lab-page.ts';
 import { startHost, type RunningHost } from '../../host/start.ts';
-import { Outbox } from '../../host/service/outbox/outbox.ts';
 import { chromium, launchChromium, recordTraffic, reportMissingChromium, type Traffic } from '../support/browser.ts';
 import { referenceHotp } from '../support/oath-reference.ts';
 import { tempDir } from '../support/processes.ts';
@@ -31,7 +30,6 @@ reportMissingChromium();
 
 describe.skipIf(!chromium.available)('the lab page in headless Chromium', () => {
   const dir = tempDir('labweb');
-  const outboxDir = path.join(dir, 'outbox');
   const seed = new Uint8Array(randomBytes(20));
   let emulator: RunningEmulator;
   let server: RunningHost;
@@ -47,8 +45,7 @@ describe.skipIf(!chromium.available)('the lab page in headless Chromium', () => 
       dbFile: path.join(dir, 'server', 'tokens.db'),
       port: 0,
       env: {},
-      outboxDir,
-      extend: (app) => registerLabPage(app, { debugAddress: emulator.debug, tokenSerial: emulator.serial, outboxDir }),
+      extend: (app, { service }) => registerLabPage(app, { debugAddress: emulator.debug, tokenSerial: emulator.serial, outbox: service.outbox }),
     });
     client = new ServerClient({ url: server.url, adminKey: server.createdKeys.admin!, clientKey: server.createdKeys.client! });
     const bridge = await connectToken(emulator.port);
@@ -112,7 +109,7 @@ describe.skipIf(!chromium.available)('the lab page in headless Chromium', () => 
 
   it('a letter posted to the outbox appears in #outbox and opens in the page', async () => {
     const temporaryPassword = randomBytes(9).toString('base64url');
-    const posted = await new Outbox(outboxDir).post({
+    const posted = await server.service.outbox.post({
       kind: 'welcome',
       personId: '1234567890',
       recipient: 'Karen Jensen',

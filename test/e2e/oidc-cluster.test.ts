@@ -11,7 +11,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Outbox } from '../../host/service/outbox/outbox.ts';
+import { storedLetterHtml } from '../support/stored-letters.ts';
 import { referenceHotp } from '../support/oath-reference.ts';
 import { connectionUrl, postgres, PostgresNode, reportMissingPostgres } from '../support/postgres.ts';
 import { api, startServerProcess, tempDir, TEST_ADMIN_KEY, type ServerProcess } from '../support/processes.ts';
@@ -67,7 +67,7 @@ describe.skipIf(!postgres.available)('the OpenID Connect provider on two server 
     expect((await api(a, 'POST', '/v1/tokens', { key: TEST_ADMIN_KEY, body: { serial: 'KLYNGE-1', kind: 'hotp', seed: Buffer.from(seed).toString('hex') } })).status).toBe(201);
     const ordered = await api(a, 'POST', '/v1/people', { key: TEST_ADMIN_KEY, body: { name: 'Kirsten Klynge', cpr: cprOfAge(41, '3014'), credential: 'token', tokenSerial: 'KLYNGE-1' } });
     expect(ordered.status, ordered.text).toBe(201);
-    const welcome = readLetter((await new Outbox(path.join(dirA, 'outbox')).open(ordered.body.letter)).html);
+    const welcome = readLetter(await storedLetterHtml({ postgresUrl: url, masterKey }, ordered.body.letter));
     const first = new WebClient(a.url);
     await first.open('/login');
     await first.submit('/login', { userId: ordered.body.person.nemIdNumber, password: welcome.secret('temporary-password')! });

@@ -1,13 +1,17 @@
 /**
  * `noegleviser person …` and `noegleviser organisation …` as an operator runs them: the real CLI
  * against the real `noegleviser server` process on loopback, with a real SQLite file. Letters are
- * read from the server's outbox folder on disk; the CLI never prints a password or a card key.
+ * read from the server's outbox in that file; the CLI never prints a password or a card key.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, startServerProcess, tempDir, TEST_ADMIN_KEY, type CliResult, type ServerProcess } from '../support/processes.ts';
 import { readLetter } from '../support/web-client.ts';
+import { StoredOutbox } from '../../host/service/outbox/outbox.ts';
+import { SqliteLetterStore } from '../../host/service/outbox/sqlite-letter-store.ts';
+import { SqliteDatabase } from '../../host/store/sqlite-database.ts';
+import { findMasterKey } from '../../host/server/secrets.ts';
+import { SeedVault } from '../../host/server/seed-vault.ts';
 
 function expectOneLineError(result: CliResult, code: string, exitCode = 1): void {
   expect(result.code, result.stderr).toBe(exitCode);
@@ -31,8 +35,16 @@ describe('noegleviser person / organisation against a real server', () => {
     printed.push(result.stdout, result.stderr);
     return result;
   };
-  const outbox = () => path.join(path.dirname(server.dbFile), 'outbox');
-  const letterHtml = (id: string) => fs.readFileSync(path.join(outbox(), id, 'letter.html'), 'utf8');
+  /** The letter's body, read from the server's store as the lab reads it (the test's own connection to the file). */
+  const letterHtml = async (id: string) => {
+    const database = SqliteDatabase.open(server.dbFile);
+    try {
+      const vault = new SeedVault(findMasterKey(path.dirname(server.dbFile), {})!.key);
+      return (await new StoredOutbox(new SqliteLetterStore(database), vault).open(id)).html;
+    } finally {
+      await database.close();
+    }
+  };
 
   beforeAll(async () => {
     server = await startServerProcess({ dbFile: path.join(dir, 'server', 'tokens.db'), args: ['--quiet'] });
@@ -52,7 +64,7 @@ describe('noegleviser person / organisation against a real server', () => {
     expect(result.stdout).toMatch(/^credential:\s+code card$/m);
     const letter = /^letter:\s+(\d{4,}-\S+)/m.exec(result.stdout)?.[1];
     expect(letter, result.stdout).toBeDefined();
-    const read = readLetter(letterHtml(letter!));
+    const read = readLetter(await letterHtml(letter!));
     const password = read.secret('temporary-password');
     expect(password, 'the letter carries the temporary password').toBeTruthy();
     secrets.push(password!);
@@ -79,8 +91,8 @@ describe('noegleviser person / organisation against a real server', () => {
     expect(result.code, result.stderr).toBe(0);
     const answer = JSON.parse(result.stdout) as { person: { nemIdNumber: string; scope: string }; letter: string };
     expect(answer.person.scope).toBe('bank-only');
-    expect(fs.existsSync(path.join(outbox(), answer.letter, 'letter.html'))).toBe(true);
-    const password = readLetter(letterHtml(answer.letter)).secret('temporary-password');
+    expect(await letterHtml(answer.letter)).toContain('<');
+    const password = readLetter(await letterHtml(answer.letter)).secret('temporary-password');
     secrets.push(password!);
     expect(result.stdout).not.toContain(password!);
   });
@@ -90,7 +102,7 @@ describe('noegleviser person / organisation against a real server', () => {
     expect(three.code, three.stderr).toBe(0);
     const { letters } = JSON.parse(three.stdout) as { letters: string[] };
     expect(letters).toHaveLength(3);
-    for (const letter of letters) expect(fs.existsSync(path.join(outbox(), letter, 'letter.html')), letter).toBe(true);
+    for (const letter of letters) expect(await letterHtml(letter), letter).toContain('<');
 
     expectOneLineError(await run(['person', 'extra-cards', nemId, '--count', '1']), 'NV_TOO_MANY_CARDS', 1);
     // More than the rule allows at once is wrong on the command line already.
@@ -110,7 +122,7 @@ describe('noegleviser person / organisation against a real server', () => {
     expect(reissued.code, reissued.stderr).toBe(0);
     const letter = /^letter:\s+(\d{4,}-\S+)/m.exec(reissued.stdout)?.[1];
     expect(letter, reissued.stdout).toBeDefined();
-    const password = readLetter(letterHtml(letter!)).secret('temporary-password');
+    const password = readLetter(await letterHtml(letter!)).secret('temporary-password');
     secrets.push(password!);
   });
 
@@ -130,8 +142,8 @@ describe('noegleviser person / organisation against a real server', () => {
     const answer = JSON.parse(created.stdout) as { organisation: { cvr: string }; administrator: { role: string; organisationId: string }; letter: string };
     expect(answer.organisation.cvr).toBe('24256790');
     expect(answer.administrator).toMatchObject({ role: 'administrator' });
-    expect(fs.existsSync(path.join(outbox(), answer.letter, 'letter.html'))).toBe(true);
-    const password = readLetter(letterHtml(answer.letter)).secret('temporary-password');
+    expect(await letterHtml(answer.letter)).toContain('<');
+    const password = readLetter(await letterHtml(answer.letter)).secret('temporary-password');
     if (password) secrets.push(password);
 
     const text = await run(['organisation', 'create', '--cvr', '10103940', '--name', 'Statsministeriet', '--administrator', 'Jens Admin']);

@@ -81,7 +81,6 @@ interface Rig {
 async function startRig(name: string, extend?: (app: FastifyInstance) => void): Promise<Rig> {
   const dir = tempDir(name);
   const routes: Route[] = [];
-  const outboxDir = path.join(dir, 'outbox');
   const census = (route: RouteOptions) => {
     for (const method of [route.method].flat()) if (STATE_CHANGING.includes(method)) routes.push({ method, url: route.url });
   };
@@ -94,10 +93,9 @@ async function startRig(name: string, extend?: (app: FastifyInstance) => void): 
       servicePolicy: { loginAttemptsPerMinute: 10_000 },
       // The census sends a few hundred requests a second; the general rate limit is not what it counts.
       rateLimitPerSecond: 0,
-      outboxDir,
       beforeRoutes: (app) => app.addHook('onRoute', census),
-      extend: async (app) => {
-        await registerLabPage(app, { debugAddress: path.join(dir, 'no-token.sock'), tokenSerial: 'NV-CSRF-1', outboxDir });
+      extend: async (app, { service }) => {
+        await registerLabPage(app, { debugAddress: path.join(dir, 'no-token.sock'), tokenSerial: 'NV-CSRF-1', outbox: service.outbox });
         extend?.(app);
       },
     });

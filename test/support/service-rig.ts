@@ -98,7 +98,6 @@ export interface ServiceRig {
 
 export async function startServiceRig(name: string): Promise<ServiceRig> {
   const dir = tempDir(name);
-  const outboxDir = path.join(dir, 'outbox');
   const seed = new Uint8Array(randomBytes(20));
   const logLines: string[] = [];
   const extraAnswers: string[] = [];
@@ -124,8 +123,7 @@ export async function startServiceRig(name: string): Promise<ServiceRig> {
       apiKeys: { admin: ADMIN_KEY, client: CLIENT_KEY },
       logger: { level: 'info', stream: sink },
       servicePolicy: { loginAttemptsPerMinute: 10_000 },
-      outboxDir,
-      extend: (app) => registerLabPage(app, { debugAddress: emulator.debug, tokenSerial: emulator.serial, outboxDir }),
+      extend: (app, { service }) => registerLabPage(app, { debugAddress: emulator.debug, tokenSerial: emulator.serial, outbox: service.outbox }),
     });
     const bridge = await connectToken(emulator.port);
     try {

@@ -1,15 +1,15 @@
 /**
- * The service's outbox: a folder of letters the lab can list and open; nothing is mailed.
- *
- * Each letter is one folder `<dir>/<sequence>-<kind>/` (the sequence 4 digits or more) holding
- * letter.json (its summary), letter.html (its body) and its attachments. A letter is written whole
- * into a hidden temporary folder and then renamed into place, so a reader sees all of it or none.
- * Letters hold temporary passwords and card keys: the folders are 0700 and the files 0600.
+ * The service's outbox: the letters it sends (welcome letters with temporary passwords, code
+ * cards, activation codes), which the lab lists and opens; nothing is mailed. The letters live in
+ * the host's store (letter-store.ts), numbered by the database, so every node of a cluster and the
+ * lab see one outbox. A letter's id is its number, four digits or more, and its kind:
+ * `0007-new-card`. Letters hold temporary passwords and card keys: their bodies and files are
+ * sealed under the master key, each bound to the letter's number (and the file's name), before
+ * they reach the store, and nothing here logs them.
  */
-import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
-import path from 'node:path';
 import { CodedError } from '../../../protocol/coded-error.ts';
+import type { SeedVault } from '../../server/seed-vault.ts';
+import type { LetterStore, SealedLetter } from './letter-store.ts';
 
 export type LetterKind = 'welcome' | 'new-card' | 'extra-card' | 'employee-welcome' | 'employee-card' | 'key-file-activation' | 'reissue';
 
@@ -34,7 +34,7 @@ export interface NewLetter {
 }
 
 export interface LetterSummary {
-  /** `<sequence>-<kind>`, e.g. `0007-new-card`. */
+  /** `<number>-<kind>`, e.g. `0007-new-card`. */
   readonly id: string;
   readonly kind: LetterKind;
   readonly personId: string;
@@ -50,25 +50,44 @@ export interface LetterFilter {
   readonly kind?: LetterKind;
 }
 
+/** What the service posts to and the lab reads from. */
+export interface Outbox {
+  post(letter: NewLetter): Promise<LetterSummary>;
+  /** Oldest first. */
+  list(filter?: LetterFilter): Promise<LetterSummary[]>;
+  /** The letter `id` whole; 404 NV_NO_LETTER when there is none. */
+  open(id: string): Promise<{ summary: LetterSummary; html: string }>;
+  /** One attachment the letter lists; 404 NV_NO_LETTER otherwise. */
+  attachment(id: string, name: string): Promise<LetterAttachment>;
+}
+
 const LETTER_ID = /^(\d{4,})-([a-z-]+)$/;
-/** A file name with no path in it, that is not one of the letter's own files. */
+/** A plain file name, with no path in it. */
 const ATTACHMENT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
-const RESERVED = new Set(['letter.json', 'letter.html']);
-const TEMP_PREFIX = '.tmp-';
-/** A temporary folder older than this was left by a crash. */
-const STALE_TEMP_MS = 10 * 60_000;
 
 const noLetter = () => new CodedError('NV_NO_LETTER', 'no such letter or attachment in the outbox', 404);
 const badLetter = (message: string) => new CodedError('NV_BAD_LETTER', message, 500);
 
-export class Outbox {
-  private readonly dir: string;
-  private readonly now: () => number;
-  /** The highest sequence number in use; read from the folder once, then counted here. */
-  private last: Promise<{ value: number }> | undefined;
+/** A letter's id from its number and kind. */
+export function letterId(number: number, kind: LetterKind): string {
+  return `${String(number).padStart(4, '0')}-${kind}`;
+}
 
-  constructor(dir: string, options: { now?: () => number } = {}) {
-    this.dir = path.resolve(dir);
+/** What seals a letter's contents: the host's seed vault (the master key). */
+export type LetterSealer = Pick<SeedVault, 'seal' | 'open'>;
+
+const bodyLabel = (number: number) => `letter:${number}`;
+const fileLabel = (number: number, name: string) => `letter:${number}:${name}`;
+
+/** The outbox on a letter store, its letters' contents sealed by `sealer`. */
+export class StoredOutbox implements Outbox {
+  private readonly now: () => number;
+
+  constructor(
+    private readonly store: LetterStore,
+    private readonly sealer: LetterSealer,
+    options: { now?: () => number } = {},
+  ) {
     this.now = options.now ?? Date.now;
   }
 
@@ -76,149 +95,67 @@ export class Outbox {
     if (!LETTER_KINDS.includes(letter.kind)) throw badLetter('unknown letter kind');
     const names = new Set<string>();
     for (const attachment of letter.attachments) {
-      if (!ATTACHMENT_NAME.test(attachment.name) || RESERVED.has(attachment.name)) throw badLetter('an attachment name must be a plain file name');
+      if (!ATTACHMENT_NAME.test(attachment.name)) throw badLetter('an attachment name must be a plain file name');
       if (names.has(attachment.name)) throw badLetter('two attachments with the same name');
       names.add(attachment.name);
     }
-    const counter = await this.counter();
-
-    const temp = path.join(this.dir, `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
-    await mkdir(temp, { mode: 0o700 });
-    try {
-      const at = new Date(this.now()).toISOString();
-      await writePrivate(path.join(temp, 'letter.html'), letter.html);
-      for (const attachment of letter.attachments) await writePrivate(path.join(temp, attachment.name), attachment.bytes);
-      // The sequence is taken only now, after the slow writes, and synchronously, so two posts in
-      // this process never share a number; a folder of that name made by another process makes
-      // the rename fail (the target is not empty) and the next number is tried.
-      for (;;) {
-        const sequence = ++counter.value;
-        const id = `${String(sequence).padStart(4, '0')}-${letter.kind}`;
-        const summary: LetterSummary = {
-          id,
-          kind: letter.kind,
-          personId: letter.personId,
-          recipient: letter.recipient,
-          subject: letter.subject,
-          at,
-          attachments: letter.attachments.map(({ name, contentType }) => ({ name, contentType })),
-        };
-        await writePrivate(path.join(temp, 'letter.json'), `${JSON.stringify(summary, null, 2)}\n`);
-        try {
-          await rename(temp, path.join(this.dir, id));
-          return summary;
-        } catch (error) {
-          if (!isCode(error, 'ENOTEMPTY', 'EEXIST')) throw error;
-        }
-      }
-    } catch (error) {
-      await rm(temp, { recursive: true, force: true });
-      throw error;
-    }
+    const at = this.now();
+    const { kind, personId, recipient, subject } = letter;
+    const seal = (number: number): SealedLetter => ({
+      sealedHtml: this.sealer.seal(bodyLabel(number), new TextEncoder().encode(letter.html)),
+      attachments: letter.attachments.map(({ name, contentType, bytes }) => ({ name, contentType, sealedBytes: this.sealer.seal(fileLabel(number, name), bytes) })),
+    });
+    const number = await this.store.insertLetter({ kind, personId, recipient, subject, at }, seal);
+    return summaryOf({ number, kind: letter.kind, personId: letter.personId, recipient: letter.recipient, subject: letter.subject, at, attachments: letter.attachments });
   }
 
-  /** Oldest first. */
   async list(filter: LetterFilter = {}): Promise<LetterSummary[]> {
-    await this.counter();
-    const letters: { sequence: number; summary: LetterSummary }[] = [];
-    for (const entry of await readdir(this.dir)) {
-      const match = LETTER_ID.exec(entry);
-      if (!match) continue;
-      const summary = await this.readSummary(entry).catch(() => undefined);
-      if (!summary) continue;
-      if (filter.personId !== undefined && summary.personId !== filter.personId) continue;
-      if (filter.kind !== undefined && summary.kind !== filter.kind) continue;
-      letters.push({ sequence: Number(match[1]), summary });
-    }
-    return letters.sort((a, b) => a.sequence - b.sequence).map((letter) => letter.summary);
+    return (await this.store.listLetters(filter)).map(summaryOf);
   }
 
   async open(id: string): Promise<{ summary: LetterSummary; html: string }> {
-    const summary = await this.summary(id);
-    const html = await readFile(path.join(this.dir, summary.id, 'letter.html'), 'utf8').catch(notFound);
-    return { summary, html };
+    const number = numberOf(id);
+    const letter = number === undefined ? undefined : await this.store.getLetter(number);
+    if (!letter || letterId(letter.number, letter.kind) !== id) throw noLetter();
+    return { summary: summaryOf(letter), html: new TextDecoder().decode(this.unseal(bodyLabel(letter.number), letter.sealedHtml)) };
   }
 
   async attachment(id: string, name: string): Promise<LetterAttachment> {
-    const summary = await this.summary(id);
-    // Only names the letter itself lists, so a name can never reach outside its folder.
-    const listed = summary.attachments.find((attachment) => attachment.name === name);
-    if (!listed || !ATTACHMENT_NAME.test(listed.name)) throw noLetter();
-    const bytes = await readFile(path.join(this.dir, summary.id, listed.name)).catch(notFound);
-    return { name: listed.name, contentType: listed.contentType, bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) };
+    const { summary } = await this.open(id);
+    if (typeof name !== 'string' || !summary.attachments.some((listed) => listed.name === name)) throw noLetter();
+    const number = numberOf(id)!;
+    const attachment = await this.store.getAttachment(number, name);
+    if (!attachment) throw noLetter();
+    return { name: attachment.name, contentType: attachment.contentType, bytes: this.unseal(fileLabel(number, name), attachment.sealedBytes) };
   }
 
-  private async summary(id: string): Promise<LetterSummary> {
-    if (typeof id !== 'string' || !LETTER_ID.test(id)) throw noLetter();
-    await this.counter();
-    return this.readSummary(id).catch(notFound);
-  }
-
-  private async readSummary(id: string): Promise<LetterSummary> {
-    const parsed: unknown = JSON.parse(await readFile(path.join(this.dir, id, 'letter.json'), 'utf8'));
-    if (!isSummary(parsed) || parsed.id !== id) throw badLetter('a letter in the outbox is damaged');
-    return parsed;
-  }
-
-  /** Makes the folder (0700), clears temporary folders a crash left, and finds the last sequence number. */
-  private counter(): Promise<{ value: number }> {
-    this.last ??= (async () => {
-      await mkdir(this.dir, { recursive: true, mode: 0o700 });
-      await chmod(this.dir, 0o700);
-      let value = 0;
-      for (const entry of await readdir(this.dir)) {
-        if (entry.startsWith(TEMP_PREFIX)) {
-          // Only a folder old enough to be a crash's: another Outbox on this folder (the lab page's) may be writing a young one.
-          const folder = path.join(this.dir, entry);
-          if (Date.now() - (await stat(folder)).mtimeMs > STALE_TEMP_MS) await rm(folder, { recursive: true, force: true });
-          continue;
-        }
-        const match = LETTER_ID.exec(entry);
-        if (match) value = Math.max(value, Number(match[1]));
-      }
-      return { value };
-    })();
-    // A failed start (say, a folder that cannot be made) is tried again on the next call.
-    this.last.catch(() => {
-      this.last = undefined;
-    });
-    return this.last;
+  /** A sealed part of a letter, opened; one that does not open (another key, or moved from another letter) is a 500 NV_BAD_LETTER. */
+  private unseal(label: string, sealed: Uint8Array): Uint8Array {
+    try {
+      return this.sealer.open(label, sealed);
+    } catch {
+      throw badLetter('a letter in the outbox does not open with this master key');
+    }
   }
 }
 
-async function writePrivate(file: string, data: string | Uint8Array): Promise<void> {
-  const handle = await open(file, 'w', 0o600);
-  try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
+/** The number in a well-formed id; undefined for anything else. */
+function numberOf(id: unknown): number | undefined {
+  if (typeof id !== 'string') return undefined;
+  const match = LETTER_ID.exec(id);
+  if (!match) return undefined;
+  const number = Number(match[1]);
+  return Number.isSafeInteger(number) && number > 0 ? number : undefined;
 }
 
-function isCode(error: unknown, ...codes: string[]): boolean {
-  return error instanceof Error && 'code' in error && codes.includes(String(error.code));
-}
-
-function notFound(error: unknown): never {
-  if (error instanceof CodedError || isCode(error, 'ENOENT', 'ENOTDIR', 'EISDIR') || error instanceof SyntaxError) throw noLetter();
-  throw error;
-}
-
-function isSummary(value: unknown): value is LetterSummary {
-  if (typeof value !== 'object' || value === null) return false;
-  const v = value as Record<string, unknown>;
-  return (
-    typeof v.id === 'string' &&
-    typeof v.kind === 'string' &&
-    LETTER_KINDS.includes(v.kind as LetterKind) &&
-    typeof v.personId === 'string' &&
-    typeof v.recipient === 'string' &&
-    typeof v.subject === 'string' &&
-    typeof v.at === 'string' &&
-    Array.isArray(v.attachments) &&
-    v.attachments.every(
-      (a: unknown) => typeof a === 'object' && a !== null && typeof (a as Record<string, unknown>).name === 'string' && typeof (a as Record<string, unknown>).contentType === 'string',
-    )
-  );
+function summaryOf(letter: { number: number; kind: LetterKind; personId: string; recipient: string; subject: string; at: number; attachments: readonly { name: string; contentType: string }[] }): LetterSummary {
+  return {
+    id: letterId(letter.number, letter.kind),
+    kind: letter.kind,
+    personId: letter.personId,
+    recipient: letter.recipient,
+    subject: letter.subject,
+    at: new Date(letter.at).toISOString(),
+    attachments: letter.attachments.map(({ name, contentType }) => ({ name, contentType })),
+  };
 }

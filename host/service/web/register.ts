@@ -18,6 +18,7 @@ import { registerApiRoutes } from './api-routes.ts';
 import { redirect, sendJsonError, sendPage, type WebContext } from './context.ts';
 import { CsrfGuard } from './csrf.ts';
 import { LoginThrottle, type LoginLimit } from './login-throttle.ts';
+import type { LoginWindows } from './login-windows.ts';
 import { registerLoginRoutes } from './login-routes.ts';
 import { Sessions } from './sessions.ts';
 import { messagePage } from './views.ts';
@@ -25,6 +26,8 @@ import { messagePage } from './views.ts';
 export interface WebOptions {
   /** Mark the session cookie Secure (default true; browsers accept it on http://127.0.0.1 and localhost). */
   readonly secureCookies?: boolean;
+  /** Where the login throttle counts (default: this process's memory); on PostgreSQL, the cluster's. */
+  readonly loginWindows?: LoginWindows;
 }
 
 const ASSETS_DIR = path.join(import.meta.dirname, 'assets');
@@ -54,7 +57,7 @@ export async function registerService(app: FastifyInstance, service: NemIdServic
   const sessions = new Sessions(sessionStore, { idleMs: service.policy.sessionIdleMs, secureCookies: options.secureCookies ?? true, now: service.now });
   const csrf = new CsrfGuard(sessions);
   csrf.register(app);
-  const loginLimit = { onRequest: new LoginThrottle(service.policy.loginAttemptsPerMinute, service.now).hook };
+  const loginLimit = { onRequest: new LoginThrottle(service.policy.loginAttemptsPerMinute, service.now, options.loginWindows).hook };
   await app.register(async (scope) => {
     const context: WebContext = { service, sessions, csrf };
     scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 8 * 1024 }, (_request, body, done) => {
