@@ -159,7 +159,7 @@ describe('host/bridge and host/cli reach the server and the service only through
 
   it("the start's defaults reach only the defaults, not the server", () => {
     const graph = importGraph('host/start-defaults.ts', root);
-    expect(graph.files.filter(isBehindTheContract).sort()).toEqual(['host/server/defaults.ts', 'host/server/policy.ts']);
+    expect(graph.files.filter(isBehindTheContract).sort()).toEqual(['host/server/defaults.ts', 'host/server/policy.ts', 'host/service/service-policy.ts']);
     expect(graph.packages).toEqual([]);
   });
 });

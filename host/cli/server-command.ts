@@ -1,7 +1,7 @@
 /** `noegleviser server`: the validation server, until SIGINT/SIGTERM. */
 import { Command, Option } from 'commander';
 import { checkIssuer } from '../api/oidc-issuer.ts';
-import { DEFAULT_POLICY, DEFAULT_PORT, LOG_REDACTIONS, defaultDbFile } from '../start-defaults.ts';
+import { DEFAULT_POLICY, DEFAULT_PORT, DEFAULT_SERVICE_POLICY, LOG_REDACTIONS, defaultDbFile } from '../start-defaults.ts';
 import { usageError, wholeNumber } from './errors.ts';
 
 interface ServerCommandOptions {
@@ -13,6 +13,7 @@ interface ServerCommandOptions {
   resyncWindow: number;
   autoResync?: boolean;
   rateLimit: number;
+  loginRate: number;
   quiet?: boolean;
   allowExport?: boolean;
   validateAllow: string[];
@@ -39,6 +40,7 @@ export function serverCommand(): Command {
     .addOption(new Option('--max-fail <n>', 'wrong codes that lock a token').argParser(wholeNumber('--max-fail', 1, 1000)).default(DEFAULT_POLICY.maxFail))
     .addOption(new Option('--auto-resync', 'resync by itself on a code beyond the window followed by the next one'))
     .addOption(new Option('--rate-limit <n>', 'requests a second per client (0: no limit)').argParser(wholeNumber('--rate-limit', 0, 1_000_000)).default(200))
+    .addOption(new Option('--login-rate <n>', 'login attempts per client address and minute, for all nodes on one store').argParser(wholeNumber('--login-rate', 1, 1_000_000)).default(DEFAULT_SERVICE_POLICY.loginAttemptsPerMinute))
     .addOption(new Option('--quiet', 'no request log on stderr'))
     .addOption(new Option('--validate-allow <cidr>', 'callers from this network may use POST /validate/check without the client key (repeatable)').argParser((value: string, previous: string[]) => [...previous, value]).default([]))
     .addOption(new Option('--radius-port <port>', 'also answer RADIUS (UDP) on this port of the --listen host (0: any free port)').argParser(wholeNumber('--radius-port', 0, 65535)))
@@ -61,6 +63,7 @@ export function serverCommand(): Command {
         port,
         policy: { hotpWindow: options.window, resyncWindow: options.resyncWindow, maxFail: options.maxFail, autoResync: Boolean(options.autoResync) },
         rateLimitPerSecond: options.rateLimit,
+        servicePolicy: { loginAttemptsPerMinute: options.loginRate },
         allowExport: Boolean(options.allowExport),
         validateAllow: options.validateAllow,
         radius,

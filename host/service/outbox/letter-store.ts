@@ -7,7 +7,14 @@
  * master key (bound to the letter's number, which is why it asks for them once it has the number)
  * and keeps only that.
  */
-import type { LetterFilter, LetterKind } from './outbox.ts';
+export type LetterKind = 'welcome' | 'new-card' | 'extra-card' | 'employee-welcome' | 'employee-card' | 'key-file-activation' | 'reissue';
+
+export const LETTER_KINDS: readonly LetterKind[] = ['welcome', 'new-card', 'extra-card', 'employee-welcome', 'employee-card', 'key-file-activation', 'reissue'];
+
+export interface LetterFilter {
+  readonly personId?: string;
+  readonly kind?: LetterKind;
+}
 
 export interface NewStoredLetter {
   readonly kind: LetterKind;

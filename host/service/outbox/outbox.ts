@@ -9,11 +9,10 @@
  */
 import { CodedError } from '../../../protocol/coded-error.ts';
 import type { SeedVault } from '../../server/seed-vault.ts';
-import type { LetterStore, SealedLetter } from './letter-store.ts';
+import { LETTER_KINDS, type LetterFilter, type LetterKind, type LetterStore, type SealedLetter } from './letter-store.ts';
 
-export type LetterKind = 'welcome' | 'new-card' | 'extra-card' | 'employee-welcome' | 'employee-card' | 'key-file-activation' | 'reissue';
+export { LETTER_KINDS, type LetterFilter, type LetterKind };
 
-export const LETTER_KINDS: readonly LetterKind[] = ['welcome', 'new-card', 'extra-card', 'employee-welcome', 'employee-card', 'key-file-activation', 'reissue'];
 
 export interface LetterAttachment {
   /** A plain file name, e.g. `card-K123-456-789.pdf`. */
@@ -45,10 +44,6 @@ export interface LetterSummary {
   readonly attachments: readonly { name: string; contentType: string }[];
 }
 
-export interface LetterFilter {
-  readonly personId?: string;
-  readonly kind?: LetterKind;
-}
 
 /** What the service posts to and the lab reads from. */
 export interface Outbox {

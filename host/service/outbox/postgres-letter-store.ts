@@ -6,8 +6,7 @@
  * that the body is sealed to it before the row is made.
  */
 import { pgValue, type PostgresDatabase, type PostgresMigration } from '../../store/postgres/postgres-database.ts';
-import { bytesOf, toSummary, type LetterRow, type SealedLetter, type LetterStore, type NewStoredLetter, type StoredLetter, type StoredLetterSummary } from './letter-store.ts';
-import { LETTER_KINDS, type LetterFilter } from './outbox.ts';
+import { LETTER_KINDS, bytesOf, toSummary, type LetterFilter, type LetterRow, type SealedLetter, type LetterStore, type NewStoredLetter, type StoredLetter, type StoredLetterSummary } from './letter-store.ts';
 
 /** BY DEFAULT, not ALWAYS: a letter is inserted with the number drawn for it, and `store copy` brings a lab's letters with theirs (then moves the sequence past them). */
 export const POSTGRES_LETTER_MIGRATIONS: readonly PostgresMigration[] = [

@@ -5,8 +5,7 @@
  * its sealed body.
  */
 import type { Migration, SqliteDatabase } from '../../store/sqlite-database.ts';
-import { attachmentsByLetter, bytesOf, toSummary, type AttachmentRow, type LetterRow, type LetterStore, type NewStoredLetter, type SealedLetter, type StoredLetter, type StoredLetterSummary } from './letter-store.ts';
-import { LETTER_KINDS, type LetterFilter } from './outbox.ts';
+import { LETTER_KINDS, attachmentsByLetter, bytesOf, toSummary, type AttachmentRow, type LetterFilter, type LetterRow, type LetterStore, type NewStoredLetter, type SealedLetter, type StoredLetter, type StoredLetterSummary } from './letter-store.ts';
 
 const KIND_CHECK = `CHECK (kind IN (${LETTER_KINDS.map((kind) => `'${kind}'`).join(', ')}))`;
 
