@@ -168,10 +168,10 @@ describe.skipIf(!postgres.available)('store copy: a lab on SQLite moves up to Po
     secrets.push(token.seed.toString('hex'));
   }
 
-  /** Uses `token` in the lab: HOTP `times` codes in turn, TOTP the previous step's code (within the window). */
+  /** Uses `token` in the lab: HOTP `times` codes in turn, TOTP the code of this step. */
   async function use(token: Token, times: number): Promise<void> {
     for (let i = 0; i < times; i++) {
-      const moment = token.kind === 'hotp' ? token.next : stepNow(token) - 1;
+      const moment = token.kind === 'hotp' ? token.next : stepNow(token);
       const code = codeOf(token, moment);
       expect(await verify(lab!, token.serial, code), token.serial).toMatchObject({ result: 'accepted' });
       token.lastAccepted = code;
@@ -324,6 +324,7 @@ describe.skipIf(!postgres.available)('store copy: a lab on SQLite moves up to Po
   afterAll(async () => {
     await lab?.stop();
     await node?.stop();
+    await primary?.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
@@ -382,7 +383,7 @@ describe.skipIf(!postgres.available)('store copy: a lab on SQLite moves up to Po
     const seconds = (Date.now() - started) / 1000;
     expect(result.code, result.stderr).toBe(0);
     const report = JSON.parse(result.stdout) as { from: string; to: string; rows: number; ms: number; tables: { table: string; rows: number }[]; masterKeyFile?: string; masterKey: string };
-    console.log(`store copy: ${report.rows} rows of ${report.tables.length} tables (${BULK + 7} tokens) in ${(report.ms / 1000).toFixed(2)} s (the command: ${seconds.toFixed(2)} s)`);
+    console.log(`store copy: ${report.rows} rows of ${report.tables.length} tables (${tokens.length} tokens) in ${(report.ms / 1000).toFixed(2)} s (the command: ${seconds.toFixed(2)} s)`);
     expect(result.stdout).not.toContain(target.password);
     expect(report.masterKeyFile).toBe(path.join(labDir, 'master.key'));
     expect(report.masterKey).toContain('NOEGLEVISER_MASTER_KEY');
@@ -422,7 +423,8 @@ describe.skipIf(!postgres.available)('store copy: a lab on SQLite moves up to Po
     await Promise.all(
       Array.from({ length: 16 }, async () => {
         for (let token = queue.shift(); token; token = queue.shift()) {
-          const moment = token.kind === 'hotp' ? token.next : stepNow(token);
+          // TOTP: a step after the one the lab accepted (the next one, within the window, if that is still this one).
+          const moment = token.kind === 'hotp' ? token.next : Math.max(stepNow(token), token.next + 1);
           const answer = await verify(node!, token.serial, codeOf(token, moment));
           if (answer.result !== 'accepted') failures.push(`${token.serial}: ${JSON.stringify(answer)}`);
           else token.next = token.kind === 'hotp' ? moment + 1 : moment;
@@ -461,19 +463,42 @@ describe.skipIf(!postgres.available)('store copy: a lab on SQLite moves up to Po
     for (const secret of secrets) expect(result.stdout + result.stderr).not.toContain(secret);
   });
 
-  // Runs once the login service's tables are on PostgreSQL (SERVICE_TABLES_NOT_ON_POSTGRES_YET empty).
-  it.runIf(PEOPLE_ON_POSTGRES)('every person logs in on PostgreSQL with the credential they had: card, token, key file', async () => {
-    expect(node, 'the server on PostgreSQL runs').toBeDefined();
+  /** Every person of the lab logs in on `server` with what they had: their user-id, password and card key, token code or key file. */
+  async function everyPersonLogsIn(server: Server): Promise<void> {
     expect(people.map((person) => person.credential).sort()).toEqual(['card', 'card', 'key-file', 'token']);
     for (const person of people) {
       if (person.credential === 'key-file') {
-        await keyFileLogin(node!, person);
+        await keyFileLogin(server, person);
         continue;
       }
-      const web = new WebClient(node!.url);
+      const web = new WebClient(server.url);
       const step2 = await stepOne(web, person.userId, person.password);
       const home = person.credential === 'card' ? await cardStep(web, step2, person.keys!, person.usedNumbers!) : await tokenStep(web, step2, person.tokenSerial!);
-      expect(home.body, `${person.userId} signed in on PostgreSQL`).toContain('id="scope"');
+      // Self-service for a person, the organisation's page for its administrator.
+      expect(home.body, `${person.userId} signed in`).toContain('id="signed-in-as"');
+    }
+  }
+
+  // Runs once the login service's tables are on PostgreSQL (SERVICE_TABLES_NOT_ON_POSTGRES_YET empty).
+  it.runIf(PEOPLE_ON_POSTGRES)('every person logs in on PostgreSQL with the credential they had: card, token, key file', async () => {
+    expect(node, 'the server on PostgreSQL runs').toBeDefined();
+    await everyPersonLogsIn(node!);
+  });
+
+  // Until then (remove with the lists above): the same logins on a server over a file copy of the lab, so that the steps above are known to work.
+  it.runIf(!PEOPLE_ON_POSTGRES)('until the service is on PostgreSQL: every person logs in with what they had on a server over a copy of the lab file', async () => {
+    const copyDir = path.join(dir, 'lab-copy');
+    fs.mkdirSync(copyDir);
+    const source = new Database(labFile, { readonly: true });
+    source.exec(`VACUUM INTO '${path.join(copyDir, 'tokens.db').replaceAll("'", "''")}'`);
+    source.close();
+    fs.copyFileSync(path.join(labDir, 'master.key'), path.join(copyDir, 'master.key'));
+    fs.chmodSync(path.join(copyDir, 'master.key'), 0o600);
+    const copy = await startServer(['--db', path.join(copyDir, 'tokens.db')], {});
+    try {
+      await everyPersonLogsIn(copy);
+    } finally {
+      await copy.stop();
     }
   });
 });
