@@ -6,6 +6,8 @@
  * other's insides: the token side learns who may own a token through the `OwnerDirectory` handed
  * to it here, and the service uses the token service through its methods.
  */
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { DEFAULT_PORT, defaultDbFile } from './server/defaults.ts';
@@ -40,6 +42,7 @@ import { isPostgresUrl, parsePostgresUrl } from './store/postgres/connection-url
 import { PostgresDatabase } from './store/postgres/postgres-database.ts';
 import type { MigrationOutcome } from './store/migration-outcome.ts';
 import { BadDatabaseSettingError, StoreUnavailableError } from './store/store-errors.ts';
+import { copyIntoPostgres, SqliteSource, StoreCopyError, type CopiedTable } from './store/copy.ts';
 
 export interface HostOptions {
   /**
@@ -180,6 +183,57 @@ export async function migrateDatabase(options: Pick<HostOptions, 'dbFile' | 'dat
     return { db: choice.dbFile, migrations: [...database.migrated] };
   } finally {
     await database.close();
+  }
+}
+
+/** What `store copy` did: from where, to where (no password), the rows per table, and the lab's master key file if it has one beside it. */
+export interface StoreCopyReport {
+  readonly from: string;
+  readonly to: string;
+  readonly tables: readonly CopiedTable[];
+  readonly rows: number;
+  readonly ms: number;
+  readonly masterKeyFile?: string;
+}
+
+/**
+ * `store copy`: a lab's SQLite file (`from`) into a new PostgreSQL database (`to`), the tables of
+ * every owner by name (host/store/copy.ts). The target is opened as a node's start opens it, so
+ * every owner's tables exist and are migrated before a row is copied; a `to` that is not a
+ * postgres:// URL is NV_BAD_DB.
+ */
+export async function copyDatabase(options: { readonly from: string; readonly to: string }): Promise<StoreCopyReport> {
+  if (!isPostgresUrl(options.to)) {
+    throw new CodedError('NV_BAD_DB', `store copy writes to PostgreSQL: --to must be a postgres:// URL, not ${options.to.replace(/\/\/[^@/]*@/, '//…@')}`);
+  }
+  const started = Date.now();
+  const from = path.resolve(options.from);
+  let source: SqliteSource | undefined;
+  // A copy is no node: the open's data directory is a scratch one, removed after (it keeps nothing of a node's).
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'noegleviser-copy-'));
+  try {
+    source = SqliteSource.open(from);
+    const choice = chooseDatabase(options.to, scratch);
+    if (choice.kind !== 'postgres') throw new CodedError('NV_BAD_DB', `store copy writes to PostgreSQL, not to ${choice.dbFile}`);
+    const { database: migrated } = await openStores(choice);
+    await migrated.close();
+    const target = await PostgresDatabase.open(choice.url).catch((error: unknown) => {
+      throw error instanceof StoreUnavailableError ? new CodedError('NV_STORE_UNAVAILABLE', error.message) : error;
+    });
+    try {
+      const tables = await copyIntoPostgres(source, target);
+      const keyFile = path.join(path.dirname(from), 'master.key');
+      return { from, to: choice.dbFile, tables, rows: tables.reduce((sum, table) => sum + table.rows, 0), ms: Date.now() - started, ...(fs.existsSync(keyFile) ? { masterKeyFile: keyFile } : {}) };
+    } finally {
+      await target.close();
+    }
+  } catch (error) {
+    if (error instanceof StoreCopyError) throw new CodedError(error.code, error.message);
+    if (error instanceof StoreUnavailableError) throw new CodedError('NV_STORE_UNAVAILABLE', error.message);
+    throw error;
+  } finally {
+    source?.close();
+    fs.rmSync(scratch, { recursive: true, force: true });
   }
 }
 

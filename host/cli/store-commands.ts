@@ -1,9 +1,25 @@
-/** `noegleviser store …`: the server's database itself, for an operator: `store migrate` brings its tables up to date. */
+/**
+ * `noegleviser store …`: the server's database itself, for an operator: `store migrate` brings its
+ * tables up to date, `store copy` moves a lab's SQLite file to a new PostgreSQL database.
+ */
 import { Command, Option } from 'commander';
 import { CodedError } from '../../protocol/coded-error.ts';
 import { defaultDbFile } from '../start-defaults.ts';
 import { usageError } from './errors.ts';
-import { createOutput } from './output.ts';
+import { columns, createOutput } from './output.ts';
+
+interface CopyOptions {
+  from: string;
+  to: string;
+  json?: boolean;
+}
+
+/** A --db / --to that names no database it can use, or a --from that is no lab's database, is the command line's fault: a usage error (exit 2). */
+const USAGE_CODES = new Set(['NV_BAD_DB', 'NV_STORE_COPY_SOURCE']);
+
+function asUsage(error: unknown): unknown {
+  return error instanceof CodedError && USAGE_CODES.has(error.code) ? usageError(error.code, error.message) : error;
+}
 
 interface MigrateOptions {
   db?: string;
@@ -12,7 +28,7 @@ interface MigrateOptions {
 }
 
 export function storeCommand(): Command {
-  const store = new Command('store').description("the server's database: bring its tables up to date");
+  const store = new Command('store').description("the server's database: bring its tables up to date, move a lab's to PostgreSQL");
   store
     .command('migrate')
     .description('apply the migrations the database lacks (as a server does when it starts), then stop; run it again and there is nothing to do')
@@ -26,9 +42,7 @@ export function storeCommand(): Command {
       try {
         result = await migrateDatabase({ dbFile: options.db, dataDir: options.dataDir });
       } catch (error) {
-        // A --db that names no database it can use is the command line's fault: a usage error.
-        if (error instanceof CodedError && error.code === 'NV_BAD_DB') throw usageError(error.code, error.message);
-        throw error;
+        throw asUsage(error);
       }
       const applied = result.migrations.filter((step) => step.to !== step.from);
       createOutput(Boolean(options.json)).result({ db: result.db, applied, schema: result.migrations.map(({ owner, to }) => ({ owner, version: to })) }, () =>
@@ -36,6 +50,31 @@ export function storeCommand(): Command {
           ? [`${result.db}: nothing to do, its tables are up to date (${result.migrations.map((step) => `${step.owner} ${step.to}`).join(', ')})`]
           : [`${result.db}: migrated`, ...applied.map((step) => `  ${step.owner}: version ${step.from} → ${step.to}`)],
       );
+    });
+  store
+    .command('copy')
+    .description(
+      "copy a lab's SQLite database (tokens with their sealed seeds, people, cards, key files, organisations, sessions, API-key hashes, audit, settings) into a new PostgreSQL database, in one transaction; refused if the target holds anything",
+    )
+    .requiredOption('--from <file>', "the lab's SQLite database file (read only)")
+    .requiredOption('--to <url>', 'postgres://USER:PASSWORD@HOST:PORT/DB, a new (empty) database; its tables are made as a server makes them')
+    .addOption(new Option('--json', 'print JSON'))
+    .action(async (options: CopyOptions) => {
+      const { copyDatabase } = await import('../start.ts');
+      let report: Awaited<ReturnType<typeof copyDatabase>>;
+      try {
+        report = await copyDatabase({ from: options.from, to: options.to });
+      } catch (error) {
+        throw asUsage(error);
+      }
+      const keyAdvice = report.masterKeyFile
+        ? `the seeds are still sealed with the lab's master key: give every node the same NOEGLEVISER_MASTER_KEY, or a copy of ${report.masterKeyFile} (mode 0600) in its --data-dir`
+        : "the seeds are still sealed with the lab's master key: give every node the same NOEGLEVISER_MASTER_KEY (or key file) the lab used";
+      createOutput(Boolean(options.json)).result({ ...report, masterKey: keyAdvice }, () => [
+        `${report.from} → ${report.to}: ${report.rows} rows in ${report.tables.length} tables, one transaction, ${(report.ms / 1000).toFixed(1)} s`,
+        ...columns(['table', 'rows'], report.tables.map(({ table, rows }) => [table, String(rows)])).map((line) => `  ${line}`),
+        keyAdvice,
+      ]);
     });
   return store;
 }

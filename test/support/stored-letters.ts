@@ -17,11 +17,20 @@ export type LetterSource = { readonly postgresUrl: string; readonly masterKey: s
 
 /** The letter's HTML, as the person would receive it. */
 export async function storedLetterHtml(source: LetterSource, id: string): Promise<string> {
+  return withOutbox(source, async (outbox) => (await outbox.open(id)).html);
+}
+
+/** The ids of the letters in the outbox, oldest first. */
+export async function storedLetterIds(source: LetterSource): Promise<string[]> {
+  return withOutbox(source, async (outbox) => (await outbox.list()).map((letter) => letter.id));
+}
+
+async function withOutbox<T>(source: LetterSource, read: (outbox: StoredOutbox) => Promise<T>): Promise<T> {
   if ('postgresUrl' in source) {
     const database = await PostgresDatabase.open(source.postgresUrl);
     try {
       const vault = new SeedVault(findMasterKey('/nonexistent', { NOEGLEVISER_MASTER_KEY: source.masterKey })!.key);
-      return (await new StoredOutbox(await PostgresLetterStore.open(database), vault).open(id)).html;
+      return await read(new StoredOutbox(await PostgresLetterStore.open(database), vault));
     } finally {
       await database.close();
     }
@@ -29,7 +38,7 @@ export async function storedLetterHtml(source: LetterSource, id: string): Promis
   const database = SqliteDatabase.open(source.dbFile);
   try {
     const vault = new SeedVault(findMasterKey(path.dirname(source.dbFile), {})!.key);
-    return (await new StoredOutbox(new SqliteLetterStore(database), vault).open(id)).html;
+    return await read(new StoredOutbox(new SqliteLetterStore(database), vault));
   } finally {
     await database.close();
   }
