@@ -56,6 +56,8 @@ export interface RunningSite {
 }
 
 const COOKIE = 'lab_site';
+/** A focus ring a keyboard user sees on every control (WCAG 2.4.7, 2.4.13), larger targets (2.5.8). */
+const SITE_STYLE = ':focus-visible{outline:3px solid #1d4f91;outline-offset:2px}a,button{display:inline-block;min-height:24px;min-width:24px;padding:2px 4px}';
 
 export function siteRedirectUri(host: string, port: number): string {
   return `http://${host}:${port}/callback`;
@@ -100,7 +102,7 @@ export async function startSite(options: SiteOptions): Promise<RunningSite> {
 
   const page = (response: http.ServerResponse, status: number, body: string, cookie?: string) => {
     response.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', ...(cookie ? { 'set-cookie': cookie } : {}) });
-    response.end(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(options.title)}</title></head><body><h1 id="site-title">${escapeHtml(options.title)}</h1>${body}</body></html>`);
+    response.end(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(options.title)}</title><style>${SITE_STYLE}</style></head><body><h1 id="site-title">${escapeHtml(options.title)}</h1>${body}</body></html>`);
   };
 
   async function handle(request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
