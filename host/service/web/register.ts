@@ -80,7 +80,7 @@ export async function registerService(app: FastifyInstance, service: NemIdServic
 
     registerLoginRoutes(scope, context, loginLimit);
     registerAccountRoutes(scope, context);
-    registerApiRoutes(scope, context, loginLimit);
+    registerApiRoutes(scope, context);
   });
   return { csrf, loginLimit };
 }
