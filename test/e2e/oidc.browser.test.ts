@@ -261,6 +261,61 @@ describe.skipIf(!chromium.available)('OpenID Connect: the lab sites log in throu
     expect(new URL(page.url()).pathname).toMatch(/^\/oidc\/interaction\/[^/]+$/);
   }, 180_000);
 
+  it("a token reported lost, then revoked, through the token API ends its owner's provider sessions: a back-channel logout to each site, each time", async () => {
+    const serial = 'OIDC-LOST-1';
+    const seed = new Uint8Array(20).map((_, i) => (i * 53 + 7) & 0xff);
+    rig.typedSecret(Buffer.from(seed).toString('hex'));
+    const enrolled = await rig.operator('POST', '/v1/tokens', { serial, kind: 'hotp', algorithm: 'sha1', digits: 6, seed: Buffer.from(seed).toString('hex') });
+    expect(enrolled.status, JSON.stringify(enrolled.body)).toBe(201);
+    const person = await rig.newPerson();
+    recordCodes(person);
+    const { nemId, letterId } = await rig.orderPerson({ name: 'Lis Mistet', cpr: cprOfAge(40), credential: 'token', tokenSerial: serial });
+    const letter = await readLetterInLab(person.lab, letterId);
+    const frame = person.service();
+    await stepOne(frame, nemId, rig.typedSecret(letter.temporaryPassword!));
+    await frame.fill('#code', rig.typedKey(referenceHotp(seed, 0)));
+    expect(await submit(frame, '#key-submit')).toMatchObject({ path: '/login/choose' });
+    const password = rig.typedSecret(freshPassword('lis'));
+    await frame.fill('#new-user-id', 'lis.mistet');
+    await frame.fill('#new-password', password);
+    await frame.fill('#new-password-again', password);
+    expect(await submit(frame, '#choose-submit')).toMatchObject({ path: '/self-service' });
+
+    const page = await visit(person, `${bank.url}/login`);
+    await stepOne(page, 'lis.mistet', password);
+    await page.fill('#code', rig.typedKey(referenceHotp(seed, 1)));
+    await Promise.all([page.waitForURL((url) => url.origin === bank.url), page.click('#key-submit')]);
+    await consentAtTax(page);
+    expect(await rig.server.oidc.sessionsOf(nemId)).toHaveLength(1);
+    const heard = () => [bank.backchannelLogouts.length, tax.backchannelLogouts.length];
+    const before = heard();
+
+    // Lost, with a temporary password: the operator's token API, not the person's self-service.
+    const lost = await rig.operator('POST', `/v1/tokens/${serial}/lost`, { replacement: true });
+    expect(lost.status).toBe(200);
+    rig.extraAnswers.pop(); // the one answer meant to show the temporary password (once), not searched for it
+    const temporary = rig.typedSecret((lost.body as { replacement: { password: string } }).replacement.password);
+    expect(heard(), 'each site was sent a back-channel logout').toEqual([before[0]! + 1, before[1]! + 1]);
+    expect(await rig.server.oidc.sessionsOf(nemId), 'no provider session left').toEqual([]);
+    expect(await signedOutAt(page, bank)).toBe(true);
+    expect(await signedOutAt(page, tax)).toBe(true);
+
+    // In again with the temporary password (pwd alone, Low); then the lost token is revoked: out again.
+    await page.goto(`${bank.url}/login`);
+    expect(new URL(page.url()).pathname, 'the SSO session is gone: the two steps again').toMatch(/^\/oidc\/interaction\/[^/]+$/);
+    await stepOne(page, 'lis.mistet', password);
+    await page.fill('#temporary-password', temporary);
+    await Promise.all([page.waitForURL((url) => url.origin === bank.url), page.click('#key-submit')]);
+    expect(await page.textContent('#claim-amr')).toBe('pwd');
+    expect(await page.textContent('#claim-acr')).toBe(ACR.low);
+    const again = heard();
+    const revoked = await rig.operator('POST', `/v1/tokens/${serial}/revoke`);
+    expect(revoked.status).toBe(200);
+    expect(heard()).toEqual([again[0]! + 1, again[1]!]);
+    expect(await rig.server.oidc.sessionsOf(nemId)).toEqual([]);
+    expect(await signedOutAt(page, bank)).toBe(true);
+  }, 180_000);
+
   it('a view-only and a bank-only person are refused by the tax office: access_denied back to the site, which says why', async () => {
     const people = [
       { name: 'Kim Kontokig', userId: 'kim.kontokig', order: { cpr: cprOfAge(14) }, what: 'view-only' },
