@@ -139,6 +139,8 @@ export async function startHost(options: HostOptions = {}): Promise<RunningHost>
     const oidc = await registerOidc(server.app, { service, web, store: oidcStore, vault: server.vault, issuer: options.issuer, sweepEveryMs: options.oidcSweepEveryMs });
     // A person's access ending (a credential blocked, a lockout, a new password) ends their sessions at the sites.
     service.accessEnds.subscribe((personId) => oidc.endSessionsOf(personId));
+    // A person's token taken out of use by any route (the token API and CLI included) is such an end too.
+    server.tokens.onBlocked((owner) => service!.accessEnds.ended(owner, 'token-blocked'));
     await options.extend?.(server.app, { service, tokens: server.tokens, oidc });
     radius = options.radius && (await startRadiusFront(options.radius, { service, tokens: server.tokens, audit: tokenStore, host: options.host ?? '127.0.0.1', perSecond: options.rateLimitPerSecond ?? 200 }));
     const url = await server.listen(options.host ?? '127.0.0.1', options.port ?? DEFAULT_PORT);

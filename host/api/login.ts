@@ -1,7 +1,10 @@
 /**
- * The login service as JSON, for relying parties (a bank's own front end): /api/session,
- * /api/login, /api/login/key, /api/logout. The same two steps, sessions, CSRF and lockout as the
- * pages: a state-changing call carries the session's token in `x-csrf-token`.
+ * The login's shapes: who logged in (the principal), the second step as asked, and /api/session
+ * (the browser session's stage, CSRF token and principal, read by the service's own pages' origin).
+ *
+ * There is no JSON login for other sites: /api/login, /api/login/key and /api/logout took a person's
+ * password on another site's behalf and are gone (they answer 404 NV_NO_ROUTE). Sites use the
+ * service through OpenID Connect (README, "Other sites: OpenID Connect").
  */
 import { ERROR_ANSWERS } from './errors.ts';
 import type { FromSchema } from './schema.ts';
@@ -26,9 +29,6 @@ export const principalSchema = {
   required: ['nemIdNumber', 'userId', 'name', 'scope', 'organisation', 'role'],
   additionalProperties: false,
 } as const;
-/** The session's CSRF token, for a call that does not send it as the `x-csrf-token` header (a form). */
-const csrf = { type: 'string', maxLength: 200 } as const;
-
 export type LoginPrincipal = FromSchema<typeof principalSchema>;
 
 /** Step 2 as asked: for a card, the key number shown and the person's other cards; for a temporary password, the lost token and until when it works. */
@@ -75,57 +75,7 @@ const sessionAnswer = {
 } as const;
 export type SessionAnswer = FromSchema<typeof sessionAnswer>;
 
-/** Step 1: the user-id (or NemID number) and the password. */
-export const passwordStepSchema = {
-  type: 'object',
-  properties: { userId: { type: 'string', maxLength: 200 }, password: { type: 'string', maxLength: 200 }, _csrf: csrf },
-  required: ['userId', 'password'],
-  additionalProperties: false,
-} as const;
-export type PasswordStep = FromSchema<typeof passwordStepSchema>;
-
-const passwordStepAnswer = {
-  type: 'object',
-  properties: { next: { type: 'string', const: 'second-step' }, csrfToken: { type: 'string' }, step: secondStepSchema },
-  required: ['next', 'csrfToken', 'step'],
-  additionalProperties: false,
-} as const;
-export type PasswordStepAnswer = FromSchema<typeof passwordStepAnswer>;
-
-/** Step 2: the card's key, the token's code or the temporary password. */
-export const keyStepSchema = {
-  type: 'object',
-  properties: { key: { type: 'string', maxLength: 20 }, _csrf: csrf },
-  required: ['key'],
-  additionalProperties: false,
-} as const;
-export type KeyStep = FromSchema<typeof keyStepSchema>;
-
-const keyStepAnswer = {
-  anyOf: [
-    {
-      type: 'object',
-      properties: { next: { type: 'string', const: 'choose-credentials' }, message: { type: 'string' } },
-      required: ['next', 'message'],
-    },
-    {
-      type: 'object',
-      properties: { next: { type: 'string', const: 'done' }, principal: principalSchema },
-      required: ['next', 'principal'],
-    },
-  ],
-} as const;
-export type KeyStepAnswer = FromSchema<typeof keyStepAnswer>;
-
-const logoutAnswer = { type: 'object', properties: { next: { type: 'string', const: 'signed-out' } }, required: ['next'], additionalProperties: false } as const;
-export type LogoutAnswer = FromSchema<typeof logoutAnswer>;
-
-const logoutSchema = { anyOf: [{ type: 'object', properties: { _csrf: csrf }, additionalProperties: false }, { type: 'null' }] } as const;
-
-/** The relying-party routes' schemas, as fastify takes them. */
+/** The session route's schema, as fastify takes it. */
 export const loginRoutes = {
   session: { response: { 200: sessionAnswer, ...ERROR_ANSWERS } },
-  password: { body: passwordStepSchema, response: { 200: passwordStepAnswer, ...ERROR_ANSWERS } },
-  key: { body: keyStepSchema, response: { 200: keyStepAnswer, ...ERROR_ANSWERS } },
-  logout: { body: logoutSchema, response: { 200: logoutAnswer, ...ERROR_ANSWERS } },
 } as const;

@@ -818,3 +818,28 @@ describe('seeds at rest', () => {
     expect(findSeed(JSON.stringify({ v }), key)).toBeUndefined();
   });
 });
+
+describe('a token taken out of use is told to whoever keeps its owner\'s sessions (onBlocked)', () => {
+  it('disable, lost, revoke and delete tell every listener, after the change is stored; enable, unlock and a token without an owner tell nobody', async () => {
+    const svc = service();
+    const heard: string[] = [];
+    svc.onBlocked(async (owner, serial, action) => {
+      heard.push(`${owner} ${serial} ${action} ${(await svc.list({ owner })).find((t) => t.serial === serial)?.state ?? 'gone'}`);
+    });
+    svc.onBlocked(async () => {
+      throw new Error('a listener that fails');
+    });
+    const seed = new Uint8Array(randomBytes(20));
+    for (const [serial, owner] of [['OB-1', '1234567890'], ['OB-2', '1234567890'], ['OB-3', null]] as const) {
+      await svc.enroll({ serial, kind: 'hotp', algorithm: 'sha1', digits: 6, seed: seed.slice(), owner }, admin);
+    }
+    await svc.disable('OB-1', admin);
+    await svc.enable('OB-1', admin);
+    await svc.reportLost('OB-1', { replacement: true }, admin);
+    await svc.revoke('OB-1', admin);
+    await svc.delete('OB-2', admin);
+    await svc.disable('OB-3', admin);
+    await svc.revoke('OB-3', admin);
+    expect(heard).toEqual(['1234567890 OB-1 disable disabled', '1234567890 OB-1 lost lost', '1234567890 OB-1 revoke revoked', '1234567890 OB-2 delete gone']);
+  });
+});

@@ -68,6 +68,9 @@ export interface ServiceEvents {
   resynced?(outcome: ResyncOutcome): void;
 }
 
+/** Told when a token with an owner is taken out of use: disabled, revoked, reported lost or deleted. */
+export type TokenBlockedListener = (owner: string, serial: string, action: 'disable' | 'revoke' | 'lost' | 'delete') => Promise<void>;
+
 const MAX_ATTEMPTS = 16;
 const PASSWORD_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789';
 const PASSWORD_LENGTH = 12;
@@ -151,6 +154,22 @@ export class TokenService {
       recordFailure: (id, maxFail, audit) => store.recordReplacementFailure(id, maxFail, audit),
       missing: (id) => new CodedError('NV_UNKNOWN_SERIAL', `no temporary password ${id}`, 404),
     };
+  }
+
+  private readonly blockedListeners: TokenBlockedListener[] = [];
+
+  /**
+   * Listens for a token taken out of use by whatever route (the token API, the CLI, self-service):
+   * whoever keeps sessions of its owner elsewhere ends them. Told after the change is stored, and
+   * awaited; a listener that fails does not undo the change nor keep the others from hearing it.
+   */
+  onBlocked(listener: TokenBlockedListener): void {
+    this.blockedListeners.push(listener);
+  }
+
+  private async blocked(owner: string | null, serial: string, action: Parameters<TokenBlockedListener>[2]): Promise<void> {
+    if (owner === null) return;
+    await Promise.allSettled(this.blockedListeners.map((listener) => listener(owner, serial, action)));
   }
 
   /** Destroys the prepared keys this service holds (on shutdown). */
@@ -283,7 +302,9 @@ export class TokenService {
   }
 
   async disable(serial: string, actor: Actor): Promise<TokenView> {
-    return this.transition(serial, actor, 'disable', ['active', 'locked'], 'disabled');
+    const token = await this.transition(serial, actor, 'disable', ['active', 'locked'], 'disabled');
+    await this.blocked(token.owner, serial, 'disable');
+    return token;
   }
 
   async enable(serial: string, actor: Actor): Promise<TokenView> {
@@ -298,6 +319,7 @@ export class TokenService {
   async revoke(serial: string, actor: Actor): Promise<TokenView> {
     const token = await this.transition(serial, actor, 'revoke', ['active', 'disabled', 'locked', 'lost'], 'revoked');
     if (await this.store.getReplacement(replacementSerial(serial))) await this.revokeReplacement(replacementSerial(serial), actor);
+    await this.blocked(token.owner, serial, 'revoke');
     return token;
   }
 
@@ -308,6 +330,7 @@ export class TokenService {
   async reportLost(serial: string, options: { replacement: boolean; validDays?: number }, actor: Actor): Promise<{ token: TokenView; replacement?: Replacement }> {
     // Lost again: a replacement can be issued anew (the old one is superseded).
     const token = await this.transition(serial, actor, 'lost', ['active', 'disabled', 'locked', 'lost'], 'lost');
+    await this.blocked(token.owner, serial, 'lost');
     if (!options.replacement) return { token };
     const replacing = replacementSerial(serial);
     if (await this.store.getReplacement(replacing)) {
@@ -357,8 +380,10 @@ export class TokenService {
 
   async delete(serial: string, actor: Actor): Promise<void> {
     this.keys.forget(serial);
+    const owner = (await this.store.getToken(serial))?.owner ?? null;
     const deleted = await this.store.deleteToken(serial, this.auditEntry(actor, 'delete', serial, 'ok', {}));
     if (!deleted) throw unknownSerial(serial);
+    await this.blocked(owner, serial, 'delete');
   }
 
   // ---- the verdict on one code ----

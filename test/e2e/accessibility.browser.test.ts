@@ -27,6 +27,7 @@ describe.skipIf(!chromium.available)('WCAG 2.2 AA (axe-core) on every page', () 
     }
   }, 120_000);
   afterAll(async () => {
+    await site?.close();
     await rig?.close();
   });
 

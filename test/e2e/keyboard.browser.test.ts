@@ -2,15 +2,19 @@
  * Every flow with the keyboard alone, in real headless Chromium: Tab, Shift-Tab, Enter, Space and
  * typed text (page.keyboard only, never a click). A first login with a code card, a card login,
  * a token login (the token's button pressed from the keyboard on the lab page), blocking a card in
- * self-service and an administrator issuing an employee credential. After each step and each
+ * self-service, an administrator issuing an employee credential, and a site's login through the
+ * OpenID Connect provider (its two steps, consent, logout). After each step and each
  * error the test checks where the focus is (document.activeElement): the first field of a step,
  * the field an error is about (invalid, described by the error, which is announced), the notice
  * after a change; and every control reached with Tab shows a focus ring.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
+import { startLabSites } from '../../host/lab/sites/lab-sites.ts';
+import type { RunningSite, SiteKind } from '../../host/lab/sites/relying-party.ts';
 import { chromium, reportMissingChromium } from '../support/browser.ts';
-import { cprOfAge, freshPassword, startServiceRig, type ServiceRig } from '../support/service-rig.ts';
+import { tempDir } from '../support/processes.ts';
+import { cprOfAge, freshPassword, shownNumber, startServiceRig, stepOne as fillStepOne, submit, type ServiceRig } from '../support/service-rig.ts';
 import { readLetter } from '../support/web-client.ts';
 
 reportMissingChromium();
@@ -74,11 +78,15 @@ async function expectErrorOn(page: Page, id: string, why: string): Promise<void>
 
 describe.skipIf(!chromium.available)('every flow with the keyboard alone', () => {
   let rig: ServiceRig;
+  let sites: Record<SiteKind, RunningSite>;
 
   beforeAll(async () => {
     rig = await startServiceRig('keyboard');
+    const running = await startLabSites({ dir: tempDir('keyboard-sites'), port: 0, oidc: rig.server.oidc });
+    sites = Object.fromEntries(running.map((site) => [site.kind, site])) as Record<SiteKind, RunningSite>;
   }, 120_000);
   afterAll(async () => {
+    for (const site of Object.values(sites ?? {})) await site.close();
     await rig?.close();
   });
 
@@ -258,6 +266,63 @@ describe.skipIf(!chromium.available)('every flow with the keyboard alone', () =>
     const row = page.locator('#employees tr[data-person]').filter({ hasText: 'Erik Medarbejder' });
     expect(await row.getAttribute('data-state')).toBe('pending');
     expect(await row.locator('li[data-key-file]').getAttribute('data-state')).toBe('awaiting-activation');
+    await page.context().close();
+  }, 300_000);
+  it("the net bank's login through the provider, the tax office's consent and the logout: keyboard only, the focus on each step and error", async () => {
+    // Set-up (not under test): a card holder who has chosen their own credentials.
+    const { nemId, letterId } = await rig.orderPerson({ name: 'Olga Oidc', cpr: cprOfAge(40) });
+    const letter = await letterOf(letterId);
+    const setup = await newPage();
+    await fillStepOne(setup, nemId, letter.password);
+    await setup.fill('#key', letter.keys.get((await shownNumber(setup))!)!);
+    await submit(setup, '#key-submit');
+    const password = freshPassword('olga');
+    await setup.fill('#new-user-id', 'olga.oidc');
+    await setup.fill('#new-password', password);
+    await setup.fill('#new-password-again', password);
+    expect((await submit(setup, '#choose-submit')).path).toBe('/self-service');
+    await setup.context().close();
+
+    const bank = sites['net-bank'];
+    const tax = sites['tax-office'];
+    const page = await (await rig.browser.newContext()).newPage();
+    await page.goto(`${bank.url}/`);
+    await tabTo(page, '#site-login');
+    expect(await pressAndLoad(page, 'Enter')).toMatch(/^\/oidc\/interaction\/[^/]+$/);
+
+    // The provider's step 1: a wrong password, the focus back on the user-id with the error tied to it.
+    expect(await stepOne(page, 'olga.oidc', 'not-the-password-1')).toMatch(/^\/oidc\/interaction\/[^/]+\/login$/);
+    await expectErrorOn(page, 'user-id', 'a refused step 1 at the provider puts the focus on the user-id');
+    expect(await page.locator('#password').getAttribute('aria-invalid')).toBe('true');
+    expect(await stepOne(page, 'olga.oidc', password)).toMatch(/\/login\/key$/);
+
+    // Step 2: a wrong key, the focus back in the key field; then the key asked for, and back at the bank.
+    await expectFocusOn(page, 'key', "the provider's step 2 starts in the key field");
+    await page.keyboard.type('000000');
+    expect(await pressAndLoad(page, 'Enter')).toMatch(/\/login\/key$/);
+    await expectErrorOn(page, 'key', 'a wrong key at the provider puts the focus back in the key field');
+    expect(await typeCardKey(page, letter.keys)).toBe('/');
+    expect(new URL(page.url()).origin).toBe(bank.url);
+    expect(await page.textContent('#claim-name')).toBe('Olga Oidc');
+
+    // The tax office (not first-party): on the provider's session, the question has the focus; Tab to Allow, Enter.
+    await page.goto(`${tax.url}/`);
+    await tabTo(page, '#site-login');
+    expect(await pressAndLoad(page, 'Enter')).toMatch(/^\/oidc\/interaction\/[^/]+$/);
+    await expectFocusOn(page, 'consent-question', 'the consent question is read first');
+    await tabTo(page, '#consent-allow');
+    expect(await pressAndLoad(page, 'Enter')).toBe('/');
+    expect(new URL(page.url()).origin).toBe(tax.url);
+    expect(await page.textContent('#claim-name')).toBe('Olga Oidc');
+
+    // Logging out from the tax office: the provider's question has the focus; Tab to Log out, Enter.
+    await tabTo(page, '#site-logout');
+    expect(await pressAndLoad(page, 'Enter')).toMatch(/^\/oidc\/session\/end/);
+    await expectFocusOn(page, 'page-title', 'the logout question is read first');
+    await tabTo(page, '#logout-confirm');
+    expect(await pressAndLoad(page, 'Enter')).toBe('/');
+    expect(new URL(page.url()).origin).toBe(tax.url);
+    expect(await page.locator('#signed-out').count()).toBe(1);
     await page.context().close();
   }, 300_000);
 });

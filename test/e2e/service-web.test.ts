@@ -16,7 +16,9 @@ import { createKeyFile, signChallenge } from '../../host/service/web/assets/key-
 import { tempDir } from '../support/processes.ts';
 import { hostStorage, TEST_STORE, type HostStorage } from '../support/test-store.ts';
 import { referenceHotp } from '../support/oath-reference.ts';
+import { authorizationRequest, jwtClaims, loginOverHttp, redeemCode, type TestSite } from '../support/oidc-flow.ts';
 import { WebClient, attributeOf, cprOfAge, csrfOf, readLetter } from '../support/web-client.ts';
+import { ACR } from '../../host/service/oidc/claims.ts';
 
 const ADMIN_KEY = 'nv_admin_service-web-test-admin-key';
 const CLIENT_KEY = 'nv_client_service-web-test-client-key';
@@ -30,6 +32,17 @@ const logLines: string[] = [];
 const secrets = new Set<string>();
 const clients: WebClient[] = [];
 const apiAnswers: string[] = [];
+
+/**
+ * Authorization codes: they travel to the site in the provider's redirect (its Location, and the
+ * "Redirecting to" text of its body, which no browser shows), so they are looked for in the log,
+ * the audit rows and the store only.
+ */
+const codes = new Set<string>();
+function codeOf(code: string): string {
+  codes.add(code);
+  return code;
+}
 
 /** Registers a password the test types, and returns it. */
 function secretOf(text: string): string {
@@ -312,8 +325,8 @@ describe('the two-step login with a code card', () => {
     await other.open('/login');
     const foreign = await web.post('/login', { userId: nemId, password: welcome.password!, _csrf: /name="_csrf" value="([^"]+)"/.exec(other.lastPage)?.[1] ?? 'x' });
     expect(foreign.status).toBe(403);
-    const json = await web.postJson('/api/login', { userId: nemId, password: welcome.password! });
-    expect([json.status, JSON.parse(json.body).error.code]).toEqual([403, 'NV_CSRF']);
+    const json = await web.postJson('/login/key-file', { personId: nemId, signature: 'x' });
+    expect([json.status, JSON.parse(json.body).error.code], 'a JSON call is checked too').toEqual([403, 'NV_CSRF']);
     const person = await operator('GET', `/v1/people/${nemId}`);
     expect(person.json.person.failCount, 'a refused form is not a login attempt').toBe(0);
   });
@@ -385,38 +398,74 @@ describe('first login: choosing the user-id', () => {
   });
 });
 
-describe('the JSON API for relying parties', () => {
-  it('runs the same two steps, and the scope travels with the login', async () => {
+describe('no JSON login for other sites: /api/login is gone, sites use OpenID Connect', () => {
+  /** A site of the test's, registered at the provider (first-party: no consent asked), accepting every scope of person. */
+  async function testSite(name: string): Promise<TestSite> {
+    const redirectUri = `http://127.0.0.9/${name}/callback`;
+    const { site, clientSecret } = await server.oidc.sites.add({ name, redirectUris: [redirectUri], acceptedScopes: ['full', 'bank-only', 'view-only'], firstParty: true, allowInsecureLoopback: true }, { name: 'test' });
+    return { clientId: site.clientId, clientSecret: secretOf(clientSecret), redirectUri };
+  }
+
+  it('POST /api/login, /api/login/key and /api/logout answer 404 NV_NO_ROUTE, with a session and its CSRF token too, and try no password', async () => {
+    const { nemId, letter: welcome } = await orderPerson('Ane Apiløs', cprOfAge(33, '1012'));
+    const rp = client();
+    const session = JSON.parse((await rp.get('/api/session')).body) as { stage: string; csrfToken: string };
+    expect(session.stage, '/api/session (the pages\' own) stays').toBe('anonymous');
+    for (const [url, body] of [['/api/login', { userId: nemId, password: welcome.password }], ['/api/login/key', { key: '123456' }], ['/api/logout', {}]] as const) {
+      for (const headers of [{ 'x-csrf-token': session.csrfToken }, {}] as Record<string, string>[]) {
+        const answer = await rp.postJson(url, body, headers);
+        expect([url, answer.status, JSON.parse(answer.body).error.code]).toEqual([url, 404, 'NV_NO_ROUTE']);
+      }
+    }
+    expect((await operator('GET', `/v1/people/${nemId}`)).json.person.failCount).toBe(0);
+    expect((await server.tokens.audit({ serial: nemId, limit: 100 })).filter((entry) => entry.action.startsWith('login')), 'no login was tried').toEqual([]);
+  });
+
+  it('a site gets the same two steps through the provider, and the scope travels with the login (a view-only person)', async () => {
+    const site = await testSite('scope-site');
     const ordered = await operator('POST', '/v1/people', { name: 'Kim Kontokig', cpr: cprOfAge(14, '1010'), credential: 'card' });
     const welcome = await letter(ordered.json.letter);
     const nemId = ordered.json.person.nemIdNumber as string;
-    const rp = client();
-    const session = JSON.parse((await rp.get('/api/session')).body) as { stage: string; csrfToken: string };
-    expect(session.stage).toBe('anonymous');
-    const step1 = await rp.postJson('/api/login', { userId: nemId, password: welcome.password }, { 'x-csrf-token': session.csrfToken });
-    expect(step1.status, step1.body).toBe(200);
-    const asked = JSON.parse(step1.body) as { next: string; csrfToken: string; step: { method: string; number: string } };
-    expect(asked.step.method).toBe('card');
-    const key = welcome.keys.get(asked.step.number)!;
-    secrets.add(key);
-    const stale = await rp.postJson('/api/login/key', { key }, { 'x-csrf-token': session.csrfToken });
-    expect(stale.status, 'the token of the session before step 1 is worth nothing after it').toBe(403);
-    const step2 = await rp.postJson('/api/login/key', { key }, { 'x-csrf-token': asked.csrfToken });
-    expect(step2.status, step2.body).toBe(200);
-    expect(JSON.parse(step2.body).next).toBe('choose-credentials');
-    const ordered2 = await operator('POST', '/v1/people', { name: 'Lise Fuld', cpr: cprOfAge(30, '1011'), credential: 'card' });
-    const welcome2 = await letter(ordered2.json.letter);
     const web = client();
-    await logIn(web, ordered2.json.person.nemIdNumber, welcome2.password!, welcome2.keys);
-    await web.submit('/login/choose', { userId: 'lise.fuld', password: 'lise-Fuld-2026', passwordAgain: 'lise-Fuld-2026' });
-    secrets.add('lise-Fuld-2026');
+    await logIn(web, nemId, welcome.password!, welcome.keys);
+    const password = secretOf('kim-Kontokig-2026');
+    await web.submit('/login/choose', { userId: 'kim.kontokig', password, passwordAgain: password });
     await web.submit('/logout', {});
-    const fresh = JSON.parse((await web.get('/api/session')).body) as { csrfToken: string };
-    const again = JSON.parse((await web.postJson('/api/login', { userId: 'lise.fuld', password: 'lise-Fuld-2026' }, { 'x-csrf-token': fresh.csrfToken })).body);
-    const done = await web.postJson('/api/login/key', { key: welcome2.keys.get(again.step.number) }, { 'x-csrf-token': again.csrfToken });
-    expect(JSON.parse(done.body)).toMatchObject({ next: 'done', principal: { nemIdNumber: ordered2.json.person.nemIdNumber, userId: 'lise.fuld', scope: 'full', method: 'card', organisation: null } });
-    const viewOnly = await operator('GET', `/v1/people/${nemId}`);
-    expect(viewOnly.json.person.scope).toBe('view-only');
+
+    const issuer = server.oidc.issuer()!;
+    const request = authorizationRequest(issuer, site);
+    const back = await loginOverHttp(client(), request, site, { userId: 'kim.kontokig', password, answer: (page) => ({ key: secretOf(welcome.keys.get(attributeOf(page, 'key-number', 'data-number')!)!) }) });
+    expect(back).toMatchObject({ state: request.state, error: null });
+    const tokens = await redeemCode(issuer, site, codeOf(back.code!), request.verifier);
+    expect(tokens.status, JSON.stringify(tokens.json)).toBe(200);
+    expect(jwtClaims(tokens.json.id_token!)).toMatchObject({ name: 'Kim Kontokig', nemid_scope: 'view-only', amr: ['pwd', 'otp'], nonce: request.nonce });
+  });
+
+  it("a lost token's temporary password logs its holder in at a site: pwd alone, the NSIS level Low", async () => {
+    const site = await testSite('lost-token-site');
+    const { nemId, seed, welcome } = await tokenHolder('Mads Api', cprOfAge(48, '2011'), 'TABT-2');
+    const web = client();
+    await web.open('/login');
+    await web.submit('/login', { userId: nemId, password: welcome.password! });
+    await web.submit('/login/key', { code: referenceHotp(seed, 0) });
+    const password = secretOf('mads-Api-2026');
+    await web.submit('/login/choose', { userId: 'mads.api', password, passwordAgain: password });
+    await web.submit('/logout', {});
+    const replacement = await reportLost('TABT-2');
+
+    const issuer = server.oidc.issuer()!;
+    const request = authorizationRequest(issuer, site);
+    const back = await loginOverHttp(client(), request, site, {
+      userId: 'mads.api',
+      password,
+      answer: (page) => {
+        expect(page, 'step 2 asks for the temporary password').toContain('id="temporary-password"');
+        return { code: replacement.password };
+      },
+    });
+    const tokens = await redeemCode(issuer, site, codeOf(back.code!), request.verifier);
+    expect(tokens.status, JSON.stringify(tokens.json)).toBe(200);
+    expect(jwtClaims(tokens.json.id_token!)).toMatchObject({ name: 'Mads Api', nemid_scope: 'full', amr: ['pwd'], acr: ACR.low });
   });
 });
 
@@ -484,17 +533,6 @@ describe('a lost code token: its temporary password at step 2', () => {
     expect(done.body).toContain('id="scope"');
     expect(done.body).toContain('lone.tabt');
     expect(await failCount(), 'a right answer starts the count over').toBe(0);
-  });
-
-  it('the JSON API asks for the temporary password and takes it', async () => {
-    const { nemId, welcome } = await tokenHolder('Mads Api', cprOfAge(48, '2011'), 'TABT-2');
-    const replacement = await reportLost('TABT-2');
-    const rp = client();
-    const session = JSON.parse((await rp.get('/api/session')).body) as { csrfToken: string };
-    const step1 = JSON.parse((await rp.postJson('/api/login', { userId: nemId, password: welcome.password }, { 'x-csrf-token': session.csrfToken })).body);
-    expect(step1.step).toEqual({ method: 'temporary-password', tokenSerial: 'LOST-TABT-2', lostToken: 'TABT-2', validUntil: replacement.validUntil });
-    const step2 = await rp.postJson('/api/login/key', { key: replacement.password }, { 'x-csrf-token': step1.csrfToken });
-    expect([step2.status, JSON.parse(step2.body).next]).toEqual([200, 'choose-credentials']);
   });
 
   it('re-issuing a person ends the temporary password of their lost token with the rest of their credentials', async () => {
@@ -938,9 +976,11 @@ describe('rate limits', () => {
         if (web.lastPage.includes('name="_csrf"')) csrf = csrfOf(web.lastPage);
       }
       expect(statuses).toEqual([401, 401, 401, 429, 429]);
-      const json = await web.postJson('/api/login', { userId: 'x', password: 'y' }, { 'x-csrf-token': 'z' });
+      const json = await web.postJson('/login/key-file', { personId: 'x', signature: 'y' }, { 'x-csrf-token': 'z' });
       expect([json.status, JSON.parse(json.body).error.code], 'one allowance for all the login routes of an address').toEqual([429, 'NV_RATE_LIMITED']);
       expect(json.headers.get('retry-after')).toMatch(/^\d+$/);
+      const provider = await web.post('/oidc/interaction/some-login/login', { userId: 'x', password: 'y', _csrf: 'z' });
+      expect(provider.status, "the provider's login shares it").toBe(429);
     } finally {
       await limited.close();
     }
@@ -957,8 +997,12 @@ describe('secrets', () => {
     expect(haystacks.log.length).toBeGreaterThan(1000);
     // A card key is 6 digits: it counts when it stands alone, not inside a longer number (a timestamp, a NemID number).
     const found = (text: string, secret: string) => (/^\d+$/.test(secret) ? new RegExp(`(?<!\\d)${secret}(?!\\d)`).test(text) : text.includes(secret));
+    expect(codes.size).toBeGreaterThan(1);
+    for (const code of codes) {
+      for (const where of ['log', 'audit', 'store'] as const) expect(haystacks[where].includes(code), `${where} contains an authorization code`).toBe(false);
+    }
     for (const secret of secrets) {
-      for (const [where, text] of Object.entries(haystacks)) expect(found(text, secret), `${where} contains a secret`).toBe(false);
+      for (const [where, text] of Object.entries(haystacks)) expect(found(text, secret), `${where} contains a secret: ${text.slice(Math.max(0, text.indexOf(secret) - 120), text.indexOf(secret)).replace(/\s+/g, ' ')}…`).toBe(false);
     }
   });
 });

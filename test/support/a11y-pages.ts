@@ -15,11 +15,14 @@
  * and must end with the page loaded; the test then runs axe over it and every frame in it.
  */
 import type { Frame, Page } from 'playwright-core';
+import { startLabSites } from '../../host/lab/sites/lab-sites.ts';
+import type { RunningSite, SiteKind } from '../../host/lab/sites/relying-party.ts';
 import { CARD_SECRET_BYTES, cardPairs } from '../../host/service/code-card.ts';
 import { cardHtml } from '../../host/service/outbox/card-render.ts';
 import { newCardLetter } from '../../host/service/outbox/letters.ts';
 import { referenceHotp } from './oath-reference.ts';
 import { cprOfAge, freshPassword, shownNumber, stepOne, submit, type ServiceRig } from './service-rig.ts';
+import { tempDir } from './processes.ts';
 import { readLetter } from './web-client.ts';
 
 /** Someone who logs in with a code card: NemID number, the password they type now, their card's keys. */
@@ -54,13 +57,19 @@ export interface A11ySite {
     readonly lostToken: TokenHolder;
     /** An organisation's NemID administrator, own credentials chosen; lands on /admin. */
     readonly admin: CardHolder;
+    /** A 14-year-old (view-only, kontokig) with a code card, own credentials chosen. */
+    readonly viewOnly: CardHolder;
   };
+  /** The lab's three sites, relying parties of the rig's provider (the tax office and the portal are not first-party). */
+  readonly sites: Readonly<Record<SiteKind, RunningSite>>;
   /** Every letter id in the outbox with its kind, one or more of each kind. */
   readonly letters: readonly { readonly id: string; readonly kind: string }[];
   /** Step 1 and, with a card, step 2: ends signed in (or at the first login's choice). */
   signIn(page: Page | Frame, person: CardHolder): Promise<void>;
   /** Types the key for the number the card step shows. */
   typeCardKey(page: Page | Frame, person: CardHolder): Promise<void>;
+  /** Stops the sites. */
+  close(): Promise<void>;
 }
 
 export interface A11yPage {
@@ -97,6 +106,200 @@ function letterPage(kind: string): A11yPage {
     },
   };
 }
+
+/** The provider's login, reached as a person sent by `at` is: the site's /login, redirected to the provider's interaction. */
+async function sentBy(page: Page, at: RunningSite): Promise<void> {
+  await page.goto(`${at.url}/login`);
+  if (!/^\/oidc\/interaction\/[^/]+$/.test(new URL(page.url()).pathname)) throw new Error(`${at.title} did not send the person to the provider's login (${page.url()})`);
+}
+
+/** The two steps at the provider for `at` (card key), allowing the site when consent is asked; ends on the site's page. */
+async function signInAt(page: Page, site: A11ySite, at: RunningSite, person: CardHolder): Promise<void> {
+  await sentBy(page, at);
+  await stepOne(page, person.userId, person.password);
+  await site.typeCardKey(page, person);
+  if (new URL(page.url()).origin !== at.url) {
+    if ((await page.locator('#consent-allow').count()) === 0) throw new Error(`${at.title}: neither the site nor consent after the login (${page.url()})`);
+    await Promise.all([page.waitForURL((url) => url.origin === at.url), page.click('#consent-allow')]);
+  }
+  await page.locator('#signed-in').waitFor();
+}
+
+/** The provider's own pages (login interaction, consent, errors, logout) and the lab's three sites. */
+const OIDC_PAGES: A11yPage[] = [
+  // ---- signed out ----
+  { name: 'OpenID Connect: login step 1 (sent by the net bank)', signedIn: false, open: (page, site) => sentBy(page, site.sites['net-bank']) },
+  {
+    name: 'OpenID Connect: login step 1, wrong password',
+    signedIn: false,
+    open: async (page, site) => {
+      await sentBy(page, site.sites['net-bank']);
+      await stepOne(page, site.people.card.userId, 'not-the-password-1');
+    },
+  },
+  {
+    name: 'OpenID Connect: login with key file',
+    signedIn: false,
+    open: async (page, site) => {
+      await sentBy(page, site.sites['debt-portal']);
+      await submit(page, '#tab-key-file');
+    },
+  },
+  {
+    name: 'OpenID Connect: error, an unknown site (client_id)',
+    signedIn: false,
+    open: async (page, site) => {
+      const query = new URLSearchParams({ client_id: 'no-such-site', response_type: 'code', scope: 'openid', redirect_uri: `${site.sites['net-bank'].url}/callback` });
+      await page.goto(`${site.rig.server.oidc.issuer()}/auth?${query}`);
+      await page.locator('#error').waitFor();
+    },
+  },
+  {
+    name: 'OpenID Connect: error, a redirect URI not registered',
+    signedIn: false,
+    open: async (page, site) => {
+      const bank = site.sites['net-bank'];
+      const query = new URLSearchParams({ client_id: bank.clientId, response_type: 'code', scope: 'openid', redirect_uri: `${bank.url}/elsewhere`, code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' });
+      await page.goto(`${site.rig.server.oidc.issuer()}/auth?${query}`);
+      await page.locator('#error').waitFor();
+    },
+  },
+  {
+    name: 'OpenID Connect: error, a login that expired (no such interaction)',
+    signedIn: false,
+    open: async (page, site) => {
+      await page.goto(`${site.rig.server.oidc.issuer()}/interaction/no-such-login`);
+      await page.locator('#error').waitFor();
+    },
+  },
+  {
+    // Nobody logged in: the provider posts its own form at once (no question) and says so.
+    name: 'OpenID Connect: logged out',
+    signedIn: false,
+    open: async (page, site) => {
+      await page.goto(`${site.rig.server.oidc.issuer()}/session/end`);
+      await page.waitForURL((url) => url.pathname.endsWith('/session/end/success'));
+      await page.locator('#logged-out').waitFor();
+    },
+  },
+  ...(['net-bank', 'tax-office', 'debt-portal'] as const).map(
+    (kind): A11yPage => ({
+      name: `site: ${kind}, signed out`,
+      signedIn: false,
+      open: async (page, site) => {
+        await page.goto(`${site.sites[kind].url}/`);
+        await page.locator('#signed-out').waitFor();
+      },
+    }),
+  ),
+
+  // ---- signed in at the provider, or halfway through its login ----
+  {
+    name: 'OpenID Connect: login step 2, code card',
+    signedIn: true,
+    open: async (page, site) => {
+      await sentBy(page, site.sites['net-bank']);
+      await stepOne(page, site.people.card.userId, site.people.card.password);
+      await page.locator('#key').waitFor();
+    },
+  },
+  {
+    name: 'OpenID Connect: login step 2, code card, wrong key',
+    signedIn: true,
+    open: async (page, site) => {
+      await sentBy(page, site.sites['net-bank']);
+      await stepOne(page, site.people.card.userId, site.people.card.password);
+      await page.fill('#key', '000000');
+      await submit(page, '#key-submit');
+      await page.locator('#error').waitFor();
+    },
+  },
+  {
+    name: 'OpenID Connect: login step 2, code token, wrong code',
+    signedIn: true,
+    open: async (page, site) => {
+      await sentBy(page, site.sites['tax-office']);
+      await stepOne(page, site.people.token.userId, site.people.token.password);
+      await page.fill('#code', '000000');
+      await submit(page, '#key-submit');
+      await page.locator('#error').waitFor();
+    },
+  },
+  {
+    name: "OpenID Connect: login step 2, a lost token's temporary password",
+    signedIn: true,
+    open: async (page, site) => {
+      await sentBy(page, site.sites['net-bank']);
+      await stepOne(page, site.people.lostToken.userId, site.people.lostToken.password);
+      await page.locator('#temporary-password').waitFor();
+    },
+  },
+  {
+    name: 'OpenID Connect: a first login must choose its user-id at the service first',
+    signedIn: true,
+    open: async (page, site) => {
+      await sentBy(page, site.sites['net-bank']);
+      await stepOne(page, site.people.firstLogin.userId, site.people.firstLogin.password);
+      await site.typeCardKey(page, site.people.firstLogin);
+      await page.locator('#error').waitFor();
+    },
+  },
+  {
+    name: 'OpenID Connect: consent (the tax office, not first-party)',
+    signedIn: true,
+    open: async (page, site) => {
+      // Anna never answers the tax office's question, so it is asked each time.
+      await sentBy(page, site.sites['tax-office']);
+      await stepOne(page, site.people.card.userId, site.people.card.password);
+      await site.typeCardKey(page, site.people.card);
+      await page.locator('#consent-allow').waitFor();
+    },
+  },
+  {
+    name: 'OpenID Connect: log out (the confirmation, from the net bank)',
+    signedIn: true,
+    open: async (page, site) => {
+      const bank = site.sites['net-bank'];
+      await signInAt(page, site, bank, site.people.card);
+      await Promise.all([page.waitForURL((url) => url.pathname.startsWith('/oidc/')), page.click('#site-logout')]);
+      await page.locator('#logout-confirm').waitFor();
+    },
+  },
+  {
+    name: 'site: net-bank, signed in (claims)',
+    signedIn: true,
+    open: (page, site) => signInAt(page, site, site.sites['net-bank'], site.people.card),
+  },
+  {
+    name: 'site: net-bank, signed in view-only (kontokig)',
+    signedIn: true,
+    open: (page, site) => signInAt(page, site, site.sites['net-bank'], site.people.viewOnly),
+  },
+  {
+    name: 'site: tax-office, signed in (claims)',
+    signedIn: true,
+    open: (page, site) => signInAt(page, site, site.sites['tax-office'], site.people.admin),
+  },
+  {
+    name: 'site: tax-office, a view-only person refused (access_denied)',
+    signedIn: true,
+    open: async (page, site) => {
+      const tax = site.sites['tax-office'];
+      await sentBy(page, tax);
+      await stepOne(page, site.people.viewOnly.userId, site.people.viewOnly.password);
+      await site.typeCardKey(page, site.people.viewOnly);
+      await page.locator('#refused').waitFor();
+    },
+  },
+  {
+    name: "site: debt-portal, signed in with an employee signature (organisation's CVR and role)",
+    signedIn: true,
+    open: async (page, site) => {
+      await signInAt(page, site, site.sites['debt-portal'], site.people.admin);
+      await page.locator('#claim-cvr').waitFor();
+    },
+  },
+];
 
 export const A11Y_PAGES: A11yPage[] = [
   // ---- signed out ----
@@ -305,6 +508,7 @@ export const A11Y_PAGES: A11yPage[] = [
       await page.locator('#outbox li').first().waitFor();
     },
   },
+  ...OIDC_PAGES,
 ];
 
 async function letterOf(rig: ServiceRig, id: string): Promise<{ password: string | undefined; keys: Map<string, string> }> {
@@ -345,8 +549,8 @@ export async function prepareSite(rig: ServiceRig, browserPage: Page): Promise<A
   };
   const logOut = (page: Page) => submit(page, '#logout-submit');
 
-  const cardHolder = async (name: string): Promise<CardHolder> => {
-    const { nemId, letterId } = await rig.orderPerson({ name, cpr: cprOfAge(40) });
+  const cardHolder = async (name: string, age = 40): Promise<CardHolder> => {
+    const { nemId, letterId } = await rig.orderPerson({ name, cpr: cprOfAge(age) });
     const letter = await letterOf(rig, letterId);
     return { nemId, userId: nemId, password: letter.password!, keys: letter.keys };
   };
@@ -368,6 +572,12 @@ export async function prepareSite(rig: ServiceRig, browserPage: Page): Promise<A
   await service.people.sendSuccessorCard(await service.people.get(anna.nemId), SUPPORT);
 
   const firstLogin = await cardHolder('Bo Førstegang');
+
+  // A 14-year-old: view-only (kontokig), own credentials chosen.
+  const kim = await cardHolder('Kim Kontokig', 14);
+  await signIn(browserPage, kim);
+  const viewOnly: CardHolder = { ...kim, userId: 'kim.kontokig', password: await choose(browserPage, 'kim.kontokig') };
+  await logOut(browserPage);
 
   const tove = await tokenHolder('Tove Token', 'A11Y-TOKEN-1');
   await stepOne(browserPage, tove.userId, tove.password);
@@ -401,5 +611,12 @@ export async function prepareSite(rig: ServiceRig, browserPage: Page): Promise<A
   await service.outbox.post({ ...newCardLetter({ recipient: 'Rita Genudstedt', card: reissuedCard, reason: 'reissue' }), personId: anna.nemId });
 
   const letters = (await service.outbox.list()).map(({ id, kind }) => ({ id, kind }));
-  return { rig, url, people: { card, firstLogin, token, lostToken, admin }, letters, signIn, typeCardKey };
+
+  // The lab's three sites, as `npm start` runs them beside the lab (each on its own loopback address, any port).
+  const running = await startLabSites({ dir: tempDir('a11y-sites'), port: 0, oidc: rig.server.oidc });
+  const sites = Object.fromEntries(running.map((at) => [at.kind, at])) as Record<SiteKind, RunningSite>;
+  const close = async () => {
+    for (const at of running) await at.close();
+  };
+  return { rig, url, people: { card, firstLogin, token, lostToken, admin, viewOnly }, sites, letters, signIn, typeCardKey, close };
 }

@@ -24,6 +24,11 @@ export interface SiteOptions {
   readonly issuer: string;
   /** Registers the site at the provider once its address is known (or gives the registration it has). */
   register(urls: SiteUrls): Promise<{ clientId: string; clientSecret: string }>;
+  /**
+   * What the site's own requests to the provider (discovery, token endpoint, JWKS) go through;
+   * `fetch` when absent. A test puts a man in the middle here (a tampered ID token).
+   */
+  readonly providerFetch?: (url: string, init: RequestInit) => Promise<Response>;
 }
 
 /** The site's addresses the provider is told of. */
@@ -56,6 +61,8 @@ export interface RunningSite {
 }
 
 const COOKIE = 'lab_site';
+/** A focus ring a keyboard user sees on every control (WCAG 2.4.7, 2.4.13), larger targets (2.5.8). */
+const SITE_STYLE = ':focus-visible{outline:3px solid #1d4f91;outline-offset:2px}a,button{display:inline-block;min-height:24px;min-width:24px;padding:2px 4px}';
 
 export function siteRedirectUri(host: string, port: number): string {
   return `http://${host}:${port}/callback`;
@@ -73,10 +80,16 @@ export async function startSite(options: SiteOptions): Promise<RunningSite> {
   const idTokens: string[] = [];
   let config: client.Configuration | undefined;
   let credentials: { clientId: string; clientSecret: string } | undefined;
-  const configuration = async () =>
-    (config ??= await client.discovery(new URL(options.issuer), credentials!.clientId, undefined, client.ClientSecretBasic(credentials!.clientSecret), {
+  const configuration = async () => {
+    if (config) return config;
+    const made = await client.discovery(new URL(options.issuer), credentials!.clientId, undefined, client.ClientSecretBasic(credentials!.clientSecret), {
       execute: [client.allowInsecureRequests],
-    }));
+      ...(options.providerFetch ? { [client.customFetch]: options.providerFetch } : {}),
+    });
+    if (options.providerFetch) made[client.customFetch] = options.providerFetch;
+    return (config = made);
+  };
+  const providerFetch = options.providerFetch ?? ((url: string, init: RequestInit) => fetch(url, init));
 
   const server = http.createServer((request, response) => {
     handle(request, response).catch((error: unknown) => {
@@ -100,7 +113,7 @@ export async function startSite(options: SiteOptions): Promise<RunningSite> {
 
   const page = (response: http.ServerResponse, status: number, body: string, cookie?: string) => {
     response.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', ...(cookie ? { 'set-cookie': cookie } : {}) });
-    response.end(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(options.title)}</title></head><body><h1 id="site-title">${escapeHtml(options.title)}</h1>${body}</body></html>`);
+    response.end(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(options.title)}</title><style>${SITE_STYLE}</style></head><body><h1 id="site-title">${escapeHtml(options.title)}</h1>${body}</body></html>`);
   };
 
   async function handle(request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
@@ -137,6 +150,9 @@ export async function startSite(options: SiteOptions): Promise<RunningSite> {
       const cfg = await configuration();
       try {
         const tokens = await client.authorizationCodeGrant(cfg, url, { pkceCodeVerifier: visit.verifier, expectedState: visit.state, expectedNonce: visit.nonce, idTokenExpected: true });
+        // openid-client checks the ID token's claims (iss, aud, exp, nonce) and leaves its signature to
+        // TLS, which the lab's plain HTTP does not give: the site checks it against the provider's JWKS.
+        if (!tokens.id_token || !(await signedByProvider(cfg, tokens.id_token, providerFetch))) throw new Error('the ID token is not signed by the login service');
         visit.claims = { ...tokens.claims() };
         visit.idToken = tokens.id_token;
         if (tokens.id_token) idTokens.push(tokens.id_token);
@@ -164,7 +180,7 @@ export async function startSite(options: SiteOptions): Promise<RunningSite> {
     if (url.pathname === '/backchannel-logout' && request.method === 'POST') {
       const body = await readBody(request);
       const token = new URLSearchParams(body).get('logout_token');
-      const claims = token ? await verifiedLogoutToken(await configuration(), token, credentials!.clientId) : undefined;
+      const claims = token ? await verifiedLogoutToken(await configuration(), token, credentials!.clientId, providerFetch) : undefined;
       if (!claims) {
         response.writeHead(400).end();
         return;
@@ -239,18 +255,24 @@ function readBody(request: http.IncomingMessage): Promise<string> {
   });
 }
 
-/** A back-channel logout token, checked: RS256 by a key of the provider's JWKS, this site as audience, the provider as issuer, the logout event. */
-async function verifiedLogoutToken(config: client.Configuration, token: string, clientId: string): Promise<Record<string, unknown> | undefined> {
+/** The claims of `token` if it is RS256-signed by a key of the provider's JWKS (fetched afresh: a rotated key is found at once), else undefined. */
+async function signedByProvider(config: client.Configuration, token: string, fetchFrom: NonNullable<SiteOptions['providerFetch']>): Promise<Record<string, unknown> | undefined> {
   const [head, payload, signature] = token.split('.');
   if (!head || !payload || !signature) return undefined;
   const header = JSON.parse(Buffer.from(head, 'base64url').toString('utf8')) as { alg?: string; kid?: string };
   if (header.alg !== 'RS256') return undefined;
-  const metadata = config.serverMetadata();
-  const jwks = (await (await fetch(metadata.jwks_uri!)).json()) as { keys: (JsonWebKey & { kid?: string })[] };
+  const jwks = (await (await fetchFrom(config.serverMetadata().jwks_uri!, {})).json()) as { keys: (JsonWebKey & { kid?: string })[] };
   const jwk = jwks.keys.find((key) => key.kid === header.kid);
   if (!jwk) return undefined;
   if (!verify('RSA-SHA256', Buffer.from(`${head}.${payload}`), createPublicKey({ key: jwk, format: 'jwk' }), Buffer.from(signature, 'base64url'))) return undefined;
-  const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Record<string, unknown>;
+  return JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Record<string, unknown>;
+}
+
+/** A back-channel logout token, checked: RS256 by a key of the provider's JWKS, this site as audience, the provider as issuer, the logout event. */
+async function verifiedLogoutToken(config: client.Configuration, token: string, clientId: string, fetchFrom: NonNullable<SiteOptions['providerFetch']>): Promise<Record<string, unknown> | undefined> {
+  const claims = await signedByProvider(config, token, fetchFrom);
+  if (!claims) return undefined;
+  const metadata = config.serverMetadata();
   const audience = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
   const events = claims.events as Record<string, unknown> | undefined;
   if (claims.iss !== metadata.issuer || !audience.includes(clientId) || !events?.['http://schemas.openid.net/event/backchannel-logout']) return undefined;

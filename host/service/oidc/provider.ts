@@ -25,7 +25,7 @@ export interface ProviderOptions {
 }
 
 const page = (title: string, body: string) =>
-  `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title><link rel="stylesheet" href="/assets/service.css"></head><body><main class="narrow"><h1>${escapeHtml(title)}</h1>${body}</main></body></html>`;
+  `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title><link rel="stylesheet" href="/assets/service.css"></head><body><main class="narrow"><h1 id="page-title" tabindex="-1" autofocus>${escapeHtml(title)}</h1>${body}</main></body></html>`;
 
 export function createProvider(options: ProviderOptions): Provider {
   const { store, service, keys } = options;

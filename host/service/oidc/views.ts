@@ -30,7 +30,7 @@ export function consentPage(view: ConsentView): string {
   return layout({
     title: 'Allow the site',
     pageClass: 'narrow',
-    body: html`<h1>Log in to <span id="consent-site">${view.siteName}</span>?</h1>
+    body: html`<h1 id="consent-question" tabindex="-1" autofocus>Log in to <span id="consent-site">${view.siteName}</span>?</h1>
 <p>The site will learn:</p>
 <ul id="consent-sharing">${view.sharing.map((line) => html`<li>${line}</li>`)}</ul>
 ${postForm({ csrf: view.csrf, action: `${view.flow}/consent`, id: 'consent-form', body: html`${button('allow', 'consent-allow', 'Allow', true)} ${button('deny', 'consent-deny', 'Do not allow', false)}` })}`,
@@ -38,5 +38,5 @@ ${postForm({ csrf: view.csrf, action: `${view.flow}/consent`, id: 'consent-form'
 }
 
 export function stoppedPage(title: string, message: string): string {
-  return layout({ title, pageClass: 'narrow', body: html`<h1>${title}</h1><p class="error" role="alert" id="error">${message}</p>` });
+  return layout({ title, pageClass: 'narrow', body: html`<h1>${title}</h1><p class="error" role="alert" id="error" tabindex="-1" autofocus>${message}</p>` });
 }

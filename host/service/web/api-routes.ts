@@ -1,14 +1,12 @@
 /**
- * The service as JSON. For relying parties (a bank's own front end): /api/session, /api/login,
- * /api/login/key, /api/logout — the same two steps, sessions, CSRF and lockout as the pages. For
- * the operator (support, with the admin API key): ordering people and organisations, extra cards,
+ * The service as JSON. /api/session: the browser session's stage and CSRF token (no JSON login:
+ * other sites use OpenID Connect, never a person's password; /api/login is gone). For the operator (support, with the admin API key): ordering people and organisations, extra cards,
  * block, unblock, unlock, re-issue — under /v1 like the token API. What each route takes and
  * answers is host/api's (login.ts, people.ts): requests are validated and answers written by those
  * schemas.
  */
-import type { FastifyInstance, FastifyReply } from 'fastify';
-import { CodedError } from '../../../protocol/coded-error.ts';
-import { loginRoutes, type KeyStep, type KeyStepAnswer, type LogoutAnswer, type PasswordStep, type PasswordStepAnswer, type SessionAnswer } from '../../api/login.ts';
+import type { FastifyInstance } from 'fastify';
+import { loginRoutes, type SessionAnswer } from '../../api/login.ts';
 import {
   PERSON_ACTIONS,
   peopleRoutes,
@@ -25,8 +23,7 @@ import {
 import { ADMIN_ONLY, keyActor } from '../../server/http/access.ts';
 import type { Issued } from '../people.ts';
 import type { OrganisationRecord, PersonRecord } from '../store/types.ts';
-import type { LoginLimit } from './login-throttle.ts';
-import { actorOf, at, checkedSession, sendJsonError, signInAfterKey, type WebContext } from './context.ts';
+import { at, type WebContext } from './context.ts';
 
 /** A person as the operator API shows them: never a hash or digest. */
 export function viewPerson(person: PersonRecord): PersonView {
@@ -54,7 +51,7 @@ function viewIssued(issued: Issued): IssuedAnswer {
   return { person: viewPerson(issued.person), letter: issued.letterId, ...(issued.cardLetterId ? { cardLetter: issued.cardLetterId } : {}) };
 }
 
-export function registerApiRoutes(app: FastifyInstance, context: WebContext, loginLimit: LoginLimit): void {
+export function registerApiRoutes(app: FastifyInstance, context: WebContext): void {
   const { service, sessions } = context;
 
   app.get('/api/session', { schema: loginRoutes.session }, async (request, reply): Promise<SessionAnswer> => {
@@ -63,43 +60,6 @@ export function registerApiRoutes(app: FastifyInstance, context: WebContext, log
     const signed = at(session, 'authenticated');
     const principal = signed ? await service.login.principal(await service.login.current(signed.personId)) : null;
     return { stage: session.stage, csrfToken: session.csrfToken, principal };
-  });
-
-  app.post<{ Body: PasswordStep }>('/api/login', { ...loginLimit, schema: loginRoutes.password }, async (request, reply): Promise<PasswordStepAnswer | FastifyReply> => {
-    try {
-      const session = checkedSession(context, request);
-      const { userId, password } = request.body;
-      const person = await service.login.password(userId, password, actorOf(request));
-      const step = await service.login.secondStep(person, null);
-      const next = await sessions.start(reply, 'second-step', person.id, session, step.method === 'card' ? { cardSerial: step.cardSerial } : {});
-      return { next: 'second-step', csrfToken: next.csrfToken, step };
-    } catch (error) {
-      return sendJsonError(reply, error);
-    }
-  });
-
-  app.post<{ Body: KeyStep }>('/api/login/key', { ...loginLimit, schema: loginRoutes.key }, async (request, reply): Promise<KeyStepAnswer | FastifyReply> => {
-    try {
-      const session = at(checkedSession(context, request), 'second-step');
-      if (!session) throw new CodedError('NV_NO_LOGIN', 'log in with user-id and password first', 409);
-      const { key } = request.body;
-      const step = await service.login.askedStep(session.personId, session.cardSerial);
-      const result = await service.login.key(session.personId, step, key, actorOf(request, session));
-      await signInAfterKey(context, reply, session, result);
-      if (result.next === 'choose-credentials') return { next: 'choose-credentials', message: 'first login: choose a user-id and password at /login/choose' };
-      return { next: 'done', principal: await service.login.principal(result.person, step.method) };
-    } catch (error) {
-      return sendJsonError(reply, error);
-    }
-  });
-
-  app.post('/api/logout', { schema: loginRoutes.logout }, async (request, reply): Promise<LogoutAnswer | FastifyReply> => {
-    try {
-      await sessions.end(reply, checkedSession(context, request));
-      return { next: 'signed-out' };
-    } catch (error) {
-      return sendJsonError(reply, error);
-    }
   });
 
   // ---- the operator (the admin API key, checked as on the token routes: before the body is validated) ----

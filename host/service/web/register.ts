@@ -83,7 +83,7 @@ export async function registerService(app: FastifyInstance, service: NemIdServic
 
     registerLoginRoutes(scope, context, loginLimit);
     registerAccountRoutes(scope, context);
-    registerApiRoutes(scope, context, loginLimit);
+    registerApiRoutes(scope, context);
   });
   return { csrf, loginLimit };
 }
