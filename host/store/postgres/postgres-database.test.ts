@@ -108,6 +108,23 @@ describe.skipIf(!postgres.available)('the PostgreSQL database object', () => {
     expect([one?.serial, two?.serial, none, again?.counter]).toEqual(['B-1', 'B-2', undefined, winner]);
   });
 
+  it("a lost token's replacement takes the same batched compare-and-set, beside a token's and another write in one turn", async () => {
+    const node = await open(await freshDatabase());
+    const store = await PostgresTokenStore.open(node);
+    await store.insertToken(token('L-1'), audit('enroll', 'L-1'));
+    const replacement = await store.insertReplacement({ id: 'LOST-L-1', replaces: 'L-1', owner: null, sealedPassword: new Uint8Array([9]), validUntil: Date.now() + 60_000 }, audit('lost', 'LOST-L-1'));
+    const outcomes = await Promise.all([
+      store.updateReplacement('LOST-L-1', replacement.version, { failCount: 0, lastUsedAt: 1234 }, audit('verify', 'LOST-L-1')),
+      store.updateReplacement('LOST-L-1', replacement.version - 1, { state: 'revoked' }, audit('revoke', 'LOST-L-1')),
+      store.updateToken('L-1', 1, { state: 'lost' }, audit('lost', 'L-1')),
+      store.appendAudit(audit('note', 'L-1')),
+    ]);
+    expect(outcomes.slice(0, 3)).toEqual([true, false, true]);
+    expect(await store.getReplacement('LOST-L-1')).toMatchObject({ state: 'active', lastUsedAt: 1234, version: replacement.version + 1 });
+    expect(await store.getToken('L-1')).toMatchObject({ state: 'lost', version: 2 });
+    expect((await store.listAudit({})).map((entry) => entry.action).sort()).toEqual(['enroll', 'lost', 'lost', 'note', 'verify']);
+  });
+
   it('group commit: the writes of one turn share one transaction; each settles once it is committed', async () => {
     const node = await open(await freshDatabase());
     const txids = await Promise.all(Array.from({ length: 20 }, () => node.write(async (client) => (await client.query<{ txid: string }>('SELECT txid_current()::text AS txid')).rows[0]!.txid)));
