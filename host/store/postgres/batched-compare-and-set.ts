@@ -31,9 +31,10 @@ const statements = new Map<string, { readonly name: string; readonly text: strin
 
 /** The statement of `shape` (the same text every time, so it is prepared once per connection). */
 function statementOf(shape: TableShape): { readonly name: string; readonly text: string } {
-  const known = statements.get(shape.table);
-  if (known) return known;
   const columns = [...new Set(Object.values(shape.columns))].sort();
+  const signature = `${shape.table}(${columns.join(',')})`;
+  const known = statements.get(signature);
+  if (known) return known;
   const assignments = columns.map((column) => `${column} = CASE WHEN i.given ? '${column}' THEN (i.c).${column} ELSE t.${column} END`);
   const text = `WITH input AS MATERIALIZED (
       SELECT e.n::int AS n, e.v->>'k' AS k, (e.v->>'v')::int AS expected, (e.v->>'u')::bigint AS at, e.v->'s' AS given,
@@ -54,8 +55,9 @@ function statementOf(shape: TableShape): { readonly name: string; readonly text:
       ORDER BY e.o
     )
     SELECT n FROM changed`;
-  const statement = { name: `nv_cas_${shape.table}`, text };
-  statements.set(shape.table, statement);
+  // One name per text (a name prepared with another text is refused): the table and a count.
+  const statement = { name: `nv_cas_${shape.table}_${statements.size}`, text };
+  statements.set(signature, statement);
   return statement;
 }
 
