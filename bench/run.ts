@@ -39,9 +39,22 @@ function machine(): string {
   return `${cpus.length} × ${cpus[0]?.model.trim() ?? 'unknown CPU'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${os.type()} ${os.release()}`;
 }
 
+/** `--only TEXT`: just the figures whose name holds TEXT (a quick look at one figure; not with --update-readme). */
+const onlyAt = process.argv.indexOf('--only');
+const only = onlyAt >= 0 ? process.argv[onlyAt + 1] : undefined;
+if (onlyAt >= 0 && (!only || process.argv.includes('--update-readme'))) {
+  process.stderr.write('bench: --only takes part of a figure\'s name, and the README takes only a whole run\n');
+  process.exit(2);
+}
+const selected = only === undefined ? FIGURES : FIGURES.filter((figure) => figure.name.includes(only));
+if (selected.length === 0) {
+  process.stderr.write(`bench: no figure's name holds "${only}"; figures: ${FIGURES.map((f) => f.name).join('; ')}\n`);
+  process.exit(2);
+}
+
 const started = performance.now();
 const rows: Row[] = [];
-for (const figure of FIGURES) {
+for (const figure of selected) {
   process.stderr.write(`bench: ${figure.name}…\n`);
   const figureStart = performance.now();
   rows.push(...(await figure.run()));

@@ -6,6 +6,7 @@
  * acceptance of the same code finds moved. Every write is group-committed with its audit record.
  */
 import type { AuditEntry, AuditFilter, NewAuditEntry } from '../../store/audit.ts';
+import { KeyedReads } from '../../store/postgres/keyed-reads.ts';
 import { pgValue, type PostgresDatabase, type PostgresMigration, type Queryable } from '../../store/postgres/postgres-database.ts';
 import {
   DuplicateSerialError,
@@ -82,8 +83,19 @@ const COUNT_FAILURE = `fail_count = fail_count + 1,
   state = CASE WHEN state = 'active' AND fail_count + 1 >= $2 THEN 'locked' ELSE state END,
   version = version + 1, updated_at = $3`;
 
+const TOKEN_COLUMNS =
+  'serial, kind, algorithm, digits, period, counter, last_step, drift_steps, state, fail_count, owner, sealed_seed, pending_counter, pending_at, created_at, updated_at, last_used_at, exported_at, version';
+const REPLACEMENT_COLUMNS = 'id, replaces, owner, sealed_password, state, fail_count, valid_until, created_at, updated_at, last_used_at, version';
+
 export class PostgresTokenStore implements TokenStore {
-  private constructor(private readonly database: PostgresDatabase) {}
+  /** A verification's read of its token, gathered with the others of its turn into one statement. */
+  private readonly tokenReads: KeyedReads<TokenRow>;
+  private readonly replacementReads: KeyedReads<ReplacementRow>;
+
+  private constructor(private readonly database: PostgresDatabase) {
+    this.tokenReads = new KeyedReads(database, 'nv_get_tokens', `SELECT ${TOKEN_COLUMNS} FROM tokens WHERE serial = ANY($1::text[])`, (row) => row.serial);
+    this.replacementReads = new KeyedReads(database, 'nv_get_replacements', `SELECT ${REPLACEMENT_COLUMNS} FROM replacements WHERE id = ANY($1::text[])`, (row) => row.id);
+  }
 
   /** The store on `database`, its tables brought up to date (under the migration lock). */
   static async open(database: PostgresDatabase): Promise<PostgresTokenStore> {
@@ -133,7 +145,7 @@ export class PostgresTokenStore implements TokenStore {
   }
 
   async getToken(serial: string): Promise<TokenRecord | undefined> {
-    const [row] = await this.database.read<TokenRow>('SELECT * FROM tokens WHERE serial = $1', [serial]);
+    const row = await this.tokenReads.get(serial);
     return row && toRecord(row);
   }
 
@@ -161,7 +173,7 @@ export class PostgresTokenStore implements TokenStore {
 
   async updateToken(serial: string, expectedVersion: number, changes: TokenChanges, audit: NewAuditEntry | null): Promise<boolean> {
     const updatedAt = audit?.at ?? Date.now();
-    return this.database.write((client) => this.database.compareAndSet(client, TOKENS, serial, expectedVersion, changes, audit, updatedAt));
+    return this.database.writeCompareAndSet(TOKENS, serial, expectedVersion, changes, audit, updatedAt);
   }
 
   async recordFailure(serial: string, maxFail: number, audit: (counted: TokenRecord) => NewAuditEntry): Promise<TokenRecord | undefined> {
@@ -191,7 +203,7 @@ export class PostgresTokenStore implements TokenStore {
   }
 
   async getReplacement(id: string): Promise<ReplacementRecord | undefined> {
-    const [row] = await this.database.read<ReplacementRow>('SELECT * FROM replacements WHERE id = $1', [id]);
+    const row = await this.replacementReads.get(id);
     return row && toReplacement(row);
   }
 
@@ -200,7 +212,7 @@ export class PostgresTokenStore implements TokenStore {
   }
 
   async updateReplacement(id: string, expectedVersion: number, changes: ReplacementChanges, audit: NewAuditEntry | null): Promise<boolean> {
-    return this.database.write((client) => this.database.compareAndSet(client, REPLACEMENTS, id, expectedVersion, changes, audit));
+    return this.database.writeCompareAndSet(REPLACEMENTS, id, expectedVersion, changes, audit);
   }
 
   async recordReplacementFailure(id: string, maxFail: number, audit: (counted: ReplacementRecord) => NewAuditEntry): Promise<ReplacementRecord | undefined> {

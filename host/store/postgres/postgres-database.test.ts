@@ -75,6 +75,56 @@ describe.skipIf(!postgres.available)('the PostgreSQL database object', () => {
     expect(await stores[2]!.listAudit({ serial: 'CAS-1', action: 'verify' })).toHaveLength(1);
   });
 
+  it('the batched compare-and-set: in one batch, two writes to a token at the same version → exactly one applies, a stale version → false; one transaction with their audit records', async () => {
+    const database = await freshDatabase();
+    const node = await open(database);
+    const store = await PostgresTokenStore.open(node);
+    const { version } = await store.insertToken(token('B-1'), audit('enroll', 'B-1'));
+    await store.insertToken(token('B-2'), audit('enroll', 'B-2'));
+    expect(await store.updateToken('B-2', version, { pendingCounter: 7, pendingAt: 1000 }, null)).toBe(true);
+    const verify = (serial: string, n: number) => ({ ...audit('verify', serial), detail: { n } });
+    const outcomes = await Promise.all([
+      store.updateToken('B-1', version, { counter: 1 }, verify('B-1', 1)),
+      store.updateToken('B-2', version, { counter: 3 }, verify('B-2', 3)),
+      store.updateToken('B-1', version, { counter: 2 }, verify('B-1', 2)),
+      store.updateToken('B-2', version + 1, { counter: 4, pendingCounter: null }, verify('B-2', 4)),
+    ]);
+    expect(outcomes[0]).not.toBe(outcomes[2]);
+    expect(outcomes.slice(1).filter((_, i) => i !== 1)).toEqual([false, true]);
+    const winner = outcomes[0] ? 1 : 2;
+    expect(await store.getToken('B-1')).toMatchObject({ counter: winner, version: version + 1 });
+    // Absent from the changes: left as it was (pendingAt); null: set to null (pendingCounter).
+    expect(await store.getToken('B-2')).toMatchObject({ counter: 4, pendingCounter: null, pendingAt: 1000, version: version + 2 });
+    expect((await store.listAudit({ action: 'verify' })).map((entry) => [entry.serial, entry.detail])).toEqual([
+      ['B-1', { n: winner }],
+      ['B-2', { n: 4 }],
+    ]);
+    // The rows and the audit records were written by one transaction.
+    const writers = await primary.query<{ xmin: string }>("SELECT xmin::text FROM tokens UNION SELECT xmin::text FROM audit WHERE action = 'verify'", [], database.name);
+    expect(writers).toHaveLength(1);
+    // A lone compare-and-set (a batch of one) the same; the gets of a turn answer each their own row.
+    expect(await store.updateToken('B-1', version, { counter: 9 }, verify('B-1', 9))).toBe(false);
+    const [one, two, none, again] = await Promise.all([store.getToken('B-1'), store.getToken('B-2'), store.getToken('NONE'), store.getToken('B-1')]);
+    expect([one?.serial, two?.serial, none, again?.counter]).toEqual(['B-1', 'B-2', undefined, winner]);
+  });
+
+  it("a lost token's replacement takes the same batched compare-and-set, beside a token's and another write in one turn", async () => {
+    const node = await open(await freshDatabase());
+    const store = await PostgresTokenStore.open(node);
+    await store.insertToken(token('L-1'), audit('enroll', 'L-1'));
+    const replacement = await store.insertReplacement({ id: 'LOST-L-1', replaces: 'L-1', owner: null, sealedPassword: new Uint8Array([9]), validUntil: Date.now() + 60_000 }, audit('lost', 'LOST-L-1'));
+    const outcomes = await Promise.all([
+      store.updateReplacement('LOST-L-1', replacement.version, { failCount: 0, lastUsedAt: 1234 }, audit('verify', 'LOST-L-1')),
+      store.updateReplacement('LOST-L-1', replacement.version - 1, { state: 'revoked' }, audit('revoke', 'LOST-L-1')),
+      store.updateToken('L-1', 1, { state: 'lost' }, audit('lost', 'L-1')),
+      store.appendAudit(audit('note', 'L-1')),
+    ]);
+    expect(outcomes.slice(0, 3)).toEqual([true, false, true]);
+    expect(await store.getReplacement('LOST-L-1')).toMatchObject({ state: 'active', lastUsedAt: 1234, version: replacement.version + 1 });
+    expect(await store.getToken('L-1')).toMatchObject({ state: 'lost', version: 2 });
+    expect((await store.listAudit({})).map((entry) => entry.action).sort()).toEqual(['enroll', 'lost', 'lost', 'note', 'verify']);
+  });
+
   it('group commit: the writes of one turn share one transaction; each settles once it is committed', async () => {
     const node = await open(await freshDatabase());
     const txids = await Promise.all(Array.from({ length: 20 }, () => node.write(async (client) => (await client.query<{ txid: string }>('SELECT txid_current()::text AS txid')).rows[0]!.txid)));

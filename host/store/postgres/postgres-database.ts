@@ -9,7 +9,9 @@
  *
  * Group commit: the writes that arrive in one turn of the event loop run one after the other in
  * one transaction on one connection, and settle when it commits (one commit, one wait for the
- * synchronous standby between them); none is answered before its commit. A batch that fails as a
+ * synchronous standby between them); none is answered before its commit. The compare-and-sets of
+ * a turn (`writeCompareAndSet`) run as one statement per table (batched-compare-and-set.ts), and a
+ * turn of nothing else is that one statement, its own transaction: one round trip. A batch that fails as a
  * whole (a deadlock with another node's batch, a write that fails) is rolled back and each of its
  * writes run again in a transaction of its own, so one write's failure is its own. A write is
  * therefore a function of the connection that may be run twice and keeps no effect outside the
@@ -22,6 +24,7 @@ import type pg from 'pg';
 import { AUDIT_SUBJECT_KINDS, subjectKindOfAction, type AuditEntry, type AuditFilter, type AuditSubjectKind, type NewAuditEntry } from '../audit.ts';
 import type { MigrationOutcome } from '../migration-outcome.ts';
 import { StoreUnavailableError } from '../store-errors.ts';
+import { compareAndSetMany, type CompareAndSetWrite } from './batched-compare-and-set.ts';
 import { PrimaryPool, type PrimaryPoolOptions } from './primary.ts';
 
 /** What a write runs its statements on: the batch's connection, inside its transaction. */
@@ -47,7 +50,9 @@ const CLUSTER_LOCK = 0x6e76_0002;
 /** Writes of one turn run in one transaction, at most this many. */
 const MAX_BATCH = 256;
 /** How long a batch waits for a row lock before it is run again write by write. */
-const BATCH_LOCK_TIMEOUT_MS = 100;
+const BATCH_LOCK_TIMEOUT = '100ms';
+
+const NOT_A_FUNCTION = (): Promise<never> => Promise.reject(new Error('a batched compare-and-set has no function of its own'));
 
 const CORE_MIGRATIONS: readonly PostgresMigration[] = [
   {
@@ -69,6 +74,8 @@ const CORE_MIGRATIONS: readonly PostgresMigration[] = [
 
 interface PendingWrite {
   run(client: Queryable): Promise<unknown>;
+  /** A compare-and-set, run with the others of its batch in one statement (`run` is not used). */
+  cas?: CompareAndSetWrite;
   resolve(value: unknown): void;
   reject(error: unknown): void;
 }
@@ -155,12 +162,30 @@ export class PostgresDatabase {
    * committed. `work` may be run a second time, alone, if its batch fails.
    */
   write<T>(work: (client: Queryable) => Promise<T>): Promise<T> {
+    return this.enqueue<T>(work);
+  }
+
+  /**
+   * The compare-and-set (as `compareAndSet`) as a write of this turn's batch, run with the batch's
+   * other compare-and-sets on the same table in one statement: true once it has committed, false
+   * when the row was not at `expectedVersion` (or is gone).
+   */
+  writeCompareAndSet(shape: TableShape, key: string, expectedVersion: number, changes: object, audit: NewAuditEntry | null, updatedAt = audit?.at ?? Date.now()): Promise<boolean> {
+    return this.enqueue<boolean>(NOT_A_FUNCTION, { shape, key, expectedVersion, changes, audit, updatedAt });
+  }
+
+  private enqueue<T>(run: (client: Queryable) => Promise<T>, cas?: CompareAndSetWrite): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.pending.push({ run: work, resolve: resolve as (value: unknown) => void, reject });
+      this.pending.push({ run, cas, resolve: resolve as (value: unknown) => void, reject });
       if (this.scheduled) return;
       this.scheduled = true;
       setImmediate(() => void this.flush());
     });
+  }
+
+  /** A read by a named (prepared once per connection) statement, on the primary. */
+  async readPrepared<Row extends pg.QueryResultRow>(name: string, sql: string, values: unknown[]): Promise<Row[]> {
+    return (await this.pool.withClient((client) => client.query<Row>({ name, text: sql, values }))).rows;
   }
 
   /** A read on any connection of the primary (never a standby: a standby may lag behind a commit). */
@@ -315,16 +340,39 @@ export class PostgresDatabase {
 
   private async runBatch(batch: PendingWrite[]): Promise<void> {
     if (batch.length === 1) return this.runAlone(batch[0]!);
+    // By table, the compare-and-sets, each table's in one statement after the other writes.
+    const byTable = new Map<string, number[]>();
+    batch.forEach((write, i) => {
+      if (!write.cas) return;
+      const table = byTable.get(write.cas.shape.table);
+      if (table) table.push(i);
+      else byTable.set(write.cas.shape.table, [i]);
+    });
+    const onlyOneTable = byTable.size === 1 && batch.every((write) => write.cas);
+    const runCompareAndSets = async (client: Queryable, results: unknown[]) => {
+      for (const indices of byTable.values()) {
+        const applied = await compareAndSetMany(client, indices.map((i) => batch[i]!.cas!), BATCH_LOCK_TIMEOUT);
+        indices.forEach((i, j) => (results[i] = applied[j]));
+      }
+    };
     let results: unknown[];
     try {
       // A batch waits briefly for a row another node's transaction holds: two batches that lock
       // the same rows in opposite orders would otherwise deadlock until PostgreSQL's detector
       // (deadlock_timeout, 1 s) broke the tie.
-      results = await this.pool.transaction(async (client) => {
-        const done: unknown[] = [];
-        for (const write of batch) done.push(await write.run(client));
-        return done;
-      }, `BEGIN; SET LOCAL lock_timeout = '${BATCH_LOCK_TIMEOUT_MS}ms'`);
+      results = onlyOneTable
+        ? await this.pool.withClient(async (client) => {
+            // One statement outside a transaction block: it commits before it answers.
+            const done: unknown[] = [];
+            await runCompareAndSets(client, done);
+            return done;
+          })
+        : await this.pool.transaction(async (client) => {
+            const done: unknown[] = [];
+            for (const [i, write] of batch.entries()) if (!write.cas) done[i] = await write.run(client);
+            await runCompareAndSets(client, done);
+            return done;
+          }, `BEGIN; SET LOCAL lock_timeout = '${BATCH_LOCK_TIMEOUT}'`);
     } catch (error) {
       // Unavailable: a commit may be lost or made, so every write of it is answered so and none
       // run again. Otherwise the batch was rolled back as a whole: each write again, alone.
@@ -339,8 +387,10 @@ export class PostgresDatabase {
   }
 
   private async runAlone(write: PendingWrite): Promise<void> {
+    const cas = write.cas;
     try {
-      write.resolve(await this.pool.transaction((client) => write.run(client)));
+      if (cas) write.resolve((await this.pool.withClient((client) => compareAndSetMany(client, [cas], null)))[0]);
+      else write.resolve(await this.pool.transaction((client) => write.run(client)));
     } catch (error) {
       write.reject(error);
     }
