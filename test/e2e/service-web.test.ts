@@ -16,7 +16,7 @@ import { createKeyFile, signChallenge } from '../../host/service/web/assets/key-
 import { tempDir } from '../support/processes.ts';
 import { hostStorage, TEST_STORE, type HostStorage } from '../support/test-store.ts';
 import { referenceHotp } from '../support/oath-reference.ts';
-import { authorizationRequest, jwtClaims, loginOverHttp, redeemCode, type TestSite } from '../support/oidc-flow.ts';
+import { authorizationRequest, jwtClaims, loginOverHttp, logoutAtProvider, redeemCode, refreshTokens, userinfoStatus, type TestSite } from '../support/oidc-flow.ts';
 import { WebClient, attributeOf, cprOfAge, csrfOf, readLetter } from '../support/web-client.ts';
 import { ACR } from '../../host/service/oidc/claims.ts';
 
@@ -466,6 +466,111 @@ describe('no JSON login for other sites: /api/login is gone, sites use OpenID Co
     const tokens = await redeemCode(issuer, site, codeOf(back.code!), request.verifier);
     expect(tokens.status, JSON.stringify(tokens.json)).toBe(200);
     expect(jwtClaims(tokens.json.id_token!)).toMatchObject({ name: 'Mads Api', nemid_scope: 'full', amr: ['pwd'], acr: ACR.low });
+  });
+});
+
+describe('refresh tokens: a site that asks for offline_access (and the person allows it)', () => {
+  const OFFLINE = { scope: 'openid profile offline_access', prompt: 'consent' };
+
+  async function offlineSite(name: string, firstParty: boolean): Promise<TestSite> {
+    const redirectUri = `http://127.0.0.9/${name}/callback`;
+    const { site, clientSecret } = await server.oidc.sites.add({ name, redirectUris: [redirectUri], acceptedScopes: ['full', 'bank-only', 'view-only'], firstParty, allowInsecureLoopback: true }, { name: 'test' });
+    return { clientId: site.clientId, clientSecret: secretOf(clientSecret), redirectUri };
+  }
+
+  /** A person with a card who has chosen `userId`, signed in at the service in `web` (for self-service). */
+  async function cardHolder(name: string, cpr: string, userId: string) {
+    const person = await signedInPerson(name, cpr, userId);
+    const answer = (page: string) => ({ key: secretOf(person.welcome.keys.get(attributeOf(page, 'key-number', 'data-number')!)!) });
+    return { ...person, login: { userId, password: person.password, answer } };
+  }
+
+  /** A login at `site` in a browser of its own (`extra` on the authorization request): the browser and the site's token answer. */
+  async function tokensFor(site: TestSite, login: Parameters<typeof loginOverHttp>[3], extra: Record<string, string> = OFFLINE) {
+    const issuer = server.oidc.issuer()!;
+    const request = authorizationRequest(issuer, site, extra);
+    const browser = client();
+    const back = await loginOverHttp(browser, request, site, login);
+    expect(back, JSON.stringify(back)).toMatchObject({ state: request.state, error: null });
+    const tokens = await redeemCode(issuer, site, codeOf(back.code!), request.verifier);
+    expect(tokens.status, JSON.stringify(tokens.json)).toBe(200);
+    if (tokens.json.refresh_token) secretOf(tokens.json.refresh_token);
+    return { browser, tokens: tokens.json };
+  }
+
+  async function refresh(site: TestSite, refreshToken: string) {
+    const answer = await refreshTokens(server.oidc.issuer()!, site, refreshToken);
+    if (answer.json.refresh_token) secretOf(answer.json.refresh_token);
+    return answer;
+  }
+
+  it('only offline_access with prompt=consent gets a refresh token; a site that is not first-party asks the person first, in words', async () => {
+    const bank = await offlineSite('offline-bank', true);
+    const person = await cardHolder('Rikke Refresh', cprOfAge(36, '3101'), 'rikke.refresh');
+    expect((await tokensFor(bank, person.login, {})).tokens.refresh_token, 'no offline_access: none').toBeUndefined();
+    expect((await tokensFor(bank, person.login, { scope: 'openid profile offline_access' })).tokens.refresh_token, 'offline_access without prompt=consent is dropped').toBeUndefined();
+    expect((await tokensFor(bank, person.login)).tokens.refresh_token).toBeTruthy();
+
+    const portal = await offlineSite('offline-portal', false);
+    const { browser, tokens } = await tokensFor(portal, person.login);
+    const consent = browser.seen.find((page) => page.includes('id="consent-sharing"'));
+    expect(consent, 'the person was asked').toBeDefined();
+    expect(consent).toContain('to stay signed in while you are away');
+    expect(tokens.refresh_token).toBeTruthy();
+  });
+
+  it('a refresh gives new tokens and a new refresh token, each used once: one used again is refused and ends the grant', async () => {
+    const site = await offlineSite('offline-rotation', true);
+    const person = await cardHolder('Rolf Rotation', cprOfAge(52, '3102'), 'rolf.rotation');
+    const { tokens } = await tokensFor(site, person.login);
+    const issuer = server.oidc.issuer()!;
+    const first = await refresh(site, tokens.refresh_token!);
+    expect(first.status, JSON.stringify(first.json)).toBe(200);
+    expect(first.json.refresh_token, 'rotated').toBeTruthy();
+    expect(first.json.refresh_token).not.toBe(tokens.refresh_token);
+    expect(first.json.access_token).not.toBe(tokens.access_token);
+    expect(jwtClaims(first.json.id_token!)).toMatchObject({ sub: jwtClaims(tokens.id_token!).sub, name: 'Rolf Rotation', aud: site.clientId });
+    expect(await userinfoStatus(issuer, first.json.access_token!)).toBe(200);
+    const second = await refresh(site, first.json.refresh_token!);
+    expect(second.status, JSON.stringify(second.json)).toBe(200);
+
+    // The first refresh token again (a stolen copy, say): refused, and the grant is ended for whoever holds its successors.
+    expect(await refresh(site, tokens.refresh_token!)).toMatchObject({ status: 400, json: { error: 'invalid_grant' } });
+    expect(await refresh(site, second.json.refresh_token!), 'the newest refresh token goes with the grant').toMatchObject({ status: 400, json: { error: 'invalid_grant' } });
+    expect(await userinfoStatus(issuer, second.json.access_token!), 'and its access token').toBe(401);
+  });
+
+  it("a refresh after the person's access ended is refused: a logout at the provider, a blocked card, a new password", async () => {
+    const site = await offlineSite('offline-ends', true);
+    const issuer = server.oidc.issuer()!;
+    const person = await cardHolder('Alma Afsluttet', cprOfAge(44, '3103'), 'alma.afsluttet');
+    const refused = { status: 400, json: { error: 'invalid_grant' } };
+
+    const loggedOut = await tokensFor(site, person.login);
+    const other = await tokensFor(site, person.login); // another browser of hers: its grant is not this logout's
+    expect(await logoutAtProvider(loggedOut.browser, issuer, site)).toBe(303);
+    expect(await refresh(site, loggedOut.tokens.refresh_token!), 'the logout ended its offline grant').toMatchObject(refused);
+    const kept = await refresh(site, other.tokens.refresh_token!);
+    expect(kept.status, 'the other browser keeps its own').toBe(200);
+    // The site logs her out of itself only there (the provider session stays): an offline grant outlives that.
+    expect(await logoutAtProvider(other.browser, issuer, site, false)).toBe(303);
+    const outlived = await refresh(site, kept.json.refresh_token!);
+    expect(outlived.status, 'a site-only logout keeps an offline grant').toBe(200);
+
+    const password = secretOf('alma-Afsluttet-2');
+    const changed = await person.web.submit('/self-service/password', { current: person.password, password, passwordAgain: password });
+    expect(changed.status, changed.body.slice(0, 300)).toBe(200);
+    expect(await refresh(site, outlived.json.refresh_token!), 'a new password ends every grant, also one no session holds').toMatchObject(refused);
+
+    const again = await tokensFor(site, { ...person.login, password });
+    expect((await refresh(site, again.tokens.refresh_token!)).status).toBe(200);
+    const refreshed = await refresh(site, again.tokens.refresh_token!);
+    expect(refreshed, 'used once').toMatchObject(refused);
+    const fresh = await tokensFor(site, { ...person.login, password });
+    const [card] = await server.service.cards.ofPerson(person.nemId);
+    await person.web.submit('/self-service/block', { kind: 'card', id: card!.serial, confirm: 'yes' });
+    expect((await server.service.cards.get(card!.serial))!.state).toBe('blocked');
+    expect(await refresh(site, fresh.tokens.refresh_token!), 'a blocked card ends every grant').toMatchObject(refused);
   });
 });
 

@@ -59,6 +59,30 @@ export async function redeemCode(issuer: string, site: TestSite, code: string, v
   return { status: response.status, json: (await response.json()) as TokenAnswer['json'] };
 }
 
+/** The site's refresh at the token endpoint (grant_type refresh_token, client_secret_basic). */
+export async function refreshTokens(issuer: string, site: TestSite, refreshToken: string, at: string = issuer): Promise<TokenAnswer> {
+  const response = await fetch(`${at}/token`, {
+    method: 'POST',
+    headers: { authorization: basic(site), 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken }).toString(),
+  });
+  return { status: response.status, json: (await response.json()) as TokenAnswer['json'] };
+}
+
+/**
+ * The person logging out at the provider (RP-initiated logout by `site`) in the browser `web` holds:
+ * of everything (the confirmation posted with `logout=yes`, as the provider's page does), or with
+ * `everywhere` false of the asking site only (the form posted without it, as oidc-provider allows);
+ * resolves to the confirmation's status.
+ */
+export async function logoutAtProvider(web: WebClient, issuer: string, site: TestSite, everywhere = true): Promise<number> {
+  const asked = await web.get(`${issuer}/session/end?client_id=${encodeURIComponent(site.clientId)}`);
+  const xsrf = /name="xsrf" value="([^"]+)"/.exec(asked.body)?.[1];
+  if (!xsrf) throw new Error(`no logout form at the provider (${asked.status}): ${asked.body.slice(0, 200)}`);
+  const action = /id="op.logoutForm" method="post" action="([^"]+)"/.exec(asked.body)?.[1] ?? `${issuer}/session/end/confirm`;
+  return (await web.post(action, everywhere ? { xsrf, logout: 'yes' } : { xsrf }, { csrf: false })).status;
+}
+
 /** Whether the provider still takes `token` (RFC 7662 introspection, or the userinfo endpoint for an access token). */
 export async function userinfoStatus(issuer: string, accessToken: string): Promise<number> {
   const response = await fetch(`${issuer}/me`, { headers: { authorization: `Bearer ${accessToken}` } });

@@ -71,7 +71,7 @@ declare module 'oidc-provider' {
   export interface KoaContextLike {
     readonly oidc: {
       readonly client?: ClientModel;
-      readonly session?: { readonly accountId?: string };
+      readonly session?: { readonly accountId?: string; readonly authorizations?: Readonly<Record<string, { readonly grantId?: string }>> };
       readonly params?: Readonly<Record<string, unknown>>;
       readonly route?: string;
       readonly [key: string]: unknown;
@@ -96,6 +96,8 @@ declare module 'oidc-provider' {
     interactionFinished(req: IncomingMessage, res: ServerResponse, result: Json, options?: { mergeWithLastSubmission?: boolean }): Promise<void>;
     interactionResult(req: IncomingMessage, res: ServerResponse, result: Json, options?: { mergeWithLastSubmission?: boolean }): Promise<string>;
     on(event: string, listener: (...args: never[]) => void): this;
+    /** A Koa middleware around every request of the provider (after `next()`, `ctx.oidc` is the request's context). */
+    use(middleware: (ctx: KoaContextLike, next: () => Promise<void>) => Promise<void>): this;
     readonly Grant: {
       new (properties: { accountId: string; clientId: string }): GrantInstance;
       find(id: string): Promise<GrantInstance | undefined>;

@@ -35,7 +35,9 @@ export interface OidcProvider {
   sessionsOf(accountId: string): Promise<{ loginAt: number | null; clientIds: string[] }[]>;
   /**
    * Ends every provider session of the person: each site they used it for is sent a back-channel
-   * logout, the grants behind them are revoked (their tokens with them), the sessions destroyed.
+   * logout, the grants behind them are revoked (their tokens with them), the sessions destroyed;
+   * and every other grant of the person too (an offline_access grant outlives its session), so no
+   * refresh token of theirs is taken any more.
    */
   endSessionsOf(accountId: string): Promise<void>;
   /** The key id new ID tokens are signed with. */
@@ -85,6 +87,9 @@ export async function registerOidc(
             app.log.warn({ clientId, error: error instanceof Error ? error.message : String(error) }, 'a site did not take its back-channel logout');
           });
         }
+      }
+      for (const record of await options.store.listModels('Grant', Math.floor(Date.now() / 1000))) {
+        if ((JSON.parse(record.payload) as { accountId?: string }).accountId === accountId) await options.store.revokeGrant(record.id);
       }
     },
     async start(listenUrl) {

@@ -75,7 +75,12 @@ export function createProvider(options: ProviderOptions): Provider {
       const principal = await service.login.principal(person);
       return { accountId: person.id, claims: () => personClaims(principal) };
     },
-    issueRefreshToken: async (_ctx: unknown, client: { grantTypeAllowed(type: string): boolean }) => client.grantTypeAllowed('refresh_token'),
+    // A refresh token only for a site that asked for offline_access (which the provider keeps only with
+    // prompt=consent), and every refresh token used once: a refresh gives a new one, and one used
+    // again (a copy of it, or the loser of two sent at once, on any node) revokes the grant.
+    issueRefreshToken: async (_ctx: unknown, client: { grantTypeAllowed(type: string): boolean }, code: { scopes: Set<string> }) =>
+      client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access'),
+    rotateRefreshToken: true,
     ttl: {
       AccessToken: 600,
       AuthorizationCode: 60,
@@ -94,6 +99,13 @@ export function createProvider(options: ProviderOptions): Provider {
   });
   // The issuer's scheme is what the listener speaks; a proxy in front would set it explicitly.
   provider.proxy = false;
+  // oidc-provider keeps an offline_access grant through a logout at the provider; here a person who
+  // logs out of everything ends every site's grant of that session, refresh tokens included.
+  provider.use(async (ctx, next) => {
+    await next();
+    if (ctx.oidc?.route !== 'end_session_confirm' || !ctx.oidc.params?.logout || ctx.status === undefined || ctx.status < 300 || ctx.status >= 400) return;
+    for (const { grantId } of Object.values(ctx.oidc.session?.authorizations ?? {})) if (grantId) await store.revokeGrant(grantId);
+  });
   return provider;
 }
 
