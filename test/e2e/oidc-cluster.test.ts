@@ -3,7 +3,8 @@
  * PostgreSQL database, driven over HTTP as a browser and a site would (no browser): a person logs
  * in through node A; an authorization code obtained via node A, sent to node A and node B at the
  * same moment, is redeemed exactly once (the others are refused and the tokens of the one are
- * revoked), round after round; and the same person gets the same `sub` at the site from either
+ * revoked), round after round; a refresh token sent to both nodes at once is used exactly once
+ * (one refresh gets tokens, the reuse ends the grant), round after round; and the same person gets the same `sub` at the site from either
  * node, node B reading the provider session cookie node A set (the cookie keys, the pairwise salt
  * and the signing key are the cluster's, kept sealed in the store).
  */
@@ -103,8 +104,8 @@ describe.skipIf(!postgres.available)('the OpenID Connect provider on two server 
     return { page: response, at };
   }
 
-  /** An authorization request of the site, with PKCE, through the node `web` talks to. */
-  async function authorize(web: WebClient): Promise<{ verifier: string; code?: string; page: WebResponse; at: string }> {
+  /** An authorization request of the site, with PKCE, through the node `web` talks to (`extra` added to it). */
+  async function authorize(web: WebClient, extra: Record<string, string> = {}): Promise<{ verifier: string; code?: string; page: WebResponse; at: string }> {
     const verifier = randomBytes(32).toString('base64url');
     const query = new URLSearchParams({
       client_id: site.clientId,
@@ -114,23 +115,30 @@ describe.skipIf(!postgres.available)('the OpenID Connect provider on two server 
       code_challenge: createHash('sha256').update(verifier).digest('base64url'),
       code_challenge_method: 'S256',
       state: randomBytes(8).toString('hex'),
+      ...extra,
     });
     const path = `/oidc/auth?${query}`;
     return { verifier, ...(await follow(web, await web.get(path), path)) };
   }
 
-  /** The site redeeming `code` at `node`'s token endpoint. */
-  async function redeem(node: ServerProcess, code: string, verifier: string): Promise<{ status: number; body: Record<string, string> }> {
+  /** The site at `node`'s token endpoint with `form` (client_secret_basic). */
+  async function tokenRequest(node: ServerProcess, form: Record<string, string>): Promise<{ status: number; body: Record<string, string> }> {
     const response = await fetch(`${node.url}/oidc/token`, {
       method: 'POST',
       headers: {
         authorization: `Basic ${Buffer.from(`${encodeURIComponent(site.clientId)}:${encodeURIComponent(site.clientSecret)}`).toString('base64')}`,
         'content-type': 'application/x-www-form-urlencoded',
       },
-      body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: verifier }).toString(),
+      body: new URLSearchParams(form).toString(),
     });
     return { status: response.status, body: (await response.json()) as Record<string, string> };
   }
+
+  /** The site redeeming `code` at `node`'s token endpoint. */
+  const redeem = (node: ServerProcess, code: string, verifier: string) => tokenRequest(node, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: verifier });
+
+  /** The site refreshing its tokens at `node`'s token endpoint. */
+  const refresh = (node: ServerProcess, refreshToken: string) => tokenRequest(node, { grant_type: 'refresh_token', refresh_token: refreshToken });
 
   /** One browser, one cookie jar, for both nodes. */
   let browser: WebClient;
@@ -181,5 +189,29 @@ describe.skipIf(!postgres.available)('the OpenID Connect provider on two server 
     // Both nodes publish the same keys.
     const jwks = await Promise.all([a, b].map(async (node) => (await api(node, 'GET', '/oidc/jwks')).body));
     expect(jwks[1]).toEqual(jwks[0]);
+  });
+
+  it(`a refresh token sent to node A and node B at once (${PER_NODE} each) is used exactly once: one refresh gets tokens, the others are refused, and the reuse ends the grant; ${ROUNDS} rounds`, async () => {
+    for (let round = 0; round < ROUNDS; round++) {
+      // offline_access with prompt=consent (a first-party site: no page) on the provider's session, a new grant each round.
+      const { code, verifier } = await authorize(browser, { scope: 'openid profile offline_access', prompt: 'consent' });
+      expect(code, `round ${round}: a code on the session`).toBeTruthy();
+      const tokens = await redeem(round % 2 === 0 ? a : b, code!, verifier);
+      expect(tokens.status, JSON.stringify(tokens.body)).toBe(200);
+      expect(tokens.body.refresh_token, `round ${round}: a refresh token`).toBeTruthy();
+      const answers = await Promise.all(Array.from({ length: 2 * PER_NODE }, (_, i) => refresh(i % 2 === 0 ? a : b, tokens.body.refresh_token!)));
+      const refreshed = answers.filter((answer) => answer.status === 200);
+      expect(refreshed, `round ${round}: ${JSON.stringify(answers.map((answer) => answer.status))}`).toHaveLength(1);
+      expect(refreshed[0]!.body.refresh_token).toBeTruthy();
+      expect(refreshed[0]!.body.refresh_token).not.toBe(tokens.body.refresh_token);
+      expect(payloadOf(refreshed[0]!.body.id_token!).sub).toBe(payloadOf(tokens.body.id_token!).sub);
+      for (const refused of answers.filter((answer) => answer.status !== 200)) expect(refused).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
+      // The token was used again: the grant is ended, with the new refresh token and access token of the one that got them, on either node.
+      for (const node of [a, b]) {
+        expect(await refresh(node, refreshed[0]!.body.refresh_token!), `round ${round}`).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
+        const me = await fetch(`${node.url}/oidc/me`, { headers: { authorization: `Bearer ${refreshed[0]!.body.access_token}` } });
+        expect(me.status, `round ${round}`).toBe(401);
+      }
+    }
   });
 });
