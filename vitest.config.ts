@@ -1,7 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
-/** The suites that run on both stores: the server API and the login service (HTTP and Chromium); every other runs on SQLite only (see the README). */
-const BOTH_STORES = ['test/e2e/server-api.test.ts', 'test/e2e/service-web.test.ts', 'test/e2e/service-*.browser.test.ts'];
+/** The suites that run on both stores: the server API, the login service (HTTP and Chromium) and its OpenID Connect provider (Chromium); every other runs on SQLite only (see the README). */
+const BOTH_STORES = ['test/e2e/server-api.test.ts', 'test/e2e/service-web.test.ts', 'test/e2e/service-*.browser.test.ts', 'test/e2e/oidc.browser.test.ts'];
 
 export default defineConfig({
   test: {
