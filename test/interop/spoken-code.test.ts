@@ -103,7 +103,8 @@ describe.skipIf(!HAVE_TOOLS).each([
   beforeAll(async () => {
     for (let digit = 0; digit <= 9; digit++) {
       const file = path.join(dir, `digit-${digit}.wav`);
-      execFileSync('espeak-ng', ['-v', espeakVoice, '-w', file, String(digit)]);
+      // A server address that is no server: espeak-ng's audio library then makes no pulse-… folder in TMPDIR.
+      execFileSync('espeak-ng', ['-v', espeakVoice, '-w', file, String(digit)], { env: { ...process.env, PULSE_SERVER: 'unix:/dev/null' } });
       digits.push(trimmedSamples(file));
     }
     emulator = await startEmulatorProcess({ profile: path.join(dir, 'token'), runtimeDir: env.NOEGLEVISER_RUNTIME_DIR, args: ['--model', 'reader', '--voice', voice, '--audio', `${out}/`] });

@@ -104,9 +104,17 @@ interface ToolRun {
   readonly missing: boolean;
 }
 
+/**
+ * espeak-ng only writes files here, but its audio library opens a PulseAudio client on start,
+ * which makes a `pulse-…` runtime folder in TMPDIR (and ~/.config/pulse) where no session has
+ * one. A server address that is no server keeps it from making either; playing (sox) is untouched.
+ */
+const WRITE_ONLY_ENV: Readonly<Record<string, string>> = { PULSE_SERVER: 'unix:/dev/null' };
+
 function run(tool: string, args: readonly string[]): Promise<ToolRun> {
+  const env = tool === 'espeak-ng' ? { ...process.env, ...WRITE_ONLY_ENV } : process.env;
   return new Promise((resolve) => {
-    execFile(tool, args, { timeout: 30_000, maxBuffer: 1024 * 1024 }, (error, stdout, stderr) => {
+    execFile(tool, args, { timeout: 30_000, maxBuffer: 1024 * 1024, env }, (error, stdout, stderr) => {
       const missing = (error as NodeJS.ErrnoException | null)?.code === 'ENOENT';
       const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
       resolve({ code, stdout: String(stdout), stderr: String(stderr), missing });
