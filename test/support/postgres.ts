@@ -193,7 +193,9 @@ const TEST_SETTINGS: Readonly<Record<string, string>> = {
 /** One initialised data folder per test file, copied for each node (initdb takes seconds here). */
 let template: Promise<string> | undefined;
 
-function templateDataDir(): Promise<string> {
+async function templateDataDir(): Promise<string> {
+  // A clean-up between a bench's figures (cleanUpTestResources) removes it with the other folders: made again then.
+  if (template && !fs.existsSync(await template.catch(() => ''))) template = undefined;
   template ??= (async () => {
     const dir = nodeDir('template');
     const dataDir = path.join(dir, 'data');
