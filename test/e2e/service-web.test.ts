@@ -1096,7 +1096,7 @@ describe('secrets', () => {
   it('appear in no answer, log line, audit row or stored row', async () => {
     expect(secrets.size).toBeGreaterThan(20);
     const audit = JSON.stringify(await server.tokens.audit({ limit: 1000 }));
-    const rows = await Promise.all(['people', 'code_cards', 'key_files', 'sessions', 'audit', 'tokens'].map(async (table) => JSON.stringify(await storage.rows(`SELECT * FROM ${table}`))));
+    const rows = await Promise.all(['people', 'code_cards', 'key_files', 'sessions', 'audit', 'tokens', 'oidc_models'].map(async (table) => JSON.stringify(await storage.rows(`SELECT * FROM ${table}`))));
     const haystacks = { answers: [...apiAnswers, ...clients.flatMap((c) => c.seen)].join('\n'), log: logLines.join(''), audit, store: rows.join('\n') };
     expect(haystacks.answers.length).toBeGreaterThan(10_000);
     expect(haystacks.log.length).toBeGreaterThan(1000);

@@ -4,10 +4,12 @@
  * update, so of two redemptions (on any node) exactly one wins; the other finds it consumed, the
  * grant and every token issued under it are revoked, and the redemption is refused. Sites (the
  * `Client` model) are read from the operator's registrations, their secret unsealed on the way.
+ * Records are kept under a digest of their id with their payload sealed (sealed-records.ts).
  */
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { SeedVault } from '../../server/seed-vault.ts';
 import { clientSealName } from './clients.ts';
+import { openPayload, recordKey, sealPayload } from './sealed-records.ts';
 import type { ClientRecord, OidcStore } from './store/types.ts';
 
 /** The provider's view of a registered site. */
@@ -38,11 +40,13 @@ class StoreAdapter implements Adapter {
   ) {}
 
   async upsert(id: string, payload: AdapterPayload, expiresIn: number | undefined): Promise<void> {
+    const key = recordKey(this.model, id);
     await this.store.upsertModel({
       model: this.model,
-      id,
-      payload: JSON.stringify(payload),
+      id: key,
+      payload: sealPayload(this.vault, this.model, key, payload),
       grantId: payload.grantId ?? null,
+      clientId: typeof payload.clientId === 'string' ? payload.clientId : null,
       uid: payload.uid ?? null,
       userCode: payload.userCode ?? null,
       expiresAt: typeof expiresIn === 'number' ? nowSeconds() + expiresIn : null,
@@ -55,31 +59,33 @@ class StoreAdapter implements Adapter {
       const client = await this.store.getClient(id);
       return client && clientMetadata(client, this.vault);
     }
-    const record = await this.store.findModel(this.model, id, nowSeconds());
-    if (!record) return undefined;
-    return { ...(JSON.parse(record.payload) as AdapterPayload), ...(record.consumedAt !== null ? { consumed: record.consumedAt } : {}) };
+    const record = await this.store.findModel(this.model, recordKey(this.model, id), nowSeconds());
+    const payload = record && openPayload<AdapterPayload>(this.vault, record);
+    if (!record || !payload) return undefined;
+    return { ...payload, ...(record.consumedAt !== null ? { consumed: record.consumedAt } : {}) };
   }
 
   async findByUid(uid: string): Promise<AdapterPayload | undefined> {
     const record = await this.store.findModelByUid(this.model, uid, nowSeconds());
-    return record && (JSON.parse(record.payload) as AdapterPayload);
+    return record && openPayload<AdapterPayload>(this.vault, record);
   }
 
   async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
     const record = await this.store.findModelByUserCode(this.model, userCode, nowSeconds());
-    return record && (JSON.parse(record.payload) as AdapterPayload);
+    return record && openPayload<AdapterPayload>(this.vault, record);
   }
 
   async consume(id: string): Promise<void> {
-    if (await this.store.consumeModel(this.model, id, nowSeconds())) return;
+    const key = recordKey(this.model, id);
+    if (await this.store.consumeModel(this.model, key, nowSeconds())) return;
     // Another redemption got there first (or it is gone): what it was issued under is revoked.
-    const record = await this.store.findModel(this.model, id, 0);
+    const record = await this.store.findModel(this.model, key, 0);
     if (record?.grantId) await this.store.revokeGrant(record.grantId);
     throw new errors.InvalidGrant('the grant was used already');
   }
 
   async destroy(id: string): Promise<void> {
-    await this.store.destroyModel(this.model, id);
+    await this.store.destroyModel(this.model, recordKey(this.model, id));
   }
 
   async revokeByGrantId(grantId: string): Promise<void> {

@@ -14,6 +14,7 @@ import { loadProviderKeys, rotateSigningKey, type ProviderKeys } from './keys.ts
 import { checkIssuer, OIDC_PREFIX } from '../../api/oidc-issuer.ts';
 import { registerOidcAdminRoutes } from './admin-routes.ts';
 import { registerOidcRoutes } from './routes.ts';
+import { openPayload } from './sealed-records.ts';
 import type { WebGuards } from '../web/register.ts';
 import type { OidcStore } from './store/types.ts';
 
@@ -70,14 +71,15 @@ export async function registerOidc(
     async sessionsOf(accountId) {
       const records = await options.store.listModels('Session', Math.floor(Date.now() / 1000));
       return records
-        .map((record) => JSON.parse(record.payload) as { accountId?: string; loginTs?: number; authorizations?: Record<string, unknown> })
-        .filter((session) => session.accountId === accountId)
+        .map((record) => openPayload<{ accountId?: string; loginTs?: number; authorizations?: Record<string, unknown> }>(options.vault, record))
+        .filter((session) => session?.accountId === accountId)
+        .map((session) => session!)
         .map((session) => ({ loginAt: session.loginTs === undefined ? null : session.loginTs * 1000, clientIds: Object.keys(session.authorizations ?? {}) }));
     },
     async endSessionsOf(accountId) {
       for (const record of await options.store.listModels('Session', Math.floor(Date.now() / 1000))) {
-        const session = JSON.parse(record.payload) as { accountId?: string; authorizations?: Record<string, { sid?: string; grantId?: string }> };
-        if (session.accountId !== accountId) continue;
+        const session = openPayload<{ accountId?: string; authorizations?: Record<string, { sid?: string; grantId?: string }> }>(options.vault, record);
+        if (session?.accountId !== accountId) continue;
         await options.store.destroyModel('Session', record.id);
         for (const [clientId, authorization] of Object.entries(session.authorizations ?? {})) {
           if (authorization.grantId) await options.store.revokeGrant(authorization.grantId);
@@ -89,7 +91,7 @@ export async function registerOidc(
         }
       }
       for (const record of await options.store.listModels('Grant', Math.floor(Date.now() / 1000))) {
-        if ((JSON.parse(record.payload) as { accountId?: string }).accountId === accountId) await options.store.revokeGrant(record.id);
+        if (openPayload<{ accountId?: string }>(options.vault, record)?.accountId === accountId) await options.store.revokeGrant(record.id);
       }
     },
     async start(listenUrl) {

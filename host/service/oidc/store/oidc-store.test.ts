@@ -88,6 +88,7 @@ const record = (model: string, id: string, fields: Partial<ModelRecord> = {}): M
   id,
   payload: JSON.stringify({ kind: model, jti: id, ...(fields.grantId ? { grantId: fields.grantId } : {}) }),
   grantId: null,
+  clientId: null,
   uid: null,
   userCode: null,
   expiresAt: now() + 600,
@@ -235,8 +236,8 @@ describe.each([sqlite, postgresKind])('the provider store on $name, seen by two 
     await b.insertClient(site('tax'), audit('oidc.client-add'));
     expect(await b.getClient('bank')).toMatchObject({ name: 'Site bank', redirectUris: ['https://bank.example/cb'], acceptedScopes: ['full'], firstParty: true, sealedSecret: new Uint8Array([1, 2, 3]) });
     expect((await a.listClients()).map((client) => client.id)).toEqual(['bank', 'tax']);
-    await a.upsertModel({ ...record('AccessToken', 't-bank'), payload: JSON.stringify({ clientId: 'bank' }) });
-    await a.upsertModel({ ...record('AccessToken', 't-tax'), payload: JSON.stringify({ clientId: 'tax' }) });
+    await a.upsertModel(record('AccessToken', 't-bank', { clientId: 'bank' }));
+    await a.upsertModel(record('AccessToken', 't-tax', { clientId: 'tax' }));
 
     expect(await b.deleteClient('bank', audit('oidc.client-remove'))).toBe(true);
     expect(await a.deleteClient('bank', audit('oidc.client-remove'))).toBe(false);

@@ -11,7 +11,7 @@
 import type { NewAuditEntry } from '../../../store/audit.ts';
 import type { PostgresDatabase, PostgresMigration } from '../../../store/postgres/postgres-database.ts';
 import type { Scope } from '../../store/types.ts';
-import { ONE_SIGNING_KEY } from './sqlite-oidc-store.ts';
+import { ONE_SIGNING_KEY, SEALED_RECORDS } from './sqlite-oidc-store.ts';
 import {
   DuplicateClientError,
   type ClientRecord,
@@ -76,9 +76,11 @@ export const POSTGRES_OIDC_MIGRATIONS: readonly PostgresMigration[] = [
       );`,
   },
   { version: 2, sql: ONE_SIGNING_KEY },
+  // The site of each record in a column of its own (the payload is sealed now); records made before were kept with their ids and payloads in the clear: they are ended once (every provider session and token; people log in again).
+  { version: 3, sql: SEALED_RECORDS },
 ];
 
-type ModelRow = { model: string; id: string; payload: string; grant_id: string | null; uid: string | null; user_code: string | null; expires_at: number | null; consumed_at: number | null };
+type ModelRow = { model: string; id: string; payload: string; grant_id: string | null; client_id: string | null; uid: string | null; user_code: string | null; expires_at: number | null; consumed_at: number | null };
 type ClientRow = {
   id: string;
   name: string;
@@ -98,7 +100,7 @@ type LoginRow = { uid: string; stage: InteractionLoginRecord['stage']; person_id
 const live = (n: number) => `(expires_at IS NULL OR expires_at > $${n})`;
 
 function toModel(row: ModelRow): ModelRecord {
-  return { model: row.model, id: row.id, payload: row.payload, grantId: row.grant_id, uid: row.uid, userCode: row.user_code, expiresAt: row.expires_at, consumedAt: row.consumed_at };
+  return { model: row.model, id: row.id, payload: row.payload, grantId: row.grant_id, clientId: row.client_id, uid: row.uid, userCode: row.user_code, expiresAt: row.expires_at, consumedAt: row.consumed_at };
 }
 
 function toClient(row: ClientRow): ClientRecord {
@@ -138,10 +140,10 @@ export class PostgresOidcStore implements OidcStore {
   async upsertModel(record: ModelRecord): Promise<void> {
     await this.database.write((client) =>
       client.query(
-        `INSERT INTO oidc_models (model, id, payload, grant_id, uid, user_code, expires_at, consumed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-         ON CONFLICT (model, id) DO UPDATE SET payload = excluded.payload, grant_id = excluded.grant_id, uid = excluded.uid,
+        `INSERT INTO oidc_models (model, id, payload, grant_id, client_id, uid, user_code, expires_at, consumed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         ON CONFLICT (model, id) DO UPDATE SET payload = excluded.payload, grant_id = excluded.grant_id, client_id = excluded.client_id, uid = excluded.uid,
            user_code = excluded.user_code, expires_at = excluded.expires_at`,
-        [record.model, record.id, record.payload, record.grantId, record.uid, record.userCode, record.expiresAt, record.consumedAt],
+        [record.model, record.id, record.payload, record.grantId, record.clientId, record.uid, record.userCode, record.expiresAt, record.consumedAt],
       ),
     );
   }
@@ -221,7 +223,7 @@ export class PostgresOidcStore implements OidcStore {
   async deleteClient(id: string, audit: NewAuditEntry): Promise<boolean> {
     return this.database.write(async (client) => {
       if ((await client.query('DELETE FROM oidc_clients WHERE id = $1', [id])).rowCount !== 1) return false;
-      await client.query("DELETE FROM oidc_models WHERE (payload::jsonb ->> 'clientId') = $1 OR (model = 'Client' AND id = $1)", [id]);
+      await client.query("DELETE FROM oidc_models WHERE client_id = $1 OR (model = 'Client' AND id = $1)", [id]);
       await this.database.insertAudit(client, audit);
       return true;
     });

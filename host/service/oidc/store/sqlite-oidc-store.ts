@@ -23,6 +23,11 @@ import {
  * then lets at most one sign: a unique index on a value every signing key has alike. The same SQL
  * on PostgreSQL.
  */
+/** Migration 3 of both stores: records sealed (see ../sealed-records.ts). */
+export const SEALED_RECORDS = `
+  DELETE FROM oidc_models;
+  ALTER TABLE oidc_models ADD COLUMN client_id TEXT;`;
+
 export const ONE_SIGNING_KEY = `
   UPDATE oidc_signing_keys SET retired_at = created_at
     WHERE retired_at IS NULL AND kid <> (SELECT kid FROM oidc_signing_keys WHERE retired_at IS NULL ORDER BY created_at DESC, kid LIMIT 1);
@@ -86,9 +91,14 @@ export const OIDC_MIGRATIONS: readonly Migration[] = [
     // At most one key signs at a time (a rule of the database: two first starts cannot both add one).
     up: (db) => db.exec(ONE_SIGNING_KEY),
   },
+  {
+    version: 3,
+    // The site of each record in a column of its own (the payload is sealed now); records made before were kept with their ids and payloads in the clear: they are ended once (every provider session and token; people log in again).
+    up: (db) => db.exec(SEALED_RECORDS),
+  },
 ];
 
-type ModelRow = { model: string; id: string; payload: string; grant_id: string | null; uid: string | null; user_code: string | null; expires_at: number | null; consumed_at: number | null };
+type ModelRow = { model: string; id: string; payload: string; grant_id: string | null; client_id: string | null; uid: string | null; user_code: string | null; expires_at: number | null; consumed_at: number | null };
 type ClientRow = {
   id: string;
   name: string;
@@ -107,7 +117,7 @@ type LoginRow = { uid: string; stage: InteractionLoginRecord['stage']; person_id
 const LIVE = '(expires_at IS NULL OR expires_at > ?)';
 
 function toModel(row: ModelRow): ModelRecord {
-  return { model: row.model, id: row.id, payload: row.payload, grantId: row.grant_id, uid: row.uid, userCode: row.user_code, expiresAt: row.expires_at, consumedAt: row.consumed_at };
+  return { model: row.model, id: row.id, payload: row.payload, grantId: row.grant_id, clientId: row.client_id, uid: row.uid, userCode: row.user_code, expiresAt: row.expires_at, consumedAt: row.consumed_at };
 }
 
 function toClient(row: ClientRow): ClientRecord {
@@ -143,9 +153,9 @@ export class SqliteOidcStore implements OidcStore {
     const db = database;
     this.statements = {
       upsertModel: db.prepare(
-        `INSERT INTO oidc_models (model, id, payload, grant_id, uid, user_code, expires_at, consumed_at)
-         VALUES (@model, @id, @payload, @grantId, @uid, @userCode, @expiresAt, @consumedAt)
-         ON CONFLICT (model, id) DO UPDATE SET payload = excluded.payload, grant_id = excluded.grant_id, uid = excluded.uid,
+        `INSERT INTO oidc_models (model, id, payload, grant_id, client_id, uid, user_code, expires_at, consumed_at)
+         VALUES (@model, @id, @payload, @grantId, @clientId, @uid, @userCode, @expiresAt, @consumedAt)
+         ON CONFLICT (model, id) DO UPDATE SET payload = excluded.payload, grant_id = excluded.grant_id, client_id = excluded.client_id, uid = excluded.uid,
            user_code = excluded.user_code, expires_at = excluded.expires_at`,
       ),
       findModel: db.prepare<[string, string, number], ModelRow>(`SELECT * FROM oidc_models WHERE model = ? AND id = ? AND ${LIVE}`),
@@ -163,7 +173,7 @@ export class SqliteOidcStore implements OidcStore {
       getClient: db.prepare<[string], ClientRow>('SELECT * FROM oidc_clients WHERE id = ?'),
       listClients: db.prepare<[], ClientRow>('SELECT * FROM oidc_clients ORDER BY created_at, id'),
       deleteClient: db.prepare<[string]>('DELETE FROM oidc_clients WHERE id = ?'),
-      deleteClientModels: db.prepare<[string, string]>("DELETE FROM oidc_models WHERE json_extract(payload, '$.clientId') = ? OR (model = 'Client' AND id = ?)"),
+      deleteClientModels: db.prepare<[string, string]>("DELETE FROM oidc_models WHERE client_id = ? OR (model = 'Client' AND id = ?)"),
       listKeys: db.prepare<[], KeyRow>('SELECT * FROM oidc_signing_keys ORDER BY created_at DESC, kid'),
       retireKeys: db.prepare<[number]>('UPDATE oidc_signing_keys SET retired_at = ? WHERE retired_at IS NULL'),
       insertKey: db.prepare<[string, Buffer, string, number]>('INSERT INTO oidc_signing_keys (kid, sealed_jwk, public_jwk, created_at) VALUES (?, ?, ?, ?)'),

@@ -13,9 +13,11 @@ import type { Scope } from '../../store/types.ts';
 export interface ModelRecord {
   readonly model: string;
   readonly id: string;
-  /** The provider's payload, as JSON text. */
+  /** The provider's payload, sealed under the master key (base64; see ../sealed-records.ts); the store keeps it as it is given. */
   readonly payload: string;
   readonly grantId: string | null;
+  /** The site it was issued to (the payload's clientId), so that removing a site removes its records; null for records of no site. */
+  readonly clientId: string | null;
   readonly uid: string | null;
   readonly userCode: string | null;
   /** Unix seconds; null when it does not expire. */
