@@ -15,41 +15,16 @@ export interface BurstAnswer {
  * answers. Answers each status and JSON body, in the order given.
  */
 export async function burst(requests: readonly { url: string; path: string; body: unknown }[]): Promise<BurstAnswer[]> {
-  const sockets = await Promise.all(
-    requests.map(
-      ({ url, path: route, body }) =>
-        new Promise<net.Socket>((resolve, reject) => {
-          const { hostname, port } = new URL(url);
-          const socket = net.connect({ host: hostname, port: Number(port) });
-          socket.pause();
-          socket.once('error', reject);
-          socket.once('connect', () => {
-            const text = JSON.stringify(body);
-            socket.write(
-              `POST ${route} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nAuthorization: Bearer ${TEST_CLIENT_KEY}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
-              () => resolve(socket),
-            );
-          });
-        }),
-    ),
+  const answers = await rawBurst(
+    requests.map(({ url, path, body }) => ({
+      url,
+      method: 'POST',
+      path,
+      headers: { Authorization: `Bearer ${TEST_CLIENT_KEY}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify(body),
+    })),
   );
-  // All written: only now is any answer read.
-  return Promise.all(
-    sockets.map(
-      (socket) =>
-        new Promise<BurstAnswer>((resolve, reject) => {
-          const chunks: Buffer[] = [];
-          socket.on('data', (chunk: Buffer) => chunks.push(chunk));
-          socket.once('error', reject);
-          socket.once('end', () => {
-            const text = Buffer.concat(chunks).toString('utf8');
-            const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1]);
-            resolve({ status, body: JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4)) as BurstAnswer['body'] });
-          });
-          socket.resume();
-        }),
-    ),
-  );
+  return answers.map((answer) => ({ status: answer.status, body: JSON.parse(answer.body) as BurstAnswer['body'] }));
 }
 
 export interface RawAnswer {
