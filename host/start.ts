@@ -219,11 +219,17 @@ export async function copyDatabase(options: { readonly from: string; readonly to
     if (choice.kind !== 'postgres') throw new CodedError('NV_BAD_DB', `store copy writes to PostgreSQL, not to ${choice.dbFile}`);
     const { database: migrated } = await openStores(choice);
     await migrated.close();
+    // The layout a file of this build has: one made in the scratch folder, every owner's tables on it.
+    const layoutFile = path.join(scratch, 'layout.db');
+    await (await openStores({ kind: 'sqlite', dbFile: layoutFile, dataDir: scratch })).database.close();
+    const layoutSource = SqliteSource.open(layoutFile);
+    const layout = layoutSource.schemaVersions();
+    layoutSource.close();
     const target = await PostgresDatabase.open(choice.url).catch((error: unknown) => {
       throw error instanceof StoreUnavailableError ? new CodedError('NV_STORE_UNAVAILABLE', error.message) : error;
     });
     try {
-      const tables = await copyIntoPostgres(source, target);
+      const tables = await copyIntoPostgres(source, target, layout);
       const keyFile = path.join(path.dirname(from), 'master.key');
       return { from, to: choice.dbFile, tables, rows: tables.reduce((sum, table) => sum + table.rows, 0), ms: Date.now() - started, ...(fs.existsSync(keyFile) ? { masterKeyFile: keyFile } : {}) };
     } finally {

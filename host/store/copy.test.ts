@@ -146,6 +146,20 @@ describe.skipIf(!postgres.available)('copying a SQLite file into PostgreSQL, tab
     expect(await rowCounts(query)).toEqual({ p: 0, c: 0, m: 0, s: 0 });
   });
 
+  it('refuses a file whose layout is not this build\'s, older or newer: NV_STORE_COPY_LAYOUT, nothing written', async () => {
+    const { database, query } = await target();
+    const older = await refusal(copyIntoPostgres(source(sourceFile(dir)), database, new Map([['lab', 2]])));
+    expect(older.code).toBe('NV_STORE_COPY_LAYOUT');
+    expect(older.message).toContain('lab 1 (this build: 2)');
+    expect(older.message).toContain('store migrate');
+    const newer = await refusal(copyIntoPostgres(source(sourceFile(dir)), database, new Map([['lab', 1], ['oidc', 3]])));
+    expect(newer.message).toContain('oidc none (this build: 3)');
+    expect((await refusal(copyIntoPostgres(source(sourceFile(dir, "INSERT INTO meta VALUES ('schema.oidc', '4');")), database, new Map([['lab', 1], ['oidc', 3]])))).message).toContain('newer');
+    expect(await rowCounts(query)).toEqual({ p: 0, c: 0, m: 0, s: 0 });
+    // The same layout copies.
+    expect((await copyIntoPostgres(source(sourceFile(dir)), database, new Map([['lab', 1]]))).length).toBeGreaterThan(0);
+  });
+
   it('a row PostgreSQL refuses undoes the whole copy: NV_STORE_COPY_FAILED names the table and the rule, not the values', async () => {
     const { database, query } = await target();
     const refusedRow = sourceFile(dir, "INSERT INTO aa_child VALUES ('c3', 1, 0, NULL, NULL, NULL, x'5345435245542d5345454421', 'refused');");

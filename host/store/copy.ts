@@ -28,6 +28,7 @@ export type StoreCopyErrorCode =
   | 'NV_STORE_COPY_UNKNOWN_TABLE'
   /** A column of the file has no PostgreSQL column of its name (a file of an older layout). */
   | 'NV_STORE_COPY_COLUMNS'
+  | 'NV_STORE_COPY_LAYOUT'
   /** PostgreSQL refused a row; nothing was written. */
   | 'NV_STORE_COPY_FAILED';
 
@@ -118,6 +119,12 @@ export class SqliteSource {
     const where = table === META ? ` WHERE ${BOOKKEEPING_WHERE}` : '';
     const statement = this.db.prepare(`SELECT ${columns.map(quote).join(', ')} FROM ${quote(table)}${where} ORDER BY rowid`);
     return statement.raw(true).safeIntegers(true).iterate() as IterableIterator<unknown[]>;
+  }
+
+  /** The file's layout: each owner's schema version (`schema.<owner>` in meta). */
+  schemaVersions(): Map<string, number> {
+    const rows = this.db.prepare<[], { key: string; value: string }>("SELECT key, value FROM meta WHERE key LIKE 'schema.%'").all();
+    return new Map(rows.map((row) => [row.key.slice('schema.'.length), Number(row.value)]));
   }
 
   /** Reads from here to `end()` see one snapshot of the file. */
@@ -216,11 +223,33 @@ function refusal(table: string, error: unknown): StoreCopyError {
 }
 
 /**
- * Copies every table of `source` into `target`, in one transaction: refused (and nothing written)
- * when a table of the file has no PostgreSQL table or column of its name, or when the target
- * already holds rows. Answers the rows copied per table, in the order they were filled.
+ * The file must have this build's SQLite layout (`layout`: each owner's schema version, as a file
+ * this build makes has them): a migration may change rows, not only tables (the provider's records
+ * are sealed from its third on, and the ones kept before in the clear are deleted), and a copy runs
+ * no SQLite migration. An older file is brought up to date with `store migrate --db FILE` first.
  */
-export async function copyIntoPostgres(source: SqliteSource, target: PostgresDatabase): Promise<CopiedTable[]> {
+function checkLayout(source: SqliteSource, layout: ReadonlyMap<string, number>): void {
+  const found = source.schemaVersions();
+  const owners = [...new Set([...layout.keys(), ...found.keys()])].sort();
+  const older = owners.filter((owner) => (found.get(owner) ?? 0) < (layout.get(owner) ?? 0));
+  const newer = owners.filter((owner) => (found.get(owner) ?? 0) > (layout.get(owner) ?? 0));
+  const list = (names: string[]) => names.map((owner) => `${owner} ${found.get(owner) ?? 'none'} (this build: ${layout.get(owner) ?? 'none'})`).join(', ');
+  if (newer.length > 0) {
+    throw new StoreCopyError('NV_STORE_COPY_LAYOUT', `${source.file} was made by a newer noegleviser (schema versions ${list(newer)}): copy it with that version; nothing was copied`);
+  }
+  if (older.length > 0) {
+    throw new StoreCopyError('NV_STORE_COPY_LAYOUT', `${source.file} has an older layout (schema versions ${list(older)}): bring it up to date with \`noegleviser store migrate --db FILE\` first; nothing was copied`);
+  }
+}
+
+/**
+ * Copies every table of `source` into `target`, in one transaction: refused (and nothing written)
+ * when the file's layout is not `layout` (when given), when a table of the file has no PostgreSQL
+ * table or column of its name, or when the target already holds rows. Answers the rows copied per
+ * table, in the order they were filled.
+ */
+export async function copyIntoPostgres(source: SqliteSource, target: PostgresDatabase, layout?: ReadonlyMap<string, number>): Promise<CopiedTable[]> {
+  if (layout) checkLayout(source, layout);
   return target.pool.transaction(async (client) => {
     const targets = await targetTables(client);
     source.begin();
