@@ -135,7 +135,9 @@ const NUMERIC_INT8: pg.CustomTypesConfig = {
  * The stores' named (prepared) statements, the hot path's, are planned once per connection rather
  * than at each execution: a plan costs PostgreSQL about as much CPU as running a batch of a few
  * verifications, and the statements look rows up by key, which one plan serves for any keys.
- * Unnamed statements are planned with their values as always.
+ * The setting holds for every statement with parameters on these connections, the unnamed ones
+ * node-postgres sends included (the audit's listing, the sweeps, `store copy`'s inserts): those are
+ * rare, and their generic plans (by key or range) are what a custom plan would choose here too.
  */
 const SESSION_OPTIONS = '-c plan_cache_mode=force_generic_plan';
 
