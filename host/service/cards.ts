@@ -56,18 +56,21 @@ export class CodeCards {
   /**
    * `count` extra cards for `person`, if the extra cards alive and these make at most `max`: the
    * store counts and inserts them in one atomic write (the limit holds across requests and nodes),
-   * or inserts none and audits the refusal: then `refused`, with how many are alive.
+   * or inserts none and audits the refusal: then `refused`, with how many are alive; `changed` when
+   * the person changed since it was read (a re-issue on another node, say), and nothing was inserted.
    */
-  async issueExtra(person: PersonRecord, count: number, max: number, actor: Actor): Promise<{ issued: { card: CodeCardRecord; pairs: CardPair[] }[] } | { refused: true; alive: number }> {
+  async issueExtra(person: PersonRecord, count: number, max: number, actor: Actor): Promise<{ issued: { card: CodeCardRecord; pairs: CardPair[] }[] } | { refused: true; alive: number } | { changed: true }> {
     const made: Made[] = [];
     try {
       for (let i = 0; i < count; i++) made.push(await this.make(person, 'extra', actor));
       const outcome = await this.store.insertExtraCards(
         person.id,
+        person.version,
         made.map(({ card, audit }) => ({ card, audit })),
         max,
         (alive) => auditEntry(actor, 'card.extra', person.id, 'refused', { allowed: Math.max(0, max - alive), asked: count }, this.now()),
       );
+      if (outcome.changed) return { changed: true };
       if (outcome.inserted.length === 0) return { refused: true, alive: outcome.alive };
       return { issued: outcome.inserted.map((card, i) => ({ card, pairs: cardPairs(made[i]!.secret) })) };
     } finally {

@@ -163,6 +163,14 @@ export class People {
    * end, and a new temporary password with a new card (or a new key-file activation code) goes out.
    */
   async reissue(person: PersonRecord, organisation: OrganisationRecord | null, actor: Actor): Promise<Issued> {
+    // The person changes first: an extra-card order that read them before inserts nothing after
+    // (the store's rule, on any node), and a card it inserted before is among those blocked below.
+    const withKeyFile = person.passwordHash === null;
+    const password = withKeyFile ? null : temporaryPassword();
+    const changes = { state: 'pending' as const, failCount: 0, passwordTemporary: !withKeyFile, passwordHash: password === null ? null : await hashPassword(password) };
+    if (!(await this.store.updatePerson(person.id, person.version, changes, auditEntry(actor, 'person.reissue', person.id, 'ok', {}, this.now())))) {
+      throw new CodedError('NV_CONFLICT', 'the person changed meanwhile; reload and try again', 409);
+    }
     for (const card of await this.store.listCards(person.id)) if (card.state !== 'blocked' && card.state !== 'replaced' && card.state !== 'used-up') await this.cards.block(card.serial, actor);
     for (const keyFile of await this.keyFiles.ofPerson(person.id)) await this.keyFiles.block(keyFile, actor);
     for (const token of await this.tokens.list({ owner: person.id })) {
@@ -171,12 +179,6 @@ export class People {
     await this.tokens.revokeReplacementsOf(person.id, actor);
     await this.store.deleteSessionsOf(person.id);
     await this.accessEnds.ended(person.id, 'reissued');
-    const withKeyFile = person.passwordHash === null;
-    const password = withKeyFile ? null : temporaryPassword();
-    const changes = { state: 'pending' as const, failCount: 0, passwordTemporary: !withKeyFile, passwordHash: password === null ? null : await hashPassword(password) };
-    if (!(await this.store.updatePerson(person.id, person.version, changes, auditEntry(actor, 'person.reissue', person.id, 'ok', {}, this.now())))) {
-      throw new CodedError('NV_CONFLICT', 'the person changed meanwhile; reload and try again', 409);
-    }
     const updated = { ...person, ...changes, version: person.version + 1 };
     if (organisation) return { person: updated, ...(await this.sendCredential(updated, organisation, password, actor, 'reissue')) };
     const { card, pairs } = await this.cards.issue(updated, 'reissue', actor);
@@ -199,6 +201,7 @@ export class People {
     if (person.passwordHash === null) throw new CodedError('NV_BAD_STATE', 'a key-file employee has no code cards', 409);
     if (person.state === 'blocked') throw new CodedError('NV_BAD_STATE', 'a blocked person gets no new cards; unblock or re-issue first', 409);
     const outcome = await this.cards.issueExtra(person, count, this.policy.maxExtraCards, actor);
+    if ('changed' in outcome) throw new CodedError('NV_CONFLICT', 'the person changed meanwhile; reload and try again', 409);
     if ('refused' in outcome) {
       const allowed = Math.max(0, this.policy.maxExtraCards - outcome.alive);
       throw new CodedError('NV_TOO_MANY_CARDS', `${person.name} may have ${allowed} more extra card(s) now; at most ${this.policy.maxExtraCards} at a time`, 409);

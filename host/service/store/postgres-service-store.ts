@@ -244,11 +244,12 @@ export class PostgresServiceStore implements ServiceStore {
    * The person's row is locked first (`FOR UPDATE`, to the commit): orders for the same person on
    * any node take turns, and each counts the cards the one before it inserted.
    */
-  async insertExtraCards(personId: string, cards: readonly { readonly card: NewCodeCard; readonly audit: NewAuditEntry }[], max: number, refused: (alive: number) => NewAuditEntry): Promise<ExtraCardsOutcome> {
+  async insertExtraCards(personId: string, expectedVersion: number, cards: readonly { readonly card: NewCodeCard; readonly audit: NewAuditEntry }[], max: number, refused: (alive: number) => NewAuditEntry): Promise<ExtraCardsOutcome> {
     return this.database.write(async (client): Promise<ExtraCardsOutcome> => {
-      const held = await client.query('SELECT 1 FROM people WHERE id = $1 FOR UPDATE', [personId]);
+      const held = await client.query<{ version: number }>('SELECT version FROM people WHERE id = $1 FOR UPDATE', [personId]);
       if (held.rowCount !== 1) throw new Error(`no person ${personId} to order extra cards for`);
       const [{ alive }] = (await client.query<{ alive: number }>(`SELECT count(*)::int AS alive FROM code_cards WHERE person_id = $1 AND ${ALIVE_EXTRA}`, [personId])).rows as [{ alive: number }];
+      if (Number(held.rows[0]!.version) !== expectedVersion) return { inserted: [], alive, changed: true };
       if (alive + cards.length > max) {
         await this.database.insertAudit(client, refused(alive));
         return { inserted: [], alive };

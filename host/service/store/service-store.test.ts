@@ -592,6 +592,7 @@ describe.each(BACKENDS)('the service store on $name', (backend) => {
     const order = (person: PersonRecord, count: number, max = 3) =>
       store.insertExtraCards(
         person.id,
+        person.version,
         Array.from({ length: count }, () => {
           const card = newCard(person.id);
           return { card, audit: audit('card.issue', card.serial) };
@@ -599,6 +600,19 @@ describe.each(BACKENDS)('the service store on $name', (backend) => {
         max,
         (alive) => ({ ...audit('card.extra', person.id), result: 'refused', detail: { alive } }),
       );
+
+    it('inserts nothing, and audits nothing, for an order that saw the person at an older version (a re-issue came between)', async () => {
+      const person = await store.insertPerson(newPerson(), audit('order', null));
+      expect(await store.updatePerson(person.id, person.version, { state: 'pending' }, audit('person.reissue', person.id))).toBe(true);
+      const before = (await database.listAudit({})).length;
+      const stale = await order(person, 1);
+      expect(stale).toMatchObject({ inserted: [], changed: true });
+      expect(await store.listCards(person.id)).toEqual([]);
+      expect((await database.listAudit({})).length).toBe(before);
+      const fresh = await order({ ...person, version: person.version + 1 }, 1);
+      expect(fresh.inserted).toHaveLength(1);
+      expect(fresh.changed).toBeUndefined();
+    });
 
     it('inserts extra cards, each with its audit, while the alive ones and these stay within the limit', async () => {
       const person = await store.insertPerson(newPerson(), audit('order', null));
@@ -898,7 +912,7 @@ describe.skipIf(!postgres.available)('the service store on PostgreSQL, beside SQ
       const outcomes = await Promise.all(
         Array.from({ length: 8 }, (_, i) => {
           const card = newCard(person.id);
-          return (i % 2 === 0 ? a! : b!).store.insertExtraCards(person.id, [{ card, audit: audit('card.issue', card.serial) }], 3, (alive) => ({ ...audit('card.extra', person.id), detail: { alive } }));
+          return (i % 2 === 0 ? a! : b!).store.insertExtraCards(person.id, person.version, [{ card, audit: audit('card.issue', card.serial) }], 3, (alive) => ({ ...audit('card.extra', person.id), detail: { alive } }));
         }),
       );
       expect(outcomes.filter((outcome) => outcome.inserted.length === 1), `round ${round}`).toHaveLength(3);

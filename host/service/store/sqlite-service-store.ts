@@ -256,10 +256,12 @@ export class SqliteServiceStore implements ServiceStore {
   }
 
   /** One write (a savepoint of the batch's IMMEDIATE transaction, on this process's one connection): the count and the inserts are never split. */
-  async insertExtraCards(personId: string, cards: readonly { readonly card: NewCodeCard; readonly audit: NewAuditEntry }[], max: number, refused: (alive: number) => NewAuditEntry): Promise<ExtraCardsOutcome> {
+  async insertExtraCards(personId: string, expectedVersion: number, cards: readonly { readonly card: NewCodeCard; readonly audit: NewAuditEntry }[], max: number, refused: (alive: number) => NewAuditEntry): Promise<ExtraCardsOutcome> {
     return this.database.write((): ExtraCardsOutcome => {
-      if (!this.statements.getPerson.get(personId)) throw new Error(`no person ${personId} to order extra cards for`);
+      const person = this.statements.getPerson.get(personId);
+      if (!person) throw new Error(`no person ${personId} to order extra cards for`);
       const alive = this.statements.countExtraAlive.get(personId)!.alive;
+      if (person.version !== expectedVersion) return { inserted: [], alive, changed: true };
       if (alive + cards.length > max) {
         this.database.insertAudit(refused(alive));
         return { inserted: [], alive };

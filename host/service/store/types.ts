@@ -89,6 +89,8 @@ export type NewCodeCard = Omit<CodeCardRecord, 'version' | 'createdAt' | 'update
 export interface ExtraCardsOutcome {
   readonly inserted: readonly CodeCardRecord[];
   readonly alive: number;
+  /** True when the person was no longer at the version the order saw (re-issued, blocked… meanwhile): nothing inserted, nothing audited. */
+  readonly changed?: true;
 }
 
 export type CodeCardChanges = Partial<Pick<CodeCardRecord, 'state' | 'usedKeys' | 'keysLeft' | 'pendingIndex' | 'successorIssued' | 'activatedAt'>>;
@@ -193,10 +195,12 @@ export interface ServiceStore extends SessionStore {
    * The extra-card limit as the database's rule: inserts `cards` (extra cards of `personId`, each
    * with its audit record) only if the person's extra cards alive (`issued` or `active`) and these
    * make at most `max`; else inserts none and appends `refused(alive)` instead. Atomic: orders for
-   * one person, on any node, take turns, each counting what the one before inserted.
+   * one person, on any node, take turns, each counting what the one before inserted; and only
+   * while the person is at `expectedVersion` (an order that raced a re-issue inserts nothing).
    */
   insertExtraCards(
     personId: string,
+    expectedVersion: number,
     cards: readonly { readonly card: NewCodeCard; readonly audit: NewAuditEntry }[],
     max: number,
     refused: (alive: number) => NewAuditEntry,
