@@ -99,6 +99,7 @@ export async function runLab(options: LabOptions): Promise<void> {
       },
     });
     closers.push(() => server.close());
+    for (const warning of server.warnings) log(`warning: ${warning.message} [${warning.code}]`);
     settings = server.settings;
     // The seed's sites, each on a loopback address of its own on the lab's port, registered once.
     sites = await startLabSites({ dir, port: Number(new URL(server.url).port), oidc: server.oidc });

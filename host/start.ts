@@ -98,13 +98,45 @@ export interface RunningHost {
   readonly settings: Pick<TokenStore, 'getMeta' | 'setMeta'>;
   /** Where the RADIUS front listens, when it was asked for. */
   readonly radius?: { readonly address: string; readonly port: number };
+  /** What the operator should know of this start (files an older version left that are read no more). */
+  readonly warnings: readonly StartWarning[];
   close(): Promise<void>;
+}
+
+/**
+ * Files an older version kept in the data directory that this one reads no more: the letters of
+ * the outbox as files (now in the store), and on PostgreSQL the login service's node-local SQLite
+ * file (now on PostgreSQL). They are left alone (a start deletes nothing), and said once.
+ */
+export interface StartWarning {
+  readonly code: 'NV_LEFTOVER_FILES';
+  readonly message: string;
+}
+
+function leftoverWarnings(choice: DatabaseChoice): StartWarning[] {
+  const warnings: StartWarning[] = [];
+  const outbox = path.join(choice.dataDir, 'outbox');
+  if (fs.existsSync(outbox)) {
+    warnings.push({
+      code: 'NV_LEFTOVER_FILES',
+      message: `${outbox} holds letters kept as files by an earlier version; the outbox is in the store now and they are not read: they hold temporary passwords and card keys in the clear, so keep what is needed elsewhere and delete the folder`,
+    });
+  }
+  const serviceFile = path.join(choice.dataDir, 'service.db');
+  if (choice.kind === 'postgres' && fs.existsSync(serviceFile)) {
+    warnings.push({
+      code: 'NV_LEFTOVER_FILES',
+      message: `${serviceFile} holds this node's login-service people, cards and sessions from an earlier version; they are on PostgreSQL now and this file is not read`,
+    });
+  }
+  return warnings;
 }
 
 export async function startHost(options: HostOptions = {}): Promise<RunningHost> {
   const env = options.env ?? process.env;
   const db = chooseDatabase(options.dbFile ?? (env.NOEGLEVISER_DB || undefined) ?? defaultDbFile(env), options.dataDir);
   const { dbFile, dataDir } = db;
+  const warnings = leftoverWarnings(db);
   // The database first: a path that cannot hold one is refused before a master key is made for it.
   const { database, tokenStore, serviceStore, oidcStore, letters, loginWindows } = await openStores(db);
   let server: TokenServer | undefined;
@@ -158,6 +190,7 @@ export async function startHost(options: HostOptions = {}): Promise<RunningHost>
       oidc,
       settings: tokenStore,
       ...(front ? { radius: front.address() } : {}),
+      warnings,
       close: async () => {
         await front?.close();
         await running.close();

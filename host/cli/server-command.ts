@@ -70,6 +70,7 @@ export function serverCommand(): Command {
         ...(options.issuer === undefined ? {} : { issuer: options.issuer }),
         logger: options.quiet ? false : { level: 'info', stream: process.stderr, redact: LOG_REDACTIONS },
       });
+      for (const warning of server.warnings) process.stderr.write(`noegleviser: warning: ${warning.message} [${warning.code}]\n`);
       // The server listens now (a start that failed kept no key nobody saw): the keys it made come
       // first, so whoever waits for the ready line has them too.
       if (server.createdKeys.admin || server.createdKeys.client) {
