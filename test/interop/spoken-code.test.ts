@@ -14,6 +14,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { DEFAULT_TIMINGS } from '../../device/firmware/token.ts';
 import { DebugClient } from '../../host/bridge/debug-link.ts';
 import type { SpeechResult } from '../../protocol/debug/messages.ts';
 import { debianTool } from '../support/debian-tools.ts';
@@ -121,6 +122,9 @@ describe.skipIf(!HAVE_TOOLS).each([
 
   /** Presses through `device press` and returns the WAV file the utterance was written to, once it is written. */
   async function pressAndListen(): Promise<{ display: string; file: string; said: SpeechResult }> {
+    // A person's next press, not the second half of a double press (which steps the volume): on a
+    // fast machine the test's own steps between two presses take less than the window.
+    await debug.call('advance', { ms: DEFAULT_TIMINGS.doublePressMs + 100 });
     const before = await debug.call('speech');
     const pressed = await cli(['device', 'press'], { env });
     expect(pressed.code, pressed.stderr).toBe(0);
