@@ -193,6 +193,15 @@ const OIDC_PAGES: A11yPage[] = [
     }),
   ),
 
+  {
+    name: "the lab's sites",
+    signedIn: false,
+    open: async (page, site) => {
+      await page.goto(site.url('/lab/sites'));
+      await page.locator('#lab-sites .lab-site').first().waitFor();
+    },
+  },
+
   // ---- signed in at the provider, or halfway through its login ----
   {
     name: 'OpenID Connect: login step 2, code card',
@@ -269,6 +278,15 @@ const OIDC_PAGES: A11yPage[] = [
     name: 'site: net-bank, signed in (claims)',
     signedIn: true,
     open: (page, site) => signInAt(page, site, site.sites['net-bank'], site.people.card),
+  },
+  {
+    name: "the lab's sites, with the lab person's session at the provider",
+    signedIn: true,
+    open: async (page, site) => {
+      await signInAt(page, site, site.sites['net-bank'], site.people.card);
+      await page.goto(site.url('/lab/sites'));
+      await page.locator('#provider-sessions .provider-session').first().waitFor();
+    },
   },
   {
     name: 'site: net-bank, signed in view-only (kontokig)',
@@ -615,6 +633,8 @@ export async function prepareSite(rig: ServiceRig, browserPage: Page): Promise<A
   // The lab's three sites, as `npm start` runs them beside the lab (each on its own loopback address, any port).
   const running = await startLabSites({ dir: tempDir('a11y-sites'), port: 0, oidc: rig.server.oidc });
   const sites = Object.fromEntries(running.map((at) => [at.kind, at])) as Record<SiteKind, RunningSite>;
+  // `/lab/sites` lists them, and the card holder's sessions at the provider, as the lab's page does for its person.
+  rig.showLabSites(running, card.nemId);
   const close = async () => {
     for (const at of running) await at.close();
   };

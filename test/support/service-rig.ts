@@ -16,6 +16,8 @@ import { enrollWithServer } from '../../host/bridge/enrolment.ts';
 import { connectToken } from '../../host/bridge/operations.ts';
 import { ServerClient } from '../../host/bridge/server-client.ts';
 import { registerLabPage } from '../../host/lab/lab-page.ts';
+import { registerLabSitesPage } from '../../host/lab/sites/lab-sites.ts';
+import type { RunningSite } from '../../host/lab/sites/relying-party.ts';
 import { startHost, type RunningHost } from '../../host/start.ts';
 import { hostStorage } from './test-store.ts';
 import { launchChromium, recordTraffic, type Traffic } from './browser.ts';
@@ -93,6 +95,8 @@ export interface ServiceRig {
   search(needle: string, options?: { letters?: boolean; requests?: boolean }): Promise<string[]>;
   /** How many secrets are registered, by kind. */
   secretCounts(): { texts: number; keys: number };
+  /** What `/lab/sites` lists, as the lab does: the sites started beside the rig, and the person whose provider sessions it shows. */
+  showLabSites(sites: readonly RunningSite[], person?: string): void;
   close(): Promise<void>;
 }
 
@@ -104,6 +108,8 @@ export async function startServiceRig(name: string): Promise<ServiceRig> {
   const texts = new Set<string>();
   const keys = new Set<string>();
   const people: Person[] = [];
+  let labSites: readonly RunningSite[] = [];
+  let labPerson: string | undefined;
   const sink = new Writable({
     write(chunk, _encoding, done) {
       logLines.push(String(chunk));
@@ -123,7 +129,10 @@ export async function startServiceRig(name: string): Promise<ServiceRig> {
       apiKeys: { admin: ADMIN_KEY, client: CLIENT_KEY },
       logger: { level: 'info', stream: sink },
       servicePolicy: { loginAttemptsPerMinute: 10_000 },
-      extend: (app, { service }) => registerLabPage(app, { debugAddress: emulator.debug, tokenSerial: emulator.serial, outbox: service.outbox }),
+      extend: (app, { service, oidc }) => {
+        registerLabSitesPage(app, { sites: () => labSites, oidc, person: async () => labPerson });
+        return registerLabPage(app, { debugAddress: emulator.debug, tokenSerial: emulator.serial, outbox: service.outbox });
+      },
     });
     const bridge = await connectToken(emulator.port);
     try {
@@ -238,6 +247,10 @@ export async function startServiceRig(name: string): Promise<ServiceRig> {
       return key;
     },
     secretCounts: () => ({ texts: texts.size, keys: keys.size }),
+    showLabSites(sites, person) {
+      labSites = sites;
+      labPerson = person;
+    },
     async leaks() {
       const found: Leak[] = [];
       const spellings = seedSpellings(seed);
