@@ -85,7 +85,7 @@ async function measure(urls: readonly string[], key: string | undefined, body: (
     serverCpuS: (server1 - server0) / TICKS_PER_SECOND,
     databaseCpuS: (database1 - database0) / TICKS_PER_SECOND,
     count,
-    answered: Math.round(loads.reduce((sum, l) => sum + l.requestsPerSecond * DURATION_S, 0)),
+    answered: loads.reduce((sum, l) => sum + l.answered, 0),
     non2xx: loads.reduce((sum, l) => sum + l.non2xx, 0),
   };
 }

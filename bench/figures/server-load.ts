@@ -19,6 +19,8 @@ export const TOKENS = 4000;
 
 export interface Load {
   readonly requestsPerSecond: number;
+  /** Responses received over the run (autocannon's total: the per-second average times the duration undercounts a run's partial seconds). */
+  readonly answered: number;
   readonly p99Ms: number;
   readonly non2xx: number;
   readonly errors: number;
@@ -44,7 +46,7 @@ export function load(url: string, key: string | undefined, body: () => string, c
       (error, result) =>
         error
           ? reject(error)
-          : resolve({ requestsPerSecond: result.requests.average, p99Ms: result.latency.p99, non2xx: result.non2xx, errors: result.errors }),
+          : resolve({ requestsPerSecond: result.requests.average, answered: result.requests.total, p99Ms: result.latency.p99, non2xx: result.non2xx, errors: result.errors }),
     );
   });
 }
