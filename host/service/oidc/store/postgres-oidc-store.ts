@@ -20,6 +20,7 @@ import {
   type ModelRecord,
   type OidcStore,
   type SigningKeyRecord,
+  type SigningKeyStamp,
 } from './types.ts';
 
 /** The SQLite store's tables, step by step as its migrations made them. */
@@ -192,6 +193,11 @@ export class PostgresOidcStore implements OidcStore {
 
   async listSigningKeys(): Promise<SigningKeyRecord[]> {
     return (await this.database.read<KeyRow>('SELECT * FROM oidc_signing_keys ORDER BY created_at DESC, kid COLLATE "C"')).map(toKey);
+  }
+
+  async signingKeyStamps(): Promise<SigningKeyStamp[]> {
+    const rows = await this.database.read<{ kid: string; retired_at: number | null }>('SELECT kid, retired_at FROM oidc_signing_keys');
+    return rows.map((row) => ({ kid: row.kid, retiredAt: row.retired_at }));
   }
 
   async addFirstSigningKey(key: SigningKeyRecord): Promise<boolean> {

@@ -16,6 +16,7 @@ import {
   type ModelRecord,
   type OidcStore,
   type SigningKeyRecord,
+  type SigningKeyStamp,
 } from './types.ts';
 
 /**
@@ -150,6 +151,7 @@ export class SqliteOidcStore implements OidcStore {
       deleteClient: db.prepare<[string]>('DELETE FROM oidc_clients WHERE id = ?'),
       deleteClientModels: db.prepare<[string, string]>("DELETE FROM oidc_models WHERE client_id = ? OR (model = 'Client' AND id = ?)"),
       listKeys: db.prepare<[], KeyRow>('SELECT * FROM oidc_signing_keys ORDER BY created_at DESC, kid'),
+      keyStamps: db.prepare<[], { kid: string; retired_at: number | null }>('SELECT kid, retired_at FROM oidc_signing_keys'),
       retireKeys: db.prepare<[number]>('UPDATE oidc_signing_keys SET retired_at = ? WHERE retired_at IS NULL'),
       insertKey: db.prepare<[string, Buffer, string, number]>('INSERT INTO oidc_signing_keys (kid, sealed_jwk, public_jwk, created_at) VALUES (?, ?, ?, ?)'),
       insertFirstKey: db.prepare<[string, Buffer, string, number]>('INSERT INTO oidc_signing_keys (kid, sealed_jwk, public_jwk, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING'),
@@ -253,6 +255,10 @@ export class SqliteOidcStore implements OidcStore {
 
   async listSigningKeys(): Promise<SigningKeyRecord[]> {
     return this.statements.listKeys.all().map(toKey);
+  }
+
+  async signingKeyStamps(): Promise<SigningKeyStamp[]> {
+    return this.statements.keyStamps.all().map((row) => ({ kid: row.kid, retiredAt: row.retired_at }));
   }
 
   async addFirstSigningKey(key: SigningKeyRecord): Promise<boolean> {
