@@ -77,6 +77,8 @@ export interface HostOptions {
   readonly issuer?: string;
   /** How often the provider's expired rows are swept (default: every 10 minutes). */
   readonly oidcSweepEveryMs?: number;
+  /** How often this node checks the store for signing keys rotated on another node or retired keys past their time (default: every 5 s). */
+  readonly oidcKeyCheckEveryMs?: number;
   /** Adds routes to the app before it listens (the lab's page), with the parts they may use. */
   readonly extend?: (app: FastifyInstance, parts: { readonly service: NemIdService; readonly tokens: TokenService; readonly oidc: OidcProvider }) => Promise<void> | void;
 }
@@ -168,7 +170,7 @@ export async function startHost(options: HostOptions = {}): Promise<RunningHost>
     });
     options.beforeRoutes?.(server.app);
     const web = await registerService(server.app, service, serviceStore, { secureCookies: options.secureCookies, loginWindows });
-    const oidc = await registerOidc(server.app, { service, web, store: oidcStore, vault: server.vault, issuer: options.issuer, sweepEveryMs: options.oidcSweepEveryMs });
+    const oidc = await registerOidc(server.app, { service, web, store: oidcStore, vault: server.vault, issuer: options.issuer, sweepEveryMs: options.oidcSweepEveryMs, keyCheckEveryMs: options.oidcKeyCheckEveryMs });
     // A person's access ending (a credential blocked, a lockout, a new password) ends their sessions at the sites.
     service.accessEnds.subscribe((personId) => oidc.endSessionsOf(personId));
     // A person's token taken out of use by any route (the token API and CLI included) is such an end too.

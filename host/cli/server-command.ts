@@ -20,6 +20,7 @@ interface ServerCommandOptions {
   radiusPort?: number;
   radiusClients?: string;
   issuer?: string;
+  oidcKeyCheck?: number;
 }
 
 export function parseListen(text: string): { host: string; port: number } {
@@ -47,6 +48,11 @@ export function serverCommand(): Command {
     .addOption(new Option('--radius-clients <file>', 'the RADIUS clients: a JSON array of {"name","address","secret"} (needed with --radius-port)'))
     .addOption(new Option('--allow-export', "let an administrator export tokens' seeds (token export); off by default"))
     .addOption(new Option('--issuer <url>', "the OpenID Connect provider's public URL, ending in /oidc (default: the listen address + /oidc)"))
+    .addOption(
+      new Option('--oidc-key-check <seconds>', "how often this node checks the store for OpenID Connect signing keys rotated on another node, or retired keys past their time (default 5)").argParser(
+        wholeNumber('--oidc-key-check', 1, 3600),
+      ),
+    )
     .action(async (options: ServerCommandOptions) => {
       const { host, port } = parseListen(options.listen);
       // A wrong --issuer is refused before a database or master key is made for it.
@@ -68,6 +74,7 @@ export function serverCommand(): Command {
         validateAllow: options.validateAllow,
         radius,
         ...(options.issuer === undefined ? {} : { issuer: options.issuer }),
+        ...(options.oidcKeyCheck === undefined ? {} : { oidcKeyCheckEveryMs: options.oidcKeyCheck * 1000 }),
         logger: options.quiet ? false : { level: 'info', stream: process.stderr, redact: LOG_REDACTIONS },
       });
       for (const warning of server.warnings) process.stderr.write(`noegleviser: warning: ${warning.message} [${warning.code}]\n`);

@@ -6,12 +6,16 @@
  * revoked), round after round; a refresh token sent to both nodes at once is used exactly once
  * (one refresh gets tokens, the reuse ends the grant), round after round; and the same person gets the same `sub` at the site from either
  * node, node B reading the provider session cookie node A set (the cookie keys, the pairwise salt
- * and the signing key are the cluster's, kept sealed in the store).
+ * and the signing key are the cluster's, kept sealed in the store). A key rotated on node A is
+ * signed with and published by node B within its key check (`--oidc-key-check 1`), without a
+ * restart; once the retired key's time has passed (its retirement moved back in the store by the
+ * retention, as a clock would) both nodes drop it from their JWKS.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, createPublicKey, randomBytes, verify, type JsonWebKey } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { RETIRED_KEY_KEPT_MS } from '../../host/service/oidc/keys.ts';
 import { storedLetterHtml } from '../support/stored-letters.ts';
 import { referenceHotp } from '../support/oath-reference.ts';
 import { connectionUrl, postgres, PostgresNode, reportMissingPostgres } from '../support/postgres.ts';
@@ -24,6 +28,7 @@ const ISSUER = 'http://login.cluster.test/oidc';
 const REDIRECT_URI = 'http://127.0.0.2:8080/callback';
 const ROUNDS = 10;
 const PER_NODE = 5;
+const KEY_CHECK_SECONDS = 1;
 
 interface Site {
   readonly clientId: string;
@@ -44,23 +49,33 @@ function headerOf(jwt: string): Record<string, unknown> {
   return JSON.parse(Buffer.from(jwt.split('.')[0]!, 'base64url').toString('utf8')) as Record<string, unknown>;
 }
 
+/** The kid of the published key whose signature on `jwt` (RS256) verifies, or undefined. */
+function signedBy(jwt: string, keys: readonly (JsonWebKey & { kid: string })[]): string | undefined {
+  const [header, payload, signature] = jwt.split('.');
+  return keys.find((key) => verify('sha256', Buffer.from(`${header}.${payload}`), createPublicKey({ key, format: 'jwk' }), Buffer.from(signature!, 'base64url')))?.kid;
+}
+
 describe.skipIf(!postgres.available)('the OpenID Connect provider on two server nodes on one PostgreSQL', () => {
   let a: ServerProcess;
   let b: ServerProcess;
   let site: Site;
   let seed: Uint8Array;
+  /** The cluster's database, as its superuser sees it. */
+  let storeRows: (sql: string, values?: unknown[]) => Promise<Record<string, unknown>[]>;
   let counter = 0;
   const userId = 'klynge.kirsten';
   const password = `Klynge-${randomBytes(6).toString('hex')}`;
 
   beforeAll(async () => {
     const primary = await PostgresNode.startPrimary({ name: 'oidc-cluster' });
-    const url = connectionUrl(await primary.createDatabase(), [primary]);
+    const database = await primary.createDatabase();
+    const url = connectionUrl(database, [primary]);
+    storeRows = (sql, values = []) => primary.query(sql, values, database.name);
     const masterKey = randomBytes(32).toString('hex');
     const dir = tempDir('oidc-cluster');
     const [dirA, dirB] = [path.join(dir, 'node-a'), path.join(dir, 'node-b')];
     const start = (nodeDir: string) =>
-      startServerProcess({ dbFile: path.join(nodeDir, 'tokens.db'), postgresUrl: url, args: ['--quiet', '--rate-limit', '0', '--issuer', ISSUER], env: { NOEGLEVISER_MASTER_KEY: masterKey }, readyTimeoutMs: 90_000 });
+      startServerProcess({ dbFile: path.join(nodeDir, 'tokens.db'), postgresUrl: url, args: ['--quiet', '--rate-limit', '0', '--issuer', ISSUER, '--oidc-key-check', String(KEY_CHECK_SECONDS)], env: { NOEGLEVISER_MASTER_KEY: masterKey }, readyTimeoutMs: 90_000 });
 
     // A person with a code token (its seed known only to the test) who has chosen a user-id and password, through node A.
     a = await start(dirA);
@@ -213,5 +228,49 @@ describe.skipIf(!postgres.available)('the OpenID Connect provider on two server 
         expect(me.status, `round ${round}`).toBe(401);
       }
     }
+  });
+
+  /** The kids a node publishes (its JWKS), and the keys. */
+  const jwksOf = async (node: ServerProcess) => (await api(node, 'GET', '/oidc/jwks')).body.keys as (JsonWebKey & { kid: string })[];
+
+  /** An ID token of the site, its code obtained on the provider's session via `node` and redeemed there. */
+  async function idTokenVia(node: ServerProcess): Promise<string> {
+    const { code, verifier } = await authorize(browser.at(node.url));
+    expect(code, 'a code on the session').toBeTruthy();
+    const tokens = await redeem(node, code!, verifier);
+    expect(tokens.status, JSON.stringify(tokens.body)).toBe(200);
+    return tokens.body.id_token!;
+  }
+
+  it(`a key rotated on node A is signed with and published by node B within its key check (${KEY_CHECK_SECONDS} s), no restart; once the retired key's time has passed both nodes drop it`, async () => {
+    const before = await idTokenVia(b);
+    const oldKid = headerOf(before).kid as string;
+    expect((await jwksOf(b)).map((key) => key.kid)).toEqual([oldKid]);
+
+    const rotation = await api(a, 'POST', '/v1/oidc/keys/rotate', { key: TEST_ADMIN_KEY, body: {} });
+    expect(rotation.status, rotation.text).toBe(201);
+    const { kid } = rotation.body as { kid: string; retired: string[] };
+    expect(rotation.body.retired).toEqual([oldKid]);
+    const rotatedAt = Date.now();
+    expect(headerOf(await idTokenVia(a)).kid, 'node A at once').toBe(kid);
+
+    await vi.waitFor(async () => expect((await jwksOf(b)).map((key) => key.kid)).toEqual([kid, oldKid]), { timeout: 15_000, interval: 100 });
+    expect(Date.now() - rotatedAt, 'node B within its check (and a make)').toBeLessThan(KEY_CHECK_SECONDS * 1000 + 4000);
+    const after = await idTokenVia(b);
+    expect(headerOf(after).kid, "node B's new ID tokens are signed with the new key").toBe(kid);
+    for (const node of [a, b]) {
+      const keys = await jwksOf(node);
+      expect(keys.map((key) => key.kid)).toEqual([kid, oldKid]);
+      expect(signedBy(after, keys)).toBe(kid);
+      expect(signedBy(before, keys), 'a token signed before the rotation still verifies').toBe(oldKid);
+    }
+
+    // The retention passes: the old key's retirement moved back by it in the store, as a clock would move on.
+    const [{ count }] = (await storeRows('UPDATE oidc_signing_keys SET retired_at = retired_at - $1 WHERE kid = $2 RETURNING 1 AS count', [RETIRED_KEY_KEPT_MS + 1000, oldKid])) as [{ count: number }];
+    expect(count).toBe(1);
+    for (const node of [a, b]) await vi.waitFor(async () => expect((await jwksOf(node)).map((key) => key.kid)).toEqual([kid]), { timeout: 15_000, interval: 100 });
+    expect((await storeRows('SELECT kid FROM oidc_signing_keys')).map((row) => row.kid)).toEqual([kid]);
+    expect(headerOf(await idTokenVia(b)).kid).toBe(kid);
+    expect(signedBy(before, await jwksOf(b)), 'what the old key signed verifies no more').toBeUndefined();
   });
 });

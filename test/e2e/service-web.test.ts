@@ -19,6 +19,7 @@ import { referenceHotp } from '../support/oath-reference.ts';
 import { authorizationRequest, jwtClaims, loginOverHttp, logoutAtProvider, redeemCode, refreshTokens, userinfoStatus, type TestSite } from '../support/oidc-flow.ts';
 import { WebClient, attributeOf, cprOfAge, csrfOf, readLetter } from '../support/web-client.ts';
 import { ACR } from '../../host/service/oidc/claims.ts';
+import { loginKey } from '../../host/service/oidc/store/oidc-rows.ts';
 
 const ADMIN_KEY = 'nv_admin_service-web-test-admin-key';
 const CLIENT_KEY = 'nv_client_service-web-test-client-key';
@@ -434,8 +435,23 @@ describe('no JSON login for other sites: /api/login is gone, sites use OpenID Co
 
     const issuer = server.oidc.issuer()!;
     const request = authorizationRequest(issuer, site);
-    const back = await loginOverHttp(client(), request, site, { userId: 'kim.kontokig', password, answer: (page) => ({ key: secretOf(welcome.keys.get(attributeOf(page, 'key-number', 'data-number')!)!) }) });
+    let keptUnder: string[] = [];
+    let flowUid: string | undefined;
+    const back = await loginOverHttp(client(), request, site, {
+      userId: 'kim.kontokig',
+      password,
+      answer: async (page) => {
+        // Between the steps the login is kept in the store: under the digest of the interaction's uid, never the uid (which its cookie and address carry).
+        flowUid = /\/interaction\/([^/"]+)\/login\/key"/.exec(page)?.[1];
+        keptUnder = (await storage.rows<{ uid: string }>('SELECT uid FROM oidc_interaction_logins')).map((row) => row.uid);
+        return { key: secretOf(welcome.keys.get(attributeOf(page, 'key-number', 'data-number')!)!) };
+      },
+    });
     expect(back).toMatchObject({ state: request.state, error: null });
+    expect(flowUid, 'the step page posts to its interaction').toBeTruthy();
+    expect(keptUnder).toContain(loginKey(flowUid!));
+    expect(keptUnder.filter((key) => key.includes(flowUid!)), 'no stored key carries the uid').toEqual([]);
+    expect((await storage.rows<{ uid: string }>('SELECT uid FROM oidc_interaction_logins')).map((row) => row.uid), 'a finished login is deleted').not.toContain(loginKey(flowUid!));
     const tokens = await redeemCode(issuer, site, codeOf(back.code!), request.verifier);
     expect(tokens.status, JSON.stringify(tokens.json)).toBe(200);
     expect(jwtClaims(tokens.json.id_token!)).toMatchObject({ name: 'Kim Kontokig', nemid_scope: 'view-only', amr: ['pwd', 'otp'], nonce: request.nonce });

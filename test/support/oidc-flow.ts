@@ -117,7 +117,7 @@ export async function loginOverHttp(
   web: WebClient,
   request: AuthorizationRequest,
   site: TestSite,
-  person: { readonly userId: string; readonly password: string; answer(stepPage: string): Record<string, string> },
+  person: { readonly userId: string; readonly password: string; answer(stepPage: string): Record<string, string> | Promise<Record<string, string>> },
 ): Promise<Returned> {
   let response = await web.get(request.url);
   const follow = async (): Promise<Returned | undefined> => {
@@ -139,7 +139,7 @@ export async function loginOverHttp(
   response = await web.post(`${flow}/login`, { userId: person.userId, password: person.password });
   if (!response.location) throw stopped('step 1', response);
   response = await web.get(response.location);
-  response = await web.post(`${flow}/login/key`, person.answer(response.body));
+  response = await web.post(`${flow}/login/key`, await person.answer(response.body));
   let back = await follow();
   if (back) return back;
   const consent = /action="([^"]*\/interaction\/[^/"]+)\/consent"/.exec(response.body)?.[1];

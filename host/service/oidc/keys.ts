@@ -7,7 +7,7 @@
 import { generateKeyPairSync, randomBytes, randomUUID, type JsonWebKey } from 'node:crypto';
 import type { SeedVault } from '../../server/seed-vault.ts';
 import { auditEntry, type Actor } from '../../store/audit.ts';
-import type { OidcStore, SigningKeyRecord } from './store/types.ts';
+import type { OidcStore, SigningKeyRecord, SigningKeyStamp } from './store/types.ts';
 
 /** How long an ID token lasts, seconds; a retired key is kept this long (and a minute more) after its rotation. */
 export const ID_TOKEN_TTL_SECONDS = 3600;
@@ -17,6 +17,8 @@ export interface ProviderKeys {
   /** Private JWKs for oidc-provider: the signing key first, then retired keys still published. */
   readonly jwks: { keys: JsonWebKey[] };
   readonly signingKid: string;
+  /** The key set these were made from (ids and retirements), to tell when the store's differs. */
+  readonly stamps: readonly SigningKeyStamp[];
   readonly cookieKeys: string[];
   readonly pairwiseSalt: Buffer;
 }
@@ -44,6 +46,22 @@ export async function rotateSigningKey(store: OidcStore, vault: SeedVault, actor
   const key = newSigningKey(vault, now);
   await store.addSigningKey(key, now, auditEntry(actor, 'oidc.rotate-keys', null, 'ok', { kid: key.kid }, now));
   return { kid: key.kid, retired: before.filter((k) => k.retiredAt === null).map((k) => k.kid) };
+}
+
+const stampText = (stamps: readonly SigningKeyStamp[]) =>
+  stamps
+    .map((stamp) => `${stamp.kid}@${stamp.retiredAt ?? 'signing'}`)
+    .sort()
+    .join(' ');
+
+/**
+ * Whether a provider made on `keys` must be made again: the store's key set (`stored`) is another
+ * (a rotation on another node, a retired key dropped by another), or a retired key it publishes
+ * has passed its time at `now`. Compares ids and retirements only: nothing is unsealed.
+ */
+export function keysOutdated(keys: Pick<ProviderKeys, 'stamps'>, stored: readonly SigningKeyStamp[], now: number): boolean {
+  if (stampText(keys.stamps) !== stampText(stored)) return true;
+  return keys.stamps.some((stamp) => stamp.retiredAt !== null && stamp.retiredAt < now - RETIRED_KEY_KEPT_MS);
 }
 
 async function sealedSecret(store: OidcStore, vault: SeedVault, name: string, bytes: number): Promise<Buffer> {
@@ -78,6 +96,7 @@ export async function loadProviderKeys(store: OidcStore, vault: SeedVault, now =
   return {
     jwks: { keys },
     signingKid: ordered[0]!.kid,
+    stamps: records.map(({ kid, retiredAt }) => ({ kid, retiredAt })),
     cookieKeys: [cookieKey.toString('base64url')],
     pairwiseSalt: await sealedSecret(store, vault, 'pairwise-salt', 32),
   };

@@ -10,7 +10,7 @@ import type { SeedVault } from '../../server/seed-vault.ts';
 import type { Actor } from '../../store/audit.ts';
 import type { NemIdService } from '../service.ts';
 import { SiteRegistry } from './clients.ts';
-import { loadProviderKeys, rotateSigningKey, type ProviderKeys } from './keys.ts';
+import { keysOutdated, loadProviderKeys, rotateSigningKey, type ProviderKeys } from './keys.ts';
 import { checkIssuer, OIDC_PREFIX } from '../../api/oidc-issuer.ts';
 import { registerOidcAdminRoutes } from './admin-routes.ts';
 import { registerOidcRoutes } from './routes.ts';
@@ -28,8 +28,9 @@ export interface OidcProvider {
   start(listenUrl: string): Promise<void>;
   /**
    * Makes a new signing key and signs with it from now on (the provider is made again on the
-   * keys); the retired key stays in the JWKS until its ID tokens have expired. Other nodes of a
-   * cluster sign with the new key from their next start and publish it from then.
+   * keys); the retired key stays in the JWKS until its ID tokens have expired. Every other node of
+   * a cluster sees the new key set at its next check of the store's keys (every few seconds) and
+   * signs with the new key and publishes it from then.
    */
   rotateKeys(actor: Actor): Promise<{ kid: string; retired: string[] }>;
   /** A person's live sessions at the provider: when they logged in, and the sites (client ids) they used it for. */
@@ -47,7 +48,7 @@ export interface OidcProvider {
 
 export async function registerOidc(
   app: FastifyInstance,
-  options: { service: NemIdService; web: WebGuards; store: OidcStore; vault: SeedVault; issuer?: string; sweepEveryMs?: number },
+  options: { service: NemIdService; web: WebGuards; store: OidcStore; vault: SeedVault; issuer?: string; sweepEveryMs?: number; keyCheckEveryMs?: number },
 ): Promise<OidcProvider> {
   let provider: Provider | undefined;
   // A wrong --issuer is refused before the app listens.
@@ -55,12 +56,32 @@ export async function registerOidc(
   let issuer: string | undefined;
   let keys: ProviderKeys | undefined;
   let sweeper: NodeJS.Timeout | undefined;
-  app.addHook('onClose', async () => clearInterval(sweeper));
+  let keyCheck: NodeJS.Timeout | undefined;
+  app.addHook('onClose', async () => {
+    clearInterval(sweeper);
+    clearInterval(keyCheck);
+  });
   const sites = new SiteRegistry(options.store, options.vault, options.service.now);
-  const make = async (at: string) => {
-    keys = await loadProviderKeys(options.store, options.vault);
-    const { createProvider } = await loadProviderModule();
-    provider = createProvider({ issuer: at, prefix: OIDC_PREFIX, store: options.store, vault: options.vault, service: options.service, keys });
+  // The provider is made one make at a time (a rotation here and a check of the store's keys may
+  // meet). A request already in oidc-provider's hands finishes on the provider it started on (the
+  // routes take the provider per request); what it left in the store the new one reads alike.
+  let making: Promise<void> = Promise.resolve();
+  const make = (at: string, why: string): Promise<void> => {
+    const made = making.then(async () => {
+      const loaded = await loadProviderKeys(options.store, options.vault, options.service.now());
+      const { createProvider } = await loadProviderModule();
+      provider = createProvider({ issuer: at, prefix: OIDC_PREFIX, store: options.store, vault: options.vault, service: options.service, keys: loaded });
+      const before = keys;
+      keys = loaded;
+      if (before) logKeyChange(app, before, loaded, why);
+    });
+    making = made.catch(() => undefined);
+    return made;
+  };
+  /** Makes the provider again when the store's key set is not the one it was made on, or a retired key it publishes has passed its time. */
+  const followStoredKeys = async () => {
+    if (issuer === undefined || keys === undefined) return;
+    if (keysOutdated(keys, await options.store.signingKeyStamps(), options.service.now())) await make(issuer, 'the signing keys in the store changed');
   };
   await registerOidcRoutes(app, { prefix: OIDC_PREFIX, provider: () => provider, service: options.service, web: options.web, store: options.store, sites });
   const oidc: OidcProvider = {
@@ -96,13 +117,14 @@ export async function registerOidc(
     },
     async start(listenUrl) {
       issuer = given ?? `${listenUrl}${OIDC_PREFIX}`;
-      await make(issuer);
-      sweeper ??= sweepExpired(app, options.store, options.service.now, options.sweepEveryMs ?? SWEEP_EVERY_MS);
+      await make(issuer, 'start');
+      sweeper ??= every(app, options.sweepEveryMs ?? SWEEP_EVERY_MS, () => options.store.sweepModels(Math.floor(options.service.now() / 1000)), 'the expired OpenID Connect rows could not be swept');
+      keyCheck ??= every(app, options.keyCheckEveryMs ?? KEY_CHECK_EVERY_MS, followStoredKeys, "the store's OpenID Connect signing keys could not be checked");
     },
     async rotateKeys(actor) {
       if (issuer === undefined) throw new CodedError('NV_STARTING', 'the login service is starting; try again in a moment', 503);
-      const rotated = await rotateSigningKey(options.store, options.vault, actor);
-      await make(issuer);
+      const rotated = await rotateSigningKey(options.store, options.vault, actor, options.service.now());
+      await make(issuer, 'a rotation on this node');
       return rotated;
     },
   };
@@ -137,19 +159,35 @@ async function loadProviderModule(): Promise<typeof import('./provider.ts')> {
 /** How often expired codes, sessions, grants, tokens and interaction logins are deleted. */
 export const SWEEP_EVERY_MS = 10 * 60 * 1000;
 
-/** Deletes the provider's expired rows now and then (a failure is logged and tried again next time). */
-function sweepExpired(app: FastifyInstance, store: OidcStore, now: () => number, everyMs: number): NodeJS.Timeout {
+/**
+ * How often a node compares the store's signing keys (ids and retirements: one small read, nothing
+ * unsealed) with the ones its provider was made on: a rotation on another node is followed, and a
+ * retired key dropped once its time has passed, within this.
+ */
+export const KEY_CHECK_EVERY_MS = 5_000;
+
+/** Runs `work` every `everyMs`, never two at once; a failure is logged and tried again next time. */
+function every(app: FastifyInstance, everyMs: number, work: () => Promise<unknown>, failure: string): NodeJS.Timeout {
   let running = false;
   const timer = setInterval(() => {
     if (running) return;
     running = true;
-    store
-      .sweepModels(Math.floor(now() / 1000))
-      .catch((error: unknown) => app.log.warn({ error: error instanceof Error ? error.message : String(error) }, 'the expired OpenID Connect rows could not be swept'))
+    work()
+      .catch((error: unknown) => app.log.warn({ error: error instanceof Error ? error.message : String(error) }, failure))
       .finally(() => {
         running = false;
       });
   }, everyMs);
   timer.unref();
   return timer;
+}
+
+/** Says which key signs and which are published now, and which were dropped: key ids only, never key material. */
+function logKeyChange(app: FastifyInstance, before: ProviderKeys, after: ProviderKeys, why: string): void {
+  const published = after.stamps.map((stamp) => stamp.kid);
+  const dropped = before.stamps.map((stamp) => stamp.kid).filter((kid) => !published.includes(kid));
+  app.log.info(
+    { event: 'oidc-keys', why, signingKid: after.signingKid, previousSigningKid: before.signingKid, published, dropped },
+    `the OpenID Connect provider signs with key ${after.signingKid} and publishes ${published.length} key(s)`,
+  );
 }

@@ -2,7 +2,7 @@
  * The provider on the server's app: oidc-provider's own endpoints under the prefix (its Koa
  * callback on the raw request, the body left unread for it), and its interaction: the service's
  * two-step login (code card, code token, temporary password, key file) and consent, on pages of
- * the service. A login inside an interaction keeps its step in the store by the interaction's uid,
+ * the service. A login inside an interaction keeps its step in the store under a digest of the interaction's uid,
  * never in the service's session: finishing it signs the person in at the provider (its own SSO
  * session), not at the service.
  *

@@ -18,8 +18,9 @@ import { PostgresDatabase } from '../../../store/postgres/postgres-database.ts';
 import { SqliteDatabase } from '../../../store/sqlite-database.ts';
 import { pairwiseSubject } from '../claims.ts';
 import { loadProviderKeys, rotateSigningKey } from '../keys.ts';
-import { PostgresOidcStore } from './postgres-oidc-store.ts';
-import { SqliteOidcStore } from './sqlite-oidc-store.ts';
+import { loginKey } from './oidc-rows.ts';
+import { POSTGRES_OIDC_MIGRATIONS, PostgresOidcStore } from './postgres-oidc-store.ts';
+import { OIDC_MIGRATIONS, SqliteOidcStore } from './sqlite-oidc-store.ts';
 import { DuplicateClientError, type ClientRecord, type ModelRecord, type OidcStore } from './types.ts';
 
 reportMissingPostgres();
@@ -29,12 +30,24 @@ interface Nodes {
   readonly a: OidcStore;
   readonly b: OidcStore;
   auditActions(): Promise<string[]>;
+  /** The keys of the interaction logins, as the table holds them. */
+  loginKeys(): Promise<string[]>;
 }
+
+/** A store whose tables are at migration 3 (logins kept under the interaction uid), a row put in by hand, then brought up to date. */
+interface OldStore {
+  insertLoginUnderUid(uid: string, csrfToken: string): Promise<void>;
+  upgrade(): Promise<OidcStore>;
+  loginKeys(): Promise<string[]>;
+}
+
+const LOGIN_UNDER_UID = 'INSERT INTO oidc_interaction_logins (uid, stage, person_id, card_serial, challenge, csrf_token, expires_at) VALUES';
 
 interface StoreKind {
   readonly name: string;
   readonly available: boolean;
   open(): Promise<Nodes>;
+  openAtVersion3(): Promise<OldStore>;
 }
 
 const closers: (() => Promise<void>)[] = [];
@@ -55,7 +68,26 @@ const sqlite: StoreKind = {
       await database.close();
       fs.rmSync(dir, { recursive: true, force: true });
     });
-    return { a: new SqliteOidcStore(database), b: new SqliteOidcStore(database), auditActions: async () => (await database.listAudit({})).map((entry) => entry.action) };
+    return {
+      a: new SqliteOidcStore(database),
+      b: new SqliteOidcStore(database),
+      auditActions: async () => (await database.listAudit({})).map((entry) => entry.action),
+      loginKeys: async () => database.prepare<[], { uid: string }>('SELECT uid FROM oidc_interaction_logins ORDER BY uid').all().map((row) => row.uid),
+    };
+  },
+  async openAtVersion3() {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nv-oidc-store-'));
+    const database = SqliteDatabase.open(path.join(dir, 'tokens.db'));
+    closers.push(async () => {
+      await database.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    });
+    database.migrate('oidc', OIDC_MIGRATIONS.filter((step) => step.version <= 3));
+    return {
+      insertLoginUnderUid: async (uid, csrfToken) => void database.prepare(`${LOGIN_UNDER_UID} (?, 'second-step', 'p1', NULL, NULL, ?, ?)`).run(uid, csrfToken, Date.now() + 600_000),
+      upgrade: async () => new SqliteOidcStore(database),
+      loginKeys: async () => database.prepare<[], { uid: string }>('SELECT uid FROM oidc_interaction_logins ORDER BY uid').all().map((row) => row.uid),
+    };
   },
 };
 
@@ -78,7 +110,25 @@ const postgresKind: StoreKind = {
     });
     // Both open at once, as nodes starting together: their migrations wait for each other.
     const [a, b] = await Promise.all([PostgresOidcStore.open(first), PostgresOidcStore.open(second)]);
-    return { a, b, auditActions: async () => (await first.listAudit({})).map((entry) => entry.action) };
+    return {
+      a,
+      b,
+      auditActions: async () => (await first.listAudit({})).map((entry) => entry.action),
+      loginKeys: async () => (await first.read<{ uid: string }>('SELECT uid FROM oidc_interaction_logins ORDER BY uid COLLATE "C"')).map((row) => row.uid),
+    };
+  },
+  async openAtVersion3() {
+    primary ??= PostgresNode.startPrimary({ name: 'oidc-store' });
+    const node = await primary;
+    const database = await PostgresDatabase.open(connectionUrl(await node.createDatabase(), [node]));
+    closers.push(() => database.close());
+    await database.migrate('oidc', POSTGRES_OIDC_MIGRATIONS.filter((step) => step.version <= 3));
+    return {
+      insertLoginUnderUid: async (uid, csrfToken) =>
+        void (await database.write((client) => client.query(`${LOGIN_UNDER_UID} ($1, 'second-step', 'p1', NULL, NULL, $2, $3)`, [uid, csrfToken, Date.now() + 600_000]))),
+      upgrade: () => PostgresOidcStore.open(database),
+      loginKeys: async () => (await database.read<{ uid: string }>('SELECT uid FROM oidc_interaction_logins ORDER BY uid COLLATE "C"')).map((row) => row.uid),
+    };
   },
 };
 
@@ -227,6 +277,31 @@ describe.each([sqlite, postgresKind])('the provider store on $name, seen by two 
     expect(await a.getInteractionLogin('i1', Date.now())).toMatchObject({ stage: 'second-step', personId: 'p1', cardSerial: null, challenge: '0042' });
     await a.deleteInteractionLogin('i1');
     expect(await b.getInteractionLogin('i1', Date.now())).toBeUndefined();
+  });
+
+  test("a login inside an interaction is kept under the digest of the interaction's uid, never the uid, and found, changed and deleted by the uid on either node", async () => {
+    const { a, b, loginKeys } = await kind.open();
+    const uid = `uid-${randomBytes(12).toString('base64url')}`;
+    await a.insertInteractionLogin({ uid, stage: 'password', personId: null, cardSerial: null, challenge: null, csrfToken: 'c', expiresAt: Date.now() + 60_000 });
+    const keys = await loginKeys();
+    expect(keys).toEqual([loginKey(uid)]);
+    expect(keys[0]).toMatch(/^sha256:[A-Za-z0-9_-]{43}$/);
+    expect(keys[0]!.includes(uid), 'the key does not carry the uid').toBe(false);
+    await b.updateInteractionLogin(uid, { stage: 'second-step', personId: 'p1' });
+    expect(await a.getInteractionLogin(uid, Date.now())).toMatchObject({ uid, stage: 'second-step', personId: 'p1' });
+    expect(await a.getInteractionLogin(loginKey(uid), Date.now()), 'the digest is no way in').toBeUndefined();
+    await b.deleteInteractionLogin(uid);
+    expect(await loginKeys()).toEqual([]);
+  });
+
+  test('migration 4 keeps the logins kept under their uid before it under the digest instead, the same digest as the store computes, and they go on', async () => {
+    const old = await kind.openAtVersion3();
+    const uids = ['uid-Abc_-123', `uid-${randomBytes(16).toString('base64url')}`];
+    for (const [i, uid] of uids.entries()) await old.insertLoginUnderUid(uid, `csrf-${i}`);
+    expect(await old.loginKeys()).toEqual([...uids].sort());
+    const store = await old.upgrade();
+    expect((await old.loginKeys()).sort()).toEqual(uids.map(loginKey).sort());
+    for (const [i, uid] of uids.entries()) expect(await store.getInteractionLogin(uid, Date.now()), uid).toMatchObject({ uid, stage: 'second-step', personId: 'p1', csrfToken: `csrf-${i}` });
   });
 
   test('sites: registered once with their audit record, read by the other node, removed with every record the provider holds for them', async () => {

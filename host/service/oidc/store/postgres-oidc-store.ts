@@ -10,8 +10,8 @@
  */
 import type { NewAuditEntry } from '../../../store/audit.ts';
 import type { PostgresDatabase, PostgresMigration } from '../../../store/postgres/postgres-database.ts';
-import { toClient, toKey, toLogin, toModel, type ClientRow, type KeyRow, type LoginRow, type ModelRow } from './oidc-rows.ts';
-import { ONE_SIGNING_KEY, SEALED_RECORDS } from './sqlite-oidc-store.ts';
+import { loginKey, toClient, toKey, toLogin, toModel, type ClientRow, type KeyRow, type LoginRow, type ModelRow } from './oidc-rows.ts';
+import { ONE_SIGNING_KEY, POSTGRES_LOGIN_KEYS, SEALED_RECORDS } from './sqlite-oidc-store.ts';
 import {
   DuplicateClientError,
   type ClientRecord,
@@ -20,6 +20,7 @@ import {
   type ModelRecord,
   type OidcStore,
   type SigningKeyRecord,
+  type SigningKeyStamp,
 } from './types.ts';
 
 /** The SQLite store's tables, step by step as its migrations made them. */
@@ -78,6 +79,8 @@ export const POSTGRES_OIDC_MIGRATIONS: readonly PostgresMigration[] = [
   { version: 2, sql: ONE_SIGNING_KEY },
   // The site of each record in a column of its own (the payload is sealed now); records made before were kept with their ids and payloads in the clear: they are ended once (every provider session and token; people log in again).
   { version: 3, sql: SEALED_RECORDS },
+  // A login inside an interaction under the digest of the interaction's uid (see loginKey); the rows kept before are converted, so a login running across the upgrade goes on.
+  { version: 4, sql: POSTGRES_LOGIN_KEYS },
 ];
 
 
@@ -192,6 +195,11 @@ export class PostgresOidcStore implements OidcStore {
     return (await this.database.read<KeyRow>('SELECT * FROM oidc_signing_keys ORDER BY created_at DESC, kid COLLATE "C"')).map(toKey);
   }
 
+  async signingKeyStamps(): Promise<SigningKeyStamp[]> {
+    const rows = await this.database.read<{ kid: string; retired_at: number | null }>('SELECT kid, retired_at FROM oidc_signing_keys');
+    return rows.map((row) => ({ kid: row.kid, retiredAt: row.retired_at }));
+  }
+
   async addFirstSigningKey(key: SigningKeyRecord): Promise<boolean> {
     // A key of another node's first start, committed or not, makes this one conflict (it waits for that commit).
     return this.database.write(
@@ -238,7 +246,7 @@ export class PostgresOidcStore implements OidcStore {
   async insertInteractionLogin(record: InteractionLoginRecord): Promise<void> {
     await this.database.write((client) =>
       client.query('INSERT INTO oidc_interaction_logins (uid, stage, person_id, card_serial, challenge, csrf_token, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)', [
-        record.uid,
+        loginKey(record.uid),
         record.stage,
         record.personId,
         record.cardSerial,
@@ -250,16 +258,16 @@ export class PostgresOidcStore implements OidcStore {
   }
 
   async getInteractionLogin(uid: string, nowMs: number): Promise<InteractionLoginRecord | undefined> {
-    const [row] = await this.database.read<LoginRow>('SELECT * FROM oidc_interaction_logins WHERE uid = $1 AND expires_at > $2', [uid, nowMs]);
-    return row && toLogin(row);
+    const [row] = await this.database.read<LoginRow>('SELECT * FROM oidc_interaction_logins WHERE uid = $1 AND expires_at > $2', [loginKey(uid), nowMs]);
+    return row && toLogin(row, uid);
   }
 
   async updateInteractionLogin(uid: string, changes: InteractionLoginChanges): Promise<void> {
-    await this.database.write((client) => this.database.update(client, LOGIN_SHAPE, uid, changes));
+    await this.database.write((client) => this.database.update(client, LOGIN_SHAPE, loginKey(uid), changes));
   }
 
   async deleteInteractionLogin(uid: string): Promise<void> {
-    await this.database.write((client) => client.query('DELETE FROM oidc_interaction_logins WHERE uid = $1', [uid]));
+    await this.database.write((client) => client.query('DELETE FROM oidc_interaction_logins WHERE uid = $1', [loginKey(uid)]));
   }
 
   async appendAudit(entry: NewAuditEntry): Promise<void> {

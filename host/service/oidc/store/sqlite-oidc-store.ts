@@ -7,7 +7,7 @@
  */
 import type { NewAuditEntry } from '../../../store/audit.ts';
 import type { Migration, SqliteDatabase } from '../../../store/sqlite-database.ts';
-import { toClient, toKey, toLogin, toModel, type ClientRow, type KeyRow, type LoginRow, type ModelRow } from './oidc-rows.ts';
+import { loginKey, toClient, toKey, toLogin, toModel, type ClientRow, type KeyRow, type LoginRow, type ModelRow } from './oidc-rows.ts';
 import {
   DuplicateClientError,
   type ClientRecord,
@@ -16,6 +16,7 @@ import {
   type ModelRecord,
   type OidcStore,
   type SigningKeyRecord,
+  type SigningKeyStamp,
 } from './types.ts';
 
 /**
@@ -27,6 +28,14 @@ import {
 export const SEALED_RECORDS = `
   DELETE FROM oidc_models;
   ALTER TABLE oidc_models ADD COLUMN client_id TEXT;`;
+
+/**
+ * Migration 4 of PostgreSQL: a login inside an interaction kept under the digest of the
+ * interaction's uid (loginKey), no more under the uid. Rows kept before are converted, so a login
+ * running across the upgrade goes on; SQLite's migration 4 does the same in JavaScript.
+ */
+export const POSTGRES_LOGIN_KEYS = `
+  UPDATE oidc_interaction_logins SET uid = 'sha256:' || rtrim(translate(encode(sha256(convert_to(uid, 'UTF8')), 'base64'), '+/', '-_'), '=');`;
 
 export const ONE_SIGNING_KEY = `
   UPDATE oidc_signing_keys SET retired_at = created_at
@@ -96,6 +105,14 @@ export const OIDC_MIGRATIONS: readonly Migration[] = [
     // The site of each record in a column of its own (the payload is sealed now); records made before were kept with their ids and payloads in the clear: they are ended once (every provider session and token; people log in again).
     up: (db) => db.exec(SEALED_RECORDS),
   },
+  {
+    version: 4,
+    // A login inside an interaction under the digest of the interaction's uid (see loginKey); the rows kept before are converted, so a login running across the upgrade goes on.
+    up: (db) => {
+      const rekey = db.prepare<[string, string]>('UPDATE oidc_interaction_logins SET uid = ? WHERE uid = ?');
+      for (const { uid } of db.prepare<[], { uid: string }>('SELECT uid FROM oidc_interaction_logins').all()) rekey.run(loginKey(uid), uid);
+    },
+  },
 ];
 
 
@@ -134,6 +151,7 @@ export class SqliteOidcStore implements OidcStore {
       deleteClient: db.prepare<[string]>('DELETE FROM oidc_clients WHERE id = ?'),
       deleteClientModels: db.prepare<[string, string]>("DELETE FROM oidc_models WHERE client_id = ? OR (model = 'Client' AND id = ?)"),
       listKeys: db.prepare<[], KeyRow>('SELECT * FROM oidc_signing_keys ORDER BY created_at DESC, kid'),
+      keyStamps: db.prepare<[], { kid: string; retired_at: number | null }>('SELECT kid, retired_at FROM oidc_signing_keys'),
       retireKeys: db.prepare<[number]>('UPDATE oidc_signing_keys SET retired_at = ? WHERE retired_at IS NULL'),
       insertKey: db.prepare<[string, Buffer, string, number]>('INSERT INTO oidc_signing_keys (kid, sealed_jwk, public_jwk, created_at) VALUES (?, ?, ?, ?)'),
       insertFirstKey: db.prepare<[string, Buffer, string, number]>('INSERT INTO oidc_signing_keys (kid, sealed_jwk, public_jwk, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING'),
@@ -239,6 +257,10 @@ export class SqliteOidcStore implements OidcStore {
     return this.statements.listKeys.all().map(toKey);
   }
 
+  async signingKeyStamps(): Promise<SigningKeyStamp[]> {
+    return this.statements.keyStamps.all().map((row) => ({ kid: row.kid, retiredAt: row.retired_at }));
+  }
+
   async addFirstSigningKey(key: SigningKeyRecord): Promise<boolean> {
     return this.database.write(() => this.statements.insertFirstKey.run(key.kid, Buffer.from(key.sealedJwk), key.publicJwk, key.createdAt).changes === 1);
   }
@@ -269,22 +291,22 @@ export class SqliteOidcStore implements OidcStore {
 
   async insertInteractionLogin(record: InteractionLoginRecord): Promise<void> {
     return this.database.write(() => {
-      this.statements.insertLogin.run(record);
+      this.statements.insertLogin.run({ ...record, uid: loginKey(record.uid) });
     });
   }
 
   async getInteractionLogin(uid: string, nowMs: number): Promise<InteractionLoginRecord | undefined> {
-    const row = this.statements.getLogin.get(uid, nowMs);
-    return row && toLogin(row);
+    const row = this.statements.getLogin.get(loginKey(uid), nowMs);
+    return row && toLogin(row, uid);
   }
 
   async updateInteractionLogin(uid: string, changes: InteractionLoginChanges): Promise<void> {
-    return this.database.write(() => this.database.update({ table: 'oidc_interaction_logins', key: 'uid', columns: LOGIN_COLUMNS }, uid, changes));
+    return this.database.write(() => this.database.update({ table: 'oidc_interaction_logins', key: 'uid', columns: LOGIN_COLUMNS }, loginKey(uid), changes));
   }
 
   async deleteInteractionLogin(uid: string): Promise<void> {
     return this.database.write(() => {
-      this.statements.deleteLogin.run(uid);
+      this.statements.deleteLogin.run(loginKey(uid));
     });
   }
 

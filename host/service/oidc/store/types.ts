@@ -56,6 +56,9 @@ export interface SigningKeyRecord {
   readonly retiredAt: number | null;
 }
 
+/** What a node compares to see whether the key set changed: each key's id and when it was retired (no key material). */
+export type SigningKeyStamp = Pick<SigningKeyRecord, 'kid' | 'retiredAt'>;
+
 export type InteractionLoginStage = 'password' | 'second-step';
 
 /** A login in progress inside one provider interaction (its uid): which step, whose, and its form token. */
@@ -94,6 +97,8 @@ export interface OidcStore {
   deleteClient(id: string, audit: NewAuditEntry): Promise<boolean>;
 
   listSigningKeys(): Promise<SigningKeyRecord[]>;
+  /** Each key's id and retirement only: what every node reads every few seconds to follow a rotation made on another. */
+  signingKeyStamps(): Promise<SigningKeyStamp[]>;
   /**
    * Adds `key` as the signing key unless one signs already (another node's first start got there
    * first): false then. At most one key signs at a time — a rule of the database, so nodes starting
