@@ -5,11 +5,12 @@
  */
 import path from 'node:path';
 import vm from 'node:vm';
-import { newQuickJSWASMModuleFromVariant } from 'quickjs-emscripten-core';
+import { QuickJS } from 'quickjs-wasi';
 import ts from 'typescript';
 import { ROOT, buildFirmwareBundle, firmwareBundle } from '../../device/build/firmware-bundle.ts';
 import { bundleOnV8 } from '../../device/build/bundle-on-v8.ts';
 import type { CoreFactory } from '../../device/sim/sim-token.ts';
+import { compileToBytecode, quickJsWasm } from '../../device/targets/quickjs/quickjs-bytecode.ts';
 import { EngineFault, QUICKJS_BUDGET, QUICKJS_STACK_LIMIT, QuickJsEngine, type CodeBreakdown } from '../../device/targets/quickjs/quickjs-engine.ts';
 import { createRig } from '../../test/support/rig.ts';
 import { median, rate, times, type Row } from '../table.ts';
@@ -103,12 +104,11 @@ async function smallestStack(): Promise<number> {
 /** HOTP codes per second of the bundle's OATH engine alone, inside QuickJS-NG and in a V8 context. */
 async function oathRates(): Promise<{ quickjs: number; v8: number }> {
   const { code } = await buildFirmwareBundle({ entry: path.join(ROOT, 'bench', 'oath-bundle-entry.ts') });
-  const module = await newQuickJSWASMModuleFromVariant(import('@jitl/quickjs-ng-wasmfile-release-sync'));
-  const context = module.newContext();
-  context.unwrapResult(context.evalCode(code)).dispose();
+  const quickjsVm = await QuickJS.create({ wasm: await quickJsWasm() });
+  quickjsVm.evalBytecode((await compileToBytecode(code)).bytes).dispose();
   const sandbox = vm.createContext({});
   vm.runInContext(code, sandbox);
-  const inQuickJs = (expression: string) => context.getString(context.unwrapResult(context.evalCode(expression)));
+  const inQuickJs = (expression: string) => quickjsVm.evalCode(expression).consume((result) => result.toString());
   const onV8 = (expression: string) => String(vm.runInContext(expression, sandbox));
   if (inQuickJs('nvOathCodes(20)') !== onV8('nvOathCodes(20)') || !onV8('nvOathCodes(1)').startsWith('755224')) {
     throw new Error('the OATH engine gives other codes in QuickJS than on V8');
@@ -124,7 +124,7 @@ async function oathRates(): Promise<{ quickjs: number; v8: number }> {
   };
   const quickjs = timed(inQuickJs, 2000);
   const v8 = timed(onV8, 200_000);
-  context.dispose();
+  quickjsVm.dispose();
   return { quickjs, v8 };
 }
 
