@@ -32,21 +32,23 @@ export const QUICKJS_STACK_LIMIT = 32 * 1024;
 /**
  * The firmware's memory in QuickJS, in bytes of `memory_used_size` (README: "The firmware on a
  * chip's engine"). The issue's budgets are for its share, the runtime's use minus an empty
- * context's: 64 KiB after boot and 96 KiB at its peak. What the tests hold: the firmware's data
- * (what boot and work add to the loaded bytecode) within the issue's 64 and 96 KiB, and its code
- * (the loaded bytecode) under a ceiling set just above what it is now.
+ * context's: 64 KiB after boot and 96 KiB at its peak. Both are missed: loaded as stripped
+ * bytecode the share is about 114 KiB after boot and 119 KiB at its peak, nearly all of it code
+ * (the firmware's 220 functions, the protocol's schemas, atoms). What the tests hold: the
+ * firmware's data (what boot and work add to the loaded bytecode) within the issue's 64 and
+ * 96 KiB, and its code (the loaded bytecode) under a ceiling just above what it is now.
  */
 export const QUICKJS_BUDGET = {
-  /** The issue's budget for the share after boot (used − an empty context's). */
+  /** The issue's budget for the share after boot (used − an empty context's); missed, see above. */
   bootedShare: 64 * 1024,
-  /** The issue's budget for the share's peak over 10,000 presses and 10,000 requests. */
+  /** The issue's budget for the share's peak over 10,000 presses and 10,000 requests; missed, see above. */
   peakShare: 96 * 1024,
   /** What boot adds to the loaded bytecode. */
   bootedData: 64 * 1024,
   /** The most the firmware's data reaches over 10,000 presses and 10,000 requests. */
   peakData: 96 * 1024,
-  /** The loaded bytecode: functions, bytecode, atoms, constants (about 109 KiB). */
-  code: 112 * 1024,
+  /** The loaded bytecode: functions, bytecode, atoms, objects and their shapes (103.9 KiB). */
+  code: 106 * 1024,
 } as const;
 export const QUICKJS_ENGINE_NAME = 'quickjs-ng';
 
