@@ -53,12 +53,14 @@ export const QUICKJS_BUDGET = {
 export const QUICKJS_ENGINE_NAME = 'quickjs-ng';
 
 /**
- * QuickJS's own allocation limit (JS_SetMemoryLimit) for the firmware's runtime: not a budget (the
- * budgets above are), but a bound that keeps the chip's RAM inside its image (see QuickJsChip).
+ * QuickJS's own allocation limit (JS_SetMemoryLimit, counted in blocks as the WebAssembly allocator
+ * hands them out: about 290 KiB after boot) for the firmware's runtime: not a budget (the budgets
+ * above are), but more than a C3 could give QuickJS, and a bound that keeps the chip's RAM inside
+ * its image (see QuickJsChip).
  */
-const MEMORY_LIMIT = 1024 * 1024;
+const MEMORY_LIMIT = 512 * 1024;
 /** Free heap the image holds beyond what the runtime uses at start-up: more than MEMORY_LIMIT allows it to take. */
-const HEAP_RESERVE = 2 * 1024 * 1024;
+const HEAP_RESERVE = 1024 * 1024;
 
 /** A fault of the firmware inside the engine (an exception it did not handle, a missing builtin), not of a HAL part. */
 export class EngineFault extends CodedError {
