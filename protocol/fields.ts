@@ -19,8 +19,14 @@ export interface FieldSpec<V> {
 /** One spec per property of T; the property name is the wire key. */
 export type Schema<T> = { readonly [K in keyof T]-?: FieldSpec<Exclude<T[K], undefined>> };
 
+/**
+ * The codecs' encoders are shared functions, not a closure per codec: the firmware builds its
+ * schemas at start-up, and an engine like QuickJS keeps every closure in RAM.
+ */
+const asText = <T extends string>(value: T): T => value;
+
 export const uint = (min = 0, max = Number.MAX_SAFE_INTEGER): Codec<number> => ({
-  encode: (value) => String(value),
+  encode: String,
   decode: (text) => {
     if (!/^(0|[1-9][0-9]{0,15})$/.test(text)) return undefined;
     const value = Number(text);
@@ -37,7 +43,7 @@ export const bool: Codec<boolean> = {
 export const wordOf = (maxLength: number): Codec<string> => {
   const pattern = new RegExp(`^[A-Za-z0-9._:+-]{1,${maxLength}}$`);
   return {
-    encode: (value) => value,
+    encode: asText,
     decode: (text) => (pattern.test(text) ? text : undefined),
   };
 };
@@ -46,13 +52,13 @@ export const word: Codec<string> = wordOf(32);
 
 /** A string of decimal digits of a given length range, kept as text (leading zeros matter in codes). */
 export const digitString = (minLength: number, maxLength: number): Codec<string> => ({
-  encode: (value) => value,
+  encode: asText,
   decode: (text) =>
     text.length >= minLength && text.length <= maxLength && /^[0-9]+$/.test(text) ? text : undefined,
 });
 
 export const hexBytes = (minBytes: number, maxBytes: number): Codec<Uint8Array> => ({
-  encode: (value) => bytesToHex(value),
+  encode: bytesToHex,
   decode: (text) => {
     const bytes = hexToBytes(text);
     return bytes && bytes.length >= minBytes && bytes.length <= maxBytes ? bytes : undefined;
@@ -60,7 +66,7 @@ export const hexBytes = (minBytes: number, maxBytes: number): Codec<Uint8Array> 
 });
 
 export const oneOf = <T extends string>(values: readonly T[]): Codec<T> => ({
-  encode: (value) => value,
+  encode: asText,
   decode: (text) => (values as readonly string[]).includes(text) ? (text as T) : undefined,
 });
 

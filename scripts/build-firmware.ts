@@ -1,15 +1,25 @@
 /**
  * `npm run build:firmware`: the firmware bundle for an embedded engine (device/build/firmware-bundle.ts)
- * to dist/firmware/noegleviser-firmware.js, with its size. Nothing needs the file: the QuickJS
- * target builds the same bundle in memory when it starts; this is the artifact for a board.
+ * to dist/firmware/noegleviser-firmware.js, and beside it what a board loads, the same script as
+ * QuickJS-NG bytecode without source text or debug information (noegleviser-firmware.qjsbc,
+ * device/targets/quickjs/quickjs-bytecode.ts), with their sizes. Nothing needs the files: the
+ * QuickJS target builds and compiles the same in memory when it starts.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ROOT, buildFirmwareBundle } from '../device/build/firmware-bundle.ts';
+import { compileToBytecode } from '../device/targets/quickjs/quickjs-bytecode.ts';
 
 const bundle = await buildFirmwareBundle();
+const bytecode = await compileToBytecode(bundle.code);
 const dir = path.join(ROOT, 'dist', 'firmware');
 mkdirSync(dir, { recursive: true });
-const file = path.join(dir, 'noegleviser-firmware.js');
-writeFileSync(file, bundle.code);
-process.stdout.write(`${path.relative(process.cwd(), file)}: ${bundle.bytes.toLocaleString('en-US')} bytes, ${bundle.gzipBytes.toLocaleString('en-US')} gzipped, ${bundle.inputs.length} source files\n`);
+const script = path.join(dir, 'noegleviser-firmware.js');
+const image = path.join(dir, 'noegleviser-firmware.qjsbc');
+writeFileSync(script, bundle.code);
+writeFileSync(image, bytecode.bytes);
+const shown = (file: string) => path.relative(process.cwd(), file);
+process.stdout.write(
+  `${shown(script)}: ${bundle.bytes.toLocaleString('en-US')} bytes, ${bundle.gzipBytes.toLocaleString('en-US')} gzipped, ${bundle.inputs.length} source files\n` +
+    `${shown(image)}: ${bytecode.bytes.byteLength.toLocaleString('en-US')} bytes of QuickJS-NG ${bytecode.engineVersion} bytecode (no source text, no debug information)\n`,
+);

@@ -102,21 +102,26 @@ export interface FirmwareEntry {
 
 const copyOut = (bytes: Uint8Array): ArrayBuffer => bytes.slice().buffer;
 
-/** The HAL the firmware core is written against, over the host's functions. */
+/**
+ * The HAL the firmware core is written against, over the host's functions. A host function whose
+ * call is the HAL's own is the HAL's method as it is (the firmware calls it on the HAL's object;
+ * no host function reads `this`): each wrapper would be one more function an engine like QuickJS
+ * keeps in RAM.
+ */
 export function halFromHost(host: EngineHost, config: BootConfig): Hal {
   return {
-    button: { isPressed: () => host.buttonPressed() },
+    button: { isPressed: host.buttonPressed },
     display: { show: (segments) => host.displayShow(copyOut(segments)) },
-    clock: { now: () => host.clockNow(), wakeAt: (atMs) => host.clockWakeAt(atMs ?? -1) },
-    rtc: { read: () => host.rtcRead(), write: (unixMs) => host.rtcWrite(unixMs) },
+    clock: { now: host.clockNow, wakeAt: (atMs) => host.clockWakeAt(atMs ?? -1) },
+    rtc: { read: host.rtcRead, write: host.rtcWrite },
     flash: {
       geometry: { pageSize: config.flash.pageSize, pageCount: config.flash.pageCount },
       read: (address, into) => into.set(new Uint8Array(host.flashRead(address, into.length))),
       program: (address, data) => host.flashProgram(address, copyOut(data)),
-      erase: (page) => host.flashErase(page),
+      erase: host.flashErase,
     },
     rng: { fill: (bytes) => bytes.set(new Uint8Array(host.rngFill(bytes.length))) },
-    power: { batteryPercent: () => host.batteryPercent(), spend: (work) => host.powerSpend(work) },
+    power: { batteryPercent: host.batteryPercent, spend: host.powerSpend },
     speaker: { say: ({ words, volume, speed }) => host.speakerSay(words.join(' '), volume, speed) },
     transports: config.links.map((framing, link) => ({ framing, send: (bytes: Uint8Array) => host.send(link, copyOut(bytes)) })),
   };

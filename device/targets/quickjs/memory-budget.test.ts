@@ -1,12 +1,12 @@
 /**
  * The firmware bundle inside QuickJS-NG under its memory budget, by QuickJS's own report
- * (`memory_used_size`), with a 32 KiB stack limit: 10,000 presses and 10,000 protocol requests,
- * a full garbage collection after every thousand and the memory printed then; it must not grow.
- * The budgets are README's ("The firmware on a chip's engine"): the firmware's data (what boot
- * adds to the loaded bundle) within 64 KiB, its peak within 96 KiB, and its code (the loaded
- * bundle) under a ceiling just above what it is now. The issue's budgets for the whole share
- * (64 KiB after boot, 96 KiB at the peak) are missed, because QuickJS keeps the code in RAM: the
- * test prints the share against them and the code part by part, and the bench marks them.
+ * (`memory_used_size`), loaded as a board loads it (stripped bytecode), with a 32 KiB stack limit:
+ * 10,000 presses and 10,000 protocol requests, a full garbage collection after every thousand and
+ * the memory printed then; it must not grow. The budgets are README's ("The firmware on a chip's
+ * engine"): the firmware's data (what boot adds to the loaded bytecode) within 64 KiB, its peak
+ * within 96 KiB, and its code (the loaded bytecode) under a ceiling just above what it is now. The
+ * issue's budgets for the whole share (64 KiB after boot, 96 KiB at the peak) are missed, by the
+ * code: the test prints the share against them and the code part by part, and the bench marks them.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createRig, type Rig } from '../../../test/support/rig.ts';
@@ -26,6 +26,12 @@ function report(label: string, memory: QuickJsMemory): string {
     `(code ${kib(memory.loadedBytes - memory.emptyContextBytes)}, data ${kib(memory.usedBytes - memory.loadedBytes)}), ` +
     `peak data ${kib(memory.peakBytes - memory.loadedBytes)}, ${memory.allocations} allocations`
   );
+}
+
+/** The peak share against the issue's budget for it. */
+function peakShare(memory: QuickJsMemory): string {
+  const share = memory.peakBytes - memory.emptyContextBytes;
+  return `[quickjs memory] the issue's budget for the share's peak, ${kib(QUICKJS_BUDGET.peakShare)}: ${share <= QUICKJS_BUDGET.peakShare ? 'met' : 'missed'} (${kib(share)})`;
 }
 
 /** The loaded bundle, part by part, as the memory report counts it. */
@@ -82,6 +88,7 @@ describe(`the firmware in QuickJS-NG, ${QUICKJS_STACK_LIMIT / KIB} KiB of stack,
         expect(memory.peakBytes - memory.loadedBytes).toBeLessThanOrEqual(QUICKJS_BUDGET.peakData);
       }
     }
+    console.log(peakShare(engine.memory()!));
   });
 
   it(`${RUNS.toLocaleString('en-US')} protocol requests of every kind, good and bad: the memory after each thousand not growing, the peak within 96 KiB of data`, () => {
@@ -108,5 +115,6 @@ describe(`the firmware in QuickJS-NG, ${QUICKJS_STACK_LIMIT / KIB} KiB of stack,
         expect(memory.peakBytes - memory.loadedBytes).toBeLessThanOrEqual(QUICKJS_BUDGET.peakData);
       }
     }
+    console.log(peakShare(engine.memory()!));
   });
 });

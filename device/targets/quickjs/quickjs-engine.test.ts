@@ -3,8 +3,9 @@
  * walks every command, both framings, the button's gestures, every algorithm, low battery, flash
  * compactions and a power cut, recorded byte for byte (every report and line sent, every display
  * frame, every flash write, the final image). The firmware in process (V8), the bundle in a V8
- * context and the bundle in QuickJS must leave the same record; a builtin the bundle needs and
- * QuickJS lacks fails the QuickJS run (shown with a fixture that reaches for Intl).
+ * context and the bundle in QuickJS (loaded as stripped bytecode) must leave the same record; a
+ * builtin the bundle needs and QuickJS lacks fails the QuickJS run (shown with a fixture that
+ * reaches for Intl).
  */
 import { createHash } from 'node:crypto';
 import path from 'node:path';
@@ -226,6 +227,17 @@ describe('the same core in QuickJS-NG and on V8', () => {
     const engine = await QuickJsEngine.load({ code: fixture.code, trackPeak: false });
     expect(() => recordSession(engine.createCore)).toThrow(EngineFault);
     expect(() => recordSession(engine.createCore)).toThrow(/Intl is not defined/);
+  });
+
+  it('loads bytecode compiled without source text or debug information, as a board does: no function can show its source, no fault its position', async () => {
+    const script = `globalThis.nvFirmware = { boot() { function kept(n) { return 'marker' + n; } return String(kept); }, tick() { null.fault; } };`;
+    const engine = await QuickJsEngine.load({ code: script, trackPeak: false });
+    expect(engine.bytecodeBytes).toBeGreaterThan(0);
+    const token = new SimToken({ config: TEST_CONFIG, core: engine.createCore, flash: new SimFlash(), transports: [] });
+    token.powerOn();
+    expect(token.serial).toContain('kept');
+    expect(token.serial).not.toContain('marker');
+    expect(() => token.input({ type: 'tick' })).toThrow(/^the firmware failed inside QuickJS: TypeError: cannot read property 'fault' of null \(at tick\)$/);
   });
 
   it(`runs under a stack limit of ${QUICKJS_STACK_LIMIT / 1024} KiB, which is real: a deep recursion meets it`, async () => {
