@@ -795,13 +795,13 @@ describe('seeds at rest', () => {
     const svc = service();
     const seed = await enrollHotp(svc, 'K1');
     const record = (await store.getToken('K1'))!;
-    expect(Buffer.from(vault.open('K1', record.sealedSeed))).toEqual(Buffer.from(seed));
+    expect(Buffer.from(vault.open('seed', 'K1', record.sealedSeed))).toEqual(Buffer.from(seed));
     const other = new SeedVault(randomBytes(32));
-    expect(() => other.open('K1', record.sealedSeed)).toThrow(VaultError);
-    expect(() => vault.open('K2', record.sealedSeed)).toThrow(VaultError);
+    expect(() => other.open('seed', 'K1', record.sealedSeed)).toThrow(VaultError);
+    expect(() => vault.open('seed', 'K2', record.sealedSeed)).toThrow(VaultError);
     const tampered = record.sealedSeed.slice();
     tampered[tampered.length - 1]! ^= 1;
-    expect(() => vault.open('K1', tampered)).toThrow(VaultError);
+    expect(() => vault.open('seed', 'K1', tampered)).toThrow(VaultError);
     expect(other.matches(vault.keyCheck())).toBe(false);
 
     const wrongService = new TokenService(store, other, DEFAULT_POLICY, () => clock);
