@@ -810,6 +810,27 @@ describe('seeds at rest', () => {
     expectAccepted(await svc.verify('K1', hotp(seed, 0), client));
   });
 
+  it('a serial may hold `:` (an otpauth label is Issuer:account); a token named as another kind\'s record shares no binding with it', async () => {
+    const svc = service();
+    for (const [serial, purpose, name] of [
+      ['card:C1', 'card-secret', 'C1'],
+      ['oidc:secret:cookie-keys', 'oidc-secret', 'cookie-keys'],
+      ['letter:7', 'letter-body', '7'],
+    ] as const) {
+      const seed = await enrollHotp(svc, serial);
+      expectAccepted(await svc.verify(serial, hotp(seed, 0), client));
+      const sealed = (await store.getToken(serial))!.sealedSeed;
+      expect(() => vault.open(purpose, name, sealed), `${serial}'s seed opened as ${purpose} ${name}`).toThrow(VaultError);
+      // And the other kind's sealed value, put in the token's record, is no seed.
+      // As someone with write access to the file would put it there.
+      const raw = new Database(path.join(dir, 'tokens.db'));
+      raw.prepare('UPDATE tokens SET sealed_seed = ? WHERE serial = ?').run(Buffer.from(vault.seal(purpose, name, randomBytes(20))), serial);
+      raw.close();
+      const reopened = new TokenService(openStore(), vault, DEFAULT_POLICY, () => clock);
+      await expect(reopened.verify(serial, hotp(seed, 1), client)).rejects.toThrow(VaultError);
+    }
+  });
+
   it('the vault refuses a master key of the wrong size and does not serialise its key', () => {
     expect(() => new SeedVault(randomBytes(16))).toThrow(VaultError);
     const key = randomBytes(32);
