@@ -77,6 +77,19 @@ describe('the master key seals each secret for one purpose and one name', () => 
     expect(vault.seal('seed', 'K1', randomBytes(20))[0]).toBe(2);
   });
 
+  it('a version-1 blob of another kind, put in a row named as that kind was (a token card:C1), does not open as a seed or a temporary password', () => {
+    for (const kind of KINDS.filter((k) => k.purpose !== 'seed' && k.purpose !== 'replacement-password')) {
+      const old = sealVersion1(masterKey, kind.v1, randomBytes(20));
+      for (const purpose of ['seed', 'replacement-password'] as const) {
+        const error = refusal(() => vault.open(purpose, kind.v1, old));
+        expect(error.message).toContain('older version under a name another kind');
+      }
+    }
+    // A serial that only holds `:` elsewhere is read as before.
+    const seed = randomBytes(20);
+    expect(Buffer.from(vault.open('seed', 'Example:alice', sealVersion1(masterKey, 'Example:alice', seed)))).toEqual(seed);
+  });
+
   it('a name of the wrong shape for its purpose is refused before anything is sealed or opened', () => {
     expect(() => vault.seal('letter-file', '7:keys.pdf', randomBytes(8))).toThrow(VaultError);
     expect(() => vault.seal('seed', ['K1', 'x'], randomBytes(8))).toThrow(VaultError);

@@ -14,6 +14,9 @@
  * bare — and a serial may hold `:` (an otpauth label is `Issuer:account`), so a token named
  * `card:X` had the additional data of card X's secret. A version-1 blob is read only under the
  * name its own purpose wrote it with (`LEGACY_NAMES`); every blob sealed from now on is version 2.
+ * A version-1 seed or temporary password whose name begins as another kind's did (`card:`,
+ * `letter:`, `oidc:`) is not read at all: anyone who can write to the store could have put that
+ * kind's blob there under a row so named, and it would open as a seed.
  */
 import { createCipheriv, createDecipheriv, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
@@ -47,10 +50,14 @@ export type SealPurpose =
 /** A name: one string, or its parts (each kept apart in the binding). */
 export type SealName = string | readonly string[];
 
-/** The name each purpose bound its version-1 blobs to, as its caller wrote it before version 2. */
-const LEGACY_NAMES: Readonly<Record<SealPurpose, (parts: readonly string[]) => string>> = {
-  seed: ([serial]) => `${serial}`,
-  'replacement-password': ([id]) => `${id}`,
+/** How the other kinds' version-1 names began; a bare name (a serial, a replacement's id) so spelled is ambiguous. */
+const LEGACY_PREFIXES = ['card:', 'letter:', 'oidc:'];
+const unambiguous = (name: string | undefined) => (name === undefined || LEGACY_PREFIXES.some((prefix) => name.startsWith(prefix)) ? undefined : name);
+
+/** The name each purpose bound its version-1 blobs to, as its caller wrote it before version 2; undefined: none is read under this name. */
+const LEGACY_NAMES: Readonly<Record<SealPurpose, (parts: readonly string[]) => string | undefined>> = {
+  seed: ([serial]) => unambiguous(serial),
+  'replacement-password': ([id]) => unambiguous(id),
   'card-secret': ([serial]) => `card:${serial}`,
   'letter-body': ([number]) => `letter:${number}`,
   'letter-file': ([number, file]) => `letter:${number}:${file}`,
@@ -102,8 +109,12 @@ export class SeedVault {
     const bytes = Buffer.from(sealed);
     const version = bytes[0];
     if (bytes.length < 1 + NONCE_BYTES + TAG_BYTES || (version !== VERSION && version !== VERSION_1)) throw new VaultError(`the sealed ${purpose} of ${parts.join(' ')} is not readable`);
+    const legacyName = version === VERSION_1 ? LEGACY_NAMES[purpose](parts) : undefined;
+    if (version === VERSION_1 && legacyName === undefined) {
+      throw new VaultError(`the sealed ${purpose} of ${parts.join(' ')} was sealed by an older version under a name another kind's records had too: it is not opened (enroll or issue it again)`);
+    }
     const decipher = createDecipheriv('aes-256-gcm', this.#key, bytes.subarray(1, 1 + NONCE_BYTES));
-    decipher.setAAD(version === VERSION ? additionalData(purpose, parts) : legacyAdditionalData(LEGACY_NAMES[purpose](parts)));
+    decipher.setAAD(legacyName === undefined ? additionalData(purpose, parts) : legacyAdditionalData(legacyName));
     decipher.setAuthTag(bytes.subarray(1 + NONCE_BYTES, 1 + NONCE_BYTES + TAG_BYTES));
     try {
       return new Uint8Array(Buffer.concat([decipher.update(bytes.subarray(1 + NONCE_BYTES + TAG_BYTES)), decipher.final()]));
