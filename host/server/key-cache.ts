@@ -30,7 +30,7 @@ export class KeyCache {
       return cached.key;
     }
     this.forget(serial);
-    const seed = this.vault.open(serial, sealed);
+    const seed = this.vault.open('seed', serial, sealed);
     const key = createOathKey(seed, algorithm);
     seed.fill(0);
     this.entries.set(serial, { sealed: sealed.slice(), algorithm, key });

@@ -10,6 +10,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { tempDir } from '../../test/support/processes.ts';
+import { sealVersion1 } from '../../test/support/legacy-seal.ts';
 import type { Actor } from '../store/audit.ts';
 import { SqliteDatabase } from '../store/sqlite-database.ts';
 import { DEFAULT_POLICY } from './policy.ts';
@@ -126,7 +127,6 @@ describe('a file from before replacements had a kind of their own', () => {
    * a token of kind `password` (12 "digits", the password sealed as its seed under its serial).
    */
   function writeVersion3File(password: string, state = 'active'): void {
-    const vault = new SeedVault(masterKey);
     const db = new Database(file);
     db.exec(`
       CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
@@ -141,8 +141,8 @@ describe('a file from before replacements had a kind of their own', () => {
       INSERT INTO meta VALUES ('schema_version', '3');
     `);
     const insert = db.prepare('INSERT INTO tokens VALUES (?, ?, ?, ?, 0, ?, -1, 0, ?, ?, ?, ?, ?, ?, NULL, NULL, 1, 2, NULL, ?)');
-    insert.run('OLD-1', 'hotp', 'sha1', 6, 7, 'lost', 0, '1234567890', Buffer.from(vault.seal('OLD-1', randomBytes(20))), null, null, 3);
-    insert.run('LOST-OLD-1', 'password', 'sha1', 12, 0, state, 2, '1234567890', Buffer.from(vault.seal('LOST-OLD-1', Buffer.from(password, 'ascii'))), 'OLD-1', T0 + 86_400_000, 4);
+    insert.run('OLD-1', 'hotp', 'sha1', 6, 7, 'lost', 0, '1234567890', Buffer.from(sealVersion1(masterKey, 'OLD-1', randomBytes(20))), null, null, 3);
+    insert.run('LOST-OLD-1', 'password', 'sha1', 12, 0, state, 2, '1234567890', Buffer.from(sealVersion1(masterKey, 'LOST-OLD-1', Buffer.from(password, 'ascii'))), 'OLD-1', T0 + 86_400_000, 4);
     db.close();
   }
 

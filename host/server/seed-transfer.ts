@@ -138,7 +138,7 @@ export class SeedTransfer {
         state: 'active',
         failCount: 0,
         owner: reports[i]!.owner,
-        sealedSeed: this.vault.seal(token.serial, token.seed),
+        sealedSeed: this.vault.seal('seed', token.serial, token.seed),
       }));
       const audits = reports.map((report) =>
         this.audit(actor, 'import', report.serial, 'ok', { format: parsed.format, kind: report.kind, algorithm: report.algorithm, digits: report.digits, owner: report.owner, replaced: report.replaces }, at),
@@ -168,7 +168,7 @@ export class SeedTransfer {
       digits: record.digits,
       counter: record.kind === 'hotp' ? record.counter : 0,
       period: record.kind === 'totp' ? record.period : 0,
-      seed: this.vault.open(record.serial, record.sealedSeed),
+      seed: this.vault.open('seed', record.serial, record.sealedSeed),
       user: record.owner,
       validUntil: null,
     }));

@@ -1,15 +1,84 @@
 /**
- * Seeds at rest: AES-256-GCM under the master key, each sealed with a fresh nonce and bound to its
- * token's serial (as additional data), so a sealed seed copied onto another record does not open.
+ * Secrets at rest: AES-256-GCM under the master key, each sealed with a fresh nonce and bound (as
+ * additional data) to its purpose and its name, so a sealed blob copied onto another record — of
+ * the same kind or of another — does not open.
  *
  *   sealed = version (1 byte) | nonce (12) | tag (16) | ciphertext
+ *
+ * Version 2 (written now): the additional data is `noegleviser:sealed:v2` followed by the purpose
+ * and each part of the name, each as its UTF-8 length (4 bytes, big-endian) and its bytes, so no
+ * two (purpose, name) pairs give the same additional data, whatever characters a name holds.
+ *
+ * Version 1 (written before): the additional data was `noegleviser:seed:v1:` and one name that
+ * each caller prefixed by hand (`card:…`, `letter:…`, `oidc:…`), while a token's serial came
+ * bare — and a serial may hold `:` (an otpauth label is `Issuer:account`), so a token named
+ * `card:X` had the additional data of card X's secret. A version-1 blob is read only under the
+ * name its own purpose wrote it with (`LEGACY_NAMES`); every blob sealed from now on is version 2.
+ * A version-1 seed or temporary password whose name begins as another kind's did (`card:`,
+ * `letter:`, `oidc:`) is not read at all: anyone who can write to the store could have put that
+ * kind's blob there under a row so named, and it would open as a seed.
  */
 import { createCipheriv, createDecipheriv, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
-const VERSION = 1;
+const VERSION_1 = 1;
+const VERSION = 2;
 const NONCE_BYTES = 12;
 const TAG_BYTES = 16;
 export const MASTER_KEY_BYTES = 32;
+
+/** What a sealed blob is for; a blob sealed for one purpose never opens for another. */
+export type SealPurpose =
+  /** A token's seed, named by its serial. */
+  | 'seed'
+  /** A lost token's temporary password, named by its replacement's id. */
+  | 'replacement-password'
+  /** A code card's secret, named by the card's serial. */
+  | 'card-secret'
+  /** A letter's body, named by its number. */
+  | 'letter-body'
+  /** A letter's attachment, named by the letter's number and the file's name. */
+  | 'letter-file'
+  /** An OpenID Connect signing key (a private JWK), named by its kid. */
+  | 'oidc-signing-key'
+  /** A secret the provider's nodes share (cookie keys, pairwise salt), named by its name. */
+  | 'oidc-secret'
+  /** A registered site's client secret, named by its client id. */
+  | 'oidc-client-secret'
+  /** A provider record's payload, named by its model and the key it is kept under. */
+  | 'oidc-record';
+
+/** A name: one string, or its parts (each kept apart in the binding). */
+export type SealName = string | readonly string[];
+
+/** How the other kinds' version-1 names began; a bare name (a serial, a replacement's id) so spelled is ambiguous. */
+const LEGACY_PREFIXES = ['card:', 'letter:', 'oidc:'];
+const unambiguous = (name: string | undefined) => (name === undefined || LEGACY_PREFIXES.some((prefix) => name.startsWith(prefix)) ? undefined : name);
+
+/** The name each purpose bound its version-1 blobs to, as its caller wrote it before version 2; undefined: none is read under this name. */
+const LEGACY_NAMES: Readonly<Record<SealPurpose, (parts: readonly string[]) => string | undefined>> = {
+  seed: ([serial]) => unambiguous(serial),
+  'replacement-password': ([id]) => unambiguous(id),
+  'card-secret': ([serial]) => `card:${serial}`,
+  'letter-body': ([number]) => `letter:${number}`,
+  'letter-file': ([number, file]) => `letter:${number}:${file}`,
+  'oidc-signing-key': ([kid]) => `oidc:signing-key:${kid}`,
+  'oidc-secret': ([name]) => `oidc:secret:${name}`,
+  'oidc-client-secret': ([id]) => `oidc:client-secret:${id}`,
+  'oidc-record': ([model, key]) => `oidc:${model}:${key}`,
+};
+
+/** How many parts each purpose's name has. */
+const NAME_PARTS: Readonly<Record<SealPurpose, number>> = {
+  seed: 1,
+  'replacement-password': 1,
+  'card-secret': 1,
+  'letter-body': 1,
+  'letter-file': 2,
+  'oidc-signing-key': 1,
+  'oidc-secret': 1,
+  'oidc-client-secret': 1,
+  'oidc-record': 2,
+};
 
 export class VaultError extends Error {
   constructor(message: string) {
@@ -26,25 +95,31 @@ export class SeedVault {
     this.#key = Buffer.from(masterKey);
   }
 
-  seal(serial: string, seed: Uint8Array): Uint8Array {
+  seal(purpose: SealPurpose, name: SealName, secret: Uint8Array): Uint8Array {
     const nonce = randomBytes(NONCE_BYTES);
     const cipher = createCipheriv('aes-256-gcm', this.#key, nonce);
-    cipher.setAAD(additionalData(serial));
-    const ciphertext = Buffer.concat([cipher.update(seed), cipher.final()]);
+    cipher.setAAD(additionalData(purpose, partsOf(purpose, name)));
+    const ciphertext = Buffer.concat([cipher.update(secret), cipher.final()]);
     return new Uint8Array(Buffer.concat([Buffer.of(VERSION), nonce, cipher.getAuthTag(), ciphertext]));
   }
 
-  /** The seed; the caller wipes it (`fill(0)`) as soon as it has made its key. */
-  open(serial: string, sealed: Uint8Array): Uint8Array {
+  /** The secret; the caller wipes it (`fill(0)`) as soon as it has used it. */
+  open(purpose: SealPurpose, name: SealName, sealed: Uint8Array): Uint8Array {
+    const parts = partsOf(purpose, name);
     const bytes = Buffer.from(sealed);
-    if (bytes.length < 1 + NONCE_BYTES + TAG_BYTES || bytes[0] !== VERSION) throw new VaultError(`the sealed seed of ${serial} is not readable`);
+    const version = bytes[0];
+    if (bytes.length < 1 + NONCE_BYTES + TAG_BYTES || (version !== VERSION && version !== VERSION_1)) throw new VaultError(`the sealed ${purpose} of ${parts.join(' ')} is not readable`);
+    const legacyName = version === VERSION_1 ? LEGACY_NAMES[purpose](parts) : undefined;
+    if (version === VERSION_1 && legacyName === undefined) {
+      throw new VaultError(`the sealed ${purpose} of ${parts.join(' ')} was sealed by an older version under a name another kind's records had too: it is not opened (enroll or issue it again)`);
+    }
     const decipher = createDecipheriv('aes-256-gcm', this.#key, bytes.subarray(1, 1 + NONCE_BYTES));
-    decipher.setAAD(additionalData(serial));
+    decipher.setAAD(legacyName === undefined ? additionalData(purpose, parts) : legacyAdditionalData(legacyName));
     decipher.setAuthTag(bytes.subarray(1 + NONCE_BYTES, 1 + NONCE_BYTES + TAG_BYTES));
     try {
       return new Uint8Array(Buffer.concat([decipher.update(bytes.subarray(1 + NONCE_BYTES + TAG_BYTES)), decipher.final()]));
     } catch {
-      throw new VaultError(`the sealed seed of ${serial} does not open with this master key`);
+      throw new VaultError(`the sealed ${purpose} of ${parts.join(' ')} does not open with this master key`);
     }
   }
 
@@ -69,6 +144,22 @@ export class SeedVault {
   }
 }
 
-function additionalData(serial: string): Buffer {
-  return Buffer.from(`noegleviser:seed:v1:${serial}`, 'utf8');
+function partsOf(purpose: SealPurpose, name: SealName): readonly string[] {
+  const parts = typeof name === 'string' ? [name] : name;
+  if (parts.length !== NAME_PARTS[purpose]) throw new VaultError(`a sealed ${purpose} is named by ${NAME_PARTS[purpose]} part(s), not ${parts.length}`);
+  return parts;
+}
+
+function additionalData(purpose: SealPurpose, parts: readonly string[]): Buffer {
+  const fields = [purpose, ...parts].map((text) => {
+    const bytes = Buffer.from(text, 'utf8');
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(bytes.length);
+    return Buffer.concat([length, bytes]);
+  });
+  return Buffer.concat([Buffer.from('noegleviser:sealed:v2', 'utf8'), ...fields]);
+}
+
+function legacyAdditionalData(name: string): Buffer {
+  return Buffer.from(`noegleviser:seed:v1:${name}`, 'utf8');
 }

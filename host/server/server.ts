@@ -146,7 +146,7 @@ async function openVault(store: TokenStore, options: TokenServerOptions): Promis
 
 function opensSeed(vault: SeedVault, serial: string, sealed: Uint8Array): boolean {
   try {
-    vault.open(serial, sealed).fill(0);
+    vault.open('seed', serial, sealed).fill(0);
     return true;
   } catch (error) {
     if (error instanceof VaultError) return false;

@@ -795,19 +795,40 @@ describe('seeds at rest', () => {
     const svc = service();
     const seed = await enrollHotp(svc, 'K1');
     const record = (await store.getToken('K1'))!;
-    expect(Buffer.from(vault.open('K1', record.sealedSeed))).toEqual(Buffer.from(seed));
+    expect(Buffer.from(vault.open('seed', 'K1', record.sealedSeed))).toEqual(Buffer.from(seed));
     const other = new SeedVault(randomBytes(32));
-    expect(() => other.open('K1', record.sealedSeed)).toThrow(VaultError);
-    expect(() => vault.open('K2', record.sealedSeed)).toThrow(VaultError);
+    expect(() => other.open('seed', 'K1', record.sealedSeed)).toThrow(VaultError);
+    expect(() => vault.open('seed', 'K2', record.sealedSeed)).toThrow(VaultError);
     const tampered = record.sealedSeed.slice();
     tampered[tampered.length - 1]! ^= 1;
-    expect(() => vault.open('K1', tampered)).toThrow(VaultError);
+    expect(() => vault.open('seed', 'K1', tampered)).toThrow(VaultError);
     expect(other.matches(vault.keyCheck())).toBe(false);
 
     const wrongService = new TokenService(store, other, DEFAULT_POLICY, () => clock);
     await expect(wrongService.verify('K1', hotp(seed, 0), client)).rejects.toThrow(VaultError);
     expect((await svc.get('K1')).counter).toBe(0);
     expectAccepted(await svc.verify('K1', hotp(seed, 0), client));
+  });
+
+  it('a serial may hold `:` (an otpauth label is Issuer:account); a token named as another kind\'s record shares no binding with it', async () => {
+    const svc = service();
+    for (const [serial, purpose, name] of [
+      ['card:C1', 'card-secret', 'C1'],
+      ['oidc:secret:cookie-keys', 'oidc-secret', 'cookie-keys'],
+      ['letter:7', 'letter-body', '7'],
+    ] as const) {
+      const seed = await enrollHotp(svc, serial);
+      expectAccepted(await svc.verify(serial, hotp(seed, 0), client));
+      const sealed = (await store.getToken(serial))!.sealedSeed;
+      expect(() => vault.open(purpose, name, sealed), `${serial}'s seed opened as ${purpose} ${name}`).toThrow(VaultError);
+      // And the other kind's sealed value, put in the token's record, is no seed.
+      // As someone with write access to the file would put it there.
+      const raw = new Database(path.join(dir, 'tokens.db'));
+      raw.prepare('UPDATE tokens SET sealed_seed = ? WHERE serial = ?').run(Buffer.from(vault.seal(purpose, name, randomBytes(20))), serial);
+      raw.close();
+      const reopened = new TokenService(openStore(), vault, DEFAULT_POLICY, () => clock);
+      await expect(reopened.verify(serial, hotp(seed, 1), client)).rejects.toThrow(VaultError);
+    }
   });
 
   it('the vault refuses a master key of the wrong size and does not serialise its key', () => {

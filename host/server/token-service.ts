@@ -179,7 +179,7 @@ export class TokenService {
 
   async enroll(input: EnrollInput, actor: Actor): Promise<TokenView> {
     const owner = await this.knownOwner(input.owner ?? null);
-    const sealed = this.vault.seal(input.serial, input.seed);
+    const sealed = this.vault.seal('seed', input.serial, input.seed);
     try {
       const token = await this.store.insertToken(
         {
@@ -339,7 +339,7 @@ export class TokenService {
     const password = Array.from({ length: PASSWORD_LENGTH }, () => PASSWORD_ALPHABET[randomInt(PASSWORD_ALPHABET.length)]).join('');
     const validUntil = this.now() + (options.validDays ?? this.policy.replacementValidDays) * 86_400_000;
     await this.store.insertReplacement(
-      { id: replacing, replaces: serial, owner: token.owner, sealedPassword: this.vault.seal(replacing, Buffer.from(password, 'ascii')), validUntil },
+      { id: replacing, replaces: serial, owner: token.owner, sealedPassword: this.vault.seal('replacement-password', replacing, Buffer.from(password, 'ascii')), validUntil },
       this.auditEntry(actor, 'issue_replacement', replacing, 'ok', { replaces: serial, validUntil: new Date(validUntil).toISOString() }),
     );
     return { token, replacement: { serial: replacing, password, validUntil: new Date(validUntil).toISOString() } };
@@ -463,7 +463,7 @@ export class TokenService {
     const now = this.now();
     if (replacement.state !== 'active') return { kind: 'write', changes: null, audit: audit(replacement.state, replacement), answer: outcome(replacement.state, replacement) };
     if (now > replacement.validUntil) return { kind: 'write', changes: null, audit: audit('expired', replacement), answer: outcome('expired', replacement) };
-    const sealed = this.vault.open(replacement.id, replacement.sealedPassword);
+    const sealed = this.vault.open('replacement-password', replacement.id, replacement.sealedPassword);
     const right = timingSafeEqual(sealed, Buffer.from(password, 'ascii'));
     sealed.fill(0);
     if (!right) return { kind: 'failure', audit: (counted) => audit('wrong_code', counted), answer: (counted) => outcome('wrong_code', counted) };

@@ -33,7 +33,6 @@ interface Made {
   readonly audit: NewAuditEntry;
   readonly secret: Uint8Array;
 }
-const SEAL_PREFIX = 'card:';
 
 export class CodeCards {
   constructor(
@@ -95,7 +94,7 @@ export class CodeCards {
         card: {
           serial,
           personId: person.id,
-          sealedSecret: this.vault.seal(SEAL_PREFIX + serial, secret),
+          sealedSecret: this.vault.seal('card-secret', serial, secret),
           state: reason === 'welcome' || reason === 'reissue' ? 'active' : 'issued',
           usedKeys: emptyUsedKeys(),
           keysLeft: CARD_KEYS,
@@ -190,7 +189,7 @@ export class CodeCards {
 
   /** The card's pairs; the secret is wiped as soon as they are made. */
   pairsOf(card: CodeCardRecord): CardPair[] {
-    const secret = this.vault.open(SEAL_PREFIX + card.serial, card.sealedSecret);
+    const secret = this.vault.open('card-secret', card.serial, card.sealedSecret);
     try {
       return cardPairs(secret);
     } finally {

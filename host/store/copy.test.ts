@@ -8,8 +8,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { connectionUrl, postgres, PostgresNode, reportMissingPostgres } from '../../test/support/postgres.ts';
+import { connectionUrl, pollUntil, postgres, PostgresNode, reportMissingPostgres } from '../../test/support/postgres.ts';
 import { tempDir } from '../../test/support/processes.ts';
 import { copyIntoPostgres, SqliteSource, StoreCopyError } from './copy.ts';
 import { PostgresDatabase } from './postgres/postgres-database.ts';
@@ -65,13 +66,14 @@ describe.skipIf(!postgres.available)('copying a SQLite file into PostgreSQL, tab
   });
 
   /** A new database with the core tables (as PostgresDatabase.open makes them) and the test's own. */
-  async function target(): Promise<{ database: PostgresDatabase; query: <R extends Record<string, unknown>>(sql: string) => Promise<R[]> }> {
+  async function target(): Promise<{ database: PostgresDatabase; url: string; query: <R extends Record<string, unknown>>(sql: string) => Promise<R[]> }> {
     const made = await primary.createDatabase();
-    const database = await PostgresDatabase.open(connectionUrl(made, [primary]));
+    const url = connectionUrl(made, [primary]);
+    const database = await PostgresDatabase.open(url);
     open.push(database);
     await database.pool.query(TARGET_TABLES);
     await database.pool.query("INSERT INTO meta (key, value) VALUES ('schema.lab', '1')");
-    return { database, query: async <R,>(sql: string) => (await database.pool.query(sql)).rows as R[] };
+    return { database, url, query: async <R,>(sql: string) => (await database.pool.query(sql)).rows as R[] };
   }
 
   function source(file: string): SqliteSource {
@@ -177,6 +179,93 @@ describe.skipIf(!postgres.available)('copying a SQLite file into PostgreSQL, tab
     expect(typeError.code).toBe('NV_STORE_COPY_FAILED');
     expect(typeError.message).toContain('numbers');
     expect(typeError.message).not.toContain('SECRET-SEED');
+  });
+
+  /**
+   * A copy held at a point the test chooses: the test's own transaction inserts, and keeps
+   * uncommitted, a row with the key of the copy's first row of \`many\`, so the copy's INSERT there
+   * waits for that transaction to end (rolled back: the copy goes on; committed: it fails).
+   */
+  async function heldCopy(url: string, query: (sql: string) => Promise<Record<string, unknown>[]>) {
+    const blocker = new pg.Client({ connectionString: url });
+    await blocker.connect();
+    open.push({ close: () => blocker.end() });
+    await blocker.query('BEGIN');
+    await blocker.query("INSERT INTO many (n, v) VALUES (1, 'held')");
+    return {
+      release: () => blocker.query('ROLLBACK'),
+      /** Resolves once the copy's INSERT waits on the test's row. */
+      held: () => waiting(query, 'transactionid', 1),
+    };
+  }
+
+  /** Resolves once `count` sessions of the database wait on a lock of `kind` (advisory, transactionid). */
+  const waiting = (query: (sql: string) => Promise<Record<string, unknown>[]>, kind: string, count: number) =>
+    pollUntil(
+      async () =>
+        Number((await query(`SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND wait_event = '${kind}'`))[0]!.n) === count,
+      `${count} session(s) waiting on a ${kind} lock`,
+      20_000,
+    );
+
+  it('holds the locks a node starts under for the whole copy: a node started meanwhile waits, then finds every row', async () => {
+    const { database, url, query } = await target();
+    // A node past its migrations before the copy began (it will take the cluster lock for its first API keys).
+    const early = await PostgresDatabase.open(url);
+    open.push(early);
+    const copy = await heldCopy(url, query);
+    const progress: string[] = [];
+    const copying = copyIntoPostgres(source(sourceFile(dir)), database).then((copied) => (progress.push('copied'), copied));
+    await copy.held();
+
+    // A node starting now (its first migration), and the earlier one going on with its start.
+    const starting = PostgresDatabase.open(url).then((node) => (open.push(node), progress.push('node migrated'), node));
+    const clusterLock = early.lockCluster().then((lock) => (progress.push('cluster lock'), lock));
+    await waiting(query, 'advisory', 2);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(progress, 'nothing goes on while the copy is held').toEqual([]);
+
+    await copy.release();
+    expect(Object.fromEntries((await copying).map(({ table, rows }) => [table, rows]))).toEqual({ zz_parent: 2, aa_child: 2, many: MANY, meta: 1 });
+    const node = await starting;
+    const lock = await clusterLock;
+    const counts = "SELECT (SELECT count(*)::int FROM zz_parent) AS p, (SELECT count(*)::int FROM aa_child) AS c, (SELECT count(*)::int FROM many) AS m, (SELECT value FROM meta WHERE key = 'setting.a') AS s";
+    expect(await node.read(counts)).toEqual([{ p: 2, c: 2, m: MANY, s: 'kept' }]);
+    expect(await early.read(counts)).toEqual([{ p: 2, c: 2, m: MANY, s: 'kept' }]);
+    await lock.release();
+  });
+
+  it('a copy that fails while a node waits to start leaves the target empty, and the node finds nothing', async () => {
+    const { database, url, query } = await target();
+    const copy = await heldCopy(url, query);
+    const copying = refusal(copyIntoPostgres(source(sourceFile(dir)), database));
+    await copy.held();
+    const starting = PostgresDatabase.open(url).then((node) => (open.push(node), node));
+    await waiting(query, 'advisory', 1);
+
+    // The copy's INSERT stopped where it waits (as an operator's Ctrl-C or a lost connection would end it).
+    await query("SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND wait_event = 'transactionid'");
+    const error = await copying;
+    expect(error.code).toBe('NV_STORE_COPY_FAILED');
+    expect(error.message).toContain('many');
+    await copy.release();
+    const node = await starting;
+    expect(await rowCounts((sql) => node.read(sql))).toEqual({ p: 0, c: 0, m: 0, s: 0 });
+  });
+
+  it('waits for a node that is in the middle of its start, then finds what it made and refuses: NV_STORE_NOT_EMPTY', async () => {
+    const { database, url, query } = await target();
+    const node = await PostgresDatabase.open(url);
+    open.push(node);
+    const lock = await node.lockCluster();
+    const copying = refusal(copyIntoPostgres(source(sourceFile(dir)), database));
+    await waiting(query, 'advisory', 1);
+    // The node's start keeps its master key check, then lets go of the lock.
+    await node.setMeta('master_key_check', 'made by the node');
+    await lock.release();
+    const error = await copying;
+    expect(error.code).toBe('NV_STORE_NOT_EMPTY');
+    expect(await rowCounts(query)).toEqual({ p: 0, c: 0, m: 0, s: 1 });
   });
 
   it('opens only a noegleviser database, read-only: a missing file, a file that is not SQLite, and one without schema versions are NV_STORE_COPY_SOURCE', () => {

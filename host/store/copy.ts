@@ -10,7 +10,11 @@
  *
  * The file is read in one read transaction (a consistent snapshot, even of a lab still running);
  * the target is written in one transaction, after a check that it holds nothing yet: a copy
- * happens whole or not at all, and never onto a database in use.
+ * happens whole or not at all, and never onto a database in use. That transaction holds the locks
+ * a node's start takes (its migrations, its first API keys and master key check) from before the
+ * check to the commit, so a node started against the target meanwhile waits, then finds the
+ * copy whole, or nothing if it failed; and a node that began its start first ends it before the
+ * check, which then finds what it made.
  *
  * The errors are `StoreCopyError`s with a code; the start module (host/start.ts), which opens the
  * target as a server does, turns them into the host's coded errors.
@@ -251,6 +255,7 @@ function checkLayout(source: SqliteSource, layout: ReadonlyMap<string, number>):
 export async function copyIntoPostgres(source: SqliteSource, target: PostgresDatabase, layout?: ReadonlyMap<string, number>): Promise<CopiedTable[]> {
   if (layout) checkLayout(source, layout);
   return target.pool.transaction(async (client) => {
+    await target.holdStartLocks(client);
     const targets = await targetTables(client);
     source.begin();
     try {

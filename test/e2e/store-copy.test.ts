@@ -12,11 +12,12 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKeyFile, signChallenge } from '../../host/service/web/assets/key-file.js';
 import { referenceHotp, type ReferenceAlgorithm } from '../support/oath-reference.ts';
-import { connectionUrl, postgres, PostgresNode, reportMissingPostgres } from '../support/postgres.ts';
-import { api, cli, spawnUntilReady, tempDir, TEST_ADMIN_KEY, TEST_CLIENT_KEY, type CliResult, type ReadyProcess } from '../support/processes.ts';
+import { connectionUrl, pollUntil, postgres, PostgresNode, reportMissingPostgres } from '../support/postgres.ts';
+import { api, cli, cliInBackground, spawnUntilReady, tempDir, TEST_ADMIN_KEY, TEST_CLIENT_KEY, type CliResult, type ReadyProcess } from '../support/processes.ts';
 import { storedLetterHtml, storedLetterIds } from '../support/stored-letters.ts';
 import { attributeOf, cprOfAge, readLetter, WebClient } from '../support/web-client.ts';
 
@@ -451,5 +452,49 @@ describe.skipIf(!postgres.available)('store copy: a lab on SQLite moves up to Po
   it('every person logs in on PostgreSQL with the credential they had: card, token, key file', async () => {
     expect(node, 'the server on PostgreSQL runs').toBeDefined();
     await everyPersonLogsIn(node!);
+  });
+
+  it('a server started against the target while the copy runs waits for the copy, then starts on all of it: the lab API keys, none of its own', async () => {
+    const fresh = await newDatabase();
+    const migrated = await cli(['store', 'migrate', '--db', fresh.url], { timeoutMs: 60_000 });
+    expect(migrated.code, migrated.stderr).toBe(0);
+    const waiting = (kind: string) =>
+      pollUntil(
+        async () => Number((await primary.query<{ n: string }>("SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock' AND wait_event = $2", [fresh.name, kind]))[0]!.n) >= 1,
+        `a session of the copy's database waiting on lock type ${kind}`,
+        30_000,
+      );
+    // The copy held where the test chooses: an uncommitted row of the test's with the key of one the copy writes makes it wait there.
+    const blocker = new pg.Client({ connectionString: fresh.url });
+    await blocker.connect();
+    let waiter: Server | undefined;
+    try {
+      await blocker.query('BEGIN');
+      await blocker.query("INSERT INTO meta (key, value) VALUES ('master_key_check', 'held by the test')");
+      const copy = cliInBackground(['store', 'copy', '--from', copiedFile, '--to', fresh.url], { timeoutMs: 120_000 });
+      await waiting('transactionid');
+
+      const nodeDir = path.join(dir, 'waiting-node');
+      fs.mkdirSync(nodeDir, { recursive: true });
+      fs.copyFileSync(path.join(labDir, 'master.key'), path.join(nodeDir, 'master.key'));
+      fs.chmodSync(path.join(nodeDir, 'master.key'), 0o600);
+      let started = false;
+      const starting = startServer(['--db', fresh.url, '--data-dir', nodeDir], {}).then((server) => ((started = true), (waiter = server)));
+      await waiting('advisory');
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(started, 'the server does not start while the copy is held').toBe(false);
+
+      await blocker.query('ROLLBACK');
+      const copied = await copy.result;
+      expect(copied.code, copied.stderr).toBe(0);
+      const server = await starting;
+      expect(server.stdout(), 'it made no API keys of its own').not.toMatch(/nv_(admin|client)_/);
+      const listed = await api(server, 'GET', '/v1/tokens?limit=1', { key: TEST_ADMIN_KEY });
+      expect(listed.status, listed.text).toBe(200);
+      expect(Number((await primary.query<{ n: string }>('SELECT count(*) AS n FROM tokens', [], fresh.name))[0]!.n)).toBe(tokens.length);
+    } finally {
+      await blocker.end().catch(() => undefined);
+      await waiter?.stop();
+    }
   });
 });

@@ -8,13 +8,12 @@
  */
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { SeedVault } from '../../server/seed-vault.ts';
-import { clientSealName } from './clients.ts';
 import { openPayload, recordKey, sealPayload } from './sealed-records.ts';
 import type { ClientRecord, OidcStore } from './store/types.ts';
 
 /** The provider's view of a registered site. */
 export function clientMetadata(client: ClientRecord, vault: SeedVault): AdapterPayload {
-  const secret = Buffer.from(vault.open(clientSealName(client.id), client.sealedSecret)).toString('utf8');
+  const secret = Buffer.from(vault.open('oidc-client-secret', client.id, client.sealedSecret)).toString('utf8');
   return {
     client_id: client.id,
     client_secret: secret,

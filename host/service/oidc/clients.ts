@@ -12,11 +12,6 @@ import type { Scope } from '../store/types.ts';
 import { ACR_VALUES } from './claims.ts';
 import { DuplicateClientError, type ClientRecord, type OidcStore } from './store/types.ts';
 
-/** What a site's secret is sealed under (the vault binds a sealed value to its name). */
-export function clientSealName(clientId: string): string {
-  return `oidc:client-secret:${clientId}`;
-}
-
 export const SCOPES: readonly Scope[] = ['full', 'bank-only', 'view-only'];
 
 export interface NewSite {
@@ -104,7 +99,7 @@ export class SiteRegistry {
       redirectUris,
       postLogoutRedirectUris,
       backchannelLogoutUri,
-      sealedSecret: this.vault.seal(clientSealName(id), Buffer.from(secret, 'utf8')),
+      sealedSecret: this.vault.seal('oidc-client-secret', id, Buffer.from(secret, 'utf8')),
       acceptedScopes,
       acrValues,
       firstParty: input.firstParty === true,

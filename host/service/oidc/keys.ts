@@ -23,10 +23,6 @@ export interface ProviderKeys {
   readonly pairwiseSalt: Buffer;
 }
 
-function sealName(kid: string): string {
-  return `oidc:signing-key:${kid}`;
-}
-
 function newSigningKey(vault: SeedVault, now: number): SigningKeyRecord {
   const kid = randomUUID();
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -34,7 +30,7 @@ function newSigningKey(vault: SeedVault, now: number): SigningKeyRecord {
   const publicJwk = { ...publicKey.export({ format: 'jwk' }), kid, alg: 'RS256', use: 'sig' };
   const bytes = Buffer.from(JSON.stringify(jwk), 'utf8');
   try {
-    return { kid, sealedJwk: vault.seal(sealName(kid), bytes), publicJwk: JSON.stringify(publicJwk), createdAt: now, retiredAt: null };
+    return { kid, sealedJwk: vault.seal('oidc-signing-key', kid, bytes), publicJwk: JSON.stringify(publicJwk), createdAt: now, retiredAt: null };
   } finally {
     bytes.fill(0);
   }
@@ -68,10 +64,10 @@ async function sealedSecret(store: OidcStore, vault: SeedVault, name: string, by
   let sealed = await store.getSecret(name);
   if (!sealed) {
     const fresh = randomBytes(bytes);
-    sealed = await store.putSecretIfAbsent(name, vault.seal(`oidc:secret:${name}`, fresh));
+    sealed = await store.putSecretIfAbsent(name, vault.seal('oidc-secret', name, fresh));
     fresh.fill(0);
   }
-  return Buffer.from(vault.open(`oidc:secret:${name}`, sealed));
+  return Buffer.from(vault.open('oidc-secret', name, sealed));
 }
 
 /** The keys the provider starts with: a signing key made if there is none, retired keys past their time dropped. */
@@ -85,7 +81,7 @@ export async function loadProviderKeys(store: OidcStore, vault: SeedVault, now =
   }
   const ordered = [...records.filter((k) => k.retiredAt === null), ...records.filter((k) => k.retiredAt !== null)];
   const keys = ordered.map((record) => {
-    const bytes = vault.open(sealName(record.kid), record.sealedJwk);
+    const bytes = vault.open('oidc-signing-key', record.kid, record.sealedJwk);
     try {
       return JSON.parse(Buffer.from(bytes).toString('utf8')) as JsonWebKey;
     } finally {

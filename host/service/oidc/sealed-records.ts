@@ -20,17 +20,15 @@ export function recordKey(model: string, id: string): string {
   return model === KEPT_AS_IS ? id : `sha256:${createHash('sha256').update(id).digest('base64url')}`;
 }
 
-const sealName = (model: string, key: string) => `oidc:${model}:${key}`;
-
 /** The payload as the store keeps it: sealed, as base64 text. */
 export function sealPayload(vault: Pick<SeedVault, 'seal'>, model: string, key: string, payload: object): string {
-  return Buffer.from(vault.seal(sealName(model, key), Buffer.from(JSON.stringify(payload), 'utf8'))).toString('base64');
+  return Buffer.from(vault.seal('oidc-record', [model, key], Buffer.from(JSON.stringify(payload), 'utf8'))).toString('base64');
 }
 
 /** The record's payload, or undefined when it does not open with this master key. */
 export function openPayload<T extends object>(vault: Pick<SeedVault, 'open'>, record: Pick<ModelRecord, 'model' | 'id' | 'payload'>): T | undefined {
   try {
-    return JSON.parse(Buffer.from(vault.open(sealName(record.model, record.id), Buffer.from(record.payload, 'base64'))).toString('utf8')) as T;
+    return JSON.parse(Buffer.from(vault.open('oidc-record', [record.model, record.id], Buffer.from(record.payload, 'base64'))).toString('utf8')) as T;
   } catch {
     return undefined;
   }

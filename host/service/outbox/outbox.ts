@@ -8,7 +8,7 @@
  * they reach the store, and nothing here logs them.
  */
 import { CodedError } from '../../../protocol/coded-error.ts';
-import type { SeedVault } from '../../server/seed-vault.ts';
+import type { SealName, SealPurpose, SeedVault } from '../../server/seed-vault.ts';
 import { LETTER_KINDS, type LetterFilter, type LetterKind, type LetterStore, type SealedLetter } from './letter-store.ts';
 
 export { LETTER_KINDS, type LetterFilter, type LetterKind };
@@ -71,8 +71,9 @@ export function letterId(number: number, kind: LetterKind): string {
 /** What seals a letter's contents: the host's seed vault (the master key). */
 export type LetterSealer = Pick<SeedVault, 'seal' | 'open'>;
 
-const bodyLabel = (number: number) => `letter:${number}`;
-const fileLabel = (number: number, name: string) => `letter:${number}:${name}`;
+/** What a letter's body and each of its files are sealed as (bound to the letter, and the file to its name). */
+const body = (number: number) => ['letter-body', String(number)] as const;
+const file = (number: number, name: string) => ['letter-file', [String(number), name]] as const;
 
 /** The outbox on a letter store, its letters' contents sealed by `sealer`. */
 export class StoredOutbox implements Outbox {
@@ -97,8 +98,8 @@ export class StoredOutbox implements Outbox {
     const at = this.now();
     const { kind, personId, recipient, subject } = letter;
     const seal = (number: number): SealedLetter => ({
-      sealedHtml: this.sealer.seal(bodyLabel(number), new TextEncoder().encode(letter.html)),
-      attachments: letter.attachments.map(({ name, contentType, bytes }) => ({ name, contentType, sealedBytes: this.sealer.seal(fileLabel(number, name), bytes) })),
+      sealedHtml: this.sealer.seal(...body(number), new TextEncoder().encode(letter.html)),
+      attachments: letter.attachments.map(({ name, contentType, bytes }) => ({ name, contentType, sealedBytes: this.sealer.seal(...file(number, name), bytes) })),
     });
     const number = await this.store.insertLetter({ kind, personId, recipient, subject, at }, seal);
     return summaryOf({ number, kind: letter.kind, personId: letter.personId, recipient: letter.recipient, subject: letter.subject, at, attachments: letter.attachments });
@@ -112,7 +113,7 @@ export class StoredOutbox implements Outbox {
     const number = numberOf(id);
     const letter = number === undefined ? undefined : await this.store.getLetter(number);
     if (!letter || letterId(letter.number, letter.kind) !== id) throw noLetter();
-    return { summary: summaryOf(letter), html: new TextDecoder().decode(this.unseal(bodyLabel(letter.number), letter.sealedHtml)) };
+    return { summary: summaryOf(letter), html: new TextDecoder().decode(this.unseal(body(letter.number), letter.sealedHtml)) };
   }
 
   async attachment(id: string, name: string): Promise<LetterAttachment> {
@@ -121,13 +122,13 @@ export class StoredOutbox implements Outbox {
     const number = numberOf(id)!;
     const attachment = await this.store.getAttachment(number, name);
     if (!attachment) throw noLetter();
-    return { name: attachment.name, contentType: attachment.contentType, bytes: this.unseal(fileLabel(number, name), attachment.sealedBytes) };
+    return { name: attachment.name, contentType: attachment.contentType, bytes: this.unseal(file(number, name), attachment.sealedBytes) };
   }
 
   /** A sealed part of a letter, opened; one that does not open (another key, or moved from another letter) is a 500 NV_BAD_LETTER. */
-  private unseal(label: string, sealed: Uint8Array): Uint8Array {
+  private unseal([purpose, name]: readonly [SealPurpose, SealName], sealed: Uint8Array): Uint8Array {
     try {
-      return this.sealer.open(label, sealed);
+      return this.sealer.open(purpose, name, sealed);
     } catch {
       throw badLetter('a letter in the outbox does not open with this master key');
     }

@@ -66,7 +66,7 @@ export interface CodeCardRecord {
   /** Printed on the card, e.g. `K123-456-789`. */
   readonly serial: string;
   readonly personId: string;
-  /** The card's 32-byte secret, sealed by the seed vault under `card:<serial>`. Its keys derive from it. */
+  /** The card's 32-byte secret, sealed by the seed vault as a card secret under its serial. Its keys derive from it. */
   readonly sealedSecret: Uint8Array;
   readonly state: CardState;
   /** One bit per key index (0…147), set once the key is used. 19 bytes. */

@@ -207,6 +207,18 @@ export class PostgresDatabase {
   }
 
   /**
+   * Waits for, then holds until `client`'s transaction ends, the locks a node's start takes: the
+   * migration lock, then the cluster lock (in the order a node takes them, so neither waits on the
+   * other for ever). What the transaction writes is then seen by a node that starts meanwhile
+   * whole or not at all: it waits at its first migration (or, past it, at the cluster lock) until
+   * the commit or the rollback.
+   */
+  async holdStartLocks(client: Queryable): Promise<void> {
+    await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+    await client.query('SELECT pg_advisory_xact_lock($1)', [CLUSTER_LOCK]);
+  }
+
+  /**
    * Waits for, then holds, the cluster-wide lock until `release` (a session advisory lock on a
    * connection kept for it): a node may hold it across steps of its start, such as making API keys
    * and keeping them only once it listens. A node that dies lets go of it with its connection.
