@@ -92,7 +92,8 @@ export async function loadProviderKeys(store: OidcStore, vault: SeedVault, now =
   return {
     jwks: { keys },
     signingKid: ordered[0]!.kid,
-    stamps: records.map(({ kid, retiredAt }) => ({ kid, retiredAt })),
+    // In the JWKS's order (the signing key first): keys made in the same millisecond have no other order.
+    stamps: ordered.map(({ kid, retiredAt }) => ({ kid, retiredAt })),
     cookieKeys: [cookieKey.toString('base64url')],
     pairwiseSalt: await sealedSecret(store, vault, 'pairwise-salt', 32),
   };
