@@ -19,7 +19,10 @@ import { referenceHotp } from '../support/oath-reference.ts';
 import { authorizationRequest, jwtClaims, loginOverHttp, logoutAtProvider, redeemCode, refreshTokens, userinfoStatus, type TestSite } from '../support/oidc-flow.ts';
 import { WebClient, attributeOf, cprOfAge, csrfOf, readLetter } from '../support/web-client.ts';
 import { ACR } from '../../host/service/oidc/claims.ts';
-import { loginKey } from '../../host/service/oidc/store/oidc-rows.ts';
+import { identifierDigest, loginKey } from '../../host/service/oidc/store/oidc-rows.ts';
+import { openPayload } from '../../host/service/oidc/sealed-records.ts';
+import { findMasterKey } from '../../host/server/secrets.ts';
+import { SeedVault } from '../../host/server/seed-vault.ts';
 
 const ADMIN_KEY = 'nv_admin_service-web-test-admin-key';
 const CLIENT_KEY = 'nv_client_service-web-test-client-key';
@@ -455,6 +458,18 @@ describe('no JSON login for other sites: /api/login is gone, sites use OpenID Co
     const tokens = await redeemCode(issuer, site, codeOf(back.code!), request.verifier);
     expect(tokens.status, JSON.stringify(tokens.json)).toBe(200);
     expect(jwtClaims(tokens.json.id_token!)).toMatchObject({ name: 'Kim Kontokig', nemid_scope: 'view-only', amr: ['pwd', 'otp'], nonce: request.nonce });
+
+    // The provider's session is kept with the digest of its uid (what a token's session is found by), never the uid: opened with the master key, each session's uid is nowhere in the table.
+    const vault = new SeedVault(findMasterKey(path.join(dir, 'server'), {})!.key);
+    const stored = await storage.rows<{ model: string; id: string; payload: string; uid: string | null }>('SELECT * FROM oidc_models');
+    const sessions = stored.filter((row) => row.model === 'Session');
+    expect(sessions.length, 'the login left a session at the provider').toBeGreaterThan(0);
+    for (const row of sessions) {
+      const uid = openPayload<{ uid?: string }>(vault, row)?.uid;
+      expect(uid, 'the session opens and has a uid').toMatch(/^[A-Za-z0-9_-]{10,}$/);
+      expect(row.uid).toBe(identifierDigest(uid!));
+      expect(stored.filter((other) => JSON.stringify({ ...other, payload: undefined }).includes(uid!)), 'no stored column carries the uid').toEqual([]);
+    }
   });
 
   it("a lost token's temporary password logs its holder in at a site: pwd alone, the NSIS level Low", async () => {

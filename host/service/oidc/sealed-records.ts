@@ -5,7 +5,8 @@
  * SHA-256 of its id, and its payload (which repeats the id as `jti`, and holds the claims) is
  * sealed under the master key, bound to its model and key, so a sealed payload copied onto
  * another record does not open. A grant's id is kept as it is: it is no credential, and the
- * records issued under it find it by that id (`grant_id`). A record that does not open (made
+ * records issued under it find it by that id (`grant_id`). A Session's `uid` and a user code, the
+ * other ways a record is found, are kept as digests too (store/oidc-rows.ts's modelColumns). A record that does not open (made
  * before records were sealed, or tampered with) is treated as absent.
  */
 import { createHash } from 'node:crypto';

@@ -23,8 +23,46 @@ export type KeyRow = { kid: string; sealed_jwk: Buffer; public_jwk: string; crea
 /** A login inside an interaction; its `uid` is the interaction uid's digest (loginKey), never the uid. */
 export type LoginRow = { uid: string; stage: InteractionLoginRecord['stage']; person_id: string | null; card_serial: string | null; challenge: string | null; csrf_token: string; expires_at: number };
 
-export function toModel(row: ModelRow): ModelRecord {
-  return { model: row.model, id: row.id, payload: row.payload, grantId: row.grant_id, clientId: row.client_id, uid: row.uid, userCode: row.user_code, expiresAt: row.expires_at, consumedAt: row.consumed_at };
+/**
+ * The SHA-256 of an identifier a reader of the store could use, as the provider's tables keep it in
+ * its place (`sha256:` and base64url, the form of sealed-records.ts's record keys): a row is found
+ * by the digest of the identifier asked for, and the identifier itself is never stored.
+ */
+export function identifierDigest(value: string): string {
+  return `sha256:${createHash('sha256').update(value, 'utf8').digest('base64url')}`;
+}
+
+/**
+ * The same digest in PostgreSQL's SQL, of the text in `column` (what migrations 4 and 5 convert
+ * rows kept before with; a store's test checks it agrees with identifierDigest).
+ */
+export const sqlIdentifierDigest = (column: string) => `'sha256:' || rtrim(translate(encode(sha256(convert_to(${column}, 'UTF8')), 'base64'), '+/', '-_'), '=')`;
+
+/**
+ * A provider record's columns as the store keeps them: its session `uid` and `user_code` as their
+ * digests (a Session's uid is what the provider finds the session of a token by, a user code is
+ * typed by a person to sign a device in), never as they are.
+ */
+export function modelColumns(record: ModelRecord): ModelRecord {
+  return { ...record, uid: record.uid === null ? null : identifierDigest(record.uid), userCode: record.userCode === null ? null : identifierDigest(record.userCode) };
+}
+
+/**
+ * The record of a row. Its `uid` and `userCode` are the ones it was found by (`found`), or null:
+ * the row holds only their digests.
+ */
+export function toModel(row: ModelRow, found: Partial<Pick<ModelRecord, 'uid' | 'userCode'>> = {}): ModelRecord {
+  return {
+    model: row.model,
+    id: row.id,
+    payload: row.payload,
+    grantId: row.grant_id,
+    clientId: row.client_id,
+    uid: row.uid === null ? null : (found.uid ?? null),
+    userCode: row.user_code === null ? null : (found.userCode ?? null),
+    expiresAt: row.expires_at,
+    consumedAt: row.consumed_at,
+  };
 }
 
 export function toClient(row: ClientRow): ClientRecord {
@@ -54,7 +92,7 @@ export function toKey(row: KeyRow): SigningKeyRecord {
  * made the keys of rows kept before into digests the same way (in SQL on PostgreSQL).
  */
 export function loginKey(uid: string): string {
-  return `sha256:${createHash('sha256').update(uid, 'utf8').digest('base64url')}`;
+  return identifierDigest(uid);
 }
 
 /** The record of a login found by the interaction `uid` (its row holds only the digest). */

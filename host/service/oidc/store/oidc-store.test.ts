@@ -18,7 +18,7 @@ import { PostgresDatabase } from '../../../store/postgres/postgres-database.ts';
 import { SqliteDatabase } from '../../../store/sqlite-database.ts';
 import { pairwiseSubject } from '../claims.ts';
 import { loadProviderKeys, rotateSigningKey } from '../keys.ts';
-import { loginKey } from './oidc-rows.ts';
+import { identifierDigest, loginKey } from './oidc-rows.ts';
 import { POSTGRES_OIDC_MIGRATIONS, PostgresOidcStore } from './postgres-oidc-store.ts';
 import { OIDC_MIGRATIONS, SqliteOidcStore } from './sqlite-oidc-store.ts';
 import { DuplicateClientError, type ClientRecord, type ModelRecord, type OidcStore } from './types.ts';
@@ -32,22 +32,31 @@ interface Nodes {
   auditActions(): Promise<string[]>;
   /** The keys of the interaction logins, as the table holds them. */
   loginKeys(): Promise<string[]>;
+  /** The provider's records as the table holds them (what a reader of the store sees). */
+  modelRows(): Promise<StoredModel[]>;
 }
 
-/** A store whose tables are at migration 3 (logins kept under the interaction uid), a row put in by hand, then brought up to date. */
+type StoredModel = { model: string; id: string; uid: string | null; user_code: string | null };
+const MODEL_ROWS = 'SELECT model, id, uid, user_code FROM oidc_models ORDER BY model, id';
+
+/** A store whose tables are at an older migration (3: logins kept under the interaction uid; 4: records' uids and user codes kept as they are), rows put in by hand, then brought up to date. */
 interface OldStore {
   insertLoginUnderUid(uid: string, csrfToken: string): Promise<void>;
+  /** A live record of `model` with its uid and user code kept as they are, as a store before migration 5 kept them. */
+  insertModelAsIs(model: string, id: string, uid: string | null, userCode: string | null): Promise<void>;
   upgrade(): Promise<OidcStore>;
   loginKeys(): Promise<string[]>;
+  modelRows(): Promise<StoredModel[]>;
 }
 
 const LOGIN_UNDER_UID = 'INSERT INTO oidc_interaction_logins (uid, stage, person_id, card_serial, challenge, csrf_token, expires_at) VALUES';
+const MODEL_AS_IS = 'INSERT INTO oidc_models (model, id, payload, grant_id, client_id, uid, user_code, expires_at, consumed_at) VALUES';
 
 interface StoreKind {
   readonly name: string;
   readonly available: boolean;
   open(): Promise<Nodes>;
-  openAtVersion3(): Promise<OldStore>;
+  openAtVersion(version: 3 | 4): Promise<OldStore>;
 }
 
 const closers: (() => Promise<void>)[] = [];
@@ -73,20 +82,23 @@ const sqlite: StoreKind = {
       b: new SqliteOidcStore(database),
       auditActions: async () => (await database.listAudit({})).map((entry) => entry.action),
       loginKeys: async () => database.prepare<[], { uid: string }>('SELECT uid FROM oidc_interaction_logins ORDER BY uid').all().map((row) => row.uid),
+      modelRows: async () => database.prepare<[], StoredModel>(MODEL_ROWS).all(),
     };
   },
-  async openAtVersion3() {
+  async openAtVersion(version) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nv-oidc-store-'));
     const database = SqliteDatabase.open(path.join(dir, 'tokens.db'));
     closers.push(async () => {
       await database.close();
       fs.rmSync(dir, { recursive: true, force: true });
     });
-    database.migrate('oidc', OIDC_MIGRATIONS.filter((step) => step.version <= 3));
+    database.migrate('oidc', OIDC_MIGRATIONS.filter((step) => step.version <= version));
     return {
       insertLoginUnderUid: async (uid, csrfToken) => void database.prepare(`${LOGIN_UNDER_UID} (?, 'second-step', 'p1', NULL, NULL, ?, ?)`).run(uid, csrfToken, Date.now() + 600_000),
+      insertModelAsIs: async (model, id, uid, userCode) => void database.prepare(`${MODEL_AS_IS} (?, ?, '{}', NULL, NULL, ?, ?, ?, NULL)`).run(model, id, uid, userCode, now() + 600),
       upgrade: async () => new SqliteOidcStore(database),
       loginKeys: async () => database.prepare<[], { uid: string }>('SELECT uid FROM oidc_interaction_logins ORDER BY uid').all().map((row) => row.uid),
+      modelRows: async () => database.prepare<[], StoredModel>(MODEL_ROWS).all(),
     };
   },
 };
@@ -115,19 +127,23 @@ const postgresKind: StoreKind = {
       b,
       auditActions: async () => (await first.listAudit({})).map((entry) => entry.action),
       loginKeys: async () => (await first.read<{ uid: string }>('SELECT uid FROM oidc_interaction_logins ORDER BY uid COLLATE "C"')).map((row) => row.uid),
+      modelRows: () => first.read<StoredModel>(`${MODEL_ROWS} COLLATE "C"`),
     };
   },
-  async openAtVersion3() {
+  async openAtVersion(version) {
     primary ??= PostgresNode.startPrimary({ name: 'oidc-store' });
     const node = await primary;
     const database = await PostgresDatabase.open(connectionUrl(await node.createDatabase(), [node]));
     closers.push(() => database.close());
-    await database.migrate('oidc', POSTGRES_OIDC_MIGRATIONS.filter((step) => step.version <= 3));
+    await database.migrate('oidc', POSTGRES_OIDC_MIGRATIONS.filter((step) => step.version <= version));
     return {
       insertLoginUnderUid: async (uid, csrfToken) =>
         void (await database.write((client) => client.query(`${LOGIN_UNDER_UID} ($1, 'second-step', 'p1', NULL, NULL, $2, $3)`, [uid, csrfToken, Date.now() + 600_000]))),
+      insertModelAsIs: async (model, id, uid, userCode) =>
+        void (await database.write((client) => client.query(`${MODEL_AS_IS} ($1, $2, '{}', NULL, NULL, $3, $4, $5, NULL)`, [model, id, uid, userCode, now() + 600]))),
       upgrade: () => PostgresOidcStore.open(database),
       loginKeys: async () => (await database.read<{ uid: string }>('SELECT uid FROM oidc_interaction_logins ORDER BY uid COLLATE "C"')).map((row) => row.uid),
+      modelRows: () => database.read<StoredModel>(`${MODEL_ROWS} COLLATE "C"`),
     };
   },
 };
@@ -295,13 +311,64 @@ describe.each([sqlite, postgresKind])('the provider store on $name, seen by two 
   });
 
   test('migration 4 keeps the logins kept under their uid before it under the digest instead, the same digest as the store computes, and they go on', async () => {
-    const old = await kind.openAtVersion3();
+    const old = await kind.openAtVersion(3);
     const uids = ['uid-Abc_-123', `uid-${randomBytes(16).toString('base64url')}`];
     for (const [i, uid] of uids.entries()) await old.insertLoginUnderUid(uid, `csrf-${i}`);
     expect(await old.loginKeys()).toEqual([...uids].sort());
     const store = await old.upgrade();
     expect((await old.loginKeys()).sort()).toEqual(uids.map(loginKey).sort());
     for (const [i, uid] of uids.entries()) expect(await store.getInteractionLogin(uid, Date.now()), uid).toMatchObject({ uid, stage: 'second-step', personId: 'p1', csrfToken: `csrf-${i}` });
+  });
+
+  test("a record's uid (a Session's) and user code are kept as their digests, never as they are, and found by them on either node", async () => {
+    const { a, b, modelRows } = await kind.open();
+    const uid = `uid-${randomBytes(16).toString('base64url')}`;
+    const userCode = `CODE-${randomBytes(6).toString('hex')}`;
+    await a.upsertModel(record('Session', 'session-1', { uid }));
+    await a.upsertModel(record('DeviceCode', 'device-1', { userCode }));
+    await a.upsertModel(record('AccessToken', 'token-1'));
+    const rows = await modelRows();
+    expect(rows).toEqual([
+      { model: 'AccessToken', id: 'token-1', uid: null, user_code: null },
+      { model: 'DeviceCode', id: 'device-1', uid: null, user_code: identifierDigest(userCode) },
+      { model: 'Session', id: 'session-1', uid: identifierDigest(uid), user_code: null },
+    ]);
+    expect(identifierDigest(uid)).toMatch(/^sha256:[A-Za-z0-9_-]{43}$/);
+    expect(JSON.stringify(rows).includes(uid), 'no row carries the uid').toBe(false);
+    expect(JSON.stringify(rows).includes(userCode), 'no row carries the user code').toBe(false);
+
+    expect(await b.findModelByUid('Session', uid, now())).toMatchObject({ id: 'session-1', uid, userCode: null });
+    expect(await a.findModelByUid('Session', uid, now())).toMatchObject({ id: 'session-1' });
+    expect(await b.findModelByUserCode('DeviceCode', userCode, now())).toMatchObject({ id: 'device-1', userCode, uid: null });
+    expect(await b.findModelByUid('Session', identifierDigest(uid), now()), 'the digest is no way in').toBeUndefined();
+    expect(await b.findModelByUserCode('DeviceCode', identifierDigest(userCode), now()), 'the digest is no way in').toBeUndefined();
+    expect(await b.findModel('Session', 'session-1', now()), 'a record read by id does not carry the uid').toMatchObject({ uid: null });
+
+    // The session saved again on the other node with a new uid: found by that one only.
+    const next = `uid-${randomBytes(16).toString('base64url')}`;
+    await b.upsertModel(record('Session', 'session-1', { uid: next }));
+    expect(await a.findModelByUid('Session', next, now())).toMatchObject({ id: 'session-1', uid: next });
+    expect(await a.findModelByUid('Session', uid, now())).toBeUndefined();
+  });
+
+  test('migration 5 keeps the uids and user codes kept as they are before it as their digests instead, the same digest as the store computes, and the sessions go on', async () => {
+    const old = await kind.openAtVersion(4);
+    // UTF-8 and digests whose base64 has + and / (which the SQL turns into - and _).
+    const uids = ['uid-Abc_-123', 'Sæt-øå-🙂', `uid-${randomBytes(16).toString('base64url')}`];
+    for (const [i, uid] of uids.entries()) await old.insertModelAsIs('Session', `session-${i}`, uid, null);
+    await old.insertModelAsIs('DeviceCode', 'device-0', null, 'WDJB-MJHT');
+    await old.insertModelAsIs('AccessToken', 'token-0', null, null);
+    expect((await old.modelRows()).map((row) => row.uid ?? row.user_code)).toEqual([null, 'WDJB-MJHT', ...uids]);
+
+    const store = await old.upgrade();
+    expect(await old.modelRows()).toEqual([
+      { model: 'AccessToken', id: 'token-0', uid: null, user_code: null },
+      { model: 'DeviceCode', id: 'device-0', uid: null, user_code: identifierDigest('WDJB-MJHT') },
+      ...uids.map((uid, i) => ({ model: 'Session', id: `session-${i}`, uid: identifierDigest(uid), user_code: null })),
+    ]);
+    expect(uids.map(identifierDigest).some((digest) => /[-_]/.test(digest.slice('sha256:'.length)))).toBe(true);
+    for (const [i, uid] of uids.entries()) expect(await store.findModelByUid('Session', uid, now()), uid).toMatchObject({ id: `session-${i}`, uid });
+    expect(await store.findModelByUserCode('DeviceCode', 'WDJB-MJHT', now())).toMatchObject({ id: 'device-0' });
   });
 
   test('sites: registered once with their audit record, read by the other node, removed with every record the provider holds for them', async () => {

@@ -10,8 +10,8 @@
  */
 import type { NewAuditEntry } from '../../../store/audit.ts';
 import type { PostgresDatabase, PostgresMigration } from '../../../store/postgres/postgres-database.ts';
-import { loginKey, toClient, toKey, toLogin, toModel, type ClientRow, type KeyRow, type LoginRow, type ModelRow } from './oidc-rows.ts';
-import { ONE_SIGNING_KEY, POSTGRES_LOGIN_KEYS, SEALED_RECORDS } from './sqlite-oidc-store.ts';
+import { identifierDigest, loginKey, modelColumns, toClient, toKey, toLogin, toModel, type ClientRow, type KeyRow, type LoginRow, type ModelRow } from './oidc-rows.ts';
+import { ONE_SIGNING_KEY, POSTGRES_LOGIN_KEYS, POSTGRES_MODEL_DIGESTS, SEALED_RECORDS } from './sqlite-oidc-store.ts';
 import {
   DuplicateClientError,
   type ClientRecord,
@@ -81,6 +81,8 @@ export const POSTGRES_OIDC_MIGRATIONS: readonly PostgresMigration[] = [
   { version: 3, sql: SEALED_RECORDS },
   // A login inside an interaction under the digest of the interaction's uid (see loginKey); the rows kept before are converted, so a login running across the upgrade goes on.
   { version: 4, sql: POSTGRES_LOGIN_KEYS },
+  // A record's uid (a Session's) and user code as their digests (see modelColumns); the rows kept before are converted, so sessions go on across the upgrade.
+  { version: 5, sql: POSTGRES_MODEL_DIGESTS },
 ];
 
 
@@ -99,7 +101,8 @@ export class PostgresOidcStore implements OidcStore {
     return new PostgresOidcStore(database);
   }
 
-  async upsertModel(record: ModelRecord): Promise<void> {
+  async upsertModel(given: ModelRecord): Promise<void> {
+    const record = modelColumns(given);
     await this.database.write((client) =>
       client.query(
         `INSERT INTO oidc_models (model, id, payload, grant_id, client_id, uid, user_code, expires_at, consumed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
@@ -116,13 +119,13 @@ export class PostgresOidcStore implements OidcStore {
   }
 
   async findModelByUid(model: string, uid: string, nowSeconds: number): Promise<ModelRecord | undefined> {
-    const [row] = await this.database.read<ModelRow>(`SELECT * FROM oidc_models WHERE model = $1 AND uid = $2 AND ${live(3)}`, [model, uid, nowSeconds]);
-    return row && toModel(row);
+    const [row] = await this.database.read<ModelRow>(`SELECT * FROM oidc_models WHERE model = $1 AND uid = $2 AND ${live(3)}`, [model, identifierDigest(uid), nowSeconds]);
+    return row && toModel(row, { uid });
   }
 
   async findModelByUserCode(model: string, userCode: string, nowSeconds: number): Promise<ModelRecord | undefined> {
-    const [row] = await this.database.read<ModelRow>(`SELECT * FROM oidc_models WHERE model = $1 AND user_code = $2 AND ${live(3)}`, [model, userCode, nowSeconds]);
-    return row && toModel(row);
+    const [row] = await this.database.read<ModelRow>(`SELECT * FROM oidc_models WHERE model = $1 AND user_code = $2 AND ${live(3)}`, [model, identifierDigest(userCode), nowSeconds]);
+    return row && toModel(row, { userCode });
   }
 
   async consumeModel(model: string, id: string, nowSeconds: number): Promise<boolean> {
@@ -140,7 +143,7 @@ export class PostgresOidcStore implements OidcStore {
   }
 
   async listModels(model: string, nowSeconds: number): Promise<ModelRecord[]> {
-    return (await this.database.read<ModelRow>(`SELECT * FROM oidc_models WHERE model = $1 AND ${live(2)}`, [model, nowSeconds])).map(toModel);
+    return (await this.database.read<ModelRow>(`SELECT * FROM oidc_models WHERE model = $1 AND ${live(2)}`, [model, nowSeconds])).map((row) => toModel(row));
   }
 
   async sweepModels(nowSeconds: number): Promise<number> {

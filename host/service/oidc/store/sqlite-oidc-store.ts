@@ -7,7 +7,7 @@
  */
 import type { NewAuditEntry } from '../../../store/audit.ts';
 import type { Migration, SqliteDatabase } from '../../../store/sqlite-database.ts';
-import { loginKey, toClient, toKey, toLogin, toModel, type ClientRow, type KeyRow, type LoginRow, type ModelRow } from './oidc-rows.ts';
+import { identifierDigest, loginKey, modelColumns, sqlIdentifierDigest, toClient, toKey, toLogin, toModel, type ClientRow, type KeyRow, type LoginRow, type ModelRow } from './oidc-rows.ts';
 import {
   DuplicateClientError,
   type ClientRecord,
@@ -36,6 +36,16 @@ export const SEALED_RECORDS = `
  */
 export const POSTGRES_LOGIN_KEYS = `
   UPDATE oidc_interaction_logins SET uid = 'sha256:' || rtrim(translate(encode(sha256(convert_to(uid, 'UTF8')), 'base64'), '+/', '-_'), '=');`;
+
+/**
+ * Migration 5 of PostgreSQL: a provider record's `uid` (a Session's) and `user_code` kept as their
+ * digests (identifierDigest), no more as they are. Rows kept before are converted, so sessions
+ * (and the tokens bound to them) go on across the upgrade; SQLite's migration 5 does the same in
+ * JavaScript.
+ */
+export const POSTGRES_MODEL_DIGESTS = `
+  UPDATE oidc_models SET uid = ${sqlIdentifierDigest('uid')} WHERE uid IS NOT NULL;
+  UPDATE oidc_models SET user_code = ${sqlIdentifierDigest('user_code')} WHERE user_code IS NOT NULL;`;
 
 export const ONE_SIGNING_KEY = `
   UPDATE oidc_signing_keys SET retired_at = created_at
@@ -113,6 +123,16 @@ export const OIDC_MIGRATIONS: readonly Migration[] = [
       for (const { uid } of db.prepare<[], { uid: string }>('SELECT uid FROM oidc_interaction_logins').all()) rekey.run(loginKey(uid), uid);
     },
   },
+  {
+    version: 5,
+    // A record's uid (a Session's) and user code as their digests (see modelColumns); the rows kept before are converted, so sessions go on across the upgrade.
+    up: (db) => {
+      const digest = (value: string | null) => (value === null ? null : identifierDigest(value));
+      const rekey = db.prepare<[string | null, string | null, string, string]>('UPDATE oidc_models SET uid = ?, user_code = ? WHERE model = ? AND id = ?');
+      const kept = db.prepare<[], Pick<ModelRow, 'model' | 'id' | 'uid' | 'user_code'>>('SELECT model, id, uid, user_code FROM oidc_models WHERE uid IS NOT NULL OR user_code IS NOT NULL');
+      for (const row of kept.all()) rekey.run(digest(row.uid), digest(row.user_code), row.model, row.id);
+    },
+  },
 ];
 
 
@@ -169,7 +189,7 @@ export class SqliteOidcStore implements OidcStore {
 
   async upsertModel(record: ModelRecord): Promise<void> {
     return this.database.write(() => {
-      this.statements.upsertModel.run(record);
+      this.statements.upsertModel.run(modelColumns(record));
     });
   }
 
@@ -179,13 +199,13 @@ export class SqliteOidcStore implements OidcStore {
   }
 
   async findModelByUid(model: string, uid: string, nowSeconds: number): Promise<ModelRecord | undefined> {
-    const row = this.statements.findByUid.get(model, uid, nowSeconds);
-    return row && toModel(row);
+    const row = this.statements.findByUid.get(model, identifierDigest(uid), nowSeconds);
+    return row && toModel(row, { uid });
   }
 
   async findModelByUserCode(model: string, userCode: string, nowSeconds: number): Promise<ModelRecord | undefined> {
-    const row = this.statements.findByUserCode.get(model, userCode, nowSeconds);
-    return row && toModel(row);
+    const row = this.statements.findByUserCode.get(model, identifierDigest(userCode), nowSeconds);
+    return row && toModel(row, { userCode });
   }
 
   async consumeModel(model: string, id: string, nowSeconds: number): Promise<boolean> {
@@ -205,7 +225,7 @@ export class SqliteOidcStore implements OidcStore {
   }
 
   async listModels(model: string, nowSeconds: number): Promise<ModelRecord[]> {
-    return this.statements.listModels.all(model, nowSeconds).map(toModel);
+    return this.statements.listModels.all(model, nowSeconds).map((row) => toModel(row));
   }
 
   async sweepModels(nowSeconds: number): Promise<number> {

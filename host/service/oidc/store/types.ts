@@ -18,6 +18,11 @@ export interface ModelRecord {
   readonly grantId: string | null;
   /** The site it was issued to (the payload's clientId), so that removing a site removes its records; null for records of no site. */
   readonly clientId: string | null;
+  /**
+   * A Session's uid (what the provider finds a token's session by), and a device flow's user code.
+   * The store keeps only their digests (oidc-rows.ts's modelColumns): a record read back carries
+   * the one it was found by, and null for the other.
+   */
   readonly uid: string | null;
   readonly userCode: string | null;
   /** Unix seconds; null when it does not expire. */
