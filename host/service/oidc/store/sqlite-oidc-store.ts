@@ -19,11 +19,6 @@ import {
   type SigningKeyStamp,
 } from './types.ts';
 
-/**
- * Retires all but the newest of the keys that sign (a store from before the rule might hold more),
- * then lets at most one sign: a unique index on a value every signing key has alike. The same SQL
- * on PostgreSQL.
- */
 /** Migration 3 of both stores: records sealed (see ../sealed-records.ts). */
 export const SEALED_RECORDS = `
   DELETE FROM oidc_models;
@@ -47,6 +42,11 @@ export const POSTGRES_MODEL_DIGESTS = `
   UPDATE oidc_models SET uid = ${sqlIdentifierDigest('uid')} WHERE uid IS NOT NULL;
   UPDATE oidc_models SET user_code = ${sqlIdentifierDigest('user_code')} WHERE user_code IS NOT NULL;`;
 
+/**
+ * Retires all but the newest of the keys that sign (a store from before the rule might hold more),
+ * then lets at most one sign: a unique index on a value every signing key has alike. The same SQL
+ * on PostgreSQL.
+ */
 export const ONE_SIGNING_KEY = `
   UPDATE oidc_signing_keys SET retired_at = created_at
     WHERE retired_at IS NULL AND kid <> (SELECT kid FROM oidc_signing_keys WHERE retired_at IS NULL ORDER BY created_at DESC, kid LIMIT 1);
