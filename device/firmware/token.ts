@@ -186,7 +186,7 @@ export class Firmware {
     }
     this.audio = { ...this.audioDefaults };
     for (const [field, value] of [['model', config.model], ['hardware', config.hardware], ['serial', config.factorySerial]] as const) {
-      if (value !== undefined && !COMMANDS.hello.reply[field].codec.decode(value)) {
+      if (value !== undefined && !COMMANDS.hello.reply[field].decode(value)) {
         throw new RangeError(`${field} "${value}" is not a word of at most ${IDENTITY_LIMITS[field]} characters`);
       }
     }
