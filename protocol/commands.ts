@@ -3,7 +3,7 @@
  * events a token pushes. Token and host both read their messages through these schemas.
  */
 import { MAX_DIGITS, MIN_DIGITS, OATH_ALGORITHMS, type OathAlgorithm } from './oath/parameters.ts';
-import { bool, digitString, hexBytes, oneOf, uint, wordOf, type Schema } from './fields.ts';
+import { bool, digitString, hexBytes, oneOf, optional, uint, wordOf, type Schema } from './fields.ts';
 
 export type OathMode = 'hotp' | 'totp';
 export const OATH_MODES: readonly OathMode[] = ['hotp', 'totp'];
@@ -143,71 +143,84 @@ const counter = uint();
 const clock = uint(0, MAX_CLOCK_MS);
 const volume = uint(MIN_VOLUME, MAX_VOLUME);
 const speed = uint(MIN_SPEED, MAX_SPEED);
+const proto = uint(1, 0xffff);
+const serial = wordOf(IDENTITY_LIMITS.serial);
+// Each codec of a field that may be absent, once.
+const someMode = optional(mode);
+const someAlgorithm = optional(algorithm);
+const someDigits = optional(digits);
+const somePeriod = optional(period);
+const someCounter = optional(counter);
+const someVolume = optional(volume);
+const someSpeed = optional(speed);
+
+/** The fields of a message that has none (one object for all of them). */
+const none = {};
 
 const helloReply: Schema<HelloReply> = {
-  proto: { codec: uint(1, 0xffff) },
-  model: { codec: wordOf(IDENTITY_LIMITS.model) },
-  hardware: { codec: wordOf(IDENTITY_LIMITS.hardware) },
-  serial: { codec: wordOf(IDENTITY_LIMITS.serial) },
-  firmware: { codec: wordOf(IDENTITY_LIMITS.firmware) },
+  proto,
+  model: wordOf(IDENTITY_LIMITS.model),
+  hardware: wordOf(IDENTITY_LIMITS.hardware),
+  serial,
+  firmware: wordOf(IDENTITY_LIMITS.firmware),
 };
 
 const stateFields = {
-  counter: { codec: counter, optional: true },
-  battery: { codec: uint(0, 100) },
-  clock: { codec: clock },
-  push: { codec: bool },
+  counter: someCounter,
+  battery: uint(0, 100),
+  clock,
+  push: bool,
 } as const;
 
 export const COMMANDS: { readonly [C in CommandName]: CommandSpec<C> } = {
-  hello: { args: { proto: { codec: uint(1, 0xffff), optional: true } }, reply: helloReply, mutating: false, idempotent: true },
+  hello: { args: { proto: optional(proto) }, reply: helloReply, mutating: false, idempotent: true },
   info: {
-    args: {},
+    args: none,
     reply: {
       ...helloReply,
-      enrolled: { codec: bool },
-      mode: { codec: mode, optional: true },
-      algorithm: { codec: algorithm, optional: true },
-      digits: { codec: digits, optional: true },
-      period: { codec: period, optional: true },
+      enrolled: bool,
+      mode: someMode,
+      algorithm: someAlgorithm,
+      digits: someDigits,
+      period: somePeriod,
       ...stateFields,
-      volume: { codec: volume, optional: true },
-      speed: { codec: speed, optional: true },
+      volume: someVolume,
+      speed: someSpeed,
     },
     mutating: false,
     idempotent: true,
   },
   status: {
-    args: {},
-    reply: { enrolled: { codec: bool }, ...stateFields, busy: { codec: bool }, uptime: { codec: uint() } },
+    args: none,
+    reply: { enrolled: bool, ...stateFields, busy: bool, uptime: uint() },
     mutating: false,
     idempotent: true,
   },
   enroll: {
     args: {
-      secret: { codec: hexBytes(MIN_SECRET_BYTES, MAX_SECRET_BYTES) },
-      mode: { codec: mode },
-      algorithm: { codec: algorithm },
-      digits: { codec: digits },
-      period: { codec: period, optional: true },
-      counter: { codec: counter, optional: true },
+      secret: hexBytes(MIN_SECRET_BYTES, MAX_SECRET_BYTES),
+      mode,
+      algorithm,
+      digits,
+      period: somePeriod,
+      counter: someCounter,
     },
-    reply: { counter: { codec: counter, optional: true } },
+    reply: { counter: someCounter },
     mutating: true,
     idempotent: false,
   },
-  time: { args: {}, reply: { clock: { codec: clock } }, mutating: false, idempotent: true },
+  time: { args: none, reply: { clock }, mutating: false, idempotent: true },
   settime: {
-    args: { at: { codec: clock }, force: { codec: bool, optional: true } },
-    reply: { clock: { codec: clock } },
+    args: { at: clock, force: optional(bool) },
+    reply: { clock },
     mutating: true,
     idempotent: true,
   },
-  wipe: { args: {}, reply: {}, mutating: true, idempotent: false },
-  push: { args: { on: { codec: bool } }, reply: { push: { codec: bool } }, mutating: true, idempotent: true },
+  wipe: { args: none, reply: none, mutating: true, idempotent: false },
+  push: { args: { on: bool }, reply: { push: bool }, mutating: true, idempotent: true },
   audio: {
-    args: { volume: { codec: volume, optional: true }, speed: { codec: speed, optional: true } },
-    reply: { volume: { codec: volume }, speed: { codec: speed } },
+    args: { volume: someVolume, speed: someSpeed },
+    reply: { volume, speed },
     mutating: true,
     idempotent: true,
   },
@@ -231,13 +244,13 @@ export type EventName = keyof EventFields;
 
 export const EVENTS: { readonly [E in EventName]: Schema<EventFields[E]> } = {
   press: {
-    code: { codec: digitString(MIN_DIGITS, MAX_DIGITS) },
-    counter: { codec: counter, optional: true },
-    step: { codec: counter, optional: true },
-    battery: { codec: oneOf(['low'] as const), optional: true },
+    code: digitString(MIN_DIGITS, MAX_DIGITS),
+    counter: someCounter,
+    step: someCounter,
+    battery: optional(oneOf(['low'] as const)),
   },
-  confirm: { op: { codec: oneOf(['wipe'] as const) }, timeout_ms: { codec: uint() } },
-  boot: { serial: { codec: wordOf(IDENTITY_LIMITS.serial) } },
+  confirm: { op: oneOf(['wipe'] as const), timeout_ms: uint() },
+  boot: { serial },
 };
 
 export function isEventName(name: string): name is EventName {

@@ -1,6 +1,6 @@
 /** Typed fields: each codec's accepted and refused texts, and how schemas encode and decode a message's fields. */
 import { describe, expect, it } from 'vitest';
-import { bool, decodeFields, digitString, encodeFields, hexBytes, oneOf, uint, word, type Schema } from './fields.ts';
+import { bool, decodeFields, digitString, encodeFields, hexBytes, oneOf, optional, uint, word, type Schema } from './fields.ts';
 
 describe('uint', () => {
   const any = uint();
@@ -177,10 +177,10 @@ interface Sample {
 }
 
 const SAMPLE: Schema<Sample> = {
-  name: { codec: word },
-  count: { codec: uint(0, 100) },
-  flag: { codec: bool, optional: true },
-  key: { codec: hexBytes(1, 8), optional: true },
+  name: word,
+  count: uint(0, 100),
+  flag: optional(bool),
+  key: optional(hexBytes(1, 8)),
 };
 
 describe('encodeFields', () => {

@@ -5,19 +5,26 @@
 import { bytesToHex, hexToBytes } from './bytes.ts';
 import type { Fields } from './message.ts';
 
+/** A field's value to and from its text. Its functions never use `this`: `optional` copies them. */
 export interface Codec<V> {
-  encode(value: V): string;
+  readonly encode: (value: V) => string;
   /** undefined when the text is not a valid value. */
-  decode(text: string): V | undefined;
+  readonly decode: (text: string) => V | undefined;
 }
 
-export interface FieldSpec<V> {
-  readonly codec: Codec<V>;
-  readonly optional?: boolean;
+/**
+ * A field of a schema is its codec, marked `optional` when the field may be absent. There is no
+ * object per field: a schema names shared codecs, because the firmware keeps every object in RAM.
+ */
+export interface FieldSpec<V> extends Codec<V> {
+  readonly optional?: true;
 }
 
 /** One spec per property of T; the property name is the wire key. */
 export type Schema<T> = { readonly [K in keyof T]-?: FieldSpec<Exclude<T[K], undefined>> };
+
+/** The same codec for a field that may be absent. */
+export const optional = <V>(codec: Codec<V>): FieldSpec<V> => ({ encode: codec.encode, decode: codec.decode, optional: true });
 
 /**
  * The codecs' encoders are shared functions, not a closure per codec: the firmware builds its
@@ -78,7 +85,7 @@ export function encodeFields<T>(schema: Schema<T>, value: T): Fields {
       if (!schema[key].optional) throw new RangeError(`field "${key}" is required`);
       continue;
     }
-    fields[key] = schema[key].codec.encode(v as Exclude<T[typeof key], undefined>);
+    fields[key] = schema[key].encode(v as Exclude<T[typeof key], undefined>);
   }
   return fields;
 }
@@ -97,7 +104,7 @@ export function decodeFields<T>(schema: Schema<T>, fields: Fields, strict: boole
       if (!schema[key].optional) return { ok: false, key };
       continue;
     }
-    const v = schema[key].codec.decode(text);
+    const v = schema[key].decode(text);
     if (v === undefined) return { ok: false, key };
     out[key] = v;
   }

@@ -10,10 +10,6 @@ export class Scheduler<Name extends string> {
     this.deadlines.delete(name);
   }
 
-  isSet(name: Name): boolean {
-    return this.deadlines.has(name);
-  }
-
   /** Removes and returns the earliest timer due at `nowMs`, if any. */
   takeDue(nowMs: number): Name | undefined {
     let earliest: Name | undefined;

@@ -186,7 +186,7 @@ export class Firmware {
     }
     this.audio = { ...this.audioDefaults };
     for (const [field, value] of [['model', config.model], ['hardware', config.hardware], ['serial', config.factorySerial]] as const) {
-      if (value !== undefined && !COMMANDS.hello.reply[field].codec.decode(value)) {
+      if (value !== undefined && !COMMANDS.hello.reply[field].decode(value)) {
         throw new RangeError(`${field} "${value}" is not a word of at most ${IDENTITY_LIMITS[field]} characters`);
       }
     }
@@ -348,7 +348,7 @@ export class Firmware {
       const used = this.counter;
       if (used >= Number.MAX_SAFE_INTEGER) return this.showMessage(MESSAGES.storageError);
       // The counter is committed before the code exists anywhere: a power cut can never repeat it.
-      if (!this.commit(() => this.store!.put(TAG.counter, encodeCounter(used + 1)))) return;
+      if (!this.commit(TAG.counter, encodeCounter(used + 1))) return;
       this.counter = used + 1;
       this.hal.power.spend('code');
       const code = hotpCode(key, used, record.digits);
@@ -408,9 +408,43 @@ export class Firmware {
       if (proto !== undefined && proto !== PROTOCOL_VERSION) throw new ProtocolError('unsupported_version');
       return this.identity();
     },
-    info: () => this.info(),
+    info: (): TokenInfo => {
+      const record = this.enrolled?.record;
+      return {
+        ...this.identity(),
+        ...this.state(),
+        mode: record?.mode,
+        algorithm: record?.algorithm,
+        digits: record?.digits,
+        period: record?.mode === 'totp' ? record.period : undefined,
+        ...this.audio,
+      };
+    },
     status: () => ({ ...this.state(), busy: this.pending !== undefined, uptime: Math.floor(this.hal.clock.now() - this.bootedAt) }),
-    enroll: (args) => this.enroll(args),
+    enroll: (args) => {
+      this.requireStore();
+      if (this.enrolled) throw new ProtocolError('already_enrolled');
+      if (args.mode === 'hotp' && args.period !== undefined) throw new ProtocolError('bad_argument', 'period');
+      if (args.mode === 'totp' && args.counter !== undefined) throw new ProtocolError('bad_argument', 'counter');
+      if (this.hal.power.batteryPercent() < BATTERY_EMPTY) throw new ProtocolError('low_battery');
+      const record: EnrolmentRecord = {
+        mode: args.mode,
+        algorithm: args.algorithm,
+        digits: args.digits,
+        period: args.mode === 'totp' ? (args.period ?? DEFAULT_PERIOD_SECONDS) : 0,
+        initialCounter: args.mode === 'hotp' ? (args.counter ?? 0) : 0,
+        secret: args.secret,
+      };
+      const payload = encodeEnrolment(record);
+      const written = this.commit(TAG.enrolment, payload);
+      payload.fill(0);
+      if (!written) throw new ProtocolError('storage_failure');
+      this.enrolled = { record: { ...record, secret: new Uint8Array(0) }, key: createOathKey(args.secret, args.algorithm) };
+      args.secret.fill(0);
+      this.counter = record.initialCounter;
+      this.showMessage(MESSAGES.enrolled);
+      return record.mode === 'hotp' ? { counter: this.counter } : {};
+    },
     time: () => ({ clock: this.clock() }),
     settime: ({ at, force }) => {
       if (at < this.hal.rtc.read() && !force) throw new ProtocolError('denied', 'backwards');
@@ -437,36 +471,12 @@ export class Firmware {
 
   /** Commits the settings record, then takes it; false (showing Err FL) when the flash did not take it. */
   private saveSettings(settings: Settings): boolean {
-    if (!this.commit(() => this.store!.put(TAG.settings, encodeSettings(settings)))) return false;
+    if (!this.commit(TAG.settings, encodeSettings(settings))) return false;
     this.push = settings.push;
     this.audio = { volume: settings.volume, speed: settings.speed };
     return true;
   }
 
-  private enroll(args: RequestArgs['enroll']): { counter?: number } {
-    this.requireStore();
-    if (this.enrolled) throw new ProtocolError('already_enrolled');
-    if (args.mode === 'hotp' && args.period !== undefined) throw new ProtocolError('bad_argument', 'period');
-    if (args.mode === 'totp' && args.counter !== undefined) throw new ProtocolError('bad_argument', 'counter');
-    if (this.hal.power.batteryPercent() < BATTERY_EMPTY) throw new ProtocolError('low_battery');
-    const record: EnrolmentRecord = {
-      mode: args.mode,
-      algorithm: args.algorithm,
-      digits: args.digits,
-      period: args.mode === 'totp' ? (args.period ?? DEFAULT_PERIOD_SECONDS) : 0,
-      initialCounter: args.mode === 'hotp' ? (args.counter ?? 0) : 0,
-      secret: args.secret,
-    };
-    const payload = encodeEnrolment(record);
-    const written = this.commit(() => this.store!.put(TAG.enrolment, payload));
-    payload.fill(0);
-    if (!written) throw new ProtocolError('storage_failure');
-    this.enrolled = { record: { ...record, secret: new Uint8Array(0) }, key: createOathKey(args.secret, args.algorithm) };
-    args.secret.fill(0);
-    this.counter = record.initialCounter;
-    this.showMessage(MESSAGES.enrolled);
-    return record.mode === 'hotp' ? { counter: this.counter } : {};
-  }
 
   private startConfirm(from: Requester): void {
     this.pending = from;
@@ -482,7 +492,7 @@ export class Firmware {
     this.pending = undefined;
     this.timers.cancel('confirm');
     this.timers.cancel('keepalive');
-    if (!this.store || !this.commit(() => this.store!.retainOnly((tag) => tag === TAG.serial || tag === TAG.settings))) {
+    if (!this.store || !this.storing(() => this.store!.retainOnly((tag) => tag === TAG.serial || tag === TAG.settings))) {
       this.showMessage(MESSAGES.storageError);
       return pending.link.send(errorResponse(pending.requestId, 'storage_failure'));
     }
@@ -531,25 +541,13 @@ export class Firmware {
     return Math.min(MAX_CLOCK_MS, Math.max(0, Math.floor(this.hal.rtc.read())));
   }
 
-  private info(): TokenInfo {
-    const record = this.enrolled?.record;
-    return {
-      ...this.identity(),
-      ...this.state(),
-      mode: record?.mode,
-      algorithm: record?.algorithm,
-      digits: record?.digits,
-      period: record?.mode === 'totp' ? record.period : undefined,
-      ...this.audio,
-    };
-  }
 
   private loadSerial(): string {
     const stored = this.store!.get(TAG.serial);
     if (stored) return String.fromCharCode(...stored);
     const serial = this.config.factorySerial ?? this.randomSerial();
     const bytes = Uint8Array.from(serial, (char) => char.charCodeAt(0));
-    this.commit(() => this.store!.put(TAG.serial, bytes));
+    this.commit(TAG.serial, bytes);
     return serial;
   }
 
@@ -560,8 +558,13 @@ export class Firmware {
     return String(10_000_000 + value);
   }
 
+  /** Stores a record; false (showing Err FL) when the flash did not take it. */
+  private commit(tag: number, payload: Uint8Array): boolean {
+    return this.storing(() => this.store!.put(tag, payload));
+  }
+
   /** Runs a flash write; a storage failure puts the token in its error state instead of crashing it. */
-  private commit(write: () => void): boolean {
+  private storing(write: () => void): boolean {
     try {
       write();
       return true;
