@@ -17,6 +17,7 @@ import { recordKey } from '../../service/oidc/sealed-records.ts';
 import { SeedVault, sealedVersion } from '../../server/seed-vault.ts';
 import { resealDatabase, startHost, type RunningHost } from '../../start.ts';
 import { SqliteDatabase } from '../sqlite-database.ts';
+import { SqliteTokenStore } from '../../server/store/sqlite-token-store.ts';
 import { PostgresDatabase } from '../postgres/postgres-database.ts';
 import { resealStore, VERSION_1_META } from './reseal.ts';
 import { SEALED_COLUMNS, type SealedColumn, type SealedKind } from './sealed-columns.ts';
@@ -313,6 +314,41 @@ describe.each(kinds)('the re-seal on %s', (kind) => {
     const t1 = await store.raw.all<{ sealed_seed: Buffer }>('SELECT sealed_seed FROM tokens WHERE serial = ?', 'T-1');
     expect(Buffer.from(t1[0]!.sealed_seed)).toEqual(Buffer.from(fresh));
     expect((await versions(store)).seed).toEqual([2, 2]);
+  });
+
+  it('a node on a marked store reads version 2 only: a version-1 row put back (from an older copy) is refused until `store reseal` re-seals it', async () => {
+    const store = await newStore();
+    await populate(store);
+    const putBack = Buffer.from(sealVersion1(MASTER_KEY, 'T-1', SEED));
+    await store.raw.run('UPDATE tokens SET sealed_seed = ? WHERE serial = ?', putBack, 'T-1');
+    let host = await start(store);
+    try {
+      await expect(host.tokens.verify('T-1', '755224', admin)).rejects.toThrow(/version 1/);
+    } finally {
+      await host.close();
+    }
+    expect(await resealDatabase({ ...store.options, env })).toMatchObject({ resealed: 1, marked: true });
+    host = await start(store);
+    try {
+      expect(await host.tokens.verify('T-1', '755224', admin)).toMatchObject({ result: 'accepted' });
+    } finally {
+      await host.close();
+    }
+  });
+
+  it.runIf(kind === 'sqlite')('on SQLite, the token store forgets the records it kept of rows the re-seal changed', async () => {
+    const store = await newStore();
+    const made = await populate(store);
+    await downgrade(store, made);
+    const database = SqliteDatabase.open(store.options.dbFile);
+    try {
+      const tokens = new SqliteTokenStore(database);
+      expect(sealedVersion((await tokens.getToken('T-1'))!.sealedSeed)).toBe(1);
+      await resealStore(new SqliteSealedRows(database), vault, { columns: SEALED_COLUMNS.filter((c) => c.kind === 'seed') });
+      expect(sealedVersion((await tokens.getToken('T-1'))!.sealedSeed)).toBe(2);
+    } finally {
+      await database.close();
+    }
   });
 
   it('pages through more rows than one batch holds, with composite keys', async () => {
