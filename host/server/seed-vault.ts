@@ -17,6 +17,9 @@
  * A version-1 seed or temporary password whose name begins as another kind's did (`card:`,
  * `letter:`, `oidc:`) is not read at all: anyone who can write to the store could have put that
  * kind's blob there under a row so named, and it would open as a seed.
+ *
+ * Stored version-1 blobs are sealed again as version 2 by the re-seal (host/store/reseal/); a
+ * vault for a store it has left with none (`withoutVersion1`) refuses version 1 altogether.
  */
 import { createCipheriv, createDecipheriv, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
