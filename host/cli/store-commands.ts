@@ -75,7 +75,11 @@ export function storeCommand(): Command {
           ['kind', report.dryRun ? 'would re-seal' : 're-sealed', 'changed meanwhile', 'not opening'],
           report.kinds.map((kind) => [kind.kind, String(kind.resealed), String(kind.changedMeanwhile), String(kind.unreadable)]),
         ).map((line) => `  ${line}`),
-        report.marked ? 'the store holds no version-1 value to read: nodes read version 2 only' : 'the store still holds version-1 values: nodes read version 1 too',
+        report.marked
+          ? 'the store is marked as holding no version-1 value to read: nodes read version 2 only'
+          : report.dryRun
+            ? 'the store is not marked yet: a run without --dry-run marks it once no version-1 value that opens is left'
+            : 'the store still holds version-1 values (rows rewritten meanwhile): run it again; nodes read version 1 too',
       ]);
       if (report.unreadable.length > 0) {
         output.note(`noegleviser: ${unreadableLine(report.unreadable)} [NV_RESEAL_UNREADABLE]`);
