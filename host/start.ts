@@ -43,6 +43,12 @@ import { PostgresDatabase } from './store/postgres/postgres-database.ts';
 import type { MigrationOutcome } from './store/migration-outcome.ts';
 import { BadDatabaseSettingError, StoreUnavailableError } from './store/store-errors.ts';
 import { copyIntoPostgres, SqliteSource, StoreCopyError, type CopiedTable } from './store/copy.ts';
+import { resealAndRecord, resealStore, unreadableLine, version1Gone, type ResealReport } from './store/reseal/reseal.ts';
+import type { SealedRows } from './store/reseal/sealed-rows.ts';
+import { SqliteSealedRows } from './store/reseal/sqlite-sealed-rows.ts';
+import { PostgresSealedRows } from './store/reseal/postgres-sealed-rows.ts';
+import { findMasterKey, masterKeyFile } from './server/secrets.ts';
+import { SeedVault } from './server/seed-vault.ts';
 
 export interface HostOptions {
   /**
@@ -111,7 +117,8 @@ export interface RunningHost {
  * file (now on PostgreSQL). They are left alone (a start deletes nothing), and said once.
  */
 export interface StartWarning {
-  readonly code: 'NV_LEFTOVER_FILES';
+  /** NV_RESEAL_UNREADABLE: the start's re-seal found version-1 sealed values that do not open (left as they are). */
+  readonly code: 'NV_LEFTOVER_FILES' | 'NV_RESEAL_UNREADABLE';
   readonly message: string;
 }
 
@@ -140,7 +147,7 @@ export async function startHost(options: HostOptions = {}): Promise<RunningHost>
   const { dbFile, dataDir } = db;
   const warnings = leftoverWarnings(db);
   // The database first: a path that cannot hold one is refused before a master key is made for it.
-  const { database, tokenStore, serviceStore, oidcStore, letters, loginWindows } = await openStores(db);
+  const { database, tokenStore, serviceStore, oidcStore, letters, loginWindows, sealedRows } = await openStores(db);
   let server: TokenServer | undefined;
   let service: NemIdService | undefined;
   let radius: RadiusFront | undefined;
@@ -159,6 +166,13 @@ export async function startHost(options: HostOptions = {}): Promise<RunningHost>
       allowExport: options.allowExport,
       userPasswords: loginAsUserPasswords(() => service!.login),
       validateAllow: options.validateAllow,
+      // Under the cluster lock: a store not yet marked as holding no version-1 blob is re-sealed once, by one node.
+      settleVault: async (vault) => {
+        if (await version1Gone(tokenStore)) return vault.withoutVersion1();
+        const { report, marked } = await resealAndRecord(sealedRows, tokenStore, vault, { name: 'system' });
+        if (report.unreadable.length > 0) warnings.push({ code: 'NV_RESEAL_UNREADABLE', message: unreadableLine(report.unreadable) });
+        return marked ? vault.withoutVersion1() : vault;
+      },
     });
     service = createNemIdService({
       store: serviceStore,
@@ -218,6 +232,47 @@ export async function migrateDatabase(options: Pick<HostOptions, 'dbFile' | 'dat
   const { database } = await openStores(choice);
   try {
     return { db: choice.dbFile, migrations: [...database.migrated] };
+  } finally {
+    await database.close();
+  }
+}
+
+/** What `store reseal` did (or, a dry run, would do): counts per kind, and the values that did not open by kind and row id. */
+export interface StoreResealReport extends ResealReport {
+  readonly db: string;
+  /** Whether the store is now marked as holding no version-1 value to read (nodes then read version 2 only). */
+  readonly marked: boolean;
+}
+
+/**
+ * `store reseal`: every version-1 sealed value of the database `--db` names re-sealed as version 2
+ * (host/store/reseal/), under the cluster lock, with this node's master key (which must be the
+ * store's); a dry run opens them and writes nothing.
+ */
+export async function resealDatabase(options: Pick<HostOptions, 'dbFile' | 'dataDir' | 'env'> & { readonly dryRun?: boolean }): Promise<StoreResealReport> {
+  const env = options.env ?? process.env;
+  const choice = chooseDatabase(options.dbFile ?? (env.NOEGLEVISER_DB || undefined) ?? defaultDbFile(env), options.dataDir);
+  const { database, tokenStore, sealedRows } = await openStores(choice);
+  try {
+    const master = findMasterKey(choice.dataDir, env);
+    if (!master) {
+      throw new CodedError('NV_MASTER_KEY_MISMATCH', `no master key (NOEGLEVISER_MASTER_KEY, or the file ${masterKeyFile(choice.dataDir, env)}): give the key ${choice.dbFile} was sealed with`);
+    }
+    const vault = new SeedVault(master.key);
+    master.key.fill(0);
+    const check = await tokenStore.getMeta('master_key_check');
+    if (check !== undefined && !vault.matches(check)) throw new CodedError('NV_MASTER_KEY_MISMATCH', `the master key (${master.origin}) is not the one ${choice.dbFile} was sealed with`);
+    if (options.dryRun) return { db: choice.dbFile, ...(await resealStore(sealedRows, vault, { dryRun: true })), marked: await version1Gone(tokenStore) };
+    const lock = await tokenStore.lockCluster();
+    try {
+      const { report, marked } = await resealAndRecord(sealedRows, tokenStore, vault, { name: 'store-reseal' });
+      return { db: choice.dbFile, ...report, marked };
+    } finally {
+      await lock.release();
+    }
+  } catch (error) {
+    if (error instanceof StoreUnavailableError) throw new CodedError('NV_STORE_UNAVAILABLE', error.message);
+    throw error;
   } finally {
     await database.close();
   }
@@ -320,6 +375,8 @@ interface OpenStores {
   readonly letters: LetterStore;
   /** The login throttle's counts: in this process on SQLite (one node), in the database on PostgreSQL (the cluster's). */
   readonly loginWindows: LoginWindows;
+  /** Every owner's sealed columns, for the re-seal. */
+  readonly sealedRows: SealedRows;
 }
 
 /** The database with each side's store on it (their tables brought up to date); one that cannot be used is NV_BAD_DB. */
@@ -328,7 +385,7 @@ async function openStores(choice: DatabaseChoice): Promise<OpenStores> {
   let database: SqliteDatabase | undefined;
   try {
     database = SqliteDatabase.open(choice.dbFile);
-    return { database, tokenStore: new SqliteTokenStore(database), serviceStore: new SqliteServiceStore(database), oidcStore: new SqliteOidcStore(database), letters: new SqliteLetterStore(database), loginWindows: new MemoryLoginWindows() };
+    return { database, tokenStore: new SqliteTokenStore(database), serviceStore: new SqliteServiceStore(database), oidcStore: new SqliteOidcStore(database), letters: new SqliteLetterStore(database), loginWindows: new MemoryLoginWindows(), sealedRows: new SqliteSealedRows(database) };
   } catch (error) {
     void database?.close();
     throw databaseFailure(choice.dbFile, error);
@@ -350,7 +407,7 @@ async function openPostgresStores(url: string): Promise<OpenStores> {
     const oidcStore = await PostgresOidcStore.open(database);
     const letters = await PostgresLetterStore.open(database);
     const loginWindows = await PostgresLoginWindows.open(database);
-    return { database, tokenStore, serviceStore, oidcStore, letters, loginWindows };
+    return { database, tokenStore, serviceStore, oidcStore, letters, loginWindows, sealedRows: new PostgresSealedRows(database) };
   } catch (error) {
     await database?.close().catch(() => undefined);
     if (error instanceof BadDatabaseSettingError) throw new CodedError('NV_BAD_DB', error.message);

@@ -5,7 +5,7 @@
 import { Command, Option } from 'commander';
 import { CodedError } from '../../protocol/coded-error.ts';
 import { defaultDbFile } from '../start-defaults.ts';
-import { usageError } from './errors.ts';
+import { CommandExit, usageError } from './errors.ts';
 import { columns, createOutput } from './output.ts';
 
 interface CopyOptions {
@@ -50,6 +50,41 @@ export function storeCommand(): Command {
           ? [`${result.db}: nothing to do, its tables are up to date (${result.migrations.map((step) => `${step.owner} ${step.to}`).join(', ')})`]
           : [`${result.db}: migrated`, ...applied.map((step) => `  ${step.owner}: version ${step.from} → ${step.to}`)],
       );
+    });
+  store
+    .command('reseal')
+    .description('seal again, in the current version, every value the store keeps sealed in the first version (seeds, passwords, cards, letters, the OpenID Connect keys and records); says how many of each kind')
+    .addOption(new Option('--db <path|url>', 'the SQLite file, or postgres://USER:PASSWORD@HOST1:PORT,HOST2:PORT/DB; also NOEGLEVISER_DB').default(undefined, defaultDbFile()))
+    .addOption(new Option('--data-dir <dir>', "with PostgreSQL: this node's own folder (its master.key, unless NOEGLEVISER_MASTER_KEY)"))
+    .addOption(new Option('--dry-run', 'open them and count, writing nothing'))
+    .addOption(new Option('--json', 'print JSON'))
+    .action(async (options: MigrateOptions & { dryRun?: boolean }) => {
+      const { resealDatabase } = await import('../start.ts');
+      const { unreadableLine } = await import('../store/reseal/reseal.ts');
+      let report: Awaited<ReturnType<typeof resealDatabase>>;
+      try {
+        report = await resealDatabase({ dbFile: options.db, dataDir: options.dataDir, dryRun: options.dryRun === true });
+      } catch (error) {
+        throw asUsage(error);
+      }
+      const output = createOutput(Boolean(options.json));
+      const verb = report.dryRun ? 'would re-seal' : 're-sealed';
+      output.result(report, () => [
+        `${report.db}: ${verb} ${report.resealed} value(s) of version 1 as version 2${report.dryRun ? ' (dry run: nothing written)' : ''}`,
+        ...columns(
+          ['kind', report.dryRun ? 'would re-seal' : 're-sealed', 'changed meanwhile', 'not opening'],
+          report.kinds.map((kind) => [kind.kind, String(kind.resealed), String(kind.changedMeanwhile), String(kind.unreadable)]),
+        ).map((line) => `  ${line}`),
+        report.marked
+          ? 'the store is marked as holding no version-1 value to read: nodes read version 2 only'
+          : report.dryRun
+            ? 'the store is not marked yet: a run without --dry-run marks it once no version-1 value that opens is left'
+            : 'the store still holds version-1 values (rows rewritten meanwhile): run it again; nodes read version 1 too',
+      ]);
+      if (report.unreadable.length > 0) {
+        output.note(`noegleviser: ${unreadableLine(report.unreadable)} [NV_RESEAL_UNREADABLE]`);
+        throw new CommandExit(1);
+      }
     });
   store
     .command('copy')

@@ -17,6 +17,9 @@
  * A version-1 seed or temporary password whose name begins as another kind's did (`card:`,
  * `letter:`, `oidc:`) is not read at all: anyone who can write to the store could have put that
  * kind's blob there under a row so named, and it would open as a seed.
+ *
+ * Stored version-1 blobs are sealed again as version 2 by the re-seal (host/store/reseal/); a
+ * vault for a store it has left with none (`withoutVersion1`) refuses version 1 altogether.
  */
 import { createCipheriv, createDecipheriv, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
@@ -80,19 +83,51 @@ const NAME_PARTS: Readonly<Record<SealPurpose, number>> = {
   'oidc-record': 2,
 };
 
+/** Why a sealed blob did not open (no secret in it: it may be reported with the record's kind and id). */
+export type VaultRefusal =
+  /** Too short, or a version this code does not know. */
+  | 'unreadable'
+  /** Version 1 under a name another kind's records had too (see above): never opened. */
+  | 'ambiguous-version-1'
+  /** Version 1, and this vault reads version 2 only (its store holds no version-1 blob any more). */
+  | 'version-1-refused'
+  /** The tag does not match: another master key, another record's blob, or changed bytes. */
+  | 'does-not-open';
+
 export class VaultError extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    readonly reason?: VaultRefusal,
+  ) {
     super(message);
     this.name = 'VaultError';
   }
 }
 
+/** The version a sealed blob says it is (its first byte), undefined for an empty one; says nothing of whether it opens. */
+export function sealedVersion(sealed: Uint8Array): number | undefined {
+  return sealed[0];
+}
+
 export class SeedVault {
   readonly #key: Buffer;
+  readonly #version1: boolean;
 
-  constructor(masterKey: Uint8Array) {
+  /** `version1: false` refuses every version-1 blob (a store the re-seal has left with none: host/store/reseal/). */
+  constructor(masterKey: Uint8Array, options: { readonly version1?: boolean } = {}) {
     if (masterKey.length !== MASTER_KEY_BYTES) throw new VaultError(`the master key must be ${MASTER_KEY_BYTES} bytes`);
     this.#key = Buffer.from(masterKey);
+    this.#version1 = options.version1 ?? true;
+  }
+
+  /** Whether a version-1 blob is opened at all. */
+  get readsVersion1(): boolean {
+    return this.#version1;
+  }
+
+  /** The same master key, reading version 2 only: for a store that holds no version-1 blob, so none put there later (an old backup's row) is read. */
+  withoutVersion1(): SeedVault {
+    return new SeedVault(this.#key, { version1: false });
   }
 
   seal(purpose: SealPurpose, name: SealName, secret: Uint8Array): Uint8Array {
@@ -108,10 +143,13 @@ export class SeedVault {
     const parts = partsOf(purpose, name);
     const bytes = Buffer.from(sealed);
     const version = bytes[0];
-    if (bytes.length < 1 + NONCE_BYTES + TAG_BYTES || (version !== VERSION && version !== VERSION_1)) throw new VaultError(`the sealed ${purpose} of ${parts.join(' ')} is not readable`);
+    if (bytes.length < 1 + NONCE_BYTES + TAG_BYTES || (version !== VERSION && version !== VERSION_1)) throw new VaultError(`the sealed ${purpose} of ${parts.join(' ')} is not readable`, 'unreadable');
+    if (version === VERSION_1 && !this.#version1) {
+      throw new VaultError(`the sealed ${purpose} of ${parts.join(' ')} is of version 1, which this store no longer reads (it was re-sealed): \`noegleviser store reseal\` re-seals one put back from an older copy`, 'version-1-refused');
+    }
     const legacyName = version === VERSION_1 ? LEGACY_NAMES[purpose](parts) : undefined;
     if (version === VERSION_1 && legacyName === undefined) {
-      throw new VaultError(`the sealed ${purpose} of ${parts.join(' ')} was sealed by an older version under a name another kind's records had too: it is not opened (enroll or issue it again)`);
+      throw new VaultError(`the sealed ${purpose} of ${parts.join(' ')} was sealed by an older version under a name another kind's records had too: it is not opened (enroll or issue it again)`, 'ambiguous-version-1');
     }
     const decipher = createDecipheriv('aes-256-gcm', this.#key, bytes.subarray(1, 1 + NONCE_BYTES));
     decipher.setAAD(legacyName === undefined ? additionalData(purpose, parts) : legacyAdditionalData(legacyName));
@@ -119,7 +157,7 @@ export class SeedVault {
     try {
       return new Uint8Array(Buffer.concat([decipher.update(bytes.subarray(1 + NONCE_BYTES + TAG_BYTES)), decipher.final()]));
     } catch {
-      throw new VaultError(`the sealed ${purpose} of ${parts.join(' ')} does not open with this master key`);
+      throw new VaultError(`the sealed ${purpose} of ${parts.join(' ')} does not open with this master key`, 'does-not-open');
     }
   }
 

@@ -45,6 +45,12 @@ export interface TokenServerOptions {
   readonly userPasswords?: UserPasswords;
   /** Networks whose callers may use /validate/check without a key (privacyIDEA's plugins send none). */
   readonly validateAllow?: readonly string[];
+  /**
+   * Run under the cluster lock once the master key is known to be the store's: answers the vault
+   * the node uses (the start module re-seals the store's version-1 blobs here, and answers a
+   * vault that reads version 2 only once none is left).
+   */
+  readonly settleVault?: (vault: SeedVault) => Promise<SeedVault>;
 }
 
 /** The token API, ready to listen: more routes may be added to `app` until then. */
@@ -68,7 +74,9 @@ export async function openTokenServer(options: TokenServerOptions): Promise<Toke
   // check, and the first API keys, which it keeps only once it listens (so until then).
   const lock = await store.lockCluster();
   try {
-    const { vault, master } = await openVault(store, options);
+    const opened = await openVault(store, options);
+    const master = opened.master;
+    const vault = options.settleVault ? await options.settleVault(opened.vault) : opened.vault;
     const { keys, created, keepCreated } = await ApiKeys.load(store, {
       admin: options.apiKeys?.admin ?? (env.NOEGLEVISER_ADMIN_KEY || undefined),
       client: options.apiKeys?.client ?? (env.NOEGLEVISER_CLIENT_KEY || undefined),

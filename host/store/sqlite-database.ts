@@ -187,6 +187,11 @@ export class SqliteDatabase {
     this.rollbackListeners.push(listener);
   }
 
+  /** Rows were changed round the stores (the re-seal, host/store/reseal/): every store forgets what it cached, as after a rollback. */
+  forgetCaches(): void {
+    this.rolledBack();
+  }
+
   /**
    * The one compare-and-set: applies `changes` (those of `shape`'s fields that are not undefined),
    * with version + 1 and `updated_at` (the audit record's time, or now), only to the row at
