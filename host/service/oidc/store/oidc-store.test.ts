@@ -5,7 +5,9 @@
  * exactly one; a sealed secret put by both at once is the same on both; first starts together keep
  * one signing key, and the provider keys (pairwise salt, cookie keys, signing key) both load are
  * the same, so both compute the same `sub`; a grant's revocation takes its codes and tokens; expiry
- * and the sweep; sites with their audit record.
+ * and the sweep; sites with their audit record; a person's records found by the keyed digest of
+ * their account id, opening only theirs (and those kept before migration 6), also after a copy
+ * from SQLite to PostgreSQL.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -14,6 +16,7 @@ import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { connectionUrl, postgres, PostgresNode, reportMissingPostgres } from '../../../../test/support/postgres.ts';
 import { SeedVault } from '../../../server/seed-vault.ts';
+import { copyIntoPostgres, SqliteSource } from '../../../store/copy.ts';
 import { PostgresDatabase } from '../../../store/postgres/postgres-database.ts';
 import { SqliteDatabase } from '../../../store/sqlite-database.ts';
 import { endSessionsOf, sessionsOf, type SessionPayload } from '../account-records.ts';
@@ -530,5 +533,42 @@ describe.each([sqlite, postgresKind])('the provider store on $name, seen by two 
     expect(left.map((key) => key.kid)).not.toContain(first.signingKid);
     expect(left.filter((key) => key.retiredAt === null)).toHaveLength(1);
     expect(await b.dropRetiredKeys(Date.now() + 10 ** 9)).toBe(0);
+  });
+});
+
+describe('the provider store copied from SQLite to PostgreSQL (store copy)', () => {
+  const test = postgres.available ? it : it.skip;
+
+  test("a person's records keep their account digests through the copy: on PostgreSQL their sessions are ended opening only theirs, and another person's stay", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nv-oidc-copy-'));
+    const file = path.join(dir, 'tokens.db');
+    const lab = SqliteDatabase.open(file);
+    const vault = new CountingVault(randomBytes(32));
+    const labStore = new SqliteOidcStore(lab);
+    await login(labStore, vault, '123456789', 'mine', ['bank']);
+    for (let i = 0; i < 10; i++) await login(labStore, vault, `2000000${String(i).padStart(2, '0')}`, `other-${i}`, ['bank']);
+    await lab.close();
+
+    primary ??= PostgresNode.startPrimary({ name: 'oidc-store' });
+    const node = await primary;
+    const target = await PostgresDatabase.open(connectionUrl(await node.createDatabase(), [node]));
+    const source = SqliteSource.open(file);
+    closers.push(async () => {
+      source.close();
+      await target.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    });
+    const store = await PostgresOidcStore.open(target);
+    await copyIntoPostgres(source, target);
+    const digests = await target.read<{ account: string }>("SELECT DISTINCT account FROM oidc_models WHERE model = 'Session'");
+    expect(digests, 'every session copied with its digest').toHaveLength(11);
+    expect(digests.map((row) => row.account)).toContain(accountDigest(vault, '123456789'));
+
+    vault.opens = 0;
+    await endSessionsOf(store, vault, '123456789', now(), async () => undefined);
+    expect(vault.opens).toBe(1);
+    expect(await sessionsOf(store, vault, '123456789', now())).toEqual([]);
+    expect(await store.findModel('Grant', 'grant-mine-bank', now())).toBeUndefined();
+    expect(await sessionsOf(store, vault, '200000004', now())).toHaveLength(1);
   });
 });
