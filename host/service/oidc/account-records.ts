@@ -64,3 +64,33 @@ export async function endSessionsOf(
   }
   for (const { record } of await recordsOf(store, vault, 'Grant', accountId, nowSeconds)) await store.revokeGrant(record.id);
 }
+
+/** The models oidc-provider keeps a person's accountId in. */
+export const PERSON_MODELS: readonly string[] = ['Session', 'Grant', 'AccessToken', 'RefreshToken', 'AuthorizationCode', 'DeviceCode', 'BackchannelAuthenticationRequest'];
+
+/**
+ * Gives the records whose person the store does not know (kept before migration 6, or written by a
+ * node of an older build) their account digest, opening each once, `batch` at a time; how many were
+ * given one. A node runs it in the background as it starts: a person's lookup finds those records
+ * meanwhile all the same (it opens every unknown one), and afterwards opens only the person's —
+ * not every grant kept before the upgrade for the 14 days a grant lives. Nodes starting together
+ * may run it at once: a record is set only while still unknown and holding the payload read.
+ */
+export async function fillAccounts(store: OidcStore, vault: Vault, nowSeconds: number, batch = 500): Promise<number> {
+  let filled = 0;
+  for (const model of PERSON_MODELS) {
+    for (;;) {
+      const found = await store.listModelsOfUnknownAccount(model, batch, nowSeconds);
+      const set = await store.setModelAccounts(
+        found.map((record) => {
+          const accountId = openPayload<{ accountId?: unknown }>(vault, record)?.accountId;
+          return { model, id: record.id, payload: record.payload, account: typeof accountId === 'string' ? accountDigest(vault, accountId) : null };
+        }),
+      );
+      filled += set;
+      // A short batch was the last; none set: another node is filling these.
+      if (found.length < batch || set === 0) break;
+    }
+  }
+  return filled;
+}

@@ -9,7 +9,7 @@ import { CodedError } from '../../../protocol/coded-error.ts';
 import type { SeedVault } from '../../server/seed-vault.ts';
 import type { Actor } from '../../store/audit.ts';
 import type { NemIdService } from '../service.ts';
-import { endSessionsOf, sessionsOf } from './account-records.ts';
+import { endSessionsOf, fillAccounts, sessionsOf } from './account-records.ts';
 import { SiteRegistry } from './clients.ts';
 import { keysOutdated, loadProviderKeys, rotateSigningKey, type ProviderKeys } from './keys.ts';
 import { checkIssuer, OIDC_PREFIX } from '../../api/oidc-issuer.ts';
@@ -57,6 +57,7 @@ export async function registerOidc(
   let keys: ProviderKeys | undefined;
   let sweeper: NodeJS.Timeout | undefined;
   let keyCheck: NodeJS.Timeout | undefined;
+  let filling: Promise<void> | undefined;
   app.addHook('onClose', async () => {
     clearInterval(sweeper);
     clearInterval(keyCheck);
@@ -103,6 +104,10 @@ export async function registerOidc(
       issuer = given ?? `${listenUrl}${OIDC_PREFIX}`;
       await make(issuer, 'start');
       sweeper ??= every(app, options.sweepEveryMs ?? SWEEP_EVERY_MS, () => options.store.sweepModels(Math.floor(options.service.now() / 1000)), 'the expired OpenID Connect rows could not be swept');
+      // The records kept before the store knew their person get their account digest, in the background (see fillAccounts).
+      filling ??= fillAccounts(options.store, options.vault, Math.floor(Date.now() / 1000))
+        .then((filled) => void (filled > 0 && app.log.info({ event: 'oidc-accounts', filled }, `${filled} OpenID Connect record(s) kept before were given their person's digest`)))
+        .catch((error: unknown) => app.log.warn({ error: error instanceof Error ? error.message : String(error) }, "the OpenID Connect records kept before could not be given their person's digest"));
       keyCheck ??= every(app, options.keyCheckEveryMs ?? KEY_CHECK_EVERY_MS, followStoredKeys, "the store's OpenID Connect signing keys could not be checked");
     },
     async rotateKeys(actor) {

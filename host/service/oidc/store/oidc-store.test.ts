@@ -19,7 +19,7 @@ import { SeedVault } from '../../../server/seed-vault.ts';
 import { copyIntoPostgres, SqliteSource } from '../../../store/copy.ts';
 import { PostgresDatabase } from '../../../store/postgres/postgres-database.ts';
 import { SqliteDatabase } from '../../../store/sqlite-database.ts';
-import { endSessionsOf, sessionsOf, type SessionPayload } from '../account-records.ts';
+import { endSessionsOf, fillAccounts, sessionsOf, type SessionPayload } from '../account-records.ts';
 import { storeAdapter } from '../adapter.ts';
 import { pairwiseSubject } from '../claims.ts';
 import { loadProviderKeys, rotateSigningKey } from '../keys.ts';
@@ -503,6 +503,40 @@ describe.each([sqlite, postgresKind])('the provider store on $name, seen by two 
     expect(await sessionsOf(store, vault, '200000000', now())).toHaveLength(1);
     expect(await store.findModel('Grant', 'grant-kept-other', now())).toMatchObject({ account: null });
     expect(await sessionsOf(store, vault, '300000003', now())).toHaveLength(1);
+  });
+
+  test("the fill gives the records kept before migration 6 their person's digest (of no person: empty), in batches, on either node; then a person's lookup opens only theirs", async () => {
+    const old = await kind.openAtVersion(5);
+    const vault = new CountingVault(randomBytes(32));
+    const nemId = '123456789';
+    const keep = async (model: string, id: string, payload: object) => {
+      const key = recordKey(model, id);
+      await old.insertSealed(model, key, sealPayload(vault, model, key, payload), null);
+    };
+    for (let i = 0; i < 7; i++) await keep('Session', `kept-other-${i}`, { accountId: `2000000${i}0` });
+    await keep('Session', 'kept-mine', { accountId: nemId });
+    await keep('Grant', 'grant-kept-mine', { accountId: nemId });
+    await keep('Session', 'kept-anonymous', {});
+    await old.insertSealed('Session', recordKey('Session', 'kept-tampered'), 'bm90IHNlYWxlZA==', null);
+    await keep('Interaction', 'kept-interaction', { session: { accountId: nemId } });
+    const store = await old.upgrade();
+
+    expect(await store.setModelAccounts([{ model: 'Grant', id: 'grant-kept-mine', payload: 'another payload', account: accountDigest(vault, nemId) }]), 'written again meanwhile: left').toBe(0);
+    expect(await fillAccounts(store, vault, now(), 3)).toBe(11);
+    expect(await fillAccounts(store, vault, now(), 3), 'nothing left to fill').toBe(0);
+    const byKey = new Map((await old.accounts()).map((row) => [`${row.model} ${row.id}`, row.account]));
+    expect(byKey.get(`Session ${recordKey('Session', 'kept-mine')}`)).toBe(accountDigest(vault, nemId));
+    expect(byKey.get('Grant grant-kept-mine')).toBe(accountDigest(vault, nemId));
+    expect(byKey.get(`Session ${recordKey('Session', 'kept-other-3')}`)).toBe(accountDigest(vault, '200000030'));
+    expect(byKey.get(`Session ${recordKey('Session', 'kept-anonymous')}`)).toBe('');
+    expect(byKey.get(`Session ${recordKey('Session', 'kept-tampered')}`)).toBe('');
+    expect(byKey.get(`Interaction ${recordKey('Interaction', 'kept-interaction')}`), 'a model of no accountId is not read').toBeNull();
+
+    vault.opens = 0;
+    await endSessionsOf(store, vault, nemId, now(), async () => undefined);
+    expect(vault.opens).toBe(2);
+    expect(await store.findModel('Grant', 'grant-kept-mine', now())).toBeUndefined();
+    expect(await sessionsOf(store, vault, '200000030', now())).toHaveLength(1);
   });
 
   test('sites: registered once with their audit record, read by the other node, removed with every record the provider holds for them', async () => {

@@ -10,7 +10,7 @@
  */
 import type { NewAuditEntry } from '../../../store/audit.ts';
 import type { PostgresDatabase, PostgresMigration } from '../../../store/postgres/postgres-database.ts';
-import { identifierDigest, loginKey, modelColumns, toClient, toKey, toLogin, toModel, type ClientRow, type KeyRow, type LoginRow, type ModelRow } from './oidc-rows.ts';
+import { identifierDigest, loginKey, modelColumns, NO_ACCOUNT, toClient, toKey, toLogin, toModel, type ClientRow, type KeyRow, type LoginRow, type ModelRow } from './oidc-rows.ts';
 import { ACCOUNT_DIGESTS, ONE_SIGNING_KEY, POSTGRES_LOGIN_KEYS, POSTGRES_MODEL_DIGESTS, SEALED_RECORDS } from './sqlite-oidc-store.ts';
 import {
   DuplicateClientError,
@@ -155,6 +155,23 @@ export class PostgresOidcStore implements OidcStore {
       [model, account, nowSeconds],
     );
     return rows.map((row) => toModel(row));
+  }
+
+  async listModelsOfUnknownAccount(model: string, limit: number, nowSeconds: number): Promise<ModelRecord[]> {
+    const rows = await this.database.read<ModelRow>(`SELECT * FROM oidc_models WHERE model = $1 AND account IS NULL AND ${live(2)} LIMIT $3`, [model, nowSeconds, limit]);
+    return rows.map((row) => toModel(row));
+  }
+
+  async setModelAccounts(records: readonly Pick<ModelRecord, 'model' | 'id' | 'payload' | 'account'>[]): Promise<number> {
+    if (records.length === 0) return 0;
+    return this.database.write(async (client) => {
+      const { rowCount } = await client.query(
+        `UPDATE oidc_models SET account = given.account FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS given (model, id, payload, account)
+         WHERE oidc_models.model = given.model AND oidc_models.id = given.id AND oidc_models.account IS NULL AND oidc_models.payload = given.payload`,
+        [records.map((record) => record.model), records.map((record) => record.id), records.map((record) => record.payload), records.map((record) => record.account ?? NO_ACCOUNT)],
+      );
+      return rowCount ?? 0;
+    });
   }
 
   async sweepModels(nowSeconds: number): Promise<number> {

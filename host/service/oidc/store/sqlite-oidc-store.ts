@@ -7,7 +7,7 @@
  */
 import type { NewAuditEntry } from '../../../store/audit.ts';
 import type { Migration, SqliteDatabase } from '../../../store/sqlite-database.ts';
-import { identifierDigest, loginKey, modelColumns, sqlIdentifierDigest, toClient, toKey, toLogin, toModel, type ClientRow, type KeyRow, type LoginRow, type ModelRow } from './oidc-rows.ts';
+import { identifierDigest, loginKey, modelColumns, NO_ACCOUNT, sqlIdentifierDigest, toClient, toKey, toLogin, toModel, type ClientRow, type KeyRow, type LoginRow, type ModelRow } from './oidc-rows.ts';
 import {
   DuplicateClientError,
   type ClientRecord,
@@ -180,6 +180,8 @@ export class SqliteOidcStore implements OidcStore {
       listOfAccount: db.prepare<[string, string, number, string, number], ModelRow>(
         `SELECT * FROM oidc_models WHERE model = ? AND account = ? AND ${LIVE} UNION ALL SELECT * FROM oidc_models WHERE model = ? AND account IS NULL AND ${LIVE}`,
       ),
+      listOfUnknownAccount: db.prepare<[string, number, number], ModelRow>(`SELECT * FROM oidc_models WHERE model = ? AND account IS NULL AND ${LIVE} LIMIT ?`),
+      setAccount: db.prepare<[string, string, string, string]>('UPDATE oidc_models SET account = ? WHERE model = ? AND id = ? AND account IS NULL AND payload = ?'),
       sweep: db.prepare<[number]>('DELETE FROM oidc_models WHERE expires_at IS NOT NULL AND expires_at <= ?'),
       insertClient: db.prepare(
         `INSERT INTO oidc_clients (id, name, redirect_uris, post_logout_redirect_uris, backchannel_logout_uri, sealed_secret, accepted_scopes, acr_values, first_party, created_at)
@@ -249,6 +251,14 @@ export class SqliteOidcStore implements OidcStore {
 
   async listModelsOfAccount(model: string, account: string, nowSeconds: number): Promise<ModelRecord[]> {
     return this.statements.listOfAccount.all(model, account, nowSeconds, model, nowSeconds).map((row) => toModel(row));
+  }
+
+  async listModelsOfUnknownAccount(model: string, limit: number, nowSeconds: number): Promise<ModelRecord[]> {
+    return this.statements.listOfUnknownAccount.all(model, nowSeconds, limit).map((row) => toModel(row));
+  }
+
+  async setModelAccounts(records: readonly Pick<ModelRecord, 'model' | 'id' | 'payload' | 'account'>[]): Promise<number> {
+    return this.database.write(() => records.reduce((set, record) => set + this.statements.setAccount.run(record.account ?? NO_ACCOUNT, record.model, record.id, record.payload).changes, 0));
   }
 
   async sweepModels(nowSeconds: number): Promise<number> {

@@ -104,6 +104,13 @@ export interface OidcStore {
    * build): the caller opens these to see whose they are. One indexed query each.
    */
   listModelsOfAccount(model: string, account: string, nowSeconds: number): Promise<ModelRecord[]>;
+  /** Up to `limit` live records of `model` whose person the store does not know (their account column is NULL). */
+  listModelsOfUnknownAccount(model: string, limit: number, nowSeconds: number): Promise<ModelRecord[]>;
+  /**
+   * Sets the account digest (null: of no person) of each record still not known and still holding
+   * the payload it was read with (a record written again meanwhile is left to its writer); how many were set.
+   */
+  setModelAccounts(records: readonly Pick<ModelRecord, 'model' | 'id' | 'payload' | 'account'>[]): Promise<number>;
   /** Deletes records expired before `nowSeconds`. */
   sweepModels(nowSeconds: number): Promise<number>;
 
