@@ -31,7 +31,7 @@ describe('the expired-row sweep', () => {
     database = SqliteDatabase.open(dbFile);
     const store = new SqliteOidcStore(database);
     const nowSeconds = Math.floor(Date.now() / 1000);
-    const row = (id: string, expiresAt: number) => ({ model: 'AuthorizationCode', id, payload: '{}', grantId: null, clientId: null, uid: null, userCode: null, expiresAt, consumedAt: null });
+    const row = (id: string, expiresAt: number) => ({ model: 'AuthorizationCode', id, payload: '{}', grantId: null, clientId: null, uid: null, userCode: null, account: null, expiresAt, consumedAt: null });
     await store.upsertModel(row('expired-code', nowSeconds - 60));
     await store.upsertModel(row('live-code', nowSeconds + 3600));
     const ids = async () => (await store.listModels('AuthorizationCode', 0)).map((record) => record.id).sort();

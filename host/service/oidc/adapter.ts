@@ -4,11 +4,12 @@
  * update, so of two redemptions (on any node) exactly one wins; the other finds it consumed, the
  * grant and every token issued under it are revoked, and the redemption is refused. Sites (the
  * `Client` model) are read from the operator's registrations, their secret unsealed on the way.
- * Records are kept under a digest of their id with their payload sealed (sealed-records.ts).
+ * Records are kept under a digest of their id with their payload sealed, and the person they are
+ * of (accountId) as a keyed digest (sealed-records.ts).
  */
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { SeedVault } from '../../server/seed-vault.ts';
-import { openPayload, recordKey, sealPayload } from './sealed-records.ts';
+import { accountDigest, openPayload, recordKey, sealPayload } from './sealed-records.ts';
 import type { ClientRecord, OidcStore } from './store/types.ts';
 
 /** The provider's view of a registered site. */
@@ -48,6 +49,7 @@ class StoreAdapter implements Adapter {
       clientId: typeof payload.clientId === 'string' ? payload.clientId : null,
       uid: payload.uid ?? null,
       userCode: payload.userCode ?? null,
+      account: typeof payload.accountId === 'string' ? accountDigest(this.vault, payload.accountId) : null,
       expiresAt: typeof expiresIn === 'number' ? nowSeconds() + expiresIn : null,
       consumedAt: null,
     });

@@ -9,12 +9,12 @@ import { CodedError } from '../../../protocol/coded-error.ts';
 import type { SeedVault } from '../../server/seed-vault.ts';
 import type { Actor } from '../../store/audit.ts';
 import type { NemIdService } from '../service.ts';
+import { endSessionsOf, fillAccounts, sessionsOf } from './account-records.ts';
 import { SiteRegistry } from './clients.ts';
 import { keysOutdated, loadProviderKeys, rotateSigningKey, type ProviderKeys } from './keys.ts';
 import { checkIssuer, OIDC_PREFIX } from '../../api/oidc-issuer.ts';
 import { registerOidcAdminRoutes } from './admin-routes.ts';
 import { registerOidcRoutes } from './routes.ts';
-import { openPayload } from './sealed-records.ts';
 import type { WebGuards } from '../web/register.ts';
 import type { OidcStore } from './store/types.ts';
 
@@ -33,7 +33,7 @@ export interface OidcProvider {
    * signs with the new key and publishes it from then.
    */
   rotateKeys(actor: Actor): Promise<{ kid: string; retired: string[] }>;
-  /** A person's live sessions at the provider: when they logged in, and the sites (client ids) they used it for. */
+  /** A person's live sessions at the provider: when they logged in, and the sites (client ids) they used it for (found by the keyed digest of `accountId`, see account-records.ts). */
   sessionsOf(accountId: string): Promise<{ loginAt: number | null; clientIds: string[] }[]>;
   /**
    * Ends every provider session of the person: each site they used it for is sent a back-channel
@@ -57,6 +57,7 @@ export async function registerOidc(
   let keys: ProviderKeys | undefined;
   let sweeper: NodeJS.Timeout | undefined;
   let keyCheck: NodeJS.Timeout | undefined;
+  let filling: Promise<void> | undefined;
   app.addHook('onClose', async () => {
     clearInterval(sweeper);
     clearInterval(keyCheck);
@@ -89,36 +90,24 @@ export async function registerOidc(
     prefix: OIDC_PREFIX,
     issuer: () => issuer,
     signingKid: () => keys?.signingKid,
-    async sessionsOf(accountId) {
-      const records = await options.store.listModels('Session', Math.floor(Date.now() / 1000));
-      return records
-        .map((record) => openPayload<{ accountId?: string; loginTs?: number; authorizations?: Record<string, unknown> }>(options.vault, record))
-        .filter((session) => session?.accountId === accountId)
-        .map((session) => session!)
-        .map((session) => ({ loginAt: session.loginTs === undefined ? null : session.loginTs * 1000, clientIds: Object.keys(session.authorizations ?? {}) }));
-    },
+    sessionsOf: (accountId) => sessionsOf(options.store, options.vault, accountId, Math.floor(Date.now() / 1000)),
     async endSessionsOf(accountId) {
-      for (const record of await options.store.listModels('Session', Math.floor(Date.now() / 1000))) {
-        const session = openPayload<{ accountId?: string; authorizations?: Record<string, { sid?: string; grantId?: string }> }>(options.vault, record);
-        if (session?.accountId !== accountId) continue;
-        await options.store.destroyModel('Session', record.id);
-        for (const [clientId, authorization] of Object.entries(session.authorizations ?? {})) {
-          if (authorization.grantId) await options.store.revokeGrant(authorization.grantId);
-          const client = provider && (await provider.Client.find(clientId));
-          if (!client?.backchannelLogoutUri || !authorization.sid) continue;
-          await client.backchannelLogout(accountId, authorization.sid).catch((error: unknown) => {
-            app.log.warn({ clientId, error: error instanceof Error ? error.message : String(error) }, 'a site did not take its back-channel logout');
-          });
-        }
-      }
-      for (const record of await options.store.listModels('Grant', Math.floor(Date.now() / 1000))) {
-        if (openPayload<{ accountId?: string }>(options.vault, record)?.accountId === accountId) await options.store.revokeGrant(record.id);
-      }
+      await endSessionsOf(options.store, options.vault, accountId, Math.floor(Date.now() / 1000), async (clientId, sid) => {
+        const client = provider && (await provider.Client.find(clientId));
+        if (!client?.backchannelLogoutUri) return;
+        await client.backchannelLogout(accountId, sid).catch((error: unknown) => {
+          app.log.warn({ clientId, error: error instanceof Error ? error.message : String(error) }, 'a site did not take its back-channel logout');
+        });
+      });
     },
     async start(listenUrl) {
       issuer = given ?? `${listenUrl}${OIDC_PREFIX}`;
       await make(issuer, 'start');
       sweeper ??= every(app, options.sweepEveryMs ?? SWEEP_EVERY_MS, () => options.store.sweepModels(Math.floor(options.service.now() / 1000)), 'the expired OpenID Connect rows could not be swept');
+      // The records kept before the store knew their person get their account digest, in the background (see fillAccounts).
+      filling ??= fillAccounts(options.store, options.vault, Math.floor(Date.now() / 1000))
+        .then((filled) => void (filled > 0 && app.log.info({ event: 'oidc-accounts', filled }, `${filled} OpenID Connect record(s) kept before were given their person's digest`)))
+        .catch((error: unknown) => app.log.warn({ error: error instanceof Error ? error.message : String(error) }, "the OpenID Connect records kept before could not be given their person's digest"));
       keyCheck ??= every(app, options.keyCheckEveryMs ?? KEY_CHECK_EVERY_MS, followStoredKeys, "the store's OpenID Connect signing keys could not be checked");
     },
     async rotateKeys(actor) {

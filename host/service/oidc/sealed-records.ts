@@ -6,7 +6,9 @@
  * sealed under the master key, bound to its model and key, so a sealed payload copied onto
  * another record does not open. A grant's id is kept as it is: it is no credential, and the
  * records issued under it find it by that id (`grant_id`). A Session's `uid` and a user code, the
- * other ways a record is found, are kept as digests too (store/oidc-rows.ts's modelColumns). A record that does not open (made
+ * other ways a record is found, are kept as digests too (store/oidc-rows.ts's modelColumns). The
+ * person a record is of (its payload's accountId) is kept as a keyed digest (accountDigest), so
+ * a person's records are found without opening everyone's. A record that does not open (made
  * before records were sealed, or tampered with) is treated as absent.
  */
 import { createHash } from 'node:crypto';
@@ -19,6 +21,15 @@ const KEPT_AS_IS = 'Grant';
 /** The key a record of `model` with this id is kept under. */
 export function recordKey(model: string, id: string): string {
   return model === KEPT_AS_IS ? id : `sha256:${createHash('sha256').update(id).digest('base64url')}`;
+}
+
+/**
+ * The digest a record's `account` column holds for the person `accountId`: keyed with the master
+ * key (an HMAC), never a bare hash — an account id is a NemID number, few enough that a bare hash
+ * of each could be computed by anyone holding a copy of the store, and matched.
+ */
+export function accountDigest(vault: Pick<SeedVault, 'digest'>, accountId: string): string {
+  return vault.digest('oidc-account', accountId);
 }
 
 /** The payload as the store keeps it: sealed, as base64 text. */

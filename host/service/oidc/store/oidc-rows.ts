@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import type { Scope } from '../../store/types.ts';
 import type { ClientRecord, InteractionLoginRecord, ModelRecord, SigningKeyRecord } from './types.ts';
 
-export type ModelRow = { model: string; id: string; payload: string; grant_id: string | null; client_id: string | null; uid: string | null; user_code: string | null; expires_at: number | null; consumed_at: number | null };
+export type ModelRow = { model: string; id: string; payload: string; grant_id: string | null; client_id: string | null; uid: string | null; user_code: string | null; account: string | null; expires_at: number | null; consumed_at: number | null };
 export type ClientRow = {
   id: string;
   name: string;
@@ -39,12 +39,27 @@ export function identifierDigest(value: string): string {
 export const sqlIdentifierDigest = (column: string) => `'sha256:' || rtrim(translate(encode(sha256(convert_to(${column}, 'UTF8')), 'base64'), '+/', '-_'), '=')`;
 
 /**
+ * What the `account` column of a record of no person holds. NULL there means "not known": a row
+ * kept before migration 6 (which added the column), or written by a node of an older build; a
+ * person's lookup opens those to see whose they are, so a record known to be of no person must not
+ * be NULL, or every anonymous session would be opened on every lookup. (A digest is 64 hex digits,
+ * never empty.)
+ */
+export const NO_ACCOUNT = '';
+
+/**
  * A provider record's columns as the store keeps them: its session `uid` and `user_code` as their
  * digests (a Session's uid is what the provider finds the session of a token by, a user code is
- * typed by a person to sign a device in), never as they are.
+ * typed by a person to sign a device in), never as they are; its account digest as given, or
+ * NO_ACCOUNT.
  */
-export function modelColumns(record: ModelRecord): ModelRecord {
-  return { ...record, uid: record.uid === null ? null : identifierDigest(record.uid), userCode: record.userCode === null ? null : identifierDigest(record.userCode) };
+export function modelColumns(record: ModelRecord): Omit<ModelRecord, 'account'> & { account: string } {
+  return {
+    ...record,
+    uid: record.uid === null ? null : identifierDigest(record.uid),
+    userCode: record.userCode === null ? null : identifierDigest(record.userCode),
+    account: record.account ?? NO_ACCOUNT,
+  };
 }
 
 /**
@@ -60,6 +75,7 @@ export function toModel(row: ModelRow, found: Partial<Pick<ModelRecord, 'uid' | 
     clientId: row.client_id,
     uid: row.uid === null ? null : (found.uid ?? null),
     userCode: row.user_code === null ? null : (found.userCode ?? null),
+    account: row.account === null || row.account === NO_ACCOUNT ? null : row.account,
     expiresAt: row.expires_at,
     consumedAt: row.consumed_at,
   };

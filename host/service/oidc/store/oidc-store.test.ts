@@ -5,19 +5,25 @@
  * exactly one; a sealed secret put by both at once is the same on both; first starts together keep
  * one signing key, and the provider keys (pairwise salt, cookie keys, signing key) both load are
  * the same, so both compute the same `sub`; a grant's revocation takes its codes and tokens; expiry
- * and the sweep; sites with their audit record.
+ * and the sweep; sites with their audit record; a person's records found by the keyed digest of
+ * their account id, opening only theirs (and those kept before migration 6), also after a copy
+ * from SQLite to PostgreSQL.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { connectionUrl, postgres, PostgresNode, reportMissingPostgres } from '../../../../test/support/postgres.ts';
 import { SeedVault } from '../../../server/seed-vault.ts';
+import { copyIntoPostgres, SqliteSource } from '../../../store/copy.ts';
 import { PostgresDatabase } from '../../../store/postgres/postgres-database.ts';
 import { SqliteDatabase } from '../../../store/sqlite-database.ts';
+import { endSessionsOf, fillAccounts, sessionsOf, type SessionPayload } from '../account-records.ts';
+import { storeAdapter } from '../adapter.ts';
 import { pairwiseSubject } from '../claims.ts';
 import { loadProviderKeys, rotateSigningKey } from '../keys.ts';
+import { accountDigest, recordKey, sealPayload } from '../sealed-records.ts';
 import { identifierDigest, loginKey } from './oidc-rows.ts';
 import { POSTGRES_OIDC_MIGRATIONS, PostgresOidcStore } from './postgres-oidc-store.ts';
 import { OIDC_MIGRATIONS, SqliteOidcStore } from './sqlite-oidc-store.ts';
@@ -34,17 +40,24 @@ interface Nodes {
   loginKeys(): Promise<string[]>;
   /** The provider's records as the table holds them (what a reader of the store sees). */
   modelRows(): Promise<StoredModel[]>;
+  /** Each record's account column as the table holds it. */
+  accounts(): Promise<StoredAccount[]>;
 }
 
 type StoredModel = { model: string; id: string; uid: string | null; user_code: string | null };
 const MODEL_ROWS = 'SELECT model, id, uid, user_code FROM oidc_models ORDER BY model, id';
+type StoredAccount = { model: string; id: string; account: string | null };
+const ACCOUNTS = 'SELECT model, id, account FROM oidc_models ORDER BY model, id';
 
 /** A store whose tables are at an older migration (3: logins kept under the interaction uid; 4: records' uids and user codes kept as they are), rows put in by hand, then brought up to date. */
 interface OldStore {
   insertLoginUnderUid(uid: string, csrfToken: string): Promise<void>;
   /** A live record of `model` with its uid and user code kept as they are, as a store before migration 5 kept them. */
   insertModelAsIs(model: string, id: string, uid: string | null, userCode: string | null): Promise<void>;
+  /** A live record with this (sealed) payload, as a store before migration 6 kept it: no account column. */
+  insertSealed(model: string, id: string, payload: string, grantId: string | null): Promise<void>;
   upgrade(): Promise<OidcStore>;
+  accounts(): Promise<StoredAccount[]>;
   loginKeys(): Promise<string[]>;
   modelRows(): Promise<StoredModel[]>;
 }
@@ -56,7 +69,7 @@ interface StoreKind {
   readonly name: string;
   readonly available: boolean;
   open(): Promise<Nodes>;
-  openAtVersion(version: 3 | 4): Promise<OldStore>;
+  openAtVersion(version: 3 | 4 | 5): Promise<OldStore>;
 }
 
 const closers: (() => Promise<void>)[] = [];
@@ -83,6 +96,7 @@ const sqlite: StoreKind = {
       auditActions: async () => (await database.listAudit({})).map((entry) => entry.action),
       loginKeys: async () => database.prepare<[], { uid: string }>('SELECT uid FROM oidc_interaction_logins ORDER BY uid').all().map((row) => row.uid),
       modelRows: async () => database.prepare<[], StoredModel>(MODEL_ROWS).all(),
+      accounts: async () => database.prepare<[], StoredAccount>(ACCOUNTS).all(),
     };
   },
   async openAtVersion(version) {
@@ -96,7 +110,9 @@ const sqlite: StoreKind = {
     return {
       insertLoginUnderUid: async (uid, csrfToken) => void database.prepare(`${LOGIN_UNDER_UID} (?, 'second-step', 'p1', NULL, NULL, ?, ?)`).run(uid, csrfToken, Date.now() + 600_000),
       insertModelAsIs: async (model, id, uid, userCode) => void database.prepare(`${MODEL_AS_IS} (?, ?, '{}', NULL, NULL, ?, ?, ?, NULL)`).run(model, id, uid, userCode, now() + 600),
+      insertSealed: async (model, id, payload, grantId) => void database.prepare(`${MODEL_AS_IS} (?, ?, ?, ?, NULL, NULL, NULL, ?, NULL)`).run(model, id, payload, grantId, now() + 600),
       upgrade: async () => new SqliteOidcStore(database),
+      accounts: async () => database.prepare<[], StoredAccount>(ACCOUNTS).all(),
       loginKeys: async () => database.prepare<[], { uid: string }>('SELECT uid FROM oidc_interaction_logins ORDER BY uid').all().map((row) => row.uid),
       modelRows: async () => database.prepare<[], StoredModel>(MODEL_ROWS).all(),
     };
@@ -128,6 +144,7 @@ const postgresKind: StoreKind = {
       auditActions: async () => (await first.listAudit({})).map((entry) => entry.action),
       loginKeys: async () => (await first.read<{ uid: string }>('SELECT uid FROM oidc_interaction_logins ORDER BY uid COLLATE "C"')).map((row) => row.uid),
       modelRows: () => first.read<StoredModel>(`${MODEL_ROWS} COLLATE "C"`),
+      accounts: () => first.read<StoredAccount>(`${ACCOUNTS} COLLATE "C"`),
     };
   },
   async openAtVersion(version) {
@@ -141,7 +158,10 @@ const postgresKind: StoreKind = {
         void (await database.write((client) => client.query(`${LOGIN_UNDER_UID} ($1, 'second-step', 'p1', NULL, NULL, $2, $3)`, [uid, csrfToken, Date.now() + 600_000]))),
       insertModelAsIs: async (model, id, uid, userCode) =>
         void (await database.write((client) => client.query(`${MODEL_AS_IS} ($1, $2, '{}', NULL, NULL, $3, $4, $5, NULL)`, [model, id, uid, userCode, now() + 600]))),
+      insertSealed: async (model, id, payload, grantId) =>
+        void (await database.write((client) => client.query(`${MODEL_AS_IS} ($1, $2, $3, $4, NULL, NULL, NULL, $5, NULL)`, [model, id, payload, grantId, now() + 600]))),
       upgrade: () => PostgresOidcStore.open(database),
+      accounts: () => database.read<StoredAccount>(`${ACCOUNTS} COLLATE "C"`),
       loginKeys: async () => (await database.read<{ uid: string }>('SELECT uid FROM oidc_interaction_logins ORDER BY uid COLLATE "C"')).map((row) => row.uid),
       modelRows: () => database.read<StoredModel>(`${MODEL_ROWS} COLLATE "C"`),
     };
@@ -157,10 +177,33 @@ const record = (model: string, id: string, fields: Partial<ModelRecord> = {}): M
   clientId: null,
   uid: null,
   userCode: null,
+  account: null,
   expiresAt: now() + 600,
   consumedAt: null,
   ...fields,
 });
+/** The master key's vault, counting the sealed blobs it opens (what a person's lookup costs). */
+class CountingVault extends SeedVault {
+  opens = 0;
+  override open(...args: Parameters<SeedVault['open']>): Uint8Array {
+    this.opens++;
+    return super.open(...args);
+  }
+}
+
+/** A person's login as the provider keeps it through the adapter: a session used for `sites`, a grant and an access token for each. */
+async function login(store: OidcStore, vault: SeedVault, accountId: string, session: string, sites: readonly string[]): Promise<void> {
+  const provider = storeAdapter(store, vault);
+  const authorizations: Record<string, { sid: string; grantId: string }> = {};
+  for (const site of sites) {
+    const grantId = `grant-${session}-${site}`;
+    authorizations[site] = { sid: `sid-${session}-${site}`, grantId };
+    await provider('Grant').upsert(grantId, { accountId, clientId: site }, 600);
+    await provider('AccessToken').upsert(`token-${session}-${site}`, { accountId, clientId: site, grantId }, 600);
+  }
+  await provider('Session').upsert(session, { accountId, loginTs: now(), uid: `uid-${session}`, authorizations }, 600);
+}
+
 const audit = (action: string) => ({ at: Date.now(), actor: 'test', action, serial: null, result: 'ok', detail: {} });
 const site = (id: string): ClientRecord => ({
   id,
@@ -371,6 +414,131 @@ describe.each([sqlite, postgresKind])('the provider store on $name, seen by two 
     expect(await store.findModelByUserCode('DeviceCode', 'WDJB-MJHT', now())).toMatchObject({ id: 'device-0' });
   });
 
+  test("a record's account column holds the master key's keyed digest of its person (never the id, never a bare hash), empty for a record of no person; either node finds a person's records by it", async () => {
+    const { a, b, accounts } = await kind.open();
+    const vault = new SeedVault(randomBytes(32));
+    const nemId = '123456789';
+    await login(a, vault, nemId, 'session-1', ['bank']);
+    await storeAdapter(a, vault)('Session').upsert('anonymous', { uid: 'uid-anonymous' }, 600);
+    const digest = vault.digest('oidc-account', nemId);
+    expect(accountDigest(vault, nemId)).toBe(digest);
+    expect(digest).toMatch(/^[0-9a-f]{64}$/);
+    const byKey = new Map((await accounts()).map((row) => [`${row.model} ${row.id}`, row.account]));
+    expect(Object.fromEntries(byKey)).toEqual({
+      [`AccessToken ${recordKey('AccessToken', 'token-session-1-bank')}`]: digest,
+      'Grant grant-session-1-bank': digest,
+      [`Session ${recordKey('Session', 'session-1')}`]: digest,
+      [`Session ${recordKey('Session', 'anonymous')}`]: '',
+    });
+    const bare = [nemId, identifierDigest(nemId), ...(['hex', 'base64', 'base64url'] as const).map((encoding) => createHash('sha256').update(nemId).digest(encoding))];
+    for (const account of byKey.values()) expect(bare, 'neither the id nor a bare hash of it').not.toContain(account);
+    expect(new SeedVault(randomBytes(32)).digest('oidc-account', nemId), 'another master key, another digest').not.toBe(digest);
+
+    expect((await b.listModelsOfAccount('Session', digest, now())).map((found) => found.id)).toEqual([recordKey('Session', 'session-1')]);
+    expect((await b.listModelsOfAccount('AccessToken', digest, now())).map((found) => found.account)).toEqual([digest]);
+    expect(await b.listModelsOfAccount('Session', accountDigest(vault, '987654321'), now()), "another person's: none, and not the anonymous one").toEqual([]);
+    expect(await b.listModelsOfAccount('Session', digest, now() + 601), 'expired: none').toEqual([]);
+  });
+
+  test("ending a person's sessions opens only that person's records, ends their sessions, grants and tokens and logs each site out, and leaves everyone else's", async () => {
+    const { a, b } = await kind.open();
+    const vault = new CountingVault(randomBytes(32));
+    const nemId = '123456789';
+    for (let i = 0; i < 25; i++) await login(a, vault, `2000000${String(i).padStart(2, '0')}`, `other-${i}`, ['bank']);
+    for (let i = 0; i < 5; i++) await storeAdapter(a, vault)('Session').upsert(`anonymous-${i}`, { uid: `uid-anonymous-${i}` }, 600);
+    await login(a, vault, nemId, 'one', ['bank', 'tax']);
+    await login(a, vault, nemId, 'two', ['bank']);
+    // An offline grant outlives its session: only the grant is left.
+    await login(a, vault, nemId, 'offline', ['mail']);
+    await a.destroyModel('Session', recordKey('Session', 'offline'));
+    expect(await sessionsOf(b, vault, nemId, now())).toHaveLength(2);
+
+    vault.opens = 0;
+    const logouts: string[] = [];
+    await endSessionsOf(b, vault, nemId, now(), async (clientId, sid) => void logouts.push(`${clientId} ${sid}`));
+    expect(vault.opens, "two sessions and the grant no session named: nobody else's").toBe(3);
+    expect(logouts.sort()).toEqual(['bank sid-one-bank', 'bank sid-two-bank', 'tax sid-one-tax']);
+
+    const provider = storeAdapter(a, vault);
+    expect(await sessionsOf(a, vault, nemId, now())).toEqual([]);
+    for (const [session, site] of [['one', 'bank'], ['one', 'tax'], ['two', 'bank'], ['offline', 'mail']] as const) {
+      expect(await provider('Grant').find(`grant-${session}-${site}`), `grant ${session} ${site}`).toBeUndefined();
+      expect(await provider('AccessToken').find(`token-${session}-${site}`), `token ${session} ${site}`).toBeUndefined();
+    }
+    for (let i = 0; i < 25; i++) {
+      expect(await sessionsOf(a, vault, `2000000${String(i).padStart(2, '0')}`, now()), `other ${i}`).toHaveLength(1);
+      expect(await provider('AccessToken').find(`token-other-${i}-bank`), `other ${i}`).toMatchObject({ grantId: `grant-other-${i}-bank` });
+    }
+    expect(await provider('Session').find('anonymous-0')).toMatchObject({ uid: 'uid-anonymous-0' });
+  });
+
+  test("migration 6 leaves the records kept before it without a digest; a person's lookup still finds and ends them, opening those and the person's own only", async () => {
+    const old = await kind.openAtVersion(5);
+    const vault = new CountingVault(randomBytes(32));
+    const nemId = '123456789';
+    const keep = async (model: string, id: string, payload: { accountId: string; grantId?: string; authorizations?: SessionPayload['authorizations'] }) => {
+      const key = recordKey(model, id);
+      await old.insertSealed(model, key, sealPayload(vault, model, key, payload), payload.grantId ?? null);
+    };
+    await keep('Session', 'kept-mine', { accountId: nemId, authorizations: { bank: { sid: 'sid-kept', grantId: 'grant-kept-mine' } } });
+    await keep('Grant', 'grant-kept-mine', { accountId: nemId });
+    await keep('AccessToken', 'token-kept-mine', { accountId: nemId, grantId: 'grant-kept-mine' });
+    await keep('Session', 'kept-other', { accountId: '200000000' });
+    await keep('Grant', 'grant-kept-other', { accountId: '200000000' });
+
+    const store = await old.upgrade();
+    expect((await old.accounts()).map((row) => row.account)).toEqual([null, null, null, null, null]);
+    await login(store, vault, nemId, 'new-mine', []);
+    for (let i = 0; i < 10; i++) await login(store, vault, `3000000${String(i).padStart(2, '0')}`, `new-other-${i}`, ['bank']);
+
+    vault.opens = 0;
+    const logouts: string[] = [];
+    await endSessionsOf(store, vault, nemId, now(), async (clientId, sid) => void logouts.push(`${clientId} ${sid}`));
+    expect(vault.opens, 'the sessions kept before (2) and the new one of the person; the grant kept before of the other person').toBe(4);
+    expect(logouts).toEqual(['bank sid-kept']);
+    expect(await sessionsOf(store, vault, nemId, now())).toEqual([]);
+    expect(await store.findModel('Session', recordKey('Session', 'kept-mine'), now())).toBeUndefined();
+    expect(await store.findModel('Grant', 'grant-kept-mine', now())).toBeUndefined();
+    expect(await store.findModel('AccessToken', recordKey('AccessToken', 'token-kept-mine'), now())).toBeUndefined();
+    expect(await sessionsOf(store, vault, '200000000', now())).toHaveLength(1);
+    expect(await store.findModel('Grant', 'grant-kept-other', now())).toMatchObject({ account: null });
+    expect(await sessionsOf(store, vault, '300000003', now())).toHaveLength(1);
+  });
+
+  test("the fill gives the records kept before migration 6 their person's digest (of no person: empty), in batches, on either node; then a person's lookup opens only theirs", async () => {
+    const old = await kind.openAtVersion(5);
+    const vault = new CountingVault(randomBytes(32));
+    const nemId = '123456789';
+    const keep = async (model: string, id: string, payload: object) => {
+      const key = recordKey(model, id);
+      await old.insertSealed(model, key, sealPayload(vault, model, key, payload), null);
+    };
+    for (let i = 0; i < 7; i++) await keep('Session', `kept-other-${i}`, { accountId: `2000000${i}0` });
+    await keep('Session', 'kept-mine', { accountId: nemId });
+    await keep('Grant', 'grant-kept-mine', { accountId: nemId });
+    await keep('Session', 'kept-anonymous', {});
+    await old.insertSealed('Session', recordKey('Session', 'kept-tampered'), 'bm90IHNlYWxlZA==', null);
+    await keep('Interaction', 'kept-interaction', { session: { accountId: nemId } });
+    const store = await old.upgrade();
+
+    expect(await store.setModelAccounts([{ model: 'Grant', id: 'grant-kept-mine', payload: 'another payload', account: accountDigest(vault, nemId) }]), 'written again meanwhile: left').toBe(0);
+    expect(await fillAccounts(store, vault, now(), 3)).toBe(11);
+    expect(await fillAccounts(store, vault, now(), 3), 'nothing left to fill').toBe(0);
+    const byKey = new Map((await old.accounts()).map((row) => [`${row.model} ${row.id}`, row.account]));
+    expect(byKey.get(`Session ${recordKey('Session', 'kept-mine')}`)).toBe(accountDigest(vault, nemId));
+    expect(byKey.get('Grant grant-kept-mine')).toBe(accountDigest(vault, nemId));
+    expect(byKey.get(`Session ${recordKey('Session', 'kept-other-3')}`)).toBe(accountDigest(vault, '200000030'));
+    expect(byKey.get(`Session ${recordKey('Session', 'kept-anonymous')}`)).toBe('');
+    expect(byKey.get(`Session ${recordKey('Session', 'kept-tampered')}`)).toBe('');
+    expect(byKey.get(`Interaction ${recordKey('Interaction', 'kept-interaction')}`), 'a model of no accountId is not read').toBeNull();
+
+    vault.opens = 0;
+    await endSessionsOf(store, vault, nemId, now(), async () => undefined);
+    expect(vault.opens).toBe(2);
+    expect(await store.findModel('Grant', 'grant-kept-mine', now())).toBeUndefined();
+    expect(await sessionsOf(store, vault, '200000030', now())).toHaveLength(1);
+  });
+
   test('sites: registered once with their audit record, read by the other node, removed with every record the provider holds for them', async () => {
     const { a, b, auditActions } = await kind.open();
     await a.insertClient(site('bank'), audit('oidc.client-add'));
@@ -399,5 +567,42 @@ describe.each([sqlite, postgresKind])('the provider store on $name, seen by two 
     expect(left.map((key) => key.kid)).not.toContain(first.signingKid);
     expect(left.filter((key) => key.retiredAt === null)).toHaveLength(1);
     expect(await b.dropRetiredKeys(Date.now() + 10 ** 9)).toBe(0);
+  });
+});
+
+describe('the provider store copied from SQLite to PostgreSQL (store copy)', () => {
+  const test = postgres.available ? it : it.skip;
+
+  test("a person's records keep their account digests through the copy: on PostgreSQL their sessions are ended opening only theirs, and another person's stay", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nv-oidc-copy-'));
+    const file = path.join(dir, 'tokens.db');
+    const lab = SqliteDatabase.open(file);
+    const vault = new CountingVault(randomBytes(32));
+    const labStore = new SqliteOidcStore(lab);
+    await login(labStore, vault, '123456789', 'mine', ['bank']);
+    for (let i = 0; i < 10; i++) await login(labStore, vault, `2000000${String(i).padStart(2, '0')}`, `other-${i}`, ['bank']);
+    await lab.close();
+
+    primary ??= PostgresNode.startPrimary({ name: 'oidc-store' });
+    const node = await primary;
+    const target = await PostgresDatabase.open(connectionUrl(await node.createDatabase(), [node]));
+    const source = SqliteSource.open(file);
+    closers.push(async () => {
+      source.close();
+      await target.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    });
+    const store = await PostgresOidcStore.open(target);
+    await copyIntoPostgres(source, target);
+    const digests = await target.read<{ account: string }>("SELECT DISTINCT account FROM oidc_models WHERE model = 'Session'");
+    expect(digests, 'every session copied with its digest').toHaveLength(11);
+    expect(digests.map((row) => row.account)).toContain(accountDigest(vault, '123456789'));
+
+    vault.opens = 0;
+    await endSessionsOf(store, vault, '123456789', now(), async () => undefined);
+    expect(vault.opens).toBe(1);
+    expect(await sessionsOf(store, vault, '123456789', now())).toEqual([]);
+    expect(await store.findModel('Grant', 'grant-mine-bank', now())).toBeUndefined();
+    expect(await sessionsOf(store, vault, '200000004', now())).toHaveLength(1);
   });
 });

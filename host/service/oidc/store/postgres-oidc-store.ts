@@ -10,8 +10,8 @@
  */
 import type { NewAuditEntry } from '../../../store/audit.ts';
 import type { PostgresDatabase, PostgresMigration } from '../../../store/postgres/postgres-database.ts';
-import { identifierDigest, loginKey, modelColumns, toClient, toKey, toLogin, toModel, type ClientRow, type KeyRow, type LoginRow, type ModelRow } from './oidc-rows.ts';
-import { ONE_SIGNING_KEY, POSTGRES_LOGIN_KEYS, POSTGRES_MODEL_DIGESTS, SEALED_RECORDS } from './sqlite-oidc-store.ts';
+import { identifierDigest, loginKey, modelColumns, NO_ACCOUNT, toClient, toKey, toLogin, toModel, type ClientRow, type KeyRow, type LoginRow, type ModelRow } from './oidc-rows.ts';
+import { ACCOUNT_DIGESTS, ONE_SIGNING_KEY, POSTGRES_LOGIN_KEYS, POSTGRES_MODEL_DIGESTS, SEALED_RECORDS } from './sqlite-oidc-store.ts';
 import {
   DuplicateClientError,
   type ClientRecord,
@@ -83,6 +83,8 @@ export const POSTGRES_OIDC_MIGRATIONS: readonly PostgresMigration[] = [
   { version: 4, sql: POSTGRES_LOGIN_KEYS },
   // A record's uid (a Session's) and user code as their digests (see modelColumns); the rows kept before are converted, so sessions go on across the upgrade.
   { version: 5, sql: POSTGRES_MODEL_DIGESTS },
+  // The keyed digest of a record's person (see ACCOUNT_DIGESTS); rows kept before are not known (NULL) and are opened by a person's lookup until they expire.
+  { version: 6, sql: ACCOUNT_DIGESTS },
 ];
 
 
@@ -105,10 +107,10 @@ export class PostgresOidcStore implements OidcStore {
     const record = modelColumns(given);
     await this.database.write((client) =>
       client.query(
-        `INSERT INTO oidc_models (model, id, payload, grant_id, client_id, uid, user_code, expires_at, consumed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+        `INSERT INTO oidc_models (model, id, payload, grant_id, client_id, uid, user_code, account, expires_at, consumed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
          ON CONFLICT (model, id) DO UPDATE SET payload = excluded.payload, grant_id = excluded.grant_id, client_id = excluded.client_id, uid = excluded.uid,
-           user_code = excluded.user_code, expires_at = excluded.expires_at`,
-        [record.model, record.id, record.payload, record.grantId, record.clientId, record.uid, record.userCode, record.expiresAt, record.consumedAt],
+           user_code = excluded.user_code, account = excluded.account, expires_at = excluded.expires_at`,
+        [record.model, record.id, record.payload, record.grantId, record.clientId, record.uid, record.userCode, record.account, record.expiresAt, record.consumedAt],
       ),
     );
   }
@@ -144,6 +146,32 @@ export class PostgresOidcStore implements OidcStore {
 
   async listModels(model: string, nowSeconds: number): Promise<ModelRecord[]> {
     return (await this.database.read<ModelRow>(`SELECT * FROM oidc_models WHERE model = $1 AND ${live(2)}`, [model, nowSeconds])).map((row) => toModel(row));
+  }
+
+  async listModelsOfAccount(model: string, account: string, nowSeconds: number): Promise<ModelRecord[]> {
+    // Two index lookups on (model, account): the person's rows, and the rows whose person is not known.
+    const rows = await this.database.read<ModelRow>(
+      `SELECT * FROM oidc_models WHERE model = $1 AND account = $2 AND ${live(3)} UNION ALL SELECT * FROM oidc_models WHERE model = $1 AND account IS NULL AND ${live(3)}`,
+      [model, account, nowSeconds],
+    );
+    return rows.map((row) => toModel(row));
+  }
+
+  async listModelsOfUnknownAccount(model: string, limit: number, nowSeconds: number): Promise<ModelRecord[]> {
+    const rows = await this.database.read<ModelRow>(`SELECT * FROM oidc_models WHERE model = $1 AND account IS NULL AND ${live(2)} LIMIT $3`, [model, nowSeconds, limit]);
+    return rows.map((row) => toModel(row));
+  }
+
+  async setModelAccounts(records: readonly Pick<ModelRecord, 'model' | 'id' | 'payload' | 'account'>[]): Promise<number> {
+    if (records.length === 0) return 0;
+    return this.database.write(async (client) => {
+      const { rowCount } = await client.query(
+        `UPDATE oidc_models SET account = given.account FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS given (model, id, payload, account)
+         WHERE oidc_models.model = given.model AND oidc_models.id = given.id AND oidc_models.account IS NULL AND oidc_models.payload = given.payload`,
+        [records.map((record) => record.model), records.map((record) => record.id), records.map((record) => record.payload), records.map((record) => record.account ?? NO_ACCOUNT)],
+      );
+      return rowCount ?? 0;
+    });
   }
 
   async sweepModels(nowSeconds: number): Promise<number> {

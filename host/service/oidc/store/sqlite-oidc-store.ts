@@ -7,7 +7,7 @@
  */
 import type { NewAuditEntry } from '../../../store/audit.ts';
 import type { Migration, SqliteDatabase } from '../../../store/sqlite-database.ts';
-import { identifierDigest, loginKey, modelColumns, sqlIdentifierDigest, toClient, toKey, toLogin, toModel, type ClientRow, type KeyRow, type LoginRow, type ModelRow } from './oidc-rows.ts';
+import { identifierDigest, loginKey, modelColumns, NO_ACCOUNT, sqlIdentifierDigest, toClient, toKey, toLogin, toModel, type ClientRow, type KeyRow, type LoginRow, type ModelRow } from './oidc-rows.ts';
 import {
   DuplicateClientError,
   type ClientRecord,
@@ -41,6 +41,16 @@ export const POSTGRES_LOGIN_KEYS = `
 export const POSTGRES_MODEL_DIGESTS = `
   UPDATE oidc_models SET uid = ${sqlIdentifierDigest('uid')} WHERE uid IS NOT NULL;
   UPDATE oidc_models SET user_code = ${sqlIdentifierDigest('user_code')} WHERE user_code IS NOT NULL;`;
+
+/**
+ * Migration 6 of both stores: the keyed digest of the person a record is of (its payload's
+ * accountId, under the master key; ../sealed-records.ts's accountDigest), so a person's records
+ * are found by an index and only theirs are opened. The store has no master key, so rows kept
+ * before stay NULL ("not known"): a person's lookup opens those too, and they go as they expire.
+ */
+export const ACCOUNT_DIGESTS = `
+  ALTER TABLE oidc_models ADD COLUMN account TEXT;
+  CREATE INDEX IF NOT EXISTS oidc_models_account ON oidc_models (model, account);`;
 
 /**
  * Retires all but the newest of the keys that sign (a store from before the rule might hold more),
@@ -133,6 +143,11 @@ export const OIDC_MIGRATIONS: readonly Migration[] = [
       for (const row of kept.all()) rekey.run(digest(row.uid), digest(row.user_code), row.model, row.id);
     },
   },
+  {
+    version: 6,
+    // The keyed digest of a record's person (see ACCOUNT_DIGESTS); rows kept before are not known (NULL) and are opened by a person's lookup until they expire.
+    up: (db) => db.exec(ACCOUNT_DIGESTS),
+  },
 ];
 
 
@@ -149,10 +164,10 @@ export class SqliteOidcStore implements OidcStore {
     const db = database;
     this.statements = {
       upsertModel: db.prepare(
-        `INSERT INTO oidc_models (model, id, payload, grant_id, client_id, uid, user_code, expires_at, consumed_at)
-         VALUES (@model, @id, @payload, @grantId, @clientId, @uid, @userCode, @expiresAt, @consumedAt)
+        `INSERT INTO oidc_models (model, id, payload, grant_id, client_id, uid, user_code, account, expires_at, consumed_at)
+         VALUES (@model, @id, @payload, @grantId, @clientId, @uid, @userCode, @account, @expiresAt, @consumedAt)
          ON CONFLICT (model, id) DO UPDATE SET payload = excluded.payload, grant_id = excluded.grant_id, client_id = excluded.client_id, uid = excluded.uid,
-           user_code = excluded.user_code, expires_at = excluded.expires_at`,
+           user_code = excluded.user_code, account = excluded.account, expires_at = excluded.expires_at`,
       ),
       findModel: db.prepare<[string, string, number], ModelRow>(`SELECT * FROM oidc_models WHERE model = ? AND id = ? AND ${LIVE}`),
       findByUid: db.prepare<[string, string, number], ModelRow>(`SELECT * FROM oidc_models WHERE model = ? AND uid = ? AND ${LIVE}`),
@@ -161,6 +176,12 @@ export class SqliteOidcStore implements OidcStore {
       destroy: db.prepare<[string, string]>('DELETE FROM oidc_models WHERE model = ? AND id = ?'),
       revokeGrant: db.prepare<[string, string]>("DELETE FROM oidc_models WHERE grant_id = ? OR (model = 'Grant' AND id = ?)"),
       listModels: db.prepare<[string, number], ModelRow>(`SELECT * FROM oidc_models WHERE model = ? AND ${LIVE}`),
+      // Two index lookups on (model, account): the person's rows, and the rows whose person is not known.
+      listOfAccount: db.prepare<[string, string, number, string, number], ModelRow>(
+        `SELECT * FROM oidc_models WHERE model = ? AND account = ? AND ${LIVE} UNION ALL SELECT * FROM oidc_models WHERE model = ? AND account IS NULL AND ${LIVE}`,
+      ),
+      listOfUnknownAccount: db.prepare<[string, number, number], ModelRow>(`SELECT * FROM oidc_models WHERE model = ? AND account IS NULL AND ${LIVE} LIMIT ?`),
+      setAccount: db.prepare<[string, string, string, string]>('UPDATE oidc_models SET account = ? WHERE model = ? AND id = ? AND account IS NULL AND payload = ?'),
       sweep: db.prepare<[number]>('DELETE FROM oidc_models WHERE expires_at IS NOT NULL AND expires_at <= ?'),
       insertClient: db.prepare(
         `INSERT INTO oidc_clients (id, name, redirect_uris, post_logout_redirect_uris, backchannel_logout_uri, sealed_secret, accepted_scopes, acr_values, first_party, created_at)
@@ -226,6 +247,18 @@ export class SqliteOidcStore implements OidcStore {
 
   async listModels(model: string, nowSeconds: number): Promise<ModelRecord[]> {
     return this.statements.listModels.all(model, nowSeconds).map((row) => toModel(row));
+  }
+
+  async listModelsOfAccount(model: string, account: string, nowSeconds: number): Promise<ModelRecord[]> {
+    return this.statements.listOfAccount.all(model, account, nowSeconds, model, nowSeconds).map((row) => toModel(row));
+  }
+
+  async listModelsOfUnknownAccount(model: string, limit: number, nowSeconds: number): Promise<ModelRecord[]> {
+    return this.statements.listOfUnknownAccount.all(model, nowSeconds, limit).map((row) => toModel(row));
+  }
+
+  async setModelAccounts(records: readonly Pick<ModelRecord, 'model' | 'id' | 'payload' | 'account'>[]): Promise<number> {
+    return this.database.write(() => records.reduce((set, record) => set + this.statements.setAccount.run(record.account ?? NO_ACCOUNT, record.model, record.id, record.payload).changes, 0));
   }
 
   async sweepModels(nowSeconds: number): Promise<number> {

@@ -25,6 +25,12 @@ export interface ModelRecord {
    */
   readonly uid: string | null;
   readonly userCode: string | null;
+  /**
+   * The keyed digest of the person it is of (its payload's accountId; ../sealed-records.ts's
+   * accountDigest), or null for a record of no person. The store keeps it as it is given, so a
+   * person's records are found by one indexed query (listModelsOfAccount), not by opening them all.
+   */
+  readonly account: string | null;
   /** Unix seconds; null when it does not expire. */
   readonly expiresAt: number | null;
   /** Unix seconds when it was consumed (a code, a refresh token), or null. */
@@ -90,8 +96,21 @@ export interface OidcStore {
   destroyModel(model: string, id: string): Promise<void>;
   /** Removes every record issued under the grant (codes, tokens), and the grant. */
   revokeGrant(grantId: string): Promise<void>;
-  /** Every live session record (to find a person's sessions), as payloads. */
+  /** Every live record of `model`. */
   listModels(model: string, nowSeconds: number): Promise<ModelRecord[]>;
+  /**
+   * The live records of `model` of the person whose account digest is `account`, and those whose
+   * person the store does not know (rows kept before migration 6, or written by a node of an older
+   * build): the caller opens these to see whose they are. One indexed query each.
+   */
+  listModelsOfAccount(model: string, account: string, nowSeconds: number): Promise<ModelRecord[]>;
+  /** Up to `limit` live records of `model` whose person the store does not know (their account column is NULL). */
+  listModelsOfUnknownAccount(model: string, limit: number, nowSeconds: number): Promise<ModelRecord[]>;
+  /**
+   * Sets the account digest (null: of no person) of each record still not known and still holding
+   * the payload it was read with (a record written again meanwhile is left to its writer); how many were set.
+   */
+  setModelAccounts(records: readonly Pick<ModelRecord, 'model' | 'id' | 'payload' | 'account'>[]): Promise<number>;
   /** Deletes records expired before `nowSeconds`. */
   sweepModels(nowSeconds: number): Promise<number>;
 
