@@ -213,7 +213,10 @@ describe('bridge and server', () => {
   it('resync, TOTP: a token whose clock runs 2 minutes fast is recovered by two consecutive codes, then verifies normally', async () => {
     const token = await newToken('resync-totp');
     expect((await cli(['enroll', '--port', token.port, '--seed', SEED_HEX, '--totp'], { env })).code).toBe(0);
-    await debugCall(token.debug, 'advance', { ms: 120_000 });
+    // Two minutes fast, and in the middle of a 30-second step, so that the next press 30 s on is in the
+    // very next step however long the verification between them takes (a loaded machine: seconds).
+    const { clock } = await debugCall(token.debug, 'advance', { ms: 120_000 });
+    await debugCall(token.debug, 'advance', { ms: (45_000 - (clock % 30_000)) % 30_000 });
     const first = String((await debugCall(token.debug, 'press')).display).trim();
     expect((await cli(['verify', '--serial', token.serial, first], { env })).stdout).toContain('rejected');
     await debugCall(token.debug, 'advance', { ms: 30_000 });
