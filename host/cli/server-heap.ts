@@ -1,0 +1,18 @@
+/**
+ * The server process's V8 heap, set as `noegleviser server` starts. Under load most of what a
+ * request allocates dies young, but the requests in flight at a scavenge are promoted and die in
+ * the old generation, which V8 lets grow to up to 4× what survived the last full collection before
+ * it collects again (its factor on a machine with much memory): at 64 connections that was 80 MB
+ * and more of dead requests on top of a live heap of about 35 MB. A fixed growing factor of 1.5
+ * collects them sooner, at a cost in CPU too small to show in the verification rate.
+ */
+import v8 from 'node:v8';
+
+export const HEAP_GROWING_PERCENT = 50;
+
+/** Sets the old generation's growing factor for this process (read by V8 at each full collection), unless the operator set one. */
+export function boundServerHeap(execArgv: readonly string[] = process.execArgv): void {
+  // V8 takes it on node's command line only (NODE_OPTIONS refuses it).
+  if (execArgv.some((option) => option.includes('heap-growing-percent'))) return;
+  v8.setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
+}
