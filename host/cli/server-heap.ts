@@ -4,8 +4,8 @@
  * old generation, which V8 lets grow to up to 4× what survived the last full collection before it
  * collects again (its factor on a machine with much memory): at 64 connections that was 80 MB and
  * more of dead objects on top of a live heap of about 35 MB. A fixed factor of 2 collects them
- * sooner: the peak under the bench's load fell from 250–295 MB to about 205 MB for about 2% more
- * CPU a verification (1.5 gave 190 MB for 5%).
+ * sooner: the peak under the bench's load fell from 285–297 MB to 200–217 MB for 2–4% more CPU a
+ * verification (1.5 gave 190 MB for about 5%; 2.5 gave 228 MB). See the README's Speed section.
  */
 import v8 from 'node:v8';
 
