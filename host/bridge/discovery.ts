@@ -7,7 +7,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { SerialPort } from 'serialport';
 import { isAlive, parseAnnouncement, runtimeDirectory, type EmulatorAnnouncement } from '../../protocol/discovery.ts';
 import { listHidTokens, loadNodeHid, type HidBackend } from './node-hid-port.ts';
 import { CodedError } from '../../protocol/coded-error.ts';
@@ -82,6 +81,8 @@ export async function discover(runtimeDir = hostRuntimeDir(), hid: () => HidBack
     description: `emulated ${e.model} (${processLabel(e.pid, perProcess.get(e.pid)!)}, profile ${e.profile})`,
   }));
   try {
+    // Loaded here, not with the CLI: serialport's native binding is for the commands that look for tokens.
+    const { SerialPort } = await import('serialport');
     for (const info of await SerialPort.list()) {
       const vendor = info.vendorId ? ` ${info.vendorId}:${info.productId ?? '????'}` : '';
       ports.push({

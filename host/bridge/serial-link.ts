@@ -1,6 +1,6 @@
 /** The line framing over a serial port (a USB CDC token, a board, or an emulator's pty). */
 import { ReadlineParser } from '@serialport/parser-readline';
-import { SerialPort } from 'serialport';
+import type { SerialPort } from 'serialport';
 import { decodeLine, encodeLine } from '../../protocol/framing/line.ts';
 import type { Message } from '../../protocol/message.ts';
 import type { MessageLink } from './link.ts';
@@ -42,6 +42,8 @@ export class SerialLineLink implements MessageLink {
 
   /** Opens the port, drops whatever the token said while nobody listened, and returns the link. */
   static async open(path: string, baudRate = DEFAULT_BAUD_RATE): Promise<SerialLineLink> {
+    // Loaded here, not with the CLI: serialport's native binding is for the commands that open a port.
+    const { SerialPort } = await import('serialport');
     const port = new SerialPort({ path, baudRate, autoOpen: false });
     await new Promise<void>((resolve, reject) =>
       port.open((error) => {

@@ -3,6 +3,7 @@ import { Command, Option } from 'commander';
 import { checkIssuer } from '../api/oidc-issuer.ts';
 import { DEFAULT_POLICY, DEFAULT_PORT, DEFAULT_SERVICE_POLICY, LOG_REDACTIONS, defaultDbFile } from '../start-defaults.ts';
 import { usageError, wholeNumber } from './errors.ts';
+import { boundServerHeap } from './server-heap.ts';
 
 interface ServerCommandOptions {
   db?: string;
@@ -59,6 +60,7 @@ export function serverCommand(): Command {
       if (options.issuer !== undefined) checkIssuer(options.issuer);
       // Loaded here: fastify and SQLite are for this command only, not for every start of the CLI.
       if ((options.radiusPort === undefined) !== (options.radiusClients === undefined)) throw usageError('NV_BAD_ARGUMENT', '--radius-port and --radius-clients go together');
+      boundServerHeap();
       const { startHost } = await import('../start.ts');
       const { readRadiusClients } = await import('../radius/clients-file.ts');
       const radius = options.radiusPort === undefined ? undefined : { port: options.radiusPort, clients: readRadiusClients(options.radiusClients!) };
