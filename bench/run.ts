@@ -18,6 +18,7 @@ import { verifyWindowRows } from './figures/verify-window.ts';
 import { postgresFailoverRows } from './figures/postgres-failover.ts';
 import { clusterLoadRows } from './figures/cluster-load.ts';
 import { markdownTable, type Row } from './table.ts';
+import { cleanUpTestResources } from '../test/support/processes.ts';
 
 const FIGURES: { readonly name: string; readonly run: () => Promise<Row[]> }[] = [
   { name: 'HOTP engine', run: hotpEngineRows },
@@ -54,11 +55,16 @@ if (selected.length === 0) {
 
 const started = performance.now();
 const rows: Row[] = [];
-for (const figure of selected) {
-  process.stderr.write(`bench: ${figure.name}…\n`);
-  const figureStart = performance.now();
-  rows.push(...(await figure.run()));
-  process.stderr.write(`bench: ${figure.name} took ${((performance.now() - figureStart) / 1000).toFixed(0)} s\n`);
+try {
+  for (const figure of selected) {
+    process.stderr.write(`bench: ${figure.name}…\n`);
+    const figureStart = performance.now();
+    rows.push(...(await figure.run()));
+    process.stderr.write(`bench: ${figure.name} took ${((performance.now() - figureStart) / 1000).toFixed(0)} s\n`);
+  }
+} finally {
+  // The figures' servers, emulators and folders (test/support/processes.ts's tempDir): none outlives the run.
+  await cleanUpTestResources();
 }
 const table = markdownTable(rows);
 const missed = rows.filter((row) => row.met === false).length;
