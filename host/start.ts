@@ -13,7 +13,7 @@ import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { DEFAULT_PORT, defaultDbFile } from './server/defaults.ts';
 import type { VerifyPolicy } from './server/policy.ts';
 import type { Role } from './server/secrets.ts';
-import { databaseFailure, openTokenServer, prepareDataDir, type TokenServer } from './server/server.ts';
+import { databaseFailure, keyOpensStore, openTokenServer, prepareDataDir, type TokenServer } from './server/server.ts';
 import { SqliteTokenStore } from './server/store/sqlite-token-store.ts';
 import type { TokenStore } from './server/store/types.ts';
 import type { TokenService } from './server/token-service.ts';
@@ -260,8 +260,8 @@ export async function resealDatabase(options: Pick<HostOptions, 'dbFile' | 'data
     }
     const vault = new SeedVault(master.key);
     master.key.fill(0);
-    const check = await tokenStore.getMeta('master_key_check');
-    if (check !== undefined && !vault.matches(check)) throw new CodedError('NV_MASTER_KEY_MISMATCH', `the master key (${master.origin}) is not the one ${choice.dbFile} was sealed with`);
+    // As a start does: a wrong key would find every value unreadable and mark the store as holding no version 1 to read.
+    if (!(await keyOpensStore(tokenStore, vault))) throw new CodedError('NV_MASTER_KEY_MISMATCH', `the master key (${master.origin}) is not the one ${choice.dbFile} was sealed with`);
     if (options.dryRun) return { db: choice.dbFile, ...(await resealStore(sealedRows, vault, { dryRun: true })), marked: await version1Gone(tokenStore) };
     const lock = await tokenStore.lockCluster();
     try {

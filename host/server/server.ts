@@ -146,10 +146,20 @@ async function openVault(store: TokenStore, options: TokenServerOptions): Promis
   const master = given ?? createMasterKey(dataDir, env);
   const vault = new SeedVault(master.key);
   master.key.fill(0);
-  const opens = check !== undefined ? vault.matches(check) : sealed === undefined || opensSeed(vault, sealed.serial, sealed.sealedSeed);
-  if (!opens) throw new CodedError('NV_MASTER_KEY_MISMATCH', `the master key (${master.origin}) is not the one ${dbFile} was sealed with`);
+  if (!(await keyOpensStore(store, vault))) throw new CodedError('NV_MASTER_KEY_MISMATCH', `the master key (${master.origin}) is not the one ${dbFile} was sealed with`);
   if (check === undefined) await store.setMeta(MASTER_KEY_CHECK, vault.keyCheck());
   return { vault, master };
+}
+
+/**
+ * Whether `vault` holds the key `store` was sealed with: its key check, or for a store from before
+ * checks were kept its first sealed seed; a store that has sealed nothing says nothing against it.
+ */
+export async function keyOpensStore(store: Pick<TokenStore, 'getMeta' | 'listTokens'>, vault: SeedVault): Promise<boolean> {
+  const check = await store.getMeta(MASTER_KEY_CHECK);
+  if (check !== undefined) return vault.matches(check);
+  const [sealed] = await store.listTokens({ limit: 1 });
+  return sealed === undefined || opensSeed(vault, sealed.serial, sealed.sealedSeed);
 }
 
 function opensSeed(vault: SeedVault, serial: string, sealed: Uint8Array): boolean {

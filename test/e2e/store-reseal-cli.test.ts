@@ -104,6 +104,25 @@ describe('store reseal, the command', () => {
     noSeedIn(result.stdout + result.stderr);
   });
 
+  it('another master key, on a store from before key checks were kept: refused as a start refuses it, and the store not marked', async () => {
+    for (const [serial, seed] of Object.entries(SEEDS)) write('UPDATE tokens SET sealed_seed = ? WHERE serial = ?', Buffer.from(sealVersion1(MASTER_KEY, serial, seed)), serial);
+    write('DELETE FROM meta WHERE key IN (?, ?)', VERSION_1_META, 'master_key_check');
+    const result = await cli(['store', 'reseal', '--db', dbFile], { env: { NOEGLEVISER_MASTER_KEY: randomBytes(32).toString('hex') }, timeoutMs: 60_000 });
+    expect(result.code).not.toBe(0);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(/^noegleviser: .+ \[NV_MASTER_KEY_MISMATCH\]\n$/);
+    const db = new Database(dbFile, { readonly: true });
+    try {
+      expect(db.prepare('SELECT value FROM meta WHERE key = ?').get(VERSION_1_META)).toBeUndefined();
+    } finally {
+      db.close();
+    }
+    expect(sealed('R-1')[0]).toBe(1);
+    // The right key re-seals them.
+    expect((await reseal()).code).toBe(0);
+    expect(sealed('R-1')[0]).toBe(2);
+  });
+
   it('a --db that is neither a file nor a postgres:// URL: NV_BAD_DB, exit 2, nothing made', async () => {
     const result = await cli(['store', 'reseal', '--db', 'mysql://nobody@localhost/x'], { env });
     expect(result.code).toBe(2);
