@@ -44,6 +44,8 @@ import type { MigrationOutcome } from './store/migration-outcome.ts';
 import { BadDatabaseSettingError, StoreUnavailableError } from './store/store-errors.ts';
 import { copyIntoPostgres, SqliteSource, StoreCopyError, type CopiedTable } from './store/copy.ts';
 import { resealAndRecord, resealStore, unreadableLine, version1Gone, type ResealReport } from './store/reseal/reseal.ts';
+/** The one line `store reseal` prints for the values that did not open (the CLI reaches the stores only through this module). */
+export { unreadableLine };
 import type { SealedRows } from './store/reseal/sealed-rows.ts';
 import { SqliteSealedRows } from './store/reseal/sqlite-sealed-rows.ts';
 import { PostgresSealedRows } from './store/reseal/postgres-sealed-rows.ts';

@@ -59,8 +59,7 @@ export function storeCommand(): Command {
     .addOption(new Option('--dry-run', 'open them and count, writing nothing'))
     .addOption(new Option('--json', 'print JSON'))
     .action(async (options: MigrateOptions & { dryRun?: boolean }) => {
-      const { resealDatabase } = await import('../start.ts');
-      const { unreadableLine } = await import('../store/reseal/reseal.ts');
+      const { resealDatabase, unreadableLine } = await import('../start.ts');
       let report: Awaited<ReturnType<typeof resealDatabase>>;
       try {
         report = await resealDatabase({ dbFile: options.db, dataDir: options.dataDir, dryRun: options.dryRun === true });

@@ -81,6 +81,8 @@ export async function fillAccounts(store: OidcStore, vault: Vault, nowSeconds: n
   for (const model of PERSON_MODELS) {
     for (;;) {
       const found = await store.listModelsOfUnknownAccount(model, batch, nowSeconds);
+      // Nothing to give: no write at all (a start on an up-to-date store opens no transaction for it).
+      if (found.length === 0) break;
       const set = await store.setModelAccounts(
         found.map((record) => {
           const accountId = openPayload<{ accountId?: unknown }>(vault, record)?.accountId;
