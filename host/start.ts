@@ -171,7 +171,7 @@ export async function startHost(options: HostOptions = {}): Promise<RunningHost>
       // Under the cluster lock: a store not yet marked as holding no version-1 blob is re-sealed once, by one node.
       settleVault: async (vault) => {
         if (await version1Gone(tokenStore)) return vault.withoutVersion1();
-        const { report, marked } = await resealAndRecord(sealedRows, tokenStore, vault, { name: 'system' });
+        const { report, marked } = await resealAndRecord(sealedRows, tokenStore, vault, { name: 'system' }, { recordNothing: false });
         if (report.unreadable.length > 0) warnings.push({ code: 'NV_RESEAL_UNREADABLE', message: unreadableLine(report.unreadable) });
         return marked ? vault.withoutVersion1() : vault;
       },

@@ -223,6 +223,16 @@ describe.each(kinds)('the re-seal on %s', (kind) => {
     expect(again).toMatchObject({ resealed: 0, unreadable: [], marked: true });
   });
 
+  it('a new store’s first start marks it as holding no version 1 and writes no audit record for a re-seal that found nothing', async () => {
+    const store = await newStore();
+    await populate(store);
+    expect(await store.raw.all('SELECT value FROM meta WHERE key = ?', VERSION_1_META)).toEqual([{ value: 'none' }]);
+    expect(await store.raw.all("SELECT id FROM audit WHERE action = 'store.reseal'")).toEqual([]);
+    // The operator's own run that finds nothing is still on record.
+    expect(await resealDatabase({ ...store.options, env })).toMatchObject({ resealed: 0, unreadable: [], marked: true });
+    expect(await store.raw.all("SELECT id FROM audit WHERE action = 'store.reseal'")).toHaveLength(1);
+  });
+
   it('`store reseal` says how many of each kind it re-sealed; a dry run says it and writes nothing', async () => {
     const store = await newStore();
     const made = await populate(store);

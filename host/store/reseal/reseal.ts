@@ -134,12 +134,22 @@ export async function version1Gone(ledger: Pick<ResealLedger, 'getMeta'>): Promi
   return (await ledger.getMeta(VERSION_1_META)) === NONE_LEFT;
 }
 
+export interface RecordOptions {
+  /** Audit a re-seal that found nothing to do (default true: an operator's `store reseal`; a new store's first start passes false). */
+  readonly recordNothing?: boolean;
+}
+
 /**
  * A re-seal that writes: its audit record (counts only), and the store marked once no version-1
  * blob that opens is left. Answers the report and whether the store is marked now.
  */
-export async function resealAndRecord(rows: SealedRows, ledger: ResealLedger, vault: SeedVault, actor: Actor, options: Omit<ResealOptions, 'dryRun'> = {}): Promise<{ report: ResealReport; marked: boolean }> {
+export async function resealAndRecord(rows: SealedRows, ledger: ResealLedger, vault: SeedVault, actor: Actor, options: Omit<ResealOptions, 'dryRun'> & RecordOptions = {}): Promise<{ report: ResealReport; marked: boolean }> {
   const report = await resealStore(rows, vault, options);
+  const nothingFound = report.resealed === 0 && report.unreadable.length === 0 && !report.version1Left && report.kinds.every((kind) => kind.changedMeanwhile === 0);
+  if (nothingFound && options.recordNothing === false) {
+    if (!(await version1Gone(ledger))) await ledger.setMeta(VERSION_1_META, NONE_LEFT);
+    return { report, marked: true };
+  }
   const detail: Record<string, number> = { resealed: report.resealed, unreadable: report.unreadable.length };
   for (const kind of report.kinds) {
     if (kind.resealed > 0) detail[kind.kind] = kind.resealed;
