@@ -35,9 +35,6 @@ export class StorageError extends Error {
   }
 }
 
-/** Bytes rounded up to whole slots. */
-const slotted = (bytes: number): number => (bytes + SLOT_BYTES - 1) & -SLOT_BYTES;
-
 export class FlashStore {
   // Declared, not initialised here: the constructor sets every field (a field initialiser would
   // cost QuickJS one more function).
@@ -96,7 +93,7 @@ export class FlashStore {
       const end = slot + length;
       if (tag !== 0 && tag !== 0xff && end <= pageSize && view.getUint32(end - 4, true) === crc32(page, slot, end - 4)) {
         this.values.set(tag, page.slice(slot, end));
-        slot += slotted(length);
+        slot += Math.ceil(length / SLOT_BYTES) * SLOT_BYTES;
         this.writeOffset = slot;
         continue;
       }
@@ -122,9 +119,10 @@ export class FlashStore {
     record[1] = payload.length;
     record.set(payload, 2);
     new DataView(record.buffer).setUint32(end, crc32(record, 0, end), true);
-    if (this.active >= 0 && this.writeOffset + slotted(record.length) <= this.pageSize) {
+    const slots = Math.ceil(record.length / SLOT_BYTES) * SLOT_BYTES;
+    if (this.active >= 0 && this.writeOffset + slots <= this.pageSize) {
       const address = this.active * this.pageSize + this.writeOffset;
-      this.writeOffset += slotted(record.length);
+      this.writeOffset += slots;
       if (this.program(address, record)) {
         this.values.set(tag, record);
         return;
@@ -149,7 +147,7 @@ export class FlashStore {
   /** Copies `records` to a fresh page of the ring, commits it, then erases the old page (or all others). */
   private moveTo(records: Map<number, Uint8Array>, eraseAllOthers: boolean): void {
     let needed = HEADER_BYTES;
-    for (const record of records.values()) needed += slotted(record.length);
+    for (const record of records.values()) needed += Math.ceil(record.length / SLOT_BYTES) * SLOT_BYTES;
     if (needed > this.pageSize) throw new StorageError('the live records no longer fit one page');
     const header = new Uint8Array(12);
     const view = new DataView(header.buffer);
@@ -169,7 +167,7 @@ export class FlashStore {
       let offset = HEADER_BYTES;
       for (const record of records.values()) {
         written &&= this.program(base + offset, record);
-        offset += slotted(record.length);
+        offset += Math.ceil(record.length / SLOT_BYTES) * SLOT_BYTES;
       }
       // Clearing the commit word commits the page: until then a mount ignores it.
       if (written && this.program(base + 12, new Uint8Array(4))) {
