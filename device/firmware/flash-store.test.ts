@@ -512,6 +512,7 @@ describe('wear-out', () => {
       expect(contents(new FlashStore(cloneFlash(flash))), `after put ${i}`).toEqual(asHex(model));
     }
     expect(failure).toBeInstanceOf(StorageError);
+    expect(String(failure)).toMatch(/^StorageError: /);
     expect(puts).toBeGreaterThan(50);
     const { badPages, activePage } = stats(store);
     expect(badPages.length).toBeGreaterThan(0);
