@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { FlashStore } from '../../device/firmware/flash-store.ts';
-import { TAG, decodeCounter, encodeCounter } from '../../device/firmware/records.ts';
+import { TAG, decodeRecord, encodeRecord } from '../../device/firmware/records.ts';
 import { SimFlash } from '../../device/sim/sim-flash.ts';
 import { SimPower } from '../../device/sim/sim-parts.ts';
 import { SimToken } from '../../device/sim/sim-token.ts';
@@ -19,16 +19,16 @@ const REMOUNT_EVERY = 250_000;
 
 export async function flashEnduranceRows(): Promise<Row[]> {
   const flash = new SimFlash();
-  let store = FlashStore.mount(flash);
+  let store = new FlashStore(flash);
   let counter = 0;
   const worn = () => Math.max(...flash.eraseCounts) >= flash.endurance;
   while (!worn()) {
     for (let i = 0; i < REMOUNT_EVERY && !(i % 1000 === 0 && worn()); i++) {
       counter++;
-      store.put(TAG.counter, encodeCounter(counter));
+      store.put(TAG.counter, encodeRecord(TAG.counter, counter));
     }
-    store = FlashStore.mount(flash);
-    const stored = decodeCounter(store.get(TAG.counter)!);
+    store = new FlashStore(flash);
+    const stored = decodeRecord(TAG.counter, store.get(TAG.counter)!);
     if (stored !== counter) throw new Error(`after ${counter} presses the journal holds ${stored}`);
   }
   const increasing = pressesNeverRepeat(20_000);

@@ -57,8 +57,7 @@ export const INTERNAL_PROPERTIES: readonly string[] = [
   'busyChannel', 'deadline', 'expire', 'receive', 'finish', 'touch', 'broadcast', 'newChannel', 'lastPacketAt', 'nextSequence', 'maxPayload',
   'assembler', 'channels', 'handlers', 'waiting', 'onCancel', 'onRequest', 'replyPath', 'endLine', 'receiveLine', 'overflowed', 'onOverflow', 'onLine',
   // device/firmware/flash-store.ts, records.ts
-  'geometry', 'mount', 'recover', 'put', 'pageBase', 'programVerified', 'moveTo', 'retainOnly', 'stats', 'activePage', 'usedBytes', 'badPages',
-  'readHeader', 'valid', 'committed', 'loadRecords', 'eraseOtherPages', 'writePage', 'eraseVerified', 'writeOffset', 'erased', 'compactions',
+  'geometry', 'put', 'moveTo', 'retainOnly', 'writeOffset', 'erased', 'bad',
   // device/firmware/token.ts, scheduler.ts and the HAL as binding.ts builds it
   'firmwareVersion', 'enrolment', 'settings', 'initialCounter', 'takeDue', 'deadlines', 'notEnrolled', 'lowBattery', 'confirmWipe', 'wiped',
   'storageError', 'identity', 'startConfirm', 'requireStore', 'saveSettings', 'finishConfirm', 'serialNumber', 'restore', 'loadSerial', 'handle',

@@ -1,4 +1,5 @@
 /** The journaled key-value store on simulated NOR flash: durability, compaction, wear, wipes, torn writes. */
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { crc32 } from '../../protocol/crc32.ts';
 import { randomBytes, xorshift32 } from '../../test/support/random.ts';
@@ -30,6 +31,15 @@ function contents(store: FlashStore): Map<number, string> {
   return out;
 }
 
+/**
+ * The journal's own state, read by name from its private fields (the firmware has no accessor for
+ * them: on an embedded engine every method costs RAM). Every page change, the format of a blank
+ * chip included, adds one to the sequence, so on a chip formatted by this store it counts them.
+ */
+function stats(store: FlashStore): { activePage: number; sequence: number; badPages: number[] } {
+  return { activePage: store['active'], sequence: store['sequence'], badPages: [...store['bad']].sort((a, b) => a - b) };
+}
+
 function asHex(model: Map<number, Uint8Array>): Map<number, string> {
   return new Map([...model].map(([tag, value]) => [tag, Buffer.from(value).toString('hex')]));
 }
@@ -57,21 +67,21 @@ function pageHeader(sequence: number, committed: boolean): Uint8Array {
 describe('FlashStore basics', () => {
   it('formats a blank chip and stores nothing yet', () => {
     const flash = new SimFlash({ geometry: SMALL });
-    const store = FlashStore.mount(flash);
+    const store = new FlashStore(flash);
     expect(contents(store).size).toBe(0);
-    expect(store.stats().activePage).toBeGreaterThanOrEqual(0);
+    expect(stats(store).activePage).toBeGreaterThanOrEqual(0);
     expect(flash.image.some((b) => b !== 0xff)).toBe(true); // a header was written
-    expect(contents(FlashStore.mount(flash)).size).toBe(0);
+    expect(contents(new FlashStore(flash)).size).toBe(0);
   });
 
   it('refuses geometries the journal cannot use', () => {
-    expect(() => FlashStore.mount(new SimFlash({ geometry: { pageSize: 256, pageCount: 1 } }))).toThrow(RangeError);
-    expect(() => FlashStore.mount(new SimFlash({ geometry: { pageSize: 128, pageCount: 4 } }))).toThrow(RangeError);
-    expect(() => FlashStore.mount(new SimFlash({ geometry: { pageSize: 264, pageCount: 4 } }))).toThrow(RangeError);
+    expect(() => new FlashStore(new SimFlash({ geometry: { pageSize: 256, pageCount: 1 } }))).toThrow(RangeError);
+    expect(() => new FlashStore(new SimFlash({ geometry: { pageSize: 128, pageCount: 4 } }))).toThrow(RangeError);
+    expect(() => new FlashStore(new SimFlash({ geometry: { pageSize: 264, pageCount: 4 } }))).toThrow(RangeError);
   });
 
   it('round-trips values of every size, and hands out copies', () => {
-    const store = FlashStore.mount(new SimFlash({ geometry: SMALL }));
+    const store = new FlashStore(new SimFlash({ geometry: SMALL }));
     const bytes = prng(1);
     const values = new Map<number, Uint8Array>([
       [1, new Uint8Array(0)],
@@ -94,7 +104,7 @@ describe('FlashStore basics', () => {
 
   it('rejects bad tags and oversize payloads without writing', () => {
     const flash = new SimFlash({ geometry: SMALL });
-    const store = FlashStore.mount(flash);
+    const store = new FlashStore(flash);
     const before = flash.operations;
     expect(() => store.put(0, new Uint8Array(1))).toThrow(RangeError);
     expect(() => store.put(0xff, new Uint8Array(1))).toThrow(RangeError);
@@ -104,7 +114,7 @@ describe('FlashStore basics', () => {
   });
 
   it('a value too big for a page is a StorageError, and what was stored stays', () => {
-    const store = FlashStore.mount(new SimFlash({ geometry: SMALL }));
+    const store = new FlashStore(new SimFlash({ geometry: SMALL }));
     store.put(1, Uint8Array.of(7));
     store.put(2, new Uint8Array(200).fill(1));
     expect(() => store.put(3, new Uint8Array(200).fill(2))).toThrow(StorageError);
@@ -114,13 +124,13 @@ describe('FlashStore basics', () => {
 
   it('the newest value of a tag wins, in memory and after a remount', () => {
     const flash = new SimFlash({ geometry: SMALL });
-    const store = FlashStore.mount(flash);
+    const store = new FlashStore(flash);
     store.put(1, Uint8Array.of(1));
     store.put(2, Uint8Array.of(2));
     store.put(1, Uint8Array.of(3, 3));
     store.put(1, Uint8Array.of(4, 4, 4));
     expect([...store.get(1)!]).toEqual([4, 4, 4]);
-    const again = FlashStore.mount(flash);
+    const again = new FlashStore(flash);
     expect(contents(again)).toEqual(
       new Map([
         [1, '040404'],
@@ -133,23 +143,23 @@ describe('FlashStore basics', () => {
     const flash = new SimFlash({ geometry: SMALL });
     const bytes = prng(2);
     const model = new Map<number, Uint8Array>();
-    let store = FlashStore.mount(flash);
+    let store = new FlashStore(flash);
     for (let i = 0; i < 60; i++) {
       const tag = 1 + (i % 5);
       const value = bytes(i % 23);
       store.put(tag, value);
       model.set(tag, value);
-      if (i % 7 === 0) store = FlashStore.mount(flash);
+      if (i % 7 === 0) store = new FlashStore(flash);
       expect(contents(store)).toEqual(asHex(model));
     }
-    expect(contents(FlashStore.mount(flash))).toEqual(asHex(model));
+    expect(contents(new FlashStore(flash))).toEqual(asHex(model));
   });
 });
 
 describe('compaction and wear levelling', () => {
   it('compacts into the next page of the ring when a page fills, keeping every live record', () => {
     const flash = new SimFlash({ geometry: SMALL });
-    const store = FlashStore.mount(flash);
+    const store = new FlashStore(flash);
     const bytes = prng(3);
     const fixed = new Map<number, Uint8Array>([
       [10, bytes(40)],
@@ -157,12 +167,12 @@ describe('compaction and wear levelling', () => {
       [12, bytes(0)],
     ]);
     for (const [tag, value] of fixed) store.put(tag, value);
-    const visited: number[] = [store.stats().activePage];
+    const visited: number[] = [stats(store).activePage];
     let last: Uint8Array = new Uint8Array(0);
     for (let i = 0; i < 200; i++) {
       last = bytes(8);
       store.put(1, last);
-      const page = store.stats().activePage;
+      const page = stats(store).activePage;
       if (page !== visited[visited.length - 1]) {
         // Always the next page of the ring.
         expect(page).toBe((visited[visited.length - 1]! + 1) % SMALL.pageCount);
@@ -176,17 +186,17 @@ describe('compaction and wear levelling', () => {
       }
     }
     // A 256-byte page holds 15 slots; the live set takes 6 of them: a compaction every ~9 puts.
-    expect(store.stats().compactions).toBeGreaterThan(15);
+    expect(stats(store).sequence).toBeGreaterThan(15);
     expect(new Set(visited).size).toBe(SMALL.pageCount);
     const expected = asHex(new Map([...fixed, [1, last]]));
     expect(contents(store)).toEqual(expected);
-    expect(contents(FlashStore.mount(cloneFlash(flash)))).toEqual(expected);
+    expect(contents(new FlashStore(cloneFlash(flash)))).toEqual(expected);
   });
 
   it('spreads erases evenly over the pages', () => {
     for (const geometry of [SMALL, { pageSize: 512, pageCount: 7 }]) {
       const flash = new SimFlash({ geometry });
-      const store = FlashStore.mount(flash);
+      const store = new FlashStore(flash);
       store.put(2, new Uint8Array(30).fill(0x22));
       for (let i = 0; i < 3000; i++) store.put(1, Uint8Array.of(i & 0xff, i >> 8));
       const counts = [...flash.eraseCounts];
@@ -201,7 +211,7 @@ describe('compaction and wear levelling', () => {
 describe('retainOnly (the wipe)', () => {
   it('drops the tags it is told to and leaves no byte of their payloads anywhere on the chip', () => {
     const flash = new SimFlash({ geometry: SMALL });
-    const store = FlashStore.mount(flash);
+    const store = new FlashStore(flash);
     const bytes = prng(4);
     const secrets: Uint8Array[] = [];
     store.put(1, Uint8Array.of(0x11, 0x11));
@@ -223,12 +233,12 @@ describe('retainOnly (the wipe)', () => {
       [4, '44'],
     ]);
     expect(contents(store)).toEqual(expected);
-    expect(contents(FlashStore.mount(flash))).toEqual(expected);
+    expect(contents(new FlashStore(flash))).toEqual(expected);
   });
 
   it('a wipe that keeps nothing leaves only the fresh page header', () => {
     const flash = new SimFlash({ geometry: SMALL });
-    const store = FlashStore.mount(flash);
+    const store = new FlashStore(flash);
     const secret = prng(5)(40);
     store.put(7, secret);
     store.retainOnly(() => false);
@@ -242,7 +252,7 @@ describe('retainOnly (the wipe)', () => {
 describe('torn writes and garbage', () => {
   it.each(FRACTIONS)('a record torn at fraction %s is skipped at mount: the previous value remains or the new one is whole', (fraction) => {
     const flash = new SimFlash({ geometry: SMALL });
-    const store = FlashStore.mount(flash);
+    const store = new FlashStore(flash);
     const old = Uint8Array.from({ length: 20 }, (_, i) => i);
     const next = Uint8Array.from({ length: 20 }, (_, i) => 0x80 | i);
     store.put(5, old);
@@ -250,14 +260,14 @@ describe('torn writes and garbage', () => {
     flash.armPowerCut({ atOperation: 1, fraction });
     expect(() => store.put(5, next)).toThrow(PowerLossError);
     flash.restorePower();
-    const again = FlashStore.mount(flash);
+    const again = new FlashStore(flash);
     if (fraction < 1) expect(again.get(5)).toEqual(old);
     else expect(again.get(5)).toEqual(next); // every byte landed before power went: the record is whole
     expect([...again.get(6)!]).toEqual([6]);
     // Writing on after the torn slot works and lasts.
     again.put(5, Uint8Array.of(9, 9));
     again.put(7, Uint8Array.of(7));
-    const third = FlashStore.mount(flash);
+    const third = new FlashStore(flash);
     expect(contents(third)).toEqual(
       new Map([
         [5, '0909'],
@@ -269,14 +279,14 @@ describe('torn writes and garbage', () => {
 
   it('a flipped bit in a stored record drops that record, never misreads it', () => {
     const flash = new SimFlash({ geometry: SMALL });
-    const store = FlashStore.mount(flash);
+    const store = new FlashStore(flash);
     store.put(1, Uint8Array.of(1, 1, 1));
     store.put(2, Uint8Array.of(2, 2, 2));
-    const page = store.stats().activePage;
+    const page = stats(store).activePage;
     // Clear one bit of the first record's payload, as a disturbed cell would (programming can clear bits).
     const address = page * SMALL.pageSize + 16 + 3;
     flash.program(address, Uint8Array.of(0xfe));
-    const again = FlashStore.mount(flash);
+    const again = new FlashStore(flash);
     expect(again.get(1)).toBeUndefined();
     expect([...again.get(2)!]).toEqual([2, 2, 2]);
   });
@@ -290,21 +300,21 @@ describe('torn writes and garbage', () => {
         image.set(pageHeader(seed, true), (seed % SMALL.pageCount) * SMALL.pageSize);
       }
       const flash = new SimFlash({ geometry: SMALL, image });
-      const store = FlashStore.mount(flash);
+      const store = new FlashStore(flash);
       if (seed % 2 === 1) expect(contents(store).size, `seed ${seed}`).toBe(0);
       const model = contents(store);
       store.put(3, Uint8Array.of(seed));
       model.set(3, Buffer.of(seed).toString('hex'));
       for (let i = 0; i < 20; i++) store.put(4, Uint8Array.of(i, seed));
       model.set(4, Buffer.of(19, seed).toString('hex'));
-      expect(contents(FlashStore.mount(flash)), `seed ${seed}`).toEqual(model);
+      expect(contents(new FlashStore(flash)), `seed ${seed}`).toEqual(model);
     }
     for (const fill of [0x00, 0x55]) {
       const flash = new SimFlash({ geometry: SMALL, image: new Uint8Array(1024).fill(fill) });
-      const store = FlashStore.mount(flash);
+      const store = new FlashStore(flash);
       expect(contents(store).size).toBe(0);
       store.put(1, Uint8Array.of(1));
-      expect([...FlashStore.mount(flash).get(1)!]).toEqual([1]);
+      expect([...new FlashStore(flash).get(1)!]).toEqual([1]);
     }
   });
 
@@ -325,9 +335,9 @@ describe('torn writes and garbage', () => {
     image.set(pageHeader(7, false), 512);
     image.set(record(1, 7), 512 + 16);
     const flash = new SimFlash({ geometry: SMALL, image });
-    const store = FlashStore.mount(flash);
+    const store = new FlashStore(flash);
     expect([...store.get(1)!]).toEqual([6]);
-    expect(store.stats().activePage).toBe(1);
+    expect(stats(store).activePage).toBe(1);
     for (const page of [0, 2]) expect(flash.image.subarray(page * 256, page * 256 + 256).every((b) => b === 0xff)).toBe(true);
   });
 });
@@ -367,10 +377,10 @@ describe('power cut at every flash operation of a store workload', () => {
       states.push(asHex(model));
     }
     const baseline = new SimFlash({ geometry: SMALL } satisfies SimFlashOptions);
-    const baseStore = FlashStore.mount(baseline);
+    const baseStore = new FlashStore(baseline);
     for (const op of ops) apply(op, baseStore);
     const total = baseline.operations;
-    expect(baseStore.stats().compactions).toBeGreaterThan(3);
+    expect(stats(baseStore).sequence).toBeGreaterThan(3);
 
     let cuts = 0;
     const outcomes = { before: 0, after: 0 };
@@ -381,7 +391,7 @@ describe('power cut at every flash operation of a store workload', () => {
         let index = -1; // -1: the cut came while formatting at mount
         let store: FlashStore | undefined;
         try {
-          store = FlashStore.mount(flash);
+          store = new FlashStore(flash);
           for (index = 0; index < ops.length; index++) apply(ops[index]!, store);
         } catch (error) {
           if (!(error instanceof PowerLossError)) throw error;
@@ -389,7 +399,7 @@ describe('power cut at every flash operation of a store workload', () => {
         expect(index, `cut ${k}@${fraction} never fired`).toBeLessThan(ops.length);
         cuts++;
         flash.restorePower();
-        const after = FlashStore.mount(flash);
+        const after = new FlashStore(flash);
         const seen = contents(after);
         const before = index < 0 ? states[0]! : states[index]!;
         const done = index < 0 ? states[0]! : states[index + 1]!;
@@ -408,9 +418,9 @@ describe('power cut at every flash operation of a store workload', () => {
           apply(ops[rest]!, after);
           apply(ops[rest]!, carried);
           // What is written after a recovery must itself survive a remount (a copy: mounting erases).
-          if (rest <= index + 3) expect(contents(FlashStore.mount(cloneFlash(flash))), `cut ${k}@${fraction}, op ${rest}`).toEqual(asHex(carried));
+          if (rest <= index + 3) expect(contents(new FlashStore(cloneFlash(flash))), `cut ${k}@${fraction}, op ${rest}`).toEqual(asHex(carried));
         }
-        expect(contents(FlashStore.mount(flash)), `cut ${k}@${fraction}`).toEqual(asHex(carried));
+        expect(contents(new FlashStore(flash)), `cut ${k}@${fraction}`).toEqual(asHex(carried));
       }
     }
     expect(cuts).toBe(total * FRACTIONS.length);
@@ -452,30 +462,30 @@ describe('writes that do not take', () => {
     const inner = new SimFlash({ geometry: SMALL });
     // Page 0 is formatted first; its third slot (offset 32) holds the second record, whose first payload byte is stuck.
     const flash = new StuckCellFlash(inner, new Set([32 + 2]));
-    const store = FlashStore.mount(flash);
-    expect(store.stats().activePage).toBe(0);
+    const store = new FlashStore(flash);
+    expect(stats(store).activePage).toBe(0);
     store.put(1, new Uint8Array(8).fill(0x11));
     store.put(2, new Uint8Array(8).fill(0x22));
-    expect(store.stats().activePage).not.toBe(0);
+    expect(stats(store).activePage).not.toBe(0);
     const expected = new Map([
       [1, '11'.repeat(8)],
       [2, '22'.repeat(8)],
     ]);
     expect(contents(store)).toEqual(expected);
-    expect(contents(FlashStore.mount(flash))).toEqual(expected);
+    expect(contents(new FlashStore(flash))).toEqual(expected);
   });
 
   it('a page whose header will not program is marked bad and skipped by compaction', () => {
     const inner = new SimFlash({ geometry: SMALL });
     const flash = new StuckCellFlash(inner, new Set([SMALL.pageSize + 1])); // a magic byte of page 1
-    const store = FlashStore.mount(flash);
+    const store = new FlashStore(flash);
     store.put(9, Uint8Array.of(9));
-    for (let i = 0; i < 20 && store.stats().activePage === 0; i++) store.put(1, Uint8Array.of(i));
-    expect(store.stats().activePage).toBe(2);
-    expect(store.stats().badPages).toEqual([1]);
+    for (let i = 0; i < 20 && stats(store).activePage === 0; i++) store.put(1, Uint8Array.of(i));
+    expect(stats(store).activePage).toBe(2);
+    expect(stats(store).badPages).toEqual([1]);
     const expected = contents(store);
     expect(expected.get(9)).toBe('09');
-    expect(contents(FlashStore.mount(flash))).toEqual(expected);
+    expect(contents(new FlashStore(flash))).toEqual(expected);
   });
 });
 
@@ -483,7 +493,7 @@ describe('wear-out', () => {
   it('with a small endurance, keeps every acknowledged put until it fails with a StorageError, marking failed pages bad', () => {
     const endurance = 20;
     const flash = new SimFlash({ geometry: SMALL, endurance });
-    const store = FlashStore.mount(flash);
+    const store = new FlashStore(flash);
     const bytes = prng(6);
     const model = new Map<number, Uint8Array>();
     let failure: unknown;
@@ -500,11 +510,12 @@ describe('wear-out', () => {
       puts++;
       model.set(tag, value);
       // Every put that returned is there after a remount (on a copy: mounting erases pages).
-      expect(contents(FlashStore.mount(cloneFlash(flash))), `after put ${i}`).toEqual(asHex(model));
+      expect(contents(new FlashStore(cloneFlash(flash))), `after put ${i}`).toEqual(asHex(model));
     }
     expect(failure).toBeInstanceOf(StorageError);
+    expect(String(failure)).toMatch(/^StorageError: /);
     expect(puts).toBeGreaterThan(50);
-    const { badPages, activePage } = store.stats();
+    const { badPages, activePage } = stats(store);
     expect(badPages.length).toBeGreaterThan(0);
     expect(badPages).not.toContain(activePage);
     // The pages recorded bad are exactly the worn ones; every other page is one whose erases are within endurance.
@@ -516,27 +527,45 @@ describe('wear-out', () => {
     for (const count of flash.eraseCounts) expect(count).toBeLessThanOrEqual(endurance + 2);
     // The store still answers with what it had, and a remount still finds it.
     expect(contents(store)).toEqual(asHex(model));
-    expect(contents(FlashStore.mount(flash))).toEqual(asHex(model));
+    expect(contents(new FlashStore(flash))).toEqual(asHex(model));
   });
 
   it('a chip whose every page is worn out fails to mount with a StorageError', () => {
     const flash = new SimFlash({ geometry: SMALL, endurance: 1, eraseCounts: Uint32Array.of(5, 5, 5, 5) });
-    expect(() => FlashStore.mount(flash)).toThrow(StorageError);
+    expect(() => new FlashStore(flash)).toThrow(StorageError);
   });
 });
 
 describe('erase economy', () => {
   it('a page change costs one erase once the boot has erased its pages itself', () => {
     const flash = new SimFlash({ geometry: { pageSize: 256, pageCount: 4 } });
-    const store = FlashStore.mount(flash);
+    const store = new FlashStore(flash);
     // A first lap round the ring: each page gets erased by this boot once.
-    while (store.stats().compactions < 5) store.put(3, Uint8Array.of(1));
+    while (stats(store).sequence < 5) store.put(3, Uint8Array.of(1));
     const erasesBefore = flash.eraseCounts.reduce((a, b) => a + b, 0);
-    const compactionsBefore = store.stats().compactions;
+    const compactionsBefore = stats(store).sequence;
     for (let i = 0; i < 400; i++) store.put(3, Uint8Array.of(i & 0xff, i >> 8));
-    const compactions = store.stats().compactions - compactionsBefore;
+    const compactions = stats(store).sequence - compactionsBefore;
     const erases = flash.eraseCounts.reduce((a, b) => a + b, 0) - erasesBefore;
     expect(compactions).toBeGreaterThan(20);
     expect(erases).toBe(compactions);
+  });
+});
+
+describe('on-flash format', () => {
+  it('a fixed workload leaves the same chip, byte for byte and erase for erase, as the journal first written', () => {
+    // The digest was taken from the journal before it was rewritten for an embedded engine: a
+    // change to the layout, the order records are copied in or when pages are erased shows here.
+    const flash = new SimFlash({ geometry: SMALL });
+    const bytes = xorshift32(2026);
+    let store = new FlashStore(flash);
+    for (let i = 0; i < 100; i++) {
+      store.put(1 + (i % 5), randomBytes(bytes, (i * 7) % 40));
+      if (i % 17 === 16) store = new FlashStore(flash);
+      if (i % 41 === 40) store.retainOnly((tag) => tag !== 2);
+    }
+    store.retainOnly((tag) => tag !== 5);
+    expect(createHash('sha256').update(flash.image).digest('hex')).toBe('1f89049129e490159cc00eee6ee4486c168645e81d0361a1846700d265a49978');
+    expect([...flash.eraseCounts]).toEqual([14, 13, 13, 12]);
   });
 });

@@ -1,4 +1,8 @@
-/** What the token keeps in flash, and the byte layout of each record. */
+/**
+ * What the token keeps in flash, and the byte layout of each record. One encoder and one decoder
+ * with a case per tag rather than a pair of functions per record: on an embedded engine every
+ * function costs about 200 bytes of RAM whatever its size.
+ */
 import { OATH_ALGORITHMS, type OathAlgorithm } from '../../protocol/oath/parameters.ts';
 import { OATH_MODES, type OathMode } from '../../protocol/commands.ts';
 import { MAX_SPEED, MAX_VOLUME, MIN_SPEED, MIN_VOLUME } from '../hal/speaker.ts';
@@ -33,74 +37,88 @@ export interface Settings extends AudioSettings {
   push: boolean;
 }
 
+/** What each encoded tag holds (the serial is stored as its bytes, with no codec). */
+export interface RecordValues {
+  [TAG.enrolment]: EnrolmentRecord;
+  [TAG.counter]: number;
+  [TAG.settings]: Settings;
+}
+
 const ENROLMENT_VERSION = 1;
 
-export function encodeEnrolment(e: EnrolmentRecord): Uint8Array {
-  const bytes = new Uint8Array(15 + e.secret.length);
+/**
+ * The payload of a record:
+ *   enrolment  version u8 | mode u8 | algorithm u8 | digits u8 | period u16 LE | initial counter u64 | secret length u8 | secret
+ *   counter    u64
+ *   settings   push u8 | volume u8 | speed u8
+ * A u64 is two u32 LE words, the high one first (a counter stays below 2^53).
+ */
+export function encodeRecord<T extends keyof RecordValues>(tag: T, value: RecordValues[T]): Uint8Array {
+  let bytes: Uint8Array;
+  let counter: number;
+  let at: number;
+  switch (tag) {
+    case TAG.settings: {
+      const settings = value as Settings;
+      return Uint8Array.of(settings.push ? 1 : 0, settings.volume, settings.speed);
+    }
+    case TAG.counter:
+      bytes = new Uint8Array(8);
+      counter = value as number;
+      at = 0;
+      break;
+    default: {
+      const e = value as EnrolmentRecord;
+      bytes = new Uint8Array(15 + e.secret.length);
+      bytes[0] = ENROLMENT_VERSION;
+      bytes[1] = OATH_MODES.indexOf(e.mode);
+      bytes[2] = OATH_ALGORITHMS.indexOf(e.algorithm);
+      bytes[3] = e.digits;
+      bytes[4] = e.period;
+      bytes[5] = e.period >> 8;
+      bytes[14] = e.secret.length;
+      bytes.set(e.secret, 15);
+      counter = e.initialCounter;
+      at = 6;
+    }
+  }
   const view = new DataView(bytes.buffer);
-  bytes[0] = ENROLMENT_VERSION;
-  bytes[1] = OATH_MODES.indexOf(e.mode);
-  bytes[2] = OATH_ALGORITHMS.indexOf(e.algorithm);
-  bytes[3] = e.digits;
-  view.setUint16(4, e.period, true);
-  writeUint64(view, 6, e.initialCounter);
-  bytes[14] = e.secret.length;
-  bytes.set(e.secret, 15);
+  view.setUint32(at, Math.floor(counter / 2 ** 32), true);
+  view.setUint32(at + 4, counter >>> 0, true);
   return bytes;
 }
 
-/** undefined for a record this firmware cannot read. */
-export function decodeEnrolment(bytes: Uint8Array): EnrolmentRecord | undefined {
-  if (bytes.length < 16 || bytes[0] !== ENROLMENT_VERSION || bytes.length !== 15 + bytes[14]!) return undefined;
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const mode = OATH_MODES[bytes[1]!];
-  const algorithm = OATH_ALGORITHMS[bytes[2]!];
+/**
+ * The value a record holds; undefined for an enrolment or a counter this firmware cannot read.
+ * Settings always decode: what the record lacks (no record yet, or the one byte of a token from
+ * before the speaker) or holds out of range is the model's default.
+ */
+export function decodeRecord(tag: typeof TAG.enrolment, bytes: Uint8Array): EnrolmentRecord | undefined;
+export function decodeRecord(tag: typeof TAG.counter, bytes: Uint8Array): number | undefined;
+export function decodeRecord(tag: typeof TAG.settings, bytes: Uint8Array | undefined, audioDefaults: AudioSettings): Settings;
+export function decodeRecord(tag: keyof RecordValues, bytes: Uint8Array | undefined, audioDefaults?: AudioSettings): RecordValues[keyof RecordValues] | undefined {
+  if (tag === TAG.settings) {
+    const volume = bytes?.[1];
+    const speed = bytes?.[2];
+    return {
+      push: bytes === undefined || bytes[0] !== 0,
+      volume: volume !== undefined && volume >= MIN_VOLUME && volume <= MAX_VOLUME ? volume : audioDefaults!.volume,
+      speed: speed !== undefined && speed >= MIN_SPEED && speed <= MAX_SPEED ? speed : audioDefaults!.speed,
+    };
+  }
+  const b = bytes!;
+  const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  if (tag === TAG.counter) return b.length === 8 ? view.getUint32(0, true) * 2 ** 32 + view.getUint32(4, true) : undefined;
+  if (b.length < 16 || b[0] !== ENROLMENT_VERSION || b.length !== 15 + b[14]!) return undefined;
+  const mode = OATH_MODES[b[1]!];
+  const algorithm = OATH_ALGORITHMS[b[2]!];
   if (!mode || !algorithm) return undefined;
   return {
     mode,
     algorithm,
-    digits: bytes[3]!,
+    digits: b[3]!,
     period: view.getUint16(4, true),
-    initialCounter: readUint64(view, 6),
-    secret: bytes.slice(15),
+    initialCounter: view.getUint32(6, true) * 2 ** 32 + view.getUint32(10, true),
+    secret: b.slice(15),
   };
-}
-
-export function encodeCounter(counter: number): Uint8Array {
-  const bytes = new Uint8Array(8);
-  writeUint64(new DataView(bytes.buffer), 0, counter);
-  return bytes;
-}
-
-export function decodeCounter(bytes: Uint8Array): number | undefined {
-  if (bytes.length !== 8) return undefined;
-  return readUint64(new DataView(bytes.buffer, bytes.byteOffset, 8), 0);
-}
-
-/** push, volume, speed: one byte each. */
-export function encodeSettings(settings: Settings): Uint8Array {
-  return Uint8Array.of(settings.push ? 1 : 0, settings.volume, settings.speed);
-}
-
-/**
- * The settings a record holds; what it lacks (no record yet, or the one byte of a token from before
- * the speaker) or holds out of range is the model's default.
- */
-export function decodeSettings(bytes: Uint8Array | undefined, audioDefaults: AudioSettings): Settings {
-  const volume = bytes?.[1];
-  const speed = bytes?.[2];
-  return {
-    push: bytes === undefined || bytes[0] !== 0,
-    volume: volume !== undefined && volume >= MIN_VOLUME && volume <= MAX_VOLUME ? volume : audioDefaults.volume,
-    speed: speed !== undefined && speed >= MIN_SPEED && speed <= MAX_SPEED ? speed : audioDefaults.speed,
-  };
-}
-
-function writeUint64(view: DataView, offset: number, value: number): void {
-  view.setUint32(offset, Math.floor(value / 2 ** 32), true);
-  view.setUint32(offset + 4, value >>> 0, true);
-}
-
-function readUint64(view: DataView, offset: number): number {
-  return view.getUint32(offset, true) * 2 ** 32 + view.getUint32(offset + 4, true);
 }

@@ -537,7 +537,7 @@ describe('the speaker (the audio code reader, and a plain token told to speak)',
   it('a settings record from before the speaker (one byte, press events only) keeps its push setting and takes the model\'s audio defaults', () => {
     const flash = new SimFlash();
     createRig({ flash, config: READER }).token.powerOff();
-    FlashStore.mount(flash).put(TAG.settings, Uint8Array.of(0));
+    new FlashStore(flash).put(TAG.settings, Uint8Array.of(0));
     expect(createRig({ flash, config: READER }).ok('info')).toMatchObject({ push: '0', volume: '3', speed: '3' });
   });
 

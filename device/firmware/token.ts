@@ -41,12 +41,8 @@ import { HidLink } from './hid-link.ts';
 import { LineLink } from './line-link.ts';
 import {
   TAG,
-  decodeCounter,
-  decodeEnrolment,
-  decodeSettings,
-  encodeCounter,
-  encodeEnrolment,
-  encodeSettings,
+  decodeRecord,
+  encodeRecord,
   type AudioSettings,
   type EnrolmentRecord,
   type Settings,
@@ -218,24 +214,24 @@ export class Firmware {
 
   private restore(): void {
     try {
-      this.store = FlashStore.mount(this.hal.flash);
+      this.store = new FlashStore(this.hal.flash);
     } catch (error) {
       if (!(error instanceof StorageError)) throw error;
       this.store = undefined;
       return;
     }
     this.serial = this.loadSerial();
-    const { push, volume, speed } = decodeSettings(this.store.get(TAG.settings), this.audioDefaults);
+    const { push, volume, speed } = decodeRecord(TAG.settings, this.store.get(TAG.settings), this.audioDefaults);
     this.push = push;
     this.audio = { volume, speed };
     const enrolment = this.store.get(TAG.enrolment);
-    const record = enrolment && decodeEnrolment(enrolment);
+    const record = enrolment && decodeRecord(TAG.enrolment, enrolment);
     enrolment?.fill(0);
     if (record) {
       this.enrolled = { record: { ...record, secret: new Uint8Array(0) }, key: createOathKey(record.secret, record.algorithm) };
       record.secret.fill(0);
       const stored = this.store.get(TAG.counter);
-      this.counter = (stored && decodeCounter(stored)) ?? record.initialCounter;
+      this.counter = (stored && decodeRecord(TAG.counter, stored)) ?? record.initialCounter;
     }
   }
 
@@ -348,7 +344,7 @@ export class Firmware {
       const used = this.counter;
       if (used >= Number.MAX_SAFE_INTEGER) return this.showMessage(MESSAGES.storageError);
       // The counter is committed before the code exists anywhere: a power cut can never repeat it.
-      if (!this.commit(TAG.counter, encodeCounter(used + 1))) return;
+      if (!this.commit(TAG.counter, encodeRecord(TAG.counter, used + 1))) return;
       this.counter = used + 1;
       this.hal.power.spend('code');
       const code = hotpCode(key, used, record.digits);
@@ -435,7 +431,7 @@ export class Firmware {
         initialCounter: args.mode === 'hotp' ? (args.counter ?? 0) : 0,
         secret: args.secret,
       };
-      const payload = encodeEnrolment(record);
+      const payload = encodeRecord(TAG.enrolment, record);
       const written = this.commit(TAG.enrolment, payload);
       payload.fill(0);
       if (!written) throw new ProtocolError('storage_failure');
@@ -471,7 +467,7 @@ export class Firmware {
 
   /** Commits the settings record, then takes it; false (showing Err FL) when the flash did not take it. */
   private saveSettings(settings: Settings): boolean {
-    if (!this.commit(TAG.settings, encodeSettings(settings))) return false;
+    if (!this.commit(TAG.settings, encodeRecord(TAG.settings, settings))) return false;
     this.push = settings.push;
     this.audio = { volume: settings.volume, speed: settings.speed };
     return true;
