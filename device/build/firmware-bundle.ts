@@ -99,6 +99,10 @@ export async function buildFirmwareBundle(options: BundleOptions = {}): Promise<
       metafile: true,
       logLevel: 'silent',
       plugins: options.compactOath === false ? [] : [compactOathEngine],
+      // The project's tsconfig.json for what esbuild reads of it (strict: a "use strict" script), with
+      // class fields assigned in the constructor, as TypeScript's classic output does: defined as
+      // ES2022 fields, each class with initialisers costs QuickJS one more hidden function.
+      tsconfigRaw: { compilerOptions: { strict: true, verbatimModuleSyntax: true, useDefineForClassFields: false } },
       ...(options.shortNames !== false && { mangleProps: new RegExp(`^(${INTERNAL_PROPERTIES.join('|')})$`) }),
     })
     .catch((error: { errors?: { text: string }[] }) => {
