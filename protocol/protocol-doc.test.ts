@@ -167,7 +167,7 @@ function problems(doc: string): string[] {
       continue;
     }
     const packet = parsePacket(report)!;
-    const result = packet.kind === 'init' ? assemblers[who].start(packet, 0) : assemblers[who].continue(packet, 0);
+    const result = assemblers[who].add(packet, 0);
     if (result.kind === 'pending') continue;
     if (result.kind === 'error') {
       found.push(`reports do not assemble (${result.error}): ${raw}`);

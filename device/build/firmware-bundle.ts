@@ -54,8 +54,8 @@ export const INTERNAL_PROPERTIES: readonly string[] = [
   // protocol/oath/engines-compact.ts
   'blockBytes', 'digestBytes', 'scheduleWords', 'compress', 'truncatedValue', 'destroy',
   // protocol/framing/hid.ts, device/firmware/hid-link.ts, line-link.ts
-  'busyChannel', 'deadline', 'expire', 'receive', 'finish', 'touch', 'broadcast', 'newChannel', 'lastPacketAt', 'nextSequence', 'maxPayload',
-  'assembler', 'channels', 'handlers', 'waiting', 'onCancel', 'onRequest', 'replyPath', 'endLine', 'receiveLine', 'overflowed', 'onOverflow', 'onLine',
+  'busyChannel', 'deadline', 'expire', 'receive', 'finish', 'broadcast', 'lastPacketAt', 'nextSequence',
+  'assembler', 'channels', 'handlers', 'waiting', 'onCancel', 'onRequest', 'endLine', 'receiveLine', 'overflowed', 'onOverflow', 'onLine',
   // device/firmware/flash-store.ts, records.ts
   'geometry', 'put', 'moveTo', 'retainOnly', 'writeOffset', 'erased', 'bad',
   // device/firmware/token.ts, scheduler.ts and the HAL as binding.ts builds it

@@ -7,20 +7,33 @@
  */
 import {
   BROADCAST_CHANNEL,
+  CMD_CANCEL,
+  CMD_ERROR,
+  CMD_EVENT,
+  CMD_INIT,
+  CMD_KEEPALIVE,
+  CMD_MESSAGE,
+  CMD_PING,
+  ERR_CHANNEL_BUSY,
+  ERR_INVALID_CHANNEL,
+  ERR_INVALID_CMD,
+  ERR_INVALID_LEN,
+  ERR_INVALID_SEQ,
+  ERR_MSG_TIMEOUT,
   HID_CHANNELS_KEPT,
-  HID_COMMAND,
-  HID_ERROR,
+  HID_TRANSACTION_TIMEOUT_MS,
   INIT_NONCE_BYTES,
   INIT_RESPONSE_BYTES,
-  KEEPALIVE_STATUS,
-  MessageAssembler,
+  KEEPALIVE_UPNEEDED,
+  MAX_HID_PAYLOAD_BYTES,
   TOKEN_CAPABILITIES,
+  assemble,
   fragment,
   openBody,
   parsePacket,
   sealBody,
+  type Assembly,
   type AssemblyResult,
-  type HidErrorName,
 } from '../../protocol/framing/hid.ts';
 import { encodeMessage, errorResponse, UNATTRIBUTED_ID, type Message } from '../../protocol/message.ts';
 import { PROTOCOL_VERSION } from '../../protocol/version.ts';
@@ -34,122 +47,129 @@ export interface HidLinkOptions {
   readonly firmwareVersion: readonly [number, number, number];
 }
 
-export class HidLink implements HostLink {
-  private readonly assembler = new MessageAssembler();
+/**
+ * The link is one class of five methods and the reply paths' two arrows: each function costs
+ * QuickJS about 200 bytes of memory whatever its size, so the steps of a report are not split
+ * into helpers. Its fields are assigned in the constructor (`declare`d, not initialised in the
+ * class body, which would make QuickJS compile one more function), and the message being put
+ * together is kept in them too (the link is the Assembly that `assemble` fills).
+ */
+export class HidLink implements HostLink, Assembly {
+  private declare readonly transport: Transport;
+  private declare readonly handlers: LinkHandlers;
+  private declare readonly options: HidLinkOptions;
   /** Allocated channels and their reply paths, in order of last use. */
-  private readonly channels = new Map<number, ReplyPath>();
+  private declare readonly channels: Map<number, ReplyPath>;
+  declare busyChannel: number | undefined;
+  declare lastPacketAt: number;
+  declare command: number;
+  declare length: number;
+  declare nextSequence: number;
+  declare readonly buffer: Uint8Array;
 
-  constructor(
-    private readonly transport: Transport,
-    private readonly handlers: LinkHandlers,
-    private readonly options: HidLinkOptions,
-  ) {}
+  constructor(transport: Transport, handlers: LinkHandlers, options: HidLinkOptions) {
+    this.transport = transport;
+    this.handlers = handlers;
+    this.options = options;
+    this.channels = new Map();
+    this.buffer = new Uint8Array(MAX_HID_PAYLOAD_BYTES);
+    this.busyChannel = undefined;
+    this.lastPacketAt = this.command = this.length = this.nextSequence = 0;
+  }
 
   receive(report: Uint8Array, nowMs: number): void {
     this.expire(nowMs);
     const packet = parsePacket(report);
     if (!packet) return;
     const { channel } = packet;
-    if (packet.kind === 'cont') return this.finish(this.assembler.continue(packet, nowMs));
-    if (packet.command === HID_COMMAND.INIT) return this.init(channel, packet.data.subarray(0, Math.min(packet.length, INIT_NONCE_BYTES)), packet.length);
-    if (channel === BROADCAST_CHANNEL || !this.channels.has(channel)) return this.error(channel, 'INVALID_CHANNEL');
-    const busy = this.assembler.busyChannel;
-    if (busy !== undefined && busy !== channel) return this.error(channel, 'CHANNEL_BUSY');
-    if (busy === channel) {
-      this.assembler.abort();
-      return this.error(channel, 'INVALID_SEQ');
+    const channels = this.channels;
+    const init = packet.kind === 'init' && packet.command === CMD_INIT;
+    /** A framing fault to answer on the channel with ERROR, or 0. */
+    let error = 0;
+    let result: AssemblyResult | undefined;
+    if (packet.kind === 'cont') {
+      result = assemble(this, packet, nowMs);
+    } else if (init && packet.length !== INIT_NONCE_BYTES) {
+      error = ERR_INVALID_LEN;
+    } else if (!channels.has(channel) && !(init && channel === BROADCAST_CHANNEL)) {
+      error = ERR_INVALID_CHANNEL;
+    } else if (!init && this.busyChannel !== undefined) {
+      // One message at a time: another channel's keeps this one waiting; a new one on the same
+      // channel breaks off its own unfinished message (both are dropped).
+      if (this.busyChannel === channel) {
+        this.busyChannel = undefined;
+        error = ERR_INVALID_SEQ;
+      } else {
+        error = ERR_CHANNEL_BUSY;
+      }
+    } else {
+      // INIT on the broadcast channel allocates a channel; on an allocated one it resets that
+      // channel. Either, or a message's first packet, makes the channel the most recently used.
+      let id = channel;
+      if (init && channel === BROADCAST_CHANNEL) {
+        const bytes = new Uint8Array(4);
+        while (id === 0 || id === BROADCAST_CHANNEL || channels.has(id)) {
+          this.options.rng.fill(bytes);
+          id = new DataView(bytes.buffer).getUint32(0);
+        }
+      }
+      const path = channels.get(id) ?? {
+        send: (message: Message) => fragment(id, message.kind === 'event' ? CMD_EVENT : CMD_MESSAGE, sealBody(encodeMessage(message)), this.transport),
+        waiting: () => fragment(id, CMD_KEEPALIVE, Uint8Array.of(KEEPALIVE_UPNEEDED), this.transport),
+      };
+      channels.delete(id);
+      channels.set(id, path);
+      if (channels.size > HID_CHANNELS_KEPT) channels.delete(channels.keys().next().value!);
+      if (init) {
+        if (this.busyChannel === channel) this.busyChannel = undefined;
+        const response = new Uint8Array(INIT_RESPONSE_BYTES);
+        response.set(packet.data.subarray(0, INIT_NONCE_BYTES), 0);
+        new DataView(response.buffer).setUint32(8, id);
+        response[12] = PROTOCOL_VERSION;
+        response.set(this.options.firmwareVersion, 13);
+        response[16] = TOKEN_CAPABILITIES;
+        fragment(channel, CMD_INIT, response, this.transport);
+      } else {
+        result = assemble(this, packet, nowMs);
+      }
     }
-    this.touch(channel);
-    this.finish(this.assembler.start(packet, nowMs));
+
+    if (result?.kind === 'error') error = result.error;
+    if (result?.kind === 'complete') {
+      // The channel may have made room for newer hosts while its message came in.
+      const path = channels.get(channel);
+      const { command, payload } = result;
+      if (!path) {
+        error = ERR_INVALID_CHANNEL;
+      } else if (command === CMD_PING) {
+        fragment(channel, CMD_PING, payload, this.transport);
+      } else if (command === CMD_CANCEL) {
+        this.handlers.onCancel(-1, path);
+      } else if (command !== CMD_MESSAGE) {
+        error = ERR_INVALID_CMD;
+      } else {
+        const body = openBody(payload);
+        const request = body === undefined ? { error: errorResponse(UNATTRIBUTED_ID, 'bad_crc') } : requestFromBody(body, 'bytes');
+        if ('error' in request) path.send(request.error);
+        else this.handlers.onRequest(request.request, path);
+      }
+    }
+    if (error) fragment(channel, CMD_ERROR, Uint8Array.of(error), this.transport);
   }
 
   broadcast(message: Message): void {
     const payload = sealBody(encodeMessage(message));
-    for (const channel of this.channels.keys()) this.write(channel, HID_COMMAND.EVENT, payload);
+    for (const channel of this.channels.keys()) fragment(channel, CMD_EVENT, payload, this.transport);
   }
 
   deadline(): number | null {
-    return this.assembler.deadline();
+    return this.busyChannel === undefined ? null : this.lastPacketAt + HID_TRANSACTION_TIMEOUT_MS;
   }
 
   expire(nowMs: number): void {
-    const timedOut = this.assembler.expire(nowMs);
-    if (timedOut !== undefined) this.error(timedOut, 'MSG_TIMEOUT');
-  }
-
-  /** INIT on the broadcast channel allocates a channel; on an allocated one it resets that channel. */
-  private init(channel: number, nonce: Uint8Array, length: number): void {
-    if (length !== INIT_NONCE_BYTES) return this.error(channel, 'INVALID_LEN');
-    let allocated = channel;
-    if (channel === BROADCAST_CHANNEL) {
-      allocated = this.newChannel();
-    } else if (!this.channels.has(channel)) {
-      return this.error(channel, 'INVALID_CHANNEL');
-    }
-    if (this.assembler.busyChannel === channel) this.assembler.abort();
-    this.touch(allocated);
-    const response = new Uint8Array(INIT_RESPONSE_BYTES);
-    response.set(nonce, 0);
-    new DataView(response.buffer).setUint32(8, allocated);
-    response[12] = PROTOCOL_VERSION;
-    response.set(this.options.firmwareVersion, 13);
-    response[16] = TOKEN_CAPABILITIES;
-    this.write(channel, HID_COMMAND.INIT, response);
-  }
-
-  private finish(result: AssemblyResult): void {
-    if (result.kind === 'pending') return;
-    if (result.kind === 'error') return this.error(result.channel, result.error);
-    const { channel, command, payload } = result;
-    const path = this.channels.get(channel);
-    if (!path) return this.error(channel, 'INVALID_CHANNEL');
-    switch (command) {
-      case HID_COMMAND.PING:
-        return this.write(channel, HID_COMMAND.PING, payload);
-      case HID_COMMAND.CANCEL:
-        return this.handlers.onCancel(-1, path);
-      case HID_COMMAND.MESSAGE: {
-        const body = openBody(payload);
-        if (body === undefined) return path.send(errorResponse(UNATTRIBUTED_ID, 'bad_crc'));
-        const request = requestFromBody(body, 'bytes');
-        if ('error' in request) return path.send(request.error);
-        return this.handlers.onRequest(request.request, path);
-      }
-      default:
-        return this.error(channel, 'INVALID_CMD');
-    }
-  }
-
-  private newChannel(): number {
-    const bytes = new Uint8Array(4);
-    let channel = 0;
-    while (channel === 0 || channel === BROADCAST_CHANNEL || this.channels.has(channel)) {
-      this.options.rng.fill(bytes);
-      channel = new DataView(bytes.buffer).getUint32(0);
-    }
-    return channel;
-  }
-
-  /** Marks a channel most recently used, allocating its reply path if it is new. */
-  private touch(channel: number): void {
-    const path = this.channels.get(channel) ?? this.replyPath(channel);
-    this.channels.delete(channel);
-    this.channels.set(channel, path);
-    if (this.channels.size > HID_CHANNELS_KEPT) this.channels.delete(this.channels.keys().next().value!);
-  }
-
-  private replyPath(channel: number): ReplyPath {
-    return {
-      send: (message) => this.write(channel, message.kind === 'event' ? HID_COMMAND.EVENT : HID_COMMAND.MESSAGE, sealBody(encodeMessage(message))),
-      waiting: () => this.write(channel, HID_COMMAND.KEEPALIVE, Uint8Array.of(KEEPALIVE_STATUS.UPNEEDED)),
-    };
-  }
-
-  private error(channel: number, name: HidErrorName): void {
-    this.write(channel, HID_COMMAND.ERROR, Uint8Array.of(HID_ERROR[name]));
-  }
-
-  private write(channel: number, command: number, payload: Uint8Array): void {
-    for (const report of fragment(channel, command, payload)) this.transport.send(report);
+    const timedOut = this.busyChannel;
+    if (timedOut === undefined || nowMs < this.lastPacketAt + HID_TRANSACTION_TIMEOUT_MS) return;
+    this.busyChannel = undefined;
+    fragment(timedOut, CMD_ERROR, Uint8Array.of(ERR_MSG_TIMEOUT), this.transport);
   }
 }

@@ -130,9 +130,9 @@ export class HidMessageLink implements MessageLink {
     const packet = parsePacket(report);
     if (!packet || packet.channel !== this.channel) return;
     this.unansweredPings = 0;
-    const result = packet.kind === 'init' ? this.assembler.start(packet, Date.now()) : this.assembler.continue(packet, Date.now());
+    const result = this.assembler.add(packet, Date.now());
     if (result.kind === 'pending') return;
-    if (result.kind === 'error') return this.noise(new CodedError('NV_HID_FRAMING', `a reply from ${this.description} broke off (${result.error})`));
+    if (result.kind === 'error') return this.noise(new CodedError('NV_HID_FRAMING', `a reply from ${this.description} broke off (${hidErrorName(result.error) ?? result.error})`));
     switch (result.command) {
       case HID_COMMAND.MESSAGE:
       case HID_COMMAND.EVENT: {

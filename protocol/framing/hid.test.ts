@@ -42,7 +42,7 @@ const cont = (report: Uint8Array) => parsed(report) as Cont;
 function feed(assembler: MessageAssembler, reports: readonly Uint8Array[], nowMs = 0): AssemblyResult[] {
   return reports.map((report) => {
     const packet = parsed(report);
-    return packet.kind === 'init' ? assembler.start(packet, nowMs) : assembler.continue(packet, nowMs);
+    return assembler.add(packet, nowMs);
   });
 }
 
@@ -96,7 +96,6 @@ describe('fragment, parsePacket and MessageAssembler round-trip every payload si
       expect(last.command).toBe(command);
       expect(last.payload).toEqual(payload);
       expect(assembler.busyChannel).toBeUndefined();
-      expect(assembler.deadline()).toBeNull();
     }
     expect(totalReports).toBe(Array.from({ length: MAX_HID_PAYLOAD_BYTES + 1 }, (_, size) => reportCount(size)).reduce((a, b) => a + b));
   });
@@ -221,17 +220,16 @@ describe('MessageAssembler refuses what is not one whole message', () => {
     ['a CONT that starts at 1', [1]],
   ])('%s → INVALID_SEQ, and the assembler is idle again', (_name, order) => {
     const assembler = new MessageAssembler();
-    expect(assembler.start(init(reports[0]!), 0)).toEqual({ kind: 'pending' });
-    const results = order.map((i) => assembler.continue(cont(reports[i + 1]!), 1));
+    expect(assembler.add(init(reports[0]!), 0)).toEqual({ kind: 'pending' });
+    const results = order.map((i) => assembler.add(cont(reports[i + 1]!), 1));
     // The first CONT out of place is the error; what comes after it is ignored.
     const wrong = order.findIndex((sequence, i) => sequence !== i);
     results.forEach((result, i) =>
-      expect(result, `CONT ${i}`).toEqual(i === wrong ? { kind: 'error', channel, error: 'INVALID_SEQ' } : { kind: 'pending' }),
+      expect(result, `CONT ${i}`).toEqual(i === wrong ? { kind: 'error', channel, error: HID_ERROR.INVALID_SEQ } : { kind: 'pending' }),
     );
     expect(assembler.busyChannel).toBeUndefined();
-    expect(assembler.deadline()).toBeNull();
     // The rest of the broken message is ignored, not assembled into something.
-    for (const report of reports.slice(1)) expect(assembler.continue(cont(report), 2)).toEqual({ kind: 'pending' });
+    for (const report of reports.slice(1)) expect(assembler.add(cont(report), 2)).toEqual({ kind: 'pending' });
     // And the next message goes through.
     expect(feed(assembler, reports, 3).at(-1)).toMatchObject({ kind: 'complete', channel, payload });
   });
@@ -239,73 +237,64 @@ describe('MessageAssembler refuses what is not one whole message', () => {
   it('a first CONT with any sequence number but 0 (1..127) → INVALID_SEQ', () => {
     for (let sequence = 1; sequence <= MAX_SEQUENCE; sequence++) {
       const assembler = new MessageAssembler();
-      assembler.start(init(reports[0]!), 0);
-      expect(assembler.continue(cont(contReport(channel, sequence)), 0)).toEqual({ kind: 'error', channel, error: 'INVALID_SEQ' });
+      assembler.add(init(reports[0]!), 0);
+      expect(assembler.add(cont(contReport(channel, sequence)), 0)).toEqual({ kind: 'error', channel, error: HID_ERROR.INVALID_SEQ });
     }
   });
 
   it('over-long declared lengths → INVALID_LEN (and nothing is left pending)', () => {
     const assembler = new MessageAssembler();
     for (const length of [MAX_HID_PAYLOAD_BYTES + 1, 2048, 0xffff]) {
-      expect(assembler.start(init(initReport(5, HID_COMMAND.MESSAGE, length)), 0)).toEqual({ kind: 'error', channel: 5, error: 'INVALID_LEN' });
+      expect(assembler.add(init(initReport(5, HID_COMMAND.MESSAGE, length)), 0)).toEqual({ kind: 'error', channel: 5, error: HID_ERROR.INVALID_LEN });
       expect(assembler.busyChannel).toBeUndefined();
-      expect(assembler.deadline()).toBeNull();
     }
-    expect(assembler.start(init(initReport(5, HID_COMMAND.MESSAGE, MAX_HID_PAYLOAD_BYTES)), 0)).toEqual({ kind: 'pending' });
+    expect(assembler.add(init(initReport(5, HID_COMMAND.MESSAGE, MAX_HID_PAYLOAD_BYTES)), 0)).toEqual({ kind: 'pending' });
     const small = new MessageAssembler(100);
-    expect(small.start(init(initReport(6, HID_COMMAND.MESSAGE, 101)), 0)).toEqual({ kind: 'error', channel: 6, error: 'INVALID_LEN' });
+    expect(small.add(init(initReport(6, HID_COMMAND.MESSAGE, 101)), 0)).toEqual({ kind: 'error', channel: 6, error: HID_ERROR.INVALID_LEN });
     expect(feed(small, fragment(6, HID_COMMAND.MESSAGE, new Uint8Array(100).fill(3))).at(-1)).toMatchObject({ kind: 'complete' });
   });
 
   it('a length the 128 sequence numbers cannot carry → INVALID_LEN when they run out', () => {
     const assembler = new MessageAssembler(8000);
-    expect(assembler.start(init(initReport(8, HID_COMMAND.MESSAGE, 7610)), 0)).toEqual({ kind: 'pending' });
-    for (let sequence = 0; sequence < MAX_SEQUENCE; sequence++) expect(assembler.continue(cont(contReport(8, sequence)), 0)).toEqual({ kind: 'pending' });
-    expect(assembler.continue(cont(contReport(8, MAX_SEQUENCE)), 0)).toEqual({ kind: 'error', channel: 8, error: 'INVALID_LEN' });
+    expect(assembler.add(init(initReport(8, HID_COMMAND.MESSAGE, 7610)), 0)).toEqual({ kind: 'pending' });
+    for (let sequence = 0; sequence < MAX_SEQUENCE; sequence++) expect(assembler.add(cont(contReport(8, sequence)), 0)).toEqual({ kind: 'pending' });
+    expect(assembler.add(cont(contReport(8, MAX_SEQUENCE)), 0)).toEqual({ kind: 'error', channel: 8, error: HID_ERROR.INVALID_LEN });
     expect(assembler.busyChannel).toBeUndefined();
   });
 
   it("ignores CONTs of another channel, and CONTs when nothing is pending", () => {
     const assembler = new MessageAssembler();
-    expect(assembler.continue(cont(reports[1]!), 0)).toEqual({ kind: 'pending' });
+    expect(assembler.add(cont(reports[1]!), 0)).toEqual({ kind: 'pending' });
     expect(assembler.busyChannel).toBeUndefined();
-    assembler.start(init(reports[0]!), 0);
-    expect(assembler.continue(cont(contReport(channel + 1, 0)), 0)).toEqual({ kind: 'pending' });
+    assembler.add(init(reports[0]!), 0);
+    expect(assembler.add(cont(contReport(channel + 1, 0)), 0)).toEqual({ kind: 'pending' });
     expect(assembler.busyChannel).toBe(channel);
     expect(feed(assembler, reports.slice(1), 0).at(-1)).toMatchObject({ kind: 'complete', channel, payload });
   });
 
-  it('times out HID_TRANSACTION_TIMEOUT_MS after the last packet: deadline() and expire()', () => {
+  it('notes when the last packet came (the token times the message out HID_TRANSACTION_TIMEOUT_MS later)', () => {
     const assembler = new MessageAssembler();
-    expect(assembler.deadline()).toBeNull();
-    expect(assembler.expire(1e9)).toBeUndefined();
-    assembler.start(init(reports[0]!), 1000);
+    assembler.add(init(reports[0]!), 1000);
     expect(assembler.busyChannel).toBe(channel);
-    expect(assembler.deadline()).toBe(1500);
-    expect(assembler.expire(1499)).toBeUndefined();
+    expect(assembler.lastPacketAt).toBe(1000);
+    // Each packet moves it on; one of another channel does not.
+    assembler.add(cont(reports[1]!), 1400);
+    expect(assembler.lastPacketAt).toBe(1400);
+    assembler.add(cont(contReport(channel + 1, 1)), 1450);
+    expect(assembler.lastPacketAt).toBe(1400);
     expect(assembler.busyChannel).toBe(channel);
-    // Each packet moves the deadline on.
-    assembler.continue(cont(reports[1]!), 1400);
-    expect(assembler.deadline()).toBe(1900);
-    expect(assembler.expire(1899)).toBeUndefined();
-    expect(assembler.expire(1900)).toBe(channel);
-    expect(assembler.busyChannel).toBeUndefined();
-    expect(assembler.deadline()).toBeNull();
-    expect(assembler.expire(5000)).toBeUndefined();
-    // The rest of the expired message does not complete anything.
-    for (const report of reports.slice(2)) expect(assembler.continue(cont(report), 1950)).toEqual({ kind: 'pending' });
   });
 
-  it('abort() drops a half-received message; a new start() begins again at sequence 0', () => {
+  it('busyChannel = undefined drops a half-received message (a timeout, an abort); a new INIT begins again at sequence 0', () => {
     const assembler = new MessageAssembler();
-    assembler.start(init(reports[0]!), 0);
-    assembler.continue(cont(reports[1]!), 0);
-    assembler.abort();
-    expect(assembler.busyChannel).toBeUndefined();
-    expect(assembler.deadline()).toBeNull();
-    assembler.start(init(reports[0]!), 0);
-    assembler.continue(cont(reports[1]!), 0);
-    assembler.start(init(reports[0]!), 0);
+    assembler.add(init(reports[0]!), 0);
+    assembler.add(cont(reports[1]!), 0);
+    assembler.busyChannel = undefined;
+    // The rest of the dropped message does not complete anything.
+    for (const report of reports.slice(2)) expect(assembler.add(cont(report), 0)).toEqual({ kind: 'pending' });
+    assembler.add(init(reports[0]!), 0);
+    assembler.add(cont(reports[1]!), 0);
+    assembler.add(init(reports[0]!), 0);
     expect(feed(assembler, reports.slice(1), 0).at(-1)).toMatchObject({ kind: 'complete', channel, payload });
   });
 });

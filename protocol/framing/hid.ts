@@ -9,60 +9,62 @@
  * messages (the same bodies the line framing carries) go in MESSAGE and EVENT commands, each
  * followed by the CRC-32 of the body in 4 bytes. Errors of the framing itself (a lost packet, a
  * busy token, a message that stops half way) come back as ERROR with one of HID_ERROR's codes.
+ *
+ * The numbers are in ./hid-constants.ts (re-exported here); the tables of names below are for
+ * the host's messages and the tests, the firmware uses the numbers.
  */
 import { crc32 } from '../crc32.ts';
+import {
+  CAPABILITY_CBOR,
+  CAPABILITY_NMSG,
+  CAPABILITY_WINK,
+  CMD_CANCEL,
+  CMD_ERROR,
+  CMD_EVENT,
+  CMD_INIT,
+  CMD_KEEPALIVE,
+  CMD_MESSAGE,
+  CMD_PING,
+  CONT_DATA_BYTES,
+  ERR_CHANNEL_BUSY,
+  ERR_INVALID_CHANNEL,
+  ERR_INVALID_CMD,
+  ERR_INVALID_LEN,
+  ERR_INVALID_PAR,
+  ERR_INVALID_SEQ,
+  ERR_MSG_TIMEOUT,
+  ERR_OTHER,
+  HID_REPORT_BYTES,
+  INIT_DATA_BYTES,
+  KEEPALIVE_PROCESSING,
+  KEEPALIVE_UPNEEDED,
+  MAX_HID_PAYLOAD_BYTES,
+  MAX_SEQUENCE,
+} from './hid-constants.ts';
 
-export const HID_REPORT_BYTES = 64;
-export const INIT_DATA_BYTES = HID_REPORT_BYTES - 7;
-export const CONT_DATA_BYTES = HID_REPORT_BYTES - 5;
-export const MAX_SEQUENCE = 0x7f;
-/** The longest payload a token takes (its receive buffer); CTAPHID's own ceiling is 7609. */
-export const MAX_HID_PAYLOAD_BYTES = 1024;
-export const BROADCAST_CHANNEL = 0xffffffff;
-/** Channels a token keeps at once; the one used longest ago makes room for a new host. */
-export const HID_CHANNELS_KEPT = 8;
-/** A message must be complete this long after its last packet, or it is dropped with MSG_TIMEOUT. */
-export const HID_TRANSACTION_TIMEOUT_MS = 500;
-/** While a request waits for the user, the token says so this often. */
-export const HID_KEEPALIVE_INTERVAL_MS = 100;
-export const INIT_NONCE_BYTES = 8;
-/** nonce (8) | channel (4) | protocol version (1) | firmware major, minor, build (3) | capabilities (1) */
-export const INIT_RESPONSE_BYTES = 17;
+export * from './hid-constants.ts';
 
-/** CTAPHID's capability flags, the last byte of the INIT answer. */
-export const HID_CAPABILITY = {
-  /** Answers WINK (0x08). */
-  WINK: 0x01,
-  /** Answers CBOR (0x10). */
-  CBOR: 0x04,
-  /** Does NOT answer MSG (0x03): set by every device that has no CTAP1/U2F. */
-  NMSG: 0x08,
-} as const;
-
-/** What a token says it can do: no WINK, no CBOR, and no MSG (its messages go in MESSAGE instead). */
-export const TOKEN_CAPABILITIES = HID_CAPABILITY.NMSG;
+export const HID_CAPABILITY = { WINK: CAPABILITY_WINK, CBOR: CAPABILITY_CBOR, NMSG: CAPABILITY_NMSG } as const;
 
 export const HID_COMMAND = {
-  PING: 0x01,
-  INIT: 0x06,
-  CANCEL: 0x11,
-  KEEPALIVE: 0x3b,
-  ERROR: 0x3f,
-  /** A protocol message, host to token or token to host: body then CRC-32. */
-  MESSAGE: 0x40,
-  /** An event the token pushes: body then CRC-32. */
-  EVENT: 0x41,
+  PING: CMD_PING,
+  INIT: CMD_INIT,
+  CANCEL: CMD_CANCEL,
+  KEEPALIVE: CMD_KEEPALIVE,
+  ERROR: CMD_ERROR,
+  MESSAGE: CMD_MESSAGE,
+  EVENT: CMD_EVENT,
 } as const;
 
 export const HID_ERROR = {
-  INVALID_CMD: 0x01,
-  INVALID_PAR: 0x02,
-  INVALID_LEN: 0x03,
-  INVALID_SEQ: 0x04,
-  MSG_TIMEOUT: 0x05,
-  CHANNEL_BUSY: 0x06,
-  INVALID_CHANNEL: 0x0b,
-  OTHER: 0x7f,
+  INVALID_CMD: ERR_INVALID_CMD,
+  INVALID_PAR: ERR_INVALID_PAR,
+  INVALID_LEN: ERR_INVALID_LEN,
+  INVALID_SEQ: ERR_INVALID_SEQ,
+  MSG_TIMEOUT: ERR_MSG_TIMEOUT,
+  CHANNEL_BUSY: ERR_CHANNEL_BUSY,
+  INVALID_CHANNEL: ERR_INVALID_CHANNEL,
+  OTHER: ERR_OTHER,
 } as const;
 
 export type HidErrorName = keyof typeof HID_ERROR;
@@ -71,7 +73,7 @@ export function hidErrorName(code: number): HidErrorName | undefined {
   return (Object.keys(HID_ERROR) as HidErrorName[]).find((name) => HID_ERROR[name] === code);
 }
 
-export const KEEPALIVE_STATUS = { PROCESSING: 1, UPNEEDED: 2 } as const;
+export const KEEPALIVE_STATUS = { PROCESSING: KEEPALIVE_PROCESSING, UPNEEDED: KEEPALIVE_UPNEEDED } as const;
 
 export type HidPacket =
   | { readonly kind: 'init'; readonly channel: number; readonly command: number; readonly length: number; readonly data: Uint8Array }
@@ -89,8 +91,11 @@ export function parsePacket(report: Uint8Array): HidPacket | undefined {
   return { kind: 'cont', channel, sequence: byte, data: report.subarray(5) };
 }
 
-/** Cuts a payload into the reports that carry it. */
-export function fragment(channel: number, command: number, payload: Uint8Array): Uint8Array[] {
+/**
+ * Cuts a payload into the reports that carry it. Each also goes to `out` as it is cut, when given
+ * (the firmware's transport: one call where each caller would otherwise loop over the reports).
+ */
+export function fragment(channel: number, command: number, payload: Uint8Array, out?: { send(report: Uint8Array): void }): Uint8Array[] {
   if (payload.length > INIT_DATA_BYTES + (MAX_SEQUENCE + 1) * CONT_DATA_BYTES) throw new RangeError('payload too long for HID framing');
   const reports: Uint8Array[] = [];
   const first = new Uint8Array(HID_REPORT_BYTES);
@@ -100,12 +105,14 @@ export function fragment(channel: number, command: number, payload: Uint8Array):
   view.setUint16(5, payload.length);
   first.set(payload.subarray(0, INIT_DATA_BYTES), 7);
   reports.push(first);
+  out?.send(first);
   for (let offset = INIT_DATA_BYTES, sequence = 0; offset < payload.length; offset += CONT_DATA_BYTES, sequence++) {
     const report = new Uint8Array(HID_REPORT_BYTES);
     new DataView(report.buffer).setUint32(0, channel >>> 0);
     report[4] = sequence;
     report.set(payload.subarray(offset, offset + CONT_DATA_BYTES), 5);
     reports.push(report);
+    out?.send(report);
   }
   return reports;
 }
@@ -131,82 +138,74 @@ export function openBody(payload: Uint8Array): string | undefined {
 export type AssemblyResult =
   | { readonly kind: 'complete'; readonly channel: number; readonly command: number; readonly payload: Uint8Array }
   | { readonly kind: 'pending' }
-  | { readonly kind: 'error'; readonly channel: number; readonly error: HidErrorName };
+  /** `error` is one of HID_ERROR's codes: INVALID_SEQ, or INVALID_LEN. */
+  | { readonly kind: 'error'; readonly channel: number; readonly error: number };
+
+/**
+ * What `assemble` keeps between the packets of a message: a MessageAssembler on the host; the
+ * token's HID link keeps it in its own fields (an object and a class fewer in the firmware).
+ */
+export interface Assembly {
+  /** The channel a message is half way through on, or undefined; set undefined, it drops that message. */
+  busyChannel: number | undefined;
+  /** When its last packet came: it times out HID_TRANSACTION_TIMEOUT_MS later. */
+  lastPacketAt: number;
+  command: number;
+  length: number;
+  nextSequence: number;
+  /** Where the message is put together; its size is the longest payload taken. */
+  readonly buffer: Uint8Array;
+}
 
 /**
  * Puts one message back together from its packets, in a fixed buffer, for one channel at a time.
  * The caller decides which channel may start a message (busy, allocated); this checks sequence,
- * length and timing.
+ * length and timing. A CONT of no message in progress, or of another channel, is ignored.
  */
-export class MessageAssembler {
-  private readonly buffer: Uint8Array;
-  private channel = 0;
-  private command = 0;
-  private length = 0;
-  private received = 0;
-  private nextSequence = 0;
-  private lastPacketAt = 0;
-  private active = false;
+export function assemble(state: Assembly, packet: HidPacket, nowMs: number): AssemblyResult {
+  const { channel, data } = packet;
+  // Where this packet's data goes: CONT n carries the bytes after the INIT's and n earlier CONTs'.
+  let offset = 0;
+  if (packet.kind === 'init') {
+    if (packet.length > state.buffer.length) return { kind: 'error', channel, error: ERR_INVALID_LEN };
+    state.busyChannel = channel;
+    state.command = packet.command;
+    state.length = packet.length;
+    state.nextSequence = 0;
+  } else {
+    if (channel !== state.busyChannel) return { kind: 'pending' };
+    if (packet.sequence !== state.nextSequence) {
+      state.busyChannel = undefined;
+      return { kind: 'error', channel, error: ERR_INVALID_SEQ };
+    }
+    offset = INIT_DATA_BYTES + state.nextSequence++ * CONT_DATA_BYTES;
+  }
+  // A message completes in the packet that reaches its length, so `offset` is always short of it.
+  state.buffer.set(data.subarray(0, state.length - offset), offset);
+  state.lastPacketAt = nowMs;
+  if (offset + data.length < state.length) {
+    if (state.nextSequence <= MAX_SEQUENCE) return { kind: 'pending' };
+    state.busyChannel = undefined;
+    return { kind: 'error', channel, error: ERR_INVALID_LEN };
+  }
+  state.busyChannel = undefined;
+  return { kind: 'complete', channel, command: state.command, payload: state.buffer.slice(0, state.length) };
+}
 
-  constructor(private readonly maxPayload = MAX_HID_PAYLOAD_BYTES) {
+/** An Assembly of its own, for a host reading a token's replies (and for the tests). */
+export class MessageAssembler implements Assembly {
+  busyChannel: number | undefined = undefined;
+  lastPacketAt = 0;
+  command = 0;
+  length = 0;
+  nextSequence = 0;
+  readonly buffer: Uint8Array;
+
+  constructor(maxPayload = MAX_HID_PAYLOAD_BYTES) {
     this.buffer = new Uint8Array(maxPayload);
   }
 
-  /** The channel a message is half way through on, if any. */
-  get busyChannel(): number | undefined {
-    return this.active ? this.channel : undefined;
-  }
-
-  /** When the half-received message times out (null: nothing pending). */
-  deadline(): number | null {
-    return this.active ? this.lastPacketAt + HID_TRANSACTION_TIMEOUT_MS : null;
-  }
-
-  /** Drops the pending message if it has timed out; returns its channel then. */
-  expire(nowMs: number): number | undefined {
-    if (!this.active || nowMs < this.lastPacketAt + HID_TRANSACTION_TIMEOUT_MS) return undefined;
-    this.active = false;
-    return this.channel;
-  }
-
-  abort(): void {
-    this.active = false;
-  }
-
-  start(packet: Extract<HidPacket, { kind: 'init' }>, nowMs: number): AssemblyResult {
-    if (packet.length > this.maxPayload) return { kind: 'error', channel: packet.channel, error: 'INVALID_LEN' };
-    this.channel = packet.channel;
-    this.command = packet.command;
-    this.length = packet.length;
-    this.received = 0;
-    this.nextSequence = 0;
-    this.active = true;
-    return this.take(packet.data, nowMs);
-  }
-
-  continue(packet: Extract<HidPacket, { kind: 'cont' }>, nowMs: number): AssemblyResult {
-    if (!this.active || packet.channel !== this.channel) return { kind: 'pending' };
-    if (packet.sequence !== this.nextSequence) {
-      this.active = false;
-      return { kind: 'error', channel: packet.channel, error: 'INVALID_SEQ' };
-    }
-    this.nextSequence++;
-    return this.take(packet.data, nowMs);
-  }
-
-  private take(data: Uint8Array, nowMs: number): AssemblyResult {
-    const count = Math.min(data.length, this.length - this.received);
-    this.buffer.set(data.subarray(0, count), this.received);
-    this.received += count;
-    this.lastPacketAt = nowMs;
-    if (this.received < this.length) {
-      if (this.nextSequence > MAX_SEQUENCE) {
-        this.active = false;
-        return { kind: 'error', channel: this.channel, error: 'INVALID_LEN' };
-      }
-      return { kind: 'pending' };
-    }
-    this.active = false;
-    return { kind: 'complete', channel: this.channel, command: this.command, payload: this.buffer.slice(0, this.length) };
+  add(packet: HidPacket, nowMs: number): AssemblyResult {
+    return assemble(this, packet, nowMs);
   }
 }

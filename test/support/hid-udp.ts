@@ -93,7 +93,7 @@ export class UdpHidClient {
     for (let i = from; i < received.length; i++) {
       const packet = parsePacket(received[i]!);
       if (!packet || packet.channel !== channel) continue;
-      const result = packet.kind === 'init' ? assembler.start(packet, 0) : assembler.continue(packet, 0);
+      const result = assembler.add(packet, 0);
       if (result.kind === 'complete' && (command === undefined || result.command === command)) return result;
     }
     return undefined;
