@@ -59,11 +59,11 @@ export const INTERNAL_PROPERTIES: readonly string[] = [
   // device/firmware/flash-store.ts, records.ts
   'geometry', 'mount', 'recover', 'put', 'pageBase', 'programVerified', 'moveTo', 'retainOnly', 'stats', 'activePage', 'usedBytes', 'badPages',
   'readHeader', 'valid', 'committed', 'loadRecords', 'eraseOtherPages', 'writePage', 'eraseVerified', 'writeOffset', 'erased', 'compactions',
-  // device/firmware/token.ts, scheduler.ts and the HAL as binding.ts builds it
-  'firmwareVersion', 'enrolment', 'settings', 'initialCounter', 'takeDue', 'deadlines', 'notEnrolled', 'lowBattery', 'confirmWipe', 'wiped',
-  'storageError', 'identity', 'startConfirm', 'requireStore', 'saveSettings', 'finishConfirm', 'serialNumber', 'restore', 'loadSerial', 'handle',
-  'runDueTimers', 'scheduleLinks', 'onTimer', 'speaks', 'stepVolume', 'onPress', 'onHold', 'showScreen', 'requestId', 'showMessage', 'sayCode',
-  'commit', 'storing', 'showCode', 'emit', 'screenText', 'dispatch', 'randomSerial', 'bootedAt', 'draining', 'buttonLevel', 'holdFired', 'doublePress',
+  // device/firmware/token.ts and the HAL as binding.ts builds it
+  'firmwareVersion', 'enrolment', 'settings', 'initialCounter', 'notEnrolled', 'lowBattery', 'confirmWipe', 'wiped',
+  'storageError', 'saveSettings', 'serialNumber',
+  'runDueTimers', 'onTimer', 'onPress', 'requestId',
+  'commit', 'endConfirm', 'sendEvent', 'bootedAt', 'draining', 'buttonLevel', 'holdFired', 'doublePress',
   'lastPressAt', 'eventSeq', 'rng', 'rtc', 'transports', 'show', 'display', 'wakeAt', 'isPressed', 'spend', 'say', 'speaker', 'program', 'erase',
   'hal', 'store', 'record', 'queue', 'timers', 'config', 'power', 'link', 'active', 'sequence', 'options', 'input',
   'fields', 'seq', 'payload', 'channel', 'command', 'framing', 'words', 'pressed', 'take', 'type', 'text',
