@@ -152,7 +152,7 @@ export class Firmware implements LinkHandlers {
   serialNumber = '00000000';
 
   private readonly timings: Timings;
-  /** Named deadlines on the monotonic clock; the earliest due fires first (ties: the one set first). */
+  /** Named deadlines on the monotonic clock; the earliest due fires first (a tie: the one first in the Map). */
   private readonly timers = new Map<TimerName, number>();
   private readonly links: HostLink[] = [];
   private readonly queue: InputEvent[] = [];
@@ -335,7 +335,8 @@ export class Firmware implements LinkHandlers {
       case 'keepalive':
         if (!this.pending) return;
         this.pending.link.waiting?.(this.pending.requestId);
-        return void this.timers.set('keepalive', this.hal.clock.now() + KEEPALIVE_INTERVAL_MS);
+        this.timers.set('keepalive', this.hal.clock.now() + KEEPALIVE_INTERVAL_MS);
+        return;
       case 'links':
         for (const link of this.links) link.expire?.(this.hal.clock.now());
         return;
