@@ -118,11 +118,6 @@ const MESSAGE_WORDS: Readonly<Record<string, Word>> = {
   [MESSAGES.storageError]: 'error',
 };
 
-/** The digits of a text, as words to say. */
-function digitWords(text: string): Word[] {
-  return text.replace(/[^0-9]/g, '').split('') as Word[];
-}
-
 type TimerName = 'debounce' | 'hold' | 'screen' | 'confirm' | 'keepalive' | 'links';
 
 type Screen =
@@ -316,7 +311,7 @@ export class Firmware implements LinkHandlers {
           const volume = this.audio.volume >= MAX_VOLUME ? MIN_VOLUME + 1 : this.audio.volume + 1;
           if (!this.store) return this.show(MESSAGES.storageError);
           if (!this.saveSettings({ push: this.push, volume, speed: this.audio.speed })) return;
-          return this.say(['volume', ...digitWords(String(volume))]);
+          return this.say(['volume', ...(String(volume).split('') as Word[])]);
         }
         // A press that answers a wipe's confirmation begins no double press, nor does one on a silent token.
         const releasedAt = !this.pending && speaks ? this.hal.clock.now() : undefined;
@@ -570,13 +565,13 @@ export class Firmware implements LinkHandlers {
       case 'code':
         text = screen.text;
         durationMs = this.timings.displayMs;
-        words = digitWords(screen.code);
+        words = screen.code.split('') as Word[]; // a code is digits, each a word
         if (screen.lowBattery) words.push('low-battery');
         break;
       case 'serial':
         text = this.serialNumber.slice(-8);
         durationMs = this.timings.displayMs;
-        words = ['serial', ...digitWords(text)];
+        words = ['serial', ...(text.replace(/[^0-9]/g, '').split('') as Word[])]; // its digits
         break;
       case 'message': {
         text = screen.text;
