@@ -58,11 +58,11 @@ export const INTERNAL_PROPERTIES: readonly string[] = [
   'assembler', 'channels', 'handlers', 'waiting', 'onCancel', 'onRequest', 'endLine', 'receiveLine', 'overflowed', 'onOverflow', 'onLine',
   // device/firmware/flash-store.ts, records.ts
   'geometry', 'put', 'moveTo', 'retainOnly', 'writeOffset', 'erased', 'bad',
-  // device/firmware/token.ts, scheduler.ts and the HAL as binding.ts builds it
-  'firmwareVersion', 'enrolment', 'settings', 'initialCounter', 'takeDue', 'deadlines', 'notEnrolled', 'lowBattery', 'confirmWipe', 'wiped',
-  'storageError', 'identity', 'startConfirm', 'requireStore', 'saveSettings', 'finishConfirm', 'serialNumber', 'restore', 'loadSerial', 'handle',
-  'runDueTimers', 'scheduleLinks', 'onTimer', 'speaks', 'stepVolume', 'onPress', 'onHold', 'showScreen', 'requestId', 'showMessage', 'sayCode',
-  'commit', 'storing', 'showCode', 'emit', 'screenText', 'dispatch', 'randomSerial', 'bootedAt', 'draining', 'buttonLevel', 'holdFired', 'doublePress',
+  // device/firmware/token.ts and the HAL as binding.ts builds it
+  'firmwareVersion', 'enrolment', 'settings', 'initialCounter', 'notEnrolled', 'lowBattery', 'confirmWipe', 'wiped',
+  'storageError', 'saveSettings', 'serialNumber',
+  'runDueTimers', 'onTimer', 'onPress', 'requestId',
+  'commit', 'endConfirm', 'sendEvent', 'bootedAt', 'draining', 'buttonLevel', 'holdFired', 'doublePress',
   'lastPressAt', 'eventSeq', 'rng', 'rtc', 'transports', 'show', 'display', 'wakeAt', 'isPressed', 'spend', 'say', 'speaker', 'program', 'erase',
   'hal', 'store', 'record', 'queue', 'timers', 'config', 'power', 'link', 'active', 'sequence', 'options', 'input',
   'fields', 'seq', 'payload', 'channel', 'command', 'framing', 'words', 'pressed', 'take', 'type', 'text',

@@ -10,8 +10,8 @@ export type RequestMessage = Extract<Message, { kind: 'request' }>;
 /** Where one host's requests came from and its answers go: a serial line, or one HID channel. */
 export interface ReplyPath {
   send(message: Message): void;
-  /** The request `requestId` waits for the user (a hold): a framing that can say so does. */
-  waiting(requestId: number): void;
+  /** The request `requestId` waits for the user (a hold): a framing that can say so does (a serial line cannot). */
+  waiting?(requestId: number): void;
 }
 
 export interface HostLink {
@@ -19,9 +19,9 @@ export interface HostLink {
   receive(bytes: Uint8Array, nowMs: number): void;
   /** An event, to every host listening on this link. */
   broadcast(message: Message): void;
-  /** When the link next needs `expire` called (a half-received message timing out), or null. */
-  deadline(): number | null;
-  expire(nowMs: number): void;
+  /** When the link next needs `expire` called (a half-received message timing out), or null; a link with nothing to time out has neither. */
+  deadline?(): number | null;
+  expire?(nowMs: number): void;
 }
 
 export interface LinkHandlers {

@@ -9,51 +9,28 @@ import { errorResponse, UNATTRIBUTED_ID, type Message } from '../../protocol/mes
 import type { Transport } from '../hal/transport.ts';
 import { requestFromBody, type HostLink, type LinkHandlers, type ReplyPath } from './host-link.ts';
 
-/** One host at a time on a serial line: the link is its own reply path. */
-export class LineLink implements HostLink, ReplyPath {
-  private readonly assembler: LineAssembler;
-
-  constructor(
-    private readonly transport: Transport,
-    handlers: LinkHandlers,
-  ) {
-    this.assembler = new LineAssembler(
-      (line) => this.receiveLine(line, handlers.onRequest),
-      () => this.send(errorResponse(UNATTRIBUTED_ID, 'too_long')),
-    );
-  }
-
-  receive(bytes: Uint8Array): void {
-    this.assembler.push(bytes);
-  }
-
-  /** A serial line has no way to say "still working": the host simply waits. */
-  waiting(): void {}
-
-  deadline(): null {
-    return null;
-  }
-
-  expire(): void {}
-
-  send(message: Message): void {
-    this.transport.send(asciiToBytes(encodeLine(message)));
-  }
-
-  broadcast(message: Message): void {
-    this.send(message);
-  }
-
-  private receiveLine(line: string, onRequest: LinkHandlers['onRequest']): void {
-    let body: string;
-    try {
-      body = unwrapLine(line);
-    } catch (error) {
-      if (!(error instanceof ProtocolError)) throw error;
-      return this.send(errorResponse(UNATTRIBUTED_ID, error.code, error.detail));
-    }
-    const result = requestFromBody(body, 'line');
-    if ('error' in result) return this.send(result.error);
-    onRequest(result.request, this);
-  }
+/**
+ * One host at a time on a serial line: the link is its own reply path, and an event for every
+ * host is a message to that one. A serial line has no way to say "still working" (the host simply
+ * waits) and nothing to time out.
+ */
+export function lineLink(transport: Transport, handlers: LinkHandlers): HostLink & ReplyPath {
+  const send = (message: Message): void => transport.send(asciiToBytes(encodeLine(message)));
+  const link = { receive: (bytes: Uint8Array) => assembler.push(bytes), send, broadcast: send };
+  const assembler = new LineAssembler(
+    (line) => {
+      let body: string;
+      try {
+        body = unwrapLine(line);
+      } catch (error) {
+        if (!(error instanceof ProtocolError)) throw error;
+        return send(errorResponse(UNATTRIBUTED_ID, error.code, error.detail));
+      }
+      const result = requestFromBody(body, 'line');
+      if ('error' in result) return send(result.error);
+      handlers.onRequest(result.request, link);
+    },
+    () => send(errorResponse(UNATTRIBUTED_ID, 'too_long')),
+  );
+  return link;
 }

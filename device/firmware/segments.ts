@@ -7,23 +7,22 @@ import { DISPLAY_POSITIONS } from '../hal/display.ts';
 
 export const DECIMAL_POINT = 0x80;
 
-const FONT: Readonly<Record<string, number>> = {
-  ' ': 0x00, '-': 0x40, '_': 0x08,
-  '0': 0x3f, '1': 0x06, '2': 0x5b, '3': 0x4f, '4': 0x66,
-  '5': 0x6d, '6': 0x7d, '7': 0x07, '8': 0x7f, '9': 0x6f,
-  A: 0x77, b: 0x7c, C: 0x39, c: 0x58, d: 0x5e, E: 0x79, F: 0x71, G: 0x3d, H: 0x76, h: 0x74,
-  I: 0x30, i: 0x04, J: 0x1e, L: 0x38, n: 0x54, o: 0x5c, O: 0x3f, P: 0x73, q: 0x67, r: 0x50,
-  S: 0x6d, t: 0x78, U: 0x3e, u: 0x1c, y: 0x6e,
-};
-
-const GLYPHS: ReadonlyMap<number, string> = (() => {
-  const glyphs = new Map<number, string>();
-  for (const [char, pattern] of Object.entries(FONT)) if (!glyphs.has(pattern)) glyphs.set(pattern, char);
-  return glyphs;
-})();
+/**
+ * The font as a table: each character of FONT_CHARS lights the pattern at the same index of
+ * FONT_PATTERNS. Digits come first, so a pattern shared with a letter reads as the digit.
+ */
+const FONT_CHARS = '0123456789 -_AbCcdEFGHhIiJLnoOPqrStUuy';
+// prettier-ignore
+const FONT_PATTERNS: readonly number[] = [
+  0x3f, 0x06, 0x5b, 0x4f, 0x66, 0x6d, 0x7d, 0x07, 0x7f, 0x6f, // 0..9
+  0x00, 0x40, 0x08, // space - _
+  0x77, 0x7c, 0x39, 0x58, 0x5e, 0x79, 0x71, 0x3d, 0x76, 0x74, // A b C c d E F G H h
+  0x30, 0x04, 0x1e, 0x38, 0x54, 0x5c, 0x3f, 0x73, 0x67, 0x50, // I i J L n o O P q r
+  0x6d, 0x78, 0x3e, 0x1c, 0x6e, // S t U u y
+];
 
 export function canDisplay(text: string): boolean {
-  return [...text.replace(/\./g, '')].every((char) => char in FONT);
+  return [...text.replace(/\./g, '')].every((char) => FONT_CHARS.includes(char));
 }
 
 /**
@@ -38,7 +37,7 @@ export function textToSegments(text: string, positions = DISPLAY_POSITIONS): Uin
       segments[position]! |= DECIMAL_POINT;
       continue;
     }
-    const pattern = FONT[char];
+    const pattern = FONT_PATTERNS[FONT_CHARS.indexOf(char)];
     if (pattern === undefined) throw new RangeError(`"${char}" has no 7-segment glyph`);
     position++;
     if (position >= positions) throw new RangeError(`"${text}" does not fit ${positions} positions`);
@@ -51,7 +50,7 @@ export function textToSegments(text: string, positions = DISPLAY_POSITIONS): Uin
 export function segmentsToText(segments: Uint8Array): string {
   let text = '';
   for (const pattern of segments) {
-    text += GLYPHS.get(pattern & ~DECIMAL_POINT) ?? '?';
+    text += FONT_CHARS[FONT_PATTERNS.indexOf(pattern & ~DECIMAL_POINT)] ?? '?';
     if (pattern & DECIMAL_POINT) text += '.';
   }
   return text;

@@ -19,17 +19,15 @@ import {
   MIN_VOLUME,
   NORMAL_SPEED,
   isCommandName,
-  type CommandName,
-  type CommandSpec,
   type EventFields,
   type EventName,
   type ReplyFields,
   type RequestArgs,
-  type TokenInfo,
 } from '../../protocol/commands.ts';
+import { asciiToBytes } from '../../protocol/bytes.ts';
 import { ProtocolError } from '../../protocol/errors.ts';
-import { decodeFields, encodeFields } from '../../protocol/fields.ts';
-import { errorResponse, type Fields, type Message } from '../../protocol/message.ts';
+import { decodeFields, encodeFields, type Schema } from '../../protocol/fields.ts';
+import { errorResponse, type Message } from '../../protocol/message.ts';
 import { createOathKey, hotpCode, totpCode, totpStep, type OathKey } from '../../protocol/oath/index.ts';
 import { HID_KEEPALIVE_INTERVAL_MS } from '../../protocol/framing/hid.ts';
 import { PROTOCOL_VERSION } from '../../protocol/version.ts';
@@ -38,7 +36,7 @@ import { DECIMAL_POINT, codeToText, textToSegments } from './segments.ts';
 import { FlashStore, StorageError } from './flash-store.ts';
 import type { HostLink, LinkHandlers, ReplyPath, RequestMessage } from './host-link.ts';
 import { HidLink } from './hid-link.ts';
-import { LineLink } from './line-link.ts';
+import { lineLink } from './line-link.ts';
 import {
   TAG,
   decodeRecord,
@@ -47,7 +45,6 @@ import {
   type EnrolmentRecord,
   type Settings,
 } from './records.ts';
-import { Scheduler } from './scheduler.ts';
 
 export const FIRMWARE_VERSION = '0.1.0';
 
@@ -117,11 +114,6 @@ const MESSAGE_WORDS: Readonly<Record<string, Word>> = {
   [MESSAGES.storageError]: 'error',
 };
 
-/** The digits of a text, as words to say. */
-function digitWords(text: string): Word[] {
-  return [...text].filter((char) => char >= '0' && char <= '9') as Word[];
-}
-
 type TimerName = 'debounce' | 'hold' | 'screen' | 'confirm' | 'keepalive' | 'links';
 
 type Screen =
@@ -142,17 +134,22 @@ interface Requester {
   readonly requestId: number;
 }
 
-type Handler<C extends CommandName> = (args: RequestArgs[C], from: Requester) => ReplyFields[C] | undefined;
+/**
+ * The firmware, as one class: the event loop and its timers, the button, the host's requests (one
+ * switch), the flash, and what the token shows and says. It is the links' handler of requests.
+ */
+export class Firmware implements LinkHandlers {
+  /** The serial number, for the board to print on its label (it is no secret). Taken at boot. */
+  serialNumber = '00000000';
 
-export class Firmware {
   private readonly timings: Timings;
-  private readonly timers = new Scheduler<TimerName>();
-  private readonly links: HostLink[];
+  /** Named deadlines on the monotonic clock; the earliest due fires first (a tie: the one first in the Map). */
+  private readonly timers = new Map<TimerName, number>();
+  private readonly links: HostLink[] = [];
   private readonly queue: InputEvent[] = [];
   private draining = false;
 
   private store: FlashStore | undefined;
-  private serial = '00000000';
   private enrolled: Enrolled | undefined;
   private counter = 0;
   private push = true;
@@ -186,54 +183,54 @@ export class Firmware {
         throw new RangeError(`${field} "${value}" is not a word of at most ${IDENTITY_LIMITS[field]} characters`);
       }
     }
-    const handlers: LinkHandlers = {
-      onRequest: (request, link) => this.onRequest(request, link),
-      // A CANCEL names no request: it abandons whatever its host is waiting for.
-      onCancel: (_requestId, from) => {
-        if (this.pending?.link === from) this.finishConfirm('denied', 'cancelled');
-      },
-    };
     const version = FIRMWARE_VERSION.split('.').map(Number) as [number, number, number];
-    this.links = hal.transports.map((transport) =>
-      transport.framing === 'hid' ? new HidLink(transport, handlers, { rng: hal.rng, firmwareVersion: version }) : new LineLink(transport, handlers),
-    );
-  }
-
-  /** The serial number, for the board to print on its label (it is no secret). */
-  get serialNumber(): string {
-    return this.serial;
+    for (const transport of hal.transports) {
+      this.links.push(transport.framing === 'hid' ? new HidLink(transport, this, { rng: hal.rng, firmwareVersion: version }) : lineLink(transport, this));
+    }
   }
 
   /** Mounts the flash, restores serial number, enrolment, counter and settings, and tells the hosts. */
   boot(): void {
     this.bootedAt = this.hal.clock.now();
     this.hal.display.show(textToSegments(''));
-    this.restore();
-    this.broadcast('boot', { serial: this.serial });
-  }
-
-  private restore(): void {
     try {
       this.store = new FlashStore(this.hal.flash);
     } catch (error) {
       if (!(error instanceof StorageError)) throw error;
-      this.store = undefined;
-      return;
     }
-    this.serial = this.loadSerial();
-    const { push, volume, speed } = decodeRecord(TAG.settings, this.store.get(TAG.settings), this.audioDefaults);
-    this.push = push;
-    this.audio = { volume, speed };
-    const enrolment = this.store.get(TAG.enrolment);
-    const record = enrolment && decodeRecord(TAG.enrolment, enrolment);
-    enrolment?.fill(0);
-    if (record) {
-      this.enrolled = { record: { ...record, secret: new Uint8Array(0) }, key: createOathKey(record.secret, record.algorithm) };
-      record.secret.fill(0);
-      const stored = this.store.get(TAG.counter);
-      this.counter = (stored && decodeRecord(TAG.counter, stored)) ?? record.initialCounter;
+    const store = this.store;
+    if (store) {
+      const storedSerial = store.get(TAG.serial);
+      if (storedSerial) {
+        this.serialNumber = String.fromCharCode(...storedSerial);
+      } else {
+        let serial = this.config.factorySerial;
+        if (serial === undefined) {
+          // A random 8-digit serial number.
+          const bytes = new Uint8Array(4);
+          this.hal.rng.fill(bytes);
+          serial = String(10_000_000 + (new DataView(bytes.buffer).getUint32(0) % 90_000_000));
+        }
+        this.commit(TAG.serial, asciiToBytes(serial));
+        this.serialNumber = serial;
+      }
+      const { push, volume, speed } = decodeRecord(TAG.settings, store.get(TAG.settings), this.audioDefaults);
+      this.push = push;
+      this.audio = { volume, speed };
+      const enrolment = store.get(TAG.enrolment);
+      const record = enrolment && decodeRecord(TAG.enrolment, enrolment);
+      enrolment?.fill(0);
+      if (record) {
+        this.enrolled = { record: { ...record, secret: new Uint8Array(0) }, key: createOathKey(record.secret, record.algorithm) };
+        record.secret.fill(0);
+        const counter = store.get(TAG.counter);
+        this.counter = (counter && decodeRecord(TAG.counter, counter)) ?? record.initialCounter;
+      }
     }
+    this.sendEvent('boot', { serial: this.serialNumber });
   }
+
+  // ---- the event loop and its timers ----
 
   /** Hands the firmware one input. Inputs that arrive while one is being handled wait their turn. */
   input(event: InputEvent): void {
@@ -241,44 +238,47 @@ export class Firmware {
     if (this.draining) return;
     this.draining = true;
     try {
-      for (let next = this.queue.shift(); next; next = this.queue.shift()) this.handle(next);
+      for (let next = this.queue.shift(); next; next = this.queue.shift()) {
+        this.runDueTimers();
+        if (next.type === 'button') {
+          // Every edge restarts the settle time; the level is sampled once the contacts are quiet.
+          this.timers.set('debounce', this.hal.clock.now() + this.timings.debounceMs);
+        } else if (next.type === 'received') {
+          this.links[next.link]?.receive(next.bytes, this.hal.clock.now());
+        }
+        this.runDueTimers();
+        // Links with something to time out (a half-received HID message) get a timer of their own.
+        let linksAt: number | null = null;
+        for (const link of this.links) {
+          const deadline = link.deadline?.() ?? null;
+          if (deadline !== null && (linksAt === null || deadline < linksAt)) linksAt = deadline;
+        }
+        if (linksAt === null) this.timers.delete('links');
+        else this.timers.set('links', linksAt);
+        let wakeAt: number | null = null;
+        for (const at of this.timers.values()) if (wakeAt === null || at < wakeAt) wakeAt = at;
+        this.hal.clock.wakeAt(wakeAt);
+      }
     } finally {
       this.draining = false;
     }
   }
 
-  private handle(event: InputEvent): void {
-    this.runDueTimers();
-    switch (event.type) {
-      case 'button':
-        // Every edge restarts the settle time; the level is sampled once the contacts are quiet.
-        this.timers.set('debounce', this.hal.clock.now() + this.timings.debounceMs);
-        break;
-      case 'received':
-        this.links[event.link]?.receive(event.bytes, this.hal.clock.now());
-        break;
-      case 'tick':
-        break;
-    }
-    this.runDueTimers();
-    this.scheduleLinks();
-    this.hal.clock.wakeAt(this.timers.next());
-  }
-
-  /** Links with something to time out (a half-received HID message) get a timer of their own. */
-  private scheduleLinks(): void {
-    let earliest: number | null = null;
-    for (const link of this.links) {
-      const deadline = link.deadline();
-      if (deadline !== null && (earliest === null || deadline < earliest)) earliest = deadline;
-    }
-    if (earliest === null) this.timers.cancel('links');
-    else this.timers.set('links', earliest);
-  }
-
+  /** Fires the timers that are due, earliest first, each removed before it fires. */
   private runDueTimers(): void {
-    for (let timer = this.timers.takeDue(this.hal.clock.now()); timer; timer = this.timers.takeDue(this.hal.clock.now())) {
-      this.onTimer(timer);
+    for (;;) {
+      const now = this.hal.clock.now();
+      let due: TimerName | undefined;
+      let dueAt = Infinity;
+      for (const [name, at] of this.timers) {
+        if (at <= now && at < dueAt) {
+          due = name;
+          dueAt = at;
+        }
+      }
+      if (due === undefined) return;
+      this.timers.delete(due);
+      this.onTimer(due);
     }
   }
 
@@ -288,39 +288,48 @@ export class Firmware {
         const pressed = this.hal.button.isPressed();
         if (pressed === this.buttonLevel) return;
         this.buttonLevel = pressed;
+        // Only a token that speaks (volume above 0) takes a double press: a silent one keeps its two presses.
+        const speaks = this.audio.volume > MIN_VOLUME;
         if (pressed) {
           const now = this.hal.clock.now();
           this.holdFired = false;
-          // Only a token that speaks takes a double press: a silent one keeps its two presses.
-          this.doublePress = this.speaks && this.lastPressAt !== undefined && now - this.lastPressAt <= this.timings.doublePressMs;
+          this.doublePress = speaks && this.lastPressAt !== undefined && now - this.lastPressAt <= this.timings.doublePressMs;
           this.lastPressAt = undefined;
           this.timers.set('hold', now + this.timings.holdMs);
-        } else {
-          this.timers.cancel('hold');
-          const double = this.doublePress;
-          this.doublePress = false;
-          if (this.holdFired) return;
-          if (double) return this.stepVolume();
-          // A press that answers a wipe's confirmation begins no double press, nor does one on a silent token.
-          const releasedAt = !this.pending && this.speaks ? this.hal.clock.now() : undefined;
-          this.onPress();
-          this.lastPressAt = releasedAt;
+          return;
         }
+        this.timers.delete('hold');
+        const double = this.doublePress;
+        this.doublePress = false;
+        if (this.holdFired) return;
+        if (double) {
+          // The next volume, 1 after the loudest (never silent: only a host mutes a token), said at that volume.
+          const volume = this.audio.volume >= MAX_VOLUME ? MIN_VOLUME + 1 : this.audio.volume + 1;
+          if (!this.store) return this.show(MESSAGES.storageError);
+          if (!this.saveSettings({ push: this.push, volume, speed: this.audio.speed })) return;
+          return this.say(['volume', ...(String(volume).split('') as Word[])]);
+        }
+        // A press that answers a wipe's confirmation begins no double press, nor does one on a silent token.
+        const releasedAt = !this.pending && speaks ? this.hal.clock.now() : undefined;
+        this.onPress();
+        this.lastPressAt = releasedAt;
         return;
       }
       case 'hold':
         this.holdFired = true;
-        return this.onHold();
+        if (this.pending) return this.endConfirm('held');
+        return this.show({ kind: 'serial' });
       case 'screen':
-        return this.showScreen({ kind: 'blank' }, null);
+        return this.show({ kind: 'blank' });
       case 'confirm':
-        return this.finishConfirm('denied', 'timeout');
+        return this.endConfirm('timeout');
       case 'keepalive':
         if (!this.pending) return;
-        this.pending.link.waiting(this.pending.requestId);
-        return this.timers.set('keepalive', this.hal.clock.now() + KEEPALIVE_INTERVAL_MS);
+        this.pending.link.waiting?.(this.pending.requestId);
+        this.timers.set('keepalive', this.hal.clock.now() + KEEPALIVE_INTERVAL_MS);
+        return;
       case 'links':
-        for (const link of this.links) link.expire(this.hal.clock.now());
+        for (const link of this.links) link.expire?.(this.hal.clock.now());
         return;
     }
   }
@@ -328,142 +337,193 @@ export class Firmware {
   // ---- the button ----
 
   private onPress(): void {
-    if (this.pending) return this.finishConfirm('denied', 'cancelled');
-    if (!this.store) return this.showMessage(MESSAGES.storageError);
-    if (!this.enrolled) return this.showMessage(MESSAGES.notEnrolled);
+    if (this.pending) return this.endConfirm('cancelled');
+    if (!this.store) return this.show(MESSAGES.storageError);
+    if (!this.enrolled) return this.show(MESSAGES.notEnrolled);
     const battery = this.hal.power.batteryPercent();
-    if (battery < BATTERY_EMPTY) return this.showMessage(MESSAGES.lowBattery);
+    if (battery < BATTERY_EMPTY) return this.show(MESSAGES.lowBattery);
     const { record, key } = this.enrolled;
-    const batteryField = battery < BATTERY_LOW ? { battery: 'low' as const } : {};
+    let code: string;
+    let counter: number | undefined;
+    let step: number | undefined;
     if (record.mode === 'hotp') {
       // A press while a code is shown shows it longer and says it again: fidgeting never burns counters.
-      if (this.screen.kind === 'code') {
-        this.showScreen(this.screen, this.timings.displayMs);
-        return this.sayCode(this.screen);
-      }
-      const used = this.counter;
-      if (used >= Number.MAX_SAFE_INTEGER) return this.showMessage(MESSAGES.storageError);
+      if (this.screen.kind === 'code') return this.show(this.screen);
+      counter = this.counter;
+      if (counter >= Number.MAX_SAFE_INTEGER) return this.show(MESSAGES.storageError);
       // The counter is committed before the code exists anywhere: a power cut can never repeat it.
-      if (!this.commit(TAG.counter, encodeRecord(TAG.counter, used + 1))) return;
-      this.counter = used + 1;
+      if (!this.commit(TAG.counter, encodeRecord(TAG.counter, counter + 1))) return;
+      this.counter = counter + 1;
       this.hal.power.spend('code');
-      const code = hotpCode(key, used, record.digits);
-      this.showCode(code, battery, undefined);
-      this.emit('press', { code, counter: used, ...batteryField });
+      code = hotpCode(key, counter, record.digits);
     } else {
       const now = this.hal.rtc.read();
-      const step = totpStep(now, record.period);
-      const sameStep = this.screen.kind === 'code' && this.screen.step === step;
+      step = totpStep(now, record.period);
       this.hal.power.spend('code');
-      const code = totpCode(key, now, record.period, record.digits);
-      this.showCode(code, battery, step);
-      if (!sameStep) this.emit('press', { code, step, ...batteryField });
+      code = totpCode(key, now, record.period, record.digits);
     }
-  }
-
-  private onHold(): void {
-    if (this.pending) return this.confirmWipe();
-    this.showScreen({ kind: 'serial' }, this.timings.displayMs);
-    this.say(['serial', ...digitWords(this.screenText({ kind: 'serial' }))]);
-  }
-
-  /** A double press: the next volume, 1 after the loudest (never silent: only a host mutes a token), said at that volume. */
-  private stepVolume(): void {
-    const volume = this.audio.volume >= MAX_VOLUME ? MIN_VOLUME + 1 : this.audio.volume + 1;
-    if (!this.store) return this.showMessage(MESSAGES.storageError);
-    if (!this.saveSettings({ push: this.push, volume, speed: this.audio.speed })) return;
-    this.say(['volume', ...digitWords(String(volume))]);
+    // A TOTP code shown again in its own time step is no new code: no event.
+    const repeated = this.screen.kind === 'code' && step !== undefined && this.screen.step === step;
+    const lowBattery = battery < BATTERY_LOW;
+    this.show({ kind: 'code', code, text: codeToText(code), step, lowBattery });
+    if (!repeated && this.push) this.sendEvent('press', { code, counter, step, battery: lowBattery ? 'low' : undefined });
   }
 
   // ---- requests from a host ----
 
-  private onRequest(request: RequestMessage, link: ReplyPath): void {
-    if (!isCommandName(request.name)) return link.send(errorResponse(request.id, 'unknown_command'));
+  /** Decodes a request's arguments by its command's schema, runs it and answers; a wipe answers once the user has. */
+  onRequest(request: RequestMessage, link: ReplyPath): void {
+    const { id, name } = request;
     try {
-      const reply = this.dispatch(request.name, request.fields, { link, requestId: request.id });
-      if (reply !== undefined) link.send({ kind: 'response', id: request.id, ok: true, fields: reply });
+      if (!isCommandName(name)) throw new ProtocolError('unknown_command');
+      const spec = COMMANDS[name];
+      const decoded = decodeFields(spec.args as Schema<object>, request.fields, true);
+      if (!decoded.ok) throw new ProtocolError('bad_argument', decoded.key);
+      if (this.pending && spec.mutating) throw new ProtocolError('busy');
+      const args = decoded.value;
+      let reply: object | undefined;
+      switch (name) {
+        case 'hello':
+        case 'info':
+        case 'status': {
+          const { proto } = args as RequestArgs['hello']; // info and status take no arguments
+          if (proto !== undefined && proto !== PROTOCOL_VERSION) throw new ProtocolError('unsupported_version');
+          const identity = { proto: PROTOCOL_VERSION, model: this.config.model, hardware: this.config.hardware, serial: this.serialNumber, firmware: FIRMWARE_VERSION };
+          if (name === 'hello') {
+            reply = identity satisfies ReplyFields['hello'];
+            break;
+          }
+          const record = this.enrolled?.record;
+          const state = {
+            enrolled: record !== undefined,
+            counter: record?.mode === 'hotp' ? this.counter : undefined,
+            battery: Math.max(0, Math.min(100, Math.round(this.hal.power.batteryPercent()))),
+            clock: Math.min(MAX_CLOCK_MS, Math.max(0, Math.floor(this.hal.rtc.read()))),
+            push: this.push,
+          };
+          reply =
+            name === 'info'
+              ? ({
+                  ...identity,
+                  ...state,
+                  mode: record?.mode,
+                  algorithm: record?.algorithm,
+                  digits: record?.digits,
+                  period: record?.mode === 'totp' ? record.period : undefined,
+                  ...this.audio,
+                } satisfies ReplyFields['info'])
+              : ({ ...state, busy: this.pending !== undefined, uptime: Math.floor(this.hal.clock.now() - this.bootedAt) } satisfies ReplyFields['status']);
+          break;
+        }
+        case 'enroll': {
+          const enrol = args as RequestArgs['enroll'];
+          if (!this.store) throw new ProtocolError('storage_failure');
+          if (this.enrolled) throw new ProtocolError('already_enrolled');
+          if (enrol.mode === 'hotp' && enrol.period !== undefined) throw new ProtocolError('bad_argument', 'period');
+          if (enrol.mode === 'totp' && enrol.counter !== undefined) throw new ProtocolError('bad_argument', 'counter');
+          if (this.hal.power.batteryPercent() < BATTERY_EMPTY) throw new ProtocolError('low_battery');
+          const record: EnrolmentRecord = {
+            mode: enrol.mode,
+            algorithm: enrol.algorithm,
+            digits: enrol.digits,
+            period: enrol.mode === 'totp' ? (enrol.period ?? DEFAULT_PERIOD_SECONDS) : 0,
+            initialCounter: enrol.mode === 'hotp' ? (enrol.counter ?? 0) : 0,
+            secret: enrol.secret,
+          };
+          const payload = encodeRecord(TAG.enrolment, record);
+          const written = this.commit(TAG.enrolment, payload);
+          payload.fill(0);
+          if (!written) throw new ProtocolError('storage_failure');
+          this.enrolled = { record: { ...record, secret: new Uint8Array(0) }, key: createOathKey(enrol.secret, enrol.algorithm) };
+          enrol.secret.fill(0);
+          this.counter = record.initialCounter;
+          this.show(MESSAGES.enrolled);
+          reply = (record.mode === 'hotp' ? { counter: this.counter } : {}) satisfies ReplyFields['enroll'];
+          break;
+        }
+        case 'time':
+        case 'settime': {
+          if (name === 'settime') {
+            const { at, force } = args as RequestArgs['settime'];
+            if (at < this.hal.rtc.read() && !force) throw new ProtocolError('denied', 'backwards');
+            this.hal.rtc.write(at);
+          }
+          reply = { clock: Math.min(MAX_CLOCK_MS, Math.max(0, Math.floor(this.hal.rtc.read()))) } satisfies ReplyFields['time'];
+          break;
+        }
+        case 'wipe': {
+          // Answered when the user holds the button (wiped), presses it, or lets the time run out.
+          const now = this.hal.clock.now();
+          this.pending = { link, requestId: id };
+          this.timers.set('confirm', now + this.timings.confirmMs);
+          this.timers.set('keepalive', now + KEEPALIVE_INTERVAL_MS);
+          this.show({ kind: 'confirm' });
+          this.sendEvent('confirm', { op: 'wipe', timeout_ms: this.timings.confirmMs }, link);
+          break;
+        }
+        case 'push': {
+          const { on } = args as RequestArgs['push'];
+          if (!this.store) throw new ProtocolError('storage_failure');
+          if (on !== this.push && !this.saveSettings({ push: on, ...this.audio })) throw new ProtocolError('storage_failure');
+          reply = { push: on } satisfies ReplyFields['push'];
+          break;
+        }
+        case 'audio': {
+          const { volume = this.audio.volume, speed = this.audio.speed } = args as RequestArgs['audio'];
+          if (volume !== this.audio.volume || speed !== this.audio.speed) {
+            if (!this.store) throw new ProtocolError('storage_failure');
+            if (!this.saveSettings({ push: this.push, volume, speed })) throw new ProtocolError('storage_failure');
+          }
+          reply = this.audio satisfies ReplyFields['audio'];
+          break;
+        }
+      }
+      if (reply !== undefined) link.send({ kind: 'response', id, ok: true, fields: encodeFields(spec.reply as Schema<object>, reply) });
     } catch (error) {
       if (!(error instanceof ProtocolError)) throw error;
-      link.send(errorResponse(request.id, error.code, error.detail));
+      link.send(errorResponse(id, error.code, error.detail));
     }
   }
 
-  /** Decodes a command's arguments by its schema and runs its handler; undefined when the answer comes later. */
-  private dispatch<C extends CommandName>(command: C, fields: Fields, from: Requester): Fields | undefined {
-    const spec: CommandSpec<C> = COMMANDS[command];
-    const args = decodeFields(spec.args, fields, true);
-    if (!args.ok) throw new ProtocolError('bad_argument', args.key);
-    if (this.pending && spec.mutating) throw new ProtocolError('busy');
-    const handler: Handler<C> = this.handlers[command];
-    const reply = handler(args.value, from);
-    return reply === undefined ? undefined : encodeFields(spec.reply, reply);
+  /** A host gave up on its request (HID CANCEL): it abandons whatever that host is waiting for. */
+  onCancel(_requestId: number, from: ReplyPath): void {
+    if (this.pending?.link === from) this.endConfirm('cancelled');
   }
 
-  private readonly handlers: { readonly [C in CommandName]: Handler<C> } = {
-    hello: ({ proto }) => {
-      if (proto !== undefined && proto !== PROTOCOL_VERSION) throw new ProtocolError('unsupported_version');
-      return this.identity();
-    },
-    info: (): TokenInfo => {
-      const record = this.enrolled?.record;
-      return {
-        ...this.identity(),
-        ...this.state(),
-        mode: record?.mode,
-        algorithm: record?.algorithm,
-        digits: record?.digits,
-        period: record?.mode === 'totp' ? record.period : undefined,
-        ...this.audio,
-      };
-    },
-    status: () => ({ ...this.state(), busy: this.pending !== undefined, uptime: Math.floor(this.hal.clock.now() - this.bootedAt) }),
-    enroll: (args) => {
-      this.requireStore();
-      if (this.enrolled) throw new ProtocolError('already_enrolled');
-      if (args.mode === 'hotp' && args.period !== undefined) throw new ProtocolError('bad_argument', 'period');
-      if (args.mode === 'totp' && args.counter !== undefined) throw new ProtocolError('bad_argument', 'counter');
-      if (this.hal.power.batteryPercent() < BATTERY_EMPTY) throw new ProtocolError('low_battery');
-      const record: EnrolmentRecord = {
-        mode: args.mode,
-        algorithm: args.algorithm,
-        digits: args.digits,
-        period: args.mode === 'totp' ? (args.period ?? DEFAULT_PERIOD_SECONDS) : 0,
-        initialCounter: args.mode === 'hotp' ? (args.counter ?? 0) : 0,
-        secret: args.secret,
-      };
-      const payload = encodeRecord(TAG.enrolment, record);
-      const written = this.commit(TAG.enrolment, payload);
-      payload.fill(0);
-      if (!written) throw new ProtocolError('storage_failure');
-      this.enrolled = { record: { ...record, secret: new Uint8Array(0) }, key: createOathKey(args.secret, args.algorithm) };
-      args.secret.fill(0);
-      this.counter = record.initialCounter;
-      this.showMessage(MESSAGES.enrolled);
-      return record.mode === 'hotp' ? { counter: this.counter } : {};
-    },
-    time: () => ({ clock: this.clock() }),
-    settime: ({ at, force }) => {
-      if (at < this.hal.rtc.read() && !force) throw new ProtocolError('denied', 'backwards');
-      this.hal.rtc.write(at);
-      return { clock: this.clock() };
-    },
-    wipe: (_args, from) => {
-      this.startConfirm(from);
-      return undefined;
-    },
-    push: ({ on }) => {
-      this.requireStore();
-      if (on !== this.push && !this.saveSettings({ push: on, ...this.audio })) throw new ProtocolError('storage_failure');
-      return { push: on };
-    },
-    audio: ({ volume = this.audio.volume, speed = this.audio.speed }) => {
-      if (volume !== this.audio.volume || speed !== this.audio.speed) {
-        this.requireStore();
-        if (!this.saveSettings({ push: this.push, volume, speed })) throw new ProtocolError('storage_failure');
+  /** A wipe's confirmation ends: the button was held (the wipe is done), pressed, or the time ran out. */
+  private endConfirm(outcome: 'held' | 'cancelled' | 'timeout'): void {
+    const pending = this.pending;
+    if (!pending) return;
+    this.pending = undefined;
+    this.timers.delete('confirm');
+    this.timers.delete('keepalive');
+    if (outcome !== 'held') {
+      this.show(outcome === 'cancelled' ? MESSAGES.cancelled : { kind: 'blank' });
+      return pending.link.send(errorResponse(pending.requestId, 'denied', outcome));
+    }
+    let wiped = false;
+    if (this.store) {
+      try {
+        this.store.retainOnly((tag) => tag === TAG.serial || tag === TAG.settings);
+        wiped = true;
+      } catch (error) {
+        // As every failed write does, it shows Err FL; the refusal below shows it once more.
+        if (!(error instanceof StorageError)) throw error;
+        this.show(MESSAGES.storageError);
       }
-      return { ...this.audio };
-    },
-  };
+    }
+    if (!wiped) {
+      this.show(MESSAGES.storageError);
+      return pending.link.send(errorResponse(pending.requestId, 'storage_failure'));
+    }
+    this.enrolled?.key.destroy();
+    this.enrolled = undefined;
+    this.counter = 0;
+    this.show(MESSAGES.wiped);
+    pending.link.send({ kind: 'response', id: pending.requestId, ok: true, fields: {} });
+  }
+
+  // ---- the flash ----
 
   /** Commits the settings record, then takes it; false (showing Err FL) when the flash did not take it. */
   private saveSettings(settings: Settings): boolean {
@@ -473,177 +533,74 @@ export class Firmware {
     return true;
   }
 
-
-  private startConfirm(from: Requester): void {
-    this.pending = from;
-    this.timers.set('confirm', this.hal.clock.now() + this.timings.confirmMs);
-    this.timers.set('keepalive', this.hal.clock.now() + KEEPALIVE_INTERVAL_MS);
-    this.showScreen({ kind: 'confirm' }, null);
-    this.say([MESSAGE_WORDS[MESSAGES.confirmWipe]!]);
-    from.link.send(this.event('confirm', { op: 'wipe', timeout_ms: this.timings.confirmMs }));
-  }
-
-  private confirmWipe(): void {
-    const pending = this.pending!;
-    this.pending = undefined;
-    this.timers.cancel('confirm');
-    this.timers.cancel('keepalive');
-    if (!this.store || !this.storing(() => this.store!.retainOnly((tag) => tag === TAG.serial || tag === TAG.settings))) {
-      this.showMessage(MESSAGES.storageError);
-      return pending.link.send(errorResponse(pending.requestId, 'storage_failure'));
-    }
-    this.enrolled?.key.destroy();
-    this.enrolled = undefined;
-    this.counter = 0;
-    this.showMessage(MESSAGES.wiped);
-    pending.link.send({ kind: 'response', id: pending.requestId, ok: true, fields: {} });
-  }
-
-  private finishConfirm(code: 'denied', detail: 'timeout' | 'cancelled'): void {
-    const pending = this.pending;
-    if (!pending) return;
-    this.pending = undefined;
-    this.timers.cancel('confirm');
-    this.timers.cancel('keepalive');
-    if (detail === 'cancelled') this.showMessage(MESSAGES.cancelled);
-    else this.showScreen({ kind: 'blank' }, null);
-    pending.link.send(errorResponse(pending.requestId, code, detail));
-  }
-
-  // ---- state ----
-
-  private identity() {
-    return {
-      proto: PROTOCOL_VERSION,
-      model: this.config.model,
-      hardware: this.config.hardware,
-      serial: this.serial,
-      firmware: FIRMWARE_VERSION,
-    };
-  }
-
-  private state() {
-    const record = this.enrolled?.record;
-    return {
-      enrolled: record !== undefined,
-      counter: record?.mode === 'hotp' ? this.counter : undefined,
-      battery: Math.max(0, Math.min(100, Math.round(this.hal.power.batteryPercent()))),
-      clock: this.clock(),
-      push: this.push,
-    };
-  }
-
-  private clock(): number {
-    return Math.min(MAX_CLOCK_MS, Math.max(0, Math.floor(this.hal.rtc.read())));
-  }
-
-
-  private loadSerial(): string {
-    const stored = this.store!.get(TAG.serial);
-    if (stored) return String.fromCharCode(...stored);
-    const serial = this.config.factorySerial ?? this.randomSerial();
-    const bytes = Uint8Array.from(serial, (char) => char.charCodeAt(0));
-    this.commit(TAG.serial, bytes);
-    return serial;
-  }
-
-  private randomSerial(): string {
-    const bytes = new Uint8Array(4);
-    this.hal.rng.fill(bytes);
-    const value = new DataView(bytes.buffer).getUint32(0) % 90_000_000;
-    return String(10_000_000 + value);
-  }
-
-  /** Stores a record; false (showing Err FL) when the flash did not take it. */
+  /** Stores a record; false (showing Err FL) when the flash did not take it: a storage failure puts the token in its error state instead of crashing it. */
   private commit(tag: number, payload: Uint8Array): boolean {
-    return this.storing(() => this.store!.put(tag, payload));
-  }
-
-  /** Runs a flash write; a storage failure puts the token in its error state instead of crashing it. */
-  private storing(write: () => void): boolean {
     try {
-      write();
+      this.store!.put(tag, payload);
       return true;
     } catch (error) {
       if (!(error instanceof StorageError)) throw error;
-      this.showMessage(MESSAGES.storageError);
+      this.show(MESSAGES.storageError);
       return false;
     }
   }
 
-  private requireStore(): void {
-    if (!this.store) throw new ProtocolError('storage_failure');
-  }
+  // ---- what the token shows, says and tells the hosts ----
 
-  // ---- display and events ----
-
-  private showCode(code: string, battery: number, step: number | undefined): void {
-    const screen: Screen = { kind: 'code', code, text: codeToText(code), step, lowBattery: battery < BATTERY_LOW };
-    this.showScreen(screen, this.timings.displayMs);
-    this.sayCode(screen);
-  }
-
-  /** The code's digits, and the battery's warning when its mark is lit. */
-  private sayCode(screen: Extract<Screen, { kind: 'code' }>): void {
-    if (!this.speaks) return;
-    this.say(screen.lowBattery ? [...digitWords(screen.code), 'low-battery'] : digitWords(screen.code));
-  }
-
-  private showMessage(text: string): void {
-    this.showScreen({ kind: 'message', text }, this.timings.messageMs);
-    const word = MESSAGE_WORDS[text];
-    if (word) this.say([word]);
-  }
-
-  /** Whether the token says what it shows: its volume is above 0. */
-  private get speaks(): boolean {
-    return this.audio.volume > MIN_VOLUME;
+  /**
+   * Shows a screen (a string: that message) for as long as its kind stays (the blank screen and a
+   * wipe's question until something replaces them), and says what it shows.
+   */
+  private show(shown: Screen | string): void {
+    const screen: Screen = typeof shown === 'string' ? { kind: 'message', text: shown } : shown;
+    this.screen = screen;
+    let text = '';
+    let durationMs: number | null = null;
+    let words: Word[] = [];
+    switch (screen.kind) {
+      case 'code':
+        text = screen.text;
+        durationMs = this.timings.displayMs;
+        words = screen.code.split('') as Word[]; // a code is digits, each a word
+        if (screen.lowBattery) words.push('low-battery');
+        break;
+      case 'serial':
+        text = this.serialNumber.slice(-8);
+        durationMs = this.timings.displayMs;
+        words = ['serial', ...(text.replace(/[^0-9]/g, '').split('') as Word[])]; // its digits
+        break;
+      case 'message': {
+        text = screen.text;
+        durationMs = this.timings.messageMs;
+        const word = MESSAGE_WORDS[text];
+        if (word) words = [word];
+        break;
+      }
+      case 'confirm':
+        text = MESSAGES.confirmWipe;
+        words = [MESSAGE_WORDS[text]!];
+        break;
+    }
+    if (durationMs === null) this.timers.delete('screen');
+    else this.timers.set('screen', this.hal.clock.now() + durationMs);
+    const segments = textToSegments(text);
+    // A low battery lights the last decimal point beside the code, as a token's battery mark would.
+    if (screen.kind === 'code' && screen.lowBattery) segments[segments.length - 1]! |= DECIMAL_POINT;
+    this.hal.display.show(segments);
+    this.say(words);
   }
 
   /** Says `words` at the token's volume and speed; a silent token (volume 0) says nothing. */
   private say(words: readonly Word[]): void {
-    if (!this.speaks || words.length === 0) return;
+    if (this.audio.volume <= MIN_VOLUME || words.length === 0) return;
     this.hal.speaker.say({ words, volume: this.audio.volume, speed: this.audio.speed });
   }
 
-  private showScreen(screen: Screen, durationMs: number | null): void {
-    this.screen = screen;
-    if (durationMs === null) this.timers.cancel('screen');
-    else this.timers.set('screen', this.hal.clock.now() + durationMs);
-    const segments = textToSegments(this.screenText(screen));
-    // A low battery lights the last decimal point beside the code, as a token's battery mark would.
-    if (screen.kind === 'code' && screen.lowBattery) segments[segments.length - 1]! |= DECIMAL_POINT;
-    this.hal.display.show(segments);
-  }
-
-  private screenText(screen: Screen): string {
-    switch (screen.kind) {
-      case 'blank':
-        return '';
-      case 'code':
-      case 'message':
-        return screen.text;
-      case 'serial':
-        return this.serial.slice(-8);
-      case 'confirm':
-        return MESSAGES.confirmWipe;
-    }
-  }
-
-  private emit<E extends EventName>(name: E, fields: EventFields[E]): void {
-    if (name === 'press' && !this.push) return;
-    this.broadcast(name, fields);
-  }
-
-  /** One event, one sequence number, to every host on every link. */
-  private broadcast<E extends EventName>(name: E, fields: EventFields[E]): void {
-    const message = this.event(name, fields);
-    for (const link of this.links) link.broadcast(message);
-  }
-
-  private event<E extends EventName>(name: E, fields: EventFields[E]): Message {
+  /** One event, one sequence number: to the host `to`, or to every host on every link. */
+  private sendEvent<E extends EventName>(name: E, fields: EventFields[E], to?: ReplyPath): void {
     const message: Message = { kind: 'event', seq: this.eventSeq, name, fields: encodeFields(EVENTS[name], fields) };
     this.eventSeq = (this.eventSeq + 1) >>> 0;
-    return message;
+    if (to) to.send(message);
+    else for (const link of this.links) link.broadcast(message);
   }
 }

@@ -17,7 +17,7 @@ import { Firmware, type FirmwareConfig, type Timings } from '../../firmware/toke
 import type { FlashGeometry } from '../../hal/flash.ts';
 import { isWord, type Hal, type Word } from '../../hal/index.ts';
 import type { PowerWork } from '../../hal/power.ts';
-import type { Framing } from '../../hal/transport.ts';
+import type { Framing, Transport } from '../../hal/transport.ts';
 
 /** The global the host defines before it evaluates the bundle. */
 export const HOST_GLOBAL = 'nvHost';
@@ -100,30 +100,32 @@ export interface FirmwareEntry {
   tick(): void;
 }
 
-const copyOut = (bytes: Uint8Array): ArrayBuffer => bytes.slice().buffer;
-
 /**
  * The HAL the firmware core is written against, over the host's functions. A host function whose
  * call is the HAL's own is the HAL's method as it is (the firmware calls it on the HAL's object;
  * no host function reads `this`): each wrapper would be one more function an engine like QuickJS
- * keeps in RAM.
+ * keeps in RAM. Bytes go out as a copy (`slice().buffer`).
  */
 export function halFromHost(host: EngineHost, config: BootConfig): Hal {
+  const transports: Transport[] = [];
+  for (let link = 0; link < config.links.length; link++) {
+    transports.push({ framing: config.links[link]!, send: (bytes) => host.send(link, bytes.slice().buffer) });
+  }
   return {
     button: { isPressed: host.buttonPressed },
-    display: { show: (segments) => host.displayShow(copyOut(segments)) },
+    display: { show: (segments) => host.displayShow(segments.slice().buffer) },
     clock: { now: host.clockNow, wakeAt: (atMs) => host.clockWakeAt(atMs ?? -1) },
     rtc: { read: host.rtcRead, write: host.rtcWrite },
     flash: {
       geometry: { pageSize: config.flash.pageSize, pageCount: config.flash.pageCount },
       read: (address, into) => into.set(new Uint8Array(host.flashRead(address, into.length))),
-      program: (address, data) => host.flashProgram(address, copyOut(data)),
+      program: (address, data) => host.flashProgram(address, data.slice().buffer),
       erase: host.flashErase,
     },
     rng: { fill: (bytes) => bytes.set(new Uint8Array(host.rngFill(bytes.length))) },
     power: { batteryPercent: host.batteryPercent, spend: host.powerSpend },
     speaker: { say: ({ words, volume, speed }) => host.speakerSay(words.join(' '), volume, speed) },
-    transports: config.links.map((framing, link) => ({ framing, send: (bytes: Uint8Array) => host.send(link, copyOut(bytes)) })),
+    transports,
   };
 }
 
@@ -170,8 +172,8 @@ export function bootConfig(hal: Hal, config: FirmwareConfig): BootConfig {
   return { ...config, flash: { pageSize, pageCount }, links: hal.transports.map((transport) => transport.framing) };
 }
 
-/** The entry points, over the host that `host()` finds when `boot` is called. */
-export function createFirmwareEntry(host: () => EngineHost | undefined): FirmwareEntry {
+/** The entry points, over the host that `scope[HOST_GLOBAL]` holds when `boot` is called. */
+export function createFirmwareEntry(scope: Readonly<Record<string, unknown>>): FirmwareEntry {
   let firmware: Firmware | undefined;
   const running = (): Firmware => {
     if (!firmware) throw new Error('the firmware has not booted');
@@ -180,7 +182,7 @@ export function createFirmwareEntry(host: () => EngineHost | undefined): Firmwar
   return {
     boot(config) {
       if (firmware) throw new Error('the firmware boots once per power-on');
-      const found = host();
+      const found = scope[HOST_GLOBAL] as EngineHost | undefined;
       if (!found) throw new Error(`the host has not defined ${HOST_GLOBAL}`);
       const { flash: _flash, links: _links, ...identity } = config;
       const firmwareConfig: FirmwareConfig = identity;
