@@ -28,7 +28,7 @@ import {
   type TokenInfo,
 } from '../../protocol/commands.ts';
 import { ProtocolError } from '../../protocol/errors.ts';
-import { decodeFields, encodeFields } from '../../protocol/fields.ts';
+import { decodeFields, decodeValue, encodeFields } from '../../protocol/fields.ts';
 import { errorResponse, type Fields, type Message } from '../../protocol/message.ts';
 import { createOathKey, hotpCode, totpCode, totpStep, type OathKey } from '../../protocol/oath/index.ts';
 import { HID_KEEPALIVE_INTERVAL_MS } from '../../protocol/framing/hid.ts';
@@ -186,7 +186,7 @@ export class Firmware {
     }
     this.audio = { ...this.audioDefaults };
     for (const [field, value] of [['model', config.model], ['hardware', config.hardware], ['serial', config.factorySerial]] as const) {
-      if (value !== undefined && !COMMANDS.hello.reply[field].decode(value)) {
+      if (value !== undefined && !decodeValue(COMMANDS.hello.reply[field], value)) {
         throw new RangeError(`${field} "${value}" is not a word of at most ${IDENTITY_LIMITS[field]} characters`);
       }
     }
