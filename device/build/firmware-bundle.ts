@@ -52,7 +52,7 @@ const compactOathEngine: Plugin = {
  */
 export const INTERNAL_PROPERTIES: readonly string[] = [
   // protocol/oath/engines-compact.ts
-  'blockBytes', 'digestBytes', 'scheduleWords', 'compress', 'truncatedValue', 'destroy',
+  'truncatedValue', 'destroy',
   // protocol/framing/hid.ts, device/firmware/hid-link.ts, line-link.ts
   'busyChannel', 'deadline', 'expire', 'receive', 'finish', 'touch', 'broadcast', 'newChannel', 'lastPacketAt', 'nextSequence', 'maxPayload',
   'assembler', 'channels', 'handlers', 'waiting', 'onCancel', 'onRequest', 'replyPath', 'endLine', 'receiveLine', 'overflowed', 'onOverflow', 'onLine',
