@@ -51,13 +51,25 @@ const rotr = (hi: number, lo: number, n: number): number => (hi >>> n) | (lo << 
 const TWO_POW_32 = 4294967296;
 
 /**
- * Compresses `bytes` (whole blocks) into `state`, which is changed in place; `table` is the
- * hash's from TABLES. The three hashes are one function, not three: the firmware keeps every
- * function it has in RAM.
+ * Compresses `message` into `state`, which is changed in place; `table` is the hash's from TABLES.
+ * Without `before` the message is whole blocks and nothing is returned. With it (the bytes already
+ * compressed into `state`), the message is padded first with its 0x80 marker and bit length, and
+ * the digest is returned, `state` zeroed. The three hashes and both uses are one function, not
+ * several: the firmware keeps every function it has in RAM.
  */
-function compress(table: Int32Array, state: Int32Array, bytes: Uint8Array): void {
+function hash(table: Int32Array, state: Int32Array, message: Uint8Array, before?: number): Uint8Array | undefined {
   const n = state.length;
   const blockBytes = n === 16 ? 128 : 64;
+  let bytes = message;
+  if (before !== undefined) {
+    bytes = new Uint8Array(Math.ceil((message.length + 1 + blockBytes / 8) / blockBytes) * blockBytes);
+    bytes.set(message);
+    bytes[message.length] = 0x80;
+    const bits = (before + message.length) * 8;
+    const end = new DataView(bytes.buffer);
+    end.setUint32(bytes.length - 8, Math.floor(bits / TWO_POW_32));
+    end.setUint32(bytes.length - 4, bits >>> 0);
+  }
   // The message schedule: 80 words for SHA-1, 64 for SHA-256, 80 pairs for SHA-512.
   const w = new Int32Array(n === 5 ? 80 : n === 8 ? 64 : 160);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -162,26 +174,11 @@ function compress(table: Int32Array, state: Int32Array, bytes: Uint8Array): void
     }
   }
   w.fill(0);
-}
-
-/**
- * Pads `message` (after `before` bytes already compressed) with its 0x80 marker and bit length,
- * compresses it into `state`, and returns the digest; `state` is zeroed.
- */
-function finish(table: Int32Array, state: Int32Array, message: Uint8Array, before: number): Uint8Array {
-  const blockBytes = state.length === 16 ? 128 : 64;
-  const padded = new Uint8Array(Math.ceil((message.length + 1 + blockBytes / 8) / blockBytes) * blockBytes);
-  padded.set(message);
-  padded[message.length] = 0x80;
-  const bits = (before + message.length) * 8;
-  const view = new DataView(padded.buffer);
-  view.setUint32(padded.length - 8, Math.floor(bits / TWO_POW_32));
-  view.setUint32(padded.length - 4, bits >>> 0);
-  compress(table, state, padded);
-  padded.fill(0);
-  const digest = new Uint8Array(state.length * 4);
+  if (before === undefined) return undefined;
+  bytes.fill(0);
+  const digest = new Uint8Array(n * 4);
   const out = new DataView(digest.buffer);
-  for (let i = 0; i < state.length; i++) out.setInt32(4 * i, state[i]!);
+  for (let i = 0; i < n; i++) out.setInt32(4 * i, state[i]!);
   state.fill(0);
   return digest;
 }
@@ -193,7 +190,7 @@ export function createHmacEngine(algorithm: OathAlgorithm, secret: Uint8Array): 
   const blockBytes = algorithm === 'sha512' ? 128 : 64;
   const block = new Uint8Array(blockBytes);
   if (secret.length > blockBytes) {
-    const digest = finish(table, initial.slice(), secret, 0);
+    const digest = hash(table, initial.slice(), secret, 0)!;
     block.set(digest);
     digest.fill(0);
   } else {
@@ -202,9 +199,9 @@ export function createHmacEngine(algorithm: OathAlgorithm, secret: Uint8Array): 
   const inner = initial.slice();
   const outer = initial.slice();
   for (let i = 0; i < block.length; i++) block[i]! ^= 0x36;
-  compress(table, inner, block);
+  hash(table, inner, block);
   for (let i = 0; i < block.length; i++) block[i]! ^= 0x36 ^ 0x5c;
-  compress(table, outer, block);
+  hash(table, outer, block);
   block.fill(0);
   const counter = new Uint8Array(8);
   const counterView = new DataView(counter.buffer);
@@ -212,8 +209,8 @@ export function createHmacEngine(algorithm: OathAlgorithm, secret: Uint8Array): 
     truncatedValue(counterHi, counterLo) {
       counterView.setUint32(0, counterHi);
       counterView.setUint32(4, counterLo);
-      const innerDigest = finish(table, inner.slice(), counter, blockBytes);
-      const mac = finish(table, outer.slice(), innerDigest, blockBytes);
+      const innerDigest = hash(table, inner.slice(), counter, blockBytes)!;
+      const mac = hash(table, outer.slice(), innerDigest, blockBytes)!;
       innerDigest.fill(0);
       const offset = mac[mac.length - 1]! & 0xf;
       const value = new DataView(mac.buffer).getUint32(offset) & 0x7fffffff;
