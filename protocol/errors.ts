@@ -23,7 +23,11 @@ export function isTokenErrorCode(name: string): name is TokenErrorCode {
   return Object.prototype.hasOwnProperty.call(TOKEN_ERRORS, name);
 }
 
-/** An error the token reports to a host. `detail` is one word (no spaces), e.g. the offending argument's name. */
+/**
+ * An error the token reports to a host. `detail` is one word (no spaces), e.g. the offending
+ * argument's name. The firmware bundle has errors-compact.ts's instead (its message without the
+ * description): keep the two alike.
+ */
 export class ProtocolError extends Error {
   // Set in the constructor, not declared as class fields: a class with fields costs an engine like
   // QuickJS one more function (their initialiser), kept in the firmware's RAM.

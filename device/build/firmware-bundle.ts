@@ -4,6 +4,7 @@
  * for ES2022 that assigns the global `nvFirmware` and uses nothing of Node or of V8. The OATH
  * engine's speed-for-size parts (the unrolled SHA-1, @noble/hashes, the digit table) are swapped
  * for protocol/oath/engines-compact.ts, which gives the same answers in a fraction of the memory,
+ * ProtocolError for protocol/errors-compact.ts's (the same error without the codes' descriptions),
  * and the firmware's internal property names are shortened (INTERNAL_PROPERTIES): an engine like
  * QuickJS keeps every name as an atom and every function's source text in RAM.
  *
@@ -34,6 +35,19 @@ const compactOathEngine: Plugin = {
     build.onResolve({ filter: /^\.\/engines\.ts$/ }, (args) =>
       path.basename(args.importer) === 'index.ts' && path.basename(args.resolveDir) === 'oath'
         ? { path: path.join(args.resolveDir, 'engines-compact.ts') }
+        : undefined,
+    );
+  },
+};
+
+/** protocol/errors.ts becomes protocol/errors-compact.ts: ProtocolError without the codes' descriptions. */
+const compactErrors: Plugin = {
+  name: 'compact-errors',
+  setup(build) {
+    const errors = path.join(ROOT, 'protocol', 'errors.ts');
+    build.onResolve({ filter: /\/errors\.ts$/ }, (args) =>
+      path.resolve(args.resolveDir, args.path) === errors && path.basename(args.importer) !== 'errors-compact.ts'
+        ? { path: path.join(ROOT, 'protocol', 'errors-compact.ts') }
         : undefined,
     );
   },
@@ -99,7 +113,7 @@ export async function buildFirmwareBundle(options: BundleOptions = {}): Promise<
       charset: 'ascii',
       metafile: true,
       logLevel: 'silent',
-      plugins: options.compactOath === false ? [] : [compactOathEngine],
+      plugins: options.compactOath === false ? [compactErrors] : [compactOathEngine, compactErrors],
       ...(options.shortNames !== false && { mangleProps: new RegExp(`^(${INTERNAL_PROPERTIES.join('|')})$`) }),
     })
     .catch((error: { errors?: { text: string }[] }) => {
