@@ -16,7 +16,6 @@
  * and `? ` before any of them marks a field that may be absent. Build them with the functions
  * below (uint, wordOf, optional…), which carry the value's type; they run once, at start-up.
  */
-import { bytesToHex, hexToBytes } from './bytes.ts';
 import type { Fields } from './message.ts';
 
 declare const VALUE: unique symbol;
@@ -70,11 +69,14 @@ export function decodeValue<V>(codec: Codec<V>, text: string): V | undefined {
     case 'digits':
       if (text.length >= min && text.length <= max && (words[at] === 'word' ? /^[A-Za-z0-9._:+-]+$/ : /^[0-9]+$/).test(text)) value = text;
       break;
-    case 'hex': {
-      const bytes = hexToBytes(text);
-      if (bytes && bytes.length >= min && bytes.length <= max) value = bytes;
+    case 'hex':
+      // Two digits a byte. bytes.ts's hexToBytes is this codec, not a function of its own.
+      if (text.length % 2 === 0 && text.length / 2 >= min && text.length / 2 <= max && /^[0-9a-fA-F]*$/.test(text)) {
+        const bytes = new Uint8Array(text.length / 2);
+        for (let i = 0; i < bytes.length; i++) bytes[i] = parseInt(text.slice(i * 2, i * 2 + 2), 16);
+        value = bytes;
+      }
       break;
-    }
     case 'oneOf':
       // The values are the words after the kind; a text equal to the kind itself is not one of them.
       if (words.indexOf(text, at + 1) > at) value = text;
@@ -97,9 +99,24 @@ export function encodeFields<T>(schema: Schema<T>, value: T): Fields {
       if (words[0] !== '?') throw new RangeError(`field "${key}" is required`);
       continue;
     }
-    // Every kind not named here (word, digits, oneOf) is its text already.
-    const kind = words[words[0] === '?' ? 1 : 0];
-    fields[key] = kind === 'uint' ? String(v) : kind === 'bool' ? (v ? '1' : '0') : kind === 'hex' ? bytesToHex(v as Uint8Array) : (v as string);
+    let text: string;
+    switch (words[words[0] === '?' ? 1 : 0]) {
+      case 'uint':
+        text = String(v);
+        break;
+      case 'bool':
+        text = v ? '1' : '0';
+        break;
+      case 'hex':
+        // Lower case, two digits a byte. bytes.ts's bytesToHex is this codec, not a function of its own.
+        text = '';
+        for (const b of v as Uint8Array) text += b.toString(16).padStart(2, '0');
+        break;
+      default:
+        // word, digits, oneOf: the value is its text.
+        text = v as string;
+    }
+    fields[key] = text;
   }
   return fields;
 }
