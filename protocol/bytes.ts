@@ -2,7 +2,8 @@
 import { decodeValue, encodeValue, hexBytes } from './fields.ts';
 
 /** Any number of bytes as hex: the field codec's, so that hex is read and written in one place. */
-const ANY_HEX = hexBytes(0, Infinity);
+// Pure: a bundle that uses neither function (the firmware) leaves it out.
+const ANY_HEX = /* @__PURE__ */ hexBytes(0, Infinity);
 
 /** Hex digits (either case, two a byte) to bytes; undefined when `hex` is not that. */
 export function hexToBytes(hex: string): Uint8Array | undefined {
