@@ -1,16 +1,18 @@
 /** Byte and text helpers on Uint8Array, for code that runs without Node (the firmware). */
+import { decodeValue, encodeValue, hexBytes } from './fields.ts';
 
+/** Any number of bytes as hex: the field codec's, so that hex is read and written in one place. */
+// Pure: a bundle that uses neither function (the firmware) leaves it out.
+const ANY_HEX = /* @__PURE__ */ hexBytes(0, Infinity);
+
+/** Hex digits (either case, two a byte) to bytes; undefined when `hex` is not that. */
 export function hexToBytes(hex: string): Uint8Array | undefined {
-  if (hex.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(hex)) return undefined;
-  const out = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(i * 2, i * 2 + 2), 16);
-  return out;
+  return decodeValue(ANY_HEX, hex);
 }
 
+/** Lower-case hex, two digits a byte. */
 export function bytesToHex(bytes: Uint8Array): string {
-  let hex = '';
-  for (const b of bytes) hex += b.toString(16).padStart(2, '0');
-  return hex;
+  return encodeValue(ANY_HEX, bytes);
 }
 
 /** ASCII text to bytes; characters above 0x7F become '?'. */

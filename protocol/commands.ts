@@ -145,7 +145,7 @@ const volume = uint(MIN_VOLUME, MAX_VOLUME);
 const speed = uint(MIN_SPEED, MAX_SPEED);
 const proto = uint(1, 0xffff);
 const serial = wordOf(IDENTITY_LIMITS.serial);
-// Each codec of a field that may be absent, once.
+// Codecs are strings (protocol/fields.ts): each is built once here and shared by every schema naming it.
 const someMode = optional(mode);
 const someAlgorithm = optional(algorithm);
 const someDigits = optional(digits);
@@ -156,6 +156,8 @@ const someSpeed = optional(speed);
 
 /** The fields of a message that has none (one object for all of them). */
 const none = {};
+/** The reply of `time` and of `settime` (one object for both). */
+const clockReply = { clock };
 
 const helloReply: Schema<HelloReply> = {
   proto,
@@ -209,10 +211,10 @@ export const COMMANDS: { readonly [C in CommandName]: CommandSpec<C> } = {
     mutating: true,
     idempotent: false,
   },
-  time: { args: none, reply: { clock }, mutating: false, idempotent: true },
+  time: { args: none, reply: clockReply, mutating: false, idempotent: true },
   settime: {
     args: { at: clock, force: optional(bool) },
-    reply: { clock },
+    reply: clockReply,
     mutating: true,
     idempotent: true,
   },

@@ -23,13 +23,21 @@ export function isTokenErrorCode(name: string): name is TokenErrorCode {
   return Object.prototype.hasOwnProperty.call(TOKEN_ERRORS, name);
 }
 
-/** An error the token reports to a host. `detail` is one word (no spaces), e.g. the offending argument's name. */
+/**
+ * An error the token reports to a host. `detail` is one word (no spaces), e.g. the offending
+ * argument's name. The firmware bundle has errors-compact.ts's instead (its message without the
+ * description): keep the two alike.
+ */
 export class ProtocolError extends Error {
-  constructor(
-    readonly code: TokenErrorCode,
-    readonly detail?: string,
-  ) {
+  // Set in the constructor, not declared as class fields: a class with fields costs an engine like
+  // QuickJS one more function (their initialiser), kept in the firmware's RAM.
+  declare readonly code: TokenErrorCode;
+  declare readonly detail?: string;
+
+  constructor(code: TokenErrorCode, detail?: string) {
     super(detail ? `${code}: ${TOKEN_ERRORS[code]} (${detail})` : `${code}: ${TOKEN_ERRORS[code]}`);
+    this.code = code;
+    this.detail = detail;
     this.name = 'ProtocolError';
   }
 }

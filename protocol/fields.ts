@@ -1,91 +1,122 @@
 /**
  * Typed fields: each message's `key=value` pairs described once by a schema, so that the token's
  * parser and the host's encoder (and the reverse for replies) can never disagree.
+ *
+ * A codec is a short descriptor string, not an object with functions: the firmware keeps every
+ * object and function it builds in RAM, and a schema names dozens of codecs. One encoder and one
+ * decoder read the descriptor, words separated by spaces:
+ *
+ *   uint MIN MAX       a decimal integer MIN..MAX, no sign, no leading zero
+ *   bool               1 or 0
+ *   word MIN MAX       MIN..MAX characters of letters, digits and . _ : + -
+ *   digits MIN MAX     MIN..MAX decimal digits, kept as text (leading zeros matter in codes)
+ *   hex MIN MAX        MIN..MAX bytes as hex digits, two a byte (any case in, lower case out)
+ *   oneOf A B ...      exactly one of the listed words
+ *
+ * and `? ` before any of them marks a field that may be absent. Build them with the functions
+ * below (uint, wordOf, optional…), which carry the value's type; they run once, at start-up.
  */
-import { bytesToHex, hexToBytes } from './bytes.ts';
 import type { Fields } from './message.ts';
 
-/** A field's value to and from its text. Its functions never use `this`: `optional` copies them. */
-export interface Codec<V> {
-  readonly encode: (value: V) => string;
-  /** undefined when the text is not a valid value. */
-  readonly decode: (text: string) => V | undefined;
-}
+declare const VALUE: unique symbol;
 
-/**
- * A field of a schema is its codec, marked `optional` when the field may be absent. There is no
- * object per field: a schema names shared codecs, because the firmware keeps every object in RAM.
- */
-export interface FieldSpec<V> extends Codec<V> {
-  readonly optional?: true;
-}
+/** A field's value to and from its text: a descriptor string typed by the value it reads. */
+export type Codec<V> = string & { readonly [VALUE]?: V };
+
+/** A field of a schema: its codec, which says whether the field may be absent. */
+export type FieldSpec<V> = Codec<V>;
 
 /** One spec per property of T; the property name is the wire key. */
 export type Schema<T> = { readonly [K in keyof T]-?: FieldSpec<Exclude<T[K], undefined>> };
 
 /** The same codec for a field that may be absent. */
-export const optional = <V>(codec: Codec<V>): FieldSpec<V> => ({ encode: codec.encode, decode: codec.decode, optional: true });
+export const optional = <V>(codec: Codec<V>): FieldSpec<V> => `? ${codec}`;
 
-/**
- * The codecs' encoders are shared functions, not a closure per codec: the firmware builds its
- * schemas at start-up, and an engine like QuickJS keeps every closure in RAM.
- */
-const asText = <T extends string>(value: T): T => value;
+export const uint = (min = 0, max = Number.MAX_SAFE_INTEGER): Codec<number> => `uint ${min} ${max}`;
 
-export const uint = (min = 0, max = Number.MAX_SAFE_INTEGER): Codec<number> => ({
-  encode: String,
-  decode: (text) => {
-    if (!/^(0|[1-9][0-9]{0,15})$/.test(text)) return undefined;
-    const value = Number(text);
-    return Number.isSafeInteger(value) && value >= min && value <= max ? value : undefined;
-  },
-});
-
-export const bool: Codec<boolean> = {
-  encode: (value) => (value ? '1' : '0'),
-  decode: (text) => (text === '1' ? true : text === '0' ? false : undefined),
-};
+export const bool: Codec<boolean> = 'bool';
 
 /** A short identifier of at most `maxLength` characters: model names, serial numbers, versions. */
-export const wordOf = (maxLength: number): Codec<string> => {
-  const pattern = new RegExp(`^[A-Za-z0-9._:+-]{1,${maxLength}}$`);
-  return {
-    encode: asText,
-    decode: (text) => (pattern.test(text) ? text : undefined),
-  };
-};
+export const wordOf = (maxLength: number): Codec<string> => `word 1 ${maxLength}`;
 
 export const word: Codec<string> = wordOf(32);
 
 /** A string of decimal digits of a given length range, kept as text (leading zeros matter in codes). */
-export const digitString = (minLength: number, maxLength: number): Codec<string> => ({
-  encode: asText,
-  decode: (text) =>
-    text.length >= minLength && text.length <= maxLength && /^[0-9]+$/.test(text) ? text : undefined,
-});
+export const digitString = (minLength: number, maxLength: number): Codec<string> => `digits ${minLength} ${maxLength}`;
 
-export const hexBytes = (minBytes: number, maxBytes: number): Codec<Uint8Array> => ({
-  encode: bytesToHex,
-  decode: (text) => {
-    const bytes = hexToBytes(text);
-    return bytes && bytes.length >= minBytes && bytes.length <= maxBytes ? bytes : undefined;
-  },
-});
+export const hexBytes = (minBytes: number, maxBytes: number): Codec<Uint8Array> => `hex ${minBytes} ${maxBytes}`;
 
-export const oneOf = <T extends string>(values: readonly T[]): Codec<T> => ({
-  encode: asText,
-  decode: (text) => (values as readonly string[]).includes(text) ? (text as T) : undefined,
-});
+/** One of `values`, words without spaces. */
+export const oneOf = <T extends string>(values: readonly T[]): Codec<T> => `oneOf ${values.join(' ')}`;
+
+/** undefined when `text` is not a valid value of `codec`. */
+export function decodeValue<V>(codec: Codec<V>, text: string): V | undefined {
+  const words = codec.split(' ');
+  const at = words[0] === '?' ? 1 : 0;
+  const min = Number(words[at + 1]);
+  const max = Number(words[at + 2]);
+  let value: unknown;
+  switch (words[at]) {
+    case 'uint': {
+      const n = /^(0|[1-9][0-9]{0,15})$/.test(text) ? Number(text) : NaN;
+      if (Number.isSafeInteger(n) && n >= min && n <= max) value = n;
+      break;
+    }
+    case 'bool':
+      value = text === '1' ? true : text === '0' ? false : undefined;
+      break;
+    case 'word':
+    case 'digits':
+      if (text.length >= min && text.length <= max && (words[at] === 'word' ? /^[A-Za-z0-9._:+-]+$/ : /^[0-9]+$/).test(text)) value = text;
+      break;
+    case 'hex':
+      // Two digits a byte. bytes.ts's hexToBytes is this codec, not a function of its own.
+      if (text.length % 2 === 0 && text.length / 2 >= min && text.length / 2 <= max && /^[0-9a-fA-F]*$/.test(text)) {
+        const bytes = new Uint8Array(text.length / 2);
+        for (let i = 0; i < bytes.length; i++) bytes[i] = parseInt(text.slice(i * 2, i * 2 + 2), 16);
+        value = bytes;
+      }
+      break;
+    case 'oneOf':
+      // The values are the words after the kind; a text equal to the kind itself is not one of them.
+      if (words.indexOf(text, at + 1) > at) value = text;
+      break;
+  }
+  return value as V | undefined;
+}
+
+/** A value's text by its codec (encodeFields for a single value). */
+export function encodeValue<V>(codec: Codec<V>, value: V): string {
+  return encodeFields({ value: codec as Codec<Exclude<V, undefined>> }, { value }).value!;
+}
 
 export function encodeFields<T>(schema: Schema<T>, value: T): Fields {
   const fields: Record<string, string> = {};
   for (const key of Object.keys(schema) as (keyof T & string)[]) {
-    const v = value[key];
+    const words = (schema[key] as string).split(' ');
+    const v: unknown = value[key];
     if (v === undefined) {
-      if (!schema[key].optional) throw new RangeError(`field "${key}" is required`);
+      if (words[0] !== '?') throw new RangeError(`field "${key}" is required`);
       continue;
     }
-    fields[key] = schema[key].encode(v as Exclude<T[typeof key], undefined>);
+    let text: string;
+    switch (words[words[0] === '?' ? 1 : 0]) {
+      case 'uint':
+        text = String(v);
+        break;
+      case 'bool':
+        text = v ? '1' : '0';
+        break;
+      case 'hex':
+        // Lower case, two digits a byte. bytes.ts's bytesToHex is this codec, not a function of its own.
+        text = '';
+        for (const b of v as Uint8Array) text += b.toString(16).padStart(2, '0');
+        break;
+      default:
+        // word, digits, oneOf: the value is its text.
+        text = v as string;
+    }
+    fields[key] = text;
   }
   return fields;
 }
@@ -101,10 +132,10 @@ export function decodeFields<T>(schema: Schema<T>, fields: Fields, strict: boole
   for (const key of Object.keys(schema) as (keyof T & string)[]) {
     const text = fields[key];
     if (text === undefined) {
-      if (!schema[key].optional) return { ok: false, key };
+      if (!schema[key].startsWith('? ')) return { ok: false, key };
       continue;
     }
-    const v = schema[key].decode(text);
+    const v = decodeValue(schema[key], text);
     if (v === undefined) return { ok: false, key };
     out[key] = v;
   }

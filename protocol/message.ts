@@ -35,7 +35,8 @@ const KEY = new RegExp(`^[a-z][a-z0-9_]{0,${MAX_NAME_LENGTH - 1}}$`);
 const VALUE = new RegExp(`^[!-)+-~]{1,${MAX_VALUE_LENGTH}}$`);
 const DECIMAL = /^(0|[1-9][0-9]{0,9})$/;
 
-const SIGIL = { request: '>', response: '<', event: '!' } as const;
+/** Printable ASCII, space included: what a body (and a whole line) may hold. */
+export const PRINTABLE = /^[ -~]*$/;
 
 export function encodeMessage(message: Message): string {
   const number = message.kind === 'event' ? message.seq : message.id;
@@ -66,18 +67,10 @@ export function encodeMessage(message: Message): string {
   return body;
 }
 
-/** Throws bad_frame 'charset' unless every character is printable ASCII. */
-export function assertPrintable(text: string): void {
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0x20 || c > 0x7e) throw new ProtocolError('bad_frame', 'charset');
-  }
-}
-
 /** Parses a body that no framing has checked yet (HID carries bytes): length and charset first. */
 export function decodeMessageText(body: string): Message {
   if (body.length > MAX_BODY_BYTES) throw new ProtocolError('too_long');
-  assertPrintable(body);
+  if (!PRINTABLE.test(body)) throw new ProtocolError('bad_frame', 'charset');
   return decodeMessage(body);
 }
 
@@ -103,14 +96,14 @@ export function decodeMessage(body: string): Message {
     fields[key] = value;
   }
   switch (sigil) {
-    case SIGIL.request:
+    case '>':
       if (id < 1 || id > MAX_REQUEST_ID) throw new ProtocolError('bad_frame', 'id');
       return { kind: 'request', id, name, fields };
-    case SIGIL.response:
+    case '<':
       if (id > MAX_REQUEST_ID) throw new ProtocolError('bad_frame', 'id');
       if (name !== 'ok' && name !== 'err') throw new ProtocolError('bad_frame', 'name');
       return { kind: 'response', id, ok: name === 'ok', fields };
-    case SIGIL.event:
+    case '!':
       if (id > MAX_EVENT_SEQ) throw new ProtocolError('bad_frame', 'id');
       return { kind: 'event', seq: id, name, fields };
     default:

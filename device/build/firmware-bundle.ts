@@ -4,6 +4,7 @@
  * for ES2022 that assigns the global `nvFirmware` and uses nothing of Node or of V8. The OATH
  * engine's speed-for-size parts (the unrolled SHA-1, @noble/hashes, the digit table) are swapped
  * for protocol/oath/engines-compact.ts, which gives the same answers in a fraction of the memory,
+ * ProtocolError for protocol/errors-compact.ts's (the same error without the codes' descriptions),
  * and the firmware's internal property names are shortened (INTERNAL_PROPERTIES): an engine like
  * QuickJS keeps every name as an atom and every function's source text in RAM.
  *
@@ -39,6 +40,19 @@ const compactOathEngine: Plugin = {
   },
 };
 
+/** protocol/errors.ts becomes protocol/errors-compact.ts: ProtocolError without the codes' descriptions. */
+const compactErrors: Plugin = {
+  name: 'compact-errors',
+  setup(build) {
+    const errors = path.join(ROOT, 'protocol', 'errors.ts');
+    build.onResolve({ filter: /\/errors\.ts$/ }, (args) =>
+      path.resolve(args.resolveDir, args.path) === errors && path.basename(args.importer) !== 'errors-compact.ts'
+        ? { path: path.join(ROOT, 'protocol', 'errors-compact.ts') }
+        : undefined,
+    );
+  },
+};
+
 /**
  * Property names that never leave the bundle, which esbuild renames to one or two letters in the
  * firmware bundle (its `mangleProps`): methods and fields of the firmware's classes and of the
@@ -52,7 +66,7 @@ const compactOathEngine: Plugin = {
  */
 export const INTERNAL_PROPERTIES: readonly string[] = [
   // protocol/oath/engines-compact.ts
-  'blockBytes', 'digestBytes', 'scheduleWords', 'compress', 'truncatedValue', 'destroy',
+  'truncatedValue', 'destroy',
   // protocol/framing/hid.ts, device/firmware/hid-link.ts, line-link.ts
   'busyChannel', 'deadline', 'expire', 'receive', 'finish', 'broadcast', 'lastPacketAt', 'nextSequence',
   'assembler', 'channels', 'handlers', 'waiting', 'onCancel', 'onRequest', 'endLine', 'receiveLine', 'overflowed', 'onOverflow', 'onLine',
@@ -98,7 +112,7 @@ export async function buildFirmwareBundle(options: BundleOptions = {}): Promise<
       charset: 'ascii',
       metafile: true,
       logLevel: 'silent',
-      plugins: options.compactOath === false ? [] : [compactOathEngine],
+      plugins: options.compactOath === false ? [compactErrors] : [compactOathEngine, compactErrors],
       // The project's tsconfig.json for what esbuild reads of it (strict: a "use strict" script), with
       // class fields assigned in the constructor, as TypeScript's classic output does: defined as
       // ES2022 fields, each class with initialisers costs QuickJS one more hidden function.

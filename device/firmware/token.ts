@@ -26,9 +26,9 @@ import {
 } from '../../protocol/commands.ts';
 import { asciiToBytes } from '../../protocol/bytes.ts';
 import { ProtocolError } from '../../protocol/errors.ts';
-import { decodeFields, encodeFields, type Schema } from '../../protocol/fields.ts';
+import { decodeFields, decodeValue, encodeFields, type Schema } from '../../protocol/fields.ts';
 import { errorResponse, type Message } from '../../protocol/message.ts';
-import { createOathKey, hotpCode, totpCode, totpStep, type OathKey } from '../../protocol/oath/index.ts';
+import { createOathKey, hotpCode, totpStep, type OathKey } from '../../protocol/oath/index.ts';
 import { HID_KEEPALIVE_INTERVAL_MS } from '../../protocol/framing/hid.ts';
 import { PROTOCOL_VERSION } from '../../protocol/version.ts';
 import type { Hal, InputEvent, Word } from '../hal/index.ts';
@@ -179,7 +179,7 @@ export class Firmware implements LinkHandlers {
     }
     this.audio = { ...this.audioDefaults };
     for (const [field, value] of [['model', config.model], ['hardware', config.hardware], ['serial', config.factorySerial]] as const) {
-      if (value !== undefined && !COMMANDS.hello.reply[field].decode(value)) {
+      if (value !== undefined && !decodeValue(COMMANDS.hello.reply[field], value)) {
         throw new RangeError(`${field} "${value}" is not a word of at most ${IDENTITY_LIMITS[field]} characters`);
       }
     }
@@ -360,7 +360,7 @@ export class Firmware implements LinkHandlers {
       const now = this.hal.rtc.read();
       step = totpStep(now, record.period);
       this.hal.power.spend('code');
-      code = totpCode(key, now, record.period, record.digits);
+      code = hotpCode(key, step, record.digits);
     }
     // A TOTP code shown again in its own time step is no new code: no event.
     const repeated = this.screen.kind === 'code' && step !== undefined && this.screen.step === step;

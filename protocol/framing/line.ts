@@ -4,9 +4,9 @@
  * MAX_LINE_BYTES bytes of printable ASCII. An empty line is ignored, so a host may send `\n` to
  * clear whatever half-line a token holds.
  */
-import { crc32Ascii, crcHex } from '../crc32.ts';
+import { crc32 } from '../crc32.ts';
 import { ProtocolError } from '../errors.ts';
-import { assertPrintable, decodeMessage, encodeMessage, type Message } from '../message.ts';
+import { PRINTABLE, decodeMessage, encodeMessage, type Message } from '../message.ts';
 import { MAX_LINE_BYTES } from '../version.ts';
 
 const LF = 0x0a;
@@ -14,18 +14,19 @@ const CR = 0x0d;
 
 export function encodeLine(message: Message): string {
   const body = encodeMessage(message);
-  return `${body}*${crcHex(crc32Ascii(body))}\n`;
+  // crcHex, inline: one function fewer in the firmware.
+  return `${body}*${crc32(body).toString(16).toUpperCase().padStart(8, '0')}\n`;
 }
 
 /** Checks a received line (its `\n` and any `\r` already removed) and returns its body. */
 export function unwrapLine(line: string): string {
   if (line.length > MAX_LINE_BYTES - 1) throw new ProtocolError('too_long');
-  assertPrintable(line);
+  if (!PRINTABLE.test(line)) throw new ProtocolError('bad_frame', 'charset');
   const star = line.lastIndexOf('*');
   const check = line.slice(star + 1);
   if (star < 0 || !/^[0-9A-Fa-f]{8}$/.test(check)) throw new ProtocolError('bad_frame', 'check');
   const body = line.slice(0, star);
-  if (parseInt(check, 16) !== crc32Ascii(body)) throw new ProtocolError('bad_crc');
+  if (parseInt(check, 16) !== crc32(body)) throw new ProtocolError('bad_crc');
   return body;
 }
 
@@ -38,38 +39,43 @@ export function decodeLine(line: string): Message {
  * is dropped up to its newline and reported once, so the next line is read normally.
  */
 export class LineAssembler {
-  private readonly buffer = new Uint8Array(MAX_LINE_BYTES);
-  private length = 0;
-  private overflowed = false;
+  // Set in the constructor, not declared as class fields: a class with fields costs an engine like
+  // QuickJS one more function (their initialiser), kept in the firmware's RAM.
+  private declare readonly buffer: Uint8Array;
+  private declare length: number;
+  private declare overflowed: boolean;
+  private declare readonly onLine: (line: string) => void;
+  private declare readonly onOverflow: () => void;
 
-  constructor(
-    private readonly onLine: (line: string) => void,
-    private readonly onOverflow: () => void,
-  ) {}
+  constructor(onLine: (line: string) => void, onOverflow: () => void) {
+    this.buffer = new Uint8Array(MAX_LINE_BYTES);
+    this.length = 0;
+    this.overflowed = false;
+    this.onLine = onLine;
+    this.onOverflow = onOverflow;
+  }
 
   push(bytes: Uint8Array): void {
     for (let i = 0; i < bytes.length; i++) {
       const byte = bytes[i]!;
-      if (byte === LF) {
-        this.endLine();
-      } else if (this.length < this.buffer.length - 1) {
-        this.buffer[this.length++] = byte;
-      } else {
-        this.overflowed = true;
+      if (byte !== LF) {
+        if (this.length < this.buffer.length - 1) this.buffer[this.length++] = byte;
+        else this.overflowed = true;
+        continue;
+      }
+      // The end of a line: without its `\r`; reported as an overflow when it was, ignored when empty.
+      let end = this.length;
+      if (end > 0 && this.buffer[end - 1] === CR) end--;
+      const overflowed = this.overflowed;
+      this.length = 0;
+      this.overflowed = false;
+      if (overflowed) {
+        this.onOverflow();
+      } else if (end > 0) {
+        let line = '';
+        for (let j = 0; j < end; j++) line += String.fromCharCode(this.buffer[j]!);
+        this.onLine(line);
       }
     }
-  }
-
-  private endLine(): void {
-    let end = this.length;
-    if (end > 0 && this.buffer[end - 1] === CR) end--;
-    const overflowed = this.overflowed;
-    this.length = 0;
-    this.overflowed = false;
-    if (overflowed) return this.onOverflow();
-    if (end === 0) return;
-    let line = '';
-    for (let i = 0; i < end; i++) line += String.fromCharCode(this.buffer[i]!);
-    this.onLine(line);
   }
 }

@@ -23,12 +23,6 @@ export interface OathKey {
 const TWO_POW_32 = 2 ** 32;
 const POWERS_OF_TEN: readonly number[] = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10];
 
-function assertCounter(counter: number): void {
-  if (!Number.isSafeInteger(counter) || counter < 0) {
-    throw new RangeError('OATH counter must be a safe integer from 0 to 2^53-1');
-  }
-}
-
 function assertDigits(digits: number): void {
   if (!Number.isInteger(digits) || digits < MIN_DIGITS || digits > MAX_DIGITS) {
     throw new RangeError(`OATH code length must be an integer from ${MIN_DIGITS} to ${MAX_DIGITS} digits`);
@@ -38,6 +32,7 @@ function assertDigits(digits: number): void {
 class PreparedOathKey implements OathKey {
   readonly algorithm: OathAlgorithm;
   #engine: OathHmacEngine | null;
+  declare toJSON: () => string;
 
   constructor(algorithm: OathAlgorithm, engine: OathHmacEngine) {
     this.algorithm = algorithm;
@@ -47,7 +42,9 @@ class PreparedOathKey implements OathKey {
   truncatedValue(counter: number): number {
     const engine = this.#engine;
     if (engine === null) throw new Error(`${this.toString()} has been destroyed`);
-    assertCounter(counter);
+    if (!Number.isSafeInteger(counter) || counter < 0) {
+      throw new RangeError('OATH counter must be a safe integer from 0 to 2^53-1');
+    }
     return engine.truncatedValue(Math.floor(counter / TWO_POW_32), counter >>> 0);
   }
 
@@ -60,14 +57,12 @@ class PreparedOathKey implements OathKey {
   toString(): string {
     return `OathKey(${this.algorithm})`;
   }
+}
 
-  toJSON(): string {
-    return this.toString();
-  }
-
-  [Symbol.for('nodejs.util.inspect.custom')](): string {
-    return this.toString();
-  }
+// JSON and Node's inspect show the key by the same function as toString, not one function each
+// (the firmware keeps every function in RAM); non-enumerable, as class methods are.
+for (const name of ['toJSON', Symbol.for('nodejs.util.inspect.custom')]) {
+  Object.defineProperty(PreparedOathKey.prototype, name, { value: PreparedOathKey.prototype.toString, writable: true, configurable: true });
 }
 
 /**
@@ -83,7 +78,10 @@ export function createOathKey(secret: Uint8Array, algorithm: OathAlgorithm): Oat
 
 /** The numeric HOTP code (value mod 10^digits). `digits` is 6..8, else RangeError. */
 export function hotpValue(key: OathKey, counter: number, digits: number): number {
-  assertDigits(digits);
+  // assertDigits, inline: this is the server's hot loop, and the firmware's one function fewer.
+  if (!Number.isInteger(digits) || digits < MIN_DIGITS || digits > MAX_DIGITS) {
+    throw new RangeError(`OATH code length must be an integer from ${MIN_DIGITS} to ${MAX_DIGITS} digits`);
+  }
   return key.truncatedValue(counter) % POWERS_OF_TEN[digits]!;
 }
 
