@@ -16,7 +16,12 @@ export type { OathHmacEngine } from './engines.ts';
  * words names the hash everywhere below: 5 for SHA-1, 8 for SHA-256, 16 for SHA-512 (whose 64-bit
  * words are (hi, lo) pairs); its digest is the whole final state.
  */
-const words = (hex: string): Int32Array => Int32Array.from(hex.split(' '), (word) => parseInt(word, 16) | 0);
+function words(hex: string): Int32Array {
+  // Eight hex digits and a space a word; the array wraps those above 2^31 to their 32-bit pattern.
+  const out = new Int32Array((hex.length + 1) / 9);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(9 * i, 9 * i + 8), 16);
+  return out;
+}
 
 const TABLES: Readonly<Record<OathAlgorithm, Int32Array>> = {
   sha1: words('67452301 efcdab89 98badcfe 10325476 c3d2e1f0 ' + '5a827999 6ed9eba1 8f1bbcdc ca62c1d6'),
@@ -48,6 +53,10 @@ const TABLES: Readonly<Record<OathAlgorithm, Int32Array>> = {
  * x rotated is rotr(x, x, n).
  */
 const rotr = (hi: number, lo: number, n: number): number => (hi >>> n) | (lo << (32 - n));
+/**
+ * Sums of 32-bit words are carried with `sum / TWO_POW_32 >>> 0`: floor for a sum from 0 to 2^64
+ * (here at most 7 · 2^32), without Math, which the firmware would otherwise instantiate whole.
+ */
 const TWO_POW_32 = 4294967296;
 
 /**
@@ -55,130 +64,122 @@ const TWO_POW_32 = 4294967296;
  * Without `before` the message is whole blocks and nothing is returned. With it (the bytes already
  * compressed into `state`), the message is padded first with its 0x80 marker and bit length, and
  * the digest is returned, `state` zeroed. The three hashes and both uses are one function, not
- * several: the firmware keeps every function it has in RAM.
+ * several, and the working variables a, b, c… are one array shifted each round, not a local each:
+ * the firmware keeps every function it has in RAM, and a slot in it for each of its locals.
  */
 function hash(table: Int32Array, state: Int32Array, message: Uint8Array, before?: number): Uint8Array | undefined {
   const n = state.length;
   const blockBytes = n === 16 ? 128 : 64;
-  let bytes = message;
+  // The round's scratch words, declared once for all three hashes.
+  let i: number, t: number, x: number, xl: number, y: number, yl: number, hi: number, lo = 0, t2h: number, t2l: number, sum: number;
   if (before !== undefined) {
-    bytes = new Uint8Array(Math.ceil((message.length + 1 + blockBytes / 8) / blockBytes) * blockBytes);
-    bytes.set(message);
-    bytes[message.length] = 0x80;
-    const bits = (before + message.length) * 8;
-    const end = new DataView(bytes.buffer);
-    end.setUint32(bytes.length - 8, Math.floor(bits / TWO_POW_32));
-    end.setUint32(bytes.length - 4, bits >>> 0);
+    lo = (before + message.length) * 8;
+    // Whole blocks for the message, its 0x80 marker and its bit length (B / 8 bytes; B a power of two).
+    const padded = new Uint8Array((message.length + blockBytes / 8 + blockBytes) & -blockBytes);
+    padded.set(message);
+    padded[message.length] = 0x80;
+    message = padded;
+  }
+  let view = new DataView(message.buffer, message.byteOffset, message.byteLength);
+  if (before !== undefined) {
+    view.setUint32(message.length - 8, lo / TWO_POW_32 >>> 0);
+    view.setUint32(message.length - 4, lo >>> 0);
   }
   // The message schedule: 80 words for SHA-1, 64 for SHA-256, 80 pairs for SHA-512.
   const w = new Int32Array(n === 5 ? 80 : n === 8 ? 64 : 160);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  for (let block = 0; block < bytes.length; block += blockBytes) {
-    for (let i = 0; i < blockBytes / 4; i++) w[i] = view.getInt32(block + 4 * i);
+  // The working variables a, b, c… (a pair each for SHA-512): v[0] is a.
+  const v = state.slice();
+  for (let block = 0; block < message.length; block += blockBytes) {
+    for (i = 0; i < blockBytes / 4; i++) w[i] = view.getInt32(block + 4 * i);
+    v.set(state);
     if (n === 5) {
-      // SHA-1
-      for (let t = 16; t < 80; t++) {
-        const x = w[t - 3]! ^ w[t - 8]! ^ w[t - 14]! ^ w[t - 16]!;
+      // SHA-1. Each round shifts a..d into b..e (the array wraps every sum modulo 2^32).
+      for (t = 16; t < 80; t++) {
+        x = w[t - 3]! ^ w[t - 8]! ^ w[t - 14]! ^ w[t - 16]!;
         w[t] = rotr(x, x, 31);
       }
-      let a = state[0]!, b = state[1]!, c = state[2]!, d = state[3]!, e = state[4]!;
-      for (let t = 0; t < 80; t++) {
-        const f = t < 20 ? d ^ (b & (c ^ d)) : t >= 40 && t < 60 ? (b & c) | (d & (b | c)) : b ^ c ^ d;
-        const next = (rotr(a, a, 27) + f + e + table[5 + ((t / 20) | 0)]! + w[t]!) | 0;
-        e = d;
-        d = c;
-        c = rotr(b, b, 2);
-        b = a;
-        a = next;
+      for (t = 0; t < 80; t++) {
+        x = v[1]!; // b
+        y = v[3]!; // d
+        hi = t < 20 ? y ^ (x & (v[2]! ^ y)) : t >= 40 && t < 60 ? (x & v[2]!) | (y & (x | v[2]!)) : x ^ v[2]! ^ y;
+        hi += rotr(v[0]!, v[0]!, 27) + v[4]! + table[5 + ((t / 20) | 0)]! + w[t]!;
+        v.copyWithin(1, 0, 4);
+        v[2] = rotr(x, x, 2);
+        v[0] = hi;
       }
-      // The chaining value: each word plus the block's result, modulo 2^32 (the array wraps it).
-      state[0]! += a;
-      state[1]! += b;
-      state[2]! += c;
-      state[3]! += d;
-      state[4]! += e;
     } else if (n === 8) {
       // SHA-256
-      for (let t = 16; t < 64; t++) {
-        const x = w[t - 15]!;
-        const y = w[t - 2]!;
+      for (t = 16; t < 64; t++) {
+        x = w[t - 15]!;
+        y = w[t - 2]!;
         w[t] = (rotr(x, x, 7) ^ rotr(x, x, 18) ^ (x >>> 3)) + (rotr(y, y, 17) ^ rotr(y, y, 19) ^ (y >>> 10)) + w[t - 7]! + w[t - 16]!;
       }
-      let a = state[0]!, b = state[1]!, c = state[2]!, d = state[3]!, e = state[4]!, f = state[5]!, g = state[6]!, h = state[7]!;
-      for (let t = 0; t < 64; t++) {
-        const t1 = (h + (rotr(e, e, 6) ^ rotr(e, e, 11) ^ rotr(e, e, 25)) + (g ^ (e & (f ^ g))) + table[8 + t]! + w[t]!) | 0;
-        const t2 = ((rotr(a, a, 2) ^ rotr(a, a, 13) ^ rotr(a, a, 22)) + ((a & b) | (c & (a | b)))) | 0;
-        h = g;
-        g = f;
-        f = e;
-        e = (d + t1) | 0;
-        d = c;
-        c = b;
-        b = a;
-        a = (t1 + t2) | 0;
+      for (t = 0; t < 64; t++) {
+        // t1 = h + Σ1(e) + Ch(e, f, g) + K + W in hi, t2 = Σ0(a) + Maj(a, b, c) in lo
+        x = v[4]!;
+        hi = v[7]! + (rotr(x, x, 6) ^ rotr(x, x, 11) ^ rotr(x, x, 25)) + (v[6]! ^ (x & (v[5]! ^ v[6]!))) + table[8 + t]! + w[t]!;
+        x = v[0]!;
+        y = v[1]!;
+        lo = (rotr(x, x, 2) ^ rotr(x, x, 13) ^ rotr(x, x, 22)) + ((x & y) | (v[2]! & (x | y)));
+        v.copyWithin(1, 0, 7);
+        v[4]! += hi; // e = d + t1
+        v[0] = hi + lo;
       }
-      state[0]! += a;
-      state[1]! += b;
-      state[2]! += c;
-      state[3]! += d;
-      state[4]! += e;
-      state[5]! += f;
-      state[6]! += g;
-      state[7]! += h;
     } else {
       // SHA-512 over 32-bit halves: a sum's low halves are carried into its high half.
-      for (let t = 32; t < 160; t += 2) {
-        const xh = w[t - 30]!, xl = w[t - 29]!, yh = w[t - 4]!, yl = w[t - 3]!;
+      for (t = 32; t < 160; t += 2) {
+        x = w[t - 30]!;
+        xl = w[t - 29]!;
+        y = w[t - 4]!;
+        yl = w[t - 3]!;
         // σ0(x) = x ⋙ 1 ⊕ x ⋙ 8 ⊕ x ≫ 7, σ1(y) = y ⋙ 19 ⊕ y ⋙ 61 ⊕ y ≫ 6
-        const lo =
-          ((rotr(xl, xh, 1) ^ rotr(xl, xh, 8) ^ rotr(xl, xh, 7)) >>> 0) +
-          ((rotr(yl, yh, 19) ^ rotr(yh, yl, 29) ^ rotr(yl, yh, 6)) >>> 0) +
+        lo =
+          ((rotr(xl, x, 1) ^ rotr(xl, x, 8) ^ rotr(xl, x, 7)) >>> 0) +
+          ((rotr(yl, y, 19) ^ rotr(y, yl, 29) ^ rotr(yl, y, 6)) >>> 0) +
           (w[t - 13]! >>> 0) +
           (w[t - 31]! >>> 0);
-        w[t] = (rotr(xh, xl, 1) ^ rotr(xh, xl, 8) ^ (xh >>> 7)) + (rotr(yh, yl, 19) ^ rotr(yl, yh, 29) ^ (yh >>> 6)) + w[t - 14]! + w[t - 32]! + Math.floor(lo / TWO_POW_32);
+        w[t] = (rotr(x, xl, 1) ^ rotr(x, xl, 8) ^ (x >>> 7)) + (rotr(y, yl, 19) ^ rotr(yl, y, 29) ^ (y >>> 6)) + w[t - 14]! + w[t - 32]! + (lo / TWO_POW_32 >>> 0);
         w[t + 1] = lo;
       }
-      let ah = state[0]!, al = state[1]!, bh = state[2]!, bl = state[3]!, ch = state[4]!, cl = state[5]!, dh = state[6]!, dl = state[7]!;
-      let eh = state[8]!, el = state[9]!, fh = state[10]!, fl = state[11]!, gh = state[12]!, gl = state[13]!, hh = state[14]!, hl = state[15]!;
-      for (let t = 0; t < 160; t += 2) {
+      for (t = 0; t < 160; t += 2) {
+        // t1 = h + Σ1(e) + Ch(e, f, g) + K + W: hi without the low half's carry, lo unreduced.
         // Σ1(e) = e ⋙ 14 ⊕ e ⋙ 18 ⊕ e ⋙ 41, Σ0(a) = a ⋙ 28 ⊕ a ⋙ 34 ⊕ a ⋙ 39
-        const t1l = (hl >>> 0) + ((rotr(el, eh, 14) ^ rotr(el, eh, 18) ^ rotr(eh, el, 9)) >>> 0) + ((gl ^ (el & (fl ^ gl))) >>> 0) + (table[17 + t]! >>> 0) + (w[t + 1]! >>> 0);
-        const t1h = hh + (rotr(eh, el, 14) ^ rotr(eh, el, 18) ^ rotr(el, eh, 9)) + (gh ^ (eh & (fh ^ gh))) + table[16 + t]! + w[t]! + Math.floor(t1l / TWO_POW_32);
-        const t2l = ((rotr(al, ah, 28) ^ rotr(ah, al, 2) ^ rotr(ah, al, 7)) >>> 0) + (((al & bl) | (cl & (al | bl))) >>> 0);
-        const t2h = (rotr(ah, al, 28) ^ rotr(al, ah, 2) ^ rotr(al, ah, 7)) + ((ah & bh) | (ch & (ah | bh))) + Math.floor(t2l / TWO_POW_32);
-        hh = gh;
-        hl = gl;
-        gh = fh;
-        gl = fl;
-        fh = eh;
-        fl = el;
-        const e = (dl >>> 0) + (t1l >>> 0);
-        eh = (dh + t1h + Math.floor(e / TWO_POW_32)) | 0;
-        el = e | 0;
-        dh = ch;
-        dl = cl;
-        ch = bh;
-        cl = bl;
-        bh = ah;
-        bl = al;
-        const a = (t1l >>> 0) + (t2l >>> 0);
-        ah = (t1h + t2h + Math.floor(a / TWO_POW_32)) | 0;
-        al = a | 0;
+        x = v[8]!;
+        xl = v[9]!;
+        lo = (v[15]! >>> 0) + ((rotr(xl, x, 14) ^ rotr(xl, x, 18) ^ rotr(x, xl, 9)) >>> 0) + ((v[13]! ^ (xl & (v[11]! ^ v[13]!))) >>> 0) + (table[17 + t]! >>> 0) + (w[t + 1]! >>> 0);
+        hi = v[14]! + (rotr(x, xl, 14) ^ rotr(x, xl, 18) ^ rotr(xl, x, 9)) + (v[12]! ^ (x & (v[10]! ^ v[12]!))) + table[16 + t]! + w[t]!;
+        // t2 = Σ0(a) + Maj(a, b, c), the same way.
+        x = v[0]!;
+        xl = v[1]!;
+        y = v[2]!;
+        yl = v[3]!;
+        t2l = ((rotr(xl, x, 28) ^ rotr(x, xl, 2) ^ rotr(x, xl, 7)) >>> 0) + (((xl & yl) | (v[5]! & (xl | yl))) >>> 0);
+        t2h = (rotr(x, xl, 28) ^ rotr(xl, x, 2) ^ rotr(xl, x, 7)) + ((x & y) | (v[4]! & (x | y)));
+        v.copyWithin(2, 0, 14);
+        // e = d + t1 (d has just moved into e's place), a = t1 + t2
+        sum = (v[9]! >>> 0) + lo;
+        v[8]! += hi + (sum / TWO_POW_32 >>> 0);
+        v[9] = sum;
+        sum = lo + t2l;
+        v[0] = hi + t2h + (sum / TWO_POW_32 >>> 0);
+        v[1] = sum;
       }
-      const v = [ah, al, bh, bl, ch, cl, dh, dl, eh, el, fh, fl, gh, gl, hh, hl];
-      for (let i = 0; i < 16; i += 2) {
-        const lo = (state[i + 1]! >>> 0) + (v[i + 1]! >>> 0);
-        state[i] = state[i]! + v[i]! + Math.floor(lo / TWO_POW_32);
-        state[i + 1] = lo;
-      }
+    }
+    // The chaining value: each word plus the block's result, modulo 2^32 (the array wraps it);
+    // SHA-512's low words carry into their high ones.
+    for (i = n - 1, lo = 0; i >= 0; i--) {
+      sum = (state[i]! >>> 0) + (v[i]! >>> 0) + lo;
+      state[i] = sum;
+      lo = n === 16 && i % 2 ? sum / TWO_POW_32 >>> 0 : 0;
     }
   }
   w.fill(0);
+  v.fill(0);
   if (before === undefined) return undefined;
-  bytes.fill(0);
+  message.fill(0); // the padded copy
   const digest = new Uint8Array(n * 4);
-  const out = new DataView(digest.buffer);
-  for (let i = 0; i < n; i++) out.setInt32(4 * i, state[i]!);
+  view = new DataView(digest.buffer);
+  for (i = 0; i < n; i++) view.setInt32(4 * i, state[i]!);
   state.fill(0);
   return digest;
 }
