@@ -12,9 +12,9 @@ import type { OathAlgorithm } from './parameters.ts';
 export type { OathHmacEngine } from './engines.ts';
 
 /**
- * Each hash's initial state, then its round constants, as one array. The state's length in 32-bit
- * words names the hash everywhere below: 5 for SHA-1, 8 for SHA-256, 16 for SHA-512 (whose 64-bit
- * words are (hi, lo) pairs); its digest is the whole final state.
+ * Each hash's initial state, then its round constants, as one array read from hex. The state's
+ * length in 32-bit words names the hash everywhere below: 5 for SHA-1, 8 for SHA-256, 16 for
+ * SHA-512 (whose 64-bit words are (hi, lo) pairs); its digest is the whole final state.
  */
 function words(hex: string): Int32Array {
   // Eight hex digits and a space a word; the array wraps those above 2^31 to their 32-bit pattern.
@@ -23,28 +23,26 @@ function words(hex: string): Int32Array {
   return out;
 }
 
+const SHA512 = words(
+  '6a09e667 f3bcc908 bb67ae85 84caa73b 3c6ef372 fe94f82b a54ff53a 5f1d36f1 510e527f ade682d1 9b05688c 2b3e6c1f 1f83d9ab fb41bd6b 5be0cd19 137e2179 ' +
+  '428a2f98 d728ae22 71374491 23ef65cd b5c0fbcf ec4d3b2f e9b5dba5 8189dbbc 3956c25b f348b538 59f111f1 b605d019 923f82a4 af194f9b ab1c5ed5 da6d8118 ' +
+  'd807aa98 a3030242 12835b01 45706fbe 243185be 4ee4b28c 550c7dc3 d5ffb4e2 72be5d74 f27b896f 80deb1fe 3b1696b1 9bdc06a7 25c71235 c19bf174 cf692694 ' +
+  'e49b69c1 9ef14ad2 efbe4786 384f25e3 0fc19dc6 8b8cd5b5 240ca1cc 77ac9c65 2de92c6f 592b0275 4a7484aa 6ea6e483 5cb0a9dc bd41fbd4 76f988da 831153b5 ' +
+  '983e5152 ee66dfab a831c66d 2db43210 b00327c8 98fb213f bf597fc7 beef0ee4 c6e00bf3 3da88fc2 d5a79147 930aa725 06ca6351 e003826f 14292967 0a0e6e70 ' +
+  '27b70a85 46d22ffc 2e1b2138 5c26c926 4d2c6dfc 5ac42aed 53380d13 9d95b3df 650a7354 8baf63de 766a0abb 3c77b2a8 81c2c92e 47edaee6 92722c85 1482353b ' +
+  'a2bfe8a1 4cf10364 a81a664b bc423001 c24b8b70 d0f89791 c76c51a3 0654be30 d192e819 d6ef5218 d6990624 5565a910 f40e3585 5771202a 106aa070 32bbd1b8 ' +
+  '19a4c116 b8d2d0c8 1e376c08 5141ab53 2748774c df8eeb99 34b0bcb5 e19b48a8 391c0cb3 c5c95a63 4ed8aa4a e3418acb 5b9cca4f 7763e373 682e6ff3 d6b2b8a3 ' +
+  '748f82ee 5defb2fc 78a5636f 43172f60 84c87814 a1f0ab72 8cc70208 1a6439ec 90befffa 23631e28 a4506ceb de82bde9 bef9a3f7 b2c67915 c67178f2 e372532b ' +
+  'ca273ece ea26619c d186b8c7 21c0c207 eada7dd6 cde0eb1e f57d4f7f ee6ed178 06f067aa 72176fba 0a637dc5 a2c898a6 113f9804 bef90dae 1b710b35 131c471b ' +
+  '28db77f5 23047d84 32caab7b 40c72493 3c9ebe0a 15c9bebc 431d67c4 9c100d4c 4cc5d4be cb3e42b6 597f299c fc657e2a 5fcb6fab 3ad6faec 6c44198c 4a475817',
+);
+
+// SHA-256 has no table of its own: its initial state and round constants are the high halves of
+// SHA-512's first 8 and 64 words (the first 32 and 64 bits of the same roots' fractional parts).
 const TABLES: Readonly<Record<OathAlgorithm, Int32Array>> = {
   sha1: words('67452301 efcdab89 98badcfe 10325476 c3d2e1f0 ' + '5a827999 6ed9eba1 8f1bbcdc ca62c1d6'),
-  sha256: words(
-    '6a09e667 bb67ae85 3c6ef372 a54ff53a 510e527f 9b05688c 1f83d9ab 5be0cd19 ' +
-    '428a2f98 71374491 b5c0fbcf e9b5dba5 3956c25b 59f111f1 923f82a4 ab1c5ed5 d807aa98 12835b01 243185be 550c7dc3 72be5d74 80deb1fe 9bdc06a7 c19bf174 ' +
-    'e49b69c1 efbe4786 0fc19dc6 240ca1cc 2de92c6f 4a7484aa 5cb0a9dc 76f988da 983e5152 a831c66d b00327c8 bf597fc7 c6e00bf3 d5a79147 06ca6351 14292967 ' +
-    '27b70a85 2e1b2138 4d2c6dfc 53380d13 650a7354 766a0abb 81c2c92e 92722c85 a2bfe8a1 a81a664b c24b8b70 c76c51a3 d192e819 d6990624 f40e3585 106aa070 ' +
-    '19a4c116 1e376c08 2748774c 34b0bcb5 391c0cb3 4ed8aa4a 5b9cca4f 682e6ff3 748f82ee 78a5636f 84c87814 8cc70208 90befffa a4506ceb bef9a3f7 c67178f2',
-  ),
-  sha512: words(
-    '6a09e667 f3bcc908 bb67ae85 84caa73b 3c6ef372 fe94f82b a54ff53a 5f1d36f1 510e527f ade682d1 9b05688c 2b3e6c1f 1f83d9ab fb41bd6b 5be0cd19 137e2179 ' +
-    '428a2f98 d728ae22 71374491 23ef65cd b5c0fbcf ec4d3b2f e9b5dba5 8189dbbc 3956c25b f348b538 59f111f1 b605d019 923f82a4 af194f9b ab1c5ed5 da6d8118 ' +
-    'd807aa98 a3030242 12835b01 45706fbe 243185be 4ee4b28c 550c7dc3 d5ffb4e2 72be5d74 f27b896f 80deb1fe 3b1696b1 9bdc06a7 25c71235 c19bf174 cf692694 ' +
-    'e49b69c1 9ef14ad2 efbe4786 384f25e3 0fc19dc6 8b8cd5b5 240ca1cc 77ac9c65 2de92c6f 592b0275 4a7484aa 6ea6e483 5cb0a9dc bd41fbd4 76f988da 831153b5 ' +
-    '983e5152 ee66dfab a831c66d 2db43210 b00327c8 98fb213f bf597fc7 beef0ee4 c6e00bf3 3da88fc2 d5a79147 930aa725 06ca6351 e003826f 14292967 0a0e6e70 ' +
-    '27b70a85 46d22ffc 2e1b2138 5c26c926 4d2c6dfc 5ac42aed 53380d13 9d95b3df 650a7354 8baf63de 766a0abb 3c77b2a8 81c2c92e 47edaee6 92722c85 1482353b ' +
-    'a2bfe8a1 4cf10364 a81a664b bc423001 c24b8b70 d0f89791 c76c51a3 0654be30 d192e819 d6ef5218 d6990624 5565a910 f40e3585 5771202a 106aa070 32bbd1b8 ' +
-    '19a4c116 b8d2d0c8 1e376c08 5141ab53 2748774c df8eeb99 34b0bcb5 e19b48a8 391c0cb3 c5c95a63 4ed8aa4a e3418acb 5b9cca4f 7763e373 682e6ff3 d6b2b8a3 ' +
-    '748f82ee 5defb2fc 78a5636f 43172f60 84c87814 a1f0ab72 8cc70208 1a6439ec 90befffa 23631e28 a4506ceb de82bde9 bef9a3f7 b2c67915 c67178f2 e372532b ' +
-    'ca273ece ea26619c d186b8c7 21c0c207 eada7dd6 cde0eb1e f57d4f7f ee6ed178 06f067aa 72176fba 0a637dc5 a2c898a6 113f9804 bef90dae 1b710b35 131c471b ' +
-    '28db77f5 23047d84 32caab7b 40c72493 3c9ebe0a 15c9bebc 431d67c4 9c100d4c 4cc5d4be cb3e42b6 597f299c fc657e2a 5fcb6fab 3ad6faec 6c44198c 4a475817',
-  ),
+  sha256: SHA512,
+  sha512: SHA512,
 };
 
 /**
@@ -117,7 +115,7 @@ function hash(table: Int32Array, state: Int32Array, message: Uint8Array, before?
       for (t = 0; t < 64; t++) {
         // t1 = h + Σ1(e) + Ch(e, f, g) + K + W in hi, t2 = Σ0(a) + Maj(a, b, c) in lo
         x = v[4]!;
-        hi = v[7]! + (rotr(x, x, 6) ^ rotr(x, x, 11) ^ rotr(x, x, 25)) + (v[6]! ^ (x & (v[5]! ^ v[6]!))) + table[8 + t]! + w[t]!;
+        hi = v[7]! + (rotr(x, x, 6) ^ rotr(x, x, 11) ^ rotr(x, x, 25)) + (v[6]! ^ (x & (v[5]! ^ v[6]!))) + table[16 + 2 * t]! + w[t]!;
         x = v[0]!;
         y = v[1]!;
         lo = (rotr(x, x, 2) ^ rotr(x, x, 13) ^ rotr(x, x, 22)) + ((x & y) | (v[2]! & (x | y)));
@@ -187,21 +185,24 @@ function hash(table: Int32Array, state: Int32Array, message: Uint8Array, before?
 /** Prepares `secret` (not retained) as an HMAC key of `algorithm`: the key blocks are compressed once. */
 export function createHmacEngine(algorithm: OathAlgorithm, secret: Uint8Array): OathHmacEngine {
   const table = TABLES[algorithm];
-  const initial = table.subarray(0, algorithm === 'sha1' ? 5 : algorithm === 'sha256' ? 8 : 16);
-  const blockBytes = algorithm === 'sha512' ? 128 : 64;
+  const n = algorithm === 'sha1' ? 5 : algorithm === 'sha256' ? 8 : 16;
+  const blockBytes = n === 16 ? 128 : 64;
+  // The initial state (SHA-256's: every other word of SHA-512's, its high halves).
+  const inner = new Int32Array(n);
+  let i: number;
+  for (i = 0; i < n; i++) inner[i] = table[n === 8 ? 2 * i : i]!;
+  const outer = inner.slice();
   const block = new Uint8Array(blockBytes);
   if (secret.length > blockBytes) {
-    const digest = hash(table, initial.slice(), secret, 0)!;
+    const digest = hash(table, inner.slice(), secret, 0)!;
     block.set(digest);
     digest.fill(0);
   } else {
     block.set(secret);
   }
-  const inner = initial.slice();
-  const outer = initial.slice();
-  for (let i = 0; i < block.length; i++) block[i]! ^= 0x36;
+  for (i = 0; i < blockBytes; i++) block[i]! ^= 0x36;
   hash(table, inner, block);
-  for (let i = 0; i < block.length; i++) block[i]! ^= 0x36 ^ 0x5c;
+  for (i = 0; i < blockBytes; i++) block[i]! ^= 0x36 ^ 0x5c;
   hash(table, outer, block);
   block.fill(0);
   const counter = new Uint8Array(8);
@@ -213,8 +214,8 @@ export function createHmacEngine(algorithm: OathAlgorithm, secret: Uint8Array): 
       const innerDigest = hash(table, inner.slice(), counter, blockBytes)!;
       const mac = hash(table, outer.slice(), innerDigest, blockBytes)!;
       innerDigest.fill(0);
-      const offset = mac[mac.length - 1]! & 0xf;
-      const value = new DataView(mac.buffer).getUint32(offset) & 0x7fffffff;
+      // RFC 4226's dynamic truncation: 31 bits from the offset the last byte's low nibble gives.
+      const value = new DataView(mac.buffer).getUint32(mac[mac.length - 1]! & 0xf) & 0x7fffffff;
       mac.fill(0);
       return value;
     },
