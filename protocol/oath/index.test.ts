@@ -86,6 +86,16 @@ describe('totpStep', () => {
     expect(totpStep(1_111_111_109_000, 60, 1_000_000_000)).toBe(Math.floor(111_111_109 / 60));
   });
 
+  it('is the floor of the quotient on both sides of 2^32 steps (it floors without Math)', () => {
+    for (const step of [0, 1, 2 ** 31 - 1, 2 ** 31, 2 ** 32 - 1, 2 ** 32, 2 ** 32 + 1, 2 ** 40 + 3, 2 ** 43]) {
+      for (const into of [0, 1, 999, 500]) {
+        const unixMs = step * 1000 + into;
+        expect(totpStep(unixMs, 1), `${unixMs} ms`).toBe(Math.floor(unixMs / 1000));
+      }
+    }
+    expect(totpStep(2 ** 32 * 30_000 + 29_999.5, 30)).toBe(2 ** 32);
+  });
+
   it('rejects bad periods, times and times before T0', () => {
     for (const period of [0, -30, 0.5, 30.5, Number.NaN, Infinity]) {
       expect(() => totpStep(0, period)).toThrow(RangeError);

@@ -45,7 +45,9 @@ class PreparedOathKey implements OathKey {
     if (!Number.isSafeInteger(counter) || counter < 0) {
       throw new RangeError('OATH counter must be a safe integer from 0 to 2^53-1');
     }
-    return engine.truncatedValue(Math.floor(counter / TWO_POW_32), counter >>> 0);
+    // The counter's 32-bit halves, without Math (which a small engine instantiates whole on first
+    // use): `>>> 0` is the low half exactly for a safe integer from 0 up, so the rest is exact too.
+    return engine.truncatedValue((counter - (counter >>> 0)) / TWO_POW_32, counter >>> 0);
   }
 
   destroy(): void {
@@ -87,7 +89,11 @@ export function hotpValue(key: OathKey, counter: number, digits: number): number
 
 /** The code as a zero-padded string of `digits` characters. */
 export function hotpCode(key: OathKey, counter: number, digits: number): string {
-  return padDigits(hotpValue(key, counter, digits), digits);
+  // hotpValue, inline: the firmware calls only this one, and keeps every function it has in RAM.
+  if (!Number.isInteger(digits) || digits < MIN_DIGITS || digits > MAX_DIGITS) {
+    throw new RangeError(`OATH code length must be an integer from ${MIN_DIGITS} to ${MAX_DIGITS} digits`);
+  }
+  return padDigits(key.truncatedValue(counter) % POWERS_OF_TEN[digits]!, digits);
 }
 
 /** Zero-pads a code value to `digits` characters; the value must be below 10^digits. */
@@ -111,8 +117,12 @@ export function totpStep(unixMs: number, periodSeconds: number, t0Seconds = 0): 
   if (!Number.isSafeInteger(t0Seconds)) throw new RangeError('TOTP T0 must be a whole number of seconds');
   if (!Number.isFinite(unixMs)) throw new RangeError('TOTP time must be a finite number of milliseconds');
   // Integer milliseconds over integer milliseconds: one rounding, so exact step boundaries.
-  const step = Math.floor((unixMs - t0Seconds * 1000) / (periodSeconds * 1000));
-  if (step < 0) throw new RangeError('TOTP time is before T0');
+  const quotient = (unixMs - t0Seconds * 1000) / (periodSeconds * 1000);
+  if (quotient < 0) throw new RangeError('TOTP time is before T0');
+  // Its floor without Math (which a small engine instantiates whole on first use), for a finite
+  // number from 0 up: `>>> 0` below 2^32 (as fast as Math.floor on V8), else less its fraction,
+  // which `% 1` gives exactly.
+  const step = quotient < TWO_POW_32 ? quotient >>> 0 : quotient - (quotient % 1);
   if (!Number.isSafeInteger(step)) throw new RangeError('TOTP time step exceeds 2^53-1');
   return step;
 }
