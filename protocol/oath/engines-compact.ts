@@ -37,13 +37,7 @@ const SHA512 = words(
   '28db77f5 23047d84 32caab7b 40c72493 3c9ebe0a 15c9bebc 431d67c4 9c100d4c 4cc5d4be cb3e42b6 597f299c fc657e2a 5fcb6fab 3ad6faec 6c44198c 4a475817',
 );
 
-// SHA-256 has no table of its own: its initial state and round constants are the high halves of
-// SHA-512's first 8 and 64 words (the first 32 and 64 bits of the same roots' fractional parts).
-const TABLES: Readonly<Record<OathAlgorithm, Int32Array>> = {
-  sha1: words('67452301 efcdab89 98badcfe 10325476 c3d2e1f0 ' + '5a827999 6ed9eba1 8f1bbcdc ca62c1d6'),
-  sha256: SHA512,
-  sha512: SHA512,
-};
+const SHA1 = words('67452301 efcdab89 98badcfe 10325476 c3d2e1f0 ' + '5a827999 6ed9eba1 8f1bbcdc ca62c1d6');
 
 /**
  * The high word of the 64-bit (hi, lo) rotated right by n, 0 < n < 32; its low word is
@@ -58,7 +52,7 @@ const rotr = (hi: number, lo: number, n: number): number => (hi >>> n) | (lo << 
 const TWO_POW_32 = 4294967296;
 
 /**
- * Compresses `message` into `state`, which is changed in place; `table` is the hash's from TABLES.
+ * Compresses `message` into `state`, which is changed in place; `table` is the hash's (SHA1 or SHA512).
  * Without `before` the message is whole blocks and nothing is returned. With it (the bytes already
  * compressed into `state`), the message is padded first with its 0x80 marker and bit length, and
  * the digest is returned, `state` zeroed. The three hashes and both uses are one function, not
@@ -184,7 +178,9 @@ function hash(table: Int32Array, state: Int32Array, message: Uint8Array, before?
 
 /** Prepares `secret` (not retained) as an HMAC key of `algorithm`: the key blocks are compressed once. */
 export function createHmacEngine(algorithm: OathAlgorithm, secret: Uint8Array): OathHmacEngine {
-  const table = TABLES[algorithm];
+  // SHA-256 has no table of its own: its initial state and round constants are the high halves of
+  // SHA-512's first 8 and 64 words (the first 32 and 64 bits of the same roots' fractional parts).
+  const table = algorithm === 'sha1' ? SHA1 : SHA512;
   const n = algorithm === 'sha1' ? 5 : algorithm === 'sha256' ? 8 : 16;
   const blockBytes = n === 16 ? 128 : 64;
   // The initial state (SHA-256's: every other word of SHA-512's, its high halves).
