@@ -83,6 +83,8 @@ export class HidLink implements HostLink, Assembly {
     if (!packet) return;
     const { channel } = packet;
     const channels = this.channels;
+    /** The channel's reply path. */
+    let path: ReplyPath | undefined;
     const init = packet.kind === 'init' && packet.command === CMD_INIT;
     /** A framing fault to answer on the channel with ERROR, or 0. */
     let error = 0;
@@ -113,7 +115,7 @@ export class HidLink implements HostLink, Assembly {
           id = new DataView(bytes.buffer).getUint32(0);
         }
       }
-      const path = channels.get(id) ?? {
+      path = channels.get(id) ?? {
         send: (message: Message) => fragment(id, message.kind === 'event' ? CMD_EVENT : CMD_MESSAGE, sealBody(encodeMessage(message)), this.transport),
         waiting: () => fragment(id, CMD_KEEPALIVE, Uint8Array.of(KEEPALIVE_UPNEEDED), this.transport),
       };
@@ -137,18 +139,17 @@ export class HidLink implements HostLink, Assembly {
     if (result?.kind === 'error') error = result.error;
     if (result?.kind === 'complete') {
       // The channel may have made room for newer hosts while its message came in.
-      const path = channels.get(channel);
-      const { command, payload } = result;
+      path = channels.get(channel);
       if (!path) {
         error = ERR_INVALID_CHANNEL;
-      } else if (command === CMD_PING) {
-        fragment(channel, CMD_PING, payload, this.transport);
-      } else if (command === CMD_CANCEL) {
+      } else if (result.command === CMD_PING) {
+        fragment(channel, CMD_PING, result.payload, this.transport);
+      } else if (result.command === CMD_CANCEL) {
         this.handlers.onCancel(-1, path);
-      } else if (command !== CMD_MESSAGE) {
+      } else if (result.command !== CMD_MESSAGE) {
         error = ERR_INVALID_CMD;
       } else {
-        const body = openBody(payload);
+        const body = openBody(result.payload);
         const request = body === undefined ? { error: errorResponse(UNATTRIBUTED_ID, 'bad_crc') } : requestFromBody(body, 'bytes');
         if ('error' in request) path.send(request.error);
         else this.handlers.onRequest(request.request, path);
