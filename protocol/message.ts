@@ -40,24 +40,13 @@ export const PRINTABLE = /^[ -~]*$/;
 
 export function encodeMessage(message: Message): string {
   const number = message.kind === 'event' ? message.seq : message.id;
-  const numberOk =
-    Number.isInteger(number) &&
-    (message.kind === 'request' ? number >= 1 && number <= MAX_REQUEST_ID : message.kind === 'response' ? number >= 0 && number <= MAX_REQUEST_ID : number >= 0 && number <= MAX_EVENT_SEQ);
-  if (!numberOk) throw new RangeError(`a ${message.kind} cannot carry the number ${number}`);
-  if (message.kind !== 'response' && !NAME.test(message.name)) throw new RangeError(`"${message.name}" is not a message name`);
-  let head: string;
-  switch (message.kind) {
-    case 'request':
-      head = `>${message.id} ${message.name}`;
-      break;
-    case 'response':
-      head = `<${message.id} ${message.ok ? 'ok' : 'err'}`;
-      break;
-    case 'event':
-      head = `!${message.seq} ${message.name}`;
-      break;
+  // Requests count from 1, responses from 0 (UNATTRIBUTED_ID); both up to MAX_REQUEST_ID.
+  if (!Number.isInteger(number) || number < (message.kind === 'request' ? 1 : 0) || number > (message.kind === 'event' ? MAX_EVENT_SEQ : MAX_REQUEST_ID)) {
+    throw new RangeError(`a ${message.kind} cannot carry the number ${number}`);
   }
-  let body = head;
+  if (message.kind !== 'response' && !NAME.test(message.name)) throw new RangeError(`"${message.name}" is not a message name`);
+  let body =
+    message.kind === 'request' ? `>${number} ${message.name}` : message.kind === 'response' ? `<${number} ${message.ok ? 'ok' : 'err'}` : `!${number} ${message.name}`;
   for (const key of Object.keys(message.fields)) {
     const value = message.fields[key]!;
     if (!KEY.test(key) || !VALUE.test(value)) throw new RangeError(`field "${key}" cannot be encoded`);
@@ -77,9 +66,7 @@ export function decodeMessageText(body: string): Message {
 /** Parses a body; throws ProtocolError('bad_frame', detail) naming the part that is wrong. */
 export function decodeMessage(body: string): Message {
   const words = body.split(' ');
-  const head = words[0]!;
-  const sigil = head.charAt(0);
-  const number = head.slice(1);
+  const number = words[0]!.slice(1);
   if (!DECIMAL.test(number)) throw new ProtocolError('bad_frame', 'id');
   const id = Number(number);
   const name = words[1];
@@ -95,7 +82,7 @@ export function decodeMessage(body: string): Message {
     }
     fields[key] = value;
   }
-  switch (sigil) {
+  switch (body[0]) {
     case '>':
       if (id < 1 || id > MAX_REQUEST_ID) throw new ProtocolError('bad_frame', 'id');
       return { kind: 'request', id, name, fields };
