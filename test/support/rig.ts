@@ -45,14 +45,15 @@ export interface Rig {
 
 export const TEST_CONFIG: FirmwareConfig = { model: 'NV1', hardware: 'test', factorySerial: '40000001' };
 
-export function createRig(options: { flash?: SimFlash; flashOptions?: SimFlashOptions; config?: FirmwareConfig; core?: CoreFactory } = {}): Rig {
+/** `links`: host links after the rig's own line link (link 1 onwards), e.g. a HID transport a test drives itself through `token.receive`. */
+export function createRig(options: { flash?: SimFlash; flashOptions?: SimFlashOptions; config?: FirmwareConfig; core?: CoreFactory; links?: readonly Transport[] } = {}): Rig {
   const link = new CapturingTransport();
   const flash = options.flash ?? new SimFlash(options.flashOptions);
   const token = new SimToken({
     config: options.config ?? TEST_CONFIG,
     core: options.core,
     flash,
-    transports: [link],
+    transports: [link, ...(options.links ?? [])],
     rng: new SimRng(seededBytes(7)), // reproducible serial numbers
   });
   token.powerOn();

@@ -11,6 +11,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createRig, type Rig } from '../../../test/support/rig.ts';
 import { SimFlash } from '../../sim/sim-flash.ts';
+import { BROADCAST_CHANNEL, CMD_INIT, CMD_MESSAGE, MessageAssembler, fragment, openBody, parsePacket, sealBody } from '../../../protocol/framing/hid.ts';
+import { decodeMessage, encodeMessage, type Message } from '../../../protocol/message.ts';
+import type { Transport } from '../../hal/transport.ts';
 import { QUICKJS_BUDGET, QUICKJS_STACK_LIMIT, QuickJsEngine, type CodeBreakdown, type QuickJsMemory } from './quickjs-engine.ts';
 
 const RUNS = 10_000;
@@ -28,6 +31,15 @@ function report(label: string, memory: QuickJsMemory): string {
   );
 }
 
+/** The emulator's second host link: HID reports, kept until read. */
+class HidReports implements Transport {
+  readonly framing = 'hid' as const;
+  reports: Uint8Array[] = [];
+  send(report: Uint8Array): void {
+    this.reports.push(report.slice());
+  }
+}
+
 /** The peak share against the issue's budget for it. */
 function peakShare(memory: QuickJsMemory): string {
   const share = memory.peakBytes - memory.emptyContextBytes;
@@ -43,6 +55,22 @@ const parts = (code: CodeBreakdown) =>
 describe(`the firmware in QuickJS-NG, ${QUICKJS_STACK_LIMIT / KIB} KiB of stack, within its memory budget`, () => {
   let engine: QuickJsEngine;
   let rig: Rig;
+  const hid = new HidReports();
+  let hidChannel = 0;
+  let hidId = 0;
+
+  /** One request over the HID link (link 1) on the channel INIT allocated; its response. */
+  const hidRequest = (name: string): Message => {
+    hid.reports = [];
+    hidId = (hidId % 0xfffe) + 1;
+    for (const report of fragment(hidChannel, CMD_MESSAGE, sealBody(encodeMessage({ kind: 'request', id: hidId, name, fields: {} })))) rig.token.receive(1, report);
+    const assembler = new MessageAssembler();
+    for (const report of hid.reports) {
+      const result = assembler.add(parsePacket(report)!, 0);
+      if (result.kind === 'complete') return decodeMessage(openBody(result.payload)!);
+    }
+    throw new Error(`no HID response to ${name}`);
+  };
 
   /** A full collection, then QuickJS's report. */
   const collected = (): QuickJsMemory => {
@@ -52,7 +80,8 @@ describe(`the firmware in QuickJS-NG, ${QUICKJS_STACK_LIMIT / KIB} KiB of stack,
 
   beforeAll(async () => {
     engine = await QuickJsEngine.load();
-    rig = createRig({ core: engine.createCore, flash: new SimFlash() });
+    // As the emulator runs it: a line link and a HID link.
+    rig = createRig({ core: engine.createCore, flash: new SimFlash(), links: [hid] });
   });
 
   it('boots with its data within 64 KiB, its code under the ceiling, and says what the whole runtime holds', () => {
@@ -103,7 +132,15 @@ describe(`the firmware in QuickJS-NG, ${QUICKJS_STACK_LIMIT / KIB} KiB of stack,
       () => expect(rig.send('enroll', { secret: SEED_HEX, mode: 'hotp', algorithm: 'sha1', digits: '6' })).toMatchObject([{ ok: false, fields: { code: 'already_enrolled' } }]),
       () => expect(rig.send('launch')).toMatchObject([{ ok: false, fields: { code: 'unknown_command' } }]),
       () => expect(rig.sendRaw('>9 info*00000000\n')).toMatchObject([{ ok: false, fields: { code: 'bad_crc' } }]),
+      () => expect(hidRequest('status')).toMatchObject({ kind: 'response', ok: true, fields: { enrolled: '1' } }),
+      () => expect(hidRequest('info')).toMatchObject({ kind: 'response', ok: true, fields: { serial: rig.ok('info').serial } }),
     ];
+    // A channel for this host, as INIT on the broadcast channel allocates one.
+    hid.reports = [];
+    for (const report of fragment(BROADCAST_CHANNEL, CMD_INIT, new Uint8Array(8).fill(7))) rig.token.receive(1, report);
+    const init = parsePacket(hid.reports[0]!)!;
+    expect(init).toMatchObject({ kind: 'init', channel: BROADCAST_CHANNEL, command: CMD_INIT });
+    hidChannel = new DataView(init.data.buffer, init.data.byteOffset).getUint32(8);
     let first: number | undefined;
     for (let request = 1; request <= RUNS; request++) {
       requests[request % requests.length]!();
