@@ -18,22 +18,38 @@
  * in two byte arrays. The live records are kept as one block laid out as a fresh page holds them
  * (each encoded record padded to whole slots), so a page change copies them as they are; the pages'
  * states this boot (erased, bad) are one byte per page. Slot rounding is exact integer arithmetic,
- * `(n + SLOT_BYTES - 1) & -SLOT_BYTES`, rather than Math (which an embedded engine builds on first use):
- * n is at most a page size.
+ * `(n + SlotBytes - 1) & -SlotBytes`, rather than Math (which an embedded engine builds on first
+ * use): n is at most a page size.
  */
 import { crc32 } from '../../protocol/crc32.ts';
 import type { Flash } from '../hal/flash.ts';
 
-export const SLOT_BYTES = 16;
-const HEADER_BYTES = 16;
-const MAGIC = 0x314a564e; // "NVJ1"
-/** tag, length and the CRC around a payload. */
-const RECORD_OVERHEAD = 6;
-export const MAX_PAYLOAD_BYTES = 255;
-/** A page's state in `pageStates`: erased and verified blank this boot, and not written since. */
-const ERASED = 1;
-/** A page's state in `pageStates`: it failed an erase or a write this boot, and is not used again. */
-const BAD = 2;
+/**
+ * The layout's numbers. A const enum, so the bundle writes them as literals: a constant of the
+ * module would cost the embedded engine a variable, and a reference to it in every function.
+ */
+const enum Layout {
+  SlotBytes = 16,
+  HeaderBytes = 16,
+  Magic = 0x314a564e, // "NVJ1"
+  /** tag, length and the CRC around a payload. */
+  RecordOverhead = 6,
+  MaxPayloadBytes = 255,
+  /**
+   * A record's length byte (its payload's length) plus this, with the low bits cleared
+   * (`& -SlotBytes`), is what the record takes on a page: its bytes rounded up to whole slots.
+   */
+  SlottedOverhead = RecordOverhead + SlotBytes - 1,
+}
+/** A page's state this boot, in `pageStates` (0: neither). */
+const enum PageState {
+  /** Erased and verified blank this boot, and not written since. */
+  Erased = 1,
+  /** It failed an erase or a write this boot, and is not used again. */
+  Bad = 2,
+}
+export const SLOT_BYTES = Layout.SlotBytes;
+export const MAX_PAYLOAD_BYTES = Layout.MaxPayloadBytes;
 
 /** The flash cannot take the write: every usable page is worn out or failing. */
 export class StorageError extends Error {}
@@ -49,12 +65,12 @@ function withRecord(live: Uint8Array, record: Uint8Array): Uint8Array {
   let at = 0;
   let end = 0;
   while (at < live.length) {
-    end = at + ((RECORD_OVERHEAD + live[at + 1]! + SLOT_BYTES - 1) & -SLOT_BYTES);
+    end = at + ((live[at + 1]! + Layout.SlottedOverhead) & -Layout.SlotBytes);
     if (live[at] === record[0]) break;
     at = end;
   }
   if (at === live.length) end = at;
-  const size = (record.length + SLOT_BYTES - 1) & -SLOT_BYTES;
+  const size = (record[1]! + Layout.SlottedOverhead) & -Layout.SlotBytes;
   const next = new Uint8Array(live.length - (end - at) + size);
   next.set(live.subarray(0, at));
   next.set(record, at);
@@ -69,7 +85,7 @@ export class FlashStore {
   private declare readonly pageSize: number;
   /** The live records, laid out as a fresh page holds them after its header. */
   private declare liveRecords: Uint8Array;
-  /** ERASED, BAD or 0 for each page (its length is the page count). */
+  /** A PageState or 0 for each page (its length is the page count). */
   private declare readonly pageStates: Uint8Array;
   private declare active: number;
   /** The active page's; every page change (the format of a blank chip included) adds one. */
@@ -79,7 +95,7 @@ export class FlashStore {
   /** Mounts the journal: finds the live page (formatting a blank or unreadable flash) and loads every live record. */
   constructor(flash: Flash) {
     const { pageSize, pageCount } = flash.geometry;
-    if (pageCount < 2 || pageSize % SLOT_BYTES !== 0 || pageSize < 256) {
+    if (pageCount < 2 || pageSize % Layout.SlotBytes !== 0 || pageSize < 256) {
       throw new RangeError('the journal needs at least two pages of 256 bytes or more, in whole slots');
     }
     this.flash = flash;
@@ -88,16 +104,16 @@ export class FlashStore {
     this.pageStates = new Uint8Array(pageCount);
     this.active = -1;
     this.sequence = 0;
-    this.writeOffset = HEADER_BYTES;
+    this.writeOffset = Layout.HeaderBytes;
 
     const page = new Uint8Array(pageSize);
     const view = new DataView(page.buffer);
     // The committed page with the highest sequence (the first of equals) is the live one.
     let best = -1;
     for (let p = 0; p < pageCount; p++) {
-      flash.read(p * pageSize, page.subarray(0, HEADER_BYTES));
+      flash.read(p * pageSize, page.subarray(0, Layout.HeaderBytes));
       if (
-        view.getUint32(0, true) === MAGIC &&
+        view.getUint32(0, true) === Layout.Magic &&
         view.getUint32(8, true) === crc32(page, 0, 8) &&
         view.getUint32(12, true) === 0 &&
         (best < 0 || view.getUint32(4, true) > this.sequence)
@@ -113,24 +129,24 @@ export class FlashStore {
     this.active = best;
     flash.read(best * pageSize, page);
     // Slots are 16-byte aligned, so the slot after a record is its end rounded up.
-    for (let slot = HEADER_BYTES; slot < pageSize; ) {
+    for (let slot = Layout.HeaderBytes; slot < pageSize; ) {
       const tag = page[slot]!;
-      const end = slot + RECORD_OVERHEAD + page[slot + 1]!;
+      const end: number = slot + Layout.RecordOverhead + page[slot + 1]!;
       if (tag !== 0 && tag !== 0xff && end <= pageSize && view.getUint32(end - 4, true) === crc32(page, slot, end - 4)) {
         this.liveRecords = withRecord(this.liveRecords, page.subarray(slot, end));
-        slot = this.writeOffset = (end + SLOT_BYTES - 1) & -SLOT_BYTES;
+        slot = this.writeOffset = (end + (Layout.SlotBytes - 1)) & -Layout.SlotBytes;
         continue;
       }
       // Not a record: a torn write is skipped, and the next record goes after whatever was written.
-      for (let i = slot; i < slot + SLOT_BYTES; i++) if (page[i] !== 0xff) this.writeOffset = slot + SLOT_BYTES;
-      slot += SLOT_BYTES;
+      for (let i = slot; i < slot + Layout.SlotBytes; i++) if (page[i] !== 0xff) this.writeOffset = slot + Layout.SlotBytes;
+      slot += Layout.SlotBytes;
     }
     for (let other = 0; other < pageCount; other++) if (other !== best) this.erase(other, true);
   }
 
   get(tag: number): Uint8Array | undefined {
     const live = this.liveRecords;
-    for (let at = 0; at < live.length; at += (RECORD_OVERHEAD + live[at + 1]! + SLOT_BYTES - 1) & -SLOT_BYTES) {
+    for (let at = 0; at < live.length; at += (live[at + 1]! + Layout.SlottedOverhead) & -Layout.SlotBytes) {
       // A copy: the caller may wipe or change what it gets.
       if (live[at] === tag) return new Uint8Array(live.subarray(at + 2, at + 2 + live[at + 1]!));
     }
@@ -140,14 +156,14 @@ export class FlashStore {
   /** Stores a value durably: when this returns, a power loss can no longer undo it. */
   put(tag: number, payload: Uint8Array): void {
     if (!(tag >= 1 && tag <= 0xfe && tag % 1 === 0)) throw new RangeError('record tags are 1..254');
-    if (payload.length > MAX_PAYLOAD_BYTES) throw new RangeError(`a record holds at most ${MAX_PAYLOAD_BYTES} bytes`);
+    if (payload.length > Layout.MaxPayloadBytes) throw new RangeError(`a record holds at most ${Layout.MaxPayloadBytes} bytes`);
     const end = 2 + payload.length;
     const record = new Uint8Array(end + 4);
     record[0] = tag;
     record[1] = payload.length;
     record.set(payload, 2);
     new DataView(record.buffer).setUint32(end, crc32(record, 0, end), true);
-    const slots = (end + 4 + SLOT_BYTES - 1) & -SLOT_BYTES;
+    const slots = (payload.length + Layout.SlottedOverhead) & -Layout.SlotBytes;
     if (this.active >= 0 && this.writeOffset + slots <= this.pageSize) {
       const address = this.active * this.pageSize + this.writeOffset;
       this.writeOffset += slots;
@@ -168,7 +184,7 @@ export class FlashStore {
     const live = this.liveRecords;
     let next: Uint8Array = new Uint8Array(0);
     for (let at = 0, end = 0; at < live.length; at = end) {
-      end = at + ((RECORD_OVERHEAD + live[at + 1]! + SLOT_BYTES - 1) & -SLOT_BYTES);
+      end = at + ((live[at + 1]! + Layout.SlottedOverhead) & -Layout.SlotBytes);
       if (keep(live[at]!)) next = withRecord(next, live.subarray(at, end));
     }
     this.moveTo(next, true);
@@ -176,49 +192,49 @@ export class FlashStore {
 
   /** Copies the records of `live` to a fresh page of the ring, commits it, then erases the old page (or all others). */
   private moveTo(live: Uint8Array, eraseAllOthers: boolean): void {
-    if (HEADER_BYTES + live.length > this.pageSize) throw new StorageError('the live records no longer fit one page');
+    if (Layout.HeaderBytes + live.length > this.pageSize) throw new StorageError('the live records no longer fit one page');
     const header = new Uint8Array(12);
     const view = new DataView(header.buffer);
-    view.setUint32(0, MAGIC, true);
+    view.setUint32(0, Layout.Magic, true);
     view.setUint32(4, (this.sequence + 1) >>> 0, true);
     view.setUint32(8, crc32(header, 0, 8), true);
     const states = this.pageStates;
     const previous = this.active;
     for (let step = 1; step <= states.length; step++) {
       const target = ((previous < 0 ? states.length - 1 : previous) + step) % states.length;
-      if (target === previous || states[target] === BAD) continue;
+      if (target === previous || states[target] === PageState.Bad) continue;
       const base = target * this.pageSize;
       // An erase this boot verified is trusted; one interrupted before a reboot may read blank yet be weak.
-      let written = states[target] === ERASED || this.erase(target, false);
+      let written = states[target] === PageState.Erased || this.erase(target, false);
       states[target] = 0;
       written &&= this.program(base, header);
       // Each record programmed as it is, without its padding (the erased flash is the padding).
-      for (let at = 0; at < live.length; at += (RECORD_OVERHEAD + live[at + 1]! + SLOT_BYTES - 1) & -SLOT_BYTES) {
-        written &&= this.program(base + HEADER_BYTES + at, live.subarray(at, at + RECORD_OVERHEAD + live[at + 1]!));
+      for (let at = 0; at < live.length; at += (live[at + 1]! + Layout.SlottedOverhead) & -Layout.SlotBytes) {
+        written &&= this.program(base + Layout.HeaderBytes + at, live.subarray(at, at + Layout.RecordOverhead + live[at + 1]!));
       }
       // Clearing the commit word commits the page: until then a mount ignores it.
       if (written && this.program(base + 12, new Uint8Array(4))) {
         this.active = target;
         this.sequence += 1;
-        this.writeOffset = HEADER_BYTES + live.length;
+        this.writeOffset = Layout.HeaderBytes + live.length;
         this.liveRecords = live;
         if (eraseAllOthers) {
           for (let other = 0; other < states.length; other++) if (other !== target) this.erase(other, true);
         } else if (previous >= 0) this.erase(previous, false);
         return;
       }
-      states[target] = BAD;
+      states[target] = PageState.Bad;
     }
     throw new StorageError('no flash page left that takes a write');
   }
 
   /**
-   * Erases `page` and checks that it reads blank, marking it ERASED, or BAD when it does not. With
+   * Erases `page` and checks that it reads blank, marking it Erased, or Bad when it does not. With
    * `ifWritten`, a page already bad or reading blank is left alone (and not marked erased: an erase
    * interrupted before a reboot may read blank yet be weak): the first pass only reads.
    */
   private erase(page: number, ifWritten: boolean): boolean {
-    if (ifWritten && this.pageStates[page] === BAD) return false;
+    if (ifWritten && this.pageStates[page] === PageState.Bad) return false;
     const bytes = new Uint8Array(this.pageSize);
     for (let erasing = !ifWritten; ; erasing = true) {
       if (erasing) this.flash.erase(page);
@@ -226,7 +242,7 @@ export class FlashStore {
       let blank = true;
       for (let i = 0; i < bytes.length && blank; i++) blank = bytes[i] === 0xff;
       if (erasing) {
-        this.pageStates[page] = blank ? ERASED : BAD;
+        this.pageStates[page] = blank ? PageState.Erased : PageState.Bad;
         return blank;
       }
       if (blank) return true;
