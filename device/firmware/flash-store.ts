@@ -70,11 +70,11 @@ function withRecord(live: Uint8Array, record: Uint8Array): Uint8Array {
     at = end;
   }
   if (at === live.length) end = at;
-  const size = (record[1]! + Layout.SlottedOverhead) & -Layout.SlotBytes;
-  const next = new Uint8Array(live.length - (end - at) + size);
+  const next = new Uint8Array(live.length - (end - at) + ((record[1]! + Layout.SlottedOverhead) & -Layout.SlotBytes));
   next.set(live.subarray(0, at));
   next.set(record, at);
-  next.set(live.subarray(end), at + size);
+  // The records after it keep their place from the end.
+  next.set(live.subarray(end), next.length - (live.length - end));
   return next;
 }
 
@@ -130,9 +130,8 @@ export class FlashStore {
     flash.read(best * pageSize, page);
     // Slots are 16-byte aligned, so the slot after a record is its end rounded up.
     for (let slot = Layout.HeaderBytes; slot < pageSize; ) {
-      const tag = page[slot]!;
       const end: number = slot + Layout.RecordOverhead + page[slot + 1]!;
-      if (tag !== 0 && tag !== 0xff && end <= pageSize && view.getUint32(end - 4, true) === crc32(page, slot, end - 4)) {
+      if (page[slot] !== 0 && page[slot] !== 0xff && end <= pageSize && view.getUint32(end - 4, true) === crc32(page, slot, end - 4)) {
         this.liveRecords = withRecord(this.liveRecords, page.subarray(slot, end));
         slot = this.writeOffset = (end + (Layout.SlotBytes - 1)) & -Layout.SlotBytes;
         continue;
