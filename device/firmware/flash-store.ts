@@ -140,7 +140,7 @@ export class FlashStore {
       for (let i = slot; i < slot + Layout.SlotBytes; i++) if (page[i] !== 0xff) this.writeOffset = slot + Layout.SlotBytes;
       slot += Layout.SlotBytes;
     }
-    for (let other = 0; other < pageCount; other++) if (other !== best) this.erase(other, true);
+    for (let other = 0; other < pageCount; other++) if (other !== best) this.write(other * pageSize, undefined, true);
   }
 
   get(tag: number): Uint8Array | undefined {
@@ -166,7 +166,7 @@ export class FlashStore {
     if (this.active >= 0 && this.writeOffset + slots <= this.pageSize) {
       const address = this.active * this.pageSize + this.writeOffset;
       this.writeOffset += slots;
-      if (this.program(address, record)) {
+      if (this.write(address, record)) {
         this.liveRecords = withRecord(this.liveRecords, record);
         return;
       }
@@ -204,22 +204,22 @@ export class FlashStore {
       if (target === previous || states[target] === PageState.Bad) continue;
       const base = target * this.pageSize;
       // An erase this boot verified is trusted; one interrupted before a reboot may read blank yet be weak.
-      let written = states[target] === PageState.Erased || this.erase(target, false);
+      let written = states[target] === PageState.Erased || this.write(base);
       states[target] = 0;
-      written &&= this.program(base, header);
+      written &&= this.write(base, header);
       // Each record programmed as it is, without its padding (the erased flash is the padding).
       for (let at = 0; at < live.length; at += (live[at + 1]! + Layout.SlottedOverhead) & -Layout.SlotBytes) {
-        written &&= this.program(base + Layout.HeaderBytes + at, live.subarray(at, at + Layout.RecordOverhead + live[at + 1]!));
+        written &&= this.write(base + Layout.HeaderBytes + at, live.subarray(at, at + Layout.RecordOverhead + live[at + 1]!));
       }
       // Clearing the commit word commits the page: until then a mount ignores it.
-      if (written && this.program(base + 12, new Uint8Array(4))) {
+      if (written && this.write(base + 12, new Uint8Array(4))) {
         this.active = target;
         this.sequence += 1;
         this.writeOffset = Layout.HeaderBytes + live.length;
         this.liveRecords = live;
         if (eraseAllOthers) {
-          for (let other = 0; other < states.length; other++) if (other !== target) this.erase(other, true);
-        } else if (previous >= 0) this.erase(previous, false);
+          for (let other = 0; other < states.length; other++) if (other !== target) this.write(other * this.pageSize, undefined, true);
+        } else if (previous >= 0) this.write(previous * this.pageSize);
         return;
       }
       states[target] = PageState.Bad;
@@ -228,32 +228,31 @@ export class FlashStore {
   }
 
   /**
-   * Erases `page` and checks that it reads blank, marking it Erased, or Bad when it does not. With
-   * `ifWritten`, a page already bad or reading blank is left alone (and not marked erased: an erase
-   * interrupted before a reboot may read blank yet be weak): the first pass only reads.
+   * One flash operation, checked by reading back: with `data`, programs it at `address`; without,
+   * erases the page that starts at `address` and marks it Erased, or Bad when it does not read
+   * blank. True when the bytes read back as written (all 0xFF after an erase). With `ifWritten`,
+   * an erase leaves a page already bad (false) or reading blank (true) alone, and does not mark it
+   * erased: an erase interrupted before a reboot may read blank yet be weak.
    */
-  private erase(page: number, ifWritten: boolean): boolean {
+  private write(address: number, data?: Uint8Array, ifWritten?: boolean): boolean {
+    const page = address / this.pageSize;
     if (ifWritten && this.pageStates[page] === PageState.Bad) return false;
-    const bytes = new Uint8Array(this.pageSize);
-    for (let erasing = !ifWritten; ; erasing = true) {
-      if (erasing) this.flash.erase(page);
-      this.flash.read(page * this.pageSize, bytes);
-      let blank = true;
-      for (let i = 0; i < bytes.length && blank; i++) blank = bytes[i] === 0xff;
-      if (erasing) {
-        this.pageStates[page] = blank ? PageState.Erased : PageState.Bad;
-        return blank;
+    const check = new Uint8Array(data ? data.length : this.pageSize);
+    // With `ifWritten` the first pass only reads.
+    for (let writing = !ifWritten; ; writing = true) {
+      if (writing) {
+        if (data) this.flash.program(address, data);
+        else this.flash.erase(page);
       }
-      if (blank) return true;
+      this.flash.read(address, check);
+      let same = true;
+      for (let i = 0; i < check.length && same; i++) same = check[i] === (data ? data[i] : 0xff);
+      if (data) return same;
+      if (writing) {
+        this.pageStates[page] = same ? PageState.Erased : PageState.Bad;
+        return same;
+      }
+      if (same) return true;
     }
-  }
-
-  /** Programs `data` at `address`; true when it reads back as written. */
-  private program(address: number, data: Uint8Array): boolean {
-    this.flash.program(address, data);
-    const check = new Uint8Array(data.length);
-    this.flash.read(address, check);
-    for (let i = 0; i < data.length; i++) if (check[i] !== data[i]) return false;
-    return true;
   }
 }
