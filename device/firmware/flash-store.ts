@@ -13,13 +13,13 @@
  * highest sequence wins; a torn record fails its CRC and is skipped; every other page that is not
  * blank is erased, which also completes an interrupted wipe.
  *
- * Written for an embedded engine, where each function costs about 200 bytes of RAM and each object
- * held after boot more: few methods, the small steps written out where they are used, and the state
- * in two byte arrays. The live records are kept as one block laid out as a fresh page holds them
- * (each encoded record padded to whole slots), so a page change copies them as they are; the pages'
- * states this boot (erased, bad) are one byte per page. Slot rounding is exact integer arithmetic,
- * `(n + SlotBytes - 1) & -SlotBytes`, rather than Math (which an embedded engine builds on first
- * use): n is at most a page size.
+ * Written for an embedded engine, where each function costs about 200 bytes of RAM, and so does
+ * each object held after boot: few methods, the small steps written out where they are used, and
+ * the state in two byte arrays. The live records are kept as one block laid out as a fresh page
+ * holds them (each encoded record padded to whole slots; the padding is never written), so a page
+ * change copies them as they are; the pages' states this boot (erased, bad) are one byte per page.
+ * Slot rounding is exact integer arithmetic, `(n + SlotBytes - 1) & -SlotBytes`, rather than Math
+ * (which an embedded engine builds on first use): n is at most a page size.
  */
 import { crc32 } from '../../protocol/crc32.ts';
 import type { Flash } from '../hal/flash.ts';
