@@ -37,7 +37,7 @@ function contents(store: FlashStore): Map<number, string> {
  * chip included, adds one to the sequence, so on a chip formatted by this store it counts them.
  */
 function stats(store: FlashStore): { activePage: number; sequence: number; badPages: number[] } {
-  return { activePage: store['active'], sequence: store['sequence'], badPages: [...store['bad']].sort((a, b) => a - b) };
+  return { activePage: store['active'], sequence: store['sequence'], badPages: [...store['pageStates'].keys()].filter((page) => store['pageStates'][page] === 2) };
 }
 
 function asHex(model: Map<number, Uint8Array>): Map<number, string> {

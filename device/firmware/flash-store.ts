@@ -13,36 +13,80 @@
  * highest sequence wins; a torn record fails its CRC and is skipped; every other page that is not
  * blank is erased, which also completes an interrupted wipe.
  *
- * Written for an embedded engine, where each function costs about 200 bytes of RAM: few methods,
- * the small steps written out where they are used, and the live records kept in memory as their
- * encoded bytes, so a page change copies them as they are.
+ * Written for an embedded engine, where each function costs about 200 bytes of RAM, and so does
+ * each object held after boot: few methods, the small steps written out where they are used, and
+ * the state in two byte arrays. The live records are kept as one block laid out as a fresh page
+ * holds them (each encoded record padded to whole slots; the padding is never written), so a page
+ * change copies them as they are; the pages' states this boot (erased, bad) are one byte per page.
+ * Slot rounding is exact integer arithmetic, `(n + SlotBytes - 1) & -SlotBytes`, rather than Math
+ * (which an embedded engine builds on first use): n is at most a page size.
  */
 import { crc32 } from '../../protocol/crc32.ts';
 import type { Flash } from '../hal/flash.ts';
 
-export const SLOT_BYTES = 16;
-const HEADER_BYTES = 16;
-const MAGIC = 0x314a564e; // "NVJ1"
-/** tag, length and the CRC around a payload. */
-const RECORD_OVERHEAD = 6;
-export const MAX_PAYLOAD_BYTES = 255;
+/**
+ * The layout's numbers. A const enum, so the bundle writes them as literals: a constant of the
+ * module would cost the embedded engine a variable, and a reference to it in every function.
+ */
+const enum Layout {
+  SlotBytes = 16,
+  HeaderBytes = 16,
+  Magic = 0x314a564e, // "NVJ1"
+  /** tag, length and the CRC around a payload. */
+  RecordOverhead = 6,
+  MaxPayloadBytes = 255,
+  /**
+   * A record's length byte (its payload's length) plus this, with the low bits cleared
+   * (`& -SlotBytes`), is what the record takes on a page: its bytes rounded up to whole slots.
+   */
+  SlottedOverhead = RecordOverhead + SlotBytes - 1,
+}
+/** A page's state this boot, in `pageStates` (0: neither). */
+const enum PageState {
+  /** Erased and verified blank this boot, and not written since. */
+  Erased = 1,
+  /** It failed an erase or a write this boot, and is not used again. */
+  Bad = 2,
+}
+export const SLOT_BYTES = Layout.SlotBytes;
+export const MAX_PAYLOAD_BYTES = Layout.MaxPayloadBytes;
 
 /** The flash cannot take the write: every usable page is worn out or failing. */
 export class StorageError extends Error {}
 // On the prototype rather than set by a constructor of its own: one function body less.
 StorageError.prototype.name = 'StorageError';
 
+/**
+ * A block of live records with `record` (tag, length, payload, CRC, padding optional) in place of
+ * the one of its tag, or after the others when there is none: a page change copies the records in
+ * the order their tags first appeared, as the journal always has.
+ */
+function withRecord(live: Uint8Array, record: Uint8Array): Uint8Array {
+  let at = 0;
+  let end = 0;
+  while (at < live.length) {
+    end = at + ((live[at + 1]! + Layout.SlottedOverhead) & -Layout.SlotBytes);
+    if (live[at] === record[0]) break;
+    at = end;
+  }
+  if (at === live.length) end = at;
+  const next = new Uint8Array(live.length - (end - at) + ((record[1]! + Layout.SlottedOverhead) & -Layout.SlotBytes));
+  next.set(live.subarray(0, at));
+  next.set(record, at);
+  // The records after it keep their place from the end.
+  next.set(live.subarray(end), next.length - (live.length - end));
+  return next;
+}
+
 export class FlashStore {
   // Declared, not initialised here: the constructor sets every field (a field initialiser would
   // cost QuickJS one more function).
   private declare readonly flash: Flash;
   private declare readonly pageSize: number;
-  private declare readonly pageCount: number;
-  /** The live records by tag, each as the bytes it has on flash. */
-  private declare values: Map<number, Uint8Array>;
-  private declare readonly bad: Set<number>;
-  /** Pages this boot erased and verified and has not written since: usable without another erase. */
-  private declare readonly erased: Set<number>;
+  /** The live records, laid out as a fresh page holds them after its header. */
+  private declare liveRecords: Uint8Array;
+  /** A PageState or 0 for each page (its length is the page count). */
+  private declare readonly pageStates: Uint8Array;
   private declare active: number;
   /** The active page's; every page change (the format of a blank chip included) adds one. */
   private declare sequence: number;
@@ -51,84 +95,84 @@ export class FlashStore {
   /** Mounts the journal: finds the live page (formatting a blank or unreadable flash) and loads every live record. */
   constructor(flash: Flash) {
     const { pageSize, pageCount } = flash.geometry;
-    if (pageCount < 2 || pageSize % SLOT_BYTES !== 0 || pageSize < 256) {
+    if (pageCount < 2 || pageSize % Layout.SlotBytes !== 0 || pageSize < 256) {
       throw new RangeError('the journal needs at least two pages of 256 bytes or more, in whole slots');
     }
     this.flash = flash;
     this.pageSize = pageSize;
-    this.pageCount = pageCount;
-    this.values = new Map();
-    this.bad = new Set();
-    this.erased = new Set();
+    this.liveRecords = new Uint8Array(0);
+    this.pageStates = new Uint8Array(pageCount);
     this.active = -1;
     this.sequence = 0;
-    this.writeOffset = HEADER_BYTES;
+    this.writeOffset = Layout.HeaderBytes;
 
     const page = new Uint8Array(pageSize);
     const view = new DataView(page.buffer);
     // The committed page with the highest sequence (the first of equals) is the live one.
     let best = -1;
     for (let p = 0; p < pageCount; p++) {
-      flash.read(p * pageSize, page.subarray(0, HEADER_BYTES));
-      const sequence = view.getUint32(4, true);
-      const valid = view.getUint32(0, true) === MAGIC && view.getUint32(8, true) === crc32(page, 0, 8);
-      if (valid && view.getUint32(12, true) === 0 && (best < 0 || sequence > this.sequence)) {
+      flash.read(p * pageSize, page.subarray(0, Layout.HeaderBytes));
+      if (
+        view.getUint32(0, true) === Layout.Magic &&
+        view.getUint32(8, true) === crc32(page, 0, 8) &&
+        view.getUint32(12, true) === 0 &&
+        (best < 0 || view.getUint32(4, true) > this.sequence)
+      ) {
         best = p;
-        this.sequence = sequence;
+        this.sequence = view.getUint32(4, true);
       }
     }
     if (best < 0) {
-      this.moveTo(this.values, true);
+      this.moveTo(this.liveRecords, true);
       return;
     }
     this.active = best;
     flash.read(best * pageSize, page);
-    let slot = HEADER_BYTES;
-    while (slot < pageSize) {
-      const tag = page[slot]!;
-      const length = RECORD_OVERHEAD + page[slot + 1]!;
-      const end = slot + length;
-      if (tag !== 0 && tag !== 0xff && end <= pageSize && view.getUint32(end - 4, true) === crc32(page, slot, end - 4)) {
-        this.values.set(tag, page.slice(slot, end));
-        slot += Math.ceil(length / SLOT_BYTES) * SLOT_BYTES;
-        this.writeOffset = slot;
+    // Slots are 16-byte aligned, so the slot after a record is its end rounded up.
+    for (let slot = Layout.HeaderBytes; slot < pageSize; ) {
+      const end: number = slot + Layout.RecordOverhead + page[slot + 1]!;
+      if (page[slot] !== 0 && page[slot] !== 0xff && end <= pageSize && view.getUint32(end - 4, true) === crc32(page, slot, end - 4)) {
+        this.liveRecords = withRecord(this.liveRecords, page.subarray(slot, end));
+        slot = this.writeOffset = (end + (Layout.SlotBytes - 1)) & -Layout.SlotBytes;
         continue;
       }
       // Not a record: a torn write is skipped, and the next record goes after whatever was written.
-      for (let i = slot; i < slot + SLOT_BYTES; i++) if (page[i] !== 0xff) this.writeOffset = slot + SLOT_BYTES;
-      slot += SLOT_BYTES;
+      for (let i = slot; i < slot + Layout.SlotBytes; i++) if (page[i] !== 0xff) this.writeOffset = slot + Layout.SlotBytes;
+      slot += Layout.SlotBytes;
     }
-    for (let other = 0; other < pageCount; other++) if (other !== best) this.erase(other, true);
+    for (let other = 0; other < pageCount; other++) if (other !== best) this.write(other * pageSize, undefined, true);
   }
 
   get(tag: number): Uint8Array | undefined {
-    const record = this.values.get(tag);
-    return record && record.slice(2, 2 + record[1]!);
+    const live = this.liveRecords;
+    for (let at = 0; at < live.length; at += (live[at + 1]! + Layout.SlottedOverhead) & -Layout.SlotBytes) {
+      // A copy: the caller may wipe or change what it gets.
+      if (live[at] === tag) return new Uint8Array(live.subarray(at + 2, at + 2 + live[at + 1]!));
+    }
+    return undefined;
   }
 
   /** Stores a value durably: when this returns, a power loss can no longer undo it. */
   put(tag: number, payload: Uint8Array): void {
-    if (!Number.isInteger(tag) || tag < 1 || tag > 0xfe) throw new RangeError('record tags are 1..254');
-    if (payload.length > MAX_PAYLOAD_BYTES) throw new RangeError(`a record holds at most ${MAX_PAYLOAD_BYTES} bytes`);
+    if (!(tag >= 1 && tag <= 0xfe && tag % 1 === 0)) throw new RangeError('record tags are 1..254');
+    if (payload.length > Layout.MaxPayloadBytes) throw new RangeError(`a record holds at most ${Layout.MaxPayloadBytes} bytes`);
     const end = 2 + payload.length;
     const record = new Uint8Array(end + 4);
     record[0] = tag;
     record[1] = payload.length;
     record.set(payload, 2);
     new DataView(record.buffer).setUint32(end, crc32(record, 0, end), true);
-    const slots = Math.ceil(record.length / SLOT_BYTES) * SLOT_BYTES;
+    const slots = (payload.length + Layout.SlottedOverhead) & -Layout.SlotBytes;
     if (this.active >= 0 && this.writeOffset + slots <= this.pageSize) {
       const address = this.active * this.pageSize + this.writeOffset;
       this.writeOffset += slots;
-      if (this.program(address, record)) {
-        this.values.set(tag, record);
+      if (this.write(address, record)) {
+        this.liveRecords = withRecord(this.liveRecords, record);
         return;
       }
       // The slot did not take the write; the copy below moves everything to a good page.
     }
-    const next = new Map(this.values);
-    next.set(tag, record);
-    this.moveTo(next, false);
+    this.moveTo(withRecord(this.liveRecords, record), false);
   }
 
   /**
@@ -136,82 +180,79 @@ export class FlashStore {
    * dropped tags held is gone from the chip, not just superseded.
    */
   retainOnly(keep: (tag: number) => boolean): void {
-    const next = new Map<number, Uint8Array>();
-    for (const [tag, record] of this.values) if (keep(tag)) next.set(tag, record);
+    const live = this.liveRecords;
+    let next: Uint8Array = new Uint8Array(0);
+    for (let at = 0, end = 0; at < live.length; at = end) {
+      end = at + ((live[at + 1]! + Layout.SlottedOverhead) & -Layout.SlotBytes);
+      if (keep(live[at]!)) next = withRecord(next, live.subarray(at, end));
+    }
     this.moveTo(next, true);
   }
 
-  /** Copies `records` to a fresh page of the ring, commits it, then erases the old page (or all others). */
-  private moveTo(records: Map<number, Uint8Array>, eraseAllOthers: boolean): void {
-    let needed = HEADER_BYTES;
-    for (const record of records.values()) needed += Math.ceil(record.length / SLOT_BYTES) * SLOT_BYTES;
-    if (needed > this.pageSize) throw new StorageError('the live records no longer fit one page');
+  /** Copies the records of `live` to a fresh page of the ring, commits it, then erases the old page (or all others). */
+  private moveTo(live: Uint8Array, eraseAllOthers: boolean): void {
+    if (Layout.HeaderBytes + live.length > this.pageSize) throw new StorageError('the live records no longer fit one page');
     const header = new Uint8Array(12);
     const view = new DataView(header.buffer);
-    view.setUint32(0, MAGIC, true);
+    view.setUint32(0, Layout.Magic, true);
     view.setUint32(4, (this.sequence + 1) >>> 0, true);
     view.setUint32(8, crc32(header, 0, 8), true);
+    const states = this.pageStates;
     const previous = this.active;
-    const start = previous < 0 ? this.pageCount - 1 : previous;
-    for (let step = 1; step <= this.pageCount; step++) {
-      const target = (start + step) % this.pageCount;
-      if (target === previous || this.bad.has(target)) continue;
+    for (let step = 1; step <= states.length; step++) {
+      const target = ((previous < 0 ? states.length - 1 : previous) + step) % states.length;
+      if (target === previous || states[target] === PageState.Bad) continue;
       const base = target * this.pageSize;
       // An erase this boot verified is trusted; one interrupted before a reboot may read blank yet be weak.
-      let written = this.erased.has(target) || this.erase(target, false);
-      this.erased.delete(target);
-      written &&= this.program(base, header);
-      let offset = HEADER_BYTES;
-      for (const record of records.values()) {
-        written &&= this.program(base + offset, record);
-        offset += Math.ceil(record.length / SLOT_BYTES) * SLOT_BYTES;
+      let written = states[target] === PageState.Erased || this.write(base);
+      states[target] = 0;
+      written &&= this.write(base, header);
+      // Each record programmed as it is, without its padding (the erased flash is the padding).
+      for (let at = 0; at < live.length; at += (live[at + 1]! + Layout.SlottedOverhead) & -Layout.SlotBytes) {
+        written &&= this.write(base + Layout.HeaderBytes + at, live.subarray(at, at + Layout.RecordOverhead + live[at + 1]!));
       }
       // Clearing the commit word commits the page: until then a mount ignores it.
-      if (written && this.program(base + 12, new Uint8Array(4))) {
+      if (written && this.write(base + 12, new Uint8Array(4))) {
         this.active = target;
         this.sequence += 1;
-        this.writeOffset = needed;
-        this.values = records;
+        this.writeOffset = Layout.HeaderBytes + live.length;
+        this.liveRecords = live;
         if (eraseAllOthers) {
-          for (let other = 0; other < this.pageCount; other++) if (other !== target) this.erase(other, true);
-        } else if (previous >= 0) this.erase(previous, false);
+          for (let other = 0; other < states.length; other++) if (other !== target) this.write(other * this.pageSize, undefined, true);
+        } else if (previous >= 0) this.write(previous * this.pageSize);
         return;
       }
-      this.bad.add(target);
+      states[target] = PageState.Bad;
     }
     throw new StorageError('no flash page left that takes a write');
   }
 
   /**
-   * Erases `page` and checks that it reads blank, marking it bad when it does not. With
-   * `ifWritten`, a page already bad or reading blank is left alone (and not counted as freshly
-   * erased: an erase interrupted before a reboot may read blank yet be weak).
+   * One flash operation, checked by reading back: with `data`, programs it at `address`; without,
+   * erases the page that starts at `address` and marks it Erased, or Bad when it does not read
+   * blank. True when the bytes read back as written (all 0xFF after an erase). With `ifWritten`,
+   * an erase leaves a page already bad (false) or reading blank (true) alone, and does not mark it
+   * erased: an erase interrupted before a reboot may read blank yet be weak.
    */
-  private erase(page: number, ifWritten: boolean): boolean {
-    const bytes = new Uint8Array(this.pageSize);
-    const address = page * this.pageSize;
-    let blank = true;
-    if (ifWritten) {
-      if (this.bad.has(page)) return false;
-      this.flash.read(address, bytes);
-      for (let i = 0; i < bytes.length && blank; i++) blank = bytes[i] === 0xff;
-      if (blank) return true;
-      blank = true;
+  private write(address: number, data?: Uint8Array, ifWritten?: boolean): boolean {
+    const page = address / this.pageSize;
+    if (ifWritten && this.pageStates[page] === PageState.Bad) return false;
+    const check = new Uint8Array(data ? data.length : this.pageSize);
+    // With `ifWritten` the first pass only reads.
+    for (let writing = !ifWritten; ; writing = true) {
+      if (writing) {
+        if (data) this.flash.program(address, data);
+        else this.flash.erase(page);
+      }
+      this.flash.read(address, check);
+      let same = true;
+      for (let i = 0; i < check.length && same; i++) same = check[i] === (data ? data[i] : 0xff);
+      if (data) return same;
+      if (writing) {
+        this.pageStates[page] = same ? PageState.Erased : PageState.Bad;
+        return same;
+      }
+      if (same) return true;
     }
-    this.flash.erase(page);
-    this.flash.read(address, bytes);
-    for (let i = 0; i < bytes.length && blank; i++) blank = bytes[i] === 0xff;
-    if (blank) this.erased.add(page);
-    else this.bad.add(page);
-    return blank;
-  }
-
-  /** Programs `data` at `address`; true when it reads back as written. */
-  private program(address: number, data: Uint8Array): boolean {
-    this.flash.program(address, data);
-    const check = new Uint8Array(data.length);
-    this.flash.read(address, check);
-    for (let i = 0; i < data.length; i++) if (check[i] !== data[i]) return false;
-    return true;
   }
 }

@@ -44,7 +44,10 @@ export interface RecordValues {
   [TAG.settings]: Settings;
 }
 
-const ENROLMENT_VERSION = 1;
+/** The enrolment record's layout version (a const enum: the bundle writes it as a literal). */
+const enum Enrolment {
+  Version = 1,
+}
 
 /**
  * The payload of a record:
@@ -54,36 +57,29 @@ const ENROLMENT_VERSION = 1;
  * A u64 is two u32 LE words, the high one first (a counter stays below 2^53).
  */
 export function encodeRecord<T extends keyof RecordValues>(tag: T, value: RecordValues[T]): Uint8Array {
-  let bytes: Uint8Array;
-  let counter: number;
-  let at: number;
-  switch (tag) {
-    case TAG.settings: {
-      const settings = value as Settings;
-      return Uint8Array.of(settings.push ? 1 : 0, settings.volume, settings.speed);
-    }
-    case TAG.counter:
-      bytes = new Uint8Array(8);
-      counter = value as number;
-      at = 0;
-      break;
-    default: {
-      const e = value as EnrolmentRecord;
-      bytes = new Uint8Array(15 + e.secret.length);
-      bytes[0] = ENROLMENT_VERSION;
-      bytes[1] = OATH_MODES.indexOf(e.mode);
-      bytes[2] = OATH_ALGORITHMS.indexOf(e.algorithm);
-      bytes[3] = e.digits;
-      bytes[4] = e.period;
-      bytes[5] = e.period >> 8;
-      bytes[14] = e.secret.length;
-      bytes.set(e.secret, 15);
-      counter = e.initialCounter;
-      at = 6;
-    }
+  if (tag === TAG.settings) {
+    const settings = value as Settings;
+    return Uint8Array.of(settings.push ? 1 : 0, settings.volume, settings.speed);
+  }
+  // A counter record is the u64 alone; an enrolment has it at offset 6.
+  const e = value as EnrolmentRecord;
+  const at = tag === TAG.counter ? 0 : 6;
+  const counter = at ? e.initialCounter : (value as number);
+  const bytes = new Uint8Array(at ? 15 + e.secret.length : 8);
+  if (at) {
+    bytes[0] = Enrolment.Version;
+    bytes[1] = OATH_MODES.indexOf(e.mode);
+    bytes[2] = OATH_ALGORITHMS.indexOf(e.algorithm);
+    bytes[3] = e.digits;
+    bytes[4] = e.period;
+    bytes[5] = e.period >> 8;
+    bytes[14] = e.secret.length;
+    bytes.set(e.secret, 15);
   }
   const view = new DataView(bytes.buffer);
-  view.setUint32(at, Math.floor(counter / 2 ** 32), true);
+  // The high word without Math: for 0 <= counter < 2^53 the quotient is below 2^21, and `>>> 0`
+  // truncates it exactly as a floor would.
+  view.setUint32(at, (counter / 2 ** 32) >>> 0, true);
   view.setUint32(at + 4, counter >>> 0, true);
   return bytes;
 }
@@ -109,7 +105,7 @@ export function decodeRecord(tag: keyof RecordValues, bytes: Uint8Array | undefi
   const b = bytes!;
   const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
   if (tag === TAG.counter) return b.length === 8 ? view.getUint32(0, true) * 2 ** 32 + view.getUint32(4, true) : undefined;
-  if (b.length < 16 || b[0] !== ENROLMENT_VERSION || b.length !== 15 + b[14]!) return undefined;
+  if (b.length < 16 || b[0] !== Enrolment.Version || b.length !== 15 + b[14]!) return undefined;
   const mode = OATH_MODES[b[1]!];
   const algorithm = OATH_ALGORITHMS[b[2]!];
   if (!mode || !algorithm) return undefined;
