@@ -65,14 +65,14 @@ export class HidLink implements HostLink, Assembly {
   declare command: number;
   declare length: number;
   declare nextSequence: number;
-  declare readonly buffer: Uint8Array;
+  /** Taken at the link's first message, not at boot: a token only ever used over its serial line never holds it. */
+  declare buffer: Uint8Array;
 
   constructor(transport: Transport, handlers: LinkHandlers, options: HidLinkOptions) {
     this.transport = transport;
     this.handlers = handlers;
     this.options = options;
     this.channels = new Map();
-    this.buffer = new Uint8Array(MAX_HID_PAYLOAD_BYTES);
     this.busyChannel = undefined;
     this.lastPacketAt = this.command = this.length = this.nextSequence = 0;
   }
@@ -132,6 +132,7 @@ export class HidLink implements HostLink, Assembly {
         response[16] = TOKEN_CAPABILITIES;
         fragment(channel, CMD_INIT, response, this.transport);
       } else {
+        this.buffer ??= new Uint8Array(MAX_HID_PAYLOAD_BYTES);
         result = assemble(this, packet, nowMs);
       }
     }
