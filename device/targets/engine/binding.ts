@@ -117,7 +117,7 @@ export function halFromHost(host: EngineHost, config: BootConfig): Hal {
     clock: { now: host.clockNow, wakeAt: (atMs) => host.clockWakeAt(atMs ?? -1) },
     rtc: { read: host.rtcRead, write: host.rtcWrite },
     flash: {
-      geometry: { pageSize: config.flash.pageSize, pageCount: config.flash.pageCount },
+      geometry: config.flash,
       read: (address, into) => into.set(new Uint8Array(host.flashRead(address, into.length))),
       program: (address, data) => host.flashProgram(address, data.slice().buffer),
       erase: host.flashErase,
@@ -184,9 +184,8 @@ export function createFirmwareEntry(scope: Readonly<Record<string, unknown>>): F
       if (firmware) throw new Error('the firmware boots once per power-on');
       const found = scope[HOST_GLOBAL] as EngineHost | undefined;
       if (!found) throw new Error(`the host has not defined ${HOST_GLOBAL}`);
-      const { flash: _flash, links: _links, ...identity } = config;
-      const firmwareConfig: FirmwareConfig = identity;
-      const booting = new Firmware(halFromHost(found, config), firmwareConfig);
+      // The boot configuration is a FirmwareConfig with the flash and links besides; the firmware reads what it knows.
+      const booting = new Firmware(halFromHost(found, config), config);
       booting.boot();
       firmware = booting;
       return booting.serialNumber;
