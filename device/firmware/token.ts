@@ -95,15 +95,24 @@ const KEEPALIVE_INTERVAL_MS = HID_KEEPALIVE_INTERVAL_MS;
 export const BATTERY_LOW = 10;
 export const BATTERY_EMPTY = 2;
 
-/** What the display shows for each message; each is shown with its word (see `show`). */
+/** The messages the token shows (each said as its word, see `show`). */
+const NOT_ENROLLED = 'no SEEd';
+const LOW_BATTERY = 'Lo bAtt';
+const CONFIRM_WIPE = 'HoLd CLr';
+const CANCELLED = 'CAnCEL';
+const WIPED = 'CLEArEd';
+const ENROLLED = 'rEAdy';
+const STORAGE_ERROR = 'Err FL';
+
+/** The messages by name, for whoever reads the display (the firmware itself uses the constants). */
 export const MESSAGES = {
-  notEnrolled: 'no SEEd',
-  lowBattery: 'Lo bAtt',
-  confirmWipe: 'HoLd CLr',
-  cancelled: 'CAnCEL',
-  wiped: 'CLEArEd',
-  enrolled: 'rEAdy',
-  storageError: 'Err FL',
+  notEnrolled: NOT_ENROLLED,
+  lowBattery: LOW_BATTERY,
+  confirmWipe: CONFIRM_WIPE,
+  cancelled: CANCELLED,
+  wiped: WIPED,
+  enrolled: ENROLLED,
+  storageError: STORAGE_ERROR,
 } as const;
 
 type TimerName = 'debounce' | 'hold' | 'screen' | 'confirm' | 'keepalive' | 'links';
@@ -221,21 +230,95 @@ export class Firmware implements LinkHandlers {
 
   // ---- the event loop and its timers ----
 
-  /** Hands the firmware one input. Inputs that arrive while one is being handled wait their turn. */
+  /**
+   * Hands the firmware one input. Inputs that arrive while one is being handled wait their turn.
+   * Each is handled between the timers due before it and the timers its handling made due; a timer
+   * is removed before it fires, and the earliest due fires first.
+   */
   input(event: InputEvent): void {
     this.queue.push(event);
     if (this.draining) return;
     this.draining = true;
     try {
       for (let next = this.queue.shift(); next; next = this.queue.shift()) {
-        this.runDueTimers();
-        if (next.type === 'button') {
-          // Every edge restarts the settle time; the level is sampled once the contacts are quiet.
-          this.timers.set('debounce', this.hal.clock.now() + this.timings.debounceMs);
-        } else if (next.type === 'received') {
-          this.links[next.link]?.receive(next.bytes, this.hal.clock.now());
+        for (let handled = false; ; ) {
+          const now = this.hal.clock.now();
+          let due: TimerName | undefined;
+          let dueAt = Infinity;
+          for (const [name, at] of this.timers) {
+            if (at <= now && at < dueAt) {
+              due = name;
+              dueAt = at;
+            }
+          }
+          if (due === undefined) {
+            if (handled) break;
+            handled = true;
+            if (next.type === 'button') {
+              // Every edge restarts the settle time; the level is sampled once the contacts are quiet.
+              this.timers.set('debounce', now + this.timings.debounceMs);
+            } else if (next.type === 'received') {
+              this.links[next.link]?.receive(next.bytes, now);
+            }
+            continue;
+          }
+          this.timers.delete(due);
+          switch (due) {
+            // The button: a settled edge is a press, a release, or nothing (it bounced back).
+            case 'debounce': {
+              const pressed = this.hal.button.isPressed();
+              if (pressed === this.buttonLevel) break;
+              this.buttonLevel = pressed;
+              // Only a token that speaks (volume above 0) takes a double press: a silent one keeps its two presses.
+              const speaks = this.settings.volume > MIN_VOLUME;
+              if (pressed) {
+                this.holdFired = false;
+                this.doublePress = speaks && this.lastPressAt !== undefined && now - this.lastPressAt <= this.timings.doublePressMs;
+                this.lastPressAt = undefined;
+                this.timers.set('hold', now + this.timings.holdMs);
+                break;
+              }
+              this.timers.delete('hold');
+              const double = this.doublePress;
+              this.doublePress = false;
+              if (this.holdFired) break;
+              if (double) {
+                // The next volume, 1 after the loudest (never silent: only a host mutes a token), said at that volume.
+                const settings = { ...this.settings, volume: this.settings.volume >= MAX_VOLUME ? MIN_VOLUME + 1 : this.settings.volume + 1 };
+                if (this.commit(TAG.settings, encodeRecord(TAG.settings, settings))) {
+                  this.settings = settings;
+                  // The volume is 1..5: one digit, one word.
+                  this.hal.speaker.say({ words: ['volume', String(settings.volume) as Word], volume: settings.volume, speed: settings.speed });
+                }
+                break;
+              }
+              // A press that answers a wipe's confirmation begins no double press, nor does one on a silent token.
+              const releasedAt = !this.pending && speaks ? this.hal.clock.now() : undefined;
+              this.onPress();
+              this.lastPressAt = releasedAt;
+              break;
+            }
+            case 'hold':
+              this.holdFired = true;
+              if (this.pending) this.endConfirm('held');
+              else this.show({ kind: 'serial' });
+              break;
+            case 'screen':
+              this.show({ kind: 'blank' });
+              break;
+            case 'confirm':
+              this.endConfirm('timeout');
+              break;
+            case 'keepalive':
+              if (this.pending) {
+                this.pending.link.waiting?.(this.pending.requestId);
+                this.timers.set('keepalive', this.hal.clock.now() + KEEPALIVE_INTERVAL_MS);
+              }
+              break;
+            case 'links':
+              for (const link of this.links) link.expire?.(this.hal.clock.now());
+          }
         }
-        this.runDueTimers();
         // Links with something to time out (a half-received HID message) get a timer of their own.
         let linksAt: number | null = null;
         for (const link of this.links) {
@@ -253,86 +336,14 @@ export class Firmware implements LinkHandlers {
     }
   }
 
-  /** Fires the timers that are due, earliest first, each removed before it fires. */
-  private runDueTimers(): void {
-    for (;;) {
-      const now = this.hal.clock.now();
-      let due: TimerName | undefined;
-      let dueAt = Infinity;
-      for (const [name, at] of this.timers) {
-        if (at <= now && at < dueAt) {
-          due = name;
-          dueAt = at;
-        }
-      }
-      if (due === undefined) return;
-      this.timers.delete(due);
-      switch (due) {
-        // The button: a settled edge is a press, a release, or nothing (it bounced back).
-        case 'debounce': {
-          const pressed = this.hal.button.isPressed();
-          if (pressed === this.buttonLevel) break;
-          this.buttonLevel = pressed;
-          // Only a token that speaks (volume above 0) takes a double press: a silent one keeps its two presses.
-          const speaks = this.settings.volume > MIN_VOLUME;
-          if (pressed) {
-            this.holdFired = false;
-            this.doublePress = speaks && this.lastPressAt !== undefined && now - this.lastPressAt <= this.timings.doublePressMs;
-            this.lastPressAt = undefined;
-            this.timers.set('hold', now + this.timings.holdMs);
-            break;
-          }
-          this.timers.delete('hold');
-          const double = this.doublePress;
-          this.doublePress = false;
-          if (this.holdFired) break;
-          if (double) {
-            // The next volume, 1 after the loudest (never silent: only a host mutes a token), said at that volume.
-            const settings = { ...this.settings, volume: this.settings.volume >= MAX_VOLUME ? MIN_VOLUME + 1 : this.settings.volume + 1 };
-            if (this.commit(TAG.settings, encodeRecord(TAG.settings, settings))) {
-              this.settings = settings;
-              // The volume is 1..5: one digit, one word.
-              this.hal.speaker.say({ words: ['volume', String(settings.volume) as Word], volume: settings.volume, speed: settings.speed });
-            }
-            break;
-          }
-          // A press that answers a wipe's confirmation begins no double press, nor does one on a silent token.
-          const releasedAt = !this.pending && speaks ? this.hal.clock.now() : undefined;
-          this.onPress();
-          this.lastPressAt = releasedAt;
-          break;
-        }
-        case 'hold':
-          this.holdFired = true;
-          if (this.pending) this.endConfirm('held');
-          else this.show({ kind: 'serial' });
-          break;
-        case 'screen':
-          this.show({ kind: 'blank' });
-          break;
-        case 'confirm':
-          this.endConfirm('timeout');
-          break;
-        case 'keepalive':
-          if (this.pending) {
-            this.pending.link.waiting?.(this.pending.requestId);
-            this.timers.set('keepalive', this.hal.clock.now() + KEEPALIVE_INTERVAL_MS);
-          }
-          break;
-        case 'links':
-          for (const link of this.links) link.expire?.(this.hal.clock.now());
-      }
-    }
-  }
-
   // ---- the button ----
 
   private onPress(): void {
     if (this.pending) return this.endConfirm('cancelled');
-    if (!this.store) return this.show(MESSAGES.storageError, 'error');
-    if (!this.enrolled) return this.show(MESSAGES.notEnrolled, 'no-seed');
+    if (!this.store) return this.show(STORAGE_ERROR, 'error');
+    if (!this.enrolled) return this.show(NOT_ENROLLED, 'no-seed');
     const battery = this.hal.power.batteryPercent();
-    if (battery < BATTERY_EMPTY) return this.show(MESSAGES.lowBattery, 'low-battery');
+    if (battery < BATTERY_EMPTY) return this.show(LOW_BATTERY, 'low-battery');
     const { record, key } = this.enrolled;
     let counter: number | undefined;
     let step: number | undefined;
@@ -340,7 +351,7 @@ export class Firmware implements LinkHandlers {
       // A press while a code is shown shows it longer and says it again: fidgeting never burns counters.
       if (this.screen.kind === 'code') return this.show(this.screen);
       counter = this.counter;
-      if (counter >= Number.MAX_SAFE_INTEGER) return this.show(MESSAGES.storageError, 'error');
+      if (counter >= Number.MAX_SAFE_INTEGER) return this.show(STORAGE_ERROR, 'error');
       // The counter is committed before the code exists anywhere: a power cut can never repeat it.
       if (!this.commit(TAG.counter, encodeRecord(TAG.counter, counter + 1))) return;
       this.counter = counter + 1;
@@ -442,7 +453,7 @@ export class Firmware implements LinkHandlers {
           this.enrolled = { record: { ...record, secret: new Uint8Array(0) }, key: createOathKey(enrol.secret, enrol.algorithm) };
           enrol.secret.fill(0);
           this.counter = record.initialCounter;
-          this.show(MESSAGES.enrolled, 'ready');
+          this.show(ENROLLED, 'ready');
           reply = (record.mode === 'hotp' ? { counter: this.counter } : {}) satisfies ReplyFields['enroll'];
           break;
         }
@@ -493,7 +504,7 @@ export class Firmware implements LinkHandlers {
     this.timers.delete('confirm');
     this.timers.delete('keepalive');
     if (outcome !== 'held') {
-      if (outcome === 'cancelled') this.show(MESSAGES.cancelled, 'cancelled');
+      if (outcome === 'cancelled') this.show(CANCELLED, 'cancelled');
       else this.show({ kind: 'blank' });
       return pending.link.send(errorResponse(pending.requestId, 'denied', outcome));
     }
@@ -505,17 +516,17 @@ export class Firmware implements LinkHandlers {
       } catch (error) {
         // As every failed write does, it shows Err FL; the refusal below shows it once more.
         if (!(error instanceof StorageError)) throw error;
-        this.show(MESSAGES.storageError, 'error');
+        this.show(STORAGE_ERROR, 'error');
       }
     }
     if (!wiped) {
-      this.show(MESSAGES.storageError, 'error');
+      this.show(STORAGE_ERROR, 'error');
       return pending.link.send(errorResponse(pending.requestId, 'storage_failure'));
     }
     this.enrolled?.key.destroy();
     this.enrolled = undefined;
     this.counter = 0;
-    this.show(MESSAGES.wiped, 'cleared');
+    this.show(WIPED, 'cleared');
     pending.link.send({ kind: 'response', id: pending.requestId, ok: true, fields: {} });
   }
 
@@ -534,7 +545,7 @@ export class Firmware implements LinkHandlers {
     } catch (error) {
       if (!(error instanceof StorageError)) throw error;
     }
-    this.show(MESSAGES.storageError, 'error');
+    this.show(STORAGE_ERROR, 'error');
     return false;
   }
 
@@ -570,7 +581,7 @@ export class Firmware implements LinkHandlers {
         words = [screen.word];
         break;
       case 'confirm':
-        text = MESSAGES.confirmWipe;
+        text = CONFIRM_WIPE;
         words = ['hold-to-clear'];
     }
     if (durationMs === null) this.timers.delete('screen');
