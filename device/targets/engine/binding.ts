@@ -15,7 +15,7 @@
  */
 import { Firmware, type FirmwareConfig, type Timings } from '../../firmware/token.ts';
 import type { FlashGeometry } from '../../hal/flash.ts';
-import { isWord, type Hal, type Word } from '../../hal/index.ts';
+import { isWord, type Button, type Hal, type MonotonicClock, type Power, type RealTimeClock, type Rng, type SegmentDisplay, type Speaker, type Word } from '../../hal/index.ts';
 import type { PowerWork } from '../../hal/power.ts';
 import type { Framing, Transport } from '../../hal/transport.ts';
 
@@ -104,27 +104,41 @@ export interface FirmwareEntry {
  * The HAL the firmware core is written against, over the host's functions. A host function whose
  * call is the HAL's own is the HAL's method as it is (the firmware calls it on the HAL's object;
  * no host function reads `this`): each wrapper would be one more function an engine like QuickJS
- * keeps in RAM. Bytes go out as a copy (`slice().buffer`).
+ * keeps in RAM. Bytes go out as a copy (`slice().buffer`). For the same reason the HAL's parts
+ * whose method names differ are one object (each part of its own would be one more object and
+ * shape): every part but the flash, whose `read` is not the real-time clock's.
  */
 export function halFromHost(host: EngineHost, config: BootConfig): Hal {
   const transports: Transport[] = [];
   for (let link = 0; link < config.links.length; link++) {
     transports.push({ framing: config.links[link]!, send: (bytes) => host.send(link, bytes.slice().buffer) });
   }
+  const parts: Button & SegmentDisplay & MonotonicClock & RealTimeClock & Rng & Power & Speaker = {
+    isPressed: host.buttonPressed,
+    show: (segments) => host.displayShow(segments.slice().buffer),
+    now: host.clockNow,
+    wakeAt: (atMs) => host.clockWakeAt(atMs ?? -1),
+    read: host.rtcRead,
+    write: host.rtcWrite,
+    fill: (bytes) => bytes.set(new Uint8Array(host.rngFill(bytes.length))),
+    batteryPercent: host.batteryPercent,
+    spend: host.powerSpend,
+    say: ({ words, volume, speed }) => host.speakerSay(words.join(' '), volume, speed),
+  };
   return {
-    button: { isPressed: host.buttonPressed },
-    display: { show: (segments) => host.displayShow(segments.slice().buffer) },
-    clock: { now: host.clockNow, wakeAt: (atMs) => host.clockWakeAt(atMs ?? -1) },
-    rtc: { read: host.rtcRead, write: host.rtcWrite },
+    button: parts,
+    display: parts,
+    clock: parts,
+    rtc: parts,
     flash: {
       geometry: config.flash,
       read: (address, into) => into.set(new Uint8Array(host.flashRead(address, into.length))),
       program: (address, data) => host.flashProgram(address, data.slice().buffer),
       erase: host.flashErase,
     },
-    rng: { fill: (bytes) => bytes.set(new Uint8Array(host.rngFill(bytes.length))) },
-    power: { batteryPercent: host.batteryPercent, spend: host.powerSpend },
-    speaker: { say: ({ words, volume, speed }) => host.speakerSay(words.join(' '), volume, speed) },
+    rng: parts,
+    power: parts,
+    speaker: parts,
     transports,
   };
 }
