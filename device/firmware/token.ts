@@ -164,7 +164,8 @@ export class Firmware implements LinkHandlers {
   private lastPressAt: number | undefined;
   /** The press now down began soon enough after the last one to be a double press. */
   private doublePress = false;
-  private screen: Screen = { kind: 'blank' };
+  /** What the display shows; nothing yet at boot (a blank display, as `show({ kind: 'blank' })` leaves it). */
+  private screen: Screen | undefined;
   private pending: Requester | undefined;
 
   constructor(
@@ -349,7 +350,7 @@ export class Firmware implements LinkHandlers {
     let step: number | undefined;
     if (record.mode === 'hotp') {
       // A press while a code is shown shows it longer and says it again: fidgeting never burns counters.
-      if (this.screen.kind === 'code') return this.show(this.screen);
+      if (this.screen?.kind === 'code') return this.show(this.screen);
       counter = this.counter;
       if (counter >= Number.MAX_SAFE_INTEGER) return this.show(STORAGE_ERROR, 'error');
       // The counter is committed before the code exists anywhere: a power cut can never repeat it.
@@ -361,7 +362,7 @@ export class Firmware implements LinkHandlers {
     this.hal.power.spend('code');
     const code = hotpCode(key, counter ?? step!, record.digits);
     // A TOTP code shown again in its own time step is no new code: no event.
-    const repeated = this.screen.kind === 'code' && step !== undefined && this.screen.step === step;
+    const repeated = this.screen?.kind === 'code' && step !== undefined && this.screen.step === step;
     const lowBattery = battery < BATTERY_LOW;
     this.show({ kind: 'code', code, step, lowBattery });
     if (!repeated && this.settings.push) this.sendEvent('press', { code, counter, step, battery: lowBattery ? 'low' : undefined });
@@ -471,8 +472,7 @@ export class Firmware implements LinkHandlers {
         case 'audio': {
           // Both change the settings record; what a request leaves out stays. The answer is the settings as taken.
           const { push, volume, speed } = this.settings;
-          const { on = push } = args as RequestArgs['push'];
-          const { volume: newVolume = volume, speed: newSpeed = speed } = args as RequestArgs['audio'];
+          const { on = push, volume: newVolume = volume, speed: newSpeed = speed } = args as RequestArgs['push'] & RequestArgs['audio'];
           // A push request needs the flash even when it changes nothing; an audio request only to change something.
           if (name === 'push' && !this.store) throw new ProtocolError('storage_failure');
           if (on !== push || newVolume !== volume || newSpeed !== speed) {

@@ -190,14 +190,14 @@ export function bootConfig(hal: Hal, config: FirmwareConfig): BootConfig {
 export function createFirmwareEntry(scope: Readonly<Record<string, unknown>>): FirmwareEntry {
   let firmware: Firmware | undefined;
   const running = (): Firmware => {
-    if (!firmware) throw new Error('the firmware has not booted');
+    if (!firmware) throw new Error('not booted');
     return firmware;
   };
   return {
     boot(config) {
-      if (firmware) throw new Error('the firmware boots once per power-on');
+      if (firmware) throw new Error('booted already (once per power-on)');
       const found = scope[HOST_GLOBAL] as EngineHost | undefined;
-      if (!found) throw new Error(`the host has not defined ${HOST_GLOBAL}`);
+      if (!found) throw new Error(`no ${HOST_GLOBAL}`);
       // The boot configuration is a FirmwareConfig with the flash and links besides; the firmware reads what it knows.
       const booting = new Firmware(halFromHost(found, config), config);
       booting.boot();
