@@ -85,9 +85,6 @@ export interface FirmwareConfig {
   readonly audioDefaults?: Partial<AudioSettings>;
 }
 
-/** A token whose model names no audio defaults is silent, at the normal speed, until told otherwise. */
-export const SILENT_AUDIO: AudioSettings = { volume: MIN_VOLUME, speed: NORMAL_SPEED };
-
 /** While a request waits for the user, hosts that can be told so are told this often (HID keepalive). */
 const KEEPALIVE_INTERVAL_MS = HID_KEEPALIVE_INTERVAL_MS;
 
@@ -173,8 +170,9 @@ export class Firmware implements LinkHandlers {
     private readonly config: FirmwareConfig,
   ) {
     this.timings = { ...DEFAULT_TIMINGS, ...config.timings };
-    // Until the flash says otherwise: press events on, the model's audio defaults.
-    this.settings = { push: true, ...SILENT_AUDIO, ...config.audioDefaults };
+    // Until the flash says otherwise: press events on, the model's audio defaults (a model that names
+    // none is silent, at the normal speed, until told otherwise).
+    this.settings = { push: true, volume: MIN_VOLUME, speed: NORMAL_SPEED, ...config.audioDefaults };
     const { volume, speed } = this.settings;
     if (!(Number.isInteger(volume) && volume >= MIN_VOLUME && volume <= MAX_VOLUME && Number.isInteger(speed) && speed >= MIN_SPEED && speed <= MAX_SPEED)) {
       throw new RangeError(`audio defaults volume ${volume}, speed ${speed} out of range`);
