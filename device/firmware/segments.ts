@@ -37,9 +37,9 @@ export function textToSegments(text: string, positions = DISPLAY_POSITIONS): Uin
       continue;
     }
     const index = FONT_CHARS.indexOf(char);
-    if (index < 0) throw new RangeError(`"${char}" has no 7-segment glyph`);
+    if (index < 0) throw new RangeError(`no glyph for "${char}"`);
     position++;
-    if (position >= positions) throw new RangeError(`"${text}" does not fit ${positions} positions`);
+    if (position >= positions) throw new RangeError(`"${text}" is too long`);
     segments[position] = FONT_PATTERNS.charCodeAt(index);
   }
   return segments;
