@@ -31,7 +31,7 @@ import { errorResponse, type Message } from '../../protocol/message.ts';
 import { createOathKey, hotpCode, totpStep, type OathKey } from '../../protocol/oath/index.ts';
 import { HID_KEEPALIVE_INTERVAL_MS } from '../../protocol/framing/hid.ts';
 import { PROTOCOL_VERSION } from '../../protocol/version.ts';
-import type { Hal, InputEvent, Word } from '../hal/index.ts';
+import { DISPLAY_POSITIONS, type Hal, type InputEvent, type Word } from '../hal/index.ts';
 import { DECIMAL_POINT, codeToText, textToSegments } from './segments.ts';
 import { FlashStore, StorageError } from './flash-store.ts';
 import type { HostLink, LinkHandlers, ReplyPath, RequestMessage } from './host-link.ts';
@@ -191,7 +191,7 @@ export class Firmware implements LinkHandlers {
   /** Mounts the flash, restores serial number, enrolment, counter and settings, and tells the hosts. */
   boot(): void {
     this.bootedAt = this.hal.clock.now();
-    this.hal.display.show(textToSegments(''));
+    this.hal.display.show(new Uint8Array(DISPLAY_POSITIONS)); // a blank display
     try {
       this.store = new FlashStore(this.hal.flash);
     } catch (error) {

@@ -149,9 +149,10 @@ export function bootConfig(hal: Hal, config: FirmwareConfig): BootConfig {
  * `boot` builds the HAL the firmware core is written against over the host's functions. A host
  * function whose call is the HAL's own is the HAL's method as it is (the firmware calls it on the
  * HAL's object; no host function reads `this`): each wrapper would be one more function an engine
- * like QuickJS keeps in RAM. Bytes go out as a copy (`slice().buffer`). For the same reason the
- * HAL's parts whose method names differ are one object (each part of its own would be one more
- * object and shape): every part but the flash, whose `read` is not the real-time clock's.
+ * like QuickJS keeps in RAM. Bytes go out as a copy (`new Uint8Array(bytes).buffer`: no builtin
+ * method to instantiate). For the same reason the HAL's parts whose method names differ are one
+ * object (each part of its own would be one more object and shape): every part but the flash,
+ * whose `read` is not the real-time clock's.
  */
 export function createFirmwareEntry(scope: Readonly<Record<string, unknown>>): FirmwareEntry {
   let firmware: Firmware | undefined;
@@ -166,11 +167,11 @@ export function createFirmwareEntry(scope: Readonly<Record<string, unknown>>): F
       if (!host) throw new Error(`no ${HOST_GLOBAL}`);
       const transports: Transport[] = [];
       for (let link = 0; link < config.links.length; link++) {
-        transports.push({ framing: config.links[link]!, send: (bytes) => host.send(link, bytes.slice().buffer) });
+        transports.push({ framing: config.links[link]!, send: (bytes) => host.send(link, new Uint8Array(bytes).buffer) });
       }
       const parts: Button & SegmentDisplay & MonotonicClock & RealTimeClock & Rng & Power & Speaker = {
         isPressed: host.buttonPressed,
-        show: (segments) => host.displayShow(segments.slice().buffer),
+        show: (segments) => host.displayShow(new Uint8Array(segments).buffer),
         now: host.clockNow,
         wakeAt: (atMs) => host.clockWakeAt(atMs ?? -1),
         read: host.rtcRead,
@@ -188,7 +189,7 @@ export function createFirmwareEntry(scope: Readonly<Record<string, unknown>>): F
         flash: {
           geometry: config.flash,
           read: (address, into) => into.set(new Uint8Array(host.flashRead(address, into.length))),
-          program: (address, data) => host.flashProgram(address, data.slice().buffer),
+          program: (address, data) => host.flashProgram(address, new Uint8Array(data).buffer),
           erase: host.flashErase,
         },
         rng: parts,
