@@ -85,31 +85,23 @@ export interface FirmwareConfig {
   readonly audioDefaults?: Partial<AudioSettings>;
 }
 
-/** While a request waits for the user, hosts that can be told so are told this often (HID keepalive). */
-const KEEPALIVE_INTERVAL_MS = HID_KEEPALIVE_INTERVAL_MS;
-
 /** Battery levels (percent) below which a code carries a warning, and below which no code is made. */
 export const BATTERY_LOW = 10;
 export const BATTERY_EMPTY = 2;
 
-/** The messages the token shows (each said as its word, see `show`). */
-const NOT_ENROLLED = 'no SEEd';
-const LOW_BATTERY = 'Lo bAtt';
-const CONFIRM_WIPE = 'HoLd CLr';
-const CANCELLED = 'CAnCEL';
-const WIPED = 'CLEArEd';
-const ENROLLED = 'rEAdy';
-const STORAGE_ERROR = 'Err FL';
-
-/** The messages by name, for whoever reads the display (the firmware itself uses the constants). */
+/**
+ * The messages the token shows, by name, for whoever reads the display. The firmware writes each
+ * as a literal beside the word it says for it (`show(text, word)`): a named constant would be one
+ * more variable in the engine's RAM. The tests compare the display with this table.
+ */
 export const MESSAGES = {
-  notEnrolled: NOT_ENROLLED,
-  lowBattery: LOW_BATTERY,
-  confirmWipe: CONFIRM_WIPE,
-  cancelled: CANCELLED,
-  wiped: WIPED,
-  enrolled: ENROLLED,
-  storageError: STORAGE_ERROR,
+  notEnrolled: 'no SEEd',
+  lowBattery: 'Lo bAtt',
+  confirmWipe: 'HoLd CLr',
+  cancelled: 'CAnCEL',
+  wiped: 'CLEArEd',
+  enrolled: 'rEAdy',
+  storageError: 'Err FL',
 } as const;
 
 type TimerName = 'debounce' | 'hold' | 'screen' | 'confirm' | 'keepalive' | 'links';
@@ -312,7 +304,7 @@ export class Firmware implements LinkHandlers {
             case 'keepalive':
               if (this.pending) {
                 this.pending.link.waiting?.(this.pending.requestId);
-                this.timers.set('keepalive', this.hal.clock.now() + KEEPALIVE_INTERVAL_MS);
+                this.timers.set('keepalive', this.hal.clock.now() + HID_KEEPALIVE_INTERVAL_MS);
               }
               break;
             case 'links':
@@ -340,10 +332,10 @@ export class Firmware implements LinkHandlers {
 
   private onPress(): void {
     if (this.pending) return this.endConfirm('cancelled');
-    if (!this.store) return this.show(STORAGE_ERROR, 'error');
-    if (!this.enrolled) return this.show(NOT_ENROLLED, 'no-seed');
+    if (!this.store) return this.show('Err FL', 'error');
+    if (!this.enrolled) return this.show('no SEEd', 'no-seed');
     const battery = this.hal.power.batteryPercent();
-    if (battery < BATTERY_EMPTY) return this.show(LOW_BATTERY, 'low-battery');
+    if (battery < BATTERY_EMPTY) return this.show('Lo bAtt', 'low-battery');
     const { record, key } = this.enrolled;
     let counter: number | undefined;
     let step: number | undefined;
@@ -351,7 +343,7 @@ export class Firmware implements LinkHandlers {
       // A press while a code is shown shows it longer and says it again: fidgeting never burns counters.
       if (this.screen?.kind === 'code') return this.show(this.screen);
       counter = this.counter;
-      if (counter >= Number.MAX_SAFE_INTEGER) return this.show(STORAGE_ERROR, 'error');
+      if (counter >= Number.MAX_SAFE_INTEGER) return this.show('Err FL', 'error');
       // The counter is committed before the code exists anywhere: a power cut can never repeat it.
       if (!this.commit(TAG.counter, encodeRecord(TAG.counter, counter + 1))) return;
       this.counter = counter + 1;
@@ -453,7 +445,7 @@ export class Firmware implements LinkHandlers {
           this.enrolled = { record: { ...record, secret: new Uint8Array(0) }, key: createOathKey(enrol.secret, enrol.algorithm) };
           enrol.secret.fill(0);
           this.counter = record.initialCounter;
-          this.show(ENROLLED, 'ready');
+          this.show('rEAdy', 'ready');
           reply = (record.mode === 'hotp' ? { counter: this.counter } : {}) satisfies ReplyFields['enroll'];
           break;
         }
@@ -462,7 +454,8 @@ export class Firmware implements LinkHandlers {
           const now = this.hal.clock.now();
           this.pending = { link, requestId: id };
           this.timers.set('confirm', now + this.timings.confirmMs);
-          this.timers.set('keepalive', now + KEEPALIVE_INTERVAL_MS);
+          // While it waits for the user, hosts that can be told so are told this often (HID keepalive).
+          this.timers.set('keepalive', now + HID_KEEPALIVE_INTERVAL_MS);
           this.show({ kind: 'confirm' });
           this.sendEvent('confirm', { op: 'wipe', timeout_ms: this.timings.confirmMs }, link);
           break;
@@ -503,7 +496,7 @@ export class Firmware implements LinkHandlers {
     this.timers.delete('confirm');
     this.timers.delete('keepalive');
     if (outcome !== 'held') {
-      if (outcome === 'cancelled') this.show(CANCELLED, 'cancelled');
+      if (outcome === 'cancelled') this.show('CAnCEL', 'cancelled');
       else this.show({ kind: 'blank' });
       return pending.link.send(errorResponse(pending.requestId, 'denied', outcome));
     }
@@ -515,17 +508,17 @@ export class Firmware implements LinkHandlers {
       } catch (error) {
         // As every failed write does, it shows Err FL; the refusal below shows it once more.
         if (!(error instanceof StorageError)) throw error;
-        this.show(STORAGE_ERROR, 'error');
+        this.show('Err FL', 'error');
       }
     }
     if (!wiped) {
-      this.show(STORAGE_ERROR, 'error');
+      this.show('Err FL', 'error');
       return pending.link.send(errorResponse(pending.requestId, 'storage_failure'));
     }
     this.enrolled?.key.destroy();
     this.enrolled = undefined;
     this.counter = 0;
-    this.show(WIPED, 'cleared');
+    this.show('CLEArEd', 'cleared');
     pending.link.send({ kind: 'response', id: pending.requestId, ok: true, fields: {} });
   }
 
@@ -544,7 +537,7 @@ export class Firmware implements LinkHandlers {
     } catch (error) {
       if (!(error instanceof StorageError)) throw error;
     }
-    this.show(STORAGE_ERROR, 'error');
+    this.show('Err FL', 'error');
     return false;
   }
 
@@ -580,7 +573,7 @@ export class Firmware implements LinkHandlers {
         words = [screen.word];
         break;
       case 'confirm':
-        text = CONFIRM_WIPE;
+        text = 'HoLd CLr';
         words = ['hold-to-clear'];
     }
     if (durationMs === null) this.timers.delete('screen');
