@@ -8,18 +8,17 @@ import { DISPLAY_POSITIONS } from '../hal/display.ts';
 export const DECIMAL_POINT = 0x80;
 
 /**
- * The font as a table: each character of FONT_CHARS lights the pattern at the same index of
- * FONT_PATTERNS. Digits come first, so a pattern shared with a letter reads as the digit.
+ * The font as a table: each character of FONT_CHARS lights the pattern whose char code is at the
+ * same index of FONT_PATTERNS (a string: 1 byte a pattern where an array of numbers takes 8 in an
+ * engine like QuickJS). Digits come first, so a pattern shared with a letter reads as the digit.
  */
 const FONT_CHARS = '0123456789 -_AbCcdEFGHhIiJLnoOPqrStUuy';
-// prettier-ignore
-const FONT_PATTERNS: readonly number[] = [
-  0x3f, 0x06, 0x5b, 0x4f, 0x66, 0x6d, 0x7d, 0x07, 0x7f, 0x6f, // 0..9
-  0x00, 0x40, 0x08, // space - _
-  0x77, 0x7c, 0x39, 0x58, 0x5e, 0x79, 0x71, 0x3d, 0x76, 0x74, // A b C c d E F G H h
-  0x30, 0x04, 0x1e, 0x38, 0x54, 0x5c, 0x3f, 0x73, 0x67, 0x50, // I i J L n o O P q r
-  0x6d, 0x78, 0x3e, 0x1c, 0x6e, // S t U u y
-];
+const FONT_PATTERNS =
+  '\x3f\x06\x5b\x4f\x66\x6d\x7d\x07\x7f\x6f' + // 0..9
+  '\x00\x40\x08' + // space - _
+  '\x77\x7c\x39\x58\x5e\x79\x71\x3d\x76\x74' + // A b C c d E F G H h
+  '\x30\x04\x1e\x38\x54\x5c\x3f\x73\x67\x50' + // I i J L n o O P q r
+  '\x6d\x78\x3e\x1c\x6e'; // S t U u y
 
 export function canDisplay(text: string): boolean {
   return [...text.replace(/\./g, '')].every((char) => FONT_CHARS.includes(char));
@@ -37,11 +36,11 @@ export function textToSegments(text: string, positions = DISPLAY_POSITIONS): Uin
       segments[position]! |= DECIMAL_POINT;
       continue;
     }
-    const pattern = FONT_PATTERNS[FONT_CHARS.indexOf(char)];
-    if (pattern === undefined) throw new RangeError(`"${char}" has no 7-segment glyph`);
+    const index = FONT_CHARS.indexOf(char);
+    if (index < 0) throw new RangeError(`no glyph for "${char}"`);
     position++;
-    if (position >= positions) throw new RangeError(`"${text}" does not fit ${positions} positions`);
-    segments[position] = pattern;
+    if (position >= positions) throw new RangeError(`"${text}" is too long`);
+    segments[position] = FONT_PATTERNS.charCodeAt(index);
   }
   return segments;
 }
@@ -50,7 +49,7 @@ export function textToSegments(text: string, positions = DISPLAY_POSITIONS): Uin
 export function segmentsToText(segments: Uint8Array): string {
   let text = '';
   for (const pattern of segments) {
-    text += FONT_CHARS[FONT_PATTERNS.indexOf(pattern & ~DECIMAL_POINT)] ?? '?';
+    text += FONT_CHARS[FONT_PATTERNS.indexOf(String.fromCharCode(pattern & ~DECIMAL_POINT))] ?? '?';
     if (pattern & DECIMAL_POINT) text += '.';
   }
   return text;
@@ -58,6 +57,7 @@ export function segmentsToText(segments: Uint8Array): string {
 
 /** Centres a code on the display: six digits at positions 1..6, as on a NemID token. */
 export function codeToText(code: string, positions = DISPLAY_POSITIONS): string {
-  const left = Math.floor((positions - code.length) / 2);
-  return ' '.repeat(Math.max(0, left)) + code;
+  // Half the free positions, rounded down, on the left (gap >> 1 is floor(gap / 2) for a small gap > 0).
+  const gap = positions - code.length;
+  return ' '.repeat(gap > 0 ? gap >> 1 : 0) + code;
 }

@@ -31,7 +31,7 @@ import { errorResponse, type Message } from '../../protocol/message.ts';
 import { createOathKey, hotpCode, totpStep, type OathKey } from '../../protocol/oath/index.ts';
 import { HID_KEEPALIVE_INTERVAL_MS } from '../../protocol/framing/hid.ts';
 import { PROTOCOL_VERSION } from '../../protocol/version.ts';
-import type { Hal, InputEvent, Word } from '../hal/index.ts';
+import { DISPLAY_POSITIONS, type Hal, type InputEvent, type Word } from '../hal/index.ts';
 import { DECIMAL_POINT, codeToText, textToSegments } from './segments.ts';
 import { FlashStore, StorageError } from './flash-store.ts';
 import type { HostLink, LinkHandlers, ReplyPath, RequestMessage } from './host-link.ts';
@@ -47,6 +47,8 @@ import {
 } from './records.ts';
 
 export const FIRMWARE_VERSION = '0.1.0';
+/** FIRMWARE_VERSION as numbers, for the HID INIT reply. */
+const FIRMWARE_VERSION_PARTS: [number, number, number] = [0, 1, 0];
 
 export interface Timings {
   /** An edge counts once the pin has been stable this long. */
@@ -83,16 +85,15 @@ export interface FirmwareConfig {
   readonly audioDefaults?: Partial<AudioSettings>;
 }
 
-/** A token whose model names no audio defaults is silent, at the normal speed, until told otherwise. */
-export const SILENT_AUDIO: AudioSettings = { volume: MIN_VOLUME, speed: NORMAL_SPEED };
-
-/** While a request waits for the user, hosts that can be told so are told this often (HID keepalive). */
-const KEEPALIVE_INTERVAL_MS = HID_KEEPALIVE_INTERVAL_MS;
-
 /** Battery levels (percent) below which a code carries a warning, and below which no code is made. */
 export const BATTERY_LOW = 10;
 export const BATTERY_EMPTY = 2;
 
+/**
+ * The messages the token shows, by name, for whoever reads the display. The firmware writes each
+ * as a literal beside the word it says for it (`show(text, word)`): a named constant would be one
+ * more variable in the engine's RAM. The tests compare the display with this table.
+ */
 export const MESSAGES = {
   notEnrolled: 'no SEEd',
   lowBattery: 'Lo bAtt',
@@ -103,24 +104,13 @@ export const MESSAGES = {
   storageError: 'Err FL',
 } as const;
 
-/** What the token says with each message. */
-const MESSAGE_WORDS: Readonly<Record<string, Word>> = {
-  [MESSAGES.notEnrolled]: 'no-seed',
-  [MESSAGES.lowBattery]: 'low-battery',
-  [MESSAGES.confirmWipe]: 'hold-to-clear',
-  [MESSAGES.cancelled]: 'cancelled',
-  [MESSAGES.wiped]: 'cleared',
-  [MESSAGES.enrolled]: 'ready',
-  [MESSAGES.storageError]: 'error',
-};
-
 type TimerName = 'debounce' | 'hold' | 'screen' | 'confirm' | 'keepalive' | 'links';
 
 type Screen =
   | { kind: 'blank' }
-  | { kind: 'code'; code: string; text: string; step?: number; lowBattery: boolean }
+  | { kind: 'code'; code: string; step?: number; lowBattery: boolean }
   | { kind: 'serial' }
-  | { kind: 'message'; text: string }
+  | { kind: 'message'; text: string; word: Word }
   | { kind: 'confirm' };
 
 interface Enrolled {
@@ -152,9 +142,8 @@ export class Firmware implements LinkHandlers {
   private store: FlashStore | undefined;
   private enrolled: Enrolled | undefined;
   private counter = 0;
-  private push = true;
-  private readonly audioDefaults: AudioSettings;
-  private audio: AudioSettings;
+  /** Press events on or off, the speaker's volume and speed: the settings record as it was last taken. */
+  private settings: Settings;
   private eventSeq = 0;
   private bootedAt = 0;
 
@@ -164,35 +153,37 @@ export class Firmware implements LinkHandlers {
   private lastPressAt: number | undefined;
   /** The press now down began soon enough after the last one to be a double press. */
   private doublePress = false;
-  private screen: Screen = { kind: 'blank' };
+  /** What the display shows; nothing yet at boot (a blank display, as `show({ kind: 'blank' })` leaves it). */
+  private screen: Screen | undefined;
   private pending: Requester | undefined;
 
   constructor(
     private readonly hal: Hal,
     private readonly config: FirmwareConfig,
   ) {
-    this.timings = { ...DEFAULT_TIMINGS, ...config.timings };
-    this.audioDefaults = { ...SILENT_AUDIO, ...config.audioDefaults };
-    const { volume, speed } = this.audioDefaults;
+    // DEFAULT_TIMINGS itself when none are changed (nothing writes to them): one object fewer.
+    this.timings = config.timings ? { ...DEFAULT_TIMINGS, ...config.timings } : DEFAULT_TIMINGS;
+    // Until the flash says otherwise: press events on, the model's audio defaults (a model that names
+    // none is silent, at the normal speed, until told otherwise).
+    this.settings = { push: true, volume: MIN_VOLUME, speed: NORMAL_SPEED, ...config.audioDefaults };
+    const { volume, speed } = this.settings;
     if (!(Number.isInteger(volume) && volume >= MIN_VOLUME && volume <= MAX_VOLUME && Number.isInteger(speed) && speed >= MIN_SPEED && speed <= MAX_SPEED)) {
-      throw new RangeError(`audio defaults volume ${volume}, speed ${speed} are not volume ${MIN_VOLUME}..${MAX_VOLUME}, speed ${MIN_SPEED}..${MAX_SPEED}`);
+      throw new RangeError(`audio defaults volume ${volume}, speed ${speed} out of range`);
     }
-    this.audio = { ...this.audioDefaults };
     for (const [field, value] of [['model', config.model], ['hardware', config.hardware], ['serial', config.factorySerial]] as const) {
       if (value !== undefined && !decodeValue(COMMANDS.hello.reply[field], value)) {
         throw new RangeError(`${field} "${value}" is not a word of at most ${IDENTITY_LIMITS[field]} characters`);
       }
     }
-    const version = FIRMWARE_VERSION.split('.').map(Number) as [number, number, number];
     for (const transport of hal.transports) {
-      this.links.push(transport.framing === 'hid' ? new HidLink(transport, this, { rng: hal.rng, firmwareVersion: version }) : lineLink(transport, this));
+      this.links.push(transport.framing === 'hid' ? new HidLink(transport, this, { rng: hal.rng, firmwareVersion: FIRMWARE_VERSION_PARTS }) : lineLink(transport, this));
     }
   }
 
   /** Mounts the flash, restores serial number, enrolment, counter and settings, and tells the hosts. */
   boot(): void {
     this.bootedAt = this.hal.clock.now();
-    this.hal.display.show(textToSegments(''));
+    this.hal.display.show(new Uint8Array(DISPLAY_POSITIONS)); // a blank display
     try {
       this.store = new FlashStore(this.hal.flash);
     } catch (error) {
@@ -214,9 +205,8 @@ export class Firmware implements LinkHandlers {
         this.commit(TAG.serial, asciiToBytes(serial));
         this.serialNumber = serial;
       }
-      const { push, volume, speed } = decodeRecord(TAG.settings, store.get(TAG.settings), this.audioDefaults);
-      this.push = push;
-      this.audio = { volume, speed };
+      // The settings still hold the model's audio defaults: a record without volume or speed keeps them.
+      this.settings = decodeRecord(TAG.settings, store.get(TAG.settings), this.settings);
       const enrolment = store.get(TAG.enrolment);
       const record = enrolment && decodeRecord(TAG.enrolment, enrolment);
       enrolment?.fill(0);
@@ -232,21 +222,95 @@ export class Firmware implements LinkHandlers {
 
   // ---- the event loop and its timers ----
 
-  /** Hands the firmware one input. Inputs that arrive while one is being handled wait their turn. */
+  /**
+   * Hands the firmware one input. Inputs that arrive while one is being handled wait their turn.
+   * Each is handled between the timers due before it and the timers its handling made due; a timer
+   * is removed before it fires, and the earliest due fires first.
+   */
   input(event: InputEvent): void {
     this.queue.push(event);
     if (this.draining) return;
     this.draining = true;
     try {
       for (let next = this.queue.shift(); next; next = this.queue.shift()) {
-        this.runDueTimers();
-        if (next.type === 'button') {
-          // Every edge restarts the settle time; the level is sampled once the contacts are quiet.
-          this.timers.set('debounce', this.hal.clock.now() + this.timings.debounceMs);
-        } else if (next.type === 'received') {
-          this.links[next.link]?.receive(next.bytes, this.hal.clock.now());
+        for (let handled = false; ; ) {
+          const now = this.hal.clock.now();
+          let due: TimerName | undefined;
+          let dueAt = Infinity;
+          for (const [name, at] of this.timers) {
+            if (at <= now && at < dueAt) {
+              due = name;
+              dueAt = at;
+            }
+          }
+          if (due === undefined) {
+            if (handled) break;
+            handled = true;
+            if (next.type === 'button') {
+              // Every edge restarts the settle time; the level is sampled once the contacts are quiet.
+              this.timers.set('debounce', now + this.timings.debounceMs);
+            } else if (next.type === 'received') {
+              this.links[next.link]?.receive(next.bytes, now);
+            }
+            continue;
+          }
+          this.timers.delete(due);
+          switch (due) {
+            // The button: a settled edge is a press, a release, or nothing (it bounced back).
+            case 'debounce': {
+              const pressed = this.hal.button.isPressed();
+              if (pressed === this.buttonLevel) break;
+              this.buttonLevel = pressed;
+              // Only a token that speaks (volume above 0) takes a double press: a silent one keeps its two presses.
+              const speaks = this.settings.volume > MIN_VOLUME;
+              if (pressed) {
+                this.holdFired = false;
+                this.doublePress = speaks && this.lastPressAt !== undefined && now - this.lastPressAt <= this.timings.doublePressMs;
+                this.lastPressAt = undefined;
+                this.timers.set('hold', now + this.timings.holdMs);
+                break;
+              }
+              this.timers.delete('hold');
+              const double = this.doublePress;
+              this.doublePress = false;
+              if (this.holdFired) break;
+              if (double) {
+                // The next volume, 1 after the loudest (never silent: only a host mutes a token), said at that volume.
+                const settings = { ...this.settings, volume: this.settings.volume >= MAX_VOLUME ? MIN_VOLUME + 1 : this.settings.volume + 1 };
+                if (this.commit(TAG.settings, encodeRecord(TAG.settings, settings))) {
+                  this.settings = settings;
+                  // The volume is 1..5: one digit, one word.
+                  this.hal.speaker.say({ words: ['volume', String(settings.volume) as Word], volume: settings.volume, speed: settings.speed });
+                }
+                break;
+              }
+              // A press that answers a wipe's confirmation begins no double press, nor does one on a silent token.
+              const releasedAt = !this.pending && speaks ? this.hal.clock.now() : undefined;
+              this.onPress();
+              this.lastPressAt = releasedAt;
+              break;
+            }
+            case 'hold':
+              this.holdFired = true;
+              if (this.pending) this.endConfirm('held');
+              else this.show({ kind: 'serial' });
+              break;
+            case 'screen':
+              this.show({ kind: 'blank' });
+              break;
+            case 'confirm':
+              this.endConfirm('timeout');
+              break;
+            case 'keepalive':
+              if (this.pending) {
+                this.pending.link.waiting?.(this.pending.requestId);
+                this.timers.set('keepalive', this.hal.clock.now() + HID_KEEPALIVE_INTERVAL_MS);
+              }
+              break;
+            case 'links':
+              for (const link of this.links) link.expire?.(this.hal.clock.now());
+          }
         }
-        this.runDueTimers();
         // Links with something to time out (a half-received HID message) get a timer of their own.
         let linksAt: number | null = null;
         for (const link of this.links) {
@@ -264,109 +328,35 @@ export class Firmware implements LinkHandlers {
     }
   }
 
-  /** Fires the timers that are due, earliest first, each removed before it fires. */
-  private runDueTimers(): void {
-    for (;;) {
-      const now = this.hal.clock.now();
-      let due: TimerName | undefined;
-      let dueAt = Infinity;
-      for (const [name, at] of this.timers) {
-        if (at <= now && at < dueAt) {
-          due = name;
-          dueAt = at;
-        }
-      }
-      if (due === undefined) return;
-      this.timers.delete(due);
-      this.onTimer(due);
-    }
-  }
-
-  private onTimer(timer: TimerName): void {
-    switch (timer) {
-      case 'debounce': {
-        const pressed = this.hal.button.isPressed();
-        if (pressed === this.buttonLevel) return;
-        this.buttonLevel = pressed;
-        // Only a token that speaks (volume above 0) takes a double press: a silent one keeps its two presses.
-        const speaks = this.audio.volume > MIN_VOLUME;
-        if (pressed) {
-          const now = this.hal.clock.now();
-          this.holdFired = false;
-          this.doublePress = speaks && this.lastPressAt !== undefined && now - this.lastPressAt <= this.timings.doublePressMs;
-          this.lastPressAt = undefined;
-          this.timers.set('hold', now + this.timings.holdMs);
-          return;
-        }
-        this.timers.delete('hold');
-        const double = this.doublePress;
-        this.doublePress = false;
-        if (this.holdFired) return;
-        if (double) {
-          // The next volume, 1 after the loudest (never silent: only a host mutes a token), said at that volume.
-          const volume = this.audio.volume >= MAX_VOLUME ? MIN_VOLUME + 1 : this.audio.volume + 1;
-          if (!this.store) return this.show(MESSAGES.storageError);
-          if (!this.saveSettings({ push: this.push, volume, speed: this.audio.speed })) return;
-          return this.say(['volume', ...(String(volume).split('') as Word[])]);
-        }
-        // A press that answers a wipe's confirmation begins no double press, nor does one on a silent token.
-        const releasedAt = !this.pending && speaks ? this.hal.clock.now() : undefined;
-        this.onPress();
-        this.lastPressAt = releasedAt;
-        return;
-      }
-      case 'hold':
-        this.holdFired = true;
-        if (this.pending) return this.endConfirm('held');
-        return this.show({ kind: 'serial' });
-      case 'screen':
-        return this.show({ kind: 'blank' });
-      case 'confirm':
-        return this.endConfirm('timeout');
-      case 'keepalive':
-        if (!this.pending) return;
-        this.pending.link.waiting?.(this.pending.requestId);
-        this.timers.set('keepalive', this.hal.clock.now() + KEEPALIVE_INTERVAL_MS);
-        return;
-      case 'links':
-        for (const link of this.links) link.expire?.(this.hal.clock.now());
-        return;
-    }
-  }
-
   // ---- the button ----
 
   private onPress(): void {
     if (this.pending) return this.endConfirm('cancelled');
-    if (!this.store) return this.show(MESSAGES.storageError);
-    if (!this.enrolled) return this.show(MESSAGES.notEnrolled);
+    if (!this.store) return this.show('Err FL', 'error');
+    if (!this.enrolled) return this.show('no SEEd', 'no-seed');
     const battery = this.hal.power.batteryPercent();
-    if (battery < BATTERY_EMPTY) return this.show(MESSAGES.lowBattery);
+    if (battery < BATTERY_EMPTY) return this.show('Lo bAtt', 'low-battery');
     const { record, key } = this.enrolled;
-    let code: string;
     let counter: number | undefined;
     let step: number | undefined;
     if (record.mode === 'hotp') {
       // A press while a code is shown shows it longer and says it again: fidgeting never burns counters.
-      if (this.screen.kind === 'code') return this.show(this.screen);
+      if (this.screen?.kind === 'code') return this.show(this.screen);
       counter = this.counter;
-      if (counter >= Number.MAX_SAFE_INTEGER) return this.show(MESSAGES.storageError);
+      if (counter >= Number.MAX_SAFE_INTEGER) return this.show('Err FL', 'error');
       // The counter is committed before the code exists anywhere: a power cut can never repeat it.
       if (!this.commit(TAG.counter, encodeRecord(TAG.counter, counter + 1))) return;
       this.counter = counter + 1;
-      this.hal.power.spend('code');
-      code = hotpCode(key, counter, record.digits);
     } else {
-      const now = this.hal.rtc.read();
-      step = totpStep(now, record.period);
-      this.hal.power.spend('code');
-      code = hotpCode(key, step, record.digits);
+      step = totpStep(this.hal.rtc.read(), record.period);
     }
+    this.hal.power.spend('code');
+    const code = hotpCode(key, counter ?? step!, record.digits);
     // A TOTP code shown again in its own time step is no new code: no event.
-    const repeated = this.screen.kind === 'code' && step !== undefined && this.screen.step === step;
+    const repeated = this.screen?.kind === 'code' && step !== undefined && this.screen.step === step;
     const lowBattery = battery < BATTERY_LOW;
-    this.show({ kind: 'code', code, text: codeToText(code), step, lowBattery });
-    if (!repeated && this.push) this.sendEvent('press', { code, counter, step, battery: lowBattery ? 'low' : undefined });
+    this.show({ kind: 'code', code, step, lowBattery });
+    if (!repeated && this.settings.push) this.sendEvent('press', { code, counter, step, battery: lowBattery ? 'low' : undefined });
   }
 
   // ---- requests from a host ----
@@ -385,22 +375,40 @@ export class Firmware implements LinkHandlers {
       switch (name) {
         case 'hello':
         case 'info':
-        case 'status': {
-          const { proto } = args as RequestArgs['hello']; // info and status take no arguments
+        case 'status':
+        case 'time':
+        case 'settime': {
+          if (name === 'settime') {
+            const { at, force } = args as RequestArgs['settime'];
+            if (at < this.hal.rtc.read() && !force) throw new ProtocolError('denied', 'backwards');
+            this.hal.rtc.write(at);
+          }
+          const { proto } = args as RequestArgs['hello']; // only hello takes it
           if (proto !== undefined && proto !== PROTOCOL_VERSION) throw new ProtocolError('unsupported_version');
           const identity = { proto: PROTOCOL_VERSION, model: this.config.model, hardware: this.config.hardware, serial: this.serialNumber, firmware: FIRMWARE_VERSION };
           if (name === 'hello') {
             reply = identity satisfies ReplyFields['hello'];
             break;
           }
+          // Whole milliseconds within the protocol's range (the RTC holds Unix milliseconds: t - t % 1 is floor for t > 0).
+          const rtc = this.hal.rtc.read();
+          const clock = rtc <= 0 ? 0 : rtc >= MAX_CLOCK_MS ? MAX_CLOCK_MS : rtc - (rtc % 1);
+          if (name === 'time' || name === 'settime') {
+            reply = { clock } satisfies ReplyFields['time'];
+            break;
+          }
           const record = this.enrolled?.record;
+          // A whole percent, 0..100 (the HAL's charge is 0..100: floor(b + 0.5) as (b + 0.5) | 0).
+          const battery = this.hal.power.batteryPercent();
           const state = {
             enrolled: record !== undefined,
             counter: record?.mode === 'hotp' ? this.counter : undefined,
-            battery: Math.max(0, Math.min(100, Math.round(this.hal.power.batteryPercent()))),
-            clock: Math.min(MAX_CLOCK_MS, Math.max(0, Math.floor(this.hal.rtc.read()))),
-            push: this.push,
+            battery: battery <= 0 ? 0 : battery >= 100 ? 100 : (battery + 0.5) | 0,
+            clock,
+            push: this.settings.push,
           };
+          // The uptime in whole milliseconds (the monotonic clock is never behind the boot: x - x % 1 is floor).
+          const uptime = this.hal.clock.now() - this.bootedAt;
           reply =
             name === 'info'
               ? ({
@@ -410,9 +418,9 @@ export class Firmware implements LinkHandlers {
                   algorithm: record?.algorithm,
                   digits: record?.digits,
                   period: record?.mode === 'totp' ? record.period : undefined,
-                  ...this.audio,
+                  ...this.settings,
                 } satisfies ReplyFields['info'])
-              : ({ ...state, busy: this.pending !== undefined, uptime: Math.floor(this.hal.clock.now() - this.bootedAt) } satisfies ReplyFields['status']);
+              : ({ ...state, busy: this.pending !== undefined, uptime: uptime - (uptime % 1) } satisfies ReplyFields['status']);
           break;
         }
         case 'enroll': {
@@ -437,18 +445,8 @@ export class Firmware implements LinkHandlers {
           this.enrolled = { record: { ...record, secret: new Uint8Array(0) }, key: createOathKey(enrol.secret, enrol.algorithm) };
           enrol.secret.fill(0);
           this.counter = record.initialCounter;
-          this.show(MESSAGES.enrolled);
+          this.show('rEAdy', 'ready');
           reply = (record.mode === 'hotp' ? { counter: this.counter } : {}) satisfies ReplyFields['enroll'];
-          break;
-        }
-        case 'time':
-        case 'settime': {
-          if (name === 'settime') {
-            const { at, force } = args as RequestArgs['settime'];
-            if (at < this.hal.rtc.read() && !force) throw new ProtocolError('denied', 'backwards');
-            this.hal.rtc.write(at);
-          }
-          reply = { clock: Math.min(MAX_CLOCK_MS, Math.max(0, Math.floor(this.hal.rtc.read()))) } satisfies ReplyFields['time'];
           break;
         }
         case 'wipe': {
@@ -456,26 +454,26 @@ export class Firmware implements LinkHandlers {
           const now = this.hal.clock.now();
           this.pending = { link, requestId: id };
           this.timers.set('confirm', now + this.timings.confirmMs);
-          this.timers.set('keepalive', now + KEEPALIVE_INTERVAL_MS);
+          // While it waits for the user, hosts that can be told so are told this often (HID keepalive).
+          this.timers.set('keepalive', now + HID_KEEPALIVE_INTERVAL_MS);
           this.show({ kind: 'confirm' });
           this.sendEvent('confirm', { op: 'wipe', timeout_ms: this.timings.confirmMs }, link);
           break;
         }
-        case 'push': {
-          const { on } = args as RequestArgs['push'];
-          if (!this.store) throw new ProtocolError('storage_failure');
-          if (on !== this.push && !this.saveSettings({ push: on, ...this.audio })) throw new ProtocolError('storage_failure');
-          reply = { push: on } satisfies ReplyFields['push'];
-          break;
-        }
+        case 'push':
         case 'audio': {
-          const { volume = this.audio.volume, speed = this.audio.speed } = args as RequestArgs['audio'];
-          if (volume !== this.audio.volume || speed !== this.audio.speed) {
+          // Both change the settings record; what a request leaves out stays. The answer is the settings as taken.
+          const { push, volume, speed } = this.settings;
+          const { on = push, volume: newVolume = volume, speed: newSpeed = speed } = args as RequestArgs['push'] & RequestArgs['audio'];
+          // A push request needs the flash even when it changes nothing; an audio request only to change something.
+          if (name === 'push' && !this.store) throw new ProtocolError('storage_failure');
+          if (on !== push || newVolume !== volume || newSpeed !== speed) {
             if (!this.store) throw new ProtocolError('storage_failure');
-            if (!this.saveSettings({ push: this.push, volume, speed })) throw new ProtocolError('storage_failure');
+            const settings = { push: on, volume: newVolume, speed: newSpeed };
+            if (!this.commit(TAG.settings, encodeRecord(TAG.settings, settings))) throw new ProtocolError('storage_failure');
+            this.settings = settings;
           }
-          reply = this.audio satisfies ReplyFields['audio'];
-          break;
+          reply = this.settings satisfies ReplyFields['push'] & ReplyFields['audio'];
         }
       }
       if (reply !== undefined) link.send({ kind: 'response', id, ok: true, fields: encodeFields(spec.reply as Schema<object>, reply) });
@@ -498,7 +496,8 @@ export class Firmware implements LinkHandlers {
     this.timers.delete('confirm');
     this.timers.delete('keepalive');
     if (outcome !== 'held') {
-      this.show(outcome === 'cancelled' ? MESSAGES.cancelled : { kind: 'blank' });
+      if (outcome === 'cancelled') this.show('CAnCEL', 'cancelled');
+      else this.show({ kind: 'blank' });
       return pending.link.send(errorResponse(pending.requestId, 'denied', outcome));
     }
     let wiped = false;
@@ -509,57 +508,55 @@ export class Firmware implements LinkHandlers {
       } catch (error) {
         // As every failed write does, it shows Err FL; the refusal below shows it once more.
         if (!(error instanceof StorageError)) throw error;
-        this.show(MESSAGES.storageError);
+        this.show('Err FL', 'error');
       }
     }
     if (!wiped) {
-      this.show(MESSAGES.storageError);
+      this.show('Err FL', 'error');
       return pending.link.send(errorResponse(pending.requestId, 'storage_failure'));
     }
     this.enrolled?.key.destroy();
     this.enrolled = undefined;
     this.counter = 0;
-    this.show(MESSAGES.wiped);
+    this.show('CLEArEd', 'cleared');
     pending.link.send({ kind: 'response', id: pending.requestId, ok: true, fields: {} });
   }
 
   // ---- the flash ----
 
-  /** Commits the settings record, then takes it; false (showing Err FL) when the flash did not take it. */
-  private saveSettings(settings: Settings): boolean {
-    if (!this.commit(TAG.settings, encodeRecord(TAG.settings, settings))) return false;
-    this.push = settings.push;
-    this.audio = { volume: settings.volume, speed: settings.speed };
-    return true;
-  }
-
-  /** Stores a record; false (showing Err FL) when the flash did not take it: a storage failure puts the token in its error state instead of crashing it. */
+  /**
+   * Stores a record; false (showing Err FL) when there is no flash or it did not take the record:
+   * a storage failure puts the token in its error state instead of crashing it.
+   */
   private commit(tag: number, payload: Uint8Array): boolean {
     try {
-      this.store!.put(tag, payload);
-      return true;
+      if (this.store) {
+        this.store.put(tag, payload);
+        return true;
+      }
     } catch (error) {
       if (!(error instanceof StorageError)) throw error;
-      this.show(MESSAGES.storageError);
-      return false;
     }
+    this.show('Err FL', 'error');
+    return false;
   }
 
   // ---- what the token shows, says and tells the hosts ----
 
   /**
-   * Shows a screen (a string: that message) for as long as its kind stays (the blank screen and a
-   * wipe's question until something replaces them), and says what it shows.
+   * Shows a screen (a string: that message, said as `word`) for as long as its kind stays (the
+   * blank screen and a wipe's question until something replaces them), and says what it shows at
+   * the token's volume and speed (a silent token, volume 0, says nothing).
    */
-  private show(shown: Screen | string): void {
-    const screen: Screen = typeof shown === 'string' ? { kind: 'message', text: shown } : shown;
+  private show(shown: Screen | string, word?: Word): void {
+    const screen: Screen = typeof shown === 'string' ? { kind: 'message', text: shown, word: word! } : shown;
     this.screen = screen;
     let text = '';
     let durationMs: number | null = null;
     let words: Word[] = [];
     switch (screen.kind) {
       case 'code':
-        text = screen.text;
+        text = codeToText(screen.code);
         durationMs = this.timings.displayMs;
         words = screen.code.split('') as Word[]; // a code is digits, each a word
         if (screen.lowBattery) words.push('low-battery');
@@ -567,19 +564,17 @@ export class Firmware implements LinkHandlers {
       case 'serial':
         text = this.serialNumber.slice(-8);
         durationMs = this.timings.displayMs;
-        words = ['serial', ...(text.replace(/[^0-9]/g, '').split('') as Word[])]; // its digits
+        words = ['serial'];
+        for (const char of text) if (char >= '0' && char <= '9') words.push(char as Word); // its digits
         break;
-      case 'message': {
+      case 'message':
         text = screen.text;
         durationMs = this.timings.messageMs;
-        const word = MESSAGE_WORDS[text];
-        if (word) words = [word];
+        words = [screen.word];
         break;
-      }
       case 'confirm':
-        text = MESSAGES.confirmWipe;
-        words = [MESSAGE_WORDS[text]!];
-        break;
+        text = 'HoLd CLr';
+        words = ['hold-to-clear'];
     }
     if (durationMs === null) this.timers.delete('screen');
     else this.timers.set('screen', this.hal.clock.now() + durationMs);
@@ -587,13 +582,8 @@ export class Firmware implements LinkHandlers {
     // A low battery lights the last decimal point beside the code, as a token's battery mark would.
     if (screen.kind === 'code' && screen.lowBattery) segments[segments.length - 1]! |= DECIMAL_POINT;
     this.hal.display.show(segments);
-    this.say(words);
-  }
-
-  /** Says `words` at the token's volume and speed; a silent token (volume 0) says nothing. */
-  private say(words: readonly Word[]): void {
-    if (this.audio.volume <= MIN_VOLUME || words.length === 0) return;
-    this.hal.speaker.say({ words, volume: this.audio.volume, speed: this.audio.speed });
+    const { volume, speed } = this.settings;
+    if (volume > MIN_VOLUME && words.length > 0) this.hal.speaker.say({ words, volume, speed });
   }
 
   /** One event, one sequence number: to the host `to`, or to every host on every link. */

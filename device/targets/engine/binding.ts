@@ -15,7 +15,7 @@
  */
 import { Firmware, type FirmwareConfig, type Timings } from '../../firmware/token.ts';
 import type { FlashGeometry } from '../../hal/flash.ts';
-import { isWord, type Hal, type Word } from '../../hal/index.ts';
+import { isWord, type Button, type Hal, type MonotonicClock, type Power, type RealTimeClock, type Rng, type SegmentDisplay, type Speaker, type Word } from '../../hal/index.ts';
 import type { PowerWork } from '../../hal/power.ts';
 import type { Framing, Transport } from '../../hal/transport.ts';
 
@@ -100,35 +100,6 @@ export interface FirmwareEntry {
   tick(): void;
 }
 
-/**
- * The HAL the firmware core is written against, over the host's functions. A host function whose
- * call is the HAL's own is the HAL's method as it is (the firmware calls it on the HAL's object;
- * no host function reads `this`): each wrapper would be one more function an engine like QuickJS
- * keeps in RAM. Bytes go out as a copy (`slice().buffer`).
- */
-export function halFromHost(host: EngineHost, config: BootConfig): Hal {
-  const transports: Transport[] = [];
-  for (let link = 0; link < config.links.length; link++) {
-    transports.push({ framing: config.links[link]!, send: (bytes) => host.send(link, bytes.slice().buffer) });
-  }
-  return {
-    button: { isPressed: host.buttonPressed },
-    display: { show: (segments) => host.displayShow(segments.slice().buffer) },
-    clock: { now: host.clockNow, wakeAt: (atMs) => host.clockWakeAt(atMs ?? -1) },
-    rtc: { read: host.rtcRead, write: host.rtcWrite },
-    flash: {
-      geometry: { pageSize: config.flash.pageSize, pageCount: config.flash.pageCount },
-      read: (address, into) => into.set(new Uint8Array(host.flashRead(address, into.length))),
-      program: (address, data) => host.flashProgram(address, data.slice().buffer),
-      erase: host.flashErase,
-    },
-    rng: { fill: (bytes) => bytes.set(new Uint8Array(host.rngFill(bytes.length))) },
-    power: { batteryPercent: host.batteryPercent, spend: host.powerSpend },
-    speaker: { say: ({ words, volume, speed }) => host.speakerSay(words.join(' '), volume, speed) },
-    transports,
-  };
-}
-
 /** What a host that is itself JavaScript (the emulator) hands the bundle: its HAL behind the host's functions. */
 export function hostFromHal(hal: Hal): EngineHost {
   const filled = (length: number, fill: (into: Uint8Array) => void): ArrayBuffer => {
@@ -172,21 +143,62 @@ export function bootConfig(hal: Hal, config: FirmwareConfig): BootConfig {
   return { ...config, flash: { pageSize, pageCount }, links: hal.transports.map((transport) => transport.framing) };
 }
 
-/** The entry points, over the host that `scope[HOST_GLOBAL]` holds when `boot` is called. */
+/**
+ * The entry points, over the host that `scope[HOST_GLOBAL]` holds when `boot` is called.
+ *
+ * `boot` builds the HAL the firmware core is written against over the host's functions. A host
+ * function whose call is the HAL's own is the HAL's method as it is (the firmware calls it on the
+ * HAL's object; no host function reads `this`): each wrapper would be one more function an engine
+ * like QuickJS keeps in RAM. Bytes go out as a copy (`new Uint8Array(bytes).buffer`: no builtin
+ * method to instantiate). For the same reason the HAL's parts whose method names differ are one
+ * object (each part of its own would be one more object and shape): every part but the flash,
+ * whose `read` is not the real-time clock's.
+ */
 export function createFirmwareEntry(scope: Readonly<Record<string, unknown>>): FirmwareEntry {
   let firmware: Firmware | undefined;
   const running = (): Firmware => {
-    if (!firmware) throw new Error('the firmware has not booted');
+    if (!firmware) throw new Error('not booted');
     return firmware;
   };
   return {
     boot(config) {
-      if (firmware) throw new Error('the firmware boots once per power-on');
-      const found = scope[HOST_GLOBAL] as EngineHost | undefined;
-      if (!found) throw new Error(`the host has not defined ${HOST_GLOBAL}`);
-      const { flash: _flash, links: _links, ...identity } = config;
-      const firmwareConfig: FirmwareConfig = identity;
-      const booting = new Firmware(halFromHost(found, config), firmwareConfig);
+      if (firmware) throw new Error('booted already (once per power-on)');
+      const host = scope[HOST_GLOBAL] as EngineHost | undefined;
+      if (!host) throw new Error(`no ${HOST_GLOBAL}`);
+      const transports: Transport[] = [];
+      for (let link = 0; link < config.links.length; link++) {
+        transports.push({ framing: config.links[link]!, send: (bytes) => host.send(link, new Uint8Array(bytes).buffer) });
+      }
+      const parts: Button & SegmentDisplay & MonotonicClock & RealTimeClock & Rng & Power & Speaker = {
+        isPressed: host.buttonPressed,
+        show: (segments) => host.displayShow(new Uint8Array(segments).buffer),
+        now: host.clockNow,
+        wakeAt: (atMs) => host.clockWakeAt(atMs ?? -1),
+        read: host.rtcRead,
+        write: host.rtcWrite,
+        fill: (bytes) => bytes.set(new Uint8Array(host.rngFill(bytes.length))),
+        batteryPercent: host.batteryPercent,
+        spend: host.powerSpend,
+        say: ({ words, volume, speed }) => host.speakerSay(words.join(' '), volume, speed),
+      };
+      const hal: Hal = {
+        button: parts,
+        display: parts,
+        clock: parts,
+        rtc: parts,
+        flash: {
+          geometry: config.flash,
+          read: (address, into) => into.set(new Uint8Array(host.flashRead(address, into.length))),
+          program: (address, data) => host.flashProgram(address, new Uint8Array(data).buffer),
+          erase: host.flashErase,
+        },
+        rng: parts,
+        power: parts,
+        speaker: parts,
+        transports,
+      };
+      // The boot configuration is a FirmwareConfig with the flash and links besides; the firmware reads what it knows.
+      const booting = new Firmware(hal, config);
       booting.boot();
       firmware = booting;
       return booting.serialNumber;
