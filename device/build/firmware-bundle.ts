@@ -73,7 +73,7 @@ export const INTERNAL_PROPERTIES: readonly string[] = [
   // device/firmware/flash-store.ts, records.ts
   'geometry', 'put', 'moveTo', 'retainOnly', 'writeOffset', 'liveRecords', 'pageStates',
   // device/firmware/token.ts and the HAL as binding.ts builds it
-  'firmwareVersion', 'enrolment', 'settings', 'initialCounter', 'lowBattery', 'serialNumber', 'onPress', 'requestId',
+  'firmwareVersion', 'enrolment', 'settings', 'initialCounter', 'lowBattery', 'serialNumber', 'requestId',
   'commit', 'endConfirm', 'sendEvent', 'bootedAt', 'draining', 'buttonLevel', 'holdFired', 'doublePress',
   'lastPressAt', 'eventSeq', 'rng', 'rtc', 'transports', 'show', 'display', 'wakeAt', 'isPressed', 'spend', 'say', 'speaker', 'program', 'erase',
   'hal', 'store', 'record', 'queue', 'timers', 'config', 'power', 'link', 'active', 'sequence', 'options', 'input',

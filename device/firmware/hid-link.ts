@@ -35,11 +35,11 @@ import {
   type Assembly,
   type AssemblyResult,
 } from '../../protocol/framing/hid.ts';
-import { encodeMessage, errorResponse, UNATTRIBUTED_ID, type Message } from '../../protocol/message.ts';
+import { encodeMessage, type Message } from '../../protocol/message.ts';
 import { PROTOCOL_VERSION } from '../../protocol/version.ts';
 import type { Rng } from '../hal/rng.ts';
 import type { Transport } from '../hal/transport.ts';
-import { requestFromBody, type HostLink, type LinkHandlers, type ReplyPath } from './host-link.ts';
+import { deliverRequest, type HostLink, type LinkHandlers, type ReplyPath } from './host-link.ts';
 
 export interface HidLinkOptions {
   readonly rng: Rng;
@@ -150,10 +150,7 @@ export class HidLink implements HostLink, Assembly {
       } else if (result.command !== CMD_MESSAGE) {
         error = ERR_INVALID_CMD;
       } else {
-        const body = openBody(result.payload);
-        const request = body === undefined ? { error: errorResponse(UNATTRIBUTED_ID, 'bad_crc') } : requestFromBody(body, 'bytes');
-        if ('error' in request) path.send(request.error);
-        else this.handlers.onRequest(request.request, path);
+        deliverRequest(openBody(result.payload), 'hid', this.handlers, path);
       }
     }
     if (error) fragment(channel, CMD_ERROR, Uint8Array.of(error), this.transport);

@@ -284,10 +284,54 @@ export class Firmware implements LinkHandlers {
                 }
                 break;
               }
-              // A press that answers a wipe's confirmation begins no double press, nor does one on a silent token.
-              const releasedAt = !this.pending && speaks ? this.hal.clock.now() : undefined;
-              this.onPress();
-              this.lastPressAt = releasedAt;
+              // A press: it answers a wipe's confirmation (and begins no double press, nor does one on
+              // a silent token), or shows (and says) a code, or why there is none. Inline rather than
+              // a method of its own: each function costs an engine like QuickJS ~200 B of RAM.
+              this.lastPressAt = !this.pending && speaks ? this.hal.clock.now() : undefined;
+              if (this.pending) {
+                this.endConfirm('cancelled');
+                break;
+              }
+              if (!this.store) {
+                this.show('Err FL', 'error');
+                break;
+              }
+              if (!this.enrolled) {
+                this.show('no SEEd', 'no-seed');
+                break;
+              }
+              const battery = this.hal.power.batteryPercent();
+              if (battery < BATTERY_EMPTY) {
+                this.show('Lo bAtt', 'low-battery');
+                break;
+              }
+              const { record, key } = this.enrolled;
+              let counter: number | undefined;
+              let step: number | undefined;
+              if (record.mode === 'hotp') {
+                // A press while a code is shown shows it longer and says it again: fidgeting never burns counters.
+                if (this.screen?.kind === 'code') {
+                  this.show(this.screen);
+                  break;
+                }
+                counter = this.counter;
+                if (counter >= Number.MAX_SAFE_INTEGER) {
+                  this.show('Err FL', 'error');
+                  break;
+                }
+                // The counter is committed before the code exists anywhere: a power cut can never repeat it.
+                if (!this.commit(TAG.counter, encodeRecord(TAG.counter, counter + 1))) break;
+                this.counter = counter + 1;
+              } else {
+                step = totpStep(this.hal.rtc.read(), record.period);
+              }
+              this.hal.power.spend('code');
+              const code = hotpCode(key, counter ?? step!, record.digits);
+              // A TOTP code shown again in its own time step is no new code: no event.
+              const repeated = this.screen?.kind === 'code' && step !== undefined && this.screen.step === step;
+              const lowBattery = battery < BATTERY_LOW;
+              this.show({ kind: 'code', code, step, lowBattery });
+              if (!repeated && this.settings.push) this.sendEvent('press', { code, counter, step, battery: lowBattery ? 'low' : undefined });
               break;
             }
             case 'hold':
@@ -326,37 +370,6 @@ export class Firmware implements LinkHandlers {
     } finally {
       this.draining = false;
     }
-  }
-
-  // ---- the button ----
-
-  private onPress(): void {
-    if (this.pending) return this.endConfirm('cancelled');
-    if (!this.store) return this.show('Err FL', 'error');
-    if (!this.enrolled) return this.show('no SEEd', 'no-seed');
-    const battery = this.hal.power.batteryPercent();
-    if (battery < BATTERY_EMPTY) return this.show('Lo bAtt', 'low-battery');
-    const { record, key } = this.enrolled;
-    let counter: number | undefined;
-    let step: number | undefined;
-    if (record.mode === 'hotp') {
-      // A press while a code is shown shows it longer and says it again: fidgeting never burns counters.
-      if (this.screen?.kind === 'code') return this.show(this.screen);
-      counter = this.counter;
-      if (counter >= Number.MAX_SAFE_INTEGER) return this.show('Err FL', 'error');
-      // The counter is committed before the code exists anywhere: a power cut can never repeat it.
-      if (!this.commit(TAG.counter, encodeRecord(TAG.counter, counter + 1))) return;
-      this.counter = counter + 1;
-    } else {
-      step = totpStep(this.hal.rtc.read(), record.period);
-    }
-    this.hal.power.spend('code');
-    const code = hotpCode(key, counter ?? step!, record.digits);
-    // A TOTP code shown again in its own time step is no new code: no event.
-    const repeated = this.screen?.kind === 'code' && step !== undefined && this.screen.step === step;
-    const lowBattery = battery < BATTERY_LOW;
-    this.show({ kind: 'code', code, step, lowBattery });
-    if (!repeated && this.settings.push) this.sendEvent('press', { code, counter, step, battery: lowBattery ? 'low' : undefined });
   }
 
   // ---- requests from a host ----
