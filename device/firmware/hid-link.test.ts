@@ -360,7 +360,7 @@ describe('HidLink on its own (no firmware timer)', () => {
   it('a packet that arrives after the deadline finds the old message timed out, even if expire() was never called', () => {
     const hid = new CapturingHidTransport();
     const requests: number[] = [];
-    const link = new HidLink(hid, { onRequest: (request) => requests.push(request.id), onCancel: () => {} }, { rng: new SimRng(seededBytes(3)), firmwareVersion: [0, 1, 0] });
+    const link = new HidLink(hid, { onRequest: (request) => requests.push(request.id), onCancel: () => {} }, new SimRng(seededBytes(3)), [0, 1, 0]);
     link.receive(initReport(BROADCAST, CMD.INIT, 8, new Uint8Array(8)), 0);
     const [init] = hid.takeFrames();
     const channel = channelOf(init!.payload.subarray(8, 12));

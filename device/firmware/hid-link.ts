@@ -41,12 +41,6 @@ import type { Rng } from '../hal/rng.ts';
 import type { Transport } from '../hal/transport.ts';
 import { deliverRequest, type HostLink, type LinkHandlers, type ReplyPath } from './host-link.ts';
 
-export interface HidLinkOptions {
-  readonly rng: Rng;
-  /** major, minor, build: what INIT reports as the device version. */
-  readonly firmwareVersion: readonly [number, number, number];
-}
-
 /**
  * The link is one class of five methods and the reply paths' two arrows: each function costs
  * QuickJS about 200 bytes of memory whatever its size, so the steps of a report are not split
@@ -57,7 +51,9 @@ export interface HidLinkOptions {
 export class HidLink implements HostLink, Assembly {
   private declare readonly transport: Transport;
   private declare readonly handlers: LinkHandlers;
-  private declare readonly options: HidLinkOptions;
+  private declare readonly rng: Rng;
+  /** major, minor, build: what INIT reports as the device version. */
+  private declare readonly firmwareVersion: readonly [number, number, number];
   /** Allocated channels and their reply paths, in order of last use. */
   private declare readonly channels: Map<number, ReplyPath>;
   declare busyChannel: number | undefined;
@@ -68,10 +64,12 @@ export class HidLink implements HostLink, Assembly {
   /** Taken at the link's first message, not at boot: a token only ever used over its serial line never holds it. */
   declare buffer: Uint8Array;
 
-  constructor(transport: Transport, handlers: LinkHandlers, options: HidLinkOptions) {
+  /** The random number generator and the version are arguments, not an options object: one object fewer at boot. */
+  constructor(transport: Transport, handlers: LinkHandlers, rng: Rng, firmwareVersion: readonly [number, number, number]) {
     this.transport = transport;
     this.handlers = handlers;
-    this.options = options;
+    this.rng = rng;
+    this.firmwareVersion = firmwareVersion;
     this.channels = new Map();
     this.busyChannel = undefined;
     this.lastPacketAt = this.command = this.length = this.nextSequence = 0;
@@ -111,7 +109,7 @@ export class HidLink implements HostLink, Assembly {
       if (init && channel === BROADCAST_CHANNEL) {
         const bytes = new Uint8Array(4);
         while (id === 0 || id === BROADCAST_CHANNEL || channels.has(id)) {
-          this.options.rng.fill(bytes);
+          this.rng.fill(bytes);
           id = new DataView(bytes.buffer).getUint32(0);
         }
       }
@@ -128,7 +126,7 @@ export class HidLink implements HostLink, Assembly {
         response.set(packet.data.subarray(0, INIT_NONCE_BYTES), 0);
         new DataView(response.buffer).setUint32(8, id);
         response[12] = PROTOCOL_VERSION;
-        response.set(this.options.firmwareVersion, 13);
+        response.set(this.firmwareVersion, 13);
         response[16] = TOKEN_CAPABILITIES;
         fragment(channel, CMD_INIT, response, this.transport);
       } else {

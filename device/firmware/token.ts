@@ -176,7 +176,7 @@ export class Firmware implements LinkHandlers {
       }
     }
     for (const transport of hal.transports) {
-      this.links.push(transport.framing === 'hid' ? new HidLink(transport, this, { rng: hal.rng, firmwareVersion: FIRMWARE_VERSION_PARTS }) : lineLink(transport, this));
+      this.links.push(transport.framing === 'hid' ? new HidLink(transport, this, hal.rng, FIRMWARE_VERSION_PARTS) : lineLink(transport, this));
     }
   }
 
@@ -271,10 +271,9 @@ export class Firmware implements LinkHandlers {
                 break;
               }
               this.timers.delete('hold');
-              const double = this.doublePress;
-              this.doublePress = false;
+              // (doublePress is set anew at every press, so a release needs not clear it.)
               if (this.holdFired) break;
-              if (double) {
+              if (this.doublePress) {
                 // The next volume, 1 after the loudest (never silent: only a host mutes a token), said at that volume.
                 const settings = { ...this.settings, volume: this.settings.volume >= MAX_VOLUME ? MIN_VOLUME + 1 : this.settings.volume + 1 };
                 if (this.commit(TAG.settings, encodeRecord(TAG.settings, settings))) {
@@ -392,9 +391,9 @@ export class Firmware implements LinkHandlers {
         case 'time':
         case 'settime': {
           if (name === 'settime') {
-            const { at, force } = args as RequestArgs['settime'];
-            if (at < this.hal.rtc.read() && !force) throw new ProtocolError('denied', 'backwards');
-            this.hal.rtc.write(at);
+            const settime = args as RequestArgs['settime'];
+            if (settime.at < this.hal.rtc.read() && !settime.force) throw new ProtocolError('denied', 'backwards');
+            this.hal.rtc.write(settime.at);
           }
           const { proto } = args as RequestArgs['hello']; // only hello takes it
           if (proto !== undefined && proto !== PROTOCOL_VERSION) throw new ProtocolError('unsupported_version');
@@ -404,8 +403,8 @@ export class Firmware implements LinkHandlers {
             break;
           }
           // Whole milliseconds within the protocol's range (the RTC holds Unix milliseconds: t - t % 1 is floor for t > 0).
-          const rtc = this.hal.rtc.read();
-          const clock = rtc <= 0 ? 0 : rtc >= MAX_CLOCK_MS ? MAX_CLOCK_MS : rtc - (rtc % 1);
+          let clock = this.hal.rtc.read();
+          clock = clock <= 0 ? 0 : clock >= MAX_CLOCK_MS ? MAX_CLOCK_MS : clock - (clock % 1);
           if (name === 'time' || name === 'settime') {
             reply = { clock } satisfies ReplyFields['time'];
             break;
@@ -476,13 +475,13 @@ export class Firmware implements LinkHandlers {
         case 'push':
         case 'audio': {
           // Both change the settings record; what a request leaves out stays. The answer is the settings as taken.
-          const { push, volume, speed } = this.settings;
-          const { on = push, volume: newVolume = volume, speed: newSpeed = speed } = args as RequestArgs['push'] & RequestArgs['audio'];
+          // (One local rather than one per setting: each costs an engine like QuickJS ~20 B of RAM.)
+          const change = args as RequestArgs['push'] & RequestArgs['audio'];
+          const settings = { push: change.on ?? this.settings.push, volume: change.volume ?? this.settings.volume, speed: change.speed ?? this.settings.speed };
           // A push request needs the flash even when it changes nothing; an audio request only to change something.
           if (name === 'push' && !this.store) throw new ProtocolError('storage_failure');
-          if (on !== push || newVolume !== volume || newSpeed !== speed) {
+          if (settings.push !== this.settings.push || settings.volume !== this.settings.volume || settings.speed !== this.settings.speed) {
             if (!this.store) throw new ProtocolError('storage_failure');
-            const settings = { push: on, volume: newVolume, speed: newSpeed };
             if (!this.commit(TAG.settings, encodeRecord(TAG.settings, settings))) throw new ProtocolError('storage_failure');
             this.settings = settings;
           }
