@@ -42,7 +42,7 @@ import type { Transport } from '../hal/transport.ts';
 import { deliverRequest, type HostLink, type LinkHandlers, type ReplyPath } from './host-link.ts';
 
 /**
- * The link is one class of five methods and the reply paths' two arrows: each function costs
+ * The link is one class of four methods and the reply paths' two arrows: each function costs
  * QuickJS about 200 bytes of memory whatever its size, so the steps of a report are not split
  * into helpers. Its fields are assigned in the constructor (`declare`d, not initialised in the
  * class body, which would make QuickJS compile one more function), and the message being put
@@ -144,7 +144,7 @@ export class HidLink implements HostLink, Assembly {
       } else if (result.command === CMD_PING) {
         fragment(channel, CMD_PING, result.payload, this.transport);
       } else if (result.command === CMD_CANCEL) {
-        this.handlers.onCancel(-1, path);
+        this.handlers.endConfirm('cancelled', path);
       } else if (result.command !== CMD_MESSAGE) {
         error = ERR_INVALID_CMD;
       } else {
@@ -159,14 +159,12 @@ export class HidLink implements HostLink, Assembly {
     for (const channel of this.channels.keys()) fragment(channel, CMD_EVENT, payload, this.transport);
   }
 
-  deadline(): number | null {
+  /** The deadline and the timing out are one method, not two: each function costs an engine like QuickJS ~200 B of RAM. */
+  expire(nowMs: number): number | null {
+    if (this.busyChannel !== undefined && nowMs >= this.lastPacketAt + HID_TRANSACTION_TIMEOUT_MS) {
+      fragment(this.busyChannel, CMD_ERROR, Uint8Array.of(ERR_MSG_TIMEOUT), this.transport);
+      this.busyChannel = undefined;
+    }
     return this.busyChannel === undefined ? null : this.lastPacketAt + HID_TRANSACTION_TIMEOUT_MS;
-  }
-
-  expire(nowMs: number): void {
-    const timedOut = this.busyChannel;
-    if (timedOut === undefined || nowMs < this.lastPacketAt + HID_TRANSACTION_TIMEOUT_MS) return;
-    this.busyChannel = undefined;
-    fragment(timedOut, CMD_ERROR, Uint8Array.of(ERR_MSG_TIMEOUT), this.transport);
   }
 }

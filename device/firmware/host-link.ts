@@ -20,15 +20,17 @@ export interface HostLink {
   receive(bytes: Uint8Array, nowMs: number): void;
   /** An event, to every host listening on this link. */
   broadcast(message: Message): void;
-  /** When the link next needs `expire` called (a half-received message timing out), or null; a link with nothing to time out has neither. */
-  deadline?(): number | null;
-  expire?(nowMs: number): void;
+  /**
+   * Times out what is due at `nowMs` (a half-received message), and says when the link next needs
+   * `expire` called, or null. A link with nothing to time out has no `expire`.
+   */
+  expire?(nowMs: number): number | null;
 }
 
 export interface LinkHandlers {
   onRequest(request: RequestMessage, from: ReplyPath): void;
-  /** The host gave up on its request (HID CANCEL). */
-  onCancel(requestId: number, from: ReplyPath): void;
+  /** The host at `from` gave up on its request (HID CANCEL): what waits for the user on its behalf ends, cancelled. */
+  endConfirm(outcome: 'cancelled', from: ReplyPath): void;
 }
 
 /**
