@@ -80,7 +80,6 @@ export class HidLink implements HostLink, Assembly {
     const packet = parsePacket(report);
     if (!packet) return;
     const { channel } = packet;
-    const channels = this.channels;
     /** The channel's reply path. */
     let path: ReplyPath | undefined;
     const init = packet.kind === 'init' && packet.command === CMD_INIT;
@@ -91,7 +90,7 @@ export class HidLink implements HostLink, Assembly {
       result = assemble(this, packet, nowMs);
     } else if (init && packet.length !== INIT_NONCE_BYTES) {
       error = ERR_INVALID_LEN;
-    } else if (!channels.has(channel) && !(init && channel === BROADCAST_CHANNEL)) {
+    } else if (!this.channels.has(channel) && !(init && channel === BROADCAST_CHANNEL)) {
       error = ERR_INVALID_CHANNEL;
     } else if (!init && this.busyChannel !== undefined) {
       // One message at a time: another channel's keeps this one waiting; a new one on the same
@@ -108,18 +107,18 @@ export class HidLink implements HostLink, Assembly {
       let id = channel;
       if (init && channel === BROADCAST_CHANNEL) {
         const bytes = new Uint8Array(4);
-        while (id === 0 || id === BROADCAST_CHANNEL || channels.has(id)) {
+        while (id === 0 || id === BROADCAST_CHANNEL || this.channels.has(id)) {
           this.rng.fill(bytes);
           id = new DataView(bytes.buffer).getUint32(0);
         }
       }
-      path = channels.get(id) ?? {
+      path = this.channels.get(id) ?? {
         send: (message: Message) => fragment(id, message.kind === 'event' ? CMD_EVENT : CMD_MESSAGE, sealBody(encodeMessage(message)), this.transport),
         waiting: () => fragment(id, CMD_KEEPALIVE, Uint8Array.of(KEEPALIVE_UPNEEDED), this.transport),
       };
-      channels.delete(id);
-      channels.set(id, path);
-      if (channels.size > HID_CHANNELS_KEPT) channels.delete(channels.keys().next().value!);
+      this.channels.delete(id);
+      this.channels.set(id, path);
+      if (this.channels.size > HID_CHANNELS_KEPT) this.channels.delete(this.channels.keys().next().value!);
       if (init) {
         if (this.busyChannel === channel) this.busyChannel = undefined;
         const response = new Uint8Array(INIT_RESPONSE_BYTES);
@@ -138,7 +137,7 @@ export class HidLink implements HostLink, Assembly {
     if (result?.kind === 'error') error = result.error;
     if (result?.kind === 'complete') {
       // The channel may have made room for newer hosts while its message came in.
-      path = channels.get(channel);
+      path = this.channels.get(channel);
       if (!path) {
         error = ERR_INVALID_CHANNEL;
       } else if (result.command === CMD_PING) {

@@ -32,7 +32,7 @@ import { createOathKey, hotpCode, totpStep, type OathKey } from '../../protocol/
 import { HID_KEEPALIVE_INTERVAL_MS } from '../../protocol/framing/hid.ts';
 import { PROTOCOL_VERSION } from '../../protocol/version.ts';
 import { DISPLAY_POSITIONS, type Hal, type InputEvent, type Word } from '../hal/index.ts';
-import { DECIMAL_POINT, codeToText, textToSegments } from './segments.ts';
+import { DECIMAL_POINT, textToSegments } from './segments.ts';
 import { FlashStore, StorageError } from './flash-store.ts';
 import type { HostLink, LinkHandlers, ReplyPath, RequestMessage } from './host-link.ts';
 import { HidLink } from './hid-link.ts';
@@ -304,7 +304,7 @@ export class Firmware implements LinkHandlers {
                 this.show('Lo bAtt', 'low-battery');
                 break;
               }
-              const { record, key } = this.enrolled;
+              const record = this.enrolled.record;
               let counter: number | undefined;
               let step: number | undefined;
               if (record.mode === 'hotp') {
@@ -325,12 +325,11 @@ export class Firmware implements LinkHandlers {
                 step = totpStep(this.hal.rtc.read(), record.period);
               }
               this.hal.power.spend('code');
-              const code = hotpCode(key, counter ?? step!, record.digits);
+              const code = hotpCode(this.enrolled.key, counter ?? step!, record.digits);
               // A TOTP code shown again in its own time step is no new code: no event.
               const repeated = this.screen?.kind === 'code' && step !== undefined && this.screen.step === step;
-              const lowBattery = battery < BATTERY_LOW;
-              this.show({ kind: 'code', code, step, lowBattery });
-              if (!repeated && this.settings.push) this.sendEvent('press', { code, counter, step, battery: lowBattery ? 'low' : undefined });
+              this.show({ kind: 'code', code, step, lowBattery: battery < BATTERY_LOW });
+              if (!repeated && this.settings.push) this.sendEvent('press', { code, counter, step, battery: battery < BATTERY_LOW ? 'low' : undefined });
               break;
             }
             case 'hold':
@@ -569,7 +568,10 @@ export class Firmware implements LinkHandlers {
     let words: Word[] = [];
     switch (screen.kind) {
       case 'code':
-        text = codeToText(screen.code);
+        // Centred: six digits at positions 1..6, as on a NemID token (half the free positions, rounded
+        // down, on the left: gap >> 1 is floor(gap / 2) for a small gap > 0). Not a helper of its
+        // own: each function costs an engine like QuickJS ~200 B of RAM.
+        text = ' '.repeat(screen.code.length < DISPLAY_POSITIONS ? (DISPLAY_POSITIONS - screen.code.length) >> 1 : 0) + screen.code;
         durationMs = this.timings.displayMs;
         words = screen.code.split('') as Word[]; // a code is digits, each a word
         if (screen.lowBattery) words.push('low-battery');
@@ -595,8 +597,7 @@ export class Firmware implements LinkHandlers {
     // A low battery lights the last decimal point beside the code, as a token's battery mark would.
     if (screen.kind === 'code' && screen.lowBattery) segments[segments.length - 1]! |= DECIMAL_POINT;
     this.hal.display.show(segments);
-    const { volume, speed } = this.settings;
-    if (volume > MIN_VOLUME && words.length > 0) this.hal.speaker.say({ words, volume, speed });
+    if (this.settings.volume > MIN_VOLUME && words.length > 0) this.hal.speaker.say({ words, volume: this.settings.volume, speed: this.settings.speed });
   }
 
   /** One event, one sequence number: to the host `to`, or to every host on every link. */
