@@ -36,15 +36,16 @@ export interface LinkHandlers {
 /**
  * Hands a framed text to the handlers as a request, or answers it on `path` with the coded error
  * it earns (under the request's own ID when that much of its body can be read). A line is
- * unwrapped and checked here; a HID message arrives as its body, or undefined when its CRC failed.
+ * unwrapped and checked here, or undefined when it overflowed the line buffer; a HID message
+ * arrives as its body, or undefined when its CRC failed.
  * One function for both framings: each function costs an engine like QuickJS ~200 B of RAM.
  */
 export function deliverRequest(text: string | undefined, framing: 'line' | 'hid', handlers: LinkHandlers, path: ReplyPath): void {
   let body = framing === 'hid' ? text : undefined;
   let message: Message;
   try {
-    if (framing === 'line') body = unwrapLine(text!);
-    else if (body === undefined) throw new ProtocolError('bad_crc');
+    if (text === undefined) throw new ProtocolError(framing === 'line' ? 'too_long' : 'bad_crc');
+    if (framing === 'line') body = unwrapLine(text);
     message = framing === 'line' ? decodeMessage(body!) : decodeMessageText(body!);
     if (message.kind !== 'request') message = errorResponse(UNATTRIBUTED_ID, 'bad_frame', 'kind');
   } catch (error) {

@@ -4,7 +4,7 @@
  */
 import { asciiToBytes } from '../../protocol/bytes.ts';
 import { LineAssembler, encodeLine } from '../../protocol/framing/line.ts';
-import { errorResponse, UNATTRIBUTED_ID, type Message } from '../../protocol/message.ts';
+import type { Message } from '../../protocol/message.ts';
 import type { Transport } from '../hal/transport.ts';
 import { deliverRequest, type HostLink, type LinkHandlers, type ReplyPath } from './host-link.ts';
 
@@ -16,9 +16,8 @@ import { deliverRequest, type HostLink, type LinkHandlers, type ReplyPath } from
 export function lineLink(transport: Transport, handlers: LinkHandlers): HostLink & ReplyPath {
   const send = (message: Message): void => transport.send(asciiToBytes(encodeLine(message)));
   const link = { receive: (bytes: Uint8Array) => assembler.push(bytes), send, broadcast: send };
-  const assembler = new LineAssembler(
-    (line) => deliverRequest(line, 'line', handlers, link),
-    () => send(errorResponse(UNATTRIBUTED_ID, 'too_long')),
-  );
+  // An overlong line (onOverflow, called with no line) is answered too_long: one arrow for both.
+  const onLine = (line?: string): void => deliverRequest(line, 'line', handlers, link);
+  const assembler = new LineAssembler(onLine, onLine);
   return link;
 }

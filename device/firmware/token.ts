@@ -166,9 +166,9 @@ export class Firmware implements LinkHandlers {
     // Until the flash says otherwise: press events on, the model's audio defaults (a model that names
     // none is silent, at the normal speed, until told otherwise).
     this.settings = { push: true, volume: MIN_VOLUME, speed: NORMAL_SPEED, ...config.audioDefaults };
-    const { volume, speed } = this.settings;
-    if (!(Number.isInteger(volume) && volume >= MIN_VOLUME && volume <= MAX_VOLUME && Number.isInteger(speed) && speed >= MIN_SPEED && speed <= MAX_SPEED)) {
-      throw new RangeError(`audio defaults volume ${volume}, speed ${speed} out of range`);
+    const audio = this.settings;
+    if (!(Number.isInteger(audio.volume) && audio.volume >= MIN_VOLUME && audio.volume <= MAX_VOLUME && Number.isInteger(audio.speed) && audio.speed >= MIN_SPEED && audio.speed <= MAX_SPEED)) {
+      throw new RangeError(`audio defaults volume ${audio.volume}, speed ${audio.speed} out of range`);
     }
     for (const [field, value] of [['model', config.model], ['hardware', config.hardware], ['serial', config.factorySerial]] as const) {
       if (value !== undefined && !decodeValue(COMMANDS.hello.reply[field], value)) {

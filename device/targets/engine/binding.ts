@@ -182,7 +182,7 @@ export function createFirmwareEntry(scope: Readonly<Record<string, unknown>>): F
         fill: (bytes) => bytes.set(new Uint8Array(host.rngFill(bytes.length))),
         batteryPercent: host.batteryPercent,
         spend: host.powerSpend,
-        say: ({ words, volume, speed }) => host.speakerSay(words.join(' '), volume, speed),
+        say: (speech) => host.speakerSay(speech.words.join(' '), speech.volume, speech.speed),
         flash: {
           geometry: config.flash,
           read: (address, into) => into.set(new Uint8Array(host.flashRead(address, into.length))),
