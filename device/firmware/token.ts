@@ -395,8 +395,8 @@ export class Firmware implements LinkHandlers {
             if (settime.at < this.hal.rtc.read() && !settime.force) throw new ProtocolError('denied', 'backwards');
             this.hal.rtc.write(settime.at);
           }
-          const { proto } = args as RequestArgs['hello']; // only hello takes it
-          if (proto !== undefined && proto !== PROTOCOL_VERSION) throw new ProtocolError('unsupported_version');
+          // Only hello takes a protocol version.
+          if ((args as RequestArgs['hello']).proto !== undefined && (args as RequestArgs['hello']).proto !== PROTOCOL_VERSION) throw new ProtocolError('unsupported_version');
           const identity = { proto: PROTOCOL_VERSION, model: this.config.model, hardware: this.config.hardware, serial: this.serialNumber, firmware: FIRMWARE_VERSION };
           if (name === 'hello') {
             reply = identity satisfies ReplyFields['hello'];
@@ -560,8 +560,8 @@ export class Firmware implements LinkHandlers {
    * blank screen and a wipe's question until something replaces them), and says what it shows at
    * the token's volume and speed (a silent token, volume 0, says nothing).
    */
-  private show(shown: Screen | string, word?: Word): void {
-    const screen: Screen = typeof shown === 'string' ? { kind: 'message', text: shown, word: word! } : shown;
+  private show(screen: Screen | string, word?: Word): void {
+    if (typeof screen === 'string') screen = { kind: 'message', text: screen, word: word! };
     this.screen = screen;
     let text = '';
     let durationMs: number | null = null;
