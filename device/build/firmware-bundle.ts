@@ -68,15 +68,15 @@ export const INTERNAL_PROPERTIES: readonly string[] = [
   // protocol/oath/engines-compact.ts
   'truncatedValue', 'destroy',
   // protocol/framing/hid.ts, device/firmware/hid-link.ts, line-link.ts
-  'busyChannel', 'deadline', 'expire', 'receive', 'finish', 'broadcast', 'lastPacketAt', 'nextSequence',
-  'assembler', 'channels', 'handlers', 'waiting', 'onCancel', 'onRequest', 'endLine', 'receiveLine', 'overflowed', 'onOverflow', 'onLine',
+  'busyChannel', 'expire', 'receive', 'finish', 'broadcast', 'lastPacketAt', 'nextSequence',
+  'assembler', 'channels', 'handlers', 'waiting', 'onRequest', 'endLine', 'receiveLine', 'overflowed', 'onOverflow', 'onLine',
   // device/firmware/flash-store.ts, records.ts
   'geometry', 'put', 'moveTo', 'retainOnly', 'writeOffset', 'liveRecords', 'pageStates',
   // device/firmware/token.ts and the HAL as binding.ts builds it
-  'firmwareVersion', 'enrolment', 'settings', 'initialCounter', 'lowBattery', 'serialNumber', 'onPress', 'requestId',
+  'firmwareVersion', 'enrolment', 'settings', 'initialCounter', 'lowBattery', 'serialNumber', 'requestId',
   'commit', 'endConfirm', 'sendEvent', 'bootedAt', 'draining', 'buttonLevel', 'holdFired', 'doublePress',
   'lastPressAt', 'eventSeq', 'rng', 'rtc', 'transports', 'show', 'display', 'wakeAt', 'isPressed', 'spend', 'say', 'speaker', 'program', 'erase',
-  'hal', 'store', 'record', 'queue', 'timers', 'config', 'power', 'link', 'active', 'sequence', 'options', 'input',
+  'hal', 'store', 'record', 'queue', 'timers', 'config', 'power', 'link', 'active', 'sequence', 'input',
   'fields', 'seq', 'payload', 'channel', 'command', 'framing', 'words', 'pressed', 'take', 'type', 'text',
 ];
 

@@ -360,17 +360,17 @@ describe('HidLink on its own (no firmware timer)', () => {
   it('a packet that arrives after the deadline finds the old message timed out, even if expire() was never called', () => {
     const hid = new CapturingHidTransport();
     const requests: number[] = [];
-    const link = new HidLink(hid, { onRequest: (request) => requests.push(request.id), onCancel: () => {} }, { rng: new SimRng(seededBytes(3)), firmwareVersion: [0, 1, 0] });
+    const link = new HidLink(hid, { onRequest: (request) => requests.push(request.id), endConfirm: () => {} }, new SimRng(seededBytes(3)), [0, 1, 0]);
     link.receive(initReport(BROADCAST, CMD.INIT, 8, new Uint8Array(8)), 0);
     const [init] = hid.takeFrames();
     const channel = channelOf(init!.payload.subarray(8, 12));
     const reports = requestReports(channel, longRequest(9));
     link.receive(reports[0]!, 1000);
-    expect(link.deadline()).toBe(1000 + TIMEOUT_MS);
+    expect(link.expire(1000)).toBe(1000 + TIMEOUT_MS);
     for (const report of reports.slice(1)) link.receive(report, 1000 + TIMEOUT_MS);
     expectFrames(hid.takeFrames(), [error(channel, ERR.MSG_TIMEOUT)]);
     expect(requests).toEqual([]);
-    expect(link.deadline()).toBeNull();
+    expect(link.expire(1000 + TIMEOUT_MS)).toBeNull();
     for (const report of reports) link.receive(report, 2000);
     expect(requests).toEqual([9]);
   });

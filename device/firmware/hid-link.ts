@@ -35,20 +35,14 @@ import {
   type Assembly,
   type AssemblyResult,
 } from '../../protocol/framing/hid.ts';
-import { encodeMessage, errorResponse, UNATTRIBUTED_ID, type Message } from '../../protocol/message.ts';
+import { encodeMessage, type Message } from '../../protocol/message.ts';
 import { PROTOCOL_VERSION } from '../../protocol/version.ts';
 import type { Rng } from '../hal/rng.ts';
 import type { Transport } from '../hal/transport.ts';
-import { requestFromBody, type HostLink, type LinkHandlers, type ReplyPath } from './host-link.ts';
-
-export interface HidLinkOptions {
-  readonly rng: Rng;
-  /** major, minor, build: what INIT reports as the device version. */
-  readonly firmwareVersion: readonly [number, number, number];
-}
+import { deliverRequest, type HostLink, type LinkHandlers, type ReplyPath } from './host-link.ts';
 
 /**
- * The link is one class of five methods and the reply paths' two arrows: each function costs
+ * The link is one class of four methods and the reply paths' two arrows: each function costs
  * QuickJS about 200 bytes of memory whatever its size, so the steps of a report are not split
  * into helpers. Its fields are assigned in the constructor (`declare`d, not initialised in the
  * class body, which would make QuickJS compile one more function), and the message being put
@@ -57,7 +51,9 @@ export interface HidLinkOptions {
 export class HidLink implements HostLink, Assembly {
   private declare readonly transport: Transport;
   private declare readonly handlers: LinkHandlers;
-  private declare readonly options: HidLinkOptions;
+  private declare readonly rng: Rng;
+  /** major, minor, build: what INIT reports as the device version. */
+  private declare readonly firmwareVersion: readonly [number, number, number];
   /** Allocated channels and their reply paths, in order of last use. */
   private declare readonly channels: Map<number, ReplyPath>;
   declare busyChannel: number | undefined;
@@ -68,10 +64,12 @@ export class HidLink implements HostLink, Assembly {
   /** Taken at the link's first message, not at boot: a token only ever used over its serial line never holds it. */
   declare buffer: Uint8Array;
 
-  constructor(transport: Transport, handlers: LinkHandlers, options: HidLinkOptions) {
+  /** The random number generator and the version are arguments, not an options object: one object fewer at boot. */
+  constructor(transport: Transport, handlers: LinkHandlers, rng: Rng, firmwareVersion: readonly [number, number, number]) {
     this.transport = transport;
     this.handlers = handlers;
-    this.options = options;
+    this.rng = rng;
+    this.firmwareVersion = firmwareVersion;
     this.channels = new Map();
     this.busyChannel = undefined;
     this.lastPacketAt = this.command = this.length = this.nextSequence = 0;
@@ -82,7 +80,6 @@ export class HidLink implements HostLink, Assembly {
     const packet = parsePacket(report);
     if (!packet) return;
     const { channel } = packet;
-    const channels = this.channels;
     /** The channel's reply path. */
     let path: ReplyPath | undefined;
     const init = packet.kind === 'init' && packet.command === CMD_INIT;
@@ -93,7 +90,7 @@ export class HidLink implements HostLink, Assembly {
       result = assemble(this, packet, nowMs);
     } else if (init && packet.length !== INIT_NONCE_BYTES) {
       error = ERR_INVALID_LEN;
-    } else if (!channels.has(channel) && !(init && channel === BROADCAST_CHANNEL)) {
+    } else if (!this.channels.has(channel) && !(init && channel === BROADCAST_CHANNEL)) {
       error = ERR_INVALID_CHANNEL;
     } else if (!init && this.busyChannel !== undefined) {
       // One message at a time: another channel's keeps this one waiting; a new one on the same
@@ -110,25 +107,25 @@ export class HidLink implements HostLink, Assembly {
       let id = channel;
       if (init && channel === BROADCAST_CHANNEL) {
         const bytes = new Uint8Array(4);
-        while (id === 0 || id === BROADCAST_CHANNEL || channels.has(id)) {
-          this.options.rng.fill(bytes);
+        while (id === 0 || id === BROADCAST_CHANNEL || this.channels.has(id)) {
+          this.rng.fill(bytes);
           id = new DataView(bytes.buffer).getUint32(0);
         }
       }
-      path = channels.get(id) ?? {
+      path = this.channels.get(id) ?? {
         send: (message: Message) => fragment(id, message.kind === 'event' ? CMD_EVENT : CMD_MESSAGE, sealBody(encodeMessage(message)), this.transport),
         waiting: () => fragment(id, CMD_KEEPALIVE, Uint8Array.of(KEEPALIVE_UPNEEDED), this.transport),
       };
-      channels.delete(id);
-      channels.set(id, path);
-      if (channels.size > HID_CHANNELS_KEPT) channels.delete(channels.keys().next().value!);
+      this.channels.delete(id);
+      this.channels.set(id, path);
+      if (this.channels.size > HID_CHANNELS_KEPT) this.channels.delete(this.channels.keys().next().value!);
       if (init) {
         if (this.busyChannel === channel) this.busyChannel = undefined;
         const response = new Uint8Array(INIT_RESPONSE_BYTES);
         response.set(packet.data.subarray(0, INIT_NONCE_BYTES), 0);
         new DataView(response.buffer).setUint32(8, id);
         response[12] = PROTOCOL_VERSION;
-        response.set(this.options.firmwareVersion, 13);
+        response.set(this.firmwareVersion, 13);
         response[16] = TOKEN_CAPABILITIES;
         fragment(channel, CMD_INIT, response, this.transport);
       } else {
@@ -140,20 +137,17 @@ export class HidLink implements HostLink, Assembly {
     if (result?.kind === 'error') error = result.error;
     if (result?.kind === 'complete') {
       // The channel may have made room for newer hosts while its message came in.
-      path = channels.get(channel);
+      path = this.channels.get(channel);
       if (!path) {
         error = ERR_INVALID_CHANNEL;
       } else if (result.command === CMD_PING) {
         fragment(channel, CMD_PING, result.payload, this.transport);
       } else if (result.command === CMD_CANCEL) {
-        this.handlers.onCancel(-1, path);
+        this.handlers.endConfirm('cancelled', path);
       } else if (result.command !== CMD_MESSAGE) {
         error = ERR_INVALID_CMD;
       } else {
-        const body = openBody(result.payload);
-        const request = body === undefined ? { error: errorResponse(UNATTRIBUTED_ID, 'bad_crc') } : requestFromBody(body, 'bytes');
-        if ('error' in request) path.send(request.error);
-        else this.handlers.onRequest(request.request, path);
+        deliverRequest(openBody(result.payload), 'hid', this.handlers, path);
       }
     }
     if (error) fragment(channel, CMD_ERROR, Uint8Array.of(error), this.transport);
@@ -164,14 +158,12 @@ export class HidLink implements HostLink, Assembly {
     for (const channel of this.channels.keys()) fragment(channel, CMD_EVENT, payload, this.transport);
   }
 
-  deadline(): number | null {
+  /** The deadline and the timing out are one method, not two: each function costs an engine like QuickJS ~200 B of RAM. */
+  expire(nowMs: number): number | null {
+    if (this.busyChannel !== undefined && nowMs >= this.lastPacketAt + HID_TRANSACTION_TIMEOUT_MS) {
+      fragment(this.busyChannel, CMD_ERROR, Uint8Array.of(ERR_MSG_TIMEOUT), this.transport);
+      this.busyChannel = undefined;
+    }
     return this.busyChannel === undefined ? null : this.lastPacketAt + HID_TRANSACTION_TIMEOUT_MS;
-  }
-
-  expire(nowMs: number): void {
-    const timedOut = this.busyChannel;
-    if (timedOut === undefined || nowMs < this.lastPacketAt + HID_TRANSACTION_TIMEOUT_MS) return;
-    this.busyChannel = undefined;
-    fragment(timedOut, CMD_ERROR, Uint8Array.of(ERR_MSG_TIMEOUT), this.transport);
   }
 }

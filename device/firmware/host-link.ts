@@ -3,6 +3,7 @@
  * same `onRequest` and takes back messages to send, so no command is implemented per transport.
  */
 import { ProtocolError } from '../../protocol/errors.ts';
+import { unwrapLine } from '../../protocol/framing/line.ts';
 import { decodeMessage, decodeMessageText, errorResponse, readableRequestId, UNATTRIBUTED_ID, type Message } from '../../protocol/message.ts';
 
 export type RequestMessage = Extract<Message, { kind: 'request' }>;
@@ -19,29 +20,38 @@ export interface HostLink {
   receive(bytes: Uint8Array, nowMs: number): void;
   /** An event, to every host listening on this link. */
   broadcast(message: Message): void;
-  /** When the link next needs `expire` called (a half-received message timing out), or null; a link with nothing to time out has neither. */
-  deadline?(): number | null;
-  expire?(nowMs: number): void;
+  /**
+   * Times out what is due at `nowMs` (a half-received message), and says when the link next needs
+   * `expire` called, or null. A link with nothing to time out has no `expire`.
+   */
+  expire?(nowMs: number): number | null;
 }
 
 export interface LinkHandlers {
   onRequest(request: RequestMessage, from: ReplyPath): void;
-  /** The host gave up on its request (HID CANCEL). */
-  onCancel(requestId: number, from: ReplyPath): void;
+  /** The host at `from` gave up on its request (HID CANCEL): what waits for the user on its behalf ends, cancelled. */
+  endConfirm(outcome: 'cancelled', from: ReplyPath): void;
 }
 
 /**
- * A body that passed its framing's integrity check, as a request; or the coded error to answer it
- * with (under the request's own ID when that much of it can be read).
+ * Hands a framed text to the handlers as a request, or answers it on `path` with the coded error
+ * it earns (under the request's own ID when that much of its body can be read). A line is
+ * unwrapped and checked here, or undefined when it overflowed the line buffer; a HID message
+ * arrives as its body, or undefined when its CRC failed.
+ * One function for both framings: each function costs an engine like QuickJS ~200 B of RAM.
  */
-export function requestFromBody(body: string, checked: 'line' | 'bytes'): { request: RequestMessage } | { error: Message } {
+export function deliverRequest(text: string | undefined, framing: 'line' | 'hid', handlers: LinkHandlers, path: ReplyPath): void {
+  let body = framing === 'hid' ? text : undefined;
   let message: Message;
   try {
-    message = checked === 'line' ? decodeMessage(body) : decodeMessageText(body);
+    if (text === undefined) throw new ProtocolError(framing === 'line' ? 'too_long' : 'bad_crc');
+    if (framing === 'line') body = unwrapLine(text);
+    message = framing === 'line' ? decodeMessage(body!) : decodeMessageText(body!);
+    if (message.kind !== 'request') message = errorResponse(UNATTRIBUTED_ID, 'bad_frame', 'kind');
   } catch (error) {
     if (!(error instanceof ProtocolError)) throw error;
-    return { error: errorResponse(readableRequestId(body), error.code, error.detail) };
+    message = errorResponse(body === undefined ? UNATTRIBUTED_ID : readableRequestId(body), error.code, error.detail);
   }
-  if (message.kind !== 'request') return { error: errorResponse(UNATTRIBUTED_ID, 'bad_frame', 'kind') };
-  return { request: message };
+  if (message.kind === 'request') handlers.onRequest(message, path);
+  else path.send(message);
 }

@@ -54,10 +54,3 @@ export function segmentsToText(segments: Uint8Array): string {
   }
   return text;
 }
-
-/** Centres a code on the display: six digits at positions 1..6, as on a NemID token. */
-export function codeToText(code: string, positions = DISPLAY_POSITIONS): string {
-  // Half the free positions, rounded down, on the left (gap >> 1 is floor(gap / 2) for a small gap > 0).
-  const gap = positions - code.length;
-  return ' '.repeat(gap > 0 ? gap >> 1 : 0) + code;
-}

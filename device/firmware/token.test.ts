@@ -26,7 +26,7 @@ describe('codes through the firmware core', () => {
     const rig = enrolledRig();
     RFC4226_CODES.forEach((expected, counter) => {
       const { display, event } = rig.press();
-      expect(display.trim()).toBe(expected);
+      expect(display).toBe(` ${expected} `); // six digits centred on eight positions, as on a NemID token
       expect(event?.fields).toEqual({ code: expected, counter: String(counter) });
       rig.token.advance(DEFAULT_TIMINGS.displayMs);
     });

@@ -32,7 +32,7 @@ import { createOathKey, hotpCode, totpStep, type OathKey } from '../../protocol/
 import { HID_KEEPALIVE_INTERVAL_MS } from '../../protocol/framing/hid.ts';
 import { PROTOCOL_VERSION } from '../../protocol/version.ts';
 import { DISPLAY_POSITIONS, type Hal, type InputEvent, type Word } from '../hal/index.ts';
-import { DECIMAL_POINT, codeToText, textToSegments } from './segments.ts';
+import { DECIMAL_POINT, textToSegments } from './segments.ts';
 import { FlashStore, StorageError } from './flash-store.ts';
 import type { HostLink, LinkHandlers, ReplyPath, RequestMessage } from './host-link.ts';
 import { HidLink } from './hid-link.ts';
@@ -166,9 +166,9 @@ export class Firmware implements LinkHandlers {
     // Until the flash says otherwise: press events on, the model's audio defaults (a model that names
     // none is silent, at the normal speed, until told otherwise).
     this.settings = { push: true, volume: MIN_VOLUME, speed: NORMAL_SPEED, ...config.audioDefaults };
-    const { volume, speed } = this.settings;
-    if (!(Number.isInteger(volume) && volume >= MIN_VOLUME && volume <= MAX_VOLUME && Number.isInteger(speed) && speed >= MIN_SPEED && speed <= MAX_SPEED)) {
-      throw new RangeError(`audio defaults volume ${volume}, speed ${speed} out of range`);
+    const audio = this.settings;
+    if (!(Number.isInteger(audio.volume) && audio.volume >= MIN_VOLUME && audio.volume <= MAX_VOLUME && Number.isInteger(audio.speed) && audio.speed >= MIN_SPEED && audio.speed <= MAX_SPEED)) {
+      throw new RangeError(`audio defaults volume ${audio.volume}, speed ${audio.speed} out of range`);
     }
     for (const [field, value] of [['model', config.model], ['hardware', config.hardware], ['serial', config.factorySerial]] as const) {
       if (value !== undefined && !decodeValue(COMMANDS.hello.reply[field], value)) {
@@ -176,7 +176,7 @@ export class Firmware implements LinkHandlers {
       }
     }
     for (const transport of hal.transports) {
-      this.links.push(transport.framing === 'hid' ? new HidLink(transport, this, { rng: hal.rng, firmwareVersion: FIRMWARE_VERSION_PARTS }) : lineLink(transport, this));
+      this.links.push(transport.framing === 'hid' ? new HidLink(transport, this, hal.rng, FIRMWARE_VERSION_PARTS) : lineLink(transport, this));
     }
   }
 
@@ -271,10 +271,9 @@ export class Firmware implements LinkHandlers {
                 break;
               }
               this.timers.delete('hold');
-              const double = this.doublePress;
-              this.doublePress = false;
+              // (doublePress is set anew at every press, so a release needs not clear it.)
               if (this.holdFired) break;
-              if (double) {
+              if (this.doublePress) {
                 // The next volume, 1 after the loudest (never silent: only a host mutes a token), said at that volume.
                 const settings = { ...this.settings, volume: this.settings.volume >= MAX_VOLUME ? MIN_VOLUME + 1 : this.settings.volume + 1 };
                 if (this.commit(TAG.settings, encodeRecord(TAG.settings, settings))) {
@@ -284,10 +283,53 @@ export class Firmware implements LinkHandlers {
                 }
                 break;
               }
-              // A press that answers a wipe's confirmation begins no double press, nor does one on a silent token.
-              const releasedAt = !this.pending && speaks ? this.hal.clock.now() : undefined;
-              this.onPress();
-              this.lastPressAt = releasedAt;
+              // A press: it answers a wipe's confirmation (and begins no double press, nor does one on
+              // a silent token), or shows (and says) a code, or why there is none. Inline rather than
+              // a method of its own: each function costs an engine like QuickJS ~200 B of RAM.
+              this.lastPressAt = !this.pending && speaks ? this.hal.clock.now() : undefined;
+              if (this.pending) {
+                this.endConfirm('cancelled');
+                break;
+              }
+              if (!this.store) {
+                this.show('Err FL', 'error');
+                break;
+              }
+              if (!this.enrolled) {
+                this.show('no SEEd', 'no-seed');
+                break;
+              }
+              const battery = this.hal.power.batteryPercent();
+              if (battery < BATTERY_EMPTY) {
+                this.show('Lo bAtt', 'low-battery');
+                break;
+              }
+              const record = this.enrolled.record;
+              let counter: number | undefined;
+              let step: number | undefined;
+              if (record.mode === 'hotp') {
+                // A press while a code is shown shows it longer and says it again: fidgeting never burns counters.
+                if (this.screen?.kind === 'code') {
+                  this.show(this.screen);
+                  break;
+                }
+                counter = this.counter;
+                if (counter >= Number.MAX_SAFE_INTEGER) {
+                  this.show('Err FL', 'error');
+                  break;
+                }
+                // The counter is committed before the code exists anywhere: a power cut can never repeat it.
+                if (!this.commit(TAG.counter, encodeRecord(TAG.counter, counter + 1))) break;
+                this.counter = counter + 1;
+              } else {
+                step = totpStep(this.hal.rtc.read(), record.period);
+              }
+              this.hal.power.spend('code');
+              const code = hotpCode(this.enrolled.key, counter ?? step!, record.digits);
+              // A TOTP code shown again in its own time step is no new code: no event.
+              const repeated = this.screen?.kind === 'code' && step !== undefined && this.screen.step === step;
+              this.show({ kind: 'code', code, step, lowBattery: battery < BATTERY_LOW });
+              if (!repeated && this.settings.push) this.sendEvent('press', { code, counter, step, battery: battery < BATTERY_LOW ? 'low' : undefined });
               break;
             }
             case 'hold':
@@ -314,7 +356,8 @@ export class Firmware implements LinkHandlers {
         // Links with something to time out (a half-received HID message) get a timer of their own.
         let linksAt: number | null = null;
         for (const link of this.links) {
-          const deadline = link.deadline?.() ?? null;
+          // Nothing of a link is due now (its timer fired before, its receive expires first): this only asks.
+          const deadline = link.expire?.(this.hal.clock.now()) ?? null;
           if (deadline !== null && (linksAt === null || deadline < linksAt)) linksAt = deadline;
         }
         if (linksAt === null) this.timers.delete('links');
@@ -326,37 +369,6 @@ export class Firmware implements LinkHandlers {
     } finally {
       this.draining = false;
     }
-  }
-
-  // ---- the button ----
-
-  private onPress(): void {
-    if (this.pending) return this.endConfirm('cancelled');
-    if (!this.store) return this.show('Err FL', 'error');
-    if (!this.enrolled) return this.show('no SEEd', 'no-seed');
-    const battery = this.hal.power.batteryPercent();
-    if (battery < BATTERY_EMPTY) return this.show('Lo bAtt', 'low-battery');
-    const { record, key } = this.enrolled;
-    let counter: number | undefined;
-    let step: number | undefined;
-    if (record.mode === 'hotp') {
-      // A press while a code is shown shows it longer and says it again: fidgeting never burns counters.
-      if (this.screen?.kind === 'code') return this.show(this.screen);
-      counter = this.counter;
-      if (counter >= Number.MAX_SAFE_INTEGER) return this.show('Err FL', 'error');
-      // The counter is committed before the code exists anywhere: a power cut can never repeat it.
-      if (!this.commit(TAG.counter, encodeRecord(TAG.counter, counter + 1))) return;
-      this.counter = counter + 1;
-    } else {
-      step = totpStep(this.hal.rtc.read(), record.period);
-    }
-    this.hal.power.spend('code');
-    const code = hotpCode(key, counter ?? step!, record.digits);
-    // A TOTP code shown again in its own time step is no new code: no event.
-    const repeated = this.screen?.kind === 'code' && step !== undefined && this.screen.step === step;
-    const lowBattery = battery < BATTERY_LOW;
-    this.show({ kind: 'code', code, step, lowBattery });
-    if (!repeated && this.settings.push) this.sendEvent('press', { code, counter, step, battery: lowBattery ? 'low' : undefined });
   }
 
   // ---- requests from a host ----
@@ -379,20 +391,20 @@ export class Firmware implements LinkHandlers {
         case 'time':
         case 'settime': {
           if (name === 'settime') {
-            const { at, force } = args as RequestArgs['settime'];
-            if (at < this.hal.rtc.read() && !force) throw new ProtocolError('denied', 'backwards');
-            this.hal.rtc.write(at);
+            const settime = args as RequestArgs['settime'];
+            if (settime.at < this.hal.rtc.read() && !settime.force) throw new ProtocolError('denied', 'backwards');
+            this.hal.rtc.write(settime.at);
           }
-          const { proto } = args as RequestArgs['hello']; // only hello takes it
-          if (proto !== undefined && proto !== PROTOCOL_VERSION) throw new ProtocolError('unsupported_version');
+          // Only hello takes a protocol version.
+          if ((args as RequestArgs['hello']).proto !== undefined && (args as RequestArgs['hello']).proto !== PROTOCOL_VERSION) throw new ProtocolError('unsupported_version');
           const identity = { proto: PROTOCOL_VERSION, model: this.config.model, hardware: this.config.hardware, serial: this.serialNumber, firmware: FIRMWARE_VERSION };
           if (name === 'hello') {
             reply = identity satisfies ReplyFields['hello'];
             break;
           }
           // Whole milliseconds within the protocol's range (the RTC holds Unix milliseconds: t - t % 1 is floor for t > 0).
-          const rtc = this.hal.rtc.read();
-          const clock = rtc <= 0 ? 0 : rtc >= MAX_CLOCK_MS ? MAX_CLOCK_MS : rtc - (rtc % 1);
+          let clock = this.hal.rtc.read();
+          clock = clock <= 0 ? 0 : clock >= MAX_CLOCK_MS ? MAX_CLOCK_MS : clock - (clock % 1);
           if (name === 'time' || name === 'settime') {
             reply = { clock } satisfies ReplyFields['time'];
             break;
@@ -463,13 +475,13 @@ export class Firmware implements LinkHandlers {
         case 'push':
         case 'audio': {
           // Both change the settings record; what a request leaves out stays. The answer is the settings as taken.
-          const { push, volume, speed } = this.settings;
-          const { on = push, volume: newVolume = volume, speed: newSpeed = speed } = args as RequestArgs['push'] & RequestArgs['audio'];
+          // (One local rather than one per setting: each costs an engine like QuickJS ~20 B of RAM.)
+          const change = args as RequestArgs['push'] & RequestArgs['audio'];
+          const settings = { push: change.on ?? this.settings.push, volume: change.volume ?? this.settings.volume, speed: change.speed ?? this.settings.speed };
           // A push request needs the flash even when it changes nothing; an audio request only to change something.
           if (name === 'push' && !this.store) throw new ProtocolError('storage_failure');
-          if (on !== push || newVolume !== volume || newSpeed !== speed) {
+          if (settings.push !== this.settings.push || settings.volume !== this.settings.volume || settings.speed !== this.settings.speed) {
             if (!this.store) throw new ProtocolError('storage_failure');
-            const settings = { push: on, volume: newVolume, speed: newSpeed };
             if (!this.commit(TAG.settings, encodeRecord(TAG.settings, settings))) throw new ProtocolError('storage_failure');
             this.settings = settings;
           }
@@ -483,15 +495,15 @@ export class Firmware implements LinkHandlers {
     }
   }
 
-  /** A host gave up on its request (HID CANCEL): it abandons whatever that host is waiting for. */
-  onCancel(_requestId: number, from: ReplyPath): void {
-    if (this.pending?.link === from) this.endConfirm('cancelled');
-  }
-
-  /** A wipe's confirmation ends: the button was held (the wipe is done), pressed, or the time ran out. */
-  private endConfirm(outcome: 'held' | 'cancelled' | 'timeout'): void {
+  /**
+   * A wipe's confirmation ends: the button was held (the wipe is done), pressed, or the time ran
+   * out; or a host gave up on its request (HID CANCEL, `from` its reply path), which ends it only
+   * when that host is the one waiting. One method for both (the links' handler too): each function
+   * costs an engine like QuickJS ~200 B of RAM.
+   */
+  endConfirm(outcome: 'held' | 'cancelled' | 'timeout', from?: ReplyPath): void {
     const pending = this.pending;
-    if (!pending) return;
+    if (!pending || (from && pending.link !== from)) return;
     this.pending = undefined;
     this.timers.delete('confirm');
     this.timers.delete('keepalive');
@@ -548,15 +560,18 @@ export class Firmware implements LinkHandlers {
    * blank screen and a wipe's question until something replaces them), and says what it shows at
    * the token's volume and speed (a silent token, volume 0, says nothing).
    */
-  private show(shown: Screen | string, word?: Word): void {
-    const screen: Screen = typeof shown === 'string' ? { kind: 'message', text: shown, word: word! } : shown;
+  private show(screen: Screen | string, word?: Word): void {
+    if (typeof screen === 'string') screen = { kind: 'message', text: screen, word: word! };
     this.screen = screen;
     let text = '';
     let durationMs: number | null = null;
     let words: Word[] = [];
     switch (screen.kind) {
       case 'code':
-        text = codeToText(screen.code);
+        // Centred: six digits at positions 1..6, as on a NemID token (half the free positions, rounded
+        // down, on the left: gap >> 1 is floor(gap / 2) for a small gap > 0). Not a helper of its
+        // own: each function costs an engine like QuickJS ~200 B of RAM.
+        text = ' '.repeat(screen.code.length < DISPLAY_POSITIONS ? (DISPLAY_POSITIONS - screen.code.length) >> 1 : 0) + screen.code;
         durationMs = this.timings.displayMs;
         words = screen.code.split('') as Word[]; // a code is digits, each a word
         if (screen.lowBattery) words.push('low-battery');
@@ -582,8 +597,7 @@ export class Firmware implements LinkHandlers {
     // A low battery lights the last decimal point beside the code, as a token's battery mark would.
     if (screen.kind === 'code' && screen.lowBattery) segments[segments.length - 1]! |= DECIMAL_POINT;
     this.hal.display.show(segments);
-    const { volume, speed } = this.settings;
-    if (volume > MIN_VOLUME && words.length > 0) this.hal.speaker.say({ words, volume, speed });
+    if (this.settings.volume > MIN_VOLUME && words.length > 0) this.hal.speaker.say({ words, volume: this.settings.volume, speed: this.settings.speed });
   }
 
   /** One event, one sequence number: to the host `to`, or to every host on every link. */

@@ -19,6 +19,8 @@ import { isWord, type Button, type Hal, type MonotonicClock, type Power, type Re
 import type { PowerWork } from '../../hal/power.ts';
 import type { Framing, Transport } from '../../hal/transport.ts';
 
+type HalParts = Button & SegmentDisplay & MonotonicClock & RealTimeClock & Rng & Power & Speaker;
+
 /** The global the host defines before it evaluates the bundle. */
 export const HOST_GLOBAL = 'nvHost';
 /** The global the bundle defines. */
@@ -151,8 +153,8 @@ export function bootConfig(hal: Hal, config: FirmwareConfig): BootConfig {
  * HAL's object; no host function reads `this`): each wrapper would be one more function an engine
  * like QuickJS keeps in RAM. Bytes go out as a copy (`new Uint8Array(bytes).buffer`: no builtin
  * method to instantiate). For the same reason the HAL's parts whose method names differ are one
- * object (each part of its own would be one more object and shape): every part but the flash,
- * whose `read` is not the real-time clock's.
+ * object, the HAL itself (each part of its own would be one more object and shape): every part
+ * but the flash, whose `read` is not the real-time clock's.
  */
 export function createFirmwareEntry(scope: Readonly<Record<string, unknown>>): FirmwareEntry {
   let firmware: Firmware | undefined;
@@ -169,7 +171,8 @@ export function createFirmwareEntry(scope: Readonly<Record<string, unknown>>): F
       for (let link = 0; link < config.links.length; link++) {
         transports.push({ framing: config.links[link]!, send: (bytes) => host.send(link, new Uint8Array(bytes).buffer) });
       }
-      const parts: Button & SegmentDisplay & MonotonicClock & RealTimeClock & Rng & Power & Speaker = {
+      // The HAL is its own button, display, clocks, random number generator, power and speaker.
+      const hal: HalParts & Pick<Hal, 'flash' | 'transports'> & { -readonly [K in keyof Hal]?: Hal[K] } = {
         isPressed: host.buttonPressed,
         show: (segments) => host.displayShow(new Uint8Array(segments).buffer),
         now: host.clockNow,
@@ -179,26 +182,18 @@ export function createFirmwareEntry(scope: Readonly<Record<string, unknown>>): F
         fill: (bytes) => bytes.set(new Uint8Array(host.rngFill(bytes.length))),
         batteryPercent: host.batteryPercent,
         spend: host.powerSpend,
-        say: ({ words, volume, speed }) => host.speakerSay(words.join(' '), volume, speed),
-      };
-      const hal: Hal = {
-        button: parts,
-        display: parts,
-        clock: parts,
-        rtc: parts,
+        say: (speech) => host.speakerSay(speech.words.join(' '), speech.volume, speech.speed),
         flash: {
           geometry: config.flash,
           read: (address, into) => into.set(new Uint8Array(host.flashRead(address, into.length))),
           program: (address, data) => host.flashProgram(address, new Uint8Array(data).buffer),
           erase: host.flashErase,
         },
-        rng: parts,
-        power: parts,
-        speaker: parts,
         transports,
       };
+      hal.button = hal.display = hal.clock = hal.rtc = hal.rng = hal.power = hal.speaker = hal;
       // The boot configuration is a FirmwareConfig with the flash and links besides; the firmware reads what it knows.
-      const booting = new Firmware(hal, config);
+      const booting = new Firmware(hal as Hal, config);
       booting.boot();
       firmware = booting;
       return booting.serialNumber;
