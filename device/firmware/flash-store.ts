@@ -94,53 +94,54 @@ export class FlashStore {
 
   /** Mounts the journal: finds the live page (formatting a blank or unreadable flash) and loads every live record. */
   constructor(flash: Flash) {
-    const { pageSize, pageCount } = flash.geometry;
-    if (pageCount < 2 || pageSize % Layout.SlotBytes !== 0 || pageSize < 256) {
-      throw new RangeError('the journal needs at least two pages of 256 bytes or more, in whole slots');
-    }
+    // Few locals (each costs an embedded engine RAM for as long as the code is loaded): `active`
+    // holds the best page while the headers are read, and `p` and `end` serve every loop.
+    const pageSize = flash.geometry.pageSize;
     this.flash = flash;
     this.pageSize = pageSize;
+    this.pageStates = new Uint8Array(flash.geometry.pageCount);
+    // At least two pages of 256 bytes or more, in whole slots.
+    if (this.pageStates.length < 2 || pageSize % Layout.SlotBytes !== 0 || pageSize < 256) throw new RangeError('bad flash geometry');
     this.liveRecords = new Uint8Array(0);
-    this.pageStates = new Uint8Array(pageCount);
     this.active = -1;
     this.sequence = 0;
     this.writeOffset = Layout.HeaderBytes;
 
     const page = new Uint8Array(pageSize);
     const view = new DataView(page.buffer);
+    let p = 0;
+    let end = 0;
     // The committed page with the highest sequence (the first of equals) is the live one.
-    let best = -1;
-    for (let p = 0; p < pageCount; p++) {
+    for (; p < this.pageStates.length; p++) {
       flash.read(p * pageSize, page.subarray(0, Layout.HeaderBytes));
       if (
         view.getUint32(0, true) === Layout.Magic &&
         view.getUint32(8, true) === crc32(page, 0, 8) &&
         view.getUint32(12, true) === 0 &&
-        (best < 0 || view.getUint32(4, true) > this.sequence)
+        (this.active < 0 || view.getUint32(4, true) > this.sequence)
       ) {
-        best = p;
+        this.active = p;
         this.sequence = view.getUint32(4, true);
       }
     }
-    if (best < 0) {
+    if (this.active < 0) {
       this.moveTo(this.liveRecords, true);
       return;
     }
-    this.active = best;
-    flash.read(best * pageSize, page);
+    flash.read(this.active * pageSize, page);
     // Slots are 16-byte aligned, so the slot after a record is its end rounded up.
-    for (let slot = Layout.HeaderBytes; slot < pageSize; ) {
-      const end: number = slot + Layout.RecordOverhead + page[slot + 1]!;
-      if (page[slot] !== 0 && page[slot] !== 0xff && end <= pageSize && view.getUint32(end - 4, true) === crc32(page, slot, end - 4)) {
-        this.liveRecords = withRecord(this.liveRecords, page.subarray(slot, end));
-        slot = this.writeOffset = (end + (Layout.SlotBytes - 1)) & -Layout.SlotBytes;
+    for (p = Layout.HeaderBytes; p < pageSize; ) {
+      end = p + Layout.RecordOverhead + page[p + 1]!;
+      if (page[p] !== 0 && page[p] !== 0xff && end <= pageSize && view.getUint32(end - 4, true) === crc32(page, p, end - 4)) {
+        this.liveRecords = withRecord(this.liveRecords, page.subarray(p, end));
+        p = this.writeOffset = (end + (Layout.SlotBytes - 1)) & -Layout.SlotBytes;
         continue;
       }
       // Not a record: a torn write is skipped, and the next record goes after whatever was written.
-      for (let i = slot; i < slot + Layout.SlotBytes; i++) if (page[i] !== 0xff) this.writeOffset = slot + Layout.SlotBytes;
-      slot += Layout.SlotBytes;
+      for (end = p; end < p + Layout.SlotBytes; end++) if (page[end] !== 0xff) this.writeOffset = p + Layout.SlotBytes;
+      p += Layout.SlotBytes;
     }
-    for (let other = 0; other < pageCount; other++) if (other !== best) this.write(other * pageSize, undefined, true);
+    for (p = 0; p < this.pageStates.length; p++) if (p !== this.active) this.write(p * pageSize, undefined, true);
   }
 
   get(tag: number): Uint8Array | undefined {
@@ -154,19 +155,17 @@ export class FlashStore {
 
   /** Stores a value durably: when this returns, a power loss can no longer undo it. */
   put(tag: number, payload: Uint8Array): void {
-    if (!(tag >= 1 && tag <= 0xfe && tag % 1 === 0)) throw new RangeError('record tags are 1..254');
-    if (payload.length > Layout.MaxPayloadBytes) throw new RangeError(`a record holds at most ${Layout.MaxPayloadBytes} bytes`);
-    const end = 2 + payload.length;
-    const record = new Uint8Array(end + 4);
+    // Tags are 1..254, payloads at most MaxPayloadBytes: only a programming mistake passes others.
+    if (!(tag >= 1 && tag <= 0xfe && tag % 1 === 0 && payload.length <= Layout.MaxPayloadBytes)) throw new RangeError('bad record');
+    const record = new Uint8Array(payload.length + Layout.RecordOverhead);
     record[0] = tag;
     record[1] = payload.length;
     record.set(payload, 2);
-    new DataView(record.buffer).setUint32(end, crc32(record, 0, end), true);
-    const slots = (payload.length + Layout.SlottedOverhead) & -Layout.SlotBytes;
+    new DataView(record.buffer).setUint32(payload.length + 2, crc32(record, 0, payload.length + 2), true);
+    const slots = (record.length + Layout.SlotBytes - 1) & -Layout.SlotBytes;
     if (this.active >= 0 && this.writeOffset + slots <= this.pageSize) {
-      const address = this.active * this.pageSize + this.writeOffset;
       this.writeOffset += slots;
-      if (this.write(address, record)) {
+      if (this.write(this.active * this.pageSize + this.writeOffset - slots, record)) {
         this.liveRecords = withRecord(this.liveRecords, record);
         return;
       }
@@ -191,40 +190,40 @@ export class FlashStore {
 
   /** Copies the records of `live` to a fresh page of the ring, commits it, then erases the old page (or all others). */
   private moveTo(live: Uint8Array, eraseAllOthers: boolean): void {
-    if (Layout.HeaderBytes + live.length > this.pageSize) throw new StorageError('the live records no longer fit one page');
+    if (Layout.HeaderBytes + live.length > this.pageSize) throw new StorageError('records exceed a page');
     const header = new Uint8Array(12);
     const view = new DataView(header.buffer);
     view.setUint32(0, Layout.Magic, true);
     view.setUint32(4, (this.sequence + 1) >>> 0, true);
     view.setUint32(8, crc32(header, 0, 8), true);
-    const states = this.pageStates;
     const previous = this.active;
-    for (let step = 1; step <= states.length; step++) {
-      const target = ((previous < 0 ? states.length - 1 : previous) + step) % states.length;
-      if (target === previous || states[target] === PageState.Bad) continue;
-      const base = target * this.pageSize;
+    // `at` walks the records, then the pages to erase.
+    let at = 0;
+    for (let step = 1; step <= this.pageStates.length; step++) {
+      const target = ((previous < 0 ? this.pageStates.length - 1 : previous) + step) % this.pageStates.length;
+      if (target === previous || this.pageStates[target] === PageState.Bad) continue;
       // An erase this boot verified is trusted; one interrupted before a reboot may read blank yet be weak.
-      let written = states[target] === PageState.Erased || this.write(base);
-      states[target] = 0;
-      written &&= this.write(base, header);
+      let written = this.pageStates[target] === PageState.Erased || this.write(target * this.pageSize);
+      this.pageStates[target] = 0;
+      written &&= this.write(target * this.pageSize, header);
       // Each record programmed as it is, without its padding (the erased flash is the padding).
-      for (let at = 0; at < live.length; at += (live[at + 1]! + Layout.SlottedOverhead) & -Layout.SlotBytes) {
-        written &&= this.write(base + Layout.HeaderBytes + at, live.subarray(at, at + Layout.RecordOverhead + live[at + 1]!));
+      for (at = 0; at < live.length; at += (live[at + 1]! + Layout.SlottedOverhead) & -Layout.SlotBytes) {
+        written &&= this.write(target * this.pageSize + Layout.HeaderBytes + at, live.subarray(at, at + Layout.RecordOverhead + live[at + 1]!));
       }
       // Clearing the commit word commits the page: until then a mount ignores it.
-      if (written && this.write(base + 12, new Uint8Array(4))) {
+      if (written && this.write(target * this.pageSize + 12, new Uint8Array(4))) {
         this.active = target;
         this.sequence += 1;
         this.writeOffset = Layout.HeaderBytes + live.length;
         this.liveRecords = live;
         if (eraseAllOthers) {
-          for (let other = 0; other < states.length; other++) if (other !== target) this.write(other * this.pageSize, undefined, true);
+          for (at = 0; at < this.pageStates.length; at++) if (at !== target) this.write(at * this.pageSize, undefined, true);
         } else if (previous >= 0) this.write(previous * this.pageSize);
         return;
       }
-      states[target] = PageState.Bad;
+      this.pageStates[target] = PageState.Bad;
     }
-    throw new StorageError('no flash page left that takes a write');
+    throw new StorageError('no page takes a write');
   }
 
   /**
