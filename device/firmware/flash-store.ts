@@ -125,21 +125,22 @@ export class FlashStore {
       }
     }
     if (this.active < 0) {
-      this.moveTo(this.liveRecords, true);
-      return;
-    }
-    flash.read(this.active * pageSize, page);
-    // Slots are 16-byte aligned, so the slot after a record is its end rounded up.
-    for (p = Layout.HeaderBytes; p < pageSize; ) {
-      end = p + Layout.RecordOverhead + page[p + 1]!;
-      if (page[p] !== 0 && page[p] !== 0xff && end <= pageSize && view.getUint32(end - 4, true) === crc32(page, p, end - 4)) {
-        this.liveRecords = withRecord(this.liveRecords, page.subarray(p, end));
-        p = this.writeOffset = (end + (Layout.SlotBytes - 1)) & -Layout.SlotBytes;
-        continue;
+      // A blank or unreadable chip: formatted, with no records (the other pages are erased below).
+      this.retainOnly();
+    } else {
+      flash.read(this.active * pageSize, page);
+      // Slots are 16-byte aligned, so the slot after a record is its end rounded up.
+      for (p = Layout.HeaderBytes; p < pageSize; ) {
+        end = p + Layout.RecordOverhead + page[p + 1]!;
+        if (page[p] !== 0 && page[p] !== 0xff && end <= pageSize && view.getUint32(end - 4, true) === crc32(page, p, end - 4)) {
+          this.liveRecords = withRecord(this.liveRecords, page.subarray(p, end));
+          p = this.writeOffset = (end + (Layout.SlotBytes - 1)) & -Layout.SlotBytes;
+          continue;
+        }
+        // Not a record: a torn write is skipped, and the next record goes after whatever was written.
+        for (end = p; end < p + Layout.SlotBytes; end++) if (page[end] !== 0xff) this.writeOffset = p + Layout.SlotBytes;
+        p += Layout.SlotBytes;
       }
-      // Not a record: a torn write is skipped, and the next record goes after whatever was written.
-      for (end = p; end < p + Layout.SlotBytes; end++) if (page[end] !== 0xff) this.writeOffset = p + Layout.SlotBytes;
-      p += Layout.SlotBytes;
     }
     for (p = 0; p < this.pageStates.length; p++) if (p !== this.active) this.write(p * pageSize, undefined, true);
   }
@@ -171,25 +172,26 @@ export class FlashStore {
       }
       // The slot did not take the write; the copy below moves everything to a good page.
     }
-    this.moveTo(withRecord(this.liveRecords, record), false);
+    this.retainOnly(undefined, withRecord(this.liveRecords, record));
   }
 
   /**
    * Keeps only the tags `keep` accepts, on a fresh page, and erases every other page: what the
-   * dropped tags held is gone from the chip, not just superseded.
+   * dropped tags held is gone from the chip, not just superseded (the wipe).
+   *
+   * Without `keep` (the store's own use, one function rather than two): copies `live` to a fresh
+   * page, commits it, and erases the page it replaces.
    */
-  retainOnly(keep: (tag: number) => boolean): void {
-    const live = this.liveRecords;
-    let next: Uint8Array = new Uint8Array(0);
-    for (let at = 0, end = 0; at < live.length; at = end) {
-      end = at + ((live[at + 1]! + Layout.SlottedOverhead) & -Layout.SlotBytes);
-      if (keep(live[at]!)) next = withRecord(next, live.subarray(at, end));
+  retainOnly(keep?: (tag: number) => boolean, live: Uint8Array = this.liveRecords): void {
+    let at = 0;
+    let end = 0;
+    if (keep) {
+      live = new Uint8Array(0);
+      for (; at < this.liveRecords.length; at = end) {
+        end = at + ((this.liveRecords[at + 1]! + Layout.SlottedOverhead) & -Layout.SlotBytes);
+        if (keep(this.liveRecords[at]!)) live = withRecord(live, this.liveRecords.subarray(at, end));
+      }
     }
-    this.moveTo(next, true);
-  }
-
-  /** Copies the records of `live` to a fresh page of the ring, commits it, then erases the old page (or all others). */
-  private moveTo(live: Uint8Array, eraseAllOthers: boolean): void {
     if (Layout.HeaderBytes + live.length > this.pageSize) throw new StorageError('records exceed a page');
     const header = new Uint8Array(12);
     const view = new DataView(header.buffer);
@@ -198,7 +200,6 @@ export class FlashStore {
     view.setUint32(8, crc32(header, 0, 8), true);
     const previous = this.active;
     // `at` walks the records, then the pages to erase.
-    let at = 0;
     for (let step = 1; step <= this.pageStates.length; step++) {
       const target = ((previous < 0 ? this.pageStates.length - 1 : previous) + step) % this.pageStates.length;
       if (target === previous || this.pageStates[target] === PageState.Bad) continue;
@@ -216,7 +217,7 @@ export class FlashStore {
         this.sequence += 1;
         this.writeOffset = Layout.HeaderBytes + live.length;
         this.liveRecords = live;
-        if (eraseAllOthers) {
+        if (keep) {
           for (at = 0; at < this.pageStates.length; at++) if (at !== target) this.write(at * this.pageSize, undefined, true);
         } else if (previous >= 0) this.write(previous * this.pageSize);
         return;
