@@ -56,28 +56,6 @@ export class StorageError extends Error {}
 // On the prototype rather than set by a constructor of its own: one function body less.
 StorageError.prototype.name = 'StorageError';
 
-/**
- * A block of live records with `record` (tag, length, payload, CRC, padding optional) in place of
- * the one of its tag, or after the others when there is none: a page change copies the records in
- * the order their tags first appeared, as the journal always has.
- */
-function withRecord(live: Uint8Array, record: Uint8Array): Uint8Array {
-  let at = 0;
-  let end = 0;
-  while (at < live.length) {
-    end = at + ((live[at + 1]! + Layout.SlottedOverhead) & -Layout.SlotBytes);
-    if (live[at] === record[0]) break;
-    at = end;
-  }
-  if (at === live.length) end = at;
-  const next = new Uint8Array(live.length - (end - at) + ((record[1]! + Layout.SlottedOverhead) & -Layout.SlotBytes));
-  next.set(live.subarray(0, at));
-  next.set(record, at);
-  // The records after it keep their place from the end.
-  next.set(live.subarray(end), next.length - (live.length - end));
-  return next;
-}
-
 export class FlashStore {
   // Declared, not initialised here: the constructor sets every field (a field initialiser would
   // cost QuickJS one more function).
@@ -133,7 +111,7 @@ export class FlashStore {
       for (p = Layout.HeaderBytes; p < pageSize; ) {
         end = p + Layout.RecordOverhead + page[p + 1]!;
         if (page[p] !== 0 && page[p] !== 0xff && end <= pageSize && view.getUint32(end - 4, true) === crc32(page, p, end - 4)) {
-          this.liveRecords = withRecord(this.liveRecords, page.subarray(p, end));
+          this.put(page[p]!, page.subarray(p + 2, end - 4), true);
           p = this.writeOffset = (end + (Layout.SlotBytes - 1)) & -Layout.SlotBytes;
           continue;
         }
@@ -154,8 +132,11 @@ export class FlashStore {
     return undefined;
   }
 
-  /** Stores a value durably: when this returns, a power loss can no longer undo it. */
-  put(tag: number, payload: Uint8Array): void {
+  /**
+   * Stores a value durably: when this returns, a power loss can no longer undo it. With `onPage`
+   * (the mount's own use), the record is already on the active page and only joins the live ones.
+   */
+  put(tag: number, payload: Uint8Array, onPage?: boolean): void {
     // Tags are 1..254, payloads at most MaxPayloadBytes: only a programming mistake passes others.
     if (!(tag >= 1 && tag <= 0xfe && tag % 1 === 0 && payload.length <= Layout.MaxPayloadBytes)) throw new RangeError('bad record');
     const record = new Uint8Array(payload.length + Layout.RecordOverhead);
@@ -164,15 +145,29 @@ export class FlashStore {
     record.set(payload, 2);
     new DataView(record.buffer).setUint32(payload.length + 2, crc32(record, 0, payload.length + 2), true);
     const slots = (record.length + Layout.SlotBytes - 1) & -Layout.SlotBytes;
-    if (this.active >= 0 && this.writeOffset + slots <= this.pageSize) {
-      this.writeOffset += slots;
-      if (this.write(this.active * this.pageSize + this.writeOffset - slots, record)) {
-        this.liveRecords = withRecord(this.liveRecords, record);
-        return;
-      }
-      // The slot did not take the write; the copy below moves everything to a good page.
+    // The live records with this one in place of its tag's, or after the others when there is
+    // none: a page change copies the records in the order their tags first appeared, as the
+    // journal always has.
+    let at = 0;
+    let end = 0;
+    while (at < this.liveRecords.length) {
+      end = at + ((this.liveRecords[at + 1]! + Layout.SlottedOverhead) & -Layout.SlotBytes);
+      if (this.liveRecords[at] === tag) break;
+      at = end;
     }
-    this.retainOnly(undefined, withRecord(this.liveRecords, record));
+    if (at === this.liveRecords.length) end = at;
+    const live = new Uint8Array(this.liveRecords.length - (end - at) + slots);
+    live.set(this.liveRecords.subarray(0, at));
+    live.set(record, at);
+    // The records after it keep their place from the end.
+    live.set(this.liveRecords.subarray(end), live.length - (this.liveRecords.length - end));
+    if (!onPage && this.active >= 0 && this.writeOffset + slots <= this.pageSize) {
+      this.writeOffset += slots;
+      // When the slot does not take the write, the copy below moves everything to a good page.
+      onPage = this.write(this.active * this.pageSize + this.writeOffset - slots, record);
+    }
+    if (onPage) this.liveRecords = live;
+    else this.retainOnly(undefined, live);
   }
 
   /**
@@ -185,12 +180,18 @@ export class FlashStore {
   retainOnly(keep?: (tag: number) => boolean, live: Uint8Array = this.liveRecords): void {
     let at = 0;
     let end = 0;
+    let kept = 0;
     if (keep) {
-      live = new Uint8Array(0);
+      // The kept records in their order, each still padded to whole slots.
+      live = new Uint8Array(this.liveRecords.length);
       for (; at < this.liveRecords.length; at = end) {
         end = at + ((this.liveRecords[at + 1]! + Layout.SlottedOverhead) & -Layout.SlotBytes);
-        if (keep(this.liveRecords[at]!)) live = withRecord(live, this.liveRecords.subarray(at, end));
+        if (keep(this.liveRecords[at]!)) {
+          live.set(this.liveRecords.subarray(at, end), kept);
+          kept += end - at;
+        }
       }
+      live = live.subarray(0, kept);
     }
     if (Layout.HeaderBytes + live.length > this.pageSize) throw new StorageError('records exceed a page');
     const header = new Uint8Array(12);
