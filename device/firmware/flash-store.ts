@@ -79,7 +79,7 @@ export class FlashStore {
     this.pageSize = pageSize;
     this.pageStates = new Uint8Array(flash.geometry.pageCount);
     // At least two pages of 256 bytes or more, in whole slots.
-    if (this.pageStates.length < 2 || pageSize % Layout.SlotBytes !== 0 || pageSize < 256) throw new RangeError('bad flash geometry');
+    if (this.pageStates.length < 2 || pageSize % Layout.SlotBytes !== 0 || pageSize < 256) throw new RangeError('bad geometry');
     this.liveRecords = new Uint8Array(0);
     this.active = -1;
     this.sequence = 0;
@@ -144,18 +144,17 @@ export class FlashStore {
     record[1] = payload.length;
     record.set(payload, 2);
     new DataView(record.buffer).setUint32(payload.length + 2, crc32(record, 0, payload.length + 2), true);
-    const slots = (record.length + Layout.SlotBytes - 1) & -Layout.SlotBytes;
+    const slots = (record.length + (Layout.SlotBytes - 1)) & -Layout.SlotBytes;
     // The live records with this one in place of its tag's, or after the others when there is
     // none: a page change copies the records in the order their tags first appeared, as the
     // journal always has.
     let at = 0;
     let end = 0;
-    while (at < this.liveRecords.length) {
+    // Without one of its tag, `at` and `end` both stop at the end of the block.
+    for (; at < this.liveRecords.length; at = end) {
       end = at + ((this.liveRecords[at + 1]! + Layout.SlottedOverhead) & -Layout.SlotBytes);
       if (this.liveRecords[at] === tag) break;
-      at = end;
     }
-    if (at === this.liveRecords.length) end = at;
     const live = new Uint8Array(this.liveRecords.length - (end - at) + slots);
     live.set(this.liveRecords.subarray(0, at));
     live.set(record, at);
@@ -193,7 +192,7 @@ export class FlashStore {
       }
       live = live.subarray(0, kept);
     }
-    if (Layout.HeaderBytes + live.length > this.pageSize) throw new StorageError('records exceed a page');
+    if (Layout.HeaderBytes + live.length > this.pageSize) throw new StorageError('no page takes the records');
     const header = new Uint8Array(12);
     const view = new DataView(header.buffer);
     view.setUint32(0, Layout.Magic, true);
@@ -225,7 +224,7 @@ export class FlashStore {
       }
       this.pageStates[target] = PageState.Bad;
     }
-    throw new StorageError('no page takes a write');
+    throw new StorageError('no page takes the records');
   }
 
   /**
@@ -239,9 +238,9 @@ export class FlashStore {
     const page = address / this.pageSize;
     if (ifWritten && this.pageStates[page] === PageState.Bad) return false;
     const check = new Uint8Array(data ? data.length : this.pageSize);
-    // With `ifWritten` the first pass only reads.
-    for (let writing = !ifWritten; ; writing = true) {
-      if (writing) {
+    // With `ifWritten` the first pass only reads; every later one writes.
+    for (; ; ifWritten = false) {
+      if (!ifWritten) {
         if (data) this.flash.program(address, data);
         else this.flash.erase(page);
       }
@@ -249,7 +248,7 @@ export class FlashStore {
       let same = true;
       for (let i = 0; i < check.length && same; i++) same = check[i] === (data ? data[i] : 0xff);
       if (data) return same;
-      if (writing) {
+      if (!ifWritten) {
         this.pageStates[page] = same ? PageState.Erased : PageState.Bad;
         return same;
       }

@@ -74,11 +74,10 @@ export function encodeRecord<T extends keyof RecordValues>(tag: T, value: Record
     bytes[14] = e.secret.length;
     bytes.set(e.secret, 15);
   }
-  const view = new DataView(bytes.buffer);
   // The high word without Math: for 0 <= counter < 2^53 the quotient is below 2^21, and `>>> 0`
   // truncates it exactly as a floor would.
-  view.setUint32(at, (counter / 2 ** 32) >>> 0, true);
-  view.setUint32(at + 4, counter >>> 0, true);
+  new DataView(bytes.buffer).setUint32(at, (counter / 2 ** 32) >>> 0, true);
+  new DataView(bytes.buffer).setUint32(at + 4, counter >>> 0, true);
   return bytes;
 }
 
@@ -100,16 +99,17 @@ export function decodeRecord(tag: keyof RecordValues, bytes: Uint8Array | undefi
       speed: bytes?.[2]! >= MIN_SPEED && bytes![2]! <= MAX_SPEED ? bytes![2]! : audioDefaults!.speed,
     };
   }
-  const b = bytes!;
-  const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  if (tag === TAG.counter) return b.length === 8 ? view.getUint32(0, true) * 2 ** 32 + view.getUint32(4, true) : undefined;
-  if (b.length < 16 || b[0] !== Enrolment.Version || b.length !== 15 + b[14]! || !OATH_MODES[b[1]!] || !OATH_ALGORITHMS[b[2]!]) return undefined;
+  // Only settings decode from no record; the overloads pass bytes for the others.
+  if (!bytes) return undefined;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (tag === TAG.counter) return bytes.length === 8 ? view.getUint32(0, true) * 2 ** 32 + view.getUint32(4, true) : undefined;
+  if (bytes.length < 16 || bytes[0] !== Enrolment.Version || bytes.length !== 15 + bytes[14]! || !OATH_MODES[bytes[1]!] || !OATH_ALGORITHMS[bytes[2]!]) return undefined;
   return {
-    mode: OATH_MODES[b[1]!]!,
-    algorithm: OATH_ALGORITHMS[b[2]!]!,
-    digits: b[3]!,
-    period: b[4]! | (b[5]! << 8),
+    mode: OATH_MODES[bytes[1]!]!,
+    algorithm: OATH_ALGORITHMS[bytes[2]!]!,
+    digits: bytes[3]!,
+    period: bytes[4]! | (bytes[5]! << 8),
     initialCounter: view.getUint32(6, true) * 2 ** 32 + view.getUint32(10, true),
-    secret: b.slice(15),
+    secret: bytes.slice(15),
   };
 }
