@@ -56,13 +56,13 @@ const enum Enrolment {
  *   settings   push u8 | volume u8 | speed u8
  * A u64 is two u32 LE words, the high one first (a counter stays below 2^53).
  */
-export function encodeRecord<T extends keyof RecordValues>(tag: T, value: RecordValues[T]): Uint8Array {
-  // One name for the value as either record (a local costs the embedded engine RAM).
-  const e = value as EnrolmentRecord & Settings;
+export function encodeRecord<T extends keyof RecordValues>(tag: T, value: RecordValues[T]): Uint8Array;
+// One parameter typed as either record: an alias would cost the embedded engine a local.
+export function encodeRecord(tag: keyof RecordValues, e: EnrolmentRecord & Settings): Uint8Array {
   if (tag === TAG.settings) return new Uint8Array([e.push ? 1 : 0, e.volume, e.speed]);
   // A counter record is the u64 alone; an enrolment has it at offset 6.
   const at = tag === TAG.counter ? 0 : 6;
-  const counter = at ? e.initialCounter : (value as number);
+  const counter = at ? e.initialCounter : (e as unknown as number);
   const bytes = new Uint8Array(at ? 15 + e.secret.length : 8);
   if (at) {
     bytes[0] = Enrolment.Version;
