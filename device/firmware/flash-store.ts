@@ -78,8 +78,8 @@ export class FlashStore {
     this.flash = flash;
     this.pageSize = pageSize;
     this.pageStates = new Uint8Array(flash.geometry.pageCount);
-    // At least two pages of 256 bytes or more, in whole slots.
-    if (this.pageStates.length < 2 || pageSize % Layout.SlotBytes !== 0 || pageSize < 256) throw new RangeError('bad geometry');
+    // At least two pages of 256 bytes or more, in whole slots (one text for every caller's mistake: each is an atom).
+    if (this.pageStates.length < 2 || pageSize % Layout.SlotBytes !== 0 || pageSize < 256) throw new RangeError('bad argument');
     this.liveRecords = new Uint8Array(0);
     this.active = -1;
     this.sequence = 0;
@@ -127,7 +127,7 @@ export class FlashStore {
     const live = this.liveRecords;
     for (let at = 0; at < live.length; at += (live[at + 1]! + Layout.SlottedOverhead) & -Layout.SlotBytes) {
       // A copy: the caller may wipe or change what it gets.
-      if (live[at] === tag) return new Uint8Array(live.subarray(at + 2, at + 2 + live[at + 1]!));
+      if (live[at] === tag) return live.slice(at + 2, at + 2 + live[at + 1]!);
     }
     return undefined;
   }
@@ -138,7 +138,7 @@ export class FlashStore {
    */
   put(tag: number, payload: Uint8Array, onPage?: boolean): void {
     // Tags are 1..254, payloads at most MaxPayloadBytes: only a programming mistake passes others.
-    if (!(tag >= 1 && tag <= 0xfe && tag % 1 === 0 && payload.length <= Layout.MaxPayloadBytes)) throw new RangeError('bad record');
+    if (!(tag >= 1 && tag <= 0xfe && tag % 1 === 0 && payload.length <= Layout.MaxPayloadBytes)) throw new RangeError('bad argument');
     const record = new Uint8Array(payload.length + Layout.RecordOverhead);
     record[0] = tag;
     record[1] = payload.length;
@@ -148,25 +148,26 @@ export class FlashStore {
     // The live records with this one in place of its tag's, or after the others when there is
     // none: a page change copies the records in the order their tags first appeared, as the
     // journal always has.
+    const live = this.liveRecords;
     let at = 0;
     let end = 0;
     // Without one of its tag, `at` and `end` both stop at the end of the block.
-    for (; at < this.liveRecords.length; at = end) {
-      end = at + ((this.liveRecords[at + 1]! + Layout.SlottedOverhead) & -Layout.SlotBytes);
-      if (this.liveRecords[at] === tag) break;
+    for (; at < live.length; at = end) {
+      end = at + ((live[at + 1]! + Layout.SlottedOverhead) & -Layout.SlotBytes);
+      if (live[at] === tag) break;
     }
-    const live = new Uint8Array(this.liveRecords.length - (end - at) + slots);
-    live.set(this.liveRecords.subarray(0, at));
-    live.set(record, at);
+    const next = new Uint8Array(live.length - (end - at) + slots);
+    next.set(live.subarray(0, at));
+    next.set(record, at);
     // The records after it keep their place from the end.
-    live.set(this.liveRecords.subarray(end), live.length - (this.liveRecords.length - end));
+    next.set(live.subarray(end), next.length - (live.length - end));
     if (!onPage && this.active >= 0 && this.writeOffset + slots <= this.pageSize) {
       this.writeOffset += slots;
       // When the slot does not take the write, the copy below moves everything to a good page.
       onPage = this.write(this.active * this.pageSize + this.writeOffset - slots, record);
     }
-    if (onPage) this.liveRecords = live;
-    else this.retainOnly(undefined, live);
+    if (onPage) this.liveRecords = next;
+    else this.retainOnly(undefined, next);
   }
 
   /**
@@ -198,14 +199,15 @@ export class FlashStore {
     view.setUint32(0, Layout.Magic, true);
     view.setUint32(4, (this.sequence + 1) >>> 0, true);
     view.setUint32(8, crc32(header, 0, 8), true);
+    const states = this.pageStates;
     const previous = this.active;
     // `at` walks the records, then the pages to erase.
-    for (let step = 1; step <= this.pageStates.length; step++) {
-      const target = ((previous < 0 ? this.pageStates.length - 1 : previous) + step) % this.pageStates.length;
-      if (target === previous || this.pageStates[target] === PageState.Bad) continue;
+    for (let step = 1; step <= states.length; step++) {
+      const target = ((previous < 0 ? states.length - 1 : previous) + step) % states.length;
+      if (target === previous || states[target] === PageState.Bad) continue;
       // An erase this boot verified is trusted; one interrupted before a reboot may read blank yet be weak.
-      let written = this.pageStates[target] === PageState.Erased || this.write(target * this.pageSize);
-      this.pageStates[target] = 0;
+      let written = states[target] === PageState.Erased || this.write(target * this.pageSize);
+      states[target] = 0;
       written &&= this.write(target * this.pageSize, header);
       // Each record programmed as it is, without its padding (the erased flash is the padding).
       for (at = 0; at < live.length; at += (live[at + 1]! + Layout.SlottedOverhead) & -Layout.SlotBytes) {
@@ -218,11 +220,11 @@ export class FlashStore {
         this.writeOffset = Layout.HeaderBytes + live.length;
         this.liveRecords = live;
         if (keep) {
-          for (at = 0; at < this.pageStates.length; at++) if (at !== target) this.write(at * this.pageSize, undefined, true);
+          for (at = 0; at < states.length; at++) if (at !== target) this.write(at * this.pageSize, undefined, true);
         } else if (previous >= 0) this.write(previous * this.pageSize);
         return;
       }
-      this.pageStates[target] = PageState.Bad;
+      states[target] = PageState.Bad;
     }
     throw new StorageError('no page takes the records');
   }
