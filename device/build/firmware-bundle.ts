@@ -71,7 +71,7 @@ export const INTERNAL_PROPERTIES: readonly string[] = [
   'busyChannel', 'expire', 'receive', 'finish', 'broadcast', 'lastPacketAt', 'nextSequence',
   'assembler', 'channels', 'handlers', 'waiting', 'onRequest', 'endLine', 'receiveLine', 'overflowed', 'onOverflow', 'onLine',
   // device/firmware/flash-store.ts, records.ts
-  'geometry', 'put', 'moveTo', 'retainOnly', 'writeOffset', 'liveRecords', 'pageStates',
+  'geometry', 'put', 'retainOnly', 'writeOffset', 'liveRecords', 'pageStates',
   // device/firmware/token.ts and the HAL as binding.ts builds it
   'firmwareVersion', 'enrolment', 'settings', 'initialCounter', 'lowBattery', 'serialNumber', 'requestId',
   'commit', 'endConfirm', 'sendEvent', 'bootedAt', 'draining', 'buttonLevel', 'holdFired', 'doublePress',

@@ -56,28 +56,6 @@ export class StorageError extends Error {}
 // On the prototype rather than set by a constructor of its own: one function body less.
 StorageError.prototype.name = 'StorageError';
 
-/**
- * A block of live records with `record` (tag, length, payload, CRC, padding optional) in place of
- * the one of its tag, or after the others when there is none: a page change copies the records in
- * the order their tags first appeared, as the journal always has.
- */
-function withRecord(live: Uint8Array, record: Uint8Array): Uint8Array {
-  let at = 0;
-  let end = 0;
-  while (at < live.length) {
-    end = at + ((live[at + 1]! + Layout.SlottedOverhead) & -Layout.SlotBytes);
-    if (live[at] === record[0]) break;
-    at = end;
-  }
-  if (at === live.length) end = at;
-  const next = new Uint8Array(live.length - (end - at) + ((record[1]! + Layout.SlottedOverhead) & -Layout.SlotBytes));
-  next.set(live.subarray(0, at));
-  next.set(record, at);
-  // The records after it keep their place from the end.
-  next.set(live.subarray(end), next.length - (live.length - end));
-  return next;
-}
-
 export class FlashStore {
   // Declared, not initialised here: the constructor sets every field (a field initialiser would
   // cost QuickJS one more function).
@@ -94,104 +72,128 @@ export class FlashStore {
 
   /** Mounts the journal: finds the live page (formatting a blank or unreadable flash) and loads every live record. */
   constructor(flash: Flash) {
-    const { pageSize, pageCount } = flash.geometry;
-    if (pageCount < 2 || pageSize % Layout.SlotBytes !== 0 || pageSize < 256) {
-      throw new RangeError('the journal needs at least two pages of 256 bytes or more, in whole slots');
-    }
+    // Few locals (each costs an embedded engine RAM for as long as the code is loaded): `active`
+    // holds the best page while the headers are read, and `p` and `end` serve every loop.
+    const pageSize = flash.geometry.pageSize;
     this.flash = flash;
     this.pageSize = pageSize;
+    this.pageStates = new Uint8Array(flash.geometry.pageCount);
+    // At least two pages of 256 bytes or more, in whole slots (one text for every caller's mistake: each is an atom).
+    if (this.pageStates.length < 2 || pageSize % Layout.SlotBytes !== 0 || pageSize < 256) throw new RangeError('bad argument');
     this.liveRecords = new Uint8Array(0);
-    this.pageStates = new Uint8Array(pageCount);
     this.active = -1;
     this.sequence = 0;
     this.writeOffset = Layout.HeaderBytes;
 
     const page = new Uint8Array(pageSize);
     const view = new DataView(page.buffer);
+    let p = 0;
+    let end = 0;
     // The committed page with the highest sequence (the first of equals) is the live one.
-    let best = -1;
-    for (let p = 0; p < pageCount; p++) {
+    for (; p < this.pageStates.length; p++) {
       flash.read(p * pageSize, page.subarray(0, Layout.HeaderBytes));
       if (
         view.getUint32(0, true) === Layout.Magic &&
         view.getUint32(8, true) === crc32(page, 0, 8) &&
         view.getUint32(12, true) === 0 &&
-        (best < 0 || view.getUint32(4, true) > this.sequence)
+        (this.active < 0 || view.getUint32(4, true) > this.sequence)
       ) {
-        best = p;
+        this.active = p;
         this.sequence = view.getUint32(4, true);
       }
     }
-    if (best < 0) {
-      this.moveTo(this.liveRecords, true);
-      return;
-    }
-    this.active = best;
-    flash.read(best * pageSize, page);
-    // Slots are 16-byte aligned, so the slot after a record is its end rounded up.
-    for (let slot = Layout.HeaderBytes; slot < pageSize; ) {
-      const end: number = slot + Layout.RecordOverhead + page[slot + 1]!;
-      if (page[slot] !== 0 && page[slot] !== 0xff && end <= pageSize && view.getUint32(end - 4, true) === crc32(page, slot, end - 4)) {
-        this.liveRecords = withRecord(this.liveRecords, page.subarray(slot, end));
-        slot = this.writeOffset = (end + (Layout.SlotBytes - 1)) & -Layout.SlotBytes;
-        continue;
+    if (this.active < 0) {
+      // A blank or unreadable chip: formatted, with no records (the other pages are erased below).
+      this.retainOnly();
+    } else {
+      flash.read(this.active * pageSize, page);
+      // Slots are 16-byte aligned, so the slot after a record is its end rounded up.
+      for (p = Layout.HeaderBytes; p < pageSize; ) {
+        end = p + Layout.RecordOverhead + page[p + 1]!;
+        if (page[p] !== 0 && page[p] !== 0xff && end <= pageSize && view.getUint32(end - 4, true) === crc32(page, p, end - 4)) {
+          this.put(page[p]!, page.subarray(p + 2, end - 4), true);
+          p = this.writeOffset = (end + (Layout.SlotBytes - 1)) & -Layout.SlotBytes;
+          continue;
+        }
+        // Not a record: a torn write is skipped, and the next record goes after whatever was written.
+        for (end = p; end < p + Layout.SlotBytes; end++) if (page[end] !== 0xff) this.writeOffset = p + Layout.SlotBytes;
+        p += Layout.SlotBytes;
       }
-      // Not a record: a torn write is skipped, and the next record goes after whatever was written.
-      for (let i = slot; i < slot + Layout.SlotBytes; i++) if (page[i] !== 0xff) this.writeOffset = slot + Layout.SlotBytes;
-      slot += Layout.SlotBytes;
     }
-    for (let other = 0; other < pageCount; other++) if (other !== best) this.write(other * pageSize, undefined, true);
+    for (p = 0; p < this.pageStates.length; p++) if (p !== this.active) this.write(p * pageSize, undefined, true);
   }
 
   get(tag: number): Uint8Array | undefined {
     const live = this.liveRecords;
     for (let at = 0; at < live.length; at += (live[at + 1]! + Layout.SlottedOverhead) & -Layout.SlotBytes) {
       // A copy: the caller may wipe or change what it gets.
-      if (live[at] === tag) return new Uint8Array(live.subarray(at + 2, at + 2 + live[at + 1]!));
+      if (live[at] === tag) return live.slice(at + 2, at + 2 + live[at + 1]!);
     }
     return undefined;
   }
 
-  /** Stores a value durably: when this returns, a power loss can no longer undo it. */
-  put(tag: number, payload: Uint8Array): void {
-    if (!(tag >= 1 && tag <= 0xfe && tag % 1 === 0)) throw new RangeError('record tags are 1..254');
-    if (payload.length > Layout.MaxPayloadBytes) throw new RangeError(`a record holds at most ${Layout.MaxPayloadBytes} bytes`);
-    const end = 2 + payload.length;
-    const record = new Uint8Array(end + 4);
+  /**
+   * Stores a value durably: when this returns, a power loss can no longer undo it. With `onPage`
+   * (the mount's own use), the record is already on the active page and only joins the live ones.
+   */
+  put(tag: number, payload: Uint8Array, onPage?: boolean): void {
+    // Tags are 1..254, payloads at most MaxPayloadBytes: only a programming mistake passes others.
+    if (!(tag >= 1 && tag <= 0xfe && tag % 1 === 0 && payload.length <= Layout.MaxPayloadBytes)) throw new RangeError('bad argument');
+    const record = new Uint8Array(payload.length + Layout.RecordOverhead);
     record[0] = tag;
     record[1] = payload.length;
     record.set(payload, 2);
-    new DataView(record.buffer).setUint32(end, crc32(record, 0, end), true);
-    const slots = (payload.length + Layout.SlottedOverhead) & -Layout.SlotBytes;
-    if (this.active >= 0 && this.writeOffset + slots <= this.pageSize) {
-      const address = this.active * this.pageSize + this.writeOffset;
-      this.writeOffset += slots;
-      if (this.write(address, record)) {
-        this.liveRecords = withRecord(this.liveRecords, record);
-        return;
-      }
-      // The slot did not take the write; the copy below moves everything to a good page.
+    new DataView(record.buffer).setUint32(payload.length + 2, crc32(record, 0, payload.length + 2), true);
+    const slots = (record.length + (Layout.SlotBytes - 1)) & -Layout.SlotBytes;
+    // The live records with this one in place of its tag's, or after the others when there is
+    // none: a page change copies the records in the order their tags first appeared, as the
+    // journal always has.
+    const live = this.liveRecords;
+    let at = 0;
+    let end = 0;
+    // Without one of its tag, `at` and `end` both stop at the end of the block.
+    for (; at < live.length; at = end) {
+      end = at + ((live[at + 1]! + Layout.SlottedOverhead) & -Layout.SlotBytes);
+      if (live[at] === tag) break;
     }
-    this.moveTo(withRecord(this.liveRecords, record), false);
+    const next = new Uint8Array(live.length - (end - at) + slots);
+    next.set(live.subarray(0, at));
+    next.set(record, at);
+    // The records after it keep their place from the end.
+    next.set(live.subarray(end), next.length - (live.length - end));
+    if (!onPage && this.active >= 0 && this.writeOffset + slots <= this.pageSize) {
+      this.writeOffset += slots;
+      // When the slot does not take the write, the copy below moves everything to a good page.
+      onPage = this.write(this.active * this.pageSize + this.writeOffset - slots, record);
+    }
+    if (onPage) this.liveRecords = next;
+    else this.retainOnly(undefined, next);
   }
 
   /**
    * Keeps only the tags `keep` accepts, on a fresh page, and erases every other page: what the
-   * dropped tags held is gone from the chip, not just superseded.
+   * dropped tags held is gone from the chip, not just superseded (the wipe).
+   *
+   * Without `keep` (the store's own use, one function rather than two): copies `live` to a fresh
+   * page, commits it, and erases the page it replaces.
    */
-  retainOnly(keep: (tag: number) => boolean): void {
-    const live = this.liveRecords;
-    let next: Uint8Array = new Uint8Array(0);
-    for (let at = 0, end = 0; at < live.length; at = end) {
-      end = at + ((live[at + 1]! + Layout.SlottedOverhead) & -Layout.SlotBytes);
-      if (keep(live[at]!)) next = withRecord(next, live.subarray(at, end));
+  retainOnly(keep?: (tag: number) => boolean, live: Uint8Array = this.liveRecords): void {
+    let at = 0;
+    let end = 0;
+    let kept = 0;
+    if (keep) {
+      // The kept records in their order, each still padded to whole slots.
+      live = new Uint8Array(this.liveRecords.length);
+      for (; at < this.liveRecords.length; at = end) {
+        end = at + ((this.liveRecords[at + 1]! + Layout.SlottedOverhead) & -Layout.SlotBytes);
+        if (keep(this.liveRecords[at]!)) {
+          live.set(this.liveRecords.subarray(at, end), kept);
+          kept += end - at;
+        }
+      }
+      live = live.subarray(0, kept);
     }
-    this.moveTo(next, true);
-  }
-
-  /** Copies the records of `live` to a fresh page of the ring, commits it, then erases the old page (or all others). */
-  private moveTo(live: Uint8Array, eraseAllOthers: boolean): void {
-    if (Layout.HeaderBytes + live.length > this.pageSize) throw new StorageError('the live records no longer fit one page');
+    if (Layout.HeaderBytes + live.length > this.pageSize) throw new StorageError('no page takes the records');
     const header = new Uint8Array(12);
     const view = new DataView(header.buffer);
     view.setUint32(0, Layout.Magic, true);
@@ -199,32 +201,32 @@ export class FlashStore {
     view.setUint32(8, crc32(header, 0, 8), true);
     const states = this.pageStates;
     const previous = this.active;
+    // `at` walks the records, then the pages to erase.
     for (let step = 1; step <= states.length; step++) {
       const target = ((previous < 0 ? states.length - 1 : previous) + step) % states.length;
       if (target === previous || states[target] === PageState.Bad) continue;
-      const base = target * this.pageSize;
       // An erase this boot verified is trusted; one interrupted before a reboot may read blank yet be weak.
-      let written = states[target] === PageState.Erased || this.write(base);
+      let written = states[target] === PageState.Erased || this.write(target * this.pageSize);
       states[target] = 0;
-      written &&= this.write(base, header);
+      written &&= this.write(target * this.pageSize, header);
       // Each record programmed as it is, without its padding (the erased flash is the padding).
-      for (let at = 0; at < live.length; at += (live[at + 1]! + Layout.SlottedOverhead) & -Layout.SlotBytes) {
-        written &&= this.write(base + Layout.HeaderBytes + at, live.subarray(at, at + Layout.RecordOverhead + live[at + 1]!));
+      for (at = 0; at < live.length; at += (live[at + 1]! + Layout.SlottedOverhead) & -Layout.SlotBytes) {
+        written &&= this.write(target * this.pageSize + Layout.HeaderBytes + at, live.subarray(at, at + Layout.RecordOverhead + live[at + 1]!));
       }
       // Clearing the commit word commits the page: until then a mount ignores it.
-      if (written && this.write(base + 12, new Uint8Array(4))) {
+      if (written && this.write(target * this.pageSize + 12, new Uint8Array(4))) {
         this.active = target;
         this.sequence += 1;
         this.writeOffset = Layout.HeaderBytes + live.length;
         this.liveRecords = live;
-        if (eraseAllOthers) {
-          for (let other = 0; other < states.length; other++) if (other !== target) this.write(other * this.pageSize, undefined, true);
+        if (keep) {
+          for (at = 0; at < states.length; at++) if (at !== target) this.write(at * this.pageSize, undefined, true);
         } else if (previous >= 0) this.write(previous * this.pageSize);
         return;
       }
       states[target] = PageState.Bad;
     }
-    throw new StorageError('no flash page left that takes a write');
+    throw new StorageError('no page takes the records');
   }
 
   /**
@@ -238,9 +240,9 @@ export class FlashStore {
     const page = address / this.pageSize;
     if (ifWritten && this.pageStates[page] === PageState.Bad) return false;
     const check = new Uint8Array(data ? data.length : this.pageSize);
-    // With `ifWritten` the first pass only reads.
-    for (let writing = !ifWritten; ; writing = true) {
-      if (writing) {
+    // With `ifWritten` the first pass only reads; every later one writes.
+    for (; ; ifWritten = false) {
+      if (!ifWritten) {
         if (data) this.flash.program(address, data);
         else this.flash.erase(page);
       }
@@ -248,7 +250,7 @@ export class FlashStore {
       let same = true;
       for (let i = 0; i < check.length && same; i++) same = check[i] === (data ? data[i] : 0xff);
       if (data) return same;
-      if (writing) {
+      if (!ifWritten) {
         this.pageStates[page] = same ? PageState.Erased : PageState.Bad;
         return same;
       }

@@ -56,15 +56,13 @@ const enum Enrolment {
  *   settings   push u8 | volume u8 | speed u8
  * A u64 is two u32 LE words, the high one first (a counter stays below 2^53).
  */
-export function encodeRecord<T extends keyof RecordValues>(tag: T, value: RecordValues[T]): Uint8Array {
-  if (tag === TAG.settings) {
-    const settings = value as Settings;
-    return Uint8Array.of(settings.push ? 1 : 0, settings.volume, settings.speed);
-  }
+export function encodeRecord<T extends keyof RecordValues>(tag: T, value: RecordValues[T]): Uint8Array;
+// One parameter typed as either record: an alias would cost the embedded engine a local.
+export function encodeRecord(tag: keyof RecordValues, e: EnrolmentRecord & Settings): Uint8Array {
+  if (tag === TAG.settings) return new Uint8Array([e.push ? 1 : 0, e.volume, e.speed]);
   // A counter record is the u64 alone; an enrolment has it at offset 6.
-  const e = value as EnrolmentRecord;
   const at = tag === TAG.counter ? 0 : 6;
-  const counter = at ? e.initialCounter : (value as number);
+  const counter = at ? e.initialCounter : (e as unknown as number);
   const bytes = new Uint8Array(at ? 15 + e.secret.length : 8);
   if (at) {
     bytes[0] = Enrolment.Version;
@@ -76,11 +74,10 @@ export function encodeRecord<T extends keyof RecordValues>(tag: T, value: Record
     bytes[14] = e.secret.length;
     bytes.set(e.secret, 15);
   }
-  const view = new DataView(bytes.buffer);
   // The high word without Math: for 0 <= counter < 2^53 the quotient is below 2^21, and `>>> 0`
   // truncates it exactly as a floor would.
-  view.setUint32(at, (counter / 2 ** 32) >>> 0, true);
-  view.setUint32(at + 4, counter >>> 0, true);
+  new DataView(bytes.buffer).setUint32(at, (counter / 2 ** 32) >>> 0, true);
+  new DataView(bytes.buffer).setUint32(at + 4, counter >>> 0, true);
   return bytes;
 }
 
@@ -94,27 +91,25 @@ export function decodeRecord(tag: typeof TAG.counter, bytes: Uint8Array): number
 export function decodeRecord(tag: typeof TAG.settings, bytes: Uint8Array | undefined, audioDefaults: AudioSettings): Settings;
 export function decodeRecord(tag: keyof RecordValues, bytes: Uint8Array | undefined, audioDefaults?: AudioSettings): RecordValues[keyof RecordValues] | undefined {
   if (tag === TAG.settings) {
-    const volume = bytes?.[1];
-    const speed = bytes?.[2];
+    // A byte the record lacks (no record yet, or the one byte of a token from before the speaker)
+    // is undefined, and undefined compares false.
     return {
       push: bytes === undefined || bytes[0] !== 0,
-      volume: volume !== undefined && volume >= MIN_VOLUME && volume <= MAX_VOLUME ? volume : audioDefaults!.volume,
-      speed: speed !== undefined && speed >= MIN_SPEED && speed <= MAX_SPEED ? speed : audioDefaults!.speed,
+      volume: bytes?.[1]! >= MIN_VOLUME && bytes![1]! <= MAX_VOLUME ? bytes![1]! : audioDefaults!.volume,
+      speed: bytes?.[2]! >= MIN_SPEED && bytes![2]! <= MAX_SPEED ? bytes![2]! : audioDefaults!.speed,
     };
   }
-  const b = bytes!;
-  const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  if (tag === TAG.counter) return b.length === 8 ? view.getUint32(0, true) * 2 ** 32 + view.getUint32(4, true) : undefined;
-  if (b.length < 16 || b[0] !== Enrolment.Version || b.length !== 15 + b[14]!) return undefined;
-  const mode = OATH_MODES[b[1]!];
-  const algorithm = OATH_ALGORITHMS[b[2]!];
-  if (!mode || !algorithm) return undefined;
+  // Only settings decode from no record; the overloads pass bytes for the others.
+  if (!bytes) return undefined;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (tag === TAG.counter) return bytes.length === 8 ? view.getUint32(0, true) * 2 ** 32 + view.getUint32(4, true) : undefined;
+  if (bytes.length < 16 || bytes[0] !== Enrolment.Version || bytes.length !== 15 + bytes[14]! || !OATH_MODES[bytes[1]!] || !OATH_ALGORITHMS[bytes[2]!]) return undefined;
   return {
-    mode,
-    algorithm,
-    digits: b[3]!,
-    period: view.getUint16(4, true),
+    mode: OATH_MODES[bytes[1]!]!,
+    algorithm: OATH_ALGORITHMS[bytes[2]!]!,
+    digits: bytes[3]!,
+    period: bytes[4]! | (bytes[5]! << 8),
     initialCounter: view.getUint32(6, true) * 2 ** 32 + view.getUint32(10, true),
-    secret: b.slice(15),
+    secret: bytes.slice(15),
   };
 }
