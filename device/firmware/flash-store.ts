@@ -78,8 +78,8 @@ export class FlashStore {
     this.flash = flash;
     this.pageSize = pageSize;
     this.pageStates = new Uint8Array(flash.geometry.pageCount);
-    // At least two pages of 256 bytes or more, in whole slots (one text for every caller's mistake: each is an atom).
-    if (this.pageStates.length < 2 || pageSize % Layout.SlotBytes !== 0 || pageSize < 256) throw new RangeError('bad argument');
+    // At least two pages of 256 bytes or more, in whole slots (a short text: the firmware keeps each loaded).
+    if (this.pageStates.length < 2 || pageSize % Layout.SlotBytes !== 0 || pageSize < 256) throw new RangeError('bad flash geometry');
     this.liveRecords = new Uint8Array(0);
     this.active = -1;
     this.sequence = 0;
@@ -138,7 +138,7 @@ export class FlashStore {
    */
   put(tag: number, payload: Uint8Array, onPage?: boolean): void {
     // Tags are 1..254, payloads at most MaxPayloadBytes: only a programming mistake passes others.
-    if (!(tag >= 1 && tag <= 0xfe && tag % 1 === 0 && payload.length <= Layout.MaxPayloadBytes)) throw new RangeError('bad argument');
+    if (!(tag >= 1 && tag <= 0xfe && tag % 1 === 0 && payload.length <= Layout.MaxPayloadBytes)) throw new RangeError('bad record tag or size');
     const record = new Uint8Array(payload.length + Layout.RecordOverhead);
     record[0] = tag;
     record[1] = payload.length;
