@@ -89,13 +89,13 @@ export function hotpValue(key: OathKey, counter: number, digits: number): number
 
 /** The code as a zero-padded string of `digits` characters. */
 export function hotpCode(key: OathKey, counter: number, digits: number): string {
-  // hotpValue, inline: the firmware calls only this one, and keeps every function it has in RAM;
-  // 10 ** digits (exact) rather than POWERS_OF_TEN, the server's hot loop's table, which the
-  // firmware then leaves out.
+  // hotpValue and padDigits, inline: the firmware calls only this one, and keeps every function
+  // it has in RAM; 10 ** digits (exact) rather than POWERS_OF_TEN, the server's hot loop's table,
+  // which the firmware then leaves out. (The server verifies with hotpValue, not this.)
   if (!Number.isInteger(digits) || digits < MIN_DIGITS || digits > MAX_DIGITS) {
     throw new RangeError(`OATH code length must be an integer from ${MIN_DIGITS} to ${MAX_DIGITS} digits`);
   }
-  return padDigits(key.truncatedValue(counter) % 10 ** digits, digits);
+  return String(key.truncatedValue(counter) % 10 ** digits).padStart(digits, '0');
 }
 
 /** Zero-pads a code value to `digits` characters; the value must be below 10^digits. */
