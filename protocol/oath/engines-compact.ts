@@ -61,7 +61,7 @@ function hash(table: Int32Array, state: Int32Array, message: Uint8Array, before?
   const n = state.length;
   const blockBytes = n === 16 ? 128 : 64;
   // The round's scratch words, declared once for all three hashes.
-  let i: number, t: number, x: number, xl: number, y: number, yl: number, hi: number, lo = 0, t2h: number, t2l: number, sum: number;
+  let i: number, t: number, x: number, xl: number, y: number, yl: number, hi: number, lo = 0;
   if (before !== undefined) {
     lo = (before + message.length) * 8;
     // Whole blocks for the message, its 0x80 marker and its bit length (B / 8 bytes; B a power of two).
@@ -138,40 +138,42 @@ function hash(table: Int32Array, state: Int32Array, message: Uint8Array, before?
         xl = v[9]!;
         lo = (v[15]! >>> 0) + (((xl >>> 14 | x << 18) ^ (xl >>> 18 | x << 14) ^ (x >>> 9 | xl << 23)) >>> 0) + ((v[13]! ^ (xl & (v[11]! ^ v[13]!))) >>> 0) + (table[17 + t]! >>> 0) + (w[t + 1]! >>> 0);
         hi = v[14]! + ((x >>> 14 | xl << 18) ^ (x >>> 18 | xl << 14) ^ (xl >>> 9 | x << 23)) + (v[12]! ^ (x & (v[10]! ^ v[12]!))) + table[16 + t]! + w[t]!;
-        // t2 = Σ0(a) + Maj(a, b, c), the same way.
+        // t2 = Σ0(a) + Maj(a, b, c), the same way, into (y, yl), which it reads last.
         x = v[0]!;
         xl = v[1]!;
         y = v[2]!;
         yl = v[3]!;
-        t2l = (((xl >>> 28 | x << 4) ^ (x >>> 2 | xl << 30) ^ (x >>> 7 | xl << 25)) >>> 0) + (((xl & yl) | (v[5]! & (xl | yl))) >>> 0);
-        t2h = ((x >>> 28 | xl << 4) ^ (xl >>> 2 | x << 30) ^ (xl >>> 7 | x << 25)) + ((x & y) | (v[4]! & (x | y)));
+        yl = (((xl >>> 28 | x << 4) ^ (x >>> 2 | xl << 30) ^ (x >>> 7 | xl << 25)) >>> 0) + (((xl & yl) | (v[5]! & (xl | yl))) >>> 0);
+        y = ((x >>> 28 | xl << 4) ^ (xl >>> 2 | x << 30) ^ (xl >>> 7 | x << 25)) + ((x & y) | (v[4]! & (x | y)));
         v.copyWithin(2, 0, 14);
         // e = d + t1 (d has just moved into e's place), a = t1 + t2
-        sum = (v[9]! >>> 0) + lo;
-        v[8]! += hi + (sum / TWO_POW_32 >>> 0);
-        v[9] = sum;
-        sum = lo + t2l;
-        v[0] = hi + t2h + (sum / TWO_POW_32 >>> 0);
-        v[1] = sum;
+        // (x, free now, holds each low half's sum.)
+        x = (v[9]! >>> 0) + lo;
+        v[8]! += hi + (x / TWO_POW_32 >>> 0);
+        v[9] = x;
+        x = lo + yl;
+        v[0] = hi + y + (x / TWO_POW_32 >>> 0);
+        v[1] = x;
       }
     }
     // The chaining value: each word plus the block's result, modulo 2^32 (the array wraps it);
     // SHA-512's low words carry into their high ones.
     for (i = n - 1, lo = 0; i >= 0; i--) {
-      sum = (state[i]! >>> 0) + (v[i]! >>> 0) + lo;
-      state[i] = sum;
-      lo = n === 16 && i % 2 ? sum / TWO_POW_32 >>> 0 : 0;
+      x = (state[i]! >>> 0) + (v[i]! >>> 0) + lo;
+      state[i] = x;
+      lo = n === 16 && i % 2 ? x / TWO_POW_32 >>> 0 : 0;
     }
   }
   w.fill(0);
   v.fill(0);
   if (before === undefined) return undefined;
   message.fill(0); // the padded copy
-  const digest = new Uint8Array(n * 4);
-  view = new DataView(digest.buffer);
+  // The digest, in the padded copy's variable (one local fewer).
+  message = new Uint8Array(n * 4);
+  view = new DataView(message.buffer);
   for (i = 0; i < n; i++) view.setInt32(4 * i, state[i]!);
   state.fill(0);
-  return digest;
+  return message;
 }
 
 /** Prepares `secret` (not retained) as an HMAC key of `algorithm`: the key blocks are compressed once. */

@@ -21,6 +21,7 @@ export interface OathKey {
 }
 
 const TWO_POW_32 = 2 ** 32;
+const TOTP_TIME = 'TOTP time must be a finite number of milliseconds from T0 on, its step at most 2^53-1';
 const POWERS_OF_TEN: readonly number[] = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10];
 
 function assertDigits(digits: number): void {
@@ -113,19 +114,19 @@ export function formatCode(value: number, digits: number): string {
  * number of seconds ≥ 1.
  */
 export function totpStep(unixMs: number, periodSeconds: number, t0Seconds = 0): number {
-  if (!Number.isSafeInteger(periodSeconds) || periodSeconds < 1) {
-    throw new RangeError('TOTP period must be a whole number of seconds, at least 1');
+  if (!Number.isSafeInteger(periodSeconds) || periodSeconds < 1 || !Number.isSafeInteger(t0Seconds)) {
+    throw new RangeError('TOTP period and T0 must be whole numbers of seconds, the period at least 1');
   }
-  if (!Number.isSafeInteger(t0Seconds)) throw new RangeError('TOTP T0 must be a whole number of seconds');
-  if (!Number.isFinite(unixMs)) throw new RangeError('TOTP time must be a finite number of milliseconds');
   // Integer milliseconds over integer milliseconds: one rounding, so exact step boundaries.
   const quotient = (unixMs - t0Seconds * 1000) / (periodSeconds * 1000);
-  if (quotient < 0) throw new RangeError('TOTP time is before T0');
-  // Its floor without Math (which a small engine instantiates whole on first use), for a finite
-  // number from 0 up: `>>> 0` below 2^32 (as fast as Math.floor on V8), else less its fraction,
-  // which `% 1` gives exactly.
+  // One message for every bad time (a NaN or -Infinity fails here, +Infinity at the step's check
+  // below): the firmware keeps each distinct text loaded.
+  if (!(quotient >= 0)) throw new RangeError(TOTP_TIME);
+  // Its floor without Math (which a small engine instantiates whole on first use), for a number
+  // from 0 up: `>>> 0` below 2^32 (as fast as Math.floor on V8), else less its fraction, which
+  // `% 1` gives exactly (NaN for +Infinity).
   const step = quotient < TWO_POW_32 ? quotient >>> 0 : quotient - (quotient % 1);
-  if (!Number.isSafeInteger(step)) throw new RangeError('TOTP time step exceeds 2^53-1');
+  if (!Number.isSafeInteger(step)) throw new RangeError(TOTP_TIME);
   return step;
 }
 
