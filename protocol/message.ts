@@ -30,11 +30,10 @@ export const MAX_NAME_LENGTH = 16;
 /** The longest field value. */
 export const MAX_VALUE_LENGTH = 200;
 
-// A field's key is a NAME without `-` (tested so, not by a regular expression of its own: the
-// firmware keeps each loaded, text and compiled program).
+// A field's key is a NAME without `-`; its value 1..MAX_VALUE_LENGTH characters of PRINTABLE
+// without space and `*` (which the line framing reserves). Both are tested so, not by regular
+// expressions of their own: the firmware keeps each loaded, text and compiled program.
 const NAME = new RegExp(`^[a-z][a-z0-9_-]{0,${MAX_NAME_LENGTH - 1}}$`);
-/** Printable ASCII without space and `*` (which the line framing reserves). */
-const VALUE = new RegExp(`^[!-)+-~]{1,${MAX_VALUE_LENGTH}}$`);
 // A message's number and a request's id, read by fields.ts's uint codec (no sign, no leading zero)
 // rather than by regular expressions, which the firmware keeps loaded, text and compiled program.
 const NUMBER = uint(0, MAX_EVENT_SEQ);
@@ -54,7 +53,7 @@ export function encodeMessage(message: Message): string {
     message.kind === 'request' ? `>${number} ${message.name}` : message.kind === 'response' ? `<${number} ${message.ok ? 'ok' : 'err'}` : `!${number} ${message.name}`;
   for (const key of Object.keys(message.fields)) {
     const value = message.fields[key]!;
-    if (!NAME.test(key) || key.indexOf('-') >= 0 || !VALUE.test(value)) throw new RangeError(`field "${key}" cannot be encoded`);
+    if (!NAME.test(key) || key.indexOf('-') >= 0 || !(value.length > 0 && value.length <= MAX_VALUE_LENGTH && PRINTABLE.test(value) && value.indexOf(' ') < 0 && value.indexOf('*') < 0)) throw new RangeError(`field "${key}" cannot be encoded`);
     body += ` ${key}=${value}`;
   }
   if (body.length > MAX_BODY_BYTES) throw new RangeError(`message body of ${body.length} bytes exceeds ${MAX_BODY_BYTES}`);
@@ -81,7 +80,7 @@ export function decodeMessage(body: string): Message {
     const eq = word.indexOf('=');
     const key = word.slice(0, eq);
     const value = word.slice(eq + 1);
-    if (eq <= 0 || !NAME.test(key) || key.indexOf('-') >= 0 || !VALUE.test(value) || Object.prototype.hasOwnProperty.call(fields, key)) {
+    if (eq <= 0 || !NAME.test(key) || key.indexOf('-') >= 0 || !(value.length > 0 && value.length <= MAX_VALUE_LENGTH && PRINTABLE.test(value) && value.indexOf(' ') < 0 && value.indexOf('*') < 0) || Object.prototype.hasOwnProperty.call(fields, key)) {
       throw new ProtocolError('bad_frame', 'field');
     }
     fields[key] = value;
