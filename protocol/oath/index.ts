@@ -75,7 +75,8 @@ for (const name of ['toJSON', Symbol.for('nodejs.util.inspect.custom')]) {
 export function createOathKey(secret: Uint8Array, algorithm: OathAlgorithm): OathKey {
   if (!(secret instanceof Uint8Array)) throw new TypeError('OATH secret must be a Uint8Array');
   if (secret.length < 1) throw new RangeError('OATH secret must be at least 1 byte');
-  // indexOf, not includes: the firmware calls indexOf already, and each built-in method it calls costs it memory.
+  // indexOf, not includes: the firmware calls indexOf already, and each built-in method it calls
+  // costs it memory.
   if (OATH_ALGORITHMS.indexOf(algorithm) < 0) throw new TypeError(`OATH algorithm must be one of ${OATH_ALGORITHMS.join(', ')}`);
   return new PreparedOathKey(algorithm, createHmacEngine(algorithm, secret));
 }
