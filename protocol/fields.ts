@@ -49,6 +49,12 @@ export const hexBytes = (minBytes: number, maxBytes: number): Codec<Uint8Array> 
 /** One of `values`, words without spaces. */
 export const oneOf = <T extends string>(values: readonly T[]): Codec<T> => `oneOf ${values.join(' ')}`;
 
+/**
+ * The characters of a value, each kind's a prefix: digits the first 10, hex the first 22 (a hex
+ * digit's value is its index, less 6 for A-F), a word all of them.
+ */
+const CHARACTERS = '0123456789abcdefABCDEFghijklmnopqrstuvwxyzGHIJKLMNOPQRSTUVWXYZ._:+-';
+
 /** undefined when `text` is not a valid value of `codec`. */
 export function decodeValue<V>(codec: Codec<V>, text: string): V | undefined {
   const words = codec.split(' ');
@@ -58,8 +64,11 @@ export function decodeValue<V>(codec: Codec<V>, text: string): V | undefined {
   let value: unknown;
   switch (words[at]) {
     case 'uint': {
-      const n = /^(0|[1-9][0-9]{0,15})$/.test(text) ? Number(text) : NaN;
-      if (Number.isSafeInteger(n) && n >= min && n <= max) value = n;
+      // Its own decimal text: no sign, no leading zero, no exponent, no blank (a safe integer has
+      // at most 16 digits) — a comparison rather than a regular expression, which the firmware
+      // keeps loaded as its text and its compiled program.
+      value = Number(text);
+      if (String(value) !== text || !Number.isSafeInteger(value) || (value as number) < min || (value as number) > max) value = undefined;
       break;
     }
     case 'bool':
@@ -67,16 +76,27 @@ export function decodeValue<V>(codec: Codec<V>, text: string): V | undefined {
       break;
     case 'word':
     case 'digits':
-      if (text.length >= min && text.length <= max && (words[at] === 'word' ? /^[A-Za-z0-9._:+-]+$/ : /^[0-9]+$/).test(text)) value = text;
-      break;
-    case 'hex':
-      // Two digits a byte. bytes.ts's hexToBytes is this codec, not a function of its own.
-      if (text.length % 2 === 0 && text.length / 2 >= min && text.length / 2 <= max && /^[0-9a-fA-F]*$/.test(text)) {
-        const bytes = new Uint8Array(text.length / 2);
-        for (let i = 0; i < bytes.length; i++) bytes[i] = parseInt(text.slice(i * 2, i * 2 + 2), 16);
-        value = bytes;
+    case 'hex': {
+      // One loop over the characters, each looked up in CHARACTERS, rather than regular
+      // expressions, which the firmware keeps loaded, each as its text and its compiled program.
+      // Hex is two digits a byte, read as they are checked (bytes.ts's hexToBytes is this codec).
+      const hex = words[at] === 'hex';
+      const length = hex ? text.length / 2 : text.length;
+      // A word or digits has at least one character; hex a whole number of bytes.
+      if (length < min || length > max || length % 1 || (!hex && !length)) break;
+      const bytes = new Uint8Array(hex ? length : 0);
+      const allowed = hex ? 22 : words[at] === 'digits' ? 10 : CHARACTERS.length;
+      value = hex ? bytes : text;
+      for (let i = 0, c; i < text.length; i++) {
+        c = CHARACTERS.indexOf(text[i]!) >>> 0; // not found: above every allowed index
+        if (c >= allowed) {
+          value = undefined;
+          break;
+        }
+        if (hex) bytes[i >> 1] = (bytes[i >> 1]! << 4) | (c < 16 ? c : c - 6);
       }
       break;
+    }
     case 'oneOf':
       // The values are the words after the kind; a text equal to the kind itself is not one of them.
       if (words.indexOf(text, at + 1) > at) value = text;

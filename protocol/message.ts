@@ -9,6 +9,7 @@
  * Framings (text lines, HID reports) add their own integrity check and bounds around this body.
  */
 import { ProtocolError, type TokenErrorCode } from './errors.ts';
+import { decodeValue, uint } from './fields.ts';
 import { MAX_BODY_BYTES } from './version.ts';
 
 export type Fields = Readonly<Record<string, string>>;
@@ -29,11 +30,14 @@ export const MAX_NAME_LENGTH = 16;
 /** The longest field value. */
 export const MAX_VALUE_LENGTH = 200;
 
+// A field's key is a NAME without `-`; its value 1..MAX_VALUE_LENGTH characters of PRINTABLE
+// without space and `*` (which the line framing reserves). Both are tested so, not by regular
+// expressions of their own: the firmware keeps each loaded, text and compiled program.
 const NAME = new RegExp(`^[a-z][a-z0-9_-]{0,${MAX_NAME_LENGTH - 1}}$`);
-const KEY = new RegExp(`^[a-z][a-z0-9_]{0,${MAX_NAME_LENGTH - 1}}$`);
-/** Printable ASCII without space and `*` (which the line framing reserves). */
-const VALUE = new RegExp(`^[!-)+-~]{1,${MAX_VALUE_LENGTH}}$`);
-const DECIMAL = /^(0|[1-9][0-9]{0,9})$/;
+// A message's number and a request's id, read by fields.ts's uint codec (no sign, no leading zero)
+// rather than by regular expressions, which the firmware keeps loaded, text and compiled program.
+const NUMBER = uint(0, MAX_EVENT_SEQ);
+const REQUEST_ID = uint(0, MAX_REQUEST_ID);
 
 /** Printable ASCII, space included: what a body (and a whole line) may hold. */
 export const PRINTABLE = /^[ -~]*$/;
@@ -49,7 +53,7 @@ export function encodeMessage(message: Message): string {
     message.kind === 'request' ? `>${number} ${message.name}` : message.kind === 'response' ? `<${number} ${message.ok ? 'ok' : 'err'}` : `!${number} ${message.name}`;
   for (const key of Object.keys(message.fields)) {
     const value = message.fields[key]!;
-    if (!KEY.test(key) || !VALUE.test(value)) throw new RangeError(`field "${key}" cannot be encoded`);
+    if (!NAME.test(key) || key.indexOf('-') >= 0 || !(value.length > 0 && value.length <= MAX_VALUE_LENGTH && PRINTABLE.test(value) && value.indexOf(' ') < 0 && value.indexOf('*') < 0)) throw new RangeError(`field "${key}" cannot be encoded`);
     body += ` ${key}=${value}`;
   }
   if (body.length > MAX_BODY_BYTES) throw new RangeError(`message body of ${body.length} bytes exceeds ${MAX_BODY_BYTES}`);
@@ -66,9 +70,8 @@ export function decodeMessageText(body: string): Message {
 /** Parses a body; throws ProtocolError('bad_frame', detail) naming the part that is wrong. */
 export function decodeMessage(body: string): Message {
   const words = body.split(' ');
-  const number = words[0]!.slice(1);
-  if (!DECIMAL.test(number)) throw new ProtocolError('bad_frame', 'id');
-  const id = Number(number);
+  const id = decodeValue(NUMBER, words[0]!.slice(1));
+  if (id === undefined) throw new ProtocolError('bad_frame', 'id');
   const name = words[1];
   if (name === undefined || !NAME.test(name)) throw new ProtocolError('bad_frame', 'name');
   const fields: Record<string, string> = {};
@@ -77,7 +80,7 @@ export function decodeMessage(body: string): Message {
     const eq = word.indexOf('=');
     const key = word.slice(0, eq);
     const value = word.slice(eq + 1);
-    if (eq <= 0 || !KEY.test(key) || !VALUE.test(value) || Object.prototype.hasOwnProperty.call(fields, key)) {
+    if (eq <= 0 || !NAME.test(key) || key.indexOf('-') >= 0 || !(value.length > 0 && value.length <= MAX_VALUE_LENGTH && PRINTABLE.test(value) && value.indexOf(' ') < 0 && value.indexOf('*') < 0) || Object.prototype.hasOwnProperty.call(fields, key)) {
       throw new ProtocolError('bad_frame', 'field');
     }
     fields[key] = value;
@@ -103,9 +106,9 @@ export function decodeMessage(body: string): Message {
  * own when the body starts with `>`, a valid request ID and a space or its end; otherwise 0.
  */
 export function readableRequestId(body: string): number {
-  const match = /^>([1-9][0-9]{0,4})(?: |$)/.exec(body);
-  const id = match ? Number(match[1]) : UNATTRIBUTED_ID;
-  return id <= MAX_REQUEST_ID ? id : UNATTRIBUTED_ID;
+  // The number after `>`, up to the first space or the end (0 itself is UNATTRIBUTED_ID).
+  const end = body.indexOf(' ');
+  return (body[0] === '>' && decodeValue(REQUEST_ID, body.slice(1, end < 0 ? body.length : end))) || UNATTRIBUTED_ID;
 }
 
 export function errorResponse(id: number, code: TokenErrorCode, detail?: string): Message {

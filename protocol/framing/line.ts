@@ -6,6 +6,7 @@
  */
 import { crc32 } from '../crc32.ts';
 import { ProtocolError } from '../errors.ts';
+import { decodeValue, hexBytes } from '../fields.ts';
 import { PRINTABLE, decodeMessage, encodeMessage, type Message } from '../message.ts';
 import { MAX_LINE_BYTES } from '../version.ts';
 
@@ -20,12 +21,17 @@ export function encodeLine(message: Message): string {
 }
 
 /** Checks a received line (its `\n` and any `\r` already removed) and returns its body. */
+/** The check after the `*`: a CRC-32, four bytes. */
+const CHECK = hexBytes(4, 4);
+
 export function unwrapLine(line: string): string {
   if (line.length > MAX_LINE_BYTES - 1) throw new ProtocolError('too_long');
   if (!PRINTABLE.test(line)) throw new ProtocolError('bad_frame', 'charset');
   const star = line.lastIndexOf('*');
   const check = line.slice(star + 1);
-  if (star < 0 || !/^[0-9A-Fa-f]{8}$/.test(check)) throw new ProtocolError('bad_frame', 'check');
+  // Eight hex digits, any case, by the hex codec rather than a regular expression of its own
+  // (the firmware keeps each loaded, text and compiled program).
+  if (star < 0 || decodeValue(CHECK, check) === undefined) throw new ProtocolError('bad_frame', 'check');
   const body = line.slice(0, star);
   if (parseInt(check, 16) !== crc32(body)) throw new ProtocolError('bad_crc');
   return body;

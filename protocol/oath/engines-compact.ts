@@ -40,12 +40,6 @@ const SHA512 = words(
 const SHA1 = words('67452301 efcdab89 98badcfe 10325476 c3d2e1f0 ' + '5a827999 6ed9eba1 8f1bbcdc ca62c1d6');
 
 /**
- * The high word of the 64-bit (hi, lo) rotated right by n, 0 < n < 32; its low word is
- * rotr(lo, hi, n), a rotation by n ≥ 32 swaps hi and lo and rotates by n − 32, and a 32-bit word
- * x rotated is rotr(x, x, n).
- */
-const rotr = (hi: number, lo: number, n: number): number => (hi >>> n) | (lo << (32 - n));
-/**
  * Sums of 32-bit words are carried with `sum / TWO_POW_32 >>> 0`: floor for a sum from 0 to 2^64
  * (here at most 7 · 2^32), without Math, which the firmware would otherwise instantiate whole.
  */
@@ -58,12 +52,16 @@ const TWO_POW_32 = 4294967296;
  * the digest is returned, `state` zeroed. The three hashes and both uses are one function, not
  * several, and the working variables a, b, c… are one array shifted each round, not a local each:
  * the firmware keeps every function it has in RAM, and a slot in it for each of its locals.
+ * Rotations are written out, not a function: a 32-bit word x rotated right by n is
+ * (x >>> n | x << 32 − n); the high word of a 64-bit (hi, lo) rotated by n < 32 is
+ * (hi >>> n | lo << 32 − n), its low word (lo >>> n | hi << 32 − n), and a rotation by n ≥ 32
+ * swaps hi and lo and rotates by n − 32.
  */
 function hash(table: Int32Array, state: Int32Array, message: Uint8Array, before?: number): Uint8Array | undefined {
   const n = state.length;
   const blockBytes = n === 16 ? 128 : 64;
   // The round's scratch words, declared once for all three hashes.
-  let i: number, t: number, x: number, xl: number, y: number, yl: number, hi: number, lo = 0, t2h: number, t2l: number, sum: number;
+  let i: number, t: number, x: number, xl: number, y: number, yl: number, hi: number, lo = 0;
   if (before !== undefined) {
     lo = (before + message.length) * 8;
     // Whole blocks for the message, its 0x80 marker and its bit length (B / 8 bytes; B a power of two).
@@ -88,15 +86,15 @@ function hash(table: Int32Array, state: Int32Array, message: Uint8Array, before?
       // SHA-1. Each round shifts a..d into b..e (the array wraps every sum modulo 2^32).
       for (t = 16; t < 80; t++) {
         x = w[t - 3]! ^ w[t - 8]! ^ w[t - 14]! ^ w[t - 16]!;
-        w[t] = rotr(x, x, 31);
+        w[t] = (x >>> 31 | x << 1);
       }
       for (t = 0; t < 80; t++) {
         x = v[1]!; // b
         y = v[3]!; // d
         hi = t < 20 ? y ^ (x & (v[2]! ^ y)) : t >= 40 && t < 60 ? (x & v[2]!) | (y & (x | v[2]!)) : x ^ v[2]! ^ y;
-        hi += rotr(v[0]!, v[0]!, 27) + v[4]! + table[5 + ((t / 20) | 0)]! + w[t]!;
+        hi += (v[0]! >>> 27 | v[0]! << 5) + v[4]! + table[5 + ((t / 20) | 0)]! + w[t]!;
         v.copyWithin(1, 0, 4);
-        v[2] = rotr(x, x, 2);
+        v[2] = (x >>> 2 | x << 30);
         v[0] = hi;
       }
     } else if (n === 8) {
@@ -104,15 +102,15 @@ function hash(table: Int32Array, state: Int32Array, message: Uint8Array, before?
       for (t = 16; t < 64; t++) {
         x = w[t - 15]!;
         y = w[t - 2]!;
-        w[t] = (rotr(x, x, 7) ^ rotr(x, x, 18) ^ (x >>> 3)) + (rotr(y, y, 17) ^ rotr(y, y, 19) ^ (y >>> 10)) + w[t - 7]! + w[t - 16]!;
+        w[t] = ((x >>> 7 | x << 25) ^ (x >>> 18 | x << 14) ^ (x >>> 3)) + ((y >>> 17 | y << 15) ^ (y >>> 19 | y << 13) ^ (y >>> 10)) + w[t - 7]! + w[t - 16]!;
       }
       for (t = 0; t < 64; t++) {
         // t1 = h + Σ1(e) + Ch(e, f, g) + K + W in hi, t2 = Σ0(a) + Maj(a, b, c) in lo
         x = v[4]!;
-        hi = v[7]! + (rotr(x, x, 6) ^ rotr(x, x, 11) ^ rotr(x, x, 25)) + (v[6]! ^ (x & (v[5]! ^ v[6]!))) + table[16 + 2 * t]! + w[t]!;
+        hi = v[7]! + ((x >>> 6 | x << 26) ^ (x >>> 11 | x << 21) ^ (x >>> 25 | x << 7)) + (v[6]! ^ (x & (v[5]! ^ v[6]!))) + table[16 + 2 * t]! + w[t]!;
         x = v[0]!;
         y = v[1]!;
-        lo = (rotr(x, x, 2) ^ rotr(x, x, 13) ^ rotr(x, x, 22)) + ((x & y) | (v[2]! & (x | y)));
+        lo = ((x >>> 2 | x << 30) ^ (x >>> 13 | x << 19) ^ (x >>> 22 | x << 10)) + ((x & y) | (v[2]! & (x | y)));
         v.copyWithin(1, 0, 7);
         v[4]! += hi; // e = d + t1
         v[0] = hi + lo;
@@ -126,11 +124,11 @@ function hash(table: Int32Array, state: Int32Array, message: Uint8Array, before?
         yl = w[t - 3]!;
         // σ0(x) = x ⋙ 1 ⊕ x ⋙ 8 ⊕ x ≫ 7, σ1(y) = y ⋙ 19 ⊕ y ⋙ 61 ⊕ y ≫ 6
         lo =
-          ((rotr(xl, x, 1) ^ rotr(xl, x, 8) ^ rotr(xl, x, 7)) >>> 0) +
-          ((rotr(yl, y, 19) ^ rotr(y, yl, 29) ^ rotr(yl, y, 6)) >>> 0) +
+          (((xl >>> 1 | x << 31) ^ (xl >>> 8 | x << 24) ^ (xl >>> 7 | x << 25)) >>> 0) +
+          (((yl >>> 19 | y << 13) ^ (y >>> 29 | yl << 3) ^ (yl >>> 6 | y << 26)) >>> 0) +
           (w[t - 13]! >>> 0) +
           (w[t - 31]! >>> 0);
-        w[t] = (rotr(x, xl, 1) ^ rotr(x, xl, 8) ^ (x >>> 7)) + (rotr(y, yl, 19) ^ rotr(yl, y, 29) ^ (y >>> 6)) + w[t - 14]! + w[t - 32]! + (lo / TWO_POW_32 >>> 0);
+        w[t] = ((x >>> 1 | xl << 31) ^ (x >>> 8 | xl << 24) ^ (x >>> 7)) + ((y >>> 19 | yl << 13) ^ (yl >>> 29 | y << 3) ^ (y >>> 6)) + w[t - 14]! + w[t - 32]! + (lo / TWO_POW_32 >>> 0);
         w[t + 1] = lo;
       }
       for (t = 0; t < 160; t += 2) {
@@ -138,42 +136,44 @@ function hash(table: Int32Array, state: Int32Array, message: Uint8Array, before?
         // Σ1(e) = e ⋙ 14 ⊕ e ⋙ 18 ⊕ e ⋙ 41, Σ0(a) = a ⋙ 28 ⊕ a ⋙ 34 ⊕ a ⋙ 39
         x = v[8]!;
         xl = v[9]!;
-        lo = (v[15]! >>> 0) + ((rotr(xl, x, 14) ^ rotr(xl, x, 18) ^ rotr(x, xl, 9)) >>> 0) + ((v[13]! ^ (xl & (v[11]! ^ v[13]!))) >>> 0) + (table[17 + t]! >>> 0) + (w[t + 1]! >>> 0);
-        hi = v[14]! + (rotr(x, xl, 14) ^ rotr(x, xl, 18) ^ rotr(xl, x, 9)) + (v[12]! ^ (x & (v[10]! ^ v[12]!))) + table[16 + t]! + w[t]!;
-        // t2 = Σ0(a) + Maj(a, b, c), the same way.
+        lo = (v[15]! >>> 0) + (((xl >>> 14 | x << 18) ^ (xl >>> 18 | x << 14) ^ (x >>> 9 | xl << 23)) >>> 0) + ((v[13]! ^ (xl & (v[11]! ^ v[13]!))) >>> 0) + (table[17 + t]! >>> 0) + (w[t + 1]! >>> 0);
+        hi = v[14]! + ((x >>> 14 | xl << 18) ^ (x >>> 18 | xl << 14) ^ (xl >>> 9 | x << 23)) + (v[12]! ^ (x & (v[10]! ^ v[12]!))) + table[16 + t]! + w[t]!;
+        // t2 = Σ0(a) + Maj(a, b, c), the same way, into (y, yl), which it reads last.
         x = v[0]!;
         xl = v[1]!;
         y = v[2]!;
         yl = v[3]!;
-        t2l = ((rotr(xl, x, 28) ^ rotr(x, xl, 2) ^ rotr(x, xl, 7)) >>> 0) + (((xl & yl) | (v[5]! & (xl | yl))) >>> 0);
-        t2h = (rotr(x, xl, 28) ^ rotr(xl, x, 2) ^ rotr(xl, x, 7)) + ((x & y) | (v[4]! & (x | y)));
+        yl = (((xl >>> 28 | x << 4) ^ (x >>> 2 | xl << 30) ^ (x >>> 7 | xl << 25)) >>> 0) + (((xl & yl) | (v[5]! & (xl | yl))) >>> 0);
+        y = ((x >>> 28 | xl << 4) ^ (xl >>> 2 | x << 30) ^ (xl >>> 7 | x << 25)) + ((x & y) | (v[4]! & (x | y)));
         v.copyWithin(2, 0, 14);
         // e = d + t1 (d has just moved into e's place), a = t1 + t2
-        sum = (v[9]! >>> 0) + lo;
-        v[8]! += hi + (sum / TWO_POW_32 >>> 0);
-        v[9] = sum;
-        sum = lo + t2l;
-        v[0] = hi + t2h + (sum / TWO_POW_32 >>> 0);
-        v[1] = sum;
+        // (x, free now, holds each low half's sum.)
+        x = (v[9]! >>> 0) + lo;
+        v[8]! += hi + (x / TWO_POW_32 >>> 0);
+        v[9] = x;
+        x = lo + yl;
+        v[0] = hi + y + (x / TWO_POW_32 >>> 0);
+        v[1] = x;
       }
     }
     // The chaining value: each word plus the block's result, modulo 2^32 (the array wraps it);
     // SHA-512's low words carry into their high ones.
     for (i = n - 1, lo = 0; i >= 0; i--) {
-      sum = (state[i]! >>> 0) + (v[i]! >>> 0) + lo;
-      state[i] = sum;
-      lo = n === 16 && i % 2 ? sum / TWO_POW_32 >>> 0 : 0;
+      x = (state[i]! >>> 0) + (v[i]! >>> 0) + lo;
+      state[i] = x;
+      lo = n === 16 && i % 2 ? x / TWO_POW_32 >>> 0 : 0;
     }
   }
   w.fill(0);
   v.fill(0);
   if (before === undefined) return undefined;
   message.fill(0); // the padded copy
-  const digest = new Uint8Array(n * 4);
-  view = new DataView(digest.buffer);
+  // The digest, in the padded copy's variable (one local fewer).
+  message = new Uint8Array(n * 4);
+  view = new DataView(message.buffer);
   for (i = 0; i < n; i++) view.setInt32(4 * i, state[i]!);
   state.fill(0);
-  return digest;
+  return message;
 }
 
 /** Prepares `secret` (not retained) as an HMAC key of `algorithm`: the key blocks are compressed once. */

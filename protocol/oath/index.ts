@@ -20,12 +20,15 @@ export interface OathKey {
   destroy(): void;
 }
 
+// The messages below are short: only a programming mistake reaches them (the token and the server
+// check what they are given first), and the firmware keeps each text loaded.
 const TWO_POW_32 = 2 ** 32;
+const TOTP_TIME = 'TOTP time: not finite, before T0 or its step above 2^53-1';
 const POWERS_OF_TEN: readonly number[] = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10];
 
 function assertDigits(digits: number): void {
   if (!Number.isInteger(digits) || digits < MIN_DIGITS || digits > MAX_DIGITS) {
-    throw new RangeError(`OATH code length must be an integer from ${MIN_DIGITS} to ${MAX_DIGITS} digits`);
+    throw new RangeError(`OATH digits: not an integer ${MIN_DIGITS}..${MAX_DIGITS}`);
   }
 }
 
@@ -43,7 +46,7 @@ class PreparedOathKey implements OathKey {
     const engine = this.#engine;
     if (engine === null) throw new Error(`${this.toString()} has been destroyed`);
     if (!Number.isSafeInteger(counter) || counter < 0) {
-      throw new RangeError('OATH counter must be a safe integer from 0 to 2^53-1');
+      throw new RangeError('OATH counter: not an integer 0..2^53-1');
     }
     // The counter's 32-bit halves, without Math (which a small engine instantiates whole on first
     // use): `>>> 0` is the low half exactly for a safe integer from 0 up, so the rest is exact too.
@@ -72,9 +75,11 @@ for (const name of ['toJSON', Symbol.for('nodejs.util.inspect.custom')]) {
  * retained or modified); the returned key holds derived state until `destroy()`.
  */
 export function createOathKey(secret: Uint8Array, algorithm: OathAlgorithm): OathKey {
-  if (!(secret instanceof Uint8Array)) throw new TypeError('OATH secret must be a Uint8Array');
-  if (secret.length < 1) throw new RangeError('OATH secret must be at least 1 byte');
-  if (!OATH_ALGORITHMS.includes(algorithm)) throw new TypeError(`OATH algorithm must be one of ${OATH_ALGORITHMS.join(', ')}`);
+  if (!(secret instanceof Uint8Array)) throw new TypeError('OATH secret: not a Uint8Array');
+  if (secret.length < 1) throw new RangeError('OATH secret: empty');
+  // indexOf, not includes: the firmware calls indexOf already, and each built-in method it calls
+  // costs it memory.
+  if (OATH_ALGORITHMS.indexOf(algorithm) < 0) throw new TypeError(`OATH algorithm: not one of ${OATH_ALGORITHMS.join(', ')}`);
   return new PreparedOathKey(algorithm, createHmacEngine(algorithm, secret));
 }
 
@@ -82,20 +87,20 @@ export function createOathKey(secret: Uint8Array, algorithm: OathAlgorithm): Oat
 export function hotpValue(key: OathKey, counter: number, digits: number): number {
   // assertDigits, inline: this is the server's hot loop, and the firmware's one function fewer.
   if (!Number.isInteger(digits) || digits < MIN_DIGITS || digits > MAX_DIGITS) {
-    throw new RangeError(`OATH code length must be an integer from ${MIN_DIGITS} to ${MAX_DIGITS} digits`);
+    throw new RangeError(`OATH digits: not an integer ${MIN_DIGITS}..${MAX_DIGITS}`);
   }
   return key.truncatedValue(counter) % POWERS_OF_TEN[digits]!;
 }
 
 /** The code as a zero-padded string of `digits` characters. */
 export function hotpCode(key: OathKey, counter: number, digits: number): string {
-  // hotpValue, inline: the firmware calls only this one, and keeps every function it has in RAM;
-  // 10 ** digits (exact) rather than POWERS_OF_TEN, the server's hot loop's table, which the
-  // firmware then leaves out.
+  // hotpValue and padDigits, inline: the firmware calls only this one, and keeps every function
+  // it has in RAM; 10 ** digits (exact) rather than POWERS_OF_TEN, the server's hot loop's table,
+  // which the firmware then leaves out. (The server verifies with hotpValue, not this.)
   if (!Number.isInteger(digits) || digits < MIN_DIGITS || digits > MAX_DIGITS) {
-    throw new RangeError(`OATH code length must be an integer from ${MIN_DIGITS} to ${MAX_DIGITS} digits`);
+    throw new RangeError(`OATH digits: not an integer ${MIN_DIGITS}..${MAX_DIGITS}`);
   }
-  return padDigits(key.truncatedValue(counter) % 10 ** digits, digits);
+  return String(key.truncatedValue(counter) % 10 ** digits).padStart(digits, '0');
 }
 
 /** Zero-pads a code value to `digits` characters; the value must be below 10^digits. */
@@ -113,19 +118,19 @@ export function formatCode(value: number, digits: number): string {
  * number of seconds ≥ 1.
  */
 export function totpStep(unixMs: number, periodSeconds: number, t0Seconds = 0): number {
-  if (!Number.isSafeInteger(periodSeconds) || periodSeconds < 1) {
-    throw new RangeError('TOTP period must be a whole number of seconds, at least 1');
+  if (!Number.isSafeInteger(periodSeconds) || periodSeconds < 1 || !Number.isSafeInteger(t0Seconds)) {
+    throw new RangeError('TOTP period or T0: not whole seconds (the period at least 1)');
   }
-  if (!Number.isSafeInteger(t0Seconds)) throw new RangeError('TOTP T0 must be a whole number of seconds');
-  if (!Number.isFinite(unixMs)) throw new RangeError('TOTP time must be a finite number of milliseconds');
   // Integer milliseconds over integer milliseconds: one rounding, so exact step boundaries.
   const quotient = (unixMs - t0Seconds * 1000) / (periodSeconds * 1000);
-  if (quotient < 0) throw new RangeError('TOTP time is before T0');
-  // Its floor without Math (which a small engine instantiates whole on first use), for a finite
-  // number from 0 up: `>>> 0` below 2^32 (as fast as Math.floor on V8), else less its fraction,
-  // which `% 1` gives exactly.
+  // One message for every bad time (a NaN or -Infinity fails here, +Infinity at the step's check
+  // below): the firmware keeps each distinct text loaded.
+  if (!(quotient >= 0)) throw new RangeError(TOTP_TIME);
+  // Its floor without Math (which a small engine instantiates whole on first use), for a number
+  // from 0 up: `>>> 0` below 2^32 (as fast as Math.floor on V8), else less its fraction, which
+  // `% 1` gives exactly (NaN for +Infinity).
   const step = quotient < TWO_POW_32 ? quotient >>> 0 : quotient - (quotient % 1);
-  if (!Number.isSafeInteger(step)) throw new RangeError('TOTP time step exceeds 2^53-1');
+  if (!Number.isSafeInteger(step)) throw new RangeError(TOTP_TIME);
   return step;
 }
 
