@@ -18,7 +18,7 @@ import {
   MIN_SPEED,
   MIN_VOLUME,
   NORMAL_SPEED,
-  isCommandName,
+  type CommandName,
   type EventFields,
   type EventName,
   type ReplyFields,
@@ -377,8 +377,9 @@ export class Firmware implements LinkHandlers {
   onRequest(request: RequestMessage, link: ReplyPath): void {
     const { id, name } = request;
     try {
-      if (!isCommandName(name)) throw new ProtocolError('unknown_command');
-      const spec = COMMANDS[name];
+      // COMMANDS's own keys only (not Object.prototype's).
+      if (!Object.prototype.hasOwnProperty.call(COMMANDS, name)) throw new ProtocolError('unknown_command');
+      const spec = COMMANDS[name as CommandName];
       const decoded = decodeFields(spec.args as Schema<object>, request.fields, true);
       if (!decoded.ok) throw new ProtocolError('bad_argument', decoded.key);
       if (this.pending && spec.mutating) throw new ProtocolError('busy');

@@ -158,13 +158,9 @@ export function bootConfig(hal: Hal, config: FirmwareConfig): BootConfig {
  */
 export function createFirmwareEntry(scope: Readonly<Record<string, unknown>>): FirmwareEntry {
   let firmware: Firmware | undefined;
-  const running = (): Firmware => {
-    if (!firmware) throw new Error('not booted');
-    return firmware;
-  };
   return {
     boot(config) {
-      if (firmware) throw new Error('booted already (once per power-on)');
+      if (firmware) throw new Error('booted already');
       const host = scope[HOST_GLOBAL] as EngineHost | undefined;
       if (!host) throw new Error(`no ${HOST_GLOBAL}`);
       const transports: Transport[] = [];
@@ -198,8 +194,18 @@ export function createFirmwareEntry(scope: Readonly<Record<string, unknown>>): F
       firmware = booting;
       return booting.serialNumber;
     },
-    button: (pressed) => running().input({ type: 'button', pressed }),
-    received: (link, bytes) => running().input({ type: 'received', link, bytes: new Uint8Array(bytes) }),
-    tick: () => running().input({ type: 'tick' }),
+    // Each input checks the boot itself (a shared helper would be one more function kept loaded).
+    button(pressed) {
+      if (!firmware) throw new Error('not booted');
+      firmware.input({ type: 'button', pressed });
+    },
+    received(link, bytes) {
+      if (!firmware) throw new Error('not booted');
+      firmware.input({ type: 'received', link, bytes: new Uint8Array(bytes) });
+    },
+    tick() {
+      if (!firmware) throw new Error('not booted');
+      firmware.input({ type: 'tick' });
+    },
   };
 }
