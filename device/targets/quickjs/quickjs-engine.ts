@@ -31,24 +31,19 @@ export const QUICKJS_STACK_LIMIT = 32 * 1024;
 
 /**
  * The firmware's memory in QuickJS, in bytes of `memory_used_size` (README: "The firmware on a
- * chip's engine"). The issue's budgets are for its share, the runtime's use minus an empty
- * context's: 64 KiB after boot and 96 KiB at its peak. Both are missed: loaded as stripped
- * bytecode the share is about 109 KiB after boot and 116 KiB at its peak, nearly all of it code
- * (the firmware's 212 functions, the protocol's schemas, atoms). What the tests hold: the
- * firmware's data (what boot and work add to the loaded bytecode) within the issue's 64 and
- * 96 KiB, and its code (the loaded bytecode) under a ceiling just above what it is now.
+ * chip's engine"), for a token with a line link and a HID link as the emulator runs it. The
+ * issue's budgets are for its share, the runtime's use minus an empty context's: 96 KiB at its
+ * peak over 10,000 presses and 10,000 requests, which the firmware keeps (about 77 KiB), and
+ * 64 KiB after boot, which it misses by a fifth of a KiB (64.2 KiB: 58 of code, 6 of data). The
+ * tests hold the peak to its budget and the share after boot under a ceiling just above it.
  */
 export const QUICKJS_BUDGET = {
-  /** The issue's budget for the share after boot (used − an empty context's); missed, see above. */
+  /** The issue's budget for the share after boot (used − an empty context's); missed by 0.2 KiB, see above. */
   bootedShare: 64 * 1024,
-  /** The issue's budget for the share's peak over 10,000 presses and 10,000 requests; missed, see above. */
+  /** What the tests hold the share after boot to, against regressions, while the budget above is missed. */
+  bootedShareCeiling: 65 * 1024,
+  /** The issue's budget for the share's peak over 10,000 presses and 10,000 requests. */
   peakShare: 96 * 1024,
-  /** What boot adds to the loaded bytecode. */
-  bootedData: 64 * 1024,
-  /** The most the firmware's data reaches over 10,000 presses and 10,000 requests. */
-  peakData: 96 * 1024,
-  /** The loaded bytecode: functions, bytecode, atoms, objects and their shapes (99.7 KiB). */
-  code: 101 * 1024,
 } as const;
 export const QUICKJS_ENGINE_NAME = 'quickjs-ng';
 
