@@ -11,7 +11,6 @@ import {
   COMMANDS,
   DEFAULT_PERIOD_SECONDS,
   EVENTS,
-  IDENTITY_LIMITS,
   MAX_CLOCK_MS,
   MAX_SPEED,
   MAX_VOLUME,
@@ -171,9 +170,9 @@ export class Firmware implements LinkHandlers {
       throw new RangeError(`audio defaults volume ${audio.volume}, speed ${audio.speed} out of range`);
     }
     for (const [field, value] of [['model', config.model], ['hardware', config.hardware], ['serial', config.factorySerial]] as const) {
-      if (value !== undefined && !decodeValue(COMMANDS.hello.reply[field], value)) {
-        throw new RangeError(`${field} "${value}" is not a word of at most ${IDENTITY_LIMITS[field]} characters`);
-      }
+      const codec = COMMANDS.hello.reply[field];
+      // The codec's descriptor names the limit (`word 1 16`: a word of 1 to 16 characters).
+      if (value !== undefined && !decodeValue(codec, value)) throw new RangeError(`${field} "${value}" does not fit hello's ${field} (${codec})`);
     }
     for (const transport of hal.transports) {
       this.links.push(transport.framing === 'hid' ? new HidLink(transport, this, hal.rng, FIRMWARE_VERSION_PARTS) : lineLink(transport, this));

@@ -42,21 +42,21 @@ export function decodeLine(line: string): Message {
 }
 
 /**
- * Gathers bytes into lines in a fixed buffer, as a UART receive routine would. An overlong line
- * is dropped up to its newline and reported once, so the next line is read normally.
+ * Gathers bytes into lines, at most MAX_LINE_BYTES - 1 of them before the newline. The line so far
+ * is kept as text, not in a fixed buffer: a firmware idle between lines then holds an empty string,
+ * not a 256-byte array (about 400 bytes of a small engine's heap). An overlong line is dropped up
+ * to its newline and reported once, so the next line is read normally.
  */
 export class LineAssembler {
   // Set in the constructor, not declared as class fields: a class with fields costs an engine like
   // QuickJS one more function (their initialiser), kept in the firmware's RAM.
-  private declare readonly buffer: Uint8Array;
-  private declare length: number;
+  private declare text: string;
   private declare overflowed: boolean;
   private declare readonly onLine: (line: string) => void;
   private declare readonly onOverflow: () => void;
 
   constructor(onLine: (line: string) => void, onOverflow: () => void) {
-    this.buffer = new Uint8Array(MAX_LINE_BYTES);
-    this.length = 0;
+    this.text = '';
     this.overflowed = false;
     this.onLine = onLine;
     this.onOverflow = onOverflow;
@@ -66,23 +66,18 @@ export class LineAssembler {
     for (let i = 0; i < bytes.length; i++) {
       const byte = bytes[i]!;
       if (byte !== LF) {
-        if (this.length < this.buffer.length - 1) this.buffer[this.length++] = byte;
+        if (this.text.length < MAX_LINE_BYTES - 1) this.text += String.fromCharCode(byte);
         else this.overflowed = true;
         continue;
       }
       // The end of a line: without its `\r`; reported as an overflow when it was, ignored when empty.
-      let end = this.length;
-      if (end > 0 && this.buffer[end - 1] === CR) end--;
+      let line = this.text;
+      if (line.length > 0 && line.charCodeAt(line.length - 1) === CR) line = line.slice(0, -1);
       const overflowed = this.overflowed;
-      this.length = 0;
+      this.text = '';
       this.overflowed = false;
-      if (overflowed) {
-        this.onOverflow();
-      } else if (end > 0) {
-        let line = '';
-        for (let j = 0; j < end; j++) line += String.fromCharCode(this.buffer[j]!);
-        this.onLine(line);
-      }
+      if (overflowed) this.onOverflow();
+      else if (line.length > 0) this.onLine(line);
     }
   }
 }
