@@ -68,8 +68,8 @@ export const INTERNAL_PROPERTIES: readonly string[] = [
   // protocol/oath/engines-compact.ts
   'truncatedValue', 'destroy',
   // protocol/framing/hid.ts, device/firmware/hid-link.ts, line-link.ts
-  'busyChannel', 'expire', 'receive', 'finish', 'broadcast', 'lastPacketAt', 'nextSequence',
-  'assembler', 'channels', 'handlers', 'waiting', 'onRequest', 'endLine', 'receiveLine', 'overflowed', 'onOverflow', 'onLine',
+  'busyChannel', 'expire', 'receive', 'broadcast', 'lastPacketAt', 'nextSequence',
+  'channels', 'handlers', 'waiting', 'onRequest', 'overflowed', 'onOverflow', 'onLine',
   // device/firmware/flash-store.ts, records.ts
   'geometry', 'put', 'retainOnly', 'writeOffset', 'liveRecords', 'pageStates',
   // device/firmware/token.ts and the HAL as binding.ts builds it

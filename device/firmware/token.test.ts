@@ -8,7 +8,7 @@ import { FlashStore } from './flash-store.ts';
 import { TOKEN_MODELS } from './models.ts';
 import { TAG } from './records.ts';
 import { textToSegments, DECIMAL_POINT } from './segments.ts';
-import { DEFAULT_TIMINGS, MESSAGES } from './token.ts';
+import { DEFAULT_TIMINGS, FIRMWARE_VERSION, FIRMWARE_VERSION_PARTS, MESSAGES } from './token.ts';
 
 const RFC4226_SEED = Buffer.from('12345678901234567890').toString('hex');
 /** RFC 4226 appendix D: HOTP values for counters 0..9. */
@@ -544,5 +544,12 @@ describe('the speaker (the audio code reader, and a plain token told to speak)',
   it('refuses at start-up audio defaults out of range', () => {
     expect(() => createRig({ config: { ...TEST_CONFIG, audioDefaults: { volume: 6 } } })).toThrow(/audio defaults/);
     expect(() => createRig({ config: { ...TEST_CONFIG, audioDefaults: { speed: 0 } } })).toThrow(/audio defaults/);
+  });
+});
+
+describe('the firmware version', () => {
+  it('is the same in hello (text) and in the HID INIT reply (numbers)', () => {
+    expect(FIRMWARE_VERSION_PARTS.join('.')).toBe(FIRMWARE_VERSION);
+    expect(createRig().ok('hello').firmware).toBe(FIRMWARE_VERSION);
   });
 });

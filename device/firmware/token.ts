@@ -46,8 +46,8 @@ import {
 } from './records.ts';
 
 export const FIRMWARE_VERSION = '0.1.0';
-/** FIRMWARE_VERSION as numbers, for the HID INIT reply. */
-const FIRMWARE_VERSION_PARTS: [number, number, number] = [0, 1, 0];
+/** FIRMWARE_VERSION as numbers, for the HID INIT reply (token.test.ts checks the two agree). */
+export const FIRMWARE_VERSION_PARTS: [number, number, number] = [0, 1, 0];
 
 export interface Timings {
   /** An edge counts once the pin has been stable this long. */
@@ -355,7 +355,7 @@ export class Firmware implements LinkHandlers {
         // Links with something to time out (a half-received HID message) get a timer of their own.
         let linksAt: number | null = null;
         for (const link of this.links) {
-          // Nothing of a link is due now (its timer fired before, its receive expires first): this only asks.
+          // Times out what is due by now (a message half-received when the clock moved on) and says when it next needs to.
           const deadline = link.expire?.(this.hal.clock.now()) ?? null;
           if (deadline !== null && (linksAt === null || deadline < linksAt)) linksAt = deadline;
         }

@@ -20,10 +20,10 @@ export function encodeLine(message: Message): string {
   return `${body}*${(crc32(body) + 0x100000000).toString(16).slice(1).toUpperCase()}\n`;
 }
 
-/** Checks a received line (its `\n` and any `\r` already removed) and returns its body. */
 /** The check after the `*`: a CRC-32, four bytes. */
 const CHECK = hexBytes(4, 4);
 
+/** Checks a received line (its `\n` and any `\r` already removed) and returns its body. */
 export function unwrapLine(line: string): string {
   if (line.length > MAX_LINE_BYTES - 1) throw new ProtocolError('too_long');
   if (!PRINTABLE.test(line)) throw new ProtocolError('bad_frame', 'charset');

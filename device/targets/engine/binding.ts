@@ -167,7 +167,9 @@ export function createFirmwareEntry(scope: Readonly<Record<string, unknown>>): F
       for (let link = 0; link < config.links.length; link++) {
         transports.push({ framing: config.links[link]!, send: (bytes) => host.send(link, new Uint8Array(bytes).buffer) });
       }
-      // The HAL is its own button, display, clocks, random number generator, power and speaker.
+      // The HAL is its own button, display, clocks, random number generator, power and speaker: their
+      // method names differ (a part whose name clashed, as the flash's `read` would with the clock's,
+      // gets an object of its own; nothing here would catch a clash).
       const hal: HalParts & Pick<Hal, 'flash' | 'transports'> & { -readonly [K in keyof Hal]?: Hal[K] } = {
         isPressed: host.buttonPressed,
         show: (segments) => host.displayShow(new Uint8Array(segments).buffer),
