@@ -77,7 +77,7 @@ export const INTERNAL_PROPERTIES: readonly string[] = [
   'commit', 'endConfirm', 'sendEvent', 'bootedAt', 'draining', 'buttonLevel', 'holdFired', 'doublePress',
   'lastPressAt', 'eventSeq', 'rng', 'rtc', 'transports', 'show', 'display', 'wakeAt', 'isPressed', 'spend', 'say', 'speaker', 'program', 'erase',
   'hal', 'store', 'record', 'queue', 'timers', 'config', 'power', 'link', 'active', 'sequence', 'input',
-  'fields', 'seq', 'payload', 'channel', 'command', 'framing', 'words', 'pressed', 'take', 'type', 'text',
+  'fields', 'seq', 'payload', 'channel', 'command', 'framing', 'words', 'pressed', 'type', 'text',
 ];
 
 export interface BundleOptions {
